@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+// Builds the xenrr guest corpus into build/corpus/.
+//
+// For each compute guest <name>:
+//   build/corpus/<name>.elf       flat-harness image (static ELF64 at 0x100000)
+//   build/corpus/<name>.native    host executable built from the same sources
+//   build/corpus/<name>.expected  stdout of <name>.native (must exit 0)
+//
+// Incremental: a target is rebuilt only when it is missing or older than one
+// of its inputs (including this script). Usage:
+//   node corpus/build.mjs [--quiet] [--force]
+// The C compiler is $CC, or gcc.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// ---- configuration ----------------------------------------------------------
+
+// Compute guests: each is <name>.c in corpus/compute/ defining guest_main(),
+// plus any extra sources listed in `extra`. Add new guests here.
+const COMPUTE_GUESTS = [
+  { name: 'sort' },
+  { name: 'crc32' },
+  { name: 'sha256' },
+  { name: 'bignum' },
+  { name: 'format' },
+];
+
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = resolve(dirname(SELF), '..');
+const COMPUTE = join(ROOT, 'corpus', 'compute');
+const OUT = join(ROOT, 'build', 'corpus');
+const CC = process.env.CC || 'gcc';
+
+const WARN = ['-Wall', '-Wextra'];
+
+const FLAT_CFLAGS = [
+  '-O2',
+  '-ffreestanding',
+  '-nostdlib',
+  '-static',
+  '-mgeneral-regs-only',
+  '-mno-red-zone',
+  '-fno-pic',
+  '-fno-pie',
+  '-no-pie',
+  '-fno-stack-protector',
+  '-fno-asynchronous-unwind-tables',
+  '-fcf-protection=none',
+  '-Wl,--build-id=none',
+  '-DXENRR_FLAT',
+];
+
+const NATIVE_CFLAGS = ['-O2'];
+
+// Runtime shared by every compute guest, and the files every build depends on.
+const COMMON_FLAT_SOURCES = ['entry.S', 'rt.c'];
+const COMMON_NATIVE_SOURCES = ['native-main.c', 'rt.c'];
+const COMMON_DEPS = ['rt.h', 'flat.ld'];
+
+const NATIVE_TIMEOUT_MS = 30_000;
+
+// ---- helpers ------------------------------------------------------------------
+
+const args = new Set(process.argv.slice(2));
+for (const a of args) {
+  if (a !== '--quiet' && a !== '--force') {
+    console.error(`build.mjs: unknown argument ${a} (expected --quiet or --force)`);
+    process.exit(2);
+  }
+}
+const quiet = args.has('--quiet');
+const force = args.has('--force');
+
+class BuildError extends Error {}
+
+function rel(p) {
+  return relative(process.cwd(), p) || p;
+}
+
+function mtimeOrNull(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+/** True when every output exists and is newer than every input. */
+function upToDate(outputs, inputs) {
+  if (force) return false;
+  let oldestOut = Infinity;
+  for (const o of outputs) {
+    const t = mtimeOrNull(o);
+    if (t === null) return false;
+    oldestOut = Math.min(oldestOut, t);
+  }
+  for (const i of inputs) {
+    const t = mtimeOrNull(i);
+    if (t === null) throw new BuildError(`missing input ${rel(i)}`);
+    if (t > oldestOut) return false;
+  }
+  return true;
+}
+
+function shellQuote(s) {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function commandLine(cmd, argv) {
+  return [cmd, ...argv].map((a) => shellQuote(a.startsWith(ROOT + '/') ? rel(a) : a)).join(' ');
+}
+
+/** Runs a command; resolves with {stdout, stderr, code}. */
+function run(cmd, argv, { timeoutMs } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [];
+    const err = [];
+    let timedOut = false;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, timeoutMs);
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      const why = e.code === 'ENOENT' ? `${cmd} not found` : e.message;
+      reject(new BuildError(`cannot run ${commandLine(cmd, argv)}: ${why}`));
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolvePromise({
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err).toString('utf8'),
+        code: timedOut ? `timeout after ${timeoutMs} ms` : signal ? `signal ${signal}` : code,
+      });
+    });
+  });
+}
+
+/** Runs a compiler command; on failure shows its diagnostics and throws. */
+async function compile(argv, outputs) {
+  const res = await run(CC, argv);
+  if (res.code !== 0) {
+    for (const o of outputs) rmSync(o, { force: true });
+    if (res.stderr) process.stderr.write(res.stderr);
+    throw new BuildError(`command failed (exit ${res.code}): ${commandLine(CC, argv)}`);
+  }
+  if (res.stderr && !quiet) process.stderr.write(res.stderr);
+}
+
+function note(msg) {
+  if (!quiet) console.log(msg);
+}
+
+// ---- build steps ----------------------------------------------------------------
+
+async function buildCompute(guest) {
+  const src = (f) => join(COMPUTE, f);
+  const guestSources = [`${guest.name}.c`, ...(guest.extra ?? [])].map(src);
+  const deps = [...COMMON_DEPS.map(src), SELF];
+  const elf = join(OUT, `${guest.name}.elf`);
+  const native = join(OUT, `${guest.name}.native`);
+  const expected = join(OUT, `${guest.name}.expected`);
+
+  const flatSources = [...COMMON_FLAT_SOURCES.map(src), ...guestSources];
+  const nativeSources = [...COMMON_NATIVE_SOURCES.map(src), ...guestSources];
+
+  const flatStep = upToDate([elf], [...flatSources, ...deps])
+    ? Promise.resolve()
+    : compile(
+        [...FLAT_CFLAGS, ...WARN, '-T', src('flat.ld'), '-o', elf, ...flatSources],
+        [elf],
+      ).then(() => note(`built ${rel(elf)}`));
+
+  const nativeStep = (async () => {
+    if (!upToDate([native], [...nativeSources, ...deps])) {
+      await compile([...NATIVE_CFLAGS, ...WARN, '-o', native, ...nativeSources], [native]);
+      note(`built ${rel(native)}`);
+    }
+    if (upToDate([expected], [native])) return;
+    const res = await run(native, [], { timeoutMs: NATIVE_TIMEOUT_MS });
+    if (res.code !== 0) {
+      if (res.stderr) process.stderr.write(res.stderr);
+      const tail = res.stdout.toString('utf8').split('\n').filter((l) => l.startsWith('FAIL'));
+      for (const l of tail.slice(0, 10)) process.stderr.write(`${l}\n`);
+      rmSync(expected, { force: true });
+      throw new BuildError(`command failed (exit ${res.code}): ${rel(native)}`);
+    }
+    if (res.stdout.length === 0) throw new BuildError(`${rel(native)} printed nothing`);
+    const tmp = `${expected}.tmp`;
+    writeFileSync(tmp, res.stdout);
+    renameSync(tmp, expected);
+    note(`built ${rel(expected)}`);
+  })();
+
+  await Promise.all([flatStep, nativeStep]);
+}
+
+/** Runs tasks with at most `limit` in flight; rejects with the first failure. */
+async function runLimited(tasks, limit) {
+  const queue = [...tasks];
+  let firstError = null;
+  async function worker() {
+    while (queue.length > 0 && firstError === null) {
+      const task = queue.shift();
+      try {
+        await task();
+      } catch (e) {
+        firstError ??= e;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
+  if (firstError !== null) throw firstError;
+}
+
+async function main() {
+  if (!existsSync(OUT)) mkdirSync(OUT, { recursive: true });
+  const tasks = COMPUTE_GUESTS.map((g) => () => buildCompute(g));
+  await runLimited(tasks, Math.min(availableParallelism(), 8));
+}
+
+main().catch((e) => {
+  if (e instanceof BuildError) {
+    console.error(`build.mjs: ${e.message}`);
+  } else {
+    console.error(`build.mjs: internal error: ${e?.stack ?? e}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,257 @@
+/**
+ * The x86-64 CPU: register file, lazy flags, MMU, decoded-block cache and the
+ * run loop. Instruction semantics live in `exec/*.ts`, decoding in
+ * `decode.ts`, both driven by the single table in `opcodes.ts`.
+ *
+ * Hot-path representation: 64-bit values are (lo, hi) uint32 pairs; no
+ * BigInt and no allocation per instruction. BigInt appears only in the
+ * convenience accessors at the bottom, for tests and tools.
+ */
+import { decodeBlock, type Block, type Insn } from './decode.js';
+import { ExitKind, FAULT, Vector } from './fault.js';
+import { materialize, setFlagsWord } from './flags.js';
+import type { CpuHost } from './host.js';
+import { Mmu } from './mmu.js';
+import { PAGE_SIZE, type PhysMem } from './phys-mem.js';
+import { F, hiOf, loOf, toBig } from './regs.js';
+
+/** What `run` returns. `vector`/`errorCode`/`cr2` are meaningful for EXCEPTION only. */
+export type CpuExit = {
+  kind: ExitKind;
+  /** instructions retired by this call */
+  retired: number;
+  vector: number;
+  errorCode: number;
+  cr2: bigint;
+};
+
+export class Cpu {
+  /** 16 GPRs: lo at 2*i, hi at 2*i+1. */
+  readonly r = new Uint32Array(32);
+  /** RIP; during an instruction it already points at the next one. */
+  ripLo = 0;
+  ripHi = 0;
+
+  // Lazy flags (see flags.ts): `flags` holds every bit not described by `lop`.
+  flags = 0x2;
+  lop = 0;
+  lsz = 4;
+  lres = 0;
+  lresH = 0;
+  la = 0;
+  laH = 0;
+  lb = 0;
+  lbH = 0;
+  lcf = 0;
+
+  /** Segment selectors (ES CS SS DS FS GS) and the 64-bit bases that matter in long mode. */
+  readonly sreg = new Uint16Array(6);
+  fsLo = 0;
+  fsHi = 0;
+  gsLo = 0;
+  gsHi = 0;
+  kgsLo = 0;
+  kgsHi = 0;
+  /** Current privilege level; use setCpl so the MMU follows. */
+  cpl = 0;
+
+  /** Scratch: high half of the last 64-bit read, and the current effective address. */
+  hi = 0;
+  eaLo = 0;
+  eaHi = 0;
+  /** The instruction being executed (valid inside handlers and host hooks). */
+  cur: Insn | null = null;
+
+  /** Retired instructions since reset. */
+  icount = 0;
+  readonly mmu: Mmu;
+
+  private stop = false;
+  private exitReq = false;
+  private exTrap = false;
+  private exVector = 0;
+  private exErr = 0;
+  private exCr2Lo = 0;
+  private exCr2Hi = 0;
+  private readonly blocks = new Map<number, Block>();
+  private readonly pageBlocks = new Map<number, number[]>();
+  private curBlockPfn = -1;
+
+  constructor(readonly mem: PhysMem, public host: CpuHost) {
+    this.mmu = new Mmu(mem, (v, e, lo, hi) => this.raise(v, e, lo, hi));
+    mem.onCodeWrite = (pfn) => this.invalidateCode(pfn);
+  }
+
+  /** Deliver an exception from inside an instruction: unwinds it (nothing retires). */
+  raise(vector: number, err = 0, cr2Lo = 0, cr2Hi = 0): never {
+    this.exVector = vector;
+    this.exErr = err;
+    this.exCr2Lo = cr2Lo;
+    this.exCr2Hi = cr2Hi;
+    throw FAULT;
+  }
+
+  /**
+   * Deliver a trap (int3, int n): like raise, but the instruction retires and
+   * RIP stays after it, as the exception frame of a trap records.
+   */
+  raiseTrap(vector: number, err = 0): never {
+    this.exTrap = true;
+    return this.raise(vector, err);
+  }
+
+  /** Make `run` return ExitKind.HOST once the current instruction retires. */
+  requestExit(): void {
+    this.exitReq = true;
+    this.stop = true;
+  }
+
+  setCpl(cpl: number): void {
+    this.cpl = cpl;
+    this.mmu.setUser(cpl === 3);
+  }
+
+  /**
+   * Execute up to `budget` instructions. Returns early on an exception (RIP
+   * at the faulting instruction, which did not retire) or a host exit.
+   */
+  run(budget: number): CpuExit {
+    const start = this.icount;
+    this.exitReq = false;
+    let left = budget;
+    while (left > 0) {
+      let block: Block;
+      try {
+        block = this.lookup();
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        return this.exit(ExitKind.EXCEPTION, start);
+      }
+      const insns = block.insns;
+      const lim = insns.length <= left ? insns.length : left;
+      this.stop = false;
+      this.curBlockPfn = block.pfn;
+      let k = 0;
+      try {
+        for (; k < lim; k++) {
+          const ins = insns[k]!;
+          this.ripLo = ins.nextLo;
+          this.ripHi = ins.nextHi;
+          ins.fn(this, ins);
+          if (this.stop) {
+            k++;
+            break;
+          }
+        }
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        if (this.exTrap) {
+          this.exTrap = false;
+          k++;
+        } else {
+          const ins = insns[k]!;
+          this.ripLo = ins.startLo;
+          this.ripHi = ins.startHi;
+        }
+        this.icount += k;
+        this.curBlockPfn = -1;
+        return this.exit(ExitKind.EXCEPTION, start);
+      }
+      this.curBlockPfn = -1;
+      this.icount += k;
+      left -= k;
+      if (this.exitReq) return this.exit(ExitKind.HOST, start);
+    }
+    return this.exit(ExitKind.BUDGET, start);
+  }
+
+  /** One instruction. */
+  step(): CpuExit {
+    return this.run(1);
+  }
+
+  private exit(kind: ExitKind, start: number): CpuExit {
+    const exc = kind === ExitKind.EXCEPTION;
+    return {
+      kind,
+      retired: this.icount - start,
+      vector: exc ? this.exVector : -1,
+      errorCode: exc ? this.exErr : 0,
+      cr2: exc && this.exVector === Vector.PF ? toBig(this.exCr2Lo, this.exCr2Hi) : 0n,
+    };
+  }
+
+  /** The decoded block at RIP, decoding (and marking its frames as code) on a miss. */
+  private lookup(): Block {
+    const lo = this.ripLo;
+    const hi = this.ripHi;
+    this.mmu.fetchView(lo, hi);
+    const pa = this.mmu.lastPfn * PAGE_SIZE + (lo & 0xfff);
+    const b = this.blocks.get(pa);
+    if (b !== undefined && b.startLo === lo && b.startHi === hi) return b;
+    const nb = decodeBlock(this, lo, hi);
+    this.blocks.set(pa, nb);
+    for (const pfn of nb.pfns) {
+      let list = this.pageBlocks.get(pfn);
+      if (list === undefined) {
+        list = [];
+        this.pageBlocks.set(pfn, list);
+        this.mem.codeMark[pfn] = 1;
+        this.mmu.protectFrame(pfn);
+      }
+      list.push(pa);
+    }
+    return nb;
+  }
+
+  /** A store is about to modify a frame holding decoded code: forget its blocks. */
+  invalidateCode(pfn: number): void {
+    const list = this.pageBlocks.get(pfn);
+    if (list !== undefined) {
+      for (const pa of list) this.blocks.delete(pa);
+      this.pageBlocks.delete(pfn);
+    }
+    this.mem.codeMark[pfn] = 0;
+    if (pfn === this.curBlockPfn) this.stop = true;
+  }
+
+  /** Drop every decoded block (e.g. after restoring a snapshot). */
+  flushCode(): void {
+    for (const pfn of this.pageBlocks.keys()) this.mem.codeMark[pfn] = 0;
+    this.blocks.clear();
+    this.pageBlocks.clear();
+  }
+
+  /** Number of cached blocks (for tests and stats). */
+  get cachedBlocks(): number {
+    return this.blocks.size;
+  }
+
+  // ---- convenience accessors (BigInt; not for the hot path) --------------
+
+  getReg(i: number): bigint {
+    return toBig(this.r[2 * i]!, this.r[2 * i + 1]!);
+  }
+  setReg(i: number, v: bigint): void {
+    this.r[2 * i] = loOf(v);
+    this.r[2 * i + 1] = hiOf(v);
+  }
+  get rip(): bigint {
+    return toBig(this.ripLo, this.ripHi);
+  }
+  set rip(v: bigint) {
+    this.ripLo = loOf(v);
+    this.ripHi = hiOf(v);
+  }
+  /** RFLAGS with the lazy status flags folded in. */
+  get rflags(): number {
+    materialize(this);
+    return this.flags;
+  }
+  set rflags(v: number) {
+    setFlagsWord(this, (v & 0x3f7fd5) | 0x2);
+  }
+  get ifEnabled(): boolean {
+    return (this.flags & F.IF) !== 0;
+  }
+}

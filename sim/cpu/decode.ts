@@ -1,0 +1,370 @@
+/**
+ * Decoder: bytes at a linear address -> `Insn` records, grouped in blocks
+ * that end at a control transfer, a system instruction, a page boundary or
+ * 64 instructions. Driven entirely by the table in `opcodes.ts`.
+ *
+ * Undecodable input never throws: an unknown opcode becomes an instruction
+ * that raises #UD when executed, an instruction longer than 15 bytes one that
+ * raises #GP(0). Only a fault while fetching the first instruction of a block
+ * propagates (as FAULT) to the run loop.
+ */
+import type { Cpu } from './cpu.js';
+import { FAULT, Vector } from './fault.js';
+import { OPCODES } from './opcodes.js';
+import { OSZ, type Handler, type OpEntry } from './optable.js';
+
+/** Register id used as `base` meaning "no register". */
+export const NO_REG = -1;
+
+/** One decoded instruction; every field is a number so the shape stays monomorphic. */
+export class Insn {
+  fn: Handler = opUD;
+  e: OpEntry | null = null;
+  startLo = 0;
+  startHi = 0;
+  nextLo = 0;
+  nextHi = 0;
+  len = 0;
+  /** operand size in bytes (1, 2, 4, 8) and address size (4, 8) */
+  osz = 4;
+  asz = 8;
+  /** ModRM.reg (or the opcode register for Z operands); byte registers use 16..19 for AH..BH */
+  reg = 0;
+  /** ModRM.rm register, or -1 for a memory operand */
+  rm = 0;
+  base = NO_REG;
+  index = NO_REG;
+  scale = 0;
+  /** displacement (RIP-relative: already folded with the next RIP) as a 64-bit pair */
+  dispLo = 0;
+  dispHi = 0;
+  /** segment override with a base (4 FS, 5 GS) or -1 */
+  seg = -1;
+  immLo = 0;
+  immHi = 0;
+  imm2 = 0;
+  /** 0, 0xF2 or 0xF3 */
+  rep = 0;
+  lock = false;
+  rex = 0;
+  /** the entry's `sub`, or ModRM.reg for groups without one */
+  sub = 0;
+  /** effective-address calculation picked at decode time */
+  ea: (c: Cpu, i: Insn) => void = eaAbs;
+}
+
+export type Block = {
+  startLo: number;
+  startHi: number;
+  /** frame of the first byte; `pfns` lists every frame the block's bytes touch */
+  pfn: number;
+  pfns: number[];
+  insns: Insn[];
+};
+
+function opUD(c: Cpu): void {
+  c.raise(Vector.UD);
+}
+function opGP0(c: Cpu): void {
+  c.raise(Vector.GP, 0);
+}
+
+// ---- effective addresses ------------------------------------------------
+
+function segBase(c: Cpu, i: Insn): void {
+  const sLo = i.seg === 4 ? c.fsLo : c.gsLo;
+  const sHi = i.seg === 4 ? c.fsHi : c.gsHi;
+  const s = c.eaLo + sLo;
+  c.eaLo = s >>> 0;
+  c.eaHi = (c.eaHi + sHi + (s > 0xffffffff ? 1 : 0)) >>> 0;
+}
+function eaAbs(c: Cpu, i: Insn): void {
+  c.eaLo = i.dispLo;
+  c.eaHi = i.dispHi;
+}
+function eaBase(c: Cpu, i: Insn): void {
+  const r = c.r;
+  const s = r[2 * i.base]! + i.dispLo;
+  c.eaLo = s >>> 0;
+  c.eaHi = (r[2 * i.base + 1]! + i.dispHi + (s > 0xffffffff ? 1 : 0)) >>> 0;
+}
+/** General form: base + index << scale + disp, then address-size truncation and FS/GS base. */
+function eaFull(c: Cpu, i: Insn): void {
+  const r = c.r;
+  let lo = i.dispLo;
+  let hi = i.dispHi;
+  if (i.base >= 0) {
+    const s = lo + r[2 * i.base]!;
+    lo = s >>> 0;
+    hi = (hi + r[2 * i.base + 1]! + (s > 0xffffffff ? 1 : 0)) >>> 0;
+  }
+  if (i.index >= 0) {
+    let xl = r[2 * i.index]!;
+    let xh = r[2 * i.index + 1]!;
+    if (i.scale > 0) {
+      xh = ((xh << i.scale) | (xl >>> (32 - i.scale))) >>> 0;
+      xl = (xl << i.scale) >>> 0;
+    }
+    const s = lo + xl;
+    lo = s >>> 0;
+    hi = (hi + xh + (s > 0xffffffff ? 1 : 0)) >>> 0;
+  }
+  c.eaLo = lo;
+  c.eaHi = i.asz === 4 ? 0 : hi;
+  if (i.seg >= 0) segBase(c, i);
+}
+
+// ---- lookup table -------------------------------------------------------
+
+type Slot = { modrm: boolean; entries: OpEntry[] };
+const SLOTS: (Slot | undefined)[] = new Array(512);
+
+function hasModrm(e: OpEntry): boolean {
+  return /(^|,)([EGMRS][a-z]*|[CD]q)(,|$)/.test(e.ops) || e.ext !== undefined;
+}
+for (const e of OPCODES) {
+  const n = e.plus ? 8 : 1;
+  for (let k = 0; k < n; k++) {
+    const key = e.map * 256 + e.code + k;
+    const slot = (SLOTS[key] ??= { modrm: hasModrm(e), entries: [] });
+    if (slot.modrm !== hasModrm(e)) throw new Error(`opcode table: ${e.mn} disagrees on ModRM at ${key.toString(16)}`);
+    slot.entries.push(e);
+  }
+}
+
+function pick(slot: Slot, modrm: number, rep: number): OpEntry | undefined {
+  const mod = modrm >> 6;
+  const reg = (modrm >> 3) & 7;
+  let fallback: OpEntry | undefined;
+  for (const e of slot.entries) {
+    if (e.ext !== undefined && e.ext !== reg) continue;
+    if (e.mod === 'reg' && mod !== 3) continue;
+    if (e.mod === 'mem' && mod === 3) continue;
+    if (e.rmv !== undefined && (modrm & 7) !== e.rmv) continue;
+    if (e.pfx !== undefined) {
+      if (e.pfx === rep) return e;
+      continue;
+    }
+    fallback ??= e;
+  }
+  return fallback;
+}
+
+/** All table entries (for coverage reports and the test generator). */
+export const ENTRIES: readonly OpEntry[] = OPCODES;
+
+// ---- byte fetch ---------------------------------------------------------
+
+/** Reads instruction bytes relative to a start address, translating pages lazily. */
+class Fetcher {
+  private view: DataView | null = null;
+  private viewPage = -1;
+  pfns: number[] = [];
+  constructor(private readonly c: Cpu, public lo: number, public hi: number) {}
+
+  byte(k: number): number {
+    const a = this.lo + k;
+    const page = Math.floor(a / 4096);
+    if (page !== this.viewPage) {
+      const lo = a >>> 0;
+      const hi = a > 0xffffffff ? (this.hi + 1) >>> 0 : this.hi;
+      this.view = this.c.mmu.fetchView(lo, hi);
+      this.viewPage = page;
+      if (!this.pfns.includes(this.c.mmu.lastPfn)) this.pfns.push(this.c.mmu.lastPfn);
+    }
+    return this.view!.getUint8(a & 0xfff);
+  }
+}
+
+// ---- instruction decode -------------------------------------------------
+
+const MAX_LEN = 15;
+
+/** Decode one instruction at fetcher offset `at` into `ins`; returns its length. */
+function decodeOne(f: Fetcher, at: number, ins: Insn): number {
+  let p = at;
+  let opsz16 = false;
+  let adsz32 = false;
+  let rex = 0;
+  let b = f.byte(p);
+  for (;;) {
+    if (b >= 0x40 && b <= 0x4f) {
+      rex = b;
+    } else if (b === 0x66) {
+      opsz16 = true;
+      rex = 0;
+    } else if (b === 0x67) {
+      adsz32 = true;
+      rex = 0;
+    } else if (b === 0xf0) {
+      ins.lock = true;
+      rex = 0;
+    } else if (b === 0xf2 || b === 0xf3) {
+      ins.rep = b;
+      rex = 0;
+    } else if (b === 0x64 || b === 0x65) {
+      ins.seg = b - 0x60;
+      rex = 0;
+    } else if (b === 0x26 || b === 0x2e || b === 0x36 || b === 0x3e) {
+      rex = 0;
+    } else break;
+    p++;
+    if (p - at >= MAX_LEN) return tooLong(ins, p - at);
+    b = f.byte(p);
+  }
+  ins.rex = rex;
+  let map = 0;
+  if (b === 0x0f) {
+    map = 1;
+    p++;
+    b = f.byte(p);
+  }
+  p++;
+  const slot = SLOTS[map * 256 + b];
+  let modrm = 0;
+  if (slot?.modrm) {
+    modrm = f.byte(p);
+    p++;
+  }
+  const e = slot === undefined ? undefined : pick(slot, modrm, ins.rep);
+  if (e === undefined) {
+    ins.fn = opUD;
+    return p - at;
+  }
+  ins.e = e;
+  ins.fn = e.fn;
+  ins.sub = e.sub ?? (modrm >> 3) & 7;
+  const w = (rex & 8) !== 0;
+  const osz = e.osz ?? OSZ.V;
+  ins.osz = osz === OSZ.B ? 1 : osz === OSZ.F64 ? 8 : w ? 8 : opsz16 ? 2 : osz === OSZ.D64 ? 8 : 4;
+  ins.asz = adsz32 ? 4 : 8;
+  const ops = e.ops;
+  const byteReg = (id: number, isByte: boolean): number => (isByte && rex === 0 && id >= 4 && id < 8 ? id + 12 : id);
+
+  if (slot!.modrm) {
+    const mod = modrm >> 6;
+    const rmField = modrm & 7;
+    ins.reg = byteReg(((modrm >> 3) & 7) | ((rex & 4) << 1), /G[b]/.test(ops));
+    if (mod === 3) {
+      ins.rm = byteReg(rmField | ((rex & 1) << 3), /E[b]/.test(ops));
+    } else {
+      ins.rm = -1;
+      let disp = 0;
+      let ripRel = false;
+      if (rmField === 4) {
+        const sib = f.byte(p++);
+        ins.scale = sib >> 6;
+        const idx = ((sib >> 3) & 7) | ((rex & 2) << 2);
+        ins.index = idx === 4 ? NO_REG : idx;
+        if ((sib & 7) === 5 && mod === 0) {
+          ins.base = NO_REG;
+          disp = readS32(f, p);
+          p += 4;
+        } else ins.base = (sib & 7) | ((rex & 1) << 3);
+      } else if (rmField === 5 && mod === 0) {
+        ripRel = true;
+        disp = readS32(f, p);
+        p += 4;
+      } else ins.base = rmField | ((rex & 1) << 3);
+      if (mod === 1) disp = (f.byte(p++) << 24) >> 24;
+      else if (mod === 2) {
+        disp = readS32(f, p);
+        p += 4;
+      }
+      ins.dispLo = disp >>> 0;
+      ins.dispHi = disp < 0 ? 0xffffffff : 0;
+      if (ripRel) ins.scale = -1; // marks RIP-relative until the length is known
+    }
+  } else if (/(^|,)Z/.test(ops)) {
+    ins.reg = byteReg((b & 7) | ((rex & 1) << 3), /Zb/.test(ops));
+  }
+
+  // Immediates, in operand order.
+  for (const op of ops.split(',')) {
+    let n = 0;
+    let sx = true;
+    switch (op) {
+      case 'Ib': case 'Jb': n = 1; break;
+      case 'Iw': n = 2; sx = false; break;
+      case 'Iz': case 'Jz': n = ins.osz === 2 && op === 'Iz' ? 2 : 4; break;
+      case 'Iv': n = ins.osz; break;
+      case 'Ob': case 'Ov': n = ins.asz; sx = false; break;
+      default: continue;
+    }
+    if (p - at + n > MAX_LEN) return tooLong(ins, p - at + n);
+    let lo = 0;
+    let hi = 0;
+    for (let k = 0; k < Math.min(n, 4); k++) lo |= f.byte(p + k) << (8 * k);
+    for (let k = 4; k < n; k++) hi |= f.byte(p + k) << (8 * (k - 4));
+    p += n;
+    if (n < 4 && sx) lo = (lo << (32 - 8 * n)) >> (32 - 8 * n);
+    if (n < 8) hi = sx && lo < 0 ? 0xffffffff : 0;
+    if (n === 2 && !sx) lo &= 0xffff;
+    if (op === 'Ib' && ops.startsWith('Iw')) ins.imm2 = lo & 0xff; // ENTER Iw,Ib
+    else {
+      ins.immLo = lo >>> 0;
+      ins.immHi = hi >>> 0;
+    }
+  }
+  if (p - at > MAX_LEN) return tooLong(ins, p - at);
+  if (ins.lock && (!e.lock || ins.rm !== -1)) ins.fn = opUD;
+  if (/(^|,)(AL|rAX)/.test(ops) && !slot!.modrm && !ops.startsWith('Z')) ins.rm = 0;
+  return p - at;
+}
+
+function readS32(f: Fetcher, p: number): number {
+  return f.byte(p) | (f.byte(p + 1) << 8) | (f.byte(p + 2) << 16) | (f.byte(p + 3) << 24);
+}
+
+function tooLong(ins: Insn, len: number): number {
+  ins.fn = opGP0;
+  ins.e = null;
+  return Math.min(len, MAX_LEN);
+}
+
+function add64(lo: number, hi: number, dlo: number, dhi: number): [number, number] {
+  const s = lo + dlo;
+  return [s >>> 0, (hi + dhi + (s > 0xffffffff ? 1 : 0)) >>> 0];
+}
+
+const MAX_BLOCK = 64;
+
+/** Decode the block starting at linear (lo, hi). Throws FAULT only if the first byte cannot be fetched. */
+export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
+  const f = new Fetcher(c, lo, hi);
+  const insns: Insn[] = [];
+  let off = 0;
+  for (;;) {
+    const ins = new Insn();
+    let len: number;
+    try {
+      len = decodeOne(f, off, ins);
+    } catch (err) {
+      if (err !== FAULT || insns.length === 0) throw err;
+      break;
+    }
+    const crossesPage = ((lo & 0xfff) + off + len - 1) >> 12 !== ((lo & 0xfff) + off) >> 12;
+    if (crossesPage && insns.length > 0) break;
+    [ins.startLo, ins.startHi] = add64(lo, hi, off, 0);
+    [ins.nextLo, ins.nextHi] = add64(lo, hi, off + len, 0);
+    ins.len = len;
+    finishEa(ins);
+    insns.push(ins);
+    off += len;
+    if (ins.e === null || ins.e.end || crossesPage || insns.length >= MAX_BLOCK) break;
+    if (((lo & 0xfff) + off) >> 12 !== 0) break;
+  }
+  return { startLo: lo, startHi: hi, pfn: f.pfns[0]!, pfns: f.pfns, insns };
+}
+
+/** Fold RIP-relative displacements and choose the effective-address function. */
+function finishEa(ins: Insn): void {
+  if (ins.rm !== -1) return;
+  if (ins.scale === -1) {
+    ins.scale = 0;
+    [ins.dispLo, ins.dispHi] = add64(ins.nextLo, ins.nextHi, ins.dispLo, ins.dispHi);
+    ins.base = NO_REG;
+  }
+  if (ins.asz === 4 || ins.seg >= 0 || ins.index >= 0) ins.ea = eaFull;
+  else ins.ea = ins.base >= 0 ? eaBase : eaAbs;
+}

@@ -1,0 +1,3 @@
+import type { OpEntry } from '../optable.js';
+
+export const BITS_OPS: OpEntry[] = [];

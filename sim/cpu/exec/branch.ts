@@ -1,0 +1,107 @@
+/**
+ * Control transfer: jmp, jcc, call, ret (imm), loop/loope/loopne, jrcxz.
+ * Near branches always use 64-bit operand size in long mode (66 is ignored,
+ * as on Intel). Every entry here ends a decoded block.
+ */
+import type { Cpu } from '../cpu.js';
+import type { Insn } from '../decode.js';
+import { Vector } from '../fault.js';
+import { CC_NAMES, cond, getZF } from '../flags.js';
+import { OSZ, type OpEntry } from '../optable.js';
+import { addRsp, pop, push, rdE } from '../operands.js';
+
+/** Non-canonical branch targets fault on the branch itself (#GP(0)). */
+function checkCanonical(c: Cpu, hi: number): void {
+  const s = hi >> 15;
+  if (s !== 0 && s !== -1) c.raise(Vector.GP, 0);
+}
+
+/** RIP = next RIP + sign-extended immediate. */
+function relTarget(c: Cpu, i: Insn): void {
+  const s = i.nextLo + i.immLo;
+  c.ripLo = s >>> 0;
+  c.ripHi = (i.nextHi + i.immHi + (s > 0xffffffff ? 1 : 0)) >>> 0;
+  checkCanonical(c, c.ripHi);
+}
+
+
+function opJmpJz(c: Cpu, i: Insn): void {
+  relTarget(c, i);
+}
+function opJcc(c: Cpu, i: Insn): void {
+  if (cond(c, i.sub)) relTarget(c, i);
+}
+function opCallJz(c: Cpu, i: Insn): void {
+  push(c, 8, i.nextLo, i.nextHi);
+  relTarget(c, i);
+}
+function opJmpEv(c: Cpu, i: Insn): void {
+  const lo = rdE(c, i, 8);
+  const hi = c.hi;
+  checkCanonical(c, hi);
+  c.ripLo = lo;
+  c.ripHi = hi;
+}
+function opCallEv(c: Cpu, i: Insn): void {
+  const lo = rdE(c, i, 8);
+  const hi = c.hi;
+  checkCanonical(c, hi);
+  push(c, 8, i.nextLo, i.nextHi);
+  c.ripLo = lo;
+  c.ripHi = hi;
+}
+function opRet(c: Cpu, i: Insn): void {
+  const lo = pop(c, 8);
+  const hi = c.hi;
+  if ((hi >> 15 !== 0 && hi >> 15 !== -1)) {
+    addRsp(c, -8);
+    c.raise(Vector.GP, 0);
+  }
+  c.ripLo = lo;
+  c.ripHi = hi;
+  if (i.e!.code === 0xc2) addRsp(c, i.immLo & 0xffff);
+}
+
+/** loop / loope / loopne (sub 0, 1, 2) and jrcxz (sub 3); the counter is RCX, or ECX with 67 */
+function opLoop(c: Cpu, i: Insn): void {
+  const r = c.r;
+  if (i.sub === 3) {
+    const zero = i.asz === 4 ? r[2] === 0 : r[2] === 0 && r[3] === 0;
+    if (zero) relTarget(c, i);
+    return;
+  }
+  let lo = r[2]!;
+  let hi = r[3]!;
+  if (i.asz === 4) {
+    lo = (lo - 1) >>> 0;
+    r[2] = lo;
+    hi = 0;
+  } else {
+    if (lo === 0) hi = (hi - 1) >>> 0;
+    lo = (lo - 1) >>> 0;
+    r[2] = lo;
+    r[3] = hi;
+  }
+  let take = lo !== 0 || hi !== 0;
+  if (i.sub === 1) take &&= getZF(c);
+  else if (i.sub === 2) take &&= !getZF(c);
+  if (take) relTarget(c, i);
+}
+
+export const BRANCH_OPS: OpEntry[] = [
+  { code: 0xeb, map: 0, mn: 'jmp', ops: 'Jb', fn: opJmpJz, osz: OSZ.F64, end: true },
+  { code: 0xe9, map: 0, mn: 'jmp', ops: 'Jz', fn: opJmpJz, osz: OSZ.F64, end: true },
+  { code: 0xe8, map: 0, mn: 'call', ops: 'Jz', fn: opCallJz, osz: OSZ.F64, end: true },
+  { code: 0xff, map: 0, ext: 2, mn: 'call', ops: 'Eq', fn: opCallEv, osz: OSZ.F64, end: true },
+  { code: 0xff, map: 0, ext: 4, mn: 'jmp', ops: 'Eq', fn: opJmpEv, osz: OSZ.F64, end: true },
+  { code: 0xc3, map: 0, mn: 'ret', ops: '', fn: opRet, osz: OSZ.F64, end: true },
+  { code: 0xc2, map: 0, mn: 'ret', ops: 'Iw', fn: opRet, osz: OSZ.F64, end: true },
+  { code: 0xe2, map: 0, mn: 'loop', ops: 'Jb', fn: opLoop, osz: OSZ.F64, sub: 0, end: true },
+  { code: 0xe1, map: 0, mn: 'loope', ops: 'Jb', fn: opLoop, osz: OSZ.F64, sub: 1, end: true },
+  { code: 0xe0, map: 0, mn: 'loopne', ops: 'Jb', fn: opLoop, osz: OSZ.F64, sub: 2, end: true },
+  { code: 0xe3, map: 0, mn: 'jrcxz', ops: 'Jb', fn: opLoop, osz: OSZ.F64, sub: 3, end: true },
+  ...Array.from({ length: 16 }, (_, cc): OpEntry[] => [
+    { code: 0x70 + cc, map: 0, mn: `j${CC_NAMES[cc]}`, ops: 'Jb', fn: opJcc, osz: OSZ.F64, sub: cc, end: true },
+    { code: 0x80 + cc, map: 1, mn: `j${CC_NAMES[cc]}`, ops: 'Jz', fn: opJcc, osz: OSZ.F64, sub: cc, end: true },
+  ]).flat(),
+];

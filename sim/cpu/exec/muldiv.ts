@@ -1,0 +1,3 @@
+import type { OpEntry } from '../optable.js';
+
+export const MULDIV_OPS: OpEntry[] = [];

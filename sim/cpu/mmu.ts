@@ -1,0 +1,283 @@
+/**
+ * Linear-to-physical translation and the data accessors the executor uses.
+ *
+ * Addresses are (lo, hi) uint32 pairs. With paging off the mapping is the
+ * identity below the top of physical memory. With paging on it is the x86-64
+ * 4-level walk from CR3 with P/RW/US/NX checks, accessed/dirty updates and
+ * 2 MiB / 1 GiB pages, behind a direct-mapped software TLB that is flushed on
+ * CR3 loads, invlpg and explicit flushes (`flush`, `flushPage`).
+ *
+ * A TLB entry caches the rights the walk granted; write rights are cached
+ * only once the dirty bit is set and never for frames holding decoded code,
+ * so those stores take the slow path, which updates D and invalidates code.
+ */
+import { FAULT, PfErr, Vector } from './fault.js';
+import { PAGE_SIZE, type PhysMem } from './phys-mem.js';
+
+const TLB_BITS = 10;
+const TLB_SIZE = 1 << TLB_BITS;
+const TLB_MASK = TLB_SIZE - 1;
+
+/** Access kinds, also the TLB permission bits that must be present. */
+export const Acc = { R: 1, W: 2, X: 4 } as const;
+const P_USER = 8;
+
+/** Called with the vector, error code and (for #PF) the faulting address; must throw FAULT. */
+export type RaiseFn = (vector: number, err: number, cr2Lo: number, cr2Hi: number) => never;
+
+export class Mmu {
+  paging = false;
+  /** CR3 as a page-frame number of the PML4. */
+  cr3Pfn = 0;
+  /** CR0.WP: supervisor writes honour R/W. */
+  wp = true;
+  /** EFER.NXE: bit 63 of entries is NX rather than reserved. */
+  nxe = true;
+  private user = false;
+  private needR: number = Acc.R;
+  private needW: number = Acc.W;
+  private needX: number = Acc.X;
+
+  private readonly tagLo = new Int32Array(TLB_SIZE).fill(-1);
+  private readonly tagHi = new Int32Array(TLB_SIZE);
+  private readonly perm = new Uint8Array(TLB_SIZE);
+  private readonly pfn = new Float64Array(TLB_SIZE);
+  private readonly view: DataView[];
+  /** Frame of the last successful translation (for code fetch). */
+  lastPfn = 0;
+
+  constructor(readonly mem: PhysMem, private readonly raise: RaiseFn) {
+    const dummy = new DataView(new ArrayBuffer(8));
+    this.view = new Array<DataView>(TLB_SIZE).fill(dummy);
+  }
+
+  /** Accesses are checked as user-mode (CPL 3) or supervisor. */
+  setUser(user: boolean): void {
+    this.user = user;
+    const u = user ? P_USER : 0;
+    this.needR = Acc.R | u;
+    this.needW = Acc.W | u;
+    this.needX = Acc.X | u;
+  }
+
+  flush(): void {
+    this.tagLo.fill(-1);
+  }
+
+  /** invlpg: drop the entry for one linear page. */
+  flushPage(lo: number, _hi: number): void {
+    this.tagLo[(lo >>> 12) & TLB_MASK] = -1;
+  }
+
+  /** Remove write permission from every cached entry of a frame (it now holds code). */
+  protectFrame(pfn: number): void {
+    for (let i = 0; i < TLB_SIZE; i++) if (this.pfn[i] === pfn) this.perm[i] = this.perm[i]! & ~Acc.W;
+  }
+
+  // ---- data accessors ---------------------------------------------------
+
+  read8(lo: number, hi: number): number {
+    return this.rview(lo, hi).getUint8(lo & 0xfff);
+  }
+  read16(lo: number, hi: number): number {
+    if ((lo & 0xfff) > 0xffe) return this.readSlow(lo, hi, 2);
+    return this.rview(lo, hi).getUint16(lo & 0xfff, true);
+  }
+  read32(lo: number, hi: number): number {
+    if ((lo & 0xfff) > 0xffc) return this.readSlow(lo, hi, 4);
+    return this.rview(lo, hi).getUint32(lo & 0xfff, true);
+  }
+  /** Returns the low half; the high half is left in `hi32`. */
+  read64(lo: number, hi: number): number {
+    const off = lo & 0xfff;
+    if (off > 0xff8) {
+      const l = this.readSlow(lo, hi, 4);
+      const a = (lo + 4) >>> 0;
+      this.hi32 = this.readSlow(a, a < 4 ? (hi + 1) >>> 0 : hi, 4);
+      return l;
+    }
+    const v = this.rview(lo, hi);
+    this.hi32 = v.getUint32(off + 4, true);
+    return v.getUint32(off, true);
+  }
+  hi32 = 0;
+
+  write8(lo: number, hi: number, v: number): void {
+    this.wview(lo, hi).setUint8(lo & 0xfff, v);
+  }
+  write16(lo: number, hi: number, v: number): void {
+    if ((lo & 0xfff) > 0xffe) return this.writeSlow(lo, hi, 2, v);
+    this.wview(lo, hi).setUint16(lo & 0xfff, v, true);
+  }
+  write32(lo: number, hi: number, v: number): void {
+    if ((lo & 0xfff) > 0xffc) return this.writeSlow(lo, hi, 4, v);
+    this.wview(lo, hi).setUint32(lo & 0xfff, v, true);
+  }
+  write64(lo: number, hi: number, vlo: number, vhi: number): void {
+    const off = lo & 0xfff;
+    if (off > 0xff8) {
+      // Check both pages before storing anything, as hardware does.
+      const a = (lo + 4) >>> 0;
+      const ah = a < 4 ? (hi + 1) >>> 0 : hi;
+      this.wview(lo, hi);
+      this.wview(a, ah);
+      this.writeSlow(lo, hi, 4, vlo);
+      this.writeSlow(a, ah, 4, vhi);
+      return;
+    }
+    const v = this.wview(lo, hi);
+    v.setUint32(off, vlo, true);
+    v.setUint32(off + 4, vhi, true);
+  }
+
+  /** Check that an n-byte write would succeed without performing it (read-modify-write forms). */
+  probeWrite(lo: number, hi: number, n: number): void {
+    this.wview(lo, hi);
+    if ((lo & 0xfff) > 0x1000 - n) {
+      const a = (lo + n - 1) >>> 0;
+      this.wview(a, a < lo ? (hi + 1) >>> 0 : hi);
+    }
+  }
+
+  /** The frame view for an instruction fetch at (lo, hi); sets lastPfn. */
+  fetchView(lo: number, hi: number): DataView {
+    const i = (lo >>> 12) & TLB_MASK;
+    if (this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0) && (this.perm[i]! & this.needX) === this.needX) {
+      this.lastPfn = this.pfn[i]!;
+      return this.view[i]!;
+    }
+    return this.fill(lo, hi, Acc.X);
+  }
+
+  /** Translate for a debugger or loader: physical address or -1; never faults, never sets A/D. */
+  peekPhys(lo: number, hi: number): number {
+    if (!this.paging) return hi === 0 && lo >>> 12 < this.mem.frameCount ? lo : -1;
+    const r = this.walk(lo, hi, 0, false);
+    return r < 0 ? -1 : r * PAGE_SIZE + (lo & 0xfff);
+  }
+
+  private rview(lo: number, hi: number): DataView {
+    const i = (lo >>> 12) & TLB_MASK;
+    if (this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0) && (this.perm[i]! & this.needR) === this.needR) return this.view[i]!;
+    return this.fill(lo, hi, Acc.R);
+  }
+
+  private wview(lo: number, hi: number): DataView {
+    const i = (lo >>> 12) & TLB_MASK;
+    if (this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0) && (this.perm[i]! & this.needW) === this.needW) return this.view[i]!;
+    const v = this.fill(lo, hi, Acc.W);
+    if (this.mem.codeMark[this.lastPfn]) this.mem.onCodeWrite(this.lastPfn);
+    return v;
+  }
+
+  private readSlow(lo: number, hi: number, n: number): number {
+    let v = 0;
+    for (let k = n - 1; k >= 0; k--) {
+      const a = (lo + k) >>> 0;
+      v = v * 256 + this.read8(a, a < lo ? (hi + 1) >>> 0 : hi);
+    }
+    return v >>> 0;
+  }
+
+  private writeSlow(lo: number, hi: number, n: number, v: number): void {
+    const a2 = (lo + n - 1) >>> 0;
+    const h2 = a2 < lo ? (hi + 1) >>> 0 : hi;
+    this.wview(lo, hi);
+    this.wview(a2, h2);
+    for (let k = 0; k < n; k++) {
+      const a = (lo + k) >>> 0;
+      this.write8(a, a < lo ? (hi + 1) >>> 0 : hi, (v >>> (8 * k)) & 0xff);
+    }
+  }
+
+  /** TLB miss: translate, check rights, refill, or raise #PF / #GP. */
+  private fill(lo: number, hi: number, acc: number): DataView {
+    let pfn: number;
+    let perm: number;
+    if (!this.paging) {
+      if (hi !== 0 || lo >>> 12 >= this.mem.frameCount) this.raise(Vector.GP, 0, 0, 0);
+      pfn = lo >>> 12;
+      perm = Acc.R | Acc.W | Acc.X | P_USER;
+    } else {
+      const s = hi >> 15;
+      if (s !== 0 && s !== -1) this.raise(Vector.GP, 0, 0, 0);
+      pfn = this.walk(lo, hi, acc, true);
+      if (pfn < 0) {
+        this.raise(Vector.PF, this.walkErr, lo, hi);
+      }
+      perm = this.walkPerm;
+    }
+    const view = this.mem.frame(pfn);
+    if (view === null) this.raise(Vector.GP, 0, 0, 0);
+    if (this.mem.codeMark[pfn]) perm &= ~Acc.W;
+    const i = (lo >>> 12) & TLB_MASK;
+    this.tagLo[i] = lo >>> 12;
+    this.tagHi[i] = hi | 0;
+    this.perm[i] = perm;
+    this.pfn[i] = pfn;
+    this.view[i] = view;
+    this.lastPfn = pfn;
+    return view;
+  }
+
+  private walkErr = 0;
+  private walkPerm = 0;
+
+  /**
+   * The 4-level walk. Returns the frame number, or -1 with `walkErr` set.
+   * `acc` 0 means a side-effect-free look-up (debugger); otherwise A is set
+   * on every level and D on the leaf for writes, only when access is allowed.
+   */
+  private walk(lo: number, hi: number, acc: number, update: boolean): number {
+    const user = this.user;
+    let tablePfn = this.cr3Pfn;
+    let rw = true;
+    let us = true;
+    let nx = false;
+    const idx = [(hi >>> 7) & 511, ((hi & 0x7f) << 2) | (lo >>> 30), (lo >>> 21) & 511, (lo >>> 12) & 511];
+    const errBase = (acc === Acc.W ? PfErr.W : 0) | (user ? PfErr.U : 0) | (acc === Acc.X && this.nxe ? PfErr.I : 0);
+    for (let level = 0; level < 4; level++) {
+      const t = this.mem.frame(tablePfn);
+      if (t === null) return this.walkFail(errBase | PfErr.RSVD);
+      const off = idx[level]! * 8;
+      const eLo = t.getUint32(off, true);
+      const eHi = t.getUint32(off + 4, true);
+      if ((eLo & 1) === 0) return this.walkFail(errBase);
+      if (!this.nxe && eHi >>> 31) return this.walkFail(errBase | PfErr.P | PfErr.RSVD);
+      const large = level > 0 && level < 3 && (eLo & 0x80) !== 0;
+      if (level === 0 && (eLo & 0x80) !== 0) return this.walkFail(errBase | PfErr.P | PfErr.RSVD);
+      rw &&= (eLo & 2) !== 0;
+      us &&= (eLo & 4) !== 0;
+      nx ||= this.nxe && eHi >>> 31 === 1;
+      const leaf = level === 3 || large;
+      if (leaf) {
+        const denied =
+          (user && !us) ||
+          (acc === Acc.W && !rw && (user || this.wp)) ||
+          (acc === Acc.X && nx);
+        if (denied) return this.walkFail(errBase | PfErr.P);
+        if (update && acc !== 0) {
+          let n = eLo | 0x20;
+          if (acc === Acc.W) n |= 0x40;
+          if (n !== eLo) t.setUint32(off, n >>> 0, true);
+        }
+        const dirty = acc === Acc.W || (eLo & 0x40) !== 0;
+        this.walkPerm = Acc.R | (rw && dirty ? Acc.W : 0) | (nx ? 0 : Acc.X) | (us ? P_USER : 0);
+        // Supervisor with CR0.WP=0 may write read-only pages; don't cache that.
+        const basePfn = (eHi & 0xfffff) * 0x100000 + (eLo >>> 12);
+        if (level === 3) return basePfn;
+        const sub = level === 2 ? (lo >>> 12) & 511 : ((lo >>> 12) & 0x3ffff);
+        const mask = level === 2 ? ~511 : ~0x3ffff;
+        return (basePfn & mask) + sub;
+      }
+      if (update && acc !== 0 && (eLo & 0x20) === 0) t.setUint32(off, (eLo | 0x20) >>> 0, true);
+      tablePfn = (eHi & 0xfffff) * 0x100000 + (eLo >>> 12);
+    }
+    return this.walkFail(errBase);
+  }
+
+  private walkFail(err: number): number {
+    this.walkErr = err;
+    return -1;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Sparse physical memory in 4 KiB frames. A frame is allocated the first
+ * time anything touches it, so a 128 MiB guest that uses 8 MiB costs 8 MiB.
+ *
+ * `codeMark[pfn]` is set while decoded blocks exist for a frame; the MMU
+ * never caches write permission for such frames, so every store to them
+ * reaches `onCodeWrite` and the block cache can drop stale translations.
+ */
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 4096;
+
+export class PhysMem {
+  readonly frameCount: number;
+  private readonly frames: (DataView | undefined)[] = [];
+  readonly codeMark: Uint8Array;
+  /** Called before a store lands in a frame whose codeMark is set. */
+  onCodeWrite: (pfn: number) => void = () => {};
+  private allocated = 0;
+
+  constructor(readonly size: number) {
+    if (size <= 0 || size % PAGE_SIZE !== 0) throw new RangeError(`physical memory size ${size} is not a positive multiple of 4 KiB`);
+    this.frameCount = size / PAGE_SIZE;
+    this.codeMark = new Uint8Array(this.frameCount);
+  }
+
+  /** The frame's view, allocating it; null when pfn is outside physical memory. */
+  frame(pfn: number): DataView | null {
+    const f = this.frames[pfn];
+    if (f !== undefined) return f;
+    if (pfn < 0 || pfn >= this.frameCount) return null;
+    const nf = new DataView(new ArrayBuffer(PAGE_SIZE));
+    this.frames[pfn] = nf;
+    this.allocated++;
+    return nf;
+  }
+
+  /** Frames allocated so far. */
+  get framesTouched(): number {
+    return this.allocated;
+  }
+
+  /** True when the frame has been touched (for snapshots: untouched frames are zero). */
+  has(pfn: number): boolean {
+    return this.frames[pfn] !== undefined;
+  }
+
+  /** Release a frame (its contents become zero); callers must flush TLBs. */
+  free(pfn: number): void {
+    if (this.frames[pfn] !== undefined) {
+      this.frames[pfn] = undefined;
+      this.allocated--;
+    }
+  }
+
+  /** Bulk copy into physical memory (loaders, DMA-like services). */
+  write(pa: number, data: Uint8Array): void {
+    let done = 0;
+    while (done < data.length) {
+      const a = pa + done;
+      const off = a % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, data.length - done);
+      const f = this.mustFrame(a);
+      if (this.codeMark[Math.floor(a / PAGE_SIZE)]) this.onCodeWrite(Math.floor(a / PAGE_SIZE));
+      new Uint8Array(f.buffer, off, n).set(data.subarray(done, done + n));
+      done += n;
+    }
+  }
+
+  /** Bulk copy out of physical memory. */
+  read(pa: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const a = pa + done;
+      const off = a % PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - off, len - done);
+      out.set(new Uint8Array(this.mustFrame(a).buffer, off, n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Fill a range with one byte value (bss clearing). */
+  fill(pa: number, len: number, value = 0): void {
+    this.write(pa, new Uint8Array(len).fill(value));
+  }
+
+  private mustFrame(pa: number): DataView {
+    const f = this.frame(Math.floor(pa / PAGE_SIZE));
+    if (f === null) throw new RangeError(`physical address 0x${pa.toString(16)} is outside ${this.size >> 20} MiB of memory`);
+    return f;
+  }
+}
