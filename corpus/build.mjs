@@ -133,7 +133,9 @@ function run(cmd, argv, { timeoutMs } = {}) {
     child.on('error', (e) => {
       if (timer) clearTimeout(timer);
       const why = e.code === 'ENOENT' ? `${cmd} not found` : e.message;
-      reject(new BuildError(`cannot run ${commandLine(cmd, argv)}: ${why}`));
+      const err = new BuildError(`cannot run ${commandLine(cmd, argv)}: ${why}`);
+      err.why = why;
+      reject(err);
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
@@ -146,15 +148,32 @@ function run(cmd, argv, { timeoutMs } = {}) {
   });
 }
 
-/** Runs a compiler command; on failure shows its diagnostics and throws. */
-async function compile(argv, outputs) {
-  const res = await run(CC, argv);
+/** A temporary name next to `path`, unique to this process. */
+function tmpName(path) {
+  return `${path}.tmp-${process.pid}`;
+}
+
+/**
+ * Compiles to `output` via a temporary file renamed into place, so that
+ * concurrent builds (e.g. several test workers) never see a partial file.
+ * On failure shows the compiler's diagnostics and throws.
+ */
+async function compile(argv, output) {
+  const tmp = tmpName(output);
+  const shown = commandLine(CC, [...argv, '-o', output]);
+  let res;
+  try {
+    res = await run(CC, [...argv, '-o', tmp]);
+  } catch (e) {
+    throw new BuildError(`cannot run ${shown}: ${e.why ?? e.message}`);
+  }
   if (res.code !== 0) {
-    for (const o of outputs) rmSync(o, { force: true });
+    rmSync(tmp, { force: true });
     if (res.stderr) process.stderr.write(res.stderr);
-    throw new BuildError(`command failed (exit ${res.code}): ${commandLine(CC, argv)}`);
+    throw new BuildError(`command failed (exit ${res.code}): ${shown}`);
   }
   if (res.stderr && !quiet) process.stderr.write(res.stderr);
+  renameSync(tmp, output);
 }
 
 function note(msg) {
@@ -176,14 +195,13 @@ async function buildCompute(guest) {
 
   const flatStep = upToDate([elf], [...flatSources, ...deps])
     ? Promise.resolve()
-    : compile(
-        [...FLAT_CFLAGS, ...WARN, '-T', src('flat.ld'), '-o', elf, ...flatSources],
-        [elf],
-      ).then(() => note(`built ${rel(elf)}`));
+    : compile([...FLAT_CFLAGS, ...WARN, '-T', src('flat.ld'), ...flatSources], elf).then(() =>
+        note(`built ${rel(elf)}`),
+      );
 
   const nativeStep = (async () => {
     if (!upToDate([native], [...nativeSources, ...deps])) {
-      await compile([...NATIVE_CFLAGS, ...WARN, '-o', native, ...nativeSources], [native]);
+      await compile([...NATIVE_CFLAGS, ...WARN, ...nativeSources], native);
       note(`built ${rel(native)}`);
     }
     if (upToDate([expected], [native])) return;
@@ -196,13 +214,15 @@ async function buildCompute(guest) {
       throw new BuildError(`command failed (exit ${res.code}): ${rel(native)}`);
     }
     if (res.stdout.length === 0) throw new BuildError(`${rel(native)} printed nothing`);
-    const tmp = `${expected}.tmp`;
+    const tmp = tmpName(expected);
     writeFileSync(tmp, res.stdout);
     renameSync(tmp, expected);
     note(`built ${rel(expected)}`);
   })();
 
-  await Promise.all([flatStep, nativeStep]);
+  // Let both steps finish (no compiler left running) before reporting a failure.
+  const results = await Promise.allSettled([flatStep, nativeStep]);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
 /** Runs tasks with at most `limit` in flight; rejects with the first failure. */

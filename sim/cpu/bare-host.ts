@@ -46,7 +46,8 @@ export class BareHost implements CpuHost {
   }
 
   rdtsc(c: Cpu): readonly [number, number] {
-    return [c.icount >>> 0, Math.floor(c.icount / 2 ** 32) >>> 0];
+    const n = c.retired();
+    return [n >>> 0, Math.floor(n / 2 ** 32) >>> 0];
   }
 
   portIn(c: Cpu): number {

@@ -62,7 +62,10 @@ export class Cpu {
   /** The instruction being executed (valid inside handlers and host hooks). */
   cur: Insn | null = null;
 
-  /** Retired instructions since reset. */
+  /**
+   * Retired instructions since reset, updated at block ends; inside a host
+   * hook use `retired()`.
+   */
   icount = 0;
   readonly mmu: Mmu;
 
@@ -104,6 +107,11 @@ export class Cpu {
   requestExit(): void {
     this.exitReq = true;
     this.stop = true;
+  }
+
+  /** Instructions retired before the current one (exact inside handlers and host hooks). */
+  retired(): number {
+    return this.cur === null ? this.icount : this.icount + this.cur.idx;
   }
 
   setCpl(cpl: number): void {
@@ -155,9 +163,11 @@ export class Cpu {
         }
         this.icount += k;
         this.curBlockPfn = -1;
+        this.cur = null;
         return this.exit(ExitKind.EXCEPTION, start);
       }
       this.curBlockPfn = -1;
+      this.cur = null;
       this.icount += k;
       left -= k;
       if (this.exitReq) return this.exit(ExitKind.HOST, start);

@@ -47,6 +47,8 @@ export class Insn {
   rep = 0;
   lock = false;
   rex = 0;
+  /** position in its block: instructions retired by the block before this one */
+  idx = 0;
   /** the entry's `sub`, or ModRM.reg for groups without one */
   sub = 0;
   /** effective-address calculation picked at decode time */
@@ -112,6 +114,13 @@ function eaFull(c: Cpu, i: Insn): void {
   c.eaLo = lo;
   c.eaHi = i.asz === 4 ? 0 : hi;
   if (i.seg >= 0) segBase(c, i);
+}
+
+/** Addresses formed from RSP or RBP are stack-segment accesses: non-canonical is #SS(0). */
+function eaStack(c: Cpu, i: Insn): void {
+  eaFull(c, i);
+  const s = c.eaHi >> 15;
+  if (s !== 0 && s !== -1 && i.seg < 0) c.raise(Vector.SS, 0);
 }
 
 // ---- lookup table -------------------------------------------------------
@@ -348,6 +357,7 @@ export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
     [ins.startLo, ins.startHi] = add64(lo, hi, off, 0);
     [ins.nextLo, ins.nextHi] = add64(lo, hi, off + len, 0);
     ins.len = len;
+    ins.idx = insns.length;
     finishEa(ins);
     insns.push(ins);
     off += len;
@@ -365,6 +375,7 @@ function finishEa(ins: Insn): void {
     [ins.dispLo, ins.dispHi] = add64(ins.nextLo, ins.nextHi, ins.dispLo, ins.dispHi);
     ins.base = NO_REG;
   }
-  if (ins.asz === 4 || ins.seg >= 0 || ins.index >= 0) ins.ea = eaFull;
+  if (ins.base === 4 || ins.base === 5) ins.ea = eaStack;
+  else if (ins.asz === 4 || ins.seg >= 0 || ins.index >= 0) ins.ea = eaFull;
   else ins.ea = ins.base >= 0 ? eaBase : eaAbs;
 }

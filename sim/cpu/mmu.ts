@@ -91,6 +91,8 @@ export class Mmu {
   read64(lo: number, hi: number): number {
     const off = lo & 0xfff;
     if (off > 0xff8) {
+      this.rview(lo, hi);
+      this.rview((((lo + 7) & ~0xfff) >>> 0), ((lo + 7) >>> 0) < lo ? (hi + 1) >>> 0 : hi);
       const l = this.readSlow(lo, hi, 4);
       const a = (lo + 4) >>> 0;
       this.hi32 = this.readSlow(a, a < 4 ? (hi + 1) >>> 0 : hi, 4);
@@ -119,8 +121,7 @@ export class Mmu {
       // Check both pages before storing anything, as hardware does.
       const a = (lo + 4) >>> 0;
       const ah = a < 4 ? (hi + 1) >>> 0 : hi;
-      this.wview(lo, hi);
-      this.wview(a, ah);
+      this.probeWrite(lo, hi, 8);
       this.writeSlow(lo, hi, 4, vlo);
       this.writeSlow(a, ah, 4, vhi);
       return;
@@ -134,8 +135,8 @@ export class Mmu {
   probeWrite(lo: number, hi: number, n: number): void {
     this.wview(lo, hi);
     if ((lo & 0xfff) > 0x1000 - n) {
-      const a = (lo + n - 1) >>> 0;
-      this.wview(a, a < lo ? (hi + 1) >>> 0 : hi);
+      const end = lo + n - 1;
+      this.wview((end & ~0xfff) >>> 0, end > 0xffffffff ? (hi + 1) >>> 0 : hi);
     }
   }
 
@@ -170,7 +171,15 @@ export class Mmu {
     return v;
   }
 
+  /**
+   * Page-straddling accesses. Both pages are translated first, lowest first,
+   * so a fault reports CR2 as hardware does: the access's own address when
+   * the first page faults, the second page's first byte when the second does.
+   */
   private readSlow(lo: number, hi: number, n: number): number {
+    this.rview(lo, hi);
+    const end = lo + n - 1;
+    this.rview((end & ~0xfff) >>> 0, end > 0xffffffff ? (hi + 1) >>> 0 : hi);
     let v = 0;
     for (let k = n - 1; k >= 0; k--) {
       const a = (lo + k) >>> 0;
@@ -180,10 +189,7 @@ export class Mmu {
   }
 
   private writeSlow(lo: number, hi: number, n: number, v: number): void {
-    const a2 = (lo + n - 1) >>> 0;
-    const h2 = a2 < lo ? (hi + 1) >>> 0 : hi;
-    this.wview(lo, hi);
-    this.wview(a2, h2);
+    this.probeWrite(lo, hi, n);
     for (let k = 0; k < n; k++) {
       const a = (lo + k) >>> 0;
       this.write8(a, a < lo ? (hi + 1) >>> 0 : hi, (v >>> (8 * k)) & 0xff);

@@ -8,7 +8,14 @@
  */
 import type { Cpu } from './cpu.js';
 import type { Insn } from './decode.js';
+import { Vector } from './fault.js';
 import { HIGH_BYTE } from './regs.js';
+
+/** Stack accesses to a non-canonical address raise #SS(0), not #GP(0). */
+export function checkStack(c: Cpu, hi: number): void {
+  const s = hi >> 15;
+  if (s !== 0 && s !== -1) c.raise(Vector.SS, 0);
+}
 
 /** Read a register; byte ids 16..19 are AH CH DH BH. */
 export function rdReg(c: Cpu, id: number, sz: number): number {
@@ -124,6 +131,7 @@ export function push(c: Cpu, sz: number, lo: number, hi: number): void {
   const s = r[8]! - sz;
   const nlo = s >>> 0;
   const nhi = s < 0 ? (r[9]! - 1) >>> 0 : r[9]!;
+  checkStack(c, nhi);
   if (sz === 8) c.mmu.write64(nlo, nhi, lo, hi);
   else c.mmu.write16(nlo, nhi, lo);
   r[8] = nlo;
@@ -135,6 +143,7 @@ export function pop(c: Cpu, sz: number): number {
   const r = c.r;
   const lo = r[8]!;
   const hi = r[9]!;
+  checkStack(c, hi);
   const v = sz === 8 ? c.mmu.read64(lo, hi) : c.mmu.read16(lo, hi);
   if (sz === 8) c.hi = c.mmu.hi32;
   const s = lo + sz;
@@ -149,6 +158,7 @@ export function peek(c: Cpu, sz: number, off: number): number {
   const s = r[8]! + off;
   const lo = s >>> 0;
   const hi = s > 0xffffffff ? (r[9]! + 1) >>> 0 : r[9]!;
+  checkStack(c, hi);
   const v = sz === 8 ? c.mmu.read64(lo, hi) : c.mmu.read16(lo, hi);
   if (sz === 8) c.hi = c.mmu.hi32;
   return v;

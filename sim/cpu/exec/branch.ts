@@ -31,9 +31,28 @@ function opJmpJz(c: Cpu, i: Insn): void {
 function opJcc(c: Cpu, i: Insn): void {
   if (cond(c, i.sub)) relTarget(c, i);
 }
-function opCallJz(c: Cpu, i: Insn): void {
+/**
+ * Calls store the return address before checking the target: a non-canonical
+ * target raises #GP with the store visible in memory but RSP unchanged (as
+ * measured on Intel hardware).
+ */
+function callTo(c: Cpu, i: Insn, lo: number, hi: number): void {
+  const r = c.r;
+  const spLo = r[8]!;
+  const spHi = r[9]!;
   push(c, 8, i.nextLo, i.nextHi);
-  relTarget(c, i);
+  const s = hi >> 15;
+  if (s !== 0 && s !== -1) {
+    r[8] = spLo;
+    r[9] = spHi;
+    c.raise(Vector.GP, 0);
+  }
+  c.ripLo = lo;
+  c.ripHi = hi;
+}
+function opCallJz(c: Cpu, i: Insn): void {
+  const s = i.nextLo + i.immLo;
+  callTo(c, i, s >>> 0, (i.nextHi + i.immHi + (s > 0xffffffff ? 1 : 0)) >>> 0);
 }
 function opJmpEv(c: Cpu, i: Insn): void {
   const lo = rdE(c, i, 8);
@@ -44,11 +63,7 @@ function opJmpEv(c: Cpu, i: Insn): void {
 }
 function opCallEv(c: Cpu, i: Insn): void {
   const lo = rdE(c, i, 8);
-  const hi = c.hi;
-  checkCanonical(c, hi);
-  push(c, 8, i.nextLo, i.nextHi);
-  c.ripLo = lo;
-  c.ripHi = hi;
+  callTo(c, i, lo, c.hi);
 }
 function opRet(c: Cpu, i: Insn): void {
   const lo = pop(c, 8);

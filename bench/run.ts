@@ -1,0 +1,18 @@
+/**
+ * `npm run bench`: every benchmark, printed as tables. Figures vary run to
+ * run; tests never assert timings, this does not either.
+ */
+import { cpus } from 'node:os';
+import { benchCompute, benchRss, type Row } from './cpu-bench.js';
+
+function table(title: string, rows: Row[]): void {
+  const cols = Object.keys(rows[0] ?? {});
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const line = (cells: string[]): string => cells.map((s, i) => (i === 0 ? s.padEnd(width[i]!) : s.padStart(width[i]!))).join('  ');
+  process.stdout.write(`\n## ${title}\n${line(cols)}\n${line(width.map((w) => '-'.repeat(w)))}\n`);
+  for (const r of rows) process.stdout.write(`${line(cols.map((c) => String(r[c])))}\n`);
+}
+
+process.stdout.write(`xenrr bench — ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}\n`);
+table('x86-64 core: compute guests on the bare core (best of 3)', benchCompute());
+table('memory', benchRss());

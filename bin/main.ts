@@ -1,0 +1,26 @@
+/**
+ * `xenrr` command dispatcher. Each subcommand lives in replay/cli/; user
+ * errors (UsageError) print one line and exit 2, never a stack trace.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerRun } from '../replay/cli/run.js';
+import { UsageError } from '../replay/cli/errors.js';
+
+const program = new Command('xenrr')
+  .description('rr for Xen kernel work: deterministic record/replay of x86-64 Xen PV guests on a simulated Xen')
+  .version('0.1.0')
+  .exitOverride()
+  .configureOutput({ outputError: (s, write) => write(s) });
+
+registerRun(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  if (e instanceof UsageError) {
+    process.stderr.write(`xenrr: ${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+}
