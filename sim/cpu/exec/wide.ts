@@ -1,0 +1,244 @@
+/**
+ * 64- and 128-bit multiply and divide on uint32 words, without BigInt and
+ * without allocation: results go to the scratch arrays W and QR (read them
+ * right after the call).
+ *
+ * Products come from 16-bit partial products, each exact in a double.
+ * Division uses doubles when dividend and divisor are below 2^52 (then the
+ * floor of the rounded quotient is exact), 16-bit-digit long division for
+ * 32-bit divisors, and Knuth's algorithm D in base 2^16 otherwise.
+ */
+
+const TWO32 = 4294967296;
+/** Below 2^53 a double holds an integer exactly. */
+const EXACT = 9007199254740992;
+
+// ---- wide multiply ---------------------------------------------------------------
+
+/** Product words, least significant first; also the dividend inside divU/divS. A typed array keeps the stores unboxed. */
+export const W = new Uint32Array(4);
+
+/** Unsigned 32x32 -> 64 into (W[0], W[1]). */
+export function mul32(a: number, b: number): void {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
+  const bl = b & 0xffff;
+  const bh = b >>> 16;
+  // a*b = ah*bh*2^32 + x*2^16 + (al*bl mod 2^16), x < 2^34
+  const x = ah * bl + al * bh + ((al * bl) >>> 16);
+  W[0] = Math.imul(a, b);
+  W[1] = ah * bh + ((x / 65536) | 0);
+}
+
+/** Signed 32x32 -> 64 into (W[0], W[1]). */
+export function imul32(a: number, b: number): void {
+  const p = (a | 0) * (b | 0);
+  if (p < EXACT && p > -EXACT) {
+    W[0] = p;
+    W[1] = Math.floor(p / TWO32);
+    return;
+  }
+  mul32(a >>> 0, b >>> 0);
+  W[1] = W[1]! - (a >>> 31 ? b : 0) - (b >>> 31 ? a : 0);
+}
+
+/** Unsigned 64x64 -> 128 into W[0]..W[3]. */
+export function mul64(aL: number, aH: number, bL: number, bH: number): void {
+  mul32(aH, bL);
+  const x0 = W[0]!;
+  const x1 = W[1]!;
+  mul32(aL, bH);
+  const y0 = W[0]!;
+  const y1 = W[1]!;
+  mul32(aH, bH);
+  const z0 = W[0]!;
+  const z1 = W[1]!;
+  mul32(aL, bL);
+  const s1 = W[1]! + x0 + y0;
+  W[1] = s1;
+  const s2 = x1 + y1 + z0 + Math.floor(s1 / TWO32);
+  W[2] = s2;
+  W[3] = z1 + Math.floor(s2 / TWO32);
+}
+
+/** Signed 64x64 -> 128 into W[0]..W[3]: the unsigned product with the high half corrected for negative factors. */
+export function imul64(aL: number, aH: number, bL: number, bH: number): void {
+  mul64(aL, aH, bL, bH);
+  if (aH >>> 31) sub64hi(bL, bH);
+  if (bH >>> 31) sub64hi(aL, aH);
+}
+function sub64hi(lo: number, hi: number): void {
+  const d = W[2]! - lo;
+  W[2] = d;
+  W[3] = W[3]! - hi - (d < 0 ? 1 : 0);
+}
+
+// ---- wide divide -------------------------------------------------------------------
+
+/** Quotient (lo, hi) and remainder (lo, hi) of the last divU/divS; div32 leaves its remainder in QR[2]. */
+export const QR = new Uint32Array(4);
+
+/** (r * 2^32 + word) / d for r < d < 2^32, by 16-bit digits (every step exact in doubles); remainder in QR[2]. */
+export function div32(r: number, word: number, d: number): number {
+  let x = r * 65536 + (word >>> 16);
+  const qa = Math.floor(x / d);
+  x = (x - qa * d) * 65536 + (word & 0xffff);
+  const qb = Math.floor(x / d);
+  QR[2] = x - qb * d;
+  return qa * 65536 + qb;
+}
+
+/**
+ * Unsigned (n3:n2:n1:n0) / (dH:dL) into QR. False (#DE) when
+ * d is 0 or the quotient does not fit in 64 bits.
+ */
+export function divU(n0: number, n1: number, n2: number, n3: number, dL: number, dH: number): boolean {
+  if ((dL | dH) === 0 || !lt64(n2, n3, dL, dH)) return false;
+  W[0] = n0;
+  W[1] = n1;
+  W[2] = n2;
+  W[3] = n3;
+  divW(dL, dH);
+  return true;
+}
+
+/**
+ * Signed (n3:n2:n1:n0) / (dH:dL), truncating, remainder with the dividend's
+ * sign. False (#DE) when d is 0 or the quotient does not fit in 64 bits.
+ */
+export function divS(n0: number, n1: number, n2: number, n3: number, dL: number, dH: number): boolean {
+  if ((dL | dH) === 0) return false;
+  const negN = n3 >>> 31;
+  const negD = dH >>> 31;
+  W[0] = n0;
+  W[1] = n1;
+  W[2] = n2;
+  W[3] = n3;
+  if (negN) negW();
+  if (negD) {
+    dL = (~dL + 1) >>> 0;
+    dH = (~dH + (dL === 0 ? 1 : 0)) >>> 0;
+  }
+  if (!lt64(W[2]!, W[3]!, dL, dH)) return false;
+  divW(dL, dH);
+  // |q| may be 2^63 only when the quotient is negative
+  if (QR[1]! >>> 31 && !(negN !== negD && QR[1]! === 0x80000000 && QR[0]! === 0)) return false;
+  if (negN !== negD) {
+    QR[0] = ~QR[0]! + 1;
+    QR[1] = ~QR[1]! + (QR[0]! === 0 ? 1 : 0);
+  }
+  if (negN) {
+    QR[2] = ~QR[2]! + 1;
+    QR[3] = ~QR[3]! + (QR[2]! === 0 ? 1 : 0);
+  }
+  return true;
+}
+
+/** Unsigned (W[3]:W[2]:W[1]:W[0]) / (dH:dL), given d != 0 and (W[3]:W[2]) < d. */
+function divW(dL: number, dH: number): void {
+  if ((W[3]! | W[2]!) === 0 && W[1]! < 0x100000 && dH < 0x100000) {
+    // both below 2^52: floor of the rounded double quotient is exact
+    const n = W[1]! * TWO32 + W[0]!;
+    const d = dH * TWO32 + dL;
+    const q = Math.floor(n / d);
+    const r = n - q * d;
+    QR[0] = q;
+    QR[1] = Math.floor(q / TWO32);
+    QR[2] = r;
+    QR[3] = Math.floor(r / TWO32);
+  } else if (dH === 0) {
+    QR[1] = div32(W[2]!, W[1]!, dL);
+    QR[0] = div32(QR[2]!, W[0]!, dL);
+    QR[3] = 0;
+  } else knuthD(dL, dH);
+}
+
+/** Normalized dividend (9 digits), divisor (4) and quotient (6) digits, base 2^16. */
+const U = new Int32Array(9);
+const V = new Int32Array(4);
+const QD = new Int32Array(6);
+
+/** Knuth's algorithm D (TAOCP 4.3.1) in base 2^16, for divisors of 3 or 4 digits. */
+function knuthD(dL: number, dH: number): void {
+  const nd = dH >>> 16 !== 0 ? 4 : 3;
+  V[0] = dL & 0xffff;
+  V[1] = dL >>> 16;
+  V[2] = dH & 0xffff;
+  V[3] = dH >>> 16;
+  U[0] = W[0]! & 0xffff;
+  U[1] = W[0]! >>> 16;
+  U[2] = W[1]! & 0xffff;
+  U[3] = W[1]! >>> 16;
+  U[4] = W[2]! & 0xffff;
+  U[5] = W[2]! >>> 16;
+  U[6] = W[3]! & 0xffff;
+  U[7] = W[3]! >>> 16;
+  U[8] = 0;
+  // normalize: the divisor's top digit gets its top bit set
+  const s = Math.clz32(V[nd - 1]!) - 16;
+  for (let k = nd - 1; k > 0; k--) V[k] = ((V[k]! << s) | (V[k - 1]! >>> (16 - s))) & 0xffff;
+  V[0] = (V[0]! << s) & 0xffff;
+  for (let k = 8; k > 0; k--) U[k] = ((U[k]! << s) | (U[k - 1]! >>> (16 - s))) & 0xffff;
+  U[0] = (U[0]! << s) & 0xffff;
+  const vTop = V[nd - 1]!;
+  const vNext = V[nd - 2]!;
+  for (let j = 8 - nd; j >= 0; j--) {
+    const num = U[j + nd]! * 65536 + U[j + nd - 1]!;
+    let qhat = Math.floor(num / vTop);
+    let rhat = num - qhat * vTop;
+    while (qhat >= 65536 || qhat * vNext > rhat * 65536 + U[j + nd - 2]!) {
+      qhat--;
+      rhat += vTop;
+      if (rhat >= 65536) break;
+    }
+    // U[j..j+nd] -= qhat * V
+    let borrow = 0;
+    for (let k = 0; k < nd; k++) {
+      const p = qhat * V[k]! + borrow;
+      borrow = p >>> 16;
+      let t = U[k + j]! - (p & 0xffff);
+      if (t < 0) {
+        t += 65536;
+        borrow++;
+      }
+      U[k + j] = t;
+    }
+    const t = U[j + nd]! - borrow;
+    if (t < 0) {
+      // qhat was one too large: add V back (the carry out cancels the borrow)
+      qhat--;
+      let carry = 0;
+      for (let k = 0; k < nd; k++) {
+        const sum = U[k + j]! + V[k]! + carry;
+        U[k + j] = sum & 0xffff;
+        carry = sum >>> 16;
+      }
+      U[j + nd] = (t + carry) & 0xffff;
+    } else U[j + nd] = t;
+    QD[j] = qhat;
+  }
+  for (let j = 9 - nd; j < 6; j++) QD[j] = 0;
+  QR[0] = QD[1]! * 65536 + QD[0]!;
+  QR[1] = QD[3]! * 65536 + QD[2]!;
+  // remainder: the low nd digits of U, shifted back
+  const r0 = ((U[0]! >>> s) | (U[1]! << (16 - s))) & 0xffff;
+  const r1 = ((U[1]! >>> s) | (U[2]! << (16 - s))) & 0xffff;
+  const r2 = ((U[2]! >>> s) | (U[3]! << (16 - s))) & 0xffff;
+  const r3 = nd === 4 ? U[3]! >>> s : 0;
+  QR[2] = r1 * 65536 + r0;
+  QR[3] = r3 * 65536 + r2;
+}
+
+/** Two's-complement negation of W[3]:W[2]:W[1]:W[0]. */
+function negW(): void {
+  W[0] = ~W[0]! + 1;
+  let cy = W[0]! === 0 ? 1 : 0;
+  W[1] = ~W[1]! + cy;
+  cy = cy && W[1]! === 0 ? 1 : 0;
+  W[2] = ~W[2]! + cy;
+  cy = cy && W[2]! === 0 ? 1 : 0;
+  W[3] = ~W[3]! + cy;
+}
+
+/** Unsigned 64-bit a < b. */
+const lt64 = (aL: number, aH: number, bL: number, bH: number): boolean => aH < bH || (aH === bH && aL < bL);
