@@ -127,24 +127,29 @@ export class Cpu {
     const start = this.icount;
     this.exitReq = false;
     let left = budget;
+    let prev: Block | null = null;
     while (left > 0) {
       let block: Block;
       try {
-        block = this.lookup();
+        block = this.lookup(prev);
       } catch (e) {
         if (e !== FAULT) throw e;
         return this.exit(ExitKind.EXCEPTION, start);
       }
       const insns = block.insns;
-      const lim = insns.length <= left ? insns.length : left;
+      const n = insns.length;
+      const lim = n <= left ? n : left;
       this.stop = false;
       this.curBlockPfn = block.pfn;
+      // RIP is stored once per block: only the last instruction of a block
+      // (a branch or a system instruction) reads or writes it; every
+      // instruction keeps its own next-RIP for the early exits below.
+      this.ripLo = block.nextLo;
+      this.ripHi = block.nextHi;
       let k = 0;
       try {
         for (; k < lim; k++) {
           const ins = insns[k]!;
-          this.ripLo = ins.nextLo;
-          this.ripHi = ins.nextHi;
           ins.fn(this, ins);
           if (this.stop) {
             k++;
@@ -153,11 +158,13 @@ export class Cpu {
         }
       } catch (e) {
         if (e !== FAULT) throw e;
+        const ins = insns[k]!;
         if (this.exTrap) {
           this.exTrap = false;
           k++;
+          this.ripLo = ins.nextLo;
+          this.ripHi = ins.nextHi;
         } else {
-          const ins = insns[k]!;
           this.ripLo = ins.startLo;
           this.ripHi = ins.startHi;
         }
@@ -166,11 +173,17 @@ export class Cpu {
         this.cur = null;
         return this.exit(ExitKind.EXCEPTION, start);
       }
+      if (k < n) {
+        const ins = insns[k - 1]!;
+        this.ripLo = ins.nextLo;
+        this.ripHi = ins.nextHi;
+      }
       this.curBlockPfn = -1;
       this.cur = null;
       this.icount += k;
       left -= k;
       if (this.exitReq) return this.exit(ExitKind.HOST, start);
+      prev = block;
     }
     return this.exit(ExitKind.BUDGET, start);
   }
@@ -191,27 +204,48 @@ export class Cpu {
     };
   }
 
-  /** The decoded block at RIP, decoding (and marking its frames as code) on a miss. */
-  private lookup(): Block {
+  /**
+   * The decoded block at RIP. Blocks remember their last two successors; a
+   * remembered successor is reused without a translation while the MMU's
+   * epoch (bumped by TLB flushes, CPL changes and code invalidation) is the
+   * same, exactly as a TLB hit would be.
+   */
+  private lookup(prev: Block | null): Block {
     const lo = this.ripLo;
     const hi = this.ripHi;
+    const epoch = this.mmu.epoch;
+    if (prev !== null && prev.epoch === epoch) {
+      const a = prev.chain0;
+      if (a !== null && a.startLo === lo && a.startHi === hi) return a;
+      const b = prev.chain1;
+      if (b !== null && b.startLo === lo && b.startHi === hi) return b;
+    }
     this.mmu.fetchView(lo, hi);
     const pa = this.mmu.lastPfn * PAGE_SIZE + (lo & 0xfff);
-    const b = this.blocks.get(pa);
-    if (b !== undefined && b.startLo === lo && b.startHi === hi) return b;
-    const nb = decodeBlock(this, lo, hi);
-    this.blocks.set(pa, nb);
-    for (const pfn of nb.pfns) {
-      let list = this.pageBlocks.get(pfn);
-      if (list === undefined) {
-        list = [];
-        this.pageBlocks.set(pfn, list);
-        this.mem.codeMark[pfn] = 1;
-        this.mmu.protectFrame(pfn);
+    let b = this.blocks.get(pa);
+    if (b === undefined || b.startLo !== lo || b.startHi !== hi) {
+      b = decodeBlock(this, lo, hi);
+      this.blocks.set(pa, b);
+      for (const pfn of b.pfns) {
+        let list = this.pageBlocks.get(pfn);
+        if (list === undefined) {
+          list = [];
+          this.pageBlocks.set(pfn, list);
+          this.mem.codeMark[pfn] = 1;
+          this.mmu.protectFrame(pfn);
+        }
+        list.push(pa);
       }
-      list.push(pa);
     }
-    return nb;
+    if (prev !== null) {
+      if (prev.epoch !== this.mmu.epoch) {
+        prev.epoch = this.mmu.epoch;
+        prev.chain0 = b;
+        prev.chain1 = null;
+      } else if (prev.chain0 === null) prev.chain0 = b;
+      else prev.chain1 = b;
+    }
+    return b;
   }
 
   /** A store is about to modify a frame holding decoded code: forget its blocks. */
@@ -222,11 +256,13 @@ export class Cpu {
       this.pageBlocks.delete(pfn);
     }
     this.mem.codeMark[pfn] = 0;
+    this.mmu.epoch++;
     if (pfn === this.curBlockPfn) this.stop = true;
   }
 
   /** Drop every decoded block (e.g. after restoring a snapshot). */
   flushCode(): void {
+    this.mmu.epoch++;
     for (const pfn of this.pageBlocks.keys()) this.mem.codeMark[pfn] = 0;
     this.blocks.clear();
     this.pageBlocks.clear();

@@ -58,6 +58,13 @@ export class Insn {
 export type Block = {
   startLo: number;
   startHi: number;
+  /** RIP after the last instruction */
+  nextLo: number;
+  nextHi: number;
+  /** the last two successors, valid while `epoch` equals the MMU's (Cpu.lookup) */
+  chain0: Block | null;
+  chain1: Block | null;
+  epoch: number;
   /** frame of the first byte; `pfns` lists every frame the block's bytes touch */
   pfn: number;
   pfns: number[];
@@ -364,7 +371,8 @@ export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
     if (ins.e === null || ins.e.end || crossesPage || insns.length >= MAX_BLOCK) break;
     if (((lo & 0xfff) + off) >> 12 !== 0) break;
   }
-  return { startLo: lo, startHi: hi, pfn: f.pfns[0]!, pfns: f.pfns, insns };
+  const last = insns[insns.length - 1]!;
+  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, chain0: null, chain1: null, epoch: -1, pfn: f.pfns[0]!, pfns: f.pfns, insns };
 }
 
 /** Fold RIP-relative displacements and choose the effective-address function. */

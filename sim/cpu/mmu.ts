@@ -43,6 +43,8 @@ export class Mmu {
   private readonly perm = new Uint8Array(TLB_SIZE);
   private readonly pfn = new Float64Array(TLB_SIZE);
   private readonly view: DataView[];
+  /** Bumped whenever cached translations or rights may change (see Cpu.lookup). */
+  epoch = 0;
   /** Frame of the last successful translation (for code fetch). */
   lastPfn = 0;
 
@@ -53,6 +55,7 @@ export class Mmu {
 
   /** Accesses are checked as user-mode (CPL 3) or supervisor. */
   setUser(user: boolean): void {
+    if (user !== this.user) this.epoch++;
     this.user = user;
     const u = user ? P_USER : 0;
     this.needR = Acc.R | u;
@@ -62,11 +65,13 @@ export class Mmu {
 
   flush(): void {
     this.tagLo.fill(-1);
+    this.epoch++;
   }
 
   /** invlpg: drop the entry for one linear page. */
   flushPage(lo: number, _hi: number): void {
     this.tagLo[(lo >>> 12) & TLB_MASK] = -1;
+    this.epoch++;
   }
 
   /** Remove write permission from every cached entry of a frame (it now holds code). */
