@@ -123,11 +123,33 @@ function eaFull(c: Cpu, i: Insn): void {
   if (i.seg >= 0) segBase(c, i);
 }
 
+/** base + index << scale + disp, 64-bit addressing, no segment base. */
+function eaBaseIndex(c: Cpu, i: Insn): void {
+  const r = c.r;
+  const s0 = r[2 * i.base]! + i.dispLo;
+  let hi = r[2 * i.base + 1]! + i.dispHi + (s0 > 0xffffffff ? 1 : 0);
+  let xl = r[2 * i.index]!;
+  let xh = r[2 * i.index + 1]!;
+  const sc = i.scale;
+  if (sc > 0) {
+    xh = (xh << sc) | (xl >>> (32 - sc));
+    xl = xl << sc;
+  }
+  const s1 = (s0 >>> 0) + (xl >>> 0);
+  c.eaLo = s1 >>> 0;
+  c.eaHi = (hi + xh + (s1 > 0xffffffff ? 1 : 0)) >>> 0;
+}
+
 /** Addresses formed from RSP or RBP are stack-segment accesses: non-canonical is #SS(0). */
 function eaStack(c: Cpu, i: Insn): void {
   eaFull(c, i);
   const s = c.eaHi >> 15;
   if (s !== 0 && s !== -1 && i.seg < 0) c.raise(Vector.SS, 0);
+}
+function eaStackBase(c: Cpu, i: Insn): void {
+  eaBase(c, i);
+  const s = c.eaHi >> 15;
+  if (s !== 0 && s !== -1) c.raise(Vector.SS, 0);
 }
 
 // ---- lookup table -------------------------------------------------------
@@ -366,6 +388,7 @@ export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
     ins.len = len;
     ins.idx = insns.length;
     finishEa(ins);
+    if (ins.e !== null && ins.e.fast !== undefined && ins.fn === ins.e.fn) ins.fn = ins.e.fast(ins) ?? ins.fn;
     insns.push(ins);
     off += len;
     if (ins.e === null || ins.e.end || crossesPage || insns.length >= MAX_BLOCK) break;
@@ -383,7 +406,9 @@ function finishEa(ins: Insn): void {
     [ins.dispLo, ins.dispHi] = add64(ins.nextLo, ins.nextHi, ins.dispLo, ins.dispHi);
     ins.base = NO_REG;
   }
-  if (ins.base === 4 || ins.base === 5) ins.ea = eaStack;
+  const simple = ins.asz === 8 && ins.seg < 0;
+  if (ins.base === 4 || ins.base === 5) ins.ea = simple && ins.index < 0 ? eaStackBase : eaStack;
+  else if (simple && ins.base >= 0 && ins.index >= 0) ins.ea = eaBaseIndex;
   else if (ins.asz === 4 || ins.seg >= 0 || ins.index >= 0) ins.ea = eaFull;
   else ins.ea = ins.base >= 0 ? eaBase : eaAbs;
 }

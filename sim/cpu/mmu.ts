@@ -145,6 +145,16 @@ export class Mmu {
     }
   }
 
+  /**
+   * The frame view for an n-byte read-modify-write at (lo, hi), with write
+   * rights checked (A/D set, code invalidated); null when the access straddles
+   * a page, in which case the caller takes the general path.
+   */
+  rmwView(lo: number, hi: number, n: number): DataView | null {
+    if ((lo & 0xfff) > 0x1000 - n) return null;
+    return this.wview(lo, hi);
+  }
+
   /** The frame view for an instruction fetch at (lo, hi); sets lastPfn. */
   fetchView(lo: number, hi: number): DataView {
     const i = (lo >>> 12) & TLB_MASK;

@@ -54,6 +54,12 @@ export type OpEntry = {
   end?: boolean;
   /** handler-specific constant (ALU op, condition code, ...) */
   sub?: number;
+  /**
+   * Optional specializer, called once per decoded instruction: returns a
+   * faster handler for this exact form (operand size, register vs memory)
+   * or null to keep `fn`. Specialized handlers must behave exactly as `fn`.
+   */
+  fast?: (i: Insn) => Handler | null;
   /** not comparable with the host CPU from user mode (privileged, non-deterministic) */
   noOracle?: string;
 };

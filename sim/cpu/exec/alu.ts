@@ -6,63 +6,14 @@
  */
 import type { Cpu } from '../cpu.js';
 import type { Insn } from '../decode.js';
-import { getCF, LOP, setLazy, setResult, SIZE_MASK } from '../flags.js';
+import { getCF, LOP, setLazy, SIZE_MASK } from '../flags.js';
 import { OSZ, type OpEntry } from '../optable.js';
 import { imm, rdE, rdEw, rdReg, wrE, wrReg } from '../operands.js';
+import { fastEvGv, fastEvIz, fastGvEv, fastTest } from './alu-fast.js';
 
-/** ALU operation numbers, in the order of the 00-3F opcode rows and the 80-83 ModRM.reg field. */
-export const AluOp = { ADD: 0, OR: 1, ADC: 2, SBB: 3, AND: 4, SUB: 5, XOR: 6, CMP: 7 } as const;
-const TEST = 8;
+import { alu, AluOp, TEST } from './alu-core.js';
 
-/** Compute `a op b` at size sz, record the flags, return lo (hi in c.hi). */
-export function alu(c: Cpu, op: number, sz: number, a: number, aH: number, b: number, bH: number): number {
-  const mask = SIZE_MASK[sz]!;
-  if (sz !== 8) {
-    aH = 0;
-    bH = 0;
-  }
-  let lo: number;
-  let hi = 0;
-  switch (op) {
-    case AluOp.ADD:
-    case AluOp.ADC: {
-      const cin = op === AluOp.ADC && getCF(c) ? 1 : 0;
-      const s = a + b + cin;
-      lo = (s & mask) >>> 0;
-      if (sz === 8) hi = (aH + bH + (s > 0xffffffff ? 1 : 0)) >>> 0;
-      c.lcf = cin;
-      setLazy(c, op === AluOp.ADD ? LOP.ADD : LOP.ADC, sz, a, aH, b, bH, lo, hi);
-      break;
-    }
-    case AluOp.SUB:
-    case AluOp.SBB:
-    case AluOp.CMP: {
-      const cin = op === AluOp.SBB && getCF(c) ? 1 : 0;
-      const s = a - b - cin;
-      lo = (s & mask) >>> 0;
-      if (sz === 8) hi = (aH - bH - (s < 0 ? 1 : 0)) >>> 0;
-      c.lcf = cin;
-      setLazy(c, op === AluOp.SBB ? LOP.SBB : LOP.SUB, sz, a, aH, b, bH, lo, hi);
-      break;
-    }
-    case AluOp.OR:
-      lo = (a | b) >>> 0;
-      hi = (aH | bH) >>> 0;
-      setResult(c, sz, lo, hi, false, false);
-      break;
-    case AluOp.XOR:
-      lo = (a ^ b) >>> 0;
-      hi = (aH ^ bH) >>> 0;
-      setResult(c, sz, lo, hi, false, false);
-      break;
-    default: // AND, TEST
-      lo = (a & b) >>> 0;
-      hi = (aH & bH) >>> 0;
-      setResult(c, sz, lo, hi, false, false);
-  }
-  c.hi = hi;
-  return lo;
-}
+export { alu, AluOp };
 
 const writes = (op: number): boolean => op !== AluOp.CMP && op !== TEST;
 
@@ -158,24 +109,24 @@ export const ALU_OPS: OpEntry[] = [
     const lock = op !== AluOp.CMP;
     return [
       { code: base + 0, map: 0, mn, ops: 'Eb,Gb', fn: opAluEvGv, osz: OSZ.B, sub: op, lock },
-      { code: base + 1, map: 0, mn, ops: 'Ev,Gv', fn: opAluEvGv, sub: op, lock },
+      { code: base + 1, map: 0, mn, ops: 'Ev,Gv', fn: opAluEvGv, sub: op, lock, fast: fastEvGv },
       { code: base + 2, map: 0, mn, ops: 'Gb,Eb', fn: opAluGvEv, osz: OSZ.B, sub: op },
-      { code: base + 3, map: 0, mn, ops: 'Gv,Ev', fn: opAluGvEv, sub: op },
+      { code: base + 3, map: 0, mn, ops: 'Gv,Ev', fn: opAluGvEv, sub: op, fast: fastGvEv },
       { code: base + 4, map: 0, mn, ops: 'AL,Ib', fn: opAluEvIz, osz: OSZ.B, sub: op },
-      { code: base + 5, map: 0, mn, ops: 'rAX,Iz', fn: opAluEvIz, sub: op },
+      { code: base + 5, map: 0, mn, ops: 'rAX,Iz', fn: opAluEvIz, sub: op, fast: fastEvIz },
       { code: 0x80, map: 0, ext: op, mn, ops: 'Eb,Ib', fn: opAluEvIz, osz: OSZ.B, sub: op, lock },
-      { code: 0x81, map: 0, ext: op, mn, ops: 'Ev,Iz', fn: opAluEvIz, sub: op, lock },
-      { code: 0x83, map: 0, ext: op, mn, ops: 'Ev,Ib', fn: opAluEvIz, sub: op, lock },
+      { code: 0x81, map: 0, ext: op, mn, ops: 'Ev,Iz', fn: opAluEvIz, sub: op, lock, fast: fastEvIz },
+      { code: 0x83, map: 0, ext: op, mn, ops: 'Ev,Ib', fn: opAluEvIz, sub: op, lock, fast: fastEvIz },
     ];
   }),
   { code: 0x84, map: 0, mn: 'test', ops: 'Eb,Gb', fn: opTestEvGv, osz: OSZ.B },
-  { code: 0x85, map: 0, mn: 'test', ops: 'Ev,Gv', fn: opTestEvGv },
+  { code: 0x85, map: 0, mn: 'test', ops: 'Ev,Gv', fn: opTestEvGv, fast: fastTest },
   { code: 0xa8, map: 0, mn: 'test', ops: 'AL,Ib', fn: opTestEvIz, osz: OSZ.B },
-  { code: 0xa9, map: 0, mn: 'test', ops: 'rAX,Iz', fn: opTestEvIz },
+  { code: 0xa9, map: 0, mn: 'test', ops: 'rAX,Iz', fn: opTestEvIz, fast: fastTest },
   { code: 0xf6, map: 0, ext: 0, mn: 'test', ops: 'Eb,Ib', fn: opTestEvIz, osz: OSZ.B },
   { code: 0xf6, map: 0, ext: 1, mn: 'test', ops: 'Eb,Ib', fn: opTestEvIz, osz: OSZ.B },
-  { code: 0xf7, map: 0, ext: 0, mn: 'test', ops: 'Ev,Iz', fn: opTestEvIz },
-  { code: 0xf7, map: 0, ext: 1, mn: 'test', ops: 'Ev,Iz', fn: opTestEvIz },
+  { code: 0xf7, map: 0, ext: 0, mn: 'test', ops: 'Ev,Iz', fn: opTestEvIz, fast: fastTest },
+  { code: 0xf7, map: 0, ext: 1, mn: 'test', ops: 'Ev,Iz', fn: opTestEvIz, fast: fastTest },
   { code: 0xf6, map: 0, ext: 2, mn: 'not', ops: 'Eb', fn: opNot, osz: OSZ.B, lock: true },
   { code: 0xf7, map: 0, ext: 2, mn: 'not', ops: 'Ev', fn: opNot, lock: true },
   { code: 0xf6, map: 0, ext: 3, mn: 'neg', ops: 'Eb', fn: opNeg, osz: OSZ.B, lock: true },

@@ -6,8 +6,8 @@
 import type { Cpu } from '../cpu.js';
 import type { Insn } from '../decode.js';
 import { Vector } from '../fault.js';
-import { CC_NAMES, cond, getZF } from '../flags.js';
-import { OSZ, type OpEntry } from '../optable.js';
+import { CC_NAMES, cond, getCF, getZF } from '../flags.js';
+import { OSZ, type Handler, type OpEntry } from '../optable.js';
 import { addRsp, pop, push, rdE } from '../operands.js';
 
 /** Non-canonical branch targets fault on the branch itself (#GP(0)). */
@@ -31,6 +31,21 @@ function opJmpJz(c: Cpu, i: Insn): void {
 function opJcc(c: Cpu, i: Insn): void {
   if (cond(c, i.sub)) relTarget(c, i);
 }
+// The commonest conditions, specialized (table `fast` hook).
+function opJz(c: Cpu, i: Insn): void {
+  if (getZF(c)) relTarget(c, i);
+}
+function opJnz(c: Cpu, i: Insn): void {
+  if (!getZF(c)) relTarget(c, i);
+}
+function opJb(c: Cpu, i: Insn): void {
+  if (getCF(c)) relTarget(c, i);
+}
+function opJae(c: Cpu, i: Insn): void {
+  if (!getCF(c)) relTarget(c, i);
+}
+const FAST_JCC: Array<Handler | null> = [null, null, opJb, opJae, opJz, opJnz, null, null, null, null, null, null, null, null, null, null];
+const fastJcc = (i: Insn): Handler | null => FAST_JCC[i.sub] ?? null;
 /**
  * Calls store the return address before checking the target: a non-canonical
  * target raises #GP with the store visible in memory but RSP unchanged (as
@@ -116,7 +131,7 @@ export const BRANCH_OPS: OpEntry[] = [
   { code: 0xe0, map: 0, mn: 'loopne', ops: 'Jb', fn: opLoop, osz: OSZ.F64, sub: 2, end: true },
   { code: 0xe3, map: 0, mn: 'jrcxz', ops: 'Jb', fn: opLoop, osz: OSZ.F64, sub: 3, end: true },
   ...Array.from({ length: 16 }, (_, cc): OpEntry[] => [
-    { code: 0x70 + cc, map: 0, mn: `j${CC_NAMES[cc]}`, ops: 'Jb', fn: opJcc, osz: OSZ.F64, sub: cc, end: true },
-    { code: 0x80 + cc, map: 1, mn: `j${CC_NAMES[cc]}`, ops: 'Jz', fn: opJcc, osz: OSZ.F64, sub: cc, end: true },
+    { code: 0x70 + cc, map: 0, mn: `j${CC_NAMES[cc]}`, ops: 'Jb', fn: opJcc, osz: OSZ.F64, sub: cc, end: true, fast: fastJcc },
+    { code: 0x80 + cc, map: 1, mn: `j${CC_NAMES[cc]}`, ops: 'Jz', fn: opJcc, osz: OSZ.F64, sub: cc, end: true, fast: fastJcc },
   ]).flat(),
 ];

@@ -6,8 +6,58 @@
 import type { Cpu } from '../cpu.js';
 import type { Insn } from '../decode.js';
 import { CC_NAMES, cond } from '../flags.js';
-import { OSZ, type OpEntry } from '../optable.js';
+import { OSZ, type Handler, type OpEntry } from '../optable.js';
 import { imm, rdE, rdEw, rdMem, rdReg, sext, storeE, wrE, wrMem, wrReg } from '../operands.js';
+
+// Specialized 32/64-bit forms (table `fast` hook).
+function opMov32RR(c: Cpu, i: Insn): void {
+  c.r[2 * i.rm] = c.r[2 * i.reg]!;
+  c.r[2 * i.rm + 1] = 0;
+}
+function opMov64RR(c: Cpu, i: Insn): void {
+  const r = c.r;
+  r[2 * i.rm] = r[2 * i.reg]!;
+  r[2 * i.rm + 1] = r[2 * i.reg + 1]!;
+}
+function opMov32MR(c: Cpu, i: Insn): void {
+  i.ea(c, i);
+  c.mmu.write32(c.eaLo, c.eaHi, c.r[2 * i.reg]!);
+}
+function opMov64MR(c: Cpu, i: Insn): void {
+  i.ea(c, i);
+  c.mmu.write64(c.eaLo, c.eaHi, c.r[2 * i.reg]!, c.r[2 * i.reg + 1]!);
+}
+function opMov32RM(c: Cpu, i: Insn): void {
+  i.ea(c, i);
+  c.r[2 * i.reg] = c.mmu.read32(c.eaLo, c.eaHi);
+  c.r[2 * i.reg + 1] = 0;
+}
+function opMov64RM(c: Cpu, i: Insn): void {
+  i.ea(c, i);
+  const lo = c.mmu.read64(c.eaLo, c.eaHi);
+  c.r[2 * i.reg] = lo;
+  c.r[2 * i.reg + 1] = c.mmu.hi32;
+}
+function opMovzxRMb(c: Cpu, i: Insn): void {
+  i.ea(c, i);
+  c.r[2 * i.reg] = c.mmu.read8(c.eaLo, c.eaHi);
+  c.r[2 * i.reg + 1] = 0;
+}
+const fastMovEvGv = (i: Insn): Handler | null =>
+  i.osz === 4 ? (i.rm >= 0 ? opMov32RR : opMov32MR) : i.osz === 8 ? (i.rm >= 0 ? opMov64RR : opMov64MR) : null;
+/** mov Gv, Ev: a register source is the Ev,Gv register move with the roles swapped */
+function opMov32RRs(c: Cpu, i: Insn): void {
+  c.r[2 * i.reg] = c.r[2 * i.rm]!;
+  c.r[2 * i.reg + 1] = 0;
+}
+function opMov64RRs(c: Cpu, i: Insn): void {
+  const r = c.r;
+  r[2 * i.reg] = r[2 * i.rm]!;
+  r[2 * i.reg + 1] = r[2 * i.rm + 1]!;
+}
+const fastMovGvEv = (i: Insn): Handler | null =>
+  i.osz === 4 ? (i.rm >= 0 ? opMov32RRs : opMov32RM) : i.osz === 8 ? (i.rm >= 0 ? opMov64RRs : opMov64RM) : null;
+const fastMovzxB = (i: Insn): Handler | null => (i.osz !== 2 && i.rm < 0 ? opMovzxRMb : null);
 
 function opMovEvGv(c: Cpu, i: Insn): void {
   const v = rdReg(c, i.reg, i.osz);
@@ -114,9 +164,9 @@ function opCwd(c: Cpu, i: Insn): void {
 
 export const MOV_OPS: OpEntry[] = [
   { code: 0x88, map: 0, mn: 'mov', ops: 'Eb,Gb', fn: opMovEvGv, osz: OSZ.B },
-  { code: 0x89, map: 0, mn: 'mov', ops: 'Ev,Gv', fn: opMovEvGv },
+  { code: 0x89, map: 0, mn: 'mov', ops: 'Ev,Gv', fn: opMovEvGv, fast: fastMovEvGv },
   { code: 0x8a, map: 0, mn: 'mov', ops: 'Gb,Eb', fn: opMovGvEv, osz: OSZ.B },
-  { code: 0x8b, map: 0, mn: 'mov', ops: 'Gv,Ev', fn: opMovGvEv },
+  { code: 0x8b, map: 0, mn: 'mov', ops: 'Gv,Ev', fn: opMovGvEv, fast: fastMovGvEv },
   { code: 0xc6, map: 0, ext: 0, mn: 'mov', ops: 'Eb,Ib', fn: opMovEvIz, osz: OSZ.B },
   { code: 0xc7, map: 0, ext: 0, mn: 'mov', ops: 'Ev,Iz', fn: opMovEvIz },
   { code: 0xb0, map: 0, plus: true, mn: 'mov', ops: 'Zb,Ib', fn: opMovZvIv, osz: OSZ.B },
@@ -125,7 +175,7 @@ export const MOV_OPS: OpEntry[] = [
   { code: 0xa1, map: 0, mn: 'mov', ops: 'rAX,Ov', fn: opMovAxOv },
   { code: 0xa2, map: 0, mn: 'mov', ops: 'Ob,AL', fn: opMovOvAx, osz: OSZ.B },
   { code: 0xa3, map: 0, mn: 'mov', ops: 'Ov,rAX', fn: opMovOvAx },
-  { code: 0xb6, map: 1, mn: 'movzx', ops: 'Gv,Eb', fn: opMovzx, sub: 1 },
+  { code: 0xb6, map: 1, mn: 'movzx', ops: 'Gv,Eb', fn: opMovzx, sub: 1, fast: fastMovzxB },
   { code: 0xb7, map: 1, mn: 'movzx', ops: 'Gv,Ew', fn: opMovzx, sub: 2 },
   { code: 0xbe, map: 1, mn: 'movsx', ops: 'Gv,Eb', fn: opMovsx, sub: 1 },
   { code: 0xbf, map: 1, mn: 'movsx', ops: 'Gv,Ew', fn: opMovsx, sub: 2 },

@@ -19,7 +19,7 @@ import { LOP, materialize } from '../flags.js';
 import { OSZ, type OpEntry } from '../optable.js';
 import { imm, rdE, rdEw, rdMem, rdReg, wrE, wrMem, wrReg } from '../operands.js';
 import { F, STATUS_FLAGS } from '../regs.js';
-import { alu, AluOp } from './alu.js';
+import { alu, AluOp } from './alu-core.js';
 import { div32, divS, divU, imul32, imul64, mul32, mul64, QR, W } from './wide.js';
 
 /** 1 if the byte has an even number of set bits (PF). */
