@@ -109,7 +109,7 @@ export class Cpu {
     this.stop = true;
   }
 
-  /** Instructions retired before the current one (exact inside handlers and host hooks). */
+  /** Instructions retired before the current one (exact inside host hooks, which set `cur`). */
   retired(): number {
     return this.cur === null ? this.icount : this.icount + this.cur.idx;
   }
@@ -128,27 +128,23 @@ export class Cpu {
     this.exitReq = false;
     let left = budget;
     let prev: Block | null = null;
-    while (left > 0) {
-      let block: Block;
-      try {
+    let block: Block | null = null;
+    let k = 0;
+    try {
+      while (left > 0) {
+        block = null;
         block = this.lookup(prev);
-      } catch (e) {
-        if (e !== FAULT) throw e;
-        return this.exit(ExitKind.EXCEPTION, start);
-      }
-      const insns = block.insns;
-      const n = insns.length;
-      const lim = n <= left ? n : left;
-      this.stop = false;
-      this.curBlockPfn = block.pfn;
-      // RIP is stored once per block: only the last instruction of a block
-      // (a branch or a system instruction) reads or writes it; every
-      // instruction keeps its own next-RIP for the early exits below.
-      this.ripLo = block.nextLo;
-      this.ripHi = block.nextHi;
-      let k = 0;
-      try {
-        for (; k < lim; k++) {
+        const insns = block.insns;
+        const n = insns.length;
+        const lim = n <= left ? n : left;
+        this.stop = false;
+        this.curBlockPfn = block.pfn;
+        // RIP is stored once per block: only the last instruction of a block
+        // (a branch or a system instruction) reads or writes it; every
+        // instruction keeps its own next-RIP for the early exits below.
+        this.ripLo = block.nextLo;
+        this.ripHi = block.nextHi;
+        for (k = 0; k < lim; k++) {
           const ins = insns[k]!;
           ins.fn(this, ins);
           if (this.stop) {
@@ -156,9 +152,22 @@ export class Cpu {
             break;
           }
         }
-      } catch (e) {
-        if (e !== FAULT) throw e;
-        const ins = insns[k]!;
+        if (k < n) {
+          const ins = insns[k - 1]!;
+          this.ripLo = ins.nextLo;
+          this.ripHi = ins.nextHi;
+        }
+        this.icount += k;
+        left -= k;
+        if (this.exitReq) break;
+        prev = block;
+      }
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      // A fault while fetching the block leaves RIP as it was; inside it,
+      // RIP goes back to the faulting instruction (or past it for traps).
+      if (block !== null) {
+        const ins = block.insns[k]!;
         if (this.exTrap) {
           this.exTrap = false;
           k++;
@@ -169,23 +178,14 @@ export class Cpu {
           this.ripHi = ins.startHi;
         }
         this.icount += k;
-        this.curBlockPfn = -1;
-        this.cur = null;
-        return this.exit(ExitKind.EXCEPTION, start);
-      }
-      if (k < n) {
-        const ins = insns[k - 1]!;
-        this.ripLo = ins.nextLo;
-        this.ripHi = ins.nextHi;
       }
       this.curBlockPfn = -1;
       this.cur = null;
-      this.icount += k;
-      left -= k;
-      if (this.exitReq) return this.exit(ExitKind.HOST, start);
-      prev = block;
+      return this.exit(ExitKind.EXCEPTION, start);
     }
-    return this.exit(ExitKind.BUDGET, start);
+    this.curBlockPfn = -1;
+    this.cur = null;
+    return this.exit(this.exitReq ? ExitKind.HOST : ExitKind.BUDGET, start);
   }
 
   /** One instruction. */
