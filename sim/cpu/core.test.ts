@@ -189,3 +189,12 @@ describe('host interface', () => {
     }
   });
 });
+
+describe('lea', () => {
+  it('never faults, even on a non-canonical RSP-based address', () => {
+    const { cpu } = flat(asm('lea rax, [rsp + 8]\nhlt'));
+    cpu.setReg(4, 0x7ffffffffffffffcn);
+    expect(cpu.run(5).kind).toBe(ExitKind.HOST);
+    expect(cpu.getReg(0)).toBe(0x8000000000000004n);
+  });
+});

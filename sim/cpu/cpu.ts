@@ -7,7 +7,8 @@
  * BigInt and no allocation per instruction. BigInt appears only in the
  * convenience accessors at the bottom, for tests and tools.
  */
-import { decodeBlock, type Block, type Insn } from './decode.js';
+import { decodeBlock, eaFull, type Block, type Insn } from './decode.js';
+import { compileBlock, HOT_RUNS } from './jit.js';
 import { ExitKind, FAULT, Vector } from './fault.js';
 import { materialize, setFlagsWord } from './flags.js';
 import type { CpuHost } from './host.js';
@@ -69,7 +70,12 @@ export class Cpu {
   icount = 0;
   readonly mmu: Mmu;
 
-  private stop = false;
+  /** set by a handler or hook to end the current block after this instruction */
+  stop = false;
+  /** index of the executing instruction inside a translated block (jit.ts) */
+  bi = 0;
+  /** entries after which a block is translated to JS (jit.ts); 0 disables translation */
+  jitThreshold = HOT_RUNS;
   private exitReq = false;
   private exTrap = false;
   private exVector = 0;
@@ -130,6 +136,7 @@ export class Cpu {
     let prev: Block | null = null;
     let block: Block | null = null;
     let k = 0;
+    let viaJit = false;
     try {
       while (left > 0) {
         block = null;
@@ -144,12 +151,20 @@ export class Cpu {
         // instruction keeps its own next-RIP for the early exits below.
         this.ripLo = block.nextLo;
         this.ripHi = block.nextHi;
-        for (k = 0; k < lim; k++) {
-          const ins = insns[k]!;
-          ins.fn(this, ins);
-          if (this.stop) {
-            k++;
-            break;
+        const compiled = lim === n ? block.compiled : null;
+        if (compiled !== null) {
+          viaJit = true;
+          k = compiled(this);
+          viaJit = false;
+        } else {
+          if (++block.runs === this.jitThreshold && n > 1) block.compiled = compileBlock(block, eaFull);
+          for (k = 0; k < lim; k++) {
+            const ins = insns[k]!;
+            ins.fn(this, ins);
+            if (this.stop) {
+              k++;
+              break;
+            }
           }
         }
         if (k < n) {
@@ -167,6 +182,7 @@ export class Cpu {
       // A fault while fetching the block leaves RIP as it was; inside it,
       // RIP goes back to the faulting instruction (or past it for traps).
       if (block !== null) {
+        if (viaJit) k = this.bi;
         const ins = block.insns[k]!;
         if (this.exTrap) {
           this.exTrap = false;

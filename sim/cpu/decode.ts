@@ -61,6 +61,9 @@ export type Block = {
   /** RIP after the last instruction */
   nextLo: number;
   nextHi: number;
+  /** times entered, and the translated form once hot (jit.ts) */
+  runs: number;
+  compiled: ((c: Cpu) => number) | null;
   /** the last two successors, valid while `epoch` equals the MMU's (Cpu.lookup) */
   chain0: Block | null;
   chain1: Block | null;
@@ -98,7 +101,7 @@ function eaBase(c: Cpu, i: Insn): void {
   c.eaHi = (r[2 * i.base + 1]! + i.dispHi + (s > 0xffffffff ? 1 : 0)) >>> 0;
 }
 /** General form: base + index << scale + disp, then address-size truncation and FS/GS base. */
-function eaFull(c: Cpu, i: Insn): void {
+export function eaFull(c: Cpu, i: Insn): void {
   const r = c.r;
   let lo = i.dispLo;
   let hi = i.dispHi;
@@ -395,7 +398,7 @@ export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
     if (((lo & 0xfff) + off) >> 12 !== 0) break;
   }
   const last = insns[insns.length - 1]!;
-  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, chain0: null, chain1: null, epoch: -1, pfn: f.pfns[0]!, pfns: f.pfns, insns };
+  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, runs: 0, compiled: null, chain0: null, chain1: null, epoch: -1, pfn: f.pfns[0]!, pfns: f.pfns, insns };
 }
 
 /** Fold RIP-relative displacements and choose the effective-address function. */

@@ -4,7 +4,7 @@
  * NOP forms. None of these touch the flags.
  */
 import type { Cpu } from '../cpu.js';
-import type { Insn } from '../decode.js';
+import { eaFull, type Insn } from '../decode.js';
 import { CC_NAMES, cond } from '../flags.js';
 import { OSZ, type Handler, type OpEntry } from '../optable.js';
 import { imm, rdE, rdEw, rdMem, rdReg, sext, storeE, wrE, wrMem, wrReg } from '../operands.js';
@@ -105,11 +105,11 @@ function opMovsx(c: Cpu, i: Insn): void {
   wrReg(c, i.reg, i.osz, i.osz === 2 ? v & 0xffff : v, c.hi);
 }
 
+/** lea never faults and never adds a segment base, so it bypasses i.ea (which may raise #SS). */
 function opLea(c: Cpu, i: Insn): void {
-  // The segment base does not take part in lea.
   const seg = i.seg;
   i.seg = -1;
-  i.ea(c, i);
+  eaFull(c, i);
   i.seg = seg;
   wrReg(c, i.reg, i.osz, i.osz === 2 ? c.eaLo & 0xffff : c.eaLo, c.eaHi);
 }
