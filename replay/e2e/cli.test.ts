@@ -1,0 +1,67 @@
+/**
+ * The `xenrr` command as a user runs it: default run, explicit images, JSON,
+ * and the one-line errors with exit code 2 for bad input.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = `${ROOT}bin/xenrr`;
+const xenrr = (...args: string[]) => spawnSync(BIN, args, { cwd: ROOT, encoding: 'utf8' });
+const built = existsSync(`${ROOT}build/corpus/sha256.elf`);
+
+describe('xenrr run', () => {
+  it.skipIf(!built)('runs an image and prints its console and a summary', () => {
+    const r = xenrr('run', 'build/corpus/sha256.elf');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('[sha256.elf] ');
+    expect(r.stdout).toContain('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(r.stdout).toMatch(/sha256\.elf\s+halt\s+0\s+\d+/);
+  });
+
+  it.skipIf(!built)('prints the summary as JSON', () => {
+    const r = xenrr('run', '--json', 'build/corpus/crc32.elf');
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ stop: string; exitCode: number; instructions: number }>;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ stop: 'halt', exitCode: 0 });
+    expect(rows[0]!.instructions).toBeGreaterThan(1_000_000);
+  });
+
+  it.skipIf(!built)('stops at the instruction budget and exits 1', () => {
+    const r = xenrr('run', '--max-insns', '1000', 'build/corpus/sort.elf');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/sort\.elf\s+budget\s+-\s+1000\b/);
+  });
+
+  it('reports a missing file in one line, exit 2', () => {
+    const r = xenrr('run', '/no/such/kernel.elf');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('xenrr: /no/such/kernel.elf: no such file\n');
+  });
+
+  it('reports a non-ELF file in one line, exit 2', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'xenrr-')), 'notes.txt');
+    writeFileSync(f, 'hello, not an ELF image\n');
+    const r = xenrr('run', f);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('not an ELF file');
+  });
+
+  it('rejects a bad option value in one line, exit 2', () => {
+    const r = xenrr('run', '--max-insns', 'lots');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("xenrr: --max-insns must be a positive integer, got 'lots'\n");
+  });
+
+  it('has --help', () => {
+    const r = xenrr('run', '--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('--max-insns');
+  });
+});
