@@ -13,7 +13,7 @@ import { ExitKind, FAULT, Vector } from './fault.js';
 import { materialize, setFlagsWord } from './flags.js';
 import type { CpuHost } from './host.js';
 import { Mmu } from './mmu.js';
-import { PAGE_SIZE, type PhysMem } from './phys-mem.js';
+import { PAGE_SIZE, type CodeWatcher, type PhysMem } from './phys-mem.js';
 import { F, hiOf, loOf, toBig } from './regs.js';
 
 /** What `run` returns. `vector`/`errorCode`/`cr2` are meaningful for EXCEPTION only. */
@@ -26,7 +26,7 @@ export type CpuExit = {
   cr2: bigint;
 };
 
-export class Cpu {
+export class Cpu implements CodeWatcher {
   /** 16 GPRs: lo at 2*i, hi at 2*i+1. */
   readonly r = new Uint32Array(32);
   /** RIP; during an instruction it already points at the next one. */
@@ -88,7 +88,7 @@ export class Cpu {
 
   constructor(readonly mem: PhysMem, public host: CpuHost) {
     this.mmu = new Mmu(mem, (v, e, lo, hi) => this.raise(v, e, lo, hi));
-    mem.onCodeWrite = (pfn) => this.invalidateCode(pfn);
+    mem.attach(this);
   }
 
   /** Deliver an exception from inside an instruction: unwinds it (nothing retires). */
@@ -120,9 +120,16 @@ export class Cpu {
     return this.cur === null ? this.icount : this.icount + this.cur.idx;
   }
 
+  /**
+   * Whether CPL 3 means user-mode page checks. A Xen PV guest kernel runs at
+   * CPL 3 with every mapping user-accessible (Xen forces _PAGE_USER), so the
+   * PV layer turns this off.
+   */
+  userPagesAtCpl3 = true;
+
   setCpl(cpl: number): void {
     this.cpl = cpl;
-    this.mmu.setUser(cpl === 3);
+    this.mmu.setUser(cpl === 3 && this.userPagesAtCpl3);
   }
 
   /**
@@ -247,8 +254,7 @@ export class Cpu {
         if (list === undefined) {
           list = [];
           this.pageBlocks.set(pfn, list);
-          this.mem.codeMark[pfn] = 1;
-          this.mmu.protectFrame(pfn);
+          this.mem.markCode(pfn);
         }
         list.push(pa);
       }
@@ -264,14 +270,18 @@ export class Cpu {
     return b;
   }
 
-  /** A store is about to modify a frame holding decoded code: forget its blocks. */
+  /** CodeWatcher: stop caching write rights to a frame that now holds decoded code. */
+  protectFrame(pfn: number): void {
+    this.mmu.protectFrame(pfn);
+  }
+
+  /** CodeWatcher: a store is about to modify a frame holding decoded code: forget its blocks. */
   invalidateCode(pfn: number): void {
     const list = this.pageBlocks.get(pfn);
     if (list !== undefined) {
       for (const pa of list) this.blocks.delete(pa);
       this.pageBlocks.delete(pfn);
     }
-    this.mem.codeMark[pfn] = 0;
     this.mmu.epoch++;
     if (pfn === this.curBlockPfn) this.stop = true;
   }
@@ -279,7 +289,6 @@ export class Cpu {
   /** Drop every decoded block (e.g. after restoring a snapshot). */
   flushCode(): void {
     this.mmu.epoch++;
-    for (const pfn of this.pageBlocks.keys()) this.mem.codeMark[pfn] = 0;
     this.blocks.clear();
     this.pageBlocks.clear();
   }

@@ -33,6 +33,13 @@ export class Mmu {
   wp = true;
   /** EFER.NXE: bit 63 of entries is NX rather than reserved. */
   nxe = true;
+  /**
+   * Hypervisor-owned top-level slots: when set, PML4 entries 256..271 (the
+   * Xen hole, 0xffff800000000000-0xffff87ffffffffff) are read from this
+   * frame instead of the guest's table, as Xen shares its own slots with
+   * every PV address space.
+   */
+  xenSlots: DataView | null = null;
   private user = false;
   private needR: number = Acc.R;
   private needW: number = Acc.W;
@@ -182,7 +189,7 @@ export class Mmu {
     const i = (lo >>> 12) & TLB_MASK;
     if (this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0) && (this.perm[i]! & this.needW) === this.needW) return this.view[i]!;
     const v = this.fill(lo, hi, Acc.W);
-    if (this.mem.codeMark[this.lastPfn]) this.mem.onCodeWrite(this.lastPfn);
+    if (this.mem.codeMark[this.lastPfn]) this.mem.codeWritten(this.lastPfn);
     return v;
   }
 
@@ -258,9 +265,10 @@ export class Mmu {
     const idx = [(hi >>> 7) & 511, ((hi & 0x7f) << 2) | (lo >>> 30), (lo >>> 21) & 511, (lo >>> 12) & 511];
     const errBase = (acc === Acc.W ? PfErr.W : 0) | (user ? PfErr.U : 0) | (acc === Acc.X && this.nxe ? PfErr.I : 0);
     for (let level = 0; level < 4; level++) {
-      const t = this.mem.frame(tablePfn);
+      const slot = idx[level]!;
+      const t = level === 0 && this.xenSlots !== null && slot >= 256 && slot < 272 ? this.xenSlots : this.mem.frame(tablePfn);
       if (t === null) return this.walkFail(errBase | PfErr.RSVD);
-      const off = idx[level]! * 8;
+      const off = slot * 8;
       const eLo = t.getUint32(off, true);
       const eHi = t.getUint32(off + 4, true);
       if ((eLo & 1) === 0) return this.walkFail(errBase);

@@ -2,19 +2,27 @@
  * Sparse physical memory in 4 KiB frames. A frame is allocated the first
  * time anything touches it, so a 128 MiB guest that uses 8 MiB costs 8 MiB.
  *
- * `codeMark[pfn]` is set while decoded blocks exist for a frame; the MMU
- * never caches write permission for such frames, so every store to them
- * reaches `onCodeWrite` and the block cache can drop stale translations.
+ * `codeMark[pfn]` is set while decoded blocks exist for a frame in any CPU
+ * sharing this memory; no MMU caches write permission for such frames, so
+ * every store to them reaches `codeWritten`, which makes every CPU drop its
+ * stale translations.
  */
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
+
+/** What memory needs from a CPU that caches decoded code (Cpu implements it). */
+export interface CodeWatcher {
+  /** drop decoded blocks that include the frame */
+  invalidateCode(pfn: number): void;
+  /** stop caching write rights to the frame */
+  protectFrame(pfn: number): void;
+}
 
 export class PhysMem {
   readonly frameCount: number;
   private readonly frames: (DataView | undefined)[] = [];
   readonly codeMark: Uint8Array;
-  /** Called before a store lands in a frame whose codeMark is set. */
-  onCodeWrite: (pfn: number) => void = () => {};
+  private readonly watchers: CodeWatcher[] = [];
   private allocated = 0;
 
   constructor(readonly size: number) {
@@ -32,6 +40,24 @@ export class PhysMem {
     this.frames[pfn] = nf;
     this.allocated++;
     return nf;
+  }
+
+  /** Register a CPU that caches decoded code from this memory. */
+  attach(w: CodeWatcher): void {
+    this.watchers.push(w);
+  }
+
+  /** A CPU decoded code in this frame: from now on no MMU may cache write rights to it. */
+  markCode(pfn: number): void {
+    if (this.codeMark[pfn]) return;
+    this.codeMark[pfn] = 1;
+    for (const w of this.watchers) w.protectFrame(pfn);
+  }
+
+  /** A store is about to modify a frame holding decoded code. */
+  codeWritten(pfn: number): void {
+    for (const w of this.watchers) w.invalidateCode(pfn);
+    this.codeMark[pfn] = 0;
   }
 
   /** Frames allocated so far. */
@@ -60,7 +86,7 @@ export class PhysMem {
       const off = a % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, data.length - done);
       const f = this.mustFrame(a);
-      if (this.codeMark[Math.floor(a / PAGE_SIZE)]) this.onCodeWrite(Math.floor(a / PAGE_SIZE));
+      if (this.codeMark[Math.floor(a / PAGE_SIZE)]) this.codeWritten(Math.floor(a / PAGE_SIZE));
       new Uint8Array(f.buffer, off, n).set(data.subarray(done, done + n));
       done += n;
     }
