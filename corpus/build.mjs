@@ -6,6 +6,9 @@
 //   build/corpus/<name>.native    host executable built from the same sources
 //   build/corpus/<name>.expected  stdout of <name>.native (must exit 0)
 //
+// For each Xen PV guest kernel <name>:
+//   build/corpus/pv/<name>.elf    PV64 kernel (corpus/pv/<name>.c + the runtime)
+//
 // Incremental: a target is rebuilt only when it is missing or older than one
 // of its inputs (including this script). Usage:
 //   node corpus/build.mjs [--quiet] [--force]
@@ -29,10 +32,23 @@ const COMPUTE_GUESTS = [
   { name: 'format' },
 ];
 
+// Xen PV guest kernels: each is <name>.c in corpus/pv/ defining kmain(),
+// linked with the PV runtime below. Add new kernels here.
+const PV_GUESTS = [
+  { name: 'hello' },
+  { name: 'timer' },
+  { name: 'pingpong' },
+  { name: 'gntcopy' },
+  { name: 'fault' },
+  { name: 'crash' },
+];
+
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), '..');
 const COMPUTE = join(ROOT, 'corpus', 'compute');
+const PV = join(ROOT, 'corpus', 'pv');
 const OUT = join(ROOT, 'build', 'corpus');
+const PV_OUT = join(OUT, 'pv');
 const CC = process.env.CC || 'gcc';
 
 const WARN = ['-Wall', '-Wextra'];
@@ -56,10 +72,42 @@ const FLAT_CFLAGS = [
 
 const NATIVE_CFLAGS = ['-O2'];
 
+const PV_CFLAGS = [
+  '-O2',
+  '-ffreestanding',
+  '-nostdlib',
+  '-static',
+  '-mgeneral-regs-only',
+  '-mno-red-zone',
+  '-fno-pic',
+  '-fno-pie',
+  '-no-pie',
+  '-fno-stack-protector',
+  '-fno-asynchronous-unwind-tables',
+  '-fcf-protection=none',
+  '-mcmodel=small',
+  '-Wl,--build-id=none',
+];
+
 // Runtime shared by every compute guest, and the files every build depends on.
 const COMMON_FLAT_SOURCES = ['entry.S', 'rt.c'];
 const COMMON_NATIVE_SOURCES = ['native-main.c', 'rt.c'];
 const COMMON_DEPS = ['rt.h', 'flat.ld'];
+
+// PV runtime linked into every PV kernel, and the files every PV build depends on.
+const PV_RUNTIME_SOURCES = [
+  'head.S',
+  'entry.S',
+  'setup.c',
+  'console.c',
+  'traps.c',
+  'events.c',
+  'time.c',
+  'xenstore.c',
+  'gnttab.c',
+  'lib.c',
+];
+const PV_DEPS = ['include/xen-abi.h', 'include/hypercall.h', 'include/rt.h', 'kernel.ld'];
 
 const NATIVE_TIMEOUT_MS = 30_000;
 
@@ -225,6 +273,16 @@ async function buildCompute(guest) {
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
+async function buildPv(guest) {
+  const src = (f) => join(PV, f);
+  const sources = [...PV_RUNTIME_SOURCES, `${guest.name}.c`].map(src);
+  const deps = [...PV_DEPS.map(src), SELF];
+  const elf = join(PV_OUT, `${guest.name}.elf`);
+  if (upToDate([elf], [...sources, ...deps])) return;
+  await compile([...PV_CFLAGS, ...WARN, '-I', src('include'), '-T', src('kernel.ld'), ...sources], elf);
+  note(`built ${rel(elf)}`);
+}
+
 /** Runs tasks with at most `limit` in flight; rejects with the first failure. */
 async function runLimited(tasks, limit) {
   const queue = [...tasks];
@@ -244,8 +302,11 @@ async function runLimited(tasks, limit) {
 }
 
 async function main() {
-  if (!existsSync(OUT)) mkdirSync(OUT, { recursive: true });
-  const tasks = COMPUTE_GUESTS.map((g) => () => buildCompute(g));
+  if (!existsSync(PV_OUT)) mkdirSync(PV_OUT, { recursive: true });
+  const tasks = [
+    ...COMPUTE_GUESTS.map((g) => () => buildCompute(g)),
+    ...PV_GUESTS.map((g) => () => buildPv(g)),
+  ];
   await runLimited(tasks, Math.min(availableParallelism(), 8));
 }
 

@@ -1,73 +1,167 @@
 /**
- * `xenrr run [kernel.elf ...]`: run guests to completion and print their
- * console output and a summary. With no argument it runs the built-in
- * default: the compute guests of the corpus on the bare core.
+ * `xenrr run [scenario.json | kernel.elf ...]`: run guests to completion and
+ * print each domain's console (prefixed by the domain's name) and a summary.
  *
- * Until the Xen PV machine exists, images run on the flat harness (paging
- * off, console on port 0xE9, hlt to stop).
+ * A scenario runs its domains on the simulated Xen. A bare ELF with Xen
+ * notes runs as a one-domain PV scenario; one without (a compute guest) runs
+ * on the flat bare-core harness. With no argument it runs the built-in
+ * default scenario.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ElfError } from '../../sim/elf.js';
 import { runFlat, type FlatResult } from '../../sim/cpu/flat.js';
+import { ElfError, parseElf } from '../../sim/elf.js';
+import { Machine, type RunSummary } from '../../sim/machine.js';
+import { kernelPath, parseScenario, ScenarioError, singleKernel, type Scenario } from '../../sim/scenario.js';
+import { BuildError } from '../../sim/xen/builder.js';
 import { positiveInt, UsageError } from './errors.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const DEFAULT_GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format'].map((n) => `${ROOT}build/corpus/${n}.elf`);
+export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
 
-type RunOpts = { maxInsns?: string; mem?: string; json?: boolean };
+type RunOpts = { maxInsns?: string; mem?: string; seed?: string; cmdline?: string; json?: boolean };
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('run guest images to completion and print their console output and a summary')
-    .argument('[images...]', 'guest ELF images (default: the compute guests in build/corpus)')
-    .option('--max-insns <n>', 'instruction budget per guest', '2000000000')
-    .option('--mem <MiB>', 'guest memory in MiB', '16')
+    .description('run a scenario or guest kernel images to completion and print consoles and a summary')
+    .argument('[inputs...]', `scenario .json, PV kernel or compute guest ELF (default: ${DEFAULT_SCENARIO.slice(ROOT.length)})`)
+    .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
+    .option('--mem <MiB>', 'memory per domain for a bare kernel', '16')
+    .option('--seed <n>', 'seed (overrides the scenario): permutes the machine frames backing each domain')
+    .option('--cmdline <s>', 'kernel command line for a bare kernel', '')
     .option('--json', 'print the summary as JSON')
-    .action((images: string[], opts: RunOpts) => runCommand(images, opts));
+    .action((inputs: string[], opts: RunOpts) => runCommand(inputs, opts));
 }
 
-function load(path: string): Uint8Array {
-  if (!existsSync(path)) {
-    const hint = DEFAULT_GUESTS.includes(path) ? ' (run `npm run build` first)' : '';
-    throw new UsageError(`${path}: no such file${hint}`);
-  }
+function readFile(path: string): Uint8Array {
+  if (!existsSync(path)) throw new UsageError(`${path}: no such file`);
   return readFileSync(path);
 }
 
-function runCommand(images: string[], opts: RunOpts): void {
-  const paths = images.length > 0 ? images : DEFAULT_GUESTS;
-  const maxInsns = positiveInt('--max-insns', opts.maxInsns ?? '2000000000');
-  const memory = positiveInt('--mem', opts.mem ?? '16') << 20;
-  const rows: Array<{ image: string; result: FlatResult; seconds: number }> = [];
-  for (const path of paths) {
-    const image = load(path);
-    const t0 = process.hrtime.bigint();
-    let result: FlatResult;
+/** Load a scenario file, or wrap a PV kernel as one; null for a non-PV ELF (flat harness). */
+export function loadInput(path: string, opts: RunOpts): Scenario | null {
+  const bytes = readFile(path);
+  if (path.endsWith('.json')) {
+    let json: unknown;
     try {
-      result = runFlat(image, { maxInsns, memory });
+      json = JSON.parse(Buffer.from(bytes).toString('utf8'));
     } catch (e) {
-      if (e instanceof ElfError || e instanceof RangeError) throw new UsageError(`${path}: ${e.message}`);
+      throw new UsageError(`${path}: not valid JSON: ${(e as Error).message}`);
+    }
+    return parseScenario(json, path);
+  }
+  let pv: boolean;
+  try {
+    pv = parseElf(bytes).notes.some((n) => n.name === 'Xen');
+  } catch (e) {
+    if (e instanceof ElfError) throw new UsageError(`${path}: ${e.message}`);
+    throw e;
+  }
+  if (!pv) return null;
+  return singleKernel(path, {
+    memoryMiB: positiveInt('--mem', opts.mem ?? '16'),
+    cmdline: opts.cmdline ?? '',
+    maxInsns: positiveInt('--max-insns', opts.maxInsns ?? '2000000000'),
+    seed: opts.seed === undefined ? 0 : Number(opts.seed),
+  });
+}
+
+/** Build and run a scenario's machine. */
+export function runScenario(s: Scenario, opts: { maxInsns?: number; seed?: number } = {}): { summary: RunSummary; machine: Machine } {
+  const seed = opts.seed ?? s.seed;
+  const specs = s.domains.map((dom, k) => {
+    const path = kernelPath(s, dom.kernel);
+    if (!existsSync(path)) throw new UsageError(`${s.file}: domains.${k}.kernel: ${path}: no such file (run \`npm run build\` for corpus kernels)`);
+    return { ...dom, id: k + 1, seed, image: readFileSync(path) };
+  });
+  let machine: Machine;
+  try {
+    machine = new Machine(specs, () => {}, { quantum: s.quantum, wallclock: s.wallclock });
+  } catch (e) {
+    if (e instanceof BuildError || e instanceof RangeError) throw new UsageError(`${s.file}: ${e.message}`);
+    throw e;
+  }
+  return { summary: machine.run(opts.maxInsns ?? s.maxInsns), machine };
+}
+
+/** Problems with a run against the scenario's `expect` (empty when it met them). */
+export function checkExpect(s: Scenario, r: RunSummary): string[] {
+  const problems: string[] = [];
+  for (const [name, subs] of Object.entries(s.expect.console)) {
+    const dom = r.domains.find((d) => d.name === name);
+    for (const sub of subs) if (!dom?.console.includes(sub)) problems.push(`${name}: console lacks '${sub}'`);
+  }
+  for (const [name, want] of Object.entries(s.expect.shutdown)) {
+    const dom = r.domains.find((d) => d.name === name);
+    if (dom?.reason !== want) problems.push(`${name}: expected shutdown '${want}', got '${dom?.reason || dom?.state}'`);
+  }
+  return problems;
+}
+
+function runCommand(inputs: string[], opts: RunOpts): void {
+  const paths = inputs.length > 0 ? inputs : [DEFAULT_SCENARIO];
+  let failed = false;
+  for (const path of paths) {
+    let scenario: Scenario | null;
+    try {
+      scenario = loadInput(path, opts);
+    } catch (e) {
+      if (e instanceof ScenarioError) throw new UsageError(e.message);
       throw e;
     }
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    rows.push({ image: path, result, seconds });
-    if (!opts.json) {
-      const name = path.split('/').pop();
-      for (const line of result.output.replace(/\n$/, '').split('\n')) process.stdout.write(`[${name}] ${line}\n`);
-    }
+    if (scenario === null) failed = runFlatImage(path, opts) || failed;
+    else failed = runPv(scenario, opts) || failed;
   }
+  if (failed) process.exitCode = 1;
+}
+
+function runPv(s: Scenario, opts: RunOpts): boolean {
+  const maxInsns = opts.maxInsns === undefined ? undefined : positiveInt('--max-insns', opts.maxInsns);
+  const seed = opts.seed === undefined ? undefined : Number(opts.seed);
+  const t0 = process.hrtime.bigint();
+  const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}) });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const problems = checkExpect(s, summary);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(rows.map(({ image, result }) => ({ image, ...result, exception: result.exception && { ...result.exception, rip: `0x${result.exception.rip.toString(16)}` } })), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ scenario: s.name, ...summary, problems }, null, 2)}\n`);
   } else {
-    process.stdout.write('\nimage          stop       exit  instructions       MIPS\n');
-    for (const { image, result, seconds } of rows) {
-      const name = (image.split('/').pop() ?? image).padEnd(14);
-      const stop = result.stop === 'exception' ? `#${result.exception!.vector}@${result.exception!.rip.toString(16)}` : result.stop;
-      process.stdout.write(`${name} ${stop.padEnd(10)} ${String(result.exitCode ?? '-').padStart(4)}  ${String(result.instructions).padStart(12)}  ${(result.instructions / seconds / 1e6).toFixed(1).padStart(9)}\n`);
+    for (const d of summary.domains) {
+      const text = d.console.replace(/\r\n/g, '\n').replace(/\n$/, '');
+      if (text.length > 0) for (const line of text.split('\n')) process.stdout.write(`[${d.name}] ${line}\n`);
     }
+    process.stdout.write(`\n${s.name}: ${summary.stop}, ${summary.instructions} instructions, virtual time ${(summary.time / 1e6).toFixed(3)} ms, ${(summary.instructions / seconds / 1e6).toFixed(1)} MIPS, ${summary.events} events\n`);
+    process.stdout.write('domain        id  state     reason     instructions\n');
+    for (const d of summary.domains) {
+      process.stdout.write(`${d.name.padEnd(12)} ${String(d.id).padStart(3)}  ${d.state.padEnd(9)} ${(d.reason || '-').padEnd(9)} ${String(d.instructions).padStart(13)}\n`);
+    }
+    process.stdout.write(`hypercalls: ${Object.entries(summary.hypercalls).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}\n`);
+    for (const p of problems) process.stdout.write(`expectation failed: ${p}\n`);
   }
-  if (rows.some((r) => r.result.stop !== 'halt' || r.result.exitCode !== 0)) process.exitCode = 1;
+  return summary.stop !== 'all-stopped' || problems.length > 0 || (Object.keys(s.expect.shutdown).length === 0 && summary.domains.some((d) => d.reason !== 'poweroff'));
+}
+
+function runFlatImage(path: string, opts: RunOpts): boolean {
+  const maxInsns = positiveInt('--max-insns', opts.maxInsns ?? '2000000000');
+  const memory = positiveInt('--mem', opts.mem ?? '16') << 20;
+  const t0 = process.hrtime.bigint();
+  let result: FlatResult;
+  try {
+    result = runFlat(readFile(path), { maxInsns, memory });
+  } catch (e) {
+    if (e instanceof ElfError || e instanceof RangeError) throw new UsageError(`${path}: ${e.message}`);
+    throw e;
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const name = path.split('/').pop() ?? path;
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify([{ image: path, ...result, exception: result.exception && { ...result.exception, rip: `0x${result.exception.rip.toString(16)}` } }], null, 2)}\n`);
+  } else {
+    for (const line of result.output.replace(/\n$/, '').split('\n')) process.stdout.write(`[${name}] ${line}\n`);
+    const stop = result.stop === 'exception' ? `#${result.exception!.vector}@${result.exception!.rip.toString(16)}` : result.stop;
+    process.stdout.write(`\nimage          stop       exit  instructions       MIPS\n`);
+    process.stdout.write(`${name.padEnd(14)} ${stop.padEnd(10)} ${String(result.exitCode ?? '-').padStart(4)}  ${String(result.instructions).padStart(12)}  ${(result.instructions / seconds / 1e6).toFixed(1).padStart(9)}\n`);
+  }
+  return result.stop !== 'halt' || result.exitCode !== 0;
 }

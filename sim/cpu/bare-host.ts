@@ -110,9 +110,9 @@ export class BareHost implements CpuHost {
     if (seg === 5) [c.gsLo, c.gsHi] = [0, 0];
   }
 
-  priv(c: Cpu, op: PrivOp, reg: number, lo: number, hi: number): readonly [number, number] | void {
+  priv(c: Cpu, op: PrivOp, reg: number, lo: number, hi: number): readonly number[] | void {
     if (op === PrivOp.SLDT || op === PrivOp.STR || op === PrivOp.SMSW || op === PrivOp.SGDT || op === PrivOp.SIDT) {
-      return op === PrivOp.SMSW ? [this.cr0 & 0xffff, 0] : [0, 0];
+      return op === PrivOp.SMSW ? [this.cr0 & 0xffff, 0] : [0, 0, 0];
     }
     this.checkCpl0(c);
     const v = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);

@@ -45,7 +45,8 @@ export interface CpuHost {
   /**
    * Privileged instructions. `reg` is the CR/DR number or the general
    * register involved; `lo`/`hi` carry a value being written or an address.
-   * For the *_FROM_* and S* ops the hook returns the value read as [lo, hi].
+   * For the *_FROM_* and S* ops the hook returns the value read as [lo, hi];
+   * for SGDT/SIDT as [limit, baseLo, baseHi].
    */
-  priv(cpu: Cpu, op: PrivOp, reg: number, lo: number, hi: number): readonly [number, number] | void;
+  priv(cpu: Cpu, op: PrivOp, reg: number, lo: number, hi: number): readonly number[] | void;
 }

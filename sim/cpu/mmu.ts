@@ -172,6 +172,19 @@ export class Mmu {
     return this.fill(lo, hi, Acc.X);
   }
 
+  /**
+   * Translate with access checks as the current mode would do them (a read,
+   * or a write honouring R/W and CR0.WP), for a hypervisor copying to or
+   * from guest memory: physical address or -1. Never faults, never sets A/D.
+   */
+  probe(lo: number, hi: number, write: boolean): number {
+    if (!this.paging) return hi === 0 && lo >>> 12 < this.mem.frameCount ? lo : -1;
+    const s = hi >> 15;
+    if (s !== 0 && s !== -1) return -1;
+    const r = this.walk(lo, hi, write ? Acc.W : Acc.R, false);
+    return r < 0 ? -1 : r * PAGE_SIZE + (lo & 0xfff);
+  }
+
   /** Translate for a debugger or loader: physical address or -1; never faults, never sets A/D. */
   peekPhys(lo: number, hi: number): number {
     if (!this.paging) return hi === 0 && lo >>> 12 < this.mem.frameCount ? lo : -1;

@@ -80,7 +80,7 @@ function opPriv(c: Cpu, i: Insn): void {
 function opMovFromCr(c: Cpu, i: Insn): void {
   c.cur = i;
   const v = c.host.priv(c, i.sub as PrivOp, i.reg, 0, 0);
-  if (v) wrReg(c, i.rm, 8, v[0], v[1]);
+  if (v) wrReg(c, i.rm, 8, v[0]!, v[1]!);
 }
 function opMovToCr(c: Cpu, i: Insn): void {
   c.cur = i;
@@ -91,8 +91,17 @@ function opMovToCr(c: Cpu, i: Insn): void {
 function opPrivMem(c: Cpu, i: Insn): void {
   c.cur = i;
   i.ea(c, i);
-  const v = c.host.priv(c, i.sub as PrivOp, 0, c.eaLo, c.eaHi);
-  void v;
+  c.host.priv(c, i.sub as PrivOp, 0, c.eaLo, c.eaHi);
+}
+/** sgdt/sidt M: the host returns [limit, baseLo, baseHi]; 10 bytes are stored (limit, then the 64-bit base). */
+function opStoreDt(c: Cpu, i: Insn): void {
+  c.cur = i;
+  i.ea(c, i);
+  const v = c.host.priv(c, i.sub as PrivOp, 0, 0, 0) ?? [0, 0, 0];
+  c.mmu.probeWrite(c.eaLo, c.eaHi, 10);
+  c.mmu.write16(c.eaLo, c.eaHi, v[0]!);
+  const s = c.eaLo + 2;
+  c.mmu.write64(s >>> 0, s > 0xffffffff ? (c.eaHi + 1) >>> 0 : c.eaHi, v[1]!, v[2]!);
 }
 /** lldt/ltr/lmsw Ew */
 function opPrivEw(c: Cpu, i: Insn): void {
@@ -105,7 +114,7 @@ function opPrivStore(c: Cpu, i: Insn): void {
   c.cur = i;
   const v = c.host.priv(c, i.sub as PrivOp, 0, 0, 0);
   const sz = i.rm >= 0 ? i.osz : 2;
-  storeE(c, i, sz, v ? v[0] : 0, 0);
+  storeE(c, i, sz, v ? v[0]! : 0, 0);
 }
 
 /** mov Ev, Sw */
@@ -215,8 +224,8 @@ export const SYSTEM_OPS: OpEntry[] = [
   { code: 0x22, map: 1, mn: 'mov', ops: 'Cq,Rq', fn: opMovToCr, osz: OSZ.F64, sub: P.MOV_TO_CR, end: true, noOracle: 'privileged' },
   { code: 0x21, map: 1, mn: 'mov', ops: 'Rq,Dq', fn: opMovFromCr, osz: OSZ.F64, sub: P.MOV_FROM_DR, end: true, noOracle: 'privileged' },
   { code: 0x23, map: 1, mn: 'mov', ops: 'Dq,Rq', fn: opMovToCr, osz: OSZ.F64, sub: P.MOV_TO_DR, end: true, noOracle: 'privileged' },
-  { code: 0x01, map: 1, mod: 'mem', ext: 0, mn: 'sgdt', ops: 'M', fn: opPrivMem, sub: P.SGDT, end: true, noOracle: 'descriptor tables' },
-  { code: 0x01, map: 1, mod: 'mem', ext: 1, mn: 'sidt', ops: 'M', fn: opPrivMem, sub: P.SIDT, end: true, noOracle: 'descriptor tables' },
+  { code: 0x01, map: 1, mod: 'mem', ext: 0, mn: 'sgdt', ops: 'M', fn: opStoreDt, sub: P.SGDT, end: true, noOracle: 'descriptor tables' },
+  { code: 0x01, map: 1, mod: 'mem', ext: 1, mn: 'sidt', ops: 'M', fn: opStoreDt, sub: P.SIDT, end: true, noOracle: 'descriptor tables' },
   { code: 0x01, map: 1, mod: 'mem', ext: 2, mn: 'lgdt', ops: 'M', fn: opPrivMem, sub: P.LGDT, end: true, noOracle: 'privileged' },
   { code: 0x01, map: 1, mod: 'mem', ext: 3, mn: 'lidt', ops: 'M', fn: opPrivMem, sub: P.LIDT, end: true, noOracle: 'privileged' },
   { code: 0x01, map: 1, ext: 4, mn: 'smsw', ops: 'Ew', fn: opPrivStore, sub: P.SMSW, end: true, noOracle: 'UMIP' },

@@ -1,0 +1,38 @@
+/**
+ * The event stream: everything that crosses the guest/hypervisor boundary,
+ * in the order it happened. The machine numbers events (`seq`) and stamps
+ * them with virtual time; the trace layer writes them to disk.
+ *
+ * Every event carries the domain, vCPU, that vCPU's retired-instruction
+ * count and the guest RIP at the time. Payloads are decoded (hypercall
+ * arguments with the structs read from guest memory) so a dump or a diff
+ * needs no knowledge of the ABI.
+ */
+export type EventBase = {
+  seq: number;
+  /** virtual time, ns */
+  time: number;
+  dom: number;
+  vcpu: number;
+  icount: number;
+  rip: bigint;
+};
+
+/** Decoded values: numbers, bigints (addresses), strings, or nested records/lists of them. */
+export type Decoded = { [k: string]: number | bigint | string | boolean | Decoded | Decoded[] | number[] };
+
+export type SimEventBody =
+  | { kind: 'hypercall'; op: number; name: string; sub: number; subName: string; args: bigint[]; decoded: Decoded; result: number }
+  | { kind: 'evtchn_send'; port: number; toDom: number; toPort: number; virq: number }
+  | { kind: 'evtchn_deliver'; ports: number[] }
+  | { kind: 'exception'; vector: number; errorCode: number; cr2: bigint; bounced: boolean; handler: bigint }
+  | { kind: 'timer'; deadline: number }
+  | { kind: 'sched'; what: 'block' | 'wake' | 'yield' | 'poll' | 'idle'; until: number }
+  | { kind: 'console'; text: string; source: 'ring' | 'console_io' }
+  | { kind: 'xenstore'; op: string; txId: number; path: string; value: string; result: string }
+  | { kind: 'domain_state'; state: 'running' | 'shutdown' | 'crashed'; reason: string }
+  | { kind: 'milestone'; text: string };
+
+export type SimEvent = EventBase & SimEventBody;
+
+export type EventSink = (e: SimEvent) => void;

@@ -1,0 +1,252 @@
+/**
+ * The machine: the simulated Xen with its domains, the dom0 services
+ * (xenstored, console backend), virtual time and the single-threaded
+ * deterministic scheduler.
+ *
+ * Scheduling: vCPUs in a fixed order (domain id, then vCPU id), round-robin,
+ * a fixed instruction quantum, a slice also ending at the next timer
+ * deadline so timers fire at exact virtual times. A vCPU blocked in
+ * SCHEDOP_block/poll is skipped; when every vCPU is idle time jumps to the
+ * earliest deadline (tickless idle); with none, the run stops as deadlocked.
+ * Nothing here depends on anything but the simulation.
+ */
+import { Vector } from './cpu/fault.js';
+import { ExitKind } from './cpu/fault.js';
+import type { EventSink, SimEvent } from './events.js';
+import { ConsoleBackend } from './services/console.js';
+import { XenStore } from './services/xenstored.js';
+import { XsRingServer } from './services/xs-ring.js';
+import { injectException, maybeUpcall } from './xen/bounce.js';
+import { buildPvDomain, type BuildSpec } from './xen/builder.js';
+import type { Domain } from './xen/domain.js';
+import { Frames } from './xen/frames.js';
+import { VcpuState, type Vcpu } from './xen/vcpu.js';
+import { Xen } from './xen/xen.js';
+
+export const VIRQ_TIMER = 0;
+/** Forced-emulation prefix followed by cpuid: ud2; .ascii "xen"; cpuid */
+const FEP_CPUID = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
+
+export type DomainSpec = BuildSpec & { image: Uint8Array };
+export type MachineOptions = {
+  /** instructions per slice */
+  quantum?: number;
+  /** boot wallclock, seconds since the epoch */
+  wallclock?: number;
+};
+
+export type StopReason = 'all-stopped' | 'budget' | 'deadlock';
+
+export type RunSummary = {
+  stop: StopReason;
+  instructions: number;
+  time: number;
+  domains: Array<{ id: number; name: string; state: string; reason: string; console: string; log: string; instructions: number }>;
+  hypercalls: Record<string, number>;
+  events: number;
+};
+
+export class Machine {
+  readonly xen: Xen;
+  readonly store = new XenStore();
+  private readonly rings = new Map<number, XsRingServer>();
+  private readonly consoles = new Map<number, ConsoleBackend>();
+  private readonly order: Vcpu[] = [];
+  private next = 0;
+  readonly quantum: number;
+  private readonly hypercalls = new Map<string, number>();
+  private eventCount = 0;
+
+  constructor(domains: DomainSpec[], sink: EventSink = () => {}, opts: MachineOptions = {}) {
+    this.quantum = opts.quantum ?? 100_000;
+    const pages = domains.reduce((n, s) => n + s.memoryMiB * 256, 0);
+    const frames = new Frames(pages + 1024 + 64 * domains.length);
+    this.xen = new Xen(frames, (e) => this.observe(e, sink));
+    if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
+    this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());
+    for (const spec of domains) {
+      const d = buildPvDomain(this.xen, spec.image, spec);
+      this.xen.domains.set(d.id, d);
+      this.order.push(...d.vcpus);
+      const mem = frames.mem;
+      this.consoles.set(d.id, new ConsoleBackend(mem.frame(d.consoleMfn)!));
+      this.store.introduceDomain(d.id, d.name);
+      this.rings.set(d.id, new XsRingServer(this.store, d.id, d.privileged, mem.frame(d.storeMfn)!));
+    }
+  }
+
+  private observe(e: SimEvent, sink: EventSink): void {
+    this.eventCount++;
+    if (e.kind === 'hypercall') this.hypercalls.set(e.name, (this.hypercalls.get(e.name) ?? 0) + 1);
+    sink(e);
+  }
+
+  get domains(): Domain[] {
+    return [...this.xen.domains.values()];
+  }
+
+  /** Total instructions retired by every vCPU. */
+  get instructions(): number {
+    return this.order.reduce((n, v) => n + v.cpu.icount, 0);
+  }
+
+  /** Run until every domain stopped, `maxInsns` retired in total, or deadlock. */
+  run(maxInsns = Number.MAX_SAFE_INTEGER): RunSummary {
+    const xen = this.xen;
+    let stop: StopReason = 'all-stopped';
+    for (;;) {
+      if (!this.domains.some((d) => d.alive)) break;
+      const left = maxInsns - this.instructions;
+      if (left <= 0) {
+        stop = 'budget';
+        break;
+      }
+      this.fireTimers();
+      const v = this.pick();
+      if (v === null) {
+        const t = this.nextDeadline();
+        if (t < 0) {
+          stop = 'deadlock';
+          break;
+        }
+        xen.emit(null, -1, { kind: 'sched', what: 'idle', until: t });
+        xen.clock = Math.max(xen.clock, t);
+        continue;
+      }
+      this.slice(v, Math.min(left, this.quantum));
+    }
+    return this.summary(stop);
+  }
+
+  /** One scheduling slice of `v`. */
+  private slice(v: Vcpu, budget: number): void {
+    const xen = this.xen;
+    const d = xen.domain(v.domId)!;
+    const deadline = this.nextDeadline();
+    if (deadline >= 0) budget = Math.max(1, Math.min(budget, deadline - xen.clock));
+    this.updateTime(v);
+    xen.beginSlice(v);
+    maybeUpcall(xen, d, v);
+    const exit = v.cpu.run(budget);
+    if (exit.kind === ExitKind.EXCEPTION && d.alive) this.deliver(d, v, exit.vector, exit.errorCode, exit.cr2);
+    xen.endSlice();
+    this.drainConsole(d);
+  }
+
+  /** An exception left the core: FEP+cpuid is emulated, everything else goes to the guest's trap table. */
+  private deliver(d: Domain, v: Vcpu, vector: number, err: number, cr2: bigint): void {
+    if (vector === Vector.UD) {
+      const bytes = v.guest.read(v.cpu.rip, FEP_CPUID.length);
+      if (bytes !== null && FEP_CPUID.every((b, k) => bytes[k] === b)) {
+        const c = v.cpu;
+        c.host.cpuid(c, c.r[0]!, c.r[2]!);
+        c.rip = c.rip + 7n;
+        return;
+      }
+    }
+    injectException(this.xen, d, v, vector, err, cr2);
+  }
+
+  /** Next runnable vCPU after the last one picked, in the fixed order. */
+  private pick(): Vcpu | null {
+    const n = this.order.length;
+    for (let k = 0; k < n; k++) {
+      const v = this.order[(this.next + k) % n]!;
+      const d = this.xen.domain(v.domId)!;
+      if (d.alive && v.state === VcpuState.RUNNABLE) {
+        this.next = (this.next + k + 1) % n;
+        return v;
+      }
+    }
+    return null;
+  }
+
+  /** Earliest armed timer or poll timeout of a live vCPU, or -1. */
+  private nextDeadline(): number {
+    let t = -1;
+    for (const v of this.order) {
+      if (!this.xen.domain(v.domId)!.alive) continue;
+      for (const x of [v.timerDeadline, v.state === VcpuState.POLLING ? v.pollDeadline : -1]) if (x >= 0 && (t < 0 || x < t)) t = x;
+    }
+    return t;
+  }
+
+  /** Expired singleshot timers raise VIRQ_TIMER; expired polls wake. */
+  private fireTimers(): void {
+    const xen = this.xen;
+    const now = xen.now();
+    for (const v of this.order) {
+      const d = xen.domain(v.domId)!;
+      if (!d.alive) continue;
+      if (v.timerDeadline >= 0 && v.timerDeadline <= now) {
+        const at = v.timerDeadline;
+        v.timerDeadline = -1;
+        xen.emit(v, d.id, { kind: 'timer', deadline: at });
+        xen.raiseVirq(d, v.id, VIRQ_TIMER);
+      }
+      if (v.state === VcpuState.POLLING && v.pollDeadline >= 0 && v.pollDeadline <= now) xen.wake(v, 'poll timeout');
+    }
+  }
+
+  /** vcpu_time_info: system time and TSC stamp at slice start; 1 ns per TSC tick (mul 2^31, shift 1). */
+  private updateTime(v: Vcpu): void {
+    const mem = this.xen.frames.mem;
+    const ma = v.timeInfoMa;
+    const f = mem.frame(Math.floor(ma / 4096))!;
+    const o = ma % 4096;
+    const now = BigInt(this.xen.now());
+    const version = f.getUint32(o, true);
+    f.setUint32(o, (version + 1) | 1, true);
+    f.setBigUint64(o + 8, now, true);
+    f.setBigUint64(o + 16, now, true);
+    f.setUint32(o + 24, 0x80000000, true);
+    f.setInt8(o + 28, 1);
+    f.setUint8(o + 29, 0);
+    f.setUint32(o + 0, ((version + 1) | 1) + 1, true);
+  }
+
+  private drainConsole(d: Domain): void {
+    const bytes = this.consoles.get(d.id)?.drain();
+    if (bytes === undefined || bytes.length === 0) return;
+    // Like xenconsoled: out_cons moved, so kick the guest's console channel.
+    this.xen.serviceNotify(d, d.consolePort);
+    for (const b of bytes) d.console.push(b);
+    this.xen.emit(this.xen.running, d.id, { kind: 'console', text: Buffer.from(bytes).toString('latin1'), source: 'ring' });
+  }
+
+  /**
+   * Service every store connection until none moves: a request from one
+   * domain can fire watches for any other, in any order of domain ids.
+   */
+  private serviceStore(): void {
+    for (let busy = true, rounds = 0; busy && rounds < 64; rounds++) {
+      busy = false;
+      for (const [id, ring] of this.rings) {
+        const d = this.xen.domain(id)!;
+        if (!d.alive) continue;
+        const r = ring.service();
+        for (const rec of r.records) this.xen.emit(this.xen.running?.domId === id ? this.xen.running : null, id, { kind: 'xenstore', ...rec });
+        // xenstored kicks the guest whenever it moved either index.
+        if (r.produced || r.consumed) {
+          this.xen.serviceNotify(d, d.storePort);
+          busy = true;
+        }
+      }
+    }
+  }
+
+  private summary(stop: StopReason): RunSummary {
+    const text = (b: number[]): string => Buffer.from(b).toString('latin1');
+    return {
+      stop,
+      instructions: this.instructions,
+      time: this.xen.clock,
+      domains: this.domains.map((d) => ({
+        id: d.id, name: d.name, state: d.state, reason: d.shutdownReason, console: text(d.console), log: text(d.log),
+        instructions: d.vcpus.reduce((n, v) => n + v.cpu.icount, 0),
+      })),
+      hypercalls: Object.fromEntries([...this.hypercalls].sort(([a], [b]) => (a < b ? -1 : 1))),
+      events: this.eventCount,
+    };
+  }
+}

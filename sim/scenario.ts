@@ -1,0 +1,77 @@
+/**
+ * Scenarios: which guest kernels run, with how much memory, how many vCPUs
+ * and which command lines, plus what a test expects of them. Validated with
+ * zod; every problem is reported as one line naming the file and the field.
+ *
+ * A `kernel` without a slash and without ".elf" names a corpus guest,
+ * build/corpus/pv/<kernel>.elf; any other value is a path relative to the
+ * scenario file.
+ */
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const DomainSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, - or _'),
+  kernel: z.string().min(1),
+  memoryMiB: z.number().int().min(2).max(4096).default(16),
+  vcpus: z.number().int().min(1).max(32).default(1),
+  cmdline: z.string().max(1023).default(''),
+  privileged: z.boolean().default(false),
+});
+
+export const ScenarioSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  seed: z.number().int().min(0).max(0xffffffff).default(0),
+  maxInsns: z.number().int().positive().default(2_000_000_000),
+  quantum: z.number().int().positive().default(100_000),
+  wallclock: z.number().int().nonnegative().default(1767225600),
+  domains: z.array(DomainSchema).min(1).max(64),
+  expect: z
+    .strictObject({
+      console: z.record(z.string(), z.array(z.string())).default({}),
+      shutdown: z.record(z.string(), z.enum(['poweroff', 'reboot', 'suspend', 'crash', 'watchdog'])).default({}),
+    })
+    .default({ console: {}, shutdown: {} }),
+});
+
+export type Scenario = z.infer<typeof ScenarioSchema> & { file: string };
+
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
+
+/** Validate parsed JSON; `file` is used in messages and to resolve kernel paths. */
+export function parseScenario(json: unknown, file: string): Scenario {
+  const r = ScenarioSchema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    throw new ScenarioError(`${file}: ${where}: ${issue.message}`);
+  }
+  const names = new Set<string>();
+  for (const d of r.data.domains) {
+    if (names.has(d.name)) throw new ScenarioError(`${file}: domains: duplicate domain name '${d.name}'`);
+    names.add(d.name);
+  }
+  for (const key of [...Object.keys(r.data.expect.console), ...Object.keys(r.data.expect.shutdown)]) {
+    if (!names.has(key)) throw new ScenarioError(`${file}: expect: no domain named '${key}'`);
+  }
+  return { ...r.data, file };
+}
+
+/** The image path a domain's `kernel` names. */
+export function kernelPath(s: Scenario, kernel: string): string {
+  if (!kernel.includes('/') && !kernel.endsWith('.elf')) return join(ROOT, 'build', 'corpus', 'pv', `${kernel}.elf`);
+  return isAbsolute(kernel) ? kernel : resolve(dirname(s.file), kernel);
+}
+
+/** A one-domain scenario for running a bare kernel image. */
+export function singleKernel(path: string, opts: { memoryMiB: number; cmdline: string; maxInsns: number; seed: number }): Scenario {
+  return parseScenario(
+    { name: path.split('/').pop() ?? 'kernel', seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: resolve(path), memoryMiB: opts.memoryMiB, cmdline: opts.cmdline }] },
+    path,
+  );
+}

@@ -1,0 +1,258 @@
+/**
+ * The 64-bit PV domain builder, laid out as Xen's toolstack builds a PV
+ * domain (libxenguest xg_dom_x86.c): from VA virt_base upwards, the kernel
+ * segment (bss zeroed), the P2M list, start_info, the xenstore page, the
+ * console page, the initial page tables (L4, L3s, L2s, L1s), the boot
+ * stack; everything up to a 4 MiB boundary with 512 KiB of slack is mapped
+ * 4K by 4K. Page tables hold machine addresses, and MFN != PFN on purpose.
+ * shared_info is a Xen frame outside the guest's PFN space; the hypercall
+ * page is written where the HYPERCALL_PAGE note says.
+ */
+import { ElfError, parseElf, type ElfFile } from '../elf.js';
+import { Domain, EvtState } from './domain.js';
+import type { Frames } from './frames.js';
+import { PvHost } from './pv-host.js';
+import { Vcpu } from './vcpu.js';
+import type { Xen } from './xen.js';
+
+/** XEN_ELFNOTE_* (public/elfnote.h). */
+export const XEN_ELFNOTE = {
+  ENTRY: 1, HYPERCALL_PAGE: 2, VIRT_BASE: 3, PADDR_OFFSET: 4, XEN_VERSION: 5, GUEST_OS: 6, GUEST_VERSION: 7,
+  LOADER: 8, PAE_MODE: 9, FEATURES: 10, BSD_SYMTAB: 11, HV_START_LOW: 12, L1_MFN_VALID: 13, SUSPEND_CANCEL: 14,
+  INIT_P2M: 15, MOD_START_PFN: 16, SUPPORTED_FEATURES: 17, PHYS32_ENTRY: 18,
+} as const;
+
+export class BuildError extends Error {
+  override name = 'BuildError';
+}
+
+/** `seed` permutes which machine frame backs which PFN (0: in order, still MFN != PFN). */
+export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number };
+
+export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string };
+
+const PAGE = 4096n;
+const M64 = (1n << 64n) - 1n;
+const roundUp = (v: bigint, a: bigint): bigint => ((v + a - 1n) / a) * a;
+
+/** Read the Xen ELF notes; throws BuildError for an image that is not a PV kernel. */
+export function xenNotes(elf: ElfFile): XenNotes {
+  const notes = elf.notes.filter((n) => n.name === 'Xen');
+  if (notes.length === 0) throw new BuildError('not a Xen PV kernel: no Xen ELF notes');
+  const num = (type: number): bigint | undefined => {
+    const n = notes.find((x) => x.type === type);
+    if (n === undefined) return undefined;
+    const dv = new DataView(n.desc.buffer, n.desc.byteOffset, n.desc.byteLength);
+    if (n.desc.length >= 8) return dv.getBigUint64(0, true);
+    if (n.desc.length >= 4) return BigInt(dv.getUint32(0, true));
+    throw new BuildError(`Xen ELF note ${type} has a ${n.desc.length}-byte value`);
+  };
+  const str = (type: number): string => {
+    const n = notes.find((x) => x.type === type);
+    return n === undefined ? '' : Buffer.from(n.desc).toString('latin1').replace(/\0+$/, '');
+  };
+  const virtBase = num(XEN_ELFNOTE.VIRT_BASE) ?? 0n;
+  return {
+    entry: num(XEN_ELFNOTE.ENTRY),
+    hypercallPage: num(XEN_ELFNOTE.HYPERCALL_PAGE),
+    virtBase,
+    paddrOffset: num(XEN_ELFNOTE.PADDR_OFFSET) ?? (notes.some((n) => n.type === XEN_ELFNOTE.VIRT_BASE) ? virtBase : 0n),
+    guestOs: str(XEN_ELFNOTE.GUEST_OS),
+    loader: str(XEN_ELFNOTE.LOADER),
+    features: str(XEN_ELFNOTE.FEATURES),
+  };
+}
+
+/** Page tables needed to map [start, end): one L4, and an L3/L2/L1 per 512 GiB/1 GiB/2 MiB touched. */
+function countTables(start: bigint, end: bigint): number {
+  const span = (shift: bigint): number => Number(((end - 1n) >> shift) - (start >> shift) + 1n);
+  return 1 + span(39n) + span(30n) + span(21n);
+}
+
+/** The 64-bit hypercall page: 128 stubs of 32 bytes; slot 23 (iret) never returns. */
+export function hypercallPage(): Uint8Array {
+  const page = new Uint8Array(4096);
+  for (let i = 0; i < 128; i++) {
+    const o = i * 32;
+    const stub =
+      i === 23
+        ? [0x51, 0x41, 0x53, 0x50, 0xb8, i, 0, 0, 0, 0x0f, 0x05]
+        : [0x51, 0x41, 0x53, 0xb8, i, 0, 0, 0, 0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3];
+    page.set(stub, o);
+  }
+  return page;
+}
+
+export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Domain {
+  let elf: ElfFile;
+  try {
+    elf = parseElf(image);
+  } catch (e) {
+    throw e instanceof ElfError ? new BuildError(e.message) : e;
+  }
+  const notes = xenNotes(elf);
+  const frames: Frames = xen.frames;
+  const d = new Domain(spec.id, spec.name, spec.privileged);
+  d.cmdline = spec.cmdline;
+  const nrPages = spec.memoryMiB * 256;
+  d.maxPages = nrPages;
+  const virtOffset = notes.virtBase - notes.paddrOffset;
+  const loads = elf.loadSegments.filter((s) => s.memsz > 0);
+  if (loads.length === 0) throw new BuildError('kernel has no loadable segment');
+  const kstart = loads.reduce((m, s) => (s.paddr + virtOffset < m ? s.paddr + virtOffset : m), M64) & ~(PAGE - 1n);
+  const kend = roundUp(loads.reduce((m, s) => (s.paddr + virtOffset + BigInt(s.memsz) > m ? s.paddr + virtOffset + BigInt(s.memsz) : m), 0n), PAGE);
+  if (kstart < notes.virtBase) throw new BuildError(`kernel starts at 0x${kstart.toString(16)}, below its VIRT_BASE 0x${notes.virtBase.toString(16)}`);
+  const pfnOf = (va: bigint): number => Number((va - notes.virtBase) >> 12n);
+
+  // Allocate the domain's RAM: every PFN gets an MFN (set in the M2P), in
+  // an order the seed permutes, so guests that assume contiguity break.
+  for (let pfn = 0; pfn < nrPages; pfn++) d.p2m.push(frames.alloc(d.id));
+  if (spec.seed !== 0) {
+    let x = (spec.seed ^ Math.imul(spec.id, 0x9e3779b9)) >>> 0 || 1;
+    for (let k = nrPages - 1; k > 0; k--) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      const j = x % (k + 1);
+      [d.p2m[k], d.p2m[j]] = [d.p2m[j]!, d.p2m[k]!];
+    }
+  }
+  d.p2m.forEach((mfn, pfn) => frames.setM2p(mfn, BigInt(pfn)));
+
+  // Virtual layout, allocated back to back after the kernel.
+  let va = kend;
+  const take = (bytes: bigint): bigint => {
+    const at = va;
+    va += roundUp(bytes, PAGE);
+    return at;
+  };
+  const p2mVa = take(BigInt(nrPages) * 8n);
+  const startInfoVa = take(PAGE);
+  const storeVa = take(PAGE);
+  const consoleVa = take(PAGE);
+  const tablesVa = va;
+  let nTables = 0;
+  let mapEnd = 0n;
+  for (let guard = 0; guard < 8; guard++) {
+    mapEnd = roundUp(tablesVa + BigInt(nTables + 129) * PAGE, 4n << 20n);
+    const n = countTables(notes.virtBase, mapEnd);
+    if (n === nTables) break;
+    nTables = n;
+  }
+  take(BigInt(nTables) * PAGE);
+  const stackVa = take(PAGE);
+  if (pfnOf(mapEnd) > nrPages) throw new BuildError(`${spec.memoryMiB} MiB is too small for this kernel (needs ${Math.ceil(pfnOf(mapEnd) / 256)} MiB)`);
+
+  const mem = frames.mem;
+  const writeVa = (at: bigint, data: Uint8Array): void => {
+    for (let off = 0; off < data.length; ) {
+      const a = at + BigInt(off);
+      const n = Math.min(4096 - Number(a & 0xfffn), data.length - off);
+      mem.write(d.p2m[pfnOf(a)]! * 4096 + Number(a & 0xfffn), data.subarray(off, off + n));
+      off += n;
+    }
+  };
+  for (const s of loads) writeVa(s.paddr + virtOffset, s.data.subarray(0, s.filesz));
+
+  // P2M list.
+  const p2m = new Uint8Array(nrPages * 8);
+  const p2mView = new DataView(p2m.buffer);
+  d.p2m.forEach((mfn, pfn) => p2mView.setBigUint64(pfn * 8, BigInt(mfn), true));
+  writeVa(p2mVa, p2m);
+
+  // Page tables: handed out from the reserved range in order of first use (L4, L3, L2, L1...).
+  const tableMfns: number[] = [];
+  const nextTable = (): number => {
+    const mfn = d.p2m[pfnOf(tablesVa) + tableMfns.length]!;
+    tableMfns.push(mfn);
+    return mfn;
+  };
+  const l4 = nextTable();
+  const tableFirstPfn = pfnOf(tablesVa);
+  const isTablePfn = (pfn: number): boolean => pfn >= tableFirstPfn && pfn < tableFirstPfn + nTables;
+  for (let a = notes.virtBase; a < mapEnd; a += PAGE) {
+    let table = l4;
+    for (let level = 3; level >= 1; level--) {
+      const idx = Number((a >> BigInt(12 + 9 * level)) & 511n);
+      const f = mem.frame(table)!;
+      let e = f.getBigUint64(idx * 8, true);
+      if ((e & 1n) === 0n) {
+        e = (BigInt(nextTable()) << 12n) | 0x67n;
+        f.setBigUint64(idx * 8, e, true);
+      }
+      table = Number((e >> 12n) & 0xffffffffffn);
+    }
+    const pfn = pfnOf(a);
+    const flags = isTablePfn(pfn) ? 0x21n : 0x23n;
+    mem.frame(table)!.setBigUint64(Number((a >> 12n) & 511n) * 8, (BigInt(d.p2m[pfn]!) << 12n) | flags, true);
+  }
+  for (const t of tableMfns) d.ptFrames.add(t);
+
+  // shared_info: a Xen frame; every vcpu_info starts with events masked.
+  d.sharedInfoMfn = frames.allocXen();
+  const si = mem.frame(d.sharedInfoMfn)!;
+  for (let i = 0; i < 32; i++) si.setUint8(i * 64 + 1, 1);
+  si.setUint32(3072, 2, true); // wc_version (even: stable)
+  si.setUint32(3076, xen.bootWallclock >>> 0, true);
+  si.setBigUint64(3088, BigInt(nrPages), true); // arch.max_pfn
+
+  // Console and xenstore channels lead to the dom0 services.
+  d.storeMfn = d.p2m[pfnOf(storeVa)]!;
+  d.consoleMfn = d.p2m[pfnOf(consoleVa)]!;
+  d.storePort = d.allocPort();
+  Object.assign(d.ports[d.storePort]!, { state: EvtState.INTERDOMAIN, remoteDom: 0, remotePort: 100 + 2 * d.id, service: 'xenstore' });
+  d.consolePort = d.allocPort();
+  Object.assign(d.ports[d.consolePort]!, { state: EvtState.INTERDOMAIN, remoteDom: 0, remotePort: 101 + 2 * d.id, service: 'console' });
+
+  // start_info.
+  const sinfo = new Uint8Array(4096);
+  const sv = new DataView(sinfo.buffer);
+  sinfo.set(new TextEncoder().encode('xen-3.0-x86_64'));
+  sv.setBigUint64(32, BigInt(nrPages), true);
+  sv.setBigUint64(40, BigInt(d.sharedInfoMfn) << 12n, true);
+  sv.setUint32(48, spec.privileged ? 3 : 0, true);
+  sv.setBigUint64(56, BigInt(d.storeMfn), true);
+  sv.setUint32(64, d.storePort, true);
+  sv.setBigUint64(72, BigInt(d.consoleMfn), true);
+  sv.setUint32(80, d.consolePort, true);
+  sv.setBigUint64(88, tablesVa & M64, true);
+  sv.setBigUint64(96, BigInt(nTables), true);
+  sv.setBigUint64(104, p2mVa & M64, true);
+  sinfo.set(new TextEncoder().encode(spec.cmdline).subarray(0, 1023), 128);
+  writeVa(startInfoVa, sinfo);
+  d.startInfoVa = startInfoVa;
+
+  if (notes.hypercallPage !== undefined) {
+    const hp = notes.hypercallPage;
+    if (hp < notes.virtBase || hp >= mapEnd || (hp & 0xfffn) !== 0n) throw new BuildError(`HYPERCALL_PAGE note 0x${hp.toString(16)} is not a mapped, page-aligned address`);
+    writeVa(hp, hypercallPage());
+    d.hypercallPageVa = hp;
+  }
+
+  // vCPUs: vCPU 0 starts at the entry point; the others wait for VCPUOP_initialise/up.
+  for (let id = 0; id < spec.vcpus; id++) {
+    const host = new PvHost(xen, d);
+    const v = new Vcpu(id, d.id, mem, host);
+    host.vcpu = v;
+    v.vcpuInfoMa = d.sharedInfoMfn * 4096 + id * 64;
+    v.cpu.mmu.xenSlots = frames.xenSlots;
+    v.kernelCr3 = l4;
+    v.loadCr3(l4);
+    const c = v.cpu;
+    c.sreg[1] = 0xe033;
+    c.sreg[2] = 0xe02b;
+    c.rflags = 0x202;
+    if (id === 0) {
+      c.rip = notes.entry ?? elf.header.entry;
+      c.setReg(4, (stackVa + PAGE) & M64);
+      c.setReg(6, startInfoVa & M64);
+      v.kernelSp = (stackVa + PAGE) & M64;
+    } else {
+      v.up = false;
+      v.state = 'down';
+    }
+    d.vcpus.push(v);
+  }
+  return d;
+}

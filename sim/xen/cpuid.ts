@@ -1,0 +1,33 @@
+/**
+ * The CPUID policy PV guests see: what our core implements (no x87/SSE, no
+ * FSGSBASE, no RTM, no DBEXT, so guests take their simple paths), the
+ * hypervisor bit, and Xen's leaves at 0x40000000. Fixed, so traces do not
+ * depend on the host.
+ */
+import { XEN_MAJOR, XEN_MINOR } from './hypercall/misc.js';
+
+const str4 = (s: string): number => (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
+
+/** leaf -> [eax, ebx, ecx, edx]; subleaf 0 only. */
+export const PV_CPUID: Readonly<Record<number, readonly [number, number, number, number]>> = {
+  0x0: [0xd, str4('Genu'), str4('ntel'), str4('ineI')],
+  // family 6; ECX: CX16, POPCNT, hypervisor; EDX: TSC, MSR, PAE, CX8, CMOV, PAT?no
+  0x1: [0x000806c1, 0x00000800, (1 << 13) | (1 << 23) | (1 << 31), (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 15)],
+  // BMI1 (tzcnt) only
+  0x7: [0, 1 << 3, 0, 0],
+  0xd: [0, 0, 0, 0],
+  0x40000000: [0x40000005, str4('XenV'), str4('MMXe'), str4('nVMM')],
+  0x40000001: [(XEN_MAJOR << 16) | XEN_MINOR, 0, 0, 0],
+  // one hypercall page; MSR base 0x40000000
+  0x40000002: [1, 0x40000000, 0, 0],
+  0x40000003: [0, 0, 1_000_000, 0],
+  0x80000000: [0x80000008, 0, 0, 0],
+  // ECX: LAHF/SAHF, ABM (lzcnt); EDX: SYSCALL, NX, RDTSCP, LM
+  0x80000001: [0, 0, (1 << 0) | (1 << 5), (1 << 11) | (1 << 20) | (1 << 27) | (1 << 29)],
+  0x80000007: [0, 0, 0, 1 << 8],
+  0x80000008: [0x3030, 0, 0, 0],
+};
+
+export function cpuidLeaf(leaf: number): readonly [number, number, number, number] {
+  return PV_CPUID[leaf >>> 0] ?? [0, 0, 0, 0];
+}

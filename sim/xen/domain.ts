@@ -1,0 +1,91 @@
+/**
+ * A PV domain: its memory (P2M), vCPUs, shared_info, event channels, grant
+ * table and run state. Behaviour lives in the hypercall modules; this is the
+ * state they share.
+ */
+import type { Vcpu } from './vcpu.js';
+
+export const DomState = { RUNNING: 'running', SHUTDOWN: 'shutdown', CRASHED: 'crashed' } as const;
+export type DomState = (typeof DomState)[keyof typeof DomState];
+
+/** EVTCHNSTAT_* (event_channel.h). */
+export const EvtState = { CLOSED: 0, UNBOUND: 1, INTERDOMAIN: 2, PIRQ: 3, VIRQ: 4, IPI: 5 } as const;
+
+/** Backends in "dom0 userspace" a channel can lead to instead of a guest. */
+export type Service = 'xenstore' | 'console';
+
+export type Port = {
+  state: number;
+  /** vCPU notified on delivery */
+  vcpu: number;
+  /** UNBOUND: the domain allowed to bind; INTERDOMAIN: the peer */
+  remoteDom: number;
+  remotePort: number;
+  virq: number;
+  /** INTERDOMAIN with dom0: the service behind it */
+  service: Service | null;
+};
+
+/** One v1 grant mapping made by this domain (maptrack entry). */
+export type GrantMapping = { dom: number; ref: number; mfn: number; hostAddr: bigint; readonly: boolean; pteMa: number };
+
+/** 2-level ABI: 64 words of 64 bits. */
+export const NR_EVTCHN_PORTS = 4096;
+
+export class Domain {
+  state: DomState = DomState.RUNNING;
+  shutdownReason = '';
+  readonly vcpus: Vcpu[] = [];
+  /** pfn -> mfn */
+  p2m: number[] = [];
+  maxPages = 0;
+  sharedInfoMfn = 0;
+  /** start_info facts the builder chose */
+  startInfoVa = 0n;
+  consoleMfn = 0;
+  storeMfn = 0;
+  consolePort = 0;
+  storePort = 0;
+  hypercallPageVa = 0n;
+  cmdline = '';
+  readonly ports: (Port | null)[] = [null];
+  /** grant table: version, frames (MFNs, Xen-owned and shared with the guest) */
+  grantVersion = 1;
+  grantFrames: number[] = [];
+  readonly maxGrantFrames = 4;
+  readonly maptrack: (GrantMapping | null)[] = [];
+  /** VMASST_TYPE_* bits enabled with vm_assist (types below 32), and m2p_strict */
+  vmAssist = 0;
+  m2pStrict = false;
+  /** bytes the guest wrote with console_io (the "hypervisor log") */
+  readonly log: number[] = [];
+  /** bytes drained from the PV console ring */
+  readonly console: number[] = [];
+  /** pinned page-table frames: mfn -> level */
+  readonly pinned = new Map<number, number>();
+  /** frames in use as page tables, mapped read-only in the guest */
+  readonly ptFrames = new Set<number>();
+
+  constructor(readonly id: number, readonly name: string, readonly privileged: boolean) {}
+
+  get alive(): boolean {
+    return this.state === DomState.RUNNING;
+  }
+
+  /** Lowest free port >= 1, or -1 when all NR_EVTCHN_PORTS are in use. */
+  allocPort(): number {
+    for (let p = 1; p < NR_EVTCHN_PORTS; p++) {
+      const cur = this.ports[p];
+      if (cur === undefined || cur === null) {
+        this.ports[p] = { state: EvtState.UNBOUND, vcpu: 0, remoteDom: 0, remotePort: 0, virq: -1, service: null };
+        return p;
+      }
+    }
+    return -1;
+  }
+
+  port(p: number): Port | null {
+    if (!Number.isInteger(p) || p <= 0 || p >= NR_EVTCHN_PORTS) return null;
+    return this.ports[p] ?? null;
+  }
+}

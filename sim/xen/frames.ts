@@ -1,0 +1,102 @@
+/**
+ * Machine memory: who owns each machine frame (MFN), deterministic
+ * allocation, and the machine-to-phys table (M2P) that every 64-bit PV guest
+ * can read at MACH2PHYS_VIRT_START.
+ *
+ * The M2P lives in Xen-owned frames mapped read-only through Xen's own L4
+ * slots (`xenSlots`, shared with every PV address space by the MMU).
+ */
+import { PhysMem } from '../cpu/phys-mem.js';
+
+export const OWNER_FREE = -1;
+export const OWNER_XEN = -2;
+/** The M2P entry of a frame that belongs to no guest PFN. */
+export const INVALID_P2M_ENTRY = 0xffffffffffffffffn;
+
+const PAGE = 4096;
+
+export class Frames {
+  readonly mem: PhysMem;
+  /** owner[mfn]: domid, OWNER_XEN or OWNER_FREE */
+  readonly owner: Int32Array;
+  /** The page holding Xen's L4 entries (slots 256..271). */
+  readonly xenSlots: DataView;
+  private next = 0;
+  private readonly m2pFrames: number[] = [];
+
+  constructor(readonly frameCount: number) {
+    this.mem = new PhysMem(frameCount * PAGE);
+    this.owner = new Int32Array(frameCount).fill(OWNER_FREE);
+    // Xen's own structures first: the L4-slot page, the M2P and its page tables.
+    const slots = this.allocXen();
+    this.xenSlots = this.mem.frame(slots)!;
+    const m2pPages = Math.ceil((frameCount * 8) / PAGE);
+    for (let k = 0; k < m2pPages; k++) this.m2pFrames.push(this.allocXen());
+    this.mapM2p();
+    for (let mfn = 0; mfn < frameCount; mfn++) this.setM2p(mfn, INVALID_P2M_ENTRY);
+  }
+
+  /** A zeroed frame owned by `owner`; throws RangeError when machine memory is exhausted. */
+  alloc(owner: number): number {
+    while (this.next < this.frameCount && this.owner[this.next] !== OWNER_FREE) this.next++;
+    if (this.next >= this.frameCount) throw new RangeError('machine memory exhausted');
+    const mfn = this.next++;
+    this.owner[mfn] = owner;
+    this.mem.write(mfn * PAGE, new Uint8Array(PAGE));
+    return mfn;
+  }
+
+  /** Allocate, or null when memory is exhausted (guest-requested allocations). */
+  tryAlloc(owner: number): number | null {
+    try {
+      return this.alloc(owner);
+    } catch {
+      return null;
+    }
+  }
+
+  allocXen(): number {
+    return this.alloc(OWNER_XEN);
+  }
+
+  free(mfn: number): void {
+    this.owner[mfn] = OWNER_FREE;
+    this.setM2p(mfn, INVALID_P2M_ENTRY);
+    if (mfn < this.next) this.next = mfn;
+  }
+
+  /** Frames currently owned by `owner`. */
+  count(owner: number): number {
+    let n = 0;
+    for (let i = 0; i < this.frameCount; i++) if (this.owner[i] === owner) n++;
+    return n;
+  }
+
+  setM2p(mfn: number, pfn: bigint): void {
+    const f = this.mem.frame(this.m2pFrames[Math.floor((mfn * 8) / PAGE)]!)!;
+    f.setBigUint64((mfn * 8) % PAGE, pfn, true);
+  }
+
+  getM2p(mfn: number): bigint {
+    const f = this.mem.frame(this.m2pFrames[Math.floor((mfn * 8) / PAGE)]!)!;
+    return f.getBigUint64((mfn * 8) % PAGE, true);
+  }
+
+  /** Build L3/L2/L1 tables under L4 slot 256 mapping the M2P read-only from 0xFFFF800000000000. */
+  private mapM2p(): void {
+    const PRESENT_USER = 0x5n; // P | U, read-only
+    const TABLE = 0x67n; // P | RW | U | A | D
+    const l3 = this.allocXen();
+    this.xenSlots.setBigUint64(256 * 8, (BigInt(l3) << 12n) | TABLE, true);
+    const l2 = this.allocXen();
+    this.mem.frame(l3)!.setBigUint64(0, (BigInt(l2) << 12n) | TABLE, true);
+    for (let k = 0; k < this.m2pFrames.length; k += 512) {
+      const l1 = this.allocXen();
+      this.mem.frame(l2)!.setBigUint64((k / 512) * 8, (BigInt(l1) << 12n) | TABLE, true);
+      const t = this.mem.frame(l1)!;
+      for (let j = 0; j < 512 && k + j < this.m2pFrames.length; j++) {
+        t.setBigUint64(j * 8, (BigInt(this.m2pFrames[k + j]!) << 12n) | PRESENT_USER | 0x20n, true);
+      }
+    }
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Trap and callback registration, stacks, segments, debug registers:
+ * set_trap_table, set_callbacks, callback_op, stack_switch, set_gdt,
+ * fpu_taskswitch, set_segment_base, set_debugreg, get_debugreg,
+ * update_descriptor.
+ */
+import { E, u32, type HcCtx } from './types.js';
+
+const M64 = (1n << 64n) - 1n;
+export const isCanonical = (a: bigint): boolean => {
+  const top = (a & M64) >> 47n;
+  return top === 0n || top === 0x1ffffn;
+};
+
+/** set_trap_table(traps): merge a list ended by address 0; NULL clears the table. */
+export function setTrapTable(h: HcCtx): number {
+  const list = h.args[0]!;
+  if (list === 0n) {
+    h.v.traps.fill(null);
+    h.decoded.cleared = true;
+    return 0;
+  }
+  const vectors: number[] = [];
+  for (let k = 0; k < 256; k++) {
+    const raw = h.v.guest.read(list + BigInt(16 * k), 16);
+    if (raw === null) return -E.EFAULT;
+    const dv = new DataView(raw.buffer);
+    const address = dv.getBigUint64(8, true);
+    if (address === 0n) break;
+    if (!isCanonical(address)) return -E.EINVAL;
+    const vector = dv.getUint8(0);
+    h.v.traps[vector] = { flags: dv.getUint8(1), cs: dv.getUint16(2, true) | 3, address };
+    vectors.push(vector);
+  }
+  h.decoded.vectors = vectors;
+  return 0;
+}
+
+/** CALLBACKTYPE_* that can be registered on 64-bit PV. */
+const CALLBACK_TYPES = new Set([0, 1, 2, 4, 5, 7]);
+const CALLBACK_NAMES = ['event', 'failsafe', 'syscall', '', 'nmi', 'sysenter', '', 'syscall32'];
+
+/** callback_op(CALLBACKOP_register | CALLBACKOP_unregister, arg) */
+export function callbackOp(h: HcCtx): number {
+  const cmd = u32(h.args[0]!);
+  h.sub = cmd;
+  if (cmd === 0) {
+    h.subName = 'CALLBACKOP_register';
+    const raw = h.v.guest.read(h.args[1]!, 16);
+    if (raw === null) return -E.EFAULT;
+    const dv = new DataView(raw.buffer);
+    const type = dv.getUint16(0, true);
+    const flags = dv.getUint16(2, true);
+    const address = dv.getBigUint64(8, true);
+    h.decoded.type = CALLBACK_NAMES[type] ?? String(type);
+    h.decoded.address = address;
+    h.decoded.flags = flags;
+    if (!CALLBACK_TYPES.has(type) || !isCanonical(address)) return -E.EINVAL;
+    h.v.callbacks.set(type, { address, flags });
+    return 0;
+  }
+  if (cmd === 1) {
+    h.subName = 'CALLBACKOP_unregister';
+    const type = h.v.guest.u16(h.args[1]!);
+    if (type === null) return -E.EFAULT;
+    h.decoded.type = CALLBACK_NAMES[type] ?? String(type);
+    if (type !== 4) return -E.EINVAL; // only the NMI callback can be unregistered
+    h.v.callbacks.delete(type);
+    return 0;
+  }
+  return -E.ENOSYS;
+}
+
+/** set_callbacks(event, failsafe, syscall) */
+export function setCallbacks(h: HcCtx): number {
+  const [event, failsafe, syscall] = h.args as [bigint, bigint, bigint];
+  if (![event, failsafe, syscall].every(isCanonical)) return -E.EINVAL;
+  h.v.callbacks.set(0, { address: event, flags: 0 });
+  h.v.callbacks.set(1, { address: failsafe, flags: 0 });
+  h.v.callbacks.set(2, { address: syscall, flags: 1 });
+  h.decoded.event = event;
+  h.decoded.failsafe = failsafe;
+  h.decoded.syscall = syscall;
+  return 0;
+}
+
+/** stack_switch(ss, sp): the kernel stack for user->kernel transitions. */
+export function stackSwitch(h: HcCtx): number {
+  h.v.kernelSs = u32(h.args[0]!) | 3;
+  h.v.kernelSp = h.args[1]!;
+  h.decoded.ss = h.v.kernelSs;
+  h.decoded.sp = h.v.kernelSp;
+  return 0;
+}
+
+const FIRST_RESERVED_GDT_ENTRY = 7168;
+
+/** set_gdt(frame_list, entries) */
+export function setGdt(h: HcCtx): number {
+  const entries = u32(h.args[1]!);
+  h.decoded.entries = entries;
+  if (entries > FIRST_RESERVED_GDT_ENTRY) return -E.EINVAL;
+  const nr = Math.ceil(entries / 512);
+  const frames: number[] = [];
+  for (let k = 0; k < nr; k++) {
+    const f = h.v.guest.u64(h.args[0]! + BigInt(8 * k));
+    if (f === null) return -E.EFAULT;
+    const mfn = Number(f);
+    if (mfn >= h.xen.frames.frameCount || h.xen.frames.owner[mfn] !== h.d.id) return -E.EINVAL;
+    frames.push(mfn);
+  }
+  h.v.gdtFrames = frames;
+  h.v.gdtEntries = entries;
+  h.decoded.frames = frames;
+  return 0;
+}
+
+export function fpuTaskswitch(h: HcCtx): number {
+  h.v.cr0Ts = h.args[0] !== 0n;
+  h.decoded.set = h.v.cr0Ts ? 1 : 0;
+  return 0;
+}
+
+const SEGBASE_NAMES = ['SEGBASE_FS', 'SEGBASE_GS_USER', 'SEGBASE_GS_KERNEL', 'SEGBASE_GS_USER_SEL'];
+
+/** set_segment_base(which, base) */
+export function setSegmentBase(h: HcCtx): number {
+  const which = u32(h.args[0]!);
+  const base = h.args[1]! & M64;
+  h.sub = which;
+  h.subName = SEGBASE_NAMES[which] ?? String(which);
+  h.decoded.base = base;
+  const c = h.v.cpu;
+  const lo = Number(base & 0xffffffffn);
+  const hi = Number(base >> 32n);
+  if (which <= 2 && !isCanonical(base)) return -E.EINVAL;
+  switch (which) {
+    case 0:
+      [c.fsLo, c.fsHi] = [lo, hi];
+      return 0;
+    case 1: // the user GS base is the inactive one while in kernel mode
+      [c.kgsLo, c.kgsHi] = [lo, hi];
+      return 0;
+    case 2:
+      [c.gsLo, c.gsHi] = [lo, hi];
+      return 0;
+    case 3:
+      c.sreg[5] = Number(base & 0xffffn);
+      [c.kgsLo, c.kgsHi] = [0, 0];
+      return 0;
+    default:
+      return -E.EINVAL;
+  }
+}
+
+/** set_debugreg(reg, value) / get_debugreg(reg): DR0-3, DR6, DR7 with Xen's validity checks. */
+export function setDebugreg(h: HcCtx): number {
+  const r = u32(h.args[0]!);
+  const val = h.args[1]! & M64;
+  h.decoded.reg = r;
+  h.decoded.value = val;
+  if (r <= 3) {
+    if (!isCanonical(val) || val >= 0xffff800000000000n) return -E.EPERM;
+  } else if (r !== 6 && r !== 7) return -E.EINVAL;
+  else if (r === 7 && (val & 0xffffffff00000000n) !== 0n) return -E.EPERM;
+  h.v.dr[r] = val;
+  return 0;
+}
+export function getDebugreg(h: HcCtx): number {
+  const r = u32(h.args[0]!);
+  h.decoded.reg = r;
+  if (r > 7 || r === 4 || r === 5) return -E.EINVAL;
+  return Number(h.v.dr[r]! & 0x7fffffffn);
+}
+
+/** update_descriptor(ma, desc): a GDT/LDT entry in a frame the domain owns. */
+export function updateDescriptor(h: HcCtx): number {
+  const ma = h.args[0]!;
+  h.decoded.ma = ma;
+  h.decoded.desc = h.args[1]!;
+  const mfn = Number(ma >> 12n);
+  if ((ma & 7n) !== 0n || mfn >= h.xen.frames.frameCount || h.xen.frames.owner[mfn] !== h.d.id) return -E.EINVAL;
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, h.args[1]! & M64, true);
+  h.xen.frames.mem.write(Number(ma), b);
+  return 0;
+}

@@ -1,0 +1,234 @@
+/**
+ * The PV vCPU's CpuHost: what system instructions mean inside a 64-bit PV
+ * guest. The guest kernel and user both run at CPL 3; "kernel mode" is
+ * Xen's state (Vcpu.kernelMode).
+ *
+ * - syscall in kernel mode is a hypercall; in user mode it bounces to the
+ *   registered syscall callback (#UD when there is none).
+ * - int3 reaches the trap table directly; int n only through a gate whose
+ *   DPL allows the current mode, otherwise #GP((n << 3) | 2).
+ * - Privileged instructions are emulated the way Xen's emulate_privileged_op
+ *   does in guest kernel mode (CR and DR moves, cli/sti under the virtual
+ *   IOPL, wbinvd, clts, rd/wrmsr of the MSRs Xen virtualises); anything else,
+ *   and everything in user mode, raises #GP(0) for the trap table.
+ */
+import type { Cpu } from '../cpu/cpu.js';
+import { Vector } from '../cpu/fault.js';
+import { materialize } from '../cpu/flags.js';
+import { PrivOp, type CpuHost } from '../cpu/host.js';
+import { bounce, injectException, maybeUpcall } from './bounce.js';
+import { cpuidLeaf } from './cpuid.js';
+import type { Domain } from './domain.js';
+import { hypercall, hypercallName } from './hypercall/index.js';
+import { isCanonical } from './hypercall/traps.js';
+import type { Vcpu } from './vcpu.js';
+import type { Xen } from './xen.js';
+
+const MSR_FS_BASE = 0xc0000100;
+const MSR_GS_BASE = 0xc0000101;
+const MSR_SHADOW_GS_BASE = 0xc0000102;
+const MSR_EFER = 0xc0000080;
+const MSR_TSC_AUX = 0xc0000103;
+const FLAT_SELECTORS = new Set([0xe023, 0xe02b, 0xe033]);
+const CR0 = 0x80050033;
+const CR4 = 0x000006f0;
+const DF = 0x400;
+/** Xen's GDT and IDT as sgdt/sidt show them to a PV guest. */
+const XEN_GDT = [0xffff, 0xfffe0000, 0xffffffff] as const;
+
+export class PvHost implements CpuHost {
+  vcpu!: Vcpu;
+
+  constructor(private readonly xen: Xen, private readonly d: Domain) {}
+
+  cpuid(c: Cpu, leaf: number): void {
+    const v = cpuidLeaf(leaf);
+    const regs = [0, 3, 1, 2];
+    for (let k = 0; k < 4; k++) {
+      c.r[2 * regs[k]!] = v[k]!;
+      c.r[2 * regs[k]! + 1] = 0;
+    }
+  }
+
+  rdtsc(): readonly [number, number] {
+    const t = this.xen.now();
+    return [t >>> 0, Math.floor(t / 2 ** 32) >>> 0];
+  }
+
+  private ioAllowed(): boolean {
+    const v = this.vcpu;
+    return v.iopl >= (v.kernelMode ? 1 : 3);
+  }
+
+  portIn(c: Cpu): number {
+    if (!this.ioAllowed()) c.raise(Vector.GP, 0);
+    return 0xffffffff;
+  }
+
+  portOut(c: Cpu): void {
+    if (!this.ioAllowed()) c.raise(Vector.GP, 0);
+  }
+
+  rdmsr(c: Cpu, msr: number): readonly [number, number] {
+    if (!this.vcpu.kernelMode) c.raise(Vector.GP, 0);
+    switch (msr >>> 0) {
+      case MSR_FS_BASE:
+        return [c.fsLo, c.fsHi];
+      case MSR_GS_BASE:
+        return [c.gsLo, c.gsHi];
+      case MSR_SHADOW_GS_BASE:
+        return [c.kgsLo, c.kgsHi];
+      case MSR_EFER:
+        return [0xd01, 0];
+      case MSR_TSC_AUX:
+        return [0, 0];
+      default:
+        return c.raise(Vector.GP, 0);
+    }
+  }
+
+  wrmsr(c: Cpu, msr: number, lo: number, hi: number): void {
+    if (!this.vcpu.kernelMode) c.raise(Vector.GP, 0);
+    const canonical = isCanonical((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+    switch (msr >>> 0) {
+      case MSR_FS_BASE:
+        if (!canonical) c.raise(Vector.GP, 0);
+        [c.fsLo, c.fsHi] = [lo, hi];
+        return;
+      case MSR_GS_BASE:
+        if (!canonical) c.raise(Vector.GP, 0);
+        [c.gsLo, c.gsHi] = [lo, hi];
+        return;
+      case MSR_SHADOW_GS_BASE:
+        if (!canonical) c.raise(Vector.GP, 0);
+        [c.kgsLo, c.kgsHi] = [lo, hi];
+        return;
+      default:
+        c.raise(Vector.GP, 0);
+    }
+  }
+
+  /** SYSCALL: RCX/R11 as hardware sets them, then a hypercall or a bounce to the syscall callback. */
+  syscall(c: Cpu): void {
+    const v = this.vcpu;
+    const d = this.d;
+    const ret = c.rip;
+    materialize(c);
+    c.setReg(1, ret);
+    c.setReg(11, BigInt(c.flags));
+    if (!v.kernelMode) {
+      const cb = v.callbacks.get(2);
+      if (cb === undefined || cb.address === 0n) {
+        c.rip = ret - 2n;
+        c.raise(Vector.UD);
+      }
+      c.flags &= ~DF;
+      bounce(this.xen, d, v, cb.address, null, (cb.flags & 1) !== 0);
+      return;
+    }
+    const nr = c.r[0]!;
+    const args = [7, 6, 2, 10, 8].map((r) => c.getReg(r));
+    const { result, ctx } = hypercall(this.xen, d, v, nr, args);
+    if (result !== null) c.setReg(0, BigInt.asUintN(64, BigInt(result)));
+    if (nr !== 23 || result !== null) {
+      this.xen.emit(v, d.id, {
+        kind: 'hypercall', op: nr, name: hypercallName(nr), sub: ctx.sub, subName: ctx.subName,
+        args, decoded: ctx.decoded, result: result ?? 0,
+      });
+    } else {
+      this.xen.emit(v, d.id, { kind: 'hypercall', op: nr, name: 'iret', sub: -1, subName: '', args, decoded: { rip: c.rip }, result: 0 });
+    }
+    // Returning to the guest: end the slice if the call blocked or yielded,
+    // otherwise deliver any event that became pending (Xen's test_all_events).
+    if (ctx.yieldSlice || !d.alive) c.requestExit();
+    else maybeUpcall(this.xen, d, v);
+  }
+
+  /** int3 / int1 / int n (see the class comment for the DPL rule). */
+  softInt(c: Cpu, vector: number, len: number): void {
+    const v = this.vcpu;
+    if (vector !== Vector.BP && vector !== Vector.OF && vector !== Vector.DB) {
+      const t = v.traps[vector] ?? null;
+      const dpl = t === null ? 0 : t.flags & 3;
+      if (v.kernelMode ? dpl < 1 : dpl !== 3) {
+        c.rip = c.rip - BigInt(len);
+        c.raise(Vector.GP, (vector << 3) | 2);
+      }
+    }
+    injectException(this.xen, this.d, v, vector, 0, 0n);
+  }
+
+  /** Segment loads: null (not SS), Xen's flat selectors, or a selector inside the guest's GDT. */
+  loadSeg(c: Cpu, seg: number, sel: number): void {
+    const v = this.vcpu;
+    const index = sel >> 3;
+    const ok = sel === 0 ? seg !== 2 : FLAT_SELECTORS.has(sel | 3) || ((sel & 4) === 0 && index > 0 && index < v.gdtEntries);
+    if (!ok) c.raise(Vector.GP, sel & 0xfffc);
+    c.sreg[seg] = sel === 0 ? 0 : sel | 3;
+    if (seg === 4) [c.fsLo, c.fsHi] = [0, 0];
+    if (seg === 5) [c.gsLo, c.gsHi] = [0, 0];
+  }
+
+  priv(c: Cpu, op: PrivOp, reg: number, lo: number, hi: number): readonly number[] | void {
+    const v = this.vcpu;
+    switch (op) {
+      case PrivOp.SGDT:
+      case PrivOp.SIDT:
+        return XEN_GDT;
+      case PrivOp.SLDT:
+      case PrivOp.STR:
+        return [0, 0];
+      case PrivOp.SMSW:
+        return [(CR0 | (v.cr0Ts ? 8 : 0)) & 0xffff, 0];
+    }
+    if (!v.kernelMode) c.raise(Vector.GP, 0);
+    switch (op) {
+      case PrivOp.MOV_FROM_CR: {
+        const x = reg === 0 ? BigInt(CR0 | (v.cr0Ts ? 8 : 0)) : reg === 2 ? v.cr2 : reg === 3 ? BigInt(v.cr3) << 12n : reg === 4 ? BigInt(CR4) : c.raise(Vector.UD);
+        return [Number(x & 0xffffffffn), Number(x >> 32n)];
+      }
+      case PrivOp.MOV_TO_CR: {
+        const x = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+        if (reg === 0) {
+          if ((lo & ~8) !== (CR0 & ~8)) c.raise(Vector.GP, 0);
+          v.cr0Ts = (lo & 8) !== 0;
+        } else if (reg === 2) v.cr2 = x;
+        else if (reg === 3) {
+          const mfn = Number(x >> 12n);
+          if (mfn >= this.xen.frames.frameCount || this.xen.frames.owner[mfn] !== this.d.id) c.raise(Vector.GP, 0);
+          v.kernelCr3 = mfn;
+          this.d.ptFrames.add(mfn);
+          v.loadCr3(mfn);
+        } else if (reg === 4) {
+          if (lo !== CR4 || hi !== 0) c.raise(Vector.GP, 0);
+        } else c.raise(Vector.UD);
+        return;
+      }
+      case PrivOp.MOV_FROM_DR:
+        if (reg === 4 || reg === 5) c.raise(Vector.UD);
+        return [Number(v.dr[reg]! & 0xffffffffn), Number(v.dr[reg]! >> 32n)];
+      case PrivOp.MOV_TO_DR:
+        if (reg === 4 || reg === 5) c.raise(Vector.UD);
+        v.dr[reg] = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+        return;
+      case PrivOp.CLI:
+      case PrivOp.STI:
+        if (!this.ioAllowed()) c.raise(Vector.GP, 0);
+        v.upcallMask = op === PrivOp.CLI;
+        if (op === PrivOp.STI) maybeUpcall(this.xen, this.d, v);
+        return;
+      case PrivOp.CLTS:
+        v.cr0Ts = false;
+        return;
+      case PrivOp.WBINVD:
+      case PrivOp.INVD:
+        return;
+      case PrivOp.INVLPG:
+        c.mmu.flushPage(lo, hi);
+        return;
+      default:
+        // hlt, swapgs, lgdt/lidt/lldt/ltr/lmsw, sysret: not emulated for PV.
+        c.raise(Vector.GP, 0);
+    }
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The hypervisor's shared state and the primitives every hypercall family
+ * uses: domains, machine frames, virtual time, event-channel delivery,
+ * domain shutdown/crash, and the event stream.
+ *
+ * Virtual time: the machine has one clock in ns. It advances by one ns per
+ * retired guest instruction (a 1 GHz virtual CPU; the TSC runs at the same
+ * rate, so tsc == system time) and jumps forward when every vCPU is idle.
+ */
+import type { EventSink, SimEventBody } from '../events.js';
+import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
+import type { Frames } from './frames.js';
+import { VcpuState, type Vcpu } from './vcpu.js';
+
+/** shared_info offsets (public/xen.h): pending and mask bitmaps. */
+const SI_PENDING = 2048;
+const SI_MASK = 2560;
+
+export class Xen {
+  readonly domains = new Map<number, Domain>();
+  /** machine clock, ns, at the start of the current slice */
+  clock = 0;
+  /** the vCPU executing right now (time inside its slice counts retired instructions) */
+  running: Vcpu | null = null;
+  private sliceStartIcount = 0;
+  private seq = 0;
+  /** wallclock at boot (seconds since the epoch), from the scenario */
+  bootWallclock = 1767225600;
+  /** Set by the machine: guest notified a service's channel. */
+  onServiceKick: (dom: Domain, service: Service) => void = () => {};
+
+  constructor(readonly frames: Frames, private readonly sink: EventSink) {}
+
+  /** Current virtual time in ns. */
+  now(): number {
+    const r = this.running;
+    return r === null ? this.clock : this.clock + (r.cpu.retired() - this.sliceStartIcount);
+  }
+
+  /** The machine starts a slice of `v`. */
+  beginSlice(v: Vcpu): void {
+    this.running = v;
+    this.sliceStartIcount = v.cpu.icount;
+  }
+
+  /** The slice ended: fold the instructions it retired into the clock. */
+  endSlice(): void {
+    const r = this.running;
+    if (r !== null) this.clock += r.cpu.icount - this.sliceStartIcount;
+    this.running = null;
+  }
+
+  /** Append an event to the stream, stamped with the vCPU's position. */
+  emit(v: Vcpu | null, dom: number, body: SimEventBody): void {
+    const cpu = v?.cpu;
+    this.sink({
+      seq: this.seq++,
+      time: this.now(),
+      dom,
+      vcpu: v?.id ?? -1,
+      icount: cpu ? cpu.retired() : 0,
+      rip: cpu ? cpu.rip : 0n,
+      ...body,
+    });
+  }
+
+  domain(id: number): Domain | undefined {
+    return this.domains.get(id);
+  }
+
+  // ---- event channels (2-level ABI) ---------------------------------------
+
+  private siView(d: Domain): DataView {
+    return this.frames.mem.frame(d.sharedInfoMfn)!;
+  }
+
+  /** test_and_set on a shared_info bitmap; returns the old bit. */
+  private testAndSet(d: Domain, base: number, port: number): boolean {
+    const v = this.siView(d);
+    const off = base + (port >> 3);
+    const b = v.getUint8(off);
+    const bit = 1 << (port & 7);
+    v.setUint8(off, b | bit);
+    return (b & bit) !== 0;
+  }
+
+  private testBit(d: Domain, base: number, port: number): boolean {
+    return (this.siView(d).getUint8(base + (port >> 3)) & (1 << (port & 7))) !== 0;
+  }
+
+  isPending(d: Domain, port: number): boolean {
+    return this.testBit(d, SI_PENDING, port);
+  }
+  isMasked(d: Domain, port: number): boolean {
+    return this.testBit(d, SI_MASK, port);
+  }
+  clearMask(d: Domain, port: number): void {
+    const v = this.siView(d);
+    const off = SI_MASK + (port >> 3);
+    v.setUint8(off, v.getUint8(off) & ~(1 << (port & 7)));
+  }
+
+  /**
+   * evtchn_set_pending: mark `port` pending in `d`; unless masked, set the
+   * selector bit and upcall_pending of the bound vCPU and kick it. Pollers
+   * waiting on the port wake either way.
+   */
+  setPending(d: Domain, port: number): void {
+    if (!d.alive) return;
+    const p = d.port(port);
+    const v = d.vcpus[p?.vcpu ?? 0] ?? d.vcpus[0];
+    if (v === undefined) return;
+    if (this.testAndSet(d, SI_PENDING, port)) return;
+    if (!this.isMasked(d, port) && !v.setPendingSel(port >> 6)) this.markEventsPending(v);
+    this.checkPollers(d, port);
+  }
+
+  /** EVTCHNOP_unmask: clear the mask and re-raise the port if it is pending. */
+  unmask(d: Domain, port: number): void {
+    this.clearMask(d, port);
+    const p = d.port(port);
+    const v = d.vcpus[p?.vcpu ?? 0] ?? d.vcpus[0];
+    if (v !== undefined && this.isPending(d, port) && !v.setPendingSel(port >> 6)) this.markEventsPending(v);
+  }
+
+  markEventsPending(v: Vcpu): void {
+    if (!v.upcallPending) {
+      v.upcallPending = true;
+      this.kick(v);
+    }
+  }
+
+  /** A blocked vCPU wakes on any event; a polling one only for its ports (checkPollers). */
+  kick(v: Vcpu): void {
+    if (v.state === VcpuState.BLOCKED) this.wake(v, 'event');
+  }
+
+  private checkPollers(d: Domain, port: number): void {
+    for (const v of d.vcpus) if (v.state === VcpuState.POLLING && v.pollPorts.includes(port)) this.wake(v, `port ${port}`);
+  }
+
+  wake(v: Vcpu, why: string): void {
+    if (v.state === VcpuState.RUNNABLE || v.state === VcpuState.DOWN) return;
+    this.account(v, VcpuState.RUNNABLE);
+    v.pollPorts = [];
+    v.pollDeadline = -1;
+    this.emit(v, v.domId, { kind: 'sched', what: 'wake', until: 0 });
+    void why;
+  }
+
+  /** Runstate bookkeeping on every state change. */
+  account(v: Vcpu, next: VcpuState): void {
+    const now = this.now();
+    if (v.state === VcpuState.RUNNABLE) v.runningNs += now - v.stateSince;
+    else v.blockedNs += now - v.stateSince;
+    v.state = next;
+    v.stateSince = now;
+  }
+
+  /**
+   * Deliver on a channel from `from` (EVTCHNOP_send semantics): to the
+   * peer's port, or to the service behind it. Returns a Xen errno or 0.
+   */
+  send(from: Domain, port: number, v: Vcpu | null): number {
+    const p = from.port(port);
+    if (p === null) return -22; // EINVAL
+    let toDom = from.id;
+    let toPort = port;
+    switch (p.state) {
+      case EvtState.INTERDOMAIN:
+        toDom = p.remoteDom;
+        toPort = p.remotePort;
+        break;
+      case EvtState.IPI:
+        break;
+      case EvtState.UNBOUND:
+        this.emit(v, from.id, { kind: 'evtchn_send', port, toDom: -1, toPort: -1, virq: -1 });
+        return 0; // no peer yet: silently dropped, as Xen does
+      default:
+        return -22;
+    }
+    this.emit(v, from.id, { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
+    if (p.service !== null) {
+      this.onServiceKick(from, p.service);
+      return 0;
+    }
+    const peer = this.domains.get(toDom);
+    if (peer !== undefined) this.setPending(peer, toPort);
+    return 0;
+  }
+
+  /** Raise a VIRQ bound in `d` (for vCPU `vcpu`), if bound. */
+  raiseVirq(d: Domain, vcpu: number, virq: number): void {
+    for (let port = 1; port < d.ports.length; port++) {
+      const p = d.ports[port];
+      if (p && p.state === EvtState.VIRQ && p.virq === virq && p.vcpu === vcpu) {
+        this.emit(d.vcpus[vcpu] ?? null, d.id, { kind: 'evtchn_send', port, toDom: d.id, toPort: port, virq });
+        this.setPending(d, port);
+        return;
+      }
+    }
+  }
+
+  /** A service notifies the guest side of its channel. */
+  serviceNotify(d: Domain, port: number): void {
+    this.setPending(d, port);
+  }
+
+  /** Close a port; an interdomain peer becomes unbound again (EVTCHNOP_close). */
+  closePort(d: Domain, port: number): void {
+    const p = d.port(port);
+    if (p === null) return;
+    if (p.state === EvtState.INTERDOMAIN && p.service === null) {
+      const peer = this.domains.get(p.remoteDom);
+      const q = peer?.port(p.remotePort);
+      if (q && q.state === EvtState.INTERDOMAIN && q.remoteDom === d.id && q.remotePort === port) {
+        q.state = EvtState.UNBOUND;
+        q.remotePort = 0;
+      }
+    }
+    d.ports[port] = null;
+  }
+
+  // ---- domain life ---------------------------------------------------------
+
+  shutdown(d: Domain, reason: string): void {
+    if (!d.alive) return;
+    d.state = reason === 'crash' ? DomState.CRASHED : DomState.SHUTDOWN;
+    d.shutdownReason = reason;
+    for (const v of d.vcpus) {
+      if (v.state !== VcpuState.DOWN) this.account(v, VcpuState.DOWN);
+      v.cpu.requestExit();
+    }
+    this.emit(this.running?.domId === d.id ? this.running : null, d.id, { kind: 'domain_state', state: d.state, reason });
+  }
+
+  /** domain_crash: what Xen does to a guest that broke the rules. */
+  crash(d: Domain, why: string): void {
+    this.emit(this.running?.domId === d.id ? this.running : null, d.id, { kind: 'milestone', text: `domain ${d.id} crashed: ${why}` });
+    this.shutdown(d, 'crash');
+  }
+}
+
+export { NR_EVTCHN_PORTS };
