@@ -2,25 +2,25 @@
  * `xenrr run [scenario.json | kernel.elf ...]`: run guests to completion and
  * print each domain's console (prefixed by the domain's name) and a summary.
  *
- * A scenario runs its domains on the simulated Xen. A bare ELF with Xen
- * notes runs as a one-domain PV scenario; one without (a compute guest) runs
- * on the flat bare-core harness. With no argument it runs the built-in
- * default scenario.
+ * A scenario runs its domains on the simulated Xen; an ELF with Xen notes
+ * runs as a one-domain PV scenario. `--bare` runs freestanding programs
+ * (the compute guests) on the bare core instead. With no argument it runs
+ * the built-in default scenario.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runFlat, type FlatResult } from '../../sim/cpu/flat.js';
 import { ElfError, parseElf } from '../../sim/elf.js';
-import { Machine, type RunSummary } from '../../sim/machine.js';
-import { kernelPath, parseScenario, ScenarioError, singleKernel, type Scenario } from '../../sim/scenario.js';
-import { BuildError } from '../../sim/xen/builder.js';
+import type { RunSummary } from '../../sim/machine.js';
+import { parseScenario, ScenarioError, singleKernel, type Scenario } from '../../sim/scenario.js';
+import { checkExpect, runScenario } from '../scenario-run.js';
 import { positiveInt, UsageError } from './errors.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
 
-type RunOpts = { maxInsns?: string; mem?: string; seed?: string; cmdline?: string; json?: boolean };
+type RunOpts = { maxInsns?: string; mem?: string; seed?: string; cmdline?: string; json?: boolean; bare?: boolean };
 
 export function registerRun(program: Command): void {
   program
@@ -32,6 +32,7 @@ export function registerRun(program: Command): void {
     .option('--seed <n>', 'seed (overrides the scenario): permutes the machine frames backing each domain')
     .option('--cmdline <s>', 'kernel command line for a bare kernel', '')
     .option('--json', 'print the summary as JSON')
+    .option('--bare', 'run freestanding ELF programs on the bare x86-64 core (port 0xE9 console, hlt to stop)')
     .action((inputs: string[], opts: RunOpts) => runCommand(inputs, opts));
 }
 
@@ -59,7 +60,10 @@ export function loadInput(path: string, opts: RunOpts): Scenario | null {
     if (e instanceof ElfError) throw new UsageError(`${path}: ${e.message}`);
     throw e;
   }
-  if (!pv) return null;
+  if (!pv) {
+    if (opts.bare) return null;
+    throw new UsageError(`${path}: not a Xen PV kernel (no Xen ELF notes); use --bare to run a freestanding program on the bare core`);
+  }
   return singleKernel(path, {
     memoryMiB: positiveInt('--mem', opts.mem ?? '16'),
     cmdline: opts.cmdline ?? '',
@@ -68,45 +72,13 @@ export function loadInput(path: string, opts: RunOpts): Scenario | null {
   });
 }
 
-/** Build and run a scenario's machine. */
-export function runScenario(s: Scenario, opts: { maxInsns?: number; seed?: number } = {}): { summary: RunSummary; machine: Machine } {
-  const seed = opts.seed ?? s.seed;
-  const specs = s.domains.map((dom, k) => {
-    const path = kernelPath(s, dom.kernel);
-    if (!existsSync(path)) throw new UsageError(`${s.file}: domains.${k}.kernel: ${path}: no such file (run \`npm run build\` for corpus kernels)`);
-    return { ...dom, id: k + 1, seed, image: readFileSync(path) };
-  });
-  let machine: Machine;
-  try {
-    machine = new Machine(specs, () => {}, { quantum: s.quantum, wallclock: s.wallclock });
-  } catch (e) {
-    if (e instanceof BuildError || e instanceof RangeError) throw new UsageError(`${s.file}: ${e.message}`);
-    throw e;
-  }
-  return { summary: machine.run(opts.maxInsns ?? s.maxInsns), machine };
-}
-
-/** Problems with a run against the scenario's `expect` (empty when it met them). */
-export function checkExpect(s: Scenario, r: RunSummary): string[] {
-  const problems: string[] = [];
-  for (const [name, subs] of Object.entries(s.expect.console)) {
-    const dom = r.domains.find((d) => d.name === name);
-    for (const sub of subs) if (!dom?.console.includes(sub)) problems.push(`${name}: console lacks '${sub}'`);
-  }
-  for (const [name, want] of Object.entries(s.expect.shutdown)) {
-    const dom = r.domains.find((d) => d.name === name);
-    if (dom?.reason !== want) problems.push(`${name}: expected shutdown '${want}', got '${dom?.reason || dom?.state}'`);
-  }
-  return problems;
-}
-
 function runCommand(inputs: string[], opts: RunOpts): void {
   const paths = inputs.length > 0 ? inputs : [DEFAULT_SCENARIO];
   let failed = false;
   for (const path of paths) {
     let scenario: Scenario | null;
     try {
-      scenario = loadInput(path, opts);
+      scenario = opts.bare ? (readFile(path), null) : loadInput(path, opts);
     } catch (e) {
       if (e instanceof ScenarioError) throw new UsageError(e.message);
       throw e;

@@ -14,9 +14,9 @@ const BIN = `${ROOT}bin/xenrr`;
 const xenrr = (...args: string[]) => spawnSync(BIN, args, { cwd: ROOT, encoding: 'utf8' });
 const built = existsSync(`${ROOT}build/corpus/sha256.elf`);
 
-describe('xenrr run', () => {
+describe('xenrr run --bare (compute guests on the bare core)', () => {
   it.skipIf(!built)('runs an image and prints its console and a summary', () => {
-    const r = xenrr('run', 'build/corpus/sha256.elf');
+    const r = xenrr('run', '--bare', 'build/corpus/sha256.elf');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('[sha256.elf] ');
     expect(r.stdout).toContain('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
@@ -24,7 +24,7 @@ describe('xenrr run', () => {
   });
 
   it.skipIf(!built)('prints the summary as JSON', () => {
-    const r = xenrr('run', '--json', 'build/corpus/crc32.elf');
+    const r = xenrr('run', '--bare', '--json', 'build/corpus/crc32.elf');
     expect(r.status).toBe(0);
     const rows = JSON.parse(r.stdout) as Array<{ stop: string; exitCode: number; instructions: number }>;
     expect(rows).toHaveLength(1);
@@ -33,9 +33,57 @@ describe('xenrr run', () => {
   });
 
   it.skipIf(!built)('stops at the instruction budget and exits 1', () => {
-    const r = xenrr('run', '--max-insns', '1000', 'build/corpus/sort.elf');
+    const r = xenrr('run', '--bare', '--max-insns', '1000', 'build/corpus/sort.elf');
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/sort\.elf\s+budget\s+-\s+1000\b/);
+  });
+
+});
+
+const pvBuilt = existsSync(`${ROOT}build/corpus/pv/hello.elf`);
+
+describe('xenrr run (PV scenarios and kernels)', () => {
+  it.skipIf(!pvBuilt)('runs a scenario: consoles prefixed by domain, a summary, exit 0', () => {
+    const r = xenrr('run', 'corpus/scenarios/pingpong.json');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('[pong] pong: done, 1000 round trips');
+    expect(r.stdout).toMatch(/^ping\s+1\s+shutdown\s+poweroff\s+\d+$/m);
+    expect(r.stdout).toMatch(/hypercalls: .*event_channel_op \d+/);
+  });
+
+  it.skipIf(!pvBuilt)('runs a bare PV kernel as one domain, with --cmdline and --mem', () => {
+    const r = xenrr('run', '--mem', '32', '--cmdline', 'greeting=xyzzy', 'build/corpus/pv/hello.elf');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('cmdline "greeting=xyzzy"');
+    expect(r.stdout).toContain('nr_pages 8192');
+  });
+
+  it.skipIf(!pvBuilt)('exits 1 when a domain crashes or an expectation fails', () => {
+    const r = xenrr('run', 'build/corpus/pv/crash.elf');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/crashed\s+crash/);
+  });
+
+  it('rejects a non-PV ELF without --bare in one line, exit 2', () => {
+    const r = xenrr('run', 'build/corpus/sha256.elf');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('xenrr: build/corpus/sha256.elf: not a Xen PV kernel (no Xen ELF notes); use --bare to run a freestanding program on the bare core\n');
+  });
+
+  it('reports bad JSON and bad scenarios in one line, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xenrr-'));
+    writeFileSync(join(dir, 'bad.json'), '{ "name": ');
+    let r = xenrr('run', join(dir, 'bad.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^xenrr: .*bad\.json: not valid JSON: .*\n$/);
+    writeFileSync(join(dir, 'bad2.json'), JSON.stringify({ name: 'x', domains: [{ name: 'a', kernel: 'hello', memoryMiB: 'lots' }] }));
+    r = xenrr('run', join(dir, 'bad2.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^xenrr: .*bad2\.json: domains\.0\.memoryMiB: .*number.*\n$/);
+    writeFileSync(join(dir, 'bad3.json'), JSON.stringify({ name: 'x', domains: [{ name: 'a', kernel: 'nosuchkernel' }] }));
+    r = xenrr('run', join(dir, 'bad3.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^xenrr: .*bad3\.json: domains\.0\.kernel: .*nosuchkernel\.elf: no such file.*\n$/);
   });
 
   it('reports a missing file in one line, exit 2', () => {
