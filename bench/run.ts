@@ -4,6 +4,7 @@
  */
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
+import { benchFullVsBare, benchPingpong } from './xen-bench.js';
 
 function table(title: string, rows: Row[]): void {
   const cols = Object.keys(rows[0] ?? {});
@@ -16,3 +17,6 @@ function table(title: string, rows: Row[]): void {
 process.stdout.write(`xenrr bench — ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}\n`);
 table('x86-64 core: compute guests on the bare core (best of 3)', benchCompute());
 table('memory', benchRss());
+table('simulated Xen: pingpong (best of 3)', benchPingpong());
+const fvb = benchFullVsBare();
+if (fvb.length > 0) table('compute guest as a PV domain on the full machine vs the bare core (best of 3)', fvb);

@@ -71,6 +71,33 @@ int strcmp(const char *a, const char *b)
     return (int)(u8)*a - (int)(u8)*b;
 }
 
+#elif defined(XENRR_PV)
+
+#include "../pv/include/rt.h"
+
+/*
+ * Line-buffered: each complete line (or a full buffer) goes to the PV console
+ * ring in one console_write, so the console holds everything printed up to
+ * the last newline even if the guest dies later. Bytes pass through
+ * unchanged ("\n" stays "\n").
+ */
+static char out_buf[256];
+static size_t out_len;
+
+void rt_flush(void)
+{
+    if (out_len)
+        console_write(out_buf, out_len);
+    out_len = 0;
+}
+
+void putch(char c)
+{
+    out_buf[out_len++] = c;
+    if (c == '\n' || out_len == sizeof out_buf)
+        rt_flush();
+}
+
 #else /* native */
 
 #include <unistd.h>

@@ -1,17 +1,21 @@
 /*
  * Tiny runtime shared by the xenrr compute guests.
  *
- * Built two ways from the same sources:
+ * Built three ways from the same sources:
  *   -DXENRR_FLAT  freestanding guest for the flat harness; every output byte
  *                 goes to I/O port 0xE9, and mem and string helpers come from rt.c.
+ *   -DXENRR_PV    linked into a Xen PV kernel (corpus/pv/compute-main.c and
+ *                 the PV runtime): output is buffered and written to the PV
+ *                 console by rt_flush (also whenever the buffer fills); mem
+ *                 and string helpers come from the PV runtime (corpus/pv/lib.c).
  *   (default)     normal hosted executable; output is buffered and written
  *                 to stdout by native-main.c when guest_main returns.
  *
  * Each guest defines `int guest_main(void)`; its return value is the exit code
  * (0 means every built-in self-check passed).
  */
-#ifndef XENRR_RT_H
-#define XENRR_RT_H
+#ifndef XENRR_COMPUTE_RT_H
+#define XENRR_COMPUTE_RT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -51,11 +55,12 @@ u32 rng_below(rng_t *r, u32 bound);
 /* Self-check helper: prints "FAIL what" and returns 1 when ok is false. */
 int check(int ok, const char *what);
 
-/* Flush buffered output (native only; no-op in the flat build). */
+/* Flush buffered output (native and PV; no-op in the flat build). */
 void rt_flush(void);
 
-/* libc-compatible helpers; in the flat build rt.c provides them, and gcc
- * may also call memcpy, memset, memmove and memcmp itself. */
+/* libc-compatible helpers; in the flat build rt.c provides them, in the PV
+ * build the PV runtime does, and gcc may also call memcpy, memset, memmove
+ * and memcmp itself. */
 void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 void *memmove(void *dst, const void *src, size_t n);

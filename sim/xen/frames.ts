@@ -33,7 +33,7 @@ export class Frames {
     const m2pPages = Math.ceil((frameCount * 8) / PAGE);
     for (let k = 0; k < m2pPages; k++) this.m2pFrames.push(this.allocXen());
     this.mapM2p();
-    for (let mfn = 0; mfn < frameCount; mfn++) this.setM2p(mfn, INVALID_P2M_ENTRY);
+    for (const f of this.m2pFrames) new Uint8Array(this.mem.frame(f)!.buffer).fill(0xff);
   }
 
   /** A zeroed frame owned by `owner`; throws RangeError when machine memory is exhausted. */
@@ -42,7 +42,8 @@ export class Frames {
     if (this.next >= this.frameCount) throw new RangeError('machine memory exhausted');
     const mfn = this.next++;
     this.owner[mfn] = owner;
-    this.mem.write(mfn * PAGE, new Uint8Array(PAGE));
+    // A frame never touched reads as zero already; a reused one is cleared.
+    if (this.mem.has(mfn)) new Uint8Array(this.mem.frame(mfn)!.buffer).fill(0);
     return mfn;
   }
 
