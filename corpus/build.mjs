@@ -9,6 +9,12 @@
 // For each Xen PV guest kernel <name>:
 //   build/corpus/pv/<name>.elf    PV64 kernel (corpus/pv/<name>.c + the runtime)
 //
+// And each compute guest <name> again as a Xen PV kernel:
+//   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c
+//                                 built with -DXENRR_PV + the adapter
+//                                 corpus/pv/compute-main.c + the PV runtime;
+//                                 its console output equals <name>.expected
+//
 // Incremental: a target is rebuilt only when it is missing or older than one
 // of its inputs (including this script). Usage:
 //   node corpus/build.mjs [--quiet] [--force]
@@ -108,6 +114,11 @@ const PV_RUNTIME_SOURCES = [
   'lib.c',
 ];
 const PV_DEPS = ['include/xen-abi.h', 'include/hypercall.h', 'include/rt.h', 'kernel.ld'];
+
+// PV flavour of the compute guests: adapter (in corpus/pv) and compute runtime
+// (in corpus/compute) linked around each guest's sources.
+const PV_COMPUTE_ADAPTER = 'compute-main.c';
+const PV_COMPUTE_CFLAGS = ['-DXENRR_PV'];
 
 const NATIVE_TIMEOUT_MS = 30_000;
 
@@ -273,13 +284,39 @@ async function buildCompute(guest) {
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
-async function buildPv(guest) {
+// A PV kernel to build: its sources, extra dependencies and extra flags on top
+// of the PV runtime. pvKernel: a corpus/pv kernel; pvComputeKernel: a compute
+// guest's PV flavour, compute-<name>.
+
+function pvKernel(guest) {
+  return {
+    name: guest.name,
+    sources: [join(PV, `${guest.name}.c`)],
+    deps: [],
+    cflags: [],
+  };
+}
+
+function pvComputeKernel(guest) {
+  const src = (f) => join(COMPUTE, f);
+  return {
+    name: `compute-${guest.name}`,
+    sources: [join(PV, PV_COMPUTE_ADAPTER), src('rt.c'), ...[`${guest.name}.c`, ...(guest.extra ?? [])].map(src)],
+    deps: [src('rt.h')],
+    cflags: PV_COMPUTE_CFLAGS,
+  };
+}
+
+async function buildPv(kernel) {
   const src = (f) => join(PV, f);
-  const sources = [...PV_RUNTIME_SOURCES, `${guest.name}.c`].map(src);
-  const deps = [...PV_DEPS.map(src), SELF];
-  const elf = join(PV_OUT, `${guest.name}.elf`);
+  const sources = [...PV_RUNTIME_SOURCES.map(src), ...kernel.sources];
+  const deps = [...PV_DEPS.map(src), ...kernel.deps, SELF];
+  const elf = join(PV_OUT, `${kernel.name}.elf`);
   if (upToDate([elf], [...sources, ...deps])) return;
-  await compile([...PV_CFLAGS, ...WARN, '-I', src('include'), '-T', src('kernel.ld'), ...sources], elf);
+  await compile(
+    [...PV_CFLAGS, ...kernel.cflags, ...WARN, '-I', src('include'), '-T', src('kernel.ld'), ...sources],
+    elf,
+  );
   note(`built ${rel(elf)}`);
 }
 
@@ -305,7 +342,8 @@ async function main() {
   if (!existsSync(PV_OUT)) mkdirSync(PV_OUT, { recursive: true });
   const tasks = [
     ...COMPUTE_GUESTS.map((g) => () => buildCompute(g)),
-    ...PV_GUESTS.map((g) => () => buildPv(g)),
+    ...PV_GUESTS.map((g) => () => buildPv(pvKernel(g))),
+    ...COMPUTE_GUESTS.map((g) => () => buildPv(pvComputeKernel(g))),
   ];
   await runLimited(tasks, Math.min(availableParallelism(), 8));
 }

@@ -31,7 +31,14 @@ export type SimEventBody =
   | { kind: 'console'; text: string; source: 'ring' | 'console_io' }
   | { kind: 'xenstore'; op: string; txId: number; path: string; value: string; result: string }
   | { kind: 'domain_state'; state: 'running' | 'shutdown' | 'crashed'; reason: string }
+  | { kind: 'ring'; ring: RingKind; frontDom: number; backDom: number; gref: number; port: number;
+      reqProdBefore: number; reqProdAfter: number; rspProdBefore: number; rspProdAfter: number; reqCons: number; rspCons: number;
+      /** new requests then responses, decoded: one record per slot */
+      slots: Decoded[] }
+  | { kind: 'input'; source: string; text: string }
   | { kind: 'milestone'; text: string };
+
+export type RingKind = 'console' | 'xenstore' | 'blkif' | 'netif-tx' | 'netif-rx';
 
 export type SimEvent = EventBase & SimEventBody;
 

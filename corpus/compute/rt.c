@@ -1,7 +1,7 @@
 /* Runtime for the xenrr compute guests; see rt.h. */
 #include "rt.h"
 
-#ifdef XENRR_FLAT
+#if defined(XENRR_FLAT)
 
 void putch(char c)
 {
@@ -11,6 +11,67 @@ void putch(char c)
 void rt_flush(void)
 {
 }
+
+#elif defined(XENRR_PV)
+
+/* From the PV runtime (corpus/pv/include/rt.h, which cannot be included
+ * here: it declares the mem helpers under their plain names). */
+void console_write(const char *s, size_t len);
+
+/*
+ * Line-buffered: each complete line (or a full buffer) goes to the PV console
+ * ring in one console_write, so the console holds everything printed up to
+ * the last newline even if the guest dies later. Bytes pass through
+ * unchanged ("\n" stays "\n").
+ */
+static char out_buf[256];
+static size_t out_len;
+
+void rt_flush(void)
+{
+    if (out_len)
+        console_write(out_buf, out_len);
+    out_len = 0;
+}
+
+void putch(char c)
+{
+    out_buf[out_len++] = c;
+    if (c == '\n' || out_len == sizeof out_buf)
+        rt_flush();
+}
+
+#else /* native */
+
+#include <unistd.h>
+
+static char out_buf[1 << 20];
+static size_t out_len;
+
+void rt_flush(void)
+{
+    size_t off = 0;
+    while (off < out_len) {
+        ssize_t w = write(1, out_buf + off, out_len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    out_len = 0;
+}
+
+void putch(char c)
+{
+    if (out_len == sizeof out_buf)
+        rt_flush();
+    out_buf[out_len++] = c;
+}
+
+#endif
+
+#if defined(XENRR_FLAT) || defined(XENRR_PV)
+
+/* Natively these come from libc. */
 
 /* Bulk copy: 8 bytes at a time with rep movsq, then the tail with rep movsb. */
 void *memcpy(void *dst, const void *src, size_t n)
@@ -69,59 +130,6 @@ int strcmp(const char *a, const char *b)
         b++;
     }
     return (int)(u8)*a - (int)(u8)*b;
-}
-
-#elif defined(XENRR_PV)
-
-#include "../pv/include/rt.h"
-
-/*
- * Line-buffered: each complete line (or a full buffer) goes to the PV console
- * ring in one console_write, so the console holds everything printed up to
- * the last newline even if the guest dies later. Bytes pass through
- * unchanged ("\n" stays "\n").
- */
-static char out_buf[256];
-static size_t out_len;
-
-void rt_flush(void)
-{
-    if (out_len)
-        console_write(out_buf, out_len);
-    out_len = 0;
-}
-
-void putch(char c)
-{
-    out_buf[out_len++] = c;
-    if (c == '\n' || out_len == sizeof out_buf)
-        rt_flush();
-}
-
-#else /* native */
-
-#include <unistd.h>
-
-static char out_buf[1 << 20];
-static size_t out_len;
-
-void rt_flush(void)
-{
-    size_t off = 0;
-    while (off < out_len) {
-        ssize_t w = write(1, out_buf + off, out_len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    out_len = 0;
-}
-
-void putch(char c)
-{
-    if (out_len == sizeof out_buf)
-        rt_flush();
-    out_buf[out_len++] = c;
 }
 
 #endif

@@ -5,17 +5,17 @@
  *   -DXENRR_FLAT  freestanding guest for the flat harness; every output byte
  *                 goes to I/O port 0xE9, and mem and string helpers come from rt.c.
  *   -DXENRR_PV    linked into a Xen PV kernel (corpus/pv/compute-main.c and
- *                 the PV runtime): output is buffered and written to the PV
- *                 console by rt_flush (also whenever the buffer fills); mem
- *                 and string helpers come from the PV runtime (corpus/pv/lib.c).
+ *                 the PV runtime): output goes to the PV console a line at a
+ *                 time; mem and string helpers are the flat build's, under
+ *                 other symbol names (see below).
  *   (default)     normal hosted executable; output is buffered and written
  *                 to stdout by native-main.c when guest_main returns.
  *
  * Each guest defines `int guest_main(void)`; its return value is the exit code
  * (0 means every built-in self-check passed).
  */
-#ifndef XENRR_COMPUTE_RT_H
-#define XENRR_COMPUTE_RT_H
+#ifndef XENRR_RT_H
+#define XENRR_RT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -58,14 +58,28 @@ int check(int ok, const char *what);
 /* Flush buffered output (native and PV; no-op in the flat build). */
 void rt_flush(void);
 
-/* libc-compatible helpers; in the flat build rt.c provides them, in the PV
- * build the PV runtime does, and gcc may also call memcpy, memset, memmove
- * and memcmp itself. */
-void *memcpy(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-int strcmp(const char *a, const char *b);
+/*
+ * libc-compatible helpers, from rt.c in the flat and PV builds (the PV build
+ * links the same code as the flat one, so a guest does the same work on
+ * both) and from libc natively. gcc may also call memcpy, memset, memmove and
+ * memcmp itself.
+ *
+ * In the PV build the PV runtime (corpus/pv/lib.c) already defines these
+ * names, so ours are renamed at the assembler level to compute_<name>: every
+ * call written in a guest goes to ours. Calls gcc generates on its own (block
+ * copies) still use the plain names and reach the PV runtime's versions, which
+ * behave the same but count differently.
+ */
+#ifdef XENRR_PV
+#define COMPUTE_RT_NAME(name) __asm__("compute_" #name)
+#else
+#define COMPUTE_RT_NAME(name)
+#endif
+void *memcpy(void *dst, const void *src, size_t n) COMPUTE_RT_NAME(memcpy);
+void *memset(void *dst, int c, size_t n) COMPUTE_RT_NAME(memset);
+void *memmove(void *dst, const void *src, size_t n) COMPUTE_RT_NAME(memmove);
+int memcmp(const void *a, const void *b, size_t n) COMPUTE_RT_NAME(memcmp);
+size_t strlen(const char *s) COMPUTE_RT_NAME(strlen);
+int strcmp(const char *a, const char *b) COMPUTE_RT_NAME(strcmp);
 
 #endif

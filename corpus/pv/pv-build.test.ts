@@ -1,8 +1,9 @@
 /**
- * The PV guest kernels build into valid Xen PV64 images: ELF64 EXEC linked
- * at 1 MiB with entry `_start`, the Xen ELF notes the domain builder reads
- * (HYPERCALL_PAGE naming a page-aligned 4 KiB `hypercall_page` filled with
- * `ret`), and no SSE/x87 code. Every scenario names kernels that exist.
+ * The PV guest kernels, and the compute guests' PV flavour, build into valid
+ * Xen PV64 images: ELF64 EXEC linked at 1 MiB with entry `_start`, the Xen
+ * ELF notes the domain builder reads (HYPERCALL_PAGE naming a page-aligned
+ * 4 KiB `hypercall_page` filled with `ret`), and no SSE/x87 code. Every
+ * scenario names kernels that exist.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,6 +22,11 @@ const SCENARIOS = join(ROOT, 'corpus', 'scenarios');
 
 /** Must match PV_GUESTS in corpus/build.mjs. */
 const KERNELS = ['hello', 'timer', 'pingpong', 'gntcopy', 'fault', 'crash'] as const;
+/** The compute guests' PV flavour (COMPUTE_GUESTS in corpus/build.mjs), all
+ * with the kmain of this adapter; compute-pv.test.ts runs them. */
+const COMPUTE_ADAPTER = 'compute-main';
+const COMPUTE_KERNELS = ['sort', 'crc32', 'sha256', 'bignum', 'format'].map((n) => `compute-${n}`);
+const ALL_KERNELS: readonly string[] = [...KERNELS, ...COMPUTE_KERNELS];
 
 /** Xen ELF note types (public/elfnote.h). */
 const NOTE = { HYPERCALL_PAGE: 2, XEN_VERSION: 5, GUEST_OS: 6, LOADER: 8, PAE_MODE: 9, FEATURES: 10 } as const;
@@ -63,17 +69,17 @@ function loadedBytes(e: ElfFile, va: bigint, len: number): Uint8Array {
 
 beforeAll(() => {
   execFileSync(process.execPath, [join(ROOT, 'corpus', 'build.mjs'), '--quiet'], { stdio: 'inherit' });
-  for (const k of KERNELS) elfs.set(k, parseElf(new Uint8Array(readFileSync(join(PV_OUT, `${k}.elf`)))));
+  for (const k of ALL_KERNELS) elfs.set(k, parseElf(new Uint8Array(readFileSync(join(PV_OUT, `${k}.elf`)))));
 });
 
 describe('PV kernel list', () => {
-  it('names every corpus/pv/*.c that defines kmain, and nothing else', () => {
+  it('knows every corpus/pv/*.c that defines kmain: the kernels and the compute adapter', () => {
     const withKmain = readdirSync(PV_SRC)
       .filter((f) => f.endsWith('.c'))
       .filter((f) => /^void kmain\(/m.test(readFileSync(join(PV_SRC, f), 'utf8')))
       .map((f) => f.slice(0, -2))
       .sort();
-    expect(withKmain).toEqual([...KERNELS].sort());
+    expect(withKmain).toEqual([...KERNELS, COMPUTE_ADAPTER].sort());
   });
 
   it('matches PV_GUESTS in corpus/build.mjs', () => {
@@ -85,7 +91,7 @@ describe('PV kernel list', () => {
   });
 });
 
-describe.each(KERNELS)('PV kernel %s', (name) => {
+describe.each(ALL_KERNELS)('PV kernel %s', (name) => {
   it('is an ELF64 EXEC linked at 1 MiB, VA == PA, entering at _start', () => {
     const e = elf(name);
     expect(e.header.type).toBe(ElfType.EXEC);
@@ -202,7 +208,7 @@ describe('scenarios', () => {
       const loaded = parseScenario(sc, join(SCENARIOS, file));
       for (const d of sc.domains) {
         expect(d.kernel.includes('/') || d.kernel.endsWith('.elf'), d.kernel).toBe(false);
-        expect(KERNELS as readonly string[]).toContain(d.kernel);
+        expect(ALL_KERNELS).toContain(d.kernel);
         expect(elfs.has(d.kernel)).toBe(true);
         expect(kernelPath(loaded, d.kernel)).toBe(join(PV_OUT, `${d.kernel}.elf`));
       }

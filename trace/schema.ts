@@ -1,0 +1,56 @@
+/**
+ * The protobuf messages of trace/xenrr.proto, loaded by reflection.
+ */
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+const root = protobuf.loadSync(fileURLToPath(new URL('./xenrr.proto', import.meta.url)));
+const type = (name: string): protobuf.Type => root.lookupType(`xenrr.trace.v1.${name}`);
+
+export const HeaderMsg = type('Header');
+export const EventBatchMsg = type('EventBatch');
+export const CheckpointMsg = type('Checkpoint');
+export const IndexMsg = type('Index');
+export const EventKindEnum = root.lookupEnum('xenrr.trace.v1.EventKind');
+
+export const FILE_MAGIC = 'XENRRTRC';
+export const TRAILER_MAGIC = 'XRRTRAIL';
+export const FORMAT_VERSION = 1;
+export const FrameKind = { HEADER: 1, CHUNK: 2, CHECKPOINT: 3, INDEX: 4 } as const;
+/** kind u8 + length u32 + crc32 u32 */
+export const FRAME_HEADER = 9;
+export const TRAILER = 16;
+
+/** SimEvent kinds <-> EventKind values. */
+export const KIND_CODES = {
+  hypercall: 1, evtchn_send: 2, evtchn_deliver: 3, exception: 4, timer: 5, sched: 6, console: 7,
+  xenstore: 8, ring: 9, domain_state: 10, input: 11, milestone: 12,
+} as const;
+export type KindName = keyof typeof KIND_CODES;
+export const KIND_NAMES: KindName[] = [];
+for (const [k, v] of Object.entries(KIND_CODES)) KIND_NAMES[v] = k as KindName;
+
+export type HeaderData = {
+  magic: string;
+  formatVersion: number;
+  xenrrVersion: string;
+  scenarioJson: string;
+  scenarioFile: string;
+  images: Array<{ role: string; domain: string; path: string; sha256: Uint8Array; size: number }>;
+  seed: number;
+  cpuid: Array<{ leaf: number; eax: number; ebx: number; ecx: number; edx: number }>;
+  nsPerInsn: number;
+  tscKhz: number;
+  checkpointEvery: number;
+  wallclock: number;
+};
+
+export type IndexData = {
+  chunks: Array<{ offset: number; firstSeq: number; count: number; firstTime: number; hash: Uint8Array; compressedSize: number; rawSize: number }>;
+  checkpoints: Array<{ offset: number; seq: number; time: number }>;
+  eventCount: number;
+  countsByKind: Record<string, number>;
+  countsByHypercall: Record<string, number>;
+  endTime: number;
+  stopReason: string;
+};

@@ -1,0 +1,110 @@
+/**
+ * Streaming trace writer: events are appended to a column batch and written
+ * as a CHUNK frame every CHUNK_EVENTS events (or sooner when the batch grows
+ * large), so memory stays bounded and a killed recorder loses at most the
+ * current batch. `close()` writes the INDEX frame and the trailer.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import type { SimEvent } from '../sim/events.js';
+import { BatchBuilder } from './columns.js';
+import { frame, packCompressed } from './container.js';
+import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FrameKind, HeaderMsg, IndexMsg, TRAILER_MAGIC, type HeaderData, type IndexData } from './schema.js';
+
+export const CHUNK_EVENTS = 8192;
+const CHUNK_BYTES = 512 << 10;
+
+export type CheckpointData = { seq: number; time: number; stateJson: Uint8Array; pages: Array<{ mfn: number; data: Uint8Array }> };
+
+export class TraceWriter {
+  private readonly fd: number;
+  private offset = 0;
+  private batch: BatchBuilder | null = null;
+  private prevHash = new Uint8Array(0);
+  private nextSeq = 0;
+  private lastTime = 0;
+  readonly index: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: '' };
+  /** bytes written so far */
+  get size(): number {
+    return this.offset;
+  }
+
+  constructor(path: string, header: HeaderData) {
+    this.fd = openSync(path, 'w');
+    this.write(Buffer.from(FILE_MAGIC, 'latin1'));
+    this.write(frame(FrameKind.HEADER, HeaderMsg.encode(HeaderMsg.fromObject(header)).finish()));
+  }
+
+  private write(b: Uint8Array): void {
+    let done = 0;
+    while (done < b.length) done += writeSync(this.fd, b, done, b.length - done);
+    this.offset += b.length;
+  }
+
+  append(e: SimEvent): void {
+    if (this.batch === null) this.batch = new BatchBuilder(e.seq, this.lastTime);
+    this.batch.add(e);
+    this.nextSeq = e.seq + 1;
+    this.lastTime = e.time;
+    const k = this.index.countsByKind;
+    k[e.kind] = (k[e.kind] ?? 0) + 1;
+    if (e.kind === 'hypercall') this.index.countsByHypercall[e.name] = (this.index.countsByHypercall[e.name] ?? 0) + 1;
+    if (this.batch.count >= CHUNK_EVENTS || this.batch.bytes >= CHUNK_BYTES) this.flush();
+  }
+
+  /** Write the current batch as a CHUNK frame. */
+  flush(): void {
+    const b = this.batch;
+    if (b === null || b.count === 0) return;
+    this.batch = null;
+    const raw = EventBatchMsg.encode(EventBatchMsg.fromObject(b.message(this.prevHash))).finish();
+    const hash = createHash('sha256').update(raw).digest().subarray(0, 16);
+    const payload = packCompressed(raw);
+    this.index.chunks.push({ offset: this.offset, firstSeq: b.firstSeq, count: b.count, firstTime: b.firstTime, hash, compressedSize: payload.length, rawSize: raw.length });
+    this.index.eventCount += b.count;
+    this.write(frame(FrameKind.CHUNK, payload));
+    this.prevHash = hash;
+  }
+
+  /** A checkpoint between events: pages deduplicated by content hash. */
+  checkpoint(c: CheckpointData): void {
+    this.flush();
+    const blobs: Array<{ hash: Uint8Array; data: Uint8Array }> = [];
+    const ids = new Map<string, number>();
+    const pages = c.pages.map(({ mfn, data }) => {
+      const h = createHash('sha256').update(data).digest();
+      const key = h.toString('hex');
+      let id = ids.get(key);
+      if (id === undefined) {
+        id = blobs.length;
+        blobs.push({ hash: h, data });
+        ids.set(key, id);
+      }
+      return { mfn, blob: id };
+    });
+    const raw = CheckpointMsg.encode(CheckpointMsg.fromObject({ seq: c.seq, time: c.time, stateJson: c.stateJson, pages, blobs })).finish();
+    this.index.checkpoints.push({ offset: this.offset, seq: c.seq, time: c.time });
+    this.write(frame(FrameKind.CHECKPOINT, packCompressed(raw)));
+  }
+
+  /** Events written so far (flushed or not). */
+  get eventCount(): number {
+    return this.index.eventCount + (this.batch?.count ?? 0);
+  }
+
+  /** Finish: the last chunk, the INDEX frame, the trailer. */
+  close(stopReason: string, endTime: number): void {
+    this.flush();
+    this.index.stopReason = stopReason;
+    this.index.endTime = endTime;
+    const at = this.offset;
+    this.write(frame(FrameKind.INDEX, IndexMsg.encode(IndexMsg.fromObject(this.index)).finish()));
+    const t = new Uint8Array(16);
+    new DataView(t.buffer).setBigUint64(0, BigInt(at), true);
+    t.set(Buffer.from(TRAILER_MAGIC, 'latin1'), 8);
+    this.write(t);
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    void this.nextSeq;
+  }
+}
