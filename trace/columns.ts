@@ -119,7 +119,10 @@ export class BatchBuilder {
       this.ripDelta.push(Number(BigInt.asIntN(64, e.rip)));
     } else {
       this.icountDelta.push(e.icount - prev.icount);
-      this.ripDelta.push(Number(BigInt.asIntN(64, e.rip - prev.rip)));
+      const d = BigInt.asIntN(64, e.rip - prev.rip);
+      // RIPs are canonical, so deltas fit 48 bits; anything else is a recorder bug.
+      if (d > 0x1fffffffffffffn || d < -0x1fffffffffffffn) throw new RangeError(`non-canonical RIP 0x${e.rip.toString(16)} in event ${e.seq}`);
+      this.ripDelta.push(Number(d));
       prev.icount = e.icount;
       prev.rip = e.rip;
     }
@@ -377,4 +380,25 @@ export function decodeBatch(b: Col): TraceEvent[] {
     out.push(e);
   }
   return out;
+}
+
+/** Stable JSON of an event: sorted keys, bigints as hex. */
+export function eventJson(e: TraceEvent): string {
+  const sort = (v: unknown): unknown => {
+    if (typeof v === 'bigint') return `0x${v.toString(16)}`;
+    if (Array.isArray(v)) return v.map(sort);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return JSON.stringify(sort(e));
+}
+
+/**
+ * An event as the trace stores it (decoded fields flattened, ...): what a
+ * live event must equal, in this form, to match its recorded counterpart.
+ */
+export function canonical(e: SimEvent): TraceEvent {
+  const b = new BatchBuilder(e.seq, e.time);
+  b.add(e);
+  return decodeBatch(b.message(new Uint8Array()) as Record<string, unknown>)[0]!;
 }

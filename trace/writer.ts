@@ -29,7 +29,8 @@ export class TraceWriter {
     return this.offset;
   }
 
-  constructor(path: string, header: HeaderData) {
+  /** `chunkEvents` bounds a batch (tests use small ones to get many chunks). */
+  constructor(path: string, header: HeaderData, private readonly chunkEvents = CHUNK_EVENTS) {
     this.fd = openSync(path, 'w');
     this.write(Buffer.from(FILE_MAGIC, 'latin1'));
     this.write(frame(FrameKind.HEADER, HeaderMsg.encode(HeaderMsg.fromObject(header)).finish()));
@@ -49,7 +50,7 @@ export class TraceWriter {
     const k = this.index.countsByKind;
     k[e.kind] = (k[e.kind] ?? 0) + 1;
     if (e.kind === 'hypercall') this.index.countsByHypercall[e.name] = (this.index.countsByHypercall[e.name] ?? 0) + 1;
-    if (this.batch.count >= CHUNK_EVENTS || this.batch.bytes >= CHUNK_BYTES) this.flush();
+    if (this.batch.count >= this.chunkEvents || this.batch.bytes >= CHUNK_BYTES) this.flush();
   }
 
   /** Write the current batch as a CHUNK frame. */
