@@ -1,0 +1,100 @@
+/**
+ * Ring observation on synthetic rings: blkif and netif requests/responses
+ * decoded from an sring page, the console and xenstore layouts, wrap-around,
+ * and learning a split-driver ring from its xenstore handshake.
+ */
+import { describe, expect, it } from 'vitest';
+import { PhysMem } from '../cpu/phys-mem.js';
+import type { SimEventBody } from '../events.js';
+import { blkif_request, blkif_response } from './public/io/blkif.js';
+import { xencons_interface as CONS } from './public/io/console.js';
+import { netif_tx_request } from './public/io/netif.js';
+import { sring } from './public/io/ring.js';
+import { RingTracker } from './rings.js';
+
+function setup(grants: Record<number, number> = {}, store: Record<string, string> = {}) {
+  const mem = new PhysMem(64 * 4096);
+  const events: Array<SimEventBody & { dom: number }> = [];
+  const t = new RingTracker(mem, (dom, body) => events.push({ ...body, dom }), (_d, gref) => grants[gref] ?? -1, (p) => store[p] ?? null);
+  return { mem, t, events, page: (mfn: number) => mem.frame(mfn)! };
+}
+
+describe('ring tracker', () => {
+  it('decodes new blkif requests and responses at a notify', () => {
+    const { t, events, page } = setup();
+    t.add({ kind: 'blkif', frontDom: 1, backDom: 0, port: 5, gref: 8, mfn: 10 });
+    const v = page(10);
+    for (let k = 0; k < 2; k++) {
+      const o = sring.ring + k * 112;
+      v.setUint8(o + blkif_request.operation, 0); // BLKIF_OP_read
+      v.setUint8(o + blkif_request.nr_segments, 1);
+      v.setBigUint64(o + blkif_request.id, BigInt(100 + k), true);
+      v.setBigUint64(o + blkif_request.sector_number, 2048n + BigInt(k * 8), true);
+      v.setUint32(o + blkif_request.seg, 40 + k, true);
+      v.setUint8(o + blkif_request.seg + 5, 7);
+    }
+    v.setUint32(sring.req_prod, 2, true);
+    t.check(1, 6); // another port: nothing
+    expect(events).toHaveLength(0);
+    t.check(1, 5);
+    expect(events).toHaveLength(1);
+    const e = events[0]!;
+    if (e.kind !== 'ring') throw new Error('not a ring event');
+    expect([e.ring, e.reqProdBefore, e.reqProdAfter, e.rspProdAfter]).toEqual(['blkif', 0, 2, 0]);
+    expect(e.slots).toEqual([
+      { dir: 'req', idx: 0, operation: 0, nr_segments: 1, handle: 0, id: 100n, sector_number: 2048n, seg: [{ gref: 40, first_sect: 0, last_sect: 7 }] },
+      { dir: 'req', idx: 1, operation: 0, nr_segments: 1, handle: 0, id: 101n, sector_number: 2056n, seg: [{ gref: 41, first_sect: 0, last_sect: 7 }] },
+    ]);
+    // the backend answers the first: one response, nothing repeated
+    v.setBigUint64(sring.ring + blkif_response.id, 100n, true);
+    v.setUint8(sring.ring + blkif_response.operation, 0);
+    v.setInt16(sring.ring + blkif_response.status, 0, true);
+    v.setUint32(sring.rsp_prod, 1, true);
+    t.check(1);
+    const r = events[1]!;
+    if (r.kind !== 'ring') throw new Error('not a ring event');
+    expect(r.slots).toEqual([{ dir: 'rsp', idx: 0, id: 100n, operation: 0, status: 0 }]);
+    t.check(1);
+    expect(events).toHaveLength(2);
+  });
+
+  it('wraps netif-tx indices around the 256-entry ring', () => {
+    const { t, events, page } = setup();
+    const v = page(11);
+    v.setUint32(sring.req_prod, 0xfffffffe, true);
+    t.add({ kind: 'netif-tx', frontDom: 2, backDom: 0, port: 3, gref: 9, mfn: 11 });
+    for (const idx of [0xfffffffe, 0xffffffff, 0]) {
+      const o = sring.ring + (idx & 255) * 12;
+      v.setUint16(o + netif_tx_request.id, idx & 0xffff, true);
+      v.setUint16(o + netif_tx_request.size_, 60, true);
+    }
+    v.setUint32(sring.req_prod, 1, true);
+    t.check(2);
+    const e = events[0]!;
+    if (e.kind !== 'ring') throw new Error('not a ring event');
+    expect(e.slots.map((s) => [s.idx, s.id, s.size])).toEqual([[0xfffffffe, 0xfffe, 60], [0xffffffff, 0xffff, 60], [0, 0, 60]]);
+  });
+
+  it('reports console output bytes', () => {
+    const { t, events, page } = setup();
+    const v = page(12);
+    t.add({ kind: 'console', frontDom: 1, backDom: 0, port: 2, gref: 0, mfn: 12 });
+    const text = 'hello\n';
+    for (let k = 0; k < text.length; k++) v.setUint8(CONS.out + k, text.charCodeAt(k));
+    v.setUint32(CONS.out_prod, text.length, true);
+    t.check(1, 2);
+    const e = events[0]!;
+    if (e.kind !== 'ring') throw new Error('not a ring event');
+    expect(e.slots).toEqual([{ dir: 'req', bytes: 6, text: 'hello\n' }]);
+  });
+
+  it('learns a vbd ring from the frontend handshake in xenstore', () => {
+    const { t } = setup({ 77: 20 }, { '/local/domain/3/device/vbd/51712/backend-id': '0' });
+    t.learn(3, '/local/domain/3/device/vbd/51712/ring-ref', '77');
+    expect(t.rings).toHaveLength(0);
+    t.learn(3, '/local/domain/3/device/vbd/51712/event-channel', '9');
+    expect(t.rings.map((r) => [r.kind, r.frontDom, r.backDom, r.gref, r.port, r.mfn])).toEqual([['blkif', 3, 0, 77, 9, 20]]);
+    t.learn(4, '/local/domain/3/device/vif/0/tx-ring-ref', '1'); // another domain's path: ignored
+    expect(t.rings).toHaveLength(1);
+  });
+});

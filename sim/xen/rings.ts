@@ -1,0 +1,175 @@
+/**
+ * I/O ring observation: which shared rings exist, and what crossed them.
+ *
+ * Rings are learned from start_info (console, xenstore) and from the split-
+ * driver handshake in xenstore (`ring-ref`, `tx-ring-ref`, `rx-ring-ref`,
+ * `event-channel` under a frontend's device/<vbd|vif>/<n>/ directory; the
+ * ring page is found through the frontend's grant table). At every notify
+ * on a ring's event channel, and when its domain is descheduled, the tracker
+ * reads the producer indices and reports each new request and response,
+ * decoded for the console, xenstore, blkif and netif layouts.
+ *
+ * For sring-based rings (blkif, netif) consumer indices are private to each
+ * side; the event reports the shared req_event / rsp_event in their place.
+ */
+import type { PhysMem } from '../cpu/phys-mem.js';
+import type { Decoded, RingKind, SimEventBody } from '../events.js';
+import { blkif_request, blkif_response, blkif_sring_entry, BLK_RING_SIZE } from './public/io/blkif.js';
+import { xencons_interface as CONS } from './public/io/console.js';
+import { netif_rx_request, netif_rx_response, netif_rx_sring_entry, netif_tx_request, netif_tx_response, netif_tx_sring_entry, NET_RX_RING_SIZE, NET_TX_RING_SIZE } from './public/io/netif.js';
+import { sring } from './public/io/ring.js';
+import { xenstore_domain_interface as XSI, xsd_sockmsg } from './public/io/xs_wire.js';
+
+export type Ring = {
+  kind: RingKind;
+  frontDom: number;
+  backDom: number;
+  /** frontend port notifying the ring */
+  port: number;
+  gref: number;
+  /** machine frame of the shared page */
+  mfn: number;
+  reqSeen: number;
+  rspSeen: number;
+};
+
+/** Slots reported per event at most (a runaway index must not flood the trace). */
+const MAX_SLOTS = 64;
+const XS_NAMES = ['CONTROL', 'DIRECTORY', 'READ', 'GET_PERMS', 'WATCH', 'UNWATCH', 'TRANSACTION_START', 'TRANSACTION_END', 'INTRODUCE', 'RELEASE', 'GET_DOMAIN_PATH', 'WRITE', 'MKDIR', 'RM', 'SET_PERMS', 'WATCH_EVENT', 'ERROR', 'IS_DOMAIN_INTRODUCED', 'RESUME', 'SET_TARGET', 'RESTRICT', 'RESET_WATCHES', 'DIRECTORY_PART'];
+
+type Layout = { entry: number; size: number; req: (v: DataView, o: number) => Decoded; rsp: (v: DataView, o: number) => Decoded };
+
+const LAYOUTS: Partial<Record<RingKind, Layout>> = {
+  blkif: {
+    entry: blkif_sring_entry.size, size: BLK_RING_SIZE,
+    req: (v, o) => {
+      const n = v.getUint8(o + blkif_request.nr_segments);
+      const segs: Decoded[] = [];
+      for (let k = 0; k < Math.min(n, 11); k++) {
+        const s = o + blkif_request.seg + k * blkif_request.seg_stride;
+        segs.push({ gref: v.getUint32(s, true), first_sect: v.getUint8(s + 4), last_sect: v.getUint8(s + 5) });
+      }
+      return { operation: v.getUint8(o), nr_segments: n, handle: v.getUint16(o + blkif_request.handle, true), id: v.getBigUint64(o + blkif_request.id, true), sector_number: v.getBigUint64(o + blkif_request.sector_number, true), seg: segs };
+    },
+    rsp: (v, o) => ({ id: v.getBigUint64(o + blkif_response.id, true), operation: v.getUint8(o + blkif_response.operation), status: v.getInt16(o + blkif_response.status, true) }),
+  },
+  'netif-tx': {
+    entry: netif_tx_sring_entry.size, size: NET_TX_RING_SIZE,
+    req: (v, o) => ({ gref: v.getUint32(o + netif_tx_request.gref, true), offset: v.getUint16(o + netif_tx_request.offset, true), flags: v.getUint16(o + netif_tx_request.flags, true), id: v.getUint16(o + netif_tx_request.id, true), size: v.getUint16(o + netif_tx_request.size_, true) }),
+    rsp: (v, o) => ({ id: v.getUint16(o + netif_tx_response.id, true), status: v.getInt16(o + netif_tx_response.status, true) }),
+  },
+  'netif-rx': {
+    entry: netif_rx_sring_entry.size, size: NET_RX_RING_SIZE,
+    req: (v, o) => ({ id: v.getUint16(o + netif_rx_request.id, true), gref: v.getUint32(o + netif_rx_request.gref, true) }),
+    rsp: (v, o) => ({ id: v.getUint16(o + netif_rx_response.id, true), offset: v.getUint16(o + netif_rx_response.offset, true), flags: v.getUint16(o + netif_rx_response.flags, true), status: v.getInt16(o + netif_rx_response.status, true) }),
+  },
+};
+
+export class RingTracker {
+  readonly rings: Ring[] = [];
+  /** Partial split-driver handshakes: "<dom>/<dev path>" -> keys seen so far. */
+  private readonly pending = new Map<string, Map<string, string>>();
+
+  constructor(
+    private readonly mem: PhysMem,
+    private readonly emit: (dom: number, body: SimEventBody) => void,
+    /** the grant entry `gref` of domain `dom`: the frame it grants, or -1 */
+    private readonly grantFrame: (dom: number, gref: number) => number,
+    /** read a xenstore node (toolstack view), null when absent */
+    private readonly xsRead: (path: string) => string | null,
+  ) {}
+
+  add(r: Omit<Ring, 'reqSeen' | 'rspSeen'>): Ring {
+    const ring: Ring = { ...r, reqSeen: 0, rspSeen: 0 };
+    const [req, rsp] = this.indices(ring);
+    ring.reqSeen = req;
+    ring.rspSeen = rsp;
+    this.rings.push(ring);
+    return ring;
+  }
+
+  /** The producer indices of a ring. */
+  private indices(r: Ring): [number, number] {
+    const v = this.mem.frame(r.mfn)!;
+    if (r.kind === 'console') return [v.getUint32(CONS.out_prod, true), v.getUint32(CONS.in_prod, true)];
+    if (r.kind === 'xenstore') return [v.getUint32(XSI.req_prod, true), v.getUint32(XSI.rsp_prod, true)];
+    return [v.getUint32(sring.req_prod, true), v.getUint32(sring.rsp_prod, true)];
+  }
+
+  /** Report new traffic on `dom`'s rings (all of them, or those notified through `port`). */
+  check(dom: number, port = -1): void {
+    for (const r of this.rings) {
+      if (r.frontDom !== dom || (port >= 0 && r.port !== port)) continue;
+      const [req, rsp] = this.indices(r);
+      if (req === r.reqSeen && rsp === r.rspSeen) continue;
+      const v = this.mem.frame(r.mfn)!;
+      const slots = [...this.decode(r, v, 'req', r.reqSeen, req), ...this.decode(r, v, 'rsp', r.rspSeen, rsp)];
+      const cons = r.kind === 'console' ? [CONS.out_cons, CONS.in_cons] : r.kind === 'xenstore' ? [XSI.req_cons, XSI.rsp_cons] : [sring.req_event, sring.rsp_event];
+      this.emit(dom, {
+        kind: 'ring', ring: r.kind, frontDom: r.frontDom, backDom: r.backDom, gref: r.gref, port: r.port,
+        reqProdBefore: r.reqSeen, reqProdAfter: req, rspProdBefore: r.rspSeen, rspProdAfter: rsp,
+        reqCons: v.getUint32(cons[0]!, true), rspCons: v.getUint32(cons[1]!, true), slots,
+      });
+      r.reqSeen = req;
+      r.rspSeen = rsp;
+    }
+  }
+
+  private decode(r: Ring, v: DataView, dir: 'req' | 'rsp', from: number, to: number): Decoded[] {
+    const n = (to - from) >>> 0;
+    if (n === 0) return [];
+    if (r.kind === 'console' || r.kind === 'xenstore') {
+      const [base, size] = r.kind === 'console' ? (dir === 'req' ? [CONS.out, CONS.out_sizeof] : [CONS.in, CONS.in_sizeof]) : dir === 'req' ? [XSI.req, XSI.req_sizeof] : [XSI.rsp, XSI.rsp_sizeof];
+      const len = Math.min(n, size);
+      const bytes = new Uint8Array(len);
+      for (let k = 0; k < len; k++) bytes[k] = v.getUint8(base + ((from + k) & (size - 1)));
+      const slot: Decoded = { dir, bytes: n };
+      if (r.kind === 'console') slot.text = Buffer.from(bytes).toString('latin1');
+      else if (len >= xsd_sockmsg.size) {
+        // The first message header in the new bytes, when they start at a message boundary.
+        const h = new DataView(bytes.buffer);
+        slot.type = XS_NAMES[h.getUint32(xsd_sockmsg.type, true)] ?? String(h.getUint32(0, true));
+        slot.req_id = h.getUint32(xsd_sockmsg.req_id, true);
+        slot.tx_id = h.getUint32(xsd_sockmsg.tx_id, true);
+        slot.len = h.getUint32(xsd_sockmsg.len, true);
+        slot.payload = Buffer.from(bytes.subarray(xsd_sockmsg.size, xsd_sockmsg.size + 48)).toString('latin1').replace(/\0/g, ' ').trimEnd();
+      }
+      return [slot];
+    }
+    const layout = LAYOUTS[r.kind]!;
+    const out: Decoded[] = [];
+    for (let k = 0; k < Math.min(n, MAX_SLOTS, layout.size); k++) {
+      const idx = (from + k) >>> 0;
+      const o = sring.ring + (idx & (layout.size - 1)) * layout.entry;
+      out.push({ dir, idx, ...(dir === 'req' ? layout.req(v, o) : layout.rsp(v, o)) });
+    }
+    if (n > out.length) out.push({ dir, skipped: n - out.length });
+    return out;
+  }
+
+  /**
+   * A xenstore write by domain `dom`: learn split-driver rings from the
+   * frontend's device directory once its ring reference(s) and event channel
+   * are all there.
+   */
+  learn(dom: number, path: string, value: string): void {
+    const m = /^\/local\/domain\/(\d+)\/(device\/(vbd|vif)\/\d+)\/(ring-ref|tx-ring-ref|rx-ring-ref|event-channel)$/.exec(path);
+    if (m === null || Number(m[1]) !== dom) return;
+    const key = `${dom}/${m[2]}`;
+    const seen = this.pending.get(key) ?? new Map<string, string>();
+    seen.set(m[4]!, value);
+    this.pending.set(key, seen);
+    const port = Number(seen.get('event-channel'));
+    if (!Number.isInteger(port)) return;
+    const backDom = Number(this.xsRead(`/local/domain/${dom}/${m[2]}/backend-id`) ?? 0) || 0;
+    const want: Array<[string, RingKind]> = m[3] === 'vbd' ? [['ring-ref', 'blkif']] : [['tx-ring-ref', 'netif-tx'], ['rx-ring-ref', 'netif-rx']];
+    if (!want.every(([k]) => seen.has(k))) return;
+    for (const [k, kind] of want) {
+      const gref = Number(seen.get(k));
+      const mfn = this.grantFrame(dom, gref);
+      if (mfn < 0) continue;
+      this.add({ kind, frontDom: dom, backDom, port, gref, mfn });
+    }
+    this.pending.delete(key);
+  }
+}
