@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerRun } from '../replay/cli/run.js';
+import { registerTraceCommands } from '../replay/cli/trace-cmds.js';
 import { UsageError } from '../replay/cli/errors.js';
 
 const program = new Command('xenrr')
@@ -13,6 +14,7 @@ const program = new Command('xenrr')
   .configureOutput({ outputError: (s, write) => write(s) });
 
 registerRun(program);
+registerTraceCommands(program);
 
 try {
   await program.parseAsync(process.argv);

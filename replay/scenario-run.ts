@@ -11,7 +11,8 @@ import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
 
 /** Build and run a scenario's machine. */
-export function runScenario(s: Scenario, opts: { maxInsns?: number; seed?: number; sink?: EventSink } = {}): { summary: RunSummary; machine: Machine } {
+/** Build (but do not run) a scenario's machine. */
+export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSink } = {}): Machine {
   const seed = opts.seed ?? s.seed;
   const specs = s.domains.map((dom, k) => {
     const path = kernelPath(s, dom.kernel);
@@ -25,6 +26,11 @@ export function runScenario(s: Scenario, opts: { maxInsns?: number; seed?: numbe
     if (e instanceof BuildError || e instanceof RangeError) throw new UsageError(`${s.file}: ${e.message}`);
     throw e;
   }
+  return machine;
+}
+
+export function runScenario(s: Scenario, opts: { maxInsns?: number; seed?: number; sink?: EventSink } = {}): { summary: RunSummary; machine: Machine } {
+  const machine = buildMachine(s, opts);
   return { summary: machine.run(opts.maxInsns ?? s.maxInsns), machine };
 }
 

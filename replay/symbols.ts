@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { parseElf, type Symbolizer } from '../sim/elf.js';
+import { createSymbolizer, parseElf, type Symbolizer } from '../sim/elf.js';
 import type { HeaderData } from '../trace/schema.js';
 
 export type Symbols = Map<number, Symbolizer>;
@@ -20,7 +20,7 @@ export function loadSymbols(h: HeaderData, overrides: Map<string, string> = new 
     if (!overrides.has(img.domain) && !Buffer.from(createHash('sha256').update(bytes).digest()).equals(Buffer.from(img.sha256))) return;
     try {
       const elf = parseElf(bytes);
-      out.set(k + 1, (a) => elf.symbolize(a));
+      out.set(k + 1, createSymbolizer(elf.symbols, { includeNoType: true, includeObjects: true, sections: elf.sections }));
     } catch {
       // not an ELF we can read: leave the domain unsymbolized
     }

@@ -203,6 +203,8 @@ export type Symbolizer = (addr: bigint) => Symbolized | null;
 export interface SymbolizerOptions {
   /** also use NOTYPE symbols defined in executable sections (assembly labels); default false */
   readonly includeNoType?: boolean;
+  /** also data objects with a size (code can run from them: the hypercall page) */
+  readonly includeObjects?: boolean;
   /** sections, used to bound size-0 symbols by the end of their section */
   readonly sections?: readonly Section[];
 }
@@ -274,6 +276,7 @@ export function createSymbolizer(symbols: readonly ElfSymbol[], opts: Symbolizer
   const candidates = symbols.filter((s) => {
     if (s.shndx === SectionIndex.UNDEF || s.name === '') return false;
     if (s.type === SymbolType.FUNC || s.type === SymbolType.GNU_IFUNC) return true;
+    if (opts.includeObjects === true && s.type === SymbolType.OBJECT && s.size > 0n) return true;
     return opts.includeNoType === true && s.type === SymbolType.NOTYPE && execSection(s.shndx);
   });
   candidates.sort((a, b) => {

@@ -35,7 +35,11 @@ export type MachineOptions = {
   wallclock?: number;
 };
 
-export type StopReason = 'all-stopped' | 'budget' | 'deadlock';
+/** 'paused': the `between` callback of `run` asked to stop. */
+export type StopReason = 'all-stopped' | 'budget' | 'deadlock' | 'paused';
+
+/** The scheduler's own state, for snapshots (sim/snapshot.ts). */
+export type SchedState = { next: number; hypercalls: [string, number][]; events: number };
 
 export type RunSummary = {
   stop: StopReason;
@@ -85,16 +89,50 @@ export class Machine {
     return [...this.xen.domains.values()];
   }
 
+  /** The seq the next event will get. */
+  get nextSeq(): number {
+    return this.xen.nextSeq;
+  }
+
+  /** Scheduler state (only meaningful between slices). */
+  get schedState(): SchedState {
+    return { next: this.next, hypercalls: [...this.hypercalls], events: this.eventCount };
+  }
+  set schedState(s: SchedState) {
+    this.next = s.next;
+    this.hypercalls.clear();
+    for (const [name, n] of s.hypercalls) this.hypercalls.set(name, n);
+    this.eventCount = s.events;
+  }
+
+  /** The dom0 service ends of domain `id`: its xenstore ring server and console backend. */
+  backends(id: number): { ring: XsRingServer; console: ConsoleBackend } | undefined {
+    const ring = this.rings.get(id);
+    const console = this.consoles.get(id);
+    return ring && console ? { ring, console } : undefined;
+  }
+
   /** Total instructions retired by every vCPU. */
   get instructions(): number {
     return this.order.reduce((n, v) => n + v.cpu.icount, 0);
   }
 
-  /** Run until every domain stopped, `maxInsns` retired in total, or deadlock. */
-  run(maxInsns = Number.MAX_SAFE_INTEGER): RunSummary {
+  /**
+   * Run until every domain stopped, `maxInsns` retired in total, or deadlock.
+   * `between` is called at every clean point: before each scheduling step
+   * (a slice or an idle time jump), outside any slice, so the machine's whole
+   * state is in its objects and memory (what snapshotMachine needs) and a
+   * later `run` continues exactly as this one would have. Returning true
+   * stops the run ('paused'). Calling it changes nothing else.
+   */
+  run(maxInsns = Number.MAX_SAFE_INTEGER, between?: () => boolean | void): RunSummary {
     const xen = this.xen;
     let stop: StopReason = 'all-stopped';
     for (;;) {
+      if (between !== undefined && between() === true) {
+        stop = 'paused';
+        break;
+      }
       if (!this.domains.some((d) => d.alive)) break;
       const left = maxInsns - this.instructions;
       if (left <= 0) {
@@ -166,12 +204,12 @@ export class Machine {
     let t = -1;
     for (const v of this.order) {
       if (!this.xen.domain(v.domId)!.alive) continue;
-      for (const x of [v.timerDeadline, v.state === VcpuState.POLLING ? v.pollDeadline : -1]) if (x >= 0 && (t < 0 || x < t)) t = x;
+      for (const x of [v.timerDeadline, v.periodicDeadline, v.state === VcpuState.POLLING ? v.pollDeadline : -1]) if (x >= 0 && (t < 0 || x < t)) t = x;
     }
     return t;
   }
 
-  /** Expired singleshot timers raise VIRQ_TIMER; expired polls wake. */
+  /** Expired singleshot and periodic timers raise VIRQ_TIMER; expired polls wake. */
   private fireTimers(): void {
     const xen = this.xen;
     const now = xen.now();
@@ -184,6 +222,7 @@ export class Machine {
         xen.emit(v, d.id, { kind: 'timer', deadline: at });
         xen.raiseVirq(d, v.id, VIRQ_TIMER);
       }
+      if (v.periodicDeadline >= 0 && v.periodicDeadline <= now) xen.periodicWork(v);
       if (v.state === VcpuState.POLLING && v.pollDeadline >= 0 && v.pollDeadline <= now) xen.wake(v, 'poll timeout');
     }
   }

@@ -226,7 +226,23 @@ export type TraceEvent = SimEvent;
 
 type Col = { [k: string]: unknown };
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v as { toString(): string }));
-const arr = (c: Col | undefined, k: string): number[] => ((c?.[k] as unknown[] | undefined) ?? []).map(num);
+const memo = new WeakMap<object, Map<string, number[]>>();
+/** Column `k` of `c` as numbers, converted once per batch. */
+const arr = (c: Col | undefined, k: string): number[] => {
+  if (c === undefined) return [];
+  let m = memo.get(c);
+  if (m === undefined) {
+    m = new Map();
+    memo.set(c, m);
+  }
+  let a = m.get(k);
+  if (a === undefined) {
+    const raw = (c[k] as unknown[] | undefined) ?? [];
+    a = raw.length > 0 && typeof raw[0] === 'number' ? (raw as number[]) : raw.map(num);
+    m.set(k, a);
+  }
+  return a;
+};
 const u64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 
 function readFields(c: Col | undefined, strings: string[]): () => Decoded {
@@ -284,6 +300,7 @@ export function decodeBatch(b: Col): TraceEvent[] {
   const next = (k: string): number => (idx[k] = (idx[k] ?? -1) + 1);
   const pos = new Map<number, { icount: number; rip: bigint }>();
   const out: TraceEvent[] = [];
+  const starts = (b.start as Col[] | undefined) ?? [];
   let time = num(b.firstTime ?? 0);
   const deliverPorts = arr(S('evtchnDeliver'), 'ports');
   let dp = 0;
@@ -295,7 +312,7 @@ export function decodeBatch(b: Col): TraceEvent[] {
     const key = vkey(d, v);
     let p = pos.get(key);
     if (p === undefined) {
-      const st = ((b.start as Col[] | undefined) ?? []).find((s) => num(s.dom) === dom[i] && num(s.vcpu) === v);
+      const st = starts.find((s) => num(s.dom) === dom[i] && num(s.vcpu) === v);
       p = { icount: num(st?.icount ?? 0), rip: BigInt.asUintN(64, BigInt(rdelta[i]!)) };
       pos.set(key, p);
     } else {

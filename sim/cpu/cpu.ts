@@ -55,6 +55,8 @@ export class Cpu implements CodeWatcher {
   kgsHi = 0;
   /** Current privilege level; use setCpl so the MMU follows. */
   cpl = 0;
+  /** CR4.FSGSBASE: rd/wr{fs,gs}base are #UD while clear. */
+  fsgsbase = true;
 
   /** Scratch: high half of the last 64-bit read, and the current effective address. */
   hi = 0;

@@ -715,6 +715,45 @@ export class XenStore {
       }
     }
   }
+  // ---- snapshots (sim/snapshot.ts): every map in insertion order, which is state ----
+
+  snapshot(): XsStoreState {
+    const perms = (ps: readonly Perm[]): [number, number][] => ps.map((p) => [p.id, p.bits]);
+    const node = (n: XsNode | undefined): XsNodeState | null => (n ? { value: n.value, perms: perms(n.perms), children: [...n.children], gen: n.gen } : null);
+    return {
+      gen: this.gen, quota: { ...this.quota }, introduced: [...this.introduced], owned: [...this.owned],
+      nodes: [...this.nodes].map(([p, n]) => [p, node(n)!]),
+      conns: [...this.conns.values()].map((c) => ({
+        domid: c.domid, priv: c.priv, target: c.target, nextTx: c.nextTx, watches: c.watches.map((w) => ({ ...w })), events: c.events.map((e) => e.key),
+        txs: [...c.txs.values()].map((t) => ({
+          id: t.id, fail: t.fail,
+          acc: [...t.acc].map(([p, a]) => [p, { node: node(a.node), gen: a.gen, modified: a.modified, fire: a.fire, oldPerms: a.oldPerms ? perms(a.oldPerms) : null }]),
+        })),
+      })),
+    };
+  }
+  /** Replace everything with a snapshot's contents (queued watch events are rebuilt from their keys). */
+  restore(s: XsStoreState): void {
+    const perms = (ps: [number, number][]): Perm[] => ps.map(([id, bits]) => ({ id, bits }));
+    const node = (n: XsNodeState | null): XsNode | undefined => (n ? { value: n.value, perms: perms(n.perms), children: [...n.children], gen: n.gen } : undefined);
+    this.gen = s.gen;
+    Object.assign(this.quota, s.quota);
+    this.introduced.clear();
+    for (const d of s.introduced) this.introduced.add(d);
+    this.owned.clear();
+    for (const [d, k] of s.owned) this.owned.set(d, k);
+    this.nodes.clear();
+    for (const [p, n] of s.nodes) this.nodes.set(p, node(n)!);
+    this.conns.clear();
+    for (const c of s.conns) {
+      const txs = new Map<number, Tx>(c.txs.map((t) => [t.id, { id: t.id, fail: t.fail, acc: new Map(t.acc.map(([p, a]) => [p, {
+        node: node(a.node), gen: a.gen, modified: a.modified, fire: a.fire as 0 | Match, oldPerms: a.oldPerms ? perms(a.oldPerms) : undefined,
+      }])) }]));
+      const events = c.events.map((key) => ({ key, msg: { type: XS.WATCH_EVENT, reqId: 0, txId: 0, payload: bytes(key) } }));
+      this.conns.set(c.domid, { domid: c.domid, priv: c.priv, target: c.target, nextTx: c.nextTx, watches: c.watches.map((w) => ({ ...w })), txs, events });
+    }
+  }
+
   private queueEvent(c: Conn, path: string, token: string): void {
     const key = `${path}\0${token}\0`;
     if (key.length > XENSTORE_PAYLOAD_MAX) return;
@@ -722,6 +761,16 @@ export class XenStore {
     c.events.push({ key, msg: { type: XS.WATCH_EVENT, reqId: 0, txId: 0, payload: bytes(key) } });
   }
 }
+
+/** XenStore.snapshot(): the whole store as plain data (perms as [id, bits]; absent nodes null). */
+export type XsNodeState = { value: Uint8Array; perms: [number, number][]; children: string[]; gen: number };
+export type XsStoreState = {
+  gen: number; quota: XsQuota; introduced: number[]; owned: [number, number][]; nodes: [string, XsNodeState][];
+  conns: Array<{
+    domid: number; priv: boolean; target: number | null; nextTx: number; watches: Watch[]; events: string[];
+    txs: Array<{ id: number; fail: boolean; acc: [string, { node: XsNodeState | null; gen: number; modified: boolean; fire: number; oldPerms: [number, number][] | null }][] }>;
+  }>;
+};
 
 function lowerBound(a: string[], s: string): number {
   let lo = 0, hi = a.length;

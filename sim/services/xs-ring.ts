@@ -67,6 +67,11 @@ export function encodeXsMsg(m: XsMsg): Uint8Array {
   return b;
 }
 
+export type XsRingState = {
+  hdr: Uint8Array; hdrUsed: number; body: Uint8Array | null; bodyUsed: number;
+  out: { bytes: Uint8Array; reply: boolean }[]; outUsed: number; replies: number; broken: string | null;
+};
+
 export class XsRingServer {
   private readonly hdr = new Uint8Array(HDR);
   private hdrUsed = 0;
@@ -111,6 +116,21 @@ export class XsRingServer {
       this.flush();
     }
     return { records, ...this.st, error: this.broken };
+  }
+
+  /** The transport state between `service` calls (a partial request, unsent output), for snapshots. */
+  snapshot(): XsRingState {
+    return {
+      hdr: this.hdr.slice(), hdrUsed: this.hdrUsed, body: this.body?.slice() ?? null, bodyUsed: this.bodyUsed,
+      out: this.out.map((o) => ({ bytes: o.bytes.slice(), reply: o.reply })), outUsed: this.outUsed, replies: this.replies, broken: this.broken,
+    };
+  }
+  restore(s: XsRingState): void {
+    this.hdr.set(s.hdr);
+    (this.hdrUsed = s.hdrUsed), (this.body = s.body?.slice() ?? null), (this.bodyUsed = s.bodyUsed);
+    this.out.length = 0;
+    for (const o of s.out) this.out.push({ bytes: o.bytes.slice(), reply: o.reply });
+    (this.outUsed = s.outUsed), (this.replies = s.replies), (this.broken = s.broken);
   }
 
   private takeEvents(): void {

@@ -12,6 +12,7 @@
  */
 import type { Cpu } from '../cpu/cpu.js';
 import { materialize } from '../cpu/flags.js';
+import { descriptorOf, rightsOf } from './descriptors.js';
 import type { Domain } from './domain.js';
 import type { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
@@ -80,8 +81,7 @@ export function maybeUpcall(xen: Xen, d: Domain, v: Vcpu): boolean {
   if (!d.alive || !v.upcallPending || v.upcallMask) return false;
   const cb = v.callbacks.get(0); // CALLBACKTYPE_event
   if (cb === undefined || cb.address === 0n) return false;
-  const ports: number[] = [];
-  xen.emit(v, d.id, { kind: 'evtchn_deliver', ports });
+  xen.emit(v, d.id, { kind: 'evtchn_deliver', ports: xen.pendingPorts(d, v.id) });
   return bounce(xen, d, v, cb.address, null, true);
 }
 
@@ -117,6 +117,11 @@ export function doIret(xen: Xen, d: Domain, v: Vcpu): boolean {
   const q = new DataView(raw.buffer);
   const at = (k: number): bigint => q.getBigUint64(k * 8, true);
   const [rax, r11, rcx, flags, rip, cs, rflags, rsp, ss] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(at) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+  const desc = descriptorOf(xen, v, Number(cs & 0xffffn) | 3);
+  if (desc !== null && rightsOf(desc).code && !rightsOf(desc).long) {
+    xen.crash(d, `iret to compatibility-mode segment 0x${(cs & 0xffffn).toString(16)}: 32-bit code is not simulated`);
+    return false;
+  }
   if ((cs & 3n) === 3n) {
     if (v.userCr3 === 0) {
       xen.crash(d, 'iret to user mode without a user page table');

@@ -11,6 +11,7 @@
 import { ElfError, parseElf, type ElfFile } from '../elf.js';
 import { Domain, EvtState } from './domain.js';
 import type { Frames } from './frames.js';
+import { PGT } from './page-types.js';
 import { PvHost } from './pv-host.js';
 import { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
@@ -187,10 +188,16 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     const flags = isTablePfn(pfn) ? 0x21n : 0x23n;
     mem.frame(table)!.setBigUint64(Number((a >> 12n) & 511n) * 8, (BigInt(d.p2m[pfn]!) << 12n) | flags, true);
   }
-  for (const t of tableMfns) d.ptFrames.add(t);
+  // The toolstack pins the L4 (MMUEXT_PIN_L4_TABLE) and vCPU 0's cr3 holds
+  // a second L4 reference; validating it types every table as its level
+  // and every frame mapped writable as a writable page.
+  for (let k = 0; k < 2; k++) if (xen.pages.getType(d, l4, PGT.L4) !== 0) throw new BuildError('the initial page tables do not validate');
+  d.pinned.set(l4, PGT.L4);
 
   // shared_info: a Xen frame; every vcpu_info starts with events masked.
   d.sharedInfoMfn = frames.allocXen();
+  // The grant table starts with INITIAL_NR_GRANT_FRAMES (1) v1 frame.
+  d.grantFrames.push(frames.allocXen());
   const si = mem.frame(d.sharedInfoMfn)!;
   for (let i = 0; i < 32; i++) si.setUint8(i * 64 + 1, 1);
   si.setUint32(3072, 2, true); // wc_version (even: stable)
@@ -230,20 +237,24 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     d.hypercallPageVa = hp;
   }
 
-  // vCPUs: vCPU 0 starts at the entry point; the others wait for VCPUOP_initialise/up.
+  // vCPUs: vCPU 0 starts at the entry point; the others stay down and
+  // uninitialised until VCPUOP_initialise and VCPUOP_up.
   for (let id = 0; id < spec.vcpus; id++) {
     const host = new PvHost(xen, d);
     const v = new Vcpu(id, d.id, mem, host);
     host.vcpu = v;
     v.vcpuInfoMa = d.sharedInfoMfn * 4096 + id * 64;
     v.cpu.mmu.xenSlots = frames.xenSlots;
-    v.kernelCr3 = l4;
-    v.loadCr3(l4);
     const c = v.cpu;
     c.sreg[1] = 0xe033;
     c.sreg[2] = 0xe02b;
     c.rflags = 0x202;
     if (id === 0) {
+      v.initialised = true;
+      // Scheduled at time 0: the 10 ms periodic timer is armed (vcpu_periodic_timer_work).
+      v.periodicDeadline = v.periodicLast + v.periodicPeriod;
+      v.kernelCr3 = l4;
+      v.loadCr3(l4);
       c.rip = notes.entry ?? elf.header.entry;
       c.setReg(4, (stackVa + PAGE) & M64);
       c.setReg(6, startInfoVa & M64);

@@ -2,7 +2,7 @@
  * The CPUID policy PV guests see: what our core implements (no x87/SSE, no
  * FSGSBASE, no RTM, no DBEXT, so guests take their simple paths), the
  * hypervisor bit, and Xen's leaves at 0x40000000. Fixed, so traces do not
- * depend on the host.
+ * depend on the host. Also the CR4 bits that policy lets a guest set.
  */
 import { XEN_MAJOR, XEN_MINOR } from './hypercall/misc.js';
 
@@ -30,4 +30,22 @@ export const PV_CPUID: Readonly<Record<number, readonly [number, number, number,
 
 export function cpuidLeaf(leaf: number): readonly [number, number, number, number] {
   return PV_CPUID[leaf >>> 0] ?? [0, 0, 0, 0];
+}
+
+/** CR4 bits a PV guest controls (PV_CR4_GUEST_MASK): TSD DE FSGSBASE OSXSAVE, each only if its CPUID feature is offered. */
+export const CR4_TSD = 0x4;
+const CR4_DE = 0x8;
+export const CR4_FSGSBASE = 0x10000;
+const CR4_OSXSAVE = 0x40000;
+/** CR4 bits a PV guest sees of Xen's own setting (PV_CR4_GUEST_VISIBLE_MASK): PAE MCE OSFXSR OSXMMEXCPT. */
+export const PV_CR4_VISIBLE = 0x20 | 0x40 | 0x200 | 0x400;
+
+/** pv_fixup_guest_cr4: the guest's view of CR4 after it writes `val`. */
+export function fixupGuestCr4(val: number): number {
+  const [, , ecx1, edx1] = cpuidLeaf(1);
+  const ebx7 = cpuidLeaf(7)[1];
+  const allowed =
+    ((edx1 & (1 << 4)) !== 0 ? CR4_TSD : 0) | ((edx1 & (1 << 2)) !== 0 ? CR4_DE : 0) |
+    ((ebx7 & 1) !== 0 ? CR4_FSGSBASE : 0) | ((ecx1 & (1 << 27)) !== 0 ? CR4_OSXSAVE : 0);
+  return ((val & allowed) | PV_CR4_VISIBLE) >>> 0;
 }

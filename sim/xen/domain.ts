@@ -26,8 +26,14 @@ export type Port = {
   service: Service | null;
 };
 
-/** One v1 grant mapping made by this domain (maptrack entry). */
-export type GrantMapping = { dom: number; ref: number; mfn: number; hostAddr: bigint; readonly: boolean; pteMa: number };
+/**
+ * One grant mapping made by this domain (maptrack entry): GNTMAP_* flags
+ * still in effect (host_map and/or device_map, readonly).
+ */
+export type GrantMapping = { dom: number; ref: number; flags: number };
+
+/** Xen's active_grant_entry: the frame a ref is pinned to, by whom, and the pin counts per kind. */
+export type ActiveGrant = { domid: number; mfn: number; hostR: number; hostW: number; devR: number; devW: number };
 
 /** 2-level ABI: 64 words of 64 bits. */
 export const NR_EVTCHN_PORTS = 4096;
@@ -49,10 +55,13 @@ export class Domain {
   hypercallPageVa = 0n;
   cmdline = '';
   readonly ports: (Port | null)[] = [null];
-  /** grant table: version, frames (MFNs, Xen-owned and shared with the guest) */
+  /** grant table: version, frames (MFNs, Xen-owned and shared with the guest), v2 status frames */
   grantVersion = 1;
   grantFrames: number[] = [];
+  statusFrames: number[] = [];
   readonly maxGrantFrames = 4;
+  /** active grant entries of this domain's table, by ref (pins held by the grantee's maptrack) */
+  readonly active = new Map<number, ActiveGrant>();
   readonly maptrack: (GrantMapping | null)[] = [];
   /** VMASST_TYPE_* bits enabled with vm_assist (types below 32), and m2p_strict */
   vmAssist = 0;
@@ -63,7 +72,7 @@ export class Domain {
   readonly console: number[] = [];
   /** pinned page-table frames: mfn -> level */
   readonly pinned = new Map<number, number>();
-  /** frames in use as page tables, mapped read-only in the guest */
+  /** frames typed as page tables (count > 0), kept by PageTypes in order of first use */
   readonly ptFrames = new Set<number>();
 
   constructor(readonly id: number, readonly name: string, readonly privileged: boolean) {}

@@ -36,6 +36,14 @@ export class Frames {
     for (const f of this.m2pFrames) new Uint8Array(this.mem.frame(f)!.buffer).fill(0xff);
   }
 
+  /** The allocation cursor (every frame below it is in use); snapshots read it and restore it. */
+  get cursor(): number {
+    return this.next;
+  }
+  set cursor(n: number) {
+    this.next = n;
+  }
+
   /** A zeroed frame owned by `owner`; throws RangeError when machine memory is exhausted. */
   alloc(owner: number): number {
     while (this.next < this.frameCount && this.owner[this.next] !== OWNER_FREE) this.next++;

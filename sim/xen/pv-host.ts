@@ -8,18 +8,21 @@
  * - int3 reaches the trap table directly; int n only through a gate whose
  *   DPL allows the current mode, otherwise #GP((n << 3) | 2).
  * - Privileged instructions are emulated the way Xen's emulate_privileged_op
- *   does in guest kernel mode (CR and DR moves, cli/sti under the virtual
- *   IOPL, wbinvd, clts, rd/wrmsr of the MSRs Xen virtualises); anything else,
- *   and everything in user mode, raises #GP(0) for the trap table.
+ *   does in guest kernel mode (CR and DR moves, wbinvd, clts, rd/wrmsr of
+ *   the MSRs Xen virtualises); anything else, and everything in user mode,
+ *   raises #GP(0) for the trap table. cli/sti and port I/O depend on the
+ *   virtual IOPL in either mode.
  */
 import type { Cpu } from '../cpu/cpu.js';
 import { Vector } from '../cpu/fault.js';
 import { materialize } from '../cpu/flags.js';
 import { PrivOp, type CpuHost } from '../cpu/host.js';
-import { bounce, injectException, maybeUpcall } from './bounce.js';
-import { cpuidLeaf } from './cpuid.js';
+import { bounce, injectException, maybeUpcall, VMASST_TYPE_architectural_iopl } from './bounce.js';
+import { CR4_FSGSBASE, CR4_TSD, cpuidLeaf, fixupGuestCr4 } from './cpuid.js';
+import { descriptorOf, rightsOf } from './descriptors.js';
 import type { Domain } from './domain.js';
 import { hypercall, hypercallName } from './hypercall/index.js';
+import { setBaseptr } from './hypercall/mm.js';
 import { isCanonical } from './hypercall/traps.js';
 import type { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
@@ -30,8 +33,9 @@ const MSR_SHADOW_GS_BASE = 0xc0000102;
 const MSR_EFER = 0xc0000080;
 const MSR_TSC_AUX = 0xc0000103;
 const FLAT_SELECTORS = new Set([0xe023, 0xe02b, 0xe033]);
+const FLAT_CS64 = 0xe033;
+const FLAT_SS = 0xe02b;
 const CR0 = 0x80050033;
-const CR4 = 0x000006f0;
 const DF = 0x400;
 /** Xen's GDT and IDT as sgdt/sidt show them to a PV guest. */
 const XEN_GDT = [0xffff, 0xfffe0000, 0xffffffff] as const;
@@ -50,14 +54,20 @@ export class PvHost implements CpuHost {
     }
   }
 
-  rdtsc(): readonly [number, number] {
+  rdtsc(c: Cpu): readonly [number, number] {
+    if ((this.vcpu.cr4 & CR4_TSD) !== 0 && !this.vcpu.kernelMode) c.raise(Vector.GP, 0);
     const t = this.xen.now();
     return [t >>> 0, Math.floor(t / 2 ** 32) >>> 0];
   }
 
+  /**
+   * iopl_ok: the virtual IOPL against the guest's assumed CPL: 1 for the
+   * kernel (0 with VMASST_TYPE_architectural_iopl), 3 for user space.
+   */
   private ioAllowed(): boolean {
     const v = this.vcpu;
-    return v.iopl >= (v.kernelMode ? 1 : 3);
+    const cpl = v.kernelMode ? ((this.d.vmAssist & (1 << VMASST_TYPE_architectural_iopl)) !== 0 ? 0 : 1) : 3;
+    return cpl <= v.iopl;
   }
 
   portIn(c: Cpu): number {
@@ -116,6 +126,10 @@ export class PvHost implements CpuHost {
     materialize(c);
     c.setReg(1, ret);
     c.setReg(11, BigInt(c.flags));
+    // SYSCALL does not save CS/SS: Xen's entry records the flat 64-bit
+    // selectors, and that is what a hypercall returns to or a bounce frame shows.
+    c.sreg[1] = FLAT_CS64;
+    c.sreg[2] = FLAT_SS;
     if (!v.kernelMode) {
       const cb = v.callbacks.get(2);
       if (cb === undefined || cb.address === 0n) {
@@ -158,8 +172,31 @@ export class PvHost implements CpuHost {
     injectException(this.xen, this.d, v, vector, 0, 0n);
   }
 
-  /** Segment loads: null (not SS), Xen's flat selectors, or a selector inside the guest's GDT. */
+  /**
+   * Far CALL/JMP/RET target (seg CS): a present code segment usable at
+   * CPL 3, as the hardware checks it; gates and system descriptors #GP
+   * (Xen's call-gate emulation is not modelled). The core runs 64-bit code
+   * only, so a compatibility-mode segment ends the domain, loudly.
+   */
+  private loadCs(c: Cpu, sel: number): void {
+    if ((sel & 0xfffc) === 0) c.raise(Vector.GP, 0);
+    const desc = descriptorOf(this.xen, this.vcpu, sel);
+    if (desc === null) c.raise(Vector.GP, sel & 0xfffc);
+    const r = rightsOf(desc);
+    const cpl = c.cpl;
+    if (r.system || !r.code || (r.conforming ? r.dpl > cpl : r.dpl !== cpl || (sel & 3) > cpl)) c.raise(Vector.GP, sel & 0xfffc);
+    if (!r.present) c.raise(Vector.NP, sel & 0xfffc);
+    if (!r.long) {
+      this.xen.crash(this.d, `far transfer to compatibility-mode segment 0x${sel.toString(16)}: 32-bit code is not simulated`);
+      c.requestExit();
+      return;
+    }
+    c.sreg[1] = (sel & 0xfffc) | cpl;
+  }
+
+  /** Segment loads: CS for far transfers (above); else null (not SS), Xen's flat selectors, or a selector inside the guest's GDT. */
   loadSeg(c: Cpu, seg: number, sel: number): void {
+    if (seg === 1) return this.loadCs(c, sel);
     const v = this.vcpu;
     const index = sel >> 3;
     const ok = sel === 0 ? seg !== 2 : FLAT_SELECTORS.has(sel | 3) || ((sel & 4) === 0 && index > 0 && index < v.gdtEntries);
@@ -180,11 +217,17 @@ export class PvHost implements CpuHost {
         return [0, 0];
       case PrivOp.SMSW:
         return [(CR0 | (v.cr0Ts ? 8 : 0)) & 0xffff, 0];
+      case PrivOp.CLI:
+      case PrivOp.STI:
+        // In either mode, allowed by the virtual IOPL. Xen 4.17 then skips
+        // the instruction without touching the upcall mask (emul-priv-op.c).
+        if (!this.ioAllowed()) c.raise(Vector.GP, 0);
+        return;
     }
     if (!v.kernelMode) c.raise(Vector.GP, 0);
     switch (op) {
       case PrivOp.MOV_FROM_CR: {
-        const x = reg === 0 ? BigInt(CR0 | (v.cr0Ts ? 8 : 0)) : reg === 2 ? v.cr2 : reg === 3 ? BigInt(v.cr3) << 12n : reg === 4 ? BigInt(CR4) : c.raise(Vector.UD);
+        const x = reg === 0 ? BigInt(CR0 | (v.cr0Ts ? 8 : 0)) : reg === 2 ? v.cr2 : reg === 3 ? BigInt(v.cr3) << 12n : reg === 4 ? BigInt(v.cr4) : c.raise(Vector.UD);
         return [Number(x & 0xffffffffn), Number(x >> 32n)];
       }
       case PrivOp.MOV_TO_CR: {
@@ -194,13 +237,12 @@ export class PvHost implements CpuHost {
           v.cr0Ts = (lo & 8) !== 0;
         } else if (reg === 2) v.cr2 = x;
         else if (reg === 3) {
-          const mfn = Number(x >> 12n);
-          if (mfn >= this.xen.frames.frameCount || this.xen.frames.owner[mfn] !== this.d.id) c.raise(Vector.GP, 0);
-          v.kernelCr3 = mfn;
-          this.d.ptFrames.add(mfn);
-          v.loadCr3(mfn);
+          // new_guest_cr3; a table that does not validate leaves the write unemulated (#GP).
+          if (setBaseptr(this.xen, this.d, v, Number((x >> 12n) & 0xffffffffffn), false) !== 0) c.raise(Vector.GP, 0);
         } else if (reg === 4) {
-          if (lo !== CR4 || hi !== 0) c.raise(Vector.GP, 0);
+          // Xen never faults a CR4 write: bits outside the policy are discarded.
+          v.cr4 = fixupGuestCr4(lo);
+          c.fsgsbase = (v.cr4 & CR4_FSGSBASE) !== 0;
         } else c.raise(Vector.UD);
         return;
       }
@@ -210,12 +252,6 @@ export class PvHost implements CpuHost {
       case PrivOp.MOV_TO_DR:
         if (reg === 4 || reg === 5) c.raise(Vector.UD);
         v.dr[reg] = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-        return;
-      case PrivOp.CLI:
-      case PrivOp.STI:
-        if (!this.ioAllowed()) c.raise(Vector.GP, 0);
-        v.upcallMask = op === PrivOp.CLI;
-        if (op === PrivOp.STI) maybeUpcall(this.xen, this.d, v);
         return;
       case PrivOp.CLTS:
         v.cr0Ts = false;

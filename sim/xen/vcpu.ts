@@ -40,15 +40,29 @@ export class Vcpu {
   iopl = 0;
   cr2 = 0n;
   cr0Ts = false;
+  /** the guest's view of CR4 (PV_CR4_GUEST_VISIBLE_MASK bits of Xen's, none of its own set) */
+  cr4 = 0x660;
   /** debug registers as set_debugreg left them */
   readonly dr: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n, 0xffff0ff0n, 0x400n];
   state: VcpuState = VcpuState.RUNNABLE;
   up = true;
+  /** has a context (vCPU 0 from the builder, the others from VCPUOP_initialise) */
+  initialised = false;
   /** ports a SCHEDOP_poll waits on, and its timeout (ns; -1 none) */
   pollPorts: number[] = [];
   pollDeadline = -1;
   /** singleshot timer deadline, ns of system time; -1 when not armed */
   timerDeadline = -1;
+  /**
+   * Periodic timer (VIRQ_TIMER every `periodicPeriod` ns; 10 ms for every
+   * PV vCPU until the guest changes it, 0 = stopped): last firing and the
+   * armed deadline, -1 while stopped. It runs only while the vCPU is
+   * scheduled (runnable): blocking stops it, waking re-arms it (Xen's
+   * sched_context_switch / vcpu_periodic_timer_work).
+   */
+  periodicPeriod = 10_000_000;
+  periodicLast = 0;
+  periodicDeadline = -1;
   /** machine address of this vCPU's vcpu_info */
   vcpuInfoMa = 0;
   /** runstate accounting (ns) */
@@ -64,6 +78,7 @@ export class Vcpu {
     this.cpu = new Cpu(mem, host);
     this.cpu.userPagesAtCpl3 = false;
     this.cpu.setCpl(3);
+    this.cpu.fsgsbase = false;
     this.cpu.mmu.paging = true;
     this.cpu.mmu.nxe = true;
     this.guest = new GuestMem(this.cpu);

@@ -10,6 +10,8 @@
 import type { EventSink, SimEventBody } from '../events.js';
 import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
 import type { Frames } from './frames.js';
+import { PageTypes } from './page-types.js';
+import { VIRQ_TIMER } from './public/xen.js';
 import { VcpuState, type Vcpu } from './vcpu.js';
 
 /** shared_info offsets (public/xen.h): pending and mask bitmaps. */
@@ -29,7 +31,20 @@ export class Xen {
   /** Set by the machine: guest notified a service's channel. */
   onServiceKick: (dom: Domain, service: Service) => void = () => {};
 
-  constructor(readonly frames: Frames, private readonly sink: EventSink) {}
+  /** page types and references of every machine frame */
+  readonly pages: PageTypes;
+
+  constructor(readonly frames: Frames, private readonly sink: EventSink) {
+    this.pages = new PageTypes(frames);
+  }
+
+  /** The seq the next event gets; snapshots read it and restore it. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+  set nextSeq(n: number) {
+    this.seq = n;
+  }
 
   /** Current virtual time in ns. */
   now(): number {
@@ -101,6 +116,24 @@ export class Xen {
   }
 
   /**
+   * Ports pending and unmasked in `d`'s shared_info that notify vCPU `vcpu`
+   * (unbound port numbers notify vCPU 0), ascending: what an upcall delivers.
+   */
+  pendingPorts(d: Domain, vcpu: number): number[] {
+    const si = this.siView(d);
+    const out: number[] = [];
+    for (let byte = 0; byte < NR_EVTCHN_PORTS / 8; byte++) {
+      const bits = si.getUint8(SI_PENDING + byte) & ~si.getUint8(SI_MASK + byte);
+      if (bits === 0) continue;
+      for (let b = 0; b < 8; b++) {
+        const port = byte * 8 + b;
+        if ((bits & (1 << b)) !== 0 && (d.port(port)?.vcpu ?? 0) === vcpu) out.push(port);
+      }
+    }
+    return out;
+  }
+
+  /**
    * evtchn_set_pending: mark `port` pending in `d`; unless masked, set the
    * selector bit and upcall_pending of the bound vCPU and kick it. Pollers
    * waiting on the port wake either way.
@@ -148,13 +181,47 @@ export class Xen {
     void why;
   }
 
-  /** Runstate bookkeeping on every state change. */
+  /**
+   * Runstate bookkeeping on every state change. A vCPU leaving RUNNABLE is
+   * descheduled, which stops its periodic timer; one becoming RUNNABLE is
+   * scheduled again, which re-arms it (firing at once if a period passed).
+   */
   account(v: Vcpu, next: VcpuState): void {
     const now = this.now();
-    if (v.state === VcpuState.RUNNABLE) v.runningNs += now - v.stateSince;
+    const was = v.state;
+    if (was === VcpuState.RUNNABLE) v.runningNs += now - v.stateSince;
     else v.blockedNs += now - v.stateSince;
     v.state = next;
     v.stateSince = now;
+    if (was === VcpuState.RUNNABLE && next !== VcpuState.RUNNABLE) v.periodicDeadline = -1;
+    else if (was !== VcpuState.RUNNABLE && next === VcpuState.RUNNABLE) this.periodicWork(v);
+  }
+
+  /**
+   * vcpu_periodic_timer_work: if a period has passed since the last tick,
+   * raise VIRQ_TIMER now; then arm the timer for last tick + period. The
+   * machine calls it again at that exact virtual time.
+   */
+  periodicWork(v: Vcpu): void {
+    const d = this.domains.get(v.domId);
+    if (v.periodicPeriod === 0 || d === undefined || !d.alive) {
+      v.periodicDeadline = -1;
+      return;
+    }
+    const now = this.now();
+    if (now >= v.periodicLast + v.periodicPeriod) {
+      v.periodicLast = now;
+      this.emit(v, d.id, { kind: 'timer', deadline: now });
+      this.raiseVirq(d, v.id, VIRQ_TIMER);
+    }
+    v.periodicDeadline = v.periodicLast + v.periodicPeriod;
+  }
+
+  /** vcpu_set_periodic_timer: a new period (0 stops); applies to the last tick already taken. */
+  setPeriodic(v: Vcpu, period: number): void {
+    v.periodicDeadline = -1;
+    v.periodicPeriod = period;
+    if (period !== 0) this.periodicWork(v);
   }
 
   /**

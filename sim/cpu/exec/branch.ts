@@ -1,14 +1,21 @@
 /**
- * Control transfer: jmp, jcc, call, ret (imm), loop/loope/loopne, jrcxz.
- * Near branches always use 64-bit operand size in long mode (66 is ignored,
- * as on Intel). Every entry here ends a decoded block.
+ * Control transfer: jmp, jcc, call, ret (imm), loop/loope/loopne, jrcxz,
+ * and the far forms lcall/ljmp m16:{16,32,64} and lret. Near branches always
+ * use 64-bit operand size in long mode (66 is ignored, as on Intel). Every
+ * entry here ends a decoded block.
+ *
+ * Far transfers hand the new CS to the host (`loadSeg` with Seg CS), which
+ * checks the descriptor and raises #GP/#NP(selector) as the hardware would;
+ * they must leave the CPU in 64-bit mode (the core has no compatibility
+ * mode). The pointer is offset then selector, the offset as wide as the
+ * operand size (REX.W: 8, as Intel reads it).
  */
 import type { Cpu } from '../cpu.js';
 import type { Insn } from '../decode.js';
 import { Vector } from '../fault.js';
 import { CC_NAMES, cond, getCF, getZF } from '../flags.js';
 import { OSZ, type Handler, type OpEntry } from '../optable.js';
-import { addRsp, pop, push, rdE } from '../operands.js';
+import { addRsp, checkStack, pop, push, rdE, rdMem } from '../operands.js';
 
 /** Non-canonical branch targets fault on the branch itself (#GP(0)). */
 function checkCanonical(c: Cpu, hi: number): void {
@@ -118,7 +125,107 @@ function opLoop(c: Cpu, i: Insn): void {
   if (take) relTarget(c, i);
 }
 
+/** Pop `sz` (2, 4, 8) bytes, zero-extended; hi in c.hi. */
+function popSz(c: Cpu, sz: number): number {
+  if (sz !== 4) {
+    const v = pop(c, sz);
+    if (sz === 2) c.hi = 0;
+    return v;
+  }
+  const r = c.r;
+  checkStack(c, r[9]!);
+  const v = c.mmu.read32(r[8]!, r[9]!);
+  addRsp(c, 4);
+  c.hi = 0;
+  return v;
+}
+/** Push `sz` (2, 4, 8) bytes. */
+function pushSz(c: Cpu, sz: number, lo: number, hi: number): void {
+  if (sz !== 4) return push(c, sz, lo, hi);
+  const r = c.r;
+  const s = r[8]! - 4;
+  const nlo = s >>> 0;
+  const nhi = s < 0 ? (r[9]! - 1) >>> 0 : r[9]!;
+  checkStack(c, nhi);
+  c.mmu.write32(nlo, nhi, lo);
+  r[8] = nlo;
+  r[9] = nhi;
+}
+
+const CS = 1;
+
+/** lret / lret imm16: pop RIP and CS (operand size each); a return to an outer ring also pops RSP and SS. */
+function opLret(c: Cpu, i: Insn): void {
+  c.cur = i;
+  const r = c.r;
+  const [spLo, spHi, oldCs] = [r[8]!, r[9]!, c.sreg[CS]!];
+  try {
+    const sz = i.osz;
+    const ripLo = popSz(c, sz);
+    const ripHi = c.hi;
+    const sel = popSz(c, sz) & 0xffff;
+    if ((sel & 3) < c.cpl) c.raise(Vector.GP, sel & 0xfffc);
+    const outer = (sel & 3) > c.cpl;
+    if (i.e!.code === 0xca) addRsp(c, i.immLo & 0xffff);
+    let nsLo = 0;
+    let nsHi = 0;
+    let ss = 0;
+    if (outer) {
+      nsLo = popSz(c, sz);
+      nsHi = c.hi;
+      ss = popSz(c, sz) & 0xffff;
+    }
+    checkCanonical(c, ripHi);
+    c.host.loadSeg(c, CS, sel);
+    if (outer) {
+      c.setCpl(sel & 3);
+      c.host.loadSeg(c, 2, ss);
+      r[8] = nsLo;
+      r[9] = nsHi;
+      if (i.e!.code === 0xca) addRsp(c, i.immLo & 0xffff);
+    }
+    c.ripLo = ripLo;
+    c.ripHi = ripHi;
+  } catch (e) {
+    [r[8], r[9], c.sreg[CS]] = [spLo, spHi, oldCs];
+    throw e;
+  }
+}
+
+/** lcall m16:x (sub 0) / ljmp m16:x (sub 1): the selector follows the offset in memory. */
+function opFarEv(c: Cpu, i: Insn): void {
+  c.cur = i;
+  const r = c.r;
+  const sz = i.osz;
+  i.ea(c, i);
+  const offLo = rdMem(c, sz);
+  const offHi = sz === 8 ? c.hi : 0;
+  const s = c.eaLo + sz;
+  c.eaHi = s > 0xffffffff ? (c.eaHi + 1) >>> 0 : c.eaHi;
+  c.eaLo = s >>> 0;
+  const sel = rdMem(c, 2);
+  const tLo = sz === 2 ? offLo & 0xffff : offLo;
+  const [spLo, spHi, oldCs] = [r[8]!, r[9]!, c.sreg[CS]!];
+  try {
+    if (i.sub === 0) {
+      pushSz(c, sz, oldCs, 0);
+      pushSz(c, sz, i.nextLo, i.nextHi);
+    }
+    c.host.loadSeg(c, CS, sel);
+    checkCanonical(c, offHi);
+  } catch (e) {
+    [r[8], r[9], c.sreg[CS]] = [spLo, spHi, oldCs];
+    throw e;
+  }
+  c.ripLo = tLo;
+  c.ripHi = offHi;
+}
+
 export const BRANCH_OPS: OpEntry[] = [
+  { code: 0xcb, map: 0, mn: 'lret', ops: '', fn: opLret, end: true, noOracle: 'far transfers load CS from descriptor tables' },
+  { code: 0xca, map: 0, mn: 'lret', ops: 'Iw', fn: opLret, end: true, noOracle: 'far transfers load CS from descriptor tables' },
+  { code: 0xff, map: 0, ext: 3, mod: 'mem', mn: 'lcall', ops: 'M', fn: opFarEv, sub: 0, end: true, noOracle: 'far transfers load CS from descriptor tables' },
+  { code: 0xff, map: 0, ext: 5, mod: 'mem', mn: 'ljmp', ops: 'M', fn: opFarEv, sub: 1, end: true, noOracle: 'far transfers load CS from descriptor tables' },
   { code: 0xeb, map: 0, mn: 'jmp', ops: 'Jb', fn: opJmpJz, osz: OSZ.F64, end: true },
   { code: 0xe9, map: 0, mn: 'jmp', ops: 'Jz', fn: opJmpJz, osz: OSZ.F64, end: true },
   { code: 0xe8, map: 0, mn: 'call', ops: 'Jz', fn: opCallJz, osz: OSZ.F64, end: true },

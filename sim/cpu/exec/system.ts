@@ -133,8 +133,9 @@ function opMovSwEw(c: Cpu, i: Insn): void {
   c.host.loadSeg(c, s, v);
 }
 
-/** rdfsbase/rdgsbase/wrfsbase/wrgsbase (F3 0F AE /0-/3, register forms) */
+/** rdfsbase/rdgsbase/wrfsbase/wrgsbase (F3 0F AE /0-/3, register forms); #UD unless CR4.FSGSBASE */
 function opFsGsBase(c: Cpu, i: Insn): void {
+  if (!c.fsgsbase) c.raise(Vector.UD);
   const gs = (i.sub & 1) !== 0;
   const sz = i.osz === 8 ? 8 : 4;
   if (i.sub < 2) {

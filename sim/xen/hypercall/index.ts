@@ -61,8 +61,14 @@ export function hypercall(xen: Xen, d: Domain, v: Vcpu, nr: number, args: bigint
   return { result, ctx };
 }
 
-/** multicall(calls, nr): each entry {op, result, args[6]}; results written back; no nesting, no iret. */
-function multicall(h: HcCtx): number {
+/**
+ * multicall(calls, nr): each entry {op, result, args[6]}; results written
+ * back. A nested multicall fails (-EINVAL) as an entry. An iret entry ends
+ * the batch (XSA-213): its result -- the rax it restored -- is written back
+ * and becomes the multicall's return value, and no later entry runs in the
+ * context the iret switched to.
+ */
+function multicall(h: HcCtx): number | null {
   const list = h.args[0]!;
   const nr = Number(h.args[1]! & 0xffffffffn);
   h.decoded.nr_calls = nr;
@@ -76,7 +82,13 @@ function multicall(h: HcCtx): number {
     const args = [0, 1, 2, 3, 4].map((i) => dv.getBigUint64(16 + 8 * i, true));
     ops.push(hypercallName(op));
     let result: number;
-    if (op === X.__HYPERVISOR_multicall || op === X.__HYPERVISOR_iret) result = -E.EINVAL;
+    if (op === X.__HYPERVISOR_iret) {
+      if (!doIret(h.xen, h.d, h.v)) return 0;
+      h.decoded.ops = ops.join(',');
+      h.v.guest.putU64(at + 8n, h.v.cpu.getReg(0)); // best effort, in the context iret restored
+      return null;
+    }
+    if (op === X.__HYPERVISOR_multicall) result = -E.EINVAL;
     else {
       const r = hypercall(h.xen, h.d, h.v, op, args);
       result = r.result ?? 0;

@@ -3,39 +3,30 @@
  * memory_op, vm_assist.
  *
  * The guest's page tables hold machine addresses and are read-only to it;
- * it changes them only through these hypercalls, which check that every
- * mapping names a frame the domain may map, and never a writable mapping
- * of a frame in use as a page table.
+ * it changes them only through these hypercalls. Every change goes through
+ * Xen's page typing (page-types.ts): references are taken for what a new
+ * entry names and dropped for what the old one named, so no writable
+ * mapping of a page table or descriptor page can ever exist.
  */
 import type { Domain } from '../domain.js';
+import { PGT, PTE_P, type Pgt } from '../page-types.js';
+import type { Vcpu } from '../vcpu.js';
+import type { Xen } from '../xen.js';
 import { isCanonical } from './traps.js';
 import { DOMID_SELF, E, u32, type HcCtx } from './types.js';
 
 const M64 = (1n << 64n) - 1n;
-const PTE_P = 1n;
-const PTE_RW = 2n;
 const PTE_PS = 0x80n;
 const ADDR_MASK = 0x000ffffffffff000n;
 const XEN_HOLE_START = 0xffff800000000000n;
 const XEN_HOLE_END = 0xffff880000000000n;
 
-/** May `d` map machine frame `mfn`? Its own RAM, its shared_info and grant frames, or a frame granted to it. */
+/** May `d` reference `mfn` as a data page (copies, COPY_PAGE sources): its own RAM or a frame Xen shares with it. */
 export function mayMap(h: HcCtx, d: Domain, mfn: number): boolean {
-  if (mfn < h.xen.frames.frameCount && h.xen.frames.owner[mfn] === d.id) return true;
-  if (mfn === d.sharedInfoMfn || d.grantFrames.includes(mfn)) return true;
-  return d.maptrack.some((m) => m !== null && m.mfn === mfn);
+  return h.xen.pages.owned(d, mfn) || h.xen.pages.shared(d, mfn);
 }
 
-/** Check a new PTE value; returns 0 or a negative errno. */
-export function checkPte(h: HcCtx, d: Domain, val: bigint): number {
-  if ((val & PTE_P) === 0n) return 0;
-  const mfn = Number((val & ADDR_MASK) >> 12n);
-  if (!mayMap(h, d, mfn)) return -E.EPERM;
-  if ((val & PTE_RW) !== 0n && d.ptFrames.has(mfn)) return -E.EPERM;
-  return 0;
-}
-
-/** Machine address of the L1 entry mapping `va` in the tables rooted at `cr3`, or -1. */
+/** Machine address of the L1 entry mapping `va` in the tables rooted at `cr3`, or -1 (map_guest_l1e). */
 export function l1Slot(h: HcCtx, cr3: number, va: bigint): number {
   const mem = h.xen.frames.mem;
   let table = cr3;
@@ -51,32 +42,57 @@ export function l1Slot(h: HcCtx, cr3: number, va: bigint): number {
   return table * 4096 + Number((v >> 12n) & 511n) * 8;
 }
 
-function writePte(h: HcCtx, ma: number, val: bigint): void {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, val & M64, true);
-  h.xen.frames.mem.write(ma, b);
+/** The L1 entry for `va` in `v`'s current tables, if that L1 is a validated L1 table; else -1. */
+export function guestL1e(h: HcCtx, va: bigint): number {
+  if (!isCanonical(va) || ((va & M64) >= XEN_HOLE_START && (va & M64) < XEN_HOLE_END)) return -1;
+  const slot = l1Slot(h, h.v.cr3, va);
+  return slot >= 0 && h.xen.pages.tableLevel(Math.floor(slot / 4096)) === PGT.L1 ? slot : -1;
+}
+
+/** Every vCPU of the domain drops cached translations after a page-table change. */
+export function flushAll(h: HcCtx): void {
   for (const v of h.d.vcpus) v.cpu.mmu.flush();
 }
 
-/** update_va_mapping(va, val, flags) */
+/**
+ * new_guest_cr3 / MMUEXT_NEW_USER_BASEPTR: make `mfn` the vCPU's kernel or
+ * user L4, taking an L4 type reference (validating it on first use) before
+ * dropping the old one. A user base of 0 means none.
+ */
+export function setBaseptr(xen: Xen, d: Domain, v: Vcpu, mfn: number, user: boolean): number {
+  const old = user ? v.userCr3 : v.kernelCr3;
+  if (mfn !== old) {
+    if (mfn !== 0 || !user) {
+      if (!xen.pages.owned(d, mfn)) return -E.EINVAL;
+      const rc = xen.pages.getType(d, mfn, PGT.L4);
+      if (rc !== 0) return rc;
+    }
+    if (old !== 0) xen.pages.putType(d, old);
+    if (user) v.userCr3 = mfn;
+    else v.kernelCr3 = mfn;
+  }
+  if (v.kernelMode !== user) v.loadCr3(mfn);
+  return 0;
+}
+
+/** update_va_mapping(va, val, flags): mod_l1_entry on the L1 entry for va in the current tables. */
 export function updateVaMapping(h: HcCtx): number {
   const [va, val, flags] = h.args as [bigint, bigint, bigint];
   h.decoded.va = va;
   h.decoded.val = val;
   h.decoded.flags = Number(flags & 7n);
-  if (!isCanonical(va) || ((va & M64) >= XEN_HOLE_START && (va & M64) < XEN_HOLE_END)) return -E.EINVAL;
-  const slot = l1Slot(h, h.v.cr3, va);
+  const slot = guestL1e(h, va);
   if (slot < 0) return -E.EINVAL;
-  const rc = checkPte(h, h.d, val);
-  if (rc !== 0) return rc;
-  writePte(h, slot, val);
-  return 0;
+  const rc = h.xen.pages.modL1e(h.d, slot, val & M64);
+  if (rc === 0) flushAll(h);
+  return rc;
 }
 
-/** mmu_update(reqs, count, done, foreigndom) */
+/** mmu_update(reqs, count, done, foreigndom): entries of validated tables, raw writes elsewhere, M2P updates. */
 export function mmuUpdate(h: HcCtx): number {
   const [reqs, count, done] = h.args as [bigint, bigint, bigint];
   const n = u32(count);
+  const pages = h.xen.pages;
   h.decoded.count = n;
   const updates: number[] = [];
   let k = 0;
@@ -90,24 +106,27 @@ export function mmuUpdate(h: HcCtx): number {
     const dv = new DataView(raw.buffer);
     const ptr = dv.getBigUint64(0, true);
     const val = dv.getBigUint64(8, true);
-    const cmd = Number(ptr & 3n);
-    const ma = ptr & ~7n;
-    const mfn = Number(ma >> 12n);
-    if (k < 4) updates.push(Number(ma), Number(val & 0xffffffffn));
-    if (mfn >= h.xen.frames.frameCount || h.xen.frames.owner[mfn] !== h.d.id) {
-      rc = -E.EPERM;
-      break;
-    }
-    if (cmd === 0 || cmd === 2) {
-      rc = checkPte(h, h.d, val);
-      if (rc !== 0) break;
-      writePte(h, Number(ma), val);
+    const cmd = Number(ptr & 7n);
+    const ma = Number(ptr & ~7n & 0xffffffffffffn);
+    const mfn = Math.floor(ma / 4096);
+    if (k < 4) updates.push(ma, Number(val & 0xffffffffn));
+    rc = -E.EINVAL;
+    if (cmd === 0 || cmd === 2 || cmd === 3) {
+      if (!mayMap(h, h.d, mfn)) break;
+      const level = pages.tableLevel(mfn);
+      if (level === PGT.L1) rc = pages.modL1e(h.d, ma, val);
+      else if (level !== 0) rc = pages.modPde(h.d, ma, val, level);
+      else if (pages.count[mfn] === 0 || pages.type[mfn] === PGT.WRITABLE) {
+        pages.store(ma, val);
+        rc = 0;
+      }
+      if (rc === 0) flushAll(h);
     } else if (cmd === 1) {
+      if (!pages.owned(h.d, mfn)) break;
       h.xen.frames.setM2p(mfn, val);
-    } else {
-      rc = -E.ENOSYS;
-      break;
-    }
+      rc = 0;
+    } else rc = -E.ENOSYS;
+    if (rc !== 0) break;
   }
   h.decoded.updates = updates;
   if (done !== 0n && !h.v.guest.putU32(done, k)) return -E.EFAULT;
@@ -116,15 +135,75 @@ export function mmuUpdate(h: HcCtx): number {
 
 const MMUEXT_NAMES = ['PIN_L1_TABLE', 'PIN_L2_TABLE', 'PIN_L3_TABLE', 'PIN_L4_TABLE', 'UNPIN_TABLE', 'NEW_BASEPTR', 'TLB_FLUSH_LOCAL', 'INVLPG_LOCAL', 'TLB_FLUSH_MULTI', 'INVLPG_MULTI', 'TLB_FLUSH_ALL', 'INVLPG_ALL', 'FLUSH_CACHE', 'SET_LDT', '', 'NEW_USER_BASEPTR', 'CLEAR_PAGE', 'COPY_PAGE', 'FLUSH_CACHE_GLOBAL', 'MARK_SUPER', 'UNMARK_SUPER'];
 
-/** mmuext_op(ops, count, done, foreigndom) */
+/** One mmuext_op; 0 or -errno. */
+function mmuextOne(h: HcCtx, cmd: number, arg1: bigint, arg2: bigint): number {
+  const { xen, d, v } = h;
+  const pages = xen.pages;
+  const mfn = Number(arg1 & 0xfffffffffn);
+  switch (cmd) {
+    case 0: case 1: case 2: case 3: {
+      if (!pages.owned(d, mfn)) return -E.EINVAL;
+      const rc = pages.getType(d, mfn, (cmd + 1) as Pgt);
+      if (rc !== 0) return rc;
+      if (d.pinned.has(mfn)) {
+        pages.putType(d, mfn);
+        return -E.EINVAL;
+      }
+      d.pinned.set(mfn, cmd + 1);
+      return 0;
+    }
+    case 4:
+      if (!pages.owned(d, mfn) || !d.pinned.delete(mfn)) return -E.EINVAL;
+      pages.putType(d, mfn);
+      flushAll(h);
+      return 0;
+    case 5:
+      return setBaseptr(xen, d, v, mfn, false);
+    case 15:
+      return setBaseptr(xen, d, v, mfn, true);
+    case 6: case 8: case 10:
+      for (const x of cmd === 6 ? [v] : d.vcpus) x.cpu.mmu.flush();
+      return 0;
+    case 7: case 9: case 11:
+      for (const x of cmd === 7 ? [v] : d.vcpus) x.cpu.mmu.flushPage(Number(arg1 & 0xffffffffn), Number((arg1 >> 32n) & 0xffffffffn));
+      return 0;
+    case 12:
+      return d.privileged ? 0 : -E.EACCES;
+    case 18:
+      return d.privileged ? 0 : -E.EINVAL;
+    case 13: {
+      const ents = Number(arg2 & 0xffffffffn);
+      if (ents > 8192 || (ents !== 0 && ((arg1 & 0xfffn) !== 0n || !isCanonical(arg1) || (arg1 & M64) >= XEN_HOLE_START))) return -E.EINVAL;
+      v.ldtBase = ents === 0 ? 0n : arg1;
+      v.ldtEntries = ents;
+      return 0;
+    }
+    case 16:
+    case 17: {
+      const src = Number(arg2 & 0xfffffffffn);
+      if (cmd === 17 && !pages.owned(d, src)) return -E.EINVAL;
+      if (!pages.owned(d, mfn) || pages.getType(d, mfn, PGT.WRITABLE) !== 0) return -E.EINVAL;
+      if (cmd === 16) xen.frames.mem.fill(mfn * 4096, 4096);
+      else xen.frames.mem.write(mfn * 4096, xen.frames.mem.read(src * 4096, 4096));
+      pages.putType(d, mfn);
+      return 0;
+    }
+    case 19:
+    case 20:
+      return -E.EOPNOTSUPP;
+    default:
+      return -E.ENOSYS;
+  }
+}
+
+/** mmuext_op(ops, count, done, foreigndom): stops at the first failing op; done = ops completed. */
 export function mmuextOp(h: HcCtx): number {
   const [ops, count, done] = h.args as [bigint, bigint, bigint];
   const n = u32(count);
   const names: string[] = [];
   let k = 0;
   let rc = 0;
-  const owned = (mfn: number): boolean => mfn < h.xen.frames.frameCount && h.xen.frames.owner[mfn] === h.d.id;
-  for (; k < n && rc === 0; k++) {
+  for (; k < n; k++) {
     const raw = h.v.guest.read(ops + BigInt(24 * k), 24);
     if (raw === null) {
       rc = -E.EFAULT;
@@ -134,7 +213,6 @@ export function mmuextOp(h: HcCtx): number {
     const cmd = dv.getUint32(0, true);
     const arg1 = dv.getBigUint64(8, true);
     const arg2 = dv.getBigUint64(16, true);
-    const mfn = Number(arg1 & 0xfffffffffn);
     names.push(MMUEXT_NAMES[cmd] ?? String(cmd));
     if (k === 0) {
       h.sub = cmd;
@@ -142,64 +220,9 @@ export function mmuextOp(h: HcCtx): number {
       h.decoded.arg1 = arg1;
       h.decoded.arg2 = arg2;
     }
-    switch (cmd) {
-      case 0: case 1: case 2: case 3:
-        if (!owned(mfn)) rc = -E.EINVAL;
-        else if (h.d.pinned.has(mfn)) rc = -E.EINVAL;
-        else {
-          h.d.pinned.set(mfn, cmd + 1);
-          h.d.ptFrames.add(mfn);
-        }
-        break;
-      case 4:
-        if (!h.d.pinned.delete(mfn)) rc = -E.EINVAL;
-        break;
-      case 5:
-        if (!owned(mfn)) rc = -E.EINVAL;
-        else {
-          h.v.kernelCr3 = mfn;
-          h.d.ptFrames.add(mfn);
-          if (h.v.kernelMode) h.v.loadCr3(mfn);
-        }
-        break;
-      case 15:
-        if (mfn !== 0 && !owned(mfn)) rc = -E.EINVAL;
-        else {
-          h.v.userCr3 = mfn;
-          if (mfn !== 0) h.d.ptFrames.add(mfn);
-          if (!h.v.kernelMode) h.v.loadCr3(mfn);
-        }
-        break;
-      case 6: case 8: case 10:
-        for (const v of cmd === 6 ? [h.v] : h.d.vcpus) v.cpu.mmu.flush();
-        break;
-      case 7: case 9: case 11:
-        for (const v of cmd === 7 ? [h.v] : h.d.vcpus) v.cpu.mmu.flushPage(Number(arg1 & 0xffffffffn), Number((arg1 >> 32n) & 0xffffffffn));
-        break;
-      case 12: case 18:
-        break;
-      case 13:
-        if ((arg1 & 0xfffn) !== 0n || arg2 > 8192n || !isCanonical(arg1)) rc = -E.EINVAL;
-        else {
-          h.v.ldtBase = arg1;
-          h.v.ldtEntries = Number(arg2);
-        }
-        break;
-      case 16:
-        if (!owned(mfn)) rc = -E.EINVAL;
-        else h.xen.frames.mem.fill(mfn * 4096, 4096);
-        break;
-      case 17: {
-        const src = Number(arg2 & 0xfffffffffn);
-        if (!owned(mfn) || !mayMap(h, h.d, src)) rc = -E.EINVAL;
-        else h.xen.frames.mem.write(mfn * 4096, h.xen.frames.mem.read(src * 4096, 4096));
-        break;
-      }
-      default:
-        rc = cmd === 19 || cmd === 20 ? -E.EINVAL : -E.ENOSYS;
-    }
+    rc = mmuextOne(h, cmd, arg1, arg2);
+    if (rc !== 0) break;
   }
-  if (rc !== 0) k--;
   h.decoded.ops = names.join(',');
   if (done !== 0n && !h.v.guest.putU32(done, k)) return -E.EFAULT;
   return rc;
@@ -246,10 +269,13 @@ export function memoryOp(h: HcCtx): number {
           const mfn = g.u64(at);
           if (mfn === null) return k > 0 ? k : -E.EFAULT;
           const m = Number(mfn & 0xfffffffffn);
-          if (m >= frames.frameCount || frames.owner[m] !== h.d.id || h.d.ptFrames.has(m)) break;
+          // guest_remove_page: a pinned table is unpinned; the frame is
+          // freed once nothing references it any more (page-types.ts).
+          if (m >= frames.frameCount || frames.owner[m] !== h.d.id || h.xen.pages.isReleasing(m)) break;
+          if (h.d.pinned.delete(m)) h.xen.pages.putType(h.d, m);
           const pfn = h.d.p2m.indexOf(m);
           if (pfn >= 0) h.d.p2m[pfn] = -1;
-          frames.free(m);
+          h.xen.pages.release(m);
           for (const v of h.d.vcpus) v.cpu.mmu.flush();
           continue;
         }

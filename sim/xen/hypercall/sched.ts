@@ -6,6 +6,7 @@
  */
 import { VcpuState } from '../vcpu.js';
 import { E, u32, type HcCtx } from './types.js';
+import { initialiseVcpu } from './vcpu-context.js';
 
 const SHUTDOWN_REASONS = ['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'];
 const SCHEDOP_NAMES = ['yield', 'block', 'shutdown', 'poll', 'remote_shutdown', 'shutdown_code', 'watchdog', 'pin_override'];
@@ -85,6 +86,8 @@ export function setTimerOp(h: HcCtx): number {
 
 const VCPUOP_NAMES = ['initialise', 'up', 'down', 'is_up', 'get_runstate_info', 'register_runstate_memory_area', 'set_periodic_timer', 'stop_periodic_timer', 'set_singleshot_timer', 'stop_singleshot_timer', 'register_vcpu_info', 'send_nmi', 'get_physid'];
 const ETIME = 62;
+/** Longest timer delta Xen accepts (STIME_DELTA_MAX). */
+const STIME_DELTA_MAX = (1n << 62n) - 1n;
 
 export function vcpuOp(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
@@ -97,8 +100,10 @@ export function vcpuOp(h: HcCtx): number {
   if (t === undefined) return -E.ENOENT;
   const g = h.v.guest;
   switch (cmd) {
+    case 0:
+      return initialiseVcpu(h, t, arg);
     case 1:
-      if (t.kernelCr3 === 0) return -E.EINVAL;
+      if (!t.initialised) return -E.EINVAL;
       if (t.state === VcpuState.DOWN) h.xen.account(t, VcpuState.RUNNABLE);
       t.up = true;
       return 0;
@@ -121,7 +126,19 @@ export function vcpuOp(h: HcCtx): number {
     }
     case 5:
       return 0;
+    case 6: {
+      const period = g.u64(arg);
+      if (period === null) return -E.EFAULT;
+      h.decoded.period_ns = period;
+      if (period < 1_000_000n || period > STIME_DELTA_MAX) return -E.EINVAL;
+      h.xen.setPeriodic(t, Number(period));
+      return 0;
+    }
+    case 7:
+      h.xen.setPeriodic(t, 0);
+      return 0;
     case 8: {
+      if (t !== h.v) return -E.EINVAL;
       const timeout = g.u64(arg);
       const flags = g.u32(arg + 8n);
       if (timeout === null || flags === null) return -E.EFAULT;

@@ -4,6 +4,11 @@
  * fpu_taskswitch, set_segment_base, set_debugreg, get_debugreg,
  * update_descriptor.
  */
+import { checkDescriptor, FIRST_RESERVED_GDT_ENTRY } from '../descriptors.js';
+import type { Domain } from '../domain.js';
+import { PGT } from '../page-types.js';
+import type { Vcpu } from '../vcpu.js';
+import type { Xen } from '../xen.js';
 import { E, u32, type HcCtx } from './types.js';
 
 const M64 = (1n << 64n) - 1n;
@@ -93,26 +98,40 @@ export function stackSwitch(h: HcCtx): number {
   return 0;
 }
 
-const FIRST_RESERVED_GDT_ENTRY = 7168;
+/**
+ * pv_set_gdt: every frame of the new GDT takes a segment-descriptor type
+ * reference (its descriptors are checked and fixed up; a frame mapped
+ * writable anywhere cannot become one), then the old GDT's are dropped.
+ */
+export function pvSetGdt(xen: Xen, d: Domain, v: Vcpu, frames: number[], entries: number): number {
+  if (entries > FIRST_RESERVED_GDT_ENTRY) return -E.EINVAL;
+  for (let k = 0; k < frames.length; k++) {
+    if (!xen.pages.owned(d, frames[k]!) || xen.pages.getType(d, frames[k]!, PGT.SEG_DESC) !== 0) {
+      while (k-- > 0) xen.pages.putType(d, frames[k]!);
+      return -E.EINVAL;
+    }
+  }
+  for (const f of v.gdtFrames) xen.pages.putType(d, f);
+  v.gdtFrames = frames;
+  v.gdtEntries = entries;
+  return 0;
+}
 
 /** set_gdt(frame_list, entries) */
 export function setGdt(h: HcCtx): number {
   const entries = u32(h.args[1]!);
   h.decoded.entries = entries;
   if (entries > FIRST_RESERVED_GDT_ENTRY) return -E.EINVAL;
-  const nr = Math.ceil(entries / 512);
   const frames: number[] = [];
-  for (let k = 0; k < nr; k++) {
+  for (let k = 0; k < Math.ceil(entries / 512); k++) {
     const f = h.v.guest.u64(h.args[0]! + BigInt(8 * k));
     if (f === null) return -E.EFAULT;
-    const mfn = Number(f);
-    if (mfn >= h.xen.frames.frameCount || h.xen.frames.owner[mfn] !== h.d.id) return -E.EINVAL;
-    frames.push(mfn);
+    frames.push(f < BigInt(h.xen.frames.frameCount) ? Number(f) : -1);
   }
-  h.v.gdtFrames = frames;
-  h.v.gdtEntries = entries;
   h.decoded.frames = frames;
-  return 0;
+  const rc = pvSetGdt(h.xen, h.d, h.v, frames, entries);
+  if (rc === 0) h.v.cpu.mmu.flush();
+  return rc;
 }
 
 export function fpuTaskswitch(h: HcCtx): number {
@@ -173,15 +192,22 @@ export function getDebugreg(h: HcCtx): number {
   return Number(h.v.dr[r]! & 0x7fffffffn);
 }
 
-/** update_descriptor(ma, desc): a GDT/LDT entry in a frame the domain owns. */
+/**
+ * update_descriptor(ma, desc): one descriptor, checked and fixed up as
+ * check_descriptor does, into a frame of the domain that is a descriptor
+ * page or can be typed writable (not a page table).
+ */
 export function updateDescriptor(h: HcCtx): number {
   const ma = h.args[0]!;
   h.decoded.ma = ma;
   h.decoded.desc = h.args[1]!;
-  const mfn = Number(ma >> 12n);
-  if ((ma & 7n) !== 0n || mfn >= h.xen.frames.frameCount || h.xen.frames.owner[mfn] !== h.d.id) return -E.EINVAL;
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, h.args[1]! & M64, true);
-  h.xen.frames.mem.write(Number(ma), b);
+  const desc = checkDescriptor(h.args[1]! & M64);
+  const mfn = Number((ma >> 12n) & 0xffffffffffn);
+  if ((ma & 7n) !== 0n || desc === null || !h.xen.pages.owned(h.d, mfn)) return -E.EINVAL;
+  const pages = h.xen.pages;
+  const type = pages.type[mfn] === PGT.SEG_DESC ? PGT.SEG_DESC : PGT.WRITABLE;
+  if (pages.getType(h.d, mfn, type) !== 0) return -E.EINVAL;
+  pages.store(Number(ma & 0xffffffffffffn), desc);
+  pages.putType(h.d, mfn);
   return 0;
 }

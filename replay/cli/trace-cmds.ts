@@ -1,0 +1,162 @@
+/**
+ * `xenrr record`, `xenrr dump`, `xenrr info`.
+ */
+import type { Command } from 'commander';
+import type { SimEvent } from '../../sim/events.js';
+import { ScenarioError } from '../../sim/scenario.js';
+import { TraceError, TraceReader } from '../../trace/reader.js';
+import { initZstd } from '../../trace/zstd.js';
+import { KIND_ALIASES, summary } from '../format.js';
+import { record } from '../record.js';
+import { loadSymbols, symbolize, type Symbols } from '../symbols.js';
+import { positiveInt, UsageError } from './errors.js';
+import { DEFAULT_SCENARIO, loadInput } from './run.js';
+
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
+export function openTrace(path: string): TraceReader {
+  try {
+    return TraceReader.open(path);
+  } catch (e) {
+    if (e instanceof TraceError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+export function registerTraceCommands(program: Command): void {
+  program
+    .command('record')
+    .description('run a scenario (or PV kernel) and record its trace')
+    .argument('[input]', 'scenario .json or PV kernel ELF', DEFAULT_SCENARIO)
+    .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
+    .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
+    .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
+    .option('--seed <n>', 'seed (overrides the scenario)')
+    .option('--mem <MiB>', 'memory for a bare kernel', '16')
+    .option('--cmdline <s>', 'command line for a bare kernel', '')
+    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; cmdline?: string }) => {
+      let s;
+      try {
+        s = loadInput(input, o);
+      } catch (e) {
+        if (e instanceof ScenarioError) throw new UsageError(e.message);
+        throw e;
+      }
+      if (s === null) throw new UsageError(`${input}: not a Xen PV kernel; only PV guests can be recorded`);
+      const every = o.checkpointEvery === '0' ? 0 : positiveInt('--checkpoint-every', o.checkpointEvery);
+      const tty = process.stderr.isTTY === true;
+      let last = 0;
+      const t0 = process.hrtime.bigint();
+      const r = await record(s, o.output, {
+        checkpointEvery: every,
+        ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
+        ...(o.seed ? { seed: Number(o.seed) } : {}),
+        progress: (events, insns) => {
+          if (!tty || events - last < 20000) return;
+          last = events;
+          process.stderr.write(`\rrecording ${s.name}: ${events} events, ${insns} instructions`);
+        },
+      });
+      if (tty) process.stderr.write('\r\x1b[K');
+      const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+      process.stdout.write(`${o.output}: ${r.events} events, ${r.checkpoints} checkpoints, ${r.bytes} bytes (${(r.bytes / Math.max(1, r.events)).toFixed(2)} bytes/event), ${r.summary.stop}, ${r.summary.instructions} instructions in ${sec.toFixed(2)} s\n`);
+      if (r.summary.stop !== 'all-stopped') process.exitCode = 1;
+    });
+
+  program
+    .command('dump')
+    .description('print a trace, one line per event')
+    .argument('<trace>', 'trace file')
+    .option('--dom <n>', 'only this domain')
+    .option('--kind <list>', `only these kinds (${Object.keys(KIND_ALIASES).join(',')})`)
+    .option('--from <seq>', 'first sequence number')
+    .option('--to <seq>', 'last sequence number (inclusive)')
+    .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
+    .option('--json', 'one JSON object per line')
+    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; image?: string[] }) => {
+      await initZstd();
+      const r = openTrace(path);
+      const dom = o.dom === undefined ? null : Number(o.dom);
+      if (dom !== null && !Number.isInteger(dom)) throw new UsageError(`--dom must be a domain id, got '${o.dom}'`);
+      let kinds: Set<string> | null = null;
+      if (o.kind) {
+        kinds = new Set();
+        for (const w of o.kind.split(',')) {
+          const k = KIND_ALIASES[w.trim()];
+          if (k === undefined) throw new UsageError(`--kind: unknown kind '${w}' (known: ${Object.keys(KIND_ALIASES).join(', ')})`);
+          k.forEach((x) => kinds!.add(x));
+        }
+      }
+      const from = o.from === undefined ? 0 : Number(o.from);
+      const to = o.to === undefined ? Number.MAX_SAFE_INTEGER : Number(o.to) + 1;
+      if (!Number.isInteger(from) || !Number.isInteger(to)) throw new UsageError('--from/--to must be sequence numbers');
+      const syms = loadSymbols(r.header, imageOverrides(o.image));
+      for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      try {
+        for (const e of r.events(from, to)) {
+          if (dom !== null && e.dom !== dom) continue;
+          if (kinds !== null && !kinds.has(e.kind)) continue;
+          process.stdout.write(o.json ? `${JSON.stringify(e, (_, v) => (typeof v === 'bigint' ? hex(v) : v))}\n` : `${line(e, syms)}\n`);
+        }
+      } catch (e) {
+        if (e instanceof TraceError) throw new UsageError(e.message);
+        throw e;
+      }
+    });
+
+  program
+    .command('info')
+    .description('summarize a trace: header, counts by kind and hypercall, sizes, compression, checkpoints')
+    .argument('<trace>', 'trace file')
+    .option('--json', 'print as JSON')
+    .action(async (path: string, o: { json?: boolean }) => {
+      await initZstd();
+      const r = openTrace(path);
+      for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      const raw = r.index.chunks.reduce((n, c) => n + c.rawSize, 0);
+      const compressed = r.index.chunks.reduce((n, c) => n + c.compressedSize, 0);
+      const info = {
+        file: path, complete: r.complete, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
+        scenario: (JSON.parse(r.header.scenarioJson) as { name: string }).name, seed: r.header.seed,
+        images: r.header.images.map((i) => ({ domain: i.domain, path: i.path, sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
+        events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
+        chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery,
+        bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
+        eventBytesPerEvent: r.index.eventCount ? compressed / r.index.eventCount : 0,
+        compressionRatio: compressed ? raw / compressed : 0, endTime: r.index.endTime, stopReason: r.index.stopReason,
+      };
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+        return;
+      }
+      const lines = [
+        `trace      ${path}${r.complete ? '' : '  (INCOMPLETE: no footer index)'}`,
+        `format     v${info.formatVersion}, recorded by xenrr ${info.xenrrVersion}`,
+        `scenario   ${info.scenario}, seed ${info.seed}, stop: ${info.stopReason}, virtual time ${(info.endTime / 1e6).toFixed(3)} ms`,
+        ...info.images.map((i) => `image      ${i.domain}: ${i.path} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
+        `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${info.checkpointEvery ? ` (every ${info.checkpointEvery} events)` : ''}`,
+        `size       ${info.bytes} bytes, ${info.bytesPerEvent.toFixed(2)} bytes/event overall, ${info.eventBytesPerEvent.toFixed(2)} bytes/event in event chunks, compression ${info.compressionRatio.toFixed(1)}x`,
+        `by kind    ${Object.entries(info.countsByKind).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+        `hypercalls ${Object.entries(info.countsByHypercall).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
+
+export function imageOverrides(list: string[] | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const item of list ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--image expects name=path, got '${item}'`);
+    m.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  return m;
+}
+
+/** seq, virtual time (µs), dom/vcpu, symbol, summary. */
+export function line(e: SimEvent, syms: Symbols): string {
+  const where = e.dom < 0 ? 'xen' : `d${e.dom}v${e.vcpu < 0 ? '-' : e.vcpu}`;
+  const t = (e.time / 1000).toFixed(3).padStart(12);
+  const sym = e.dom < 0 ? '' : symbolize(syms, e.dom, e.rip);
+  return `${String(e.seq).padStart(8)} ${t}us ${where.padEnd(6)} ${sym.padEnd(28)} ${summary(e)}`;
+}

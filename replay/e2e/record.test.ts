@@ -1,0 +1,78 @@
+/**
+ * record / dump / info as a user runs them, including a recorder killed
+ * mid-run (SIGKILL): dump reads every event of the complete chunks and info
+ * warns about the missing footer.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = `${ROOT}bin/xenrr`;
+const DIR = `${ROOT}build/record-test`;
+const built = existsSync(`${ROOT}build/corpus/pv/pingpong.elf`);
+const xenrr = (...args: string[]) => spawnSync(BIN, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
+
+describe.skipIf(!built)('xenrr record, dump, info', () => {
+  it('records a scenario, dumps it with filters, and summarizes it', () => {
+    mkdirSync(DIR, { recursive: true });
+    const rec = xenrr('record', 'corpus/scenarios/gntcopy.json', '-o', `${DIR}/gntcopy.xrr`);
+    expect(rec.status).toBe(0);
+    expect(rec.stdout).toMatch(/gntcopy\.xrr: \d+ events, 0 checkpoints, \d+ bytes/);
+    const all = xenrr('dump', `${DIR}/gntcopy.xrr`).stdout.trim().split('\n');
+    const info = JSON.parse(xenrr('info', '--json', `${DIR}/gntcopy.xrr`).stdout) as { events: number; complete: boolean; countsByKind: Record<string, number> };
+    expect(info.complete).toBe(true);
+    expect(all).toHaveLength(info.events);
+    expect(all[0]).toMatch(/^ *0 +[\d.]+us d1v0 +\S+ +set_trap_table/);
+    const grants = xenrr('dump', `${DIR}/gntcopy.xrr`, '--kind', 'hypercall', '--dom', '2').stdout.trim().split('\n');
+    expect(grants.every((l) => / d2v0 /.test(l))).toBe(true);
+    expect(grants.some((l) => /GNTTABOP_map_grant_ref .* -> 0$/.test(l))).toBe(true);
+    const window = xenrr('dump', `${DIR}/gntcopy.xrr`, '--from', '10', '--to', '14').stdout.trim().split('\n');
+    expect(window.map((l) => Number(l.trim().split(/\s+/)[0]))).toEqual([10, 11, 12, 13, 14]);
+    const json = xenrr('dump', `${DIR}/gntcopy.xrr`, '--json', '--to', '0').stdout.trim();
+    expect(JSON.parse(json)).toMatchObject({ seq: 0, kind: 'hypercall', name: 'set_trap_table' });
+    const text = xenrr('info', `${DIR}/gntcopy.xrr`).stdout;
+    expect(text).toMatch(/^events +\d+ in \d+ chunks/m);
+    expect(text).toMatch(/hypercalls .*grant_table_op/);
+  });
+
+  it('bad input: missing file, not a trace, bad --kind: one line, exit 2', () => {
+    mkdirSync(DIR, { recursive: true });
+    writeFileSync(`${DIR}/junk.xrr`, 'junk');
+    for (const [args, msg] of [
+      [['dump', `${DIR}/none.xrr`], /no such file/],
+      [['info', `${DIR}/junk.xrr`], /not a xenrr trace/],
+      [['dump', `${DIR}/junk.xrr`], /not a xenrr trace/],
+    ] as const) {
+      const r = xenrr(...args);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('a recorder killed with SIGKILL leaves a readable prefix', async () => {
+    mkdirSync(DIR, { recursive: true });
+    const out = `${DIR}/killed.xrr`;
+    // A long pingpong so the recorder is surely mid-run when killed.
+    writeFileSync(`${DIR}/long.json`, JSON.stringify({ name: 'long-pingpong', domains: [
+      { name: 'ping', kernel: 'pingpong', memoryMiB: 16, cmdline: 'role=ping peer=2' },
+      { name: 'pong', kernel: 'pingpong', memoryMiB: 16, cmdline: 'role=pong peer=1 rounds=2000000' },
+    ] }));
+    const child = spawn(BIN, ['record', `${DIR}/long.json`, '-o', out, '--checkpoint-every', '0'], { cwd: ROOT, stdio: 'ignore' });
+    // Kill once several chunks are on disk.
+    for (let k = 0; k < 600 && !(existsSync(out) && statSync(out).size > 3_000); k++) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const info = xenrr('info', '--json', out);
+    expect(info.status).toBe(0);
+    expect(info.stderr).toMatch(/warning: .*no footer index: the recording did not finish; read (\d+) complete chunks \((\d+) events\)/);
+    const parsed = JSON.parse(info.stdout) as { complete: boolean; events: number; chunks: number };
+    expect(parsed.complete).toBe(false);
+    expect(parsed.chunks).toBeGreaterThan(1);
+    const lines = execFileSync(BIN, ['dump', out], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 28 }).trim().split('\n');
+    expect(lines).toHaveLength(parsed.events);
+    expect(lines.at(-1)!.trim().split(/\s+/)[0]).toBe(String(parsed.events - 1));
+  });
+});
