@@ -13,6 +13,12 @@ const program = new Command('xenrr')
   .exitOverride()
   .configureOutput({ outputError: (s, write) => write(s) });
 
+// `xenrr dump ... | head`: a closed pipe ends the command quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 registerRun(program);
 registerTraceCommands(program);
 

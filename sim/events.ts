@@ -22,7 +22,8 @@ export type EventBase = {
 export type Decoded = { [k: string]: number | bigint | string | boolean | Decoded | Decoded[] | number[] };
 
 export type SimEventBody =
-  | { kind: 'hypercall'; op: number; name: string; sub: number; subName: string; args: bigint[]; decoded: Decoded; result: number }
+  /** `caller`: the guest's return address from the hypercall page (0 for iret, which is jumped to) */
+  | { kind: 'hypercall'; op: number; name: string; sub: number; subName: string; args: bigint[]; decoded: Decoded; result: number; caller: bigint }
   | { kind: 'evtchn_send'; port: number; toDom: number; toPort: number; virq: number }
   | { kind: 'evtchn_deliver'; ports: number[] }
   | { kind: 'exception'; vector: number; errorCode: number; cr2: bigint; bounced: boolean; handler: bigint }

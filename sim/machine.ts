@@ -21,6 +21,8 @@ import { buildPvDomain, type BuildSpec } from './xen/builder.js';
 import type { Domain } from './xen/domain.js';
 import { Frames } from './xen/frames.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
+import { readEntry } from './xen/hypercall/gnttab-entry.js';
+import { RingTracker } from './xen/rings.js';
 import { Xen } from './xen/xen.js';
 
 export const VIRQ_TIMER = 0;
@@ -39,7 +41,8 @@ export type MachineOptions = {
 export type StopReason = 'all-stopped' | 'budget' | 'deadlock' | 'paused';
 
 /** The scheduler's own state, for snapshots (sim/snapshot.ts). */
-export type SchedState = { next: number; hypercalls: [string, number][]; events: number };
+/** Scheduler and observer state for snapshots (ring tracking included). */
+export type SchedState = { next: number; hypercalls: [string, number][]; events: number; rings: ReturnType<RingTracker['snapshot']> };
 
 export type RunSummary = {
   stop: StopReason;
@@ -59,6 +62,7 @@ export class Machine {
   private next = 0;
   readonly quantum: number;
   private readonly hypercalls = new Map<string, number>();
+  private readonly tracker: RingTracker;
   private eventCount = 0;
 
   constructor(domains: DomainSpec[], sink: EventSink = () => {}, opts: MachineOptions = {}) {
@@ -68,6 +72,17 @@ export class Machine {
     this.xen = new Xen(frames, (e) => this.observe(e, sink));
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
     this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());
+    this.tracker = new RingTracker(
+      frames.mem,
+      (dom, body) => this.xen.emit(this.xen.running?.domId === dom ? this.xen.running : null, dom, body),
+      (dom, gref) => {
+        const d = this.xen.domain(dom);
+        const e = d === undefined ? null : readEntry(this.xen, d, gref);
+        return e === null || e.frame >= frames.frameCount ? -1 : e.frame;
+      },
+      (path) => this.store.read(path),
+    );
+    this.xen.onNotify = (d, port) => this.tracker.check(d.id, port);
     for (const spec of domains) {
       const d = buildPvDomain(this.xen, spec.image, spec);
       this.xen.domains.set(d.id, d);
@@ -76,6 +91,8 @@ export class Machine {
       this.consoles.set(d.id, new ConsoleBackend(mem.frame(d.consoleMfn)!));
       this.store.introduceDomain(d.id, d.name);
       this.rings.set(d.id, new XsRingServer(this.store, d.id, d.privileged, mem.frame(d.storeMfn)!));
+      this.tracker.add({ kind: 'console', frontDom: d.id, backDom: 0, port: d.consolePort, gref: 0, mfn: d.consoleMfn });
+      this.tracker.add({ kind: 'xenstore', frontDom: d.id, backDom: 0, port: d.storePort, gref: 0, mfn: d.storeMfn });
     }
   }
 
@@ -96,9 +113,10 @@ export class Machine {
 
   /** Scheduler state (only meaningful between slices). */
   get schedState(): SchedState {
-    return { next: this.next, hypercalls: [...this.hypercalls], events: this.eventCount };
+    return { next: this.next, hypercalls: [...this.hypercalls], events: this.eventCount, rings: this.tracker.snapshot() };
   }
   set schedState(s: SchedState) {
+    this.tracker.restore(s.rings);
     this.next = s.next;
     this.hypercalls.clear();
     for (const [name, n] of s.hypercalls) this.hypercalls.set(name, n);
@@ -167,6 +185,8 @@ export class Machine {
     maybeUpcall(xen, d, v);
     const exit = v.cpu.run(budget);
     if (exit.kind === ExitKind.EXCEPTION && d.alive) this.deliver(d, v, exit.vector, exit.errorCode, exit.cr2);
+    // Descheduled: report ring traffic not yet seen at a notify.
+    this.tracker.check(d.id);
     xen.endSlice();
     this.drainConsole(d);
   }
@@ -264,7 +284,10 @@ export class Machine {
         const d = this.xen.domain(id)!;
         if (!d.alive) continue;
         const r = ring.service();
-        for (const rec of r.records) this.xen.emit(this.xen.running?.domId === id ? this.xen.running : null, id, { kind: 'xenstore', ...rec });
+        for (const rec of r.records) {
+          this.xen.emit(this.xen.running?.domId === id ? this.xen.running : null, id, { kind: 'xenstore', ...rec });
+          if (rec.op === 'WRITE' && rec.result === 'OK') this.tracker.learn(id, rec.path.startsWith('/') ? rec.path : `/local/domain/${id}/${rec.path}`, rec.value);
+        }
         // xenstored kicks the guest whenever it moved either index.
         if (r.produced || r.consumed) {
           this.xen.serviceNotify(d, d.storePort);

@@ -30,7 +30,7 @@ export class BatchBuilder {
   private readonly last = new Map<number, { icount: number; rip: bigint }>();
   private readonly start: Array<{ dom: number; vcpu: number; icount: number; rip: number }> = [];
   private lastTime: number;
-  private readonly hc = { op: [] as number[], sub: [] as number[], nameStr: [] as number[], subNameStr: [] as number[], result: [] as number[], argLo: [] as number[], argHi: [] as number[], decoded: fields() };
+  private readonly hc = { op: [] as number[], sub: [] as number[], nameStr: [] as number[], subNameStr: [] as number[], result: [] as number[], argLo: [] as number[], argHi: [] as number[], decoded: fields(), callerLo: [] as number[], callerHi: [] as number[] };
   private readonly ev = { port: [] as number[], toDom: [] as number[], toPort: [] as number[], virq: [] as number[] };
   private readonly dl = { nports: [] as number[], ports: [] as number[] };
   private readonly ex = { vector: [] as number[], errorCode: [] as number[], cr2Lo: [] as number[], cr2Hi: [] as number[], bounced: [] as boolean[], handlerLo: [] as number[], handlerHi: [] as number[] };
@@ -136,6 +136,7 @@ export class BatchBuilder {
         h.subNameStr.push(this.str(e.subName));
         h.result.push(e.result);
         for (let i = 0; i < 5; i++) this.put64(h.argLo, h.argHi, e.args[i] ?? 0n);
+        this.put64(h.callerLo, h.callerHi, e.caller);
         h.decoded.count.push(this.putFields(h.decoded, e.decoded));
         this.bytes += 30;
         break;
@@ -327,7 +328,7 @@ export function decodeBatch(b: Col): TraceEvent[] {
         const j = next(kind);
         const lo = arr(hc, 'argLo');
         const hi = arr(hc, 'argHi');
-        e = { ...base, kind, op: arr(hc, 'op')[j]!, sub: arr(hc, 'sub')[j]!, name: strings[arr(hc, 'nameStr')[j]!]!, subName: strings[arr(hc, 'subNameStr')[j]!]!, result: arr(hc, 'result')[j]!, args: [0, 1, 2, 3, 4].map((a) => u64(lo[5 * j + a]!, hi[5 * j + a]!)), decoded: hcDecoded() };
+        e = { ...base, kind, op: arr(hc, 'op')[j]!, sub: arr(hc, 'sub')[j]!, name: strings[arr(hc, 'nameStr')[j]!]!, subName: strings[arr(hc, 'subNameStr')[j]!]!, result: arr(hc, 'result')[j]!, args: [0, 1, 2, 3, 4].map((a) => u64(lo[5 * j + a]!, hi[5 * j + a]!)), decoded: hcDecoded(), caller: u64(arr(hc, 'callerLo')[j] ?? 0, arr(hc, 'callerHi')[j] ?? 0) };
         break;
       }
       case 'evtchn_send': {

@@ -20,7 +20,7 @@ const name = fc.constantFrom('a', 'port', 'b.c', 'x_y');
 const decoded = fc.dictionary(name, fc.oneof(fc.integer({ min: -1e6, max: 1e6 }), u64, fc.string({ maxLength: 8 }), fc.boolean()), { maxKeys: 4 });
 
 export const body: fc.Arbitrary<SimEventBody> = fc.oneof(
-  fc.record({ kind: fc.constant('hypercall' as const), op: fc.nat({ max: 40 }), name: fc.constantFrom('sched_op', 'event_channel_op'), sub: fc.integer({ min: -1, max: 12 }), subName: fc.constantFrom('', 'EVTCHNOP_send'), args: fc.array(u64, { minLength: 5, maxLength: 5 }), decoded, result: fc.integer({ min: -95, max: 100 }) }),
+  fc.record({ kind: fc.constant('hypercall' as const), op: fc.nat({ max: 40 }), name: fc.constantFrom('sched_op', 'event_channel_op'), sub: fc.integer({ min: -1, max: 12 }), subName: fc.constantFrom('', 'EVTCHNOP_send'), args: fc.array(u64, { minLength: 5, maxLength: 5 }), decoded, result: fc.integer({ min: -95, max: 100 }), caller: canonicalRip }),
   fc.record({ kind: fc.constant('evtchn_send' as const), port: small, toDom: fc.integer({ min: -1, max: 5 }), toPort: fc.integer({ min: -1, max: 4095 }), virq: fc.integer({ min: -1, max: 23 }) }),
   fc.record({ kind: fc.constant('evtchn_deliver' as const), ports: fc.array(small, { maxLength: 4 }) }),
   fc.record({ kind: fc.constant('exception' as const), vector: fc.nat({ max: 31 }), errorCode: fc.nat({ max: 0xffff }), cr2: u64, bounced: fc.boolean(), handler: u64 }),

@@ -157,6 +157,8 @@ export function imageOverrides(list: string[] | undefined): Map<string, string> 
 export function line(e: SimEvent, syms: Symbols): string {
   const where = e.dom < 0 ? 'xen' : `d${e.dom}v${e.vcpu < 0 ? '-' : e.vcpu}`;
   const t = (e.time / 1000).toFixed(3).padStart(12);
-  const sym = e.dom < 0 ? '' : symbolize(syms, e.dom, e.rip);
+  // A hypercall is shown at its caller: the RIP itself is in the hypercall page.
+  const at = e.kind === 'hypercall' && e.caller !== 0n ? e.caller : e.rip;
+  const sym = e.dom < 0 ? '' : symbolize(syms, e.dom, at);
   return `${String(e.seq).padStart(8)} ${t}us ${where.padEnd(6)} ${sym.padEnd(28)} ${summary(e)}`;
 }

@@ -142,15 +142,17 @@ export class PvHost implements CpuHost {
     }
     const nr = c.r[0]!;
     const args = [7, 6, 2, 10, 8].map((r) => c.getReg(r));
+    // The stub pushed rcx and r11 above its caller's return address.
+    const caller = nr === 23 ? 0n : (v.guest.u64(c.getReg(4) + 16n) ?? 0n);
     const { result, ctx } = hypercall(this.xen, d, v, nr, args);
     if (result !== null) c.setReg(0, BigInt.asUintN(64, BigInt(result)));
     if (nr !== 23 || result !== null) {
       this.xen.emit(v, d.id, {
         kind: 'hypercall', op: nr, name: hypercallName(nr), sub: ctx.sub, subName: ctx.subName,
-        args, decoded: ctx.decoded, result: result ?? 0,
+        args, decoded: ctx.decoded, result: result ?? 0, caller,
       });
     } else {
-      this.xen.emit(v, d.id, { kind: 'hypercall', op: nr, name: 'iret', sub: -1, subName: '', args, decoded: { rip: c.rip }, result: 0 });
+      this.xen.emit(v, d.id, { kind: 'hypercall', op: nr, name: 'iret', sub: -1, subName: '', args, decoded: { rip: c.rip }, result: 0, caller: 0n });
     }
     // Returning to the guest: end the slice if the call blocked or yielded,
     // otherwise deliver any event that became pending (Xen's test_all_events).

@@ -79,6 +79,18 @@ export class RingTracker {
     private readonly xsRead: (path: string) => string | null,
   ) {}
 
+  /** Tracker state for machine snapshots: the rings, what was seen of them, partial handshakes. */
+  snapshot(): { rings: Ring[]; pending: Array<[string, Array<[string, string]>]> } {
+    return { rings: this.rings.map((r) => ({ ...r })), pending: [...this.pending].map(([k, m]) => [k, [...m]]) };
+  }
+
+  restore(s: { rings: Ring[]; pending: Array<[string, Array<[string, string]>]> }): void {
+    this.rings.length = 0;
+    this.rings.push(...s.rings.map((r) => ({ ...r })));
+    this.pending.clear();
+    for (const [k, m] of s.pending) this.pending.set(k, new Map(m));
+  }
+
   add(r: Omit<Ring, 'reqSeen' | 'rspSeen'>): Ring {
     const ring: Ring = { ...r, reqSeen: 0, rspSeen: 0 };
     const [req, rsp] = this.indices(ring);

@@ -30,6 +30,8 @@ export class Xen {
   bootWallclock = 1767225600;
   /** Set by the machine: guest notified a service's channel. */
   onServiceKick: (dom: Domain, service: Service) => void = () => {};
+  /** Set by the machine: `dom` notified through `port` (rings are inspected here, before the peer runs). */
+  onNotify: (dom: Domain, port: number) => void = () => {};
 
   /** page types and references of every machine frame */
   readonly pages: PageTypes;
@@ -247,6 +249,7 @@ export class Xen {
         return -22;
     }
     this.emit(v, from.id, { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
+    this.onNotify(from, port);
     if (p.service !== null) {
       this.onServiceKick(from, p.service);
       return 0;
