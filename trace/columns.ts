@@ -13,7 +13,8 @@ import { KIND_CODES, KIND_NAMES, type KindName } from './schema.js';
 type Fields = { count: number[]; keyStr: number[]; type: number[]; intValue: number[]; u64Lo: number[]; u64Hi: number[]; strValue: number[] };
 const fields = (): Fields => ({ count: [], keyStr: [], type: [], intValue: [], u64Lo: [], u64Hi: [], strValue: [] });
 const FT = { INT: 0, U64: 1, STRING: 2, BOOL: 3 } as const;
-const M64 = (1n << 64n) - 1n;
+/** Scratch for splitting a 64-bit value into halves without BigInt arithmetic. */
+const SPLIT = new DataView(new ArrayBuffer(8));
 
 const vkey = (dom: number, vcpu: number): number => dom * 64 + (vcpu + 1);
 
@@ -63,9 +64,9 @@ export class BatchBuilder {
   }
 
   private put64(lo: number[], hi: number[], v: bigint): void {
-    const x = v & M64;
-    lo.push(Number(x & 0xffffffffn));
-    hi.push(Number(x >> 32n));
+    SPLIT.setBigUint64(0, v, true); // wraps modulo 2^64
+    lo.push(SPLIT.getUint32(0, true));
+    hi.push(SPLIT.getUint32(4, true));
   }
 
   private putFields(f: Fields, d: Decoded, prefix = ''): number {

@@ -58,7 +58,8 @@ export class TraceWriter {
     const b = this.batch;
     if (b === null || b.count === 0) return;
     this.batch = null;
-    const raw = EventBatchMsg.encode(EventBatchMsg.fromObject(b.message(this.prevHash))).finish();
+    // The columns are already of the wire types: encode without a fromObject copy.
+    const raw = EventBatchMsg.encode(b.message(this.prevHash)).finish();
     const hash = createHash('sha256').update(raw).digest().subarray(0, 16);
     const payload = packCompressed(raw);
     this.index.chunks.push({ offset: this.offset, firstSeq: b.firstSeq, count: b.count, firstTime: b.firstTime, hash, compressedSize: payload.length, rawSize: raw.length });

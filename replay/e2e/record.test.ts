@@ -76,3 +76,26 @@ describe.skipIf(!built)('xenrr record, dump, info', () => {
     expect(lines.at(-1)!.trim().split(/\s+/)[0]).toBe(String(parsed.events - 1));
   });
 });
+
+describe.skipIf(!built)('recording every corpus scenario', () => {
+  const SCENARIOS = ['hello', 'timer', 'pingpong', 'gntcopy', 'fault', 'crash', 'compute-sha256'];
+  it('records each twice to byte-identical files that dump and info read completely', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseScenario } = await import('../../sim/scenario.js');
+    const { record } = await import('../record.js');
+    const { TraceReader } = await import('../../trace/reader.js');
+    mkdirSync(DIR, { recursive: true });
+    for (const name of SCENARIOS) {
+      const file = `${ROOT}corpus/scenarios/${name}.json`;
+      const s = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
+      const a = await record(s, `${DIR}/${name}-a.xrr`, { checkpointEvery: 1000 });
+      await record(s, `${DIR}/${name}-b.xrr`, { checkpointEvery: 1000 });
+      expect(Buffer.compare(readFileSync(`${DIR}/${name}-a.xrr`), readFileSync(`${DIR}/${name}-b.xrr`)), name).toBe(0);
+      const r = TraceReader.open(`${DIR}/${name}-a.xrr`);
+      expect(r.complete).toBe(true);
+      expect([...r.events()].length, name).toBe(a.events);
+      expect(r.index.eventCount).toBe(a.events);
+      r.close();
+    }
+  });
+});
