@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerRun } from '../replay/cli/run.js';
 import { registerTraceCommands } from '../replay/cli/trace-cmds.js';
+import { registerReplay } from '../replay/cli/replay-cmd.js';
 import { UsageError } from '../replay/cli/errors.js';
 
 const program = new Command('xenrr')
@@ -21,6 +22,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 registerRun(program);
 registerTraceCommands(program);
+registerReplay(program);
 
 try {
   await program.parseAsync(process.argv);

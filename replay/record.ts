@@ -20,11 +20,11 @@ export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
 
 /** The trace header for a scenario run. */
-export function traceHeader(s: Scenario, seed: number, checkpointEvery: number): HeaderData {
+export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, maxInsns = s.maxInsns): HeaderData {
   const { file, ...rest } = s;
   return {
     magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: XENRR_VERSION,
-    scenarioJson: JSON.stringify({ ...rest, seed }), scenarioFile: file,
+    scenarioJson: JSON.stringify({ ...rest, seed, maxInsns }), scenarioFile: file,
     images: s.domains.map((d) => {
       const bytes = readFileSync(kernelPath(s, d.kernel));
       return { role: 'kernel', domain: d.name, path: kernelPath(s, d.kernel), sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
@@ -39,7 +39,7 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   await initZstd();
   const seed = opts.seed ?? s.seed;
   const every = opts.checkpointEvery ?? 0;
-  const writer = new TraceWriter(out, traceHeader(s, seed, every));
+  const writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns));
   const machine = buildMachine(s, { seed, sink: (e) => writer.append(e) });
   let lastCheckpoint = 0;
   let checkpoints = 0;

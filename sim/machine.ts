@@ -130,6 +130,29 @@ export class Machine {
     return ring && console ? { ring, console } : undefined;
   }
 
+  /**
+   * Stop as soon as possible, even mid-slice (a debugger looking at one
+   * instant). Unlike stopping in `between`, the machine is then not at a
+   * clean point: its future would differ from the recorded run, so callers
+   * inspect it and throw it away.
+   */
+  halt(): void {
+    this.halted = true;
+    this.xen.running?.cpu.requestExit();
+  }
+  private halted = false;
+
+  /** Halt when vCPU `vcpu` of domain `dom` has retired exactly `icount` instructions. */
+  haltAt(dom: number, vcpu: number, icount: number): void {
+    this.stopAt = { v: this.xen.domain(dom)?.vcpus[vcpu] ?? null, icount };
+  }
+  private stopAt: { v: Vcpu | null; icount: number } | null = null;
+
+  /** Producer indices of every known I/O ring (for debuggers). */
+  ringState(): Array<{ kind: string; dom: number; reqProd: number; rspProd: number }> {
+    return this.tracker.rings.map((r) => ({ kind: r.kind, dom: r.frontDom, reqProd: r.reqSeen, rspProd: r.rspSeen }));
+  }
+
   /** Total instructions retired by every vCPU. */
   get instructions(): number {
     return this.order.reduce((n, v) => n + v.cpu.icount, 0);
@@ -146,8 +169,9 @@ export class Machine {
   run(maxInsns = Number.MAX_SAFE_INTEGER, between?: () => boolean | void): RunSummary {
     const xen = this.xen;
     let stop: StopReason = 'all-stopped';
+    this.halted = false;
     for (;;) {
-      if (between !== undefined && between() === true) {
+      if (this.halted || (between !== undefined && between() === true)) {
         stop = 'paused';
         break;
       }
@@ -180,11 +204,20 @@ export class Machine {
     const d = xen.domain(v.domId)!;
     const deadline = this.nextDeadline();
     if (deadline >= 0) budget = Math.max(1, Math.min(budget, deadline - xen.clock));
+    const at = this.stopAt;
+    if (at !== null && at.v === v) {
+      if (v.cpu.icount >= at.icount) {
+        this.halted = true;
+        return;
+      }
+      budget = Math.min(budget, at.icount - v.cpu.icount);
+    }
     this.updateTime(v);
     xen.beginSlice(v);
     maybeUpcall(xen, d, v);
     const exit = v.cpu.run(budget);
     if (exit.kind === ExitKind.EXCEPTION && d.alive) this.deliver(d, v, exit.vector, exit.errorCode, exit.cr2);
+    if (at !== null && at.v === v && v.cpu.icount >= at.icount) this.halted = true;
     // Descheduled: report ring traffic not yet seen at a notify.
     this.tracker.check(d.id);
     xen.endSlice();

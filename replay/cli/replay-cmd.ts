@@ -1,0 +1,86 @@
+/**
+ * `xenrr replay <trace>`: re-execute and compare (exit 0 on a full match, 1
+ * with a divergence report), or with --to, stop at a point and print the
+ * machine state there.
+ */
+import type { Command } from 'commander';
+import type { SimEvent } from '../../sim/events.js';
+import { TraceError } from '../../trace/reader.js';
+import { initZstd } from '../../trace/zstd.js';
+import { openSession, type Divergence, type MachineView } from '../session.js';
+import { symbolize, type Symbols } from '../symbols.js';
+import { UsageError } from './errors.js';
+import { imageOverrides, line } from './trace-cmds.js';
+
+const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
+
+export function registerReplay(program: Command): void {
+  program
+    .command('replay')
+    .description('re-execute a trace and compare it event by event, or stop at a point (--to) and show the machine state')
+    .argument('<trace>', 'trace file')
+    .option('--image <name=path...>', 'kernel image for a domain (default: the recorded path; required if it moved)')
+    .option('--to <point>', 'stop at event SEQ, or at icount:DOM.VCPU:N (instructions retired by that vCPU)')
+    .option('--json', 'print the result as JSON')
+    .action(async (path: string, o: { image?: string[]; to?: string; json?: boolean }) => {
+      await initZstd();
+      let session;
+      try {
+        session = openSession(path, imageOverrides(o.image));
+      } catch (e) {
+        if (e instanceof TraceError) throw new UsageError(e.message);
+        throw e;
+      }
+      for (const w of [...session.reader.warnings, ...session.warnings]) process.stderr.write(`xenrr: warning: ${w}\n`);
+      if (o.to !== undefined) {
+        const m = /^icount:(\d+)\.(\d+):(\d+)$/.exec(o.to);
+        let view: MachineView;
+        if (m) view = session.seekIcount(Number(m[1]), Number(m[2]), Number(m[3]));
+        else if (/^\d+$/.test(o.to)) view = session.seek(Number(o.to));
+        else throw new UsageError(`--to expects SEQ or icount:DOM.VCPU:N, got '${o.to}'`);
+        process.stdout.write(o.json ? `${JSON.stringify(view, (_, v) => (typeof v === 'bigint' ? hex(v) : v), 2)}\n` : printView(view, session.symbols));
+        return;
+      }
+      const t0 = process.hrtime.bigint();
+      const r = session.verify();
+      const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+      for (const w of r.warnings.slice(session.warnings.length)) process.stderr.write(`xenrr: warning: ${w}\n`);
+      if (o.json) process.stdout.write(`${JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? hex(v) : v), 2)}\n`);
+      else if (r.divergence === null) process.stdout.write(`replay: all ${r.events} events match ${path} (${sec.toFixed(2)} s)\n`);
+      else process.stdout.write(report(r.divergence, session.symbols));
+      if (r.divergence !== null) process.exitCode = 1;
+    });
+}
+
+/** A divergence as a person reads it: where, both events, the fields that differ, what led there. */
+export function report(d: Divergence, syms: Symbols): string {
+  const ev = d.actual ?? d.expected!;
+  const at = ev.kind === 'hypercall' && ev.caller !== 0n ? ev.caller : ev.rip;
+  const out = [`divergence at event ${d.seq} (dom ${ev.dom} vcpu ${ev.vcpu}, icount ${ev.icount}, ${ev.dom < 0 ? 'xen' : symbolize(syms, ev.dom, at)})`];
+  out.push(`  expected  ${d.expected ? line(d.expected as SimEvent, syms).trim() : '(the recorded run had ended)'}`);
+  out.push(`  actual    ${d.actual ? line(d.actual as SimEvent, syms).trim() : '(the replay ended here)'}`);
+  if (d.fields.length > 0) {
+    const w = Math.max(5, ...d.fields.map((f) => f.field.length));
+    out.push(`  ${'field'.padEnd(w)}  expected / actual`);
+    for (const f of d.fields) out.push(`  ${f.field.padEnd(w)}  ${f.expected} / ${f.actual}`);
+  }
+  out.push(`last ${d.context.length} common events:`);
+  for (const e of d.context) out.push(`  ${line(e as SimEvent, syms)}`);
+  return `${out.join('\n')}\n`;
+}
+
+function printView(v: MachineView, syms: Symbols): string {
+  const out = [`machine at event ${v.seq}, virtual time ${(v.time / 1000).toFixed(3)} us`];
+  for (const c of v.vcpus) {
+    out.push(`d${c.dom}v${c.vcpu} ${c.state} ${c.kernelMode ? 'kernel' : 'user'} icount ${c.icount} rip ${hex(c.rip)} ${symbolize(syms, c.dom, c.rip)} rflags ${hex(c.rflags)}`);
+    const names = Object.keys(c.regs);
+    for (let k = 0; k < names.length; k += 4) out.push(`  ${names.slice(k, k + 4).map((n) => `${n.padStart(3)}=${c.regs[n]!.toString(16).padStart(16, '0')}`).join(' ')}`);
+  }
+  for (const p of v.ports) out.push(`d${p.dom} ports bound [${p.bound.join(',')}] pending [${p.pending.join(',')}] masked [${p.masked.join(',')}]`);
+  for (const r of v.rings) out.push(`d${r.dom} ${r.kind} ring req_prod ${r.reqProd} rsp_prod ${r.rspProd}`);
+  for (const c of v.console) {
+    const tail = c.tail.replace(/\r/g, '').split('\n').filter((l) => l !== '').slice(-3);
+    for (const l of tail) out.push(`[${c.name}] ${l}`);
+  }
+  return `${out.join('\n')}\n`;
+}
