@@ -21,5 +21,5 @@ table('memory', benchRss());
 table('simulated Xen: pingpong (best of 3)', benchPingpong());
 const fvb = benchFullVsBare();
 if (fvb.length > 0) table('compute guest as a PV domain on the full machine vs the bare core (best of 3)', fvb);
-table('trace: pingpong recorded vs untraced (best of 5 each, interleaved)', await benchRecord());
+table('trace: pingpong recorded vs untraced (best of 10 each after warm-up, interleaved)', await benchRecord());
 table('trace: synthetic stream', await benchSynthetic());

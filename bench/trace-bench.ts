@@ -18,7 +18,8 @@ import type { Row } from './cpu-bench.js';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}build/bench`;
 const SYNTHETIC = Number(process.env.XENRR_BENCH_SYNTHETIC ?? 10_000_000);
-const REPEAT = Number(process.env.XENRR_BENCH_REPEAT ?? 5);
+const REPEAT = Number(process.env.XENRR_BENCH_REPEAT ?? 10);
+const WARMUP = 3;
 
 const secs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 
@@ -30,14 +31,15 @@ export async function benchRecord(): Promise<Row[]> {
   let plain = Infinity;
   let traced = Infinity;
   let events = 0;
-  // Interleave the two so both see the same machine conditions; best of REPEAT each.
-  for (let k = 0; k < REPEAT; k++) {
+  // Interleave the two so both see the same machine conditions; after a
+  // warm-up (both paths JIT-compiled), best of REPEAT each.
+  for (let k = 0; k < WARMUP + REPEAT; k++) {
     let t0 = process.hrtime.bigint();
     runScenario(s);
-    plain = Math.min(plain, secs(t0));
+    if (k >= WARMUP) plain = Math.min(plain, secs(t0));
     t0 = process.hrtime.bigint();
     const r = await record(s, `${DIR}/pingpong.xrr`, { checkpointEvery: 50_000 });
-    traced = Math.min(traced, secs(t0));
+    if (k >= WARMUP) traced = Math.min(traced, secs(t0));
     events = r.events;
   }
   const size = statSync(`${DIR}/pingpong.xrr`).size;
