@@ -69,9 +69,9 @@ export function kernelPath(s: Scenario, kernel: string): string {
 }
 
 /** A one-domain scenario for running a bare kernel image. */
-export function singleKernel(path: string, opts: { memoryMiB: number; cmdline: string; maxInsns: number; seed: number }): Scenario {
+export function singleKernel(path: string, opts: { memoryMiB: number; vcpus?: number; cmdline: string; maxInsns: number; seed: number }): Scenario {
   return parseScenario(
-    { name: path.split('/').pop() ?? 'kernel', seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: resolve(path), memoryMiB: opts.memoryMiB, cmdline: opts.cmdline }] },
+    { name: path.split('/').pop() ?? 'kernel', seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: resolve(path), memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline }] },
     path,
   );
 }

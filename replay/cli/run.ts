@@ -20,7 +20,7 @@ import { positiveInt, UsageError } from './errors.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
 
-type RunOpts = { maxInsns?: string; mem?: string; seed?: string; cmdline?: string; json?: boolean; bare?: boolean };
+type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; cmdline?: string; json?: boolean; bare?: boolean };
 
 export function registerRun(program: Command): void {
   program
@@ -29,6 +29,7 @@ export function registerRun(program: Command): void {
     .argument('[inputs...]', `scenario .json, PV kernel or compute guest ELF (default: ${DEFAULT_SCENARIO.slice(ROOT.length)})`)
     .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
     .option('--mem <MiB>', 'memory per domain for a bare kernel', '16')
+    .option('--vcpus <n>', 'vCPUs for a bare kernel', '1')
     .option('--seed <n>', 'seed (overrides the scenario): permutes the machine frames backing each domain')
     .option('--cmdline <s>', 'kernel command line for a bare kernel', '')
     .option('--json', 'print the summary as JSON')
@@ -66,6 +67,7 @@ export function loadInput(path: string, opts: RunOpts): Scenario | null {
   }
   return singleKernel(path, {
     memoryMiB: positiveInt('--mem', opts.mem ?? '16'),
+    vcpus: positiveInt('--vcpus', opts.vcpus ?? '1'),
     cmdline: opts.cmdline ?? '',
     maxInsns: positiveInt('--max-insns', opts.maxInsns ?? '2000000000'),
     seed: opts.seed === undefined ? 0 : Number(opts.seed),

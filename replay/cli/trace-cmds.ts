@@ -33,8 +33,9 @@ export function registerTraceCommands(program: Command): void {
     .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
     .option('--seed <n>', 'seed (overrides the scenario)')
     .option('--mem <MiB>', 'memory for a bare kernel', '16')
+    .option('--vcpus <n>', 'vCPUs for a bare kernel', '1')
     .option('--cmdline <s>', 'command line for a bare kernel', '')
-    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; cmdline?: string }) => {
+    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string }) => {
       let s;
       try {
         s = loadInput(input, o);
