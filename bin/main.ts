@@ -3,10 +3,14 @@
  * errors (UsageError) print one line and exit 2, never a stack trace.
  */
 import { Command, CommanderError } from 'commander';
+import { registerExport } from '../replay/cli/export.js';
+import { registerDiff } from '../replay/cli/diff.js';
 import { registerRun } from '../replay/cli/run.js';
 import { registerTraceCommands } from '../replay/cli/trace-cmds.js';
 import { registerReplay } from '../replay/cli/replay-cmd.js';
+import { registerCheck } from '../replay/cli/check.js';
 import { UsageError } from '../replay/cli/errors.js';
+import { registerTui } from '../tui/cli.js';
 
 const program = new Command('xenrr')
   .description('rr for Xen kernel work: deterministic record/replay of x86-64 Xen PV guests on a simulated Xen')
@@ -22,7 +26,11 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 registerRun(program);
 registerTraceCommands(program);
+registerDiff(program);
+registerExport(program);
 registerReplay(program);
+registerCheck(program);
+registerTui(program);
 
 try {
   await program.parseAsync(process.argv);

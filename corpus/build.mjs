@@ -9,6 +9,10 @@
 // For each Xen PV guest kernel <name>:
 //   build/corpus/pv/<name>.elf    PV64 kernel (corpus/pv/<name>.c + the runtime)
 //
+// Variants of PV kernels, the same source with extra -D switches:
+//   build/corpus/pv/bugs/<name>-good.elf, <name>-bad.elf   a planted bug off / on
+//   build/corpus/pv/bisect/<name>-v<n>.elf                 a bisect sequence, -DVERSION=n
+//
 // And each compute guest <name> again as a Xen PV kernel:
 //   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c
 //                                 built with -DXENRR_PV + the adapter
@@ -47,7 +51,21 @@ const PV_GUESTS = [
   { name: 'gntcopy' },
   { name: 'fault' },
   { name: 'crash' },
+  { name: 'ringpair', deps: ['include/ring.h'] },
 ];
+
+// Planted bugs: each is built twice from corpus/pv/<source>.c, good (as is)
+// and bad (-D<define>), into build/corpus/pv/bugs/<name>-{good,bad}.elf. The
+// two images differ only in the function `fn` (corpus/pv/bugs.test.ts checks).
+const PV_BUG_VARIANTS = [
+  { name: 'lostwakeup', source: 'ringpair', define: 'RINGPAIR_BUG_LOST_WAKEUP', fn: 'front_push_requests' },
+  { name: 'masked', source: 'ringpair', define: 'RINGPAIR_BUG_MASKED_PORT', fn: 'back_bind_port' },
+  { name: 'offbyone', source: 'ringpair', define: 'RINGPAIR_BUG_RSP_OFF_BY_ONE', fn: 'back_push_responses' },
+];
+
+// Bisect sequences: corpus/pv/<source>.c built with -DVERSION=1..versions into
+// build/corpus/pv/bisect/<name>-v<n>.elf (see corpus/scenarios/bisect/README.md).
+const PV_BISECT_SEQUENCES = [{ name: 'ringpair', source: 'ringpair', versions: 8 }];
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), '..');
@@ -292,9 +310,27 @@ function pvKernel(guest) {
   return {
     name: guest.name,
     sources: [join(PV, `${guest.name}.c`)],
-    deps: [],
+    deps: (guest.deps ?? []).map((f) => join(PV, f)),
     cflags: [],
   };
+}
+
+/** A PV_GUESTS kernel built as `name` (a path under build/corpus/pv) with extra -D switches. */
+function pvVariant(source, name, defines) {
+  const guest = PV_GUESTS.find((g) => g.name === source);
+  if (guest === undefined) throw new BuildError(`variant ${name}: ${source} is not in PV_GUESTS`);
+  return { ...pvKernel(guest), name, cflags: defines.map((d) => `-D${d}`) };
+}
+
+function pvVariantKernels() {
+  const out = [];
+  for (const v of PV_BUG_VARIANTS) {
+    out.push(pvVariant(v.source, `bugs/${v.name}-good`, []));
+    out.push(pvVariant(v.source, `bugs/${v.name}-bad`, [v.define]));
+  }
+  for (const b of PV_BISECT_SEQUENCES)
+    for (let n = 1; n <= b.versions; n++) out.push(pvVariant(b.source, `bisect/${b.name}-v${n}`, [`VERSION=${n}`]));
+  return out;
 }
 
 function pvComputeKernel(guest) {
@@ -313,6 +349,7 @@ async function buildPv(kernel) {
   const deps = [...PV_DEPS.map(src), ...kernel.deps, SELF];
   const elf = join(PV_OUT, `${kernel.name}.elf`);
   if (upToDate([elf], [...sources, ...deps])) return;
+  mkdirSync(dirname(elf), { recursive: true });
   await compile(
     [...PV_CFLAGS, ...kernel.cflags, ...WARN, '-I', src('include'), '-T', src('kernel.ld'), ...sources],
     elf,
@@ -343,6 +380,7 @@ async function main() {
   const tasks = [
     ...COMPUTE_GUESTS.map((g) => () => buildCompute(g)),
     ...PV_GUESTS.map((g) => () => buildPv(pvKernel(g))),
+    ...pvVariantKernels().map((k) => () => buildPv(k)),
     ...COMPUTE_GUESTS.map((g) => () => buildPv(pvComputeKernel(g))),
   ];
   await runLimited(tasks, Math.min(availableParallelism(), 8));

@@ -39,7 +39,7 @@ export type FieldValue = number | string | boolean;
 export type Field = [name: string, value: FieldValue];
 
 /** A normalized event: equal keys = the same event for the diff. */
-export type Normalized = { kind: SimEvent['kind']; key: string; fields: Field[] };
+export type Normalized = { kind: SimEvent['kind']; key: string };
 
 /** Symbol name (no offset) of `addr` in `dom`; null: locations are not compared for this domain. */
 export type Locator = (dom: number, addr: bigint) => string | null;
@@ -66,134 +66,160 @@ const components = (name: string): string[] => name.replace(/\[\d+\]/g, '').spli
 
 /** Decides, once per field name, whether a field is compared. */
 export class FieldFilter {
-  private readonly cache = new Map<string, boolean>();
+  private readonly plain = new Map<string, boolean>();
+  private readonly dec = new Map<string, 0 | 1 | 2>();
   constructor(private readonly ignore: ReadonlySet<string> = new Set()) {}
 
   /** Compared unless ignored by the user. */
   keep(name: string): boolean {
-    let k = this.cache.get(name);
+    let k = this.plain.get(name);
     if (k === undefined) {
       const parts = components(name);
       k = !this.ignore.has(parts.join('.')) && !parts.some((p) => this.ignore.has(p));
-      this.cache.set(name, k);
+      this.plain.set(name, k);
     }
     return k;
   }
 
-  /** Compared at all: not an address or a time (decoded arguments and slots), not ignored. */
+  /** A decoded argument or slot field: compared unless an address or a time (or a 64-bit value), or ignored. */
   keepDecoded(name: string, v: Decoded[string]): boolean {
-    const parts = components(name);
-    const last = parts[parts.length - 1]!;
-    if (typeof v === 'bigint' && !KEEP_U64.has(last)) return false;
-    if (parts.some((p) => ADDRESS_KEYS.has(p) || TIME_KEYS.has(p))) return false;
-    return this.keep(name);
+    // 0: never, 1: unless 64-bit, 2: always
+    let k = this.dec.get(name);
+    if (k === undefined) {
+      const parts = components(name);
+      k = parts.some((p) => ADDRESS_KEYS.has(p) || TIME_KEYS.has(p)) || !this.keep(name) ? 0 : KEEP_U64.has(parts[parts.length - 1]!) ? 2 : 1;
+      this.dec.set(name, k);
+    }
+    return k === 2 || (k === 1 && typeof v !== 'bigint');
   }
 }
 
-/** Normalizes events of one run; `locate` resolves symbols for that run. */
+/**
+ * Normalizes events of one run; `locate` resolves symbols for that run.
+ * `normalize` builds only the key (the hot path); `fields` lists the same
+ * fields as name/value pairs, for reports.
+ */
 export class Normalizer {
+  private key = '';
+  private out: Field[] | null = null;
+
   constructor(private readonly filter: FieldFilter, private readonly locate: Locator) {}
 
   normalize(e: SimEvent): Normalized {
-    const f: Field[] = [];
-    const put = (name: string, v: FieldValue): void => {
-      if (this.filter.keep(name)) f.push([name, v]);
-    };
-    put('dom', e.dom);
-    put('vcpu', e.vcpu);
+    this.out = null;
+    this.walk(e);
+    return { kind: e.kind, key: this.key };
+  }
+
+  fields(e: SimEvent): Field[] {
+    const out: Field[] = [];
+    this.out = out;
+    this.walk(e);
+    this.out = null;
+    return out;
+  }
+
+  /** Strings JSON-quoted in the key, so it is unambiguous (and readable): `kind name=value ...`. */
+  private put(name: string, v: FieldValue): void {
+    if (!this.filter.keep(name)) return;
+    this.key += ` ${name}=${typeof v === 'string' ? JSON.stringify(v) : v}`;
+    this.out?.push([name, v]);
+  }
+
+  private walk(e: SimEvent): void {
+    this.key = e.kind;
+    this.put('dom', e.dom);
+    this.put('vcpu', e.vcpu);
     if (e.dom >= 0) {
       const at = this.locate(e.dom, e.kind === 'hypercall' && e.caller !== 0n ? e.caller : e.rip);
-      if (at !== null) put('at', at);
+      if (at !== null) this.put('at', at);
     }
     switch (e.kind) {
       case 'hypercall':
-        put('op', e.name);
-        if (e.subName !== '' || e.sub >= 0) put('sub', e.subName !== '' ? e.subName : e.sub);
-        put('result', e.result);
-        this.decoded(f, 'arg', e.decoded, e.name === 'console_io');
+        this.put('op', e.name);
+        if (e.subName !== '' || e.sub >= 0) this.put('sub', e.subName !== '' ? e.subName : e.sub);
+        this.put('result', e.result);
+        this.decoded('arg', e.decoded, e.name === 'console_io');
         break;
       case 'evtchn_send':
-        put('port', e.port);
-        put('toDom', e.toDom);
-        put('toPort', e.toPort);
-        put('virq', e.virq);
+        this.put('port', e.port);
+        this.put('toDom', e.toDom);
+        this.put('toPort', e.toPort);
+        this.put('virq', e.virq);
         break;
       case 'evtchn_deliver':
-        put('ports', e.ports.join(','));
+        this.put('ports', e.ports.join(','));
         break;
       case 'exception':
-        put('vector', e.vector);
-        put('errorCode', e.errorCode);
-        put('bounced', e.bounced);
+        this.put('vector', e.vector);
+        this.put('errorCode', e.errorCode);
+        this.put('bounced', e.bounced);
         break;
       case 'timer':
         break;
       case 'sched':
-        put('what', e.what);
+        this.put('what', e.what);
         break;
       case 'console':
-        put('source', e.source);
-        put('text', maskHex(e.text));
+        this.put('source', e.source);
+        this.put('text', maskHex(e.text));
         break;
       case 'xenstore':
-        put('op', e.op);
-        put('txId', e.txId);
-        put('path', e.path);
-        put('value', e.value);
-        put('result', e.result);
+        this.put('op', e.op);
+        this.put('txId', e.txId);
+        this.put('path', e.path);
+        this.put('value', e.value);
+        this.put('result', e.result);
         break;
       case 'ring':
-        put('ring', e.ring);
-        put('frontDom', e.frontDom);
-        put('backDom', e.backDom);
-        put('port', e.port);
-        put('reqDelta', (e.reqProdAfter - e.reqProdBefore) >>> 0);
-        put('rspDelta', (e.rspProdAfter - e.rspProdBefore) >>> 0);
-        e.slots.forEach((s, i) => this.decoded(f, `slot[${i}]`, s, e.ring === 'console'));
+        this.put('ring', e.ring);
+        this.put('frontDom', e.frontDom);
+        this.put('backDom', e.backDom);
+        this.put('port', e.port);
+        this.put('reqDelta', (e.reqProdAfter - e.reqProdBefore) >>> 0);
+        this.put('rspDelta', (e.rspProdAfter - e.rspProdBefore) >>> 0);
+        for (let i = 0; i < e.slots.length; i++) this.decoded(`slot[${i}]`, e.slots[i]!, e.ring === 'console');
         break;
       case 'domain_state':
-        put('state', e.state);
-        put('reason', e.reason);
+        this.put('state', e.state);
+        this.put('reason', e.reason);
         break;
       case 'input':
-        put('source', e.source);
-        put('text', e.text);
+        this.put('source', e.source);
+        this.put('text', e.text);
         break;
       case 'milestone':
-        put('text', e.text);
+        this.put('text', e.text);
         break;
     }
-    return { kind: e.kind, key: keyOf(e.kind, f), fields: f };
   }
 
   /** Decoded values as `prefix.name` fields (nested records and lists flattened as the trace stores them). */
-  private decoded(f: Field[], prefix: string, d: Decoded, text: boolean): void {
-    for (const [k, v] of Object.entries(d)) {
+  private decoded(prefix: string, d: Decoded, text: boolean): void {
+    for (const k in d) {
+      const v = d[k]!;
       const name = `${prefix}.${k}`;
       if (Array.isArray(v)) {
-        v.forEach((item, i) => {
-          if (typeof item === 'object') this.decoded(f, `${name}[${i}]`, item, text);
-          else if (this.filter.keepDecoded(`${name}[${i}]`, item)) f.push([`${name}[${i}]`, item]);
-        });
-      } else if (typeof v === 'object') this.decoded(f, name, v, text);
-      else if (this.filter.keepDecoded(name, v)) f.push([name, typeof v === 'string' && text && k === 'text' ? maskHex(v) : (v as FieldValue)]);
+        for (let i = 0; i < v.length; i++) {
+          const item = v[i]!;
+          if (typeof item === 'object') this.decoded(`${name}[${i}]`, item, text);
+          else if (this.filter.keepDecoded(`${name}[${i}]`, item)) this.put(`${name}[${i}]`, item);
+        }
+      } else if (typeof v === 'object') this.decoded(name, v, text);
+      else if (this.filter.keepDecoded(name, v)) this.put(name, typeof v === 'bigint' ? `0x${v.toString(16)}` : typeof v === 'string' && text && k === 'text' ? maskHex(v) : v);
     }
   }
 }
 
-/** `kind name=value ...`: strings JSON-quoted, so the key is unambiguous (and readable). */
-function keyOf(kind: string, f: Field[]): string {
-  let s = kind;
-  for (const [n, v] of f) s += ` ${n}=${typeof v === 'string' ? JSON.stringify(v) : String(v)}`;
-  return s;
-}
+/** A field that differs between two events (null: absent on that side). */
+export type FieldChange = { field: string; a: FieldValue | null; b: FieldValue | null };
 
-/** Names of the fields that differ between two normalized events (in order of appearance). */
-export function changedFields(a: Normalized, b: Normalized): string[] {
-  const bm = new Map(b.fields.map(([n, v]) => [n, v]));
-  const out: string[] = [];
-  for (const [n, v] of a.fields) if (!bm.has(n) || bm.get(n) !== v) out.push(n);
-  const am = new Set(a.fields.map(([n]) => n));
-  for (const [n] of b.fields) if (!am.has(n)) out.push(n);
+/** The fields that differ between two events' field lists, in order of appearance. */
+export function changedFields(a: Field[], b: Field[]): FieldChange[] {
+  const bm = new Map(b);
+  const am = new Map(a);
+  const out: FieldChange[] = [];
+  for (const [n, v] of a) if (bm.get(n) !== v) out.push({ field: n, a: v, b: bm.get(n) ?? null });
+  for (const [n, v] of b) if (!am.has(n)) out.push({ field: n, a: null, b: v });
   return out;
 }

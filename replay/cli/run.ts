@@ -74,7 +74,7 @@ export function loadInput(path: string, opts: RunOpts): Scenario | null {
   });
 }
 
-function runCommand(inputs: string[], opts: RunOpts): void {
+export function runCommand(inputs: string[], opts: RunOpts): void {
   const paths = inputs.length > 0 ? inputs : [DEFAULT_SCENARIO];
   let failed = false;
   for (const path of paths) {

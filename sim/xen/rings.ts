@@ -3,7 +3,8 @@
  *
  * Rings are learned from start_info (console, xenstore) and from the split-
  * driver handshake in xenstore (`ring-ref`, `tx-ring-ref`, `rx-ring-ref`,
- * `event-channel` under a frontend's device/<vbd|vif>/<n>/ directory; the
+ * `event-channel` under a frontend's device/<vbd|vif>/<n>/ (or, for domU
+ * drivers without a toolstack, data/<vbd|vif>/<n>/) directory; the
  * ring page is found through the frontend's grant table). At every notify
  * on a ring's event channel, and when its domain is descheduled, the tracker
  * reads the producer indices and reports each new request and response,
@@ -165,7 +166,9 @@ export class RingTracker {
    * are all there.
    */
   learn(dom: number, path: string, value: string): void {
-    const m = /^\/local\/domain\/(\d+)\/(device\/(vbd|vif)\/\d+)\/(ring-ref|tx-ring-ref|rx-ring-ref|event-channel)$/.exec(path);
+    // device/<type>/<n> is the toolstack's layout; a domU cannot create it,
+    // so our corpus drivers use data/<type>/<n> with the same keys.
+    const m = /^\/local\/domain\/(\d+)\/((?:device|data)\/(vbd|vif)\/\d+)\/(ring-ref|tx-ring-ref|rx-ring-ref|event-channel)$/.exec(path);
     if (m === null || Number(m[1]) !== dom) return;
     const key = `${dom}/${m[2]}`;
     const seen = this.pending.get(key) ?? new Map<string, string>();

@@ -1,0 +1,508 @@
+/*
+ * ringpair: a tiny split block driver between two domains. The backend
+ * serves reads from a RAM disk; the frontend issues them over a shared ring
+ * (include/ring.h, blkif request/response layout) and checks every sector.
+ *
+ *   front (cmdline "role=front peer=<back> requests=N burst=B"):
+ *     initialises and grants the ring page and a data page (8 sector
+ *     buffers), allocates an unbound port, publishes backend-id, ring-ref,
+ *     data-ref, requests and (last) event-channel under
+ *     /local/domain/<self>/data/vbd/0/, waits for the backend's
+ *     /local/domain/<back>/data/vbd-back/<self>/state to become 4
+ *     (Connected), then issues N
+ *     one-sector reads in bursts of B (at most 8 in flight, the last burst
+ *     being N mod B), each into its own sector buffer, and checks id, status
+ *     and data of every response.
+ *   back (cmdline "role=back peer=<front>"):
+ *     fills its RAM disk with a pattern, waits for the frontend's
+ *     event-channel key, maps the ring, binds the port, writes state 4, and
+ *     answers each request with one GNTTABOP_copy into the frontend's data
+ *     page, until it has served N requests.
+ *
+ * The device directories live under data/ because a guest cannot create
+ * device/ or backend/ entries (the toolstack owns those), so the machine's
+ * ring tracker, which learns rings from device/vbd/, does not decode this one.
+ *
+ * The ports have no handler: an event only ends sched_block inside
+ * WAIT_UNTIL, which re-checks the ring (the upcall drops the pending bit).
+ *
+ * Console lines to check: "front: done, N requests, N sectors verified" and
+ * "back: done, N requests served".
+ *
+ * Build switches (corpus/build.mjs builds each variant into build/corpus/pv/
+ * bugs/ and bisect/; each bug changes exactly one noipa function):
+ *   RINGPAIR_BUG_LOST_WAKEUP     front_push_requests treats req_event == new
+ *                                as "not reached": a burst ending exactly at
+ *                                req_event (a lone request to an idle
+ *                                backend) is not notified; both sides sleep.
+ *   RINGPAIR_BUG_MASKED_PORT     back_bind_port leaves the bound port masked
+ *                                (events_init masks all): the backend never
+ *                                wakes for the first request.
+ *   RINGPAIR_BUG_RSP_OFF_BY_ONE  back_push_responses publishes rsp_prod one
+ *                                past its last response: the frontend reads
+ *                                an unwritten slot and panics on its id.
+ *   VERSION=1..8                 the bisect sequence of frontend versions:
+ *                                each adds a harmless change; version 6
+ *                                introduces the lost wake-up. Without it the
+ *                                source is version 8 minus that bug.
+ */
+#include "rt.h"
+#include "hypercall.h"
+#include "ring.h"
+
+#ifndef VERSION
+#define VERSION 8
+#elif VERSION >= 6
+#define RINGPAIR_BUG_LOST_WAKEUP 1   /* introduced by v6 */
+#endif
+
+/* Functions a bug switch changes: never inlined or analysed into callers,
+ * so the rest of the image is identical between good and bad builds. */
+#define __buggable __attribute__((noinline, noipa))
+
+/* ---- protocol: the blkif ring layout (public/io/blkif.h) -------------------------- */
+
+#define SECTOR_SIZE 512
+#define SECTORS_PER_PAGE (PAGE_SIZE / SECTOR_SIZE)
+#define BLKIF_OP_READ 0
+#define BLKIF_RSP_OKAY 0
+#define BLKIF_RSP_ERROR (-1)
+#define BLKIF_MAX_SEGMENTS 11
+#define XENBUS_STATE_CONNECTED "4"
+
+struct blkif_segment {
+    grant_ref_t gref;           /* a frontend page granted to the backend */
+    uint8_t first_sect, last_sect;   /* sectors of that page, inclusive */
+    uint16_t pad;
+};
+
+struct blkif_request {
+    uint8_t operation;          /* BLKIF_OP_* */
+    uint8_t nr_segments;
+    uint16_t handle;
+    uint32_t pad;
+    uint64_t id;                /* echoed in the response */
+    uint64_t sector_number;
+    struct blkif_segment seg[BLKIF_MAX_SEGMENTS];
+};
+_Static_assert(sizeof(struct blkif_request) == 112, "blkif_request size");
+
+struct blkif_response {
+    uint64_t id;
+    uint8_t operation;
+    uint8_t pad;
+    int16_t status;             /* BLKIF_RSP_* */
+};
+_Static_assert(sizeof(struct blkif_response) == 16, "blkif_response size");
+
+DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
+
+/* ---- the workload ----------------------------------------------------------------------- */
+
+#define DISK_SECTORS 64
+#define MAX_INFLIGHT SECTORS_PER_PAGE   /* one sector buffer per request in flight */
+#define REQ_ID_BASE 0x7e000UL          /* ids are REQ_ID_BASE + request number */
+#if VERSION >= 3
+#define PROGRESS_STEP 16                /* v3: progress every 16 requests */
+#else
+#define PROGRESS_STEP 10
+#endif
+#if VERSION >= 4
+#define SECTOR_STRIDE 13                /* v4: another walk over the disk */
+#else
+#define SECTOR_STRIDE 7
+#endif
+
+static uint8_t disk_byte(uint64_t sector, unsigned int i)
+{
+    return (uint8_t)(sector * 37 + i * 11 + (i >> 7));
+}
+
+/* Both sides: the shared ring page (front: ours, back: the front's, mapped here). */
+static char ring_page[PAGE_SIZE] __page_aligned_bss;
+static evtchn_port_t port;
+
+/* ---- frontend --------------------------------------------------------------------------- */
+
+static char data_page[PAGE_SIZE] __page_aligned_bss;
+static struct blkif_front_ring front;
+static grant_ref_t data_ref;
+static struct {
+    uint64_t id, sector;
+    int busy;
+} inflight[MAX_INFLIGHT];
+
+static void xs_check(int rc, const char *what, const char *path)
+{
+    if (rc < 0)
+        panic("xenstore %s %s: %d", what, path, rc);
+}
+
+/* Writes dir/key = value, owned by us and readable by the peer. */
+static void publish(const char *dir, const char *key, unsigned long value, int self, int peer)
+{
+    char path[96], buf[24], owner[16], reader[16];
+    const char *perms[2] = { owner, reader };
+
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    snprintf(buf, sizeof(buf), "%lu", value);
+    snprintf(owner, sizeof(owner), "n%d", self);
+    snprintf(reader, sizeof(reader), "r%d", peer);
+    xs_check(xs_write(path, buf), "write", path);
+    xs_check(xs_set_perms(path, perms, 2), "set_perms", path);
+}
+
+/* Blocks until `path` reads as `want` (the watch fires at registration and
+ * on every change, so a value already there is seen too). */
+static void wait_for_value(const char *path, const char *want)
+{
+    char buf[24], fired[96];
+
+    xs_check(xs_watch(path, "rp"), "watch", path);
+    for (;;) {
+        xs_wait_watch("rp", fired, sizeof(fired));
+        if (xs_read(path, buf, sizeof(buf)) >= 0 && (want == NULL || strcmp(buf, want) == 0))
+            break;
+    }
+    xs_check(xs_unwatch(path, "rp"), "unwatch", path);
+}
+
+/*
+ * Ordering points 1 and 3 of ring.h for requests: publish req_prod, then
+ * decide whether the backend asked to be woken. Returns 1 to notify.
+ */
+static __buggable int front_push_requests(struct blkif_front_ring *r)
+{
+    ring_idx_t old = r->sring->req_prod;   /* only we write req_prod */
+    ring_idx_t new = r->req_prod_pvt;
+
+    wmb();   /* request slots before the index that publishes them */
+    WRITE_ONCE(r->sring->req_prod, new);
+    mb();    /* req_prod visible before we read req_event (pairs with the final check) */
+    ring_idx_t event = READ_ONCE(r->sring->req_event);
+#ifndef RINGPAIR_BUG_LOST_WAKEUP
+    return RING_NEED_NOTIFY(new, old, event);   /* event in (old, new] */
+#else
+    return old < event && event < new;          /* BUG: misses event == new */
+#endif
+}
+
+/* Puts request number `i` (not yet published) on the ring. */
+static void front_queue_read(unsigned long i)
+{
+    unsigned int slot = i % MAX_INFLIGHT;
+    uint64_t sector = (i * SECTOR_STRIDE) % DISK_SECTORS;
+
+    /* a stale buffer must not pass the check */
+    memset(data_page + slot * SECTOR_SIZE, 0, SECTOR_SIZE);
+    inflight[slot].id = REQ_ID_BASE + i;
+    inflight[slot].sector = sector;
+    inflight[slot].busy = 1;
+
+    struct blkif_request *req = RING_GET_REQUEST(&front, front.req_prod_pvt);
+    req->operation = BLKIF_OP_READ;
+    req->nr_segments = 1;
+    req->handle = 0;
+    req->id = REQ_ID_BASE + i;
+    req->sector_number = sector;
+    req->seg[0].gref = data_ref;
+    req->seg[0].first_sect = (uint8_t)slot;
+    req->seg[0].last_sect = (uint8_t)slot;
+    front.req_prod_pvt++;
+}
+
+/* The in-flight slot answering to `id`, or -1. */
+static int front_find_inflight(uint64_t id)
+{
+#if VERSION >= 7
+    /* v7: ids map straight to their slot */
+    unsigned int slot = (unsigned int)((id - REQ_ID_BASE) % MAX_INFLIGHT);
+    return id >= REQ_ID_BASE && inflight[slot].busy && inflight[slot].id == id ? (int)slot : -1;
+#else
+    for (unsigned int k = 0; k < MAX_INFLIGHT; k++)
+        if (inflight[k].busy && inflight[k].id == id)
+            return (int)k;
+    return -1;
+#endif
+}
+
+/* Whether sector buffer `slot` holds disk sector `sector`. */
+static int front_sector_ok(unsigned int slot, uint64_t sector)
+{
+    const uint8_t *p = (const uint8_t *)data_page + slot * SECTOR_SIZE;
+#if VERSION >= 5
+    /* v5: compare against a rebuilt copy */
+    static uint8_t want[SECTOR_SIZE];
+    for (unsigned int i = 0; i < SECTOR_SIZE; i++)
+        want[i] = disk_byte(sector, i);
+    return memcmp(p, want, SECTOR_SIZE) == 0;
+#else
+    for (unsigned int i = 0; i < SECTOR_SIZE; i++)
+        if (p[i] != disk_byte(sector, i))
+            return 0;
+    return 1;
+#endif
+}
+
+/* Ordering point 4 for responses; run with events disabled by WAIT_UNTIL. */
+static int front_responses_ready(void)
+{
+    int more;
+    RING_FINAL_CHECK_FOR_RESPONSES(&front, more);
+    return more;
+}
+
+/* Consumes and checks every published response; returns how many. */
+static unsigned long front_collect_responses(void)
+{
+    unsigned long n = 0;
+
+    while (RING_HAS_UNCONSUMED_RESPONSES(&front)) {
+        rmb();   /* rsp_prod before the slots it covers */
+        struct blkif_response rsp = *RING_GET_RESPONSE(&front, front.rsp_cons);
+        ring_idx_t at = front.rsp_cons++;
+        int slot = front_find_inflight(rsp.id);
+        if (slot < 0)
+            panic("front: response %u carries id 0x%lx, which matches no request in flight", at,
+                  rsp.id);
+        if (rsp.operation != BLKIF_OP_READ || rsp.status != BLKIF_RSP_OKAY)
+            panic("front: request 0x%lx failed: operation %u status %d", rsp.id, rsp.operation,
+                  rsp.status);
+        if (!front_sector_ok((unsigned int)slot, inflight[slot].sector))
+            panic("front: request 0x%lx: sector %lu data wrong", rsp.id, inflight[slot].sector);
+        inflight[slot].busy = 0;
+        n++;
+    }
+    return n;
+}
+
+/* Allocates the port the backend binds to; left unmasked so it wakes us. */
+static void front_alloc_port(int peer)
+{
+    long p = evtchn_alloc_unbound((domid_t)peer);
+    if (p < 0)
+        panic("alloc_unbound(%d): %ld", peer, p);
+    port = (evtchn_port_t)p;
+    evtchn_unmask(port);
+}
+
+static void run_front(int self, int peer)
+{
+    char dir[64], path[96];
+    unsigned long requests = cmdline_uint("requests", 64);
+    unsigned long burst = cmdline_uint("burst", 4);
+
+    if (requests == 0 || burst == 0 || burst > MAX_INFLIGHT)
+        panic("front: need requests >= 1 and 1 <= burst <= %lu", (unsigned long)MAX_INFLIGHT);
+#if VERSION >= 2
+    printk("ringpair: frontend v%d\n", VERSION);   /* v2: says which version runs */
+#endif
+
+    struct blkif_sring *s = (struct blkif_sring *)ring_page;
+    SRING_INIT(s);
+    FRONT_RING_INIT(&front, s, PAGE_SIZE);
+    gnttab_init();
+    grant_ref_t ring_ref = gnttab_grant_access((domid_t)peer, virt_to_mfn(ring_page), 0);
+    data_ref = gnttab_grant_access((domid_t)peer, virt_to_mfn(data_page), 0);
+    front_alloc_port(peer);
+
+    /* event-channel last: the backend starts when it appears */
+    snprintf(dir, sizeof(dir), "/local/domain/%d/data/vbd/0", self);
+    publish(dir, "backend-id", (unsigned long)peer, self, peer);
+    publish(dir, "ring-ref", ring_ref, self, peer);
+    publish(dir, "data-ref", data_ref, self, peer);
+    publish(dir, "requests", requests, self, peer);
+#if VERSION >= 8
+    xs_check(xs_write("data/vbd/0/protocol", "x86_64-abi"), "write", "protocol");   /* v8 */
+#endif
+    publish(dir, "event-channel", port, self, peer);
+    printk("front: ring gref %u, data gref %u, port %u; %lu requests in bursts of %lu, %u slots\n",
+           ring_ref, data_ref, port, requests, burst, RING_SIZE(&front));
+
+    snprintf(path, sizeof(path), "/local/domain/%d/data/vbd-back/%d/state", peer, self);
+    wait_for_value(path, XENBUS_STATE_CONNECTED);
+    printk("front: backend connected\n");
+
+    unsigned long issued = 0, done = 0, mark = PROGRESS_STEP;
+    while (done < requests) {
+        unsigned long n = burst;
+        if (n > requests - issued)
+            n = requests - issued;
+        if (n > MAX_INFLIGHT - (issued - done))
+            n = MAX_INFLIGHT - (issued - done);
+        if (n > 0) {
+            while (n--)
+                front_queue_read(issued++);
+            if (front_push_requests(&front))
+                evtchn_send(port);
+        }
+        WAIT_UNTIL(front_responses_ready());
+        done += front_collect_responses();
+        for (; mark <= done && mark < requests; mark += PROGRESS_STEP)
+            printk("front: %lu/%lu requests done\n", mark, requests);
+    }
+    printk("front: done, %lu requests, %lu sectors verified\n", done, done);
+}
+
+/* ---- backend ------------------------------------------------------------------------------ */
+
+static char disk[DISK_SECTORS * SECTOR_SIZE] __page_aligned_bss;
+static struct blkif_back_ring back;
+
+/* Binds the frontend's port. events_init left every port masked. */
+static __buggable evtchn_port_t back_bind_port(int peer, unsigned long remote)
+{
+    long p = evtchn_bind_interdomain((domid_t)peer, (evtchn_port_t)remote);
+    if (p < 0)
+        panic("bind_interdomain(%d, %lu): %ld", peer, remote, p);
+#ifndef RINGPAIR_BUG_MASKED_PORT
+    evtchn_unmask((evtchn_port_t)p);
+#endif
+    return (evtchn_port_t)p;
+}
+
+/*
+ * Ordering points 1 and 3 of ring.h for responses: publish rsp_prod, then
+ * decide whether the frontend asked to be woken. Returns 1 to notify.
+ */
+static __buggable int back_push_responses(struct blkif_back_ring *r)
+{
+    ring_idx_t old = r->sring->rsp_prod;   /* only we write rsp_prod */
+#ifndef RINGPAIR_BUG_RSP_OFF_BY_ONE
+    ring_idx_t new = r->rsp_prod_pvt;
+#else
+    ring_idx_t new = r->rsp_prod_pvt + 1;   /* BUG: one past the last response */
+#endif
+
+    wmb();   /* response slots before the index that publishes them */
+    WRITE_ONCE(r->sring->rsp_prod, new);
+    mb();    /* rsp_prod visible before we read rsp_event */
+    return RING_NEED_NOTIFY(new, old, READ_ONCE(r->sring->rsp_event));
+}
+
+/* Ordering point 4 for requests; run with events disabled by WAIT_UNTIL. */
+static int back_requests_ready(void)
+{
+    int more;
+    RING_FINAL_CHECK_FOR_REQUESTS(&back, more);
+    return more;
+}
+
+/* Serves one request (already copied out of the ring); a BLKIF_RSP_* status. */
+static int back_do_read(const struct blkif_request *req, int peer)
+{
+    if (req->operation != BLKIF_OP_READ || req->nr_segments != 1)
+        return BLKIF_RSP_ERROR;
+    const struct blkif_segment *seg = &req->seg[0];
+    if (seg->first_sect > seg->last_sect || seg->last_sect >= SECTORS_PER_PAGE)
+        return BLKIF_RSP_ERROR;
+    unsigned int count = seg->last_sect - seg->first_sect + 1u;
+    if (req->sector_number >= DISK_SECTORS || DISK_SECTORS - req->sector_number < count)
+        return BLKIF_RSP_ERROR;
+
+    for (unsigned int k = 0; k < count; k++) {
+        const char *src = disk + (req->sector_number + k) * SECTOR_SIZE;
+        struct gnttab_copy op = {
+            .source = { .u.gmfn = virt_to_mfn(src), .domid = DOMID_SELF,
+                        .offset = (uint16_t)((uintptr_t)src & (PAGE_SIZE - 1)) },
+            .dest = { .u.ref = seg->gref, .domid = (domid_t)peer,
+                      .offset = (uint16_t)((seg->first_sect + k) * SECTOR_SIZE) },
+            .len = SECTOR_SIZE,
+            .flags = GNTCOPY_dest_gref,
+        };
+        long rc = HYPERVISOR_grant_table_op(GNTTABOP_copy, &op, 1);
+        if (rc || op.status != GNTST_okay)
+            return BLKIF_RSP_ERROR;
+    }
+    return BLKIF_RSP_OKAY;
+}
+
+static void read_key(const char *dir, const char *key, unsigned long *out)
+{
+    char path[96], buf[24];
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    int rc = xs_read(path, buf, sizeof(buf));
+    if (rc < 0 || parse_ulong(buf, out))
+        panic("back: reading %s: %d", path, rc);
+}
+
+static void run_back(int self, int peer)
+{
+    char dir[64], path[96];
+    unsigned long ring_ref, remote, total;
+    grant_handle_t handle;
+
+    for (unsigned int s = 0; s < DISK_SECTORS; s++)
+        for (unsigned int i = 0; i < SECTOR_SIZE; i++)
+            disk[s * SECTOR_SIZE + i] = (char)disk_byte(s, i);
+
+    snprintf(dir, sizeof(dir), "/local/domain/%d/data/vbd/0", peer);
+    snprintf(path, sizeof(path), "%s/event-channel", dir);
+    wait_for_value(path, NULL);
+    read_key(dir, "ring-ref", &ring_ref);
+    read_key(dir, "requests", &total);
+    read_key(dir, "event-channel", &remote);
+
+    int st = gnttab_map(ring_page, (domid_t)peer, (grant_ref_t)ring_ref, 0, &handle);
+    if (st != GNTST_okay)
+        panic("back: map_grant_ref(ring %lu): %d", ring_ref, st);
+    BACK_RING_INIT(&back, (struct blkif_sring *)ring_page, PAGE_SIZE);
+    port = back_bind_port(peer, remote);
+
+    char owner[16], reader[16];
+    const char *perms[2] = { owner, reader };
+    snprintf(owner, sizeof(owner), "n%d", self);
+    snprintf(reader, sizeof(reader), "r%d", peer);
+    snprintf(path, sizeof(path), "/local/domain/%d/data/vbd-back/%d/state", self, peer);
+    xs_check(xs_write(path, XENBUS_STATE_CONNECTED), "write", path);
+    xs_check(xs_set_perms(path, perms, 2), "set_perms", path);
+    printk("back: connected to domain %d: ring gref %lu, port %u (remote %lu), %lu requests\n", peer,
+           ring_ref, port, remote, total);
+
+    unsigned long served = 0;
+    while (served < total) {
+        WAIT_UNTIL(back_requests_ready());
+        while (RING_HAS_UNCONSUMED_REQUESTS(&back)) {
+            rmb();   /* req_prod before the slots it covers */
+            struct blkif_request req = *RING_GET_REQUEST(&back, back.req_cons);
+            back.req_cons++;
+            /* the response reuses the slot just copied out */
+            struct blkif_response *rsp = RING_GET_RESPONSE(&back, back.rsp_prod_pvt);
+            rsp->id = req.id;
+            rsp->operation = req.operation;
+            rsp->status = (int16_t)back_do_read(&req, peer);
+            back.rsp_prod_pvt++;
+            served++;
+        }
+        if (back_push_responses(&back))
+            evtchn_send(port);
+    }
+    printk("back: done, %lu requests served\n", served);
+
+    st = gnttab_unmap(ring_page, handle);
+    if (st != GNTST_okay)
+        panic("back: unmap_grant_ref: %d", st);
+}
+
+void kmain(start_info_t *si)
+{
+    char role[16];
+    (void)si;
+
+    rt_init();
+    int self = xs_self_domid();
+    int peer = (int)cmdline_uint("peer", 0);
+    if (self < 0)
+        panic("cannot read own domid: %d", self);
+    if (peer <= 0 || peer == self || cmdline_str("role", role, sizeof(role)))
+        panic("usage: role=front|back peer=<domid> [requests=N burst=B]");
+    printk("ringpair: domain %d, role %s, peer %d\n", self, role, peer);
+
+    if (strcmp(role, "front") == 0)
+        run_front(self, peer);
+    else if (strcmp(role, "back") == 0)
+        run_back(self, peer);
+    else
+        panic("unknown role \"%s\"", role);
+    xen_shutdown(SHUTDOWN_poweroff);
+}

@@ -1,0 +1,82 @@
+/**
+ * `xenrr check` (git bisect run exit codes: 0 good, 1 bad, 125 skip) and
+ * `xenrr bisect` (the search done here, over prebuilt images).
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ScenarioError, type Scenario } from '../../sim/scenario.js';
+import { initZstd } from '../../trace/zstd.js';
+import { bisect, checkScenario, withImage } from '../bisect.js';
+import { renderDiff } from '../diff-render.js';
+import { positiveInt, UsageError } from './errors.js';
+import { imageOverrides } from './trace-cmds.js';
+import { loadInput } from './run.js';
+
+type CheckOpts = { against?: string; expect?: string[]; maxInsns?: string; image?: string[]; seed?: string };
+
+function scenarioOf(input: string, o: CheckOpts): Scenario {
+  let s: Scenario | null;
+  try {
+    s = loadInput(input, {});
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (s === null) throw new UsageError(`${input}: not a Xen PV kernel or scenario`);
+  for (const [name, path] of imageOverrides(o.image)) s = withImage(s, name, resolve(path));
+  return s;
+}
+
+const common = (o: CheckOpts) => ({
+  ...(o.against ? { against: o.against } : {}),
+  ...(o.expect ? { expect: o.expect } : {}),
+  ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
+  ...(o.seed ? { seed: Number(o.seed) } : {}),
+});
+
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description('judge a build for `git bisect run`: exit 0 good, 1 bad, 125 skip (image missing)')
+    .argument('<scenario>', 'scenario .json (or PV kernel)')
+    .option('--against <trace>', 'good run: the events must match it (normalized, as xenrr diff compares)')
+    .option('--expect <text...>', 'text that must appear on a console')
+    .option('--max-insns <n>', 'instruction budget')
+    .option('--image <name=path...>', 'kernel image for a domain')
+    .option('--seed <n>', 'seed (overrides the scenario)')
+    .action(async (input: string, o: CheckOpts) => {
+      await initZstd();
+      const s = scenarioOf(input, o);
+      const r = await checkScenario(s, common(o));
+      process.stdout.write(`${r.verdict}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''}\n`);
+      if (r.diff && !r.diff.equal) process.stdout.write(renderDiff(r.diff, { regions: 5 }));
+      process.exitCode = r.verdict === 'good' ? 0 : r.verdict === 'skip' ? 125 : 1;
+    });
+
+  program
+    .command('bisect')
+    .description('find the first bad image in an ordered list (good first, bad last) and show where it parts from the last good one')
+    .argument('<scenario>', 'scenario .json')
+    .requiredOption('--images <elf...>', 'images in order, oldest (good) first')
+    .option('--domain <name>', 'domain whose kernel is varied (default: the first)')
+    .option('--against <trace>', 'good run the events must match')
+    .option('--expect <text...>', 'text that must appear on a console')
+    .option('--max-insns <n>', 'instruction budget')
+    .option('--seed <n>', 'seed (overrides the scenario)')
+    .action(async (input: string, o: CheckOpts & { images: string[]; domain?: string }) => {
+      await initZstd();
+      const s = scenarioOf(input, o);
+      const domain = o.domain ?? s.domains[0]!.name;
+      if (!s.domains.some((d) => d.name === domain)) throw new UsageError(`--domain: scenario ${s.name} has no domain '${domain}'`);
+      if (o.images.length < 2) throw new UsageError('--images needs at least two images (good first, bad last)');
+      const images = o.images.map((p) => resolve(p));
+      const r = await bisect(s, domain, images, common(o), (st) => process.stdout.write(`  ${o.images[st.index]}: ${st.verdict}${st.reasons.length ? ` (${st.reasons[0]})` : ''}\n`));
+      if (r.firstBad === null) {
+        process.stdout.write(`the last image is not bad: nothing to bisect\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`\nfirst bad image: ${o.images[r.firstBad]} (last good: ${o.images[r.lastGood!]}), ${r.steps.length} runs\n`);
+      if (r.diff) process.stdout.write(renderDiff(r.diff, { regions: 5 }));
+    });
+}

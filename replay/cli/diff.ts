@@ -1,0 +1,87 @@
+/**
+ * `xenrr diff <a.xrr> <b.xrr>`: semantic difference of two runs (exit 0
+ * equivalent, 1 different, 2 bad input).
+ */
+import type { Command } from 'commander';
+import { TraceError } from '../../trace/reader.js';
+import { initZstd } from '../../trace/zstd.js';
+import { diffTraces } from '../diff.js';
+import { renderDiff } from '../diff-render.js';
+import { FIELD_NAMES } from '../normalize.js';
+import { loadSymbols } from '../symbols.js';
+import { positiveInt, UsageError } from './errors.js';
+import { imageOverrides, openTrace } from './trace-cmds.js';
+
+type DiffOpts = { ignore?: string; json?: boolean; context: string; regions: string; window: string; image?: string[]; imageA?: string[]; imageB?: string[] };
+
+const FIELD_HELP = `
+Events are compared normalized: kind, dom, vcpu, the symbol of the RIP
+without offset (a hypercall's caller; only for domains symbolized in both
+runs), and the payload minus addresses, frame numbers and times. Fields
+--ignore can name:
+  every kind    dom vcpu at
+  hypercall     op sub result arg (all decoded arguments) arg.<name> or just
+                <name> (port, count, flags, status, text, ...)
+  evtchn_send   port toDom toPort virq         evtchn_deliver  ports
+  exception     vector errorCode bounced       sched           what
+  console       source text                    domain_state    state reason
+  xenstore      op txId path value result      input           source text
+  ring          ring frontDom backDom port reqDelta rspDelta slot (all slots)
+                or a slot field (id, status, text, payload, ...)
+A name drops every field it names at any depth (port: evtchn_send port, ring
+port, hypercall arg.port); a dotted name (arg.port) only that one.
+Never compared: seq, time, icount, RIPs, pointers, MFNs/PFNs/grant refs,
+timer deadlines and timeouts; hex numbers in console text are masked.
+`;
+
+function nonNegative(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${name} must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
+export function registerDiff(program: Command): void {
+  program
+    .command('diff')
+    .description('compare two traces semantically (normalized events, Myers alignment); exit 0 equivalent, 1 different')
+    .argument('<a>', 'first trace (.xrr)')
+    .argument('<b>', 'second trace (.xrr)')
+    .option('--ignore <fields>', 'comma-separated field names to leave out of the comparison (see below)')
+    .option('--context <n>', 'common events shown before the first divergence', '5')
+    .option('--regions <n>', 'differing regions listed in the text report', '20')
+    .option('--window <n>', 'events per side aligned at once (memory bound)', '4096')
+    .option('--image <name=path...>', 'kernel image of a domain, for both traces')
+    .option('--image-a <name=path...>', 'kernel image of a domain of trace a')
+    .option('--image-b <name=path...>', 'kernel image of a domain of trace b')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', FIELD_HELP)
+    .action(async (pa: string, pb: string, o: DiffOpts) => {
+      await initZstd();
+      const ignore = (o.ignore ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+      for (const f of ignore) {
+        if (f === 'kind') throw new UsageError(`--ignore: 'kind' cannot be ignored (events of different kinds never match)`);
+        if (!/^[A-Za-z_][\w]*(\[\d+\])?(\.[A-Za-z_][\w]*(\[\d+\])?)*$/.test(f)) throw new UsageError(`--ignore: '${f}' is not a field name (known: ${FIELD_NAMES.join(', ')}, or a decoded field)`);
+      }
+      const context = nonNegative('--context', o.context);
+      const regions = nonNegative('--regions', o.regions);
+      const window = positiveInt('--window', o.window);
+      const ra = openTrace(pa);
+      const rb = openTrace(pb);
+      const both = imageOverrides(o.image);
+      const sa = loadSymbols(ra.header, new Map([...both, ...imageOverrides(o.imageA)]));
+      const sb = loadSymbols(rb.header, new Map([...both, ...imageOverrides(o.imageB)]));
+      for (const [r, p] of [[ra, pa], [rb, pb]] as const) for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${p}: ${w}\n`);
+      let report;
+      try {
+        report = diffTraces(ra, rb, { ignore, context, window, symbols: [sa, sb] });
+      } catch (e) {
+        if (e instanceof TraceError) throw new UsageError(e.message);
+        throw e;
+      } finally {
+        ra.close();
+        rb.close();
+      }
+      process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderDiff(report, { regions }));
+      process.exitCode = report.equal ? 0 : 1;
+    });
+}

@@ -1,0 +1,103 @@
+/**
+ * `xenrr export <trace> --perfetto out.json`: Chrome trace-event JSON for
+ * the Perfetto UI and chrome://tracing (mapping: replay/export-perfetto.ts).
+ * The file is streamed to `<out>.tmp` and renamed when complete, so a failed
+ * export never leaves a truncated JSON file behind.
+ */
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import type { Command } from 'commander';
+import { TraceError } from '../../trace/reader.js';
+import { initZstd } from '../../trace/zstd.js';
+import { PerfettoExporter, perfettoText, scenarioDomains } from '../export-perfetto.js';
+import { loadSymbols } from '../symbols.js';
+import { UsageError } from './errors.js';
+import { imageOverrides, openTrace } from './trace-cmds.js';
+
+type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[] };
+
+/** A sequence-number option: a non-negative integer. */
+function seqOption(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v.replace(/_/g, ''));
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`${name} must be a sequence number, got '${v}'`);
+  return n;
+}
+
+/** Buffered writes to an fd: a big trace costs one chunk of memory, not the whole JSON. */
+function writeChunks(fd: number, chunks: Iterable<string>): number {
+  let buf: string[] = [];
+  let size = 0;
+  let total = 0;
+  const flush = (): void => {
+    const b = Buffer.from(buf.join(''));
+    let off = 0;
+    while (off < b.length) off += writeSync(fd, b, off);
+    total += b.length;
+    buf = [];
+    size = 0;
+  };
+  for (const c of chunks) {
+    buf.push(c);
+    size += c.length;
+    if (size >= 1 << 20) flush();
+  }
+  flush();
+  return total;
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('export a trace for other tools (--perfetto: Chrome trace-event JSON for ui.perfetto.dev and chrome://tracing)')
+    .argument('<trace>', 'trace file')
+    .requiredOption('--perfetto <out.json>', 'write Chrome trace-event JSON here')
+    .option('--from <seq>', 'first sequence number')
+    .option('--to <seq>', 'last sequence number (inclusive)')
+    .option('--dom <n>', 'only this domain (flows to other domains are left out)')
+    .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
+    .action(async (path: string, o: ExportOpts) => {
+      await initZstd();
+      const r = openTrace(path);
+      const from = seqOption('--from', o.from, 0);
+      const to = seqOption('--to', o.to, Number.MAX_SAFE_INTEGER - 1);
+      if (to < from) throw new UsageError(`--to ${to} is before --from ${from}`);
+      const domains = scenarioDomains(r.header);
+      let dom: number | undefined;
+      if (o.dom !== undefined) {
+        dom = Number(o.dom);
+        if (!domains.some((d) => d.id === dom)) {
+          throw new UsageError(`--dom: no domain '${o.dom}' in ${path} (domains: ${domains.map((d) => `${d.id} ${d.name}`).join(', ') || 'none'})`);
+        }
+      }
+      const syms = loadSymbols(r.header, imageOverrides(o.image));
+      for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      const whole = o.from === undefined && o.to === undefined;
+      const exporter = new PerfettoExporter(r.header, { syms, ...(dom !== undefined ? { dom } : {}), ...(whole ? { endTime: r.index.endTime } : {}) });
+      const tmp = `${o.perfetto}.tmp`;
+      let fd: number;
+      try {
+        fd = openSync(tmp, 'w');
+      } catch (e) {
+        throw new UsageError(`${o.perfetto}: cannot write (${(e as NodeJS.ErrnoException).code})`);
+      }
+      let bytes: number;
+      try {
+        bytes = writeChunks(fd, perfettoText(exporter, r.events(from, to + 1), r.header));
+        closeSync(fd);
+        renameSync(tmp, o.perfetto);
+      } catch (e) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed
+        }
+        rmSync(tmp, { force: true });
+        if (e instanceof TraceError) throw new UsageError(e.message);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== undefined) throw new UsageError(`${o.perfetto}: cannot write (${code})`);
+        throw e;
+      }
+      const s = exporter.stats;
+      process.stdout.write(`${o.perfetto}: ${s.traceEvents} trace events (${s.hypercalls} hypercall slices, ${s.flows} event-channel flows, ${s.unmatchedSends} sends without a delivery), ${bytes} bytes\n`);
+    });
+}

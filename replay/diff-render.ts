@@ -1,0 +1,64 @@
+/**
+ * The text form of a diff report, as `xenrr diff` prints it.
+ */
+import type { DiffReport, EventView, KindCounts, Region } from './diff.js';
+import type { FieldValue } from './normalize.js';
+
+const where = (v: EventView): string => (v.dom < 0 ? 'xen' : `d${v.dom}v${v.vcpu < 0 ? '-' : v.vcpu}`);
+const us = (t: number): string => `${(t / 1000).toFixed(3)}us`;
+const event = (tag: string, v: EventView): string => `  ${tag} ${String(v.seq).padStart(8)} ${us(v.time).padStart(13)} ${where(v).padEnd(6)} ${v.at.padEnd(28)} ${v.summary}`;
+const value = (v: FieldValue | null): string => (v === null ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : String(v));
+const range = (r: { from: number; to: number }): string => (r.to === r.from ? `at ${r.from} (none)` : r.to - r.from === 1 ? `${r.from} (1)` : `${r.from}..${r.to - 1} (${r.to - r.from})`);
+
+function counts(c: KindCounts): string {
+  const parts: string[] = [];
+  if (c.deleted) parts.push(`${c.deleted} only in a`);
+  if (c.inserted) parts.push(`${c.inserted} only in b`);
+  if (c.changed) parts.push(`${c.changed} changed`);
+  return parts.join(', ');
+}
+
+function regionLine(r: Region): string {
+  const kinds = Object.entries(r.byKind).map(([k, c]) => `${k} ${[c.deleted ? `-${c.deleted}` : '', c.inserted ? `+${c.inserted}` : '', c.changed ? `~${c.changed}` : ''].filter(Boolean).join('')}`);
+  return `  a ${range(r.a).padEnd(20)} b ${range(r.b).padEnd(20)} ${kinds.join(', ')}`;
+}
+
+/** `regions`: how many regions to list (the JSON report has them all, up to its own cap). */
+export function renderDiff(r: DiffReport, opts: { regions?: number } = {}): string {
+  const maxRegions = opts.regions ?? 20;
+  const out: string[] = [
+    `a  ${r.a.path}: ${r.a.events} events${r.a.complete ? '' : ' (incomplete)'}`,
+    `b  ${r.b.path}: ${r.b.events} events${r.b.complete ? '' : ' (incomplete)'}`,
+    `identical prefix: ${r.skipped.events} events (${r.skipped.chunks} chunks, skipped by hash); aligned ${r.compared.a} / ${r.compared.b} events after it, ${r.matched} matched`,
+  ];
+  if (r.ignore.length > 0) out.push(`ignored fields: ${r.ignore.join(', ')}`);
+  for (const n of r.notes) out.push(`note: ${n}`);
+  if (r.equal) {
+    out.push('EQUIVALENT: no semantic difference');
+    return `${out.join('\n')}\n`;
+  }
+  out.push(`DIFFERENT: ${r.regionCount} region${r.regionCount === 1 ? '' : 's'}; ${counts(r.totals)}`);
+  const f = r.firstDivergence;
+  if (f !== null) {
+    const a0 = f.a[0];
+    const b0 = f.b[0];
+    out.push('', `first divergence at a#${a0?.seq ?? r.regions[0]?.a.from ?? '?'} / b#${b0?.seq ?? r.regions[0]?.b.from ?? '?'}:`);
+    if (f.context.length > 0) {
+      out.push(`  common events before it (seq in a / b):`);
+      for (const c of f.context) out.push(`  = ${`${c.a.seq}/${c.b.seq}`.padStart(8)} ${us(c.a.time).padStart(13)} ${where(c.a).padEnd(6)} ${c.a.at.padEnd(28)} ${c.a.summary}`);
+    }
+    for (const v of f.a) out.push(event('a', v));
+    if (f.a.length === 0) out.push('  a (no event: a continues with the next common event)');
+    for (const v of f.b) out.push(event('b', v));
+    if (f.b.length === 0) out.push('  b (no event: b continues with the next common event)');
+    if (f.changes.length > 0) out.push(`  differs in: ${f.changes.map((c) => `${c.field} ${value(c.a)} -> ${value(c.b)}`).join(', ')}`);
+  }
+  out.push('', 'by kind          only in a  only in b    changed');
+  for (const [k, c] of Object.entries(r.byKind).sort(([x], [y]) => (x < y ? -1 : 1))) {
+    out.push(`  ${k.padEnd(14)} ${String(c.deleted).padStart(9)}  ${String(c.inserted).padStart(9)}  ${String(c.changed).padStart(9)}`);
+  }
+  const listed = r.regions.slice(0, maxRegions);
+  out.push('', `regions (seq ranges; -only in a, +only in b, ~changed)${r.regionCount > listed.length ? `, first ${listed.length} of ${r.regionCount}` : ''}:`);
+  for (const g of listed) out.push(regionLine(g));
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,119 @@
+/**
+ * Pure text layout for the panes: every line is cut or padded to the pane
+ * width here, so a frame is exactly what these functions return and tests
+ * can compare frames as strings.
+ */
+import type { SimEvent } from '../sim/events.js';
+import { summary } from '../replay/format.js';
+import type { MachineView } from '../replay/session.js';
+
+/** Cut or pad to exactly `w` columns (a cut line ends in `~`). */
+export function fit(s: string, w: number): string {
+  const flat = s.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '⏎' : '·'));
+  if (w <= 0) return '';
+  return flat.length > w ? `${flat.slice(0, w - 1)}~` : flat.padEnd(w);
+}
+
+export const KIND_SHORT: Record<SimEvent['kind'], string> = {
+  hypercall: 'hcall', evtchn_send: 'send', evtchn_deliver: 'deliver', exception: 'exc', timer: 'timer', sched: 'sched',
+  console: 'console', xenstore: 'xs', ring: 'ring', domain_state: 'domain', input: 'input', milestone: 'mark',
+};
+
+/** Ink colour names per kind; undefined = the terminal's default. */
+export const KIND_COLOUR: Record<SimEvent['kind'], string | undefined> = {
+  hypercall: 'cyan', evtchn_send: 'yellow', evtchn_deliver: 'yellow', exception: 'red', timer: 'gray', sched: 'gray',
+  console: 'green', xenstore: 'magenta', ring: 'blue', domain_state: 'redBright', input: 'green', milestone: undefined,
+};
+
+/** NO_COLOR (any value, per no-color.org) turns colour off. */
+export const colourEnabled = (env: NodeJS.ProcessEnv = process.env): boolean => env.NO_COLOR === undefined || env.NO_COLOR === '';
+
+export const whereOf = (e: { dom: number; vcpu: number }): string => (e.dom < 0 ? 'xen' : `d${e.dom}v${e.vcpu < 0 ? '-' : e.vcpu}`);
+const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
+
+export const TIMELINE_HEADER = ' seq     time(us) where kind    symbol             summary';
+
+/** One timeline row: marker, seq, virtual time in µs, dom/vCPU, kind, symbol, summary. */
+export function timelineRow(e: SimEvent, sym: string, mark: string, w: number): string {
+  const t = (e.time / 1000).toFixed(3).padStart(12);
+  return fit(`${mark}${String(e.seq).padStart(7)}${t} ${whereOf(e).padEnd(5)}${KIND_SHORT[e.kind].padEnd(8)}${fit(sym, 18)} ${summary(e)}`, w);
+}
+
+/** Every field of an event as `key=value`, nested records flattened to `a.b`, lists to `a[0]`. */
+export function eventFields(e: SimEvent, sym: string): string[] {
+  const out: string[] = [];
+  const walk = (prefix: string, v: unknown): void => {
+    if (typeof v === 'bigint') out.push(`${prefix}=${hex(v)}`);
+    else if (Array.isArray(v)) {
+      if (v.length === 0) out.push(`${prefix}=[]`);
+      else if (v.every((x) => typeof x !== 'object')) out.push(`${prefix}=[${v.map((x) => (typeof x === 'bigint' ? hex(x) : String(x))).join(',')}]`);
+      else v.forEach((x, i) => walk(`${prefix}[${i}]`, x));
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>);
+      if (entries.length === 0) out.push(`${prefix}={}`);
+      for (const [k, x] of entries) walk(prefix === '' ? k : `${prefix}.${k}`, x);
+    } else out.push(`${prefix}=${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+  };
+  const { seq, time, dom, vcpu, icount, rip, kind, ...rest } = e;
+  out.push(`seq=${seq}`, `time=${time}ns`, `dom=${dom}`, `vcpu=${vcpu}`, `icount=${icount}`, `rip=${hex(rip)}`);
+  if (sym !== '' && !sym.startsWith('0x')) out.push(`at=${sym}`);
+  out.push(`kind=${kind}`);
+  walk('', rest);
+  return out;
+}
+
+/** Pack `key=value` items into lines of width `w` (an item longer than a line gets its own, cut). */
+export function pack(items: string[], w: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const it of items) {
+    if (cur !== '' && cur.length + 2 + it.length > w) {
+      lines.push(cur);
+      cur = '';
+    }
+    cur = cur === '' ? it : `${cur}  ${it}`;
+  }
+  if (cur !== '') lines.push(cur);
+  return lines.map((l) => fit(l, w));
+}
+
+/** At most `h` lines: the rest is summarized in the last one. */
+export function clip(lines: string[], h: number, w: number): string[] {
+  if (lines.length <= h) return [...lines, ...Array<string>(Math.max(0, h - lines.length)).fill(fit('', w))];
+  return [...lines.slice(0, h - 1), fit(`... ${lines.length - h + 1} more lines`, w)];
+}
+
+const REGS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
+const FLAGS: Array<[number, string]> = [[0, 'CF'], [2, 'PF'], [6, 'ZF'], [7, 'SF'], [9, 'IF'], [10, 'DF'], [11, 'OF']];
+
+/** The state pane's lines for one vCPU of a machine view (null vCPU: not in the view). */
+export function stateLines(v: MachineView, dom: number, vcpu: number, sym: (rip: bigint) => string, w: number): string[] {
+  const out: string[] = [];
+  const c = v.vcpus.find((x) => x.dom === dom && x.vcpu === vcpu);
+  if (c === undefined) out.push(`no vCPU d${dom}v${vcpu} at seq ${v.seq}`);
+  else {
+    out.push(`d${dom}v${vcpu} ${c.state} ${c.kernelMode ? 'kernel' : 'user'} icount=${c.icount} rip=${hex(c.rip)} ${sym(c.rip)}`);
+    const cells = REGS.map((r) => `${r.padStart(3)} ${(c.regs[r] ?? 0n).toString(16).padStart(16, '0')}`);
+    const flags = FLAGS.filter(([b]) => (c.rflags >> b) & 1).map(([, n]) => n);
+    cells.push(`rflags ${hex(c.rflags)} ${flags.join(' ')}`);
+    const per = Math.max(1, Math.floor((w + 1) / 21));
+    for (let i = 0; i < cells.length; i += per) out.push(cells.slice(i, i + per).join(' '));
+  }
+  const list = (ps: number[]): string => (ps.length === 0 ? '-' : ps.join(','));
+  out.push(`evtchn ${v.ports.map((p) => `d${p.dom} pending ${list(p.pending)} masked ${list(p.masked)}`).join(' | ')}`);
+  out.push(`rings  ${v.rings.map((r) => `${r.kind}@d${r.dom} req ${r.reqProd} rsp ${r.rspProd}`).join(' | ') || '-'}`);
+  return out.map((l) => fit(l, w));
+}
+
+/** The console pane's lines: each domain's last lines, prefixed by its name, sharing `h` lines. */
+export function consoleLines(byDom: Map<number, string>, names: Map<number, string>, h: number, w: number): string[] {
+  if (byDom.size === 0) return [fit('(no console output up to here)', w)];
+  const per = Math.max(1, Math.floor(h / byDom.size));
+  const out: string[] = [];
+  for (const [dom, text] of byDom) {
+    const lines = text.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
+    const name = names.get(dom) ?? (dom < 0 ? 'xen' : `d${dom}`);
+    for (const l of lines.slice(-per)) out.push(fit(`[${name}] ${l}`, w));
+  }
+  return out;
+}
