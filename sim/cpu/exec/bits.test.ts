@@ -10,30 +10,10 @@
 import { describe, expect, it } from 'vitest';
 import { compareResults, emulateCase, nativeUnusable } from '../oracle/emulate.js';
 import { DATA_BASE, DATA_SIZE, gccAvailable, runNative, type OracleCase } from '../oracle/host-cpu.js';
+import { Rng } from '../oracle/rng.js';
 
 const M64 = (1n << 64n) - 1n;
 
-/** Deterministic xorshift32 stream. */
-class Rng {
-  constructor(private x: number) {}
-  next(): number {
-    let x = this.x;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.x = x >>> 0;
-    return this.x;
-  }
-  below(n: number): number {
-    return this.next() % n;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.below(a.length)]!;
-  }
-  u64(): bigint {
-    return (BigInt(this.next()) << 32n) | BigInt(this.next());
-  }
-}
 
 const SPECIAL = [0n, 1n, 2n, 3n, 0x7fn, 0x80n, 0xffn, 0x100n, 0x7fffn, 0x8000n, 0xffffn, 0x10000n, 0x7fffffffn, 0x80000000n,
   0xffffffffn, 0x100000000n, 0x7fffffffffffffffn, 0x8000000000000000n, M64, M64 - 1n, 0x5555555555555555n, 0xaaaaaaaaaaaaaaaan];

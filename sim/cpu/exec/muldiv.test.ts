@@ -11,32 +11,15 @@ import { describe, expect, it } from 'vitest';
 import { compareResults, emulateCase, nativeUnusable } from '../oracle/emulate.js';
 import { DATA_BASE, DATA_SIZE, fillData, gccAvailable, runNative, type OracleCase } from '../oracle/host-cpu.js';
 import * as wide from './wide.js';
+import { Rng as XorshiftRng } from '../oracle/rng.js';
 
 const M64 = (1n << 64n) - 1n;
 const RAX = 0;
 const RDX = 2;
 const RDI = 7;
 
-/** Deterministic xorshift32 stream. */
-class Rng {
-  constructor(private x: number) {}
-  next(): number {
-    let x = this.x;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.x = x >>> 0;
-    return this.x;
-  }
-  below(n: number): number {
-    return this.next() % n;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.below(a.length)]!;
-  }
-  u64(): bigint {
-    return (BigInt(this.next()) << 32n) | BigInt(this.next());
-  }
+/** The shared stream plus generators of this family. */
+class Rng extends XorshiftRng {
   /** Boundary constants, their neighbours, small numbers, random bit widths. */
   value(): bigint {
     switch (this.below(5)) {

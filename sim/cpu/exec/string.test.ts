@@ -16,32 +16,12 @@ import { ExitKind, Vector } from '../fault.js';
 import { PhysMem } from '../phys-mem.js';
 import { compareResults, emulateCase, nativeUnusable } from '../oracle/emulate.js';
 import { CODE_BASE, DATA_BASE, DATA_SIZE, fillData, gccAvailable, runNative, type OracleCase } from '../oracle/host-cpu.js';
+import { Rng } from '../oracle/rng.js';
 
 const M64 = (1n << 64n) - 1n;
 const RAX = 0, RCX = 1, RSI = 6, RDI = 7;
 const DF = 0x400;
 
-/** Deterministic xorshift32 stream. */
-class Rng {
-  constructor(private x: number) {}
-  next(): number {
-    let x = this.x;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.x = x >>> 0;
-    return this.x;
-  }
-  below(n: number): number {
-    return this.next() % n;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.below(a.length)]!;
-  }
-  u64(): bigint {
-    return (BigInt(this.next()) << 32n) | BigInt(this.next());
-  }
-}
 
 type Case = { name: string; c: OracleCase };
 
