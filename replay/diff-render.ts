@@ -47,10 +47,14 @@ export function renderDiff(r: DiffReport, opts: { regions?: number } = {}): stri
       out.push(`  common events before it (seq in a / b):`);
       for (const c of f.context) out.push(`  = ${`${c.a.seq}/${c.b.seq}`.padStart(8)} ${us(c.a.time).padStart(13)} ${where(c.a).padEnd(6)} ${c.a.at.padEnd(28)} ${c.a.summary}`);
     }
+    // A side with no event of its own in the first region goes on with a common event (or ends).
+    const g = r.regions[0];
+    const none = (side: 'a' | 'b', other: 'a' | 'b', events: number): string =>
+      g === undefined ? '' : g[side].from >= events ? `  ${side} (none: ${side} ends here)` : `  ${side} (none: ${side}#${g[side].from} matches ${other}#${g[other].to})`;
     for (const v of f.a) out.push(event('a', v));
-    if (f.a.length === 0) out.push('  a (no event: a continues with the next common event)');
+    if (f.a.length === 0) out.push(none('a', 'b', r.a.events));
     for (const v of f.b) out.push(event('b', v));
-    if (f.b.length === 0) out.push('  b (no event: b continues with the next common event)');
+    if (f.b.length === 0) out.push(none('b', 'a', r.b.events));
     if (f.changes.length > 0) out.push(`  differs in: ${f.changes.map((c) => `${c.field} ${value(c.a)} -> ${value(c.b)}`).join(', ')}`);
   }
   out.push('', 'by kind          only in a  only in b    changed');
