@@ -198,8 +198,9 @@ describe('diff mode', () => {
     const r = render(<DiffApp a={new TimelineSource(ra)} b={new TimelineSource(rb)} report={report} columns={80} rows={10} colour={false} />);
     await tick();
     const lines = (): string[] => (r.lastFrame() ?? '').split('\n').map((l) => l.trimEnd());
-    expect(lines()).toEqual([
-      `a: ${a}`.slice(0, 37) + '~ | ' + `b: ${b}`.slice(0, 38) + '~',
+    // The title holds the two paths, whose length depends on the checkout: its shape only.
+    expect(lines()[0]).toMatch(/^a: \S+ ?~? \| b: \S+/);
+    expect(lines().slice(1)).toEqual([
       '   seq kind    summary                 |    seq kind    summary',
       '     7 deliver upcall ports=[4]               7 deliver upcall ports=[4]',
       '     8 console console "line 8 of d1\\~        8 console console "line 8 of d1\\~',
