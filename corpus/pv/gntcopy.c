@@ -175,23 +175,7 @@ static void run_mapper(int self, int peer)
 
 void kmain(start_info_t *si)
 {
-    char role[16];
+    static const struct role roles[] = { { "granter", run_granter }, { "mapper", run_mapper } };
     (void)si;
-
-    rt_init();
-    int self = xs_self_domid();
-    int peer = (int)cmdline_uint("peer", 0);
-    if (self < 0)
-        panic("cannot read own domid: %d", self);
-    if (peer <= 0 || peer == self || cmdline_str("role", role, sizeof(role)))
-        panic("usage: role=granter|mapper peer=<domid>");
-    printk("gntcopy: domain %d, role %s, peer %d\n", self, role, peer);
-
-    if (strcmp(role, "granter") == 0)
-        run_granter(self, peer);
-    else if (strcmp(role, "mapper") == 0)
-        run_mapper(self, peer);
-    else
-        panic("unknown role \"%s\"", role);
-    xen_shutdown(SHUTDOWN_poweroff);
+    run_roles("gntcopy", "role=granter|mapper peer=<domid>", roles, ARRAY_SIZE(roles));
 }

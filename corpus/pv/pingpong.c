@@ -144,23 +144,7 @@ static void run_pong(int self, int peer)
 
 void kmain(start_info_t *si)
 {
-    char role[16];
+    static const struct role roles[] = { { "ping", run_ping }, { "pong", run_pong } };
     (void)si;
-
-    rt_init();
-    int self = xs_self_domid();
-    int peer = (int)cmdline_uint("peer", 0);
-    if (self < 0)
-        panic("cannot read own domid: %d", self);
-    if (peer <= 0 || peer == self || cmdline_str("role", role, sizeof(role)))
-        panic("usage: role=ping|pong peer=<domid> [rounds=N]");
-    printk("pingpong: domain %d, role %s, peer %d\n", self, role, peer);
-
-    if (strcmp(role, "ping") == 0)
-        run_ping(self, peer);
-    else if (strcmp(role, "pong") == 0)
-        run_pong(self, peer);
-    else
-        panic("unknown role \"%s\"", role);
-    xen_shutdown(SHUTDOWN_poweroff);
+    run_roles("pingpong", "role=ping|pong peer=<domid> [rounds=N]", roles, ARRAY_SIZE(roles));
 }

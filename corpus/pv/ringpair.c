@@ -486,23 +486,7 @@ static void run_back(int self, int peer)
 
 void kmain(start_info_t *si)
 {
-    char role[16];
+    static const struct role roles[] = { { "front", run_front }, { "back", run_back } };
     (void)si;
-
-    rt_init();
-    int self = xs_self_domid();
-    int peer = (int)cmdline_uint("peer", 0);
-    if (self < 0)
-        panic("cannot read own domid: %d", self);
-    if (peer <= 0 || peer == self || cmdline_str("role", role, sizeof(role)))
-        panic("usage: role=front|back peer=<domid> [requests=N burst=B]");
-    printk("ringpair: domain %d, role %s, peer %d\n", self, role, peer);
-
-    if (strcmp(role, "front") == 0)
-        run_front(self, peer);
-    else if (strcmp(role, "back") == 0)
-        run_back(self, peer);
-    else
-        panic("unknown role \"%s\"", role);
-    xen_shutdown(SHUTDOWN_poweroff);
+    run_roles("ringpair", "role=front|back peer=<domid> [requests=N burst=B]", roles, ARRAY_SIZE(roles));
 }

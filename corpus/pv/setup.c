@@ -110,3 +110,24 @@ unsigned long cmdline_uint(const char *key, unsigned long dflt)
         return dflt;
     return v;
 }
+
+__noreturn void run_roles(const char *prog, const char *usage, const struct role *roles, size_t n)
+{
+    char role[16];
+
+    rt_init();
+    int self = xs_self_domid();
+    int peer = (int)cmdline_uint("peer", 0);
+    if (self < 0)
+        panic("cannot read own domid: %d", self);
+    if (peer <= 0 || peer == self || cmdline_str("role", role, sizeof(role)))
+        panic("usage: %s", usage);
+    printk("%s: domain %d, role %s, peer %d\n", prog, self, role, peer);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(role, roles[i].name) == 0) {
+            roles[i].run(self, peer);
+            xen_shutdown(SHUTDOWN_poweroff);
+        }
+    }
+    panic("unknown role \"%s\"", role);
+}

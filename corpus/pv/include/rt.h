@@ -56,6 +56,15 @@ void *mfn_to_virt(uint64_t mfn);
 int cmdline_str(const char *key, char *buf, size_t len);   /* 0 or -XEN_ENOENT */
 unsigned long cmdline_uint(const char *key, unsigned long dflt);
 
+/*
+ * The kmain of a two-domain kernel: rt_init, read `role=` and `peer=` from
+ * the command line, announce "<prog>: domain D, role R, peer P", run the
+ * matching side with (self, peer), then power off. Panics with `usage` on a
+ * bad command line.
+ */
+struct role { const char *name; void (*run)(int self, int peer); };
+__noreturn void run_roles(const char *prog, const char *usage, const struct role *roles, size_t n);
+
 /* ---- console.c ---------------------------------------------------------------------- */
 void console_init(void);
 void console_write(const char *s, size_t len);

@@ -1,4 +1,4 @@
-/** Deterministic xorshift32 stream for test-case generators (no Math.random in tests either). */
+/** Deterministic xorshift32 stream for test-case generators: reproducible cases from a fixed seed. */
 export class Rng {
   constructor(private x: number) {}
   next(): number {
