@@ -61,8 +61,8 @@ describe.skipIf(!built)('xenrr record, dump, info', () => {
       { name: 'pong', kernel: 'pingpong', memoryMiB: 16, cmdline: 'role=pong peer=1 rounds=2000000' },
     ] }));
     const child = spawn(BIN, ['record', `${DIR}/long.json`, '-o', out, '--checkpoint-every', '0'], { cwd: ROOT, stdio: 'ignore' });
-    // Kill once several chunks are on disk.
-    for (let k = 0; k < 600 && !(existsSync(out) && statSync(out).size > 3_000); k++) await new Promise((r) => setTimeout(r, 100));
+    // Kill once several chunks are on disk (a chunk of pingpong events is ~2 KB).
+    for (let k = 0; k < 600 && !(existsSync(out) && statSync(out).size > 12_000); k++) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     const info = xenrr('info', '--json', out);
