@@ -8,15 +8,25 @@
  * fields: nested records become "a.b", list items "a[0]".
  */
 import type { Decoded, SimEvent } from '../sim/events.js';
-import { KIND_CODES, KIND_NAMES, type KindName } from './schema.js';
+import { decodeBatch, type TraceEvent } from './decode-batch.js';
+import { KIND_CODES } from './schema.js';
+
+export { decodeBatch, type TraceEvent };
 
 type Fields = { count: number[]; keyStr: number[]; type: number[]; intValue: number[]; u64Lo: number[]; u64Hi: number[]; strValue: number[] };
 const fields = (): Fields => ({ count: [], keyStr: [], type: [], intValue: [], u64Lo: [], u64Hi: [], strValue: [] });
-const FT = { INT: 0, U64: 1, STRING: 2, BOOL: 3 } as const;
+/** Field value types of flattened decoded records. */
+export const FT = { INT: 0, U64: 1, STRING: 2, BOOL: 3 } as const;
 /** Scratch for splitting a 64-bit value into halves without BigInt arithmetic. */
-const SPLIT = new DataView(new ArrayBuffer(8));
+/** Scratch for splitting a 64-bit value into uint32 halves (little-endian host, as x86-64). */
+const SPLIT = new BigUint64Array(1);
+const SPLIT_32 = new Uint32Array(SPLIT.buffer);
+const MAX_SAFE = 0x1fffffffffffffn;
+const TWO64 = 1n << 64n;
+const TOP_HALF = TWO64 - MAX_SAFE;
 
-const vkey = (dom: number, vcpu: number): number => dom * 64 + (vcpu + 1);
+/** One key per (dom, vCPU) for per-vCPU delta state; dom -1 is Xen itself. */
+export const vkey = (dom: number, vcpu: number): number => dom * 64 + (vcpu + 1);
 
 /** Column builder for one batch. */
 export class BatchBuilder {
@@ -28,7 +38,7 @@ export class BatchBuilder {
   private readonly vcpu: number[] = [];
   private readonly icountDelta: number[] = [];
   private readonly ripDelta: number[] = [];
-  private readonly last = new Map<number, { icount: number; rip: bigint }>();
+  private readonly last = new Map<number, { icount: number; rip: number }>();
   private readonly start: Array<{ dom: number; vcpu: number; icount: number; rip: number }> = [];
   private lastTime: number;
   private readonly hc = { op: [] as number[], sub: [] as number[], nameStr: [] as number[], subNameStr: [] as number[], result: [] as number[], argLo: [] as number[], argHi: [] as number[], decoded: fields(), callerLo: [] as number[], callerHi: [] as number[] };
@@ -63,15 +73,22 @@ export class BatchBuilder {
     return id;
   }
 
+  /** Append the two uint32 halves of a 64-bit value (wrapped modulo 2^64). */
   private put64(lo: number[], hi: number[], v: bigint): void {
-    SPLIT.setBigUint64(0, v, true); // wraps modulo 2^64
-    lo.push(SPLIT.getUint32(0, true));
-    hi.push(SPLIT.getUint32(4, true));
+    if (v === 0n) {
+      lo.push(0);
+      hi.push(0);
+      return;
+    }
+    SPLIT[0] = v;
+    lo.push(SPLIT_32[0]!);
+    hi.push(SPLIT_32[1]!);
   }
 
   private putFields(f: Fields, d: Decoded, prefix = ''): number {
     let n = 0;
-    for (const [k, v] of Object.entries(d)) {
+    for (const k in d) {
+      const v = d[k]!;
       const key = prefix === '' ? k : `${prefix}.${k}`;
       if (Array.isArray(v)) {
         v.forEach((item, i) => {
@@ -110,22 +127,22 @@ export class BatchBuilder {
     this.lastTime = e.time;
     this.dom.push(e.dom < 0 ? 0x7fff : e.dom);
     this.vcpu.push(e.vcpu);
+    // RIPs are canonical, so as signed 64-bit numbers they are exact doubles
+    // and their deltas fit 48 bits.
+    const rip = e.rip === 0n ? 0 : e.rip >= TOP_HALF ? Number(e.rip - TWO64) : Number(e.rip);
+    if (rip > 0x7fffffffffff || rip < -0x800000000000) throw new RangeError(`non-canonical RIP 0x${e.rip.toString(16)} in event ${e.seq}`);
     const k = vkey(e.dom, e.vcpu);
-    let prev = this.last.get(k);
+    const prev = this.last.get(k);
     if (prev === undefined) {
-      prev = { icount: e.icount, rip: e.rip };
       this.start.push({ dom: e.dom < 0 ? 0x7fff : e.dom, vcpu: e.vcpu, icount: e.icount, rip: 0 });
-      this.last.set(k, prev);
+      this.last.set(k, { icount: e.icount, rip });
       this.icountDelta.push(0);
-      this.ripDelta.push(Number(BigInt.asIntN(64, e.rip)));
+      this.ripDelta.push(rip);
     } else {
       this.icountDelta.push(e.icount - prev.icount);
-      const d = BigInt.asIntN(64, e.rip - prev.rip);
-      // RIPs are canonical, so deltas fit 48 bits; anything else is a recorder bug.
-      if (d > 0x1fffffffffffffn || d < -0x1fffffffffffffn) throw new RangeError(`non-canonical RIP 0x${e.rip.toString(16)} in event ${e.seq}`);
-      this.ripDelta.push(Number(d));
+      this.ripDelta.push(rip - prev.rip);
       prev.icount = e.icount;
-      prev.rip = e.rip;
+      prev.rip = rip;
     }
     this.bytes += 12;
     switch (e.kind) {
@@ -221,184 +238,6 @@ export class BatchBuilder {
       console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone,
     };
   }
-}
-
-/** An event read back from a trace: SimEvent with decoded fields flattened. */
-export type TraceEvent = SimEvent;
-
-type Col = { [k: string]: unknown };
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v as { toString(): string }));
-const memo = new WeakMap<object, Map<string, number[]>>();
-/** Column `k` of `c` as numbers, converted once per batch. */
-const arr = (c: Col | undefined, k: string): number[] => {
-  if (c === undefined) return [];
-  let m = memo.get(c);
-  if (m === undefined) {
-    m = new Map();
-    memo.set(c, m);
-  }
-  let a = m.get(k);
-  if (a === undefined) {
-    const raw = (c[k] as unknown[] | undefined) ?? [];
-    a = raw.length > 0 && typeof raw[0] === 'number' ? (raw as number[]) : raw.map(num);
-    m.set(k, a);
-  }
-  return a;
-};
-const u64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-
-function readFields(c: Col | undefined, strings: string[]): () => Decoded {
-  const count = arr(c, 'count');
-  const key = arr(c, 'keyStr');
-  const type = arr(c, 'type');
-  const iv = arr(c, 'intValue');
-  const lo = arr(c, 'u64Lo');
-  const hi = arr(c, 'u64Hi');
-  const sv = arr(c, 'strValue');
-  let ev = 0;
-  let f = 0;
-  let ii = 0;
-  let ui = 0;
-  let si = 0;
-  return () => {
-    const out: Decoded = {};
-    const n = count[ev++] ?? 0;
-    for (let k = 0; k < n; k++, f++) {
-      const name = strings[key[f]!] ?? '?';
-      switch (type[f]) {
-        case FT.U64:
-          out[name] = u64(lo[ui]!, hi[ui]!);
-          ui++;
-          break;
-        case FT.STRING:
-          out[name] = strings[sv[si++]!] ?? '';
-          break;
-        case FT.BOOL:
-          out[name] = iv[ii++] === 1;
-          break;
-        default:
-          out[name] = iv[ii++]!;
-      }
-    }
-    return out;
-  };
-}
-
-/** Rebuild the events of a decoded EventBatch message. */
-export function decodeBatch(b: Col): TraceEvent[] {
-  const strings = (b.strings as string[] | undefined) ?? [];
-  const kinds = arr(b, 'kind');
-  const td = arr(b, 'timeDelta');
-  const dom = arr(b, 'dom');
-  const vcpu = arr(b, 'vcpu');
-  const idelta = arr(b, 'icountDelta');
-  const rdelta = arr(b, 'ripDelta');
-  const S = (c: string): Col => (b[c] as Col | undefined) ?? {};
-  const hc = S('hypercall');
-  const hcDecoded = readFields(hc.decoded as Col, strings);
-  const ring = S('ring');
-  const ringSlots = readFields(ring.slots as Col, strings);
-  const idx: Record<string, number> = {};
-  const next = (k: string): number => (idx[k] = (idx[k] ?? -1) + 1);
-  const pos = new Map<number, { icount: number; rip: bigint }>();
-  const out: TraceEvent[] = [];
-  const starts = (b.start as Col[] | undefined) ?? [];
-  let time = num(b.firstTime ?? 0);
-  const deliverPorts = arr(S('evtchnDeliver'), 'ports');
-  let dp = 0;
-  const text = (c: Col, i: number): string => Buffer.from(((c.text as Uint8Array[] | undefined) ?? [])[i] ?? new Uint8Array()).toString('latin1');
-  for (let i = 0; i < kinds.length; i++) {
-    time += td[i]!;
-    const d = dom[i] === 0x7fff ? -1 : dom[i]!;
-    const v = vcpu[i]!;
-    const key = vkey(d, v);
-    let p = pos.get(key);
-    if (p === undefined) {
-      const st = starts.find((s) => num(s.dom) === dom[i] && num(s.vcpu) === v);
-      p = { icount: num(st?.icount ?? 0), rip: BigInt.asUintN(64, BigInt(rdelta[i]!)) };
-      pos.set(key, p);
-    } else {
-      p.icount += idelta[i]!;
-      p.rip = BigInt.asUintN(64, p.rip + BigInt(rdelta[i]!));
-    }
-    const base = { seq: num(b.firstSeq) + i, time, dom: d, vcpu: v, icount: p.icount, rip: p.rip };
-    const kind = KIND_NAMES[kinds[i]!] as KindName;
-    let e: TraceEvent;
-    switch (kind) {
-      case 'hypercall': {
-        const j = next(kind);
-        const lo = arr(hc, 'argLo');
-        const hi = arr(hc, 'argHi');
-        e = { ...base, kind, op: arr(hc, 'op')[j]!, sub: arr(hc, 'sub')[j]!, name: strings[arr(hc, 'nameStr')[j]!]!, subName: strings[arr(hc, 'subNameStr')[j]!]!, result: arr(hc, 'result')[j]!, args: [0, 1, 2, 3, 4].map((a) => u64(lo[5 * j + a]!, hi[5 * j + a]!)), decoded: hcDecoded(), caller: u64(arr(hc, 'callerLo')[j] ?? 0, arr(hc, 'callerHi')[j] ?? 0) };
-        break;
-      }
-      case 'evtchn_send': {
-        const j = next(kind);
-        const c = S('evtchnSend');
-        e = { ...base, kind, port: arr(c, 'port')[j]!, toDom: arr(c, 'toDom')[j]!, toPort: arr(c, 'toPort')[j]!, virq: arr(c, 'virq')[j]! };
-        break;
-      }
-      case 'evtchn_deliver': {
-        const j = next(kind);
-        const n = arr(S('evtchnDeliver'), 'nports')[j]!;
-        e = { ...base, kind, ports: deliverPorts.slice(dp, dp + n) };
-        dp += n;
-        break;
-      }
-      case 'exception': {
-        const j = next(kind);
-        const c = S('exception');
-        e = { ...base, kind, vector: arr(c, 'vector')[j]!, errorCode: arr(c, 'errorCode')[j]!, cr2: u64(arr(c, 'cr2Lo')[j]!, arr(c, 'cr2Hi')[j]!), bounced: ((c.bounced as boolean[] | undefined) ?? [])[j] === true, handler: u64(arr(c, 'handlerLo')[j]!, arr(c, 'handlerHi')[j]!) };
-        break;
-      }
-      case 'timer':
-        e = { ...base, kind, deadline: arr(S('timer'), 'deadline')[next(kind)]! };
-        break;
-      case 'sched': {
-        const j = next(kind);
-        e = { ...base, kind, what: strings[arr(S('sched'), 'whatStr')[j]!] as 'block', until: arr(S('sched'), 'until')[j]! };
-        break;
-      }
-      case 'console':
-      case 'input':
-      case 'milestone': {
-        const j = next(kind);
-        const c = S(kind);
-        const source = strings[arr(c, 'sourceStr')[j]!] ?? '';
-        e = kind === 'console' ? { ...base, kind, text: text(c, j), source: source as 'ring' } : kind === 'input' ? { ...base, kind, source, text: text(c, j) } : { ...base, kind, text: text(c, j) };
-        break;
-      }
-      case 'xenstore': {
-        const j = next(kind);
-        const c = S('xenstore');
-        e = { ...base, kind, op: strings[arr(c, 'opStr')[j]!]!, txId: arr(c, 'txId')[j]!, path: strings[arr(c, 'pathStr')[j]!]!, value: text({ text: c.value }, j), result: strings[arr(c, 'resultStr')[j]!]! };
-        break;
-      }
-      case 'ring': {
-        const j = next(kind);
-        const flat = ringSlots();
-        const slots: Decoded[] = [];
-        for (const [k2, val] of Object.entries(flat)) {
-          const m = /^slot\[(\d+)\]\.(.*)$/.exec(k2);
-          if (m === null) continue;
-          const s = (slots[Number(m[1])] ??= {});
-          s[m[2]!] = val;
-        }
-        const g = (k2: string): number => arr(ring, k2)[j]!;
-        e = { ...base, kind, ring: strings[g('ringKindStr')] as 'blkif', frontDom: g('frontDom'), backDom: g('backDom'), gref: g('gref'), port: g('port'), reqProdBefore: g('reqProdBefore'), reqProdAfter: g('reqProdAfter'), rspProdBefore: g('rspProdBefore'), rspProdAfter: g('rspProdAfter'), reqCons: g('reqCons'), rspCons: g('rspCons'), slots };
-        break;
-      }
-      case 'domain_state': {
-        const j = next(kind);
-        e = { ...base, kind, state: strings[arr(S('domainState'), 'stateStr')[j]!] as 'shutdown', reason: strings[arr(S('domainState'), 'reasonStr')[j]!]! };
-        break;
-      }
-      default:
-        throw new Error(`unknown event kind ${kinds[i]}`);
-    }
-    out.push(e);
-  }
-  return out;
 }
 
 /** Stable JSON of an event: sorted keys, bigints as hex. */

@@ -4,6 +4,13 @@
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
+// 64-bit fields as JS numbers, not Long objects: every value we store
+// (times, instruction counts, deltas of canonical addresses, offsets) is
+// below 2^53, and a Long per column entry made decoding allocation-bound.
+// Addresses that need all 64 bits are stored as uint32 halves.
+protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+protobuf.configure();
+
 const root = protobuf.loadSync(fileURLToPath(new URL('./xenrr.proto', import.meta.url)));
 const type = (name: string): protobuf.Type => root.lookupType(`xenrr.trace.v1.${name}`);
 

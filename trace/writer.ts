@@ -5,7 +5,7 @@
  * current batch. `close()` writes the INDEX frame and the trailer.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { SimEvent } from '../sim/events.js';
 import { BatchBuilder } from './columns.js';
 import { frame, packCompressed } from './container.js';
@@ -23,6 +23,9 @@ export class TraceWriter {
   private prevHash = new Uint8Array(0);
   private nextSeq = 0;
   private lastTime = 0;
+  /** per-kind and per-hypercall counts, in first-seen order (deterministic) */
+  private readonly kindCounts = new Map<string, number>();
+  private readonly hcCounts = new Map<string, number>();
   readonly index: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: '' };
   /** bytes written so far */
   get size(): number {
@@ -47,9 +50,8 @@ export class TraceWriter {
     this.batch.add(e);
     this.nextSeq = e.seq + 1;
     this.lastTime = e.time;
-    const k = this.index.countsByKind;
-    k[e.kind] = (k[e.kind] ?? 0) + 1;
-    if (e.kind === 'hypercall') this.index.countsByHypercall[e.name] = (this.index.countsByHypercall[e.name] ?? 0) + 1;
+    this.kindCounts.set(e.kind, (this.kindCounts.get(e.kind) ?? 0) + 1);
+    if (e.kind === 'hypercall') this.hcCounts.set(e.name, (this.hcCounts.get(e.name) ?? 0) + 1);
     if (this.batch.count >= this.chunkEvents || this.batch.bytes >= CHUNK_BYTES) this.flush();
   }
 
@@ -97,6 +99,8 @@ export class TraceWriter {
   /** Finish: the last chunk, the INDEX frame, the trailer. */
   close(stopReason: string, endTime: number): void {
     this.flush();
+    this.index.countsByKind = Object.fromEntries(this.kindCounts);
+    this.index.countsByHypercall = Object.fromEntries(this.hcCounts);
     this.index.stopReason = stopReason;
     this.index.endTime = endTime;
     const at = this.offset;
@@ -105,7 +109,8 @@ export class TraceWriter {
     new DataView(t.buffer).setBigUint64(0, BigInt(at), true);
     t.set(Buffer.from(TRAILER_MAGIC, 'latin1'), 8);
     this.write(t);
-    fsyncSync(this.fd);
+    // No fsync: a killed recorder loses nothing the kernel already has, and
+    // recording is not meant to survive a power cut (rr does not fsync either).
     closeSync(this.fd);
     void this.nextSeq;
   }
