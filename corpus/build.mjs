@@ -98,6 +98,10 @@ const NATIVE_CFLAGS = ['-O2'];
 
 const PV_CFLAGS = [
   '-O2',
+  // Frame pointers let Xen-side stack walks (hypercall events' `stack`) name
+  // every function on the way to a hypercall, as a kernel built with
+  // CONFIG_FRAME_POINTER gives gdb and perf.
+  '-fno-omit-frame-pointer',
   '-ffreestanding',
   '-nostdlib',
   '-static',
@@ -136,7 +140,9 @@ const PV_DEPS = ['include/xen-abi.h', 'include/hypercall.h', 'include/rt.h', 'ke
 // PV flavour of the compute guests: adapter (in corpus/pv) and compute runtime
 // (in corpus/compute) linked around each guest's sources.
 const PV_COMPUTE_ADAPTER = 'compute-main.c';
-const PV_COMPUTE_CFLAGS = ['-DXENRR_PV'];
+// Same code generation as the bare builds (no frame pointers), so a PV run
+// does exactly the bare run's work plus boot and console.
+const PV_COMPUTE_CFLAGS = ['-DXENRR_PV', '-fomit-frame-pointer'];
 
 const NATIVE_TIMEOUT_MS = 30_000;
 

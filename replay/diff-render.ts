@@ -51,9 +51,13 @@ export function renderDiff(r: DiffReport, opts: { regions?: number } = {}): stri
     const g = r.regions[0];
     const none = (side: 'a' | 'b', other: 'a' | 'b', events: number): string =>
       g === undefined ? '' : g[side].from >= events ? `  ${side} (none: ${side} ends here)` : `  ${side} (none: ${side}#${g[side].from} matches ${other}#${g[other].to})`;
-    for (const v of f.a) out.push(event('a', v));
+    const withStack = (tag: string, v: EventView): void => {
+      out.push(event(tag, v));
+      if (v.stack.length > 1) out.push(`${' '.repeat(33)}stack ${v.stack.join(' <- ')}`);
+    };
+    for (const v of f.a) withStack('a', v);
     if (f.a.length === 0) out.push(none('a', 'b', r.a.events));
-    for (const v of f.b) out.push(event('b', v));
+    for (const v of f.b) withStack('b', v);
     if (f.b.length === 0) out.push(none('b', 'a', r.b.events));
     if (f.changes.length > 0) out.push(`  differs in: ${f.changes.map((c) => `${c.field} ${value(c.a)} -> ${value(c.b)}`).join(', ')}`);
   }

@@ -24,7 +24,7 @@ import type { TraceReader } from '../trace/reader.js';
 import { summary } from './format.js';
 import { align, Side, type Item } from './align.js';
 import { changedFields, FieldFilter, Normalizer, type FieldChange, type Locator } from './normalize.js';
-import { symbolize, type Symbols } from './symbols.js';
+import { eventLocation, stackText, symbolize, type Symbols } from './symbols.js';
 
 export type DiffOptions = {
   /** field names to leave out of the comparison (normalize.ts) */
@@ -46,7 +46,9 @@ export type DiffOptions = {
 };
 
 /** One event as the report shows it: position, symbolized RIP (with offset), summary, comparison key. */
-export type EventView = { seq: number; time: number; dom: number; vcpu: number; at: string; summary: string; key: string };
+export type EventView = { seq: number; time: number; dom: number; vcpu: number; at: string; summary: string; key: string;
+  /** the guest call stack of the hypercall it happened in, symbolized, innermost first (empty: none) */
+  stack: string[] };
 export type KindCounts = { deleted: number; inserted: number; changed: number };
 /** Seq ranges [from, to): an empty range is the position where the other side's events are. */
 export type Region = { a: { from: number; to: number }; b: { from: number; to: number } } & KindCounts & { byKind: Record<string, KindCounts> };
@@ -138,8 +140,9 @@ export function diffTraces(ra: TraceReader, rb: TraceReader, opts: DiffOptions =
   const B = new Side(rb.events(from)[Symbol.iterator](), normB, from);
   const view = (it: Item, s: Symbols): EventView => {
     const e = it.e;
-    const at = e.dom < 0 ? '' : symbolize(s, e.dom, e.kind === 'hypercall' && e.caller !== 0n ? e.caller : e.rip);
-    return { seq: e.seq, time: e.time, dom: e.dom, vcpu: e.vcpu, at, summary: summary(e), key: it.n.key };
+    const at = e.dom < 0 ? '' : symbolize(s, e.dom, eventLocation(e));
+    const stack = e.dom < 0 ? [] : stackText(s, e.dom, e.stack ?? []);
+    return { seq: e.seq, time: e.time, dom: e.dom, vcpu: e.vcpu, at, summary: summary(e), key: it.n.key, stack };
   };
 
   // Common events before the first divergence (ring of the last ctxN pairs).

@@ -3,8 +3,9 @@
  * compared on. Addresses move between builds and machine frames between
  * seeds, so a normalized event keeps only what means the same in both:
  *
- *   every kind   dom, vcpu, at (the ELF symbol of the RIP -- of `caller` for
- *                a hypercall -- without its offset; absent when the domain
+ *   every kind   dom, vcpu, at (the ELF symbol of the event's location --
+ *                symbols.ts eventLocation: the hypercall's caller for a
+ *                hypercall and what Xen did for it -- without its offset; absent when the domain
  *                is not symbolized in both runs, `?` when the address is in
  *                no symbol); never seq, time, icount or the RIP itself
  *   hypercall    op (name), sub (sub-op name), result, arg.<decoded field>
@@ -34,6 +35,7 @@
  * symbols; `arg.port` only that field.
  */
 import type { Decoded, SimEvent } from '../sim/events.js';
+import { eventLocation } from './symbols.js';
 
 export type FieldValue = number | string | boolean;
 export type Field = [name: string, value: FieldValue];
@@ -131,7 +133,7 @@ export class Normalizer {
     this.put('dom', e.dom);
     this.put('vcpu', e.vcpu);
     if (e.dom >= 0) {
-      const at = this.locate(e.dom, e.kind === 'hypercall' && e.caller !== 0n ? e.caller : e.rip);
+      const at = this.locate(e.dom, eventLocation(e));
       if (at !== null) this.put('at', at);
     }
     switch (e.kind) {

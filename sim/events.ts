@@ -16,6 +16,13 @@ export type EventBase = {
   vcpu: number;
   icount: number;
   rip: bigint;
+  /**
+   * For events raised by a hypercall (the hypercall itself and what Xen did
+   * for it): the guest call stack, innermost first: the return address into
+   * the hypercall page's caller, then one per frame-pointer frame above it.
+   * One array is shared by all events of that hypercall; do not mutate.
+   */
+  stack?: bigint[];
 };
 
 /** Decoded values: numbers, bigints (addresses), strings, or nested records/lists of them. */

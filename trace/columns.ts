@@ -41,6 +41,12 @@ export class BatchBuilder {
   private readonly last = new Map<number, { icount: number; rip: number }>();
   private readonly start: Array<{ dom: number; vcpu: number; icount: number; rip: number }> = [];
   private lastTime: number;
+  /** stack ids per event (0 none) and the distinct stacks, 1-based */
+  private readonly stackId: number[] = [];
+  private readonly stacks = { count: [] as number[], lo: [] as number[], hi: [] as number[] };
+  private readonly stackIds = new Map<bigint, Array<{ stack: bigint[]; id: number }>>();
+  private lastStack: bigint[] | undefined = undefined;
+  private lastStackId = 0;
   private readonly hc = { op: [] as number[], sub: [] as number[], nameStr: [] as number[], subNameStr: [] as number[], result: [] as number[], argLo: [] as number[], argHi: [] as number[], decoded: fields(), callerLo: [] as number[], callerHi: [] as number[] };
   private readonly ev = { port: [] as number[], toDom: [] as number[], toPort: [] as number[], virq: [] as number[] };
   private readonly dl = { nports: [] as number[], ports: [] as number[] };
@@ -120,8 +126,28 @@ export class BatchBuilder {
     return 1;
   }
 
+  /** The id of a stack in this batch's table: events of one hypercall share an array, others compare by value. */
+  private stackIdOf(st: bigint[] | undefined): number {
+    if (st === undefined || st.length === 0) return 0;
+    if (st === this.lastStack) return this.lastStackId;
+    let list = this.stackIds.get(st[0]!);
+    if (list === undefined) this.stackIds.set(st[0]!, (list = []));
+    let id = list.find((c) => c.stack.length === st.length && c.stack.every((x, i) => x === st[i]))?.id;
+    if (id === undefined) {
+      id = this.stacks.count.length + 1;
+      list.push({ stack: st, id });
+      this.stacks.count.push(st.length);
+      for (const x of st) this.put64(this.stacks.lo, this.stacks.hi, x);
+      this.bytes += 8 * st.length;
+    }
+    this.lastStack = st;
+    this.lastStackId = id;
+    return id;
+  }
+
   add(e: SimEvent): void {
     const code = KIND_CODES[e.kind];
+    this.stackId.push(this.stackIdOf(e.stack));
     this.kind.push(code);
     this.timeDelta.push(e.time - this.lastTime);
     this.lastTime = e.time;
@@ -234,6 +260,7 @@ export class BatchBuilder {
     return {
       firstSeq: this.firstSeq, count: this.count, prevHash, firstTime: this.firstTime, start: this.start, strings: this.strings,
       kind: this.kind, timeDelta: this.timeDelta, dom: this.dom, vcpu: this.vcpu, icountDelta: this.icountDelta, ripDelta: this.ripDelta,
+      stackId: this.stackId, stacks: this.stacks,
       hypercall: this.hc, evtchnSend: this.ev, evtchnDeliver: this.dl, exception: this.ex, timer: this.tm, sched: this.sc,
       console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone,
     };

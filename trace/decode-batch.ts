@@ -86,6 +86,21 @@ function unflattenSlots(flat: Decoded): Decoded[] {
   return slots;
 }
 
+/** The batch's stack table (one shared array per stack). */
+function readStacks(c: Col): bigint[][] {
+  const count = arr(c, 'count');
+  const lo = arr(c, 'lo');
+  const hi = arr(c, 'hi');
+  const out: bigint[][] = [];
+  let at = 0;
+  for (const n of count) {
+    const st: bigint[] = [];
+    for (let k = 0; k < n; k++, at++) st.push(u64(lo[at] ?? 0, hi[at] ?? 0));
+    out.push(st);
+  }
+  return out;
+}
+
 const latin1 = (c: Col, key: string): ((i: number) => string) => {
   const list = (c[key] as Uint8Array[] | undefined) ?? [];
   return (i) => {
@@ -105,6 +120,8 @@ export function decodeBatch(b: Col): TraceEvent[] {
   const idelta = arr(b, 'icountDelta');
   const rdelta = arr(b, 'ripDelta');
   const starts = (b.start as Col[] | undefined) ?? [];
+  const stackId = arr(b, 'stackId');
+  const stacks = readStacks(sub(b, 'stacks'));
   const firstSeq = num(b.firstSeq ?? 0);
   let time = num(b.firstTime ?? 0);
 
@@ -222,6 +239,8 @@ export function decodeBatch(b: Col): TraceEvent[] {
       default:
         throw new Error(`unknown event kind ${kinds[i]}`);
     }
+    const sid = stackId[i] ?? 0;
+    if (sid > 0) e.stack = stacks[sid - 1];
     out[i] = e;
   }
   return out;

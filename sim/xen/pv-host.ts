@@ -144,6 +144,9 @@ export class PvHost implements CpuHost {
     const args = [7, 6, 2, 10, 8].map((r) => c.getReg(r));
     // The stub pushed rcx and r11 above its caller's return address.
     const caller = nr === 23 ? 0n : (v.guest.u64(c.getReg(4) + 16n) ?? 0n);
+    // Everything Xen does for this call is stamped with the guest's stack;
+    // iret is jumped to from anywhere (entry code), so it has none.
+    this.xen.hcStack = nr === 23 ? undefined : guestStack(v, caller, c.getReg(5));
     const { result, ctx } = hypercall(this.xen, d, v, nr, args);
     if (result !== null) c.setReg(0, BigInt.asUintN(64, BigInt(result)));
     if (nr !== 23 || result !== null) {
@@ -154,6 +157,7 @@ export class PvHost implements CpuHost {
     } else {
       this.xen.emit(v, d.id, { kind: 'hypercall', op: nr, name: 'iret', sub: -1, subName: '', args, decoded: { rip: c.rip }, result: 0, caller: 0n });
     }
+    this.xen.hcStack = undefined;
     // Returning to the guest: end the slice if the call blocked or yielded,
     // otherwise deliver any event that became pending (Xen's test_all_events).
     if (ctx.yieldSlice || !d.alive) c.requestExit();
@@ -269,4 +273,31 @@ export class PvHost implements CpuHost {
         c.raise(Vector.GP, 0);
     }
   }
+}
+
+/** Frames a guest stack walk follows at most, and the largest frame it believes. */
+const MAX_FRAMES = 16;
+const MAX_FRAME_BYTES = 0x10000n;
+
+/**
+ * The guest's call stack at a hypercall: `caller` (the return address into
+ * the function that called the hypercall page), then the return address of
+ * each frame up the frame-pointer chain from `rbp`, as gdb walks a kernel
+ * built with -fno-omit-frame-pointer. The walk stops at an unreadable,
+ * misaligned or non-increasing frame pointer, or a zero return address, so a
+ * guest without frame pointers (or with garbage in rbp) gets a short stack,
+ * never a fault.
+ */
+export function guestStack(v: Vcpu, caller: bigint, rbp: bigint): bigint[] {
+  const out = [caller];
+  let fp = rbp;
+  for (let k = 0; k < MAX_FRAMES && fp !== 0n && (fp & 7n) === 0n; k++) {
+    const ret = v.guest.u64(fp + 8n);
+    const next = v.guest.u64(fp);
+    if (ret === null || next === null || ret === 0n) break;
+    out.push(ret);
+    if (next <= fp || next - fp > MAX_FRAME_BYTES) break;
+    fp = next;
+  }
+  return out;
 }

@@ -25,6 +25,8 @@ export class Xen {
   /** the vCPU executing right now (time inside its slice counts retired instructions) */
   running: Vcpu | null = null;
   private sliceStartIcount = 0;
+  /** guest call stack of the hypercall being handled (set by the PV host around the call), else undefined */
+  hcStack: bigint[] | undefined = undefined;
   private seq = 0;
   /** wallclock at boot (seconds since the epoch), from the scenario */
   bootWallclock = 1767225600;
@@ -67,7 +69,7 @@ export class Xen {
     this.running = null;
   }
 
-  /** Append an event to the stream, stamped with the vCPU's position. */
+  /** Append an event to the stream, stamped with the vCPU's position (and the hypercall's stack, inside one). */
   emit(v: Vcpu | null, dom: number, body: SimEventBody): void {
     const cpu = v?.cpu;
     this.sink({
@@ -77,6 +79,7 @@ export class Xen {
       vcpu: v?.id ?? -1,
       icount: cpu ? cpu.retired() : 0,
       rip: cpu ? cpu.rip : 0n,
+      stack: this.hcStack,
       ...body,
     });
   }
