@@ -36,14 +36,19 @@ export const body: fc.Arbitrary<SimEventBody> = fc.oneof(
 
 /** A stream with increasing seq/time and per-vCPU increasing instruction counts. */
 export function events(n: number, seed: number): SimEvent[] {
-  const bodies = fc.sample(fc.tuple(body, fc.nat({ max: 3 }), fc.nat({ max: 1 }), fc.nat({ max: 1000 }), canonicalRip), { seed, numRuns: n });
+  const stack = fc.option(fc.array(canonicalRip, { minLength: 1, maxLength: 6 }), { nil: undefined });
+  const bodies = fc.sample(fc.tuple(body, fc.nat({ max: 3 }), fc.nat({ max: 1 }), fc.nat({ max: 1000 }), canonicalRip, stack, fc.nat({ max: 3 })), { seed, numRuns: n });
   const icount = new Map<string, number>();
   let time = 0;
-  return bodies.map(([b, dom, vcpu, dt, rip], seq) => {
+  let prevStack: bigint[] | undefined;
+  return bodies.map(([b, dom, vcpu, dt, rip, st, share], seq) => {
     time += dt;
     const k = `${dom}.${vcpu}`;
     const ic = (icount.get(k) ?? 0) + dt;
     icount.set(k, ic);
-    return { seq, time, dom: dom === 3 ? -1 : dom, vcpu: dom === 3 ? -1 : vcpu, icount: dom === 3 ? 0 : ic, rip: dom === 3 ? 0n : rip, ...b } as SimEvent;
+    // As in the machine: consecutive events of one hypercall share one stack array.
+    const s = dom === 3 ? undefined : share === 0 && prevStack !== undefined ? prevStack : share === 1 && prevStack !== undefined ? [...prevStack] : st;
+    prevStack = s;
+    return { seq, time, dom: dom === 3 ? -1 : dom, vcpu: dom === 3 ? -1 : vcpu, icount: dom === 3 ? 0 : ic, rip: dom === 3 ? 0n : rip, ...(s === undefined ? {} : { stack: s }), ...b } as SimEvent;
   });
 }

@@ -39,6 +39,9 @@ describe('trace container', () => {
     expect(back.length).toBe(evs.length);
     back.forEach((e, i) => expect(eventJson(e)).toBe(eventJson(canonical(evs[i]!))));
     expect(new Set(evs.map((e) => e.kind)).size).toBe(12);
+    // Call stacks come back as recorded (shared, value-equal and distinct ones alike).
+    expect(evs.filter((e) => e.stack !== undefined).length).toBeGreaterThan(5000);
+    back.forEach((e, i) => expect(e.stack).toEqual(evs[i]!.stack));
     expect(r.index.chunks.length).toBe(20);
     expect(r.index.eventCount).toBe(20_000);
     r.close();

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExitKind, Vector } from '../cpu/fault.js';
 import * as X from './public/xen.js';
+import { guestStack } from './pv-host.js';
 import { corpusBuilt, struct, testDomains, type TestDomain } from './test-domain.js';
 
 const CODE_OFF = 0x2000n;
@@ -126,5 +127,38 @@ describe.skipIf(!corpusBuilt)('PV system instructions', () => {
     expect(t!.v.kernelMode).toBe(false);
     expect(t!.u64(s + 8n)).toBe(0xdeadn);
     expect(t!.u64(s + 72n)).toBe(0n); // the xen_version entry never ran
+  });
+});
+
+describe.skipIf(!corpusBuilt)('guest call stacks at a hypercall', () => {
+  /** Frames at `fps` (each: saved rbp, return address), linked in order. */
+  function frames(t: TestDomain, fps: bigint[], rets: bigint[], last = 0n): void {
+    fps.forEach((fp, k) => {
+      const b = new Uint8Array(16);
+      const dv = new DataView(b.buffer);
+      dv.setBigUint64(0, fps[k + 1] ?? last, true);
+      dv.setBigUint64(8, rets[k]!, true);
+      t.put(fp, b);
+    });
+  }
+
+  it('walks the frame-pointer chain, innermost first, after the caller', () => {
+    const [t] = testDomains();
+    const fps = [t!.scratch + 0x100n, t!.scratch + 0x180n, t!.scratch + 0x300n];
+    frames(t!, fps, [0x101111n, 0x102222n, 0x103333n]);
+    expect(guestStack(t!.v, 0x100abcn, fps[0]!)).toEqual([0x100abcn, 0x101111n, 0x102222n, 0x103333n]);
+  });
+
+  it('stops at a zero, unmapped, misaligned or non-increasing frame pointer, or a zero return address', () => {
+    const [t] = testDomains();
+    const a = t!.scratch + 0x100n;
+    const b = t!.scratch + 0x200n;
+    expect(guestStack(t!.v, 0x1234n, 0n)).toEqual([0x1234n]);
+    expect(guestStack(t!.v, 0x1234n, 0x7fff_dead_0000n)).toEqual([0x1234n]);
+    expect(guestStack(t!.v, 0x1234n, a + 4n)).toEqual([0x1234n]);
+    frames(t!, [a, b], [0x105555n, 0x106666n], a); // b points back down to a: a loop
+    expect(guestStack(t!.v, 0x1234n, a)).toEqual([0x1234n, 0x105555n, 0x106666n]);
+    frames(t!, [a], [0n]);
+    expect(guestStack(t!.v, 0x1234n, a)).toEqual([0x1234n]);
   });
 });
