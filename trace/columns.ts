@@ -9,12 +9,13 @@
  */
 import type { Decoded, SimEvent } from '../sim/events.js';
 import { decodeBatch, type TraceEvent } from './decode-batch.js';
+import { F64Col, I32Col, U32Col, views } from './col.js';
 import { KIND_CODES } from './schema.js';
 
 export { decodeBatch, type TraceEvent };
 
-type Fields = { count: number[]; keyStr: number[]; type: number[]; intValue: number[]; u64Lo: number[]; u64Hi: number[]; strValue: number[] };
-const fields = (): Fields => ({ count: [], keyStr: [], type: [], intValue: [], u64Lo: [], u64Hi: [], strValue: [] });
+type Fields = { count: U32Col; keyStr: U32Col; type: U32Col; intValue: F64Col; u64Lo: U32Col; u64Hi: U32Col; strValue: U32Col };
+const fields = (): Fields => ({ count: new U32Col(), keyStr: new U32Col(), type: new U32Col(), intValue: new F64Col(), u64Lo: new U32Col(), u64Hi: new U32Col(), strValue: new U32Col() });
 /** Field value types of flattened decoded records. */
 export const FT = { INT: 0, U64: 1, STRING: 2, BOOL: 3 } as const;
 /** Scratch for splitting a 64-bit value into halves without BigInt arithmetic. */
@@ -32,31 +33,32 @@ export const vkey = (dom: number, vcpu: number): number => dom * 64 + (vcpu + 1)
 export class BatchBuilder {
   private readonly strings: string[] = [];
   private readonly stringIds = new Map<string, number>();
-  readonly kind: number[] = [];
-  private readonly timeDelta: number[] = [];
-  private readonly dom: number[] = [];
-  private readonly vcpu: number[] = [];
-  private readonly icountDelta: number[] = [];
-  private readonly ripDelta: number[] = [];
+  private readonly kind = new U32Col();
+  private readonly timeDelta = new F64Col();
+  private readonly dom = new U32Col();
+  private readonly vcpu = new I32Col();
+  private readonly icountDelta = new F64Col();
+  private readonly ripDelta = new F64Col();
   private readonly last = new Map<number, { icount: number; rip: number }>();
   private readonly start: Array<{ dom: number; vcpu: number; icount: number; rip: number }> = [];
   private lastTime: number;
   /** stack ids per event (0 none) and the distinct stacks, 1-based */
-  private readonly stackId: number[] = [];
-  private readonly stacks = { count: [] as number[], lo: [] as number[], hi: [] as number[] };
+  private readonly stackId = new U32Col();
+  private readonly stacks = { count: new U32Col(), lo: new U32Col(), hi: new U32Col() };
   private readonly stackIds = new Map<bigint, Array<{ stack: bigint[]; id: number }>>();
+  private readonly stackByRef = new Map<bigint[], number>();
   private lastStack: bigint[] | undefined = undefined;
   private lastStackId = 0;
-  private readonly hc = { op: [] as number[], sub: [] as number[], nameStr: [] as number[], subNameStr: [] as number[], result: [] as number[], argLo: [] as number[], argHi: [] as number[], decoded: fields(), callerLo: [] as number[], callerHi: [] as number[] };
-  private readonly ev = { port: [] as number[], toDom: [] as number[], toPort: [] as number[], virq: [] as number[] };
-  private readonly dl = { nports: [] as number[], ports: [] as number[] };
-  private readonly ex = { vector: [] as number[], errorCode: [] as number[], cr2Lo: [] as number[], cr2Hi: [] as number[], bounced: [] as boolean[], handlerLo: [] as number[], handlerHi: [] as number[] };
-  private readonly tm = { deadline: [] as number[] };
-  private readonly sc = { whatStr: [] as number[], until: [] as number[] };
-  private readonly text = { console: { sourceStr: [] as number[], text: [] as Uint8Array[] }, input: { sourceStr: [] as number[], text: [] as Uint8Array[] }, milestone: { sourceStr: [] as number[], text: [] as Uint8Array[] } };
-  private readonly xs = { opStr: [] as number[], txId: [] as number[], pathStr: [] as number[], value: [] as Uint8Array[], resultStr: [] as number[] };
-  private readonly rg = { ringKindStr: [] as number[], frontDom: [] as number[], backDom: [] as number[], gref: [] as number[], port: [] as number[], reqProdBefore: [] as number[], reqProdAfter: [] as number[], rspProdBefore: [] as number[], rspProdAfter: [] as number[], reqCons: [] as number[], rspCons: [] as number[], slots: fields() };
-  private readonly ds = { stateStr: [] as number[], reasonStr: [] as number[] };
+  private readonly hc = { op: new U32Col(), sub: new I32Col(), nameStr: new U32Col(), subNameStr: new U32Col(), result: new F64Col(), argLo: new U32Col(), argHi: new U32Col(), decoded: fields(), callerLo: new U32Col(), callerHi: new U32Col() };
+  private readonly ev = { port: new U32Col(), toDom: new I32Col(), toPort: new I32Col(), virq: new I32Col() };
+  private readonly dl = { nports: new U32Col(), ports: new U32Col() };
+  private readonly ex = { vector: new U32Col(), errorCode: new U32Col(), cr2Lo: new U32Col(), cr2Hi: new U32Col(), bounced: [] as boolean[], handlerLo: new U32Col(), handlerHi: new U32Col() };
+  private readonly tm = { deadline: new F64Col() };
+  private readonly sc = { whatStr: new U32Col(), until: new F64Col() };
+  private readonly text = { console: { sourceStr: new U32Col(), text: [] as Uint8Array[] }, input: { sourceStr: new U32Col(), text: [] as Uint8Array[] }, milestone: { sourceStr: new U32Col(), text: [] as Uint8Array[] } };
+  private readonly xs = { opStr: new U32Col(), txId: new U32Col(), pathStr: new U32Col(), value: [] as Uint8Array[], resultStr: new U32Col() };
+  private readonly rg = { ringKindStr: new U32Col(), frontDom: new U32Col(), backDom: new U32Col(), gref: new U32Col(), port: new U32Col(), reqProdBefore: new U32Col(), reqProdAfter: new U32Col(), rspProdBefore: new U32Col(), rspProdAfter: new U32Col(), reqCons: new U32Col(), rspCons: new U32Col(), slots: fields() };
+  private readonly ds = { stateStr: new U32Col(), reasonStr: new U32Col() };
   /** approximate encoded size, to bound batches */
   bytes = 0;
 
@@ -65,7 +67,7 @@ export class BatchBuilder {
   }
 
   get count(): number {
-    return this.kind.length;
+    return this.kind.n;
   }
 
   private str(s: string): number {
@@ -80,7 +82,7 @@ export class BatchBuilder {
   }
 
   /** Append the two uint32 halves of a 64-bit value (wrapped modulo 2^64). */
-  private put64(lo: number[], hi: number[], v: bigint): void {
+  private put64(lo: U32Col, hi: U32Col, v: bigint): void {
     if (v === 0n) {
       lo.push(0);
       hi.push(0);
@@ -130,16 +132,22 @@ export class BatchBuilder {
   private stackIdOf(st: bigint[] | undefined): number {
     if (st === undefined || st.length === 0) return 0;
     if (st === this.lastStack) return this.lastStackId;
+    const known = this.stackByRef.get(st);
+    if (known !== undefined) {
+      this.lastStack = st;
+      return (this.lastStackId = known);
+    }
     let list = this.stackIds.get(st[0]!);
     if (list === undefined) this.stackIds.set(st[0]!, (list = []));
     let id = list.find((c) => c.stack.length === st.length && c.stack.every((x, i) => x === st[i]))?.id;
     if (id === undefined) {
-      id = this.stacks.count.length + 1;
+      id = this.stacks.count.n + 1;
       list.push({ stack: st, id });
       this.stacks.count.push(st.length);
       for (const x of st) this.put64(this.stacks.lo, this.stacks.hi, x);
       this.bytes += 8 * st.length;
     }
+    this.stackByRef.set(st, id);
     this.lastStack = st;
     this.lastStackId = id;
     return id;
@@ -193,7 +201,7 @@ export class BatchBuilder {
         break;
       case 'evtchn_deliver':
         this.dl.nports.push(e.ports.length);
-        this.dl.ports.push(...e.ports);
+        for (const p of e.ports) this.dl.ports.push(p);
         break;
       case 'exception':
         this.ex.vector.push(e.vector);
@@ -257,13 +265,13 @@ export class BatchBuilder {
   /** The EventBatch message object (protobufjs field names). */
   message(prevHash: Uint8Array): Record<string, unknown> {
     const t = this.text;
-    return {
+    return views({
       firstSeq: this.firstSeq, count: this.count, prevHash, firstTime: this.firstTime, start: this.start, strings: this.strings,
       kind: this.kind, timeDelta: this.timeDelta, dom: this.dom, vcpu: this.vcpu, icountDelta: this.icountDelta, ripDelta: this.ripDelta,
       stackId: this.stackId, stacks: this.stacks,
       hypercall: this.hc, evtchnSend: this.ev, evtchnDeliver: this.dl, exception: this.ex, timer: this.tm, sched: this.sc,
       console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone,
-    };
+    });
   }
 }
 

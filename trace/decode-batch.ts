@@ -15,7 +15,9 @@ type Col = { [k: string]: unknown };
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v as { toString(): string }));
 /** Column `k` of `c` as numbers (protobufjs gives numbers already with `longs: Number`). */
 const arr = (c: Col | undefined, k: string): number[] => {
-  const raw = (c?.[k] as unknown[] | undefined) ?? [];
+  const raw = (c?.[k] as unknown[] | ArrayLike<number> | undefined) ?? [];
+  // Typed arrays (a builder's columns, before encoding) become plain arrays: events hold number[].
+  if (!Array.isArray(raw)) return Array.from(raw as ArrayLike<number>);
   return raw.length > 0 && typeof raw[0] !== 'number' ? raw.map(num) : (raw as number[]);
 };
 const sub = (b: Col, k: string): Col => (b[k] as Col | undefined) ?? {};

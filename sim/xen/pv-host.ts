@@ -146,7 +146,7 @@ export class PvHost implements CpuHost {
     const caller = nr === 23 ? 0n : (v.guest.u64(c.getReg(4) + 16n) ?? 0n);
     // Everything Xen does for this call is stamped with the guest's stack;
     // iret is jumped to from anywhere (entry code), so it has none.
-    this.xen.hcStack = nr === 23 ? undefined : guestStack(v, caller, c.getReg(5));
+    this.xen.hcStack = nr === 23 ? undefined : sameStack(v, guestStack(v, caller, c.getReg(5)));
     const { result, ctx } = hypercall(this.xen, d, v, nr, args);
     if (result !== null) c.setReg(0, BigInt.asUintN(64, BigInt(result)));
     if (nr !== 23 || result !== null) {
@@ -273,6 +273,23 @@ export class PvHost implements CpuHost {
         c.raise(Vector.GP, 0);
     }
   }
+}
+
+/**
+ * One of the vCPU's recent stacks when `st` equals it, else `st`: a loop
+ * making the same hypercalls from the same places hands the trace writer
+ * the same few arrays, which it recognises by identity. A cache only:
+ * events carry the values either way.
+ */
+const RECENT_STACKS = 8;
+const recentStacks = new WeakMap<Vcpu, bigint[][]>();
+function sameStack(v: Vcpu, st: bigint[]): bigint[] {
+  let recent = recentStacks.get(v);
+  if (recent === undefined) recentStacks.set(v, (recent = []));
+  for (const r of recent) if (r.length === st.length && r.every((x, i) => x === st[i])) return r;
+  if (recent.length === RECENT_STACKS) recent.pop();
+  recent.unshift(st);
+  return st;
 }
 
 /** Frames a guest stack walk follows at most, and the largest frame it believes. */
