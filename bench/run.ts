@@ -4,6 +4,7 @@
  */
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
+import { benchReplaySuite } from './replay-bench.js';
 import { benchRecord, benchSynthetic } from './trace-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
 
@@ -23,3 +24,7 @@ const fvb = benchFullVsBare();
 if (fvb.length > 0) table('compute guest as a PV domain on the full machine vs the bare core (best of 3)', fvb);
 table('trace: pingpong recorded vs untraced (best of 10 each after warm-up, interleaved)', await benchRecord());
 table('trace: synthetic stream', await benchSynthetic());
+const rp = await benchReplaySuite();
+table('replay: verify by re-execution vs record', rp.speed);
+table('replay cursor: moves in a 1M-event trace (random points, fixed seed)', rp.seek);
+table('diff: identical prefix (chunk-hash skip) vs differing from the start', rp.diff);

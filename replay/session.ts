@@ -1,67 +1,56 @@
 /**
  * Replay sessions: re-execute a recorded run from its header and compare it
- * with the trace (verify), or rebuild the machine at any point (seek) from
- * the nearest checkpoint plus re-execution. This is the API `xenrr replay`
- * and the TUI use.
+ * with the trace (verify), or move a cursor through the run as a debugger
+ * does (seek, step, reverse step, continue and reverse continue to an event)
+ * and look at the machine there. This is the API `xenrr replay` and the TUI
+ * use.
  *
- * Verification re-encodes the live events into batches with the trace's
- * own chunk boundaries and compares chunk hashes (recording is
- * deterministic, so equal runs give equal bytes); only a chunk whose hash
- * differs is decoded and compared event by event to name the first mismatch.
+ * The cursor is a machine rebuilt at the point asked for: the nearest clean
+ * point before it (start, trace checkpoint, or an in-memory anchor near the
+ * cursor), then re-execution (session-seek.ts). Reverse moves are seeks to
+ * an earlier point. Searches for events read the trace, not the machine.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { SimEvent } from '../sim/events.js';
 import { Machine } from '../sim/machine.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
-import { restoreMachine } from '../sim/snapshot.js';
-import { EvtState } from '../sim/xen/domain.js';
-import { BatchBuilder, canonical, eventJson, type TraceEvent } from '../trace/columns.js';
+import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
-import { EventBatchMsg } from '../trace/schema.js';
 import { UsageError } from './cli/errors.js';
+import { TraceEvents, type EventPredicate } from './session-events.js';
+import { Seeker, type Stop, type Target } from './session-seek.js';
+import { verifyRun, type VerifyResult } from './session-verify.js';
+import { viewRegister, type MachineView } from './session-view.js';
 import { loadSymbols, type Symbols } from './symbols.js';
 
-export type Divergence = {
-  seq: number;
-  /** what the trace recorded, and what re-execution produced (null: one run ended first) */
-  expected: TraceEvent | null;
-  actual: TraceEvent | null;
-  /** field-by-field differences */
-  fields: Array<{ field: string; expected: string; actual: string }>;
-  /** the last common events before the divergence */
-  context: TraceEvent[];
-};
+export { fieldDiff, type Divergence, type VerifyResult } from './session-verify.js';
+export type { EventPredicate } from './session-events.js';
+export { REG_NAMES, type MachineView, type VcpuView } from './session-view.js';
 
-export type VerifyResult = { events: number; divergence: Divergence | null; warnings: string[] };
-
-export type VcpuView = { dom: number; vcpu: number; regs: Record<string, bigint>; rip: bigint; rflags: number; kernelMode: boolean; state: string; icount: number };
-export type MachineView = {
+/** Where the cursor is. */
+export type Position = {
+  /** events before `seq` have happened; with `atEvent`, event `seq` is being emitted, else it is the next to come */
   seq: number;
+  atEvent: boolean;
+  /** virtual time, ns */
   time: number;
-  vcpus: VcpuView[];
-  ports: Array<{ dom: number; pending: number[]; masked: number[]; bound: number[] }>;
-  rings: Array<{ kind: string; dom: number; reqProd: number; rspProd: number }>;
-  console: Array<{ dom: number; name: string; tail: string }>;
+  /** instructions retired by each vCPU */
+  vcpus: Array<{ dom: number; vcpu: number; icount: number }>;
 };
 
-const REG_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
-const CONTEXT = 10;
-
-/** Differences between two events, by top-level field (nested ones compared as JSON). */
-export function fieldDiff(a: TraceEvent | null, b: TraceEvent | null): Divergence['fields'] {
-  if (a === null || b === null) return [];
-  const ja = JSON.parse(eventJson(a)) as Record<string, unknown>;
-  const jb = JSON.parse(eventJson(b)) as Record<string, unknown>;
-  const keys = [...new Set([...Object.keys(ja), ...Object.keys(jb)])].sort();
-  return keys.filter((k) => JSON.stringify(ja[k]) !== JSON.stringify(jb[k])).map((k) => ({ field: k, expected: JSON.stringify(ja[k]) ?? '-', actual: JSON.stringify(jb[k]) ?? '-' }));
-}
+/** Where a continue stopped: the event it stopped at (null: none matched, so at the end or the start) and the machine there. */
+export type StopInfo = { event: TraceEvent | null; view: MachineView };
 
 export class ReplaySession {
   readonly scenario: Scenario;
   readonly symbols: Symbols;
   readonly warnings: string[] = [];
   private readonly specs: Array<Scenario['domains'][number] & { id: number; seed: number; image: Uint8Array }>;
+  private readonly seeker: Seeker;
+  private readonly events: TraceEvents;
+  /** the cursor; null until the first move (then: the start) */
+  private cur: Stop | null = null;
 
   private constructor(readonly reader: TraceReader, overrides: Map<string, string>) {
     const h = reader.header;
@@ -80,6 +69,8 @@ export class ReplaySession {
       return { ...dom, id: k + 1, seed: h.seed, image: bytes };
     });
     this.symbols = loadSymbols(h, overrides);
+    this.seeker = new Seeker(reader, (sink) => this.fresh(sink), this.scenario.maxInsns);
+    this.events = new TraceEvents(reader);
   }
 
   static open(reader: TraceReader, overrides: Map<string, string> = new Map()): ReplaySession {
@@ -91,142 +82,124 @@ export class ReplaySession {
     return new Machine(this.specs, sink, { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock });
   }
 
-  /** Re-execute the whole run and compare it with the trace. */
+  /** Re-execute the whole run and compare it with the trace. Leaves the cursor alone. */
   verify(progress?: (events: number) => void): VerifyResult {
-    const chunks = this.reader.index.chunks;
-    let ci = 0;
-    let batch: BatchBuilder | null = null;
-    let live: SimEvent[] = [];
-    let prevHash = new Uint8Array(0);
-    let lastTime = 0;
-    let matched = 0;
-    let context: TraceEvent[] = [];
-    let divergence: Divergence | null = null;
-    let machine: Machine | null = null;
-    const diverge = (d: Divergence): void => {
-      divergence = d;
-      machine?.halt();
-    };
-    const compareChunk = (): void => {
-      const b = batch!;
-      const raw = EventBatchMsg.encode(b.message(prevHash)).finish();
-      const hash = createHash('sha256').update(raw).digest().subarray(0, 16);
-      const want = chunks[ci]!;
-      if (Buffer.from(hash).equals(Buffer.from(want.hash))) {
-        prevHash = hash;
-        matched += b.count;
-        context = live.slice(-CONTEXT).map(canonical);
-        ci++;
-        batch = null;
-        live = [];
-        progress?.(matched);
-        return;
-      }
-      // This chunk differs: find the first differing event.
-      const recorded = this.reader.chunk(ci);
-      for (let k = 0; k < Math.max(recorded.length, live.length); k++) {
-        const exp = recorded[k] ?? null;
-        const act = live[k] === undefined ? null : canonical(live[k]!);
-        if (exp !== null && act !== null && eventJson(exp) === eventJson(act)) {
-          context = [...context, act].slice(-CONTEXT);
-          matched++;
-          continue;
-        }
-        diverge({ seq: want.firstSeq + k, expected: exp, actual: act, fields: fieldDiff(exp, act), context });
-        return;
-      }
-      // Same events, different bytes (e.g. the previous-hash link): treat as a match.
-      prevHash = hash;
-      ci++;
-      batch = null;
-      live = [];
-    };
-    machine = this.fresh((e) => {
-      if (divergence !== null) return;
-      if (ci >= chunks.length) {
-        if (this.reader.complete) diverge({ seq: e.seq, expected: null, actual: canonical(e), fields: [], context });
-        return;
-      }
-      batch ??= new BatchBuilder(e.seq, lastTime);
-      batch.add(e);
-      live.push(e);
-      lastTime = e.time;
-      if (batch.count === chunks[ci]!.count) compareChunk();
-    });
-    machine.run(this.scenario.maxInsns);
-    if (divergence === null && batch !== null) compareChunk();
-    if (divergence === null && ci < chunks.length) {
-      const rest = this.reader.chunk(ci);
-      const k = batch === null ? 0 : (batch as BatchBuilder).count;
-      diverge({ seq: chunks[ci]!.firstSeq + k, expected: rest[k] ?? null, actual: null, fields: [], context });
-    }
-    const warnings = [...this.warnings];
-    if (!this.reader.complete) warnings.push(`the recording is incomplete: verified its ${matched} events`);
-    return { events: matched, divergence, warnings };
+    const r = verifyRun(this.reader, (sink) => this.fresh(sink), this.scenario.maxInsns, progress);
+    return { ...r, warnings: [...this.warnings, ...r.warnings] };
+  }
+
+  // ---- moving the cursor ---------------------------------------------------
+
+  private move(t: Target): MachineView {
+    this.cur = this.seeker.runTo(t);
+    return this.cur.view;
+  }
+
+  private get at(): Stop {
+    return (this.cur ??= this.seeker.runTo({ kind: 'start' }));
+  }
+
+  /** Back to the start of the run, before any event. */
+  seekStart(): MachineView {
+    return this.move({ kind: 'start' });
+  }
+
+  /** The machine as it was when event `seq` was emitted. Past the end: the end. */
+  seek(seq: number): MachineView {
+    return this.move({ kind: 'seq', seq });
   }
 
   /**
-   * The machine as it was when event `seq` was emitted: the nearest
-   * checkpoint at or before it, then re-execution. Past the end: the end.
+   * The machine when vCPU `vcpu` of domain `dom` has retired exactly
+   * `icount` instructions (if it never does: the end), with the scheduler
+   * slice closed there (pending console output drained). Reads no chunk,
+   * only the checkpoints a binary search over their vCPU counts visits.
    */
-  seek(seq: number): MachineView {
-    let view: MachineView | null = null;
-    let m: Machine;
-    const sink = (e: SimEvent): void => {
-      if (view === null && e.seq >= seq) {
-        view = this.view(m, e.seq, e.time);
-        m.halt();
-      }
-    };
-    m = this.startNear(seq, sink);
-    m.run(this.scenario.maxInsns);
-    return view ?? this.view(m, m.nextSeq, m.xen.clock);
-  }
-
-  /** The machine when vCPU `vcpu` of domain `dom` has retired exactly `icount` instructions. */
   seekIcount(dom: number, vcpu: number, icount: number): MachineView {
-    // The last event of that vCPU at or before icount bounds the checkpoint.
-    let bound = 0;
-    for (const e of this.reader.events()) {
-      if (e.dom === dom && e.vcpu === vcpu && e.icount > icount) break;
-      bound = e.seq;
-    }
-    const m = this.startNear(bound, () => {});
-    m.haltAt(dom, vcpu, icount);
-    m.run(this.scenario.maxInsns);
-    return this.view(m, m.nextSeq, m.xen.clock);
+    this.vcpuAt(dom, vcpu);
+    return this.move({ kind: 'icount', dom, vcpu, icount });
   }
 
-  /** A machine restored from the last checkpoint at or before `seq` (or the start). */
-  private startNear(seq: number, sink: (e: SimEvent) => void): Machine {
-    const m = this.fresh(sink);
-    const cps = this.reader.index.checkpoints.filter((c) => c.seq <= seq);
-    if (cps.length > 0) {
-      const i = this.reader.index.checkpoints.indexOf(cps[cps.length - 1]!);
-      restoreMachine(m, this.reader.checkpoint(i) as Parameters<typeof restoreMachine>[1]);
-    }
-    return m;
+  /** Run until that vCPU has retired `n` more instructions (the others run as recorded meanwhile). */
+  step(dom: number, vcpu: number, n = 1): MachineView {
+    const ic = this.vcpuAt(dom, vcpu).icount;
+    this.seeker.prepareLocal();
+    return this.move({ kind: 'icount', dom, vcpu, icount: ic + Math.max(0, n) });
   }
 
-  private view(m: Machine, seq: number, time: number): MachineView {
-    const xen = m.xen;
-    return {
-      seq,
-      time,
-      vcpus: m.domains.flatMap((d) =>
-        d.vcpus.map((v) => ({
-          dom: d.id, vcpu: v.id, icount: v.cpu.retired(), rip: v.cpu.rip, rflags: v.cpu.rflags, kernelMode: v.kernelMode, state: v.state,
-          regs: Object.fromEntries(REG_NAMES.map((n, i) => [n, v.cpu.getReg(i)])),
-        })),
-      ),
-      ports: m.domains.map((d) => {
-        const bound: number[] = [];
-        for (let p = 1; p < d.ports.length; p++) if (d.ports[p] && d.ports[p]!.state !== EvtState.CLOSED) bound.push(p);
-        return { dom: d.id, bound, pending: bound.filter((p) => xen.isPending(d, p)), masked: bound.filter((p) => xen.isMasked(d, p)) };
-      }),
-      rings: m.ringState(),
-      console: m.domains.map((d) => ({ dom: d.id, name: d.name, tail: Buffer.from(d.console.slice(-2000)).toString('latin1') })),
-    };
+  /** Reverse step: the point where that vCPU had retired `n` fewer instructions (not before the start). */
+  stepBack(dom: number, vcpu: number, n = 1): MachineView {
+    const ic = this.vcpuAt(dom, vcpu).icount;
+    if (ic === 0) return this.view();
+    this.seeker.prepareLocal();
+    return this.move({ kind: 'icount', dom, vcpu, icount: Math.max(0, ic - Math.max(0, n)) });
+  }
+
+  /** Forward to the next recorded event after the cursor that satisfies `pred`; none: to the end of the run. */
+  continue(pred: EventPredicate): StopInfo {
+    const p = this.at.view;
+    const e = this.events.next(pred, this.at.atEvent ? p.seq + 1 : p.seq);
+    return { event: e, view: this.move({ kind: 'seq', seq: e?.seq ?? Number.MAX_SAFE_INTEGER }) };
+  }
+
+  /** Back to the last recorded event before the cursor that satisfies `pred`; none: to the start. */
+  reverseContinue(pred: EventPredicate): StopInfo {
+    const e = this.events.prev(pred, this.at.view.seq);
+    return { event: e, view: this.move(e === null ? { kind: 'start' } : { kind: 'seq', seq: e.seq }) };
+  }
+
+  // ---- looking at the cursor -------------------------------------------------
+
+  get position(): Position {
+    const c = this.cur;
+    if (c === null) return { seq: 0, atEvent: false, time: 0, vcpus: this.specs.flatMap((d) => Array.from({ length: d.vcpus }, (_, k) => ({ dom: d.id, vcpu: k, icount: 0 }))) };
+    const v = c.view;
+    return { seq: v.seq, atEvent: c.atEvent, time: v.time, vcpus: v.vcpus.map((x) => ({ dom: x.dom, vcpu: x.vcpu, icount: x.icount })) };
+  }
+
+  /** Registers, ports, rings and consoles at the cursor. */
+  view(): MachineView {
+    return this.at.view;
+  }
+
+  /** The event at the cursor when it is at one, else the last event before it (null at the start). */
+  event(): TraceEvent | null {
+    const p = this.position;
+    const seq = p.atEvent ? p.seq : p.seq - 1;
+    return seq < 0 ? null : this.events.at(seq);
+  }
+
+  /** The recorded event `seq` (null: no such event). */
+  eventAt(seq: number): TraceEvent | null {
+    return this.events.at(seq);
+  }
+
+  /** A register of a vCPU at the cursor: rax..r15, rip or rflags. */
+  register(dom: number, vcpu: number, name: string): bigint {
+    return viewRegister(this.at.view, dom, vcpu, name);
+  }
+
+  /**
+   * `len` bytes of guest memory at virtual address `va`, through that vCPU's
+   * current page tables (null if some page is not mapped). At an event, the
+   * memory is as it was once the instruction or hypervisor action that
+   * emitted the event completed (registers in view() are exactly at the event).
+   */
+  readMemory(dom: number, vcpu: number, va: bigint, len: number): Uint8Array | null {
+    this.vcpuAt(dom, vcpu);
+    const v = this.at.machine.domains.find((d) => d.id === dom)!.vcpus[vcpu]!;
+    return v.guest.read(va, len);
+  }
+
+  private vcpuAt(dom: number, vcpu: number): Position['vcpus'][number] {
+    const x = this.position.vcpus.find((c) => c.dom === dom && c.vcpu === vcpu);
+    if (x === undefined) throw new RangeError(`no vCPU ${dom}.${vcpu} in this trace`);
+    return x;
+  }
+
+  /** Trace checkpoints decoded so far by cursor moves: for tests and benches. */
+  get checkpointReads(): number {
+    return this.seeker.checkpointReads;
   }
 }
 
