@@ -10,7 +10,7 @@
 import type { Decoded, SimEvent } from '../sim/events.js';
 import { decodeBatch, type TraceEvent } from './decode-batch.js';
 import { F64Col, I32Col, U32Col, views } from './col.js';
-import { KIND_CODES } from './schema.js';
+import { KIND_CODES, KIND_NAMES } from './schema.js';
 
 export { decodeBatch, type TraceEvent };
 
@@ -153,8 +153,26 @@ export class BatchBuilder {
     return id;
   }
 
+  /** events per kind code, and hypercalls per name (by string id), in this batch */
+  private readonly kindCounts = new Uint32Array(KIND_NAMES.length + 1);
+  private readonly hcNameCounts: number[] = [];
+
+  /** Counts by kind name and by hypercall name, in kind-code and first-seen order. */
+  counts(): { byKind: Array<[string, number]>; byHypercall: Array<[string, number]> } {
+    const byKind: Array<[string, number]> = [];
+    this.kindCounts.forEach((n, code) => {
+      if (n > 0) byKind.push([KIND_NAMES[code]!, n]);
+    });
+    const byHypercall: Array<[string, number]> = [];
+    this.hcNameCounts.forEach((n, id) => {
+      if (n > 0) byHypercall.push([this.strings[id]!, n]);
+    });
+    return { byKind, byHypercall };
+  }
+
   add(e: SimEvent): void {
     const code = KIND_CODES[e.kind];
+    this.kindCounts[code] = this.kindCounts[code]! + 1;
     this.stackId.push(this.stackIdOf(e.stack));
     this.kind.push(code);
     this.timeDelta.push(e.time - this.lastTime);
@@ -184,7 +202,10 @@ export class BatchBuilder {
         const h = this.hc;
         h.op.push(e.op);
         h.sub.push(e.sub);
-        h.nameStr.push(this.str(e.name));
+        const nameId = this.str(e.name);
+        h.nameStr.push(nameId);
+        while (this.hcNameCounts.length <= nameId) this.hcNameCounts.push(0);
+        this.hcNameCounts[nameId]!++;
         h.subNameStr.push(this.str(e.subName));
         h.result.push(e.result);
         for (let i = 0; i < 5; i++) this.put64(h.argLo, h.argHi, e.args[i] ?? 0n);

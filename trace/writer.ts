@@ -23,7 +23,7 @@ export class TraceWriter {
   private prevHash = new Uint8Array(0);
   private nextSeq = 0;
   private lastTime = 0;
-  /** per-kind and per-hypercall counts, in first-seen order (deterministic) */
+  /** per-kind and per-hypercall counts of flushed batches (deterministic order) */
   private readonly kindCounts = new Map<string, number>();
   private readonly hcCounts = new Map<string, number>();
   readonly index: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: '' };
@@ -50,8 +50,6 @@ export class TraceWriter {
     this.batch.add(e);
     this.nextSeq = e.seq + 1;
     this.lastTime = e.time;
-    this.kindCounts.set(e.kind, (this.kindCounts.get(e.kind) ?? 0) + 1);
-    if (e.kind === 'hypercall') this.hcCounts.set(e.name, (this.hcCounts.get(e.name) ?? 0) + 1);
     if (this.batch.count >= this.chunkEvents || this.batch.bytes >= CHUNK_BYTES) this.flush();
   }
 
@@ -60,6 +58,9 @@ export class TraceWriter {
     const b = this.batch;
     if (b === null || b.count === 0) return;
     this.batch = null;
+    const { byKind, byHypercall } = b.counts();
+    for (const [k, n] of byKind) this.kindCounts.set(k, (this.kindCounts.get(k) ?? 0) + n);
+    for (const [k, n] of byHypercall) this.hcCounts.set(k, (this.hcCounts.get(k) ?? 0) + n);
     // The columns are already of the wire types: encode without a fromObject copy.
     const raw = EventBatchMsg.encode(b.message(this.prevHash)).finish();
     const hash = createHash('sha256').update(raw).digest().subarray(0, 16);
