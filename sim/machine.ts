@@ -142,11 +142,25 @@ export class Machine {
   }
   private halted = false;
 
-  /** Halt when vCPU `vcpu` of domain `dom` has retired exactly `icount` instructions. */
+  /**
+   * Halt when vCPU `vcpu` of domain `dom` has retired exactly `icount`
+   * instructions. Unlike `halt`, this pauses inside the slice without
+   * closing it, so a later `run` resumes that slice and the machine goes on
+   * exactly as the recorded run did (single-stepping a vCPU is haltAt(n + 1)
+   * then run, over and over). A paused machine is not at a clean point: no
+   * snapshot until it has run on.
+   */
   haltAt(dom: number, vcpu: number, icount: number): void {
     this.stopAt = { v: this.xen.domain(dom)?.vcpus[vcpu] ?? null, icount };
   }
   private stopAt: { v: Vcpu | null; icount: number } | null = null;
+  /** a slice cut short by `stopAt`: its vCPU, domain and remaining budget */
+  private paused: { v: Vcpu; d: Domain; left: number } | null = null;
+
+  /** Paused inside a slice (haltAt): the vCPU whose slice it is. */
+  get pausedIn(): Vcpu | null {
+    return this.paused?.v ?? null;
+  }
 
   /** Producer indices of every known I/O ring (for debuggers). */
   ringState(): Array<{ kind: string; dom: number; reqProd: number; rspProd: number }> {
@@ -171,6 +185,13 @@ export class Machine {
     let stop: StopReason = 'all-stopped';
     this.halted = false;
     for (;;) {
+      // A slice paused by haltAt resumes before anything else: that is not a clean point.
+      const p = this.paused;
+      if (p !== null && !this.halted) {
+        this.paused = null;
+        this.runSlice(p.v, p.d, p.left);
+        continue;
+      }
       if (this.halted || (between !== undefined && between() === true)) {
         stop = 'paused';
         break;
@@ -205,22 +226,32 @@ export class Machine {
     const deadline = this.nextDeadline();
     if (deadline >= 0) budget = Math.max(1, Math.min(budget, deadline - xen.clock));
     const at = this.stopAt;
-    if (at !== null && at.v === v) {
-      if (v.cpu.icount >= at.icount) {
-        this.halted = true;
-        return;
-      }
-      budget = Math.min(budget, at.icount - v.cpu.icount);
+    if (at !== null && at.v === v && v.cpu.icount >= at.icount) {
+      this.halted = true;
+      return;
     }
     this.updateTime(v);
     xen.beginSlice(v);
     maybeUpcall(xen, d, v);
-    const exit = v.cpu.run(budget);
+    this.runSlice(v, d, budget);
+  }
+
+  /** Run `budget` instructions of the slice `v` is in, then close it (unless haltAt pauses it first). */
+  private runSlice(v: Vcpu, d: Domain, budget: number): void {
+    const at = this.stopAt;
+    const cut = at !== null && at.v === v && at.icount - v.cpu.icount < budget ? at.icount - v.cpu.icount : -1;
+    const exit = v.cpu.run(cut >= 0 ? cut : budget);
     if (exit.kind === ExitKind.EXCEPTION && d.alive) this.deliver(d, v, exit.vector, exit.errorCode, exit.cr2);
+    if (cut >= 0 && exit.kind === ExitKind.BUDGET && d.alive && v.state === VcpuState.RUNNABLE) {
+      // Stopped by the count alone, mid-slice: pause; the rest of the slice runs on resume.
+      this.paused = { v, d, left: budget - cut };
+      this.halted = true;
+      return;
+    }
     if (at !== null && at.v === v && v.cpu.icount >= at.icount) this.halted = true;
     // Descheduled: report ring traffic not yet seen at a notify.
     this.tracker.check(d.id);
-    xen.endSlice();
+    this.xen.endSlice();
     this.drainConsole(d);
   }
 
