@@ -1,26 +1,33 @@
 /**
  * The timeline debugger: a timeline of events over the whole screen width,
- * one lower pane (detail, state or console; Tab cycles, Enter toggles
- * detail), and a status bar. All state changes go through `reduce`
- * (keys.ts); this component renders and runs the two side effects: quitting
- * and the debounced seek behind the state pane.
+ * one lower pane (detail, state, rings or console; Tab cycles, Enter
+ * toggles detail), and a status bar. All state changes go through `reduce`
+ * (keys.ts); this component renders and runs the side effects: quitting,
+ * and the seek behind the state and rings panes.
  *
  * Seeking re-executes the machine (up to about a second on long traces, and
- * synchronous), so it runs only while the state pane is shown, only for the
- * selected event, `seekDelay` ms after the selection stopped moving.
+ * synchronous), so it runs only while such a pane is shown, for the selected
+ * event `seekDelay` ms after the selection stopped moving, and at once for
+ * an instruction step (s/S).
  */
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { MachineView, ReplaySession } from '../replay/session.js';
 import { symbolize } from '../replay/symbols.js';
-import { fixTop, initialState, lowerHeight, PROMPT_CHAR, reduce, timelineRows, type UiState } from './keys.js';
+import { fixTop, followPoint, initialState, lowerHeight, MACHINE_PANES, PROMPT_CHAR, reduce, timelineRows, type UiState } from './keys.js';
+import type { Point, PointSource, PointTarget } from './replay-point.js';
+import { ringsBefore } from './rings.js';
 import { hits, type TimelineSource } from './source.js';
-import { clip, colourEnabled, consoleLines, eventFields, fit, KIND_COLOUR, pack, stateLines, TIMELINE_HEADER, timelineRow } from './text.js';
+import { clip, codeLines, colourEnabled, consoleLines, eventFields, fit, KIND_COLOUR, pack, ringLines, stateLines, TIMELINE_HEADER, timelineRow, whereOf } from './text.js';
+
+// The disassembler pulls in the CPU's decoder and opcode table: loaded with the first seek, not for the first frame.
+type Disasm = typeof import('./disasm.js');
+let disasm: Disasm | null = null;
+const vcpuKey = (dom: number, vcpu: number): string => whereOf({ dom, vcpu });
 
 export type AppProps = {
   source: TimelineSource;
-  /** opens the replay session behind the state pane (throws with a one-line reason when it cannot) */
-  openSession?: () => ReplaySession;
+  /** opens the replay behind the state and rings panes (throws or rejects with a one-line reason when it cannot) */
+  openPoints?: () => PointSource | Promise<PointSource>;
   /** fixed size (tests); otherwise the terminal's, following resizes */
   columns?: number;
   rows?: number;
@@ -44,17 +51,20 @@ export function useSize(columns?: number, rows?: number): { w: number; h: number
 
 export const HELP = [
   '↑/↓ k/j  move        PgUp/PgDn  page       Home/End g/G  first/last',
-  'Enter    detail pane  Tab  next lower pane (detail, state, console, none)',
+  'Enter    detail pane  Tab  next lower pane (detail, state, rings, console)',
   '/        search summaries          n/N  next/previous match',
   'f        filter: dom=N vcpu=N kind=K name=HYPERCALL (empty clears)',
   ':        go to sequence number, or t<ns> for virtual time',
   'b        toggle breakpoint on this event\'s hypercall / port / kind',
   'c/C      continue / reverse-continue to a breakpoint hit',
-  's/S      step / reverse-step: next/previous event of this vCPU',
+  's/S      step / reverse-step one instruction of this vCPU (state pane)',
+  'v/V      next/previous event of this vCPU',
   '?        this help (Esc closes)       q  quit',
 ];
 
-type Seek = { seq: number; view: MachineView | null; error: string } | null;
+type Seek = { key: string; point: Point | null; error: string } | null;
+
+const targetKey = (t: PointTarget): string => ('seq' in t ? `seq ${t.seq}` : `icount ${vcpuKey(t.dom, t.vcpu)}:${t.icount}`);
 
 export function App(props: AppProps): React.JSX.Element {
   const { source: src } = props;
@@ -70,34 +80,56 @@ export function App(props: AppProps): React.JSX.Element {
     if (s.quit) exit();
   }, [s.quit, exit]);
 
-  // The state pane's seek: debounced, for the selected event only.
-  const session = useRef<ReplaySession | string | null>(null);
-  const [seek, setSeek] = useState<Seek>(null);
-  const wantSeek = s.pane === 'state' && !s.help ? s.sel : -1;
-  useEffect(() => {
-    if (wantSeek < 0 || seek?.seq === wantSeek) return;
-    const t = setTimeout(() => {
-      if (session.current === null) {
-        try {
-          session.current = props.openSession ? props.openSession() : 'no replay session';
-        } catch (e) {
-          session.current = (e as Error).message;
-        }
-      }
-      const ses = session.current;
-      if (typeof ses === 'string') return setSeek({ seq: wantSeek, view: null, error: ses });
-      try {
-        setSeek({ seq: wantSeek, view: ses.seek(wantSeek), error: '' });
-      } catch (e) {
-        setSeek({ seq: wantSeek, view: null, error: (e as Error).message });
-      }
-    }, props.seekDelay ?? 150);
-    return () => clearTimeout(t);
-  }, [wantSeek, seek?.seq]);
-
   const events = useMemo(() => src.window(s.top, rows, s.filter?.pred ?? (() => true)), [src, s.top, rows, s.filter, s.sel]);
   const cur = src.get(s.sel);
   const names = useMemo(() => new Map(src.reader.header.images.map((img, k) => [k + 1, img.domain])), [src]);
+
+  // The seek behind the state and rings panes: the instruction point, or the selected event.
+  const points = useRef<PointSource | string | null>(null);
+  const [seek, setSeek] = useState<Seek>(null);
+  const machinePane = MACHINE_PANES.has(s.pane) && !s.help && cur !== null && !(s.pane === 'state' && s.point === null && cur.dom < 0);
+  const target: PointTarget | null = !machinePane ? null : s.point ?? { seq: s.sel };
+  const want = target === null ? '' : targetKey(target);
+  useEffect(() => {
+    if (target === null || seek?.key === want) return;
+    const run = async (): Promise<void> => {
+      if (points.current === null) {
+        try {
+          points.current = props.openPoints ? await props.openPoints() : 'no replay session';
+        } catch (e) {
+          points.current = (e as Error).message;
+        }
+      }
+      const ps = points.current;
+      if (typeof ps === 'string') return setSeek({ key: want, point: null, error: ps });
+      disasm ??= await import('./disasm.js');
+      try {
+        const point = ps.at(target);
+        setSeek({ key: want, point, error: '' });
+        if (!('seq' in target)) setS((prev) => followPoint(src, prev, target, point.happened));
+      } catch (e) {
+        setSeek({ key: want, point: null, error: (e as Error).message });
+      }
+    };
+    const t = setTimeout(() => void run(), 'seq' in target ? (props.seekDelay ?? 150) : 0);
+    return () => clearTimeout(t);
+  }, [want, seek?.key]);
+  const ready = seek !== null && seek.key === want ? seek : null;
+
+  const symOf = (dom: number, a: bigint): string | null => {
+    const r = src.symbols.get(dom)?.(a);
+    return r ? (r.offset === 0 ? r.name : `${r.name}+0x${r.offset.toString(16)}`) : null;
+  };
+  /** Up to `n` instructions around the vCPU's RIP from the seek's code bytes. */
+  const code = (p: Point, dom: number, vcpu: number, n: number): string[] => {
+    const c = p.code.get(vcpuKey(dom, vcpu));
+    const v = p.view.vcpus.find((x) => x.dom === dom && x.vcpu === vcpu);
+    if (c === undefined || v === undefined || n <= 0 || disasm === null) return [];
+    const before = Math.min(3, Math.floor((n - 1) / 2));
+    const r = disasm.around(c.bytes, c.addr, c.addr, v.rip, before, n - 1, (a) => symOf(dom, a));
+    const fn = src.symbols.get(dom)?.(v.rip)?.name ?? null;
+    return codeLines(r.lines.slice(0, n), r.cur, fn, (a) => symOf(dom, a));
+  };
 
   const lower = (): string[] => {
     const lh = lowerHeight(h);
@@ -109,17 +141,29 @@ export function App(props: AppProps): React.JSX.Element {
       const c = src.consoleUpTo(cur.seq, 4000);
       return [title(`console up to event ${cur.seq}${c.cut ? ' (tail)' : ''}`), ...clip(consoleLines(c.byDom, names, body, w), body, w)];
     }
-    const where = cur.dom < 0 ? 'xen' : `d${cur.dom}v${cur.vcpu}`;
-    if (cur.dom < 0) return [title(`state at event ${cur.seq}`), ...clip([fit('event of the hypervisor: no vCPU to show', w)], body, w)];
-    if (seek === null || seek.seq !== cur.seq) return [title(`state of ${where} at event ${cur.seq}`), ...clip([fit('seeking...', w)], body, w)];
-    if (seek.view === null) return [title(`state of ${where} at event ${cur.seq}`), ...clip([fit(`state unavailable: ${seek.error}`, w)], body, w)];
-    const sym = (rip: bigint): string => symbolize(src.symbols, cur.dom, rip);
-    return [title(`state of ${where} at event ${cur.seq}`), ...clip(stateLines(seek.view, cur.dom, cur.vcpu, sym, w), body, w)];
+    const at = s.point === null ? `event ${cur.seq}` : `icount ${s.point.icount}`;
+    if (s.pane === 'rings') {
+      const where = s.point === null ? `event ${cur.seq}` : `icount ${vcpuKey(s.point.dom, s.point.vcpu)}:${s.point.icount}`;
+      // At an event, that event has happened; at an instruction point, what the replay says has.
+      const end = s.point === null ? cur.seq + 1 : ready?.point?.happened ?? null;
+      if (end === null) return [title(`rings at ${where}`), ...clip([fit(ready?.error ? `rings unavailable: ${ready.error}` : 'seeking...', w)], body, w)];
+      const rs = ringsBefore(src, end, ready?.point?.view ?? null);
+      return [title(`rings at ${where}`), ...clip(ringLines(rs, body, w), body, w)];
+    }
+    const dom = s.point?.dom ?? cur.dom;
+    const vcpu = s.point?.vcpu ?? cur.vcpu;
+    const where = dom < 0 ? 'xen' : `d${dom}v${vcpu}`;
+    if (dom < 0) return [title(`state at event ${cur.seq}`), ...clip([fit('event of the hypervisor: no vCPU to show', w)], body, w)];
+    if (ready === null) return [title(`state of ${where} at ${at}`), ...clip([fit('seeking...', w)], body, w)];
+    if (ready.point === null) return [title(`state of ${where} at ${at}`), ...clip([fit(`state unavailable: ${ready.error}`, w)], body, w)];
+    const p = ready.point;
+    const sym = (rip: bigint): string => symbolize(src.symbols, dom, rip);
+    return [title(`state of ${where} at ${at}`), ...clip(stateLines(p.view, dom, vcpu, sym, w, body, (n) => code(p, dom, vcpu, n)), body, w)];
   };
 
   const status = (): string => {
     if (s.prompt !== null) return fit(`${PROMPT_CHAR[s.prompt.kind]}${s.prompt.text}█`, w);
-    const pos = `${cur === null ? '-' : cur.seq}/${src.count}`;
+    const pos = s.point !== null ? `icount ${vcpuKey(s.point.dom, s.point.vcpu)}:${s.point.icount}` : `${cur === null ? '-' : cur.seq}/${src.count}`;
     const f = s.filter ? ` [${s.filter.text}]` : '';
     const bp = s.bps.size > 0 ? ` bp:${s.bps.size}` : '';
     const tail = s.message !== '' ? s.message : '? help  / search  f filter  : goto  b c s  Tab pane  q quit';

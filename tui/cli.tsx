@@ -3,36 +3,27 @@
  * start` runs): the debugger needs a terminal, so when stdout is not one it
  * says so in one line and exits 2 (`start` prints the run summary instead,
  * exactly as `xenrr run` does).
+ *
+ * Everything the commands need is imported when they run, not when the CLI
+ * starts: other commands do not pay for Ink and React, and the first frame
+ * of the debugger does not wait for the simulator (loaded with the first
+ * seek of the state or rings pane) or the diff.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { render } from 'ink';
-import { imageOverrides, openTrace } from '../replay/cli/trace-cmds.js';
 import { UsageError } from '../replay/cli/errors.js';
-import { DEFAULT_SCENARIO, loadInput, runCommand } from '../replay/cli/run.js';
-import { diffTraces } from '../replay/diff.js';
-import { record } from '../replay/record.js';
-import { ReplaySession } from '../replay/session.js';
-import { loadSymbols } from '../replay/symbols.js';
-import { initZstd } from '../trace/zstd.js';
-import { App } from './app.js';
-import { DiffApp } from './diff-app.js';
-import { TimelineSource } from './source.js';
+import type { TraceReader } from '../trace/reader.js';
 
 type TuiOpts = { against?: string; image?: string[] };
 
 export function registerTui(program: Command): void {
   program
     .command('tui')
-    .description('interactive debugger over a trace: timeline, detail, state, console; --against shows a diff')
+    .description('interactive debugger over a trace: timeline, detail, state (registers, disassembly), rings, console; --against shows a diff')
     .argument('<trace>', 'trace file (.xrr)')
     .option('--against <trace>', 'a second trace: show both timelines aligned as `xenrr diff` aligns them')
     .option('--image <name=path...>', 'kernel image for a domain (symbols, replay)')
     .action(async (path: string, o: TuiOpts) => {
       if (process.stdout.isTTY !== true) throw new UsageError('tui needs a terminal: stdout is not a TTY (use `xenrr dump` for text output)');
-      await initZstd();
       await openTui(path, o);
     });
 
@@ -40,9 +31,11 @@ export function registerTui(program: Command): void {
     .command('start')
     .description('what `npm start` runs: on a terminal, record the default scenario and open the debugger on it; otherwise `xenrr run`')
     .action(async () => {
+      const { DEFAULT_SCENARIO, loadInput, runCommand } = await import('../replay/cli/run.js');
       if (process.stdout.isTTY !== true) return runCommand([], {});
       const s = loadInput(DEFAULT_SCENARIO, {});
       if (s === null) throw new UsageError(`${DEFAULT_SCENARIO}: not a scenario`);
+      const [{ mkdtempSync }, { tmpdir }, { join }, { record }] = await Promise.all([import('node:fs'), import('node:os'), import('node:path'), import('../replay/record.js')]);
       const out = join(mkdtempSync(join(tmpdir(), 'xenrr-')), `${s.name}.xrr`);
       process.stderr.write(`recording ${s.name} to ${out}...\n`);
       await record(s, out, { checkpointEvery: 50000 });
@@ -50,19 +43,47 @@ export function registerTui(program: Command): void {
     });
 }
 
+/** `--image name=path` pairs (as the other commands take them). */
+function overridesOf(list: string[] | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const item of list ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--image expects name=path, got '${item}'`);
+    m.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  return m;
+}
+
 async function openTui(path: string, o: TuiOpts): Promise<void> {
-  const overrides = imageOverrides(o.image);
-  const reader = openTrace(path);
+  const overrides = overridesOf(o.image);
+  const [{ render }, reading, { initZstd }, { loadSymbols }, { TimelineSource }] = await Promise.all([
+    import('ink'), import('../trace/reader.js'), import('../trace/zstd.js'), import('../replay/symbols.js'), import('./source.js'),
+  ]);
+  await initZstd();
+  const open = (p: string): TraceReader => {
+    try {
+      return reading.TraceReader.open(p);
+    } catch (e) {
+      throw e instanceof reading.TraceError ? new UsageError(e.message) : e;
+    }
+  };
+  const reader = open(path);
   const source = new TimelineSource(reader, loadSymbols(reader.header, overrides));
   let app;
   if (o.against !== undefined) {
-    const other = openTrace(o.against);
+    const other = open(o.against);
     const otherSource = new TimelineSource(other, loadSymbols(other.header, overrides));
+    const [{ diffTraces }, { DiffApp }] = await Promise.all([import('../replay/diff.js'), import('./diff-app.js')]);
     process.stderr.write(`aligning ${path} and ${o.against}...\n`);
     const report = diffTraces(reader, other, { symbols: [source.symbols, otherSource.symbols], maxRegions: 1_000_000 });
     app = render(<DiffApp a={source} b={otherSource} report={report} />, { exitOnCtrlC: true });
   } else {
-    app = render(<App source={source} openSession={() => ReplaySession.open(reader, overrides)} />, { exitOnCtrlC: true });
+    const { App } = await import('./app.js');
+    const openPoints = async (): Promise<import('./replay-point.js').PointSource> => {
+      const [{ ReplaySession }, points] = await Promise.all([import('../replay/session.js'), import('./replay-point.js')]);
+      return points.openPoints(ReplaySession.open(reader, overrides), source.symbols);
+    };
+    app = render(<App source={source} openPoints={openPoints} />, { exitOnCtrlC: true });
   }
   await app.waitUntilExit();
 }

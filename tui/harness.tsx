@@ -42,6 +42,8 @@ export type Harness = {
   lines(): string[];
   status(): string;
   press(...keys: string[]): Promise<void>;
+  /** wait until no line says `seeking...` (the replay behind the state panes loads and runs asynchronously) */
+  settled(): Promise<void>;
   /** type text then Enter (for the / f : prompts) */
   type(text: string): Promise<void>;
   rerender(props: Partial<AppProps>): Promise<void>;
@@ -67,6 +69,10 @@ export async function openApp(path: string, props: Partial<AppProps> = {}): Prom
       }
     },
     type: async (text) => h.press(...text, KEY.enter),
+    settled: async () => {
+      for (let i = 0; i < 1000 && frame().split('\n').some((l) => l.startsWith('seeking...')); i++) await tick();
+      await tick();
+    },
     rerender: async (p) => {
       r.rerender(<App {...all} {...p} />);
       await tick();

@@ -11,9 +11,14 @@
 import type { SimEvent } from '../sim/events.js';
 import { ANY, breakpointKey, hits, parseFilter, searchPred, type Filter, type Pred, type TimelineSource } from './source.js';
 
-export type Pane = 'none' | 'detail' | 'state' | 'console';
+export type Pane = 'none' | 'detail' | 'state' | 'rings' | 'console';
 /** Lower panes in Tab order. */
-export const PANES: readonly Pane[] = ['none', 'detail', 'state', 'console'];
+export const PANES: readonly Pane[] = ['none', 'detail', 'state', 'rings', 'console'];
+/** Panes that show the replayed machine (and so need a seek). */
+export const MACHINE_PANES: ReadonlySet<Pane> = new Set(['state', 'rings']);
+
+/** A position between events: vCPU `dom`.`vcpu` has retired exactly `icount` instructions. */
+export type InsnPoint = { dom: number; vcpu: number; icount: number };
 export type PromptKind = 'search' | 'filter' | 'goto';
 export const PROMPT_CHAR: Record<PromptKind, string> = { search: '/', filter: 'filter: ', goto: ':' };
 
@@ -26,6 +31,13 @@ export type UiState = {
   filter: Filter | null;
   search: string | null;
   bps: ReadonlySet<string>;
+  /**
+   * Set by instruction stepping (s/S): the state panes show this point
+   * instead of the selected event, and `sel` follows it (the last event of
+   * that vCPU before it, once the seek says where that is). Moving the
+   * selection any other way returns to the event.
+   */
+  point: InsnPoint | null;
   /** one-line message in the status bar until the next key */
   message: string;
   quit: boolean;
@@ -48,7 +60,7 @@ const pred = (s: UiState): Pred => s.filter?.pred ?? ANY;
 
 export function initialState(src: TimelineSource): UiState {
   const first = src.find(src.first, 1, ANY)?.seq ?? 0;
-  return { sel: first, top: first, pane: 'none', help: false, prompt: null, filter: null, search: null, bps: new Set(), message: '', quit: false };
+  return { sel: first, top: first, pane: 'none', help: false, prompt: null, filter: null, search: null, bps: new Set(), point: null, message: '', quit: false };
 }
 
 /** Keep `sel` inside the window of `rows` matching events starting at `top`. */
@@ -67,7 +79,33 @@ export function fixTop(src: TimelineSource, s: UiState, rows: number): UiState {
 
 function go(src: TimelineSource, s: UiState, e: SimEvent | null, miss: string): UiState {
   if (e === null) return { ...s, message: miss };
-  return { ...s, sel: e.seq };
+  return { ...s, sel: e.seq, point: null };
+}
+
+/** Events examined when looking for the event before an instruction point. */
+const SYNC_LIMIT = 100_000;
+
+/**
+ * After the seek of an instruction point: select the last event of its vCPU
+ * (passing the filter) among the `happened` events emitted before it.
+ * Unchanged when the point moved on meanwhile or no such event is near.
+ */
+export function followPoint(src: TimelineSource, s: UiState, point: InsnPoint, happened: number): UiState {
+  if (s.point === null || s.point.dom !== point.dom || s.point.vcpu !== point.vcpu || s.point.icount !== point.icount) return s;
+  const p = pred(s);
+  const e = src.find(happened - 1, -1, (x) => x.dom === point.dom && x.vcpu === point.vcpu && p(x), SYNC_LIMIT);
+  return e === null || e.seq === s.sel ? s : { ...s, sel: e.seq };
+}
+
+/** The instruction point s (dir 1) or S (dir -1) moves to from the selected event or the current point. */
+function stepPoint(s: UiState, cur: SimEvent, dir: 1 | -1): InsnPoint | string {
+  const where = `d${cur.dom}v${cur.vcpu}`;
+  // At an event the vCPU is inside the instruction that caused it (icount = instructions retired before it):
+  // forward completes it, back goes to just before it.
+  const base = s.point ?? { dom: cur.dom, vcpu: cur.vcpu, icount: cur.icount };
+  const icount = s.point === null ? (dir > 0 ? base.icount + 1 : base.icount) : base.icount + dir;
+  if (icount < 0) return `${where} is at its first instruction`;
+  return { dom: base.dom, vcpu: base.vcpu, icount };
 }
 
 function submit(src: TimelineSource, s: UiState, kind: PromptKind, text: string): UiState {
@@ -78,7 +116,7 @@ function submit(src: TimelineSource, s: UiState, kind: PromptKind, text: string)
     if (typeof f === 'string') return { ...s, message: f };
     const e = src.find(s.sel, 1, f.pred) ?? src.find(s.sel, -1, f.pred);
     if (e === null) return { ...s, message: `no event matches ${t}` };
-    return { ...s, filter: f, sel: e.seq, top: e.seq };
+    return { ...s, filter: f, sel: e.seq, top: e.seq, point: null };
   }
   if (kind === 'search') {
     if (t === '') return { ...s, search: null };
@@ -127,10 +165,10 @@ export function reduce(src: TimelineSource, s0: UiState, input: string, key: Key
   const p = pred(s);
   const cur = src.get(s.sel);
   if (s.help && (input === '?' || key.escape)) return { ...s, help: false };
-  if (key.upArrow || input === 'k') return { ...s, sel: src.step(s.sel, -1, p) };
-  if (key.downArrow || input === 'j') return { ...s, sel: src.step(s.sel, 1, p) };
-  if (key.pageUp) return { ...s, sel: src.step(s.sel, -rows, p) };
-  if (key.pageDown || input === ' ') return { ...s, sel: src.step(s.sel, rows, p) };
+  if (key.upArrow || input === 'k') return { ...s, sel: src.step(s.sel, -1, p), point: null };
+  if (key.downArrow || input === 'j') return { ...s, sel: src.step(s.sel, 1, p), point: null };
+  if (key.pageUp) return { ...s, sel: src.step(s.sel, -rows, p), point: null };
+  if (key.pageDown || input === ' ') return { ...s, sel: src.step(s.sel, rows, p), point: null };
   if (key.home || input === 'g') return go(src, s, src.find(src.first, 1, p), 'empty');
   if (key.end || input === 'G') return go(src, s, src.find(src.end - 1, -1, p), 'empty');
   if (key.return) return { ...s, pane: s.pane === 'detail' ? 'none' : 'detail' };
@@ -163,8 +201,15 @@ export function reduce(src: TimelineSource, s0: UiState, input: string, key: Key
     return go(src, s, src.find(s.sel + dir, dir, (e) => p(e) && hits(s.bps, e)), `no breakpoint hit ${dir > 0 ? 'after' : 'before'} this event`);
   }
   if (input === 's' || input === 'S') {
-    // Step = the next/previous event of the selected event's vCPU (not one instruction).
-    const dir = input === 's' ? 1 : -1;
+    // One instruction of the selected vCPU, forward or back; the state pane shows it.
+    if (cur.dom < 0 || cur.vcpu < 0) return { ...s, message: 'an event of the hypervisor: no vCPU to step' };
+    const pt = stepPoint(s, cur, input === 's' ? 1 : -1);
+    if (typeof pt === 'string') return { ...s, message: pt };
+    return { ...s, point: pt, pane: MACHINE_PANES.has(s.pane) ? s.pane : 'state' };
+  }
+  if (input === 'v' || input === 'V') {
+    // The next/previous event of the selected event's vCPU.
+    const dir = input === 'v' ? 1 : -1;
     const same: Pred = (e) => p(e) && e.dom === cur.dom && e.vcpu === cur.vcpu;
     return go(src, s, src.find(s.sel + dir, dir, same), `no ${dir > 0 ? 'later' : 'earlier'} event of ${cur.dom < 0 ? 'xen' : `d${cur.dom}v${cur.vcpu}`}`);
   }

@@ -3,9 +3,11 @@
  * width here, so a frame is exactly what these functions return and tests
  * can compare frames as strings.
  */
-import type { SimEvent } from '../sim/events.js';
+import type { Decoded, SimEvent } from '../sim/events.js';
 import { summary } from '../replay/format.js';
 import type { MachineView } from '../replay/session.js';
+import type { DisasmLine } from './disasm.js';
+import type { RingRow } from './rings.js';
 
 /** Cut or pad to exactly `w` columns (a cut line ends in `~`). */
 export function fit(s: string, w: number): string {
@@ -85,24 +87,91 @@ export function clip(lines: string[], h: number, w: number): string[] {
 
 const REGS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 const FLAGS: Array<[number, string]> = [[0, 'CF'], [2, 'PF'], [6, 'ZF'], [7, 'SF'], [9, 'IF'], [10, 'DF'], [11, 'OF']];
+/** Disassembly lines shown at most, and the fewest worth giving the registers' fixed layout up for. */
+const CODE_MAX = 9;
+const CODE_MIN = 5;
 
-/** The state pane's lines for one vCPU of a machine view (null vCPU: not in the view). */
-export function stateLines(v: MachineView, dom: number, vcpu: number, sym: (rip: bigint) => string, w: number): string[] {
-  const out: string[] = [];
-  const c = v.vcpus.find((x) => x.dom === dom && x.vcpu === vcpu);
-  if (c === undefined) out.push(`no vCPU d${dom}v${vcpu} at seq ${v.seq}`);
-  else {
-    out.push(`d${dom}v${vcpu} ${c.state} ${c.kernelMode ? 'kernel' : 'user'} icount=${c.icount} rip=${hex(c.rip)} ${sym(c.rip)}`);
-    const cells = REGS.map((r) => `${r.padStart(3)} ${(c.regs[r] ?? 0n).toString(16).padStart(16, '0')}`);
-    const flags = FLAGS.filter(([b]) => (c.rflags >> b) & 1).map(([, n]) => n);
-    cells.push(`rflags ${hex(c.rflags)} ${flags.join(' ')}`);
-    const per = Math.max(1, Math.floor((w + 1) / 21));
-    for (let i = 0; i < cells.length; i += per) out.push(cells.slice(i, i + per).join(' '));
-  }
+/**
+ * The state pane's lines for one vCPU of a machine view, at most `h`: a
+ * head line, the instructions around RIP (`code(n)` gives up to n of them;
+ * none when the view has no code), the registers, the event channels, and
+ * a summary of the rings when there is room. The registers take one
+ * fixed-width column per 21 characters when that leaves room for
+ * CODE_MIN instructions (or all there are), else they are packed as
+ * `rax=0x1d`.
+ */
+export function stateLines(v: MachineView, dom: number, vcpu: number, sym: (rip: bigint) => string, w: number, h = Infinity, code: (n: number) => string[] = () => []): string[] {
   const list = (ps: number[]): string => (ps.length === 0 ? '-' : ps.join(','));
-  out.push(`evtchn ${v.ports.map((p) => `d${p.dom} pending ${list(p.pending)} masked ${list(p.masked)}`).join(' | ')}`);
-  out.push(`rings  ${v.rings.map((r) => `${r.kind}@d${r.dom} req ${r.reqProd} rsp ${r.rspProd}`).join(' | ') || '-'}`);
+  const evt = `evtchn ${v.ports.map((p) => `d${p.dom} pending ${list(p.pending)} masked ${list(p.masked)}`).join(' | ')}`;
+  const rings = `rings  ${v.rings.map((r) => `${r.kind}@d${r.dom} req ${r.reqProd} rsp ${r.rspProd}`).join(' | ') || '-'}`;
+  const c = v.vcpus.find((x) => x.dom === dom && x.vcpu === vcpu);
+  if (c === undefined) return [`no vCPU d${dom}v${vcpu} at seq ${v.seq}`, evt, rings].slice(0, Math.max(1, h)).map((l) => fit(l, w));
+  const head = `d${dom}v${vcpu} ${c.state} ${c.kernelMode ? 'kernel' : 'user'} icount=${c.icount} rip=${hex(c.rip)} ${sym(c.rip)}`;
+  const flags = FLAGS.filter(([b]) => (c.rflags >> b) & 1).map(([, n]) => n);
+  const cells = REGS.map((r) => `${r.padStart(3)} ${(c.regs[r] ?? 0n).toString(16).padStart(16, '0')}`);
+  cells.push(`rflags ${hex(c.rflags)} ${flags.join(' ')}`);
+  const per = Math.max(1, Math.floor((w + 1) / 21));
+  const fixed: string[] = [];
+  for (let i = 0; i < cells.length; i += per) fixed.push(cells.slice(i, i + per).join(' '));
+  const packed = pack([...REGS.map((r) => `${r}=${hex(c.regs[r] ?? 0n)}`), `rflags=${hex(c.rflags)} ${flags.join(' ')}`.trimEnd()], w);
+  const room = h - 2;
+  const avail = code(CODE_MAX).length;
+  let regs = fixed;
+  let n = Math.min(avail, room - fixed.length);
+  if (n < Math.min(CODE_MIN, avail)) {
+    regs = packed;
+    n = Math.max(Math.min(avail, 1), Math.min(avail, room - packed.length));
+  }
+  const dis = n > 0 ? code(n) : [];
+  const out = [head, ...dis, ...regs, evt];
+  if (out.length < h) out.push(rings);
   return out.map((l) => fit(l, w));
+}
+
+/**
+ * Disassembly lines, gdb style: `=> 0x10440a <+0x40a>  syscall`, the
+ * current instruction marked; offsets are from RIP's symbol (`fn`), other
+ * symbols are named.
+ */
+export function codeLines(lines: DisasmLine[], cur: number, fn: string | null, symOf: (a: bigint) => string | null): string[] {
+  const labels = lines.map((l) => {
+    const s = symOf(l.addr);
+    if (s === null) return '';
+    return fn !== null && (s === fn || s.startsWith(`${fn}+`)) ? `<+${s === fn ? '0x0' : s.slice(fn.length + 1)}>` : `<${s}>`;
+  });
+  const lw = Math.max(0, ...labels.map((x) => x.length));
+  return lines.map((l, i) => `${i === cur ? '=>' : '  '} ${hex(l.addr)}${lw === 0 ? '' : ` ${labels[i]!.padEnd(lw)}`}  ${l.text}`);
+}
+
+/** A decoded slot as `req[36] id=0x7e024 status=0` (strings quoted, nested fields flattened). */
+export function slotText(d: Decoded): string {
+  const parts: string[] = [];
+  const walk = (prefix: string, v: unknown): void => {
+    if (typeof v === 'bigint') parts.push(`${prefix}=${hex(v)}`);
+    else if (typeof v === 'string') parts.push(`${prefix}=${JSON.stringify(v)}`);
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(`${prefix}[${i}]`, x));
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(prefix === '' ? k : `${prefix}.${k}`, x);
+    else parts.push(`${prefix}=${String(v)}`);
+  };
+  const { dir, idx, ...rest } = d;
+  walk('', rest);
+  return `${dir === undefined ? '' : String(dir)}${idx === undefined ? '' : `[${String(idx)}]`} ${parts.join(' ')}`.trim();
+}
+
+/** The rings pane: per ring a head line and the last slots of its latest event, sharing `h` lines. */
+export function ringLines(rows: RingRow[], h: number, w: number): string[] {
+  if (rows.length === 0) return [fit('(no rings known up to here)', w)];
+  const per = Math.max(0, Math.min(4, Math.floor((h - rows.length) / rows.length)));
+  const out: string[] = [];
+  for (const r of rows) {
+    const ends = r.backDom < 0 ? `d${r.frontDom}` : `d${r.frontDom}->d${r.backDom}`;
+    const id = r.kind === 'console' || r.kind === 'xenstore' || r.gref < 0 ? (r.port >= 0 ? ` port ${r.port}` : '') : ` gref ${r.gref} port ${r.port}`;
+    const cons = (n: number | null): string => (n === null ? '' : ` ${r.consName} ${n}`);
+    const tail = r.seq === null ? '  (no traffic yet)' : `  @${r.seq}`;
+    out.push(fit(`${r.kind} ${ends}${id}  req prod ${r.reqProd}${cons(r.reqCons)}  rsp prod ${r.rspProd}${cons(r.rspCons)}${tail}`, w));
+    for (const d of r.slots.slice(-per)) out.push(fit(`  ${slotText(d)}`, w));
+  }
+  return out;
 }
 
 /** The console pane's lines: each domain's last lines, prefixed by its name, sharing `h` lines. */

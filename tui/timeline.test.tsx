@@ -196,18 +196,18 @@ describe('timeline', () => {
     expect(x.status()).toBe('20/40  no breakpoints: press b on an event');
   });
 
-  it('s/S step to the next/previous event of the selected vCPU', async () => {
+  it('v/V go to the next/previous event of the selected vCPU', async () => {
     const x = await open();
-    await x.press('s', 's');
+    await x.press('v', 'v');
     expect(x.status()).toBe(`4/40  ${HINTS}`);
-    await x.press(KEY.down, 's');
+    await x.press(KEY.down, 'v');
     expect(x.status()).toBe(`7/40  ${HINTS}`);
-    await x.press('S', 'S');
+    await x.press('V', 'V');
     expect(x.status()).toBe(`3/40  ${HINTS}`);
-    await x.press(KEY.home, 'S');
+    await x.press(KEY.home, 'V');
     expect(x.status()).toBe('0/40  no earlier event of d1v0');
     // Several keys in one read apply one by one.
-    await x.press('ss\t');
+    await x.press('vv\t');
     expect(x.status()).toBe(`4/40  ${HINTS}`);
     expect(trimmed(x)[6]).toBe('── detail: event 4 ─────────────────────────────────────────────────────────────');
   });

@@ -1,0 +1,88 @@
+/**
+ * The TUI's replay points on a recorded split-driver run with checkpoints:
+ * the session's views whether a point is reached by seeking or by
+ * stepping, the code bytes are guest memory from the start of RIP's symbol
+ * (the kernel's text where it runs its own code, Xen's stubs in the
+ * hypercall page), and `happened` says which of the recording's events lie
+ * before a point.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { record } from '../replay/record.js';
+import { ReplaySession } from '../replay/session.js';
+import { loadSymbols } from '../replay/symbols.js';
+import { parseElf } from '../sim/elf.js';
+import { parseScenario } from '../sim/scenario.js';
+import { TraceReader } from '../trace/reader.js';
+import { initZstd } from '../trace/zstd.js';
+import { openPoints } from './replay-point.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const DIR = `${ROOT}build/tui-test/`;
+const PATH = `${DIR}ringpair-points.xrr`;
+const built = existsSync(`${ROOT}build/corpus/pv/ringpair.elf`);
+const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x));
+
+describe.skipIf(!built)('replay points', () => {
+  let reader: TraceReader;
+  beforeAll(async () => {
+    await initZstd();
+    mkdirSync(DIR, { recursive: true });
+    const file = `${ROOT}corpus/scenarios/ringpair.json`;
+    await record(parseScenario(JSON.parse(readFileSync(file, 'utf8')), file), PATH, { checkpointEvery: 100 });
+    reader = TraceReader.open(PATH);
+  });
+  const open = (): ReturnType<typeof openPoints> => openPoints(ReplaySession.open(reader), loadSymbols(reader.header));
+
+  it('are the session\'s views, reached by seeking or by stepping', () => {
+    expect(reader.index.checkpoints.length).toBeGreaterThan(2);
+    const points = open();
+    const other = ReplaySession.open(reader);
+    const e = [...reader.events()][147]!;
+    for (const seq of [3, 150, 147]) expect(json(points.at({ seq }).view)).toBe(json(other.seek(seq)));
+    // From event 147: steps forward and back (the session's step/stepBack), then a far jump (a seek).
+    for (const icount of [e.icount + 1, e.icount + 2, e.icount + 5, e.icount + 3, e.icount - 1, e.icount + 100_000]) {
+      const p = points.at({ dom: e.dom, vcpu: e.vcpu, icount });
+      expect(json(p.view), `icount ${icount}`).toBe(json(other.seekIcount(e.dom, e.vcpu, icount)));
+      expect(p.view.vcpus.find((v) => v.dom === e.dom && v.vcpu === e.vcpu)!.icount).toBe(icount);
+    }
+  });
+
+  it('say how many of the recording\'s events happened: an event includes itself, an instruction point stops before the instruction\'s events', () => {
+    const points = open();
+    const evs = [...reader.events()];
+    expect(points.at({ seq: 150 }).happened).toBe(151);
+    // The first blkif notify: its events carry the icount of the instruction (a syscall) that caused them.
+    const ring = evs.find((e) => e.kind === 'ring' && e.ring === 'blkif')!;
+    const same = evs.filter((e) => e.dom === ring.dom && e.vcpu === ring.vcpu && e.icount === ring.icount);
+    expect(points.at({ dom: ring.dom, vcpu: ring.vcpu, icount: ring.icount }).happened).toBe(same[0]!.seq);
+    const after = points.at({ dom: ring.dom, vcpu: ring.vcpu, icount: ring.icount + 1 }).happened;
+    expect(after).toBeGreaterThan(same.at(-1)!.seq);
+    expect(evs.slice(0, after).filter((e) => e.dom === ring.dom && e.vcpu === ring.vcpu && e.icount > ring.icount)).toEqual([]);
+  });
+
+  it('read the code around RIP from guest memory, from the start of its symbol', () => {
+    const syms = loadSymbols(reader.header);
+    const points = open();
+    const elfBytes = readFileSync(reader.header.images[0]!.path);
+    const elf = parseElf(elfBytes);
+    const text = elf.sections.find((s) => s.name === '.text')!;
+    const inText = (a: bigint): boolean => a >= text.addr && a < text.addr + BigInt(text.size);
+    // Every event of d1 is raised in the hypercall page, whose stubs Xen wrote at boot (the ELF has zeros there).
+    const e = [...reader.events()].filter((x) => x.dom === 1)[20]!;
+    let p = points.at({ seq: e.seq });
+    const stub = p.code.get('d1v0')!;
+    expect(syms.get(1)!(stub.addr)).toMatchObject({ name: 'hypercall_page', offset: 0 });
+    expect(stub.bytes.some((b) => b !== 0)).toBe(true);
+    // A few instructions later d1 is back in its own text: the bytes there are the ELF's.
+    for (let k = 1; k < 8 && !inText(p.view.vcpus[0]!.rip); k++) p = points.at({ dom: 1, vcpu: 0, icount: e.icount + k });
+    const v = p.view.vcpus.find((x) => x.dom === 1)!;
+    expect(inText(v.rip)).toBe(true);
+    const c = p.code.get('d1v0')!;
+    expect(c.addr).toBe(v.rip - BigInt(syms.get(1)!(v.rip)!.offset));
+    expect(c.addr + BigInt(c.bytes.length)).toBe(v.rip + 96n);
+    const off = Number(text.offset) + Number(c.addr - text.addr);
+    expect(Buffer.from(c.bytes).equals(elfBytes.subarray(off, off + c.bytes.length))).toBe(true);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * The replayed machine at a point of the recording, as the state and rings
+ * panes want it: the session's view at an event or at an instruction count
+ * of one vCPU, plus the guest code around each vCPU's RIP (read through that
+ * vCPU's page tables, for the disassembly), plus how many of the
+ * recording's events have happened there (where the timeline is).
+ *
+ * Steps of a few instructions go through ReplaySession.step / stepBack,
+ * which keep a snapshot near the cursor, so that holding `s` re-executes
+ * from there instead of from the last trace checkpoint.
+ */
+import type { MachineView, ReplaySession } from '../replay/session.js';
+import type { Symbols } from '../replay/symbols.js';
+import { whereOf } from './text.js';
+
+/** Guest bytes from `addr` (the enclosing symbol's start when known) to a little past RIP; empty when unmapped. */
+export type CodeBytes = { addr: bigint; bytes: Uint8Array };
+/**
+ * `happened`: how many of the recording's events have been emitted at this
+ * point (an event point includes its own event).
+ */
+export type Point = { view: MachineView; code: Map<string, CodeBytes>; happened: number };
+/** An event (the machine as it was when event `seq` was emitted), or an instruction count of one vCPU. */
+export type PointTarget = { seq: number } | { dom: number; vcpu: number; icount: number };
+
+/** What the panes ask for; tests give a fake. Throws with a one-line reason. */
+export interface PointSource {
+  at(t: PointTarget): Point;
+}
+
+/** Keys of Point.code: `d1v0`. */
+export const vcpuKey = (dom: number, vcpu: number): string => whereOf({ dom, vcpu });
+
+/** Bytes read past RIP (a few instructions), and how far before it decoding may start. */
+const AFTER = 96;
+const MAX_BEFORE = 16384;
+/** Instruction moves this short are steps (the session keeps a snapshot near the cursor for them). */
+const STEP = 64;
+
+export class SessionPoints implements PointSource {
+  /**
+   * `codeStart(dom, rip)` is where disassembly should start for a RIP: the
+   * start of its symbol (x86 does not decode backwards), or RIP itself.
+   */
+  constructor(
+    readonly session: ReplaySession,
+    private readonly codeStart: (dom: number, rip: bigint) => bigint = (_d, rip) => rip,
+  ) {}
+
+  at(t: PointTarget): Point {
+    const s = this.session;
+    let view: MachineView;
+    if ('seq' in t) view = s.seek(t.seq);
+    else {
+      const now = s.position.vcpus.find((v) => v.dom === t.dom && v.vcpu === t.vcpu)?.icount;
+      const d = now === undefined ? Infinity : t.icount - now;
+      if (d >= 0 && d <= STEP) view = s.step(t.dom, t.vcpu, d);
+      else if (d < 0 && d >= -STEP && t.icount >= 0) view = s.stepBack(t.dom, t.vcpu, -d);
+      else view = s.seekIcount(t.dom, t.vcpu, t.icount);
+    }
+    const code = new Map<string, CodeBytes>();
+    for (const v of view.vcpus) code.set(vcpuKey(v.dom, v.vcpu), this.code(v.dom, v.vcpu, v.rip));
+    return { view, code, happened: s.position.atEvent ? view.seq + 1 : view.seq };
+  }
+
+  /** Guest memory from the code start (when shortly before RIP) to RIP + AFTER; from RIP alone when that range is not all mapped. */
+  private code(dom: number, vcpu: number, rip: bigint): CodeBytes {
+    const start = this.codeStart(dom, rip);
+    const from = start <= rip && rip - start <= BigInt(MAX_BEFORE) ? start : rip;
+    const read = (a: bigint): Uint8Array | null => this.session.readMemory(dom, vcpu, a, Number(rip - a) + AFTER);
+    const whole = read(from);
+    if (whole !== null) return { addr: from, bytes: whole };
+    return { addr: rip, bytes: (from !== rip ? read(rip) : null) ?? new Uint8Array(0) };
+  }
+}
+
+/** The replay behind the TUI's state panes: disassembly starts at the symbol enclosing RIP. */
+export function openPoints(session: ReplaySession, symbols: Symbols): SessionPoints {
+  return new SessionPoints(session, (dom, rip) => {
+    const s = symbols.get(dom)?.(rip);
+    return s ? rip - BigInt(s.offset) : rip;
+  });
+}
