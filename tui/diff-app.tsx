@@ -4,7 +4,7 @@
  * `+` (only in b) or `~` (both sides, changed); the first divergence is the
  * first region, and the view opens on it. n/N jump between regions.
  */
-import { Box, Text, useApp, useInput } from 'ink';
+import { Box, Text, useApp, useInput, type Key } from 'ink';
 import { useEffect, useMemo, useState } from 'react';
 import type { SimEvent } from '../sim/events.js';
 import type { DiffReport } from '../replay/diff.js';
@@ -36,24 +36,24 @@ export function DiffApp(props: DiffAppProps): React.JSX.Element {
   };
   const s = fix(s0, body);
 
-  useInput((input, key) =>
-    setS((p0) => {
-      const p = { ...p0, message: '' };
-      if (input === 'q') return { ...p, quit: true };
-      if (key.upArrow || input === 'k') return fix({ ...p, row: p.row - 1 }, body);
-      if (key.downArrow || input === 'j') return fix({ ...p, row: p.row + 1 }, body);
-      if (key.pageUp) return fix({ ...p, row: p.row - body }, body);
-      if (key.pageDown || input === ' ') return fix({ ...p, row: p.row + body }, body);
-      if (key.home || input === 'g') return fix({ ...p, row: 0 }, body);
-      if (key.end || input === 'G') return fix({ ...p, row: rows.count - 1 }, body);
-      if (input === 'n' || input === 'N') {
-        const r = rows.region(p.row, input === 'n' ? 1 : -1);
-        if (r === null) return { ...p, message: `no ${input === 'n' ? 'later' : 'earlier'} differing region` };
-        return fix({ ...p, row: r, top: Math.max(0, r - Math.floor(body / 2)) }, body);
-      }
-      return p;
-    }),
-  );
+  const onKey = (p0: DState, input: string, key: Partial<Key>): DState => {
+    const p = { ...p0, message: '' };
+    if (input === 'q') return { ...p, quit: true };
+    if (key.upArrow || input === 'k') return fix({ ...p, row: p.row - 1 }, body);
+    if (key.downArrow || input === 'j') return fix({ ...p, row: p.row + 1 }, body);
+    if (key.pageUp) return fix({ ...p, row: p.row - body }, body);
+    if (key.pageDown || input === ' ') return fix({ ...p, row: p.row + body }, body);
+    if (key.home || input === 'g') return fix({ ...p, row: 0 }, body);
+    if (key.end || input === 'G') return fix({ ...p, row: rows.count - 1 }, body);
+    if (input === 'n' || input === 'N') {
+      const r = rows.region(p.row, input === 'n' ? 1 : -1);
+      if (r === null) return { ...p, message: `no ${input === 'n' ? 'later' : 'earlier'} differing region` };
+      return fix({ ...p, row: r, top: Math.max(0, r - Math.floor(body / 2)) }, body);
+    }
+    return p;
+  };
+  // Several plain keys read at once (typed fast, or sent together) apply one by one.
+  useInput((input, key) => setS((p0) => (input.length > 1 && !key.ctrl && !key.meta ? [...input].reduce((p, c) => onKey(p, c, {}), p0) : onKey(p0, input, key))));
   useEffect(() => {
     if (s.quit) exit();
   }, [s.quit, exit]);

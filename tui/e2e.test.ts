@@ -1,13 +1,16 @@
 /**
  * `xenrr tui` as a person sees it: run in a detached tmux session of 80x24,
- * keys sent with send-keys, the screen read with capture-pane. Skipped (with
- * a message) when tmux is not installed. Also: the one-line refusal when
- * stdout is not a terminal.
+ * keys sent with send-keys, the screen read with capture-pane (with its
+ * attributes where highlighting matters). Skipped (with a message) when
+ * tmux is not installed. Also: the one-line refusal when stdout is not a
+ * terminal.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { record } from '../replay/record.js';
+import { parseScenario } from '../sim/scenario.js';
 import { initZstd } from '../trace/zstd.js';
 import { writeSynthetic } from './test-trace.js';
 
@@ -20,6 +23,8 @@ const SESSION = `xenrr-tui-e2e-${process.pid}`;
 
 const tmux = (...args: string[]): string => execFileSync('tmux', args, { encoding: 'utf8' });
 const screen = (): string[] => tmux('capture-pane', '-p', '-t', SESSION).replace(/\n$/, '').split('\n');
+/** The screen with SGR attributes (tmux emits only changes, so a line may carry none of its own). */
+const attrScreen = (): string[] => tmux('capture-pane', '-p', '-e', '-t', SESSION).replace(/\n$/, '').split('\n');
 
 /** Poll the screen until `want` holds (the TUI starts and redraws asynchronously); the last screen otherwise. */
 async function until(want: (s: string[]) => boolean, tries = 300): Promise<string[]> {
@@ -89,6 +94,53 @@ describe.skipIf(!hasTmux)('xenrr tui in tmux at 80x24', () => {
     expect(last(s)).toMatch(/^row 51\/200 {2}region 1\/1 \(first divergence\)/);
     const row = s.find((l) => /^ +50 \S+ .* - *$/.test(l));
     expect(row).toBeDefined();
+    tmux('send-keys', '-t', SESSION, 'q');
+    expect((await until((x) => x.includes('exit status 0'))).includes('exit status 0')).toBe(true);
+  });
+});
+
+const built = existsSync(`${ROOT}build/corpus/pv/bugs/offbyone-bad.elf`) && existsSync(`${ROOT}build/corpus/pv/ringpair.elf`);
+describe.skipIf(!hasTmux || !built)('xenrr tui --against on a planted bug, in tmux at 80x24', () => {
+  it('opens on the first divergence, highlighted, and n/N move between the differing regions', async () => {
+    // The split block driver, and its build whose backend publishes rsp_prod one past its last response.
+    for (const [name, file] of [['good', 'ringpair.json'], ['bad', 'bugs/offbyone-bad.json']] as const) {
+      const path = `${ROOT}corpus/scenarios/${file}`;
+      await record(parseScenario(JSON.parse(readFileSync(path, 'utf8')), path), `${DIR}e2e-${name}.xrr`, { checkpointEvery: 50000 });
+    }
+    tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', `env -u CI ${BIN} tui ${DIR}e2e-good.xrr --against ${DIR}e2e-bad.xrr; echo "exit status $?"; sleep 60`);
+    let s = await until((x) => last(x).startsWith('row '));
+    const first = /^row (\d+)\/\d+ {2}region 1\/(\d+) \(first divergence\)/.exec(last(s));
+    expect(first).not.toBeNull();
+    const regions = Number(first![2]);
+    expect(regions).toBeGreaterThan(1);
+    // The selected row is the first divergence: in a only (the bad run stopped sending), shown inverse and red.
+    const sel = Number(first![1]) - 1;
+    const at = s.findIndex((l) => new RegExp(`^ +${sel} \\S+ .* - *$`).test(l));
+    expect(at).toBeGreaterThan(1);
+    const attrs = attrScreen()[at]!;
+    expect(attrs).toMatch(/\x1b\[(?:[0-9;]*;)?7[;m]/);
+    expect(attrs).toMatch(/\x1b\[(?:[0-9;]*;)?31m/);
+    // The rows before it are common to both runs, unmarked.
+    expect(s[at - 1]).toMatch(new RegExp(`^ +${sel - 1} .* {3}${sel - 1} `));
+
+    const seen = [Number(first![1])];
+    for (let k = 2; k <= regions; k++) {
+      tmux('send-keys', '-t', SESSION, 'n');
+      s = await until((x) => last(x).includes(`region ${k}/${regions}`));
+      const m = /^row (\d+)\//.exec(last(s));
+      expect(last(s)).toMatch(new RegExp(`region ${k}/${regions}  n/N region`));
+      seen.push(Number(m![1]));
+    }
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    tmux('send-keys', '-t', SESSION, 'n');
+    s = await until((x) => last(x).includes('no later differing region'));
+    expect(last(s)).toBe(`row ${seen.at(-1)}/${last(s).split('/')[1]!.split(' ')[0]}  region ${regions}/${regions}  no later differing region`);
+    for (let k = regions - 1; k >= 1; k--) {
+      tmux('send-keys', '-t', SESSION, 'N');
+      s = await until((x) => last(x).startsWith(`row ${seen[k - 1]}/`));
+      expect(last(s)).toMatch(new RegExp(`^row ${seen[k - 1]}/\\d+  region ${k}/${regions}`));
+    }
+    expect(last(s)).toMatch(/\(first divergence\)/);
     tmux('send-keys', '-t', SESSION, 'q');
     expect((await until((x) => x.includes('exit status 0'))).includes('exit status 0')).toBe(true);
   });

@@ -395,6 +395,10 @@ describe('diff mode', () => {
     r.stdin.write('N');
     await tick();
     expect(lines()[9]).toBe('row 11/40  region 1/2 (first divergence)  n/N region  ↑↓ PgUp PgDn Home End  q ~');
+    // Keys arriving in one read apply one by one.
+    r.stdin.write('nn');
+    await tick();
+    expect(lines()[9]).toBe('row 26/40  region 2/2  no later differing region');
     r.unmount();
   });
 });
