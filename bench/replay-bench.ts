@@ -105,7 +105,7 @@ export async function benchReplaySuite(): Promise<{ speed: Row[]; seek: Row[]; d
     if (v.seq !== seq) throw new Error(`seek(${seq}) landed at ${v.seq}`);
   }
   const icountMs: number[] = [];
-  const cpBefore = s.checkpointReads;
+  const cpBefore = s.stats.checkpointReads;
   for (let k = 0; k < ICOUNT_SEEKS; k++) {
     const end = ends[rng.below(ends.length)]!;
     const ic = rng.below(end.icount);
@@ -114,7 +114,7 @@ export async function benchReplaySuite(): Promise<{ speed: Row[]; seek: Row[]; d
     icountMs.push(ms(t0));
     if (v.vcpus.find((x) => x.dom === end.dom && x.vcpu === end.vcpu)!.icount !== ic) throw new Error(`seekIcount(${end.dom}, ${end.vcpu}, ${ic}) missed`);
   }
-  const cpReads = (s.checkpointReads - cpBefore) / ICOUNT_SEEKS;
+  const cpReads = (s.stats.checkpointReads - cpBefore) / ICOUNT_SEEKS;
   const stepMs: number[] = [];
   const backMs: number[] = [];
   for (let k = 0; k < 10; k++) {

@@ -4,18 +4,20 @@
  *
  * A clean point is an instant between scheduler slices (Machine.run's
  * `between`): a machine there continues exactly as the recording did, and
- * can be snapshotted. A machine stopped at an event or an instruction cannot
- * continue (Machine.halt ends the current slice early, so its scheduler
- * would part from the recording). So nothing here continues a stopped
- * machine: every move restores the latest clean point known to lie before
+ * can be snapshotted. The seeker keeps one live machine at the cursor.
+ * Stopped at an instruction count (Machine.haltAt pauses inside the slice),
+ * it can run on faithfully, so moves forward resume it. Stopped at an event
+ * (Machine.halt closes the slice early) it cannot; then, and for every move
+ * backward, the seeker restores the latest clean point known to lie before
  * the target into a fresh machine and re-executes from there. Clean points
  * known: the start, the trace's checkpoints, and one anchor, an in-memory
- * snapshot near the cursor.
+ * snapshot near the cursor (taken while a resumed machine runs on, or by
+ * `prepareLocal`).
  *
- * After each move the seeker remembers how to reach the clean point just
- * before the cursor (`k` clean points after the one it started from);
- * `prepareLocal` turns that into the anchor (one more re-execution, and a
- * snapshot), so that steps around the cursor re-execute only from there.
+ * The live machine also records how to reach the clean point just before
+ * it (`k` clean points after the one it started from); `prepareLocal` turns
+ * that into the anchor (one more re-execution, and a snapshot), so that
+ * steps back around the cursor re-execute only from there.
  */
 import type { SimEvent } from '../sim/events.js';
 import type { Machine } from '../sim/machine.js';
@@ -33,8 +35,10 @@ export type Stop = { machine: Machine; view: MachineView; atEvent: boolean; reac
 type Clean = { snap: MachineSnapshot | null; seq: number; icounts: Map<number, number>; insns: number };
 
 const vkey = (dom: number, vcpu: number): number => dom * 4096 + vcpu;
-/** Re-anchor before a local move when the anchor is more than this many instructions behind the cursor. */
+/** The anchor is kept within about this many instructions behind the cursor (one slice may be longer). */
 const LOCAL_INSNS = 20_000;
+
+const vcpuOf = (m: Machine, dom: number, vcpu: number): Vcpu | undefined => m.domains.find((d) => d.id === dom)?.vcpus[vcpu];
 
 function icountsOf(m: Machine): Map<number, number> {
   const out = new Map<number, number>();
@@ -57,13 +61,21 @@ function snapIcounts(stateJson: Uint8Array): Map<number, number> | null {
   return out.size > 0 ? out : null;
 }
 
+/** The machine at the cursor: its sink, and the clean point before it (`k` clean points after `from`). */
+type Live = { m: Machine; sink: { fn: (e: SimEvent) => void }; from: Clean; k: number; resumable: boolean };
+
+/** A `haltAt` that never fires (there is no domain 0). */
+const NO_STOP = [0, 0, Number.MAX_SAFE_INTEGER] as const;
+
 export class Seeker {
   private readonly start: Clean = { snap: null, seq: 0, icounts: new Map(), insns: 0 };
   private anchor: Clean | null = null;
-  private pending: { from: Clean; k: number; insns: number } | null = null;
+  private live: Live | null = null;
   /** per checkpoint: retired instructions per vCPU, learned from the checkpoints read so far */
   private readonly cpIcounts = new Map<number, Map<number, number>>();
   private readonly cpClean = new Map<number, Clean>();
+  /** Checkpoints read (decompressed) so far, and moves that resumed the live machine: for tests and benches. */
+  readonly stats = { checkpointReads: 0, resumed: 0 };
 
   constructor(
     private readonly reader: TraceReader,
@@ -71,72 +83,100 @@ export class Seeker {
     private readonly maxInsns: number,
   ) {}
 
-  /** Checkpoints read (decompressed) so far: for tests of how much a seek reads. */
-  checkpointReads = 0;
-
   /**
-   * Re-execute to `target` from the latest clean point before it.
+   * Move to `target`: resume the live machine when it can run on and is at
+   * least as close as any clean point, else re-execute from the latest clean
+   * point before the target.
    *
    * At an event, the view is taken as the event is emitted. At an
-   * instruction count, the slice the stop cuts short still closes (ring
-   * check, console drain) before the view is taken; the events that closing
-   * emits are not the recording's at that point, so the view's `seq` counts
-   * only the events before the stop.
+   * instruction count, the view's `seq` counts only the events before the
+   * stop: if the slice happens to close right there (the vCPU blocked or
+   * its quantum ended), events that closing emits come after the stop.
    */
   runTo(target: Target): Stop {
-    const from = this.bestStart(target);
+    const best = this.bestStart(target);
+    const cur = this.live;
+    const resume = cur !== null && cur.resumable && target.kind !== 'start' && this.liveBefore(cur.m, target) && cur.m.nextSeq >= best.seq;
+    const live = resume ? cur! : this.startAt(best);
+    if (resume) this.stats.resumed++;
+    this.live = live;
+    const m = live.m;
     const hit: { view: MachineView | null; cut: number } = { view: null, cut: -1 };
-    let m: Machine | null = null;
-    let stopping: Vcpu | undefined;
-    let sink: (e: SimEvent) => void = () => {};
+    const stopping = target.kind === 'icount' ? vcpuOf(m, target.dom, target.vcpu) : undefined;
+    // From below the count, that vCPU reaches it only where the stop is: whatever is emitted after is after the stop.
+    const below = target.kind === 'icount' && stopping !== undefined && stopping.cpu.retired() < target.icount;
+    live.sink.fn = (): void => {};
     if (target.kind === 'seq') {
-      sink = (e: SimEvent): void => {
+      live.sink.fn = (e) => {
         if (hit.view === null && e.seq >= target.seq) {
-          hit.view = machineView(m!, e.seq, e.time);
-          m!.halt();
+          hit.view = machineView(m, e.seq, e.time);
+          m.halt();
         }
       };
-    } else if (target.kind === 'icount' && (from.icounts.get(vkey(target.dom, target.vcpu)) ?? 0) < target.icount) {
-      // From below the count, that vCPU reaches it only as the stop cuts its slice: whatever comes after is the slice closing.
-      sink = (e: SimEvent): void => {
-        if (hit.cut < 0 && stopping !== undefined && stopping.cpu.cur === null && stopping.cpu.icount >= target.icount) hit.cut = e.seq;
+    } else if (below) {
+      live.sink.fn = (e) => {
+        if (hit.cut < 0 && stopping.cpu.cur === null && stopping.cpu.icount >= (target as { icount: number }).icount) hit.cut = e.seq;
       };
     }
-    m = this.machineAt(from, sink);
-    let k = 0;
     if (target.kind !== 'start') {
-      if (target.kind === 'icount') {
-        stopping = m.domains.find((d) => d.id === target.dom)?.vcpus[target.vcpu];
-        m.haltAt(target.dom, target.vcpu, target.icount);
-      }
+      if (target.kind === 'icount') m.haltAt(target.dom, target.vcpu, target.icount);
+      else m.haltAt(...NO_STOP);
       m.run(this.maxInsns, () => {
-        k++;
+        live.k++;
+        // A resumed machine running on far past the anchor: anchor here, so a step back stays cheap.
+        const a = this.anchor;
+        if (resume && (a === null || a.insns > m.instructions || m.instructions - a.insns > LOCAL_INSNS)) this.anchorAt(live);
       });
     }
-    this.pending = k > 0 ? { from, k, insns: m.instructions } : null;
+    live.sink.fn = () => {};
+    live.resumable = target.kind === 'start' || below;
     if (hit.view !== null) return { machine: m, view: hit.view, atEvent: true, reached: true };
     const reached = target.kind === 'start' || (target.kind === 'icount' && (stopping === undefined || stopping.cpu.retired() >= target.icount));
-    return { machine: m, view: machineView(m, hit.cut >= 0 ? hit.cut : m.nextSeq, m.xen.clock), atEvent: false, reached };
+    return { machine: m, view: machineView(m, hit.cut >= 0 ? hit.cut : m.nextSeq, m.xen.now()), atEvent: false, reached };
   }
 
   /**
-   * Before a move near the cursor (a step either way): make the clean point
-   * just before the cursor the anchor, unless the anchor is already close.
+   * Before a move back near the cursor: make the clean point just before
+   * the cursor the anchor, unless the anchor is already close.
    */
   prepareLocal(): void {
-    const p = this.pending;
-    if (p === null || (p.from === this.anchor && (p.k <= 1 || p.insns - p.from.insns <= LOCAL_INSNS))) return;
-    const m = this.machineAt(p.from, () => {});
+    const p = this.live;
+    if (p === null || p.k === 0 || (p.from === this.anchor && (p.k <= 1 || p.m.instructions - p.from.insns <= LOCAL_INSNS))) return;
+    const m = this.fresh(() => {});
+    if (p.from.snap !== null) restoreMachine(m, p.from.snap);
     let n = 0;
     m.run(this.maxInsns, () => ++n >= p.k);
     this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions };
-    this.pending = { from: this.anchor, k: 1, insns: p.insns };
+    p.from = this.anchor;
+    p.k = 1;
   }
 
-  private machineAt(c: Clean, sink: (e: SimEvent) => void): Machine {
-    const m = this.fresh(sink);
+  /** Whether the live cursor machine can run on (it stopped at an instruction count, or is at the start). */
+  get resumable(): boolean {
+    return this.live?.resumable ?? false;
+  }
+
+  /** The live machine is at a clean point (inside `between`): snapshot it as the anchor. */
+  private anchorAt(live: Live): void {
+    const m = live.m;
+    this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions };
+    live.from = this.anchor;
+    live.k = 1;
+  }
+
+  private startAt(c: Clean): Live {
+    const sink = { fn: (_e: SimEvent): void => {} };
+    const m = this.fresh((e) => sink.fn(e));
     if (c.snap !== null) restoreMachine(m, c.snap);
-    return m;
+    return { m, sink, from: c, k: 0, resumable: true };
+  }
+
+  /** Whether running `m` on reaches `t`. */
+  private liveBefore(m: Machine, t: Target): boolean {
+    if (t.kind === 'seq') return m.nextSeq <= t.seq;
+    if (t.kind === 'start') return false;
+    const v = vcpuOf(m, t.dom, t.vcpu);
+    return v !== undefined && v.cpu.retired() < t.icount;
   }
 
   /** Whether re-executing from `c` reaches `t` (at an instruction count: from strictly below it, so the stop is the same whatever the start). */
@@ -178,7 +218,7 @@ export class Seeker {
     let c = this.cpClean.get(i);
     if (c !== undefined) return c;
     const data = this.reader.checkpoint(i);
-    this.checkpointReads++;
+    this.stats.checkpointReads++;
     const snap: MachineSnapshot = { seq: data.seq, time: data.time, stateJson: data.stateJson, pages: data.pages };
     let icounts = this.cpIcounts.get(i) ?? snapIcounts(data.stateJson);
     let insns = 0;

@@ -18,6 +18,8 @@ import { ReplaySession, type MachineView } from './session.js';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}build/session-test`;
 const TRACE = `${DIR}/pingpong.xrr`;
+/** the same run without checkpoints: every forward move can run the cursor machine on */
+const PLAIN = `${DIR}/pingpong-plain.xrr`;
 const built = existsSync(`${ROOT}build/corpus/pv/pingpong.elf`);
 /** The view as comparable text (bigints in hex). */
 const text = (v: MachineView): string => JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x));
@@ -32,7 +34,9 @@ beforeAll(async () => {
   await initZstd();
   mkdirSync(DIR, { recursive: true });
   const file = `${ROOT}corpus/scenarios/pingpong.json`;
-  await record(parseScenario(JSON.parse(readFileSync(file, 'utf8')), file), TRACE, { checkpointEvery: 1500 });
+  const scenario = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
+  await record(scenario, TRACE, { checkpointEvery: 1500 });
+  await record(scenario, PLAIN, { checkpointEvery: 0 });
   events = [...TraceReader.open(TRACE).events()];
 });
 
@@ -60,6 +64,31 @@ describe.skipIf(!built)('replay cursor', () => {
     // a multi-instruction step is the same as single ones
     expect(text(other.seekIcount(2, 0, start + 30))).not.toBe(text(s.view()));
     expect(text(other.step(2, 0, 10))).toBe(text(s.view()));
+  });
+
+  it('steps forward run the cursor machine on, and it stays faithful to the recording', () => {
+    const s = ReplaySession.open(TraceReader.open(PLAIN));
+    s.seekIcount(1, 0, 25_000);
+    const before = s.stats.resumed;
+    for (let i = 0; i < 30; i++) s.step(i % 3 === 0 ? 2 : 1, 0);
+    expect(s.stats.resumed - before).toBe(30);
+    // run on to the end: the same final machine as a fresh replay to the end
+    const end = s.continue(() => false).view;
+    expect(s.stats.resumed - before).toBe(31);
+    expect(end.seq).toBe(events.length);
+    expect(text(end)).toBe(text(ReplaySession.open(TraceReader.open(PLAIN)).seek(Number.MAX_SAFE_INTEGER)));
+    // an event after an instruction count, reached by running on, as a fresh seek shows it
+    s.seekIcount(2, 0, 70_000);
+    const r = s.continue(isSend);
+    expect(s.stats.resumed - before).toBe(32);
+    expect(text(r.view)).toBe(text(open().seek(r.event!.seq)));
+  });
+
+  it('a step from an event lands where a seek to the next instruction count does', () => {
+    const s = open();
+    const e = events.find((x) => x.seq >= 6000 && x.kind === 'hypercall')!;
+    s.seek(e.seq);
+    expect(text(s.step(e.dom, e.vcpu, 3))).toBe(text(open().seekIcount(e.dom, e.vcpu, e.icount + 3)));
   });
 
   it('step then reverse step returns to identical registers and machine state', () => {
@@ -184,7 +213,7 @@ describe.skipIf(!built)('replay cursor', () => {
     const v = s.seekIcount(1, 0, last.icount - 100);
     expect(v.vcpus[0]!.icount).toBe(last.icount - 100);
     expect(chunk).not.toHaveBeenCalled();
-    expect(s.checkpointReads).toBeLessThanOrEqual(Math.ceil(Math.log2(n + 1)) + 1);
+    expect(s.stats.checkpointReads).toBeLessThanOrEqual(Math.ceil(Math.log2(n + 1)) + 1);
   });
 
   it('verify still matches after the cursor has moved around', () => {

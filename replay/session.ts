@@ -5,10 +5,11 @@
  * and look at the machine there. This is the API `xenrr replay` and the TUI
  * use.
  *
- * The cursor is a machine rebuilt at the point asked for: the nearest clean
- * point before it (start, trace checkpoint, or an in-memory anchor near the
- * cursor), then re-execution (session-seek.ts). Reverse moves are seeks to
- * an earlier point. Searches for events read the trace, not the machine.
+ * The cursor is a live machine (session-seek.ts). Moving forward from an
+ * instruction count runs it on; any other move rebuilds it from the nearest
+ * clean point before the target (start, trace checkpoint, or an in-memory
+ * anchor near the cursor) and re-executes. Reverse moves are seeks to an
+ * earlier point. Searches for events read the trace, not the machine.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -99,6 +100,15 @@ export class ReplaySession {
     return (this.cur ??= this.seeker.runTo({ kind: 'start' }));
   }
 
+  /**
+   * The machine at the cursor, for callers that run it on themselves
+   * (replay/parting.ts single-steps it with haltAt). Running it leaves the
+   * cursor behind: the session's views are then stale until the next move.
+   */
+  get machine(): Machine {
+    return this.at.machine;
+  }
+
   /** Back to the start of the run, before any event. */
   seekStart(): MachineView {
     return this.move({ kind: 'start' });
@@ -120,10 +130,14 @@ export class ReplaySession {
     return this.move({ kind: 'icount', dom, vcpu, icount });
   }
 
-  /** Run until that vCPU has retired `n` more instructions (the others run as recorded meanwhile). */
+  /**
+   * Run until that vCPU has retired `n` more instructions (the others run as
+   * recorded meanwhile). From an instruction count, the machine at the
+   * cursor just runs on; from an event, it is rebuilt first.
+   */
   step(dom: number, vcpu: number, n = 1): MachineView {
     const ic = this.vcpuAt(dom, vcpu).icount;
-    this.seeker.prepareLocal();
+    if (!this.seeker.resumable) this.seeker.prepareLocal();
     return this.move({ kind: 'icount', dom, vcpu, icount: ic + Math.max(0, n) });
   }
 
@@ -197,9 +211,9 @@ export class ReplaySession {
     return x;
   }
 
-  /** Trace checkpoints decoded so far by cursor moves: for tests and benches. */
-  get checkpointReads(): number {
-    return this.seeker.checkpointReads;
+  /** Trace checkpoints decoded by cursor moves so far, and moves that ran the cursor's machine on instead of re-executing: for tests and benches. */
+  get stats(): { readonly checkpointReads: number; readonly resumed: number } {
+    return this.seeker.stats;
   }
 }
 
