@@ -172,9 +172,10 @@ function mtimeOrNull(path) {
   }
 }
 
-/** True when every output exists and is newer than every input. */
+/** True when every output exists and is newer than every input (and than this script: its flags are inputs too). */
 function upToDate(outputs, inputs) {
   if (force) return false;
+  inputs = [...inputs, fileURLToPath(import.meta.url)];
   let oldestOut = Infinity;
   for (const o of outputs) {
     const t = mtimeOrNull(o);

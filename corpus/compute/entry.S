@@ -5,6 +5,9 @@
  * off, virtual = physical), zero-fills .bss, and starts at _start. The guest
  * returns from guest_main with its exit code in %eax and halts.
  */
+
+/* Names this object in the symbol table (else the assembler's temporary file: builds would differ). */
+	.file "entry.S"
     .section .text.entry, "ax", @progbits
     .globl _start
     .type _start, @function

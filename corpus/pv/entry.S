@@ -18,6 +18,9 @@
  * upcall mask from the saved rflags.IF, so returning re-enables events
  * exactly when they were enabled at the interruption.
  */
+
+/* Names this object in the symbol table (else the assembler's temporary file: builds would differ). */
+	.file "entry.S"
 #include "xen-abi.h"
 
 #define HYPERCALL_iret (hypercall_page + __HYPERVISOR_iret * 32)

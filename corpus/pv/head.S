@@ -6,6 +6,9 @@
  * hypercall stubs into hypercall_page, and enters _start in guest kernel
  * mode with %rsi = VA of start_info and event delivery masked.
  */
+
+/* Names this object in the symbol table (else the assembler's temporary file: builds would differ). */
+	.file "head.S"
 #include "xen-abi.h"
 
 /* One Xen ELF note: name "Xen", 4-byte aligned. */

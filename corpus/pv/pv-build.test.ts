@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { ElfType, parseElf, SegmentType, type ElfFile } from '../../sim/elf.js';
+import { ElfType, parseElf, SegmentType, SymbolType, type ElfFile } from '../../sim/elf.js';
 import { kernelPath, parseScenario } from '../../sim/scenario.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -104,6 +104,13 @@ describe.each(ALL_KERNELS)('PV kernel %s', (name) => {
     for (const s of loads) expect(s.paddr).toBe(s.vaddr);
     expect(loads.map((s) => s.vaddr).reduce((a, b) => (a < b ? a : b))).toBe(0x100000n);
     expect(e.segments.some((s) => s.type === SegmentType.NOTE)).toBe(true);
+  });
+
+  it('names only its own sources in the symbol table (no assembler temporaries: builds are byte-reproducible)', () => {
+    const files = elf(name).symbols.filter((sym) => sym.type === SymbolType.FILE).map((sym) => sym.name);
+    expect(files).toContain('head.S');
+    expect(files).toContain('entry.S');
+    for (const f of files) expect(f).toMatch(/^[\w-]+\.[cS]$/);
   });
 
   it('carries the Xen ELF notes', () => {
