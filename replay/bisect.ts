@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { kernelPath, type Scenario } from '../sim/scenario.js';
 import { TraceReader } from '../trace/reader.js';
 import { diffTraces, type DiffReport } from './diff.js';
+import { partingOfTraces } from './parting.js';
 import { record } from './record.js';
 import { checkExpect } from './scenario-run.js';
 import { loadSymbols } from './symbols.js';
@@ -106,7 +107,14 @@ export async function bisect(s: Scenario, domain: string, images: string[], opts
     const rb = TraceReader.open(traceOf(bad));
     let diff: DiffReport;
     try {
-      diff = diffTraces(ra, rb, { symbols: [loadSymbols(ra.header), loadSymbols(rb.header)] });
+      const syms = [loadSymbols(ra.header), loadSymbols(rb.header)] as const;
+      diff = diffTraces(ra, rb, { symbols: [...syms] });
+      // Where the two builds' executions part, by replaying both runs.
+      if (!diff.equal) {
+        const { parting, note } = partingOfTraces(diff, { path: traceOf(good), reader: ra, symbols: syms[0] }, { path: traceOf(bad), reader: rb, symbols: syms[1] });
+        diff.parting = parting;
+        if (note !== null) diff.notes.push(note);
+      }
     } finally {
       ra.close();
       rb.close();

@@ -3,6 +3,7 @@
  */
 import type { DiffReport, EventView, KindCounts, Region } from './diff.js';
 import type { FieldValue } from './normalize.js';
+import type { Parting } from './parting.js';
 
 const where = (v: EventView): string => (v.dom < 0 ? 'xen' : `d${v.dom}v${v.vcpu < 0 ? '-' : v.vcpu}`);
 const us = (t: number): string => `${(t / 1000).toFixed(3)}us`;
@@ -21,6 +22,19 @@ function counts(c: KindCounts): string {
 function regionLine(r: Region): string {
   const kinds = Object.entries(r.byKind).map(([k, c]) => `${k} ${[c.deleted ? `-${c.deleted}` : '', c.inserted ? `+${c.inserted}` : '', c.changed ? `~${c.changed}` : ''].filter(Boolean).join('')}`);
   return `  a ${range(r.a).padEnd(20)} b ${range(r.b).padEnd(20)} ${kinds.join(', ')}`;
+}
+
+/** The instruction-level parting, as `xenrr diff` prints it under the first divergence. */
+export function partingLines(p: Parting): string[] {
+  const v = `d${p.dom}v${p.vcpu}`;
+  const from = p.from.a === p.from.b ? `icount ${p.from.a}` : `icount ${p.from.a} in a, ${p.from.b} in b`;
+  const head = p.outcome === 'parted' ? `execution parts in ${v}, ${p.steps} instructions after its last common event (${from}):`
+    : p.outcome === 'ended' ? `${v} ran the same ${p.steps} instructions after its last common event (${from}), then one run stopped:`
+    : `${v} ran the same ${p.steps} instructions after its last common event (${from}) without parting (step limit):`;
+  const out = [head];
+  if (p.common !== null) out.push(`  both executed  ${p.common}`);
+  for (const [tag, s] of [['a', p.a], ['b', p.b]] as const) out.push(s === null ? `  then ${tag}         stopped` : `  then ${tag} at      ${s.at.padEnd(28)} stack ${s.stack.join(' <- ')}`);
+  return out;
 }
 
 /** `regions`: how many regions to list (the JSON report has them all, up to its own cap). */
@@ -61,6 +75,7 @@ export function renderDiff(r: DiffReport, opts: { regions?: number } = {}): stri
     if (f.b.length === 0) out.push(none('b', 'a', r.b.events));
     if (f.changes.length > 0) out.push(`  differs in: ${f.changes.map((c) => `${c.field} ${value(c.a)} -> ${value(c.b)}`).join(', ')}`);
   }
+  if (r.parting) out.push('', ...partingLines(r.parting));
   out.push('', 'by kind          only in a  only in b    changed');
   for (const [k, c] of Object.entries(r.byKind).sort(([x], [y]) => (x < y ? -1 : 1))) {
     out.push(`  ${k.padEnd(14)} ${String(c.deleted).padStart(9)}  ${String(c.inserted).padStart(9)}  ${String(c.changed).padStart(9)}`);

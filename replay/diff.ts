@@ -21,6 +21,7 @@
  * "changed" event instead.
  */
 import type { TraceReader } from '../trace/reader.js';
+import type { Parting } from './parting.js';
 import { summary } from './format.js';
 import { align, Side, type Item } from './align.js';
 import { changedFields, FieldFilter, Normalizer, type FieldChange, type Locator } from './normalize.js';
@@ -73,6 +74,8 @@ export type DiffReport = {
     /** fields that differ between the first event of each side, when both are of one kind */
     changes: FieldChange[];
   };
+  /** where execution parts at the instruction level (replay/parting.ts), when the CLI could replay both runs */
+  parting?: Parting | null;
   totals: KindCounts;
   byKind: Record<string, KindCounts>;
   regions: Region[];

@@ -7,12 +7,13 @@ import { TraceError } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
 import { diffTraces } from '../diff.js';
 import { renderDiff } from '../diff-render.js';
+import { partingOfTraces } from '../parting.js';
 import { FIELD_NAMES } from '../normalize.js';
 import { loadSymbols } from '../symbols.js';
 import { positiveInt, UsageError } from './errors.js';
 import { imageOverrides, openTrace } from './trace-cmds.js';
 
-type DiffOpts = { ignore?: string; json?: boolean; context: string; regions: string; window: string; image?: string[]; imageA?: string[]; imageB?: string[] };
+type DiffOpts = { ignore?: string; json?: boolean; replay: boolean; maxSteps: string; context: string; regions: string; window: string; image?: string[]; imageA?: string[]; imageB?: string[] };
 
 const FIELD_HELP = `
 Events are compared normalized: kind, dom, vcpu, the symbol of the RIP
@@ -53,6 +54,8 @@ export function registerDiff(program: Command): void {
     .option('--image <name=path...>', 'kernel image of a domain, for both traces')
     .option('--image-a <name=path...>', 'kernel image of a domain of trace a')
     .option('--image-b <name=path...>', 'kernel image of a domain of trace b')
+    .option('--no-replay', 'compare the traces only: do not replay both runs to find where execution parts')
+    .option('--max-steps <n>', 'instructions stepped in both runs when looking for where execution parts', '2000000')
     .option('--json', 'print the report as JSON')
     .addHelpText('after', FIELD_HELP)
     .action(async (pa: string, pb: string, o: DiffOpts) => {
@@ -65,15 +68,24 @@ export function registerDiff(program: Command): void {
       const context = nonNegative('--context', o.context);
       const regions = nonNegative('--regions', o.regions);
       const window = positiveInt('--window', o.window);
+      const maxSteps = positiveInt('--max-steps', o.maxSteps);
       const ra = openTrace(pa);
       const rb = openTrace(pb);
       const both = imageOverrides(o.image);
-      const sa = loadSymbols(ra.header, new Map([...both, ...imageOverrides(o.imageA)]));
-      const sb = loadSymbols(rb.header, new Map([...both, ...imageOverrides(o.imageB)]));
+      const oa = new Map([...both, ...imageOverrides(o.imageA)]);
+      const ob = new Map([...both, ...imageOverrides(o.imageB)]);
+      const sa = loadSymbols(ra.header, oa);
+      const sb = loadSymbols(rb.header, ob);
       for (const [r, p] of [[ra, pa], [rb, pb]] as const) for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${p}: ${w}\n`);
       let report;
       try {
         report = diffTraces(ra, rb, { ignore, context, window, symbols: [sa, sb] });
+        // Where execution parts: replay both runs to the divergent vCPU's last common event and step them together.
+        if (!report.equal && o.replay) {
+          const { parting, note } = partingOfTraces(report, { path: pa, reader: ra, symbols: sa, overrides: oa }, { path: pb, reader: rb, symbols: sb, overrides: ob }, maxSteps);
+          report.parting = parting;
+          if (note !== null) report.notes.push(note);
+        }
       } catch (e) {
         if (e instanceof TraceError) throw new UsageError(e.message);
         throw e;

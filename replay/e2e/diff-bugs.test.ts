@@ -1,0 +1,103 @@
+/**
+ * `xenrr diff` on the planted-bug corpus, as a user runs it: the report
+ * shows the guest call stack of the first divergent events, and replays
+ * both runs to where execution parts. For the lost wake-up that is inside
+ * front_push_requests, the function holding the bug, although the first
+ * divergent event (the missing notify) is raised by its caller.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseScenario } from '../../sim/scenario.js';
+import { TraceReader } from '../../trace/reader.js';
+import { initZstd } from '../../trace/zstd.js';
+import { diffTraces } from '../diff.js';
+import { partingOfTraces } from '../parting.js';
+import { record } from '../record.js';
+import { loadSymbols } from '../symbols.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = `${ROOT}bin/xenrr`;
+const DIR = `${ROOT}build/diff-bugs-test`;
+const built = existsSync(`${ROOT}build/corpus/pv/bugs/lostwakeup-bad.elf`);
+
+async function recorded(name: string): Promise<string> {
+  const file = `${ROOT}corpus/scenarios/bugs/${name}.json`;
+  const out = `${DIR}/${name}.xrr`;
+  await record(parseScenario(JSON.parse(readFileSync(file, 'utf8')), file), out, { checkpointEvery: 200 });
+  return out;
+}
+
+beforeAll(async () => {
+  await initZstd();
+  mkdirSync(DIR, { recursive: true });
+});
+
+describe.skipIf(!built)('diff of planted bugs', () => {
+  it('lost wake-up: the missing notify with its stack, and execution parting inside front_push_requests', async () => {
+    const a = await recorded('lostwakeup-good');
+    const b = await recorded('lostwakeup-bad');
+    const r = spawnSync(BIN, ['diff', a, b], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    const out = r.stdout;
+    // The first divergent event: the good run's notify, raised from run_front (the caller of the check).
+    expect(out).toMatch(/\n {2}a +\d+ +[\d.]+us d1v0 +evtchn_send\+0x[0-9a-f]+ +send port=\d+ -> dom2:\d+\n +stack evtchn_send\+0x[0-9a-f]+ <- run_front\+0x[0-9a-f]+ <- run_roles/);
+    // Replaying both: the same instructions until inside the buggy check, then different ones.
+    const parts = /execution parts in d1v0, (\d+) instructions after its last common event[^\n]*\n {2}both executed {2}(\S+)\n {2}then a at +(\S+) +stack (.*)\n {2}then b at +(\S+) +stack (.*)\n/.exec(out);
+    expect(parts, out).not.toBeNull();
+    const [, steps, common, atA, stackA, atB] = parts!;
+    expect(Number(steps)).toBeGreaterThan(1000);
+    expect(common).toMatch(/^front_push_requests\+0x[0-9a-f]+$/);
+    expect(atA).toMatch(/^front_push_requests\+/);
+    expect(atB).toMatch(/^front_push_requests\+/);
+    expect(atA).not.toBe(atB);
+    expect(stackA!.split(' <- ').map((f) => f.replace(/\+.*/, ''))).toEqual(['front_push_requests', 'run_front', 'run_roles', 'kmain', '_start']);
+    // --no-replay: the trace comparison alone.
+    const quick = spawnSync(BIN, ['diff', '--no-replay', a, b], { encoding: 'utf8' });
+    expect(quick.status).toBe(1);
+    expect(quick.stdout).not.toContain('execution parts');
+    expect(quick.stdout).toContain('first divergence at a#');
+  });
+
+  it('masked port and off-by-one: the parting is found in the vCPU of the first divergent event', async () => {
+    for (const [bug, dom] of [['masked', 2], ['offbyone', 1]] as const) {
+      const pa = await recorded(`${bug}-good`);
+      const pb = await recorded(`${bug}-bad`);
+      const ra = TraceReader.open(pa);
+      const rb = TraceReader.open(pb);
+      const sa = loadSymbols(ra.header);
+      const sb = loadSymbols(rb.header);
+      const report = diffTraces(ra, rb, { symbols: [sa, sb] });
+      const { parting, note } = partingOfTraces(report, { path: pa, reader: ra, symbols: sa }, { path: pb, reader: rb, symbols: sb });
+      expect(note).toBeNull();
+      expect(parting?.outcome, bug).toBe('parted');
+      expect(parting?.dom, bug).toBe(dom);
+      expect(report.firstDivergence!.a[0]?.dom ?? report.firstDivergence!.b[0]?.dom).toBe(dom);
+      expect(parting!.a!.at).not.toBe(parting!.b!.at);
+      ra.close();
+      rb.close();
+    }
+  });
+
+  it('an image gone since recording: the trace diff still runs, and says why it could not replay', async () => {
+    const a = await recorded('lostwakeup-good');
+    const dir = mkdtempSync(join(tmpdir(), 'xenrr-gone-'));
+    const image = join(dir, 'kernel.elf');
+    copyFileSync(`${ROOT}build/corpus/pv/bugs/lostwakeup-bad.elf`, image);
+    const s = JSON.parse(readFileSync(`${ROOT}corpus/scenarios/bugs/lostwakeup-bad.json`, 'utf8')) as { domains: Array<{ kernel: string }> };
+    for (const d of s.domains) d.kernel = image;
+    writeFileSync(join(dir, 's.json'), JSON.stringify(s));
+    const b = join(dir, 'b.xrr');
+    await record(parseScenario(s, join(dir, 's.json')), b);
+    rmSync(image);
+    const r = spawnSync(BIN, ['diff', a, b], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('first divergence at a#');
+    expect(r.stdout).toContain(`note: no instruction-level comparison: image for domain 'front' not found: ${image}`);
+    expect(r.stdout).not.toContain('execution parts');
+    rmSync(dir, { recursive: true });
+  });
+});
