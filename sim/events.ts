@@ -17,8 +17,9 @@ export type EventBase = {
   icount: number;
   rip: bigint;
   /**
-   * For events raised by a hypercall (the hypercall itself and what Xen did
-   * for it): the guest call stack, innermost first: the return address into
+   * For a vCPU's events raised by its hypercall (the hypercall itself and
+   * what Xen did for it on that vCPU: sends, ring transactions, blocks; not
+   * a wake-up of another vCPU): the guest call stack, innermost first: the return address into
    * the hypercall page's caller, then one per frame-pointer frame above it.
    * One array is shared by all events of that hypercall; do not mutate.
    */

@@ -8,7 +8,7 @@ import { TraceError, TraceReader } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
 import { KIND_ALIASES, summary } from '../format.js';
 import { record } from '../record.js';
-import { loadSymbols, symbolize, type Symbols } from '../symbols.js';
+import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
 import { positiveInt, UsageError } from './errors.js';
 import { DEFAULT_SCENARIO, loadInput } from './run.js';
 
@@ -73,8 +73,9 @@ export function registerTraceCommands(program: Command): void {
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number (inclusive)')
     .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
+    .option('--stacks', 'under each event raised in a hypercall, the guest call stack (frame pointers)')
     .option('--json', 'one JSON object per line')
-    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; image?: string[] }) => {
+    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[] }) => {
       await initZstd();
       const r = openTrace(path);
       const dom = o.dom === undefined ? null : Number(o.dom);
@@ -97,7 +98,7 @@ export function registerTraceCommands(program: Command): void {
         for (const e of r.events(from, to)) {
           if (dom !== null && e.dom !== dom) continue;
           if (kinds !== null && !kinds.has(e.kind)) continue;
-          process.stdout.write(o.json ? `${JSON.stringify(e, (_, v) => (typeof v === 'bigint' ? hex(v) : v))}\n` : `${line(e, syms)}\n`);
+          process.stdout.write(o.json ? `${JSON.stringify(e, (_, v) => (typeof v === 'bigint' ? hex(v) : v))}\n` : `${line(e, syms, o.stacks === true)}\n`);
         }
       } catch (e) {
         if (e instanceof TraceError) throw new UsageError(e.message);
@@ -155,11 +156,11 @@ export function imageOverrides(list: string[] | undefined): Map<string, string> 
 }
 
 /** seq, virtual time (µs), dom/vcpu, symbol, summary. */
-export function line(e: SimEvent, syms: Symbols): string {
+export function line(e: SimEvent, syms: Symbols, stacks = false): string {
   const where = e.dom < 0 ? 'xen' : `d${e.dom}v${e.vcpu < 0 ? '-' : e.vcpu}`;
   const t = (e.time / 1000).toFixed(3).padStart(12);
-  // A hypercall is shown at its caller: the RIP itself is in the hypercall page.
-  const at = e.kind === 'hypercall' && e.caller !== 0n ? e.caller : e.rip;
-  const sym = e.dom < 0 ? '' : symbolize(syms, e.dom, at);
-  return `${String(e.seq).padStart(8)} ${t}us ${where.padEnd(6)} ${sym.padEnd(28)} ${summary(e)}`;
+  // Inside a hypercall an event is shown at the hypercall's caller: the RIP itself is in the hypercall page.
+  const sym = e.dom < 0 ? '' : symbolize(syms, e.dom, eventLocation(e));
+  const text = `${String(e.seq).padStart(8)} ${t}us ${where.padEnd(6)} ${sym.padEnd(28)} ${summary(e)}`;
+  return stacks && e.stack !== undefined && e.dom >= 0 ? `${text}\n${' '.repeat(34)}stack ${stackText(syms, e.dom, e.stack).join(' <- ')}` : text;
 }

@@ -55,6 +55,14 @@ describe.skipIf(!built)('diff of planted bugs', () => {
     expect(atB).toMatch(/^front_push_requests\+/);
     expect(atA).not.toBe(atB);
     expect(stackA!.split(' <- ').map((f) => f.replace(/\+.*/, ''))).toEqual(['front_push_requests', 'run_front', 'run_roles', 'kmain', '_start']);
+    // dump --stacks: every hypercall of a vCPU with the call chain that made it; a wake-up it causes on another vCPU has none.
+    const dump = spawnSync(BIN, ['dump', a, '--stacks', '--dom', '2'], { encoding: 'utf8' }).stdout.split('\n');
+    const blocks = dump.flatMap((l, i) => (l.includes('SCHEDOP_block') ? [dump[i + 1]!] : []));
+    expect(blocks.length).toBeGreaterThan(10);
+    for (const l of blocks) expect(l).toMatch(/^ +stack sched_block\+0x[0-9a-f]+ <- run_back\+0x[0-9a-f]+ <- run_roles\+0x[0-9a-f]+ <- kmain\+0x[0-9a-f]+ <- _start\+0x[0-9a-f]+$/);
+    const wakes = dump.flatMap((l, i) => (/ d2v0 .* wake /.test(l) ? [dump[i + 1]!] : []));
+    expect(wakes.length).toBeGreaterThan(10);
+    for (const l of wakes) expect(l).not.toMatch(/^ +stack /);
     // --no-replay: the trace comparison alone.
     const quick = spawnSync(BIN, ['diff', '--no-replay', a, b], { encoding: 'utf8' });
     expect(quick.status).toBe(1);

@@ -146,7 +146,7 @@ export class PvHost implements CpuHost {
     const caller = nr === 23 ? 0n : (v.guest.u64(c.getReg(4) + 16n) ?? 0n);
     // Everything Xen does for this call is stamped with the guest's stack;
     // iret is jumped to from anywhere (entry code), so it has none.
-    this.xen.hcStack = nr === 23 ? undefined : sameStack(v, guestStack(v, caller, c.getReg(5)));
+    this.xen.hcStack = nr === 23 ? undefined : { v, stack: sameStack(v, guestStack(v, caller, c.getReg(5))) };
     const { result, ctx } = hypercall(this.xen, d, v, nr, args);
     if (result !== null) c.setReg(0, BigInt.asUintN(64, BigInt(result)));
     if (nr !== 23 || result !== null) {

@@ -25,8 +25,8 @@ export class Xen {
   /** the vCPU executing right now (time inside its slice counts retired instructions) */
   running: Vcpu | null = null;
   private sliceStartIcount = 0;
-  /** guest call stack of the hypercall being handled (set by the PV host around the call), else undefined */
-  hcStack: bigint[] | undefined = undefined;
+  /** the vCPU whose hypercall is being handled and its guest call stack (set by the PV host around the call) */
+  hcStack: { v: Vcpu; stack: bigint[] } | undefined = undefined;
   private seq = 0;
   /** wallclock at boot (seconds since the epoch), from the scenario */
   bootWallclock = 1767225600;
@@ -79,7 +79,8 @@ export class Xen {
       vcpu: v?.id ?? -1,
       icount: cpu ? cpu.retired() : 0,
       rip: cpu ? cpu.rip : 0n,
-      stack: this.hcStack,
+      // Only that vCPU's own events carry it (a wake-up it causes is the other vCPU's).
+      stack: v !== null && v === this.hcStack?.v ? this.hcStack.stack : undefined,
       ...body,
     });
   }

@@ -16,8 +16,14 @@
 
 extern char hypercall_page[4096];
 
-/* `nr` must be a compile-time constant: it becomes the call's displacement. */
+/*
+ * `nr` must be a compile-time constant: it becomes the call's displacement.
+ * The "+r" on %rsp tells the compiler the asm makes a call, so a function
+ * whose only call is a hypercall still sets up its frame (with
+ * -fno-omit-frame-pointer) and stack walks see its caller.
+ */
 #define _hypercall(nr, a1, a2, a3, a4, a5) ({                                  \
+    register unsigned long _sp __asm__("rsp");                                 \
     register unsigned long _r1 __asm__("rdi") = (unsigned long)(a1);           \
     register unsigned long _r2 __asm__("rsi") = (unsigned long)(a2);           \
     register unsigned long _r3 __asm__("rdx") = (unsigned long)(a3);           \
@@ -26,7 +32,7 @@ extern char hypercall_page[4096];
     long _res;                                                                 \
     __asm__ volatile("call hypercall_page + %c[off]"                          \
                      : "=a"(_res), "+r"(_r1), "+r"(_r2), "+r"(_r3), "+r"(_r4), \
-                       "+r"(_r5)                                               \
+                       "+r"(_r5), "+r"(_sp)                                    \
                      : [off] "i"((nr) * 32)                                    \
                      : "memory");                                              \
     _res;                                                                      \
