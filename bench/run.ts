@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
 import { benchReplaySuite } from './replay-bench.js';
 import { benchRecord, benchSynthetic } from './trace-bench.js';
+import { benchTui } from './tui-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
 
 function table(title: string, rows: Row[]): void {
@@ -28,3 +29,4 @@ const rp = await benchReplaySuite();
 table('replay: verify by re-execution vs record', rp.speed);
 table('replay cursor: moves in a 1M-event trace (random points, fixed seed)', rp.seek);
 table('diff: identical prefix (chunk-hash skip) vs differing from the start', rp.diff);
+table('tui: time to first frame and keypress-to-frame latency', await benchTui());

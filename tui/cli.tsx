@@ -10,6 +10,7 @@
  * seek of the state or rings pane) or the diff.
  */
 import type { Command } from 'commander';
+import { register } from 'node:module';
 import { UsageError } from '../replay/cli/errors.js';
 import type { TraceReader } from '../trace/reader.js';
 
@@ -56,10 +57,11 @@ function overridesOf(list: string[] | undefined): Map<string, string> {
 
 async function openTui(path: string, o: TuiOpts): Promise<void> {
   const overrides = overridesOf(o.image);
-  const [{ render }, reading, { initZstd }, { loadSymbols }, { TimelineSource }] = await Promise.all([
-    import('ink'), import('../trace/reader.js'), import('../trace/zstd.js'), import('../replay/symbols.js'), import('./source.js'),
-  ]);
-  await initZstd();
+  // Ink without the 400 modules of its one utility import (see the hook).
+  register('./ink-resolve.mjs', import.meta.url);
+  // zstd's wasm compiles while Ink loads.
+  const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
+  const [{ render }, reading, { loadSymbols }, { TimelineSource }] = await Promise.all([import('ink'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), zstd]);
   const open = (p: string): TraceReader => {
     try {
       return reading.TraceReader.open(p);
