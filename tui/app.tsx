@@ -22,6 +22,7 @@ import { clip, codeLines, colourEnabled, consoleLines, eventFields, fit, KIND_CO
 // The disassembler pulls in the CPU's decoder and opcode table: loaded with the first seek, not for the first frame.
 type Disasm = typeof import('./disasm.js');
 let disasm: Disasm | null = null;
+const decoded = new WeakMap<Point, Map<string, ReturnType<Disasm['around']>>>();
 const vcpuKey = (dom: number, vcpu: number): string => whereOf({ dom, vcpu });
 
 export type AppProps = {
@@ -120,15 +121,20 @@ export function App(props: AppProps): React.JSX.Element {
     const r = src.symbols.get(dom)?.(a);
     return r ? (r.offset === 0 ? r.name : `${r.name}+0x${r.offset.toString(16)}`) : null;
   };
-  /** Up to `n` instructions around the vCPU's RIP from the seek's code bytes. */
+  /** Up to `n` instructions around the vCPU's RIP from the seek's code bytes (decoded once per point and vCPU). */
   const code = (p: Point, dom: number, vcpu: number, n: number): string[] => {
     const c = p.code.get(vcpuKey(dom, vcpu));
     const v = p.view.vcpus.find((x) => x.dom === dom && x.vcpu === vcpu);
     if (c === undefined || v === undefined || n <= 0 || disasm === null) return [];
-    const before = Math.min(3, Math.floor((n - 1) / 2));
-    const r = disasm.around(c.bytes, c.addr, c.addr, v.rip, before, n - 1, (a) => symOf(dom, a));
+    const memo = decoded.get(p) ?? new Map<string, ReturnType<Disasm['around']>>();
+    decoded.set(p, memo);
+    let wide = memo.get(vcpuKey(dom, vcpu));
+    if (wide === undefined) memo.set(vcpuKey(dom, vcpu), (wide = disasm.around(c.bytes, c.addr, c.addr, v.rip, 3, 8, (a) => symOf(dom, a))));
+    if (wide.cur < 0) return [];
+    const before = Math.min(Math.min(3, Math.floor((n - 1) / 2)), wide.cur);
+    const from = wide.cur - before;
     const fn = src.symbols.get(dom)?.(v.rip)?.name ?? null;
-    return codeLines(r.lines.slice(0, n), r.cur, fn, (a) => symOf(dom, a));
+    return codeLines(wide.lines.slice(from, from + n), before, fn, (a) => symOf(dom, a));
   };
 
   const lower = (): string[] => {
