@@ -151,6 +151,11 @@ export class Seeker {
     p.k = 1;
   }
 
+  /** The live machine was handed out (someone else may run it): never resume it. */
+  release(): void {
+    if (this.live !== null) this.live.resumable = false;
+  }
+
   /** Whether the live cursor machine can run on (it stopped at an instruction count, or is at the start). */
   get resumable(): boolean {
     return this.live?.resumable ?? false;

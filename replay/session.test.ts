@@ -84,6 +84,17 @@ describe.skipIf(!built)('replay cursor', () => {
     expect(text(r.view)).toBe(text(open().seek(r.event!.seq)));
   });
 
+  it('a machine handed out (and changed) is not run on by the session', () => {
+    const s = open();
+    s.seekIcount(2, 0, 45_000);
+    const m = s.machine;
+    // a debugger writing a register of the handed-out machine
+    const cpu = m.domains[1]!.vcpus[0]!.cpu;
+    for (let r = 0; r < 16; r++) if (r !== 4) cpu.setReg(r, 0x1234n);
+    expect(s.position.vcpus[1]!.icount).toBe(45_000);
+    expect(text(s.step(2, 0))).toBe(text(open().seekIcount(2, 0, 45_001)));
+  });
+
   it('a step from an event lands where a seek to the next instruction count does', () => {
     const s = open();
     const e = events.find((x) => x.seq >= 6000 && x.kind === 'hypercall')!;

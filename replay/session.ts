@@ -103,10 +103,13 @@ export class ReplaySession {
   /**
    * The machine at the cursor, for callers that run it on themselves
    * (replay/parting.ts single-steps it with haltAt). Running it leaves the
-   * cursor behind: the session's views are then stale until the next move.
+   * cursor behind: position and views stay those of the cursor, and the
+   * session no longer runs that machine on (the next move rebuilds one).
    */
   get machine(): Machine {
-    return this.at.machine;
+    const m = this.at.machine;
+    this.seeker.release();
+    return m;
   }
 
   /** Back to the start of the run, before any event. */
