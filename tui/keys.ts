@@ -137,16 +137,26 @@ function submit(src: TimelineSource, s: UiState, kind: PromptKind, text: string)
   return go(src, s, e, `no event ${t}`);
 }
 
-function promptKey(src: TimelineSource, s: UiState, input: string, key: KeyInfo): UiState {
+function promptKey(src: TimelineSource, s: UiState, input: string, key: KeyInfo, rows: number): UiState {
   const p = s.prompt!;
   if (key.escape) return { ...s, prompt: null };
   if (key.return) return submit(src, { ...s, prompt: null }, p.kind, p.text);
   if (key.backspace || key.delete) return { ...s, prompt: { ...p, text: p.text.slice(0, -1) } };
   if (key.ctrl || key.upArrow || key.downArrow || key.tab) return s;
-  // Pasted text (or keys arriving in one read) may carry the Enter inside it.
+  // Pasted text (or keys arriving in one read) may carry the Enter inside it, and more keys after it.
   const nl = input.search(/[\r\n]/);
-  if (nl >= 0) return submit(src, { ...s, prompt: null }, p.kind, p.text + input.slice(0, nl).replace(/[\x00-\x1f]/g, ''));
+  if (nl >= 0) {
+    const done = submit(src, { ...s, prompt: null }, p.kind, p.text + input.slice(0, nl).replace(/[\x00-\x1f]/g, ''));
+    return eachKey(src, done, input.slice(nl + 1), rows);
+  }
   return { ...s, prompt: { ...p, text: p.text + input.replace(/[\x00-\x1f]/g, '') } };
+}
+
+/** Plain keys read at once, one by one (Tab and Enter included). */
+function eachKey(src: TimelineSource, s0: UiState, input: string, rows: number): UiState {
+  let s = s0;
+  for (const c of input) s = reduce(src, s, c === '\t' || c === '\r' ? '' : c, c === '\t' ? { tab: true } : c === '\r' ? { return: true } : {}, rows);
+  return s;
 }
 
 /**
@@ -155,12 +165,8 @@ function promptKey(src: TimelineSource, s: UiState, input: string, key: KeyInfo)
  * applied one by one, Tab and Enter included.
  */
 export function reduce(src: TimelineSource, s0: UiState, input: string, key: KeyInfo, rows: number): UiState {
-  if (input.length > 1 && s0.prompt === null && !key.ctrl && !key.meta) {
-    let s = s0;
-    for (const c of input) s = reduce(src, s, c === '\t' || c === '\r' ? '' : c, c === '\t' ? { tab: true } : c === '\r' ? { return: true } : {}, rows);
-    return s;
-  }
-  if (s0.prompt !== null) return promptKey(src, s0, input, key);
+  if (input.length > 1 && s0.prompt === null && !key.ctrl && !key.meta) return eachKey(src, s0, input, rows);
+  if (s0.prompt !== null) return promptKey(src, s0, input, key, rows);
   const s = s0.message === '' ? s0 : { ...s0, message: '' };
   const p = pred(s);
   const cur = src.get(s.sel);

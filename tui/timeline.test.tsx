@@ -167,9 +167,14 @@ describe('timeline', () => {
     // Keys arriving in one read (a paste) with the Enter inside.
     await x.press(':', '12\r');
     expect(x.status()).toBe(`12/40  ${HINTS}`);
+    // ... and keys after the Enter still count.
+    await x.press(':', '13\r\t');
+    expect(x.status()).toBe(`13/40  ${HINTS}`);
+    expect(trimmed(x)[6]).toBe('── detail: event 13 ────────────────────────────────────────────────────────────');
+    await x.press(KEY.tab, KEY.tab, KEY.tab, KEY.tab);
     await x.press(':');
     await x.type('abc');
-    expect(x.status()).toBe("12/40  go to: give a sequence number or t<ns>, not 'abc'");
+    expect(x.status()).toBe("13/40  go to: give a sequence number or t<ns>, not 'abc'");
   });
 
   it('b toggles a breakpoint (marked *); c/C continue and reverse-continue to its hits', async () => {
