@@ -13,7 +13,7 @@
  * machines run exactly as their recordings did (other vCPUs included).
  */
 import type { Machine } from '../sim/machine.js';
-import { guestStack } from '../sim/xen/pv-host.js';
+import { guestStack } from '../sim/xen/guest-stack.js';
 import type { Vcpu } from '../sim/xen/vcpu.js';
 import type { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';

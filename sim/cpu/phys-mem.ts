@@ -20,7 +20,8 @@ export interface CodeWatcher {
 
 export class PhysMem {
   readonly frameCount: number;
-  private readonly frames: (DataView | undefined)[] = [];
+  /** one slot per frame, allocated up front: a sparse array grown by random MFNs turns into a slow dictionary */
+  private readonly frames: (DataView | undefined)[];
   readonly codeMark: Uint8Array;
   private readonly watchers: CodeWatcher[] = [];
   private allocated = 0;
@@ -28,6 +29,7 @@ export class PhysMem {
   constructor(readonly size: number) {
     if (size <= 0 || size % PAGE_SIZE !== 0) throw new RangeError(`physical memory size ${size} is not a positive multiple of 4 KiB`);
     this.frameCount = size / PAGE_SIZE;
+    this.frames = new Array<DataView | undefined>(this.frameCount).fill(undefined);
     this.codeMark = new Uint8Array(this.frameCount);
   }
 

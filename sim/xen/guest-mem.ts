@@ -58,11 +58,22 @@ export class GuestMem {
     const b = this.read(va, 2);
     return b === null ? null : new DataView(b.buffer).getUint16(0, true);
   }
+  /** The frame view and offset of `len` bytes at `va` when they lie in one page (the common case), else null. */
+  private within(va: bigint, len: number): { f: DataView; off: number } | null {
+    const pa = this.translate(va, false);
+    if (pa < 0 || pa % PAGE > PAGE - len) return null;
+    const f = this.cpu.mem.frame(Math.floor(pa / PAGE));
+    return f === null ? null : { f, off: pa % PAGE };
+  }
   u32(va: bigint): number | null {
+    const w = this.within(va, 4);
+    if (w !== null) return w.f.getUint32(w.off, true);
     const b = this.read(va, 4);
     return b === null ? null : new DataView(b.buffer).getUint32(0, true);
   }
   u64(va: bigint): bigint | null {
+    const w = this.within(va, 8);
+    if (w !== null) return w.f.getBigUint64(w.off, true);
     const b = this.read(va, 8);
     return b === null ? null : new DataView(b.buffer).getBigUint64(0, true);
   }

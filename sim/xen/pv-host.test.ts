@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExitKind, Vector } from '../cpu/fault.js';
 import * as X from './public/xen.js';
-import { guestStack } from './pv-host.js';
+import { guestStack } from './guest-stack.js';
 import { corpusBuilt, struct, testDomains, type TestDomain } from './test-domain.js';
 
 const CODE_OFF = 0x2000n;
@@ -149,13 +149,16 @@ describe.skipIf(!corpusBuilt)('guest call stacks at a hypercall', () => {
     expect(guestStack(t!.v, 0x100abcn, fps[0]!)).toEqual([0x100abcn, 0x101111n, 0x102222n, 0x103333n]);
   });
 
-  it('stops at a zero, unmapped, misaligned or non-increasing frame pointer, or a zero return address', () => {
+  it('stops at a zero, unmapped, misaligned, non-canonical or non-increasing frame pointer, or a zero return address', () => {
     const [t] = testDomains();
     const a = t!.scratch + 0x100n;
     const b = t!.scratch + 0x200n;
     expect(guestStack(t!.v, 0x1234n, 0n)).toEqual([0x1234n]);
     expect(guestStack(t!.v, 0x1234n, 0x7fff_dead_0000n)).toEqual([0x1234n]);
     expect(guestStack(t!.v, 0x1234n, a + 4n)).toEqual([0x1234n]);
+    expect(guestStack(t!.v, 0x1234n, 0x8000_0000_0000n)).toEqual([0x1234n]);
+    frames(t!, [a], [0x105555n], 0x8000_0000_0000n); // saved rbp not canonical: that frame's return address, then stop
+    expect(guestStack(t!.v, 0x1234n, a)).toEqual([0x1234n, 0x105555n]);
     frames(t!, [a, b], [0x105555n, 0x106666n], a); // b points back down to a: a loop
     expect(guestStack(t!.v, 0x1234n, a)).toEqual([0x1234n, 0x105555n, 0x106666n]);
     frames(t!, [a], [0n]);

@@ -23,6 +23,7 @@ import { descriptorOf, rightsOf } from './descriptors.js';
 import type { Domain } from './domain.js';
 import { hypercall, hypercallName } from './hypercall/index.js';
 import { setBaseptr } from './hypercall/mm.js';
+import { hypercallStack } from './guest-stack.js';
 import { isCanonical } from './hypercall/traps.js';
 import type { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
@@ -146,7 +147,7 @@ export class PvHost implements CpuHost {
     const caller = nr === 23 ? 0n : (v.guest.u64(c.getReg(4) + 16n) ?? 0n);
     // Everything Xen does for this call is stamped with the guest's stack;
     // iret is jumped to from anywhere (entry code), so it has none.
-    this.xen.hcStack = nr === 23 ? undefined : { v, stack: sameStack(v, guestStack(v, caller, c.getReg(5))) };
+    this.xen.hcStack = nr === 23 ? undefined : { v, stack: hypercallStack(v, caller, c.r[10]!, c.r[11]!) };
     const { result, ctx } = hypercall(this.xen, d, v, nr, args);
     if (result !== null) c.setReg(0, BigInt.asUintN(64, BigInt(result)));
     if (nr !== 23 || result !== null) {
@@ -273,48 +274,4 @@ export class PvHost implements CpuHost {
         c.raise(Vector.GP, 0);
     }
   }
-}
-
-/**
- * One of the vCPU's recent stacks when `st` equals it, else `st`: a loop
- * making the same hypercalls from the same places hands the trace writer
- * the same few arrays, which it recognises by identity. A cache only:
- * events carry the values either way.
- */
-const RECENT_STACKS = 8;
-const recentStacks = new WeakMap<Vcpu, bigint[][]>();
-function sameStack(v: Vcpu, st: bigint[]): bigint[] {
-  let recent = recentStacks.get(v);
-  if (recent === undefined) recentStacks.set(v, (recent = []));
-  for (const r of recent) if (r.length === st.length && r.every((x, i) => x === st[i])) return r;
-  if (recent.length === RECENT_STACKS) recent.pop();
-  recent.unshift(st);
-  return st;
-}
-
-/** Frames a guest stack walk follows at most, and the largest frame it believes. */
-const MAX_FRAMES = 16;
-const MAX_FRAME_BYTES = 0x10000n;
-
-/**
- * The guest's call stack at a hypercall: `caller` (the return address into
- * the function that called the hypercall page), then the return address of
- * each frame up the frame-pointer chain from `rbp`, as gdb walks a kernel
- * built with -fno-omit-frame-pointer. The walk stops at an unreadable,
- * misaligned or non-increasing frame pointer, or a zero return address, so a
- * guest without frame pointers (or with garbage in rbp) gets a short stack,
- * never a fault.
- */
-export function guestStack(v: Vcpu, caller: bigint, rbp: bigint): bigint[] {
-  const out = [caller];
-  let fp = rbp;
-  for (let k = 0; k < MAX_FRAMES && fp !== 0n && (fp & 7n) === 0n; k++) {
-    const ret = v.guest.u64(fp + 8n);
-    const next = v.guest.u64(fp);
-    if (ret === null || next === null || ret === 0n) break;
-    out.push(ret);
-    if (next <= fp || next - fp > MAX_FRAME_BYTES) break;
-    fp = next;
-  }
-  return out;
 }
