@@ -3,14 +3,28 @@
  * errors (UsageError) print one line and exit 2, never a stack trace.
  */
 import { Command, CommanderError } from 'commander';
-import { registerExport } from '../replay/cli/export.js';
-import { registerDiff } from '../replay/cli/diff.js';
-import { registerRun } from '../replay/cli/run.js';
-import { registerTraceCommands } from '../replay/cli/trace-cmds.js';
-import { registerReplay } from '../replay/cli/replay-cmd.js';
-import { registerCheck } from '../replay/cli/check.js';
 import { UsageError } from '../replay/cli/errors.js';
-import { registerTui } from '../tui/cli.js';
+
+type Register = (program: Command) => void;
+/**
+ * Each command's module, loaded only when that command runs (or for help):
+ * the simulator, zod, protobufjs and Ink are hundreds of modules under tsx,
+ * and `xenrr tui` should not wait for the ones it does not use.
+ */
+const MODULES: Record<string, () => Promise<Register>> = {
+  run: async () => (await import('../replay/cli/run.js')).registerRun,
+  trace: async () => (await import('../replay/cli/trace-cmds.js')).registerTraceCommands,
+  diff: async () => (await import('../replay/cli/diff.js')).registerDiff,
+  export: async () => (await import('../replay/cli/export.js')).registerExport,
+  replay: async () => (await import('../replay/cli/replay-cmd.js')).registerReplay,
+  check: async () => (await import('../replay/cli/check.js')).registerCheck,
+  tui: async () => (await import('../tui/cli.js')).registerTui,
+};
+/** command name -> its module (record, dump and info share one; so do check and bisect, tui and start) */
+const COMMANDS: Record<string, string> = {
+  run: 'run', record: 'trace', dump: 'trace', info: 'trace', diff: 'diff', export: 'export',
+  replay: 'replay', check: 'check', bisect: 'check', tui: 'tui', start: 'tui',
+};
 
 const program = new Command('xenrr')
   .description('rr for Xen kernel work: deterministic record/replay of x86-64 Xen PV guests on a simulated Xen')
@@ -24,13 +38,9 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-registerRun(program);
-registerTraceCommands(program);
-registerDiff(program);
-registerExport(program);
-registerReplay(program);
-registerCheck(program);
-registerTui(program);
+const first = process.argv[2];
+const wanted = first !== undefined && COMMANDS[first] !== undefined ? [COMMANDS[first]] : Object.keys(MODULES);
+for (const register of await Promise.all(wanted.map((m) => MODULES[m]!()))) register(program);
 
 try {
   await program.parseAsync(process.argv);
