@@ -32,8 +32,12 @@ export function partingLines(p: Parting): string[] {
     : p.outcome === 'ended' ? `${v} ran the same ${p.steps} instructions after its last common event (${from}), then one run stopped:`
     : `${v} ran the same ${p.steps} instructions after its last common event (${from}) without parting (step limit):`;
   const out = [head];
-  if (p.common !== null) out.push(`  both executed  ${p.common}`);
-  for (const [tag, s] of [['a', p.a], ['b', p.b]] as const) out.push(s === null ? `  then ${tag}         stopped` : `  then ${tag} at      ${s.at.padEnd(28)} stack ${s.stack.join(' <- ')}`);
+  if (p.common !== null && p.commonInsn !== null) {
+    const same = p.commonInsn.a === p.commonInsn.b;
+    out.push(`  both executed  ${p.common.padEnd(28)} ${same ? p.commonInsn.a : `a: ${p.commonInsn.a}   b: ${p.commonInsn.b}`}`);
+  }
+  for (const [tag, s] of [['a', p.a], ['b', p.b]] as const) out.push(s === null ? `  then ${tag}         stopped` : `  then ${tag} at      ${s.at.padEnd(28)} ${s.insn}`);
+  for (const [tag, s] of [['a', p.a], ['b', p.b]] as const) if (s !== null) out.push(`  stack ${tag}        ${s.stack.join(' <- ')}`);
   return out;
 }
 

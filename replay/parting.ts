@@ -12,6 +12,7 @@
  * Stepping uses Machine.haltAt, which pauses inside a slice, so both
  * machines run exactly as their recordings did (other vCPUs included).
  */
+import { disassemble } from '../sim/cpu/disasm.js';
 import type { Machine } from '../sim/machine.js';
 import { guestStack } from '../sim/xen/guest-stack.js';
 import type { Vcpu } from '../sim/xen/vcpu.js';
@@ -24,7 +25,8 @@ import { stackText, symbolize, type Symbols } from './symbols.js';
 /** A machine of one run with vCPU `dom`.`vcpu` stopped at exactly `icount` retired instructions. */
 export type MachineAt = (dom: number, vcpu: number, icount: number) => Machine;
 
-export type PartingSide = { at: string; stack: string[]; icount: number };
+/** Where a run went: location, its instruction (AT&T), the call stack there, the vCPU's count. */
+export type PartingSide = { at: string; insn: string; stack: string[]; icount: number };
 export type Parting = {
   dom: number;
   vcpu: number;
@@ -32,8 +34,10 @@ export type Parting = {
   steps: number;
   /** each run's instruction count at that event */
   from: { a: number; b: number };
-  /** the last place both runs executed the same instruction at (function+offset), null: parted at once */
+  /** the last place both runs executed an instruction at (function+offset), null: parted at once */
   common: string | null;
+  /** that instruction as each run has it (they differ when the builds' code differs there) */
+  commonInsn: { a: string; b: string } | null;
   /** where each run went next; null when that run's vCPU could not go on (stopped, or the run ended) */
   a: PartingSide | null;
   b: PartingSide | null;
@@ -93,27 +97,39 @@ export function findParting(
   // leaves rbp to its caller's frame) still gets its caller in the stack.
   const callSite = new Map<string, string>();
   const fn = (loc: string): string => loc.replace(/\+0x[0-9a-f]+$/, '');
+  /** The instruction at `rip`, read through the vCPU's page tables. */
+  const insn = (v: Vcpu, s: Symbols, rip: bigint): string => {
+    let bytes: Uint8Array | null = null;
+    for (let n = 15; n > 0 && bytes === null; n--) bytes = v.guest.read(rip, n);
+    const name = (x: bigint): string | null => (s.get(dom)?.(x) ? symbolize(s, dom, x) : null);
+    return bytes === null ? '(unreadable)' : (disassemble(bytes, rip, name, 1)[0]?.text ?? '(undecodable)');
+  };
   const side = (v: Vcpu, s: Symbols): PartingSide => {
     const at = where(v, s);
     // The frame-pointer walk starts at the current frame: its return address is [rbp + 8].
     const frames = stackText(s, dom, guestStack(v, v.cpu.rip, v.cpu.getReg(5)).slice(1));
     const site = callSite.get(fn(at));
     const stack = site !== undefined && fn(frames[0] ?? '') !== fn(site) ? [at, site, ...frames] : [at, ...frames];
-    return { at, stack, icount: v.cpu.icount };
+    return { at, insn: insn(v, s, v.cpu.rip), stack, icount: v.cpu.icount };
   };
   let common: string | null = null;
+  let ripA = 0n;
+  let ripB = 0n;
+  const commonInsn = (): Parting['commonInsn'] => (common === null ? null : { a: insn(va, a.symbols, ripA), b: insn(vb, b.symbols, ripB) });
   for (let k = 0; k <= maxSteps; k++) {
     const la = where(va, a.symbols);
     const lb = where(vb, b.symbols);
-    if (la !== lb) return { dom, vcpu, steps: k, from, common, a: side(va, a.symbols), b: side(vb, b.symbols), outcome: 'parted' };
+    if (la !== lb) return { dom, vcpu, steps: k, from, common, commonInsn: commonInsn(), a: side(va, a.symbols), b: side(vb, b.symbols), outcome: 'parted' };
     if (k === maxSteps) break;
     if (common !== null && la.endsWith('+0x0') && fn(common) !== fn(la)) callSite.set(fn(la), common);
     common = la;
+    ripA = va.cpu.rip;
+    ripB = vb.cpu.rip;
     const okA = step(ma, va, dom, vcpu);
     const okB = step(mb, vb, dom, vcpu);
-    if (!okA || !okB) return { dom, vcpu, steps: k, from, common, a: okA ? side(va, a.symbols) : null, b: okB ? side(vb, b.symbols) : null, outcome: 'ended' };
+    if (!okA || !okB) return { dom, vcpu, steps: k, from, common, commonInsn: commonInsn(), a: okA ? side(va, a.symbols) : null, b: okB ? side(vb, b.symbols) : null, outcome: 'ended' };
   }
-  return { dom, vcpu, steps: maxSteps, from, common, a: side(va, a.symbols), b: side(vb, b.symbols), outcome: 'limit' };
+  return { dom, vcpu, steps: maxSteps, from, common, commonInsn: commonInsn(), a: side(va, a.symbols), b: side(vb, b.symbols), outcome: 'limit' };
 }
 
 /**

@@ -20,7 +20,7 @@ import { hits, type TimelineSource } from './source.js';
 import { clip, codeLines, colourEnabled, consoleLines, eventFields, fit, KIND_COLOUR, pack, ringLines, stateLines, TIMELINE_HEADER, timelineRow, whereOf } from './text.js';
 
 // The disassembler pulls in the CPU's decoder and opcode table: loaded with the first seek, not for the first frame.
-type Disasm = typeof import('./disasm.js');
+type Disasm = typeof import('../sim/cpu/disasm.js');
 let disasm: Disasm | null = null;
 const decoded = new WeakMap<Point, Map<string, ReturnType<Disasm['around']>>>();
 const vcpuKey = (dom: number, vcpu: number): string => whereOf({ dom, vcpu });
@@ -103,7 +103,7 @@ export function App(props: AppProps): React.JSX.Element {
       }
       const ps = points.current;
       if (typeof ps === 'string') return setSeek({ key: want, point: null, error: ps });
-      disasm ??= await import('./disasm.js');
+      disasm ??= await import('../sim/cpu/disasm.js');
       try {
         const point = ps.at(target);
         setSeek({ key: want, point, error: '' });

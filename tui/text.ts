@@ -6,7 +6,7 @@
 import type { Decoded, SimEvent } from '../sim/events.js';
 import { summary } from '../replay/format.js';
 import type { MachineView } from '../replay/session.js';
-import type { DisasmLine } from './disasm.js';
+import type { DisasmLine } from '../sim/cpu/disasm.js';
 import type { RingRow } from './rings.js';
 
 /** Cut or pad to exactly `w` columns (a cut line ends in `~`). */

@@ -46,9 +46,11 @@ describe.skipIf(!built)('diff of planted bugs', () => {
     // The first divergent event: the good run's notify, raised from run_front (the caller of the check).
     expect(out).toMatch(/\n {2}a +\d+ +[\d.]+us d1v0 +evtchn_send\+0x[0-9a-f]+ +send port=\d+ -> dom2:\d+\n +stack evtchn_send\+0x[0-9a-f]+ <- run_front\+0x[0-9a-f]+ <- run_roles/);
     // Replaying both: the same instructions until inside the buggy check, then different ones.
-    const parts = /execution parts in d1v0, (\d+) instructions after its last common event[^\n]*\n {2}both executed {2}(\S+)\n {2}then a at +(\S+) +stack (.*)\n {2}then b at +(\S+) +stack (.*)\n/.exec(out);
+    const parts = /execution parts in d1v0, (\d+) instructions after its last common event[^\n]*\n {2}both executed {2}(\S+) +(.*)\n {2}then a at +(\S+) +.*\n {2}then b at +(\S+) +.*\n {2}stack a +(.*)\n {2}stack b +.*\n/.exec(out);
     expect(parts, out).not.toBeNull();
-    const [, steps, common, atA, stackA, atB] = parts!;
+    const [, steps, common, insns, atA, atB, stackA] = parts!;
+    // The builds' code differs right there: each run's instruction at that offset is shown.
+    expect(insns).toMatch(/^a: \S+ .* {3}b: \S+/);
     expect(Number(steps)).toBeGreaterThan(1000);
     expect(common).toMatch(/^front_push_requests\+0x[0-9a-f]+$/);
     expect(atA).toMatch(/^front_push_requests\+/);

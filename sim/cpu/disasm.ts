@@ -1,5 +1,5 @@
 /**
- * A disassembler for the state pane, in AT&T syntax as `objdump -d` and gdb
+ * A disassembler (the TUI state pane, diff reports), in AT&T syntax as `objdump -d` and gdb
  * print it. It does not decode by itself: the CPU's own decoder
  * (sim/cpu/decode.ts, driven by the one opcode table) turns bytes into
  * instructions, so what is shown is what the simulator executes; this file
@@ -11,8 +11,8 @@
  * memory through the vCPU's page tables); the decoder's fetches are served
  * from that buffer.
  */
-import type { Cpu } from '../sim/cpu/cpu.js';
-import { decodeBlock, NO_REG, type Insn } from '../sim/cpu/decode.js';
+import type { Cpu } from './cpu.js';
+import { decodeBlock, NO_REG, type Insn } from './decode.js';
 
 export type DisasmLine = {
   addr: bigint;

@@ -10,10 +10,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createSymbolizer, parseElf, SectionFlag, SectionType } from '../sim/elf.js';
+import { createSymbolizer, parseElf, SectionFlag, SectionType } from '../elf.js';
 import { around, disassemble } from './disasm.js';
 
-const PV = fileURLToPath(new URL('../build/corpus/pv/', import.meta.url));
+const PV = fileURLToPath(new URL('../../build/corpus/pv/', import.meta.url));
 const hasObjdump = spawnSync('objdump', ['--version']).status === 0;
 const elves = existsSync(PV) ? [...readdirSync(PV).filter((f) => f.endsWith('.elf')).map((f) => `${PV}${f}`), ...['bugs', 'bisect'].flatMap((d) => (existsSync(`${PV}${d}`) ? readdirSync(`${PV}${d}`).filter((f) => f.endsWith('.elf')).map((f) => `${PV}${d}/${f}`) : []))] : [];
 if (!hasObjdump) console.warn('tui/disasm.test.ts: objdump is not installed: skipping the comparison (apt-get install binutils)');
