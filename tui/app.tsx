@@ -142,7 +142,7 @@ export function App(props: AppProps): React.JSX.Element {
     const body = lh - 1;
     const title = (t: string): string => fit(`── ${t} ${'─'.repeat(w)}`, w + 1).slice(0, w);
     if (cur === null) return [title(s.pane), ...clip([], body, w)];
-    if (s.pane === 'detail') return [title(`detail: event ${cur.seq}`), ...clip(pack(eventFields(cur, src.where(cur)), w), body, w)];
+    if (s.pane === 'detail') return [title(`detail: event ${cur.seq}`), ...clip(pack(eventFields(cur, src.where(cur), src.stack(cur)), w), body, w)];
     if (s.pane === 'console') {
       const c = src.consoleUpTo(cur.seq, 4000);
       return [title(`console up to event ${cur.seq}${c.cut ? ' (tail)' : ''}`), ...clip(consoleLines(c.byDom, names, body, w), body, w)];

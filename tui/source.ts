@@ -12,7 +12,7 @@
 import type { SimEvent } from '../sim/events.js';
 import type { TraceReader } from '../trace/reader.js';
 import { KIND_ALIASES, summary } from '../replay/format.js';
-import { symbolize, type Symbols } from '../replay/symbols.js';
+import { eventLocation, stackText, symbolize, type Symbols } from '../replay/symbols.js';
 
 export type Pred = (e: SimEvent) => boolean;
 export const ANY: Pred = () => true;
@@ -136,11 +136,15 @@ export class TimelineSource {
     return c === undefined ? null : this.find(c.firstSeq, 1, (e) => e.time >= ns);
   }
 
-  /** The symbol of an event's location: a hypercall is shown at its caller. */
+  /** The symbol of an event's location: inside a hypercall, its caller (replay/symbols.ts eventLocation). */
   where(e: SimEvent): string {
     if (e.dom < 0) return '';
-    const at = e.kind === 'hypercall' && e.caller !== 0n ? e.caller : e.rip;
-    return symbolize(this.symbols, e.dom, at);
+    return symbolize(this.symbols, e.dom, eventLocation(e));
+  }
+
+  /** The event's guest call stack, symbolized (empty: none). */
+  stack(e: SimEvent): string[] {
+    return e.dom < 0 || e.stack === undefined ? [] : stackText(this.symbols, e.dom, e.stack);
   }
 
   /**

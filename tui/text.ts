@@ -42,7 +42,7 @@ export function timelineRow(e: SimEvent, sym: string, mark: string, w: number): 
 }
 
 /** Every field of an event as `key=value`, nested records flattened to `a.b`, lists to `a[0]`. */
-export function eventFields(e: SimEvent, sym: string): string[] {
+export function eventFields(e: SimEvent, sym: string, stack: string[] = []): string[] {
   const out: string[] = [];
   const walk = (prefix: string, v: unknown): void => {
     if (typeof v === 'bigint') out.push(`${prefix}=${hex(v)}`);
@@ -56,11 +56,13 @@ export function eventFields(e: SimEvent, sym: string): string[] {
       for (const [k, x] of entries) walk(prefix === '' ? k : `${prefix}.${k}`, x);
     } else out.push(`${prefix}=${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
   };
-  const { seq, time, dom, vcpu, icount, rip, kind, ...rest } = e;
+  const { seq, time, dom, vcpu, icount, rip, kind, stack: raw, ...rest } = e;
   out.push(`seq=${seq}`, `time=${time}ns`, `dom=${dom}`, `vcpu=${vcpu}`, `icount=${icount}`, `rip=${hex(rip)}`);
   if (sym !== '' && !sym.startsWith('0x')) out.push(`at=${sym}`);
   out.push(`kind=${kind}`);
   walk('', rest);
+  // The guest call stack of the hypercall it was raised in, symbolized when the caller could.
+  if (raw !== undefined) out.push(`stack=${(stack.length === raw.length ? stack : raw.map(hex)).join(' <- ')}`);
   return out;
 }
 

@@ -1,0 +1,27 @@
+/**
+ * The detail pane's fields: a hypercall's guest call stack comes last,
+ * symbolized when symbols are at hand, raw addresses otherwise.
+ */
+import { describe, expect, it } from 'vitest';
+import type { SimEvent } from '../sim/events.js';
+import { eventFields } from './text.js';
+
+const send: SimEvent = {
+  seq: 7, time: 1500, dom: 1, vcpu: 0, icount: 420, rip: 0x10440an, stack: [0x101581n, 0x1033c6n],
+  kind: 'hypercall', op: 32, name: 'event_channel_op', sub: 4, subName: 'EVTCHNOP_send', args: [4n, 0x2000n, 0n, 0n, 0n], decoded: { port: 3 }, result: 0, caller: 0x101581n,
+};
+
+describe('detail fields', () => {
+  it('end with the call stack, symbolized', () => {
+    const f = eventFields(send, 'evtchn_send+0x21', ['evtchn_send+0x21', 'run_front+0x5b6']);
+    expect(f.slice(0, 8)).toEqual(['seq=7', 'time=1500ns', 'dom=1', 'vcpu=0', 'icount=420', 'rip=0x10440a', 'at=evtchn_send+0x21', 'kind=hypercall']);
+    expect(f.at(-1)).toBe('stack=evtchn_send+0x21 <- run_front+0x5b6');
+    expect(f.filter((x) => x.startsWith('stack'))).toHaveLength(1);
+  });
+
+  it('show raw addresses without symbols, and no stack line for an event without one', () => {
+    expect(eventFields(send, '').at(-1)).toBe('stack=0x101581 <- 0x1033c6');
+    const { stack: _, ...plain } = send;
+    expect(eventFields(plain as SimEvent, '').some((x) => x.startsWith('stack'))).toBe(false);
+  });
+});
