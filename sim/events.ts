@@ -41,7 +41,9 @@ export type SimEventBody =
   | { kind: 'xenstore'; op: string; txId: number; path: string; value: string; result: string }
   | { kind: 'domain_state'; state: 'running' | 'shutdown' | 'crashed'; reason: string }
   | { kind: 'ring'; ring: RingKind; frontDom: number; backDom: number; gref: number; port: number;
-      reqProdBefore: number; reqProdAfter: number; rspProdBefore: number; rspProdAfter: number; reqCons: number; rspCons: number;
+      reqProdBefore: number; reqProdAfter: number; rspProdBefore: number; rspProdAfter: number;
+      /** console/xenstore: the consumer indices; blkif/netif (consumers private): the sring's req_event/rsp_event */
+      reqCons: number; rspCons: number;
       /** new requests then responses, decoded: one record per slot */
       slots: Decoded[] }
   | { kind: 'input'; source: string; text: string }
