@@ -37,8 +37,10 @@ export function compress(data: Uint8Array): Uint8Array {
 
 /** Decompress, or null when the data is not a valid zstd frame. */
 export function decompress(data: Uint8Array): Uint8Array | null {
+  // Outside the try: forgetting initZstd is a bug to report, not a damaged trace.
+  const z = codec();
   try {
-    return codec().decompress(data);
+    return z.decompress(data);
   } catch {
     return null;
   }
