@@ -3,9 +3,7 @@
  * two ways: spawning `xenrr tui` in a pseudo-terminal (script(1), 80x24)
  * until the status line is on the screen, next to what the process pays
  * before the TUI's own code runs (node alone; `xenrr --version`: tsx and
- * every command's modules) and to two ways of starting that bin/ could
- * take (loading only the TUI's modules; a prebuilt esbuild bundle, without
- * tsx); and in-process (open the trace, render the App with
+ * every command's modules, where `xenrr tui` loads only its own); and in-process (open the trace, render the App with
  * ink-testing-library until the first frame). Then keypress-to-frame
  * latency, in-process: scrolling and paging and going to an event on the
  * 10M trace, and instruction steps (s/S) with the state pane open on a
@@ -16,7 +14,7 @@
  * build/bench/ and rewritten when it has another size).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createElement } from 'react';
 import { record } from '../replay/record.js';
@@ -125,21 +123,6 @@ export async function benchTui(): Promise<Row[]> {
     const spawns: number[] = [];
     for (let i = 0; i < SPAWNS; i++) spawns.push(await ptyUntil(`${BIN} tui ${big}`, `/${EVENTS}`));
     rows.push(row('first frame: spawn `xenrr tui` in a pty', bigName, spawns.filter((x) => !Number.isNaN(x)), '<= 1000'));
-    // As a bin/main.ts that imported each command's module only when it runs would start.
-    const only = `import { Command } from 'commander'; import { registerTui } from '${ROOT}tui/cli.js'; const p = new Command('xenrr'); registerTui(p); await p.parseAsync(process.argv);`;
-    const lazy: number[] = [];
-    for (let i = 0; i < SPAWNS; i++) lazy.push(await ptyUntil(`cd ${ROOT} && node --import tsx --input-type=module -e "${only}" xenrr tui ${big}`, `/${EVENTS}`));
-    rows.push(row('  same, loading only commander and the TUI', bigName, lazy.filter((x) => !Number.isNaN(x)), '-'));
-    // As a prebuilt bundle would (esbuild comes with tsx); the files found next to the sources are copied next to it.
-    const out = `${DIR}/bundle`;
-    mkdirSync(out, { recursive: true });
-    const esbuild = (await import('esbuild')) as { build(o: Record<string, unknown>): Promise<unknown> };
-    await esbuild.build({ entryPoints: [`${ROOT}bin/main.ts`], bundle: true, platform: 'node', format: 'esm', packages: 'external', jsx: 'automatic', outfile: `${out}/xenrr.mjs`, logLevel: 'error' });
-    copyFileSync(`${ROOT}trace/xenrr.proto`, `${out}/xenrr.proto`);
-    copyFileSync(`${ROOT}tui/ink-resolve.mjs`, `${out}/ink-resolve.mjs`);
-    const bundled: number[] = [];
-    for (let i = 0; i < SPAWNS; i++) bundled.push(await ptyUntil(`node ${out}/xenrr.mjs tui ${big}`, `/${EVENTS}`));
-    rows.push(row('  same, a prebuilt bundle without tsx', bigName, bundled.filter((x) => !Number.isNaN(x)), '-'));
   }
   rows.push(row('  node alone (`node -e ""`)', '-', Array.from({ length: SPAWNS }, () => timeExit('node', ['-e', ''])), '-'));
   rows.push(row('  tsx + every command module (`xenrr --version`)', '-', Array.from({ length: SPAWNS }, () => timeExit(BIN, ['--version'])), '-'));
