@@ -11,7 +11,7 @@
  */
 import type { Command } from 'commander';
 import { register } from 'node:module';
-import { UsageError } from '../replay/cli/errors.js';
+import { imageOverrides, UsageError } from '../replay/cli/errors.js';
 import type { TraceReader } from '../trace/reader.js';
 
 type TuiOpts = { against?: string; image?: string[] };
@@ -44,19 +44,8 @@ export function registerTui(program: Command): void {
     });
 }
 
-/** `--image name=path` pairs (as the other commands take them). */
-function overridesOf(list: string[] | undefined): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const item of list ?? []) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--image expects name=path, got '${item}'`);
-    m.set(item.slice(0, eq), item.slice(eq + 1));
-  }
-  return m;
-}
-
 async function openTui(path: string, o: TuiOpts): Promise<void> {
-  const overrides = overridesOf(o.image);
+  const overrides = imageOverrides(o.image);
   // Ink without the 400 modules of its one utility import (see the hook).
   register('./ink-resolve.mjs', import.meta.url);
   // zstd's wasm compiles while Ink loads.

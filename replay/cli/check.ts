@@ -9,7 +9,7 @@ import { initZstd } from '../../trace/zstd.js';
 import { bisect, checkScenario, withImage } from '../bisect.js';
 import { renderDiff } from '../diff-render.js';
 import { positiveInt, UsageError } from './errors.js';
-import { imageOverrides } from './trace-cmds.js';
+import { imageOverrides } from './errors.js';
 import { loadInput } from './run.js';
 
 type CheckOpts = { against?: string; expect?: string[]; maxInsns?: string; image?: string[]; seed?: string };

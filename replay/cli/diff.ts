@@ -11,7 +11,8 @@ import { partingOfTraces } from '../parting.js';
 import { FIELD_NAMES } from '../normalize.js';
 import { loadSymbols } from '../symbols.js';
 import { positiveInt, UsageError } from './errors.js';
-import { imageOverrides, openTrace } from './trace-cmds.js';
+import { imageOverrides } from './errors.js';
+import { openTrace } from './trace-cmds.js';
 
 type DiffOpts = { ignore?: string; json?: boolean; replay: boolean; maxSteps: string; context: string; regions: string; window: string; image?: string[]; imageA?: string[]; imageB?: string[] };
 

@@ -9,3 +9,14 @@ export function positiveInt(name: string, value: string): number {
   if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive integer, got '${value}'`);
   return n;
 }
+
+/** `--image name=path` pairs: which image a domain runs instead of the one a trace names. */
+export function imageOverrides(list: string[] | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const item of list ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--image expects name=path, got '${item}'`);
+    m.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  return m;
+}

@@ -11,7 +11,8 @@ import { initZstd } from '../../trace/zstd.js';
 import { PerfettoExporter, perfettoText, scenarioDomains } from '../export-perfetto.js';
 import { loadSymbols } from '../symbols.js';
 import { UsageError } from './errors.js';
-import { imageOverrides, openTrace } from './trace-cmds.js';
+import { imageOverrides } from './errors.js';
+import { openTrace } from './trace-cmds.js';
 
 type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[] };
 

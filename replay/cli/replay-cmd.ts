@@ -10,7 +10,8 @@ import { initZstd } from '../../trace/zstd.js';
 import { openSession, type Divergence, type MachineView } from '../session.js';
 import { symbolize, type Symbols } from '../symbols.js';
 import { UsageError } from './errors.js';
-import { imageOverrides, line } from './trace-cmds.js';
+import { imageOverrides } from './errors.js';
+import { line } from './trace-cmds.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 

@@ -9,7 +9,7 @@ import { initZstd } from '../../trace/zstd.js';
 import { KIND_ALIASES, summary } from '../format.js';
 import { record } from '../record.js';
 import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
-import { positiveInt, UsageError } from './errors.js';
+import { imageOverrides, positiveInt, UsageError } from './errors.js';
 import { DEFAULT_SCENARIO, loadInput } from './run.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
@@ -145,15 +145,6 @@ export function registerTraceCommands(program: Command): void {
     });
 }
 
-export function imageOverrides(list: string[] | undefined): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const item of list ?? []) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--image expects name=path, got '${item}'`);
-    m.set(item.slice(0, eq), item.slice(eq + 1));
-  }
-  return m;
-}
 
 /** seq, virtual time (µs), dom/vcpu, symbol, summary. */
 export function line(e: SimEvent, syms: Symbols, stacks = false): string {
