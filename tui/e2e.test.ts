@@ -6,6 +6,7 @@
  * terminal.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -61,7 +62,8 @@ describe('xenrr tui outside a terminal', () => {
 describe.skipIf(!hasTmux)('xenrr tui in tmux at 80x24', () => {
   it('shows the timeline, moves, opens the detail pane, filters, follows a resize and quits', async () => {
     // Ink renders only a final frame when it believes it runs in CI: the person at this terminal is not CI.
-    tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', `env -u CI ${BIN} tui ${DIR}e2e-a.xrr; echo "exit status $?"; sleep 60`);
+    // Started outside the checkout, as from a kernel tree: xenrr must not depend on the working directory.
+    tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', '-c', tmpdir(), `env -u CI ${BIN} tui ${DIR}e2e-a.xrr; echo "exit status $?"; sleep 60`);
     let s = await until((x) => last(x).startsWith('0/200'));
     expect(s).toHaveLength(24);
     expect(s[0]).toMatch(/^ seq +time\(us\) where kind +symbol +summary/);
