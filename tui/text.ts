@@ -62,7 +62,11 @@ export function eventFields(e: SimEvent, sym: string, stack: string[] = []): str
   out.push(`kind=${kind}`);
   walk('', rest);
   // The guest call stack of the hypercall it was raised in, symbolized when the caller could.
-  if (raw !== undefined) out.push(`stack=${(stack.length === raw.length ? stack : raw.map(hex)).join(' <- ')}`);
+  if (raw !== undefined) {
+    // One item per frame, so a deep stack wraps instead of being cut.
+    const frames = stack.length === raw.length ? stack : raw.map(hex);
+    out.push(...frames.map((f, i) => (i === 0 ? `stack=${f}` : `<- ${f}`)));
+  }
   return out;
 }
 
