@@ -5,12 +5,12 @@
  */
 import type { Command } from 'commander';
 import type { SimEvent } from '../../sim/events.js';
+import type { TraceEvent } from '../../trace/columns.js';
 import { TraceError } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
 import { openSession, type Divergence, type MachineView } from '../session.js';
-import { symbolize, type Symbols } from '../symbols.js';
-import { UsageError } from './errors.js';
-import { imageOverrides } from './errors.js';
+import { eventLocation, stackText, symbolize, type Symbols } from '../symbols.js';
+import { imageOverrides, UsageError } from './errors.js';
 import { line } from './trace-cmds.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
@@ -56,14 +56,19 @@ export function registerReplay(program: Command): void {
 /** A divergence as a person reads it: where, both events, the fields that differ, what led there. */
 export function report(d: Divergence, syms: Symbols): string {
   const ev = d.actual ?? d.expected!;
-  const at = ev.kind === 'hypercall' && ev.caller !== 0n ? ev.caller : ev.rip;
+  const at = eventLocation(ev);
   const out = [`divergence at event ${d.seq} (dom ${ev.dom} vcpu ${ev.vcpu}, icount ${ev.icount}, ${ev.dom < 0 ? 'xen' : symbolize(syms, ev.dom, at)})`];
   out.push(`  expected  ${d.expected ? line(d.expected as SimEvent, syms).trim() : '(the recorded run had ended)'}`);
   out.push(`  actual    ${d.actual ? line(d.actual as SimEvent, syms).trim() : '(the replay ended here)'}`);
   if (d.fields.length > 0) {
     const w = Math.max(5, ...d.fields.map((f) => f.field.length));
     out.push(`  ${'field'.padEnd(w)}  expected / actual`);
-    for (const f of d.fields) out.push(`  ${f.field.padEnd(w)}  ${f.expected} / ${f.actual}`);
+    const stack = (e: TraceEvent | null): string => (e?.stack === undefined || e.dom < 0 ? '-' : stackText(syms, e.dom, e.stack).join(' <- '));
+    for (const f of d.fields) {
+      // Call stacks are read as function chains, one run per line.
+      if (f.field === 'stack') out.push(`  ${'stack'.padEnd(w)}  expected ${stack(d.expected)}`, `  ${''.padEnd(w)}  actual   ${stack(d.actual)}`);
+      else out.push(`  ${f.field.padEnd(w)}  ${f.expected} / ${f.actual}`);
+    }
   }
   out.push(`last ${d.context.length} common events:`);
   for (const e of d.context) out.push(`  ${line(e as SimEvent, syms)}`);

@@ -72,6 +72,17 @@ describe.skipIf(!built)('diff of planted bugs', () => {
     expect(quick.stdout).toContain('first divergence at a#');
   });
 
+  it('replay of the good trace with the bad build: a divergence report with both call stacks, symbolized', async () => {
+    const a = await recorded('lostwakeup-good');
+    const bad = `${ROOT}build/corpus/pv/bugs/lostwakeup-bad.elf`;
+    const r = spawnSync(BIN, ['replay', a, '--image', `front=${bad}`, '--image', `back=${bad}`], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/warning: domain 'front' runs .*lostwakeup-bad\.elf, not the recorded image/);
+    expect(r.stdout).toMatch(/^divergence at event \d+ \(dom 1 vcpu 0, icount \d+, sched_block\+0x[0-9a-f]+\)\n/);
+    expect(r.stdout).toMatch(/\n {2}stack +expected evtchn_send\+0x[0-9a-f]+ <- run_front\+0x[0-9a-f]+ <- run_roles.*\n +actual +sched_block\+0x[0-9a-f]+ <- run_front\+/);
+    expect(r.stdout).toContain('last 10 common events:');
+  });
+
   it('masked port and off-by-one: the parting is found in the vCPU of the first divergent event', async () => {
     for (const [bug, dom] of [['masked', 2], ['offbyone', 1]] as const) {
       const pa = await recorded(`${bug}-good`);
