@@ -3,7 +3,7 @@
  * and position, event-channel ports, ring producer indices, console tails.
  * A MachineView is plain data, taken once; it does not follow the machine.
  */
-import type { Machine } from '../sim/machine.js';
+import type { Machine, RingState } from '../sim/machine.js';
 import { EvtState } from '../sim/xen/domain.js';
 
 export type VcpuView = { dom: number; vcpu: number; regs: Record<string, bigint>; rip: bigint; rflags: number; kernelMode: boolean; state: string; icount: number };
@@ -17,7 +17,7 @@ export type MachineView = {
   time: number;
   vcpus: VcpuView[];
   ports: Array<{ dom: number; pending: number[]; masked: number[]; bound: number[] }>;
-  rings: Array<{ kind: string; dom: number; reqProd: number; rspProd: number }>;
+  rings: RingState[];
   console: Array<{ dom: number; name: string; tail: string }>;
 };
 

@@ -53,6 +53,9 @@ export type RunSummary = {
   events: number;
 };
 
+/** A known I/O ring: kind, front (`dom`) and back domain, ring grant ref (0: none) and port, producer indices seen. */
+export type RingState = { kind: string; dom: number; backDom: number; gref: number; port: number; reqProd: number; rspProd: number };
+
 export class Machine {
   readonly xen: Xen;
   readonly store = new XenStore();
@@ -163,8 +166,8 @@ export class Machine {
   }
 
   /** Producer indices of every known I/O ring (for debuggers). */
-  ringState(): Array<{ kind: string; dom: number; reqProd: number; rspProd: number }> {
-    return this.tracker.rings.map((r) => ({ kind: r.kind, dom: r.frontDom, reqProd: r.reqSeen, rspProd: r.rspSeen }));
+  ringState(): RingState[] {
+    return this.tracker.rings.map((r) => ({ kind: r.kind, dom: r.frontDom, backDom: r.backDom, gref: r.gref, port: r.port, reqProd: r.reqSeen, rspProd: r.rspSeen }));
   }
 
   /** Total instructions retired by every vCPU. */

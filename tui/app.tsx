@@ -154,7 +154,9 @@ export function App(props: AppProps): React.JSX.Element {
       const end = s.point === null ? cur.seq + 1 : ready?.point?.happened ?? null;
       if (end === null) return [title(`rings at ${where}`), ...clip([fit(ready?.error ? `rings unavailable: ${ready.error}` : 'seeking...', w)], body, w)];
       const rs = ringsBefore(src, end, ready?.point?.view ?? null);
-      return [title(`rings at ${where}`), ...clip(ringLines(rs, body, w), body, w)];
+      // The trace's rings show at once; the replay adds those without traffic yet.
+      const pending = ready === null ? [fit('seeking... (rings without traffic come from the replay)', w)] : [];
+      return [title(`rings at ${where}`), ...clip([...pending, ...ringLines(rs, body - pending.length, w)], body, w)];
     }
     const dom = s.point?.dom ?? cur.dom;
     const vcpu = s.point?.vcpu ?? cur.vcpu;

@@ -42,7 +42,7 @@ const VIEW: MachineView = {
   seq: 3, time: 3500,
   vcpus: [{ dom: 2, vcpu: 0, regs: { rax: 0x1dn, rbx: 0n, rcx: 0x400030n, rdx: 0n, rsi: 0x2000n, rdi: 4n, rbp: 0n, rsp: 0x7ff0n, r8: 0n, r9: 0n, r10: 0n, r11: 0x246n, r12: 0n, r13: 0n, r14: 0n, r15: 0xffn }, rip: 0x400030n, rflags: 0x246, kernelMode: true, state: 'running', icount: 300 }],
   ports: [{ dom: 1, pending: [3], masked: [], bound: [3] }, { dom: 2, pending: [], masked: [1], bound: [1, 4] }],
-  rings: [{ kind: 'console', dom: 2, reqProd: 12, rspProd: 0 }],
+  rings: [{ kind: 'console', dom: 2, backDom: 0, gref: 0, port: 1, reqProd: 12, rspProd: 0 }],
   console: [],
 };
 /**
@@ -126,7 +126,7 @@ describe('lower panes', () => {
     await x.settled();
     expect(trimmed(x).slice(12)).toEqual([
       '── rings at event 3 ────────────────────────────────────────────────────────────',
-      'console d2  req prod 12  rsp prod 0  (no traffic yet)',
+      'console d2->d0 port 1  req prod 12  rsp prod 0  (no traffic yet)',
       ...Array<string>(9).fill(''),
       `3/40  ${HINTS}`,
     ]);
@@ -307,7 +307,7 @@ describe('disassembly, instruction stepping and rings', () => {
       '  id=31 op=0',
       'blkif d1->d0 gref 8 port 7  req prod 31 event 30  rsp prod 30 event 30  @30',
       '  id=30 op=0',
-      'console d2  req prod 12  rsp prod 0  (no traffic yet)',
+      'console d2->d0 port 1  req prod 12  rsp prod 0  (no traffic yet)',
       ...Array<string>(5).fill(''),
       `31/40  ${HINTS}`,
     ]);

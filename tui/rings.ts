@@ -76,9 +76,8 @@ export function ringsBefore(src: TimelineSource, end: number, view: MachineView 
     }));
   // Rings the machine knows that carried nothing (or nothing recently enough to be found).
   for (const r of view?.rings ?? []) {
-    const seen = rows.filter((x) => x.kind === r.kind && x.frontDom === r.dom);
-    if (seen.length > 0) continue;
-    rows.push({ kind: r.kind, frontDom: r.dom, backDom: -1, gref: -1, port: -1, reqProd: r.reqProd, rspProd: r.rspProd, reqCons: null, rspCons: null, consName: 'cons', seq: null, slots: [] });
+    if (latest.has(ringKey(r.kind, r.dom, r.gref, r.port))) continue;
+    rows.push({ kind: r.kind, frontDom: r.dom, backDom: r.backDom, gref: r.gref, port: r.port, reqProd: r.reqProd, rspProd: r.rspProd, reqCons: null, rspCons: null, consName: 'cons', seq: null, slots: [] });
   }
   return rows;
 }
