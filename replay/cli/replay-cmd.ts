@@ -83,7 +83,7 @@ function printView(v: MachineView, syms: Symbols): string {
     for (let k = 0; k < names.length; k += 4) out.push(`  ${names.slice(k, k + 4).map((n) => `${n.padStart(3)}=${c.regs[n]!.toString(16).padStart(16, '0')}`).join(' ')}`);
   }
   for (const p of v.ports) out.push(`d${p.dom} ports bound [${p.bound.join(',')}] pending [${p.pending.join(',')}] masked [${p.masked.join(',')}]`);
-  for (const r of v.rings) out.push(`d${r.dom} ${r.kind} ring req_prod ${r.reqProd} rsp_prod ${r.rspProd}`);
+  for (const r of v.rings) out.push(`d${r.dom} ${r.kind} ring (back d${r.backDom}${r.gref > 0 ? ` gref ${r.gref}` : ''} port ${r.port}) req_prod ${r.reqProd} rsp_prod ${r.rspProd}`);
   for (const c of v.console) {
     const tail = c.tail.replace(/\r/g, '').split('\n').filter((l) => l !== '').slice(-3);
     for (const l of tail) out.push(`[${c.name}] ${l}`);
