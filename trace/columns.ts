@@ -18,10 +18,10 @@ type Fields = { count: U32Col; keyStr: U32Col; type: U32Col; intValue: F64Col; u
 const fields = (): Fields => ({ count: new U32Col(), keyStr: new U32Col(), type: new U32Col(), intValue: new F64Col(), u64Lo: new U32Col(), u64Hi: new U32Col(), strValue: new U32Col() });
 /** Field value types of flattened decoded records. */
 export const FT = { INT: 0, U64: 1, STRING: 2, BOOL: 3 } as const;
-/** Scratch for splitting a 64-bit value into halves without BigInt arithmetic. */
 /** Scratch for splitting a 64-bit value into uint32 halves (little-endian host, as x86-64). */
 const SPLIT = new BigUint64Array(1);
 const SPLIT_32 = new Uint32Array(SPLIT.buffer);
+/** Canonical upper-half addresses are at or above TOP_HALF: minus 2^64 they are exact negative doubles. */
 const MAX_SAFE = 0x1fffffffffffffn;
 const TWO64 = 1n << 64n;
 const TOP_HALF = TWO64 - MAX_SAFE;
