@@ -146,20 +146,22 @@ function opImulGvEvIz(c: Cpu, i: Insn): void {
 
 // ---- div / idiv: no flag changes; #DE on a zero divisor or a quotient overflow ----
 
+/** 64-bit div/idiv: rDX:rAX / (dH:d) through `op` (divU or divS), quotient to rAX, remainder to rDX. */
+function div64(c: Cpu, op: typeof divU, d: number, dH: number): void {
+  const aL = rdReg(c, 0, 8);
+  const aH = c.hi;
+  const xL = rdReg(c, 2, 8);
+  if (!op(aL, aH, xL, c.hi, d, dH)) c.raise(Vector.DE);
+  wrReg(c, 0, 8, QR[0]!, QR[1]!);
+  wrReg(c, 2, 8, QR[2]!, QR[3]!);
+}
+
 /** div Eb/Ev: rAX = rDX:rAX / E, rDX = remainder (AL, AH for bytes), unsigned. */
 function opDivEv(c: Cpu, i: Insn): void {
   const sz = i.osz;
   const d = rdE(c, i, sz);
   const dH = c.hi;
-  if (sz === 8) {
-    const aL = rdReg(c, 0, 8);
-    const aH = c.hi;
-    const xL = rdReg(c, 2, 8);
-    if (!divU(aL, aH, xL, c.hi, d, dH)) c.raise(Vector.DE);
-    wrReg(c, 0, 8, QR[0]!, QR[1]!);
-    wrReg(c, 2, 8, QR[2]!, QR[3]!);
-    return;
-  }
+  if (sz === 8) return div64(c, divU, d, dH);
   if (d === 0) c.raise(Vector.DE);
   const lo = rdReg(c, 0, sz);
   if (sz === 4) {
@@ -195,15 +197,7 @@ function opIdivEv(c: Cpu, i: Insn): void {
   const sz = i.osz;
   const d = rdE(c, i, sz);
   const dH = c.hi;
-  if (sz === 8) {
-    const aL = rdReg(c, 0, 8);
-    const aH = c.hi;
-    const xL = rdReg(c, 2, 8);
-    if (!divS(aL, aH, xL, c.hi, d, dH)) c.raise(Vector.DE);
-    wrReg(c, 0, 8, QR[0]!, QR[1]!);
-    wrReg(c, 2, 8, QR[2]!, QR[3]!);
-    return;
-  }
+  if (sz === 8) return div64(c, divS, d, dH);
   if (d === 0) c.raise(Vector.DE);
   if (sz === 4) {
     const lo = rdReg(c, 0, 4);

@@ -240,19 +240,25 @@ function bulkOk(c: Cpu, i: Insn): boolean {
   return i.asz === 8 && (c.flags & F.DF) === 0;
 }
 
+/**
+ * The start of rep movs / rep stos: 32-bit addressing clears the upper
+ * halves, then whole pages go at once while they can. True when the count
+ * is exhausted (nothing left for the element loop).
+ */
+function repBulk(c: Cpu, i: Insn, stos: boolean): boolean {
+  if (i.asz === 4) repStart32(c, !stos, true);
+  if (countZero(c, i)) return true;
+  if (!bulkOk(c, i)) return false;
+  bulk(c, i, stos);
+  return countZero(c, i);
+}
+
 // ---- the instructions ---------------------------------------------------
 
 /** movs Yv, Xv */
 function opMovs(c: Cpu, i: Insn): void {
   const rep = i.rep !== 0;
-  if (rep) {
-    if (i.asz === 4) repStart32(c, true, true);
-    if (countZero(c, i)) return;
-    if (bulkOk(c, i)) {
-      bulk(c, i, false);
-      if (countZero(c, i)) return;
-    }
-  }
+  if (rep && repBulk(c, i, false)) return;
   const sz = i.osz;
   const d = delta(c, sz);
   for (;;) {
@@ -264,14 +270,7 @@ function opMovs(c: Cpu, i: Insn): void {
 /** stos Yv, rAX */
 function opStos(c: Cpu, i: Insn): void {
   const rep = i.rep !== 0;
-  if (rep) {
-    if (i.asz === 4) repStart32(c, false, true);
-    if (countZero(c, i)) return;
-    if (bulkOk(c, i)) {
-      bulk(c, i, true);
-      if (countZero(c, i)) return;
-    }
-  }
+  if (rep && repBulk(c, i, true)) return;
   const sz = i.osz;
   const d = delta(c, sz);
   const v = rdReg(c, 0, sz);
