@@ -77,8 +77,9 @@ const CC = process.env.CC || 'gcc';
 
 const WARN = ['-Wall', '-Wextra'];
 
-const FLAT_CFLAGS = [
-  '-O2',
+// Freestanding code for our own little kernels: no libc, no SSE, no red zone
+// (interrupts and upcalls land on the kernel stack), static at a fixed address.
+const FREESTANDING = [
   '-ffreestanding',
   '-nostdlib',
   '-static',
@@ -91,8 +92,9 @@ const FLAT_CFLAGS = [
   '-fno-asynchronous-unwind-tables',
   '-fcf-protection=none',
   '-Wl,--build-id=none',
-  '-DXENRR_FLAT',
 ];
+
+const FLAT_CFLAGS = ['-O2', ...FREESTANDING, '-DXENRR_FLAT'];
 
 const NATIVE_CFLAGS = ['-O2'];
 
@@ -102,19 +104,8 @@ const PV_CFLAGS = [
   // every function on the way to a hypercall, as a kernel built with
   // CONFIG_FRAME_POINTER gives gdb and perf.
   '-fno-omit-frame-pointer',
-  '-ffreestanding',
-  '-nostdlib',
-  '-static',
-  '-mgeneral-regs-only',
-  '-mno-red-zone',
-  '-fno-pic',
-  '-fno-pie',
-  '-no-pie',
-  '-fno-stack-protector',
-  '-fno-asynchronous-unwind-tables',
-  '-fcf-protection=none',
+  ...FREESTANDING,
   '-mcmodel=small',
-  '-Wl,--build-id=none',
 ];
 
 // Runtime shared by every compute guest, and the files every build depends on.
