@@ -27,18 +27,11 @@ export class TraceEvents {
     return evs;
   }
 
-  /** Index of the first chunk holding events at or after `seq` (chunks.length: none). */
+  /** Index of the first chunk holding events at or after `seq` (chunks.length: none); chunks hold consecutive seqs. */
   private chunkFrom(seq: number): number {
     const cs = this.reader.index.chunks;
-    let lo = 0;
-    let hi = cs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const c = cs[mid]!;
-      if (c.firstSeq + c.count <= seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    const i = this.reader.chunkOf(seq);
+    return i >= 0 ? i : seq < (cs[0]?.firstSeq ?? 0) ? 0 : cs.length;
   }
 
   at(seq: number): TraceEvent | null {
