@@ -21,7 +21,6 @@ export class TraceWriter {
   private offset = 0;
   private batch: BatchBuilder | null = null;
   private prevHash = new Uint8Array(0);
-  private nextSeq = 0;
   private lastTime = 0;
   /** per-kind and per-hypercall counts of flushed batches (deterministic order) */
   private readonly kindCounts = new Map<string, number>();
@@ -48,7 +47,6 @@ export class TraceWriter {
   append(e: SimEvent): void {
     if (this.batch === null) this.batch = new BatchBuilder(e.seq, this.lastTime);
     this.batch.add(e);
-    this.nextSeq = e.seq + 1;
     this.lastTime = e.time;
     if (this.batch.count >= this.chunkEvents || this.batch.bytes >= CHUNK_BYTES) this.flush();
   }
@@ -113,6 +111,5 @@ export class TraceWriter {
     // No fsync: a killed recorder loses nothing the kernel already has, and
     // recording is not meant to survive a power cut (rr does not fsync either).
     closeSync(this.fd);
-    void this.nextSeq;
   }
 }
