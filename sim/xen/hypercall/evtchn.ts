@@ -4,9 +4,10 @@
  * (init_control -EINVAL, expand_array -ENOSYS), so guests use 2-level.
  */
 import { EvtState, NR_EVTCHN_PORTS } from '../domain.js';
-import { DOMID_SELF, E, u32, type HcCtx } from './types.js';
+import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
 
 const NAMES: Record<number, string> = { 0: 'bind_interdomain', 1: 'bind_virq', 2: 'bind_pirq', 3: 'close', 4: 'send', 5: 'status', 6: 'alloc_unbound', 7: 'bind_ipi', 8: 'bind_vcpu', 9: 'unmask', 10: 'reset', 11: 'init_control', 12: 'expand_array', 13: 'set_priority' };
+const SUB_NAME = subOpNames('EVTCHNOP', NAMES);
 const NR_VIRQS = 24;
 /** VIRQs bound per vCPU; the others are global (bound to vCPU 0, movable with bind_vcpu). */
 const PER_VCPU_VIRQS = new Set([0, 1, 2, 6]);
@@ -17,7 +18,7 @@ export function eventChannelOp(h: HcCtx): number {
   const { xen, d, v } = h;
   const g = v.guest;
   h.sub = cmd;
-  h.subName = `EVTCHNOP_${NAMES[cmd] ?? cmd}`;
+  h.subName = SUB_NAME(cmd);
   const self = (dom: number): number => (dom === DOMID_SELF ? d.id : dom);
   switch (cmd) {
     case 6: {

@@ -20,18 +20,19 @@ import {
   pinned, readEntry, statusFramesFor, writePinned,
 } from './gnttab-entry.js';
 import { granterOf, mapOne, unmapCommon } from './gnttab-map.js';
-import { DOMID_SELF, E, u32, type HcCtx } from './types.js';
+import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
 
 const GNTCOPY_source_gref = 1;
 const GNTCOPY_dest_gref = 2;
 const NAMES: Record<number, string> = { 0: 'map_grant_ref', 1: 'unmap_grant_ref', 2: 'setup_table', 3: 'dump_table', 4: 'transfer', 5: 'copy', 6: 'query_size', 7: 'unmap_and_replace', 8: 'set_version', 9: 'get_status_frames', 10: 'get_version', 11: 'swap_grant_ref', 12: 'cache_flush' };
+const SUB_NAME = subOpNames('GNTTABOP', NAMES);
 
 export function grantTableOp(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
   const uop = h.args[1]!;
   const count = u32(h.args[2]!);
   h.sub = cmd;
-  h.subName = `GNTTABOP_${NAMES[cmd] ?? cmd}`;
+  h.subName = SUB_NAME(cmd);
   h.decoded.count = count;
   const { xen, d, v } = h;
   const g = v.guest;

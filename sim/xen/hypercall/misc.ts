@@ -2,7 +2,7 @@
  * xen_version, console_io, multicall, physdev_op, and the privileged
  * families a domU may only probe (sysctl, domctl, platform_op).
  */
-import { E, u32, type HcCtx } from './types.js';
+import { E, u32, type HcCtx, subOpNames } from './types.js';
 
 export const XEN_MAJOR = 4;
 export const XEN_MINOR = 17;
@@ -11,6 +11,7 @@ export { XEN_DOMCTL_INTERFACE_VERSION } from '../public/domctl.js';
 export { XEN_SYSCTL_INTERFACE_VERSION } from '../public/sysctl.js';
 
 const XENVER_NAMES = ['version', 'extraversion', 'compile_info', 'capabilities', 'changeset', 'platform_parameters', 'get_features', 'pagesize', 'guest_handle', 'commandline', 'build_id'];
+const XENVER_SUB = subOpNames('XENVER', XENVER_NAMES);
 /** XENFEAT_pae_pgdir_above_4gb | XENFEAT_mmu_pt_update_preserve_ad, plus XENFEAT_dom0 for dom0 */
 const FEATURES = (1 << 4) | (1 << 5);
 
@@ -19,7 +20,7 @@ export function xenVersion(h: HcCtx): number {
   const arg = h.args[1]!;
   const g = h.v.guest;
   h.sub = cmd;
-  h.subName = `XENVER_${XENVER_NAMES[cmd] ?? cmd}`;
+  h.subName = XENVER_SUB(cmd);
   const str = (s: string, size: number): number => (g.putString(arg, s, size) ? 0 : -E.EFAULT);
   switch (cmd) {
     case 0:
@@ -81,11 +82,12 @@ export function consoleIo(h: HcCtx): number {
 }
 
 const PHYSDEVOP_NAMES: Record<number, string> = { 6: 'set_iopl', 7: 'set_iobitmap' };
+const PHYSDEVOP_SUB = subOpNames('PHYSDEVOP', PHYSDEVOP_NAMES);
 
 export function physdevOp(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
   h.sub = cmd;
-  h.subName = `PHYSDEVOP_${PHYSDEVOP_NAMES[cmd] ?? cmd}`;
+  h.subName = PHYSDEVOP_SUB(cmd);
   if (cmd === 6) {
     const iopl = h.v.guest.u32(h.args[1]!);
     if (iopl === null) return -E.EFAULT;

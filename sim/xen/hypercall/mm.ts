@@ -13,7 +13,7 @@ import { PGT, PTE_P, type Pgt } from '../page-types.js';
 import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
 import { isCanonical } from './traps.js';
-import { DOMID_SELF, E, u32, type HcCtx } from './types.js';
+import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
 
 const M64 = (1n << 64n) - 1n;
 const PTE_PS = 0x80n;
@@ -134,6 +134,7 @@ export function mmuUpdate(h: HcCtx): number {
 }
 
 const MMUEXT_NAMES = ['PIN_L1_TABLE', 'PIN_L2_TABLE', 'PIN_L3_TABLE', 'PIN_L4_TABLE', 'UNPIN_TABLE', 'NEW_BASEPTR', 'TLB_FLUSH_LOCAL', 'INVLPG_LOCAL', 'TLB_FLUSH_MULTI', 'INVLPG_MULTI', 'TLB_FLUSH_ALL', 'INVLPG_ALL', 'FLUSH_CACHE', 'SET_LDT', '', 'NEW_USER_BASEPTR', 'CLEAR_PAGE', 'COPY_PAGE', 'FLUSH_CACHE_GLOBAL', 'MARK_SUPER', 'UNMARK_SUPER'];
+const MMUEXT_SUB = subOpNames('MMUEXT', MMUEXT_NAMES);
 
 /** One mmuext_op; 0 or -errno. */
 function mmuextOne(h: HcCtx, cmd: number, arg1: bigint, arg2: bigint): number {
@@ -216,7 +217,7 @@ export function mmuextOp(h: HcCtx): number {
     names.push(MMUEXT_NAMES[cmd] ?? String(cmd));
     if (k === 0) {
       h.sub = cmd;
-      h.subName = `MMUEXT_${MMUEXT_NAMES[cmd] ?? cmd}`;
+      h.subName = MMUEXT_SUB(cmd);
       h.decoded.arg1 = arg1;
       h.decoded.arg2 = arg2;
     }
@@ -229,13 +230,14 @@ export function mmuextOp(h: HcCtx): number {
 }
 
 const XENMEM_NAMES: Record<number, string> = { 0: 'increase_reservation', 1: 'decrease_reservation', 2: 'maximum_ram_page', 3: 'current_reservation', 4: 'maximum_reservation', 6: 'populate_physmap', 7: 'add_to_physmap', 9: 'memory_map', 11: 'exchange' };
+const XENMEM_SUB = subOpNames('XENMEM', XENMEM_NAMES);
 
 /** memory_op(cmd, arg) */
 export function memoryOp(h: HcCtx): number {
   const cmd = u32(h.args[0]!) & 0x3f;
   const arg = h.args[1]!;
   h.sub = cmd;
-  h.subName = `XENMEM_${XENMEM_NAMES[cmd] ?? cmd}`;
+  h.subName = XENMEM_SUB(cmd);
   const g = h.v.guest;
   const frames = h.xen.frames;
   switch (cmd) {

@@ -5,11 +5,12 @@
  * wakes the vCPU on an event or timeout.
  */
 import { VcpuState } from '../vcpu.js';
-import { E, u32, type HcCtx } from './types.js';
+import { E, u32, type HcCtx, subOpNames } from './types.js';
 import { initialiseVcpu } from './vcpu-context.js';
 
 const SHUTDOWN_REASONS = ['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'];
 const SCHEDOP_NAMES = ['yield', 'block', 'shutdown', 'poll', 'remote_shutdown', 'shutdown_code', 'watchdog', 'pin_override'];
+const SCHEDOP_SUB = subOpNames('SCHEDOP', SCHEDOP_NAMES);
 const MAX_POLL_PORTS = 128;
 
 export function schedOp(h: HcCtx): number {
@@ -17,7 +18,7 @@ export function schedOp(h: HcCtx): number {
   const arg = h.args[1]!;
   const { xen, d, v } = h;
   h.sub = cmd;
-  h.subName = `SCHEDOP_${SCHEDOP_NAMES[cmd] ?? cmd}`;
+  h.subName = SCHEDOP_SUB(cmd);
   switch (cmd) {
     case 0:
       h.yieldSlice = true;
@@ -85,6 +86,7 @@ export function setTimerOp(h: HcCtx): number {
 }
 
 const VCPUOP_NAMES = ['initialise', 'up', 'down', 'is_up', 'get_runstate_info', 'register_runstate_memory_area', 'set_periodic_timer', 'stop_periodic_timer', 'set_singleshot_timer', 'stop_singleshot_timer', 'register_vcpu_info', 'send_nmi', 'get_physid'];
+const VCPUOP_SUB = subOpNames('VCPUOP', VCPUOP_NAMES);
 const ETIME = 62;
 /** Longest timer delta Xen accepts (STIME_DELTA_MAX). */
 const STIME_DELTA_MAX = (1n << 62n) - 1n;
@@ -94,7 +96,7 @@ export function vcpuOp(h: HcCtx): number {
   const id = u32(h.args[1]!);
   const arg = h.args[2]!;
   h.sub = cmd;
-  h.subName = `VCPUOP_${VCPUOP_NAMES[cmd] ?? cmd}`;
+  h.subName = VCPUOP_SUB(cmd);
   h.decoded.vcpu = id;
   const t = h.d.vcpus[id];
   if (t === undefined) return -E.ENOENT;

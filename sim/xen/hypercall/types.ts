@@ -31,3 +31,15 @@ export { DOMID_SELF } from '../public/xen.js';
 
 export const u32 = (v: bigint): number => Number(v & 0xffffffffn);
 export const s32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
+
+/**
+ * `PREFIX_name` of a sub-op (`EVTCHNOP_send`), one string per known sub-op
+ * built once, so events share it and the trace's string table hashes it
+ * once; an unknown sub-op is `PREFIX_<number>`, built each time (a guest
+ * passing garbage must not grow a cache).
+ */
+export function subOpNames(prefix: string, names: Readonly<Record<number, string>>): (cmd: number) => string {
+  const known = new Map<number, string>();
+  for (const [k, n] of Object.entries(names)) if (n !== '') known.set(Number(k), `${prefix}_${n}`);
+  return (cmd) => known.get(cmd) ?? `${prefix}_${cmd}`;
+}
