@@ -50,6 +50,53 @@ function grow<T extends Uint32Array | Int32Array | Float64Array>(old: T, bigger:
   return bigger;
 }
 
+/** The columns with one row per event, grown together: one capacity check per event. */
+export class EventRows {
+  n = 0;
+  kind: Uint32Array;
+  timeDelta: Float64Array;
+  dom: Uint32Array;
+  vcpu: Int32Array;
+  icountDelta: Float64Array;
+  ripDelta: Float64Array;
+  stackId: Uint32Array;
+
+  constructor(capacity: number) {
+    this.kind = new Uint32Array(capacity);
+    this.timeDelta = new Float64Array(capacity);
+    this.dom = new Uint32Array(capacity);
+    this.vcpu = new Int32Array(capacity);
+    this.icountDelta = new Float64Array(capacity);
+    this.ripDelta = new Float64Array(capacity);
+    this.stackId = new Uint32Array(capacity);
+  }
+
+  /** The index of a new row. */
+  next(): number {
+    if (this.n === this.kind.length) this.grow(Math.max(16, this.n * 2));
+    return this.n++;
+  }
+
+  private grow(cap: number): void {
+    this.kind = grow(this.kind, new Uint32Array(cap));
+    this.timeDelta = grow(this.timeDelta, new Float64Array(cap));
+    this.dom = grow(this.dom, new Uint32Array(cap));
+    this.vcpu = grow(this.vcpu, new Int32Array(cap));
+    this.icountDelta = grow(this.icountDelta, new Float64Array(cap));
+    this.ripDelta = grow(this.ripDelta, new Float64Array(cap));
+    this.stackId = grow(this.stackId, new Uint32Array(cap));
+  }
+
+  /** The filled rows, by EventBatch field name. */
+  views(): Record<string, Uint32Array | Int32Array | Float64Array> {
+    const n = this.n;
+    return {
+      kind: this.kind.subarray(0, n), timeDelta: this.timeDelta.subarray(0, n), dom: this.dom.subarray(0, n), vcpu: this.vcpu.subarray(0, n),
+      icountDelta: this.icountDelta.subarray(0, n), ripDelta: this.ripDelta.subarray(0, n), stackId: this.stackId.subarray(0, n),
+    };
+  }
+}
+
 export type AnyCol = U32Col | I32Col | F64Col;
 
 /** Replace every column in a (nested) record of columns by its view, for encoding. */

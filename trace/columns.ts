@@ -9,8 +9,19 @@
  */
 import type { Decoded, SimEvent } from '../sim/events.js';
 import { decodeBatch, type TraceEvent } from './decode-batch.js';
-import { F64Col, I32Col, U32Col, views } from './col.js';
+import { EventRows, F64Col, I32Col, U32Col, views } from './col.js';
 import { KIND_CODES, KIND_NAMES } from './schema.js';
+
+/** An event's EventKind value (a switch: cheaper than a keyed lookup on a mix of kinds). */
+function kindCode(e: SimEvent): number {
+  switch (e.kind) {
+    case 'hypercall': return KIND_CODES.hypercall;
+    case 'evtchn_send': return KIND_CODES.evtchn_send;
+    case 'evtchn_deliver': return KIND_CODES.evtchn_deliver;
+    case 'sched': return KIND_CODES.sched;
+    default: return KIND_CODES[e.kind];
+  }
+}
 
 export { decodeBatch, type TraceEvent };
 
@@ -21,10 +32,6 @@ export const FT = { INT: 0, U64: 1, STRING: 2, BOOL: 3 } as const;
 /** Scratch for splitting a 64-bit value into uint32 halves (little-endian host, as x86-64). */
 const SPLIT = new BigUint64Array(1);
 const SPLIT_32 = new Uint32Array(SPLIT.buffer);
-/** Canonical upper-half addresses are at or above TOP_HALF: minus 2^64 they are exact negative doubles. */
-const MAX_SAFE = 0x1fffffffffffffn;
-const TWO64 = 1n << 64n;
-const TOP_HALF = TWO64 - MAX_SAFE;
 
 /** One key per (dom, vCPU) for per-vCPU delta state; dom -1 is Xen itself. */
 export const vkey = (dom: number, vcpu: number): number => dom * 64 + (vcpu + 1);
@@ -33,17 +40,15 @@ export const vkey = (dom: number, vcpu: number): number => dom * 64 + (vcpu + 1)
 export class BatchBuilder {
   private readonly strings: string[] = [];
   private readonly stringIds = new Map<string, number>();
-  private readonly kind = new U32Col();
-  private readonly timeDelta = new F64Col();
-  private readonly dom = new U32Col();
-  private readonly vcpu = new I32Col();
-  private readonly icountDelta = new F64Col();
-  private readonly ripDelta = new F64Col();
+  /** the per-event columns (kind, deltas, stack id) */
+  private readonly rows: EventRows;
+  /** per-vCPU last icount and RIP, and the last vCPU's (events come in runs per vCPU) */
   private readonly last = new Map<number, { icount: number; rip: number }>();
+  private lastKey = -1;
+  private lastPos: { icount: number; rip: number } | undefined = undefined;
   private readonly start: Array<{ dom: number; vcpu: number; icount: number; rip: number }> = [];
   private lastTime: number;
-  /** stack ids per event (0 none) and the distinct stacks, 1-based */
-  private readonly stackId = new U32Col();
+  /** the distinct stacks (rows hold their 1-based ids, 0 none) */
   private readonly stacks = { count: new U32Col(), lo: new U32Col(), hi: new U32Col() };
   private readonly stackIds = new Map<bigint, Array<{ stack: bigint[]; id: number }>>();
   private readonly stackByRef = new Map<bigint[], number>();
@@ -62,12 +67,14 @@ export class BatchBuilder {
   /** approximate encoded size, to bound batches */
   bytes = 0;
 
-  constructor(readonly firstSeq: number, readonly firstTime: number) {
+  /** `capacity`: events expected (the rows grow past it, at a copy). */
+  constructor(readonly firstSeq: number, readonly firstTime: number, capacity = 64) {
     this.lastTime = firstTime;
+    this.rows = new EventRows(capacity);
   }
 
   get count(): number {
-    return this.kind.n;
+    return this.rows.n;
   }
 
   private str(s: string): number {
@@ -129,8 +136,8 @@ export class BatchBuilder {
   }
 
   /** The id of a stack in this batch's table: events of one hypercall share an array, others compare by value. */
-  private stackIdOf(st: bigint[] | undefined): number {
-    if (st === undefined || st.length === 0) return 0;
+  private stackIdOf(st: bigint[]): number {
+    if (st.length === 0) return 0;
     if (st === this.lastStack) return this.lastStackId;
     const known = this.stackByRef.get(st);
     if (known !== undefined) {
@@ -171,116 +178,140 @@ export class BatchBuilder {
   }
 
   add(e: SimEvent): void {
-    const code = KIND_CODES[e.kind];
+    const code = kindCode(e);
     this.kindCounts[code] = this.kindCounts[code]! + 1;
-    this.stackId.push(this.stackIdOf(e.stack));
-    this.kind.push(code);
-    this.timeDelta.push(e.time - this.lastTime);
+    const r = this.rows;
+    const i = r.next();
+    r.kind[i] = code;
+    r.stackId[i] = e.stack === undefined ? 0 : this.stackIdOf(e.stack);
+    r.timeDelta[i] = e.time - this.lastTime;
     this.lastTime = e.time;
-    this.dom.push(e.dom < 0 ? 0x7fff : e.dom);
-    this.vcpu.push(e.vcpu);
+    const dom = e.dom < 0 ? 0x7fff : e.dom;
+    r.dom[i] = dom;
+    r.vcpu[i] = e.vcpu;
     // RIPs are canonical, so as signed 64-bit numbers they are exact doubles
     // and their deltas fit 48 bits.
-    const rip = e.rip === 0n ? 0 : e.rip >= TOP_HALF ? Number(e.rip - TWO64) : Number(e.rip);
-    if (rip > 0x7fffffffffff || rip < -0x800000000000) throw new RangeError(`non-canonical RIP 0x${e.rip.toString(16)} in event ${e.seq}`);
+    let rip = 0;
+    if (e.rip !== 0n) {
+      SPLIT[0] = e.rip;
+      const hi = SPLIT_32[1]! | 0;
+      if (hi > 0x7fff || hi < -0x8000) throw new RangeError(`non-canonical RIP 0x${e.rip.toString(16)} in event ${e.seq}`);
+      rip = hi * 4294967296 + SPLIT_32[0]!;
+    }
     const k = vkey(e.dom, e.vcpu);
-    const prev = this.last.get(k);
+    let prev = k === this.lastKey ? this.lastPos : this.last.get(k);
     if (prev === undefined) {
-      this.start.push({ dom: e.dom < 0 ? 0x7fff : e.dom, vcpu: e.vcpu, icount: e.icount, rip: 0 });
-      this.last.set(k, { icount: e.icount, rip });
-      this.icountDelta.push(0);
-      this.ripDelta.push(rip);
+      this.start.push({ dom, vcpu: e.vcpu, icount: e.icount, rip: 0 });
+      this.last.set(k, (prev = { icount: e.icount, rip }));
+      r.icountDelta[i] = 0;
+      r.ripDelta[i] = rip;
     } else {
-      this.icountDelta.push(e.icount - prev.icount);
-      this.ripDelta.push(rip - prev.rip);
+      r.icountDelta[i] = e.icount - prev.icount;
+      r.ripDelta[i] = rip - prev.rip;
       prev.icount = e.icount;
       prev.rip = rip;
     }
+    this.lastKey = k;
+    this.lastPos = prev;
     this.bytes += 12;
+    // One small method per kind, so the column pushes inline into it.
     switch (e.kind) {
-      case 'hypercall': {
-        const h = this.hc;
-        h.op.push(e.op);
-        h.sub.push(e.sub);
-        const nameId = this.str(e.name);
-        h.nameStr.push(nameId);
-        while (this.hcNameCounts.length <= nameId) this.hcNameCounts.push(0);
-        this.hcNameCounts[nameId]!++;
-        h.subNameStr.push(this.str(e.subName));
-        h.result.push(e.result);
-        for (let i = 0; i < 5; i++) this.put64(h.argLo, h.argHi, e.args[i] ?? 0n);
-        this.put64(h.callerLo, h.callerHi, e.caller);
-        h.decoded.count.push(this.putFields(h.decoded, e.decoded));
-        this.bytes += 30;
-        break;
-      }
+      case 'hypercall':
+        return this.addHypercall(e);
       case 'evtchn_send':
-        this.ev.port.push(e.port);
-        this.ev.toDom.push(e.toDom);
-        this.ev.toPort.push(e.toPort);
-        this.ev.virq.push(e.virq);
-        break;
+        return this.addSend(e);
       case 'evtchn_deliver':
         this.dl.nports.push(e.ports.length);
         for (const p of e.ports) this.dl.ports.push(p);
-        break;
+        return;
       case 'exception':
-        this.ex.vector.push(e.vector);
-        this.ex.errorCode.push(e.errorCode >>> 0);
-        this.put64(this.ex.cr2Lo, this.ex.cr2Hi, e.cr2);
-        this.ex.bounced.push(e.bounced);
-        this.put64(this.ex.handlerLo, this.ex.handlerHi, e.handler);
-        break;
+        return this.addException(e);
       case 'timer':
-        this.tm.deadline.push(e.deadline);
-        break;
+        return this.tm.deadline.push(e.deadline);
       case 'sched':
         this.sc.whatStr.push(this.str(e.what));
-        this.sc.until.push(e.until);
-        break;
+        return this.sc.until.push(e.until);
       case 'console':
       case 'input':
-      case 'milestone': {
-        const col = this.text[e.kind];
-        const source = e.kind === 'console' ? e.source : e.kind === 'input' ? e.source : '';
-        col.sourceStr.push(this.str(source));
-        const t = Buffer.from(e.text, 'latin1');
-        col.text.push(t);
-        this.bytes += t.length;
-        break;
-      }
-      case 'xenstore': {
-        const x = this.xs;
-        x.opStr.push(this.str(e.op));
-        x.txId.push(e.txId);
-        x.pathStr.push(this.str(e.path));
-        const v = Buffer.from(e.value, 'latin1');
-        x.value.push(v);
-        x.resultStr.push(this.str(e.result));
-        this.bytes += v.length + 8;
-        break;
-      }
-      case 'ring': {
-        const r = this.rg;
-        r.ringKindStr.push(this.str(e.ring));
-        r.frontDom.push(e.frontDom);
-        r.backDom.push(e.backDom);
-        r.gref.push(e.gref);
-        r.port.push(e.port);
-        r.reqProdBefore.push(e.reqProdBefore >>> 0);
-        r.reqProdAfter.push(e.reqProdAfter >>> 0);
-        r.rspProdBefore.push(e.rspProdBefore >>> 0);
-        r.rspProdAfter.push(e.rspProdAfter >>> 0);
-        r.reqCons.push(e.reqCons >>> 0);
-        r.rspCons.push(e.rspCons >>> 0);
-        r.slots.count.push(this.putFields(r.slots, { slot: e.slots }));
-        break;
-      }
+      case 'milestone':
+        return this.addText(e);
+      case 'xenstore':
+        return this.addXenstore(e);
+      case 'ring':
+        return this.addRing(e);
       case 'domain_state':
         this.ds.stateStr.push(this.str(e.state));
-        this.ds.reasonStr.push(this.str(e.reason));
-        break;
+        return this.ds.reasonStr.push(this.str(e.reason));
     }
+  }
+
+  private addHypercall(e: Extract<SimEvent, { kind: 'hypercall' }>): void {
+    const h = this.hc;
+    h.op.push(e.op);
+    h.sub.push(e.sub);
+    const nameId = this.str(e.name);
+    h.nameStr.push(nameId);
+    while (this.hcNameCounts.length <= nameId) this.hcNameCounts.push(0);
+    this.hcNameCounts[nameId]!++;
+    h.subNameStr.push(this.str(e.subName));
+    h.result.push(e.result);
+    const a = e.args;
+    for (let i = 0; i < 5; i++) this.put64(h.argLo, h.argHi, i < a.length ? a[i]! : 0n);
+    this.put64(h.callerLo, h.callerHi, e.caller);
+    h.decoded.count.push(this.putFields(h.decoded, e.decoded));
+    this.bytes += 30;
+  }
+
+  private addSend(e: Extract<SimEvent, { kind: 'evtchn_send' }>): void {
+    const s = this.ev;
+    s.port.push(e.port);
+    s.toDom.push(e.toDom);
+    s.toPort.push(e.toPort);
+    s.virq.push(e.virq);
+  }
+
+  private addException(e: Extract<SimEvent, { kind: 'exception' }>): void {
+    const x = this.ex;
+    x.vector.push(e.vector);
+    x.errorCode.push(e.errorCode >>> 0);
+    this.put64(x.cr2Lo, x.cr2Hi, e.cr2);
+    x.bounced.push(e.bounced);
+    this.put64(x.handlerLo, x.handlerHi, e.handler);
+  }
+
+  private addText(e: Extract<SimEvent, { kind: 'console' | 'input' | 'milestone' }>): void {
+    const col = this.text[e.kind];
+    col.sourceStr.push(this.str(e.kind === 'milestone' ? '' : e.source));
+    const t = Buffer.from(e.text, 'latin1');
+    col.text.push(t);
+    this.bytes += t.length;
+  }
+
+  private addXenstore(e: Extract<SimEvent, { kind: 'xenstore' }>): void {
+    const x = this.xs;
+    x.opStr.push(this.str(e.op));
+    x.txId.push(e.txId);
+    x.pathStr.push(this.str(e.path));
+    const v = Buffer.from(e.value, 'latin1');
+    x.value.push(v);
+    x.resultStr.push(this.str(e.result));
+    this.bytes += v.length + 8;
+  }
+
+  private addRing(e: Extract<SimEvent, { kind: 'ring' }>): void {
+    const r = this.rg;
+    r.ringKindStr.push(this.str(e.ring));
+    r.frontDom.push(e.frontDom);
+    r.backDom.push(e.backDom);
+    r.gref.push(e.gref);
+    r.port.push(e.port);
+    r.reqProdBefore.push(e.reqProdBefore >>> 0);
+    r.reqProdAfter.push(e.reqProdAfter >>> 0);
+    r.rspProdBefore.push(e.rspProdBefore >>> 0);
+    r.rspProdAfter.push(e.rspProdAfter >>> 0);
+    r.reqCons.push(e.reqCons >>> 0);
+    r.rspCons.push(e.rspCons >>> 0);
+    r.slots.count.push(this.putFields(r.slots, { slot: e.slots }));
   }
 
   /** The EventBatch message object (protobufjs field names). */
@@ -288,8 +319,7 @@ export class BatchBuilder {
     const t = this.text;
     return views({
       firstSeq: this.firstSeq, count: this.count, prevHash, firstTime: this.firstTime, start: this.start, strings: this.strings,
-      kind: this.kind, timeDelta: this.timeDelta, dom: this.dom, vcpu: this.vcpu, icountDelta: this.icountDelta, ripDelta: this.ripDelta,
-      stackId: this.stackId, stacks: this.stacks,
+      ...this.rows.views(), stacks: this.stacks,
       hypercall: this.hc, evtchnSend: this.ev, evtchnDeliver: this.dl, exception: this.ex, timer: this.tm, sched: this.sc,
       console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone,
     });

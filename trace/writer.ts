@@ -45,7 +45,7 @@ export class TraceWriter {
   }
 
   append(e: SimEvent): void {
-    if (this.batch === null) this.batch = new BatchBuilder(e.seq, this.lastTime);
+    if (this.batch === null) this.batch = new BatchBuilder(e.seq, this.lastTime, this.chunkEvents);
     this.batch.add(e);
     this.lastTime = e.time;
     if (this.batch.count >= this.chunkEvents || this.batch.bytes >= CHUNK_BYTES) this.flush();
