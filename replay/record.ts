@@ -40,7 +40,7 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   const seed = opts.seed ?? s.seed;
   const every = opts.checkpointEvery ?? 0;
   const writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns));
-  const machine = buildMachine(s, { seed, sink: (e) => writer.append(e) });
+  const machine = buildMachine(s, { seed, sink: (e, pos) => writer.append(e, pos) });
   let lastCheckpoint = 0;
   let checkpoints = 0;
   const checkpoint = (): void => {

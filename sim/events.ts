@@ -53,4 +53,12 @@ export type RingKind = 'console' | 'xenstore' | 'blkif' | 'netif-tx' | 'netif-rx
 
 export type SimEvent = EventBase & SimEventBody;
 
-export type EventSink = (e: SimEvent) => void;
+/**
+ * An event's position as plain numbers (RIP as uint32 halves): what the
+ * machine stamped it with, handed to the sink beside the event so the trace
+ * writer reads one object shape for every kind instead of eight. The
+ * machine reuses one object: valid only during the sink call.
+ */
+export type EventPos = { seq: number; time: number; dom: number; vcpu: number; icount: number; ripLo: number; ripHi: number; stack: bigint[] | undefined };
+
+export type EventSink = (e: SimEvent, pos: EventPos) => void;

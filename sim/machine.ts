@@ -12,7 +12,7 @@
  */
 import { Vector } from './cpu/fault.js';
 import { ExitKind } from './cpu/fault.js';
-import type { EventSink, SimEvent } from './events.js';
+import type { EventPos, EventSink, SimEvent } from './events.js';
 import { ConsoleBackend } from './services/console.js';
 import { XenStore } from './services/xenstored.js';
 import { XsRingServer } from './services/xs-ring.js';
@@ -72,7 +72,7 @@ export class Machine {
     this.quantum = opts.quantum ?? 100_000;
     const pages = domains.reduce((n, s) => n + s.memoryMiB * 256, 0);
     const frames = new Frames(pages + 1024 + 64 * domains.length);
-    this.xen = new Xen(frames, (e) => this.observe(e, sink));
+    this.xen = new Xen(frames, (e, pos) => this.observe(e, pos, sink));
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
     this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());
     this.tracker = new RingTracker(
@@ -99,10 +99,10 @@ export class Machine {
     }
   }
 
-  private observe(e: SimEvent, sink: EventSink): void {
+  private observe(e: SimEvent, pos: EventPos, sink: EventSink): void {
     this.eventCount++;
     if (e.kind === 'hypercall') this.hypercalls.set(e.name, (this.hypercalls.get(e.name) ?? 0) + 1);
-    sink(e);
+    sink(e, pos);
   }
 
   get domains(): Domain[] {

@@ -64,11 +64,12 @@ const DOMAIN_IDENTITY = new Set(['id', 'name', 'privileged', 'maxGrantFrames']);
 
 /**
  * Every own field of Xen and Frames, state or not. Not state: `running` (null
- * between slices), `sliceStartIcount` and `hcStack` (meaningful only inside one), the
+ * between slices), `sliceStartIcount` and `hcStack` (meaningful only inside one),
+ * `pos` (scratch for the event being emitted), the
  * M2P frame list and frame count (fixed by construction), references.
  */
 const KNOWN = {
-  Xen: ['domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'seq', 'bootWallclock', 'onServiceKick', 'onNotify', 'frames', 'sink', 'pages'],
+  Xen: ['domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'onServiceKick', 'onNotify', 'frames', 'sink', 'pages'],
   Frames: ['mem', 'owner', 'xenSlots', 'next', 'm2pFrames', 'frameCount'],
 } as const;
 

@@ -7,7 +7,7 @@
  * Decoded hypercall arguments and ring slots are flattened to key/value
  * fields: nested records become "a.b", list items "a[0]".
  */
-import type { Decoded, SimEvent } from '../sim/events.js';
+import type { Decoded, EventPos, SimEvent } from '../sim/events.js';
 import { decodeBatch, type TraceEvent } from './decode-batch.js';
 import { EventRows, F64Col, I32Col, U32Col, views } from './col.js';
 import { KIND_CODES, KIND_NAMES } from './schema.js';
@@ -32,6 +32,21 @@ export const FT = { INT: 0, U64: 1, STRING: 2, BOOL: 3 } as const;
 /** Scratch for splitting a 64-bit value into uint32 halves (little-endian host, as x86-64). */
 const SPLIT = new BigUint64Array(1);
 const SPLIT_32 = new Uint32Array(SPLIT.buffer);
+
+/** The position of an event that came without one (tests, re-encoding), in a scratch object. */
+const POS: EventPos = { seq: 0, time: 0, dom: 0, vcpu: 0, icount: 0, ripLo: 0, ripHi: 0, stack: undefined };
+function posOf(e: SimEvent): EventPos {
+  POS.seq = e.seq;
+  POS.time = e.time;
+  POS.dom = e.dom;
+  POS.vcpu = e.vcpu;
+  POS.icount = e.icount;
+  SPLIT[0] = e.rip;
+  POS.ripLo = SPLIT_32[0]!;
+  POS.ripHi = SPLIT_32[1]!;
+  POS.stack = e.stack;
+  return POS;
+}
 
 /** One key per (dom, vCPU) for per-vCPU delta state; dom -1 is Xen itself. */
 export const vkey = (dom: number, vcpu: number): number => dom * 64 + (vcpu + 1);
@@ -177,38 +192,38 @@ export class BatchBuilder {
     return { byKind, byHypercall };
   }
 
-  add(e: SimEvent): void {
+  /** Append an event; `pos` (the machine's stamp of it) saves reading the event's own fields. */
+  add(e: SimEvent, pos: EventPos = posOf(e)): void {
     const code = kindCode(e);
     this.kindCounts[code] = this.kindCounts[code]! + 1;
     const r = this.rows;
     const i = r.next();
     r.kind[i] = code;
-    r.stackId[i] = e.stack === undefined ? 0 : this.stackIdOf(e.stack);
-    r.timeDelta[i] = e.time - this.lastTime;
-    this.lastTime = e.time;
-    const dom = e.dom < 0 ? 0x7fff : e.dom;
+    r.stackId[i] = pos.stack === undefined ? 0 : this.stackIdOf(pos.stack);
+    const time = pos.time;
+    r.timeDelta[i] = time - this.lastTime;
+    this.lastTime = time;
+    const vcpu = pos.vcpu;
+    const dom = pos.dom < 0 ? 0x7fff : pos.dom;
     r.dom[i] = dom;
-    r.vcpu[i] = e.vcpu;
+    r.vcpu[i] = vcpu;
     // RIPs are canonical, so as signed 64-bit numbers they are exact doubles
     // and their deltas fit 48 bits.
-    let rip = 0;
-    if (e.rip !== 0n) {
-      SPLIT[0] = e.rip;
-      const hi = SPLIT_32[1]! | 0;
-      if (hi > 0x7fff || hi < -0x8000) throw new RangeError(`non-canonical RIP 0x${e.rip.toString(16)} in event ${e.seq}`);
-      rip = hi * 4294967296 + SPLIT_32[0]!;
-    }
-    const k = vkey(e.dom, e.vcpu);
+    const hi = pos.ripHi | 0;
+    if (hi > 0x7fff || hi < -0x8000) throw new RangeError(`non-canonical RIP 0x${e.rip.toString(16)} in event ${e.seq}`);
+    const rip = hi * 4294967296 + pos.ripLo;
+    const icount = pos.icount;
+    const k = vkey(pos.dom, vcpu);
     let prev = k === this.lastKey ? this.lastPos : this.last.get(k);
     if (prev === undefined) {
-      this.start.push({ dom, vcpu: e.vcpu, icount: e.icount, rip: 0 });
-      this.last.set(k, (prev = { icount: e.icount, rip }));
+      this.start.push({ dom, vcpu, icount, rip: 0 });
+      this.last.set(k, (prev = { icount, rip }));
       r.icountDelta[i] = 0;
       r.ripDelta[i] = rip;
     } else {
-      r.icountDelta[i] = e.icount - prev.icount;
+      r.icountDelta[i] = icount - prev.icount;
       r.ripDelta[i] = rip - prev.rip;
-      prev.icount = e.icount;
+      prev.icount = icount;
       prev.rip = rip;
     }
     this.lastKey = k;

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { SimEvent } from '../sim/events.js';
+import type { EventPos, SimEvent } from '../sim/events.js';
 import { BatchBuilder } from './columns.js';
 import { frame, packCompressed } from './container.js';
 import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FrameKind, HeaderMsg, IndexMsg, TRAILER_MAGIC, type HeaderData, type IndexData } from './schema.js';
@@ -44,9 +44,10 @@ export class TraceWriter {
     this.offset += b.length;
   }
 
-  append(e: SimEvent): void {
+  /** Append an event (with the machine's `pos` for it when there is one). */
+  append(e: SimEvent, pos?: EventPos): void {
     if (this.batch === null) this.batch = new BatchBuilder(e.seq, this.lastTime, this.chunkEvents);
-    this.batch.add(e);
+    this.batch.add(e, pos);
     this.lastTime = e.time;
     if (this.batch.count >= this.chunkEvents || this.batch.bytes >= CHUNK_BYTES) this.flush();
   }

@@ -7,7 +7,7 @@
  * retired guest instruction (a 1 GHz virtual CPU; the TSC runs at the same
  * rate, so tsc == system time) and jumps forward when every vCPU is idle.
  */
-import type { EventSink, SimEventBody } from '../events.js';
+import type { EventPos, EventSink, SimEventBody } from '../events.js';
 import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
 import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
@@ -72,18 +72,21 @@ export class Xen {
   /** Append an event to the stream, stamped with the vCPU's position (and the hypercall's stack, inside one). */
   emit(v: Vcpu | null, dom: number, body: SimEventBody): void {
     const cpu = v?.cpu;
-    this.sink({
-      seq: this.seq++,
-      time: this.now(),
-      dom,
-      vcpu: v?.id ?? -1,
-      icount: cpu ? cpu.retired() : 0,
-      rip: cpu ? cpu.rip : 0n,
-      // Only that vCPU's own events carry it (a wake-up it causes is the other vCPU's).
-      stack: v !== null && v === this.hcStack?.v ? this.hcStack.stack : undefined,
-      ...body,
-    });
+    const p = this.pos;
+    p.seq = this.seq++;
+    p.time = this.now();
+    p.dom = dom;
+    p.vcpu = v?.id ?? -1;
+    p.icount = cpu ? cpu.retired() : 0;
+    p.ripLo = cpu ? cpu.ripLo : 0;
+    p.ripHi = cpu ? cpu.ripHi : 0;
+    // Only that vCPU's own events carry it (a wake-up it causes is the other vCPU's).
+    p.stack = v !== null && v === this.hcStack?.v ? this.hcStack.stack : undefined;
+    this.sink({ seq: p.seq, time: p.time, dom, vcpu: p.vcpu, icount: p.icount, rip: cpu ? cpu.rip : 0n, stack: p.stack, ...body }, p);
   }
+
+  /** The position handed to the sink with each event (one object, rewritten per event). */
+  private readonly pos: EventPos = { seq: 0, time: 0, dom: 0, vcpu: 0, icount: 0, ripLo: 0, ripHi: 0, stack: undefined };
 
   domain(id: number): Domain | undefined {
     return this.domains.get(id);
