@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SimEvent } from '../sim/events.js';
-import { parseScenario } from '../sim/scenario.js';
+import { parseScenario, type Scenario } from '../sim/scenario.js';
 import { record } from '../replay/record.js';
 import { runScenario } from '../replay/scenario-run.js';
 import { TraceReader } from '../trace/reader.js';
@@ -23,25 +23,33 @@ const WARMUP = 3;
 
 const secs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 
+/** Best-of-`repeat` times of an untraced run and a recording of `s` (interleaved, after a warm-up). */
+async function overhead(s: Scenario, out: string, repeat: number): Promise<{ plain: number; traced: number; events: number }> {
+  let plain = Infinity;
+  let traced = Infinity;
+  let events = 0;
+  // Interleave the two so both see the same machine conditions; after a
+  // warm-up (both paths JIT-compiled), best of `repeat` each.
+  for (let k = 0; k < WARMUP + repeat; k++) {
+    let t0 = process.hrtime.bigint();
+    runScenario(s);
+    if (k >= WARMUP) plain = Math.min(plain, secs(t0));
+    t0 = process.hrtime.bigint();
+    const r = await record(s, out, { checkpointEvery: 50_000 });
+    if (k >= WARMUP) traced = Math.min(traced, secs(t0));
+    events = r.events;
+  }
+  return { plain, traced, events };
+}
+
+const pct = (plain: number, traced: number): string => `${(((traced - plain) / plain) * 100).toFixed(1)}%`;
+
 export async function benchRecord(): Promise<Row[]> {
   await initZstd();
   mkdirSync(DIR, { recursive: true });
   const file = `${ROOT}corpus/scenarios/pingpong.json`;
   const s = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
-  let plain = Infinity;
-  let traced = Infinity;
-  let events = 0;
-  // Interleave the two so both see the same machine conditions; after a
-  // warm-up (both paths JIT-compiled), best of REPEAT each.
-  for (let k = 0; k < WARMUP + REPEAT; k++) {
-    let t0 = process.hrtime.bigint();
-    runScenario(s);
-    if (k >= WARMUP) plain = Math.min(plain, secs(t0));
-    t0 = process.hrtime.bigint();
-    const r = await record(s, `${DIR}/pingpong.xrr`, { checkpointEvery: 50_000 });
-    if (k >= WARMUP) traced = Math.min(traced, secs(t0));
-    events = r.events;
-  }
+  const { plain, traced, events } = await overhead(s, `${DIR}/pingpong.xrr`, REPEAT);
   const size = statSync(`${DIR}/pingpong.xrr`).size;
   const reader = TraceReader.open(`${DIR}/pingpong.xrr`);
   const raw = reader.index.chunks.reduce((n, c) => n + c.rawSize, 0);
@@ -61,8 +69,21 @@ export async function benchRecord(): Promise<Row[]> {
   const writeSec = secs(t0);
   return [{
     trace: 'pingpong', events, 'bytes/event': (size / events).toFixed(2), compression: `${(raw / compressed).toFixed(1)}x`,
-    'untraced s': plain.toFixed(3), 'recorded s': traced.toFixed(3), overhead: `${(((traced - plain) / plain) * 100).toFixed(1)}%`,
+    'untraced s': plain.toFixed(3), 'recorded s': traced.toFixed(3), overhead: pct(plain, traced),
     'write ev/s': Math.round(evs.length / writeSec), 'read ev/s': Math.round(n / readSec),
+  }];
+}
+
+/** Record overhead on a 10x longer pingpong: per-event cost, with the per-recording fixed costs amortized. */
+export async function benchRecordLong(): Promise<Row[]> {
+  await initZstd();
+  const file = `${ROOT}corpus/scenarios/pingpong.json`;
+  const base = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
+  const s: Scenario = { ...base, domains: base.domains.map((d) => ({ ...d, cmdline: d.cmdline.replace(/rounds=\d+/, 'rounds=10000') })) };
+  const { plain, traced, events } = await overhead(s, `${DIR}/pingpong-long.xrr`, 3);
+  return [{
+    trace: 'pingpong rounds=10000', events, 'untraced s': plain.toFixed(3), 'recorded s': traced.toFixed(3), overhead: pct(plain, traced),
+    'recording cost per event': `${(((traced - plain) / events) * 1e6).toFixed(2)} us`,
   }];
 }
 
