@@ -17,7 +17,7 @@ import type { HeaderData } from '../trace/schema.js';
 import { initZstd } from '../trace/zstd.js';
 import { HYPERCALL_SLICE_CAP_NS, PerfettoExporter, perfettoText, toPerfetto, usFromNs, type PerfettoJson } from './export-perfetto.js';
 import { record } from './record.js';
-import { loadSymbols } from './symbols.js';
+import { loadSymbols, stackText } from './symbols.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}build/export-test`;
@@ -156,7 +156,11 @@ describe.skipIf(!built)('export to Perfetto: recorded corpus scenarios', () => {
         expect(ns(x.ts)).toBe(e.time);
         expect(ns(x.dur)).toBeLessThanOrEqual(HYPERCALL_SLICE_CAP_NS);
         expect(x.args!.caller).toMatch(/^[A-Za-z_][\w.]*\+0x[0-9a-f]+$/);
+        // the guest stack, named as the trace dump and the TUI name it
+        if (e.stack !== undefined) expect(x.args!.stack).toEqual(stackText(loadSymbols(r.header), e.dom, e.stack));
+        else expect(x.args!.stack).toBeUndefined();
       }
+      expect(slices.some((x) => Array.isArray(x.args!.stack) && (x.args!.stack as string[]).length > 1), 'some hypercall has frames above its caller').toBe(true);
       expect(events.every((e, k) => k === 0 || e.time >= events[k - 1]!.time), 'virtual time never goes back').toBe(true);
 
       // Flows: one per interdomain send that got delivered, bound like Perfetto would.

@@ -13,7 +13,7 @@
  * Mapping (ts is virtual time in µs: ns / 1000, see `usFromNs`)
  * - hypercall → complete slice "X" on its vCPU, name = sub-op name
  *   (EVTCHNOP_send) or hypercall name (iret), args = decoded fields, result,
- *   caller symbol and seq. Hypercalls take no virtual time; a slice lasts
+ *   caller symbol, guest call stack and seq. Hypercalls take no virtual time; a slice lasts
  *   until the machine's next event (any vCPU), at most 1 µs. The clock is
  *   global and never goes back, so a slice never overlaps the next thing on
  *   its own track, and it is written before anything that follows it.
@@ -43,7 +43,7 @@
 import type { Decoded, SimEvent } from '../sim/events.js';
 import type { HeaderData } from '../trace/schema.js';
 import { result, summary } from './format.js';
-import { symbolize, type Symbols } from './symbols.js';
+import { symbolize, symbolizeReturn, type Symbols } from './symbols.js';
 
 export type Phase = 'X' | 'i' | 's' | 'f' | 'b' | 'e' | 'M';
 
@@ -191,6 +191,10 @@ export class PerfettoExporter {
     return this.opts.syms ? symbolize(this.opts.syms, dom, rip) : hex(rip);
   }
 
+  private ret(dom: number, addr: bigint): string {
+    return this.opts.syms ? symbolizeReturn(this.opts.syms, dom, addr) : hex(addr);
+  }
+
   /** process_name/thread_name for (pid, tid) unless already written. */
   private *names(pid: number, tid: number): Generator<TraceEventJson> {
     if (!this.named.has(`${pid}`)) {
@@ -265,8 +269,10 @@ export class PerfettoExporter {
         for (const [k, v] of Object.entries(e.decoded)) args[k in args || k === 'result' || k === 'caller' ? `arg_${k}` : k] = plain(v);
         args.result = e.result;
         if (e.result < 0) args.errno = result(e.result);
+        // A caller is a return address (named as gdb does, at address - 1);
         // iret is jumped to, not called: its caller is 0, its RIP the hypercall page.
-        args.caller = this.sym(e.dom, e.caller !== 0n ? e.caller : e.rip);
+        args.caller = e.caller !== 0n ? this.ret(e.dom, e.caller) : this.sym(e.dom, e.rip);
+        if (e.stack !== undefined) args.stack = e.stack.map((a) => this.ret(e.dom, a));
         this.slice = { time: e.time, ev: { ph: 'X', cat: 'hypercall', name: e.subName !== '' ? e.subName : e.name, ts: usFromNs(e.time), pid, tid, args } };
         return;
       }
