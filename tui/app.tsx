@@ -91,9 +91,12 @@ export function App(props: AppProps): React.JSX.Element {
   const machinePane = MACHINE_PANES.has(s.pane) && !s.help && cur !== null && !(s.pane === 'state' && s.point === null && cur.dom < 0);
   const target: PointTarget | null = !machinePane ? null : s.point ?? { seq: s.sel };
   const want = target === null ? '' : targetKey(target);
+  /** the last point a seek was started for: a re-render while it runs must not start it again */
+  const asked = useRef('');
   useEffect(() => {
-    if (target === null || seek?.key === want) return;
+    if (target === null || seek?.key === want || asked.current === want) return;
     const run = async (): Promise<void> => {
+      asked.current = want;
       if (points.current === null) {
         try {
           points.current = props.openPoints ? await props.openPoints() : 'no replay session';
