@@ -5,7 +5,7 @@
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
 import { benchReplaySuite } from './replay-bench.js';
-import { benchRecord, benchRecordLong, benchSynthetic } from './trace-bench.js';
+import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from './trace-bench.js';
 import { benchTui } from './tui-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
 
@@ -25,6 +25,7 @@ const fvb = benchFullVsBare();
 if (fvb.length > 0) table('compute guest as a PV domain on the full machine vs the bare core (best of 3)', fvb);
 table('trace: pingpong recorded vs untraced (best of 10 each after warm-up, interleaved)', await benchRecord());
 table('trace: record overhead on a 10x longer pingpong (best of 3)', await benchRecordLong());
+table('trace: record overhead on every corpus scenario (best of 5 each)', await benchRecordCorpus());
 table('trace: synthetic stream', await benchSynthetic());
 const rp = await benchReplaySuite();
 table('replay: verify by re-execution vs record', rp.speed);

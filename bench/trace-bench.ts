@@ -3,7 +3,7 @@
  * scenario, bytes per event and compression on pingpong, and write/read
  * throughput on a synthetic stream of 10 million events.
  */
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SimEvent } from '../sim/events.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
@@ -72,6 +72,27 @@ export async function benchRecord(): Promise<Row[]> {
     'untraced s': plain.toFixed(3), 'recorded s': traced.toFixed(3), overhead: pct(plain, traced),
     'write ev/s': Math.round(evs.length / writeSec), 'read ev/s': Math.round(n / readSec),
   }];
+}
+
+/**
+ * Record overhead on every corpus scenario: it grows with events per
+ * instruction, and a short run also pays the per-recording costs (output
+ * file, header, index: about 1.5 ms).
+ */
+export async function benchRecordCorpus(): Promise<Row[]> {
+  await initZstd();
+  const dir = `${ROOT}corpus/scenarios/`;
+  const rows: Row[] = [];
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
+    const s = parseScenario(JSON.parse(readFileSync(dir + f, 'utf8')), dir + f);
+    const instructions = runScenario(s).summary.instructions;
+    const { plain, traced, events } = await overhead(s, `${DIR}/corpus.xrr`, 5);
+    rows.push({
+      scenario: f.replace(/\.json$/, ''), events, instructions, 'events/1k insns': ((events / instructions) * 1000).toFixed(2),
+      'untraced ms': (plain * 1e3).toFixed(1), 'recorded ms': (traced * 1e3).toFixed(1), 'overhead ms': ((traced - plain) * 1e3).toFixed(1), overhead: pct(plain, traced),
+    });
+  }
+  return rows;
 }
 
 /** Record overhead on a 10x longer pingpong: per-event cost, with the per-recording fixed costs amortized. */
