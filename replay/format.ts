@@ -3,10 +3,19 @@
  * and diff show them: `EVTCHNOP_send port=3 -> 0`.
  */
 import type { Decoded, SimEvent } from '../sim/events.js';
+import { DOMID_COW, DOMID_IDLE, DOMID_INVALID, DOMID_IO, DOMID_SELF, DOMID_XEN } from '../sim/xen/public/xen.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 
-function value(v: Decoded[string]): string {
+/** The reserved domain ids, by name, as a kernel developer reads them. */
+const DOMID_NAMES: Record<number, string> = {
+  [DOMID_SELF]: 'DOMID_SELF', [DOMID_IO]: 'DOMID_IO', [DOMID_XEN]: 'DOMID_XEN', [DOMID_COW]: 'DOMID_COW', [DOMID_INVALID]: 'DOMID_INVALID', [DOMID_IDLE]: 'DOMID_IDLE',
+};
+/** Decoded fields that hold a domain id. */
+const DOMID_FIELD = /^(dom|domid|remote_dom)$/;
+
+function value(v: Decoded[string], key = ''): string {
+  if (typeof v === 'number' && DOMID_FIELD.test(key) && DOMID_NAMES[v] !== undefined) return DOMID_NAMES[v]!;
   if (typeof v === 'bigint') return hex(v);
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v);
   if (Array.isArray(v)) return `[${v.map((x) => (typeof x === 'object' ? '{..}' : String(x))).join(',')}]`;
@@ -15,7 +24,7 @@ function value(v: Decoded[string]): string {
 }
 
 export function fields(d: Decoded, max = 6): string {
-  const parts = Object.entries(d).slice(0, max).map(([k, v]) => `${k}=${value(v)}`);
+  const parts = Object.entries(d).slice(0, max).map(([k, v]) => `${k}=${value(v, k)}`);
   if (Object.keys(d).length > max) parts.push('...');
   return parts.join(' ');
 }

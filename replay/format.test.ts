@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import type { SimEvent } from '../sim/events.js';
+import { summary } from './format.js';
+
+const hc = (subName: string, decoded: Record<string, number>, result = 0): SimEvent => ({
+  seq: 0, time: 0, dom: 1, vcpu: 0, icount: 0, rip: 0n, kind: 'hypercall', op: 32, name: 'event_channel_op', sub: 6, subName, args: [], decoded, result, caller: 0n,
+});
+
+describe('event summaries', () => {
+  it('name the reserved domain ids in fields that hold a domain, and leave other numbers alone', () => {
+    expect(summary(hc('EVTCHNOP_alloc_unbound', { dom: 0x7ff0, remote_dom: 2, port: 3 }))).toBe('EVTCHNOP_alloc_unbound dom=DOMID_SELF remote_dom=2 port=3 -> 0');
+    expect(summary(hc('XENMEM_populate_physmap', { nr_extents: 1, domid: 0x7ff2 }))).toBe('XENMEM_populate_physmap nr_extents=1 domid=DOMID_XEN -> 0');
+    expect(summary(hc('EVTCHNOP_send', { port: 0x7ff0 }, -22))).toBe('EVTCHNOP_send port=32752 -> -EINVAL');
+  });
+});
