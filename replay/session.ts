@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { SimEvent } from '../sim/events.js';
+import { parseElf } from '../sim/elf.js';
 import { Machine } from '../sim/machine.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
@@ -23,10 +24,12 @@ import { TraceEvents, type EventPredicate } from './session-events.js';
 import { Seeker, type Stop, type Target } from './session-seek.js';
 import { verifyRun, type VerifyResult } from './session-verify.js';
 import { viewRegister, type MachineView } from './session-view.js';
+import { watchBackward, watchForward, type IcountPoint, type MachineSource, type WatchHit, type WatchSpec } from './session-watch.js';
 import { loadSymbols, type Symbols } from './symbols.js';
 
 export { fieldDiff, type Divergence, type VerifyResult } from './session-verify.js';
 export type { EventPredicate } from './session-events.js';
+export type { IcountPoint, WatchHit, WatchHow, WatchSpec } from './session-watch.js';
 export { REG_NAMES, type MachineView, type VcpuView } from './session-view.js';
 
 /** Where the cursor is. */
@@ -165,6 +168,31 @@ export class ReplaySession {
     return { event: e, view: this.move(e === null ? { kind: 'start' } : { kind: 'seq', seq: e.seq }) };
   }
 
+  /**
+   * Watch `w.len` bytes at `w.va` (translated through vCPU `w.dom`.`w.vcpu`'s
+   * page tables at `from`, then fixed physically): the first change after
+   * instruction point `from` (forward) or the last at or before it
+   * (backward). The cursor moves to the point after the change (unchanged
+   * when there is none, or it happened between slices). See session-watch.ts.
+   */
+  watch(w: WatchSpec, from: IcountPoint, direction: 'forward' | 'backward'): WatchHit | null {
+    this.vcpuAt(from.dom, from.vcpu);
+    const src: MachineSource = {
+      machineAt: (p) => {
+        this.seekIcount(p.dom, p.vcpu, p.icount);
+        return this.machine;
+      },
+      startMachine: () => {
+        this.seekStart();
+        return this.machine;
+      },
+      maxInsns: this.scenario.maxInsns,
+    };
+    const hit = direction === 'forward' ? watchForward(src, w, from) : watchBackward(src, w, from);
+    if (hit?.at) this.seekIcount(hit.at.dom, hit.at.vcpu, hit.at.icount);
+    return hit;
+  }
+
   // ---- looking at the cursor -------------------------------------------------
 
   get position(): Position {
@@ -206,6 +234,14 @@ export class ReplaySession {
     this.vcpuAt(dom, vcpu);
     const v = this.at.machine.domains.find((d) => d.id === dom)!.vcpus[vcpu]!;
     return v.guest.read(va, len);
+  }
+
+  /** A symbol of domain `dom`'s image by name (its first definition): address and size; null if none. */
+  symbolAddress(dom: number, name: string): { addr: bigint; size: number } | null {
+    const spec = this.specs[dom - 1];
+    if (spec === undefined) return null;
+    const sym = parseElf(spec.image).symbols.find((x) => x.name === name && x.value !== 0n);
+    return sym === undefined ? null : { addr: sym.value, size: Number(sym.size) };
   }
 
   private vcpuAt(dom: number, vcpu: number): Position['vcpus'][number] {

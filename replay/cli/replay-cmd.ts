@@ -1,7 +1,7 @@
 /**
  * `xenrr replay <trace>`: re-execute and compare (exit 0 on a full match, 1
  * with a divergence report), or with --to, stop at a point and print the
- * machine state there.
+ * machine state there, or with --watch, find where guest memory changes.
  */
 import type { Command } from 'commander';
 import type { SimEvent } from '../../sim/events.js';
@@ -12,6 +12,7 @@ import { openSession, type Divergence, type MachineView } from '../session.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, UsageError } from './errors.js';
 import { line } from './trace-cmds.js';
+import { parseWatch, watchJson, watchPoint, watchReport } from './watch.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 
@@ -22,8 +23,10 @@ export function registerReplay(program: Command): void {
     .argument('<trace>', 'trace file')
     .option('--image <name=path...>', 'kernel image for a domain (default: the recorded path; required if it moved)')
     .option('--to <point>', 'stop at event SEQ, or at icount:DOM.VCPU:N (instructions retired by that vCPU)')
+    .option('--watch <DOM.VCPU:WHERE[:LEN]>', 'where LEN bytes of guest memory (WHERE: 0xADDRESS or SYMBOL[+OFFSET], through that vCPU\'s page tables) change next after --to (default: the start)')
+    .option('--reverse', 'with --watch: where they last changed at or before --to (default: the end)')
     .option('--json', 'print the result as JSON')
-    .action(async (path: string, o: { image?: string[]; to?: string; json?: boolean }) => {
+    .action(async (path: string, o: { image?: string[]; to?: string; json?: boolean; watch?: string; reverse?: boolean }) => {
       await initZstd();
       let session;
       try {
@@ -33,6 +36,14 @@ export function registerReplay(program: Command): void {
         throw e;
       }
       for (const w of [...session.reader.warnings, ...session.warnings]) process.stderr.write(`xenrr: warning: ${w}\n`);
+      if (o.reverse && o.watch === undefined) throw new UsageError('--reverse goes with --watch');
+      if (o.watch !== undefined) {
+        const { spec, label } = parseWatch(session, o.watch);
+        const from = watchPoint(session, o.to, spec, o.reverse === true);
+        const hit = session.watch(spec, from, o.reverse ? 'backward' : 'forward');
+        process.stdout.write(o.json ? watchJson(spec, from, o.reverse === true, hit) : watchReport(session, label, spec, from, o.reverse === true, hit));
+        return;
+      }
       if (o.to !== undefined) {
         const m = /^icount:(\d+)\.(\d+):(\d+)$/.exec(o.to);
         let view: MachineView;
