@@ -63,6 +63,9 @@ describe.skipIf(!built)('watchpoints', () => {
     expect(second.at!.icount).toBeGreaterThan(first.at!.icount);
     // Backward from a change's own point finds it; from just before, the one before (none for the first).
     expect(s.watch(w, second.at!, 'backward')).toEqual(second);
+    // Going back, the cursor stops just before the instruction (as gdb's reverse-continue): the old value.
+    expect(s.position.vcpus.find((v) => v.dom === 1)!.icount).toBe(second.at!.icount - 1);
+    expect(s.readMemory(1, 0, sym.addr, 8)).toEqual(second.before);
     expect(s.watch(w, { ...second.at!, icount: second.at!.icount - 1 }, 'backward')).toEqual(first);
     expect(s.watch(w, { ...first.at!, icount: first.at!.icount - 1 }, 'backward')).toBeNull();
     const last = s.watch(w, { dom: 1, vcpu: 0, icount: Number.MAX_SAFE_INTEGER }, 'backward')!;

@@ -172,8 +172,10 @@ export class ReplaySession {
    * Watch `w.len` bytes at `w.va` (translated through vCPU `w.dom`.`w.vcpu`'s
    * page tables at `from`, then fixed physically): the first change after
    * instruction point `from` (forward) or the last at or before it
-   * (backward). The cursor moves to the point after the change (unchanged
-   * when there is none, or it happened between slices). See session-watch.ts.
+   * (backward). As in gdb and rr, the cursor moves to just after the
+   * changing instruction going forward and to just before it going back
+   * (so repeating either finds the next or previous change); unchanged when
+   * there is none, or it happened between slices. See session-watch.ts.
    */
   watch(w: WatchSpec, from: IcountPoint, direction: 'forward' | 'backward'): WatchHit | null {
     this.vcpuAt(from.dom, from.vcpu);
@@ -189,7 +191,7 @@ export class ReplaySession {
       maxInsns: this.scenario.maxInsns,
     };
     const hit = direction === 'forward' ? watchForward(src, w, from) : watchBackward(src, w, from);
-    if (hit?.at) this.seekIcount(hit.at.dom, hit.at.vcpu, hit.at.icount);
+    if (hit?.at) this.seekIcount(hit.at.dom, hit.at.vcpu, direction === 'forward' ? hit.at.icount : hit.at.icount - 1);
     return hit;
   }
 

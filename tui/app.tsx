@@ -14,7 +14,7 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { symbolize } from '../replay/symbols.js';
 import { fixTop, followPoint, initialState, lowerHeight, MACHINE_PANES, PROMPT_CHAR, reduce, timelineRows, type UiState } from './keys.js';
-import type { Point, PointSource, PointTarget } from './replay-point.js';
+import type { Point, PointSource, PointTarget, WatchResult } from './replay-point.js';
 import { ringsBefore } from './rings.js';
 import { hits, type TimelineSource } from './source.js';
 import { clip, codeLines, colourEnabled, consoleLines, eventFields, fit, KIND_COLOUR, pack, ringLines, stateLines, TIMELINE_HEADER, timelineRow, whereOf } from './text.js';
@@ -56,10 +56,10 @@ export const HELP = [
   '/        search summaries          n/N  next/previous match',
   'f        filter: dom=N vcpu=N kind=K name=HYPERCALL (empty clears)',
   ':        go to sequence number, or t<ns> for virtual time',
-  'b        toggle breakpoint on this event\'s hypercall / port / kind',
-  'c/C      continue / reverse-continue to a breakpoint hit',
+  'b        breakpoint on this event\'s hypercall/port/kind  c/C  next/previous hit',
   's/S      step / reverse-step one instruction of this vCPU (state pane)',
   'v/V      next/previous event of this vCPU',
+  'w/W      watch memory D.V:ADDRESS|SYMBOL[:LEN]: go to its next / last change',
   '?        this help (Esc closes)       q  quit',
 ];
 
@@ -87,6 +87,14 @@ export function App(props: AppProps): React.JSX.Element {
 
   // The seek behind the state and rings panes: the instruction point, or the selected event.
   const points = useRef<PointSource | string | null>(null);
+  /** The replay, opened once (a string: why it cannot be). */
+  const openSource = async (): Promise<PointSource | string> => {
+    try {
+      return props.openPoints ? await props.openPoints() : 'no replay session';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
   const [seek, setSeek] = useState<Seek>(null);
   const machinePane = MACHINE_PANES.has(s.pane) && !s.help && cur !== null && !(s.pane === 'state' && s.point === null && cur.dom < 0);
   const target: PointTarget | null = !machinePane ? null : s.point ?? { seq: s.sel };
@@ -97,14 +105,7 @@ export function App(props: AppProps): React.JSX.Element {
     if (target === null || seek?.key === want || asked.current === want) return;
     const run = async (): Promise<void> => {
       asked.current = want;
-      if (points.current === null) {
-        try {
-          points.current = props.openPoints ? await props.openPoints() : 'no replay session';
-        } catch (e) {
-          points.current = (e as Error).message;
-        }
-      }
-      const ps = points.current;
+      const ps = (points.current ??= await openSource());
       if (typeof ps === 'string') return setSeek({ key: want, point: null, error: ps });
       disasm ??= await import('../sim/cpu/disasm.js');
       try {
@@ -119,6 +120,29 @@ export function App(props: AppProps): React.JSX.Element {
     return () => clearTimeout(t);
   }, [want, seek?.key]);
   const ready = seek !== null && seek.key === want ? seek : null;
+
+  // A watch typed at the w/W prompt: run it on the replay, then show the point after the change.
+  useEffect(() => {
+    const req = s.watch;
+    if (req === null) return;
+    const t = setTimeout(() => {
+      void (async () => {
+        const ps = (points.current ??= await openSource());
+        let r: WatchResult;
+        if (typeof ps === 'string') r = { at: null, message: `watch unavailable: ${ps}` };
+        else if (ps.watch === undefined) r = { at: null, message: 'watch unavailable here' };
+        else {
+          try {
+            r = ps.watch(req.text, req.from, req.backward);
+          } catch (e) {
+            r = { at: null, message: (e as Error).message };
+          }
+        }
+        setS((prev) => (prev.watch !== req ? prev : { ...prev, watch: null, point: r.at ?? prev.point, message: r.message }));
+      })();
+    }, 0);
+    return () => clearTimeout(t);
+  }, [s.watch]);
 
   const symOf = (dom: number, a: bigint): string | null => {
     const r = src.symbols.get(dom)?.(a);

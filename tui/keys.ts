@@ -19,8 +19,10 @@ export const MACHINE_PANES: ReadonlySet<Pane> = new Set(['state', 'rings']);
 
 /** A position between events: vCPU `dom`.`vcpu` has retired exactly `icount` instructions. */
 export type InsnPoint = { dom: number; vcpu: number; icount: number };
-export type PromptKind = 'search' | 'filter' | 'goto';
-export const PROMPT_CHAR: Record<PromptKind, string> = { search: '/', filter: 'filter: ', goto: ':' };
+export type PromptKind = 'search' | 'filter' | 'goto' | 'watch' | 'watch-back';
+export const PROMPT_CHAR: Record<PromptKind, string> = { search: '/', filter: 'filter: ', goto: ':', watch: 'watch DOM.VCPU:ADDRESS|SYMBOL[:LEN] (next change): ', 'watch-back': 'watch DOM.VCPU:ADDRESS|SYMBOL[:LEN] (last change): ' };
+/** A watch asked for at the prompt, run by the app on the replay: `text` as typed, from `from`. */
+export type WatchRequest = { text: string; from: InsnPoint; backward: boolean };
 
 export type UiState = {
   sel: number;
@@ -38,6 +40,10 @@ export type UiState = {
    * selection any other way returns to the event.
    */
   point: InsnPoint | null;
+  /** a watch the app has yet to run (w/W); its result sets `point` */
+  watch: WatchRequest | null;
+  /** the last watch typed, offered again at the prompt */
+  lastWatch: string;
   /** one-line message in the status bar until the next key */
   message: string;
   quit: boolean;
@@ -60,7 +66,7 @@ const pred = (s: UiState): Pred => s.filter?.pred ?? ANY;
 
 export function initialState(src: TimelineSource): UiState {
   const first = src.find(src.first, 1, ANY)?.seq ?? 0;
-  return { sel: first, top: first, pane: 'none', help: false, prompt: null, filter: null, search: null, bps: new Set(), point: null, message: '', quit: false };
+  return { sel: first, top: first, pane: 'none', help: false, prompt: null, filter: null, search: null, bps: new Set(), point: null, watch: null, lastWatch: '', message: '', quit: false };
 }
 
 /** Keep `sel` inside the window of `rows` matching events starting at `top`. */
@@ -110,6 +116,14 @@ function stepPoint(s: UiState, cur: SimEvent, dir: 1 | -1): InsnPoint | string {
 
 function submit(src: TimelineSource, s: UiState, kind: PromptKind, text: string): UiState {
   const t = text.trim();
+  if (kind === 'watch' || kind === 'watch-back') {
+    const cur = src.get(s.sel);
+    if (t === '') return s;
+    // From the instruction point, or just before the instruction that raised the selected event.
+    const from = s.point ?? (cur !== null && cur.dom >= 0 && cur.vcpu >= 0 ? { dom: cur.dom, vcpu: cur.vcpu, icount: cur.icount } : null);
+    if (from === null) return { ...s, message: 'an event of the hypervisor: select a vCPU\'s event to watch from' };
+    return { ...s, lastWatch: t, watch: { text: t, from, backward: kind === 'watch-back' }, message: `watching ${t}...`, pane: MACHINE_PANES.has(s.pane) ? s.pane : 'state' };
+  }
   if (kind === 'filter') {
     if (t === '') return { ...s, filter: null, message: 'filter cleared' };
     const f = parseFilter(t);
@@ -187,6 +201,7 @@ export function reduce(src: TimelineSource, s0: UiState, input: string, key: Key
   if (input === '/') return { ...s, prompt: { kind: 'search', text: '' } };
   if (input === 'f') return { ...s, prompt: { kind: 'filter', text: s.filter?.text ?? '' } };
   if (input === ':') return { ...s, prompt: { kind: 'goto', text: '' } };
+  if (input === 'w' || input === 'W') return { ...s, prompt: { kind: input === 'w' ? 'watch' : 'watch-back', text: s.lastWatch } };
   if (input === 'n' || input === 'N') {
     if (s.search === null) return { ...s, message: 'no search: press / first' };
     const sp = searchPred(s.search);

@@ -181,10 +181,10 @@ describe('lower panes', () => {
       '/        search summaries          n/N  next/previous match',
       'f        filter: dom=N vcpu=N kind=K name=HYPERCALL (empty clears)',
       ':        go to sequence number, or t<ns> for virtual time',
-      "b        toggle breakpoint on this event's hypercall / port / kind",
-      'c/C      continue / reverse-continue to a breakpoint hit',
+      "b        breakpoint on this event's hypercall/port/kind  c/C  next/previous hit",
       's/S      step / reverse-step one instruction of this vCPU (state pane)',
       'v/V      next/previous event of this vCPU',
+      'w/W      watch memory D.V:ADDRESS|SYMBOL[:LEN]: go to its next / last change',
       '?        this help (Esc closes)       q  quit',
       `0/40  ${HINTS}`,
     ]);
@@ -279,6 +279,35 @@ describe('disassembly, instruction stepping and rings', () => {
     expect(trimmed(x)[12]).toBe('── detail: event 7 ─────────────────────────────────────────────────────────────');
     await x.press(KEY.down);
     expect(x.status()).toBe(`8/40  ${HINTS}`);
+  });
+
+  it('w/W run a watch on the replay from the selected event (or point); the state pane goes to the change', async () => {
+    const targets: PointTarget[] = [];
+    const asked: Array<[string, { dom: number; vcpu: number; icount: number }, boolean]> = [];
+    const base = fakePoints(targets);
+    const open = (): PointSource => ({
+      ...base(),
+      watch: (text, from, backward) => {
+        asked.push([text, from, backward]);
+        return { at: { dom: 2, vcpu: 0, icount: backward ? 250 : 301 }, message: `x 00 -> 01 by d2v0 (${backward ? 'last' : 'next'})` };
+      },
+    });
+    const x = (h = await openApp(TRACE, { openPoints: open, rows: 24 }));
+    await x.press(KEY.down, KEY.down, KEY.down, 'w');
+    expect(x.status()).toBe('watch DOM.VCPU:ADDRESS|SYMBOL[:LEN] (next change): █');
+    await x.type('2.0:0x100');
+    await x.settled();
+    // From just before the instruction that raised event 3 (d2v0, icount 300).
+    expect(asked).toEqual([['2.0:0x100', { dom: 2, vcpu: 0, icount: 300 }, false]]);
+    expect(x.status()).toBe('icount d2v0:301  x 00 -> 01 by d2v0 (next)');
+    expect(trimmed(x)[12]).toBe('── state of d2v0 at icount 301 ─────────────────────────────────────────────────');
+    // W offers the last watch again, and runs it backward from the point.
+    await x.press('W');
+    expect(x.status()).toBe('watch DOM.VCPU:ADDRESS|SYMBOL[:LEN] (last change): 2.0:0x100█');
+    await x.press(KEY.enter);
+    await x.settled();
+    expect(asked[1]).toEqual(['2.0:0x100', { dom: 2, vcpu: 0, icount: 301 }, true]);
+    expect(x.status()).toBe('icount d2v0:250  x 00 -> 01 by d2v0 (last)');
   });
 
   it('S from an event goes to just before the instruction that caused it; v/V step between the vCPU\'s events', async () => {

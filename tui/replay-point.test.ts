@@ -85,4 +85,20 @@ describe.skipIf(!built)('replay points', () => {
     const off = Number(text.offset) + Number(c.addr - text.addr);
     expect(Buffer.from(c.bytes).equals(elfBytes.subarray(off, off + c.bytes.length))).toBe(true);
   });
+
+  it('run a watch typed as the prompt takes it: where the frontend ring\'s private producer first moves', () => {
+    const points = open();
+    const r = points.watch('1.0:front:4', { dom: 1, vcpu: 0, icount: 0 }, false);
+    expect(r.at?.dom).toBe(1);
+    expect(r.message).toMatch(/^front 0x0 -> 0x[0-9a-f]+ by d1v0 \w+\+0x[0-9a-f]+$/);
+    const addr = points.session.symbolAddress(1, 'front')!.addr;
+    const now = (): string => `0x${points.session.readMemory(1, 0, addr, 4)!.reduceRight((v, x) => (v << 8n) | BigInt(x), 0n).toString(16)}`;
+    // Forward, the session is just after the change (the new value); back from there, just before it (the old one).
+    expect(now()).toBe(r.message.split(' ')[3]);
+    const back = points.watch('1.0:front:4', r.at!, true);
+    expect(back.at).toEqual({ ...r.at!, icount: r.at!.icount - 1 });
+    expect(now()).toBe('0x0');
+    expect(points.watch('1.0:front:4', back.at!, true).message).toBe('front: no change before this point');
+    expect(() => points.watch('1.0:no_such_symbol', { dom: 1, vcpu: 0, icount: 0 }, false)).toThrow(/no symbol/);
+  });
 });

@@ -11,6 +11,8 @@
  */
 import type { MachineView, ReplaySession } from '../replay/session.js';
 import type { Symbols } from '../replay/symbols.js';
+import { parseWatch } from '../replay/cli/watch.js';
+import { symbolize } from '../replay/symbols.js';
 import { whereOf } from './text.js';
 
 /** Guest bytes from `addr` (the enclosing symbol's start when known) to a little past RIP; empty when unmapped. */
@@ -23,9 +25,14 @@ export type Point = { view: MachineView; code: Map<string, CodeBytes>; happened:
 /** An event (the machine as it was when event `seq` was emitted), or an instruction count of one vCPU. */
 export type PointTarget = { seq: number } | { dom: number; vcpu: number; icount: number };
 
+/** Where a watch stopped: the instruction point after the change (null: none, or between slices) and a line saying what changed. */
+export type WatchResult = { at: { dom: number; vcpu: number; icount: number } | null; message: string };
+
 /** What the panes ask for; tests give a fake. Throws with a one-line reason. */
 export interface PointSource {
   at(t: PointTarget): Point;
+  /** Run a watch typed as `replay --watch` takes it (DOM.VCPU:WHERE[:LEN]) from an instruction point. */
+  watch?(text: string, from: { dom: number; vcpu: number; icount: number }, backward: boolean): WatchResult;
 }
 
 /** Keys of Point.code: `d1v0`. */
@@ -61,6 +68,22 @@ export class SessionPoints implements PointSource {
     const code = new Map<string, CodeBytes>();
     for (const v of view.vcpus) code.set(vcpuKey(v.dom, v.vcpu), this.code(v.dom, v.vcpu, v.rip));
     return { view, code, happened: s.position.atEvent ? view.seq + 1 : view.seq };
+  }
+
+  watch(text: string, from: { dom: number; vcpu: number; icount: number }, backward: boolean): WatchResult {
+    const s = this.session;
+    const { spec, label } = parseWatch(s, text);
+    const hit = s.watch(spec, from, backward ? 'backward' : 'forward');
+    if (hit === null) return { at: null, message: `${label}: no change ${backward ? 'before this point' : 'after this point'}` };
+    // Up to 8 bytes read as the little-endian number they usually are.
+    const val = (b: Uint8Array): string => (b.length <= 8 ? `0x${b.reduceRight((v, x) => (v << 8n) | BigInt(x), 0n).toString(16)}` : Buffer.from(b).toString('hex'));
+    const change = `${label} ${val(hit.before)} -> ${val(hit.after)}`;
+    if (hit.at === null) return { at: null, message: `${change} between slices (Xen)` };
+    const a = hit.at;
+    const where = `${whereOf({ dom: a.dom, vcpu: a.vcpu })} ${symbolize(s.symbols, a.dom, a.rip)}`;
+    const when = hit.how === 'instruction' ? '' : hit.how === 'slice-start' ? ' (or Xen at its slice start)' : ' (or dom0 at its slice end)';
+    // As gdb: forward stops after the instruction, backward just before it.
+    return { at: { dom: a.dom, vcpu: a.vcpu, icount: backward ? a.icount - 1 : a.icount }, message: `${change} by ${where}${when}` };
   }
 
   /** Guest memory from the code start (when shortly before RIP) to RIP + AFTER; from RIP alone when that range is not all mapped. */
