@@ -130,6 +130,19 @@ export async function benchReplaySuite(): Promise<{ speed: Row[]; seek: Row[]; d
       backMs.push(ms(t0));
     }
   }
+  // Watchpoints on dom1's `received` (changes every round) and `rounds` (once, at the start): back from random points, and from the end.
+  const watchMs: number[] = [];
+  const farMs: number[] = [];
+  const sym = (name: string): bigint => s.symbolAddress(1, name)!.addr;
+  const d1 = ends.find((v) => v.dom === 1 && v.vcpu === 0)!;
+  for (let k = 0; k < 5; k++) {
+    const t0 = now();
+    if (s.watch({ dom: 1, vcpu: 0, va: sym('received'), len: 8 }, { dom: 1, vcpu: 0, icount: rng.below(d1.icount) }, 'backward') === null) throw new Error('no change of received');
+    watchMs.push(ms(t0));
+  }
+  const t0 = now();
+  if (s.watch({ dom: 1, vcpu: 0, va: sym('rounds'), len: 8 }, { dom: 1, vcpu: 0, icount: d1.icount }, 'backward') === null) throw new Error('no change of rounds');
+  farMs.push(ms(t0));
   reader.close();
   const cps = reader.index.checkpoints.length;
   const row = (move: string, xs: number[], target: string): Row => ({ move, events: n, 'checkpoint every': EVERY, checkpoints: cps, ...stats(xs), 'target max': target });
@@ -138,6 +151,8 @@ export async function benchReplaySuite(): Promise<{ speed: Row[]; seek: Row[]; d
     row(`seekIcount, ${ICOUNT_SEEKS} random counts (${cpReads.toFixed(1)} checkpoint reads each)`, icountMs, '<= 250 ms'),
     row('step (1 insn; 10 after each of 10 seeks)', stepMs, '-'),
     row('stepBack (1 insn; 10 after those steps)', backMs, '-'),
+    row('watch back: last change of a counter, 5 random points', watchMs, '-'),
+    row('watch back: a variable written once at the start, from the end', farMs, '-'),
   ];
 
   // Diff: identical prefix (a re-record of the long trace) and two runs that differ from the start.

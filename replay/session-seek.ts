@@ -161,6 +161,21 @@ export class Seeker {
     return this.live?.resumable ?? false;
   }
 
+  /** The trace's checkpoints (clean points a caller may scan from). */
+  get checkpointCount(): number {
+    return this.reader.index.checkpoints.length;
+  }
+
+  /**
+   * Checkpoint `i` (-1: the start of the run) for a caller that runs
+   * machines itself: `open` makes a fresh machine there; its next seq,
+   * total instructions, and a vCPU's retired instructions there.
+   */
+  checkpointAt(i: number): { open: () => Machine; seq: number; insns: number; icount: (dom: number, vcpu: number) => number } {
+    const c = i < 0 ? this.start : this.checkpointClean(i);
+    return { open: () => this.startAt(c).m, seq: c.seq, insns: c.insns, icount: (dom, vcpu) => c.icounts.get(vkey(dom, vcpu)) ?? 0 };
+  }
+
   /** The live machine is at a clean point (inside `between`): snapshot it as the anchor. */
   private anchorAt(live: Live): void {
     const m = live.m;

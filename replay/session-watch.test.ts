@@ -22,6 +22,8 @@ import { symbolize } from './symbols.js';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}build/watch-test`;
 const TRACE = `${DIR}/pingpong.xrr`;
+/** the same run without checkpoints: every backward watch scans from the start */
+const PLAIN = `${DIR}/pingpong-plain.xrr`;
 const built = existsSync(`${ROOT}build/corpus/pv/pingpong.elf`);
 const open = (): ReplaySession => ReplaySession.open(TraceReader.open(TRACE));
 const u64 = (b: Uint8Array): bigint => new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
@@ -31,7 +33,9 @@ beforeAll(async () => {
   await initZstd();
   mkdirSync(DIR, { recursive: true });
   const file = `${ROOT}corpus/scenarios/pingpong.json`;
-  await record(parseScenario(JSON.parse(readFileSync(file, 'utf8')), file), TRACE, { checkpointEvery: 2000 });
+  const scenario = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
+  await record(scenario, TRACE, { checkpointEvery: 2000 });
+  await record(scenario, PLAIN, { checkpointEvery: 0 });
 });
 
 /** The hit's instruction, disassembled from the guest at the cursor. */
@@ -91,6 +95,28 @@ describe.skipIf(!built)('watchpoints', () => {
     expect(u64(cleared.before) & ~u64(cleared.after)).not.toBe(0n);
     expect(cleared.at!.dom).toBe(1);
     expect(insn(s, cleared)).toMatch(/^lock btr/);
+  });
+
+  it('going back walks checkpoint stretches to a change far behind, and finds what a scan from the start finds', () => {
+    const s = open();
+    expect(s.reader.index.checkpoints.length).toBeGreaterThan(4);
+    const plain = ReplaySession.open(TraceReader.open(PLAIN));
+    // `rounds` is written once, early (ping reads it from xenstore): every stretch after it holds no change.
+    const rounds = s.symbolAddress(1, 'rounds')!;
+    const w: WatchSpec = { dom: 1, vcpu: 0, va: rounds.addr, len: 8 };
+    const end = { dom: 1, vcpu: 0, icount: Number.MAX_SAFE_INTEGER };
+    const once = s.watch(w, end, 'backward')!;
+    expect(u64(once.after)).toBe(1000n);
+    expect(s.watch(w, { dom: 1, vcpu: 0, icount: 0 }, 'forward')).toEqual(once);
+    expect(plain.watch(w, end, 'backward')).toEqual(once);
+    // And from points between checkpoints, for a variable that changes all the time.
+    const received = s.symbolAddress(1, 'received')!;
+    for (const icount of [60_000, 123_457, 200_001]) {
+      const r: WatchSpec = { dom: 1, vcpu: 0, va: received.addr, len: 8 };
+      const hit = s.watch(r, { dom: 1, vcpu: 0, icount }, 'backward');
+      expect(hit?.at?.icount, `icount ${icount}`).toBeLessThanOrEqual(icount);
+      expect(hit, `icount ${icount}`).toEqual(plain.watch(r, { dom: 1, vcpu: 0, icount }, 'backward'));
+    }
   });
 
   it('parses --watch and --to as a user writes them, and rejects bad ones with one line', () => {

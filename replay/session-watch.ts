@@ -41,8 +41,14 @@ export type WatchHit = {
   at: { dom: number; vcpu: number; icount: number; rip: bigint } | null;
 };
 
-/** What the watch needs of a replay session: machines at instruction points it may run on. */
-export type MachineSource = { machineAt(p: IcountPoint): Machine; startMachine(): Machine; maxInsns: number };
+/** A clean point to scan from: `open` makes a fresh machine there; its next seq, total instructions, and a vCPU's count. */
+export type CleanStart = { open: () => Machine; seq: number; insns: number; icount: (dom: number, vcpu: number) => number };
+
+/**
+ * What the watch needs of a replay session: machines it may run on, at
+ * instruction points and at the trace's checkpoints (-1: the start).
+ */
+export type MachineSource = { machineAt(p: IcountPoint): Machine; checkpoints: number; checkpointAt(i: number): CleanStart; maxInsns: number };
 
 /** The largest watch (bytes): a struct, a ring's indices. */
 export const MAX_WATCH = 64;
@@ -161,61 +167,93 @@ export function watchForward(src: MachineSource, w: WatchSpec, from: IcountPoint
   return hit ?? { before: b0, after, how: 'between-slices', at: null };
 }
 
-/** The last change of the watched bytes at or before point `to` (null: none since the start of the run). */
-export function watchBackward(src: MachineSource, w: WatchSpec, to: IcountPoint): WatchHit | null {
-  const rs = physRanges(src.machineAt(to), w);
-  const m = src.startMachine();
-  // Coarse: the last clean-point interval that changed the bytes, up to the one that holds `to`.
+/** The last change in a scan: the clean-point interval (`k` - 1, `k`] and the counts at both ends. */
+type LastChange = { k: number; prev: Map<string, number>; now: Map<string, number>; after: Uint8Array };
+
+/**
+ * Run `m` on from where it is, comparing the watched bytes at each clean
+ * point, until `stop` (checked before the bytes when `stopFirst`, since the
+ * interval it ends is only partly wanted). Returns the last change seen and
+ * the index of the clean point before the stop.
+ */
+function scanLast(m: Machine, rs: Range[], maxInsns: number, stop: (now: Map<string, number>) => boolean, stopFirst: boolean): { last: LastChange | null; end: number } {
   let k = 0;
-  let tail = -1;
-  let last = -1;
-  let lastPrev = new Map<string, number>();
-  let lastNow = new Map<string, number>();
+  let end = -1;
+  let last: LastChange | null = null;
   let bytes = read(m, rs);
   let prev = icounts(m);
   m.haltAt(...NO_STOP);
-  m.run(src.maxInsns, () => {
+  m.run(maxInsns, () => {
     k++;
     const now = icounts(m);
-    // `to` is where that vCPU has retired to.icount: the interval in which it got there holds it.
-    if (now.get(vkey(to.dom, to.vcpu))! >= to.icount) {
-      tail = k - 1;
+    if (stopFirst && stop(now)) {
+      end = k - 1;
       return true;
     }
     const b = read(m, rs);
     if (!same(b, bytes)) {
-      last = k;
-      lastPrev = prev;
-      lastNow = now;
+      last = { k, prev, now, after: b };
       bytes = b;
     }
     prev = now;
+    if (!stopFirst && stop(now)) {
+      end = k;
+      return true;
+    }
     return false;
   });
-  if (tail < 0) tail = k;
-  const at = (j: number): Machine => {
-    const x = src.startMachine();
+  return { last, end: end < 0 ? k : end };
+}
+
+/** The last change while `v` runs on in `x`, up to `limit` instructions (null: none). */
+function lastIn(x: Machine, v: Vcpu, rs: Range[], limit: number): WatchHit | null {
+  let hit: WatchHit | null = null;
+  let b = read(x, rs);
+  stepSlice(x, v, rs, (now, at, how) => {
+    if (!same(now, b)) hit = { before: b, after: now, how, at };
+    b = now;
+    return true;
+  }, limit);
+  return hit;
+}
+
+/**
+ * The last change of the watched bytes at or before point `to` (null: none
+ * since the start of the run). Scans from the last checkpoint before `to`,
+ * then from each earlier one over the stretch up to the next, until a
+ * stretch holds a change.
+ */
+export function watchBackward(src: MachineSource, w: WatchSpec, to: IcountPoint): WatchHit | null {
+  const rs = physRanges(src.machineAt(to), w);
+  const key = vkey(to.dom, to.vcpu);
+  let i = src.checkpoints - 1;
+  while (i >= 0 && src.checkpointAt(i).icount(to.dom, to.vcpu) >= to.icount) i--;
+  /** The machine at checkpoint `c`, run on to its `j`-th clean point. */
+  const at = (c: number, j: number): Machine => {
+    const x = src.checkpointAt(c).open();
     toClean(x, j, src.maxInsns);
     return x;
   };
-  /** The last change while `v` runs from `x` up to `limit` instructions. */
-  const lastIn = (x: Machine, v: Vcpu, limit: number): WatchHit | null => {
-    let hit: WatchHit | null = null;
-    let b = read(x, rs);
-    stepSlice(x, v, rs, (now, p, how) => {
-      if (!same(now, b)) hit = { before: b, after: now, how, at: p };
-      b = now;
-      return true;
-    }, limit);
-    return hit;
+  /** The last change in interval (`k` - 1, `k`] of a scan from checkpoint `c`: step the vCPU that ran then. */
+  const refine = (c: number, l: LastChange): WatchHit => {
+    const x = at(c, l.k - 1);
+    const before = read(x, rs);
+    const who = runner(x, l.prev, l.now);
+    return (who === null ? null : lastIn(x, vcpuOf(x, who.domId, who.id)!, rs, Infinity)) ?? { before, after: l.after, how: 'between-slices', at: null };
   };
-  // First the slice that holds `to`, up to it.
-  const x = at(tail);
+  // The stretch from checkpoint i to `to`: first the slice that holds `to`, up to it, then the clean points before it.
+  const tail = scanLast(src.checkpointAt(i).open(), rs, src.maxInsns, (now) => now.get(key)! >= to.icount, true);
+  const x = at(i, tail.end);
   const v = vcpuOf(x, to.dom, to.vcpu);
-  const inTail = v === undefined ? null : lastIn(x, v, to.icount);
-  if (inTail !== null || last < 0) return inTail;
-  const y = at(last - 1);
-  const before = read(y, rs);
-  const who = runner(y, lastPrev, lastNow);
-  return (who === null ? null : lastIn(y, vcpuOf(y, who.domId, who.id)!, Infinity)) ?? { before, after: bytes, how: 'between-slices', at: null };
+  const inTail = v === undefined ? null : lastIn(x, v, rs, to.icount);
+  if (inTail !== null) return inTail;
+  if (tail.last !== null) return refine(i, tail.last);
+  // Earlier stretches, each from a checkpoint up to the next.
+  for (let c = i - 1; c >= -1; c--) {
+    const next = src.checkpointAt(c + 1);
+    const m = src.checkpointAt(c).open();
+    const scan = scanLast(m, rs, src.maxInsns, () => m.nextSeq >= next.seq && m.instructions >= next.insns, false);
+    if (scan.last !== null) return refine(c, scan.last);
+  }
+  return null;
 }

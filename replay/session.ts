@@ -184,10 +184,8 @@ export class ReplaySession {
         this.seekIcount(p.dom, p.vcpu, p.icount);
         return this.machine;
       },
-      startMachine: () => {
-        this.seekStart();
-        return this.machine;
-      },
+      checkpoints: this.seeker.checkpointCount,
+      checkpointAt: (i) => this.seeker.checkpointAt(i),
       maxInsns: this.scenario.maxInsns,
     };
     const hit = direction === 'forward' ? watchForward(src, w, from) : watchBackward(src, w, from);
