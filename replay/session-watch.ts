@@ -12,7 +12,9 @@
  * hypercall's `syscall`; one made between slices (timers, the console
  * backend draining a ring) has no writer instruction.
  *
- * Going back re-executes from the start of the run to the cursor.
+ * Going back scans from the last trace checkpoint before the point, then
+ * from each earlier checkpoint to the next, until a stretch holds a change:
+ * the cost follows the distance to the change.
  */
 import type { Machine } from '../sim/machine.js';
 import type { Vcpu } from '../sim/xen/vcpu.js';
@@ -60,7 +62,7 @@ type Range = { pfn: number; off: number; n: number };
 const vcpuOf = (m: Machine, dom: number, vcpu: number): Vcpu | undefined => m.domains.find((d) => d.id === dom)?.vcpus[vcpu];
 const vkey = (dom: number, vcpu: number): string => `${dom}.${vcpu}`;
 
-/** The physical pieces of [va, va + len) through `v`'s page tables now. */
+/** The physical pieces of the watched bytes, through the watch's vCPU's page tables in `m`. */
 function physRanges(m: Machine, w: WatchSpec): Range[] {
   if (!Number.isInteger(w.len) || w.len < 1 || w.len > MAX_WATCH) throw new UsageError(`watch length must be 1..${MAX_WATCH} bytes, got ${w.len}`);
   const v = vcpuOf(m, w.dom, w.vcpu);

@@ -201,7 +201,7 @@ export function App(props: AppProps): React.JSX.Element {
     const pos = s.point !== null ? `icount ${vcpuKey(s.point.dom, s.point.vcpu)}:${s.point.icount}` : `${cur === null ? '-' : cur.seq}/${src.count}`;
     const f = s.filter ? ` [${s.filter.text}]` : '';
     const bp = s.bps.size > 0 ? ` bp:${s.bps.size}` : '';
-    const tail = s.message !== '' ? s.message : '? help  / search  f filter  : goto  b c s  Tab pane  q quit';
+    const tail = s.message !== '' ? s.message : '? help  / search  f filter  : goto  b c s w  Tab pane  q quit';
     return fit(`${pos}${f}${bp}  ${tail}`, w);
   };
 

@@ -36,7 +36,7 @@ const TOP5 = [
   '       3       3.500 d2v0 hcall   0x400030           EVTCHNOP_send port=4 -> 0',
   '       4       4.500 d1v0 send    0x400040           send port=3 -> dom2:4',
 ];
-const HINTS = '? help  / search  f filter  : goto  b c s  Tab pane  q quit';
+const HINTS = '? help  / search  f filter  : goto  b c s w  Tab pane  q quit';
 
 const VIEW: MachineView = {
   seq: 3, time: 3500,

@@ -18,7 +18,7 @@ const TRACE = `${DIR}timeline.xrr`;
 let h: Harness | null = null;
 const open = async (rows = 12): Promise<Harness> => (h = await openApp(TRACE, { rows }));
 const trimmed = (x: Harness): string[] => x.lines().map((l) => l.trimEnd());
-const HINTS = '? help  / search  f filter  : goto  b c s  Tab pane  q quit';
+const HINTS = '? help  / search  f filter  : goto  b c s w  Tab pane  q quit';
 /** the seq in the first column of each timeline row */
 const seqs = (x: Harness): number[] => trimmed(x).slice(1, -1).filter((l) => /^[ *] *\d+ /.test(l)).map((l) => Number(l.slice(1, 8)));
 
@@ -228,7 +228,7 @@ describe('timeline', () => {
       '      13      13.500 d2v0 timer   0x4000d0           timer ~',
       '      14      14.500 d1v0 ring    0x4000e0           blkif ~',
       '      15      15.500 d2v0 ring    0x4000f0           blkif ~',
-      '15/40  ? help  / search  f filter  : goto  b c s  Tab pane ~',
+      '15/40  ? help  / search  f filter  : goto  b c s w  Tab pan~',
     ]);
   });
 
