@@ -125,7 +125,8 @@ describe.skipIf(!built)('watchpoints', () => {
     expect(parseWatch(s, '1.0:received').spec).toEqual({ dom: 1, vcpu: 0, va: received.addr, len: 8 });
     expect(parseWatch(s, '1.0:received+4:4').spec).toEqual({ dom: 1, vcpu: 0, va: received.addr + 4n, len: 4 });
     expect(parseWatch(s, '2.0:0x10a800').spec).toEqual({ dom: 2, vcpu: 0, va: 0x10a800n, len: 8 });
-    for (const bad of ['received', '1.0:', '1.0:nosuchsymbol', '1:0x10']) expect(() => parseWatch(s, bad)).toThrow(UsageError);
+    for (const bad of ['received', '1.0:', '1.0:nosuchsymbol', '1:0x10', '9.0:0x1000']) expect(() => parseWatch(s, bad)).toThrow(UsageError);
+    expect(() => watchPoint(s, 'icount:3.1:5', { dom: 1, vcpu: 0, va: 0n, len: 8 }, false)).toThrow('--to icount:3.1:5: no vCPU 3.1 in this trace (it has 1.0, 2.0)');
     expect(() => s.watch({ dom: 1, vcpu: 0, va: 0x10a800n, len: 65 }, { dom: 1, vcpu: 0, icount: 0 }, 'forward')).toThrow(/1\.\.64 bytes/);
     expect(() => s.watch({ dom: 1, vcpu: 0, va: 0x7fff00000000n, len: 8 }, { dom: 1, vcpu: 0, icount: 1000 }, 'forward')).toThrow(/not mapped/);
     const w = parseWatch(s, '1.0:received').spec;

@@ -12,7 +12,7 @@ import { openSession, type Divergence, type MachineView } from '../session.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, UsageError } from './errors.js';
 import { line } from './trace-cmds.js';
-import { parseWatch, watchJson, watchPoint, watchReport } from './watch.js';
+import { checkVcpu, parseWatch, watchJson, watchPoint, watchReport } from './watch.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 
@@ -47,7 +47,10 @@ export function registerReplay(program: Command): void {
       if (o.to !== undefined) {
         const m = /^icount:(\d+)\.(\d+):(\d+)$/.exec(o.to);
         let view: MachineView;
-        if (m) view = session.seekIcount(Number(m[1]), Number(m[2]), Number(m[3]));
+        if (m) {
+          checkVcpu(session, Number(m[1]), Number(m[2]), `--to ${o.to}`);
+          view = session.seekIcount(Number(m[1]), Number(m[2]), Number(m[3]));
+        }
         else if (/^\d+$/.test(o.to)) view = session.seek(Number(o.to));
         else throw new UsageError(`--to expects SEQ or icount:DOM.VCPU:N, got '${o.to}'`);
         process.stdout.write(o.json ? `${JSON.stringify(view, (_, v) => (typeof v === 'bigint' ? hex(v) : v), 2)}\n` : printView(view, session.symbols));

@@ -16,11 +16,18 @@ import { line } from './trace-cmds.js';
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 const bytesHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
+/** `dom`.`vcpu` as a vCPU of the trace, or a one-line error naming `what` and the vCPUs there are. */
+export function checkVcpu(session: ReplaySession, dom: number, vcpu: number, what: string): void {
+  const all = session.position.vcpus;
+  if (!all.some((v) => v.dom === dom && v.vcpu === vcpu)) throw new UsageError(`${what}: no vCPU ${dom}.${vcpu} in this trace (it has ${all.map((v) => `${v.dom}.${v.vcpu}`).join(', ')})`);
+}
+
 /** The watch a `--watch` argument names. */
 export function parseWatch(session: ReplaySession, arg: string): { spec: WatchSpec; label: string } {
   const m = /^(\d+)\.(\d+):([^:]+)(?::(\d+))?$/.exec(arg);
   if (!m) throw new UsageError(`--watch expects DOM.VCPU:ADDRESS[:LEN] (ADDRESS: 0x..., or SYMBOL[+OFFSET]), got '${arg}'`);
   const [dom, vcpu] = [Number(m[1]), Number(m[2])];
+  checkVcpu(session, dom, vcpu, `--watch ${arg}`);
   const where = m[3]!;
   let va: bigint;
   let len = m[4] === undefined ? 8 : Number(m[4]);
@@ -40,7 +47,10 @@ export function parseWatch(session: ReplaySession, arg: string): { spec: WatchSp
 export function watchPoint(session: ReplaySession, to: string | undefined, spec: WatchSpec, reverse: boolean): IcountPoint {
   if (to === undefined) return { dom: spec.dom, vcpu: spec.vcpu, icount: reverse ? Number.MAX_SAFE_INTEGER : 0 };
   const m = /^icount:(\d+)\.(\d+):(\d+)$/.exec(to);
-  if (m) return { dom: Number(m[1]), vcpu: Number(m[2]), icount: Number(m[3]) };
+  if (m) {
+    checkVcpu(session, Number(m[1]), Number(m[2]), `--to ${to}`);
+    return { dom: Number(m[1]), vcpu: Number(m[2]), icount: Number(m[3]) };
+  }
   if (!/^\d+$/.test(to)) throw new UsageError(`--to expects SEQ or icount:DOM.VCPU:N, got '${to}'`);
   const e = session.eventAt(Number(to));
   if (e === null) throw new UsageError(`--to ${to}: no such event in this trace`);

@@ -113,3 +113,24 @@ describe('xenrr run (PV scenarios and kernels)', () => {
     expect(r.stdout).toContain('--max-insns');
   });
 });
+
+describe('xenrr replay --watch', () => {
+  it.skipIf(!pvBuilt)('names the instruction that changes a variable; a vCPU the trace lacks is one line, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xenrr-watch-'));
+    const trace = join(dir, 'pp.xrr');
+    expect(xenrr('record', 'corpus/scenarios/pingpong.json', '-o', trace).status).toBe(0);
+    const r = xenrr('replay', trace, '--watch', '1.0:received');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^watch d1v0 received \(0x[0-9a-f]+, 8 bytes\), first change after d1v0 icount 0$/m);
+    expect(r.stdout).toContain('(0 -> 1 as a little-endian number)');
+    expect(r.stdout).toMatch(/d1v0 icount \d+ -> \d+: 0x[0-9a-f]+ ping_event\+0x[0-9a-f]+\s+mov\s/);
+    const back = xenrr('replay', trace, '--watch', '1.0:received', '--reverse', '--json');
+    expect(back.status).toBe(0);
+    expect(JSON.parse(back.stdout)).toMatchObject({ direction: 'backward', hit: { before: 'e703000000000000', after: 'e803000000000000', how: 'instruction', at: { dom: 1, vcpu: 0 } } });
+    for (const args of [['--to', 'icount:9.0:5'], ['--watch', '9.0:0x1000']]) {
+      const bad = xenrr('replay', trace, ...args);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toBe(`xenrr: ${args.join(' ')}: no vCPU 9.0 in this trace (it has 1.0, 2.0)\n`);
+    }
+  });
+});
