@@ -9,7 +9,8 @@ import { disassemble } from '../../sim/cpu/disasm.js';
 import type { TraceEvent } from '../../trace/columns.js';
 import { MAX_WATCH } from '../session-watch.js';
 import type { IcountPoint, ReplaySession, WatchHit, WatchSpec } from '../session.js';
-import { symbolize } from '../symbols.js';
+import { guestStack } from '../../sim/xen/guest-stack.js';
+import { stackText, symbolize } from '../symbols.js';
 import { UsageError } from './errors.js';
 import { line } from './trace-cmds.js';
 
@@ -65,7 +66,7 @@ const HOW: Record<WatchHit['how'], string> = {
   'between-slices': 'between slices, with no vCPU running (Xen: timers)',
 };
 
-/** The hit as a person reads it. The session's cursor is at the hit. */
+/** The hit as a person reads it. The session's cursor is at the hit (and is handed out: the session rebuilds it on its next move). */
 export function watchReport(session: ReplaySession, label: string, w: WatchSpec, from: IcountPoint, reverse: boolean, hit: WatchHit | null): string {
   const at = from.icount === Number.MAX_SAFE_INTEGER ? 'the end of the run' : `d${from.dom}v${from.vcpu} icount ${from.icount}`;
   const head = `watch d${w.dom}v${w.vcpu} ${label} (${hex(w.va)}, ${w.len} bytes), ${reverse ? 'last change at or before' : 'first change after'} ${at}`;
@@ -79,6 +80,9 @@ export function watchReport(session: ReplaySession, label: string, w: WatchSpec,
     const name = (x: bigint): string | null => (syms.get(a.dom)?.(x) ? symbolize(syms, a.dom, x) : null);
     const insn = disassemble(bytes, a.rip, name, 1)[0]?.text ?? '(unreadable)';
     out.push(`  d${a.dom}v${a.vcpu} icount ${a.icount - 1} -> ${a.icount}: ${hex(a.rip)} ${symbolize(syms, a.dom, a.rip)}  ${insn}`, `  ${HOW[hit.how]}`);
+    // The frame-pointer walk from where the vCPU is (just after the instruction, or just before it going back).
+    const v = session.machine.domains.find((d) => d.id === a.dom)?.vcpus[a.vcpu];
+    if (v !== undefined) out.push(`  stack ${[symbolize(syms, a.dom, a.rip), ...stackText(syms, a.dom, guestStack(v, a.rip, v.cpu.getReg(5)).slice(1))].join(' <- ')}`);
     const e: TraceEvent | null = session.event();
     if (e !== null) out.push(`  last event: ${line(e, syms).trim()}`);
   }

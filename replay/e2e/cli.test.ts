@@ -124,6 +124,7 @@ describe('xenrr replay --watch', () => {
     expect(r.stdout).toMatch(/^watch d1v0 received \(0x[0-9a-f]+, 8 bytes\), first change after d1v0 icount 0$/m);
     expect(r.stdout).toContain('(0 -> 1 as a little-endian number)');
     expect(r.stdout).toMatch(/d1v0 icount \d+ -> \d+: 0x[0-9a-f]+ ping_event\+0x[0-9a-f]+\s+mov\s/);
+    expect(r.stdout).toMatch(/^ {2}stack ping_event\+0x[0-9a-f]+ <- do_event_upcall\+0x[0-9a-f]+ <- .* <- kmain\+0x[0-9a-f]+ <- _start\+0x[0-9a-f]+$/m);
     const back = xenrr('replay', trace, '--watch', '1.0:received', '--reverse', '--json');
     expect(back.status).toBe(0);
     expect(JSON.parse(back.stdout)).toMatchObject({ direction: 'backward', hit: { before: 'e703000000000000', after: 'e803000000000000', how: 'instruction', at: { dom: 1, vcpu: 0 } } });
