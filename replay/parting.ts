@@ -19,6 +19,7 @@ import type { Vcpu } from '../sim/xen/vcpu.js';
 import type { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';
 import type { DiffReport } from './diff.js';
+import { vcpuOf } from './session-seek.js';
 import { openSession, type ReplaySession } from './session.js';
 import { stackText, symbolize, type Symbols } from './symbols.js';
 
@@ -58,8 +59,6 @@ function lastIcount(r: TraceReader, dom: number, vcpu: number, seq: number): num
   }
   return ic;
 }
-
-const vcpuOf = (m: Machine, dom: number, vcpu: number): Vcpu | undefined => m.domains.find((d) => d.id === dom)?.vcpus[vcpu];
 
 /** One more instruction of `v` (the machine runs whatever the recording ran meanwhile); false if it never comes. */
 function step(m: Machine, v: Vcpu, dom: number, vcpu: number): boolean {

@@ -34,13 +34,15 @@ export type Stop = { machine: Machine; view: MachineView; atEvent: boolean; reac
 /** A clean point: snapshot (null: the start), seq of the next event, retired instructions per vCPU and in total. */
 type Clean = { snap: MachineSnapshot | null; seq: number; icounts: Map<number, number>; insns: number };
 
-const vkey = (dom: number, vcpu: number): number => dom * 4096 + vcpu;
+/** One number per (dom, vCPU), for maps of per-vCPU counts. */
+export const vkey = (dom: number, vcpu: number): number => dom * 4096 + vcpu;
 /** The anchor is kept within about this many instructions behind the cursor (one slice may be longer). */
 const LOCAL_INSNS = 20_000;
 
-const vcpuOf = (m: Machine, dom: number, vcpu: number): Vcpu | undefined => m.domains.find((d) => d.id === dom)?.vcpus[vcpu];
+export const vcpuOf = (m: Machine, dom: number, vcpu: number): Vcpu | undefined => m.domains.find((d) => d.id === dom)?.vcpus[vcpu];
 
-function icountsOf(m: Machine): Map<number, number> {
+/** Retired instructions per vCPU, by `vkey`. */
+export function icountsOf(m: Machine): Map<number, number> {
   const out = new Map<number, number>();
   for (const d of m.domains) for (const v of d.vcpus) out.set(vkey(d.id, v.id), v.cpu.retired());
   return out;
@@ -65,7 +67,7 @@ function snapIcounts(stateJson: Uint8Array): Map<number, number> | null {
 type Live = { m: Machine; sink: { fn: (e: SimEvent) => void }; from: Clean; k: number; resumable: boolean };
 
 /** A `haltAt` that never fires (there is no domain 0). */
-const NO_STOP = [0, 0, Number.MAX_SAFE_INTEGER] as const;
+export const NO_STOP = [0, 0, Number.MAX_SAFE_INTEGER] as const;
 
 export class Seeker {
   private readonly start: Clean = { snap: null, seq: 0, icounts: new Map(), insns: 0 };

@@ -19,6 +19,7 @@
 import type { Machine } from '../sim/machine.js';
 import type { Vcpu } from '../sim/xen/vcpu.js';
 import { UsageError } from './cli/errors.js';
+import { icountsOf, NO_STOP, vcpuOf, vkey } from './session-seek.js';
 
 /** Watch `len` bytes at virtual address `va`, translated through vCPU `dom`.`vcpu`'s page tables. */
 export type WatchSpec = { dom: number; vcpu: number; va: bigint; len: number };
@@ -54,13 +55,10 @@ export type MachineSource = { machineAt(p: IcountPoint): Machine; checkpoints: n
 
 /** The largest watch (bytes): a struct, a ring's indices. */
 export const MAX_WATCH = 64;
-const NO_STOP = [0, 0, Number.MAX_SAFE_INTEGER] as const;
 const PAGE = 4096;
 
 type Range = { pfn: number; off: number; n: number };
 
-const vcpuOf = (m: Machine, dom: number, vcpu: number): Vcpu | undefined => m.domains.find((d) => d.id === dom)?.vcpus[vcpu];
-const vkey = (dom: number, vcpu: number): string => `${dom}.${vcpu}`;
 
 /** The physical pieces of the watched bytes, through the watch's vCPU's page tables in `m`. */
 function physRanges(m: Machine, w: WatchSpec): Range[] {
@@ -94,14 +92,8 @@ function read(m: Machine, rs: Range[]): Uint8Array {
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.every((x, i) => x === b[i]);
 
-function icounts(m: Machine): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const d of m.domains) for (const v of d.vcpus) out.set(vkey(d.id, v.id), v.cpu.icount);
-  return out;
-}
-
 /** The vCPU that ran between two sets of counts (null: none did). */
-function runner(m: Machine, from: Map<string, number>, to: Map<string, number>): Vcpu | null {
+function runner(m: Machine, from: Map<number, number>, to: Map<number, number>): Vcpu | null {
   for (const d of m.domains) for (const v of d.vcpus) if (to.get(vkey(d.id, v.id))! > from.get(vkey(d.id, v.id))!) return v;
   return null;
 }
@@ -142,7 +134,7 @@ export function watchForward(src: MachineSource, w: WatchSpec, from: IcountPoint
   // Coarse: the first clean point at which they differ.
   let k = 0;
   let found = -1;
-  let prev = icounts(m);
+  let prev = icountsOf(m);
   m.haltAt(...NO_STOP);
   m.run(src.maxInsns, () => {
     k++;
@@ -150,11 +142,11 @@ export function watchForward(src: MachineSource, w: WatchSpec, from: IcountPoint
       found = k;
       return true;
     }
-    prev = icounts(m);
+    prev = icountsOf(m);
     return false;
   });
   if (found < 0) return null;
-  const who = runner(m, prev, icounts(m));
+  const who = runner(m, prev, icountsOf(m));
   const after = read(m, rs);
   if (who === null) return { before: b0, after, how: 'between-slices', at: null };
   // Fine: again to the clean point before, then one instruction at a time.
@@ -170,7 +162,7 @@ export function watchForward(src: MachineSource, w: WatchSpec, from: IcountPoint
 }
 
 /** The last change in a scan: the clean-point interval (`k` - 1, `k`] and the counts at both ends. */
-type LastChange = { k: number; prev: Map<string, number>; now: Map<string, number>; after: Uint8Array };
+type LastChange = { k: number; prev: Map<number, number>; now: Map<number, number>; after: Uint8Array };
 
 /**
  * Run `m` on from where it is, comparing the watched bytes at each clean
@@ -178,16 +170,16 @@ type LastChange = { k: number; prev: Map<string, number>; now: Map<string, numbe
  * interval it ends is only partly wanted). Returns the last change seen and
  * the index of the clean point before the stop.
  */
-function scanLast(m: Machine, rs: Range[], maxInsns: number, stop: (now: Map<string, number>) => boolean, stopFirst: boolean): { last: LastChange | null; end: number } {
+function scanLast(m: Machine, rs: Range[], maxInsns: number, stop: (now: Map<number, number>) => boolean, stopFirst: boolean): { last: LastChange | null; end: number } {
   let k = 0;
   let end = -1;
   let last: LastChange | null = null;
   let bytes = read(m, rs);
-  let prev = icounts(m);
+  let prev = icountsOf(m);
   m.haltAt(...NO_STOP);
   m.run(maxInsns, () => {
     k++;
-    const now = icounts(m);
+    const now = icountsOf(m);
     if (stopFirst && stop(now)) {
       end = k - 1;
       return true;

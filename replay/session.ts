@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { SimEvent } from '../sim/events.js';
-import { parseElf } from '../sim/elf.js';
+import { parseElf, type ElfSymbol } from '../sim/elf.js';
 import { Machine } from '../sim/machine.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
@@ -236,11 +236,15 @@ export class ReplaySession {
     return v.guest.read(va, len);
   }
 
+  private readonly elfSymbols = new Map<number, readonly ElfSymbol[]>();
+
   /** A symbol of domain `dom`'s image by name (its first definition): address and size; null if none. */
   symbolAddress(dom: number, name: string): { addr: bigint; size: number } | null {
     const spec = this.specs[dom - 1];
     if (spec === undefined) return null;
-    const sym = parseElf(spec.image).symbols.find((x) => x.name === name && x.value !== 0n);
+    let syms = this.elfSymbols.get(dom);
+    if (syms === undefined) this.elfSymbols.set(dom, (syms = parseElf(spec.image).symbols));
+    const sym = syms.find((x) => x.name === name && x.value !== 0n);
     return sym === undefined ? null : { addr: sym.value, size: Number(sym.size) };
   }
 

@@ -11,7 +11,7 @@
  */
 import type { MachineView, ReplaySession } from '../replay/session.js';
 import type { Symbols } from '../replay/symbols.js';
-import { parseWatch } from '../replay/cli/watch.js';
+import { le, parseWatch } from '../replay/cli/watch.js';
 import { symbolize } from '../replay/symbols.js';
 import { whereOf } from './text.js';
 
@@ -76,7 +76,7 @@ export class SessionPoints implements PointSource {
     const hit = s.watch(spec, from, backward ? 'backward' : 'forward');
     if (hit === null) return { at: null, message: `${label}: no change ${backward ? 'before this point' : 'after this point'}` };
     // Up to 8 bytes read as the little-endian number they usually are.
-    const val = (b: Uint8Array): string => (b.length <= 8 ? `0x${b.reduceRight((v, x) => (v << 8n) | BigInt(x), 0n).toString(16)}` : Buffer.from(b).toString('hex'));
+    const val = (b: Uint8Array): string => (b.length <= 8 ? `0x${le(b).toString(16)}` : Buffer.from(b).toString('hex'));
     const change = `${label} ${val(hit.before)} -> ${val(hit.after)}`;
     if (hit.at === null) return { at: null, message: `${change} between slices (Xen)` };
     const a = hit.at;

@@ -89,10 +89,11 @@ export function watchReport(session: ReplaySession, label: string, w: WatchSpec,
   return `${out.join('\n')}\n`;
 }
 
-function le(b: Uint8Array): string {
+/** Bytes as the little-endian number they hold. */
+export function le(b: Uint8Array): bigint {
   let v = 0n;
   for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-  return v.toString();
+  return v;
 }
 
 /** JSON form: hex strings for bytes and addresses. */
