@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../replay/cli/errors.js';
+import { VERSION } from '../sim/package-info.js';
 
 type Register = (program: Command) => void;
 /**
@@ -28,7 +29,7 @@ const COMMANDS: Record<string, string> = {
 
 const program = new Command('xenrr')
   .description('rr for Xen kernel work: deterministic record/replay of x86-64 Xen PV guests on a simulated Xen')
-  .version('0.1.0')
+  .version(VERSION)
   .exitOverride()
   .configureOutput({ outputError: (s, write) => write(s) });
 

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunSummary } from '../sim/machine.js';
+import { VERSION } from '../sim/package-info.js';
 import { kernelPath, type Scenario } from '../sim/scenario.js';
 import { snapshotMachine } from '../sim/snapshot.js';
 import { PV_CPUID } from '../sim/xen/cpuid.js';
@@ -14,7 +15,7 @@ import { TraceWriter } from '../trace/writer.js';
 import { initZstd } from '../trace/zstd.js';
 import { buildMachine } from './scenario-run.js';
 
-export const XENRR_VERSION = '0.1.0';
+export const XENRR_VERSION = VERSION;
 
 export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };

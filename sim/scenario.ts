@@ -9,6 +9,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { ROOT } from './package-info.js';
 
 const DomainSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, - or _'),
@@ -40,8 +41,6 @@ export type Scenario = z.infer<typeof ScenarioSchema> & { file: string };
 export class ScenarioError extends Error {
   override name = 'ScenarioError';
 }
-
-const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
 
 /** Validate parsed JSON; `file` is used in messages and to resolve kernel paths. */
 export function parseScenario(json: unknown, file: string): Scenario {

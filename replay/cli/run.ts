@@ -8,16 +8,15 @@
  * the built-in default scenario.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runFlat, type FlatResult } from '../../sim/cpu/flat.js';
 import { ElfError, parseElf } from '../../sim/elf.js';
 import type { RunSummary } from '../../sim/machine.js';
+import { ROOT } from '../../sim/package-info.js';
 import { parseScenario, ScenarioError, singleKernel, type Scenario } from '../../sim/scenario.js';
 import { checkExpect, runScenario } from '../scenario-run.js';
 import { positiveInt, UsageError } from './errors.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
 
 type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; cmdline?: string; json?: boolean; bare?: boolean };
