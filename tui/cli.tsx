@@ -10,7 +10,6 @@
  * seek of the state or rings pane) or the diff.
  */
 import type { Command } from 'commander';
-import { register } from 'node:module';
 import { imageOverrides, UsageError } from '../replay/cli/errors.js';
 import type { TraceReader } from '../trace/reader.js';
 
@@ -46,8 +45,6 @@ export function registerTui(program: Command): void {
 
 async function openTui(path: string, o: TuiOpts): Promise<void> {
   const overrides = imageOverrides(o.image);
-  // Ink without the 400 modules of its one utility import (see the hook).
-  register('./ink-resolve.mjs', import.meta.url);
   // zstd's wasm compiles while Ink loads.
   const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
   const [{ render }, reading, { loadSymbols }, { TimelineSource }] = await Promise.all([import('ink'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), zstd]);
