@@ -8,9 +8,11 @@ import { VERSION } from '../sim/package-info.js';
 
 type Register = (program: Command) => void;
 /**
- * Each command's module, loaded only when that command runs (or for help):
- * the simulator, zod, protobufjs and Ink are hundreds of modules under tsx,
- * and `xenrr tui` should not wait for the ones it does not use.
+ * Each command's module, loaded only when that command runs (all of them
+ * for the command list of `--help`). A module's top level holds the
+ * command's definition only; what its action needs (the simulator, zod,
+ * protobufjs, Ink) is imported when the action runs, so `--help` loads none
+ * of it and `xenrr info` no simulator.
  */
 const MODULES: Record<string, () => Promise<Register>> = {
   run: async () => (await import('../replay/cli/run.js')).registerRun,

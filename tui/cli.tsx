@@ -7,7 +7,8 @@
  * Everything the commands need is imported when they run, not when the CLI
  * starts: other commands do not pay for Ink and React, and the first frame
  * of the debugger does not wait for the simulator (loaded with the first
- * seek of the state or rings pane) or the diff.
+ * seek of the state or rings pane) or the diff. Hence no JSX in this file:
+ * its runtime import would load React with the module, for every `--help`.
  */
 import type { Command } from 'commander';
 import { imageOverrides, UsageError } from '../replay/cli/errors.js';
@@ -33,7 +34,7 @@ export function registerTui(program: Command): void {
     .action(async () => {
       const { DEFAULT_SCENARIO, loadInput, runCommand } = await import('../replay/cli/run.js');
       if (process.stdout.isTTY !== true) return runCommand([], {});
-      const s = loadInput(DEFAULT_SCENARIO, {});
+      const s = await loadInput(DEFAULT_SCENARIO, {});
       if (s === null) throw new UsageError(`${DEFAULT_SCENARIO}: not a scenario`);
       const [{ mkdtempSync }, { tmpdir }, { join }, { record }] = await Promise.all([import('node:fs'), import('node:os'), import('node:path'), import('../replay/record.js')]);
       const out = join(mkdtempSync(join(tmpdir(), 'xenrr-')), `${s.name}.xrr`);
@@ -47,7 +48,8 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
   const overrides = imageOverrides(o.image);
   // zstd's wasm compiles while Ink loads.
   const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
-  const [{ render }, reading, { loadSymbols }, { TimelineSource }] = await Promise.all([import('ink'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), zstd]);
+  // React is CommonJS: in the bundle a dynamic import of it has a default export only.
+  const [{ render }, { default: React }, reading, { loadSymbols }, { TimelineSource }] = await Promise.all([import('ink'), import('react'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), zstd]);
   const open = (p: string): TraceReader => {
     try {
       return reading.TraceReader.open(p);
@@ -64,14 +66,14 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
     const [{ diffTraces }, { DiffApp }] = await Promise.all([import('../replay/diff.js'), import('./diff-app.js')]);
     process.stderr.write(`aligning ${path} and ${o.against}...\n`);
     const report = diffTraces(reader, other, { symbols: [source.symbols, otherSource.symbols], maxRegions: 1_000_000 });
-    app = render(<DiffApp a={source} b={otherSource} report={report} />, { exitOnCtrlC: true });
+    app = render(React.createElement(DiffApp, { a: source, b: otherSource, report }), { exitOnCtrlC: true });
   } else {
     const { App } = await import('./app.js');
     const openPoints = async (): Promise<import('./replay-point.js').PointSource> => {
       const [{ ReplaySession }, points] = await Promise.all([import('../replay/session.js'), import('./replay-point.js')]);
       return points.openPoints(ReplaySession.open(reader, overrides), source.symbols);
     };
-    app = render(<App source={source} openPoints={openPoints} />, { exitOnCtrlC: true });
+    app = render(React.createElement(App, { source, openPoints }), { exitOnCtrlC: true });
   }
   await app.waitUntilExit();
 }

@@ -3,16 +3,8 @@
  * equivalent, 1 different, 2 bad input).
  */
 import type { Command } from 'commander';
-import { TraceError } from '../../trace/reader.js';
-import { initZstd } from '../../trace/zstd.js';
-import { diffTraces } from '../diff.js';
-import { renderDiff } from '../diff-render.js';
-import { partingOfTraces } from '../parting.js';
-import { FIELD_NAMES } from '../normalize.js';
-import { loadSymbols } from '../symbols.js';
 import { positiveInt, UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
-import { openTrace } from './trace-cmds.js';
 
 type DiffOpts = { ignore?: string; json?: boolean; replay: boolean; maxSteps: string; context: string; regions: string; window: string; image?: string[]; imageA?: string[]; imageB?: string[] };
 
@@ -60,7 +52,9 @@ export function registerDiff(program: Command): void {
     .option('--json', 'print the report as JSON')
     .addHelpText('after', FIELD_HELP)
     .action(async (pa: string, pb: string, o: DiffOpts) => {
-      await initZstd();
+      const [{ TraceError }, { diffTraces }, { renderDiff }, { FIELD_NAMES }, { loadSymbols }, { openTrace }] = await Promise.all([
+        import('../../trace/reader.js'), import('../diff.js'), import('../diff-render.js'), import('../normalize.js'), import('../symbols.js'), import('./trace-cmds.js'),
+      ]);
       const ignore = (o.ignore ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
       for (const f of ignore) {
         if (f === 'kind') throw new UsageError(`--ignore: 'kind' cannot be ignored (events of different kinds never match)`);
@@ -70,8 +64,8 @@ export function registerDiff(program: Command): void {
       const regions = nonNegative('--regions', o.regions);
       const window = positiveInt('--window', o.window);
       const maxSteps = positiveInt('--max-steps', o.maxSteps);
-      const ra = openTrace(pa);
-      const rb = openTrace(pb);
+      const ra = await openTrace(pa);
+      const rb = await openTrace(pb);
       const both = imageOverrides(o.image);
       const oa = new Map([...both, ...imageOverrides(o.imageA)]);
       const ob = new Map([...both, ...imageOverrides(o.imageB)]);
@@ -83,6 +77,7 @@ export function registerDiff(program: Command): void {
         report = diffTraces(ra, rb, { ignore, context, window, symbols: [sa, sb] });
         // Where execution parts: replay both runs to the divergent vCPU's last common event and step them together.
         if (!report.equal && o.replay) {
+          const { partingOfTraces } = await import('../parting.js');
           const { parting, note } = partingOfTraces(report, { path: pa, reader: ra, symbols: sa, overrides: oa }, { path: pb, reader: rb, symbols: sb, overrides: ob }, maxSteps);
           report.parting = parting;
           if (note !== null) report.notes.push(note);

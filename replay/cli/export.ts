@@ -6,13 +6,8 @@
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { TraceError } from '../../trace/reader.js';
-import { initZstd } from '../../trace/zstd.js';
-import { PerfettoExporter, perfettoText, scenarioDomains } from '../export-perfetto.js';
-import { loadSymbols } from '../symbols.js';
 import { UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
-import { openTrace } from './trace-cmds.js';
 
 type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[] };
 
@@ -57,8 +52,10 @@ export function registerExport(program: Command): void {
     .option('--dom <n>', 'only this domain (flows to other domains are left out)')
     .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
     .action(async (path: string, o: ExportOpts) => {
-      await initZstd();
-      const r = openTrace(path);
+      const [{ TraceError }, { PerfettoExporter, perfettoText, scenarioDomains }, { loadSymbols }, { openTrace }] = await Promise.all([
+        import('../../trace/reader.js'), import('../export-perfetto.js'), import('../symbols.js'), import('./trace-cmds.js'),
+      ]);
+      const r = await openTrace(path);
       const from = seqOption('--from', o.from, 0);
       const to = seqOption('--to', o.to, Number.MAX_SAFE_INTEGER - 1);
       if (to < from) throw new UsageError(`--to ${to} is before --from ${from}`);

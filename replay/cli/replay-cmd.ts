@@ -6,13 +6,10 @@
 import type { Command } from 'commander';
 import type { SimEvent } from '../../sim/events.js';
 import type { TraceEvent } from '../../trace/columns.js';
-import { TraceError } from '../../trace/reader.js';
-import { initZstd } from '../../trace/zstd.js';
-import { openSession, type Divergence, type MachineView } from '../session.js';
+import type { Divergence, MachineView } from '../session.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, UsageError } from './errors.js';
 import { line } from './trace-cmds.js';
-import { checkVcpu, parseWatch, watchJson, watchPoint, watchReport } from './watch.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 
@@ -27,6 +24,9 @@ export function registerReplay(program: Command): void {
     .option('--reverse', 'with --watch: where they last changed at or before --to (default: the end)')
     .option('--json', 'print the result as JSON')
     .action(async (path: string, o: { image?: string[]; to?: string; json?: boolean; watch?: string; reverse?: boolean }) => {
+      const [{ TraceError }, { initZstd }, { openSession }, { checkVcpu, parseWatch, watchJson, watchPoint, watchReport }] = await Promise.all([
+        import('../../trace/reader.js'), import('../../trace/zstd.js'), import('../session.js'), import('./watch.js'),
+      ]);
       await initZstd();
       let session;
       try {

@@ -9,12 +9,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { runFlat, type FlatResult } from '../../sim/cpu/flat.js';
-import { ElfError, parseElf } from '../../sim/elf.js';
+import type { FlatResult } from '../../sim/cpu/flat.js';
 import type { RunSummary } from '../../sim/machine.js';
 import { ROOT } from '../../sim/package-info.js';
-import { parseScenario, ScenarioError, singleKernel, type Scenario } from '../../sim/scenario.js';
-import { checkExpect, runScenario } from '../scenario-run.js';
+import type { Scenario } from '../../sim/scenario.js';
 import { positiveInt, UsageError } from './errors.js';
 
 export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
@@ -42,7 +40,8 @@ function readFile(path: string): Uint8Array {
 }
 
 /** Load a scenario file, or wrap a PV kernel as one; null for a non-PV ELF (flat harness). */
-export function loadInput(path: string, opts: RunOpts): Scenario | null {
+export async function loadInput(path: string, opts: RunOpts): Promise<Scenario | null> {
+  const [{ ElfError, parseElf }, { parseScenario, singleKernel }] = await Promise.all([import('../../sim/elf.js'), import('../../sim/scenario.js')]);
   const bytes = readFile(path);
   if (path.endsWith('.json')) {
     let json: unknown;
@@ -73,24 +72,26 @@ export function loadInput(path: string, opts: RunOpts): Scenario | null {
   });
 }
 
-export function runCommand(inputs: string[], opts: RunOpts): void {
+export async function runCommand(inputs: string[], opts: RunOpts): Promise<void> {
+  const { ScenarioError } = await import('../../sim/scenario.js');
   const paths = inputs.length > 0 ? inputs : [DEFAULT_SCENARIO];
   let failed = false;
   for (const path of paths) {
     let scenario: Scenario | null;
     try {
-      scenario = opts.bare ? (readFile(path), null) : loadInput(path, opts);
+      scenario = opts.bare ? (readFile(path), null) : await loadInput(path, opts);
     } catch (e) {
       if (e instanceof ScenarioError) throw new UsageError(e.message);
       throw e;
     }
-    if (scenario === null) failed = runFlatImage(path, opts) || failed;
-    else failed = runPv(scenario, opts) || failed;
+    if (scenario === null) failed = (await runFlatImage(path, opts)) || failed;
+    else failed = (await runPv(scenario, opts)) || failed;
   }
   if (failed) process.exitCode = 1;
 }
 
-function runPv(s: Scenario, opts: RunOpts): boolean {
+async function runPv(s: Scenario, opts: RunOpts): Promise<boolean> {
+  const { checkExpect, runScenario } = await import('../scenario-run.js');
   const maxInsns = opts.maxInsns === undefined ? undefined : positiveInt('--max-insns', opts.maxInsns);
   const seed = opts.seed === undefined ? undefined : Number(opts.seed);
   const t0 = process.hrtime.bigint();
@@ -115,7 +116,8 @@ function runPv(s: Scenario, opts: RunOpts): boolean {
   return summary.stop !== 'all-stopped' || problems.length > 0 || (Object.keys(s.expect.shutdown).length === 0 && summary.domains.some((d) => d.reason !== 'poweroff'));
 }
 
-function runFlatImage(path: string, opts: RunOpts): boolean {
+async function runFlatImage(path: string, opts: RunOpts): Promise<boolean> {
+  const [{ runFlat }, { ElfError }] = await Promise.all([import('../../sim/cpu/flat.js'), import('../../sim/elf.js')]);
   const maxInsns = positiveInt('--max-insns', opts.maxInsns ?? '2000000000');
   const memory = positiveInt('--mem', opts.mem ?? '16') << 20;
   const t0 = process.hrtime.bigint();

@@ -1,20 +1,21 @@
 /**
- * `xenrr record`, `xenrr dump`, `xenrr info`.
+ * `xenrr record`, `xenrr dump`, `xenrr info`. The trace reader and the
+ * simulator are imported by the commands that use them, when they run.
  */
 import type { Command } from 'commander';
 import type { SimEvent } from '../../sim/events.js';
-import { ScenarioError } from '../../sim/scenario.js';
-import { TraceError, TraceReader } from '../../trace/reader.js';
-import { initZstd } from '../../trace/zstd.js';
+import type { TraceReader } from '../../trace/reader.js';
 import { KIND_ALIASES, summary } from '../format.js';
-import { record } from '../record.js';
 import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
 import { DEFAULT_SCENARIO, loadInput } from './run.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
-export function openTrace(path: string): TraceReader {
+/** Open a trace for reading (zstd ready); a bad file is a UsageError. */
+export async function openTrace(path: string): Promise<TraceReader> {
+  const [{ TraceError, TraceReader }, { initZstd }] = await Promise.all([import('../../trace/reader.js'), import('../../trace/zstd.js')]);
+  await initZstd();
   try {
     return TraceReader.open(path);
   } catch (e) {
@@ -36,9 +37,10 @@ export function registerTraceCommands(program: Command): void {
     .option('--vcpus <n>', 'vCPUs for a bare kernel', '1')
     .option('--cmdline <s>', 'command line for a bare kernel', '')
     .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string }) => {
+      const [{ ScenarioError }, { record }] = await Promise.all([import('../../sim/scenario.js'), import('../record.js')]);
       let s;
       try {
-        s = loadInput(input, o);
+        s = await loadInput(input, o);
       } catch (e) {
         if (e instanceof ScenarioError) throw new UsageError(e.message);
         throw e;
@@ -76,8 +78,8 @@ export function registerTraceCommands(program: Command): void {
     .option('--stacks', 'under each event raised in a hypercall, the guest call stack (frame pointers)')
     .option('--json', 'one JSON object per line')
     .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[] }) => {
-      await initZstd();
-      const r = openTrace(path);
+      const r = await openTrace(path);
+      const { TraceError } = await import('../../trace/reader.js');
       const dom = o.dom === undefined ? null : Number(o.dom);
       if (dom !== null && !Number.isInteger(dom)) throw new UsageError(`--dom must be a domain id, got '${o.dom}'`);
       let kinds: Set<string> | null = null;
@@ -112,8 +114,7 @@ export function registerTraceCommands(program: Command): void {
     .argument('<trace>', 'trace file')
     .option('--json', 'print as JSON')
     .action(async (path: string, o: { json?: boolean }) => {
-      await initZstd();
-      const r = openTrace(path);
+      const r = await openTrace(path);
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       const raw = r.index.chunks.reduce((n, c) => n + c.rawSize, 0);
       const compressed = r.index.chunks.reduce((n, c) => n + c.compressedSize, 0);
