@@ -46,6 +46,9 @@ export function registerTui(program: Command): void {
 
 async function openTui(path: string, o: TuiOpts): Promise<void> {
   const overrides = imageOverrides(o.image);
+  // Yoga (Ink's layout engine) fetch()es its inlined wasm when there is a global fetch, which loads Node's
+  // HTTP client for it (a quarter of Ink's start); without one it decodes the bytes itself. xenrr makes no requests.
+  delete (globalThis as { fetch?: unknown }).fetch;
   // zstd's wasm compiles while Ink loads.
   const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
   // React is CommonJS: in the bundle a dynamic import of it has a default export only.
