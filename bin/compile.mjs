@@ -86,7 +86,8 @@ export async function compile({ pruneAll = false } = {}) {
     target: 'node20',
     // Bundled CommonJS (commander, React, protobufjs) calls require() for Node's modules.
     banner: { js: "import { createRequire as __xenrrRequire } from 'node:module'; const require = __xenrrRequire(import.meta.url);" },
-    // Ink imports it only when DEV=true, and says so when it is missing.
+    // Ink imports React's devtools when DEV=true, a package xenrr does not install: left to fail at run time,
+    // which tui/cli.tsx makes sure never comes.
     external: ['react-devtools-core'],
     sourcemap: 'linked',
     sourcesContent: false,

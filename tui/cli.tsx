@@ -49,6 +49,9 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
   // Yoga (Ink's layout engine) fetch()es its inlined wasm when there is a global fetch, which loads Node's
   // HTTP client for it (a quarter of Ink's start); without one it decodes the bytes itself. xenrr makes no requests.
   delete (globalThis as { fetch?: unknown }).fetch;
+  // DEV=true makes Ink look for React's devtools, which xenrr does not install, and (bundled) for its
+  // package.json beside its module, which is not there: a crash, not a debugger.
+  delete process.env.DEV;
   // zstd's wasm compiles while Ink loads.
   const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
   // React is CommonJS: in the bundle a dynamic import of it has a default export only.
