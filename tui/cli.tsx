@@ -52,8 +52,9 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
   // DEV=true makes Ink look for React's devtools, which xenrr does not install, and (bundled) for its
   // package.json beside its module, which is not there: a crash, not a debugger.
   delete process.env.DEV;
-  // zstd's wasm compiles while Ink loads.
+  // zstd's wasm compiles while Ink and the App load.
   const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
+  const appModule = o.against === undefined ? import('./app.js') : null;
   // React is CommonJS: in the bundle a dynamic import of it has a default export only.
   const [{ render }, { default: React }, reading, { loadSymbols }, { TimelineSource }] = await Promise.all([import('ink'), import('react'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), zstd]);
   const open = (p: string): TraceReader => {
@@ -74,7 +75,7 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
     const report = diffTraces(reader, other, { symbols: [source.symbols, otherSource.symbols], maxRegions: 1_000_000 });
     app = render(React.createElement(DiffApp, { a: source, b: otherSource, report }), { exitOnCtrlC: true });
   } else {
-    const { App } = await import('./app.js');
+    const { App } = await appModule!;
     const openPoints = async (): Promise<import('./replay-point.js').PointSource> => {
       const [{ ReplaySession }, points] = await Promise.all([import('../replay/session.js'), import('./replay-point.js')]);
       return points.openPoints(ReplaySession.open(reader, overrides), source.symbols);
