@@ -10,7 +10,7 @@
  */
 import { ENTRIES } from '../decode.js';
 import { OSZ, type OpEntry } from '../optable.js';
-import { CODE_BASE, DATA_BASE, DATA_SIZE, type OracleCase } from './host-cpu.js';
+import { CODE_BASE, DATA_BASE, DATA_SIZE, fillData, type OracleCase } from './host-cpu.js';
 
 /** Entries the host can run from user mode with deterministic results. */
 export const ORACLE_ENTRIES: readonly OpEntry[] = ENTRIES.filter((e) => e.noOracle === undefined);
@@ -188,7 +188,15 @@ export function buildCase(e: OpEntry, words: readonly number[]): OracleCase {
     regs[index] = ((BigInt(target) - BigInt(disp)) >> BigInt(scale)) & M64;
   }
   const rflags = s.next() & 0x8d5 | (s.chance(1, 4) ? 0x400 : 0);
-  return { regs: regs.map((r) => r & M64), rflags, code: Uint8Array.from(bytes), seed: s.next() };
+  const seed = s.next();
+  // popf of a word with TF set single-steps the host (#DB), which the core does not model: pop one without.
+  if (e.mn === 'popf') {
+    const data = fillData(seed);
+    let off = Number(regs[4]!) - DATA_BASE;
+    for (let k = 0; k < 64 && (data[off + 1]! & 1) !== 0; k++) off = 0x800 + ((off - 0x800 + 8) % 0x7f0);
+    regs[4] = BigInt(DATA_BASE + off);
+  }
+  return { regs: regs.map((r) => r & M64), rflags, code: Uint8Array.from(bytes), seed };
 }
 
 function pushLe(out: number[], v: number, n: number): void {
