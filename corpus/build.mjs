@@ -13,6 +13,10 @@
 //   build/corpus/pv/bugs/<name>-good.elf, <name>-bad.elf   a planted bug off / on
 //   build/corpus/pv/bisect/<name>-v<n>.elf                 a bisect sequence, -DVERSION=n
 //
+// For Linux PV guests (kernels themselves come from Debian: npm run kernels):
+//   build/corpus/linux/init                 our static /init (corpus/linux/init.c)
+//   build/corpus/linux/initramfs.cpio.gz    it, with /dev/console, as an initramfs
+//
 // And each compute guest <name> again as a Xen PV kernel:
 //   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c
 //                                 built with -DXENRR_PV + the adapter
@@ -29,6 +33,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } fr
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { INIT_CFLAGS, writeInitramfs } from './linux/initramfs.mjs';
 
 // ---- configuration ----------------------------------------------------------
 
@@ -355,6 +360,21 @@ async function buildPv(kernel) {
   note(`built ${rel(elf)}`);
 }
 
+async function buildInitramfs() {
+  const dir = join(ROOT, 'corpus', 'linux');
+  const init = join(OUT, 'linux', 'init');
+  const cpio = join(OUT, 'linux', 'initramfs.cpio.gz');
+  const sources = [join(dir, 'init.c'), join(dir, 'initramfs.mjs'), join(dir, 'cpio.mjs'), SELF];
+  if (!upToDate([init], sources)) {
+    mkdirSync(dirname(init), { recursive: true });
+    await compile([...INIT_CFLAGS, join(dir, 'init.c')], init);
+    note(`built ${rel(init)}`);
+  }
+  if (upToDate([cpio], [init, ...sources])) return;
+  writeInitramfs(init, cpio);
+  note(`built ${rel(cpio)}`);
+}
+
 /** Runs tasks with at most `limit` in flight; rejects with the first failure. */
 async function runLimited(tasks, limit) {
   const queue = [...tasks];
@@ -380,6 +400,7 @@ async function main() {
     ...PV_GUESTS.map((g) => () => buildPv(pvKernel(g))),
     ...pvVariantKernels().map((k) => () => buildPv(k)),
     ...COMPUTE_GUESTS.map((g) => () => buildPv(pvComputeKernel(g))),
+    buildInitramfs,
   ];
   await runLimited(tasks, Math.min(availableParallelism(), 8));
 }
