@@ -111,7 +111,7 @@ export function headerDomains(h: { scenarioJson: string; images: Array<{ domain:
   return h.images.map((img, k) => ({ id: k + 1, name: img.domain }));
 }
 
-const listDomains = (ds: DomainInfo[]): string => ds.map((d) => `${d.id} ${d.name}`).join(', ') || 'none';
+const listDomains = (ds: DomainInfo[]): string => ds.map((d) => (d.id < 0 ? d.name : `${d.id} ${d.name}`)).join(', ') || 'none';
 
 /** A `--dom` value (an id or a name) as a domain of `where`, or an error naming the domains there. */
 export function domainOption(value: string, domains: DomainInfo[], where: string): DomainInfo {

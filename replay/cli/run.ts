@@ -30,10 +30,10 @@ export function registerRun(program: Command): void {
     .description('run a scenario or guest kernel images to completion and print consoles and a summary')
     .argument('[inputs...]', `scenario .json, PV kernel or compute guest ELF (default: ${DEFAULT_SCENARIO.slice(ROOT.length)})`)
     .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
-    .option('--mem <MiB>', 'memory per domain for a bare kernel', '16')
-    .option('--vcpus <n>', 'vCPUs for a bare kernel', '1')
+    .option('--mem <MiB>', 'memory of a kernel run alone (default 16; with --bare: of the bare core)')
+    .option('--vcpus <n>', 'vCPUs of a kernel run alone (default 1)')
     .option('--seed <n>', 'seed (overrides the scenario): permutes the machine frames backing each domain')
-    .option('--cmdline <s>', 'kernel command line for a bare kernel', '')
+    .option('--cmdline <s>', 'command line of a kernel run alone (default none)')
     .option('--json', 'print the summary as JSON')
     .option('--bare', 'run freestanding ELF programs on the bare x86-64 core (port 0xE9 console, hlt to stop)')
     .action((inputs: string[], opts: RunOpts) => runCommand(inputs, opts));
@@ -81,9 +81,18 @@ export function loadInput(path: string, opts: RunOpts): Scenario | null {
   });
 }
 
+/** --mem, --vcpus and --cmdline shape a kernel run alone: given only scenarios, they would do nothing. */
+export function kernelOptions(paths: string[], opts: RunOpts): void {
+  const given = (['mem', 'vcpus', 'cmdline'] as const).filter((k) => opts[k] !== undefined);
+  if (given.length > 0 && !opts.bare && paths.every((p) => p.endsWith('.json'))) {
+    throw new UsageError(`--${given[0]} applies to a kernel run alone; a scenario sets ${given[0] === 'mem' ? 'memoryMiB' : given[0]} for each of its domains`);
+  }
+}
+
 export function runCommand(inputs: string[], opts: RunOpts): void {
   const paths = inputs.length > 0 ? inputs : [DEFAULT_SCENARIO];
   seedOf(opts);
+  kernelOptions(paths, opts);
   let failed = false;
   for (const path of paths) {
     let scenario: Scenario | null;

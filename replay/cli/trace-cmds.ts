@@ -11,7 +11,7 @@ import { record } from '../record.js';
 import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
 import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
-import { DEFAULT_SCENARIO, loadInput, seedOf } from './run.js';
+import { DEFAULT_SCENARIO, kernelOptions, loadInput, seedOf } from './run.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
@@ -35,10 +35,11 @@ export function registerTraceCommands(program: Command): void {
     .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
     .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
     .option('--seed <n>', 'seed (overrides the scenario)')
-    .option('--mem <MiB>', 'memory for a bare kernel', '16')
-    .option('--vcpus <n>', 'vCPUs for a bare kernel', '1')
-    .option('--cmdline <s>', 'command line for a bare kernel', '')
+    .option('--mem <MiB>', 'memory of a kernel recorded alone (default 16)')
+    .option('--vcpus <n>', 'vCPUs of a kernel recorded alone (default 1)')
+    .option('--cmdline <s>', 'command line of a kernel recorded alone (default none)')
     .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string }) => {
+      kernelOptions([input], o);
       let s;
       try {
         s = loadInput(input, o);
@@ -81,7 +82,7 @@ export function registerTraceCommands(program: Command): void {
     .command('dump')
     .description('print a trace, one line per event')
     .argument('<trace>', 'trace file')
-    .option('--dom <n>', 'only this domain (id or name)')
+    .option('--dom <n>', 'only this domain (id or name; xen: the hypervisor\'s own events)')
     .option('--kind <list>', `only these kinds (${Object.keys(KIND_ALIASES).join(',')})`)
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number (inclusive)')
@@ -92,7 +93,8 @@ export function registerTraceCommands(program: Command): void {
       await initZstd();
       const r = openTrace(path);
       const domains = headerDomains(r.header);
-      const dom = o.dom === undefined ? null : domainOption(o.dom, domains, path).id;
+      // Xen's own events (timers between slices...) are shown as `xen`, and filtered so.
+      const dom = o.dom === undefined ? null : domainOption(o.dom === '-1' ? 'xen' : o.dom, [...domains, { id: -1, name: 'xen' }], path).id;
       let kinds: Set<string> | null = null;
       if (o.kind) {
         kinds = new Set();

@@ -99,9 +99,11 @@ const BAD: Array<[string[], string | RegExp]> = [
   [['run', KERNEL, '--mem', '70000'], "xenrr: --mem must be 2 to 65536 MiB, got '70000'"],
   [['run', '--bare', FLAT, '--mem', '5000'], "xenrr: --mem must be 1 to 4096 MiB for --bare, got '5000'"],
   [['run', KERNEL, '--vcpus', '0'], "xenrr: --vcpus must be 1 to 32, got '0'"],
+  [['run', HELLO, '--mem', '64'], 'xenrr: --mem applies to a kernel run alone; a scenario sets memoryMiB for each of its domains'],
+  [['record', HELLO, '--cmdline', 'quiet', '-o', `${D}/c.xrr`], 'xenrr: --cmdline applies to a kernel run alone; a scenario sets cmdline for each of its domains'],
   // Filters that would silently print nothing.
-  [['dump', PP, '--dom', '99'], `xenrr: --dom: no domain '99' in ${PP} (domains: 1 ping, 2 pong)`],
-  [['dump', PP, '--dom', 'nobody'], `xenrr: --dom: no domain 'nobody' in ${PP} (domains: 1 ping, 2 pong)`],
+  [['dump', PP, '--dom', '99'], `xenrr: --dom: no domain '99' in ${PP} (domains: 1 ping, 2 pong, xen)`],
+  [['dump', PP, '--dom', 'nobody'], `xenrr: --dom: no domain 'nobody' in ${PP} (domains: 1 ping, 2 pong, xen)`],
   [['dump', PP, '--from', '20', '--to', '10'], 'xenrr: --to 10 is before --from 20'],
   [['export', PP, '--perfetto', `${D}/e.json`, '--from', '20', '--to', '10'], 'xenrr: --to 10 is before --from 20'],
   [['dump', PP, '--to', 'ten'], "xenrr: --to must be a sequence number, got 'ten'"],
