@@ -37,7 +37,8 @@ export function registerReplay(program: Command): void {
       try {
         session = ReplaySession.open(reader, images);
       } catch (e) {
-        if (e instanceof TraceError || e instanceof ScenarioError) throw new UsageError(`${path}: ${e.message}`);
+        if (e instanceof TraceError) throw new UsageError(`${path}: ${e.message}`);
+        if (e instanceof ScenarioError) throw new UsageError(`${path}: the scenario in its header is invalid: ${e.message}`);
         throw e;
       }
       for (const w of [...session.reader.warnings, ...session.warnings]) process.stderr.write(`xenrr: warning: ${w}\n`);
