@@ -7,6 +7,13 @@ import { UsageError } from '../replay/cli/errors.js';
 
 type Register = (program: Command) => void;
 /**
+ * Errors about what the user gave us (a scenario, a kernel image, an ELF, a
+ * trace), by name so that this entry point need not load their modules:
+ * commands turn them into UsageErrors with more context where they can; any
+ * that get here are still one line, never a stack trace.
+ */
+const INPUT_ERRORS = new Set(['ScenarioError', 'BuildError', 'ElfError', 'TraceError']);
+/**
  * Each command's module, loaded only when that command runs (or for help):
  * the simulator, zod, protobufjs and Ink are hundreds of modules under tsx,
  * and `xenrr tui` should not wait for the ones it does not use.
@@ -46,8 +53,14 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
-  if (e instanceof UsageError) {
+  if (e instanceof UsageError || (e instanceof Error && INPUT_ERRORS.has(e.name))) {
     process.stderr.write(`xenrr: ${e.message}\n`);
+    process.exit(2);
+  }
+  // A file the user named could not be read or written, in a place no command checks for.
+  const fs = e as NodeJS.ErrnoException;
+  if (typeof fs?.path === 'string' && typeof fs.syscall === 'string' && typeof fs.code === 'string') {
+    process.stderr.write(`xenrr: ${fs.path}: ${fs.code === 'ENOENT' ? 'no such file' : fs.code === 'EISDIR' ? 'is a directory' : fs.code === 'EACCES' ? 'permission denied' : `cannot ${fs.syscall} (${fs.code})`}\n`);
     process.exit(2);
   }
   throw e;

@@ -19,7 +19,7 @@ import { XsRingServer } from './services/xs-ring.js';
 import { injectException, maybeUpcall } from './xen/bounce.js';
 import { buildPvDomain, type BuildSpec } from './xen/builder.js';
 import type { Domain } from './xen/domain.js';
-import { Frames } from './xen/frames.js';
+import { Frames, withXenFrames } from './xen/frames.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { RingTracker } from './xen/rings.js';
@@ -71,7 +71,8 @@ export class Machine {
   constructor(domains: DomainSpec[], sink: EventSink = () => {}, opts: MachineOptions = {}) {
     this.quantum = opts.quantum ?? 100_000;
     const pages = domains.reduce((n, s) => n + s.memoryMiB * 256, 0);
-    const frames = new Frames(pages + 1024 + 64 * domains.length);
+    // Guest RAM, 1024 frames for Xen plus 64 per domain (shared_info, grant frames...), and the M2P on top.
+    const frames = new Frames(withXenFrames(pages + 1024 + 64 * domains.length));
     this.xen = new Xen(frames, (e, pos) => this.observe(e, pos, sink));
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
     this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());

@@ -9,11 +9,14 @@
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { MAX_MACHINE_MIB } from './xen/frames.js';
+
+const U32 = 'must be an unsigned 32-bit integer (0 to 4294967295)';
 
 const DomainSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, - or _'),
   kernel: z.string().min(1),
-  memoryMiB: z.number().int().min(2).max(4096).default(16),
+  memoryMiB: z.number({ error: 'must be a number of MiB' }).int('must be a whole number of MiB').min(2, 'must be at least 2 MiB').max(MAX_MACHINE_MIB, `must be at most ${MAX_MACHINE_MIB} MiB (what the simulated machine holds, all domains together)`).default(16),
   vcpus: z.number().int().min(1).max(32).default(1),
   cmdline: z.string().max(1023).default(''),
   privileged: z.boolean().default(false),
@@ -22,11 +25,17 @@ const DomainSchema = z.strictObject({
 export const ScenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().default(''),
-  seed: z.number().int().min(0).max(0xffffffff).default(0),
+  seed: z.number({ error: U32 }).int(U32).min(0, U32).max(0xffffffff, U32).default(0),
   maxInsns: z.number().int().positive().default(2_000_000_000),
   quantum: z.number().int().positive().default(100_000),
   wallclock: z.number().int().nonnegative().default(1767225600),
-  domains: z.array(DomainSchema).min(1).max(64),
+  domains: z
+    .array(DomainSchema)
+    .min(1)
+    .max(64)
+    .refine((ds) => ds.reduce((n, d) => n + d.memoryMiB, 0) <= MAX_MACHINE_MIB, {
+      error: (i) => `${(i.input as Array<{ memoryMiB: number }>).reduce((n, d) => n + d.memoryMiB, 0)} MiB of memory in all: the simulated machine holds at most ${MAX_MACHINE_MIB} MiB`,
+    }),
   expect: z
     .strictObject({
       console: z.record(z.string(), z.array(z.string())).default({}),

@@ -24,6 +24,8 @@ export function registerTui(program: Command): void {
     .option('--against <trace>', 'a second trace: show both timelines aligned as `xenrr diff` aligns them')
     .option('--image <name=path...>', 'kernel image for a domain (symbols, replay)')
     .action(async (path: string, o: TuiOpts) => {
+      const { inputFile } = await import('../replay/cli/inputs.js');
+      for (const p of [path, ...(o.against !== undefined ? [o.against] : [])]) inputFile(p, 'a trace file');
       if (process.stdout.isTTY !== true) throw new UsageError('tui needs a terminal: stdout is not a TTY (use `xenrr dump` for text output)');
       await openTui(path, o);
     });
@@ -50,7 +52,7 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
   register('./ink-resolve.mjs', import.meta.url);
   // zstd's wasm compiles while Ink loads.
   const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
-  const [{ render }, reading, { loadSymbols }, { TimelineSource }] = await Promise.all([import('ink'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), zstd]);
+  const [{ render }, reading, { loadSymbols }, { TimelineSource }, { checkImages, headerDomains, imageProblem }] = await Promise.all([import('ink'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), import('../replay/cli/inputs.js'), zstd]);
   const open = (p: string): TraceReader => {
     try {
       return reading.TraceReader.open(p);
@@ -59,6 +61,7 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
     }
   };
   const reader = open(path);
+  checkImages(overrides, headerDomains(reader.header), path, (p) => imageProblem(p, o.against === undefined));
   const source = new TimelineSource(reader, loadSymbols(reader.header, overrides));
   let app;
   if (o.against !== undefined) {

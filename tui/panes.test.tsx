@@ -413,22 +413,53 @@ describe('diff mode', () => {
       '    11 xs      XS_READ /local/domain/~       10 xs      XS_READ /local/domain/~',
       '    12 exc     #14 err=0x2 cr2=0xdead~       11 exc     #14 err=0x2 cr2=0xdead~',
       '    13 timer   timer deadline=18000          12 timer   timer deadline=18000',
-      'row 11/40  region 1/2 (first divergence)  n/N region  ↑↓ PgUp PgDn Home End  q ~',
+      'row 11/40  region 1/2 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~',
     ]);
     r.stdin.write('n');
     await tick();
-    expect(lines()[9]).toBe('row 26/40  region 2/2  n/N region  ↑↓ PgUp PgDn Home End  q quit');
+    expect(lines()[9]).toBe('row 26/40  region 2/2  ? help  n/N region  ↑↓ PgUp PgDn Home End  q quit');
     expect(lines().slice(1).filter((l) => / ~ /.test(l))).toEqual(['    25 console console "line 25 of d2~ ~     24 console console "other\\n"']);
     r.stdin.write('n');
     await tick();
     expect(lines()[9]).toBe('row 26/40  region 2/2  no later differing region');
     r.stdin.write('N');
     await tick();
-    expect(lines()[9]).toBe('row 11/40  region 1/2 (first divergence)  n/N region  ↑↓ PgUp PgDn Home End  q ~');
+    expect(lines()[9]).toBe('row 11/40  region 1/2 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~');
     // Keys arriving in one read apply one by one.
     r.stdin.write('nn');
     await tick();
     expect(lines()[9]).toBe('row 26/40  region 2/2  no later differing region');
+    r.unmount();
+  });
+
+  it('? shows the keys of diff mode, and ? or Esc goes back to the timelines', async () => {
+    writeSynthetic(`${DIR}help-a.xrr`, 40, 8);
+    writeSynthetic(`${DIR}help-b.xrr`, 40, 8, (e) => (e.seq === 10 ? null : e));
+    const [ra, rb] = [TraceReader.open(`${DIR}help-a.xrr`), TraceReader.open(`${DIR}help-b.xrr`)];
+    const r = render(<DiffApp a={new TimelineSource(ra)} b={new TimelineSource(rb)} report={diffTraces(ra, rb)} columns={80} rows={10} colour={false} />);
+    await tick();
+    const lines = (): string[] => (r.lastFrame() ?? '').split('\n').map((l) => l.trimEnd());
+    const timelines = lines();
+    r.stdin.write('?');
+    await tick();
+    expect(lines()).toEqual([
+      `── help: diff mode ${'─'.repeat(61)}`,
+      '↑/↓ k/j  move        PgUp/PgDn  page       Home/End g/G  first/last',
+      'n/N      next/previous differing region (the first is the first divergence)',
+      'marks    -  only in a     +  only in b     ~  in both, changed',
+      '?        this help (Esc closes)       q  quit',
+      '', '', '', '',
+      'row 11/40  region 1/1 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~',
+    ]);
+    r.stdin.write('?');
+    await tick();
+    expect(lines()).toEqual(timelines);
+    r.stdin.write('?');
+    await tick();
+    expect(lines()[0]).toMatch(/^── help: diff mode/);
+    r.stdin.write('\x1b');
+    await tick();
+    expect(lines()).toEqual(timelines);
     r.unmount();
   });
 });

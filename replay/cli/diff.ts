@@ -3,7 +3,7 @@
  * equivalent, 1 different, 2 bad input).
  */
 import type { Command } from 'commander';
-import { TraceError } from '../../trace/reader.js';
+import { TraceError, type TraceReader } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
 import { diffTraces } from '../diff.js';
 import { renderDiff } from '../diff-render.js';
@@ -12,6 +12,7 @@ import { FIELD_NAMES } from '../normalize.js';
 import { loadSymbols } from '../symbols.js';
 import { positiveInt, UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
+import { checkImages, headerDomains, imageProblem } from './inputs.js';
 import { openTrace } from './trace-cmds.js';
 
 type DiffOpts = { ignore?: string; json?: boolean; replay: boolean; maxSteps: string; context: string; regions: string; window: string; image?: string[]; imageA?: string[]; imageB?: string[] };
@@ -40,6 +41,47 @@ function nonNegative(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${name} must be a non-negative integer, got '${v}'`);
   return n;
+}
+
+/** The components of a field name, list indices removed: `slot[2].id` -> slot, id. */
+const parts = (f: string): string[] => f.replace(/\[\d+\]/g, '').split('.');
+
+/** Field names (components, at any depth) of the decoded payloads of `v`: hypercall arguments, ring slots. */
+function decodedNames(v: unknown, out: Set<string>): void {
+  if (Array.isArray(v)) for (const x of v) decodedNames(x, out);
+  else if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      for (const p of parts(k)) out.add(p);
+      decodedNames(x, out);
+    }
+  }
+}
+
+/**
+ * `--ignore` names a field events have: every component of the name is one
+ * of the fixed fields or a decoded field that occurs in one of the traces
+ * (read until all are found: a misspelt name costs a read of both).
+ */
+function checkIgnore(ignore: string[], readers: TraceReader[], paths: string[]): void {
+  const fixed = new Set(FIELD_NAMES);
+  const wanted = new Set(ignore.flatMap(parts).filter((p) => !fixed.has(p)));
+  if (wanted.size === 0) return;
+  const seen = new Set<string>();
+  try {
+    for (const r of readers) {
+      for (const e of r.events()) {
+        if (e.kind === 'hypercall') decodedNames(e.decoded, seen);
+        else if (e.kind === 'ring') decodedNames(e.slots, seen);
+        else continue;
+        if ([...wanted].every((w) => seen.has(w))) return;
+      }
+    }
+  } catch (e) {
+    if (e instanceof TraceError) throw new UsageError(e.message);
+    throw e;
+  }
+  const bad = ignore.find((f) => parts(f).some((p) => !fixed.has(p) && !seen.has(p)))!;
+  throw new UsageError(`--ignore: no field '${bad}' in ${[...new Set(paths)].join(' or ')} (fields: ${[...FIELD_NAMES, ...[...seen].filter((n) => !fixed.has(n)).sort()].join(', ')})`);
 }
 
 export function registerDiff(program: Command): void {
@@ -72,7 +114,12 @@ export function registerDiff(program: Command): void {
       const maxSteps = positiveInt('--max-steps', o.maxSteps);
       const ra = openTrace(pa);
       const rb = openTrace(pb);
+      checkIgnore(ignore, [ra, rb], [pa, pb]);
       const both = imageOverrides(o.image);
+      const [da, db] = [headerDomains(ra.header), headerDomains(rb.header)];
+      checkImages(both, [...da, ...db.filter((d) => !da.some((x) => x.name === d.name))], `${pa} or ${pb}`, (p) => imageProblem(p, false));
+      checkImages(imageOverrides(o.imageA), da, pa, (p) => imageProblem(p, false), '--image-a');
+      checkImages(imageOverrides(o.imageB), db, pb, (p) => imageProblem(p, false), '--image-b');
       const oa = new Map([...both, ...imageOverrides(o.imageA)]);
       const ob = new Map([...both, ...imageOverrides(o.imageB)]);
       const sa = loadSymbols(ra.header, oa);

@@ -12,17 +12,10 @@ import { PerfettoExporter, perfettoText, scenarioDomains } from '../export-perfe
 import { loadSymbols } from '../symbols.js';
 import { UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
+import { checkImages, domainOption, imageProblem, outputFile, seqRange } from './inputs.js';
 import { openTrace } from './trace-cmds.js';
 
 type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[] };
-
-/** A sequence-number option: a non-negative integer. */
-function seqOption(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v.replace(/_/g, ''));
-  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`${name} must be a sequence number, got '${v}'`);
-  return n;
-}
 
 /** Buffered writes to an fd: a big trace costs one chunk of memory, not the whole JSON. */
 function writeChunks(fd: number, chunks: Iterable<string>): number {
@@ -59,18 +52,14 @@ export function registerExport(program: Command): void {
     .action(async (path: string, o: ExportOpts) => {
       await initZstd();
       const r = openTrace(path);
-      const from = seqOption('--from', o.from, 0);
-      const to = seqOption('--to', o.to, Number.MAX_SAFE_INTEGER - 1);
-      if (to < from) throw new UsageError(`--to ${to} is before --from ${from}`);
+      const { from, end } = seqRange(o.from, o.to);
+      const to = end - 1;
       const domains = scenarioDomains(r.header);
-      let dom: number | undefined;
-      if (o.dom !== undefined) {
-        dom = Number(o.dom);
-        if (!domains.some((d) => d.id === dom)) {
-          throw new UsageError(`--dom: no domain '${o.dom}' in ${path} (domains: ${domains.map((d) => `${d.id} ${d.name}`).join(', ') || 'none'})`);
-        }
-      }
-      const syms = loadSymbols(r.header, imageOverrides(o.image));
+      const dom = o.dom === undefined ? undefined : domainOption(o.dom, domains, path).id;
+      const images = imageOverrides(o.image);
+      checkImages(images, domains, path, (p) => imageProblem(p, false));
+      outputFile(o.perfetto, 'a JSON file', [path]);
+      const syms = loadSymbols(r.header, images);
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       const whole = o.from === undefined && o.to === undefined;
       const exporter = new PerfettoExporter(r.header, { syms, ...(dom !== undefined ? { dom } : {}), ...(whole ? { endTime: r.index.endTime } : {}) });

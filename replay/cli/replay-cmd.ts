@@ -8,10 +8,12 @@ import type { SimEvent } from '../../sim/events.js';
 import type { TraceEvent } from '../../trace/columns.js';
 import { TraceError } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
-import { openSession, type Divergence, type MachineView } from '../session.js';
+import { ScenarioError } from '../../sim/scenario.js';
+import { ReplaySession, type Divergence, type MachineView } from '../session.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, UsageError } from './errors.js';
-import { line } from './trace-cmds.js';
+import { checkImages, headerDomains, imageProblem } from './inputs.js';
+import { line, openTrace } from './trace-cmds.js';
 import { checkVcpu, parseWatch, watchJson, watchPoint, watchReport } from './watch.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
@@ -28,11 +30,15 @@ export function registerReplay(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (path: string, o: { image?: string[]; to?: string; json?: boolean; watch?: string; reverse?: boolean }) => {
       await initZstd();
+      const reader = openTrace(path);
+      const images = imageOverrides(o.image);
+      checkImages(images, headerDomains(reader.header), path, (p) => imageProblem(p, true));
       let session;
       try {
-        session = openSession(path, imageOverrides(o.image));
+        session = ReplaySession.open(reader, images);
       } catch (e) {
-        if (e instanceof TraceError) throw new UsageError(e.message);
+        if (e instanceof TraceError) throw new UsageError(`${path}: ${e.message}`);
+        if (e instanceof ScenarioError) throw new UsageError(`${path}: the scenario in its header is invalid: ${e.message}`);
         throw e;
       }
       for (const w of [...session.reader.warnings, ...session.warnings]) process.stderr.write(`xenrr: warning: ${w}\n`);

@@ -7,7 +7,7 @@
  * (the compute guests) on the bare core instead. With no argument it runs
  * the built-in default scenario.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runFlat, type FlatResult } from '../../sim/cpu/flat.js';
@@ -15,7 +15,9 @@ import { ElfError, parseElf } from '../../sim/elf.js';
 import type { RunSummary } from '../../sim/machine.js';
 import { parseScenario, ScenarioError, singleKernel, type Scenario } from '../../sim/scenario.js';
 import { checkExpect, runScenario } from '../scenario-run.js';
+import { MAX_MACHINE_MIB } from '../../sim/xen/frames.js';
 import { positiveInt, UsageError } from './errors.js';
+import { inputFile, rangeOption, seedOption } from './inputs.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
@@ -28,19 +30,24 @@ export function registerRun(program: Command): void {
     .description('run a scenario or guest kernel images to completion and print consoles and a summary')
     .argument('[inputs...]', `scenario .json, PV kernel or compute guest ELF (default: ${DEFAULT_SCENARIO.slice(ROOT.length)})`)
     .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
-    .option('--mem <MiB>', 'memory per domain for a bare kernel', '16')
-    .option('--vcpus <n>', 'vCPUs for a bare kernel', '1')
+    .option('--mem <MiB>', 'memory of a kernel run alone (default 16; with --bare: of the bare core)')
+    .option('--vcpus <n>', 'vCPUs of a kernel run alone (default 1)')
     .option('--seed <n>', 'seed (overrides the scenario): permutes the machine frames backing each domain')
-    .option('--cmdline <s>', 'kernel command line for a bare kernel', '')
+    .option('--cmdline <s>', 'command line of a kernel run alone (default none)')
     .option('--json', 'print the summary as JSON')
     .option('--bare', 'run freestanding ELF programs on the bare x86-64 core (port 0xE9 console, hlt to stop)')
     .action((inputs: string[], opts: RunOpts) => runCommand(inputs, opts));
 }
 
 function readFile(path: string): Uint8Array {
-  if (!existsSync(path)) throw new UsageError(`${path}: no such file`);
+  inputFile(path, 'a scenario .json or a kernel ELF');
   return readFileSync(path);
 }
+
+/** `--seed`, when given. */
+export const seedOf = (o: { seed?: string }): number | undefined => (o.seed === undefined ? undefined : seedOption(o.seed));
+/** The bare core addresses physical memory below 4 GiB (no paging). */
+const MAX_BARE_MIB = 4096;
 
 /** Load a scenario file, or wrap a PV kernel as one; null for a non-PV ELF (flat harness). */
 export function loadInput(path: string, opts: RunOpts): Scenario | null {
@@ -66,16 +73,26 @@ export function loadInput(path: string, opts: RunOpts): Scenario | null {
     throw new UsageError(`${path}: not a Xen PV kernel (no Xen ELF notes); use --bare to run a freestanding program on the bare core`);
   }
   return singleKernel(path, {
-    memoryMiB: positiveInt('--mem', opts.mem ?? '16'),
-    vcpus: positiveInt('--vcpus', opts.vcpus ?? '1'),
+    memoryMiB: rangeOption('--mem', opts.mem ?? '16', 2, MAX_MACHINE_MIB, 'MiB'),
+    vcpus: rangeOption('--vcpus', opts.vcpus ?? '1', 1, 32),
     cmdline: opts.cmdline ?? '',
     maxInsns: positiveInt('--max-insns', opts.maxInsns ?? '2000000000'),
-    seed: opts.seed === undefined ? 0 : Number(opts.seed),
+    seed: seedOf(opts) ?? 0,
   });
+}
+
+/** --mem, --vcpus and --cmdline shape a kernel run alone: given only scenarios, they would do nothing. */
+export function kernelOptions(paths: string[], opts: RunOpts): void {
+  const given = (['mem', 'vcpus', 'cmdline'] as const).filter((k) => opts[k] !== undefined);
+  if (given.length > 0 && !opts.bare && paths.every((p) => p.endsWith('.json'))) {
+    throw new UsageError(`--${given[0]} applies to a kernel run alone; a scenario sets ${given[0] === 'mem' ? 'memoryMiB' : given[0]} for each of its domains`);
+  }
 }
 
 export function runCommand(inputs: string[], opts: RunOpts): void {
   const paths = inputs.length > 0 ? inputs : [DEFAULT_SCENARIO];
+  seedOf(opts);
+  kernelOptions(paths, opts);
   let failed = false;
   for (const path of paths) {
     let scenario: Scenario | null;
@@ -93,7 +110,7 @@ export function runCommand(inputs: string[], opts: RunOpts): void {
 
 function runPv(s: Scenario, opts: RunOpts): boolean {
   const maxInsns = opts.maxInsns === undefined ? undefined : positiveInt('--max-insns', opts.maxInsns);
-  const seed = opts.seed === undefined ? undefined : Number(opts.seed);
+  const seed = seedOf(opts);
   const t0 = process.hrtime.bigint();
   const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}) });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -118,7 +135,7 @@ function runPv(s: Scenario, opts: RunOpts): boolean {
 
 function runFlatImage(path: string, opts: RunOpts): boolean {
   const maxInsns = positiveInt('--max-insns', opts.maxInsns ?? '2000000000');
-  const memory = positiveInt('--mem', opts.mem ?? '16') << 20;
+  const memory = rangeOption('--mem', opts.mem ?? '16', 1, MAX_BARE_MIB, 'MiB for --bare') * 2 ** 20;
   const t0 = process.hrtime.bigint();
   let result: FlatResult;
   try {

@@ -10,11 +10,14 @@ import { KIND_ALIASES, summary } from '../format.js';
 import { record } from '../record.js';
 import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
-import { DEFAULT_SCENARIO, loadInput } from './run.js';
+import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
+import { DEFAULT_SCENARIO, kernelOptions, loadInput, seedOf } from './run.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
+/** Open a trace file, or a one-line error (missing, a directory, damaged). */
 export function openTrace(path: string): TraceReader {
+  inputFile(path, 'a trace file');
   try {
     return TraceReader.open(path);
   } catch (e) {
@@ -32,10 +35,11 @@ export function registerTraceCommands(program: Command): void {
     .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
     .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
     .option('--seed <n>', 'seed (overrides the scenario)')
-    .option('--mem <MiB>', 'memory for a bare kernel', '16')
-    .option('--vcpus <n>', 'vCPUs for a bare kernel', '1')
-    .option('--cmdline <s>', 'command line for a bare kernel', '')
+    .option('--mem <MiB>', 'memory of a kernel recorded alone (default 16)')
+    .option('--vcpus <n>', 'vCPUs of a kernel recorded alone (default 1)')
+    .option('--cmdline <s>', 'command line of a kernel recorded alone (default none)')
     .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string }) => {
+      kernelOptions([input], o);
       let s;
       try {
         s = loadInput(input, o);
@@ -45,19 +49,29 @@ export function registerTraceCommands(program: Command): void {
       }
       if (s === null) throw new UsageError(`${input}: not a Xen PV kernel; only PV guests can be recorded`);
       const every = o.checkpointEvery === '0' ? 0 : positiveInt('--checkpoint-every', o.checkpointEvery);
+      const seed = seedOf(o);
+      outputFile(o.output, 'a trace file', [input]);
       const tty = process.stderr.isTTY === true;
       let last = 0;
       const t0 = process.hrtime.bigint();
-      const r = await record(s, o.output, {
-        checkpointEvery: every,
-        ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
-        ...(o.seed ? { seed: Number(o.seed) } : {}),
-        progress: (events, insns) => {
-          if (!tty || events - last < 20000) return;
-          last = events;
-          process.stderr.write(`\rrecording ${s.name}: ${events} events, ${insns} instructions`);
-        },
-      });
+      let r;
+      try {
+        r = await record(s, o.output, {
+          checkpointEvery: every,
+          ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+          progress: (events, insns) => {
+            if (!tty || events - last < 20000) return;
+            last = events;
+            process.stderr.write(`\rrecording ${s.name}: ${events} events, ${insns} instructions`);
+          },
+        });
+      } catch (e) {
+        // The trace file could not be written (the checks above cannot foresee a full disk).
+        const why = fsReason(e);
+        if (why !== null && (e as NodeJS.ErrnoException).path === o.output) throw new UsageError(`${o.output}: cannot write: ${why}`);
+        throw e;
+      }
       if (tty) process.stderr.write('\r\x1b[K');
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
       process.stdout.write(`${o.output}: ${r.events} events, ${r.checkpoints} checkpoints, ${r.bytes} bytes (${(r.bytes / Math.max(1, r.events)).toFixed(2)} bytes/event), ${r.summary.stop}, ${r.summary.instructions} instructions in ${sec.toFixed(2)} s\n`);
@@ -68,7 +82,7 @@ export function registerTraceCommands(program: Command): void {
     .command('dump')
     .description('print a trace, one line per event')
     .argument('<trace>', 'trace file')
-    .option('--dom <n>', 'only this domain')
+    .option('--dom <n>', 'only this domain (id or name; xen: the hypervisor\'s own events)')
     .option('--kind <list>', `only these kinds (${Object.keys(KIND_ALIASES).join(',')})`)
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number (inclusive)')
@@ -78,8 +92,9 @@ export function registerTraceCommands(program: Command): void {
     .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[] }) => {
       await initZstd();
       const r = openTrace(path);
-      const dom = o.dom === undefined ? null : Number(o.dom);
-      if (dom !== null && !Number.isInteger(dom)) throw new UsageError(`--dom must be a domain id, got '${o.dom}'`);
+      const domains = headerDomains(r.header);
+      // Xen's own events (timers between slices...) are shown as `xen`, and filtered so.
+      const dom = o.dom === undefined ? null : domainOption(o.dom === '-1' ? 'xen' : o.dom, [...domains, { id: -1, name: 'xen' }], path).id;
       let kinds: Set<string> | null = null;
       if (o.kind) {
         kinds = new Set();
@@ -89,10 +104,10 @@ export function registerTraceCommands(program: Command): void {
           k.forEach((x) => kinds!.add(x));
         }
       }
-      const from = o.from === undefined ? 0 : Number(o.from);
-      const to = o.to === undefined ? Number.MAX_SAFE_INTEGER : Number(o.to) + 1;
-      if (!Number.isInteger(from) || !Number.isInteger(to)) throw new UsageError('--from/--to must be sequence numbers');
-      const syms = loadSymbols(r.header, imageOverrides(o.image));
+      const { from, end: to } = seqRange(o.from, o.to);
+      const images = imageOverrides(o.image);
+      checkImages(images, domains, path, (p) => imageProblem(p, false));
+      const syms = loadSymbols(r.header, images);
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       try {
         for (const e of r.events(from, to)) {

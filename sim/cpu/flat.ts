@@ -40,7 +40,7 @@ export function loadFlat(image: Uint8Array, memory = 16 << 20): { cpu: Cpu; host
   for (const seg of elf.segments) {
     if (seg.type !== SegmentType.LOAD || seg.memsz === 0) continue;
     const pa = Number(seg.paddr);
-    if (pa + seg.memsz > memory) throw new RangeError(`segment at 0x${pa.toString(16)} (+${seg.memsz}) does not fit in ${memory >> 20} MiB`);
+    if (pa + seg.memsz > memory) throw new RangeError(`segment at 0x${pa.toString(16)} (+${seg.memsz}) does not fit in ${memory / 2 ** 20} MiB`);
     mem.write(pa, seg.data);
     if (seg.memsz > seg.filesz) mem.fill(pa + seg.filesz, seg.memsz - seg.filesz);
   }
