@@ -46,7 +46,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
-  if (e instanceof UsageError) {
+  // A damaged or unreadable trace (trace/reader.ts's TraceError, matched by name: this file loads no trace code) is bad input too.
+  if (e instanceof UsageError || (e instanceof Error && e.name === 'TraceError')) {
     process.stderr.write(`xenrr: ${e.message}\n`);
     process.exit(2);
   }

@@ -23,10 +23,7 @@ export function registerTui(program: Command): void {
     .argument('<trace>', 'trace file (.xrr)')
     .option('--against <trace>', 'a second trace: show both timelines aligned as `xenrr diff` aligns them')
     .option('--image <name=path...>', 'kernel image for a domain (symbols, replay)')
-    .action(async (path: string, o: TuiOpts) => {
-      if (process.stdout.isTTY !== true) throw new UsageError('tui needs a terminal: stdout is not a TTY (use `xenrr dump` for text output)');
-      await openTui(path, o);
-    });
+    .action(async (path: string, o: TuiOpts) => openTui(path, o));
 
   program
     .command('start')
@@ -51,19 +48,24 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
   // zstd's wasm compiles while Ink loads.
   const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
   const [{ render }, reading, { loadSymbols }, { TimelineSource }] = await Promise.all([import('ink'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), zstd]);
+  // A damaged trace is one line and exit 2 here, before Ink starts (frames checked now; chunk hashes as chunks are read).
   const open = (p: string): TraceReader => {
     try {
-      return reading.TraceReader.open(p);
+      const r = reading.TraceReader.open(p);
+      r.checkIntegrity(false);
+      return r;
     } catch (e) {
       throw e instanceof reading.TraceError ? new UsageError(e.message) : e;
     }
   };
   const reader = open(path);
-  const source = new TimelineSource(reader, loadSymbols(reader.header, overrides));
+  const against = o.against === undefined ? null : open(o.against);
+  if (process.stdout.isTTY !== true) throw new UsageError('tui needs a terminal: stdout is not a TTY (use `xenrr dump` for text output)');
+  const source = new TimelineSource(reader, loadSymbols(reader.header, overrides, path));
   let app;
   if (o.against !== undefined) {
-    const other = open(o.against);
-    const otherSource = new TimelineSource(other, loadSymbols(other.header, overrides));
+    const other = against!;
+    const otherSource = new TimelineSource(other, loadSymbols(other.header, overrides, o.against));
     const [{ diffTraces }, { DiffApp }] = await Promise.all([import('../replay/diff.js'), import('./diff-app.js')]);
     process.stderr.write(`aligning ${path} and ${o.against}...\n`);
     const report = diffTraces(reader, other, { symbols: [source.symbols, otherSource.symbols], maxRegions: 1_000_000 });
