@@ -8,12 +8,13 @@
  * Replay looks for an image, in order: `--image` (taken as given), the
  * resolved path older traces recorded, the corpus build for a corpus name,
  * the name relative to the working directory, to the trace's directory, and
- * to every corpus scenario file with the trace's identity. The first file
- * whose sha256 is the recorded one is the image.
+ * to every corpus scenario file with the trace's identity, and last a file
+ * of that name in the corpus build. The first file whose sha256 is the
+ * recorded one is the image.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernelPath, parseScenario, type Scenario } from '../sim/scenario.js';
 import type { HeaderData } from '../trace/schema.js';
@@ -72,6 +73,20 @@ function corpusScenarios(sha: string): string[] {
   return corpusIds.filter((c) => c.sha === sha).map((c) => c.file);
 }
 
+/** Files named `base` in the corpus build (build/corpus/pv and below). */
+function corpusImages(base: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+      const p = join(dir, f);
+      if (f === base) out.push(p);
+      else if (!f.includes('.') && statSync(p).isDirectory()) walk(p);
+    }
+  };
+  walk(join(ROOT, 'build', 'corpus', 'pv'));
+  return out;
+}
+
 export type FoundImage = { path: string; bytes: Buffer; given: boolean };
 
 /**
@@ -94,6 +109,7 @@ export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<stri
     if (opts.trace !== undefined) yield at(dirname(resolve(opts.trace)));
     const id = headerIdentity(h);
     if (id.sha256 !== '') for (const f of corpusScenarios(id.sha256)) yield at(dirname(f));
+    yield* corpusImages(basename(name));
   };
   let differs: string | null = null;
   for (const p of candidates()) {

@@ -98,8 +98,8 @@ export function registerTraceCommands(program: Command): void {
       const from = o.from === undefined ? 0 : Number(o.from);
       const to = o.to === undefined ? Number.MAX_SAFE_INTEGER : Number(o.to) + 1;
       if (!Number.isInteger(from) || !Number.isInteger(to)) throw new UsageError('--from/--to must be sequence numbers');
-      const syms = loadSymbols(r.header, imageOverrides(o.image));
-      for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      const syms = loadSymbols(r.header, imageOverrides(o.image), path);
+      for (const w of [...r.warnings, ...r.damage]) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       try {
         for (const e of r.events(from, to)) {
           if (dom !== null && e.dom !== dom) continue;
