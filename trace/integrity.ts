@@ -23,11 +23,12 @@ export function chunkHash(raw: Uint8Array): Uint8Array {
   return createHash('sha256').update(raw).digest().subarray(0, 16);
 }
 
-/** first_seq, count and prev_hash of an EventBatch, read without decoding its columns. */
-function batchHead(raw: Uint8Array): { firstSeq: number; count: number; prevHash: Uint8Array } | null {
+/** first_seq, count, prev_hash and first_time of an EventBatch, read without decoding its columns. */
+export function batchHead(raw: Uint8Array): { firstSeq: number; count: number; prevHash: Uint8Array; firstTime: number } | null {
   const r = protobuf.Reader.create(raw);
   let firstSeq = 0;
   let count = 0;
+  let firstTime = 0;
   let prevHash: Uint8Array = new Uint8Array(0);
   try {
     while (r.pos < r.len) {
@@ -42,6 +43,9 @@ function batchHead(raw: Uint8Array): { firstSeq: number; count: number; prevHash
         case 3:
           prevHash = r.bytes();
           break;
+        case 4:
+          firstTime = r.uint64() as unknown as number;
+          break;
         default:
           r.skipType(tag & 7);
       }
@@ -49,7 +53,7 @@ function batchHead(raw: Uint8Array): { firstSeq: number; count: number; prevHash
   } catch {
     return null;
   }
-  return { firstSeq, count, prevHash };
+  return { firstSeq, count, prevHash, firstTime };
 }
 
 type Listed = { what: string; kind: number; offset: number; chunk?: number };
@@ -86,7 +90,7 @@ export function checkFrames(r: TraceReader, deep: boolean): string[] {
     if (l.chunk !== undefined) prevHash = idx.chunks[l.chunk]!.hash;
   }
   // A complete trace ends with its trailer; a prefix may end with one frame the recorder did not finish writing.
-  if (r.complete && r.indexOffset >= 0 && at >= 0 && at !== r.size - TRAILER) problems.push(`${at < r.size - TRAILER ? `${r.size - TRAILER - at} unlisted bytes` : 'the footer index runs'} before the trailer at ${hex(r.size - TRAILER)}`);
+  if (r.complete && r.indexOffset >= 0 && at >= 0 && !r.trailerCut && at !== r.size - TRAILER) problems.push(`${at < r.size - TRAILER ? `${r.size - TRAILER - at} unlisted bytes` : 'the footer index runs'} before the trailer at ${hex(r.size - TRAILER)}`);
 
   let seq = idx.chunks[0]?.firstSeq ?? 0;
   if (seq !== 0) problems.push(`chunk 0 at ${hex(idx.chunks[0]!.offset)} is damaged (its first event is ${seq}, not 0)`);

@@ -18,7 +18,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { decodeBatch, type TraceEvent } from './columns.js';
 import { unpackCompressed } from './container.js';
-import { checkFrames, chunkHash } from './integrity.js';
+import { batchHead, checkFrames, chunkHash } from './integrity.js';
 import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FORMAT_VERSION, FRAME_HEADER, FrameKind, HeaderMsg, IndexMsg, TRAILER, TRAILER_MAGIC, type HeaderData, type IndexData } from './schema.js';
 import type { CheckpointData } from './writer.js';
 
@@ -41,8 +41,9 @@ export class TraceReader {
   /** false when the trace has no footer (the recorder did not finish) */
   readonly complete: boolean;
   readonly size: number;
-  /** offset of the INDEX frame (-1 without one) */
+  /** offset of the INDEX frame (-1 without one), and whether the trailer after it was cut short (the recorder died in its last write) */
   indexOffset = -1;
+  trailerCut = false;
   private checked: { deep: boolean; problems: string[] } | null = null;
 
   private constructor(private readonly fd: number, readonly path: string) {
@@ -161,29 +162,23 @@ export class TraceReader {
     for (;;) {
       const f = this.frameAt(at);
       if (typeof f === 'string') {
-        if (f !== 'cut') this.damage.push(`frame at ${hex(at)} is damaged (${f})`);
+        const kind = this.read(at, 1)[0];
+        const what = kind === FrameKind.CHUNK ? `chunk ${idx.chunks.length}` : kind === FrameKind.CHECKPOINT ? `checkpoint ${idx.checkpoints.length}` : 'frame';
+        if (f !== 'cut') this.damage.push(`${what} at ${hex(at)} is damaged (${f})`);
         break;
       }
       if (f.kind === FrameKind.CHUNK) {
-        const d = this.decodeChunk(f);
-        if (d === null) {
-          this.damage.push(`chunk ${idx.chunks.length} at ${hex(at)} is damaged (does not decode)`);
+        // Only the batch's head (its columns are decoded when read): a long prefix opens fast.
+        const raw = unpackCompressed(f.payload);
+        const head = raw === null ? null : batchHead(raw);
+        const why = head === null ? 'does not decode' : head.firstSeq !== idx.eventCount ? `its first event is ${head.firstSeq}, not ${idx.eventCount}` : !sameBytes(head.prevHash, prevHash) ? 'does not chain to the chunk before it' : null;
+        if (why !== null) {
+          this.damage.push(`chunk ${idx.chunks.length} at ${hex(at)} is damaged (${why})`);
           break;
         }
-        const { events, raw, prev } = d;
-        if (!sameBytes(prev, prevHash)) {
-          this.damage.push(`chunk ${idx.chunks.length} at ${hex(at)} is damaged (does not chain to the chunk before it)`);
-          break;
-        }
-        prevHash = chunkHash(raw);
-        const first = events[0];
-        idx.chunks.push({ offset: at, firstSeq: first?.seq ?? idx.eventCount, count: events.length, firstTime: first?.time ?? 0, hash: prevHash, compressedSize: f.payload.length, rawSize: raw.length });
-        idx.eventCount += events.length;
-        for (const e of events) {
-          idx.countsByKind[e.kind] = (idx.countsByKind[e.kind] ?? 0) + 1;
-          if (e.kind === 'hypercall') idx.countsByHypercall[e.name] = (idx.countsByHypercall[e.name] ?? 0) + 1;
-          idx.endTime = e.time;
-        }
+        prevHash = chunkHash(raw!);
+        idx.chunks.push({ offset: at, firstSeq: head!.firstSeq, count: head!.count, firstTime: head!.firstTime, hash: prevHash, compressedSize: f.payload.length, rawSize: raw!.length });
+        idx.eventCount += head!.count;
       } else if (f.kind === FrameKind.CHECKPOINT) {
         const c = this.decodeCheckpoint(f);
         if (c === null) {
@@ -201,7 +196,28 @@ export class TraceReader {
     }
     const tail = this.size - at;
     this.warnings.push(`no footer index: the recording did not finish; read ${idx.chunks.length} complete chunks (${idx.eventCount} events)${tail > 0 ? `, ignored ${tail} trailing bytes` : ''}`);
+    this.lazyTally(idx);
     return { index: idx, complete: false };
+  }
+
+  /**
+   * A scanned index's counts by kind and hypercall and its end time, which
+   * only decoding every event gives: computed the first time one is read
+   * (info), not when a prefix is opened to be replayed.
+   */
+  private lazyTally(idx: IndexData): void {
+    let done: Pick<IndexData, 'countsByKind' | 'countsByHypercall' | 'endTime'> | null = null;
+    const tally = (): NonNullable<typeof done> => {
+      if (done !== null) return done;
+      const t = { countsByKind: {} as Record<string, number>, countsByHypercall: {} as Record<string, number>, endTime: 0 };
+      for (const e of this.events()) {
+        t.countsByKind[e.kind] = (t.countsByKind[e.kind] ?? 0) + 1;
+        if (e.kind === 'hypercall') t.countsByHypercall[e.name] = (t.countsByHypercall[e.name] ?? 0) + 1;
+        t.endTime = e.time;
+      }
+      return (done = t);
+    };
+    for (const k of ['countsByKind', 'countsByHypercall', 'endTime'] as const) Object.defineProperty(idx, k, { get: () => tally()[k], enumerable: true });
   }
 
   /** An intact INDEX frame found by the scan: the trailer after it was cut short (the recorder died in its last write: use the index) or is damaged. */
@@ -215,6 +231,7 @@ export class TraceReader {
     if (have.length < TRAILER && sameBytes(have, want.subarray(0, have.length)) && idx !== null) {
       this.warnings.push(`the trailer after the footer index at ${hex(f.offset)} was cut short; used the index`);
       this.indexOffset = f.offset;
+      this.trailerCut = true;
       return { index: idx, complete: true };
     }
     this.damage.push(`trailer at ${hex(end)} is damaged (the footer index at ${hex(f.offset)} is intact)`);
