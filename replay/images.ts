@@ -121,5 +121,5 @@ export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<stri
     differs ??= p;
   }
   if (differs !== null) return `image for domain '${img.domain}' differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}; give the right one with --image ${img.domain}=PATH)`;
-  return `image for domain '${img.domain}' (${name || '?'}, sha256 ${short(img.sha256)}) not found: looked at ${tried.join(', ') || 'nothing'} (give it with --image ${img.domain}=PATH)`;
+  return `image for domain '${img.domain}' not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}; give it with --image ${img.domain}=PATH)`;
 }
