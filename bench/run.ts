@@ -4,6 +4,7 @@
  */
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
+import { benchPartial } from './partial-bench.js';
 import { benchReplaySuite } from './replay-bench.js';
 import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from './trace-bench.js';
 import { benchTui } from './tui-bench.js';
@@ -31,4 +32,5 @@ const rp = await benchReplaySuite();
 table('replay: verify by re-execution vs record', rp.speed);
 table('replay cursor: moves in a 1M-event trace (random points, fixed seed)', rp.seek);
 table('diff: identical prefix (chunk-hash skip) vs differing from the start', rp.diff);
+table('replay of an incomplete recording: its prefix only, vs recording that prefix', await benchPartial());
 table('tui: time to first frame and keypress-to-frame latency', await benchTui());

@@ -12,6 +12,7 @@ import { PV_CPUID } from '../sim/xen/cpuid.js';
 import { FORMAT_VERSION, type HeaderData } from '../trace/schema.js';
 import { TraceWriter } from '../trace/writer.js';
 import { initZstd } from '../trace/zstd.js';
+import { scenarioIdentity } from './images.js';
 import { buildMachine } from './scenario-run.js';
 
 export const XENRR_VERSION = '0.1.0';
@@ -19,15 +20,20 @@ export const XENRR_VERSION = '0.1.0';
 export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
 
-/** The trace header for a scenario run. */
+/**
+ * The trace header for a scenario run. Nothing in it depends on where the
+ * scenario or the images are (images.ts): the same run recorded from any
+ * directory gives the same bytes.
+ */
 export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, maxInsns = s.maxInsns): HeaderData {
-  const { file, ...rest } = s;
+  const { file: _file, ...rest } = s;
+  const id = scenarioIdentity(s);
   return {
     magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: XENRR_VERSION,
-    scenarioJson: JSON.stringify({ ...rest, seed, maxInsns }), scenarioFile: file,
+    scenarioJson: JSON.stringify({ ...rest, seed, maxInsns }), scenarioFile: '', scenarioName: id.name, scenarioSha256: id.sha256,
     images: s.domains.map((d) => {
       const bytes = readFileSync(kernelPath(s, d.kernel));
-      return { role: 'kernel', domain: d.name, path: kernelPath(s, d.kernel), sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
+      return { role: 'kernel', domain: d.name, path: '', name: d.kernel, sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
     }),
     seed,
     cpuid: Object.entries(PV_CPUID).map(([leaf, [eax, ebx, ecx, edx]]) => ({ leaf: Number(leaf), eax, ebx, ecx, edx })),
@@ -39,8 +45,10 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   await initZstd();
   const seed = opts.seed ?? s.seed;
   const every = opts.checkpointEvery ?? 0;
-  const writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns));
-  const machine = buildMachine(s, { seed, sink: (e, pos) => writer.append(e, pos) });
+  // The machine first: a scenario that cannot be built leaves no trace file behind (building emits no event).
+  let writer: TraceWriter | null = null;
+  const machine = buildMachine(s, { seed, sink: (e, pos) => writer!.append(e, pos) });
+  writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns));
   let lastCheckpoint = 0;
   let checkpoints = 0;
   const checkpoint = (): void => {
@@ -54,6 +62,6 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
     if (every > 0 && writer.eventCount - lastCheckpoint >= every) checkpoint();
     opts.progress?.(writer.eventCount, machine.instructions);
   });
-  writer.close(summary.stop, summary.time);
+  writer.close(summary.stop, summary.time, machine.domains.flatMap((d) => d.vcpus.map((v) => ({ dom: d.id, vcpu: v.id, icount: v.cpu.retired() }))));
   return { summary, events: writer.eventCount, bytes: writer.size, checkpoints };
 }

@@ -96,6 +96,9 @@ export class Seeker {
    * its quantum ended), events that closing emits come after the stop.
    */
   runTo(target: Target): Stop {
+    // An incomplete recording ends at its last recorded event (the machines halt just past it: ReplaySession.fresh).
+    const n = this.reader.index.eventCount;
+    if (!this.reader.complete && target.kind === 'seq' && target.seq >= n && n > 0) target = { kind: 'seq', seq: n - 1 };
     const best = this.bestStart(target);
     const cur = this.live;
     const resume = cur !== null && cur.resumable && target.kind !== 'start' && this.liveBefore(cur.m, target) && cur.m.nextSeq >= best.seq;

@@ -12,7 +12,6 @@
  * earlier point. Searches for events read the trace, not the machine.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import type { SimEvent } from '../sim/events.js';
 import { parseElf, type ElfSymbol } from '../sim/elf.js';
 import { Machine } from '../sim/machine.js';
@@ -20,6 +19,7 @@ import { parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';
+import { findImage } from './images.js';
 import { TraceEvents, type EventPredicate } from './session-events.js';
 import { Seeker, type Stop, type Target } from './session-seek.js';
 import { verifyRun, type VerifyResult } from './session-verify.js';
@@ -57,37 +57,51 @@ export class ReplaySession {
   private cur: Stop | null = null;
 
   private constructor(readonly reader: TraceReader, overrides: Map<string, string>) {
+    // Every frame intact and where the index says (verify also checks the chunk hashes it compares with).
+    reader.checkIntegrity(false);
     const h = reader.header;
     const json = JSON.parse(h.scenarioJson) as Record<string, unknown>;
-    this.scenario = parseScenario(json, h.scenarioFile);
+    this.scenario = parseScenario(json, h.scenarioFile || `${reader.path} (its scenario)`);
     this.specs = this.scenario.domains.map((dom, k) => {
-      const img = h.images[k];
-      const path = overrides.get(dom.name) ?? img?.path ?? '';
-      if (!existsSync(path)) throw new UsageError(`image for domain '${dom.name}' not found: ${path} (give it with --image ${dom.name}=PATH)`);
-      const bytes = readFileSync(path);
-      const sha = createHash('sha256').update(bytes).digest();
-      if (img !== undefined && !sha.equals(Buffer.from(img.sha256))) {
-        if (!overrides.has(dom.name)) throw new UsageError(`image for domain '${dom.name}' differs from the recorded one: ${path} (sha256 ${sha.toString('hex').slice(0, 16)}..., recorded ${Buffer.from(img.sha256).toString('hex').slice(0, 16)}...)`);
-        this.warnings.push(`domain '${dom.name}' runs ${path}, not the recorded image: expect a divergence`);
-      }
-      return { ...dom, id: k + 1, seed: h.seed, image: bytes };
+      const found = findImage(h, k, { overrides, trace: reader.path });
+      if (typeof found === 'string') throw new UsageError(found);
+      if (found.given && !createHash('sha256').update(found.bytes).digest().equals(Buffer.from(h.images[k]?.sha256 ?? []))) this.warnings.push(`domain '${dom.name}' runs ${found.path}, not the recorded image: expect a divergence`);
+      return { ...dom, id: k + 1, seed: h.seed, image: found.bytes };
     });
-    this.symbols = loadSymbols(h, overrides);
+    this.symbols = loadSymbols(h, overrides, reader.path);
     this.seeker = new Seeker(reader, (sink) => this.fresh(sink), this.scenario.maxInsns);
     this.events = new TraceEvents(reader);
   }
 
+  /** Replay `reader` (its integrity checked first: a damaged trace is a TraceError, here or, for the chunk hashes, in `verify`). */
   static open(reader: TraceReader, overrides: Map<string, string> = new Map()): ReplaySession {
     return new ReplaySession(reader, overrides);
   }
 
-  /** A machine at the start of the recorded run. */
+  /**
+   * A machine at the start of the recorded run. For a trace whose recording
+   * did not finish, the machine halts as it emits the first event past the
+   * recorded ones: nothing replays beyond what the trace can check.
+   */
   private fresh(sink: (e: SimEvent) => void): Machine {
-    return new Machine(this.specs, sink, { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock });
+    const opts = { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock };
+    if (this.reader.complete) return new Machine(this.specs, sink, opts);
+    const end = this.reader.index.eventCount;
+    const m: Machine = new Machine(this.specs, (e) => {
+      if (e.seq < end) return sink(e);
+      m.halt();
+    }, opts);
+    return m;
+  }
+
+  /** Whether the last cursor move reached its target (false: the run, or the recorded part of it, ended first). */
+  get reached(): boolean {
+    return this.cur?.reached ?? true;
   }
 
   /** Re-execute the whole run and compare it with the trace. Leaves the cursor alone. */
   verify(progress?: (events: number) => void): VerifyResult {
+    this.reader.checkIntegrity(true);
     const r = verifyRun(this.reader, (sink) => this.fresh(sink), this.scenario.maxInsns, progress);
     return { ...r, warnings: [...this.warnings, ...r.warnings] };
   }

@@ -3,24 +3,21 @@
  * trace header (path and sha256) or given explicitly, provides its ELF
  * symbol table. An image that is missing or differs is simply not used.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { createSymbolizer, parseElf, type Symbolizer } from '../sim/elf.js';
 import type { SimEvent } from '../sim/events.js';
 import type { HeaderData } from '../trace/schema.js';
+import { findImage } from './images.js';
 
 export type Symbols = Map<number, Symbolizer>;
 
-/** Symbolizers by domain id (domains are numbered 1.. in header order). */
-export function loadSymbols(h: HeaderData, overrides: Map<string, string> = new Map()): Symbols {
+/** Symbolizers by domain id (domains are numbered 1.. in header order); `trace`, the trace's path, is one place images are looked for (images.ts). */
+export function loadSymbols(h: HeaderData, overrides: Map<string, string> = new Map(), trace?: string): Symbols {
   const out: Symbols = new Map();
-  h.images.forEach((img, k) => {
-    const path = overrides.get(img.domain) ?? img.path;
-    if (!existsSync(path)) return;
-    const bytes = readFileSync(path);
-    if (!overrides.has(img.domain) && !Buffer.from(createHash('sha256').update(bytes).digest()).equals(Buffer.from(img.sha256))) return;
+  h.images.forEach((_img, k) => {
+    const found = findImage(h, k, { overrides, ...(trace === undefined ? {} : { trace }) });
+    if (typeof found === 'string') return;
     try {
-      const elf = parseElf(bytes);
+      const elf = parseElf(found.bytes);
       out.set(k + 1, createSymbolizer(elf.symbols, { includeNoType: true, includeObjects: true, sections: elf.sections }));
     } catch {
       // not an ELF we can read: leave the domain unsymbolized

@@ -7,7 +7,7 @@
  * build/corpus/pv/<kernel>.elf; any other value is a path relative to the
  * scenario file.
  */
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { MAX_MACHINE_MIB } from './xen/frames.js';
 
@@ -77,10 +77,15 @@ export function kernelPath(s: Scenario, kernel: string): string {
   return isAbsolute(kernel) ? kernel : resolve(dirname(s.file), kernel);
 }
 
-/** A one-domain scenario for running a bare kernel image. */
+/**
+ * A one-domain scenario for running a bare kernel image. Its kernel is
+ * named relative to the image itself (the scenario's file), so the scenario
+ * is the same whatever directory it is made from.
+ */
 export function singleKernel(path: string, opts: { memoryMiB: number; vcpus?: number; cmdline: string; maxInsns: number; seed: number }): Scenario {
+  const base = basename(path);
   return parseScenario(
-    { name: path.split('/').pop() ?? 'kernel', seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: resolve(path), memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline }] },
+    { name: base, seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: `./${base}`, memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline }] },
     path,
   );
 }

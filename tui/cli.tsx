@@ -26,7 +26,6 @@ export function registerTui(program: Command): void {
     .action(async (path: string, o: TuiOpts) => {
       const { inputFile } = await import('../replay/cli/inputs.js');
       for (const p of [path, ...(o.against !== undefined ? [o.against] : [])]) inputFile(p, 'a trace file');
-      if (process.stdout.isTTY !== true) throw new UsageError('tui needs a terminal: stdout is not a TTY (use `xenrr dump` for text output)');
       await openTui(path, o);
     });
 
@@ -53,20 +52,25 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
   // zstd's wasm compiles while Ink loads.
   const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
   const [{ render }, reading, { loadSymbols }, { TimelineSource }, { checkImages, headerDomains, imageProblem }] = await Promise.all([import('ink'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), import('../replay/cli/inputs.js'), zstd]);
+  // A damaged trace is one line and exit 2 here, before Ink starts (frames checked now; chunk hashes as chunks are read).
   const open = (p: string): TraceReader => {
     try {
-      return reading.TraceReader.open(p);
+      const r = reading.TraceReader.open(p);
+      r.checkIntegrity(false);
+      return r;
     } catch (e) {
       throw e instanceof reading.TraceError ? new UsageError(e.message) : e;
     }
   };
   const reader = open(path);
+  const against = o.against === undefined ? null : open(o.against);
   checkImages(overrides, headerDomains(reader.header), path, (p) => imageProblem(p, o.against === undefined));
-  const source = new TimelineSource(reader, loadSymbols(reader.header, overrides));
+  if (process.stdout.isTTY !== true) throw new UsageError('tui needs a terminal: stdout is not a TTY (use `xenrr dump` for text output)');
+  const source = new TimelineSource(reader, loadSymbols(reader.header, overrides, path));
   let app;
   if (o.against !== undefined) {
-    const other = open(o.against);
-    const otherSource = new TimelineSource(other, loadSymbols(other.header, overrides));
+    const other = against!;
+    const otherSource = new TimelineSource(other, loadSymbols(other.header, overrides, o.against));
     const [{ diffTraces }, { DiffApp }] = await Promise.all([import('../replay/diff.js'), import('./diff-app.js')]);
     process.stderr.write(`aligning ${path} and ${o.against}...\n`);
     const report = diffTraces(reader, other, { symbols: [source.symbols, otherSource.symbols], maxRegions: 1_000_000 });

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { render } from 'ink-testing-library';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { diffTraces } from '../replay/diff.js';
+import { findImage, type FoundImage } from '../replay/images.js';
 import { record } from '../replay/record.js';
 import { ReplaySession, type MachineView } from '../replay/session.js';
 import type { Symbolizer } from '../sim/elf.js';
@@ -382,7 +383,7 @@ describe.skipIf(!built)('state pane on a recorded guest', () => {
     const cur = lines.find((l) => l.startsWith('=> '))!;
     expect(cur.startsWith(`=> 0x${m![2]} `)).toBe(true);
     if (hasObjdump) {
-      const elf = reader.header.images[0]!.path;
+      const elf = (findImage(reader.header, 0) as FoundImage).path;
       const out = execFileSync('objdump', ['-d', '-w', `--start-address=0x${m![2]}`, `--stop-address=0x${(BigInt(`0x${m![2]}`) + 16n).toString(16)}`, elf], { encoding: 'utf8' });
       const want = /^\s+[0-9a-f]+:\t(?:[0-9a-f]{2} )+\s*\t(.*)$/m.exec(out)![1]!.replace(/\s+/g, ' ').replace(/# (?:0x)?([0-9a-f]+)(?: <[^>]*>)?$/, '# $1');
       expect(cur.replace(/^=> 0x[0-9a-f]+ <[^>]+> +/, '').replace(/\s+/g, ' ').replace(/# (?:0x)?([0-9a-f]+)(?: <[^>]*>)?$/, '# $1')).toBe(want);

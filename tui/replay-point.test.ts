@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { findImage, type FoundImage } from '../replay/images.js';
 import { record } from '../replay/record.js';
 import { ReplaySession } from '../replay/session.js';
 import { loadSymbols } from '../replay/symbols.js';
@@ -65,7 +66,7 @@ describe.skipIf(!built)('replay points', () => {
   it('read the code around RIP from guest memory, from the start of its symbol', () => {
     const syms = loadSymbols(reader.header);
     const points = open();
-    const elfBytes = readFileSync(reader.header.images[0]!.path);
+    const elfBytes = (findImage(reader.header, 0) as FoundImage).bytes;
     const elf = parseElf(elfBytes);
     const text = elf.sections.find((s) => s.name === '.text')!;
     const inText = (a: bigint): boolean => a >= text.addr && a < text.addr + BigInt(text.size);

@@ -1,7 +1,9 @@
 /**
  * `xenrr replay <trace>`: re-execute and compare (exit 0 on a full match, 1
- * with a divergence report), or with --to, stop at a point and print the
+ * with a divergence report, 3 when the recording is incomplete and its
+ * recorded prefix matched), or with --to, stop at a point and print the
  * machine state there, or with --watch, find where guest memory changes.
+ * A damaged trace, or a --to past the end of the recording, is exit 2.
  */
 import type { Command } from 'commander';
 import type { SimEvent } from '../../sim/events.js';
@@ -17,11 +19,13 @@ import { line, openTrace } from './trace-cmds.js';
 import { checkVcpu, parseWatch, watchJson, watchPoint, watchReport } from './watch.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
+/** Exit code of a replay whose trace is incomplete and whose recorded prefix matched. */
+export const EXIT_INCOMPLETE = 3;
 
 export function registerReplay(program: Command): void {
   program
     .command('replay')
-    .description('re-execute a trace and compare it event by event, or stop at a point (--to) and show the machine state')
+    .description('re-execute a trace and compare it event by event (exit 0 match, 1 divergence, 3 incomplete recording whose recorded part matched), or stop at a point (--to) and show the machine state')
     .argument('<trace>', 'trace file')
     .option('--image <name=path...>', 'kernel image for a domain (default: the recorded path; required if it moved)')
     .option('--to <point>', 'stop at event SEQ, or at icount:DOM.VCPU:N (instructions retired by that vCPU)')
@@ -52,13 +56,22 @@ export function registerReplay(program: Command): void {
       }
       if (o.to !== undefined) {
         const m = /^icount:(\d+)\.(\d+):(\d+)$/.exec(o.to);
+        const r = session.reader;
+        const past = `--to ${o.to}: past the end of the recording${r.complete ? '' : ' (it is incomplete)'}`;
         let view: MachineView;
         if (m) {
-          checkVcpu(session, Number(m[1]), Number(m[2]), `--to ${o.to}`);
-          view = session.seekIcount(Number(m[1]), Number(m[2]), Number(m[3]));
-        }
-        else if (/^\d+$/.test(o.to)) view = session.seek(Number(o.to));
-        else throw new UsageError(`--to expects SEQ or icount:DOM.VCPU:N, got '${o.to}'`);
+          const [dom, vcpu, icount] = [Number(m[1]), Number(m[2]), Number(m[3])];
+          checkVcpu(session, dom, vcpu, `--to ${o.to}`);
+          const end = r.index.vcpus.find((v) => v.dom === dom && v.vcpu === vcpu);
+          if (r.complete && end !== undefined && icount > end.icount) throw new UsageError(`${past}: vCPU ${dom}.${vcpu} retired ${end.icount} instructions in it`);
+          view = session.seekIcount(dom, vcpu, icount);
+          if (!session.reached) throw new UsageError(`${past}: vCPU ${dom}.${vcpu} had retired ${view.vcpus.find((v) => v.dom === dom && v.vcpu === vcpu)?.icount ?? 0} instructions when it ends`);
+        } else if (/^\d+$/.test(o.to)) {
+          const seq = Number(o.to);
+          const n = r.index.eventCount;
+          if (seq >= n) throw new UsageError(`${past}: ${n === 0 ? 'it holds no event' : `its last ${r.complete ? '' : 'recorded '}event is ${n - 1}`}`);
+          view = session.seek(seq);
+        } else throw new UsageError(`--to expects SEQ or icount:DOM.VCPU:N, got '${o.to}'`);
         process.stdout.write(o.json ? `${JSON.stringify(view, (_, v) => (typeof v === 'bigint' ? hex(v) : v), 2)}\n` : printView(view, session.symbols));
         return;
       }
@@ -66,10 +79,12 @@ export function registerReplay(program: Command): void {
       const r = session.verify();
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
       for (const w of r.warnings.slice(session.warnings.length)) process.stderr.write(`xenrr: warning: ${w}\n`);
-      if (o.json) process.stdout.write(`${JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? hex(v) : v), 2)}\n`);
-      else if (r.divergence === null) process.stdout.write(`replay: all ${r.events} events match ${path} (${sec.toFixed(2)} s)\n`);
-      else process.stdout.write(report(r.divergence, session.symbols));
-      if (r.divergence !== null) process.exitCode = 1;
+      const complete = session.reader.complete;
+      if (o.json) process.stdout.write(`${JSON.stringify({ ...r, complete }, (_, v) => (typeof v === 'bigint' ? hex(v) : v), 2)}\n`);
+      else if (r.divergence !== null) process.stdout.write(report(r.divergence, session.symbols));
+      else if (complete) process.stdout.write(`replay: all ${r.events} events match ${path} (${sec.toFixed(2)} s)\n`);
+      else process.stdout.write(`replay: ${path} is incomplete (its recorder did not finish): all ${r.events} recorded events match, replayed up to there (${sec.toFixed(2)} s)\n`);
+      process.exitCode = r.divergence !== null ? 1 : complete ? 0 : EXIT_INCOMPLETE;
     });
 }
 

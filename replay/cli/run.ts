@@ -130,6 +130,15 @@ function runPv(s: Scenario, opts: RunOpts): boolean {
     process.stdout.write(`hypercalls: ${Object.entries(summary.hypercalls).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}\n`);
     for (const p of problems) process.stdout.write(`expectation failed: ${p}\n`);
   }
+  return pvFailed(s, summary, problems);
+}
+
+/**
+ * Whether a PV run failed (exit 1), as `run` and `record` both judge it: it
+ * did not end with every domain stopped (deadlock, budget), an expectation
+ * failed, or, with no expected shutdowns, a domain did not power off.
+ */
+export function pvFailed(s: Scenario, summary: RunSummary, problems: string[]): boolean {
   return summary.stop !== 'all-stopped' || problems.length > 0 || (Object.keys(s.expect.shutdown).length === 0 && summary.domains.some((d) => d.reason !== 'poweroff'));
 }
 

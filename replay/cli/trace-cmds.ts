@@ -7,11 +7,13 @@ import { ScenarioError } from '../../sim/scenario.js';
 import { TraceError, TraceReader } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
 import { KIND_ALIASES, summary } from '../format.js';
+import { headerIdentity, imageName } from '../images.js';
 import { record } from '../record.js';
 import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
+import { checkExpect } from '../scenario-run.js';
 import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
-import { DEFAULT_SCENARIO, kernelOptions, loadInput, seedOf } from './run.js';
+import { DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
@@ -75,7 +77,11 @@ export function registerTraceCommands(program: Command): void {
       if (tty) process.stderr.write('\r\x1b[K');
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
       process.stdout.write(`${o.output}: ${r.events} events, ${r.checkpoints} checkpoints, ${r.bytes} bytes (${(r.bytes / Math.max(1, r.events)).toFixed(2)} bytes/event), ${r.summary.stop}, ${r.summary.instructions} instructions in ${sec.toFixed(2)} s\n`);
-      if (r.summary.stop !== 'all-stopped') process.exitCode = 1;
+      // The trace is complete either way; the exit code judges the run as `xenrr run` does.
+      const problems = checkExpect(s, r.summary);
+      for (const p of problems) process.stdout.write(`expectation failed: ${p}\n`);
+      for (const d of r.summary.domains) if (d.reason !== 'poweroff' && Object.keys(s.expect.shutdown).length === 0) process.stdout.write(`domain ${d.name}: ${d.state}${d.reason ? ` (${d.reason})` : ''}\n`);
+      if (pvFailed(s, r.summary, problems)) process.exitCode = 1;
     });
 
   program
@@ -107,8 +113,8 @@ export function registerTraceCommands(program: Command): void {
       const { from, end: to } = seqRange(o.from, o.to);
       const images = imageOverrides(o.image);
       checkImages(images, domains, path, (p) => imageProblem(p, false));
-      const syms = loadSymbols(r.header, images);
-      for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      const syms = loadSymbols(r.header, images, path);
+      for (const w of [...r.warnings, ...r.damage]) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       try {
         for (const e of r.events(from, to)) {
           if (dom !== null && e.dom !== dom) continue;
@@ -123,19 +129,24 @@ export function registerTraceCommands(program: Command): void {
 
   program
     .command('info')
-    .description('summarize a trace: header, counts by kind and hypercall, sizes, compression, checkpoints')
+    .description('summarize a trace: header, counts by kind and hypercall, sizes, compression, checkpoints; checks its integrity (a damaged trace: a warning and exit 1)')
     .argument('<trace>', 'trace file')
     .option('--json', 'print as JSON')
     .action(async (path: string, o: { json?: boolean }) => {
       await initZstd();
       const r = openTrace(path);
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      const damage = r.integrity();
+      for (const w of damage.slice(0, 5)) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      if (damage.length > 5) process.stderr.write(`xenrr: warning: ${path}: ... and ${damage.length - 5} more problems\n`);
+      if (damage.length > 0) process.exitCode = 1;
+      const id = headerIdentity(r.header);
       const raw = r.index.chunks.reduce((n, c) => n + c.rawSize, 0);
       const compressed = r.index.chunks.reduce((n, c) => n + c.compressedSize, 0);
       const info = {
-        file: path, complete: r.complete, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
-        scenario: (JSON.parse(r.header.scenarioJson) as { name: string }).name, seed: r.header.seed,
-        images: r.header.images.map((i) => ({ domain: i.domain, path: i.path, sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
+        file: path, complete: r.complete, damage, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
+        scenario: id.name, scenarioSha256: id.sha256, seed: r.header.seed,
+        images: r.header.images.map((i, k) => ({ domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
         chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery,
         bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
@@ -147,10 +158,11 @@ export function registerTraceCommands(program: Command): void {
         return;
       }
       const lines = [
-        `trace      ${path}${r.complete ? '' : '  (INCOMPLETE: no footer index)'}`,
+        `trace      ${path}${damage.length > 0 ? '  (DAMAGED: see the warnings)' : r.complete ? '' : '  (INCOMPLETE: no footer index)'}`,
         `format     v${info.formatVersion}, recorded by xenrr ${info.xenrrVersion}`,
-        `scenario   ${info.scenario}, seed ${info.seed}, stop: ${info.stopReason}, virtual time ${(info.endTime / 1e6).toFixed(3)} ms`,
-        ...info.images.map((i) => `image      ${i.domain}: ${i.path} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
+        `scenario   ${info.scenario}${id.sha256 ? ` (sha256 ${id.sha256.slice(0, 16)}...)` : ''}, seed ${info.seed}, stop: ${info.stopReason}, virtual time ${(info.endTime / 1e6).toFixed(3)} ms`,
+        ...info.images.map((i) => `image      ${i.domain}: ${i.name}${i.path && i.path !== i.name ? ` (${i.path})` : ''} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
+        ...(r.index.vcpus.length > 0 ? [`vcpus      ${r.index.vcpus.map((v) => `d${v.dom}v${v.vcpu} ${v.icount}`).join(', ')} instructions retired`] : []),
         `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${info.checkpointEvery ? ` (every ${info.checkpointEvery} events)` : ''}`,
         `size       ${info.bytes} bytes, ${info.bytesPerEvent.toFixed(2)} bytes/event overall, ${info.eventBytesPerEvent.toFixed(2)} bytes/event in event chunks, compression ${info.compressionRatio.toFixed(1)}x`,
         `by kind    ${Object.entries(info.countsByKind).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ')}`,
