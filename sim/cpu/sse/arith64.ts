@@ -91,13 +91,15 @@ function addCore(x: number, y: number, fl: number, mx: number): number {
     zero(DOUBLE, rcOf(mx) === RC.DOWN ? 1 : 0);
     return fl;
   }
-  if (s - s !== 0) {
-    // Overflowed: both operands are >= 2^970, so halving them is exact.
+  const e = sumErr(x, y, s);
+  if (e - e !== 0) {
+    // s, or an intermediate of TwoSum, overflowed: both operands are then
+    // at least 2^969 in magnitude, so halving them is exact.
     const s2 = x * 0.5 + y * 0.5;
     setExact(s2, sumErr(x * 0.5, y * 0.5, s2), 1);
     return roundPack(DOUBLE, fl, mx);
   }
-  return fin64(s, sumErr(x, y, s), fl, mx);
+  return fin64(s, e, fl, mx);
 }
 
 function addSlow(alo: number, ahi: number, blo: number, bhi: number, mx: number): number {

@@ -177,6 +177,15 @@ function f64Pair(r: Rng, kind: string, a: Uint32Array, b: Uint32Array, i: number
     b[i] = (a[i]! + r.below(7) - 3) >>> 0;
     b[i + 1] = (ahi ^ (r.below(2) << 31)) >>> 0;
     return;
+  } else if (m === 8 && (kind === 'add' || kind === 'sub')) {
+    // both near the top of the range: overflow, and TwoSum's own intermediates
+    a[i + 1] = (a[i + 1]! & 0x800fffff) | ((0x7fc + r.below(3)) << 20);
+    if (r.below(2)) {
+      b[i] = (0xffffffff - r.below(4)) >>> 0;
+      b[i + 1] = (sign | 0x7fefffff) >>> 0;
+      return;
+    }
+    eb = 0x7fc + r.below(3);
   } else eb = ea + 1023 + r.below(121) - 60;
   eb = Math.min(2046, Math.max(0, eb));
   b[i] = r.below(4) === 0 ? 0 : r.next();
