@@ -210,7 +210,19 @@ function int32(r: Rng): number {
 }
 
 function int64(r: Rng, out: Uint32Array, i: number): void {
-  switch (r.below(5)) {
+  switch (r.below(6)) {
+    case 5: {
+      // a binary32 midpoint in the top 53 bits with more bits below: the
+      // binary64 rounding alone would make a false tie
+      const top = 54 + r.below(9);
+      const m = BigInt((r.next() >>> 8) | 0x800000);
+      let v = ((m * 2n + 1n) << BigInt(top - 24)) + BigInt(r.below(2) ? 1 : -1) * BigInt(1 + r.below(1 << (top - 54)));
+      if (r.below(2)) v = -v;
+      v = BigInt.asUintN(64, v);
+      out[i] = Number(v & 0xffffffffn);
+      out[i + 1] = Number(v >> 32n);
+      return;
+    }
     case 0: {
       const [lo, hi] = r.pick([[0, 0], [1, 0], [0xffffffff, 0xffffffff], [0xffffffff, 0x7fffffff], [0, 0x80000000],
         [1, 0x80000000], [0, 0x00200000], [1, 0x00200000], [0xffffffff, 0x001fffff], [0x00000400, 0x80000000], [0xfffffc00, 0x7fffffff]]);

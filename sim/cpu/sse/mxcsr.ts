@@ -30,8 +30,5 @@ export const MXCSR_DEFAULT = 0x1f80;
 /** Bits of MXCSR that may be set; ldmxcsr/fxrstor #GP on any other (MXCSR_MASK as FXSAVE reports it with DAZ). */
 export const MXCSR_WRITABLE = 0xffff;
 
-/** The flags of `fl` whose mask bit in `mx` is clear. */
-export const unmasked = (fl: number, mx: number): number => fl & ~(mx >>> 7) & FLAGS;
-
 /** Rounding control field of `mx` (an RC value). */
 export const rcOf = (mx: number): number => (mx >>> MX.RC_SHIFT) & 3;

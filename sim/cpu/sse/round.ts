@@ -98,15 +98,6 @@ export function setExact(x: number, e: number, s: number): void {
   qe = lsb - 2 + s;
 }
 
-/** Sets the value to round to the integer (-1)^neg * (hi * 2^32 + lo), non-zero. */
-export function setExactInt(neg: number, lo: number, hi: number): void {
-  sgn = neg;
-  nh = hi;
-  nl = lo;
-  stk = 0;
-  qe = 0;
-}
-
 let inexact = 0;
 
 /** The value's magnitude with its lowest k bits rounded off by rc; sets `inexact`. */
