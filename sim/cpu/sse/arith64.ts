@@ -1,7 +1,7 @@
 /**
- * binary64 lanes of add/sub/mul/div/min/max/sqrt (addsd, addpd, ...).
- * Operands are encodings (lo, hi); each returns its flags (see mxcsr.ts)
- * and leaves the result in res[0..1].
+ * binary64 lanes of add/sub/mul/div/min/max/sqrt (addsd, addpd, ...). An
+ * operand is the quadword at a[ai] (low word), a[ai+1] (high word); each
+ * returns its flags (see mxcsr.ts) and leaves the result in res[0..1].
  *
  * Pre-computation, in priority order per lane (SDM vol. 1 4.9.2, table 4-7;
  * AMD APM vol. 1 table 4-12), each condition hiding the later ones:
@@ -12,10 +12,14 @@
  * 3. an invalid operation (inf-inf, 0*inf, 0/0, inf/inf, sqrt of a
  *    negative non-zero): IE, the default NaN. x/0 for finite non-zero x: ZE.
  * 4. a denormal operand: DE, and the operation proceeds.
+ *
+ * The fast paths (both operands normal, result well inside the range) get
+ * the error term from TwoSum / TwoProduct / the exact remainder; the rest
+ * scale to mantissas in [1, 2) and round through roundPack.
  */
 import { F64, QNAN64_HI, W64, f64, isDen64, isNaN64, isSNaN64, res, special64 } from './bits.js';
 import { MX, RC, rcOf } from './mxcsr.js';
-import { DOUBLE, fin64, prodErr, roundPack, setExact, sumErr, zero } from './round.js';
+import { DOUBLE, XE, fin64, prodErr, roundPack, setExact, sumErr, zero } from './round.js';
 
 const TWO_M1021 = 2 ** -1021;
 const TWO_M968 = 2 ** -968;
@@ -23,7 +27,6 @@ const TWO_64 = 2 ** 64;
 const TWO_995 = 2 ** 995;
 const TWO_1000 = 2 ** 1000;
 const TWO_1020 = 2 ** 1020;
-const TWO_1023 = 2 ** 1023;
 
 /** Result for a NaN operand: the first NaN, quieted; IE if either is signalling. */
 function nan2(alo: number, ahi: number, blo: number, bhi: number): number {
@@ -70,7 +73,7 @@ function cls(lo: number, hi: number, mx: number): number {
 const val = f64;
 
 let fexp = 0;
-/** x = m * 2^fexp with |m| in [1, 2); x finite non-zero. */
+/** x = m * 2^fexp with |m| in [1, 2); x finite non-zero. (Slow paths only.) */
 function frexp(x: number): number {
   F64[0] = x;
   let hi = W64[1]!;
@@ -85,6 +88,7 @@ function frexp(x: number): number {
   return F64[0]!;
 }
 
+/** x + y for finite x, y not both zero. */
 function addCore(x: number, y: number, fl: number, mx: number): number {
   const s = x + y;
   if (s === 0) {
@@ -95,11 +99,14 @@ function addCore(x: number, y: number, fl: number, mx: number): number {
   if (e - e !== 0) {
     // s, or an intermediate of TwoSum, overflowed: both operands are then
     // at least 2^969 in magnitude, so halving them is exact.
-    const s2 = x * 0.5 + y * 0.5;
-    setExact(s2, sumErr(x * 0.5, y * 0.5, s2), 1);
+    XE[0] = x * 0.5 + y * 0.5;
+    XE[1] = sumErr(x * 0.5, y * 0.5, XE[0]!);
+    setExact(1);
     return roundPack(DOUBLE, fl, mx);
   }
-  return fin64(s, e, fl, mx);
+  XE[0] = s;
+  XE[1] = e;
+  return fin64(fl, mx);
 }
 
 function addSlow(alo: number, ahi: number, blo: number, bhi: number, mx: number): number {
@@ -119,52 +126,86 @@ function addSlow(alo: number, ahi: number, blo: number, bhi: number, mx: number)
   return addCore(ca === ZERO ? 0 : val(alo, ahi), cb === ZERO ? 0 : val(blo, bhi), den, mx);
 }
 
-/** addsd lane: a + b. */
-export function add64(alo: number, ahi: number, blo: number, bhi: number, mx: number): number {
-  if (special64(ahi) || special64(bhi)) return addSlow(alo, ahi, blo, bhi, mx);
-  return addCore(val(alo, ahi), val(blo, bhi), 0, mx);
-}
-
-/** subsd lane: a - b (a NaN b keeps its own sign). */
-export function sub64(alo: number, ahi: number, blo: number, bhi: number, mx: number): number {
-  if (isNaN64(blo, bhi)) return nan2(alo, ahi, blo, bhi);
-  return add64(alo, ahi, blo, bhi ^ 0x80000000, mx);
-}
-
-function mulCore(x: number, y: number, fl: number, mx: number): number {
-  const p = x * y;
-  const ap = p < 0 ? -p : p;
-  if (ap >= TWO_M968 && ap < TWO_1023 && x < TWO_995 && x > -TWO_995 && y < TWO_995 && y > -TWO_995) {
-    return fin64(p, prodErr(x, y, p), fl, mx);
+/** a + b, or a - b when neg = 0x80000000 (a NaN b keeps its own sign). */
+function addLane(a: Uint32Array, ai: number, b: Uint32Array, bi: number, neg: number, mx: number): number {
+  const alo = a[ai]!;
+  const ahi = a[ai + 1]!;
+  const blo = b[bi]!;
+  const bhi = b[bi + 1]!;
+  if (special64(ahi) || special64(bhi)) {
+    if (neg !== 0 && isNaN64(blo, bhi)) return nan2(alo, ahi, blo, bhi);
+    return addSlow(alo, ahi, blo, (bhi ^ neg) >>> 0, mx);
   }
-  const mxa = frexp(x);
+  const x = val(alo, ahi);
+  const y = val(blo, (bhi ^ neg) >>> 0);
+  const s = x + y;
+  if (s === 0) {
+    zero(DOUBLE, rcOf(mx) === RC.DOWN ? 1 : 0);
+    return 0;
+  }
+  const e = sumErr(x, y, s);
+  if (e - e !== 0) return addCore(x, y, 0, mx);
+  XE[0] = s;
+  XE[1] = e;
+  return fin64(0, mx);
+}
+
+/** addsd lane: a + b. */
+export function add64(a: Uint32Array, ai: number, b: Uint32Array, bi: number, mx: number): number {
+  return addLane(a, ai, b, bi, 0, mx);
+}
+
+/** subsd lane: a - b. */
+export function sub64(a: Uint32Array, ai: number, b: Uint32Array, bi: number, mx: number): number {
+  return addLane(a, ai, b, bi, 0x80000000, mx);
+}
+
+/** x * y, finite non-zero (denormals included), outside mul64's fast path. */
+function mulScaled(x: number, y: number, fl: number, mx: number): number {
+  const ma = frexp(x);
   const ea = fexp;
-  const mya = frexp(y);
-  const pm = mxa * mya;
-  setExact(pm, prodErr(mxa, mya, pm), ea + fexp);
+  const mb = frexp(y);
+  const p = ma * mb;
+  XE[0] = p;
+  XE[1] = prodErr(ma, mb, p);
+  setExact(ea + fexp);
   return roundPack(DOUBLE, fl, mx);
 }
 
-/** mulsd lane: a * b. */
-export function mul64(alo: number, ahi: number, blo: number, bhi: number, mx: number): number {
-  if (special64(ahi) || special64(bhi)) {
-    if (isNaN64(alo, ahi) || isNaN64(blo, bhi)) return nan2(alo, ahi, blo, bhi);
-    den = 0;
-    const ca = cls(alo, ahi, mx);
-    const cb = cls(blo, bhi, mx);
-    const neg = (ahi ^ bhi) >>> 31;
-    if (ca === INF || cb === INF) {
-      if (ca === ZERO || cb === ZERO) return invalid();
-      inf(neg);
-      return den;
-    }
-    if (ca === ZERO || cb === ZERO) {
-      zero(DOUBLE, neg);
-      return den;
-    }
-    return mulCore(val(alo, ahi), val(blo, bhi), den, mx);
+function mulSlow(alo: number, ahi: number, blo: number, bhi: number, mx: number): number {
+  if (isNaN64(alo, ahi) || isNaN64(blo, bhi)) return nan2(alo, ahi, blo, bhi);
+  den = 0;
+  const ca = cls(alo, ahi, mx);
+  const cb = cls(blo, bhi, mx);
+  const neg = (ahi ^ bhi) >>> 31;
+  if (ca === INF || cb === INF) {
+    if (ca === ZERO || cb === ZERO) return invalid();
+    inf(neg);
+    return den;
   }
-  return mulCore(val(alo, ahi), val(blo, bhi), 0, mx);
+  if (ca === ZERO || cb === ZERO) {
+    zero(DOUBLE, neg);
+    return den;
+  }
+  return mulScaled(val(alo, ahi), val(blo, bhi), den, mx);
+}
+
+/** mulsd lane: a * b. */
+export function mul64(a: Uint32Array, ai: number, b: Uint32Array, bi: number, mx: number): number {
+  const ahi = a[ai + 1]!;
+  const bhi = b[bi + 1]!;
+  if (special64(ahi) || special64(bhi)) return mulSlow(a[ai]!, ahi, b[bi]!, bhi, mx);
+  const x = val(a[ai]!, ahi);
+  const y = val(b[bi]!, bhi);
+  const p = x * y;
+  const ap = p < 0 ? -p : p;
+  // Dekker's product is exact while neither the split nor its error terms under/overflow.
+  if (ap >= TWO_M968 && ap < TWO_995 && x < TWO_995 && x > -TWO_995 && y < TWO_995 && y > -TWO_995) {
+    XE[0] = p;
+    XE[1] = prodErr(x, y, p);
+    return fin64(0, mx);
+  }
+  return mulScaled(x, y, 0, mx);
 }
 
 /** Sign of the exact x/y - q, from the remainder x - q*y (exact while q*y neither over- nor underflows). */
@@ -174,47 +215,58 @@ function divErr(x: number, y: number, q: number): number {
   return r === 0 ? 0 : r > 0 === y > 0 ? 1 : -1;
 }
 
-function divCore(x: number, y: number, fl: number, mx: number): number {
+/** x / y, finite non-zero, outside div64's fast path. */
+function divScaled(x: number, y: number, fl: number, mx: number): number {
+  const ma = frexp(x);
+  const ea = fexp;
+  const mb = frexp(y);
+  const q = ma / mb;
+  XE[0] = q;
+  XE[1] = divErr(ma, mb, q);
+  setExact(ea - fexp);
+  return roundPack(DOUBLE, fl, mx);
+}
+
+function divSlow(alo: number, ahi: number, blo: number, bhi: number, mx: number): number {
+  if (isNaN64(alo, ahi) || isNaN64(blo, bhi)) return nan2(alo, ahi, blo, bhi);
+  den = 0;
+  const ca = cls(alo, ahi, mx);
+  const cb = cls(blo, bhi, mx);
+  const neg = (ahi ^ bhi) >>> 31;
+  if (ca === INF) {
+    if (cb === INF) return invalid();
+    inf(neg);
+    return den;
+  }
+  if (cb === ZERO) {
+    if (ca === ZERO) return invalid();
+    inf(neg);
+    return MX.ZE;
+  }
+  if (cb === INF || ca === ZERO) {
+    zero(DOUBLE, neg);
+    return den;
+  }
+  return divScaled(val(alo, ahi), val(blo, bhi), den, mx);
+}
+
+/** divsd lane: a / b. */
+export function div64(a: Uint32Array, ai: number, b: Uint32Array, bi: number, mx: number): number {
+  const ahi = a[ai + 1]!;
+  const bhi = b[bi + 1]!;
+  if (special64(ahi) || special64(bhi)) return divSlow(a[ai]!, ahi, b[bi]!, bhi, mx);
+  const x = val(a[ai]!, ahi);
+  const y = val(b[bi]!, bhi);
   const q = x / y;
   const aq = q < 0 ? -q : q;
   const ax = x < 0 ? -x : x;
   const ay = y < 0 ? -y : y;
   if (aq >= TWO_M1021 && aq < TWO_995 && ax >= TWO_M968 && ax < TWO_1020 && ay < TWO_995) {
-    return fin64(q, divErr(x, y, q), fl, mx);
+    XE[0] = q;
+    XE[1] = divErr(x, y, q);
+    return fin64(0, mx);
   }
-  const ma = frexp(x);
-  const ea = fexp;
-  const mb = frexp(y);
-  const qm = ma / mb;
-  setExact(qm, divErr(ma, mb, qm), ea - fexp);
-  return roundPack(DOUBLE, fl, mx);
-}
-
-/** divsd lane: a / b. */
-export function div64(alo: number, ahi: number, blo: number, bhi: number, mx: number): number {
-  if (special64(ahi) || special64(bhi)) {
-    if (isNaN64(alo, ahi) || isNaN64(blo, bhi)) return nan2(alo, ahi, blo, bhi);
-    den = 0;
-    const ca = cls(alo, ahi, mx);
-    const cb = cls(blo, bhi, mx);
-    const neg = (ahi ^ bhi) >>> 31;
-    if (ca === INF) {
-      if (cb === INF) return invalid();
-      inf(neg);
-      return den;
-    }
-    if (cb === ZERO) {
-      if (ca === ZERO) return invalid();
-      inf(neg);
-      return MX.ZE;
-    }
-    if (cb === INF || ca === ZERO) {
-      zero(DOUBLE, neg);
-      return den;
-    }
-    return divCore(val(alo, ahi), val(blo, bhi), den, mx);
-  }
-  return divCore(val(alo, ahi), val(blo, bhi), 0, mx);
+  return divScaled(x, y, 0, mx);
 }
 
 /** Sign of the exact sqrt(x) - r, from x - r*r. */
@@ -224,11 +276,8 @@ function sqrtErr(x: number, r: number): number {
   return d === 0 ? 0 : d > 0 ? 1 : -1;
 }
 
-function sqrtCore(x: number, fl: number, mx: number): number {
-  if (x >= TWO_M968 && x < TWO_1000) {
-    const r = Math.sqrt(x);
-    return fin64(r, sqrtErr(x, r), fl, mx);
-  }
+/** sqrt(x) for positive finite x far from the middle of the range (denormals included). */
+function sqrtScaled(x: number, fl: number, mx: number): number {
   let m = frexp(x);
   let ex = fexp;
   if ((ex & 1) !== 0) {
@@ -236,36 +285,52 @@ function sqrtCore(x: number, fl: number, mx: number): number {
     ex -= 1;
   }
   const r = Math.sqrt(m);
-  setExact(r, sqrtErr(m, r), ex / 2);
+  XE[0] = r;
+  XE[1] = sqrtErr(m, r);
+  setExact(ex / 2);
   return roundPack(DOUBLE, fl, mx);
 }
 
-/** sqrtsd lane: sqrt(b). */
-export function sqrt64(lo: number, hi: number, mx: number): number {
-  if (special64(hi) || hi >>> 31 !== 0) {
-    if (isNaN64(lo, hi)) {
-      res[0] = lo;
-      res[1] = hi | 0x80000;
-      return isSNaN64(lo, hi) ? MX.IE : 0;
-    }
-    den = 0;
-    const c = cls(lo, hi, mx);
-    if (c === ZERO) {
-      zero(DOUBLE, hi >>> 31);
-      return 0;
-    }
-    if (hi >>> 31 !== 0) return invalid();
-    if (c === INF) {
-      inf(0);
-      return 0;
-    }
-    return sqrtCore(val(lo, hi), den, mx);
+function sqrtSlow(lo: number, hi: number, mx: number): number {
+  if (isNaN64(lo, hi)) {
+    res[0] = lo;
+    res[1] = hi | 0x80000;
+    return isSNaN64(lo, hi) ? MX.IE : 0;
   }
-  return sqrtCore(val(lo, hi), 0, mx);
+  den = 0;
+  const c = cls(lo, hi, mx);
+  if (c === ZERO) {
+    zero(DOUBLE, hi >>> 31);
+    return 0;
+  }
+  if (hi >>> 31 !== 0) return invalid();
+  if (c === INF) {
+    inf(0);
+    return 0;
+  }
+  return sqrtScaled(val(lo, hi), den, mx);
 }
 
-/** minsd / maxsd lane: as minmax32. */
-export function minmax64(alo: number, ahi: number, blo: number, bhi: number, max: number, mx: number): number {
+/** sqrtsd lane: sqrt(b). */
+export function sqrt64(b: Uint32Array, bi: number, mx: number): number {
+  const hi = b[bi + 1]!;
+  if (special64(hi) || hi >>> 31 !== 0) return sqrtSlow(b[bi]!, hi, mx);
+  const x = val(b[bi]!, hi);
+  if (x >= TWO_M968 && x < TWO_1000) {
+    const r = Math.sqrt(x);
+    XE[0] = r;
+    XE[1] = sqrtErr(x, r);
+    return fin64(0, mx);
+  }
+  return sqrtScaled(x, 0, mx);
+}
+
+/** minsd (max = 0) / maxsd (max = 1) lane: as minmax32 (DAZ first, then b for NaNs and zeros). */
+export function minmax64(a: Uint32Array, ai: number, b: Uint32Array, bi: number, max: number, mx: number): number {
+  let alo = a[ai]!;
+  let ahi = a[ai + 1]!;
+  let blo = b[bi]!;
+  let bhi = b[bi + 1]!;
   let fl = 0;
   if (isDen64(alo, ahi)) {
     if ((mx & MX.DAZ) !== 0) {

@@ -369,10 +369,10 @@ export function opSpecs(scale: number): OpSpec[] {
     specs.push({ name: `cmpsd_${p}`, family: 'cmp', count: n(1500), gen: sd('cmp'), model: xmmModel((d, s, mx) => P.cmpSd(p, d, 0, s, 0, mx)) });
   }
   for (const [name, signal] of [['comiss', 1], ['ucomiss', 0]] as const) {
-    specs.push({ name, family: 'comis', count: n(6000), gen: ss('cmp'), model: comisModel((a, b, mx) => P.comiss(a[0]!, b[0]!, signal, mx)) });
+    specs.push({ name, family: 'comis', count: n(6000), gen: ss('cmp'), model: comisModel((a, b, mx) => P.comiss(a, 0, b, 0, signal, mx)) });
   }
   for (const [name, signal] of [['comisd', 1], ['ucomisd', 0]] as const) {
-    specs.push({ name, family: 'comis', count: n(6000), gen: sd('cmp'), model: comisModel((a, b, mx) => P.comisd(a[0]!, a[1]!, b[0]!, b[1]!, signal, mx)) });
+    specs.push({ name, family: 'comis', count: n(6000), gen: sd('cmp'), model: comisModel((a, b, mx) => P.comisd(a, 0, b, 0, signal, mx)) });
   }
   const intSrc = (is64: number): Gen => (r, a, b) => {
     scalarFill(r, a, b);
@@ -381,19 +381,19 @@ export function opSpecs(scale: number): OpSpec[] {
   };
   for (const is64 of [0, 1]) {
     const sfx = is64 ? 'q' : 'l';
-    specs.push({ name: `cvtsi2ss_${sfx}`, family: 'cvt', count: n(8000), gen: intSrc(is64), model: xmmModel((d, s, mx) => P.cvtsi2ss(d, 0, s[0]!, s[1]!, is64, mx), true) });
-    specs.push({ name: `cvtsi2sd_${sfx}`, family: 'cvt', count: n(is64 ? 8000 : 2000), gen: intSrc(is64), model: xmmModel((d, s, mx) => P.cvtsi2sd(d, 0, s[0]!, s[1]!, is64, mx), true) });
+    specs.push({ name: `cvtsi2ss_${sfx}`, family: 'cvt', count: n(8000), gen: intSrc(is64), model: xmmModel((d, s, mx) => P.cvtsi2ss(d, 0, s, 0, is64, mx), true) });
+    specs.push({ name: `cvtsi2sd_${sfx}`, family: 'cvt', count: n(is64 ? 8000 : 2000), gen: intSrc(is64), model: xmmModel((d, s, mx) => P.cvtsi2sd(d, 0, s, 0, is64, mx), true) });
     for (const trunc of [0, 1]) {
       const t = trunc ? 'cvtt' : 'cvt';
       specs.push({
         name: `${t}ss2si_${sfx}`, family: 'cvt', count: n(8000),
         gen: (r, a, b) => { scalarFill(r, a, b); b[0] = floatForInt32(r); },
-        model: gprModel((b, mx) => P.cvtss2si(b[0]!, is64, trunc, mx), is64),
+        model: gprModel((b, mx) => P.cvtss2si(b, 0, is64, trunc, mx), is64),
       });
       specs.push({
         name: `${t}sd2si_${sfx}`, family: 'cvt', count: n(8000),
         gen: (r, a, b) => { scalarFill(r, a, b); floatForInt64(r, b, 0); },
-        model: gprModel((b, mx) => P.cvtsd2si(b[0]!, b[1]!, is64, trunc, mx), is64),
+        model: gprModel((b, mx) => P.cvtsd2si(b, 0, is64, trunc, mx), is64),
       });
     }
   }

@@ -87,16 +87,16 @@ function holds(p: number): boolean {
   }
 }
 
-/** cmpss lane with predicate p (imm8 & 7): res[0] = all ones if it holds, else 0. */
-export function cmp32(a: number, b: number, p: number, mx: number): number {
-  const fl = order32(a, b, ((SIGNALLING >>> p) & 1) !== 0, mx);
+/** cmpss lane with predicate p (imm8 & 7) on a[ai], b[bi]: res[0] = all ones if it holds, else 0. */
+export function cmp32(a: Uint32Array, ai: number, b: Uint32Array, bi: number, p: number, mx: number): number {
+  const fl = order32(a[ai]!, b[bi]!, ((SIGNALLING >>> p) & 1) !== 0, mx);
   res[0] = holds(p) ? 0xffffffff : 0;
   return fl;
 }
 
-/** cmpsd lane with predicate p: res[0..1] = all ones if it holds, else 0. */
-export function cmp64(alo: number, ahi: number, blo: number, bhi: number, p: number, mx: number): number {
-  const fl = order64(alo, ahi, blo, bhi, ((SIGNALLING >>> p) & 1) !== 0, mx);
+/** cmpsd lane with predicate p on quadwords a[ai..ai+1], b[bi..bi+1]: res[0..1] = all ones if it holds, else 0. */
+export function cmp64(a: Uint32Array, ai: number, b: Uint32Array, bi: number, p: number, mx: number): number {
+  const fl = order64(a[ai]!, a[ai + 1]!, b[bi]!, b[bi + 1]!, ((SIGNALLING >>> p) & 1) !== 0, mx);
   res[0] = res[1] = holds(p) ? 0xffffffff : 0;
   return fl;
 }
@@ -107,15 +107,15 @@ const EFLAGS = [0x45, 0x01, 0x40, 0x00];
 export const COMIS_FLAGS = 0x8d5;
 
 /** comiss (signal = 1) / ucomiss (signal = 0): res[0] = new ZF|PF|CF (other COMIS_FLAGS bits clear). */
-export function comis32(a: number, b: number, signal: number, mx: number): number {
-  const fl = order32(a, b, signal !== 0, mx);
+export function comis32(a: Uint32Array, ai: number, b: Uint32Array, bi: number, signal: number, mx: number): number {
+  const fl = order32(a[ai]!, b[bi]!, signal !== 0, mx);
   res[0] = EFLAGS[ord]!;
   return fl;
 }
 
-/** comisd / ucomisd: as comis32. */
-export function comis64(alo: number, ahi: number, blo: number, bhi: number, signal: number, mx: number): number {
-  const fl = order64(alo, ahi, blo, bhi, signal !== 0, mx);
+/** comisd / ucomisd: as comis32 on quadwords. */
+export function comis64(a: Uint32Array, ai: number, b: Uint32Array, bi: number, signal: number, mx: number): number {
+  const fl = order64(a[ai]!, a[ai + 1]!, b[bi]!, b[bi + 1]!, signal !== 0, mx);
   res[0] = EFLAGS[ord]!;
   return fl;
 }

@@ -15,15 +15,16 @@
  */
 import { bits32, f32, f64, isSNaN32, isSNaN64, put64, res } from './bits.js';
 import { MX, RC, rcOf } from './mxcsr.js';
-import { fin32, fin64, sumErr } from './round.js';
+import { XE, fin32, fin64, sumErr } from './round.js';
 
 const TWO_24 = 2 ** 24;
 const TWO_31 = 2 ** 31;
 const TWO_32 = 2 ** 32;
 const TWO_63 = 2 ** 63;
 
-/** cvtss2sd lane: binary32 b -> binary64 in res[0..1] (exact). */
-export function cvt32to64(b: number, mx: number): number {
+/** cvtss2sd lane: binary32 s[si] -> binary64 in res[0..1] (exact). */
+export function cvt32to64(s: Uint32Array, si: number, mx: number): number {
+  const b = s[si]!;
   const ex = b & 0x7f800000;
   if (ex === 0x7f800000 && (b & 0x7fffff) !== 0) {
     res[0] = (b << 29) >>> 0;
@@ -43,8 +44,10 @@ export function cvt32to64(b: number, mx: number): number {
   return 0;
 }
 
-/** cvtsd2ss lane: binary64 (lo, hi) -> binary32 in res[0]. */
-export function cvt64to32(lo: number, hi: number, mx: number): number {
+/** cvtsd2ss lane: binary64 s[si..si+1] -> binary32 in res[0]. */
+export function cvt64to32(s: Uint32Array, si: number, mx: number): number {
+  const lo = s[si]!;
+  const hi = s[si + 1]!;
   const ex = hi & 0x7ff00000;
   const mant = (hi & 0xfffff) | lo;
   if (ex === 0x7ff00000) {
@@ -60,46 +63,52 @@ export function cvt64to32(lo: number, hi: number, mx: number): number {
       res[0] = hi & 0x80000000;
       return 0;
     }
-    return fin32(f64(lo, hi), 0, MX.DE, mx);
+    XE[0] = f64(lo, hi);
+    XE[1] = 0;
+    return fin32(MX.DE, mx);
   }
-  return fin32(f64(lo, hi), 0, 0, mx);
+  XE[0] = f64(lo, hi);
+  XE[1] = 0;
+  return fin32(0, mx);
 }
 
-/** The signed 64-bit integer (lo, hi) rounded to nearest double; the rounding error's sign in `intErr`. */
-let intErr = 0;
-function int64(lo: number, hi: number): number {
-  const h = (hi | 0) * TWO_32;
-  const s = h + lo;
-  intErr = sumErr(h, lo, s);
-  return s;
+/** XE = the signed integer s[si] (is64 = 0) or s[si..si+1] rounded to nearest double, and its error. */
+function intToXE(s: Uint32Array, si: number, is64: number): void {
+  if (!is64) {
+    XE[0] = s[si]! | 0;
+    XE[1] = 0;
+    return;
+  }
+  const h = (s[si + 1]! | 0) * TWO_32;
+  const lo = s[si]!;
+  const x = h + lo;
+  XE[0] = x;
+  XE[1] = sumErr(h, lo, x);
 }
 
-/** cvtsi2ss lane: signed integer (lo, hi when is64) -> binary32 in res[0]. */
-export function cvtInt32(lo: number, hi: number, is64: number, mx: number): number {
-  const x = is64 ? int64(lo, hi) : lo | 0;
+/** cvtsi2ss / cvtdq2ps lane: signed integer s[si] (or s[si..si+1] when is64) -> binary32 in res[0]. */
+export function cvtInt32(s: Uint32Array, si: number, is64: number, mx: number): number {
+  intToXE(s, si, is64);
+  const x = XE[0]!;
   if (x === 0) {
     res[0] = 0;
     return 0;
   }
-  if (!is64 && x <= TWO_24 && x >= -TWO_24) {
+  if (x <= TWO_24 && x >= -TWO_24) {
     res[0] = bits32(x);
     return 0;
   }
-  return fin32(x, is64 ? intErr : 0, 0, mx);
+  return fin32(0, mx);
 }
 
-/** cvtsi2sd lane: signed integer -> binary64 in res[0..1] (inexact only from 64 bits). */
-export function cvtInt64(lo: number, hi: number, is64: number, mx: number): number {
-  if (!is64) {
-    put64(lo | 0);
+/** cvtsi2sd / cvtdq2pd lane: signed integer -> binary64 in res[0..1] (inexact only from 64 bits). */
+export function cvtInt64(s: Uint32Array, si: number, is64: number, mx: number): number {
+  intToXE(s, si, is64);
+  if (XE[1] === 0) {
+    put64(XE[0]!);
     return 0;
   }
-  const x = int64(lo, hi);
-  if (x === 0) {
-    res[0] = res[1] = 0;
-    return 0;
-  }
-  return fin64(x, intErr, 0, mx);
+  return fin64(0, mx);
 }
 
 /** x rounded to an integer by rc (ties to even for NEAREST). */
@@ -118,8 +127,9 @@ function indefinite(is64: number): number {
   return MX.IE;
 }
 
-/** Finite x -> integer in res (res[1] = 0 for 32 bits). */
-function toInt(x: number, is64: number, trunc: number, mx: number): number {
+/** Finite XE[0] -> integer in res (res[1] = 0 for 32 bits). */
+function toInt(is64: number, trunc: number, mx: number): number {
+  const x = XE[0]!;
   const r = roundInt(x, trunc ? RC.ZERO : rcOf(mx));
   if (is64 ? r < -TWO_63 || r >= TWO_63 : r < -TWO_31 || r >= TWO_31) return indefinite(is64);
   if (is64) {
@@ -133,19 +143,23 @@ function toInt(x: number, is64: number, trunc: number, mx: number): number {
   return r === x ? 0 : MX.PE;
 }
 
-/** cvtss2si / cvttss2si / cvtps2dq lane: binary32 b -> integer in res. */
-export function cvt32toInt(b: number, is64: number, trunc: number, mx: number): number {
+/** cvtss2si / cvttss2si / cvtps2dq lane: binary32 s[si] -> integer in res. */
+export function cvt32toInt(s: Uint32Array, si: number, is64: number, trunc: number, mx: number): number {
+  let b = s[si]!;
   const ex = b & 0x7f800000;
   if (ex === 0x7f800000) return indefinite(is64);
   if (ex === 0 && (mx & MX.DAZ) !== 0) b = 0;
-  return toInt(f32(b), is64, trunc, mx);
+  XE[0] = f32(b);
+  return toInt(is64, trunc, mx);
 }
 
-/** cvtsd2si / cvttsd2si / cvtpd2dq lane: binary64 (lo, hi) -> integer in res. */
-export function cvt64toInt(lo: number, hi: number, is64: number, trunc: number, mx: number): number {
+/** cvtsd2si / cvttsd2si / cvtpd2dq lane: binary64 s[si..si+1] -> integer in res. */
+export function cvt64toInt(s: Uint32Array, si: number, is64: number, trunc: number, mx: number): number {
+  const lo = s[si]!;
+  const hi = s[si + 1]!;
   const ex = hi & 0x7ff00000;
   if (ex === 0x7ff00000) return indefinite(is64);
-  if (ex === 0 && (mx & MX.DAZ) !== 0) return toInt(0, is64, trunc, mx);
-  return toInt(f64(lo, hi), is64, trunc, mx);
+  XE[0] = ex === 0 && (mx & MX.DAZ) !== 0 ? 0 : f64(lo, hi);
+  return toInt(is64, trunc, mx);
 }
 

@@ -27,7 +27,12 @@ export const PRE = 0x7;
 export const XM = 0x40000000;
 /** MXCSR after reset / the Linux default. */
 export const MXCSR_DEFAULT = 0x1f80;
-/** Bits of MXCSR that may be set; ldmxcsr/fxrstor #GP on any other (MXCSR_MASK as FXSAVE reports it with DAZ). */
+/**
+ * Bits of MXCSR software may set: ldmxcsr/fxrstor raise #GP(0) for any other.
+ * This is the MXCSR_MASK FXSAVE should report: Intel's 0xffff. (Some AMD
+ * parts, this host included, add bit 17, MM, for misaligned-access faults;
+ * not modelled, so that guests see the same CPU on either vendor.)
+ */
 export const MXCSR_WRITABLE = 0xffff;
 
 /** Rounding control field of `mx` (an RC value). */

@@ -33,41 +33,41 @@ export function outcome(all: number, mx: number): number {
   return ((u & PRE) !== 0 ? all & PRE : all) | XM;
 }
 
-function lane32(op: number, a: number, b: number, mx: number): number {
+function lane32(op: number, a: Uint32Array, ai: number, b: Uint32Array, bi: number, mx: number): number {
   switch (op) {
     case OP.ADD:
-      return add32(a, b, mx);
+      return add32(a, ai, b, bi, mx);
     case OP.SUB:
-      return sub32(a, b, mx);
+      return sub32(a, ai, b, bi, mx);
     case OP.MUL:
-      return mul32(a, b, mx);
+      return mul32(a, ai, b, bi, mx);
     case OP.DIV:
-      return div32(a, b, mx);
+      return div32(a, ai, b, bi, mx);
     case OP.MIN:
-      return minmax32(a, b, 0, mx);
+      return minmax32(a, ai, b, bi, 0, mx);
     case OP.MAX:
-      return minmax32(a, b, 1, mx);
+      return minmax32(a, ai, b, bi, 1, mx);
     default:
-      return sqrt32(b, mx);
+      return sqrt32(b, bi, mx);
   }
 }
 
-function lane64(op: number, alo: number, ahi: number, blo: number, bhi: number, mx: number): number {
+function lane64(op: number, a: Uint32Array, ai: number, b: Uint32Array, bi: number, mx: number): number {
   switch (op) {
     case OP.ADD:
-      return add64(alo, ahi, blo, bhi, mx);
+      return add64(a, ai, b, bi, mx);
     case OP.SUB:
-      return sub64(alo, ahi, blo, bhi, mx);
+      return sub64(a, ai, b, bi, mx);
     case OP.MUL:
-      return mul64(alo, ahi, blo, bhi, mx);
+      return mul64(a, ai, b, bi, mx);
     case OP.DIV:
-      return div64(alo, ahi, blo, bhi, mx);
+      return div64(a, ai, b, bi, mx);
     case OP.MIN:
-      return minmax64(alo, ahi, blo, bhi, 0, mx);
+      return minmax64(a, ai, b, bi, 0, mx);
     case OP.MAX:
-      return minmax64(alo, ahi, blo, bhi, 1, mx);
+      return minmax64(a, ai, b, bi, 1, mx);
     default:
-      return sqrt64(blo, bhi, mx);
+      return sqrt64(b, bi, mx);
   }
 }
 
@@ -82,7 +82,7 @@ function commit(r: number, d: Uint32Array, di: number, n: number): number {
 export function arithPs(op: number, d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
   let all = 0;
   for (let j = 0; j < 4; j++) {
-    all |= lane32(op, d[di + j]!, s[si + j]!, mx);
+    all |= lane32(op, d, di + j, s, si + j, mx);
     t[j] = res[0]!;
   }
   return commit(outcome(all, mx), d, di, 4);
@@ -90,17 +90,17 @@ export function arithPs(op: number, d: Uint32Array, di: number, s: Uint32Array, 
 
 /** addss ... sqrtss: lane 0 only; d[di+1..3] unchanged. */
 export function arithSs(op: number, d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  const fl = lane32(op, d[di]!, s[si]!, mx);
+  const fl = lane32(op, d, di, s, si, mx);
   t[0] = res[0]!;
   return commit(outcome(fl, mx), d, di, 1);
 }
 
 /** addpd ... sqrtpd. */
 export function arithPd(op: number, d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  let all = lane64(op, d[di]!, d[di + 1]!, s[si]!, s[si + 1]!, mx);
+  let all = lane64(op, d, di, s, si, mx);
   t[0] = res[0]!;
   t[1] = res[1]!;
-  all |= lane64(op, d[di + 2]!, d[di + 3]!, s[si + 2]!, s[si + 3]!, mx);
+  all |= lane64(op, d, di + 2, s, si + 2, mx);
   t[2] = res[0]!;
   t[3] = res[1]!;
   return commit(outcome(all, mx), d, di, 4);
@@ -108,7 +108,7 @@ export function arithPd(op: number, d: Uint32Array, di: number, s: Uint32Array, 
 
 /** addsd ... sqrtsd: low quadword only. */
 export function arithSd(op: number, d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  const fl = lane64(op, d[di]!, d[di + 1]!, s[si]!, s[si + 1]!, mx);
+  const fl = lane64(op, d, di, s, si, mx);
   t[0] = res[0]!;
   t[1] = res[1]!;
   return commit(outcome(fl, mx), d, di, 2);
@@ -118,7 +118,7 @@ export function arithSd(op: number, d: Uint32Array, di: number, s: Uint32Array, 
 export function cmpPs(p: number, d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
   let all = 0;
   for (let j = 0; j < 4; j++) {
-    all |= cmp32(d[di + j]!, s[si + j]!, p, mx);
+    all |= cmp32(d, di + j, s, si + j, p, mx);
     t[j] = res[0]!;
   }
   return commit(outcome(all, mx), d, di, 4);
@@ -126,30 +126,30 @@ export function cmpPs(p: number, d: Uint32Array, di: number, s: Uint32Array, si:
 
 /** cmpss. */
 export function cmpSs(p: number, d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  const fl = cmp32(d[di]!, s[si]!, p, mx);
+  const fl = cmp32(d, di, s, si, p, mx);
   t[0] = res[0]!;
   return commit(outcome(fl, mx), d, di, 1);
 }
 
 /** cmppd. */
 export function cmpPd(p: number, d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  let all = cmp64(d[di]!, d[di + 1]!, s[si]!, s[si + 1]!, p, mx);
+  let all = cmp64(d, di, s, si, p, mx);
   t[0] = t[1] = res[0]!;
-  all |= cmp64(d[di + 2]!, d[di + 3]!, s[si + 2]!, s[si + 3]!, p, mx);
+  all |= cmp64(d, di + 2, s, si + 2, p, mx);
   t[2] = t[3] = res[0]!;
   return commit(outcome(all, mx), d, di, 4);
 }
 
 /** cmpsd (the SSE2 compare, not the string instruction). */
 export function cmpSd(p: number, d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  const fl = cmp64(d[di]!, d[di + 1]!, s[si]!, s[si + 1]!, p, mx);
+  const fl = cmp64(d, di, s, si, p, mx);
   t[0] = t[1] = res[0]!;
   return commit(outcome(fl, mx), d, di, 2);
 }
 
 /** cvtss2sd: d[di..di+1] = binary64(s[si]). */
 export function cvtss2sd(d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  const fl = cvt32to64(s[si]!, mx);
+  const fl = cvt32to64(s, si, mx);
   t[0] = res[0]!;
   t[1] = res[1]!;
   return commit(outcome(fl, mx), d, di, 2);
@@ -157,17 +157,17 @@ export function cvtss2sd(d: Uint32Array, di: number, s: Uint32Array, si: number,
 
 /** cvtsd2ss: d[di] = binary32(s[si..si+1]). */
 export function cvtsd2ss(d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  const fl = cvt64to32(s[si]!, s[si + 1]!, mx);
+  const fl = cvt64to32(s, si, mx);
   t[0] = res[0]!;
   return commit(outcome(fl, mx), d, di, 1);
 }
 
 /** cvtps2pd: two binary32 at s[si], s[si+1] -> two binary64. */
 export function cvtps2pd(d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  let all = cvt32to64(s[si]!, mx);
+  let all = cvt32to64(s, si, mx);
   t[0] = res[0]!;
   t[1] = res[1]!;
-  all |= cvt32to64(s[si + 1]!, mx);
+  all |= cvt32to64(s, si + 1, mx);
   t[2] = res[0]!;
   t[3] = res[1]!;
   return commit(outcome(all, mx), d, di, 4);
@@ -175,9 +175,9 @@ export function cvtps2pd(d: Uint32Array, di: number, s: Uint32Array, si: number,
 
 /** cvtpd2ps: two binary64 -> binary32 in d[di], d[di+1]; d[di+2..3] = 0. */
 export function cvtpd2ps(d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  let all = cvt64to32(s[si]!, s[si + 1]!, mx);
+  let all = cvt64to32(s, si, mx);
   t[0] = res[0]!;
-  all |= cvt64to32(s[si + 2]!, s[si + 3]!, mx);
+  all |= cvt64to32(s, si + 2, mx);
   t[1] = res[0]!;
   t[2] = t[3] = 0;
   return commit(outcome(all, mx), d, di, 4);
@@ -187,7 +187,7 @@ export function cvtpd2ps(d: Uint32Array, di: number, s: Uint32Array, si: number,
 export function cvtdq2ps(d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
   let all = 0;
   for (let j = 0; j < 4; j++) {
-    all |= cvtInt32(s[si + j]!, 0, 0, mx);
+    all |= cvtInt32(s, si + j, 0, mx);
     t[j] = res[0]!;
   }
   return commit(outcome(all, mx), d, di, 4);
@@ -195,10 +195,10 @@ export function cvtdq2ps(d: Uint32Array, di: number, s: Uint32Array, si: number,
 
 /** cvtdq2pd: two int32 at s[si], s[si+1] -> binary64 (always exact: returns 0). */
 export function cvtdq2pd(d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  cvtInt64(s[si]!, 0, 0, mx);
+  cvtInt64(s, si, 0, mx);
   t[0] = res[0]!;
   t[1] = res[1]!;
-  cvtInt64(s[si + 1]!, 0, 0, mx);
+  cvtInt64(s, si + 1, 0, mx);
   t[2] = res[0]!;
   t[3] = res[1]!;
   return commit(0, d, di, 4);
@@ -208,7 +208,7 @@ export function cvtdq2pd(d: Uint32Array, di: number, s: Uint32Array, si: number,
 export function cvtps2dq(trunc: number, d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
   let all = 0;
   for (let j = 0; j < 4; j++) {
-    all |= cvt32toInt(s[si + j]!, 0, trunc, mx);
+    all |= cvt32toInt(s, si + j, 0, trunc, mx);
     t[j] = res[0]!;
   }
   return commit(outcome(all, mx), d, di, 4);
@@ -216,45 +216,49 @@ export function cvtps2dq(trunc: number, d: Uint32Array, di: number, s: Uint32Arr
 
 /** cvtpd2dq / cvttpd2dq: two binary64 -> int32 in d[di], d[di+1]; d[di+2..3] = 0. */
 export function cvtpd2dq(trunc: number, d: Uint32Array, di: number, s: Uint32Array, si: number, mx: number): number {
-  let all = cvt64toInt(s[si]!, s[si + 1]!, 0, trunc, mx);
+  let all = cvt64toInt(s, si, 0, trunc, mx);
   t[0] = res[0]!;
-  all |= cvt64toInt(s[si + 2]!, s[si + 3]!, 0, trunc, mx);
+  all |= cvt64toInt(s, si + 2, 0, trunc, mx);
   t[1] = res[0]!;
   t[2] = t[3] = 0;
   return commit(outcome(all, mx), d, di, 4);
 }
 
-/** cvtsi2ss: d[di] = binary32 of the signed integer lo (is64 = 0) or (lo, hi). */
-export function cvtsi2ss(d: Uint32Array, di: number, lo: number, hi: number, is64: number, mx: number): number {
-  const fl = cvtInt32(lo, hi, is64, mx);
+/**
+ * cvtsi2ss: d[di] = binary32 of the signed integer s[si] (is64 = 0) or
+ * s[si] (low), s[si+1] (high): pass the GPR file (r, 2 * reg) or a scratch
+ * array holding the memory operand.
+ */
+export function cvtsi2ss(d: Uint32Array, di: number, s: Uint32Array, si: number, is64: number, mx: number): number {
+  const fl = cvtInt32(s, si, is64, mx);
   t[0] = res[0]!;
   return commit(outcome(fl, mx), d, di, 1);
 }
 
-/** cvtsi2sd: d[di..di+1] = binary64 of the signed integer. */
-export function cvtsi2sd(d: Uint32Array, di: number, lo: number, hi: number, is64: number, mx: number): number {
-  const fl = cvtInt64(lo, hi, is64, mx);
+/** cvtsi2sd: d[di..di+1] = binary64 of the signed integer, as cvtsi2ss. */
+export function cvtsi2sd(d: Uint32Array, di: number, s: Uint32Array, si: number, is64: number, mx: number): number {
+  const fl = cvtInt64(s, si, is64, mx);
   t[0] = res[0]!;
   t[1] = res[1]!;
   return commit(outcome(fl, mx), d, di, 2);
 }
 
-/** cvtss2si / cvttss2si: integer in res[0] (is64 = 0, res[1] = 0) or res[0..1]; write it only without XM. */
-export function cvtss2si(b: number, is64: number, trunc: number, mx: number): number {
-  return outcome(cvt32toInt(b, is64, trunc, mx), mx);
+/** cvtss2si / cvttss2si of s[si]: integer in res[0] (is64 = 0, res[1] = 0) or res[0..1]; write it only without XM. */
+export function cvtss2si(s: Uint32Array, si: number, is64: number, trunc: number, mx: number): number {
+  return outcome(cvt32toInt(s, si, is64, trunc, mx), mx);
 }
 
-/** cvtsd2si / cvttsd2si: as cvtss2si from binary64 (lo, hi). */
-export function cvtsd2si(lo: number, hi: number, is64: number, trunc: number, mx: number): number {
-  return outcome(cvt64toInt(lo, hi, is64, trunc, mx), mx);
+/** cvtsd2si / cvttsd2si of s[si..si+1]: as cvtss2si. */
+export function cvtsd2si(s: Uint32Array, si: number, is64: number, trunc: number, mx: number): number {
+  return outcome(cvt64toInt(s, si, is64, trunc, mx), mx);
 }
 
-/** comiss (signal = 1) / ucomiss (signal = 0): on no XM, res[0] = ZF|PF|CF to set, other COMIS_FLAGS cleared. */
-export function comiss(a: number, b: number, signal: number, mx: number): number {
-  return outcome(comis32(a, b, signal, mx), mx);
+/** comiss (signal = 1) / ucomiss (signal = 0) of d[di], s[si]: on no XM, res[0] = ZF|PF|CF to set, other COMIS_FLAGS cleared. */
+export function comiss(d: Uint32Array, di: number, s: Uint32Array, si: number, signal: number, mx: number): number {
+  return outcome(comis32(d, di, s, si, signal, mx), mx);
 }
 
-/** comisd / ucomisd. */
-export function comisd(alo: number, ahi: number, blo: number, bhi: number, signal: number, mx: number): number {
-  return outcome(comis64(alo, ahi, blo, bhi, signal, mx), mx);
+/** comisd / ucomisd of quadwords d[di..di+1], s[si..si+1]. */
+export function comisd(d: Uint32Array, di: number, s: Uint32Array, si: number, signal: number, mx: number): number {
+  return outcome(comis64(d, di, s, si, signal, mx), mx);
 }

@@ -5,7 +5,9 @@
  * Every arithmetic result reaches here as a double `x` that is the exact
  * result rounded to nearest in binary64, plus `e`, whose sign alone says
  * where the exact value lies (exact = x + tiny e; e = 0 iff x is exact),
- * and, for results a double cannot hold, a power-of-two scale.
+ * and, for results a double cannot hold, a power-of-two scale. x and e are
+ * passed in XE, not as arguments: doubles (and uint32 words >= 2^30) given
+ * to a call V8 does not inline are boxed, an allocation per operation.
  *
  * x86 rules implemented (SDM vol. 1, 4.9.1.4-4.9.1.6 and 11.5.2; measured on
  * the host by sse.test.ts):
@@ -55,6 +57,9 @@ export function sumErr(a: number, b: number, s: number): number {
   return a - (s - bb) + (b - bb);
 }
 
+/** x and e of the value to finish: XE[0] = x, XE[1] = e. */
+export const XE = new Float64Array(2);
+
 // The exact value being rounded: (-1)^sgn * (nh * 2^32 + nl) * 2^qe, and when
 // stk is 1 strictly between that and the next multiple of 2^qe.
 let sgn = 0;
@@ -63,8 +68,10 @@ let nl = 0;
 let stk = 0;
 let qe = 0;
 
-/** Sets the value to round to (x + e) * 2^s, x finite and non-zero. */
-export function setExact(x: number, e: number, s: number): void {
+/** Sets the value to round to (x + e) * 2^s, (x, e) from XE, x finite and non-zero. */
+export function setExact(s: number): void {
+  const x = XE[0]!;
+  const e = XE[1]!;
   F64[0] = x;
   const lo = W64[0]!;
   const hi = W64[1]!;
@@ -147,7 +154,7 @@ function packBits(fmt: number, be: number, frac: number): void {
   res[1] = (sgn << 31) | ((be << 20) + fh);
 }
 
-/** Rounds the value set by setExact/setExactInt to `fmt`; returns fl | the flags raised; result in res. */
+/** Rounds the value set by setExact to `fmt`; returns fl | the flags raised; result in res. */
 export function roundPack(fmt: number, fl: number, mx: number): number {
   const p = fmt === SINGLE ? 24 : 53;
   const emin = fmt === SINGLE ? -126 : -1022;
@@ -188,10 +195,12 @@ export function roundPack(fmt: number, fl: number, mx: number): number {
 }
 
 /**
- * Rounds x (+ e, see the header) to binary64; x finite non-zero and no scale.
- * Fast path: results well inside the normal range only need RC applied.
+ * Rounds XE's x (+ e) to binary64; x finite non-zero and no scale. Fast
+ * path: results well inside the normal range only need RC applied.
  */
-export function fin64(x: number, e: number, fl: number, mx: number): number {
+export function fin64(fl: number, mx: number): number {
+  const x = XE[0]!;
+  const e = XE[1]!;
   const ax = x < 0 ? -x : x;
   if (ax >= TWO_M1021 && ax < TWO_1023) {
     F64[0] = x;
@@ -214,15 +223,17 @@ export function fin64(x: number, e: number, fl: number, mx: number): number {
     res[1] = hi;
     return fl;
   }
-  setExact(x, e, 0);
+  setExact(0);
   return roundPack(DOUBLE, fl, mx);
 }
 
 /**
- * Rounds x (+ e) to binary32; x finite non-zero, and x = RN64(exact) so that
- * e only matters at binary32 midpoints and for directed rounding.
+ * Rounds XE's x (+ e) to binary32; x finite non-zero, and x = RN64(exact)
+ * so that e only matters at binary32 midpoints and for directed rounding.
  */
-export function fin32(x: number, e: number, fl: number, mx: number): number {
+export function fin32(fl: number, mx: number): number {
+  const x = XE[0]!;
+  const e = XE[1]!;
   const ax = x < 0 ? -x : x;
   if (ax >= TWO_M125 && ax < TWO_127) {
     const t = Math.fround(x);
@@ -246,7 +257,7 @@ export function fin32(x: number, e: number, fl: number, mx: number): number {
     res[0] = tb;
     return fl | MX.PE;
   }
-  setExact(x, e, 0);
+  setExact(0);
   return roundPack(SINGLE, fl, mx);
 }
 
