@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
 import { benchPartial } from './partial-bench.js';
 import { benchReplaySuite } from './replay-bench.js';
+import { benchSseFp } from './sse-fp-bench.js';
 import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from './trace-bench.js';
 import { benchTui } from './tui-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
@@ -21,6 +22,7 @@ function table(title: string, rows: Row[]): void {
 process.stdout.write(`xenrr bench — ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}\n`);
 table('x86-64 core: compute guests on the bare core (best of 3)', benchCompute());
 table('memory', benchRss());
+table('SSE floating point: scalar ops through the handler entry points (best of 150 x 100k)', benchSseFp());
 table('simulated Xen: pingpong (best of 3)', benchPingpong());
 const fvb = benchFullVsBare();
 if (fvb.length > 0) table('compute guest as a PV domain on the full machine vs the bare core (best of 3)', fvb);
