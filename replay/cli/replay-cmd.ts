@@ -41,7 +41,7 @@ export function registerReplay(program: Command): void {
       try {
         session = ReplaySession.open(reader, images);
       } catch (e) {
-        if (e instanceof TraceError) throw new UsageError(`${path}: ${e.message}`);
+        if (e instanceof TraceError) throw new UsageError(e.message); // reader messages name the file
         if (e instanceof ScenarioError) throw new UsageError(`${path}: the scenario in its header is invalid: ${e.message}`);
         throw e;
       }
