@@ -6,18 +6,40 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunSummary } from '../sim/machine.js';
-import { kernelPath, type Scenario } from '../sim/scenario.js';
+import type { Scenario } from '../sim/scenario.js';
 import { snapshotMachine } from '../sim/snapshot.js';
 import { PV_CPUID } from '../sim/xen/cpuid.js';
 import { FORMAT_VERSION, type HeaderData } from '../trace/schema.js';
 import { TraceWriter } from '../trace/writer.js';
 import { initZstd } from '../trace/zstd.js';
-import { buildMachine } from './scenario-run.js';
+import { buildMachine, domainFiles } from './scenario-run.js';
 
 export const XENRR_VERSION = '0.1.0';
 
 export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
+
+type Image = HeaderData['images'][number];
+
+function image(role: string, domain: string, path: string): Image {
+  const bytes = readFileSync(path);
+  return { role, domain, path, sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
+}
+
+/**
+ * The files a scenario's run reads, by role: every domain's kernel (the
+ * file as named, an ELF or a bzImage) in domain order, then ramdisks, then
+ * symbol files. Replay checks kernels and ramdisks against these hashes;
+ * symbols are used while theirs still matches.
+ */
+export function traceImages(s: Scenario): Image[] {
+  const files = s.domains.map((d, k) => ({ name: d.name, ...domainFiles(s, k) }));
+  return [
+    ...files.map((f) => image('kernel', f.name, f.kernel)),
+    ...files.flatMap((f) => (f.ramdisk === undefined ? [] : [image('ramdisk', f.name, f.ramdisk)])),
+    ...files.flatMap((f) => (f.symbols === undefined ? [] : [image('symbols', f.name, f.symbols)])),
+  ];
+}
 
 /** The trace header for a scenario run. */
 export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, maxInsns = s.maxInsns): HeaderData {
@@ -25,10 +47,7 @@ export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, 
   return {
     magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: XENRR_VERSION,
     scenarioJson: JSON.stringify({ ...rest, seed, maxInsns }), scenarioFile: file,
-    images: s.domains.map((d) => {
-      const bytes = readFileSync(kernelPath(s, d.kernel));
-      return { role: 'kernel', domain: d.name, path: kernelPath(s, d.kernel), sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
-    }),
+    images: traceImages(s),
     seed,
     cpuid: Object.entries(PV_CPUID).map(([leaf, [eax, ebx, ecx, edx]]) => ({ leaf: Number(leaf), eax, ebx, ecx, edx })),
     nsPerInsn: 1, tscKhz: 1_000_000, checkpointEvery, wallclock: s.wallclock,
@@ -39,8 +58,10 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   await initZstd();
   const seed = opts.seed ?? s.seed;
   const every = opts.checkpointEvery ?? 0;
-  const writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns));
-  const machine = buildMachine(s, { seed, sink: (e, pos) => writer.append(e, pos) });
+  // The machine first: a file that cannot be loaded is an error before any trace is written.
+  let writer: TraceWriter | null = null;
+  const machine = buildMachine(s, { seed, sink: (e, pos) => writer!.append(e, pos) });
+  writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns));
   let lastCheckpoint = 0;
   let checkpoints = 0;
   const checkpoint = (): void => {

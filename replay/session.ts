@@ -14,8 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { SimEvent } from '../sim/events.js';
-import { parseElf, type ElfSymbol } from '../sim/elf.js';
-import { Machine } from '../sim/machine.js';
+import { Machine, type DomainSpec } from '../sim/machine.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
@@ -25,7 +24,10 @@ import { Seeker, type Stop, type Target } from './session-seek.js';
 import { verifyRun, type VerifyResult } from './session-verify.js';
 import { viewRegister, type MachineView } from './session-view.js';
 import { watchBackward, watchForward, type IcountPoint, type MachineSource, type WatchHit, type WatchSpec } from './session-watch.js';
-import { loadSymbols, type Symbols } from './symbols.js';
+import { ImageError, kernelImage, type KernelImage } from './image/kernel-image.js';
+import { domainSpec } from './scenario-run.js';
+import type { SymbolTable } from './image/symbol-table.js';
+import { loadSymbolTables, type Symbols } from './symbols.js';
 
 export { fieldDiff, type Divergence, type VerifyResult } from './session-verify.js';
 export type { EventPredicate } from './session-events.js';
@@ -46,22 +48,35 @@ export type Position = {
 /** Where a continue stopped: the event it stopped at (null: none matched, so at the end or the start) and the machine there. */
 export type StopInfo = { event: TraceEvent | null; view: MachineView };
 
+/** The ramdisk a trace's domain was recorded with (checked against its sha256), or undefined if it had none. */
+function recordedRamdisk(h: TraceReader['header'], domain: string): Uint8Array | undefined {
+  const img = h.images.find((i) => i.role === 'ramdisk' && i.domain === domain);
+  if (img === undefined) return undefined;
+  if (!existsSync(img.path)) throw new UsageError(`ramdisk for domain '${domain}' not found: ${img.path}`);
+  const bytes = new Uint8Array(readFileSync(img.path));
+  const sha = createHash('sha256').update(bytes).digest();
+  if (!sha.equals(Buffer.from(img.sha256))) throw new UsageError(`ramdisk for domain '${domain}' differs from the recorded one: ${img.path} (sha256 ${sha.toString('hex').slice(0, 16)}..., recorded ${Buffer.from(img.sha256).toString('hex').slice(0, 16)}...)`);
+  return bytes;
+}
+
 export class ReplaySession {
   readonly scenario: Scenario;
   readonly symbols: Symbols;
   readonly warnings: string[] = [];
-  private readonly specs: Array<Scenario['domains'][number] & { id: number; seed: number; image: Uint8Array }>;
+  private readonly specs: DomainSpec[];
   private readonly seeker: Seeker;
   private readonly events: TraceEvents;
   /** the cursor; null until the first move (then: the start) */
   private cur: Stop | null = null;
 
-  private constructor(readonly reader: TraceReader, overrides: Map<string, string>) {
+  private readonly tables: Map<number, SymbolTable>;
+
+  private constructor(readonly reader: TraceReader, overrides: Map<string, string>, symbolFiles: Map<string, string>) {
     const h = reader.header;
     const json = JSON.parse(h.scenarioJson) as Record<string, unknown>;
     this.scenario = parseScenario(json, h.scenarioFile);
     this.specs = this.scenario.domains.map((dom, k) => {
-      const img = h.images[k];
+      const img = h.images.find((i) => i.role === 'kernel' && i.domain === dom.name) ?? h.images[k];
       const path = overrides.get(dom.name) ?? img?.path ?? '';
       if (!existsSync(path)) throw new UsageError(`image for domain '${dom.name}' not found: ${path} (give it with --image ${dom.name}=PATH)`);
       const bytes = readFileSync(path);
@@ -70,15 +85,24 @@ export class ReplaySession {
         if (!overrides.has(dom.name)) throw new UsageError(`image for domain '${dom.name}' differs from the recorded one: ${path} (sha256 ${sha.toString('hex').slice(0, 16)}..., recorded ${Buffer.from(img.sha256).toString('hex').slice(0, 16)}...)`);
         this.warnings.push(`domain '${dom.name}' runs ${path}, not the recorded image: expect a divergence`);
       }
-      return { ...dom, id: k + 1, seed: h.seed, image: bytes };
+      let kernel: KernelImage;
+      try {
+        kernel = kernelImage(bytes);
+      } catch (e) {
+        if (e instanceof ImageError) throw new UsageError(`image for domain '${dom.name}': ${path}: ${e.message}`);
+        throw e;
+      }
+      return domainSpec(this.scenario, k, h.seed, kernel, recordedRamdisk(h, dom.name));
     });
-    this.symbols = loadSymbols(h, overrides);
+    this.tables = loadSymbolTables(h, overrides, symbolFiles);
+    this.symbols = new Map([...this.tables].map(([dom, t]) => [dom, t.symbolize]));
     this.seeker = new Seeker(reader, (sink) => this.fresh(sink), this.scenario.maxInsns);
     this.events = new TraceEvents(reader);
   }
 
-  static open(reader: TraceReader, overrides: Map<string, string> = new Map()): ReplaySession {
-    return new ReplaySession(reader, overrides);
+  /** `overrides`: kernel image paths by domain name; `symbolFiles`: symbol files by domain name (replay/symbols.ts). */
+  static open(reader: TraceReader, overrides: Map<string, string> = new Map(), symbolFiles: Map<string, string> = new Map()): ReplaySession {
+    return new ReplaySession(reader, overrides, symbolFiles);
   }
 
   /** A machine at the start of the recorded run. */
@@ -236,16 +260,10 @@ export class ReplaySession {
     return v.guest.read(va, len);
   }
 
-  private readonly elfSymbols = new Map<number, readonly ElfSymbol[]>();
-
-  /** A symbol of domain `dom`'s image by name (its first definition): address and size; null if none. */
+  /** A symbol of domain `dom` by name (its first definition): address and size; null if none (or no symbols). */
   symbolAddress(dom: number, name: string): { addr: bigint; size: number } | null {
-    const spec = this.specs[dom - 1];
-    if (spec === undefined) return null;
-    let syms = this.elfSymbols.get(dom);
-    if (syms === undefined) this.elfSymbols.set(dom, (syms = parseElf(spec.image).symbols));
-    const sym = syms.find((x) => x.name === name && x.value !== 0n);
-    return sym === undefined ? null : { addr: sym.value, size: Number(sym.size) };
+    const s = this.tables.get(dom)?.lookup(name) ?? null;
+    return s === null || s.addr === 0n ? null : s;
   }
 
   private vcpuAt(dom: number, vcpu: number): Position['vcpus'][number] {
@@ -261,6 +279,6 @@ export class ReplaySession {
 }
 
 /** Open a trace for replay with one-line errors. */
-export function openSession(path: string, overrides: Map<string, string>): ReplaySession {
-  return ReplaySession.open(TraceReader.open(path), overrides);
+export function openSession(path: string, overrides: Map<string, string>, symbolFiles: Map<string, string> = new Map()): ReplaySession {
+  return ReplaySession.open(TraceReader.open(path), overrides, symbolFiles);
 }

@@ -1,32 +1,65 @@
 /**
- * Symbolization of guest RIPs: each domain's kernel image, found through the
- * trace header (path and sha256) or given explicitly, provides its ELF
- * symbol table. An image that is missing or differs is simply not used.
+ * Symbolization of guest RIPs. Each domain's names come from, in order: a
+ * symbol file given now (`--symbols name=path`), the symbol file the trace
+ * recorded for it (role "symbols", while its sha256 matches), or its kernel
+ * image (found through the trace header, path and sha256, or given with
+ * `--image`): the ELF's .symtab, else the kernel's kallsyms, also inside a
+ * bzImage. A file that is missing, differs or has no symbols is simply not
+ * used.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createSymbolizer, parseElf, type Symbolizer } from '../sim/elf.js';
+import type { Symbolizer } from '../sim/elf.js';
 import type { SimEvent } from '../sim/events.js';
 import type { HeaderData } from '../trace/schema.js';
+import { kernelImage, sha256 } from './image/kernel-image.js';
+import { kernelTable, symbolFileTable, type SymbolTable } from './image/symbol-table.js';
 
 export type Symbols = Map<number, Symbolizer>;
 
-/** Symbolizers by domain id (domains are numbered 1.. in header order). */
-export function loadSymbols(h: HeaderData, overrides: Map<string, string> = new Map()): Symbols {
-  const out: Symbols = new Map();
-  h.images.forEach((img, k) => {
-    const path = overrides.get(img.domain) ?? img.path;
-    if (!existsSync(path)) return;
-    const bytes = readFileSync(path);
-    if (!overrides.has(img.domain) && !Buffer.from(createHash('sha256').update(bytes).digest()).equals(Buffer.from(img.sha256))) return;
-    try {
-      const elf = parseElf(bytes);
-      out.set(k + 1, createSymbolizer(elf.symbols, { includeNoType: true, includeObjects: true, sections: elf.sections }));
-    } catch {
-      // not an ELF we can read: leave the domain unsymbolized
+/** Kernel tables by the kernel file's sha256: kallsyms takes a while to read. */
+const kernelTables = new Map<string, SymbolTable | null>();
+
+function readIfMatches(path: string, want: Uint8Array | null): Uint8Array | null {
+  if (!existsSync(path)) return null;
+  const bytes = new Uint8Array(readFileSync(path));
+  return want === null || sha256(bytes).equals(Buffer.from(want)) ? bytes : null;
+}
+
+function tableOf(read: () => SymbolTable | null): SymbolTable | null {
+  try {
+    return read();
+  } catch {
+    // not a file we can read symbols from: leave the domain unsymbolized
+    return null;
+  }
+}
+
+/** Symbol tables by domain id (domains are numbered 1.. in the order of the header's kernel images). */
+export function loadSymbolTables(h: HeaderData, overrides: Map<string, string> = new Map(), symbolFiles: Map<string, string> = new Map()): Map<number, SymbolTable> {
+  const out = new Map<number, SymbolTable>();
+  h.images.filter((img) => img.role === 'kernel').forEach((img, k) => {
+    const dom = img.domain;
+    const given = symbolFiles.get(dom);
+    const recorded = h.images.find((i) => i.role === 'symbols' && i.domain === dom);
+    let t: SymbolTable | null = null;
+    if (given !== undefined) t = tableOf(() => symbolFileTable(readIfMatches(given, null)!));
+    else if (recorded !== undefined) t = tableOf(() => symbolFileTable(readIfMatches(recorded.path, recorded.sha256)!));
+    if (t === null) {
+      const bytes = readIfMatches(overrides.get(dom) ?? img.path, overrides.has(dom) ? null : img.sha256);
+      if (bytes !== null) {
+        const key = sha256(bytes).toString('hex');
+        if (!kernelTables.has(key)) kernelTables.set(key, tableOf(() => kernelTable(kernelImage(bytes).elf)));
+        t = kernelTables.get(key)!;
+      }
     }
+    if (t !== null) out.set(k + 1, t);
   });
   return out;
+}
+
+/** Symbolizers by domain id. */
+export function loadSymbols(h: HeaderData, overrides: Map<string, string> = new Map(), symbolFiles: Map<string, string> = new Map()): Symbols {
+  return new Map([...loadSymbolTables(h, overrides, symbolFiles)].map(([dom, t]) => [dom, t.symbolize]));
 }
 
 /** `func+0x12`, or the raw address. */

@@ -5,7 +5,10 @@
  *
  * A `kernel` without a slash and without ".elf" names a corpus guest,
  * build/corpus/pv/<kernel>.elf; any other value is a path relative to the
- * scenario file.
+ * scenario file: an ELF or a bzImage. `ramdisk` (module 0, e.g. an
+ * initramfs) and `symbols` (a System.map or an unstripped vmlinux, for
+ * naming addresses in a stripped kernel) are paths relative to the
+ * scenario file too.
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -17,6 +20,8 @@ const DomainSchema = z.strictObject({
   vcpus: z.number().int().min(1).max(32).default(1),
   cmdline: z.string().max(1023).default(''),
   privileged: z.boolean().default(false),
+  ramdisk: z.string().min(1).optional(),
+  symbols: z.string().min(1).optional(),
 });
 
 export const ScenarioSchema = z.strictObject({
@@ -68,10 +73,16 @@ export function kernelPath(s: Scenario, kernel: string): string {
   return isAbsolute(kernel) ? kernel : resolve(dirname(s.file), kernel);
 }
 
-/** A one-domain scenario for running a bare kernel image. */
-export function singleKernel(path: string, opts: { memoryMiB: number; vcpus?: number; cmdline: string; maxInsns: number; seed: number }): Scenario {
+/** The path a domain's `ramdisk` or `symbols` names (relative to the scenario file). */
+export function scenarioPath(s: Scenario, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(s.file), path);
+}
+
+/** A one-domain scenario for running a bare kernel image (with an optional ramdisk and symbol file). */
+export function singleKernel(path: string, opts: { memoryMiB: number; vcpus?: number; cmdline: string; maxInsns: number; seed: number; ramdisk?: string; symbols?: string }): Scenario {
+  const extra = { ...(opts.ramdisk !== undefined ? { ramdisk: resolve(opts.ramdisk) } : {}), ...(opts.symbols !== undefined ? { symbols: resolve(opts.symbols) } : {}) };
   return parseScenario(
-    { name: path.split('/').pop() ?? 'kernel', seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: resolve(path), memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline }] },
+    { name: path.split('/').pop() ?? 'kernel', seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: resolve(path), memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline, ...extra }] },
     path,
   );
 }

@@ -12,9 +12,10 @@ import { PerfettoExporter, perfettoText, scenarioDomains } from '../export-perfe
 import { loadSymbols } from '../symbols.js';
 import { UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
+import { symbolOverrides } from './symbol-args.js';
 import { openTrace } from './trace-cmds.js';
 
-type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[] };
+type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[]; symbols?: string[] };
 
 /** A sequence-number option: a non-negative integer. */
 function seqOption(name: string, v: string | undefined, dflt: number): number {
@@ -56,6 +57,7 @@ export function registerExport(program: Command): void {
     .option('--to <seq>', 'last sequence number (inclusive)')
     .option('--dom <n>', 'only this domain (flows to other domains are left out)')
     .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .action(async (path: string, o: ExportOpts) => {
       await initZstd();
       const r = openTrace(path);
@@ -70,7 +72,7 @@ export function registerExport(program: Command): void {
           throw new UsageError(`--dom: no domain '${o.dom}' in ${path} (domains: ${domains.map((d) => `${d.id} ${d.name}`).join(', ') || 'none'})`);
         }
       }
-      const syms = loadSymbols(r.header, imageOverrides(o.image));
+      const syms = loadSymbols(r.header, imageOverrides(o.image), symbolOverrides(o.symbols));
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       const whole = o.from === undefined && o.to === undefined;
       const exporter = new PerfettoExporter(r.header, { syms, ...(dom !== undefined ? { dom } : {}), ...(whole ? { endTime: r.index.endTime } : {}) });

@@ -11,6 +11,7 @@ import { initZstd } from '../../trace/zstd.js';
 import { openSession, type Divergence, type MachineView } from '../session.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, UsageError } from './errors.js';
+import { symbolOverrides } from './symbol-args.js';
 import { line } from './trace-cmds.js';
 import { checkVcpu, parseWatch, watchJson, watchPoint, watchReport } from './watch.js';
 
@@ -22,15 +23,16 @@ export function registerReplay(program: Command): void {
     .description('re-execute a trace and compare it event by event, or stop at a point (--to) and show the machine state')
     .argument('<trace>', 'trace file')
     .option('--image <name=path...>', 'kernel image for a domain (default: the recorded path; required if it moved)')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .option('--to <point>', 'stop at event SEQ, or at icount:DOM.VCPU:N (instructions retired by that vCPU)')
     .option('--watch <DOM.VCPU:WHERE[:LEN]>', 'where LEN bytes of guest memory (WHERE: 0xADDRESS or SYMBOL[+OFFSET], through that vCPU\'s page tables) change next after --to (default: the start)')
     .option('--reverse', 'with --watch: where they last changed at or before --to (default: the end)')
     .option('--json', 'print the result as JSON')
-    .action(async (path: string, o: { image?: string[]; to?: string; json?: boolean; watch?: string; reverse?: boolean }) => {
+    .action(async (path: string, o: { image?: string[]; symbols?: string[]; to?: string; json?: boolean; watch?: string; reverse?: boolean }) => {
       await initZstd();
       let session;
       try {
-        session = openSession(path, imageOverrides(o.image));
+        session = openSession(path, imageOverrides(o.image), symbolOverrides(o.symbols));
       } catch (e) {
         if (e instanceof TraceError) throw new UsageError(e.message);
         throw e;

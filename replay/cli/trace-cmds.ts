@@ -10,7 +10,8 @@ import { KIND_ALIASES, summary } from '../format.js';
 import { record } from '../record.js';
 import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
-import { DEFAULT_SCENARIO, loadInput } from './run.js';
+import { DEFAULT_SCENARIO, kernelOptions, loadInput } from './run.js';
+import { symbolOverrides } from './symbol-args.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
@@ -24,18 +25,17 @@ export function openTrace(path: string): TraceReader {
 }
 
 export function registerTraceCommands(program: Command): void {
-  program
-    .command('record')
-    .description('run a scenario (or PV kernel) and record its trace')
-    .argument('[input]', 'scenario .json or PV kernel ELF', DEFAULT_SCENARIO)
-    .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
-    .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
-    .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
-    .option('--seed <n>', 'seed (overrides the scenario)')
-    .option('--mem <MiB>', 'memory for a bare kernel', '16')
-    .option('--vcpus <n>', 'vCPUs for a bare kernel', '1')
-    .option('--cmdline <s>', 'command line for a bare kernel', '')
-    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string }) => {
+  kernelOptions(
+    program
+      .command('record')
+      .description('run a scenario (or PV kernel) and record its trace')
+      .argument('[input]', 'scenario .json or PV kernel (ELF or bzImage)', DEFAULT_SCENARIO)
+      .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
+      .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
+      .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
+      .option('--seed <n>', 'seed (overrides the scenario)'),
+  )
+    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string }) => {
       let s;
       try {
         s = loadInput(input, o);
@@ -73,9 +73,10 @@ export function registerTraceCommands(program: Command): void {
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number (inclusive)')
     .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .option('--stacks', 'under each event raised in a hypercall, the guest call stack (frame pointers)')
     .option('--json', 'one JSON object per line')
-    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[] }) => {
+    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[]; symbols?: string[] }) => {
       await initZstd();
       const r = openTrace(path);
       const dom = o.dom === undefined ? null : Number(o.dom);
@@ -92,7 +93,7 @@ export function registerTraceCommands(program: Command): void {
       const from = o.from === undefined ? 0 : Number(o.from);
       const to = o.to === undefined ? Number.MAX_SAFE_INTEGER : Number(o.to) + 1;
       if (!Number.isInteger(from) || !Number.isInteger(to)) throw new UsageError('--from/--to must be sequence numbers');
-      const syms = loadSymbols(r.header, imageOverrides(o.image));
+      const syms = loadSymbols(r.header, imageOverrides(o.image), symbolOverrides(o.symbols));
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       try {
         for (const e of r.events(from, to)) {

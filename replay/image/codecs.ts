@@ -19,7 +19,6 @@
  */
 import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
-import { decompressFrameSync as unlz4 } from 'lz4-napi';
 import { ZSTDDecoder } from 'zstddec';
 import { unlzop } from './lzo.js';
 
@@ -88,6 +87,7 @@ function unzstd(data: Uint8Array, size: number): Uint8Array {
 }
 
 let bunzip: { decode(d: Uint8Array): Uint8Array } | undefined;
+let lz4: { decompressFrameSync(d: Buffer): Buffer } | undefined;
 
 /**
  * Decompress `data` (the payload without the trailing size word, which
@@ -110,6 +110,7 @@ export function decompress(codec: Codec, data: Uint8Array, size: number): Uint8A
     case 'lzo':
       return unlzop(data);
     case 'lz4':
-      return unlz4(buf);
+      lz4 ??= require('lz4-napi') as { decompressFrameSync(d: Buffer): Buffer };
+      return lz4.decompressFrameSync(buf);
   }
 }
