@@ -36,27 +36,30 @@ const MAX_SYMS = 1 << 21;
 
 type Tokens = { table: number; index: number; tokens: string[] };
 
-/** The token table whose "0".."9" entries are at `digitsAt`, confirmed by the token index after it; or null. */
+/**
+ * The token table whose "0".."9" entries are at `digitsAt`: the strings
+ * from "0" on end the table; the token index after it says where "0" is
+ * from the table's start, and must give every string's offset.
+ */
 function tokensAt(b: Buffer, digitsAt: number): Tokens | null {
-  // Back over the 0x30 strings before "0".
-  let p = digitsAt;
-  for (let k = 0; k < 0x30; k++) {
-    const nul = b.lastIndexOf(0, p - 2);
-    if (nul < 0) return null;
-    p = nul + 1;
+  let end = digitsAt;
+  for (let k = 0x30; k < 256; k++) {
+    const nul = b.indexOf(0, end);
+    if (nul < 0 || nul - end > 64) return null;
+    end = nul + 1;
   }
-  const table = p;
-  const tokens: string[] = [];
-  const offs: number[] = [];
-  for (let k = 0; k < 256; k++) {
-    const end = b.indexOf(0, p);
-    if (end < 0 || end - p > 64) return null;
-    offs.push(p - table);
-    tokens.push(b.toString('latin1', p, end));
-    p = end + 1;
-  }
-  for (let index = p; index < p + 8 && index + 512 <= b.length; index++) {
-    if (offs.every((o, k) => b.readUInt16LE(index + 2 * k) === o)) return { table, index, tokens };
+  for (let index = end; index < end + 8 && index + 512 <= b.length; index++) {
+    const table = digitsAt - b.readUInt16LE(index + 2 * 0x30);
+    if (table < 0 || b.readUInt16LE(index) !== 0) continue;
+    const tokens: string[] = [];
+    let p = table;
+    for (let k = 0; k < 256 && p < end; k++) {
+      if (b.readUInt16LE(index + 2 * k) !== p - table) break;
+      const nul = b.indexOf(0, p);
+      tokens.push(b.toString('latin1', p, nul));
+      p = nul + 1;
+    }
+    if (tokens.length === 256 && p === end) return { table, index, tokens };
   }
   return null;
 }
@@ -82,8 +85,11 @@ type Names = { numSymsAt: number; names: number; count: number; end: number };
  * that decrease to 0), then kallsyms_num_syms and kallsyms_names behind it.
  */
 function namesBefore(b: Buffer, before: number): Names | null {
-  let end = before;
-  while (end > 4 && b.readUInt32LE(end - 4) === 0 && end > before - 8) end -= 4;
+  // The markers may be followed by 4 bytes of alignment (zero, like a lone first marker).
+  return markersEndingAt(b, before) ?? markersEndingAt(b, before - 4);
+}
+
+function markersEndingAt(b: Buffer, end: number): Names | null {
   // Markers: u32, strictly increasing from 0 by at least one byte a name.
   const marks: number[] = [];
   let at = end - 4;
@@ -94,7 +100,7 @@ function namesBefore(b: Buffer, before: number): Names | null {
     if (v === 0) break;
     prev = v;
   }
-  if (at < 0 || marks.length < 2) return null;
+  if (at < 0) return null;
   marks.reverse();
   const m = marks.length;
   const markersAt = at;
@@ -174,24 +180,29 @@ export function readKallsyms(elf: Uint8Array): NmSymbol[] | null {
   for (let at = area.indexOf(DIGITS, lo); at >= 0; at = area.indexOf(DIGITS, at + 1)) {
     const t = tokensAt(area, at);
     if (t === null) continue;
-    // Markers end before the token table, or before kallsyms_seqs_of_names.
-    const nm = namesBefore(area, t.table) ?? namesWithSeqs(area, t.table);
-    if (nm === null) continue;
-    const addrs = addresses(area, t, nm);
-    if (addrs === null) continue;
-    const out: NmSymbol[] = [];
-    let p = nm.names;
-    for (let i = 0; i < nm.count; i++) {
-      let len = area[p++]!;
-      if (len & 0x80) len = (len & 0x7f) | (area[p++]! << 7);
-      let s = '';
-      for (let k = 0; k < len; k++) s += t.tokens[area[p + k]!]!;
-      p += len;
-      out.push({ addr: addrs[i]!, type: s[0]!, name: s.slice(1) });
-    }
-    return out;
+    // Markers end before the token table, or before kallsyms_seqs_of_names; the first reading whose addresses sort wins.
+    const plain = namesBefore(area, t.table);
+    const syms = (plain && symbolsOf(area, t, plain)) ?? namesWithSeqs(area, t);
+    if (syms !== null) return syms;
   }
   return null;
+}
+
+/** The symbols `nm` and the address tables give, or null if no address table fits them. */
+function symbolsOf(b: Buffer, t: Tokens, nm: Names): NmSymbol[] | null {
+  const addrs = addresses(b, t, nm);
+  if (addrs === null) return null;
+  const out: NmSymbol[] = [];
+  let p = nm.names;
+  for (let i = 0; i < nm.count; i++) {
+    let len = b[p++]!;
+    if (len & 0x80) len = (len & 0x7f) | (b[p++]! << 7);
+    let s = '';
+    for (let k = 0; k < len; k++) s += t.tokens[b[p + k]!]!;
+    p += len;
+    out.push({ addr: addrs[i]!, type: s[0]!, name: s.slice(1) });
+  }
+  return out;
 }
 
 /**
@@ -200,15 +211,16 @@ export function readKallsyms(elf: Uint8Array): NmSymbol[] | null {
  * the markers (ceil(n / 256) u32s from 0) end 3n bytes, plus up to 7 of
  * alignment, before it; the names behind them must say n.
  */
-function namesWithSeqs(b: Buffer, table: number): Names | null {
-  for (let n = 1; n <= MAX_SYMS && 3 * n < table; n++) {
+function namesWithSeqs(b: Buffer, t: Tokens): NmSymbol[] | null {
+  for (let n = 1; n <= MAX_SYMS && 3 * n < t.table; n++) {
     const m = Math.ceil(n / 256);
     for (let pad = 0; pad < 8; pad++) {
-      const end = table - pad - 3 * n;
+      const end = t.table - pad - 3 * n;
       if ((end & 3) !== 0 || end - 4 * m < 8) continue;
       if (b.readUInt32LE(end - 4 * m) !== 0 || (m > 1 && b.readUInt32LE(end - 4 * m + 4) === 0)) continue;
       const nm = namesBefore(b, end);
-      if (nm !== null && nm.count === n) return nm;
+      const syms = nm !== null && nm.count === n ? symbolsOf(b, t, nm) : null;
+      if (syms !== null) return syms;
     }
   }
   return null;
