@@ -12,6 +12,7 @@ import { openSession, type Divergence, type MachineView } from '../session.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, UsageError } from './errors.js';
 import { symbolOverrides } from './symbol-args.js';
+import { consoleLinesOf, consoleLineText } from '../console-text.js';
 import { line } from './trace-cmds.js';
 import { checkVcpu, parseWatch, watchJson, watchPoint, watchReport } from './watch.js';
 
@@ -101,8 +102,12 @@ function printView(v: MachineView, syms: Symbols): string {
   for (const p of v.ports) out.push(`d${p.dom} ports bound [${p.bound.join(',')}] pending [${p.pending.join(',')}] masked [${p.masked.join(',')}]`);
   for (const r of v.rings) out.push(`d${r.dom} ${r.kind} ring (back d${r.backDom}${r.gref > 0 ? ` gref ${r.gref}` : ''} port ${r.port}) req_prod ${r.reqProd} rsp_prod ${r.rspProd}`);
   for (const c of v.console) {
-    const tail = c.tail.replace(/\r/g, '').split('\n').filter((l) => l !== '').slice(-3);
-    for (const l of tail) out.push(`[${c.name}] ${l}`);
+    const names = new Map([[c.dom, c.name]]);
+    // The last lines of each channel: its PV console, then its console_io (as Xen prints it).
+    for (const source of ['ring', 'console_io'] as const) {
+      const lines = consoleLinesOf([{ dom: c.dom, source, text: source === 'ring' ? c.tail : c.log }]).filter((l) => l.text !== '');
+      for (const l of lines.slice(-3)) out.push(consoleLineText(l, names));
+    }
   }
   return `${out.join('\n')}\n`;
 }

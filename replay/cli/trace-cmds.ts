@@ -121,7 +121,7 @@ export function registerTraceCommands(program: Command): void {
       const info = {
         file: path, complete: r.complete, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
         scenario: (JSON.parse(r.header.scenarioJson) as { name: string }).name, seed: r.header.seed,
-        images: r.header.images.map((i) => ({ domain: i.domain, path: i.path, sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
+        images: r.header.images.map((i) => ({ role: i.role, domain: i.domain, path: i.path, sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
         chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery,
         bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
@@ -136,7 +136,7 @@ export function registerTraceCommands(program: Command): void {
         `trace      ${path}${r.complete ? '' : '  (INCOMPLETE: no footer index)'}`,
         `format     v${info.formatVersion}, recorded by xenrr ${info.xenrrVersion}`,
         `scenario   ${info.scenario}, seed ${info.seed}, stop: ${info.stopReason}, virtual time ${(info.endTime / 1e6).toFixed(3)} ms`,
-        ...info.images.map((i) => `image      ${i.domain}: ${i.path} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
+        ...info.images.map((i) => `${(i.role === 'kernel' ? 'image' : i.role).padEnd(10)} ${i.domain}: ${i.path} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
         `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${info.checkpointEvery ? ` (every ${info.checkpointEvery} events)` : ''}`,
         `size       ${info.bytes} bytes, ${info.bytesPerEvent.toFixed(2)} bytes/event overall, ${info.eventBytesPerEvent.toFixed(2)} bytes/event in event chunks, compression ${info.compressionRatio.toFixed(1)}x`,
         `by kind    ${Object.entries(info.countsByKind).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ')}`,
