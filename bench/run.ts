@@ -4,6 +4,7 @@
  */
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
+import { benchImages } from './image-bench.js';
 import { benchReplaySuite } from './replay-bench.js';
 import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from './trace-bench.js';
 import { benchTui } from './tui-bench.js';
@@ -32,3 +33,5 @@ table('replay: verify by re-execution vs record', rp.speed);
 table('replay cursor: moves in a 1M-event trace (random points, fixed seed)', rp.seek);
 table('diff: identical prefix (chunk-hash skip) vs differing from the start', rp.diff);
 table('tui: time to first frame and keypress-to-frame latency', await benchTui());
+const images = benchImages();
+if (images.length > 0) table('kernel files: bzImage payload decoding (Debian 6.1 kernel, best of 3) and kallsyms', images);
