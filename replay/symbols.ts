@@ -1,7 +1,8 @@
 /**
  * Symbolization of guest RIPs. Each domain's names come from, in order: a
  * symbol file given now (`--symbols name=path`), the symbol file the trace
- * recorded for it (role "symbols", while its sha256 matches), or its kernel
+ * recorded for it (role "symbols", while its sha256 matches and its kernel
+ * is the recorded one), or its kernel
  * image (found through the trace header, path and sha256, or given with
  * `--image`): the ELF's .symtab, else the kernel's kallsyms, also inside a
  * bzImage. A file that is missing, differs or has no symbols is simply not
@@ -43,7 +44,8 @@ export function loadSymbolTables(h: HeaderData, overrides: Map<string, string> =
     const recorded = h.images.find((i) => i.role === 'symbols' && i.domain === dom);
     let t: SymbolTable | null = null;
     if (given !== undefined) t = tableOf(() => symbolFileTable(readIfMatches(given, null)!));
-    else if (recorded !== undefined) t = tableOf(() => symbolFileTable(readIfMatches(recorded.path, recorded.sha256)!));
+    // The recorded symbol file describes the recorded kernel, not one given in its place.
+    else if (recorded !== undefined && !overrides.has(dom)) t = tableOf(() => symbolFileTable(readIfMatches(recorded.path, recorded.sha256)!));
     if (t === null) {
       const bytes = readIfMatches(overrides.get(dom) ?? img.path, overrides.has(dom) ? null : img.sha256);
       if (bytes !== null) {
