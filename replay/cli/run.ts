@@ -61,6 +61,9 @@ function readFile(path: string): Uint8Array {
 export function loadInput(path: string, opts: RunOpts): Scenario | null {
   const bytes = readFile(path);
   if (path.endsWith('.json')) {
+    for (const [flag, v] of [['--ramdisk', opts.ramdisk], ['--symbols', opts.symbols]] as const) {
+      if (v !== undefined) throw new UsageError(`${flag} is for a bare kernel; a scenario names its domains' files (${flag.slice(2)} in ${path})`);
+    }
     let json: unknown;
     try {
       json = JSON.parse(Buffer.from(bytes).toString('utf8'));

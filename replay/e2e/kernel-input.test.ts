@@ -83,11 +83,16 @@ describe.skipIf(!built)('a stripped bzImage with a ramdisk and a System.map', ()
     writeFileSync(f('placeholder.map'), 'ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n');
     cases.push([['run', f('vmlinuz'), '--symbols', f('placeholder.map')], /^xenrr: --symbols .*placeholder\.map: this System\.map is Debian's placeholder .*\n$/]);
     cases.push([['dump', f('bare.xrr'), '--symbols', `guest=${f('initrd')}`], /^xenrr: --symbols .*initrd: line 1 is not 'address type name': .*\n$/]);
+    cases.push([['run', 'corpus/scenarios/hello.json', '--ramdisk', f('initrd')], /^xenrr: --ramdisk is for a bare kernel; a scenario names its domains' files \(ramdisk in corpus\/scenarios\/hello\.json\)\n$/]);
+    writeFileSync(f('s.json'), JSON.stringify({ name: 's', domains: [{ name: 'a', kernel: f('vmlinuz'), ramdisk: 'missing.img' }] }));
+    cases.push([['record', f('s.json'), '-o', f('never.xrr')], /^xenrr: .*s\.json: domains\.0\.ramdisk: .*missing\.img: no such file\n$/]);
     for (const [args, want] of cases) {
       const r = xenrr(...args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(want);
     }
+    // Nothing is written when the inputs cannot be loaded.
+    expect(existsSync(f('never.xrr'))).toBe(false);
   });
 });
 
