@@ -10,7 +10,7 @@ import { kernelImage } from './kernel-image.js';
  * we choose, amid other read-only data (including a decoy table of
  * one-character strings, as .rodata holds).
  */
-function kallsymsBlob(syms: NmSymbol[], o: { seqs: boolean; offsetsAfter: boolean }): Uint8Array {
+function kallsymsBlob(syms: NmSymbol[], o: { seqs: boolean; offsetsAfter: boolean; absolutePercpu?: boolean }): Uint8Array {
   const out: number[] = [];
   let seed = 12345;
   const junk = (n: number): void => {
@@ -41,7 +41,7 @@ function kallsymsBlob(syms: NmSymbol[], o: { seqs: boolean; offsetsAfter: boolea
   };
   const base = 0xffffffff81000000n;
   const offsets = (): void => {
-    for (const s of syms) u32(s.addr < base ? Number(s.addr) : Number(base - 1n - s.addr));
+    for (const s of syms) u32(o.absolutePercpu === false ? Number(s.addr - base) : s.addr < base ? Number(s.addr) : Number(base - 1n - s.addr));
     align(8);
     u64(base);
   };
@@ -115,6 +115,10 @@ describe('kallsyms found by structure', () => {
       const syms = symbols(n);
       expect(readKallsyms(kallsymsBlob(syms, { seqs: true, offsetsAfter: false }))).toEqual(syms);
     }
+  });
+  it('without CONFIG_KALLSYMS_ABSOLUTE_PERCPU: every offset is from the relative base', () => {
+    const syms = symbols(700).filter((s) => s.addr >= 0xffffffff81000000n);
+    expect(readKallsyms(kallsymsBlob(syms, { seqs: false, offsetsAfter: false, absolutePercpu: false }))).toEqual(syms);
   });
   it('no tables: null', () => {
     const blob = kallsymsBlob(symbols(600), { seqs: false, offsetsAfter: false });

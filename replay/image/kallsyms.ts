@@ -128,12 +128,14 @@ function addresses(b: Buffer, t: Tokens, nm: Names): bigint[] | null {
   const relative = (offsAt: number, baseAt: number): bigint[] | null => {
     if (offsAt < 0 || offsAt + 4 * n > b.length || baseAt + 8 > b.length) return null;
     const base = b.readBigUInt64LE(baseAt);
-    const abs: bigint[] = [];
-    for (let i = 0; i < n; i++) {
-      const o = b.readInt32LE(offsAt + 4 * i);
-      abs.push(o >= 0 ? BigInt(o) : (base - 1n - BigInt(o)) & 0xffffffffffffffffn);
+    // CONFIG_KALLSYMS_ABSOLUTE_PERCPU: only then are some offsets negative (all non-negative would mean no kernel symbol at all).
+    if (Array.from({ length: n }, (_, i) => b.readInt32LE(offsAt + 4 * i)).some((o) => o < 0)) {
+      const abs = Array.from({ length: n }, (_, i) => {
+        const o = b.readInt32LE(offsAt + 4 * i);
+        return o >= 0 ? BigInt(o) : (base - 1n - BigInt(o)) & 0xffffffffffffffffn;
+      });
+      if (sorted(abs)) return abs;
     }
-    if (sorted(abs)) return abs;
     const rel = Array.from({ length: n }, (_, i) => (base + BigInt(b.readUInt32LE(offsAt + 4 * i))) & 0xffffffffffffffffn);
     return sorted(rel) ? rel : null;
   };
