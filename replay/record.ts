@@ -6,19 +6,42 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunSummary } from '../sim/machine.js';
-import { kernelPath, type Scenario } from '../sim/scenario.js';
+import type { Scenario } from '../sim/scenario.js';
 import { snapshotMachine } from '../sim/snapshot.js';
 import { PV_CPUID } from '../sim/xen/cpuid.js';
 import { FORMAT_VERSION, type HeaderData } from '../trace/schema.js';
 import { TraceWriter } from '../trace/writer.js';
 import { initZstd } from '../trace/zstd.js';
 import { scenarioIdentity } from './images.js';
-import { buildMachine } from './scenario-run.js';
+import { buildMachine, domainFiles } from './scenario-run.js';
 
 export const XENRR_VERSION = '0.1.0';
 
 export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
+
+type Image = HeaderData['images'][number];
+
+/** An image as the scenario names it (`name`), hashed from the file it resolves to (`file`); no path: see images.ts. */
+function image(role: string, domain: string, name: string, file: string): Image {
+  const bytes = readFileSync(file);
+  return { role, domain, path: '', name, sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
+}
+
+/**
+ * The files a scenario's run reads, by role: every domain's kernel (the
+ * file as named, an ELF or a bzImage) in domain order, then ramdisks, then
+ * symbol files. Replay checks kernels and ramdisks against these hashes;
+ * symbols are used while theirs still matches.
+ */
+export function traceImages(s: Scenario): Image[] {
+  const files = s.domains.map((d, k) => ({ d, ...domainFiles(s, k) }));
+  return [
+    ...files.map((f) => image('kernel', f.d.name, f.d.kernel, f.kernel)),
+    ...files.flatMap((f) => (f.ramdisk === undefined ? [] : [image('ramdisk', f.d.name, f.d.ramdisk!, f.ramdisk)])),
+    ...files.flatMap((f) => (f.symbols === undefined ? [] : [image('symbols', f.d.name, f.d.symbols!, f.symbols)])),
+  ];
+}
 
 /**
  * The trace header for a scenario run. Nothing in it depends on where the
@@ -31,10 +54,7 @@ export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, 
   return {
     magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: XENRR_VERSION,
     scenarioJson: JSON.stringify({ ...rest, seed, maxInsns }), scenarioFile: '', scenarioName: id.name, scenarioSha256: id.sha256,
-    images: s.domains.map((d) => {
-      const bytes = readFileSync(kernelPath(s, d.kernel));
-      return { role: 'kernel', domain: d.name, path: '', name: d.kernel, sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
-    }),
+    images: traceImages(s),
     seed,
     cpuid: Object.entries(PV_CPUID).map(([leaf, [eax, ebx, ecx, edx]]) => ({ leaf: Number(leaf), eax, ebx, ecx, edx })),
     nsPerInsn: 1, tscKhz: 1_000_000, checkpointEvery, wallclock: s.wallclock,

@@ -18,7 +18,8 @@ export type MachineView = {
   vcpus: VcpuView[];
   ports: Array<{ dom: number; pending: number[]; masked: number[]; bound: number[] }>;
   rings: RingState[];
-  console: Array<{ dom: number; name: string; tail: string }>;
+  /** each domain's last PV console output (`tail`) and console_io output (`log`) */
+  console: Array<{ dom: number; name: string; tail: string; log: string }>;
 };
 
 /** General-purpose registers in encoding order; `rip` and `rflags` are separate fields of VcpuView. */
@@ -41,7 +42,7 @@ export function machineView(m: Machine, seq: number, time: number): MachineView 
       return { dom: d.id, bound, pending: bound.filter((p) => xen.isPending(d, p)), masked: bound.filter((p) => xen.isMasked(d, p)) };
     }),
     rings: m.ringState(),
-    console: m.domains.map((d) => ({ dom: d.id, name: d.name, tail: Buffer.from(d.console.slice(-2000)).toString('latin1') })),
+    console: m.domains.map((d) => ({ dom: d.id, name: d.name, tail: Buffer.from(d.console.slice(-2000)).toString('latin1'), log: Buffer.from(d.log.slice(-2000)).toString('latin1') })),
   };
 }
 

@@ -13,19 +13,21 @@
  */
 import { createHash } from 'node:crypto';
 import type { SimEvent } from '../sim/events.js';
-import { parseElf, type ElfSymbol } from '../sim/elf.js';
-import { Machine } from '../sim/machine.js';
+import { Machine, type DomainSpec } from '../sim/machine.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';
-import { findImage } from './images.js';
+import { findImage, imageIndex } from './images.js';
 import { TraceEvents, type EventPredicate } from './session-events.js';
 import { Seeker, type Stop, type Target } from './session-seek.js';
 import { verifyRun, type VerifyResult } from './session-verify.js';
 import { viewRegister, type MachineView } from './session-view.js';
 import { watchBackward, watchForward, type IcountPoint, type MachineSource, type WatchHit, type WatchSpec } from './session-watch.js';
-import { loadSymbols, type Symbols } from './symbols.js';
+import { ImageError, kernelImage, type KernelImage } from './image/kernel-image.js';
+import { domainSpec } from './scenario-run.js';
+import type { SymbolTable } from './image/symbol-table.js';
+import { loadSymbolTables, type Symbols } from './symbols.js';
 
 export { fieldDiff, type Divergence, type VerifyResult } from './session-verify.js';
 export type { EventPredicate } from './session-events.js';
@@ -46,17 +48,28 @@ export type Position = {
 /** Where a continue stopped: the event it stopped at (null: none matched, so at the end or the start) and the machine there. */
 export type StopInfo = { event: TraceEvent | null; view: MachineView };
 
+/** The ramdisk a trace's domain was recorded with (checked against its sha256), or undefined if it had none. */
+function recordedRamdisk(h: TraceReader['header'], domain: string, trace: string): Uint8Array | undefined {
+  const k = imageIndex(h, 'ramdisk', domain);
+  if (k < 0) return undefined;
+  const found = findImage(h, k, { trace });
+  if (typeof found === 'string') throw new UsageError(found);
+  return new Uint8Array(found.bytes);
+}
+
 export class ReplaySession {
   readonly scenario: Scenario;
   readonly symbols: Symbols;
   readonly warnings: string[] = [];
-  private readonly specs: Array<Scenario['domains'][number] & { id: number; seed: number; image: Uint8Array }>;
+  private readonly specs: DomainSpec[];
   private readonly seeker: Seeker;
   private readonly events: TraceEvents;
   /** the cursor; null until the first move (then: the start) */
   private cur: Stop | null = null;
 
-  private constructor(readonly reader: TraceReader, overrides: Map<string, string>) {
+  private readonly tables: Map<number, SymbolTable>;
+
+  private constructor(readonly reader: TraceReader, overrides: Map<string, string>, symbolFiles: Map<string, string>) {
     // Every frame intact and where the index says (verify also checks the chunk hashes it compares with).
     reader.checkIntegrity(false);
     const h = reader.header;
@@ -66,16 +79,27 @@ export class ReplaySession {
       const found = findImage(h, k, { overrides, trace: reader.path });
       if (typeof found === 'string') throw new UsageError(found);
       if (found.given && !createHash('sha256').update(found.bytes).digest().equals(Buffer.from(h.images[k]?.sha256 ?? []))) this.warnings.push(`domain '${dom.name}' runs ${found.path}, not the recorded image: expect a divergence`);
-      return { ...dom, id: k + 1, seed: h.seed, image: found.bytes };
+      let kernel: KernelImage;
+      try {
+        kernel = kernelImage(found.bytes);
+      } catch (e) {
+        if (e instanceof ImageError) throw new UsageError(`image for domain '${dom.name}': ${found.path}: ${e.message}`);
+        throw e;
+      }
+      return domainSpec(this.scenario, k, h.seed, kernel, recordedRamdisk(h, dom.name, reader.path));
     });
-    this.symbols = loadSymbols(h, overrides, reader.path);
+    this.tables = loadSymbolTables(h, overrides, symbolFiles, reader.path);
+    this.symbols = new Map([...this.tables].map(([dom, t]) => [dom, t.symbolize]));
     this.seeker = new Seeker(reader, (sink) => this.fresh(sink), this.scenario.maxInsns);
     this.events = new TraceEvents(reader);
   }
 
-  /** Replay `reader` (its integrity checked first: a damaged trace is a TraceError, here or, for the chunk hashes, in `verify`). */
-  static open(reader: TraceReader, overrides: Map<string, string> = new Map()): ReplaySession {
-    return new ReplaySession(reader, overrides);
+  /**
+   * Replay `reader` (its integrity checked first: a damaged trace is a TraceError, here or, for the chunk hashes, in `verify`).
+   * `overrides`: kernel image paths by domain name; `symbolFiles`: symbol files by domain name (replay/symbols.ts).
+   */
+  static open(reader: TraceReader, overrides: Map<string, string> = new Map(), symbolFiles: Map<string, string> = new Map()): ReplaySession {
+    return new ReplaySession(reader, overrides, symbolFiles);
   }
 
   /**
@@ -250,16 +274,10 @@ export class ReplaySession {
     return v.guest.read(va, len);
   }
 
-  private readonly elfSymbols = new Map<number, readonly ElfSymbol[]>();
-
-  /** A symbol of domain `dom`'s image by name (its first definition): address and size; null if none. */
+  /** A symbol of domain `dom` by name (its first definition): address and size; null if none (or no symbols). */
   symbolAddress(dom: number, name: string): { addr: bigint; size: number } | null {
-    const spec = this.specs[dom - 1];
-    if (spec === undefined) return null;
-    let syms = this.elfSymbols.get(dom);
-    if (syms === undefined) this.elfSymbols.set(dom, (syms = parseElf(spec.image).symbols));
-    const sym = syms.find((x) => x.name === name && x.value !== 0n);
-    return sym === undefined ? null : { addr: sym.value, size: Number(sym.size) };
+    const s = this.tables.get(dom)?.lookup(name) ?? null;
+    return s === null || s.addr === 0n ? null : s;
   }
 
   private vcpuAt(dom: number, vcpu: number): Position['vcpus'][number] {
@@ -275,6 +293,6 @@ export class ReplaySession {
 }
 
 /** Open a trace for replay with one-line errors. */
-export function openSession(path: string, overrides: Map<string, string>): ReplaySession {
-  return ReplaySession.open(TraceReader.open(path), overrides);
+export function openSession(path: string, overrides: Map<string, string>, symbolFiles: Map<string, string> = new Map()): ReplaySession {
+  return ReplaySession.open(TraceReader.open(path), overrides, symbolFiles);
 }

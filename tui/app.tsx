@@ -83,7 +83,7 @@ export function App(props: AppProps): React.JSX.Element {
 
   const events = useMemo(() => src.window(s.top, rows, s.filter?.pred ?? (() => true)), [src, s.top, rows, s.filter, s.sel]);
   const cur = src.get(s.sel);
-  const names = useMemo(() => new Map(src.reader.header.images.map((img, k) => [k + 1, img.domain])), [src]);
+  const names = useMemo(() => new Map(src.reader.header.images.filter((img) => img.role === 'kernel').map((img, k) => [k + 1, img.domain])), [src]);
 
   // The seek behind the state and rings panes: the instruction point, or the selected event.
   const points = useRef<PointSource | string | null>(null);

@@ -172,6 +172,22 @@ describe('lower panes', () => {
     expect(trimmed(x).slice(7, 10)).toEqual(['[a] line 8 of d1', '[a] line 24 of d1', '[d2] line 9 of d2']);
   });
 
+  it('the console pane shows console_io output as Xen prints it, (dN), joined across writes, in order', async () => {
+    const LOG = `${DIR}console-io.xrr`;
+    // d1's line 8 arrives on console_io in two writes (events 8 and 24); d2's stay on its PV console.
+    writeSynthetic(LOG, 40, 8, (e) => (e.kind === 'console' && e.dom === 1 ? { ...e, source: 'console_io', text: e.seq === 8 ? 'early: ' : 'mapping kernel\n' } : e));
+    const x = (h = await openApp(LOG));
+    await x.press(':');
+    await x.type('30');
+    await x.press(KEY.tab, KEY.tab, KEY.tab, KEY.tab);
+    expect(trimmed(x).slice(6, 10)).toEqual([
+      '── console up to event 30 ──────────────────────────────────────────────────────',
+      '(d1) early: mapping kernel',
+      '[d2] line 9 of d2',
+      '[d2] line 25 of d2',
+    ]);
+  });
+
   it('? shows the keys; Esc closes it', async () => {
     const x = (h = await openApp(TRACE));
     await x.press('?');

@@ -16,6 +16,8 @@ import { eventLocation, stackText, symbolize, type Symbols } from '../symbols.js
 import { imageOverrides, UsageError } from './errors.js';
 import { checkImages, headerDomains, imageProblem } from './inputs.js';
 import { line, openTrace } from './trace-cmds.js';
+import { symbolOverrides } from './symbol-args.js';
+import { consoleLinesOf, consoleLineText } from '../console-text.js';
 import { checkVcpu, parseWatch, watchJson, watchPoint, watchReport } from './watch.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
@@ -28,18 +30,19 @@ export function registerReplay(program: Command): void {
     .description('re-execute a trace and compare it event by event (exit 0 match, 1 divergence, 3 incomplete recording whose recorded part matched), or stop at a point (--to) and show the machine state')
     .argument('<trace>', 'trace file')
     .option('--image <name=path...>', 'kernel image for a domain (default: the recorded path; required if it moved)')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .option('--to <point>', 'stop at event SEQ, or at icount:DOM.VCPU:N (instructions retired by that vCPU)')
     .option('--watch <DOM.VCPU:WHERE[:LEN]>', 'where LEN bytes of guest memory (WHERE: 0xADDRESS or SYMBOL[+OFFSET], through that vCPU\'s page tables) change next after --to (default: the start)')
     .option('--reverse', 'with --watch: where they last changed at or before --to (default: the end)')
     .option('--json', 'print the result as JSON')
-    .action(async (path: string, o: { image?: string[]; to?: string; json?: boolean; watch?: string; reverse?: boolean }) => {
+    .action(async (path: string, o: { image?: string[]; symbols?: string[]; to?: string; json?: boolean; watch?: string; reverse?: boolean }) => {
       await initZstd();
       const reader = openTrace(path);
       const images = imageOverrides(o.image);
       checkImages(images, headerDomains(reader.header), path, (p) => imageProblem(p, true));
       let session;
       try {
-        session = ReplaySession.open(reader, images);
+        session = ReplaySession.open(reader, images, symbolOverrides(o.symbols));
       } catch (e) {
         if (e instanceof TraceError) throw new UsageError(e.message); // reader messages name the file
         if (e instanceof ScenarioError) throw new UsageError(`${path}: the scenario in its header is invalid: ${e.message}`);
@@ -120,8 +123,12 @@ function printView(v: MachineView, syms: Symbols): string {
   for (const p of v.ports) out.push(`d${p.dom} ports bound [${p.bound.join(',')}] pending [${p.pending.join(',')}] masked [${p.masked.join(',')}]`);
   for (const r of v.rings) out.push(`d${r.dom} ${r.kind} ring (back d${r.backDom}${r.gref > 0 ? ` gref ${r.gref}` : ''} port ${r.port}) req_prod ${r.reqProd} rsp_prod ${r.rspProd}`);
   for (const c of v.console) {
-    const tail = c.tail.replace(/\r/g, '').split('\n').filter((l) => l !== '').slice(-3);
-    for (const l of tail) out.push(`[${c.name}] ${l}`);
+    const names = new Map([[c.dom, c.name]]);
+    // The last lines of each channel: its PV console, then its console_io (as Xen prints it).
+    for (const source of ['ring', 'console_io'] as const) {
+      const lines = consoleLinesOf([{ dom: c.dom, source, text: source === 'ring' ? c.tail : c.log }]).filter((l) => l.text !== '');
+      for (const l of lines.slice(-3)) out.push(consoleLineText(l, names));
+    }
   }
   return `${out.join('\n')}\n`;
 }

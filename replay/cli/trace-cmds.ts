@@ -13,7 +13,8 @@ import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
 import { checkExpect } from '../scenario-run.js';
 import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
-import { DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
+import { addKernelOptions, DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
+import { symbolOverrides } from './symbol-args.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
@@ -29,18 +30,17 @@ export function openTrace(path: string): TraceReader {
 }
 
 export function registerTraceCommands(program: Command): void {
-  program
-    .command('record')
-    .description('run a scenario (or PV kernel) and record its trace')
-    .argument('[input]', 'scenario .json or PV kernel ELF', DEFAULT_SCENARIO)
-    .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
-    .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
-    .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
-    .option('--seed <n>', 'seed (overrides the scenario)')
-    .option('--mem <MiB>', 'memory of a kernel recorded alone (default 16)')
-    .option('--vcpus <n>', 'vCPUs of a kernel recorded alone (default 1)')
-    .option('--cmdline <s>', 'command line of a kernel recorded alone (default none)')
-    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string }) => {
+  addKernelOptions(
+    program
+      .command('record')
+      .description('run a scenario (or PV kernel) and record its trace')
+      .argument('[input]', 'scenario .json or PV kernel (ELF or bzImage)', DEFAULT_SCENARIO)
+      .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
+      .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
+      .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
+      .option('--seed <n>', 'seed (overrides the scenario)'),
+  )
+    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string }) => {
       kernelOptions([input], o);
       let s;
       try {
@@ -93,9 +93,10 @@ export function registerTraceCommands(program: Command): void {
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number (inclusive)')
     .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .option('--stacks', 'under each event raised in a hypercall, the guest call stack (frame pointers)')
     .option('--json', 'one JSON object per line')
-    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[] }) => {
+    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[]; symbols?: string[] }) => {
       await initZstd();
       const r = openTrace(path);
       const domains = headerDomains(r.header);
@@ -113,8 +114,9 @@ export function registerTraceCommands(program: Command): void {
       const { from, end: to } = seqRange(o.from, o.to);
       const images = imageOverrides(o.image);
       checkImages(images, domains, path, (p) => imageProblem(p, false));
-      const syms = loadSymbols(r.header, images, path);
-      for (const w of [...r.warnings, ...r.damage]) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      const syms = loadSymbols(r.header, images, symbolOverrides(o.symbols), path);
+      for (const w of [...r.warnings, ...r.damage]) process.stderr.write(`xenrr: warning: ${path}: ${w}
+`);
       try {
         for (const e of r.events(from, to)) {
           if (dom !== null && e.dom !== dom) continue;
@@ -146,7 +148,7 @@ export function registerTraceCommands(program: Command): void {
       const info = {
         file: path, complete: r.complete, damage, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
         scenario: id.name, scenarioSha256: id.sha256, seed: r.header.seed,
-        images: r.header.images.map((i, k) => ({ domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
+        images: r.header.images.map((i, k) => ({ role: i.role, domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
         chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery,
         bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
@@ -161,7 +163,7 @@ export function registerTraceCommands(program: Command): void {
         `trace      ${path}${damage.length > 0 ? '  (DAMAGED: see the warnings)' : r.complete ? '' : '  (INCOMPLETE: no footer index)'}`,
         `format     v${info.formatVersion}, recorded by xenrr ${info.xenrrVersion}`,
         `scenario   ${info.scenario}${id.sha256 ? ` (sha256 ${id.sha256.slice(0, 16)}...)` : ''}, seed ${info.seed}, stop: ${info.stopReason}, virtual time ${(info.endTime / 1e6).toFixed(3)} ms`,
-        ...info.images.map((i) => `image      ${i.domain}: ${i.name}${i.path && i.path !== i.name ? ` (${i.path})` : ''} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
+        ...info.images.map((i) => `${(i.role === 'kernel' ? 'image' : i.role).padEnd(10)} ${i.domain}: ${i.name}${i.path && i.path !== i.name ? ` (${i.path})` : ''} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
         ...(r.index.vcpus.length > 0 ? [`vcpus      ${r.index.vcpus.map((v) => `d${v.dom}v${v.vcpu} ${v.icount}`).join(', ')} instructions retired`] : []),
         `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${info.checkpointEvery ? ` (every ${info.checkpointEvery} events)` : ''}`,
         `size       ${info.bytes} bytes, ${info.bytesPerEvent.toFixed(2)} bytes/event overall, ${info.eventBytesPerEvent.toFixed(2)} bytes/event in event chunks, compression ${info.compressionRatio.toFixed(1)}x`,

@@ -7,12 +7,19 @@
  * 4K by 4K. Page tables hold machine addresses, and MFN != PFN on purpose.
  * shared_info is a Xen frame outside the guest's PFN space; the hypercall
  * page is written where the HYPERCALL_PAGE note says.
+ *
+ * A ramdisk (module 0) goes where xc_dom_build_image puts it: right after
+ * the kernel, mapped, with start_info.mod_start its VIRTUAL address; or, for
+ * a kernel whose MOD_START_PFN note says it takes one, after the padding
+ * that ends the initial mapping, unmapped, with mod_start its PFN and
+ * SIF_MOD_START_PFN set (Linux declares it).
  */
 import { ElfError, parseElf, type ElfFile } from '../elf.js';
 import { Domain, EvtState } from './domain.js';
 import type { Frames } from './frames.js';
 import { PGT } from './page-types.js';
 import { PvHost } from './pv-host.js';
+import { SIF_MOD_START_PFN, start_info } from './public/xen.js';
 import { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
 
@@ -27,10 +34,11 @@ export class BuildError extends Error {
   override name = 'BuildError';
 }
 
-/** `seed` permutes which machine frame backs which PFN (0: in order, still MFN != PFN). */
-export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number };
+/** `seed` permutes which machine frame backs which PFN (0: in order, still MFN != PFN). `ramdisk`: module 0, loaded as is. */
+export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number; ramdisk?: Uint8Array };
 
-export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string };
+/** `modStartPfn`: the MOD_START_PFN note is present and nonzero (libelf's unmapped_initrd). */
+export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string; modStartPfn: boolean };
 
 const PAGE = 4096n;
 const M64 = (1n << 64n) - 1n;
@@ -61,6 +69,7 @@ export function xenNotes(elf: ElfFile): XenNotes {
     guestOs: str(XEN_ELFNOTE.GUEST_OS),
     loader: str(XEN_ELFNOTE.LOADER),
     features: str(XEN_ELFNOTE.FEATURES),
+    modStartPfn: (num(XEN_ELFNOTE.MOD_START_PFN) ?? 0n) !== 0n,
   };
 }
 
@@ -128,6 +137,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     va += roundUp(bytes, PAGE);
     return at;
   };
+  const ramdisk = spec.ramdisk;
+  const modVa = ramdisk !== undefined && !notes.modStartPfn ? take(BigInt(ramdisk.length)) : 0n;
   const p2mVa = take(BigInt(nrPages) * 8n);
   const startInfoVa = take(PAGE);
   const storeVa = take(PAGE);
@@ -143,7 +154,10 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   }
   take(BigInt(nTables) * PAGE);
   const stackVa = take(PAGE);
-  if (pfnOf(mapEnd) > nrPages) throw new BuildError(`${spec.memoryMiB} MiB is too small for this kernel (needs ${Math.ceil(pfnOf(mapEnd) / 256)} MiB)`);
+  // An unmapped ramdisk follows the padding that completes the initial mapping.
+  const modPfn = ramdisk !== undefined && notes.modStartPfn ? pfnOf(mapEnd) : -1;
+  const usedPfns = modPfn >= 0 ? modPfn + Math.ceil(ramdisk!.length / 4096) : pfnOf(mapEnd);
+  if (usedPfns > nrPages) throw new BuildError(`${spec.memoryMiB} MiB is too small for this kernel${ramdisk !== undefined ? ' and ramdisk' : ''} (needs ${Math.ceil(usedPfns / 256)} MiB)`);
 
   const mem = frames.mem;
   const writeVa = (at: bigint, data: Uint8Array): void => {
@@ -155,6 +169,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     }
   };
   for (const s of loads) writeVa(s.paddr + virtOffset, s.data.subarray(0, s.filesz));
+  if (ramdisk !== undefined && modPfn < 0) writeVa(modVa, ramdisk);
+  for (let off = 0; modPfn >= 0 && off < ramdisk!.length; off += 4096) mem.write(d.p2m[modPfn + off / 4096]! * 4096, ramdisk!.subarray(off, off + 4096));
 
   // P2M list.
   const p2m = new Uint8Array(nrPages * 8);
@@ -218,7 +234,7 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   sinfo.set(new TextEncoder().encode('xen-3.0-x86_64'));
   sv.setBigUint64(32, BigInt(nrPages), true);
   sv.setBigUint64(40, BigInt(d.sharedInfoMfn) << 12n, true);
-  sv.setUint32(48, spec.privileged ? 3 : 0, true);
+  sv.setUint32(start_info.flags, (spec.privileged ? 3 : 0) | (modPfn >= 0 ? SIF_MOD_START_PFN : 0), true);
   sv.setBigUint64(56, BigInt(d.storeMfn), true);
   sv.setUint32(64, d.storePort, true);
   sv.setBigUint64(72, BigInt(d.consoleMfn), true);
@@ -226,6 +242,11 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   sv.setBigUint64(88, tablesVa & M64, true);
   sv.setBigUint64(96, BigInt(nTables), true);
   sv.setBigUint64(104, p2mVa & M64, true);
+  if (ramdisk !== undefined) {
+    // As xc_dom_build_image: an unmapped module's length is whole pages.
+    sv.setBigUint64(start_info.mod_start, modPfn >= 0 ? BigInt(modPfn) : modVa & M64, true);
+    sv.setBigUint64(start_info.mod_len, BigInt(modPfn >= 0 ? Math.ceil(ramdisk.length / 4096) * 4096 : ramdisk.length), true);
+  }
   sinfo.set(new TextEncoder().encode(spec.cmdline).subarray(0, 1023), 128);
   writeVa(startInfoVa, sinfo);
   d.startInfoVa = startInfoVa;
