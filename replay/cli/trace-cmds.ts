@@ -61,6 +61,7 @@ export function registerTraceCommands(program: Command): void {
       if (tty) process.stderr.write('\r\x1b[K');
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
       process.stdout.write(`${o.output}: ${r.events} events, ${r.checkpoints} checkpoints, ${r.bytes} bytes (${(r.bytes / Math.max(1, r.events)).toFixed(2)} bytes/event), ${r.summary.stop}, ${r.summary.instructions} instructions in ${sec.toFixed(2)} s\n`);
+      if (r.summary.unimplemented !== undefined) process.stdout.write(`stopped: ${r.summary.unimplemented}\n`);
       if (r.summary.stop !== 'all-stopped') process.exitCode = 1;
     });
 

@@ -334,3 +334,15 @@ export function around(bytes: Uint8Array, base: bigint, start: bigint, rip: bigi
   const lo = Math.max(0, cur - before);
   return { lines: lines.slice(lo, cur + after + 1), cur: cur - lo };
 }
+
+/**
+ * The first instruction of `bytes` for a one-line report: its table
+ * mnemonic (null when the table lacks the opcode) and its bytes in hex,
+ * e.g. `{ mn: 'fadd', hex: 'd8 c1' }`.
+ */
+export function insnName(bytes: Uint8Array, base: bigint): { mn: string | null; hex: string } {
+  const block = decodeBlock(bufferCpu(bytes, base), Number(base & 0xffffffffn), Number((base >> 32n) & 0xffffffffn));
+  const ins = block.insns[0]!;
+  const n = Math.min(ins.len, bytes.length);
+  return { mn: ins.e?.mn ?? null, hex: [...bytes.subarray(0, n)].map((x) => x.toString(16).padStart(2, '0')).join(' ') };
+}

@@ -241,7 +241,7 @@ export class PvHost implements CpuHost {
         const x = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
         if (reg === 0) {
           if ((lo & ~8) !== (CR0 & ~8)) c.raise(Vector.GP, 0);
-          v.cr0Ts = (lo & 8) !== 0;
+          v.setCr0Ts((lo & 8) !== 0);
         } else if (reg === 2) v.cr2 = x;
         else if (reg === 3) {
           // new_guest_cr3; a table that does not validate leaves the write unemulated (#GP).
@@ -261,7 +261,7 @@ export class PvHost implements CpuHost {
         v.dr[reg] = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
         return;
       case PrivOp.CLTS:
-        v.cr0Ts = false;
+        v.setCr0Ts(false);
         return;
       case PrivOp.WBINVD:
       case PrivOp.INVD:

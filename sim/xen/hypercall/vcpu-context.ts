@@ -98,7 +98,7 @@ export function initialiseVcpu(h: HcCtx, t: Vcpu, arg: bigint): number {
   t.callbacks.set(0, { address: q(C.event_callback_eip), flags: 0 });
   t.callbacks.set(1, { address: q(C.failsafe_callback_eip), flags: (flags & A.VGCF_failsafe_disables_events) !== 0 ? 1 : 0 });
   t.callbacks.set(2, { address: q(C.syscall_callback_eip), flags: (flags & A.VGCF_syscall_disables_events) !== 0 ? 1 : 0 });
-  t.cr0Ts = (q(C.ctrlreg) & 8n) !== 0n;
+  t.setCr0Ts((q(C.ctrlreg) & 8n) !== 0n);
   t.cr4 = fixupGuestCr4(Number(q(C.ctrlreg + 32) & 0xffffffffn));
   c.fsgsbase = false;
   for (const r of [0, 1, 2, 3, 6, 7]) t.dr[r] = q(C.debugreg + 8 * r);
