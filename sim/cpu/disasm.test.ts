@@ -60,7 +60,7 @@ describe('disassembler', () => {
     0x51, 0x41, 0x53, 0xb8, 0x20, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3, // push %rcx .. ret
     0xe8, 0xed, 0xff, 0xff, 0xff, // call start
     0x48, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00, // mov 0x10(%rip),%rax
-    0xd9, 0x90, // x87 is not in the table; 0x90 is a nop again
+    0x0f, 0x04, 0x90, // 0F 04 is not in the table (invalid in 64-bit mode); 0x90 is a nop again
     0xf3, 0x48, 0xab, // rep stos %rax,%es:(%rdi)
   ]);
   const base = 0x400000n;
@@ -77,9 +77,9 @@ describe('disassembler', () => {
       '40000d 1 ret',
       '40000e 5 call   400000 <stub>',
       '400013 7 mov    0x10(%rip),%rax        # 40002a <stub+0x2a>',
-      '40001a 1 .byte 0xd9',
-      '40001b 1 nop',
-      '40001c 3 rep stos %rax,%es:(%rdi)',
+      '40001a 2 .byte 0x0f,0x04',
+      '40001c 1 nop',
+      '40001d 3 rep stos %rax,%es:(%rdi)',
     ]);
   });
 

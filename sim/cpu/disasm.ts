@@ -106,7 +106,7 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
   };
   const sizeOf = (op: string): number => {
     const c = op[op.length - 1];
-    return c === 'b' ? 1 : c === 'w' ? 2 : c === 'd' ? 4 : c === 'q' ? 8 : c === 'z' ? Math.min(ins.osz, 4) : ins.osz;
+    return c === 'b' ? 1 : c === 'w' ? 2 : c === 'd' ? 4 : c === 'q' ? 8 : c === 'z' ? Math.min(ins.osz, 4) : c === 'y' ? (w ? 8 : 4) : ins.osz;
   };
   const str = (which: 'X' | 'Y'): string => {
     const base = which === 'X' ? 6 : 7;
@@ -129,6 +129,12 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         return '%cl';
       case 'DX':
         return '(%dx)';
+      case 'AX':
+        sizedByReg = true;
+        return '%ax';
+      case 'STi':
+        sizedByReg = true;
+        return `%st(${raw.modrm & 7})`;
       case 'Ib':
       case 'Iw':
       case 'Iz':
@@ -165,6 +171,16 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         break;
     }
     const kind = op[0];
+    // XMM (V reg, W/U rm) and MMX (P reg, Q/N rm) registers; memory forms as for E.
+    if (kind === 'V' || kind === 'P') {
+      sizedByReg = true;
+      return kind === 'V' ? `%xmm${ins.reg}` : `%mm${ins.reg & 7}`;
+    }
+    if ((kind === 'W' || kind === 'U' || kind === 'Q' || kind === 'N') && ins.rm !== -1) {
+      sizedByReg = true;
+      return kind === 'W' || kind === 'U' ? `%xmm${ins.rm}` : `%mm${ins.rm & 7}`;
+    }
+    if (kind === 'W' || kind === 'Q') return mem();
     if (kind === 'G' || kind === 'Z') {
       sizedByReg = true;
       return reg(ins.reg, sizeOf(op));
@@ -179,7 +195,8 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         // mov to a segment register names the full register, as objdump does.
         return reg(ins.rm, op === 'Ew' && ops.includes('Sw') ? Math.max(ins.osz, 4) : sizeOf(op));
       }
-      memSize = op === 'M' ? 0 : sizeOf(op);
+      // Memory-only operands (x87 and SSE state, prefetches) take no suffix.
+      memSize = kind === 'M' ? 0 : sizeOf(op);
       return mem();
     }
     return op;
@@ -235,6 +252,13 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         if (ins.rep === 0xf3) return 'pause';
         if (ins.osz === 4) return 'nop';
       }
+      break;
+    case 'movd':
+      if (w && e.pfx === 0x66) mn = 'movq';
+      break;
+    case 'fxsave':
+    case 'fxrstor':
+      if (w) mn += '64';
       break;
     case 'mov':
       if (ops[1] === 'Iv' && ins.osz === 8) mn = 'movabs';

@@ -137,9 +137,15 @@ export function setFullTagWord(c: Cpu, t: number): void {
   c.x87[X87.FTW] = a;
 }
 
+/** Load FCW: the reserved bits read back as the host has them (bit 6 set, 7 and 13-15 clear). */
+export function setFcw(c: Cpu, v: number): void {
+  c.x87[X87.FCW] = (v & 0x1f3f) | 0x40;
+}
+
 /**
- * FSW.ES and B follow the exception flags: set when an exception flag is
- * set whose mask bit in FCW is clear (the stack fault SF only with IE).
+ * FSW.ES and B follow the exception flags: set while an exception flag is
+ * set whose mask bit in FCW is clear, as the host shows after any load of
+ * FCW or FSW.
  */
 export function syncEs(c: Cpu): void {
   const x = c.x87;

@@ -10,6 +10,7 @@ import { BareHost } from '../bare-host.js';
 import { Cpu } from '../cpu.js';
 import { ExitKind } from '../fault.js';
 import { PhysMem } from '../phys-mem.js';
+import { compareFpu, loadFpu, readFpu } from './fpu-case.js';
 import { CODE_BASE, DATA_BASE, DATA_SIZE, fillData, FLAGS_MASK, RunnerTrap, type OracleCase, type OracleResult } from './host-cpu.js';
 
 const PAGE = 4096;
@@ -58,6 +59,7 @@ export function emulateCase(c: OracleCase): OracleResult {
   c.regs.forEach((v, i) => cpu.setReg(i, v));
   cpu.rflags = (c.rflags & FLAGS_MASK) | 0x202;
   cpu.rip = BigInt(CODE_BASE);
+  if (c.fpu !== undefined) loadFpu(cpu, c.fpu);
   const end = BigInt(CODE_BASE + c.code.length);
   let fault: OracleResult['fault'] = null;
   for (let n = 0; n < MAX_STEPS && cpu.rip !== end; n++) {
@@ -77,6 +79,7 @@ export function emulateCase(c: OracleCase): OracleResult {
     regs: Array.from({ length: 16 }, (_, i) => cpu.getReg(i)),
     rflags: cpu.rflags & FLAGS_MASK,
     mem: changed,
+    ...(c.fpu !== undefined ? { fpu: readFpu(cpu) } : {}),
   };
 }
 
@@ -119,5 +122,5 @@ export function compareResults(native: OracleResult, emu: OracleResult): string 
   const em = new Map(emu.mem);
   for (const [off, v] of native.mem) if (em.get(off) !== v) return `memory DATA+${hex(off)}: host ${hex(v)}, emulator ${em.has(off) ? hex(em.get(off)!) : 'unchanged'}`;
   for (const [off, v] of emu.mem) if (!nm.has(off)) return `memory DATA+${hex(off)}: host unchanged, emulator ${hex(v)}`;
-  return null;
+  return compareFpu(native, emu);
 }
