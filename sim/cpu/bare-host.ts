@@ -15,12 +15,16 @@ import { F, Msr } from './regs.js';
 
 const str4 = (s: string): number => s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24);
 
-/** CPUID leaves: [eax, ebx, ecx, edx]. Leaf 1 EDX: FPU? no; TSC, MSR, CX8, CMOV; ECX: CX16, POPCNT. */
+/**
+ * CPUID leaves: [eax, ebx, ecx, edx]. Leaf 1 EBX: CLFLUSH line 64 bytes;
+ * EDX: FPU, TSC, MSR, CX8, CMOV, CLFSH, FXSR, SSE, SSE2; ECX: CX16, POPCNT.
+ */
 const CPUID: Record<number, readonly [number, number, number, number]> = {
   0x0: [0x7, str4('Genu'), str4('ntel'), str4('ineI')],
-  0x1: [0x000806c1, 0x00000800, (1 << 13) | (1 << 23), (1 << 4) | (1 << 5) | (1 << 8) | (1 << 15)],
-  // BMI1 (tzcnt), FSGSBASE
-  0x7: [0, (1 << 0) | (1 << 3), 0, 0],
+  0x1: [0x000806c1, 0x00000800, (1 << 13) | (1 << 23),
+    (1 << 0) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 15) | (1 << 19) | (1 << 24) | (1 << 25) | (1 << 26)],
+  // FSGSBASE, BMI1 (tzcnt), CLFLUSHOPT, CLWB
+  0x7: [0, (1 << 0) | (1 << 3) | (1 << 23) | (1 << 24), 0, 0],
   0x80000000: [0x80000008, 0, 0, 0],
   // ECX: LAHF/SAHF, ABM (lzcnt); EDX: SYSCALL, NX, RDTSCP, LM
   0x80000001: [0, 0, (1 << 0) | (1 << 5), (1 << 11) | (1 << 20) | (1 << 27) | (1 << 29)],
