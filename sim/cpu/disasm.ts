@@ -365,8 +365,12 @@ export function around(bytes: Uint8Array, base: bigint, start: bigint, rip: bigi
  * e.g. `{ mn: 'fadd', hex: 'd8 c1' }`.
  */
 export function insnName(bytes: Uint8Array, base: bigint): { mn: string | null; hex: string } {
-  const block = decodeBlock(bufferCpu(bytes, base), Number(base & 0xffffffffn), Number((base >> 32n) & 0xffffffffn));
-  const ins = block.insns[0]!;
+  const ins = decodeFirst(bytes, base);
   const n = Math.min(ins.len, bytes.length);
   return { mn: ins.e?.mn ?? null, hex: [...bytes.subarray(0, n)].map((x) => x.toString(16).padStart(2, '0')).join(' ') };
+}
+
+/** The decoded first instruction of `bytes` (for tools and tests that need its operands). */
+export function decodeFirst(bytes: Uint8Array, base = 0n): Insn {
+  return decodeBlock(bufferCpu(bytes, base), Number(base & 0xffffffffn), Number((base >> 32n) & 0xffffffffn)).insns[0]!;
 }

@@ -44,7 +44,6 @@ export const OPCODES: readonly OpEntry[] = [
   ...SSE_INT_OPS,
   ...SSE_SHUF_OPS,
   ...SSE_UNIMPL_OPS,
-  // implemented x87 forms first: the decoder takes the first matching entry
   ...X87_CTL_OPS,
   ...X87_UNIMPL_OPS,
 ];

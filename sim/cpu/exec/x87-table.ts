@@ -6,12 +6,12 @@
  * the encodings left out are the invalid ones (#UD, as on the host: the
  * table is checked against it in x87.test.ts).
  *
- * Must follow X87_CTL_OPS in the opcode table: the decoder takes the first
- * entry that matches, and the control forms implemented there win.
+ * The control forms x87-ctl.ts implements are left out.
  */
 import type { Cpu } from '../cpu.js';
 import { x87Gate } from '../fpu.js';
 import type { OpEntry } from '../optable.js';
+import { X87_CTL_OPS } from './x87-ctl.js';
 
 function opX87Unimpl(c: Cpu): void {
   x87Gate(c);
@@ -49,19 +49,23 @@ const REG: (string | (string | null)[] | null)[][] = [
   ['ffreep', 'fxch7', 'fstp8', 'fstp9', ['fnstsw', null, null, null, null, null, null, null], 'fucomip', 'fcomip', null],
 ];
 
+/** Forms x87-ctl.ts implements are left out (same opcode, ModRM.reg and mod). */
+const implemented = (code: number, ext: number, mod: 'reg' | 'mem', rmv?: number): boolean =>
+  X87_CTL_OPS.some((e) => e.code === code && e.ext === ext && e.mod === mod && (rmv === undefined || e.rmv === rmv));
+
 function build(): OpEntry[] {
   const out: OpEntry[] = [];
   const base = { map: 0 as const, fn: opX87Unimpl, unimpl: 'x87' };
   for (let k = 0; k < 8; k++) {
     const code = 0xd8 + k;
     MEM[k]!.forEach((mn, ext) => {
-      if (mn !== null) out.push({ ...base, code, mod: 'mem', ext, mn, ops: 'M' });
+      if (mn !== null && !implemented(code, ext, 'mem')) out.push({ ...base, code, mod: 'mem', ext, mn, ops: 'M' });
     });
     REG[k]!.forEach((row, ext) => {
       if (typeof row === 'string') out.push({ ...base, code, mod: 'reg', ext, mn: row, ops: 'STi' });
       else if (row !== null) {
         row.forEach((mn, rmv) => {
-          if (mn !== null) out.push({ ...base, code, mod: 'reg', ext, rmv, mn, ops: '' });
+          if (mn !== null && !implemented(code, ext, 'reg', rmv)) out.push({ ...base, code, mod: 'reg', ext, rmv, mn, ops: '' });
         });
       }
     });

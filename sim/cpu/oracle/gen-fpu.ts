@@ -82,7 +82,7 @@ export function randomFpu(next: Next): OracleFpu {
 /** Entries whose cases carry an x87/SSE state: XMM operands, the x87 escapes and wait, and 0F AE's state, fence and flush forms. */
 export function usesFpu(e: OpEntry): boolean {
   if (e.map === 0) return (e.code >= 0xd8 && e.code <= 0xdf) || e.code === 0x9b;
-  return /(^|,)[VWU][a-z]/.test(e.ops) || e.code === 0xae;
+  return /(^|,)[VWU][a-z]/.test(e.ops) || (e.code === 0xae && e.pfx !== 0xf3);
 }
 
 /** Bytes a memory operand of `e` spans, when it is more than the operand size (FXSAVE area, x87 environments). */
