@@ -13,6 +13,7 @@
  */
 import type { Cpu } from './cpu.js';
 import { decodeBlock, NO_REG, type Insn } from './decode.js';
+import { hasModrm } from './optable.js';
 
 export type DisasmLine = {
   addr: bigint;
@@ -76,7 +77,7 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
   const imm = (BigInt(ins.immHi) << 32n) | BigInt(ins.immLo);
   const ops = e.ops === '' ? [] : e.ops.split(',');
   const mod = raw.modrm >> 6;
-  const ripRel = ins.rm === -1 && mod === 0 && (raw.modrm & 7) === 5 && hasModrm(e.ops, e.ext);
+  const ripRel = ins.rm === -1 && mod === 0 && (raw.modrm & 7) === 5 && hasModrm(e);
   const w = (ins.rex & 8) !== 0;
   let mn = e.mn;
   let comment = '';
@@ -90,7 +91,7 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
       const rel = BigInt.asIntN(64, disp - next);
       const s = sym(disp);
       comment = `        # ${s === null ? hex(disp) : `${disp.toString(16)} <${s}>`}`;
-      return `${seg}${rel < 0n ? `-${hex(-rel)}` : hex(rel)}(%rip)`;
+      return `${seg}${rel < 0n ? `-${hex(-rel)}` : hex(rel)}(${ins.asz === 4 ? '%eip' : '%rip'})`;
     }
     const areg = (id: number): string => reg(id, ins.asz);
     const sibBase = raw.sib >= 0 ? raw.sib & 7 : -1;
@@ -101,7 +102,8 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
     return `${seg}${d}(${ins.base === NO_REG ? '' : areg(ins.base)}${idx})`;
   };
   const immText = (v: bigint, size: number): string => {
-    const mask = COUNT_IMM.has(mn) ? 0xffn : (1n << BigInt(8 * size)) - 1n;
+    // counts and SSE selectors are unsigned bytes
+    const mask = COUNT_IMM.has(mn) || /(^|,)[VWUPQN]/.test(e.ops) ? 0xffn : (1n << BigInt(8 * size)) - 1n;
     return `$${hex(v & mask)}`;
   };
   const sizeOf = (op: string): number => {
@@ -260,6 +262,12 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
     case 'fxrstor':
       if (w) mn += '64';
       break;
+    case 'fnstenv':
+    case 'fldenv':
+    case 'fnsave':
+    case 'frstor':
+      if (ins.osz === 2) mn += 's'; // the 16-bit environment format
+      break;
     case 'mov':
       if (ops[1] === 'Iv' && ins.osz === 8) mn = 'movabs';
       if (ops.includes('Ob') || ops.includes('Ov')) mn = ins.asz === 8 ? 'movabs' : 'addr32 mov';
@@ -275,6 +283,8 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
   for (const p of raw.prefixes) {
     const ig = IGNORED_SEG[p];
     if (ig !== undefined) words.push(ig);
+    // FS/GS with no memory operand to apply to: objdump names the prefix
+    else if ((p === 0x64 || p === 0x65) && ins.rm !== -1) words.push(p === 0x64 ? 'fs' : 'gs');
     else if (p === 0x66 && opsize > 1) {
       words.push('data16');
       opsize--;
@@ -289,10 +299,6 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
   }
   const head = [...words, mn].join(' ');
   return list.length === 0 ? head : `${head.padEnd(6)} ${list.join(',')}${comment}`;
-}
-
-function hasModrm(ops: string, ext: number | undefined): boolean {
-  return /(^|,)([EGMRS][a-z]*|[CD]q)(,|$)/.test(ops) || ext !== undefined;
 }
 
 /** A CPU stand-in whose instruction fetches read `bytes` (at guest address `base`); other addresses read as zero. */

@@ -135,5 +135,5 @@ export const SSE_SHUF_OPS: OpEntry[] = [
   { code: 0xc6, map: 1, pfx: NP, mn: 'shufps', ops: 'Vx,Wx,Ib', fn: opShufps },
   { code: 0xc6, map: 1, pfx: 0x66, mn: 'shufpd', ops: 'Vx,Wx,Ib', fn: opShufpd },
   { code: 0xc4, map: 1, pfx: 0x66, mn: 'pinsrw', ops: 'Vx,Ed,Ib', fn: opPinsrw },
-  { code: 0xc5, map: 1, pfx: 0x66, mod: 'reg', mn: 'pextrw', ops: 'Gy,Ux,Ib', fn: opPextrw },
+  { code: 0xc5, map: 1, pfx: 0x66, mod: 'reg', mn: 'pextrw', ops: 'Gd,Ux,Ib', fn: opPextrw },
 ];
