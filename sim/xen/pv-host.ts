@@ -250,6 +250,9 @@ export class PvHost implements CpuHost {
           // Xen never faults a CR4 write: bits outside the policy are discarded.
           v.cr4 = fixupGuestCr4(lo);
           c.fsgsbase = (v.cr4 & CR4_FSGSBASE) !== 0;
+          // OSFXSR and OSXMMEXCPT are Xen's, always set (PV_CR4_VISIBLE): the core's defaults
+          c.osfxsr = (v.cr4 & 0x200) !== 0;
+          c.osxmmexcpt = (v.cr4 & 0x400) !== 0;
         } else c.raise(Vector.UD);
         return;
       }

@@ -67,12 +67,15 @@ function seqCase(hex: string, r: Rng, seed = 1): OracleCase {
   return { regs, rflags: 0, code: Uint8Array.from(Buffer.from(hex, 'hex')), seed, fpu: randomFpu(() => r.next()) };
 }
 
-/** Prefix combinations: which prefix is mandatory, and what 66/F2/F3/REX/LOCK/segment/67 do around SSE opcodes. */
+/**
+ * Prefix combinations: which prefix is mandatory, and what 66/F2/F3/REX/LOCK/segment/67 do around SSE opcodes.
+ * Left out: combinations that are instructions on some CPUs only (F3 0F AE /6 umonitor, 66 0F AE /6 tpause).
+ */
 const PREFIXED = [
   '66f30f6f00', 'f3660f6f00', 'f2f30f1000', 'f3f20f1000', '66f20f1000', 'f266f30f1000', 'f20f6f00', 'f30fef00', 'f20fefc1',
   '66f30f7ec1', 'f3660f7ec1', '67660f6f00', '2e660fef00', '64660fef00', '66400fefc0', '40660fefc0', '66660fefc0', 'f0660fefc0',
   '66480f6ec8', '48660f6ec8', '66480f7ec8', 'f3480f7ec1', '66480fd6c1', '660f2800', '0f2800', 'f30f2800', '66410f28c7',
-  '660fae00', 'f30fae00', '660fae10', 'f30fae10', 'f20fae18', '660faee8', 'f30faef0', 'f20faef8', '660fc300', 'f30fc300',
+  '660fae00', 'f30fae00', '660fae10', 'f30fae10', 'f20fae18', '660faee8', 'f20faef8', '660fc300', 'f30fc300',
   '660f12c1', '660f16c1', '0f2bc1', '660fe7c1', '660ff700', '660f5000', '660fd700', '660f73c801', '660f7100', '660f71c8',
 ];
 
