@@ -10,7 +10,7 @@
  * earliest deadline (tickless idle); with none, the run stops as deadlocked.
  * Nothing here depends on anything but the simulation.
  */
-import { insnName } from './cpu/disasm.js';
+import { unimplementedText } from './cpu/disasm.js';
 import { ExitKind, Vector } from './cpu/fault.js';
 import type { EventPos, EventSink, SimEvent } from './events.js';
 import { ConsoleBackend } from './services/console.js';
@@ -276,8 +276,8 @@ export class Machine {
     const rip = v.cpu.rip;
     let bytes: Uint8Array | null = null;
     for (let n = 15; n > 0 && bytes === null; n--) bytes = v.guest.read(rip, n);
-    const what = bytes === null ? { mn: null, hex: '??' } : insnName(bytes, rip);
-    this.unimplemented = `unimplemented instruction ${what.mn === null ? '' : `\`${what.mn}\` `}(${what.hex}) at d${d.id}v${v.id} rip 0x${rip.toString(16)}`;
+    const what = bytes === null ? 'unimplemented instruction (unreadable)' : unimplementedText(bytes, rip);
+    this.unimplemented = `${what} at d${d.id}v${v.id} rip 0x${rip.toString(16)}`;
     this.xen.emit(v, d.id, { kind: 'milestone', text: this.unimplemented });
   }
 

@@ -366,14 +366,19 @@ export function around(bytes: Uint8Array, base: bigint, start: bigint, rip: bigi
 }
 
 /**
- * The first instruction of `bytes` for a one-line report: its table
- * mnemonic (null when the table lacks the opcode) and its bytes in hex,
- * e.g. `{ mn: 'fadd', hex: 'd8 c1' }`.
+ * What the first instruction of `bytes` is, for the report of a run that
+ * stopped at it because the core does not implement it:
+ * "unimplemented instruction `fadd` (d8 c1)", or by its class when the
+ * decoder only measured it: "unimplemented AVX (VEX-encoded) instruction
+ * (c5 f8 77)".
  */
-export function insnName(bytes: Uint8Array, base: bigint): { mn: string | null; hex: string } {
+export function unimplementedText(bytes: Uint8Array, base: bigint): string {
   const ins = decodeFirst(bytes, base);
   const n = Math.min(ins.len, bytes.length);
-  return { mn: ins.e?.mn ?? null, hex: [...bytes.subarray(0, n)].map((x) => x.toString(16).padStart(2, '0')).join(' ') };
+  const hex = [...bytes.subarray(0, n)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+  const e = ins.e;
+  if (e === null) return `unimplemented instruction (${hex})`;
+  return e.mn.startsWith('(') ? `unimplemented ${e.unimpl ?? ''} instruction (${hex})` : `unimplemented instruction \`${e.mn}\` (${hex})`;
 }
 
 /** The decoded first instruction of `bytes` (for tools and tests that need its operands). */

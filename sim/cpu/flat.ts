@@ -7,7 +7,7 @@
 import { parseElf, SegmentType } from '../elf.js';
 import { BareHost } from './bare-host.js';
 import { Cpu } from './cpu.js';
-import { insnName } from './disasm.js';
+import { unimplementedText } from './disasm.js';
 import { ExitKind } from './fault.js';
 import { PhysMem } from './phys-mem.js';
 
@@ -74,8 +74,8 @@ export function runFlat(image: Uint8Array, opts: FlatOptions = {}): FlatResult {
     if (e.kind === ExitKind.UNIMPLEMENTED) {
       stop = 'unimplemented';
       const pa = cpu.mmu.peekPhys(cpu.ripLo, cpu.ripHi);
-      const what = insnName(pa < 0 ? new Uint8Array(1) : mem.read(pa, Math.min(15, mem.frameCount * 4096 - pa)), cpu.rip);
-      unimplemented = `unimplemented instruction ${what.mn === null ? '' : `\`${what.mn}\` `}(${what.hex}) at rip 0x${cpu.rip.toString(16)}`;
+      const what = pa < 0 ? 'unimplemented instruction (unreadable)' : unimplementedText(mem.read(pa, Math.min(15, mem.frameCount * 4096 - pa)), cpu.rip);
+      unimplemented = `${what} at rip 0x${cpu.rip.toString(16)}`;
       break;
     }
   }
