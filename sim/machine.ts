@@ -10,8 +10,8 @@
  * earliest deadline (tickless idle); with none, the run stops as deadlocked.
  * Nothing here depends on anything but the simulation.
  */
-import { Vector } from './cpu/fault.js';
-import { ExitKind } from './cpu/fault.js';
+import { unimplementedText } from './cpu/disasm.js';
+import { ExitKind, Vector } from './cpu/fault.js';
 import type { EventPos, EventSink, SimEvent } from './events.js';
 import { ConsoleBackend } from './services/console.js';
 import { XenStore } from './services/xenstored.js';
@@ -37,8 +37,12 @@ export type MachineOptions = {
   wallclock?: number;
 };
 
-/** 'paused': the `between` callback of `run` asked to stop. */
-export type StopReason = 'all-stopped' | 'budget' | 'deadlock' | 'paused';
+/**
+ * 'paused': the `between` callback of `run` asked to stop. 'unimplemented':
+ * a vCPU reached an instruction the core does not implement
+ * (RunSummary.unimplemented says which); nothing after it can be simulated.
+ */
+export type StopReason = 'all-stopped' | 'budget' | 'deadlock' | 'paused' | 'unimplemented';
 
 /** The scheduler's own state, for snapshots (sim/snapshot.ts). */
 /** Scheduler and observer state for snapshots (ring tracking included). */
@@ -51,6 +55,8 @@ export type RunSummary = {
   domains: Array<{ id: number; name: string; state: string; reason: string; console: string; log: string; instructions: number }>;
   hypercalls: Record<string, number>;
   events: number;
+  /** stop 'unimplemented': `unimplemented instruction \`fadd\` (d8 c1) at d1v0 rip 0x...` */
+  unimplemented?: string;
 };
 
 /** A known I/O ring: kind, front (`dom`) and back domain, ring grant ref (0: none) and port, producer indices seen. */
@@ -67,6 +73,8 @@ export class Machine {
   private readonly hypercalls = new Map<string, number>();
   private readonly tracker: RingTracker;
   private eventCount = 0;
+  /** set when a vCPU stopped at an unimplemented instruction: the report; the machine runs no further */
+  private unimplemented: string | null = null;
 
   constructor(domains: DomainSpec[], sink: EventSink = () => {}, opts: MachineOptions = {}) {
     this.quantum = opts.quantum ?? 100_000;
@@ -196,6 +204,10 @@ export class Machine {
         this.runSlice(p.v, p.d, p.left);
         continue;
       }
+      if (this.unimplemented !== null) {
+        stop = 'unimplemented';
+        break;
+      }
       if (this.halted || (between !== undefined && between() === true)) {
         stop = 'paused';
         break;
@@ -246,6 +258,7 @@ export class Machine {
     const cut = at !== null && at.v === v && at.icount - v.cpu.icount < budget ? at.icount - v.cpu.icount : -1;
     const exit = v.cpu.run(cut >= 0 ? cut : budget);
     if (exit.kind === ExitKind.EXCEPTION && d.alive) this.deliver(d, v, exit.vector, exit.errorCode, exit.cr2);
+    if (exit.kind === ExitKind.UNIMPLEMENTED) this.stopUnimplemented(d, v);
     if (cut >= 0 && exit.kind === ExitKind.BUDGET && d.alive && v.state === VcpuState.RUNNABLE) {
       // Stopped by the count alone, mid-slice: pause; the rest of the slice runs on resume.
       this.paused = { v, d, left: budget - cut };
@@ -259,8 +272,23 @@ export class Machine {
     this.drainConsole(d);
   }
 
-  /** An exception left the core: FEP+cpuid is emulated, everything else goes to the guest's trap table. */
+  /** The vCPU is at an instruction the core does not implement: say which, as the run's last event, and stop. */
+  private stopUnimplemented(d: Domain, v: Vcpu): void {
+    const rip = v.cpu.rip;
+    let bytes: Uint8Array | null = null;
+    for (let n = 15; n > 0 && bytes === null; n--) bytes = v.guest.read(rip, n);
+    const what = bytes === null ? 'unimplemented instruction (unreadable)' : unimplementedText(bytes, rip);
+    this.unimplemented = `${what} at d${d.id}v${v.id} rip 0x${rip.toString(16)}`;
+    this.xen.emit(v, d.id, { kind: 'milestone', text: this.unimplemented });
+  }
+
+  /**
+   * An exception left the core: FEP+cpuid is emulated, everything else goes
+   * to the guest's trap table. #NM also clears the virtual CR0.TS, as Xen's
+   * do_device_not_available does for PV guests.
+   */
   private deliver(d: Domain, v: Vcpu, vector: number, err: number, cr2: bigint): void {
+    if (vector === Vector.NM) v.setCr0Ts(false);
     if (vector === Vector.UD) {
       const bytes = v.guest.read(v.cpu.rip, FEP_CPUID.length);
       if (bytes !== null && FEP_CPUID.every((b, k) => bytes[k] === b)) {
@@ -377,6 +405,7 @@ export class Machine {
       })),
       hypercalls: Object.fromEntries([...this.hypercalls].sort(([a], [b]) => (a < b ? -1 : 1))),
       events: this.eventCount,
+      ...(this.unimplemented !== null ? { unimplemented: this.unimplemented } : {}),
     };
   }
 }

@@ -7,6 +7,7 @@ import { consoleLineText, type ConsoleLine } from '../replay/console-text.js';
 import type { Decoded, SimEvent } from '../sim/events.js';
 import { summary } from '../replay/format.js';
 import type { MachineView } from '../replay/session.js';
+import { fpuItems } from '../replay/session-view.js';
 import type { DisasmLine } from '../sim/cpu/disasm.js';
 import type { RingRow } from './rings.js';
 
@@ -121,6 +122,10 @@ export function stateLines(v: MachineView, dom: number, vcpu: number, sym: (rip:
   const fixed: string[] = [];
   for (let i = 0; i < cells.length; i += per) fixed.push(cells.slice(i, i + per).join(' '));
   const packed = pack([...REGS.map((r) => `${r}=${hex(c.regs[r] ?? 0n)}`), `rflags=${hex(c.rflags)} ${flags.join(' ')}`.trimEnd()], w);
+  // x87/SSE state once the guest has used it: one packed block after the registers.
+  const fpu = pack(fpuItems(c.fpu), w);
+  fixed.push(...fpu);
+  packed.push(...fpu);
   const room = h - 2;
   const avail = code(CODE_MAX).length;
   let regs = fixed;

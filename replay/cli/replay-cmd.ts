@@ -12,6 +12,7 @@ import { TraceError } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
 import { ScenarioError } from '../../sim/scenario.js';
 import { ReplaySession, type Divergence, type MachineView } from '../session.js';
+import { fpuItems } from '../session-view.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, UsageError } from './errors.js';
 import { checkImages, headerDomains, imageProblem } from './inputs.js';
@@ -119,6 +120,8 @@ function printView(v: MachineView, syms: Symbols): string {
     out.push(`d${c.dom}v${c.vcpu} ${c.state} ${c.kernelMode ? 'kernel' : 'user'} icount ${c.icount} rip ${hex(c.rip)} ${symbolize(syms, c.dom, c.rip)} rflags ${hex(c.rflags)}`);
     const names = Object.keys(c.regs);
     for (let k = 0; k < names.length; k += 4) out.push(`  ${names.slice(k, k + 4).map((n) => `${n.padStart(3)}=${c.regs[n]!.toString(16).padStart(16, '0')}`).join(' ')}`);
+    const fpu = fpuItems(c.fpu);
+    for (let k = 0; k < fpu.length; k += 4) out.push(`  ${fpu.slice(k, k + 4).join(' ')}`);
   }
   for (const p of v.ports) out.push(`d${p.dom} ports bound [${p.bound.join(',')}] pending [${p.pending.join(',')}] masked [${p.masked.join(',')}]`);
   for (const r of v.rings) out.push(`d${r.dom} ${r.kind} ring (back d${r.backDom}${r.gref > 0 ? ` gref ${r.gref}` : ''} port ${r.port}) req_prod ${r.reqProd} rsp_prod ${r.rspProd}`);

@@ -165,6 +165,7 @@ function runPv(s: Scenario, opts: RunOpts): boolean {
       process.stdout.write(`${d.name.padEnd(12)} ${String(d.id).padStart(3)}  ${d.state.padEnd(9)} ${(d.reason || '-').padEnd(9)} ${String(d.instructions).padStart(13)}\n`);
     }
     process.stdout.write(`hypercalls: ${Object.entries(summary.hypercalls).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}\n`);
+    if (summary.unimplemented !== undefined) process.stdout.write(`stopped: ${summary.unimplemented}\n`);
     for (const p of problems) process.stdout.write(`expectation failed: ${p}\n`);
   }
   return pvFailed(s, summary, problems);
@@ -210,8 +211,9 @@ function runFlatImage(path: string, opts: RunOpts): boolean {
   } else {
     for (const line of result.output.replace(/\n$/, '').split('\n')) process.stdout.write(`[${name}] ${line}\n`);
     const stop = result.stop === 'exception' ? `#${result.exception!.vector}@${result.exception!.rip.toString(16)}` : result.stop;
-    process.stdout.write(`\nimage          stop       exit  instructions       MIPS\n`);
-    process.stdout.write(`${name.padEnd(14)} ${stop.padEnd(10)} ${String(result.exitCode ?? '-').padStart(4)}  ${String(result.instructions).padStart(12)}  ${(result.instructions / seconds / 1e6).toFixed(1).padStart(9)}\n`);
+    process.stdout.write(`\nimage          stop           exit  instructions       MIPS\n`);
+    process.stdout.write(`${name.padEnd(14)} ${stop.padEnd(14)} ${String(result.exitCode ?? '-').padStart(4)}  ${String(result.instructions).padStart(12)}  ${(result.instructions / seconds / 1e6).toFixed(1).padStart(9)}\n`);
+    if (result.unimplemented !== undefined) process.stdout.write(`stopped: ${result.unimplemented}\n`);
   }
   return result.stop !== 'halt' || result.exitCode !== 0;
 }

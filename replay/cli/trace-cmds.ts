@@ -78,6 +78,7 @@ export function registerTraceCommands(program: Command): void {
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
       process.stdout.write(`${o.output}: ${r.events} events, ${r.checkpoints} checkpoints, ${r.bytes} bytes (${(r.bytes / Math.max(1, r.events)).toFixed(2)} bytes/event), ${r.summary.stop}, ${r.summary.instructions} instructions in ${sec.toFixed(2)} s\n`);
       // The trace is complete either way; the exit code judges the run as `xenrr run` does.
+      if (r.summary.unimplemented !== undefined) process.stdout.write(`stopped: ${r.summary.unimplemented}\n`);
       const problems = checkExpect(s, r.summary);
       for (const p of problems) process.stdout.write(`expectation failed: ${p}\n`);
       for (const d of r.summary.domains) if (d.reason !== 'poweroff' && Object.keys(s.expect.shutdown).length === 0) process.stdout.write(`domain ${d.name}: ${d.state}${d.reason ? ` (${d.reason})` : ''}\n`);

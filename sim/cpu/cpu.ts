@@ -11,6 +11,7 @@ import { decodeBlock, eaFull, type Block, type Insn } from './decode.js';
 import { compileBlock, HOT_RUNS } from './jit.js';
 import { ExitKind, FAULT, Vector } from './fault.js';
 import { materialize, setFlagsWord } from './flags.js';
+import { fpuReset, MXCSR_DEFAULT, MXCSR_MASK, newXmmFile, X87, type XmmViews } from './fpu.js';
 import type { CpuHost } from './host.js';
 import { Mmu } from './mmu.js';
 import { PAGE_SIZE, type CodeWatcher, type PhysMem } from './phys-mem.js';
@@ -58,6 +59,23 @@ export class Cpu implements CodeWatcher {
   /** CR4.FSGSBASE: rd/wr{fs,gs}base are #UD while clear. */
   fsgsbase = true;
 
+  // x87/SSE state and its gates (fpu.ts describes the layout).
+  /** XMM0-15: register i, dword j at 4*i+j */
+  readonly xmm: Uint32Array;
+  /** byte/word/dword/float views of `xmm` plus two scratch slots (not state of its own) */
+  readonly xv: XmmViews;
+  mxcsr = MXCSR_DEFAULT;
+  /** FCW FSW FTW(abridged) FOP FIP FDP FCS FDS R0-R7, at X87.* */
+  readonly x87 = new Uint16Array(X87.SIZE);
+  /** CR0.TS, CR0.EM, CR0.MP, CR4.OSFXSR, CR4.OSXMMEXCPT, as the host last set them (defaults: Linux user space's) */
+  ts = false;
+  em = false;
+  mp = true;
+  osfxsr = true;
+  osxmmexcpt = true;
+  /** MXCSR bits ldmxcsr/fxrstor accept and FXSAVE reports (a property of the model, not state) */
+  mxcsrMask = MXCSR_MASK;
+
   /** Scratch: high half of the last 64-bit read, and the current effective address. */
   hi = 0;
   eaLo = 0;
@@ -80,6 +98,7 @@ export class Cpu implements CodeWatcher {
   jitThreshold = HOT_RUNS;
   private exitReq = false;
   private exTrap = false;
+  private exUnimpl = false;
   private exVector = 0;
   private exErr = 0;
   private exCr2Lo = 0;
@@ -90,6 +109,8 @@ export class Cpu implements CodeWatcher {
 
   constructor(readonly mem: PhysMem, public host: CpuHost) {
     this.mmu = new Mmu(mem, (v, e, lo, hi) => this.raise(v, e, lo, hi));
+    ({ xmm: this.xmm, xv: this.xv } = newXmmFile());
+    fpuReset(this);
     mem.attach(this);
   }
 
@@ -109,6 +130,12 @@ export class Cpu implements CodeWatcher {
   raiseTrap(vector: number, err = 0): never {
     this.exTrap = true;
     return this.raise(vector, err);
+  }
+
+  /** Stop at the current instruction, which the core does not implement: `run` returns ExitKind.UNIMPLEMENTED (unwinds like raise). */
+  unimplemented(): never {
+    this.exUnimpl = true;
+    throw FAULT;
   }
 
   /** Make `run` return ExitKind.HOST once the current instruction retires. */
@@ -206,6 +233,10 @@ export class Cpu implements CodeWatcher {
       }
       this.curBlockPfn = -1;
       this.cur = null;
+      if (this.exUnimpl) {
+        this.exUnimpl = false;
+        return this.exit(ExitKind.UNIMPLEMENTED, start);
+      }
       return this.exit(ExitKind.EXCEPTION, start);
     }
     this.curBlockPfn = -1;

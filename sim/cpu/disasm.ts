@@ -13,6 +13,7 @@
  */
 import type { Cpu } from './cpu.js';
 import { decodeBlock, NO_REG, type Insn } from './decode.js';
+import { hasModrm } from './optable.js';
 
 export type DisasmLine = {
   addr: bigint;
@@ -76,7 +77,7 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
   const imm = (BigInt(ins.immHi) << 32n) | BigInt(ins.immLo);
   const ops = e.ops === '' ? [] : e.ops.split(',');
   const mod = raw.modrm >> 6;
-  const ripRel = ins.rm === -1 && mod === 0 && (raw.modrm & 7) === 5 && hasModrm(e.ops, e.ext);
+  const ripRel = ins.rm === -1 && mod === 0 && (raw.modrm & 7) === 5 && hasModrm(e);
   const w = (ins.rex & 8) !== 0;
   let mn = e.mn;
   let comment = '';
@@ -90,7 +91,7 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
       const rel = BigInt.asIntN(64, disp - next);
       const s = sym(disp);
       comment = `        # ${s === null ? hex(disp) : `${disp.toString(16)} <${s}>`}`;
-      return `${seg}${rel < 0n ? `-${hex(-rel)}` : hex(rel)}(%rip)`;
+      return `${seg}${rel < 0n ? `-${hex(-rel)}` : hex(rel)}(${ins.asz === 4 ? '%eip' : '%rip'})`;
     }
     const areg = (id: number): string => reg(id, ins.asz);
     const sibBase = raw.sib >= 0 ? raw.sib & 7 : -1;
@@ -101,12 +102,13 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
     return `${seg}${d}(${ins.base === NO_REG ? '' : areg(ins.base)}${idx})`;
   };
   const immText = (v: bigint, size: number): string => {
-    const mask = COUNT_IMM.has(mn) ? 0xffn : (1n << BigInt(8 * size)) - 1n;
+    // counts and SSE selectors are unsigned bytes
+    const mask = COUNT_IMM.has(mn) || /(^|,)[VWUPQN]/.test(e.ops) ? 0xffn : (1n << BigInt(8 * size)) - 1n;
     return `$${hex(v & mask)}`;
   };
   const sizeOf = (op: string): number => {
     const c = op[op.length - 1];
-    return c === 'b' ? 1 : c === 'w' ? 2 : c === 'd' ? 4 : c === 'q' ? 8 : c === 'z' ? Math.min(ins.osz, 4) : ins.osz;
+    return c === 'b' ? 1 : c === 'w' ? 2 : c === 'd' ? 4 : c === 'q' ? 8 : c === 'z' ? Math.min(ins.osz, 4) : c === 'y' ? (w ? 8 : 4) : ins.osz;
   };
   const str = (which: 'X' | 'Y'): string => {
     const base = which === 'X' ? 6 : 7;
@@ -129,6 +131,12 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         return '%cl';
       case 'DX':
         return '(%dx)';
+      case 'AX':
+        sizedByReg = true;
+        return '%ax';
+      case 'STi':
+        sizedByReg = true;
+        return `%st(${raw.modrm & 7})`;
       case 'Ib':
       case 'Iw':
       case 'Iz':
@@ -165,6 +173,16 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         break;
     }
     const kind = op[0];
+    // XMM (V reg, W/U rm) and MMX (P reg, Q/N rm) registers; memory forms as for E.
+    if (kind === 'V' || kind === 'P') {
+      sizedByReg = true;
+      return kind === 'V' ? `%xmm${ins.reg}` : `%mm${ins.reg & 7}`;
+    }
+    if ((kind === 'W' || kind === 'U' || kind === 'Q' || kind === 'N') && ins.rm !== -1) {
+      sizedByReg = true;
+      return kind === 'W' || kind === 'U' ? `%xmm${ins.rm}` : `%mm${ins.rm & 7}`;
+    }
+    if (kind === 'W' || kind === 'Q') return mem();
     if (kind === 'G' || kind === 'Z') {
       sizedByReg = true;
       return reg(ins.reg, sizeOf(op));
@@ -179,7 +197,8 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         // mov to a segment register names the full register, as objdump does.
         return reg(ins.rm, op === 'Ew' && ops.includes('Sw') ? Math.max(ins.osz, 4) : sizeOf(op));
       }
-      memSize = op === 'M' ? 0 : sizeOf(op);
+      // Memory-only operands (x87 and SSE state, prefetches) take no suffix.
+      memSize = kind === 'M' ? 0 : sizeOf(op);
       return mem();
     }
     return op;
@@ -236,6 +255,19 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         if (ins.osz === 4) return 'nop';
       }
       break;
+    case 'movd':
+      if (w && e.pfx === 0x66) mn = 'movq';
+      break;
+    case 'fxsave':
+    case 'fxrstor':
+      if (w) mn += '64';
+      break;
+    case 'fnstenv':
+    case 'fldenv':
+    case 'fnsave':
+    case 'frstor':
+      if (ins.osz === 2) mn += 's'; // the 16-bit environment format
+      break;
     case 'mov':
       if (ops[1] === 'Iv' && ins.osz === 8) mn = 'movabs';
       if (ops.includes('Ob') || ops.includes('Ov')) mn = ins.asz === 8 ? 'movabs' : 'addr32 mov';
@@ -251,6 +283,8 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
   for (const p of raw.prefixes) {
     const ig = IGNORED_SEG[p];
     if (ig !== undefined) words.push(ig);
+    // FS/GS with no memory operand to apply to: objdump names the prefix
+    else if ((p === 0x64 || p === 0x65) && ins.rm !== -1) words.push(p === 0x64 ? 'fs' : 'gs');
     else if (p === 0x66 && opsize > 1) {
       words.push('data16');
       opsize--;
@@ -265,10 +299,6 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
   }
   const head = [...words, mn].join(' ');
   return list.length === 0 ? head : `${head.padEnd(6)} ${list.join(',')}${comment}`;
-}
-
-function hasModrm(ops: string, ext: number | undefined): boolean {
-  return /(^|,)([EGMRS][a-z]*|[CD]q)(,|$)/.test(ops) || ext !== undefined;
 }
 
 /** A CPU stand-in whose instruction fetches read `bytes` (at guest address `base`); other addresses read as zero. */
@@ -333,4 +363,25 @@ export function around(bytes: Uint8Array, base: bigint, start: bigint, rip: bigi
   if (cur < 0) return { lines: [], cur: -1 };
   const lo = Math.max(0, cur - before);
   return { lines: lines.slice(lo, cur + after + 1), cur: cur - lo };
+}
+
+/**
+ * What the first instruction of `bytes` is, for the report of a run that
+ * stopped at it because the core does not implement it:
+ * "unimplemented instruction `fadd` (d8 c1)", or by its class when the
+ * decoder only measured it: "unimplemented AVX (VEX-encoded) instruction
+ * (c5 f8 77)".
+ */
+export function unimplementedText(bytes: Uint8Array, base: bigint): string {
+  const ins = decodeFirst(bytes, base);
+  const n = Math.min(ins.len, bytes.length);
+  const hex = [...bytes.subarray(0, n)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+  const e = ins.e;
+  if (e === null) return `unimplemented instruction (${hex})`;
+  return e.mn.startsWith('(') ? `unimplemented ${e.unimpl ?? ''} instruction (${hex})` : `unimplemented instruction \`${e.mn}\` (${hex})`;
+}
+
+/** The decoded first instruction of `bytes` (for tools and tests that need its operands). */
+export function decodeFirst(bytes: Uint8Array, base = 0n): Insn {
+  return decodeBlock(bufferCpu(bytes, base), Number(base & 0xffffffffn), Number((base >> 32n) & 0xffffffffn)).insns[0]!;
 }

@@ -241,7 +241,7 @@ export class PvHost implements CpuHost {
         const x = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
         if (reg === 0) {
           if ((lo & ~8) !== (CR0 & ~8)) c.raise(Vector.GP, 0);
-          v.cr0Ts = (lo & 8) !== 0;
+          v.setCr0Ts((lo & 8) !== 0);
         } else if (reg === 2) v.cr2 = x;
         else if (reg === 3) {
           // new_guest_cr3; a table that does not validate leaves the write unemulated (#GP).
@@ -250,6 +250,9 @@ export class PvHost implements CpuHost {
           // Xen never faults a CR4 write: bits outside the policy are discarded.
           v.cr4 = fixupGuestCr4(lo);
           c.fsgsbase = (v.cr4 & CR4_FSGSBASE) !== 0;
+          // OSFXSR and OSXMMEXCPT are Xen's, always set (PV_CR4_VISIBLE): the core's defaults
+          c.osfxsr = (v.cr4 & 0x200) !== 0;
+          c.osxmmexcpt = (v.cr4 & 0x400) !== 0;
         } else c.raise(Vector.UD);
         return;
       }
@@ -261,7 +264,7 @@ export class PvHost implements CpuHost {
         v.dr[reg] = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
         return;
       case PrivOp.CLTS:
-        v.cr0Ts = false;
+        v.setCr0Ts(false);
         return;
       case PrivOp.WBINVD:
       case PrivOp.INVD:

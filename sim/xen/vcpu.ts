@@ -39,6 +39,7 @@ export class Vcpu {
   /** virtual IOPL (physdev_op set_iopl), 0..3 */
   iopl = 0;
   cr2 = 0n;
+  /** the virtual CR0.TS (fpu_taskswitch, mov to CR0, clts); change it with setCr0Ts so the core follows */
   cr0Ts = false;
   /** the guest's view of CR4 (PV_CR4_GUEST_VISIBLE_MASK bits of Xen's, none of its own set) */
   cr4 = 0x660;
@@ -117,6 +118,12 @@ export class Vcpu {
   /** The vcpu_time_info inside vcpu_info. */
   get timeInfoMa(): number {
     return this.vcpuInfoMa + 32;
+  }
+
+  /** Set the virtual CR0.TS: x87/SSE instructions raise #NM while it is set (Xen sets the real TS for it). */
+  setCr0Ts(on: boolean): void {
+    this.cr0Ts = on;
+    this.cpu.ts = on;
   }
 
   /** Switch the active page tables: kernel or user base. */

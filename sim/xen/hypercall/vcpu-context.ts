@@ -1,6 +1,7 @@
 /**
  * VCPUOP_initialise: a whole PV vCPU context from a vcpu_guest_context
- * (arch_set_info_guest, 64-bit PV path). Once per vCPU (-EEXIST after);
+ * (arch_set_info_guest, 64-bit PV path), the x87/SSE state included (the
+ * FXSAVE image in fpu_ctxt with VGCF_I387_VALID). Once per vCPU (-EEXIST after);
  * the vCPU stays down unless VGCF_online is set, and VCPUOP_up needs it.
  *
  * Checks, in Xen's order: canonical addresses and the LDT (-EINVAL), the
@@ -8,6 +9,8 @@
  * mode; then the GDT frames (descriptor type) and the kernel and user L4s
  * (L4 type, validated now) -- a failure there undoes what it took.
  */
+import { fpuReset } from '../../cpu/fpu.js';
+import { FXSAVE_USED, fxrstorImage, imageMxcsr } from '../../cpu/fxsave.js';
 import * as A from '../public/arch-x86/xen.js';
 import { cpu_user_regs as R } from '../public/arch-x86/xen-x86_64.js';
 import { PGT } from '../page-types.js';
@@ -98,7 +101,15 @@ export function initialiseVcpu(h: HcCtx, t: Vcpu, arg: bigint): number {
   t.callbacks.set(0, { address: q(C.event_callback_eip), flags: 0 });
   t.callbacks.set(1, { address: q(C.failsafe_callback_eip), flags: (flags & A.VGCF_failsafe_disables_events) !== 0 ? 1 : 0 });
   t.callbacks.set(2, { address: q(C.syscall_callback_eip), flags: (flags & A.VGCF_syscall_disables_events) !== 0 ? 1 : 0 });
-  t.cr0Ts = (q(C.ctrlreg) & 8n) !== 0n;
+  t.setCr0Ts((q(C.ctrlreg) & 8n) !== 0n);
+  // vcpu_setup_fpu / vcpu_reset_fpu: the FXSAVE image when VGCF_I387_VALID, else the power-on state.
+  // An image FXRSTOR refuses (MXCSR reserved bits) is cleared and loaded again, as Xen's fixup does.
+  fpuReset(c);
+  if ((flags & A.VGCF_I387_VALID) !== 0) {
+    const img = raw.slice(C.fpu_ctxt, C.fpu_ctxt + FXSAVE_USED);
+    if ((imageMxcsr(img) & ~c.mxcsrMask) !== 0) img.fill(0);
+    fxrstorImage(c, img, true);
+  }
   t.cr4 = fixupGuestCr4(Number(q(C.ctrlreg + 32) & 0xffffffffn));
   c.fsgsbase = false;
   for (const r of [0, 1, 2, 3, 6, 7]) t.dr[r] = q(C.debugreg + 8 * r);
