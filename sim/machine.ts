@@ -11,6 +11,7 @@
  * Nothing here depends on anything but the simulation.
  */
 import { Vector } from './cpu/fault.js';
+import { bpKeyOf } from './cpu/regs.js';
 import { ExitKind } from './cpu/fault.js';
 import type { EventPos, EventSink, SimEvent } from './events.js';
 import { ConsoleBackend } from './services/console.js';
@@ -153,10 +154,35 @@ export class Machine {
    * then run, over and over). A paused machine is not at a clean point: no
    * snapshot until it has run on.
    */
-  haltAt(dom: number, vcpu: number, icount: number): void {
-    this.stopAt = { v: this.xen.domain(dom)?.vcpus[vcpu] ?? null, icount };
+  haltAt(dom: number, vcpu: number, icount: number, late = false): void {
+    this.stopAt = { v: this.xen.domain(dom)?.vcpus[vcpu] ?? null, icount, late };
   }
-  private stopAt: { v: Vcpu | null; icount: number } | null = null;
+  /**
+   * `late`: the last instant that vCPU has retired `icount` instructions
+   * rather than the first, i.e. just before it executes the next one (as a
+   * debugger shows a stopped thread). The two differ when the count is
+   * reached at the end of a slice: the late stop is then inside the vCPU's
+   * next slice, after other vCPUs ran and after Xen started the slice (an
+   * upcall frame, say); if it never runs again, the run goes to its end.
+   */
+  private stopAt: { v: Vcpu | null; icount: number; late: boolean } | null = null;
+
+  /**
+   * Code breakpoints: every vCPU (of domain `dom`, or that one vCPU when
+   * `vcpu` is given too) stops before executing an instruction at `addr`,
+   * pausing inside its slice as haltAt does (`breakIn` tells which); run
+   * again to go on, with that vCPU's `cpu.bpSkip` set to execute the
+   * instruction instead of stopping again. Replaces the previous set.
+   */
+  setBreakpoints(bps: ReadonlyArray<{ addr: bigint; dom?: number; vcpu?: number }>): void {
+    for (const v of this.order) {
+      const keys = new Set<number>();
+      for (const b of bps) if ((b.dom === undefined || b.dom === v.domId) && (b.vcpu === undefined || b.vcpu === v.id)) keys.add(bpKeyOf(b.addr));
+      v.cpu.setBreakpoints(keys);
+    }
+  }
+  /** The vCPU whose breakpoint stopped the last `run` (null: something else did). */
+  breakIn: Vcpu | null = null;
   /** a slice cut short by `stopAt`: its vCPU, domain and remaining budget */
   private paused: { v: Vcpu; d: Domain; left: number } | null = null;
 
@@ -187,6 +213,7 @@ export class Machine {
     const xen = this.xen;
     let stop: StopReason = 'all-stopped';
     this.halted = false;
+    this.breakIn = null;
     for (;;) {
       // A slice paused by haltAt resumes before anything else: that is not a clean point.
       const p = this.paused;
@@ -229,7 +256,9 @@ export class Machine {
     const deadline = this.nextDeadline();
     if (deadline >= 0) budget = Math.max(1, Math.min(budget, deadline - xen.clock));
     const at = this.stopAt;
-    if (at !== null && at.v === v && v.cpu.icount >= at.icount) {
+    if (at !== null && at.v === v && (v.cpu.icount > at.icount || (v.cpu.icount === at.icount && !at.late))) {
+      // Not started: the next run picks `v` again, as this one did.
+      this.next = this.order.indexOf(v);
       this.halted = true;
       return;
     }
@@ -244,6 +273,13 @@ export class Machine {
     const at = this.stopAt;
     const cut = at !== null && at.v === v && at.icount - v.cpu.icount < budget ? at.icount - v.cpu.icount : -1;
     const exit = v.cpu.run(cut >= 0 ? cut : budget);
+    if (exit.kind === ExitKind.BREAKPOINT) {
+      // Before a breakpoint instruction, mid-slice: pause as for a count.
+      this.paused = { v, d, left: budget - exit.retired };
+      this.halted = true;
+      this.breakIn = v;
+      return;
+    }
     if (exit.kind === ExitKind.EXCEPTION && d.alive) this.deliver(d, v, exit.vector, exit.errorCode, exit.cr2);
     if (cut >= 0 && exit.kind === ExitKind.BUDGET && d.alive && v.state === VcpuState.RUNNABLE) {
       // Stopped by the count alone, mid-slice: pause; the rest of the slice runs on resume.
@@ -251,7 +287,7 @@ export class Machine {
       this.halted = true;
       return;
     }
-    if (at !== null && at.v === v && v.cpu.icount >= at.icount) this.halted = true;
+    if (at !== null && at.v === v && (v.cpu.icount > at.icount || (v.cpu.icount === at.icount && !at.late))) this.halted = true;
     // Descheduled: report ring traffic not yet seen at a notify.
     this.tracker.check(d.id);
     this.xen.endSlice();
