@@ -21,12 +21,21 @@
  */
 import type { SimEvent } from '../sim/events.js';
 import type { Machine } from '../sim/machine.js';
+
+/** A code breakpoint: a guest virtual address, on every vCPU, those of domain `dom`, or vCPU `dom`.`vcpu`. */
+export type Breakpoint = { addr: bigint; dom?: number; vcpu?: number };
 import { restoreMachine, snapshotMachine, type MachineSnapshot } from '../sim/snapshot.js';
 import type { Vcpu } from '../sim/xen/vcpu.js';
 import type { TraceReader } from '../trace/reader.js';
 import { machineView, type MachineView } from './session-view.js';
 
-export type Target = { kind: 'start' } | { kind: 'seq'; seq: number } | { kind: 'icount'; dom: number; vcpu: number; icount: number };
+/**
+ * An instruction-count target is the first instant the vCPU has retired
+ * `icount` instructions, or with `late` the last one, just before it
+ * executes the next (Machine.haltAt): they differ when the count is reached
+ * at the end of a slice.
+ */
+export type Target = { kind: 'start' } | { kind: 'seq'; seq: number } | { kind: 'icount'; dom: number; vcpu: number; icount: number; late?: boolean };
 
 /** A machine at the target (or at the end of the run when `reached` is false), and what it showed there. */
 export type Stop = { machine: Machine; view: MachineView; atEvent: boolean; reached: boolean };
@@ -61,6 +70,16 @@ function snapIcounts(stateJson: Uint8Array): Map<number, number> | null {
     }
   }
   return out.size > 0 ? out : null;
+}
+
+/**
+ * Whether a clean point where the target's vCPU has retired `n` lies before
+ * an instruction-count target: strictly below the count (so the stop is the
+ * same whatever the start), or at it for a late target (which is inside the
+ * vCPU's next slice).
+ */
+function cleanBefore(n: number | undefined, t: Extract<Target, { kind: 'icount' }>): boolean {
+  return n !== undefined && (n < t.icount || (t.late === true && n === t.icount));
 }
 
 /** The machine at the cursor: its sink, and the clean point before it (`k` clean points after `from`). */
@@ -103,10 +122,12 @@ export class Seeker {
     if (resume) this.stats.resumed++;
     this.live = live;
     const m = live.m;
+    m.setBreakpoints([]);
     const hit: { view: MachineView | null; cut: number } = { view: null, cut: -1 };
     const stopping = target.kind === 'icount' ? vcpuOf(m, target.dom, target.vcpu) : undefined;
+    const late = target.kind === 'icount' && target.late === true;
     // From below the count, that vCPU reaches it only where the stop is: whatever is emitted after is after the stop.
-    const below = target.kind === 'icount' && stopping !== undefined && stopping.cpu.retired() < target.icount;
+    const below = target.kind === 'icount' && stopping !== undefined && (stopping.cpu.retired() < target.icount || (late && stopping.cpu.retired() === target.icount));
     live.sink.fn = (): void => {};
     if (target.kind === 'seq') {
       live.sink.fn = (e) => {
@@ -115,13 +136,13 @@ export class Seeker {
           m.halt();
         }
       };
-    } else if (below) {
+    } else if (below && !late) {
       live.sink.fn = (e) => {
         if (hit.cut < 0 && stopping.cpu.cur === null && stopping.cpu.icount >= (target as { icount: number }).icount) hit.cut = e.seq;
       };
     }
     if (target.kind !== 'start') {
-      if (target.kind === 'icount') m.haltAt(target.dom, target.vcpu, target.icount);
+      if (target.kind === 'icount') m.haltAt(target.dom, target.vcpu, target.icount, late);
       else m.haltAt(...NO_STOP);
       m.run(this.maxInsns, () => {
         live.k++;
@@ -133,8 +154,72 @@ export class Seeker {
     live.sink.fn = () => {};
     live.resumable = target.kind === 'start' || below;
     if (hit.view !== null) return { machine: m, view: hit.view, atEvent: true, reached: true };
-    const reached = target.kind === 'start' || (target.kind === 'icount' && (stopping === undefined || stopping.cpu.retired() >= target.icount));
+    const reached = target.kind === 'start' || (target.kind === 'icount' && (stopping === undefined || (late ? m.pausedIn === stopping : stopping.cpu.retired() >= target.icount)));
     return { machine: m, view: machineView(m, hit.cut >= 0 ? hit.cut : m.nextSeq, m.xen.now()), atEvent: false, reached };
+  }
+
+  /**
+   * Run the live machine on (the cursor must be resumable) with code
+   * breakpoints `bps` set, until a breakpoint stops it, vCPU `until`
+   * reaches its count (the late form, as gdb's single step stops), `between`
+   * returns true at a clean point, or the run ends. The live machine keeps
+   * the breakpoints until the next other move (which drops them), so
+   * repeated runs with the same set keep their decoded blocks. The cursor
+   * stays resumable wherever this stops.
+   */
+  runOn(bps: readonly Breakpoint[], until: { dom: number; vcpu: number; icount: number } | null, between: (m: Machine) => boolean): Stop {
+    const live = this.live;
+    if (live === null || !live.resumable) throw new Error('runOn: the cursor cannot run on');
+    const m = live.m;
+    this.stats.resumed++;
+    live.sink.fn = () => {};
+    m.setBreakpoints(bps);
+    if (until !== null) m.haltAt(until.dom, until.vcpu, until.icount, true);
+    else m.haltAt(...NO_STOP);
+    m.run(this.maxInsns, () => {
+      live.k++;
+      const a = this.anchor;
+      if (a === null || a.insns > m.instructions || m.instructions - a.insns > LOCAL_INSNS) this.anchorAt(live);
+      return between(m);
+    });
+    const stopping = until === null ? undefined : vcpuOf(m, until.dom, until.vcpu);
+    return { machine: m, view: machineView(m, m.nextSeq, m.xen.now()), atEvent: false, reached: m.breakIn === null && stopping !== undefined && m.pausedIn === stopping };
+  }
+
+  /** A fresh machine (not the cursor's) at the latest clean point known before `t`. */
+  openBefore(t: Target): Machine {
+    return this.startAt(this.bestStart(t)).m;
+  }
+
+  /**
+   * Clean points to scan from going back from `t`, latest first: the trace
+   * checkpoints before `t` (the anchor among them when it is before `t`),
+   * then the start. Each opens a fresh machine there; `seq` and `insns` say
+   * where the stretch from the one before it ends. Lazy: a backward search
+   * that stops early decodes only the checkpoints it reached.
+   */
+  *cleanPointsBefore(t: Target): Generator<{ open: () => Machine; seq: number; insns: number }> {
+    const at = (c: Clean): { open: () => Machine; seq: number; insns: number } => ({ open: () => this.startAt(c).m, seq: c.seq, insns: c.insns });
+    let a = this.anchor !== null && this.before(this.anchor, t) ? this.anchor : null;
+    const cps = this.reader.index.checkpoints;
+    let lo = 0;
+    let hi = cps.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const before = t.kind === 'seq' ? cps[mid]!.seq <= t.seq : t.kind === 'icount' && cleanBefore(this.icountsAt(mid).get(vkey(t.dom, t.vcpu)), t);
+      if (before) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo - 1; i >= 0; i--) {
+      const c = this.checkpointClean(i);
+      if (a !== null && (a.seq > c.seq || (a.seq === c.seq && a.insns > c.insns))) {
+        yield at(a);
+        a = null;
+      }
+      yield at(c);
+    }
+    if (a !== null) yield at(a);
+    yield at(this.start);
   }
 
   /**
@@ -198,7 +283,7 @@ export class Seeker {
     if (t.kind === 'seq') return m.nextSeq <= t.seq;
     if (t.kind === 'start') return false;
     const v = vcpuOf(m, t.dom, t.vcpu);
-    return v !== undefined && v.cpu.retired() < t.icount;
+    return v !== undefined && (v.cpu.retired() < t.icount || (t.late === true && v.cpu.retired() === t.icount));
   }
 
   /** Whether re-executing from `c` reaches `t` (at an instruction count: from strictly below it, so the stop is the same whatever the start). */
@@ -206,7 +291,7 @@ export class Seeker {
     if (c.snap === null) return true;
     if (t.kind === 'start') return false;
     if (t.kind === 'seq') return c.seq <= t.seq;
-    return (c.icounts.get(vkey(t.dom, t.vcpu)) ?? Infinity) < t.icount;
+    return cleanBefore(c.icounts.get(vkey(t.dom, t.vcpu)), t);
   }
 
   private bestStart(t: Target): Clean {
@@ -216,7 +301,7 @@ export class Seeker {
     let hi = cps.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const before = t.kind === 'seq' ? cps[mid]!.seq <= t.seq : t.kind === 'icount' && (this.icountsAt(mid).get(vkey(t.dom, t.vcpu)) ?? Infinity) < t.icount;
+      const before = t.kind === 'seq' ? cps[mid]!.seq <= t.seq : t.kind === 'icount' && cleanBefore(this.icountsAt(mid).get(vkey(t.dom, t.vcpu)), t);
       if (before) lo = mid + 1;
       else hi = mid;
     }

@@ -26,5 +26,7 @@ export const ExitKind = {
   EXCEPTION: 1,
   /** the host interface asked the loop to stop (hlt, hypercall, ...) */
   HOST: 2,
+  /** RIP reached a code breakpoint (Cpu.breakpoints): stopped before executing it */
+  BREAKPOINT: 3,
 } as const;
 export type ExitKind = (typeof ExitKind)[keyof typeof ExitKind];
