@@ -42,6 +42,8 @@ export type Stop = { machine: Machine; view: MachineView; atEvent: boolean; reac
 
 /** A clean point: snapshot (null: the start), seq of the next event, retired instructions per vCPU and in total. */
 type Clean = { snap: MachineSnapshot | null; seq: number; icounts: Map<number, number>; insns: number };
+/** A clean point to scan from (Seeker.cleanPointsBefore): a fresh machine there, its next seq and total instructions. */
+export type CleanPoint = { open: () => Machine; seq: number; insns: number; readonly clean: Clean };
 
 /** One number per (dom, vCPU), for maps of per-vCPU counts. */
 export const vkey = (dom: number, vcpu: number): number => dom * 4096 + vcpu;
@@ -97,6 +99,8 @@ export class Seeker {
   private readonly cpClean = new Map<number, Clean>();
   /** Checkpoints read (decompressed) so far, and moves that resumed the live machine: for tests and benches. */
   readonly stats = { checkpointReads: 0, resumed: 0 };
+  /** Where the last runTo, runOn or adopt left the cursor. */
+  current: Stop | null = null;
 
   constructor(
     private readonly reader: TraceReader,
@@ -153,9 +157,9 @@ export class Seeker {
     }
     live.sink.fn = () => {};
     live.resumable = target.kind === 'start' || below;
-    if (hit.view !== null) return { machine: m, view: hit.view, atEvent: true, reached: true };
+    if (hit.view !== null) return (this.current = { machine: m, view: hit.view, atEvent: true, reached: true });
     const reached = target.kind === 'start' || (target.kind === 'icount' && (stopping === undefined || (late ? m.pausedIn === stopping : stopping.cpu.retired() >= target.icount)));
-    return { machine: m, view: machineView(m, hit.cut >= 0 ? hit.cut : m.nextSeq, m.xen.now()), atEvent: false, reached };
+    return (this.current = { machine: m, view: machineView(m, hit.cut >= 0 ? hit.cut : m.nextSeq, m.xen.now()), atEvent: false, reached });
   }
 
   /**
@@ -183,7 +187,33 @@ export class Seeker {
       return between(m);
     });
     const stopping = until === null ? undefined : vcpuOf(m, until.dom, until.vcpu);
-    return { machine: m, view: machineView(m, m.nextSeq, m.xen.now()), atEvent: false, reached: m.breakIn === null && stopping !== undefined && m.pausedIn === stopping };
+    return (this.current = { machine: m, view: machineView(m, m.nextSeq, m.xen.now()), atEvent: false, reached: m.breakIn === null && stopping !== undefined && m.pausedIn === stopping });
+  }
+
+  /**
+   * Make `m` the cursor's machine: opened at clean point `c` (from
+   * cleanPointsBefore) and run on to its `k`-th clean point since, where it
+   * stopped (so it can run on, and a step back re-executes from `c`).
+   */
+  adopt(m: Machine, c: CleanPoint, k: number): Stop {
+    this.live = { m, sink: { fn: () => {} }, from: c.clean, k, resumable: true };
+    return (this.current = { machine: m, view: machineView(m, m.nextSeq, m.xen.now()), atEvent: false, reached: true });
+  }
+
+  /** Make the cursor a fresh machine restored from `snap`, taken at a clean point. */
+  resumeFrom(snap: MachineSnapshot): Stop {
+    const c: Clean = { snap, seq: snap.seq, icounts: new Map(), insns: 0 };
+    const live = (this.live = this.startAt(c));
+    const m = live.m;
+    c.icounts = icountsOf(m);
+    c.insns = m.instructions;
+    return (this.current = { machine: m, view: machineView(m, m.nextSeq, m.xen.now()), atEvent: false, reached: true });
+  }
+
+  /** The cursor's machine, for looking at (running it on is runOn's job). */
+  get liveMachine(): Machine {
+    if (this.live === null) this.live = this.startAt(this.start);
+    return this.live.m;
   }
 
   /** A fresh machine (not the cursor's) at the latest clean point known before `t`. */
@@ -198,8 +228,8 @@ export class Seeker {
    * where the stretch from the one before it ends. Lazy: a backward search
    * that stops early decodes only the checkpoints it reached.
    */
-  *cleanPointsBefore(t: Target): Generator<{ open: () => Machine; seq: number; insns: number }> {
-    const at = (c: Clean): { open: () => Machine; seq: number; insns: number } => ({ open: () => this.startAt(c).m, seq: c.seq, insns: c.insns });
+  *cleanPointsBefore(t: Target): Generator<CleanPoint> {
+    const at = (c: Clean): CleanPoint => ({ open: () => this.startAt(c).m, seq: c.seq, insns: c.insns, clean: c });
     let a = this.anchor !== null && this.before(this.anchor, t) ? this.anchor : null;
     const cps = this.reader.index.checkpoints;
     let lo = 0;
