@@ -47,6 +47,9 @@ export type Position = {
   vcpus: Array<{ dom: number; vcpu: number; icount: number }>;
 };
 
+/** A cursor position to come back to (ReplaySession.mark / goTo). */
+export type CursorMark = RunFrom | { kind: 'event'; seq: number };
+
 /** Where a continue stopped: the event it stopped at (null: none matched, so at the end or the start) and the machine there. */
 export type StopInfo = { event: TraceEvent | null; view: MachineView };
 
@@ -54,13 +57,13 @@ export class ReplaySession {
   readonly scenario: Scenario;
   readonly symbols: Symbols;
   readonly warnings: string[] = [];
-  private readonly specs: Array<Scenario['domains'][number] & { id: number; seed: number; image: Uint8Array }>;
+  private readonly specs: Array<Scenario['domains'][number] & { id: number; seed: number; image: Uint8Array; path: string }>;
   private readonly seeker: Seeker;
   private readonly events: TraceEvents;
   /** the cursor; null until the first move (then: the start) */
   private cur: Stop | null = null;
   /** the cursor as runs see it (an event cursor: the event's seq) */
-  private from: RunFrom | { kind: 'event'; seq: number } = { kind: 'start' };
+  private from: CursorMark = { kind: 'start' };
 
   private constructor(readonly reader: TraceReader, overrides: Map<string, string>) {
     const h = reader.header;
@@ -76,7 +79,7 @@ export class ReplaySession {
         if (!overrides.has(dom.name)) throw new UsageError(`image for domain '${dom.name}' differs from the recorded one: ${path} (sha256 ${sha.toString('hex').slice(0, 16)}..., recorded ${Buffer.from(img.sha256).toString('hex').slice(0, 16)}...)`);
         this.warnings.push(`domain '${dom.name}' runs ${path}, not the recorded image: expect a divergence`);
       }
-      return { ...dom, id: k + 1, seed: h.seed, image: bytes };
+      return { ...dom, id: k + 1, seed: h.seed, image: bytes, path };
     });
     this.symbols = loadSymbols(h, overrides);
     this.seeker = new Seeker(reader, (sink) => this.fresh(sink), this.scenario.maxInsns);
@@ -123,6 +126,11 @@ export class ReplaySession {
     const m = this.at.machine;
     this.seeker.release();
     return m;
+  }
+
+  /** The machine at the cursor, to look at only (running it on is `machine`'s use). */
+  get inspect(): Machine {
+    return this.at.machine;
   }
 
   /** Back to the start of the run, before any event. */
@@ -215,6 +223,7 @@ export class ReplaySession {
    * it counts); from an event of Xen's own, before the next vCPU event.
    */
   run(r: RunRequest): { stop: RunStop; view: MachineView } {
+    void this.at;
     for (const w of r.watches) this.vcpuAt(w.dom, w.vcpu);
     if (r.step !== null) this.vcpuAt(r.step.dom, r.step.vcpu);
     let from: RunFrom;
@@ -258,6 +267,18 @@ export class ReplaySession {
     else if (stop.at !== null) this.from = { kind: 'point', p: stop.at, late: true };
     else this.from = { kind: 'clean', seq: m.nextSeq, insns: m.instructions, icounts: icountsOf(m), snap: snapshotMachine(m) };
     return { stop, view: c.view };
+  }
+
+  /** Where the cursor is, to come back to with `goTo` (a debugger's checkpoint). */
+  get mark(): CursorMark {
+    return this.from;
+  }
+
+  /** Back to a point `mark` gave. */
+  goTo(mark: CursorMark): MachineView {
+    if (mark.kind === 'event') this.move({ kind: 'seq', seq: mark.seq });
+    else this.toFrom(mark);
+    return this.view();
   }
 
   /** Put the cursor (a machine that can run on) back at `f`. */
@@ -310,6 +331,11 @@ export class ReplaySession {
     this.vcpuAt(dom, vcpu);
     const v = this.at.machine.domains.find((d) => d.id === dom)!.vcpus[vcpu]!;
     return v.guest.read(va, len);
+  }
+
+  /** The path of the kernel image domain `dom` replays (null: no such domain). */
+  imagePath(dom: number): string | null {
+    return this.specs[dom - 1]?.path ?? null;
   }
 
   private readonly elfSymbols = new Map<number, readonly ElfSymbol[]>();

@@ -30,7 +30,7 @@ export function checkFields(name: string, obj: object, known: readonly string[])
 }
 
 /** RFLAGS with the lazy status flags folded in, without touching the lazy record. */
-function rflagsOf(c: Cpu): number {
+export function rflagsOf(c: Cpu): number {
   if (c.lop === LOP.NONE) return c.flags;
   let f = c.flags & ~STATUS_FLAGS;
   if (getCF(c)) f |= F.CF;
