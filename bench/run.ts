@@ -8,6 +8,7 @@ import { benchReplaySuite } from './replay-bench.js';
 import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from './trace-bench.js';
 import { benchTui } from './tui-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
+import { benchGdb } from './gdb-bench.js';
 
 function table(title: string, rows: Row[]): void {
   const cols = Object.keys(rows[0] ?? {});
@@ -32,3 +33,4 @@ table('replay: verify by re-execution vs record', rp.speed);
 table('replay cursor: moves in a 1M-event trace (random points, fixed seed)', rp.seek);
 table('diff: identical prefix (chunk-hash skip) vs differing from the start', rp.diff);
 table('tui: time to first frame and keypress-to-frame latency', await benchTui());
+table('gdb: remote-protocol round trips over TCP on a ~1e8-instruction pingpong', await benchGdb());

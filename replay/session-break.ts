@@ -188,6 +188,11 @@ export function runBackward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
     const cur = p >= 0 ? p : (h.seeker.liveMachine.domains.find((d) => d.id === r.step!.dom)?.vcpus[r.step.vcpu]?.cpu.icount ?? 0);
     if (cur === 0) return { why: 'start' };
     const s = { dom: r.step.dom, vcpu: r.step.vcpu, icount: cur - 1 };
+    if (r.breakpoints.length === 0 && r.watches.length === 0) {
+      h.moveTo(late(s));
+      return { why: 'step', at: s };
+    }
+    // Where the step lands, in all vCPUs' instructions: stops after it come first going back.
     const m = h.seeker.openBefore(late(s));
     collect(m, [], s, true, null, h.maxInsns);
     floor = m.instructions;

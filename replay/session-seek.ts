@@ -85,7 +85,8 @@ function cleanBefore(n: number | undefined, t: Extract<Target, { kind: 'icount' 
 }
 
 /** The machine at the cursor: its sink, and the clean point before it (`k` clean points after `from`). */
-type Live = { m: Machine; sink: { fn: (e: SimEvent) => void }; from: Clean; k: number; resumable: boolean };
+/** `last`: the next seq and total instructions at the last clean point it passed (identifies it). */
+type Live = { m: Machine; sink: { fn: (e: SimEvent) => void }; from: Clean; k: number; resumable: boolean; last: { seq: number; insns: number } };
 
 /** A `haltAt` that never fires (there is no domain 0). */
 export const NO_STOP = [0, 0, Number.MAX_SAFE_INTEGER] as const;
@@ -150,6 +151,7 @@ export class Seeker {
       else m.haltAt(...NO_STOP);
       m.run(this.maxInsns, () => {
         live.k++;
+        live.last = { seq: m.nextSeq, insns: m.instructions };
         // A resumed machine running on far past the anchor: anchor here, so a step back stays cheap.
         const a = this.anchor;
         if (resume && (a === null || a.insns > m.instructions || m.instructions - a.insns > LOCAL_INSNS)) this.anchorAt(live);
@@ -180,10 +182,10 @@ export class Seeker {
     m.setBreakpoints(bps);
     if (until !== null) m.haltAt(until.dom, until.vcpu, until.icount, true);
     else m.haltAt(...NO_STOP);
+    // No anchors on the way (a snapshot costs far more than a slice): a step back re-executes from the last checkpoint passed.
     m.run(this.maxInsns, () => {
       live.k++;
-      const a = this.anchor;
-      if (a === null || a.insns > m.instructions || m.instructions - a.insns > LOCAL_INSNS) this.anchorAt(live);
+      live.last = { seq: m.nextSeq, insns: m.instructions };
       return between(m);
     });
     const stopping = until === null ? undefined : vcpuOf(m, until.dom, until.vcpu);
@@ -196,7 +198,7 @@ export class Seeker {
    * stopped (so it can run on, and a step back re-executes from `c`).
    */
   adopt(m: Machine, c: CleanPoint, k: number): Stop {
-    this.live = { m, sink: { fn: () => {} }, from: c.clean, k, resumable: true };
+    this.live = { m, sink: { fn: () => {} }, from: c.clean, k, resumable: true, last: { seq: m.nextSeq, insns: m.instructions } };
     return (this.current = { machine: m, view: machineView(m, m.nextSeq, m.xen.now()), atEvent: false, reached: true });
   }
 
@@ -259,10 +261,18 @@ export class Seeker {
   prepareLocal(): void {
     const p = this.live;
     if (p === null || p.k === 0 || (p.from === this.anchor && (p.k <= 1 || p.m.instructions - p.from.insns <= LOCAL_INSNS))) return;
+    // From where the live machine started, or from a later checkpoint (or anchor) it passed on its way.
+    const last = p.last;
+    const c = this.bestStart({ kind: 'seq', seq: last.seq });
     const m = this.fresh(() => {});
-    if (p.from.snap !== null) restoreMachine(m, p.from.snap);
-    let n = 0;
-    m.run(this.maxInsns, () => ++n >= p.k);
+    if (c.insns > p.from.insns && c.insns <= last.insns) {
+      if (c.snap !== null) restoreMachine(m, c.snap);
+      m.run(this.maxInsns, () => m.nextSeq >= last.seq && m.instructions >= last.insns);
+    } else {
+      if (p.from.snap !== null) restoreMachine(m, p.from.snap);
+      let n = 0;
+      m.run(this.maxInsns, () => ++n >= p.k);
+    }
     this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions };
     p.from = this.anchor;
     p.k = 1;
@@ -305,7 +315,7 @@ export class Seeker {
     const sink = { fn: (_e: SimEvent): void => {} };
     const m = this.fresh((e) => sink.fn(e));
     if (c.snap !== null) restoreMachine(m, c.snap);
-    return { m, sink, from: c, k: 0, resumable: true };
+    return { m, sink, from: c, k: 0, resumable: true, last: { seq: c.seq, insns: c.insns } };
   }
 
   /** Whether running `m` on reaches `t`. */

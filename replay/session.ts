@@ -243,6 +243,8 @@ export class ReplaySession {
       // The cursor's machine was handed out: rebuild it where it was.
       if (from.kind !== 'end' && r.direction === 'forward' && !this.seeker.resumable) this.toFrom(from);
     }
+    // Going back near the cursor: a snapshot just before it, so a step back re-executes only from there.
+    if (r.direction === 'backward' && from.kind === 'point' && this.seeker.resumable) this.seeker.prepareLocal();
     const f = from;
     const host: RunHost = {
       seeker: this.seeker,
