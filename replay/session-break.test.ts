@@ -140,4 +140,35 @@ describe.skipIf(!built)('running to breakpoints and watchpoints', () => {
     expect(b2.stop.why).toBe('breakpoint');
     expect(where(b2.stop)).toMatch(/^d2v0@/);
   });
+
+  it('read watches stop after each read, forward as the core sees them, and back just before the last ones', () => {
+    const s = open();
+    const sym = s.symbolAddress(1, 'received')!;
+    const acc = [{ dom: 1, vcpu: 0, va: sym.addr, len: 8, write: false }];
+    // The core's own stops, on a plain run.
+    const m = buildMachine(scenario);
+    const pa = m.domains[0]!.vcpus[0]!.cpu.mmu.peekPhys(Number(sym.addr), 0);
+    m.setDataWatches([{ pfn: Math.floor(pa / 4096), off: pa % 4096, len: 8, write: false }]);
+    const want: string[] = [];
+    for (;;) {
+      m.run(scenario.maxInsns);
+      const v = m.watchIn;
+      if (v === null) break;
+      want.push(`d${v.domId}v${v.id}@${v.cpu.icount}`);
+    }
+    expect(want.length).toBeGreaterThan(1000);
+    const got: string[] = [];
+    for (let k = 0; k < 30; k++) {
+      const r = s.run(req('forward', [], { accesses: acc }));
+      expect(r.stop.why).toBe('access');
+      got.push(where(r.stop));
+    }
+    expect(got).toEqual(want.slice(0, 30));
+    // Back: just before the instruction of each of the previous reads.
+    const before = (x: string): string => x.replace(/@(\d+)$/, (_, n: string) => `@${Number(n) - 1}`);
+    expect(where(s.run(req('backward', [], { accesses: acc })).stop)).toBe(before(want[29]!));
+    expect(where(s.run(req('backward', [], { accesses: acc })).stop)).toBe(before(want[28]!));
+    s.run(req('forward', [], { step: { dom: 1, vcpu: 0 } }));
+    expect(where(s.run(req('forward', [], { accesses: acc })).stop)).toBe(want[29]);
+  });
 });

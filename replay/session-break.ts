@@ -1,8 +1,9 @@
 /**
  * Running a replay to code breakpoints and watchpoints, both ways, as gdb's
  * continue / stepi and rr's reverse-continue / reverse-stepi do: forward,
- * the next point where a vCPU reaches a breakpoint address or watched
- * memory changes; backward, the last such point before the cursor. A step
+ * the next point where a vCPU reaches a breakpoint address, watched memory
+ * changes, or an instruction reads (or accesses) memory under a read (or
+ * access) watch; backward, the last such point before the cursor. A step
  * (one instruction of one vCPU) is a run with one more stop, so a
  * breakpoint another vCPU reaches meanwhile interrupts it, as in gdb.
  *
@@ -16,15 +17,18 @@
  * the watched bytes at every clean point and at a breakpoint stop; a change
  * is then placed on its instruction by re-executing that one slice a step
  * at a time (session-watch.ts).
+ * Read and access watches are the core's (Machine.setDataWatches): a vCPU
+ * pauses after the instruction, so they are found as breakpoints are.
  * Backward: the stretches between clean points are re-executed, latest
- * first, with the breakpoints set, noting every stop and resuming past it;
+ * first, with the breakpoints and read/access watches set, noting every
+ * stop and resuming past it;
  * the last stop before the cursor wins, unless the last watch change
  * (session-watch.ts's backward search) is later. Points of different vCPUs
  * are ordered by the instructions all vCPUs have retired together.
  */
 import type { Machine } from '../sim/machine.js';
 import type { MachineSnapshot } from '../sim/snapshot.js';
-import { icountsOf, NO_STOP, vcpuOf, type Breakpoint, type Seeker, type Target } from './session-seek.js';
+import { icountsOf, NO_STOP, vcpuOf, type Breakpoint, type DataWatchPiece, type Seeker, type Target } from './session-seek.js';
 import { firstChangeIn, physRanges, read, same, watchBackward, type IcountPoint, type MachineSource, type Range, type WatchHit, type WatchSpec } from './session-watch.js';
 
 /**
@@ -44,7 +48,10 @@ export type RunFrom =
 export type RunRequest = {
   direction: 'forward' | 'backward';
   breakpoints: readonly Breakpoint[];
+  /** write watches: stop where the bytes change */
   watches: readonly WatchSpec[];
+  /** read watches, or with `write` access watches: stop after an instruction that reads (or writes) any of the bytes */
+  accesses?: ReadonlyArray<WatchSpec & { write: boolean }>;
   /** one instruction of this vCPU (gdb's stepi / reverse-stepi) */
   step: { dom: number; vcpu: number } | null;
   /** going forward, execute a breakpoint instruction the cursor's vCPU is at instead of stopping there again */
@@ -60,6 +67,7 @@ export type RunRequest = {
 export type RunStop =
   | { why: 'breakpoint'; at: IcountPoint; addr: bigint }
   | { why: 'watch'; at: IcountPoint | null; watch: number; hit: WatchHit }
+  | { why: 'access'; at: IcountPoint; watch: number }
   | { why: 'step'; at: IcountPoint }
   | { why: 'end' }
   | { why: 'start' };
@@ -94,6 +102,7 @@ export function runForward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
     return { w, rs, b0: read(m0, rs) };
   });
   const changed = (m: Machine): boolean => ws.some((x) => !same(read(m, x.rs), x.b0));
+  const { pieces, owner } = dataPieces(m0, r.accesses ?? []);
   const cur = from.kind === 'point' ? vcpuOf(m0, from.p.dom, from.p.vcpu) : undefined;
   if (r.skip && cur !== undefined) cur.cpu.bpSkip = true;
   const sv = r.step === null ? undefined : vcpuOf(m0, r.step.dom, r.step.vcpu);
@@ -102,7 +111,7 @@ export function runForward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
   let k = 0;
   let prev = ws.length > 0 ? icountsOf(m0) : new Map<number, number>();
   let seen = false;
-  const stop = h.seeker.runOn(r.breakpoints, until, (m) => {
+  const stop = h.seeker.runOn(r.breakpoints, pieces, until, (m) => {
     if (ws.length === 0) return false;
     if ((seen = changed(m))) return true;
     k++;
@@ -111,11 +120,24 @@ export function runForward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
   });
   const m = stop.machine;
   const brk = m.breakIn;
-  if (!seen && brk !== null && ws.length > 0) seen = changed(m);
+  const acc = m.watchIn;
+  const paused = brk ?? acc;
+  const accStop: RunStop | null = acc === null ? null : { why: 'access', at: { dom: acc.domId, vcpu: acc.id, icount: acc.cpu.icount }, watch: owner[m.watchHit] ?? 0 };
+  const accInsns = m.instructions;
+  if (!seen && paused !== null && ws.length > 0) seen = changed(m);
   if (seen) {
-    const hit = placeForward(h, from, ws, m, prev, k, brk === null ? null : { dom: brk.domId, vcpu: brk.id, icount: brk.cpu.icount });
-    if (hit !== null) return hit;
+    // A write watch's change came first, unless the access that stopped the run was earlier.
+    const w = placeForward(h, from, ws, m, prev, k, paused === null ? null : { dom: paused.domId, vcpu: paused.id, icount: paused.cpu.icount });
+    if (w !== null && (accStop === null || w.insns <= accInsns)) {
+      w.move();
+      return w.stop;
+    }
+    if (accStop !== null) {
+      h.moveTo(late(accStop.at));
+      return accStop;
+    }
   }
+  if (accStop !== null) return accStop;
   if (brk !== null) return { why: 'breakpoint', at: { dom: brk.domId, vcpu: brk.id, icount: brk.cpu.icount }, addr: brk.cpu.rip };
   if (until !== null && stop.reached) return { why: 'step', at: until };
   return { why: 'end' };
@@ -123,11 +145,11 @@ export function runForward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
 
 /**
  * The first watch change in the stretch a forward run stopped at: the slice
- * after its clean point `k` (a breakpoint stop `brk`: up to it), found by
- * single-stepping that slice's vCPU on fresh machines from the cursor. The
- * cursor then moves just after the changing instruction.
+ * after its clean point `k` (a breakpoint or access stop `brk`: up to it),
+ * found by single-stepping that slice's vCPU on fresh machines from the
+ * cursor; `move` then puts the cursor just after the changing instruction.
  */
-function placeForward(h: RunHost, from: RunFrom, ws: Array<{ w: WatchSpec; rs: Range[]; b0: Uint8Array }>, m: Machine, prev: Map<number, number>, k: number, brk: IcountPoint | null): RunStop | null {
+function placeForward(h: RunHost, from: RunFrom, ws: Array<{ w: WatchSpec; rs: Range[]; b0: Uint8Array }>, m: Machine, prev: Map<number, number>, k: number, brk: IcountPoint | null): { stop: RunStop; insns: number; move: () => void } | null {
   const now = icountsOf(m);
   let who: { dom: number; vcpu: number } | null = brk;
   if (who === null) for (const d of m.domains) for (const v of d.vcpus) if (now.get(d.id * 4096 + v.id)! > prev.get(d.id * 4096 + v.id)!) who = { dom: d.id, vcpu: v.id };
@@ -140,37 +162,63 @@ function placeForward(h: RunHost, from: RunFrom, ws: Array<{ w: WatchSpec; rs: R
     if (best === null || hit.insns < best.hit.insns) best = { i, hit };
   }
   if (best === null) return null;
-  const a = best.hit.at;
+  const { i, hit } = best;
+  const a = hit.at;
   if (a === null) {
     // Xen changed it between slices: back to the cursor, then on to the clean point after the change.
-    h.toCursor();
-    const x = ws[best.i]!;
-    h.seeker.runOn([], null, (mm) => !same(read(mm, x.rs), x.b0));
-    return { why: 'watch', at: null, watch: best.i, hit: best.hit };
+    const x = ws[i]!;
+    const move = (): void => {
+      h.toCursor();
+      h.seeker.runOn([], [], null, (mm) => !same(read(mm, x.rs), x.b0));
+    };
+    return { stop: { why: 'watch', at: null, watch: i, hit }, insns: hit.insns, move };
   }
   const at = { dom: a.dom, vcpu: a.vcpu, icount: a.icount };
-  h.moveTo(late(at));
-  return { why: 'watch', at, watch: best.i, hit: best.hit };
+  return { stop: { why: 'watch', at, watch: i, hit }, insns: hit.insns, move: () => h.moveTo(late(at)) };
 }
 
-/** A breakpoint stop seen while re-executing: the late point, its address, and all vCPUs' instructions retired there. */
-type Hit = { at: IcountPoint; addr: bigint; insns: number };
+/** The machine-memory pieces of read/access watches (a watch may span two frames), and which watch each is. */
+function dataPieces(m: Machine, ws: ReadonlyArray<WatchSpec & { write: boolean }>): { pieces: DataWatchPiece[]; owner: number[] } {
+  const pieces: DataWatchPiece[] = [];
+  const owner: number[] = [];
+  ws.forEach((w, i) => {
+    for (const r of physRanges(m, w)) {
+      pieces.push({ pfn: r.pfn, off: r.off, len: r.n, write: w.write });
+      owner.push(i);
+    }
+  });
+  return { pieces, owner };
+}
+
+/**
+ * A stop seen while re-executing, as the run going back would stop there:
+ * a breakpoint's late point and address, or just before an instruction
+ * that touched a read/access watch (piece `piece`); and all vCPUs'
+ * instructions retired at that point.
+ */
+type Hit = { at: IcountPoint; addr: bigint; insns: number; piece: number };
 
 /**
  * Run `m` on with the breakpoints until `end` says stop at a clean point or
  * it pauses at `stopAt` (or the run ends), noting every breakpoint stop.
  * With `after`, only stops once the machine has passed that point count.
  */
-function collect(m: Machine, bps: readonly Breakpoint[], stopAt: IcountPoint | null, stopLate: boolean, end: (() => boolean) | null, maxInsns: number): Hit[] {
+function collect(m: Machine, bps: readonly Breakpoint[], data: readonly DataWatchPiece[], stopAt: IcountPoint | null, stopLate: boolean, end: (() => boolean) | null, maxInsns: number): Hit[] {
   const hits: Hit[] = [];
   m.setBreakpoints(bps);
+  m.setDataWatches(data);
   if (stopAt !== null) m.haltAt(stopAt.dom, stopAt.vcpu, stopAt.icount, stopLate);
   else m.haltAt(...NO_STOP);
   for (;;) {
     m.run(maxInsns, end ?? undefined);
+    const a = m.watchIn;
+    if (a !== null) {
+      hits.push({ at: { dom: a.domId, vcpu: a.id, icount: a.cpu.icount - 1 }, addr: 0n, insns: m.instructions - 1, piece: m.watchHit });
+      continue;
+    }
     const v = m.breakIn;
     if (v === null) return hits;
-    hits.push({ at: { dom: v.domId, vcpu: v.id, icount: v.cpu.icount }, addr: v.cpu.rip, insns: m.instructions });
+    hits.push({ at: { dom: v.domId, vcpu: v.id, icount: v.cpu.icount }, addr: v.cpu.rip, insns: m.instructions, piece: -1 });
     v.cpu.bpSkip = true;
   }
 }
@@ -179,6 +227,8 @@ function collect(m: Machine, bps: readonly Breakpoint[], stopAt: IcountPoint | n
 export function runBackward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
   if (from.kind === 'start') return { why: 'start' };
   const to = targetOf(from);
+  // Read/access watches through the cursor's page tables, before anything else runs machines.
+  const { pieces, owner } = dataPieces(h.seeker.liveMachine, r.accesses ?? []);
   // Candidates, ordered by all vCPUs' instructions retired: the step's point, the last watch change, the last breakpoint stop.
   type Cand = { stop: RunStop; insns: number; rank: number };
   const cands: Cand[] = [];
@@ -188,13 +238,13 @@ export function runBackward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
     const cur = p >= 0 ? p : (h.seeker.liveMachine.domains.find((d) => d.id === r.step!.dom)?.vcpus[r.step.vcpu]?.cpu.icount ?? 0);
     if (cur === 0) return { why: 'start' };
     const s = { dom: r.step.dom, vcpu: r.step.vcpu, icount: cur - 1 };
-    if (r.breakpoints.length === 0 && r.watches.length === 0) {
+    if (r.breakpoints.length === 0 && r.watches.length === 0 && (r.accesses ?? []).length === 0) {
       h.moveTo(late(s));
       return { why: 'step', at: s };
     }
     // Where the step lands, in all vCPUs' instructions: stops after it come first going back.
     const m = h.seeker.openBefore(late(s));
-    collect(m, [], s, true, null, h.maxInsns);
+    collect(m, [], [], s, true, null, h.maxInsns);
     floor = m.instructions;
     cands.push({ stop: { why: 'step', at: s }, insns: floor, rank: 0 });
   }
@@ -206,9 +256,9 @@ export function runBackward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
     cands.push({ stop: { why: 'watch', at, watch: i, hit }, insns: at === null ? hit.insns : hit.insns - 1, rank: 2 });
   }
   const lastWatch = Math.max(floor, ...cands.map((c) => c.insns));
-  if (r.breakpoints.length > 0) {
-    const b = lastBreak(h, from, to, r.breakpoints, lastWatch);
-    if (b !== null) cands.push({ stop: { why: 'breakpoint', at: b.at, addr: b.addr }, insns: b.insns, rank: 1 });
+  if (r.breakpoints.length > 0 || pieces.length > 0) {
+    const b = lastBreak(h, from, to, r.breakpoints, pieces, lastWatch);
+    if (b !== null) cands.push({ stop: b.piece < 0 ? { why: 'breakpoint', at: b.at, addr: b.addr } : { why: 'access', at: b.at, watch: owner[b.piece]! }, insns: b.insns, rank: 1 });
   }
   if (cands.length === 0) {
     h.moveTo({ kind: 'start' });
@@ -257,27 +307,27 @@ function toCleanBefore(h: RunHost, to: Target, w: WatchSpec, hit: WatchHit): voi
  * than `floor` instructions (a later candidate already found): the stretch
  * from the last clean point before the cursor, then each earlier stretch.
  */
-function lastBreak(h: RunHost, from: RunFrom, to: Target, bps: readonly Breakpoint[], floor: number): Hit | null {
+function lastBreak(h: RunHost, from: RunFrom, to: Target, bps: readonly Breakpoint[], data: readonly DataWatchPiece[], floor: number): Hit | null {
   let next: { seq: number; insns: number } | null = null;
   for (const c of h.seeker.cleanPointsBefore(to)) {
     if (next !== null && next.insns <= floor) return null;
     const m = c.open();
     let hits: Hit[];
     if (next === null && from.kind === 'clean') {
-      hits = collect(m, bps, null, false, () => m.nextSeq >= from.seq && m.instructions >= from.insns, h.maxInsns);
+      hits = collect(m, bps, data, null, false, () => m.nextSeq >= from.seq && m.instructions >= from.insns, h.maxInsns);
     } else if (next === null) {
       const p = from.kind === 'point' ? from.p : null;
-      hits = collect(m, bps, p, from.kind === 'point' && from.late, null, h.maxInsns);
+      hits = collect(m, bps, data, p, from.kind === 'point' && from.late, null, h.maxInsns);
       // The cursor itself, when it stands for an event its instruction raised: reaching it came first.
       if (p !== null && from.kind === 'point' && from.inclusive === true) {
         const v = vcpuOf(m, p.dom, p.vcpu);
         if (v !== undefined && m.pausedIn === v && bps.some((b) => b.addr === v.cpu.rip && (b.dom === undefined || b.dom === p.dom) && (b.vcpu === undefined || b.vcpu === p.vcpu))) {
-          hits.push({ at: p, addr: v.cpu.rip, insns: m.instructions });
+          hits.push({ at: p, addr: v.cpu.rip, insns: m.instructions, piece: -1 });
         }
       }
     } else {
       const n = next;
-      hits = collect(m, bps, null, false, () => m.nextSeq >= n.seq && m.instructions >= n.insns, h.maxInsns);
+      hits = collect(m, bps, data, null, false, () => m.nextSeq >= n.seq && m.instructions >= n.insns, h.maxInsns);
     }
     const last = hits[hits.length - 1];
     if (last !== undefined) return last.insns >= floor ? last : null;

@@ -24,6 +24,8 @@ import type { Machine } from '../sim/machine.js';
 
 /** A code breakpoint: a guest virtual address, on every vCPU, those of domain `dom`, or vCPU `dom`.`vcpu`. */
 export type Breakpoint = { addr: bigint; dom?: number; vcpu?: number };
+/** Bytes of machine memory a read (or, `write`, access) watch covers within one frame (Machine.setDataWatches). */
+export type DataWatchPiece = { pfn: number; off: number; len: number; write: boolean };
 import { restoreMachine, snapshotMachine, type MachineSnapshot } from '../sim/snapshot.js';
 import type { Vcpu } from '../sim/xen/vcpu.js';
 import type { TraceReader } from '../trace/reader.js';
@@ -128,6 +130,7 @@ export class Seeker {
     this.live = live;
     const m = live.m;
     m.setBreakpoints([]);
+    m.setDataWatches([]);
     const hit: { view: MachineView | null; cut: number } = { view: null, cut: -1 };
     const stopping = target.kind === 'icount' ? vcpuOf(m, target.dom, target.vcpu) : undefined;
     const late = target.kind === 'icount' && target.late === true;
@@ -166,20 +169,22 @@ export class Seeker {
 
   /**
    * Run the live machine on (the cursor must be resumable) with code
-   * breakpoints `bps` set, until a breakpoint stops it, vCPU `until`
+   * breakpoints `bps` and read/access watches `data` set, until one of them
+   * stops it, vCPU `until`
    * reaches its count (the late form, as gdb's single step stops), `between`
    * returns true at a clean point, or the run ends. The live machine keeps
-   * the breakpoints until the next other move (which drops them), so
+   * them until the next other move (which drops them), so
    * repeated runs with the same set keep their decoded blocks. The cursor
    * stays resumable wherever this stops.
    */
-  runOn(bps: readonly Breakpoint[], until: { dom: number; vcpu: number; icount: number } | null, between: (m: Machine) => boolean): Stop {
+  runOn(bps: readonly Breakpoint[], data: readonly DataWatchPiece[], until: { dom: number; vcpu: number; icount: number } | null, between: (m: Machine) => boolean): Stop {
     const live = this.live;
     if (live === null || !live.resumable) throw new Error('runOn: the cursor cannot run on');
     const m = live.m;
     this.stats.resumed++;
     live.sink.fn = () => {};
     m.setBreakpoints(bps);
+    m.setDataWatches(data);
     if (until !== null) m.haltAt(until.dom, until.vcpu, until.icount, true);
     else m.haltAt(...NO_STOP);
     // No anchors on the way (a snapshot costs far more than a slice): a step back re-executes from the last checkpoint passed.
@@ -189,7 +194,7 @@ export class Seeker {
       return between(m);
     });
     const stopping = until === null ? undefined : vcpuOf(m, until.dom, until.vcpu);
-    return (this.current = { machine: m, view: machineView(m, m.nextSeq, m.xen.now()), atEvent: false, reached: m.breakIn === null && stopping !== undefined && m.pausedIn === stopping });
+    return (this.current = { machine: m, view: machineView(m, m.nextSeq, m.xen.now()), atEvent: false, reached: m.breakIn === null && m.watchIn === null && stopping !== undefined && m.pausedIn === stopping });
   }
 
   /**

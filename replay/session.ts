@@ -224,7 +224,7 @@ export class ReplaySession {
    */
   run(r: RunRequest): { stop: RunStop; view: MachineView } {
     void this.at;
-    for (const w of r.watches) this.vcpuAt(w.dom, w.vcpu);
+    for (const w of [...r.watches, ...(r.accesses ?? [])]) this.vcpuAt(w.dom, w.vcpu);
     if (r.step !== null) this.vcpuAt(r.step.dom, r.step.vcpu);
     let from: RunFrom;
     let skip = r.skip;

@@ -6,6 +6,7 @@
  * uninterrupted run's events, as does stopping before every instruction
  * (haltAt's late form).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -108,5 +109,50 @@ describe.skipIf(!corpusBuilt)('code breakpoints', () => {
     expect(jit.hits).toBeGreaterThan(1000);
     expect(jit).toEqual(count(false));
     expect(jit.regs).toBe(regs(warm));
+  });
+
+  it('read and access watches stop after exactly the instructions objdump says touch the variable, and change nothing', () => {
+    // The oracle: the instructions that name `received` in objdump's disassembly, loads and stores.
+    const lines = execFileSync('objdump', ['-d', '--no-show-raw-insn', corpusKernel('pingpong')], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('<received>'));
+    const at = (l: string): bigint => BigInt(`0x${l.trim().split(':')[0]}`);
+    const stores = new Set(lines.filter((l) => /\tmov\s+%\w+,/.test(l)).map(at));
+    const loads = new Set(lines.map(at).filter((a) => !stores.has(a)));
+    expect(loads.size).toBeGreaterThan(3);
+    expect(stores.size).toBeGreaterThan(0);
+    const upTo = 60_000;
+    const want = (set: Set<bigint>): number[] => {
+      const c = buildMachine(scenario);
+      const v = c.domains[0]!.vcpus[0]!;
+      const out: number[] = [];
+      for (let n = 0; n < upTo; n++) {
+        c.haltAt(1, 0, n, true);
+        if (c.run(scenario.maxInsns).stop !== 'paused') break;
+        if (set.has(v.cpu.rip)) out.push(n + 1);
+      }
+      return out;
+    };
+    const plain: SimEvent[] = [];
+    buildMachine(scenario, { sink: (e) => plain.push(e) }).run(scenario.maxInsns);
+    const stops = (write: boolean): number[] => {
+      const evs: SimEvent[] = [];
+      const m = buildMachine(scenario, { sink: (e) => evs.push(e) });
+      const v = m.domains[0]!.vcpus[0]!;
+      const pa = v.cpu.mmu.peekPhys(Number(sym('received')), 0);
+      m.setDataWatches([{ pfn: Math.floor(pa / 4096), off: pa % 4096, len: 8, write }]);
+      const out: number[] = [];
+      for (;;) {
+        m.run(scenario.maxInsns);
+        if (m.watchIn === null) break;
+        expect(m.watchIn).toBe(v);
+        expect(m.watchHit).toBe(0);
+        if (v.cpu.icount <= upTo) out.push(v.cpu.icount);
+      }
+      expect(evs.map(eventJson)).toEqual(plain.map(eventJson));
+      return out;
+    };
+    const reads = stops(false);
+    expect(reads.length).toBeGreaterThan(100);
+    expect(reads).toEqual(want(loads));
+    expect(stops(true)).toEqual(want(new Set([...loads, ...stores])));
   });
 });

@@ -12,6 +12,7 @@
  */
 import { Vector } from './cpu/fault.js';
 import { bpKeyOf } from './cpu/regs.js';
+import { HOT_RUNS } from './cpu/jit.js';
 import { ExitKind } from './cpu/fault.js';
 import type { EventPos, EventSink, SimEvent } from './events.js';
 import { ConsoleBackend } from './services/console.js';
@@ -183,6 +184,43 @@ export class Machine {
   }
   /** The vCPU whose breakpoint stopped the last `run` (null: something else did). */
   breakIn: Vcpu | null = null;
+
+  /**
+   * Read/access watches (a debugger's rwatch/awatch): a vCPU whose
+   * instruction reads (or, with `write`, writes) any of those bytes of
+   * machine memory, through any mapping, pauses once it retires, inside its
+   * slice as haltAt does (`watchIn` says which, `watchHit` which watch);
+   * run again to go on. Accesses Xen makes for a hypercall are not seen.
+   * Translation to JS is off while any is set. Replaces the previous set.
+   */
+  setDataWatches(ws: ReadonlyArray<{ pfn: number; off: number; len: number; write: boolean }>): void {
+    if (ws.length === 0 && !this.dataWatched) return;
+    this.dataWatched = ws.length > 0;
+    const frames = new Set(ws.map((w) => w.pfn));
+    for (const v of this.order) {
+      const cpu = v.cpu;
+      if (ws.length === 0) {
+        cpu.mmu.setDataWatch(null);
+        cpu.jitThreshold = HOT_RUNS;
+        continue;
+      }
+      cpu.jitThreshold = 0;
+      cpu.flushCode();
+      cpu.mmu.setDataWatch({
+        frames,
+        access: (pfn, off, n, write) => {
+          const k = ws.findIndex((w) => w.pfn === pfn && off < w.off + w.len && off + n > w.off && (w.write || !write));
+          if (k < 0) return;
+          if (this.watchHit < 0) this.watchHit = k;
+          cpu.watchAccess();
+        },
+      });
+    }
+  }
+  private dataWatched = false;
+  /** The vCPU whose watched access stopped the last `run`, and the index of that watch (-1: none). */
+  watchIn: Vcpu | null = null;
+  watchHit = -1;
   /** a slice cut short by `stopAt`: its vCPU, domain and remaining budget */
   private paused: { v: Vcpu; d: Domain; left: number } | null = null;
 
@@ -214,6 +252,8 @@ export class Machine {
     let stop: StopReason = 'all-stopped';
     this.halted = false;
     this.breakIn = null;
+    this.watchIn = null;
+    this.watchHit = -1;
     for (;;) {
       // A slice paused by haltAt resumes before anything else: that is not a clean point.
       const p = this.paused;
@@ -279,6 +319,19 @@ export class Machine {
       this.halted = true;
       this.breakIn = v;
       return;
+    }
+    if (exit.kind === ExitKind.WATCH) {
+      // After an instruction that touched watched memory, mid-slice: pause as for a count.
+      this.paused = { v, d, left: budget - exit.retired };
+      this.halted = true;
+      this.watchIn = v;
+      return;
+    }
+    // A faulting instruction accessed nothing; one that also ended the slice (a hypercall) stops the run once it is closed.
+    if (exit.kind === ExitKind.EXCEPTION) this.watchHit = -1;
+    else if (this.watchHit >= 0 && this.watchIn === null) {
+      this.watchIn = v;
+      this.halted = true;
     }
     if (exit.kind === ExitKind.EXCEPTION && d.alive) this.deliver(d, v, exit.vector, exit.errorCode, exit.cr2);
     if (cut >= 0 && exit.kind === ExitKind.BUDGET && d.alive && v.state === VcpuState.RUNNABLE) {

@@ -13,13 +13,13 @@ import { hex64, parseBig, SnapshotError } from './snapshot-codec.js';
  * Every own field of Cpu and Mmu, state or not. Not state: decoded-block
  * caches and JIT bookkeeping, the TLB and its epoch, scratch values of the
  * executing instruction, exit bookkeeping reset by each `run`, a debugger's
- * code breakpoints, the derived
+ * code breakpoints and data watch, the derived
  * user/supervisor access masks (setCpl recomputes them), references.
  */
 const CPU_FIELDS = ['r', 'ripLo', 'ripHi', 'flags', 'lop', 'lsz', 'lres', 'lresH', 'la', 'laH', 'lb', 'lbH', 'lcf', 'sreg', 'fsLo', 'fsHi', 'gsLo', 'gsHi',
-  'kgsLo', 'kgsHi', 'cpl', 'fsgsbase', 'hi', 'eaLo', 'eaHi', 'cur', 'icount', 'mmu', 'stop', 'bi', 'jitThreshold', 'breakpoints', 'bpSkip', 'exitReq', 'exTrap', 'exVector', 'exErr',
+  'kgsLo', 'kgsHi', 'cpl', 'fsgsbase', 'hi', 'eaLo', 'eaHi', 'cur', 'icount', 'mmu', 'stop', 'bi', 'jitThreshold', 'breakpoints', 'bpSkip', 'exitReq', 'hostExit', 'exTrap', 'exVector', 'exErr',
   'exCr2Lo', 'exCr2Hi', 'blocks', 'pageBlocks', 'curBlockPfn', 'userPagesAtCpl3', 'mem', 'host'] as const;
-const MMU_FIELDS = ['paging', 'cr3Pfn', 'wp', 'nxe', 'xenSlots', 'user', 'needR', 'needW', 'needX', 'tagLo', 'tagHi', 'perm', 'pfn', 'view', 'epoch', 'lastPfn',
+const MMU_FIELDS = ['paging', 'cr3Pfn', 'wp', 'nxe', 'xenSlots', 'user', 'needR', 'needW', 'needX', 'tagLo', 'tagHi', 'perm', 'pfn', 'view', 'held', 'dwatch', 'epoch', 'lastPfn',
   'hi32', 'walkErr', 'walkPerm', 'mem', 'raise'] as const;
 
 /** Throw unless every own field of `obj` is in `known`: a new field must be classified as state or not. */

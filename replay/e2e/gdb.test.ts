@@ -108,6 +108,15 @@ describe.skipIf(!ready)('gdb attached to a replay', () => {
     expect(out).toMatch(/^\$1 = 1$/m);
   });
 
+  it('read and access watchpoints stop after the instruction that touched the variable, and just before it going back', () => {
+    const out = gdb([REMOTE, 'rwatch received', 'continue', 'continue', 'print $pc', 'reverse-continue', 'print $pc', 'delete', 'awatch received', 'continue', 'continue'], 'rwatch');
+    expect(out).toMatch(/Thread 1 "d1v0" hit Hardware read watchpoint 1: received\s+Value = 0\s+0x[0-9a-f]+ in run_ping/);
+    // ping_event's received++ reads it at +0x1 (mov received,%rax), after which gdb stops at +0x8; back, before the load.
+    const pcs = [...out.matchAll(/^\$\d+ = \(void \(\*\)\(\)\) (0x[0-9a-f]+) <ping_event\+(\d+)>$/gm)].map((m) => Number(m[2]));
+    expect(pcs).toEqual([8, 1]);
+    expect(out).toMatch(/hit Hardware access \(read\/write\) watchpoint 2: received\s+Old value = 0\s+New value = 1/);
+  });
+
   it('says there is no more history at either end, refuses writes, and answers monitor commands', () => {
     const out = gdb([
       REMOTE, 'reverse-stepi', 'monitor events 3', 'monitor checkpoint', 'break pong_event', 'continue', 'monitor restart 1', 'monitor bogus',

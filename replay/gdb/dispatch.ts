@@ -134,6 +134,6 @@ export class Dispatcher {
       return 'OK';
     }
     const err = this.t.setWatch(WATCH_KINDS[type]!, addr, parseInt(m[4]!, 16), on);
-    return err === null ? 'OK' : err === 'unsupported' ? '' : `E.${err}`;
+    return err === null ? 'OK' : `E.${err}`;
   }
 }

@@ -82,8 +82,10 @@ export class GdbTarget {
 
   /**
    * Z2-Z4: watch `len` bytes at `addr`, through the current thread's page
-   * tables (then fixed physically, as `watch -l`). An error message when it
-   * cannot be (read and access watchpoints: the core does not see reads).
+   * tables (then fixed physically, as `watch -l`): writes that change them
+   * (Z2, found by comparing), reads (Z3) or any access (Z4) by any vCPU's
+   * instructions (the core reports them; Xen's own reads for a hypercall
+   * are not seen). An error message when it cannot be.
    */
   setWatch(kind: WatchKind, addr: bigint, len: number, on: boolean): string | null {
     const i = this.watches.findIndex((w) => w.kind === kind && w.addr === addr && w.len === len);
@@ -91,7 +93,6 @@ export class GdbTarget {
       if (i >= 0) this.watches.splice(i, 1);
       return null;
     }
-    if (kind !== 'watch') return 'unsupported';
     if (len < 1 || len > MAX_WATCH) return `watch length ${len}: 1..${MAX_WATCH} bytes`;
     const t = this.thread(this.gTid)!;
     if (i < 0) this.watches.push({ kind, addr, len, dom: t.dom, vcpu: t.vcpu });
@@ -111,18 +112,23 @@ export class GdbTarget {
    */
   resume(direction: 'forward' | 'backward', stepTid: number | null): string {
     const t = stepTid === null ? null : this.thread(stepTid);
-    const watches: WatchSpec[] = this.watches.map((w) => ({ dom: w.dom, vcpu: w.vcpu, va: w.addr, len: w.len }));
-    const { stop } = this.session.run({ direction, breakpoints: this.breakpoints, watches, step: t === null || t === undefined ? null : { dom: t.dom, vcpu: t.vcpu }, skip: false });
-    this.noteStop(stop);
+    const spec = (w: Watch): WatchSpec => ({ dom: w.dom, vcpu: w.vcpu, va: w.addr, len: w.len });
+    const writes = this.watches.filter((w) => w.kind === 'watch');
+    const reads = this.watches.filter((w) => w.kind !== 'watch');
+    const { stop } = this.session.run({
+      direction, breakpoints: this.breakpoints, watches: writes.map(spec), accesses: reads.map((w) => ({ ...spec(w), write: w.kind === 'awatch' })),
+      step: t === null || t === undefined ? null : { dom: t.dom, vcpu: t.vcpu }, skip: false,
+    });
+    this.noteStop(stop, writes, reads);
     return this.stopReply();
   }
 
-  private noteStop(stop: RunStop): void {
+  private noteStop(stop: RunStop, writes: Watch[], reads: Watch[]): void {
     const at = 'at' in stop ? stop.at : null;
     if (at !== null) this.gTid = this.threads.of(at.dom, at.vcpu).tid;
     if (stop.why === 'breakpoint') this.lastReason = this.sw.has(stop.addr) ? 'swbreak:;' : 'hwbreak:;';
-    else if (stop.why === 'watch') {
-      const w = this.watches[stop.watch]!;
+    else if (stop.why === 'watch' || stop.why === 'access') {
+      const w = (stop.why === 'watch' ? writes : reads)[stop.watch]!;
       this.lastReason = `${w.kind}:${w.addr.toString(16)};`;
     } else if (stop.why === 'end') this.lastReason = 'replaylog:end;';
     else if (stop.why === 'start') this.lastReason = 'replaylog:begin;';

@@ -90,6 +90,8 @@ export class Cpu implements CodeWatcher {
   /** Let the next `run` execute a breakpoint instruction it starts at (resuming from a stop there); cleared by `run`. */
   bpSkip = false;
   private exitReq = false;
+  /** the exit was asked for by the host (requestExit), not only by a data watch */
+  private hostExit = false;
   private exTrap = false;
   private exVector = 0;
   private exErr = 0;
@@ -125,6 +127,18 @@ export class Cpu implements CodeWatcher {
   /** Make `run` return ExitKind.HOST once the current instruction retires. */
   requestExit(): void {
     this.exitReq = true;
+    this.hostExit = true;
+    this.stop = true;
+  }
+
+  /**
+   * A debugger's data watch saw the current instruction access watched
+   * memory: `run` returns ExitKind.WATCH once it retires (or HOST if the
+   * host asked too). Translated blocks do not check for this after every
+   * access: whoever watches sets `jitThreshold` to 0 and flushes the code.
+   */
+  watchAccess(): void {
+    this.exitReq = true;
     this.stop = true;
   }
 
@@ -152,6 +166,7 @@ export class Cpu implements CodeWatcher {
   run(budget: number): CpuExit {
     const start = this.icount;
     this.exitReq = false;
+    this.hostExit = false;
     let left = budget;
     let prev: Block | null = null;
     let block: Block | null = null;
@@ -228,7 +243,7 @@ export class Cpu implements CodeWatcher {
     }
     this.curBlockPfn = -1;
     this.cur = null;
-    return this.exit(this.exitReq ? ExitKind.HOST : brk ? ExitKind.BREAKPOINT : ExitKind.BUDGET, start);
+    return this.exit(this.exitReq ? (this.hostExit ? ExitKind.HOST : ExitKind.WATCH) : brk ? ExitKind.BREAKPOINT : ExitKind.BUDGET, start);
   }
 
   /** One instruction. */

@@ -28,5 +28,7 @@ export const ExitKind = {
   HOST: 2,
   /** RIP reached a code breakpoint (Cpu.breakpoints): stopped before executing it */
   BREAKPOINT: 3,
+  /** the instruction just retired accessed memory a debugger watches (Mmu.setDataWatch, Cpu.watchAccess) */
+  WATCH: 4,
 } as const;
 export type ExitKind = (typeof ExitKind)[keyof typeof ExitKind];
