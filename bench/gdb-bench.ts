@@ -15,7 +15,7 @@ import { TraceReader } from '../trace/reader.js';
 import { initZstd } from '../trace/zstd.js';
 import { Dispatcher } from '../replay/gdb/dispatch.js';
 import { frame, PacketReader } from '../replay/gdb/packet.js';
-import { serveTcp } from '../replay/gdb/server.js';
+import { localBackend, serveTcp } from '../replay/gdb/server.js';
 import { GdbTarget } from '../replay/gdb/target.js';
 import { record } from '../replay/record.js';
 import { ReplaySession } from '../replay/session.js';
@@ -58,7 +58,7 @@ export async function benchGdb(): Promise<Row[]> {
   const session = ReplaySession.open(TraceReader.open(trace));
   const target = new GdbTarget(session);
   const d = new Dispatcher(target, (dom) => session.imagePath(dom));
-  const port = await new Promise<number>((resolve) => void serveTcp(d, 0, resolve));
+  const port = await new Promise<number>((resolve) => void serveTcp(localBackend(d), 0, resolve));
   const sock = connect(port, '127.0.0.1');
   await new Promise((r) => sock.once('connect', r));
   sock.setNoDelay(true);

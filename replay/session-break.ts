@@ -29,7 +29,7 @@
 import type { Machine } from '../sim/machine.js';
 import type { MachineSnapshot } from '../sim/snapshot.js';
 import { icountsOf, NO_STOP, vcpuOf, type Breakpoint, type DataWatchPiece, type Seeker, type Target } from './session-seek.js';
-import { firstChangeIn, physRanges, read, same, watchBackward, type IcountPoint, type MachineSource, type Range, type WatchHit, type WatchSpec } from './session-watch.js';
+import { firstChangeIn, INTERRUPTED, physRanges, read, same, watchBackward, type IcountPoint, type MachineSource, type Range, type WatchHit, type WatchSpec } from './session-watch.js';
 
 /**
  * Where the cursor is, for a run: the start, the end, an instruction point
@@ -56,6 +56,8 @@ export type RunRequest = {
   step: { dom: number; vcpu: number } | null;
   /** going forward, execute a breakpoint instruction the cursor's vCPU is at instead of stopping there again */
   skip: boolean;
+  /** checked at every clean point: true stops the run (a debugger's Ctrl-C) */
+  interrupted?: () => boolean;
 };
 
 /**
@@ -70,7 +72,9 @@ export type RunStop =
   | { why: 'access'; at: IcountPoint; watch: number }
   | { why: 'step'; at: IcountPoint }
   | { why: 'end' }
-  | { why: 'start' };
+  | { why: 'start' }
+  /** `interrupted` said so: going forward, the cursor is at the clean point reached; going back, where it was */
+  | { why: 'interrupted'; at: null };
 
 /** What a run needs of the session: its seeker, cursor moves, and machines at the cursor for the watch search. */
 export type RunHost = {
@@ -111,12 +115,14 @@ export function runForward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
   let k = 0;
   let prev = ws.length > 0 ? icountsOf(m0) : new Map<number, number>();
   let seen = false;
+  let cut = false;
   const stop = h.seeker.runOn(r.breakpoints, pieces, until, (m) => {
-    if (ws.length === 0) return false;
-    if ((seen = changed(m))) return true;
-    k++;
-    prev = icountsOf(m);
-    return false;
+    if (ws.length > 0) {
+      if ((seen = changed(m))) return true;
+      k++;
+      prev = icountsOf(m);
+    }
+    return (cut = r.interrupted?.() === true);
   });
   const m = stop.machine;
   const brk = m.breakIn;
@@ -140,6 +146,7 @@ export function runForward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
   if (accStop !== null) return accStop;
   if (brk !== null) return { why: 'breakpoint', at: { dom: brk.domId, vcpu: brk.id, icount: brk.cpu.icount }, addr: brk.cpu.rip };
   if (until !== null && stop.reached) return { why: 'step', at: until };
+  if (cut) return { why: 'interrupted', at: null };
   return { why: 'end' };
 }
 
@@ -203,14 +210,18 @@ type Hit = { at: IcountPoint; addr: bigint; insns: number; piece: number };
  * it pauses at `stopAt` (or the run ends), noting every breakpoint stop.
  * With `after`, only stops once the machine has passed that point count.
  */
-function collect(m: Machine, bps: readonly Breakpoint[], data: readonly DataWatchPiece[], stopAt: IcountPoint | null, stopLate: boolean, end: (() => boolean) | null, maxInsns: number): Hit[] {
+function collect(m: Machine, bps: readonly Breakpoint[], data: readonly DataWatchPiece[], stopAt: IcountPoint | null, stopLate: boolean, end: (() => boolean) | null, maxInsns: number, interrupted?: () => boolean): Hit[] {
   const hits: Hit[] = [];
+  const between = (): boolean => {
+    if (interrupted?.() === true) throw INTERRUPTED;
+    return end?.() ?? false;
+  };
   m.setBreakpoints(bps);
   m.setDataWatches(data);
   if (stopAt !== null) m.haltAt(stopAt.dom, stopAt.vcpu, stopAt.icount, stopLate);
   else m.haltAt(...NO_STOP);
   for (;;) {
-    m.run(maxInsns, end ?? undefined);
+    m.run(maxInsns, between);
     const a = m.watchIn;
     if (a !== null) {
       hits.push({ at: { dom: a.domId, vcpu: a.id, icount: a.cpu.icount - 1 }, addr: 0n, insns: m.instructions - 1, piece: m.watchHit });
@@ -225,6 +236,16 @@ function collect(m: Machine, bps: readonly Breakpoint[], data: readonly DataWatc
 
 /** Backward from the cursor: the last breakpoint stop, watch change, or (stepping) the step's point before it. */
 export function runBackward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
+  try {
+    return back(h, from, r);
+  } catch (e) {
+    if (e !== INTERRUPTED) throw e;
+    h.toCursor();
+    return { why: 'interrupted', at: null };
+  }
+}
+
+function back(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
   if (from.kind === 'start') return { why: 'start' };
   const to = targetOf(from);
   // Read/access watches through the cursor's page tables, before anything else runs machines.
@@ -244,7 +265,7 @@ export function runBackward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
     }
     // Where the step lands, in all vCPUs' instructions: stops after it come first going back.
     const m = h.seeker.openBefore(late(s));
-    collect(m, [], [], s, true, null, h.maxInsns);
+    collect(m, [], [], s, true, null, h.maxInsns, r.interrupted);
     floor = m.instructions;
     cands.push({ stop: { why: 'step', at: s }, insns: floor, rank: 0 });
   }
@@ -257,7 +278,7 @@ export function runBackward(h: RunHost, from: RunFrom, r: RunRequest): RunStop {
   }
   const lastWatch = Math.max(floor, ...cands.map((c) => c.insns));
   if (r.breakpoints.length > 0 || pieces.length > 0) {
-    const b = lastBreak(h, from, to, r.breakpoints, pieces, lastWatch);
+    const b = lastBreak(h, from, to, r.breakpoints, pieces, lastWatch, r.interrupted);
     if (b !== null) cands.push({ stop: b.piece < 0 ? { why: 'breakpoint', at: b.at, addr: b.addr } : { why: 'access', at: b.at, watch: owner[b.piece]! }, insns: b.insns, rank: 1 });
   }
   if (cands.length === 0) {
@@ -307,17 +328,17 @@ function toCleanBefore(h: RunHost, to: Target, w: WatchSpec, hit: WatchHit): voi
  * than `floor` instructions (a later candidate already found): the stretch
  * from the last clean point before the cursor, then each earlier stretch.
  */
-function lastBreak(h: RunHost, from: RunFrom, to: Target, bps: readonly Breakpoint[], data: readonly DataWatchPiece[], floor: number): Hit | null {
+function lastBreak(h: RunHost, from: RunFrom, to: Target, bps: readonly Breakpoint[], data: readonly DataWatchPiece[], floor: number, intr?: () => boolean): Hit | null {
   let next: { seq: number; insns: number } | null = null;
   for (const c of h.seeker.cleanPointsBefore(to)) {
     if (next !== null && next.insns <= floor) return null;
     const m = c.open();
     let hits: Hit[];
     if (next === null && from.kind === 'clean') {
-      hits = collect(m, bps, data, null, false, () => m.nextSeq >= from.seq && m.instructions >= from.insns, h.maxInsns);
+      hits = collect(m, bps, data, null, false, () => m.nextSeq >= from.seq && m.instructions >= from.insns, h.maxInsns, intr);
     } else if (next === null) {
       const p = from.kind === 'point' ? from.p : null;
-      hits = collect(m, bps, data, p, from.kind === 'point' && from.late, null, h.maxInsns);
+      hits = collect(m, bps, data, p, from.kind === 'point' && from.late, null, h.maxInsns, intr);
       // The cursor itself, when it stands for an event its instruction raised: reaching it came first.
       if (p !== null && from.kind === 'point' && from.inclusive === true) {
         const v = vcpuOf(m, p.dom, p.vcpu);
@@ -327,7 +348,7 @@ function lastBreak(h: RunHost, from: RunFrom, to: Target, bps: readonly Breakpoi
       }
     } else {
       const n = next;
-      hits = collect(m, bps, data, null, false, () => m.nextSeq >= n.seq && m.instructions >= n.insns, h.maxInsns);
+      hits = collect(m, bps, data, null, false, () => m.nextSeq >= n.seq && m.instructions >= n.insns, h.maxInsns, intr);
     }
     const last = hits[hits.length - 1];
     if (last !== undefined) return last.insns >= floor ? last : null;

@@ -53,7 +53,10 @@ export type CleanStart = { open: () => Machine; seq: number; insns: number; icou
  * What the watch needs of a replay session: machines it may run on, at
  * instruction points and at the trace's checkpoints (-1: the start).
  */
-export type MachineSource = { machineAt(p: IcountPoint): Machine; checkpoints: number; checkpointAt(i: number): CleanStart; maxInsns: number };
+export type MachineSource = { machineAt(p: IcountPoint): Machine; checkpoints: number; checkpointAt(i: number): CleanStart; maxInsns: number; interrupted?: () => boolean };
+
+/** Thrown (by reference) from a scan when `interrupted` says so (a debugger's Ctrl-C); the machines it ran are thrown away. */
+export const INTERRUPTED: { readonly interrupted: true } = Object.freeze({ interrupted: true });
 
 /** The largest watch (bytes): a struct, a ring's indices. */
 export const MAX_WATCH = 64;
@@ -139,6 +142,7 @@ export function watchForward(src: MachineSource, w: WatchSpec, from: IcountPoint
   let prev = icountsOf(m);
   m.haltAt(...NO_STOP);
   m.run(src.maxInsns, () => {
+    if (src.interrupted?.() === true) throw INTERRUPTED;
     k++;
     if (!same(read(m, rs), b0)) {
       found = k;
@@ -183,7 +187,7 @@ type LastChange = { k: number; prev: Map<number, number>; now: Map<number, numbe
  * interval it ends is only partly wanted). Returns the last change seen and
  * the index of the clean point before the stop.
  */
-function scanLast(m: Machine, rs: Range[], maxInsns: number, stop: (now: Map<number, number>) => boolean, stopFirst: boolean): { last: LastChange | null; end: number } {
+function scanLast(m: Machine, rs: Range[], maxInsns: number, stop: (now: Map<number, number>) => boolean, stopFirst: boolean, interrupted?: () => boolean): { last: LastChange | null; end: number } {
   let k = 0;
   let end = -1;
   let last: LastChange | null = null;
@@ -191,6 +195,7 @@ function scanLast(m: Machine, rs: Range[], maxInsns: number, stop: (now: Map<num
   let prev = icountsOf(m);
   m.haltAt(...NO_STOP);
   m.run(maxInsns, () => {
+    if (interrupted?.() === true) throw INTERRUPTED;
     k++;
     const now = icountsOf(m);
     if (stopFirst && stop(now)) {
@@ -249,7 +254,7 @@ export function watchBackward(src: MachineSource, w: WatchSpec, to: IcountPoint)
     return (who === null ? null : lastIn(x, vcpuOf(x, who.domId, who.id)!, rs, Infinity)) ?? { before, after: l.after, how: 'between-slices', at: null, insns: x.instructions };
   };
   // The stretch from checkpoint i to `to`: first the slice that holds `to`, up to it, then the clean points before it.
-  const tail = scanLast(src.checkpointAt(i).open(), rs, src.maxInsns, (now) => now.get(key)! >= to.icount, true);
+  const tail = scanLast(src.checkpointAt(i).open(), rs, src.maxInsns, (now) => now.get(key)! >= to.icount, true, src.interrupted);
   const x = at(i, tail.end);
   const v = vcpuOf(x, to.dom, to.vcpu);
   const inTail = v === undefined ? null : lastIn(x, v, rs, to.icount);
@@ -259,7 +264,7 @@ export function watchBackward(src: MachineSource, w: WatchSpec, to: IcountPoint)
   for (let c = i - 1; c >= -1; c--) {
     const next = src.checkpointAt(c + 1);
     const m = src.checkpointAt(c).open();
-    const scan = scanLast(m, rs, src.maxInsns, () => m.nextSeq >= next.seq && m.instructions >= next.insns, false);
+    const scan = scanLast(m, rs, src.maxInsns, () => m.nextSeq >= next.seq && m.instructions >= next.insns, false, src.interrupted);
     if (scan.last !== null) return refine(c, scan.last);
   }
   return null;

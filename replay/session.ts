@@ -259,11 +259,13 @@ export class ReplaySession {
         checkpoints: this.seeker.checkpointCount,
         checkpointAt: (i) => this.seeker.checkpointAt(i),
         maxInsns: this.scenario.maxInsns,
+        ...(r.interrupted ? { interrupted: r.interrupted } : {}),
       },
     };
     const stop = r.direction === 'forward' ? runForward(host, from, { ...r, skip }) : runBackward(host, from, { ...r, skip });
     const c = (this.cur = this.seeker.current!);
     const m = c.machine;
+    if (stop.why === 'interrupted' && r.direction === 'backward') return { stop, view: c.view };
     if (stop.why === 'end') this.from = { kind: 'end' };
     else if (stop.why === 'start') this.from = { kind: 'start' };
     else if (stop.at !== null) this.from = { kind: 'point', p: stop.at, late: true };

@@ -4,16 +4,13 @@
  * protocol. Threads are the vCPUs of every domain (d1v0, d2v0...); gdb's
  * breakpoints, watchpoints, stepi/continue and their reverse forms move the
  * replay (replay/gdb/). Messages go to stderr: with --stdio, stdout is the
- * protocol.
+ * protocol. The replay runs in a worker thread, so that gdb's Ctrl-C
+ * reaches a long continue (replay/gdb/threaded.ts).
  */
 import type { Command } from 'commander';
-import { TraceError } from '../../trace/reader.js';
-import { initZstd } from '../../trace/zstd.js';
-import { Dispatcher } from '../gdb/dispatch.js';
 import { EarlyInput, serve, serveTcp } from '../gdb/server.js';
-import { GdbTarget } from '../gdb/target.js';
-import { openSession, type ReplaySession } from '../session.js';
-import { imageOverrides, UsageError } from './errors.js';
+import { startReplayWorker } from '../gdb/threaded.js';
+import { UsageError } from './errors.js';
 
 export type GdbOptions = { port?: string; stdio?: boolean; at?: string; image?: string[]; debugProtocol?: boolean };
 
@@ -36,29 +33,16 @@ export async function gdbserverCommand(path: string, o: GdbOptions): Promise<voi
   const early = o.stdio === true ? new EarlyInput(process.stdin, process.stdout) : undefined;
   const port = o.port === undefined ? 1234 : Number(o.port);
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${o.port}'`);
-  await initZstd();
-  let session: ReplaySession;
-  try {
-    session = openSession(path, imageOverrides(o.image));
-  } catch (e) {
-    if (e instanceof TraceError) throw new UsageError(e.message);
-    throw e;
-  }
-  for (const w of [...session.reader.warnings, ...session.warnings]) process.stderr.write(`xenrr: warning: ${w}\n`);
-  const target = new GdbTarget(session);
-  if (o.at !== undefined) {
-    if (!/^\d+$/.test(o.at) || session.eventAt(Number(o.at)) === null) throw new UsageError(`--at ${o.at}: no such event in this trace`);
-    target.seekEvent(Number(o.at));
-  }
-  const d = new Dispatcher(target, (dom) => session.imagePath(dom));
+  const { backend, warnings, image, close } = await startReplayWorker({ path, image: o.image ?? [], ...(o.at !== undefined ? { at: o.at } : {}) });
+  for (const w of warnings) process.stderr.write(`xenrr: warning: ${w}\n`);
   const log = o.debugProtocol === true ? (l: string): void => void process.stderr.write(`gdb ${l}\n`) : undefined;
   if (o.stdio === true) {
-    await serve(d, process.stdin, process.stdout, log, early);
+    await serve(backend, process.stdin, process.stdout, log, early);
     process.stdin.pause();
-    return;
+  } else {
+    await serveTcp(backend, port, (p) => {
+      process.stderr.write(`xenrr gdbserver: listening on 127.0.0.1:${p}; in gdb: target remote :${p}${image ? ` (symbols: gdb ${image})` : ''}\n`);
+    }, log);
   }
-  await serveTcp(d, port, (p) => {
-    const file = session.imagePath(1);
-    process.stderr.write(`xenrr gdbserver: listening on 127.0.0.1:${p}; in gdb: target remote :${p}${file ? ` (symbols: gdb ${file})` : ''}\n`);
-  }, log);
+  await close();
 }

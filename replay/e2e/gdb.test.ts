@@ -5,16 +5,19 @@
  * recorded at that point), every vCPU as a thread, stepi and reverse-stepi
  * back to identical registers, a watchpoint found going back where `replay
  * --watch --reverse` finds it, monitor commands, both ends of the
- * recording, refused writes, and the TCP transport.
+ * recording, refused writes, and the TCP transport; and an interrupt (what
+ * gdb sends for Ctrl-C) stopping a long continue both ways.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseScenario } from '../../sim/scenario.js';
 import { TraceReader } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
 import { record } from '../record.js';
+import { frame, PacketReader } from '../gdb/packet.js';
 import { ReplaySession } from '../session.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -149,3 +152,75 @@ describe.skipIf(!ready)('gdb attached to a replay', () => {
     expect(code).toBe(0);
   });
 });
+
+/** `xenrr gdbserver --port 0` on a trace; its port once it listens. */
+async function server(trace: string): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(BIN, ['gdbserver', trace, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let err = '';
+    proc.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.on('exit', () => reject(new Error(err)));
+  });
+  return { proc, port };
+}
+
+describe.skipIf(!existsSync(ELF))('interrupting a replay (gdb\'s Ctrl-C)', () => {
+  const LONG = `${DIR}/pingpong-long.xrr`;
+  beforeAll(async () => {
+    await initZstd();
+    mkdirSync(DIR, { recursive: true });
+    const file = `${ROOT}corpus/scenarios/pingpong.json`;
+    const base = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
+    await record({ ...base, domains: base.domains.map((d) => ({ ...d, cmdline: d.cmdline.replace(/rounds=\d+/, 'rounds=40000') })) }, LONG, { checkpointEvery: 50_000 });
+  });
+
+  it('a 0x03 stops a continue with SIGINT inside the run, and a reverse-continue where it started', async () => {
+    const { proc, port } = await server(LONG);
+    const sock = connect(port, '127.0.0.1');
+    const reader = new PacketReader();
+    const replies: string[] = [];
+    let wake: (() => void) | null = null;
+    sock.on('data', (b: Buffer) => {
+      for (const x of reader.push(b)) if (x.kind === 'packet') replies.push(x.data.toString('latin1'));
+      wake?.();
+    });
+    const next = async (): Promise<string> => {
+      while (replies.length === 0) await new Promise<void>((r) => (wake = r));
+      return replies.shift()!;
+    };
+    const ask = (p: string): Promise<string> => {
+      sock.write(frame(p));
+      return next();
+    };
+    await new Promise((r) => sock.once('connect', r));
+    expect(await ask('QStartNoAckMode')).toBe('OK');
+    const when = async (): Promise<string> => Buffer.from((await ask(`qRcmd,${Buffer.from('when').toString('hex')}`)).slice(1), 'hex').toString() + (await next());
+    // Forward: interrupted somewhere inside the run, not at its end; the next continue goes on to the end.
+    sock.write(frame('vCont;c'));
+    await new Promise((r) => setTimeout(r, 300));
+    sock.write(Buffer.from([3]));
+    expect(await next()).toMatch(/^T02thread:[0-9a-f]+;$/);
+    const inside = await when();
+    expect(inside).toMatch(/^event (\d+) of (\d+) is next/);
+    const [, at, total] = /^event (\d+) of (\d+)/.exec(inside)!;
+    expect(Number(at)).toBeGreaterThan(0);
+    expect(Number(at)).toBeLessThan(Number(total));
+    expect(await ask('vCont;c')).toMatch(/replaylog:end;$/);
+    // Back from the end to a breakpoint no vCPU ever reaches: interrupted, the cursor stays at the end.
+    expect(await ask('Z0,ffffffff81000000,1')).toBe('OK');
+    const end = await when();
+    sock.write(frame('bc'));
+    await new Promise((r) => setTimeout(r, 300));
+    sock.write(Buffer.from([3]));
+    expect(await next()).toMatch(/^T02thread:[0-9a-f]+;$/);
+    expect(await when()).toBe(end);
+    expect(await ask('D')).toBe('OK');
+    sock.destroy();
+    expect(await new Promise((r) => proc.on('exit', r))).toBe(0);
+  });
+});
+

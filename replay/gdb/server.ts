@@ -6,14 +6,15 @@
  * `-` resends the last reply. The session ends when gdb detaches, kills
  * or hangs up.
  *
- * A resume runs to its stop before the next byte is read, so an interrupt
- * (Ctrl-C) sent meanwhile arrives after the stop reply and is dropped: a
- * replay always stops, at the latest at either end of the recording.
+ * The replay runs in a worker thread (worker.ts) so that this one keeps
+ * reading while a continue re-executes: gdb's interrupt (Ctrl-C, a bare
+ * 0x03) then stops the run at its next clean point, and gdb gets a SIGINT
+ * stop there (going back: where it started).
  */
 import { createServer, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { frame, PacketReader } from './packet.js';
-import type { Dispatcher } from './dispatch.js';
+import type { Dispatcher, Reply } from './dispatch.js';
 
 /**
  * Start reading a connection before the replay is ready: packets are
@@ -47,49 +48,80 @@ export class EarlyInput {
 }
 
 /**
- * Serve one connection until gdb leaves; resolves then. `early`: bytes read
- * (and acknowledged) before, by EarlyInput. `log` gets a line per packet
- * when debugging the protocol.
+ * What answers requests: a Dispatcher in this thread (tests, benches) or
+ * the replay's worker thread (the command), which a Ctrl-C can interrupt.
  */
-export function serve(d: Dispatcher, input: Readable, output: Writable, log?: (line: string) => void, early?: EarlyInput): Promise<void> {
+export interface Backend {
+  handle(p: string): Promise<Reply>;
+  /** QStartNoAckMode was answered */
+  readonly noAck: boolean;
+  /** gdb sent an interrupt (0x03) while a request runs */
+  interrupt(): void;
+}
+
+/** A Dispatcher in this thread: nothing to interrupt, since nothing reads while it runs. */
+export function localBackend(d: Dispatcher): Backend {
+  return { handle: async (p) => d.handle(p), get noAck() { return d.noAck; }, interrupt: () => {} };
+}
+
+/**
+ * Serve one connection until gdb leaves; resolves then. Requests are
+ * answered one at a time, in order; an interrupt while one runs goes to the
+ * backend (and is dropped when none does: it came after the stop it wanted).
+ * `early`: bytes read (and acknowledged) before, by EarlyInput. `log` gets
+ * a line per packet when debugging the protocol.
+ */
+export function serve(b: Backend, input: Readable, output: Writable, log?: (line: string) => void, early?: EarlyInput): Promise<void> {
   return new Promise((resolve) => {
     const reader = new PacketReader();
+    const queue: string[] = [];
     let last: Buffer | null = null;
     let done = false;
+    let busy = false;
+    let acked = 0;
+    let prev: string | null = null;
     const finish = (): void => {
       if (done) return;
       done = true;
       input.off('data', onData);
       resolve();
     };
-    const send = (b: Buffer): void => {
-      output.write(b);
+    const send = (x: Buffer): void => void output.write(x);
+    const work = async (): Promise<void> => {
+      if (busy) return;
+      busy = true;
+      while (queue.length > 0 && !done) {
+        const req = queue.shift()!;
+        log?.(`<- ${req}`);
+        const r = await b.handle(req);
+        for (const p of r.packets) {
+          log?.(`-> ${p.length > 200 ? `${p.slice(0, 200)}...` : p}`);
+          last = frame(p);
+          send(last);
+        }
+        if (r.close === true) finish();
+      }
+      busy = false;
     };
-    let acked = 0;
-    let prev: string | null = null;
     const onData = (chunk: Buffer): void => {
       for (const x of reader.push(chunk)) {
         if (done) return;
         if (x.kind === 'nack' && last !== null) send(last);
         else if (x.kind === 'bad') send(Buffer.from('-'));
-        else if (x.kind === 'packet') {
+        else if (x.kind === 'interrupt') {
+          if (busy) b.interrupt();
+        } else if (x.kind === 'packet') {
           const req = x.data.toString('latin1');
           if (acked > 0) {
             // Acknowledged early: gdb may have sent it again meanwhile, wanting one reply.
             acked--;
             if (req === prev) continue;
-          } else if (!d.noAck) send(Buffer.from('+'));
+          } else if (!b.noAck) send(Buffer.from('+'));
           prev = req;
-          log?.(`<- ${req}`);
-          const r = d.handle(req);
-          for (const p of r.packets) {
-            log?.(`-> ${p.length > 200 ? `${p.slice(0, 200)}...` : p}`);
-            last = frame(p);
-            send(last);
-          }
-          if (r.close === true) return finish();
+          queue.push(req);
+          // Started now, so that an interrupt later in this chunk finds it running.
+          void work();
         }
-        // Acks need nothing; an interrupt can only come after its stop was answered (see above).
       }
     };
     if (early !== undefined) {
@@ -107,14 +139,14 @@ export function serve(d: Dispatcher, input: Readable, output: Writable, log?: (l
  * Listen on 127.0.0.1:`port` (0: any free port), tell `ready` the port,
  * serve the first connection, then stop listening.
  */
-export function serveTcp(d: Dispatcher, port: number, ready: (port: number) => void, log?: (line: string) => void): Promise<void> {
+export function serveTcp(b: Backend, port: number, ready: (port: number) => void, log?: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const server = createServer({ noDelay: true });
     server.once('error', reject);
     server.once('connection', (sock: Socket) => {
       server.close();
       sock.setNoDelay(true);
-      void serve(d, sock, sock, log).then(() => {
+      void serve(b, sock, sock, log).then(() => {
         sock.end();
         resolve();
       });

@@ -21,6 +21,7 @@ export type WatchKind = 'watch' | 'rwatch' | 'awatch';
 type Watch = { kind: WatchKind; addr: bigint; len: number; dom: number; vcpu: number };
 
 const SIGTRAP = 5;
+const SIGINT = 2;
 
 export class GdbTarget {
   readonly threads: Threads;
@@ -31,10 +32,12 @@ export class GdbTarget {
   private readonly sw = new Set<bigint>();
   private readonly hw = new Set<bigint>();
   private readonly watches: Watch[] = [];
-  /** what the last stop reply said after the thread */
+  /** what the last stop reply said: the signal, and what follows the thread */
+  private lastSig = SIGTRAP;
   private lastReason = '';
 
-  constructor(readonly session: ReplaySession) {
+  /** `interrupted`: whether gdb asked to stop (Ctrl-C) since the resume began; checked at every clean point. */
+  constructor(readonly session: ReplaySession, private readonly interrupted: () => boolean = () => false) {
     this.threads = new Threads(session.position.vcpus);
     const m = this.machine;
     this.regs = new Registers(m.domains[0]!.vcpus[0]!.cpu);
@@ -64,11 +67,12 @@ export class GdbTarget {
       this.gTid = this.threads.of(e.dom, e.vcpu).tid;
     }
     this.lastReason = '';
+    this.lastSig = SIGTRAP;
   }
 
   /** The stop reply for where the target is (`?`, and after every resume). */
   stopReply(): string {
-    return `T${SIGTRAP.toString(16).padStart(2, '0')}thread:${this.gTid.toString(16)};${this.lastReason}`;
+    return `T${this.lastSig.toString(16).padStart(2, '0')}thread:${this.gTid.toString(16)};${this.lastReason}`;
   }
 
   // ---- breakpoints and watchpoints (Z/z) -------------------------------------
@@ -117,7 +121,7 @@ export class GdbTarget {
     const reads = this.watches.filter((w) => w.kind !== 'watch');
     const { stop } = this.session.run({
       direction, breakpoints: this.breakpoints, watches: writes.map(spec), accesses: reads.map((w) => ({ ...spec(w), write: w.kind === 'awatch' })),
-      step: t === null || t === undefined ? null : { dom: t.dom, vcpu: t.vcpu }, skip: false,
+      step: t === null || t === undefined ? null : { dom: t.dom, vcpu: t.vcpu }, skip: false, interrupted: this.interrupted,
     });
     this.noteStop(stop, writes, reads);
     return this.stopReply();
@@ -126,6 +130,7 @@ export class GdbTarget {
   private noteStop(stop: RunStop, writes: Watch[], reads: Watch[]): void {
     const at = 'at' in stop ? stop.at : null;
     if (at !== null) this.gTid = this.threads.of(at.dom, at.vcpu).tid;
+    this.lastSig = stop.why === 'interrupted' ? SIGINT : SIGTRAP;
     if (stop.why === 'breakpoint') this.lastReason = this.sw.has(stop.addr) ? 'swbreak:;' : 'hwbreak:;';
     else if (stop.why === 'watch' || stop.why === 'access') {
       const w = (stop.why === 'watch' ? writes : reads)[stop.watch]!;
