@@ -128,6 +128,7 @@ describe.skipIf(!built)('gdb request dispatch', () => {
     expect(ask('z3,104000,8')).toBe('OK');
     expect(ask('Z2,104000,100')).toMatch(/^E\.watch length 256/);
     expect(ask('qTStatus')).toBe('');
+    expect(() => ask('mzz,4')).toThrow();
     expect(ask('vMustReplyEmpty')).toBe('');
     expect(d.handle('D').close).toBe(true);
   });

@@ -61,7 +61,14 @@ export interface Backend {
 
 /** A Dispatcher in this thread: nothing to interrupt, since nothing reads while it runs. */
 export function localBackend(d: Dispatcher): Backend {
-  return { handle: async (p) => d.handle(p), get noAck() { return d.noAck; }, interrupt: () => {} };
+  const handle = async (p: string): Promise<Reply> => {
+    try {
+      return d.handle(p);
+    } catch (e) {
+      return { packets: [`E.${(e as Error).message}`] };
+    }
+  };
+  return { handle, get noAck() { return d.noAck; }, interrupt: () => {} };
 }
 
 /**

@@ -37,7 +37,16 @@ try {
     target.seekEvent(Number(init.at));
   }
   const d = new Dispatcher(target, (dom) => session.imagePath(dom));
-  port.on('message', (p: string) => post({ reply: d.handle(p), noAck: d.noAck }));
+  port.on('message', (p: string) => {
+    let reply;
+    try {
+      reply = d.handle(p);
+    } catch (e) {
+      // A request we could not take apart (bad hex, say): an error for gdb, not the end of the session.
+      reply = { packets: [`E.${(e as Error).message}`] };
+    }
+    post({ reply, noAck: d.noAck });
+  });
   post({ ready: true, warnings: [...session.reader.warnings, ...session.warnings], image: session.imagePath(1) });
 } catch (e) {
   const usage = e instanceof UsageError || e instanceof TraceError;
