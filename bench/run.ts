@@ -11,6 +11,7 @@ import { benchSseFp } from './sse-fp-bench.js';
 import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from './trace-bench.js';
 import { benchTui } from './tui-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
+import { benchGdb } from './gdb-bench.js';
 
 function table(title: string, rows: Row[]): void {
   const cols = Object.keys(rows[0] ?? {});
@@ -39,3 +40,4 @@ table('replay of an incomplete recording: its prefix only, vs recording that pre
 table('tui: time to first frame and keypress-to-frame latency', await benchTui());
 const images = benchImages();
 if (images.length > 0) table('kernel files: bzImage payload decoding (Debian 6.1 kernel, best of 3) and kallsyms', images);
+table('gdb: remote-protocol round trips over TCP on a ~1e8-instruction pingpong', await benchGdb());

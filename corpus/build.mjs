@@ -116,6 +116,10 @@ const PV_CFLAGS = [
   // every function on the way to a hypercall, as a kernel built with
   // CONFIG_FRAME_POINTER gives gdb and perf.
   '-fno-omit-frame-pointer',
+  // DWARF for gdb (xenrr gdbserver): line numbers, variables and the call
+  // frame information its backtrace needs; -O2 schedules prologues, which
+  // defeats gdb's guess without it. Not loaded: the guest's bytes are the same.
+  '-g',
   ...FREESTANDING,
   '-mcmodel=small',
 ];

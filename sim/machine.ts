@@ -12,6 +12,8 @@
  */
 import { unimplementedText } from './cpu/disasm.js';
 import { ExitKind, Vector } from './cpu/fault.js';
+import { bpKeyOf } from './cpu/regs.js';
+import { HOT_RUNS } from './cpu/jit.js';
 import type { EventPos, EventSink, SimEvent } from './events.js';
 import { ConsoleBackend } from './services/console.js';
 import { XenStore } from './services/xenstored.js';
@@ -162,10 +164,72 @@ export class Machine {
    * then run, over and over). A paused machine is not at a clean point: no
    * snapshot until it has run on.
    */
-  haltAt(dom: number, vcpu: number, icount: number): void {
-    this.stopAt = { v: this.xen.domain(dom)?.vcpus[vcpu] ?? null, icount };
+  haltAt(dom: number, vcpu: number, icount: number, late = false): void {
+    this.stopAt = { v: this.xen.domain(dom)?.vcpus[vcpu] ?? null, icount, late };
   }
-  private stopAt: { v: Vcpu | null; icount: number } | null = null;
+  /**
+   * `late`: the last instant that vCPU has retired `icount` instructions
+   * rather than the first, i.e. just before it executes the next one (as a
+   * debugger shows a stopped thread). The two differ when the count is
+   * reached at the end of a slice: the late stop is then inside the vCPU's
+   * next slice, after other vCPUs ran and after Xen started the slice (an
+   * upcall frame, say); if it never runs again, the run goes to its end.
+   */
+  private stopAt: { v: Vcpu | null; icount: number; late: boolean } | null = null;
+
+  /**
+   * Code breakpoints: every vCPU (of domain `dom`, or that one vCPU when
+   * `vcpu` is given too) stops before executing an instruction at `addr`,
+   * pausing inside its slice as haltAt does (`breakIn` tells which); run
+   * again to go on, with that vCPU's `cpu.bpSkip` set to execute the
+   * instruction instead of stopping again. Replaces the previous set.
+   */
+  setBreakpoints(bps: ReadonlyArray<{ addr: bigint; dom?: number; vcpu?: number }>): void {
+    for (const v of this.order) {
+      const keys = new Set<number>();
+      for (const b of bps) if ((b.dom === undefined || b.dom === v.domId) && (b.vcpu === undefined || b.vcpu === v.id)) keys.add(bpKeyOf(b.addr));
+      v.cpu.setBreakpoints(keys);
+    }
+  }
+  /** The vCPU whose breakpoint stopped the last `run` (null: something else did). */
+  breakIn: Vcpu | null = null;
+
+  /**
+   * Read/access watches (a debugger's rwatch/awatch): a vCPU whose
+   * instruction reads (or, with `write`, writes) any of those bytes of
+   * machine memory, through any mapping, pauses once it retires, inside its
+   * slice as haltAt does (`watchIn` says which, `watchHit` which watch);
+   * run again to go on. Accesses Xen makes for a hypercall are not seen.
+   * Translation to JS is off while any is set. Replaces the previous set.
+   */
+  setDataWatches(ws: ReadonlyArray<{ pfn: number; off: number; len: number; write: boolean }>): void {
+    if (ws.length === 0 && !this.dataWatched) return;
+    this.dataWatched = ws.length > 0;
+    const frames = new Set(ws.map((w) => w.pfn));
+    for (const v of this.order) {
+      const cpu = v.cpu;
+      if (ws.length === 0) {
+        cpu.mmu.setDataWatch(null);
+        cpu.jitThreshold = HOT_RUNS;
+        continue;
+      }
+      cpu.jitThreshold = 0;
+      cpu.flushCode();
+      cpu.mmu.setDataWatch({
+        frames,
+        access: (pfn, off, n, write) => {
+          const k = ws.findIndex((w) => w.pfn === pfn && off < w.off + w.len && off + n > w.off && (w.write || !write));
+          if (k < 0) return;
+          if (this.watchHit < 0) this.watchHit = k;
+          cpu.watchAccess();
+        },
+      });
+    }
+  }
+  private dataWatched = false;
+  /** The vCPU whose watched access stopped the last `run`, and the index of that watch (-1: none). */
+  watchIn: Vcpu | null = null;
+  watchHit = -1;
   /** a slice cut short by `stopAt`: its vCPU, domain and remaining budget */
   private paused: { v: Vcpu; d: Domain; left: number } | null = null;
 
@@ -196,6 +260,9 @@ export class Machine {
     const xen = this.xen;
     let stop: StopReason = 'all-stopped';
     this.halted = false;
+    this.breakIn = null;
+    this.watchIn = null;
+    this.watchHit = -1;
     for (;;) {
       // A slice paused by haltAt resumes before anything else: that is not a clean point.
       const p = this.paused;
@@ -242,7 +309,9 @@ export class Machine {
     const deadline = this.nextDeadline();
     if (deadline >= 0) budget = Math.max(1, Math.min(budget, deadline - xen.clock));
     const at = this.stopAt;
-    if (at !== null && at.v === v && v.cpu.icount >= at.icount) {
+    if (at !== null && at.v === v && (v.cpu.icount > at.icount || (v.cpu.icount === at.icount && !at.late))) {
+      // Not started: the next run picks `v` again, as this one did.
+      this.next = this.order.indexOf(v);
       this.halted = true;
       return;
     }
@@ -257,6 +326,26 @@ export class Machine {
     const at = this.stopAt;
     const cut = at !== null && at.v === v && at.icount - v.cpu.icount < budget ? at.icount - v.cpu.icount : -1;
     const exit = v.cpu.run(cut >= 0 ? cut : budget);
+    if (exit.kind === ExitKind.BREAKPOINT) {
+      // Before a breakpoint instruction, mid-slice: pause as for a count.
+      this.paused = { v, d, left: budget - exit.retired };
+      this.halted = true;
+      this.breakIn = v;
+      return;
+    }
+    if (exit.kind === ExitKind.WATCH) {
+      // After an instruction that touched watched memory, mid-slice: pause as for a count.
+      this.paused = { v, d, left: budget - exit.retired };
+      this.halted = true;
+      this.watchIn = v;
+      return;
+    }
+    // A faulting instruction accessed nothing; one that also ended the slice (a hypercall) stops the run once it is closed.
+    if (exit.kind === ExitKind.EXCEPTION) this.watchHit = -1;
+    else if (this.watchHit >= 0 && this.watchIn === null) {
+      this.watchIn = v;
+      this.halted = true;
+    }
     if (exit.kind === ExitKind.EXCEPTION && d.alive) this.deliver(d, v, exit.vector, exit.errorCode, exit.cr2);
     if (exit.kind === ExitKind.UNIMPLEMENTED) this.stopUnimplemented(d, v);
     if (cut >= 0 && exit.kind === ExitKind.BUDGET && d.alive && v.state === VcpuState.RUNNABLE) {
@@ -265,7 +354,7 @@ export class Machine {
       this.halted = true;
       return;
     }
-    if (at !== null && at.v === v && v.cpu.icount >= at.icount) this.halted = true;
+    if (at !== null && at.v === v && (v.cpu.icount > at.icount || (v.cpu.icount === at.icount && !at.late))) this.halted = true;
     // Descheduled: report ring traffic not yet seen at a notify.
     this.tracker.check(d.id);
     this.xen.endSlice();

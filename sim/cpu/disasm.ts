@@ -317,7 +317,7 @@ function bufferCpu(bytes: Uint8Array, base: bigint): Cpu {
       return new DataView(out.buffer);
     },
   };
-  return { mmu } as unknown as Cpu;
+  return { mmu, breakpoints: null } as unknown as Cpu;
 }
 
 /**
