@@ -56,7 +56,10 @@ describe.skipIf(!built)('gdb request dispatch', () => {
     const regs = [...xml.matchAll(/<reg name="(\w+)" bitsize="(\d+)"[^>]* regnum="(\d+)"/g)].map((m) => ({ name: m[1]!, bits: Number(m[2]), n: Number(m[3]) }));
     expect(regs.slice(0, 18).map((r) => r.name).join(' ')).toBe('rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 rip eflags');
     expect(regs.slice(24, 32).map((r) => r.name)).toEqual(['st0', 'st1', 'st2', 'st3', 'st4', 'st5', 'st6', 'st7']);
-    expect(regs.findIndex((r) => r.name === 'fs_base')).toBe(40);
+    // then org.gnu.gdb.i386.sse (xmm0-15, mxcsr) and the segment bases, in gdb's amd64 numbering
+    expect(regs.findIndex((r) => r.name === 'xmm0')).toBe(40);
+    expect(regs.findIndex((r) => r.name === 'mxcsr')).toBe(56);
+    expect(regs.findIndex((r) => r.name === 'fs_base')).toBe(57);
     expect(regs.map((r) => r.n)).toEqual(regs.map((_, k) => k));
     // Windows of the document: m while more follows, l for the last.
     const part = ask('qXfer:features:read:target.xml:0,20');
@@ -77,7 +80,11 @@ describe.skipIf(!built)('gdb request dispatch', () => {
     for (const n of ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r15']) expect(le64(field[n]!), n).toBe(v.regs[n]);
     expect(le64(field.rip!)).toBe(v.rip);
     expect(fromHex(field.eflags!)!.readUInt32LE(0)).toBe(v.rflags);
-    expect(field.st0).toBe('x'.repeat(20));
+    // the FPU as the guest left it: pingpong never used it, so FNINIT's state (FCW 0x37f, every register empty)
+    expect(field.st0).toBe('0'.repeat(20));
+    expect(fromHex(field.fctrl!)!.readUInt32LE(0)).toBe(0x37f);
+    expect(fromHex(field.ftag!)!.readUInt32LE(0)).toBe(0xffff);
+    expect(fromHex(field.mxcsr!)!.readUInt32LE(0)).toBe(0x1f80);
     expect(ask('p10')).toBe(field.rip);
     expect(ask('p7f')).toBe('E00');
   });

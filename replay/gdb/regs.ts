@@ -8,13 +8,13 @@
  * order, x87 included; org.gnu.gdb.i386.sse (xmm0-15, mxcsr) and
  * org.gnu.gdb.i386.segments (fs_base, gs_base) are optional features it
  * recognises by name. A register the core does not model reads as
- * unavailable (`xx` bytes, gdb shows <unavailable>): the x87 stack until
- * the core has one. The SSE feature is offered once the core has SSE state
+ * unavailable (`xx` bytes, gdb shows <unavailable>). The SSE feature is offered once the core has SSE state
  * (a Cpu with `xmm`, 16 registers of 4 little-endian words, and `mxcsr`).
  * Registers a PV kernel developer wants that gdb has no feature for are in
  * org.xenrr.pv, which gdb shows as plain registers.
  */
 import type { Cpu } from '../../sim/cpu/cpu.js';
+import { X87 } from '../../sim/cpu/fpu.js';
 import { rflagsOf } from '../../sim/snapshot-cpu.js';
 import type { Vcpu } from '../../sim/xen/vcpu.js';
 
@@ -33,6 +33,32 @@ const u32 = (x: number): Uint8Array => {
   new DataView(b.buffer).setUint32(0, x >>> 0, true);
   return b;
 };
+/** ST(k) as the 10 bytes gdb's i387_ext expects. */
+function st(c: Cpu, k: number): Uint8Array {
+  const top = (c.x87[X87.FSW]! >> 11) & 7;
+  const at = X87.REGS + 5 * ((top + k) & 7);
+  const b = new Uint8Array(10);
+  for (let w = 0; w < 5; w++) {
+    b[2 * w] = c.x87[at + w]! & 0xff;
+    b[2 * w + 1] = c.x87[at + w]! >> 8;
+  }
+  return b;
+}
+
+/** The full tag word (2 bits a physical register: valid, zero, special, empty) from FXSAVE's abridged one, as FSAVE would store it. */
+function fullTag(c: Cpu): number {
+  let tag = 0;
+  for (let i = 0; i < 8; i++) {
+    const at = X87.REGS + 5 * i;
+    const exp = c.x87[at + 4]! & 0x7fff;
+    const sig = [0, 1, 2, 3].map((w) => c.x87[at + w]!);
+    const zeroSig = sig.every((w) => w === 0);
+    const t = (c.x87[X87.FTW]! & (1 << i)) === 0 ? 3 : exp === 0x7fff ? 2 : exp === 0 ? (zeroSig ? 1 : 2) : (sig[3]! & 0x8000) === 0 ? 2 : 0;
+    tag |= t << (2 * i);
+  }
+  return tag;
+}
+
 const big64 = (x: bigint): Uint8Array => u64(Number(x & 0xffffffffn), Number((x >> 32n) & 0xffffffffn));
 
 /** gdb's order of the general registers, as their encoding numbers (rax rbx rcx rdx rsi rdi rbp rsp r8..r15). */
@@ -55,9 +81,16 @@ const core: Feature = {
     { name: 'rip', bits: 64, type: 'code_ptr', read: (v) => u64(v.cpu.ripLo, v.cpu.ripHi) },
     { name: 'eflags', bits: 32, type: 'i386_eflags', read: (v) => u32(rflagsOf(v.cpu)) },
     ...SEGS.map(([name, i]): RegDef => ({ name, bits: 32, type: 'int32', read: (v) => u32(v.cpu.sreg[i]!) })),
-    // x87: not modelled by the core (guests build with -mgeneral-regs-only).
-    ...Array.from({ length: 8 }, (_, k): RegDef => ({ name: `st${k}`, bits: 80, type: 'i387_ext', read: () => null })),
-    ...['fctrl', 'fstat', 'ftag', 'fiseg', 'fioff', 'foseg', 'fooff', 'fop'].map((name): RegDef => ({ name, bits: 32, type: 'int', group: 'float', read: () => null })),
+    // x87 (sim/cpu/fpu.ts): ST(k) is physical register (TOP + k) & 7, 64-bit significand then sign|exponent.
+    ...Array.from({ length: 8 }, (_, k): RegDef => ({ name: `st${k}`, bits: 80, type: 'i387_ext', read: (v) => st(v.cpu, k) })),
+    { name: 'fctrl', bits: 32, type: 'int', group: 'float', read: (v) => u32(v.cpu.x87[X87.FCW]!) },
+    { name: 'fstat', bits: 32, type: 'int', group: 'float', read: (v) => u32(v.cpu.x87[X87.FSW]!) },
+    { name: 'ftag', bits: 32, type: 'int', group: 'float', read: (v) => u32(fullTag(v.cpu)) },
+    { name: 'fiseg', bits: 32, type: 'int', group: 'float', read: (v) => u32(v.cpu.x87[X87.FCS]!) },
+    { name: 'fioff', bits: 32, type: 'int', group: 'float', read: (v) => u32(v.cpu.x87[X87.FIP]! | (v.cpu.x87[X87.FIP + 1]! << 16)) },
+    { name: 'foseg', bits: 32, type: 'int', group: 'float', read: (v) => u32(v.cpu.x87[X87.FDS]!) },
+    { name: 'fooff', bits: 32, type: 'int', group: 'float', read: (v) => u32(v.cpu.x87[X87.FDP]! | (v.cpu.x87[X87.FDP + 1]! << 16)) },
+    { name: 'fop', bits: 32, type: 'int', group: 'float', read: (v) => u32(v.cpu.x87[X87.FOP]!) },
   ],
 };
 
