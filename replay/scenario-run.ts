@@ -10,8 +10,7 @@ import { kernelPath, type Scenario } from '../sim/scenario.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
 
-/** Build and run a scenario's machine. */
-/** Build (but do not run) a scenario's machine. */
+/** Build (but do not run) a scenario's machine; without a sink it builds no events (Machine). */
 export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSink } = {}): Machine {
   const seed = opts.seed ?? s.seed;
   const specs = s.domains.map((dom, k) => {
@@ -21,7 +20,7 @@ export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSin
   });
   let machine: Machine;
   try {
-    machine = new Machine(specs, opts.sink ?? (() => {}), { quantum: s.quantum, wallclock: s.wallclock });
+    machine = new Machine(specs, opts.sink ?? null, { quantum: s.quantum, wallclock: s.wallclock });
   } catch (e) {
     if (e instanceof BuildError || e instanceof RangeError) throw new UsageError(`${s.file}: ${e.message}`);
     throw e;

@@ -81,7 +81,7 @@ export class Seeker {
 
   constructor(
     private readonly reader: TraceReader,
-    private readonly fresh: (sink: (e: SimEvent) => void) => Machine,
+    private readonly fresh: (sink: ((e: SimEvent) => void) | null) => Machine,
     private readonly maxInsns: number,
   ) {}
 
@@ -144,7 +144,7 @@ export class Seeker {
   prepareLocal(): void {
     const p = this.live;
     if (p === null || p.k === 0 || (p.from === this.anchor && (p.k <= 1 || p.m.instructions - p.from.insns <= LOCAL_INSNS))) return;
-    const m = this.fresh(() => {});
+    const m = this.fresh(null);
     if (p.from.snap !== null) restoreMachine(m, p.from.snap);
     let n = 0;
     m.run(this.maxInsns, () => ++n >= p.k);
@@ -245,7 +245,7 @@ export class Seeker {
     let icounts = this.cpIcounts.get(i) ?? snapIcounts(data.stateJson);
     let insns = 0;
     if (icounts === null) {
-      const m = this.fresh(() => {});
+      const m = this.fresh(null);
       restoreMachine(m, snap);
       icounts = icountsOf(m);
     }

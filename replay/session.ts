@@ -81,8 +81,8 @@ export class ReplaySession {
     return new ReplaySession(reader, overrides);
   }
 
-  /** A machine at the start of the recorded run. */
-  private fresh(sink: (e: SimEvent) => void): Machine {
+  /** A machine at the start of the recorded run (null sink: nobody needs its events). */
+  private fresh(sink: ((e: SimEvent) => void) | null): Machine {
     return new Machine(this.specs, sink, { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock });
   }
 
