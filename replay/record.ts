@@ -1,7 +1,9 @@
 /**
  * Recording: run a scenario with the event stream going to a trace file,
  * taking a checkpoint between scheduler slices whenever `checkpointEvery`
- * events have passed since the last one.
+ * events or `checkpointInsns` guest instructions (all vCPUs) have passed
+ * since the last one: events bound a seek's re-execution in event-dense
+ * runs, instructions in compute-bound ones (a kernel booting).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,12 +17,14 @@ import { initZstd } from '../trace/zstd.js';
 import { buildMachine } from './scenario-run.js';
 
 export const XENRR_VERSION = '0.1.0';
+/** `record`'s default instructions between checkpoints (see bench/trace-bench.ts for the trade-off). */
+export const CHECKPOINT_INSNS = 100_000_000;
 
-export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
+export type RecordOptions = { checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
 
 /** The trace header for a scenario run. */
-export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, maxInsns = s.maxInsns): HeaderData {
+export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, maxInsns = s.maxInsns, checkpointInsns = 0): HeaderData {
   const { file, ...rest } = s;
   return {
     magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: XENRR_VERSION,
@@ -31,7 +35,7 @@ export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, 
     }),
     seed,
     cpuid: Object.entries(PV_CPUID).map(([leaf, [eax, ebx, ecx, edx]]) => ({ leaf: Number(leaf), eax, ebx, ecx, edx })),
-    nsPerInsn: 1, tscKhz: 1_000_000, checkpointEvery, wallclock: s.wallclock,
+    nsPerInsn: 1, tscKhz: 1_000_000, checkpointEvery, wallclock: s.wallclock, checkpointInsns,
   };
 }
 
@@ -39,19 +43,22 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   await initZstd();
   const seed = opts.seed ?? s.seed;
   const every = opts.checkpointEvery ?? 0;
-  const writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns));
+  const insns = opts.checkpointInsns ?? 0;
+  const writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, insns));
   const machine = buildMachine(s, { seed, sink: (e, pos) => writer.append(e, pos) });
   let lastCheckpoint = 0;
+  let lastInsns = 0;
   let checkpoints = 0;
   const checkpoint = (): void => {
     const snap = snapshotMachine(machine);
     writer.checkpoint(snap);
     lastCheckpoint = writer.eventCount;
+    lastInsns = machine.instructions;
     checkpoints++;
   };
   // No checkpoint at seq 0: the header (scenario, images, seed) rebuilds that state.
   const summary = machine.run(opts.maxInsns ?? s.maxInsns, () => {
-    if (every > 0 && writer.eventCount - lastCheckpoint >= every) checkpoint();
+    if ((every > 0 && writer.eventCount - lastCheckpoint >= every) || (insns > 0 && machine.instructions - lastInsns >= insns)) checkpoint();
     opts.progress?.(writer.eventCount, machine.instructions);
   });
   writer.close(summary.stop, summary.time);

@@ -31,8 +31,15 @@ export type Target = { kind: 'start' } | { kind: 'seq'; seq: number } | { kind: 
 /** A machine at the target (or at the end of the run when `reached` is false), and what it showed there. */
 export type Stop = { machine: Machine; view: MachineView; atEvent: boolean; reached: boolean };
 
-/** A clean point: snapshot (null: the start), seq of the next event, retired instructions per vCPU and in total. */
-type Clean = { snap: MachineSnapshot | null; seq: number; icounts: Map<number, number>; insns: number };
+/**
+ * A clean point: snapshot (null: the start), seq of the next event, retired
+ * instructions per vCPU and in total, and what it is: a trace checkpoint's
+ * index, -1 for the start, 'anchor' for an in-memory snapshot.
+ */
+type Clean = { snap: MachineSnapshot | null; seq: number; icounts: Map<number, number>; insns: number; origin: number | 'anchor' };
+
+/** Where the last move started from: a Clean's origin, or 'resumed' (the live machine ran on). */
+export type MoveOrigin = Clean['origin'] | 'resumed';
 
 /** One number per (dom, vCPU), for maps of per-vCPU counts. */
 export const vkey = (dom: number, vcpu: number): number => dom * 4096 + vcpu;
@@ -70,14 +77,14 @@ type Live = { m: Machine; sink: { fn: (e: SimEvent) => void }; from: Clean; k: n
 export const NO_STOP = [0, 0, Number.MAX_SAFE_INTEGER] as const;
 
 export class Seeker {
-  private readonly start: Clean = { snap: null, seq: 0, icounts: new Map(), insns: 0 };
+  private readonly start: Clean = { snap: null, seq: 0, icounts: new Map(), insns: 0, origin: -1 };
   private anchor: Clean | null = null;
   private live: Live | null = null;
   /** per checkpoint: retired instructions per vCPU, learned from the checkpoints read so far */
   private readonly cpIcounts = new Map<number, Map<number, number>>();
   private readonly cpClean = new Map<number, Clean>();
-  /** Checkpoints read (decompressed) so far, and moves that resumed the live machine: for tests and benches. */
-  readonly stats = { checkpointReads: 0, resumed: 0 };
+  /** Checkpoints read (decompressed) so far, moves that resumed the live machine, and where the last move started: for tests and benches. */
+  readonly stats: { checkpointReads: number; resumed: number; lastOrigin: MoveOrigin } = { checkpointReads: 0, resumed: 0, lastOrigin: -1 };
 
   constructor(
     private readonly reader: TraceReader,
@@ -101,6 +108,7 @@ export class Seeker {
     const resume = cur !== null && cur.resumable && target.kind !== 'start' && this.liveBefore(cur.m, target) && cur.m.nextSeq >= best.seq;
     const live = resume ? cur! : this.startAt(best);
     if (resume) this.stats.resumed++;
+    this.stats.lastOrigin = resume ? 'resumed' : best.origin;
     this.live = live;
     const m = live.m;
     const hit: { view: MachineView | null; cut: number } = { view: null, cut: -1 };
@@ -148,7 +156,7 @@ export class Seeker {
     if (p.from.snap !== null) restoreMachine(m, p.from.snap);
     let n = 0;
     m.run(this.maxInsns, () => ++n >= p.k);
-    this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions };
+    this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions, origin: 'anchor' };
     p.from = this.anchor;
     p.k = 1;
   }
@@ -181,7 +189,7 @@ export class Seeker {
   /** The live machine is at a clean point (inside `between`): snapshot it as the anchor. */
   private anchorAt(live: Live): void {
     const m = live.m;
-    this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions };
+    this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions, origin: 'anchor' };
     live.from = this.anchor;
     live.k = 1;
   }
@@ -251,7 +259,7 @@ export class Seeker {
     }
     for (const n of icounts.values()) insns += n;
     this.cpIcounts.set(i, icounts);
-    c = { snap, seq: data.seq, icounts, insns };
+    c = { snap, seq: data.seq, icounts, insns, origin: i };
     if (this.cpClean.size >= 4) this.cpClean.delete(this.cpClean.keys().next().value!);
     this.cpClean.set(i, c);
     return c;

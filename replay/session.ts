@@ -21,7 +21,7 @@ import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';
 import { TraceEvents, type EventPredicate } from './session-events.js';
-import { Seeker, type Stop, type Target } from './session-seek.js';
+import { Seeker, type MoveOrigin, type Stop, type Target } from './session-seek.js';
 import { verifyRun, type VerifyResult } from './session-verify.js';
 import { viewRegister, type MachineView } from './session-view.js';
 import { watchBackward, watchForward, type IcountPoint, type MachineSource, type WatchHit, type WatchSpec } from './session-watch.js';
@@ -254,8 +254,13 @@ export class ReplaySession {
     return x;
   }
 
-  /** Trace checkpoints decoded by cursor moves so far, and moves that ran the cursor's machine on instead of re-executing: for tests and benches. */
-  get stats(): { readonly checkpointReads: number; readonly resumed: number } {
+  /**
+   * Trace checkpoints decoded by cursor moves so far, moves that ran the
+   * cursor's machine on instead of re-executing, and where the last move
+   * re-executed from (a checkpoint's index, -1 the start, 'anchor' an
+   * in-memory snapshot near the cursor, 'resumed' none): for tests and benches.
+   */
+  get stats(): { readonly checkpointReads: number; readonly resumed: number; readonly lastOrigin: MoveOrigin } {
     return this.seeker.stats;
   }
 }

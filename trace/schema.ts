@@ -50,6 +50,8 @@ export type HeaderData = {
   tscKhz: number;
   checkpointEvery: number;
   wallclock: number;
+  /** 0 in traces that predate it */
+  checkpointInsns: number;
 };
 
 export type IndexData = {
