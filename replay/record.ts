@@ -24,7 +24,7 @@ export type RecordOptions = { checkpointEvery?: number; checkpointInsns?: number
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
 
 /** The trace header for a scenario run. */
-export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, maxInsns = s.maxInsns, checkpointInsns = 0): HeaderData {
+export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, maxInsns = s.maxInsns): HeaderData {
   const { file, ...rest } = s;
   return {
     magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: XENRR_VERSION,
@@ -35,7 +35,7 @@ export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, 
     }),
     seed,
     cpuid: Object.entries(PV_CPUID).map(([leaf, [eax, ebx, ecx, edx]]) => ({ leaf: Number(leaf), eax, ebx, ecx, edx })),
-    nsPerInsn: 1, tscKhz: 1_000_000, checkpointEvery, wallclock: s.wallclock, checkpointInsns,
+    nsPerInsn: 1, tscKhz: 1_000_000, checkpointEvery, wallclock: s.wallclock,
   };
 }
 
@@ -44,7 +44,7 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   const seed = opts.seed ?? s.seed;
   const every = opts.checkpointEvery ?? 0;
   const insns = opts.checkpointInsns ?? 0;
-  const writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, insns));
+  const writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns), checkpointInsns: insns });
   const machine = buildMachine(s, { seed, sink: (e, pos) => writer.append(e, pos) });
   let lastCheckpoint = 0;
   let lastInsns = 0;

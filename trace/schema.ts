@@ -49,9 +49,9 @@ export type HeaderData = {
   nsPerInsn: number;
   tscKhz: number;
   checkpointEvery: number;
+  /** instructions between checkpoints: the reader always sets it (0 in traces that predate it); a writer may leave it out (0) */
+  checkpointInsns?: number;
   wallclock: number;
-  /** 0 in traces that predate it */
-  checkpointInsns: number;
 };
 
 export type IndexData = {

@@ -145,7 +145,7 @@ export function registerTraceCommands(program: Command): void {
         scenario: (JSON.parse(r.header.scenarioJson) as { name: string }).name, seed: r.header.seed,
         images: r.header.images.map((i) => ({ domain: i.domain, path: i.path, sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
-        chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery, checkpointInsns: r.header.checkpointInsns,
+        chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery, checkpointInsns: r.header.checkpointInsns ?? 0,
         bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
         eventBytesPerEvent: r.index.eventCount ? compressed / r.index.eventCount : 0,
         compressionRatio: compressed ? raw / compressed : 0, endTime: r.index.endTime, stopReason: r.index.stopReason,
