@@ -152,11 +152,12 @@ export class Xen {
   pendingPorts(d: Domain, vcpu: number): number[] {
     const si = this.siView(d);
     const out: number[] = [];
-    for (let byte = 0; byte < NR_EVTCHN_PORTS / 8; byte++) {
-      const bits = si.getUint8(SI_PENDING + byte) & ~si.getUint8(SI_MASK + byte);
+    // 32 ports at a time (little-endian words: bit b of word w is port 32w + b).
+    for (let w = 0; w < NR_EVTCHN_PORTS / 32; w++) {
+      const bits = si.getUint32(SI_PENDING + 4 * w, true) & ~si.getUint32(SI_MASK + 4 * w, true);
       if (bits === 0) continue;
-      for (let b = 0; b < 8; b++) {
-        const port = byte * 8 + b;
+      for (let b = 0; b < 32; b++) {
+        const port = w * 32 + b;
         if ((bits & (1 << b)) !== 0 && (d.port(port)?.vcpu ?? 0) === vcpu) out.push(port);
       }
     }
