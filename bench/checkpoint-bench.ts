@@ -36,7 +36,7 @@ const DIR = `${ROOT}build/bench`;
 const REPEAT = Number(process.env.XENRR_BENCH_COMPUTE_REPEAT ?? 40);
 const SEEKS = Number(process.env.XENRR_BENCH_COMPUTE_SEEKS ?? 12);
 /** Instruction spacings compared (0: by events alone). */
-const SPACINGS = (process.env.XENRR_BENCH_CHECKPOINT_INSNS ?? `0,25000000,50000000,${CHECKPOINT_INSNS},200000000`).split(',').map(Number);
+const SPACINGS = (process.env.XENRR_BENCH_CHECKPOINT_INSNS ?? `0,25000000,50000000,100000000,${CHECKPOINT_INSNS},500000000`).split(',').map(Number);
 
 /** Wall and CPU seconds of `f`. */
 function timed<T>(f: () => T): { value: T; wall: number; cpu: number } {

@@ -17,8 +17,16 @@ import { initZstd } from '../trace/zstd.js';
 import { buildMachine } from './scenario-run.js';
 
 export const XENRR_VERSION = '0.1.0';
-/** `record`'s default instructions between checkpoints (see bench/trace-bench.ts for the trade-off). */
-export const CHECKPOINT_INSNS = 100_000_000;
+/**
+ * `xenrr record`'s default guest instructions between checkpoints. A
+ * checkpoint costs what the guests' touched memory costs to hash and
+ * compress (measured, bench/checkpoint-bench.ts: 25 ms and 0.1 MB for a
+ * corpus guest, 0.6 s and 15 MB for 64 MiB touched, as a Linux kernel's
+ * image alone is); a seek re-executes at most this many instructions (2 s
+ * at the core's 120 MIPS on compute code). At this spacing a 64 MiB guest
+ * pays under a tenth of its recording time for checkpoints.
+ */
+export const CHECKPOINT_INSNS = 250_000_000;
 
 export type RecordOptions = { checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
