@@ -70,7 +70,7 @@ async function overhead(s: Scenario, out: string, repeat: number, warmup = WARMU
 const overheadCols = (o: Overhead): Row => ({
   'lean ms': (o.lean * 1e3).toFixed(1), 'recorded ms': (o.traced * 1e3).toFixed(1),
   'lean cpu ms': (o.leanCpu * 1e3).toFixed(1), 'recorded cpu ms': (o.tracedCpu * 1e3).toFixed(1),
-  overhead: `${(((o.tracedCpu - o.leanCpu) / o.leanCpu) * 100).toFixed(1)}%`,
+  'overhead cpu ms': ((o.tracedCpu - o.leanCpu) * 1e3).toFixed(1), overhead: `${(((o.tracedCpu - o.leanCpu) / o.leanCpu) * 100).toFixed(1)}%`,
   'cost/event': `${(((o.tracedCpu - o.leanCpu) / Math.max(1, o.events)) * 1e6).toFixed(2)} us`,
 });
 
