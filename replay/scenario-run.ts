@@ -10,7 +10,7 @@ import { kernelPath, type Scenario } from '../sim/scenario.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
 
-/** Build (but do not run) a scenario's machine; without a sink it builds no events (Machine). */
+/** Build (but do not run) a scenario's machine. */
 export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSink } = {}): Machine {
   const seed = opts.seed ?? s.seed;
   const specs = s.domains.map((dom, k) => {
