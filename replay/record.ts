@@ -1,7 +1,9 @@
 /**
  * Recording: run a scenario with the event stream going to a trace file,
  * taking a checkpoint between scheduler slices whenever `checkpointEvery`
- * events have passed since the last one.
+ * events or `checkpointInsns` guest instructions (all vCPUs) have passed
+ * since the last one: events bound a seek's re-execution in event-dense
+ * runs, instructions in compute-bound ones (a kernel booting).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -16,8 +18,18 @@ import { scenarioIdentity } from './images.js';
 import { buildMachine, domainFiles } from './scenario-run.js';
 
 export const XENRR_VERSION = '0.1.0';
+/**
+ * `xenrr record`'s default guest instructions between checkpoints. A
+ * checkpoint costs what the guests' touched memory costs to hash and
+ * compress (measured, bench/checkpoint-bench.ts: 25 ms and 0.1 MB for a
+ * corpus guest, 0.6 s and 15 MB for 64 MiB touched, as a Linux kernel's
+ * image alone is); a seek re-executes at most this many instructions (2 s
+ * at the core's 120 MIPS on compute code). At this spacing a 64 MiB guest
+ * pays under a tenth of its recording time for checkpoints.
+ */
+export const CHECKPOINT_INSNS = 250_000_000;
 
-export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
+export type RecordOptions = { checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
 
 type Image = HeaderData['images'][number];
@@ -65,21 +77,24 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   await initZstd();
   const seed = opts.seed ?? s.seed;
   const every = opts.checkpointEvery ?? 0;
+  const insns = opts.checkpointInsns ?? 0;
   // The machine first: a scenario that cannot be built leaves no trace file behind (building emits no event).
   let writer: TraceWriter | null = null;
   const machine = buildMachine(s, { seed, sink: (e, pos) => writer!.append(e, pos) });
-  writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns));
+  writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns), checkpointInsns: insns });
   let lastCheckpoint = 0;
+  let lastInsns = 0;
   let checkpoints = 0;
   const checkpoint = (): void => {
     const snap = snapshotMachine(machine);
     writer.checkpoint(snap);
     lastCheckpoint = writer.eventCount;
+    lastInsns = machine.instructions;
     checkpoints++;
   };
   // No checkpoint at seq 0: the header (scenario, images, seed) rebuilds that state.
   const summary = machine.run(opts.maxInsns ?? s.maxInsns, () => {
-    if (every > 0 && writer.eventCount - lastCheckpoint >= every) checkpoint();
+    if ((every > 0 && writer.eventCount - lastCheckpoint >= every) || (insns > 0 && machine.instructions - lastInsns >= insns)) checkpoint();
     opts.progress?.(writer.eventCount, machine.instructions);
   });
   writer.close(summary.stop, summary.time, machine.domains.flatMap((d) => d.vcpus.map((v) => ({ dom: d.id, vcpu: v.id, icount: v.cpu.retired() }))));

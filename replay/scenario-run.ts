@@ -51,7 +51,7 @@ export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSin
   const specs = s.domains.map((_, k) => loadDomain(s, k, seed));
   let machine: Machine;
   try {
-    machine = new Machine(specs, opts.sink ?? (() => {}), { quantum: s.quantum, wallclock: s.wallclock });
+    machine = new Machine(specs, opts.sink ?? null, { quantum: s.quantum, wallclock: s.wallclock });
   } catch (e) {
     if (e instanceof BuildError || e instanceof RangeError) throw new UsageError(`${s.file}: ${e.message}`);
     throw e;

@@ -42,8 +42,15 @@ export type Target = { kind: 'start' } | { kind: 'seq'; seq: number } | { kind: 
 /** A machine at the target (or at the end of the run when `reached` is false), and what it showed there. */
 export type Stop = { machine: Machine; view: MachineView; atEvent: boolean; reached: boolean };
 
-/** A clean point: snapshot (null: the start), seq of the next event, retired instructions per vCPU and in total. */
-type Clean = { snap: MachineSnapshot | null; seq: number; icounts: Map<number, number>; insns: number };
+/**
+ * A clean point: snapshot (null: the start), seq of the next event, retired
+ * instructions per vCPU and in total, and what it is: a trace checkpoint's
+ * index, -1 for the start, 'anchor' for an in-memory snapshot.
+ */
+type Clean = { snap: MachineSnapshot | null; seq: number; icounts: Map<number, number>; insns: number; origin: number | 'anchor' };
+
+/** Where the last move started from: a Clean's origin, or 'resumed' (the live machine ran on). */
+export type MoveOrigin = Clean['origin'] | 'resumed';
 /** A clean point to scan from (Seeker.cleanPointsBefore): a fresh machine there, its next seq and total instructions. */
 export type CleanPoint = { open: () => Machine; seq: number; insns: number; readonly clean: Clean };
 
@@ -94,20 +101,20 @@ type Live = { m: Machine; sink: { fn: (e: SimEvent) => void }; from: Clean; k: n
 export const NO_STOP = [0, 0, Number.MAX_SAFE_INTEGER] as const;
 
 export class Seeker {
-  private readonly start: Clean = { snap: null, seq: 0, icounts: new Map(), insns: 0 };
+  private readonly start: Clean = { snap: null, seq: 0, icounts: new Map(), insns: 0, origin: -1 };
   private anchor: Clean | null = null;
   private live: Live | null = null;
   /** per checkpoint: retired instructions per vCPU, learned from the checkpoints read so far */
   private readonly cpIcounts = new Map<number, Map<number, number>>();
   private readonly cpClean = new Map<number, Clean>();
-  /** Checkpoints read (decompressed) so far, and moves that resumed the live machine: for tests and benches. */
-  readonly stats = { checkpointReads: 0, resumed: 0 };
+  /** Checkpoints read (decompressed) so far, moves that resumed the live machine, and where the last move started: for tests and benches. */
+  readonly stats: { checkpointReads: number; resumed: number; lastOrigin: MoveOrigin } = { checkpointReads: 0, resumed: 0, lastOrigin: -1 };
   /** Where the last runTo, runOn or adopt left the cursor. */
   current: Stop | null = null;
 
   constructor(
     private readonly reader: TraceReader,
-    private readonly fresh: (sink: (e: SimEvent) => void) => Machine,
+    private readonly fresh: (sink: ((e: SimEvent) => void) | null) => Machine,
     private readonly maxInsns: number,
   ) {}
 
@@ -130,6 +137,7 @@ export class Seeker {
     const resume = cur !== null && cur.resumable && target.kind !== 'start' && this.liveBefore(cur.m, target) && cur.m.nextSeq >= best.seq;
     const live = resume ? cur! : this.startAt(best);
     if (resume) this.stats.resumed++;
+    this.stats.lastOrigin = resume ? 'resumed' : best.origin;
     this.live = live;
     const m = live.m;
     m.setBreakpoints([]);
@@ -212,7 +220,7 @@ export class Seeker {
 
   /** Make the cursor a fresh machine restored from `snap`, taken at a clean point. */
   resumeFrom(snap: MachineSnapshot): Stop {
-    const c: Clean = { snap, seq: snap.seq, icounts: new Map(), insns: 0 };
+    const c: Clean = { snap, seq: snap.seq, icounts: new Map(), insns: 0, origin: 'anchor' };
     const live = (this.live = this.startAt(c));
     const m = live.m;
     c.icounts = icountsOf(m);
@@ -272,7 +280,7 @@ export class Seeker {
     // From where the live machine started, or from a later checkpoint (or anchor) it passed on its way.
     const last = p.last;
     const c = this.bestStart({ kind: 'seq', seq: last.seq });
-    const m = this.fresh(() => {});
+    const m = this.fresh(null);
     if (c.insns > p.from.insns && c.insns <= last.insns) {
       if (c.snap !== null) restoreMachine(m, c.snap);
       m.run(this.maxInsns, () => m.nextSeq >= last.seq && m.instructions >= last.insns);
@@ -281,7 +289,7 @@ export class Seeker {
       let n = 0;
       m.run(this.maxInsns, () => ++n >= p.k);
     }
-    this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions };
+    this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions, origin: 'anchor' };
     p.from = this.anchor;
     p.k = 1;
   }
@@ -314,7 +322,7 @@ export class Seeker {
   /** The live machine is at a clean point (inside `between`): snapshot it as the anchor. */
   private anchorAt(live: Live): void {
     const m = live.m;
-    this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions };
+    this.anchor = { snap: snapshotMachine(m), seq: m.nextSeq, icounts: icountsOf(m), insns: m.instructions, origin: 'anchor' };
     live.from = this.anchor;
     live.k = 1;
   }
@@ -378,13 +386,13 @@ export class Seeker {
     let icounts = this.cpIcounts.get(i) ?? snapIcounts(data.stateJson);
     let insns = 0;
     if (icounts === null) {
-      const m = this.fresh(() => {});
+      const m = this.fresh(null);
       restoreMachine(m, snap);
       icounts = icountsOf(m);
     }
     for (const n of icounts.values()) insns += n;
     this.cpIcounts.set(i, icounts);
-    c = { snap, seq: data.seq, icounts, insns };
+    c = { snap, seq: data.seq, icounts, insns, origin: i };
     if (this.cpClean.size >= 4) this.cpClean.delete(this.cpClean.keys().next().value!);
     this.cpClean.set(i, c);
     return c;

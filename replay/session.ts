@@ -22,7 +22,7 @@ import { UsageError } from './cli/errors.js';
 import { findImage, imageIndex } from './images.js';
 import { TraceEvents, type EventPredicate } from './session-events.js';
 import { runBackward, runForward, type RunFrom, type RunHost, type RunRequest, type RunStop } from './session-break.js';
-import { icountsOf, Seeker, type Stop, type Target } from './session-seek.js';
+import { icountsOf, Seeker, type MoveOrigin, type Stop, type Target } from './session-seek.js';
 import { verifyRun, type VerifyResult } from './session-verify.js';
 import { viewRegister, type MachineView } from './session-view.js';
 import { watchBackward, watchForward, type IcountPoint, type MachineSource, type WatchHit, type WatchSpec } from './session-watch.js';
@@ -115,16 +115,18 @@ export class ReplaySession {
   }
 
   /**
-   * A machine at the start of the recorded run. For a trace whose recording
-   * did not finish, the machine halts as it emits the first event past the
-   * recorded ones: nothing replays beyond what the trace can check.
+   * A machine at the start of the recorded run (null sink: nobody needs its
+   * events). For a trace whose recording did not finish, the machine halts as
+   * it emits the first event past the recorded ones: nothing replays beyond
+   * what the trace can check.
    */
-  private fresh(sink: (e: SimEvent) => void): Machine {
+  private fresh(sink: ((e: SimEvent) => void) | null): Machine {
     const opts = { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock };
     if (this.reader.complete) return new Machine(this.specs, sink, opts);
     const end = this.reader.index.eventCount;
+    const inner = sink ?? ((): void => {});
     const m: Machine = new Machine(this.specs, (e) => {
-      if (e.seq < end) return sink(e);
+      if (e.seq < end) return inner(e);
       m.halt();
     }, opts);
     return m;
@@ -395,8 +397,13 @@ export class ReplaySession {
     return x;
   }
 
-  /** Trace checkpoints decoded by cursor moves so far, and moves that ran the cursor's machine on instead of re-executing: for tests and benches. */
-  get stats(): { readonly checkpointReads: number; readonly resumed: number } {
+  /**
+   * Trace checkpoints decoded by cursor moves so far, moves that ran the
+   * cursor's machine on instead of re-executing, and where the last move
+   * re-executed from (a checkpoint's index, -1 the start, 'anchor' an
+   * in-memory snapshot near the cursor, 'resumed' none): for tests and benches.
+   */
+  get stats(): { readonly checkpointReads: number; readonly resumed: number; readonly lastOrigin: MoveOrigin } {
     return this.seeker.stats;
   }
 }

@@ -46,8 +46,10 @@ export type MachineOptions = {
  */
 export type StopReason = 'all-stopped' | 'budget' | 'deadlock' | 'paused' | 'unimplemented';
 
-/** The scheduler's own state, for snapshots (sim/snapshot.ts). */
-/** Scheduler and observer state for snapshots (ring tracking included). */
+/**
+ * Scheduler and observer state for snapshots (ring tracking included).
+ * `events` equals Xen's next seq, which is restored from its own field.
+ */
 export type SchedState = { next: number; hypercalls: [string, number][]; events: number; rings: ReturnType<RingTracker['snapshot']> };
 
 export type RunSummary = {
@@ -74,16 +76,21 @@ export class Machine {
   readonly quantum: number;
   private readonly hypercalls = new Map<string, number>();
   private readonly tracker: RingTracker;
-  private eventCount = 0;
   /** set when a vCPU stopped at an unimplemented instruction: the report; the machine runs no further */
   private unimplemented: string | null = null;
 
-  constructor(domains: DomainSpec[], sink: EventSink = () => {}, opts: MachineOptions = {}) {
+  /**
+   * `sink` hears every event; without one (null) the machine builds no event
+   * objects and walks no guest stacks, yet counts events and hypercalls
+   * alike and ends in exactly the same state (Xen.listening).
+   */
+  constructor(domains: DomainSpec[], sink: EventSink | null = null, opts: MachineOptions = {}) {
     this.quantum = opts.quantum ?? 100_000;
     const pages = domains.reduce((n, s) => n + s.memoryMiB * 256, 0);
     // Guest RAM, 1024 frames for Xen plus 64 per domain (shared_info, grant frames...), and the M2P on top.
     const frames = new Frames(withXenFrames(pages + 1024 + 64 * domains.length));
-    this.xen = new Xen(frames, (e, pos) => this.observe(e, pos, sink));
+    this.xen = new Xen(frames, sink);
+    this.xen.onHypercall = (name) => this.hypercalls.set(name, (this.hypercalls.get(name) ?? 0) + 1);
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
     this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());
     this.tracker = new RingTracker(
@@ -110,12 +117,6 @@ export class Machine {
     }
   }
 
-  private observe(e: SimEvent, pos: EventPos, sink: EventSink): void {
-    this.eventCount++;
-    if (e.kind === 'hypercall') this.hypercalls.set(e.name, (this.hypercalls.get(e.name) ?? 0) + 1);
-    sink(e, pos);
-  }
-
   get domains(): Domain[] {
     return [...this.xen.domains.values()];
   }
@@ -127,14 +128,13 @@ export class Machine {
 
   /** Scheduler state (only meaningful between slices). */
   get schedState(): SchedState {
-    return { next: this.next, hypercalls: [...this.hypercalls], events: this.eventCount, rings: this.tracker.snapshot() };
+    return { next: this.next, hypercalls: [...this.hypercalls], events: this.xen.nextSeq, rings: this.tracker.snapshot() };
   }
   set schedState(s: SchedState) {
     this.tracker.restore(s.rings);
     this.next = s.next;
     this.hypercalls.clear();
     for (const [name, n] of s.hypercalls) this.hypercalls.set(name, n);
-    this.eventCount = s.events;
   }
 
   /** The dom0 service ends of domain `id`: its xenstore ring server and console backend. */
@@ -493,7 +493,7 @@ export class Machine {
         instructions: d.vcpus.reduce((n, v) => n + v.cpu.icount, 0),
       })),
       hypercalls: Object.fromEntries([...this.hypercalls].sort(([a], [b]) => (a < b ? -1 : 1))),
-      events: this.eventCount,
+      events: this.xen.nextSeq,
       ...(this.unimplemented !== null ? { unimplemented: this.unimplemented } : {}),
     };
   }

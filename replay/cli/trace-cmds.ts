@@ -8,7 +8,7 @@ import { TraceError, TraceReader } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
 import { KIND_ALIASES, summary } from '../format.js';
 import { headerIdentity, imageName } from '../images.js';
-import { record } from '../record.js';
+import { CHECKPOINT_INSNS, record } from '../record.js';
 import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
 import { checkExpect } from '../scenario-run.js';
@@ -17,6 +17,11 @@ import { addKernelOptions, DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed,
 import { symbolOverrides } from './symbol-args.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
+/** How checkpoints were spaced, for `info`: " (every N events or M instructions)", or nothing. */
+const spacing = (events: number, insns: number): string => {
+  const by = [events ? `${events} events` : '', insns ? `${insns} instructions` : ''].filter((x) => x !== '');
+  return by.length > 0 ? ` (every ${by.join(' or ')})` : '';
+};
 
 /** Open a trace file, or a one-line error (missing, a directory, damaged). */
 export function openTrace(path: string): TraceReader {
@@ -37,10 +42,11 @@ export function registerTraceCommands(program: Command): void {
       .argument('[input]', 'scenario .json or PV kernel (ELF or bzImage)', DEFAULT_SCENARIO)
       .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
       .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
+      .option('--checkpoint-insns <n>', 'guest instructions between machine checkpoints, all vCPUs together (0: none); with --checkpoint-every, whichever comes first', String(CHECKPOINT_INSNS))
       .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
       .option('--seed <n>', 'seed (overrides the scenario)'),
   )
-    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string }) => {
+    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string }) => {
       kernelOptions([input], o);
       let s;
       try {
@@ -51,6 +57,7 @@ export function registerTraceCommands(program: Command): void {
       }
       if (s === null) throw new UsageError(`${input}: not a Xen PV kernel; only PV guests can be recorded`);
       const every = o.checkpointEvery === '0' ? 0 : positiveInt('--checkpoint-every', o.checkpointEvery);
+      const insns = o.checkpointInsns === '0' ? 0 : positiveInt('--checkpoint-insns', o.checkpointInsns);
       const seed = seedOf(o);
       outputFile(o.output, 'a trace file', [input]);
       const tty = process.stderr.isTTY === true;
@@ -60,6 +67,7 @@ export function registerTraceCommands(program: Command): void {
       try {
         r = await record(s, o.output, {
           checkpointEvery: every,
+          checkpointInsns: insns,
           ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
           ...(seed !== undefined ? { seed } : {}),
           progress: (events, insns) => {
@@ -151,7 +159,7 @@ export function registerTraceCommands(program: Command): void {
         scenario: id.name, scenarioSha256: id.sha256, seed: r.header.seed,
         images: r.header.images.map((i, k) => ({ role: i.role, domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
-        chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery,
+        chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery, checkpointInsns: r.header.checkpointInsns ?? 0,
         bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
         eventBytesPerEvent: r.index.eventCount ? compressed / r.index.eventCount : 0,
         compressionRatio: compressed ? raw / compressed : 0, endTime: r.index.endTime, stopReason: r.index.stopReason,
@@ -166,7 +174,7 @@ export function registerTraceCommands(program: Command): void {
         `scenario   ${info.scenario}${id.sha256 ? ` (sha256 ${id.sha256.slice(0, 16)}...)` : ''}, seed ${info.seed}, stop: ${info.stopReason}, virtual time ${(info.endTime / 1e6).toFixed(3)} ms`,
         ...info.images.map((i) => `${(i.role === 'kernel' ? 'image' : i.role).padEnd(10)} ${i.domain}: ${i.name}${i.path && i.path !== i.name ? ` (${i.path})` : ''} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
         ...(r.index.vcpus.length > 0 ? [`vcpus      ${r.index.vcpus.map((v) => `d${v.dom}v${v.vcpu} ${v.icount}`).join(', ')} instructions retired`] : []),
-        `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${info.checkpointEvery ? ` (every ${info.checkpointEvery} events)` : ''}`,
+        `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${spacing(info.checkpointEvery, info.checkpointInsns)}`,
         `size       ${info.bytes} bytes, ${info.bytesPerEvent.toFixed(2)} bytes/event overall, ${info.eventBytesPerEvent.toFixed(2)} bytes/event in event chunks, compression ${info.compressionRatio.toFixed(1)}x`,
         `by kind    ${Object.entries(info.countsByKind).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ')}`,
         `hypercalls ${Object.entries(info.countsByHypercall).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,

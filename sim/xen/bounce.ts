@@ -81,7 +81,7 @@ export function maybeUpcall(xen: Xen, d: Domain, v: Vcpu): boolean {
   if (!d.alive || !v.upcallPending || v.upcallMask) return false;
   const cb = v.callbacks.get(0); // CALLBACKTYPE_event
   if (cb === undefined || cb.address === 0n) return false;
-  xen.emit(v, d.id, { kind: 'evtchn_deliver', ports: xen.pendingPorts(d, v.id) });
+  xen.emit(v, d.id, () => ({ kind: 'evtchn_deliver', ports: xen.pendingPorts(d, v.id) }));
   return bounce(xen, d, v, cb.address, null, true);
 }
 

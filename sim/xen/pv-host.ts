@@ -143,11 +143,13 @@ export class PvHost implements CpuHost {
     }
     const nr = c.r[0]!;
     const args = [7, 6, 2, 10, 8].map((r) => c.getReg(r));
-    // The stub pushed rcx and r11 above its caller's return address.
-    const caller = nr === 23 ? 0n : (v.guest.u64(c.getReg(4) + 16n) ?? 0n);
-    // Everything Xen does for this call is stamped with the guest's stack;
+    // Who called, and the guest's stack, only describe the call's events: for
+    // a listener only. The stub pushed rcx and r11 above its caller's return
+    // address. Everything Xen does for this call is stamped with the stack;
     // iret is jumped to from anywhere (entry code), so it has none.
-    this.xen.hcStack = nr === 23 ? undefined : { v, stack: hypercallStack(v, caller, c.r[10]!, c.r[11]!) };
+    const described = nr !== 23 && this.xen.listening;
+    const caller = described ? (v.guest.u64(c.getReg(4) + 16n) ?? 0n) : 0n;
+    this.xen.hcStack = described ? { v, stack: hypercallStack(v, caller, c.r[10]!, c.r[11]!) } : undefined;
     const { result, ctx } = hypercall(this.xen, d, v, nr, args);
     if (result !== null) c.setReg(0, BigInt.asUintN(64, BigInt(result)));
     if (nr !== 23 || result !== null) {

@@ -7,7 +7,7 @@
  * retired guest instruction (a 1 GHz virtual CPU; the TSC runs at the same
  * rate, so tsc == system time) and jumps forward when every vCPU is idle.
  */
-import type { EventPos, EventSink, SimEventBody } from '../events.js';
+import type { EventPos, EventSink, LazyBody, SimEventBody } from '../events.js';
 import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
 import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
@@ -34,12 +34,25 @@ export class Xen {
   onServiceKick: (dom: Domain, service: Service) => void = () => {};
   /** Set by the machine: `dom` notified through `port` (rings are inspected here, before the peer runs). */
   onNotify: (dom: Domain, port: number) => void = () => {};
+  /** Set by the machine: a hypercall event named `name` was emitted (listened to or not). */
+  onHypercall: (name: string) => void = () => {};
 
   /** page types and references of every machine frame */
   readonly pages: PageTypes;
 
-  constructor(readonly frames: Frames, private readonly sink: EventSink) {
+  /** `sink`: who consumes the events; null: nobody (see `listening`). */
+  constructor(readonly frames: Frames, private readonly sink: EventSink | null) {
     this.pages = new PageTypes(frames);
+  }
+
+  /**
+   * Whether anyone consumes events. When not, `emit` numbers and counts
+   * them but builds nothing, and what exists only to describe an event (a
+   * hypercall's caller and guest stack) need not be computed. Nothing the
+   * guests can see depends on it: a run ends in the same state either way.
+   */
+  get listening(): boolean {
+    return this.sink !== null;
   }
 
   /** The seq the next event gets; snapshots read it and restore it. */
@@ -69,11 +82,19 @@ export class Xen {
     this.running = null;
   }
 
-  /** Append an event to the stream, stamped with the vCPU's position (and the hypercall's stack, inside one). */
-  emit(v: Vcpu | null, dom: number, body: SimEventBody): void {
+  /**
+   * Append an event to the stream, stamped with the vCPU's position (and the
+   * hypercall's stack, inside one). Unheard (no sink), it only takes its seq
+   * and, for a hypercall, is counted by name; a lazy `body` is then never built.
+   */
+  emit(v: Vcpu | null, dom: number, body: SimEventBody | LazyBody): void {
+    const seq = this.seq++;
+    if (typeof body !== 'function' && body.kind === 'hypercall') this.onHypercall(body.name);
+    if (this.sink === null) return;
+    const b = typeof body === 'function' ? body() : body;
     const cpu = v?.cpu;
     const p = this.pos;
-    p.seq = this.seq++;
+    p.seq = seq;
     p.time = this.now();
     p.dom = dom;
     p.vcpu = v?.id ?? -1;
@@ -82,7 +103,7 @@ export class Xen {
     p.ripHi = cpu ? cpu.ripHi : 0;
     // Only that vCPU's own events carry it (a wake-up it causes is the other vCPU's).
     p.stack = v !== null && v === this.hcStack?.v ? this.hcStack.stack : undefined;
-    this.sink({ seq: p.seq, time: p.time, dom, vcpu: p.vcpu, icount: p.icount, rip: cpu ? cpu.rip : 0n, stack: p.stack, ...body }, p);
+    this.sink({ seq, time: p.time, dom, vcpu: p.vcpu, icount: p.icount, rip: cpu ? cpu.rip : 0n, stack: p.stack, ...b }, p);
   }
 
   /** The position handed to the sink with each event (one object, rewritten per event). */
@@ -131,11 +152,12 @@ export class Xen {
   pendingPorts(d: Domain, vcpu: number): number[] {
     const si = this.siView(d);
     const out: number[] = [];
-    for (let byte = 0; byte < NR_EVTCHN_PORTS / 8; byte++) {
-      const bits = si.getUint8(SI_PENDING + byte) & ~si.getUint8(SI_MASK + byte);
+    // 32 ports at a time (little-endian words: bit b of word w is port 32w + b).
+    for (let w = 0; w < NR_EVTCHN_PORTS / 32; w++) {
+      const bits = si.getUint32(SI_PENDING + 4 * w, true) & ~si.getUint32(SI_MASK + 4 * w, true);
       if (bits === 0) continue;
-      for (let b = 0; b < 8; b++) {
-        const port = byte * 8 + b;
+      for (let b = 0; b < 32; b++) {
+        const port = w * 32 + b;
         if ((bits & (1 << b)) !== 0 && (d.port(port)?.vcpu ?? 0) === vcpu) out.push(port);
       }
     }
