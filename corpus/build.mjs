@@ -18,7 +18,7 @@
 //   build/corpus/linux/initramfs.cpio.gz    it, with /dev/console, as an initramfs
 //
 // And each compute guest <name> again as a Xen PV kernel:
-//   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c
+//   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c, rt-float.c
 //                                 built with -DXENRR_PV + the adapter
 //                                 corpus/pv/compute-main.c + the PV runtime;
 //                                 its console output equals <name>.expected
@@ -41,7 +41,8 @@ import { INIT_CFLAGS, writeInitramfs } from './linux/initramfs.mjs';
 // plus any extra sources listed in `extra`. Add new guests here. `simd`: the
 // guest's own sources are compiled with SSE allowed (everything else, the
 // runtimes included, keeps -mgeneral-regs-only: event and trap handlers must
-// not touch the XMM registers of the code they interrupt).
+// not touch the XMM registers of the code they interrupt). `cflags`: extra
+// flags for the guest's own sources, in every build (flat, native, PV).
 const COMPUTE_GUESTS = [
   { name: 'sort' },
   { name: 'crc32' },
@@ -49,6 +50,9 @@ const COMPUTE_GUESTS = [
   { name: 'bignum' },
   { name: 'format' },
   { name: 'simd', simd: true },
+  { name: 'matmul', simd: true },
+  // -fno-math-errno: sqrt and lrint are the instructions (no libm to call)
+  { name: 'fpconv', simd: true, extra: ['fpspecial.c'], cflags: ['-fno-math-errno'] },
 ];
 
 // Xen PV guest kernels: each is <name>.c in corpus/pv/ defining kmain(),
@@ -125,8 +129,8 @@ const PV_CFLAGS = [
 ];
 
 // Runtime shared by every compute guest, and the files every build depends on.
-const COMMON_FLAT_SOURCES = ['entry.S', 'rt.c'];
-const COMMON_NATIVE_SOURCES = ['native-main.c', 'rt.c'];
+const COMMON_FLAT_SOURCES = ['entry.S', 'rt.c', 'rt-float.c'];
+const COMMON_NATIVE_SOURCES = ['native-main.c', 'rt.c', 'rt-float.c'];
 const COMMON_DEPS = ['rt.h', 'flat.ld'];
 
 // PV runtime linked into every PV kernel, and the files every PV build depends on.
@@ -288,15 +292,16 @@ async function buildCompute(guest) {
     ? Promise.resolve()
     : (async () => {
         // A simd guest's own sources become SSE-enabled objects linked with the general-registers runtime.
-        const objs = guest.simd ? await sseObjects(guestSources, [...FLAT_CFLAGS, ...WARN], join(OUT, 'obj', `${guest.name}.flat`)) : guestSources;
+        const own = guest.cflags ?? [];
+        const objs = guest.simd ? await sseObjects(guestSources, [...FLAT_CFLAGS, ...own, ...WARN], join(OUT, 'obj', `${guest.name}.flat`)) : guestSources;
         const common = COMMON_FLAT_SOURCES.map(src);
-        await compile([...FLAT_CFLAGS, ...WARN, '-T', src('flat.ld'), ...common, ...objs], elf);
+        await compile([...FLAT_CFLAGS, ...(guest.simd ? [] : own), ...WARN, '-T', src('flat.ld'), ...common, ...objs], elf);
         note(`built ${rel(elf)}`);
       })();
 
   const nativeStep = (async () => {
     if (!upToDate([native], [...nativeSources, ...deps])) {
-      await compile([...NATIVE_CFLAGS, ...WARN, ...nativeSources], native);
+      await compile([...NATIVE_CFLAGS, ...(guest.cflags ?? []), ...WARN, ...nativeSources], native);
       note(`built ${rel(native)}`);
     }
     if (upToDate([expected], [native])) return;
@@ -368,10 +373,10 @@ function pvComputeKernel(guest) {
   const own = [`${guest.name}.c`, ...(guest.extra ?? [])].map(src);
   return {
     name: `compute-${guest.name}`,
-    sources: [join(PV, PV_COMPUTE_ADAPTER), src('rt.c'), ...(guest.simd ? [] : own)],
+    sources: [join(PV, PV_COMPUTE_ADAPTER), src('rt.c'), src('rt-float.c'), ...(guest.simd ? [] : own)],
     sseSources: guest.simd ? own : [],
     deps: [src('rt.h')],
-    cflags: PV_COMPUTE_CFLAGS,
+    cflags: [...PV_COMPUTE_CFLAGS, ...(guest.cflags ?? [])],
   };
 }
 

@@ -24,7 +24,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = join(ROOT, 'build', 'corpus');
 
 /** Must match COMPUTE_GUESTS in corpus/build.mjs. */
-const GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd'] as const;
+const GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd', 'matmul', 'fpconv'] as const;
 
 /** Largest PV/bare instruction ratio minus 1 accepted (measured: at most 0.6%). */
 const MAX_OVERHEAD = 0.02;

@@ -26,9 +26,13 @@ const KERNELS = ['hello', 'timer', 'pingpong', 'gntcopy', 'fault', 'crash', 'rin
 /** The compute guests' PV flavour (COMPUTE_GUESTS in corpus/build.mjs), all
  * with the kmain of this adapter; compute-pv.test.ts runs them. */
 const COMPUTE_ADAPTER = 'compute-main';
-const COMPUTE_KERNELS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd'].map((n) => `compute-${n}`);
+const COMPUTE_KERNELS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd', 'matmul', 'fpconv'].map((n) => `compute-${n}`);
 /** Kernels whose guest code may use SSE (COMPUTE_GUESTS with `simd`): only in functions of that code. */
-const SSE_FUNCTIONS: Record<string, RegExp> = { 'compute-simd': /^(guest_main|simd_\w+|ref_\w+|fill)(\.\w+)*$/ };
+const SSE_FUNCTIONS: Record<string, RegExp> = {
+  'compute-simd': /^(guest_main|simd_\w+|ref_\w+|fill)(\.\w+)*$/,
+  'compute-matmul': /^(guest_main|fill|rnd_f(32|64)|mm_f(32|64)|ref_mm_\w+|dot_f(32|64)|axpy_f(32|64)|horner_f(32|64)|digest(32|64))(\.\w+)*$/,
+  'compute-fpconv': /^(guest_main|fill|cvt_\w+|ref_\w+|k_\w+|r_\w+|argmax_abs|histogram|rint_sum|i64_round_trip|bits_of_array\d+|fp_special_values|op_\w+|landmark|show)(\.\w+)*$/,
+};
 const ALL_KERNELS: readonly string[] = [...KERNELS, ...COMPUTE_KERNELS];
 
 /** Xen ELF note types (public/elfnote.h). */
