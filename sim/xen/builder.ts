@@ -12,6 +12,7 @@ import { ElfError, parseElf, type ElfFile } from '../elf.js';
 import { Domain, EvtState } from './domain.js';
 import type { Frames } from './frames.js';
 import { PGT } from './page-types.js';
+import { VMASST_TYPE_pae_extended_cr3 } from './public/xen.js';
 import { PvHost } from './pv-host.js';
 import { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
@@ -30,7 +31,7 @@ export class BuildError extends Error {
 /** `seed` permutes which machine frame backs which PFN (0: in order, still MFN != PFN). */
 export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number };
 
-export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string };
+export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string; paeMode: string };
 
 const PAGE = 4096n;
 const M64 = (1n << 64n) - 1n;
@@ -61,6 +62,7 @@ export function xenNotes(elf: ElfFile): XenNotes {
     guestOs: str(XEN_ELFNOTE.GUEST_OS),
     loader: str(XEN_ELFNOTE.LOADER),
     features: str(XEN_ELFNOTE.FEATURES),
+    paeMode: str(XEN_ELFNOTE.PAE_MODE),
   };
 }
 
@@ -193,6 +195,10 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   // and every frame mapped writable as a writable page.
   for (let k = 0; k < 2; k++) if (xen.pages.getType(d, l4, PGT.L4) !== 0) throw new BuildError('the initial page tables do not validate');
   d.pinned.set(l4, PGT.L4);
+  // A hardware domain is built by Xen itself (pv/dom0_build.c), which turns
+  // on pae_extended_cr3 for a PAE_MODE "yes" kernel; the toolstack leaves a
+  // 64-bit domU's vm_assist empty (xg_dom_x86.c vcpu_x86_64).
+  if (spec.privileged && notes.paeMode === 'yes') d.vmAssist |= 1 << VMASST_TYPE_pae_extended_cr3;
 
   // shared_info: a Xen frame; every vcpu_info starts with events masked.
   d.sharedInfoMfn = frames.allocXen();

@@ -3,6 +3,7 @@
  * table and run state. Behaviour lives in the hypercall modules; this is the
  * state they share.
  */
+import { createHash } from 'node:crypto';
 import type { Vcpu } from './vcpu.js';
 
 export const DomState = { RUNNING: 'running', SHUTDOWN: 'shutdown', CRASHED: 'crashed' } as const;
@@ -75,7 +76,26 @@ export class Domain {
   /** frames typed as page tables (count > 0), kept by PageTypes in order of first use */
   readonly ptFrames = new Set<number>();
 
-  constructor(readonly id: number, readonly name: string, readonly privileged: boolean) {}
+  /**
+   * xen_domain_handle_t: the UUID the toolstack gives the domain (libxl's
+   * /vm/<uuid>, XENVER_guest_handle). libxl draws a random one; here it is
+   * derived from the domain's id and name (an RFC 4122 version-4 layout), so
+   * runs stay reproducible.
+   */
+  readonly handle: Uint8Array;
+
+  constructor(readonly id: number, readonly name: string, readonly privileged: boolean) {
+    const h = createHash('sha256').update(`xenrr domain ${id} ${name}`).digest();
+    this.handle = new Uint8Array(h.subarray(0, 16));
+    this.handle[6] = (this.handle[6]! & 0x0f) | 0x40;
+    this.handle[8] = (this.handle[8]! & 0x3f) | 0x80;
+  }
+
+  /** The handle as libxl prints it: 8-4-4-4-12 lowercase hex. */
+  get uuid(): string {
+    const x = Buffer.from(this.handle).toString('hex');
+    return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  }
 
   get alive(): boolean {
     return this.state === DomState.RUNNING;

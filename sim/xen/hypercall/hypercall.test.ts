@@ -46,7 +46,7 @@ describe.skipIf(!corpusBuilt)('hypercall errors', () => {
     put(scratch, struct(16, [[0, 4, 1], [4, 4, 0x12]]));
     expect(call(X.__HYPERVISOR_sysctl, scratch)).toBe(-Errno.EACCES);
     expect(call(X.__HYPERVISOR_platform_op, scratch)).toBe(-Errno.EPERM);
-    expect(call(X.__HYPERVISOR_xen_version, 9, scratch)).toBe(-Errno.EPERM);
+    expect(call(X.__HYPERVISOR_xen_version, 10, scratch)).toBe(-Errno.EPERM);
     expect(call(X.__HYPERVISOR_physdev_op, 20, scratch)).toBe(-Errno.EPERM);
     expect(call(X.__HYPERVISOR_sched_op, 4, scratch)).toBe(-Errno.EPERM);
     put(scratch, struct(8, [[0, 2, 2], [2, 2, 0]]));
