@@ -17,7 +17,7 @@ import { ConsoleBackend } from './services/console.js';
 import { XenStore } from './services/xenstored.js';
 import { XsRingServer } from './services/xs-ring.js';
 import { injectException, maybeUpcall } from './xen/bounce.js';
-import { buildPvDomain, type BuildSpec } from './xen/builder.js';
+import { buildPvDomain, LIBXL_MAXMEM_CONSTANT_KIB, type BuildSpec } from './xen/builder.js';
 import type { Domain } from './xen/domain.js';
 import { Frames } from './xen/frames.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
@@ -71,7 +71,7 @@ export class Machine {
   constructor(domains: DomainSpec[], sink: EventSink = () => {}, opts: MachineOptions = {}) {
     this.quantum = opts.quantum ?? 100_000;
     const pages = domains.reduce((n, s) => n + s.memoryMiB * 256, 0);
-    const frames = new Frames(pages + 1024 + 64 * domains.length);
+    const frames = new Frames(pages + 1024 + (64 + LIBXL_MAXMEM_CONSTANT_KIB / 4) * domains.length);
     this.xen = new Xen(frames, (e, pos) => this.observe(e, pos, sink));
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
     this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());

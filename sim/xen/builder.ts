@@ -24,6 +24,13 @@ export const XEN_ELFNOTE = {
   INIT_P2M: 15, MOD_START_PFN: 16, SUPPORTED_FEATURES: 17, PHYS32_ENTRY: 18,
 } as const;
 
+/**
+ * libxl's slack over a domain's memory (LIBXL_MAXMEM_CONSTANT, KiB): xl sets
+ * max_pages = target + 1 MiB (libxl__build_pre -> xc_domain_setmaxmem), so a
+ * domU may populate that many pages beyond its initial allocation.
+ */
+export const LIBXL_MAXMEM_CONSTANT_KIB = 1024;
+
 export class BuildError extends Error {
   override name = 'BuildError';
 }
@@ -98,7 +105,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   const d = new Domain(spec.id, spec.name, spec.privileged);
   d.cmdline = spec.cmdline;
   const nrPages = spec.memoryMiB * 256;
-  d.maxPages = nrPages;
+  // A hardware domain is sized by Xen's dom0_mem; a domU by the toolstack.
+  d.maxPages = spec.privileged ? nrPages : nrPages + LIBXL_MAXMEM_CONSTANT_KIB / 4;
   const virtOffset = notes.virtBase - notes.paddrOffset;
   const loads = elf.loadSegments.filter((s) => s.memsz > 0);
   if (loads.length === 0) throw new BuildError('kernel has no loadable segment');

@@ -1,6 +1,5 @@
 /**
- * Page tables and memory: mmu_update, update_va_mapping, mmuext_op,
- * memory_op, vm_assist.
+ * Page tables: mmu_update, update_va_mapping, mmuext_op; and vm_assist.
  *
  * The guest's page tables hold machine addresses and are read-only to it;
  * it changes them only through these hypercalls. Every change goes through
@@ -227,107 +226,6 @@ export function mmuextOp(h: HcCtx): number {
   h.decoded.ops = names.join(',');
   if (done !== 0n && !h.v.guest.putU32(done, k)) return -E.EFAULT;
   return rc;
-}
-
-const XENMEM_NAMES: Record<number, string> = { 0: 'increase_reservation', 1: 'decrease_reservation', 2: 'maximum_ram_page', 3: 'current_reservation', 4: 'maximum_reservation', 6: 'populate_physmap', 7: 'add_to_physmap', 9: 'memory_map', 11: 'exchange' };
-const XENMEM_SUB = subOpNames('XENMEM', XENMEM_NAMES);
-
-/** memory_op(cmd, arg) */
-export function memoryOp(h: HcCtx): number {
-  const cmd = u32(h.args[0]!) & 0x3f;
-  const arg = h.args[1]!;
-  h.sub = cmd;
-  h.subName = XENMEM_SUB(cmd);
-  const g = h.v.guest;
-  const frames = h.xen.frames;
-  switch (cmd) {
-    case 2:
-      return frames.frameCount - 1;
-    case 3:
-    case 4: {
-      const dom = g.u16(arg);
-      if (dom === null) return -E.EFAULT;
-      h.decoded.domid = dom;
-      if (dom !== DOMID_SELF && dom !== h.d.id) return h.d.privileged ? -E.ESRCH : -E.EPERM;
-      return cmd === 3 ? frames.count(h.d.id) : h.d.maxPages;
-    }
-    case 0:
-    case 1:
-    case 6: {
-      const raw = g.read(arg, 32);
-      if (raw === null) return -E.EFAULT;
-      const dv = new DataView(raw.buffer);
-      const list = dv.getBigUint64(0, true);
-      const nr = Number(dv.getBigUint64(8, true) & 0xffffffffn);
-      const order = dv.getUint32(16, true);
-      const dom = dv.getUint16(24, true);
-      Object.assign(h.decoded, { nr_extents: nr, extent_order: order, domid: dom });
-      if (dom !== DOMID_SELF && dom !== h.d.id) return -E.EPERM;
-      if (order !== 0) return -E.EINVAL;
-      let k = 0;
-      for (; k < nr; k++) {
-        const at = list + BigInt(8 * k);
-        if (cmd === 1) {
-          const mfn = g.u64(at);
-          if (mfn === null) return k > 0 ? k : -E.EFAULT;
-          const m = Number(mfn & 0xfffffffffn);
-          // guest_remove_page: a pinned table is unpinned; the frame is
-          // freed once nothing references it any more (page-types.ts).
-          if (m >= frames.frameCount || frames.owner[m] !== h.d.id || h.xen.pages.isReleasing(m)) break;
-          if (h.d.pinned.delete(m)) h.xen.pages.putType(h.d, m);
-          const pfn = h.d.p2m.indexOf(m);
-          if (pfn >= 0) h.d.p2m[pfn] = -1;
-          h.xen.pages.release(m);
-          for (const v of h.d.vcpus) v.cpu.mmu.flush();
-          continue;
-        }
-        if (frames.count(h.d.id) >= h.d.maxPages) break;
-        const gpfn = cmd === 6 ? g.u64(at) : 0n;
-        if (gpfn === null) return k > 0 ? k : -E.EFAULT;
-        const mfn = frames.tryAlloc(h.d.id);
-        if (mfn === null) break;
-        if (cmd === 6) {
-          const pfn = Number(gpfn & 0xfffffffffn);
-          h.d.p2m[pfn] = mfn;
-          frames.setM2p(mfn, BigInt(pfn));
-        }
-        if (!g.putU64(at, BigInt(mfn))) return k > 0 ? k : -E.EFAULT;
-      }
-      return k;
-    }
-    case 7: {
-      const raw = g.read(arg, 24);
-      if (raw === null) return -E.EFAULT;
-      const dv = new DataView(raw.buffer);
-      const space = dv.getUint32(4, true);
-      const idx = Number(dv.getBigUint64(8, true) & 0xffffffffn);
-      const gpfn = Number(dv.getBigUint64(16, true) & 0xfffffffffn);
-      Object.assign(h.decoded, { space, idx, gpfn });
-      let mfn: number;
-      if (space === 0) mfn = h.d.sharedInfoMfn;
-      else if (space === 1) {
-        if (idx >= h.d.maxGrantFrames) return -E.EINVAL;
-        while (h.d.grantFrames.length <= idx) h.d.grantFrames.push(frames.allocXen());
-        mfn = h.d.grantFrames[idx]!;
-      } else return -E.EINVAL;
-      h.d.p2m[gpfn] = mfn;
-      return 0;
-    }
-    case 9: {
-      const nr = g.u32(arg);
-      const buf = g.u64(arg + 8n);
-      if (nr === null || buf === null) return -E.EFAULT;
-      if (nr < 1) return -E.EINVAL;
-      const e820 = new Uint8Array(20);
-      const dv = new DataView(e820.buffer);
-      dv.setBigUint64(8, BigInt(h.d.maxPages) * 4096n, true);
-      dv.setUint32(16, 1, true); // E820_RAM
-      if (!g.write(buf, e820) || !g.putU32(arg, 1)) return -E.EFAULT;
-      return 0;
-    }
-    default:
-      return -E.ENOSYS;
-  }
 }
 
 /** vm_assist(cmd, type): enable (0) / disable (1) an assist Xen offers 64-bit PV guests. */
