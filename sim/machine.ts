@@ -17,9 +17,11 @@ import { ConsoleBackend } from './services/console.js';
 import { XenStore } from './services/xenstored.js';
 import { XsRingServer } from './services/xs-ring.js';
 import { injectException, maybeUpcall } from './xen/bounce.js';
+import type { PvHost } from './xen/pv-host.js';
 import { buildPvDomain, LIBXL_MAXMEM_CONSTANT_KIB, type BuildSpec } from './xen/builder.js';
 import type { Domain } from './xen/domain.js';
 import { Frames } from './xen/frames.js';
+import { ptwrFault } from './xen/ptwr.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { RingTracker } from './xen/rings.js';
@@ -258,17 +260,24 @@ export class Machine {
     this.drainConsole(d);
   }
 
-  /** An exception left the core: FEP+cpuid is emulated, everything else goes to the guest's trap table. */
+  /** An exception left the core: FEP+cpuid and writes to read-only L1 tables are emulated, everything else goes to the guest's trap table. */
   private deliver(d: Domain, v: Vcpu, vector: number, err: number, cr2: bigint): void {
     if (vector === Vector.UD) {
       const bytes = v.guest.read(v.cpu.rip, FEP_CPUID.length);
       if (bytes !== null && FEP_CPUID.every((b, k) => bytes[k] === b)) {
+        // pv/emul-inv-op.c: with CPUID faulting on, user mode gets #GP at the cpuid itself.
         const c = v.cpu;
-        c.host.cpuid(c, c.r[0]!, c.r[2]!);
+        if ((v.msrs.miscFeaturesEnables & 1n) !== 0n && !v.kernelMode) {
+          c.rip = c.rip + 5n;
+          injectException(this.xen, d, v, Vector.GP, 0, 0n);
+          return;
+        }
+        (c.host as PvHost).cpuidValues(c, c.r[0]!);
         c.rip = c.rip + 7n;
         return;
       }
     }
+    if (vector === Vector.PF && ptwrFault(this.xen, d, v, err, cr2)) return;
     injectException(this.xen, d, v, vector, err, cr2);
   }
 

@@ -67,6 +67,8 @@ export class Domain {
   /** VMASST_TYPE_* bits enabled with vm_assist (types below 32), and m2p_strict */
   vmAssist = 0;
   m2pStrict = false;
+  /** MFN registered with PHYSDEVOP_pirq_eoi_gmfn (a writable reference held), 0 = none */
+  pirqEoiMfn = 0;
   /** bytes the guest wrote with console_io (the "hypervisor log") */
   readonly log: number[] = [];
   /** bytes drained from the PV console ring */

@@ -10,6 +10,7 @@ import { Cpu } from '../cpu/cpu.js';
 import type { CpuHost } from '../cpu/host.js';
 import type { PhysMem } from '../cpu/phys-mem.js';
 import { GuestMem } from './guest-mem.js';
+import { initialMsrs, type VcpuMsrs } from './msr.js';
 
 export type TrapEntry = { flags: number; cs: number; address: bigint };
 export type Callback = { address: bigint; flags: number };
@@ -38,6 +39,11 @@ export class Vcpu {
   kernelSp = 0n;
   /** virtual IOPL (physdev_op set_iopl), 0..3 */
   iopl = 0;
+  /** MSRs Xen keeps per vCPU (msr.ts) */
+  readonly msrs: VcpuMsrs = initialMsrs();
+  /** I/O permission bitmap (PHYSDEVOP_set_iobitmap): guest VA and the ports it covers */
+  iobmp = 0n;
+  iobmpLimit = 0;
   cr2 = 0n;
   cr0Ts = false;
   /** the guest's view of CR4 (PV_CR4_GUEST_VISIBLE_MASK bits of Xen's, none of its own set) */

@@ -1,6 +1,6 @@
 /**
- * console_io, physdev_op, and the privileged
- * families a domU may only probe (sysctl, domctl, platform_op).
+ * console_io, and the privileged families a domU may only probe (sysctl,
+ * domctl, platform_op), and xenpmu_op.
  */
 import { E, u32, type HcCtx, subOpNames } from './types.js';
 
@@ -28,25 +28,6 @@ export function consoleIo(h: HcCtx): number {
   return -E.ENOSYS;
 }
 
-const PHYSDEVOP_NAMES: Record<number, string> = { 6: 'set_iopl', 7: 'set_iobitmap' };
-const PHYSDEVOP_SUB = subOpNames('PHYSDEVOP', PHYSDEVOP_NAMES);
-
-export function physdevOp(h: HcCtx): number {
-  const cmd = u32(h.args[0]!);
-  h.sub = cmd;
-  h.subName = PHYSDEVOP_SUB(cmd);
-  if (cmd === 6) {
-    const iopl = h.v.guest.u32(h.args[1]!);
-    if (iopl === null) return -E.EFAULT;
-    h.decoded.iopl = iopl;
-    if (iopl > 3) return -E.EINVAL;
-    h.v.iopl = iopl;
-    return 0;
-  }
-  if (cmd === 7) return 0;
-  return h.d.privileged ? -E.ENOSYS : -E.EPERM;
-}
-
 /** sysctl / domctl: interface version first (-EACCES), then privilege (-EPERM); the privileged subset comes with the drivers work. */
 export function sysctlOrDomctl(version: number) {
   return (h: HcCtx): number => {
@@ -64,3 +45,16 @@ export function sysctlOrDomctl(version: number) {
 export function privilegedOnly(h: HcCtx): number {
   return h.d.privileged ? -E.ENOSYS : -E.EPERM;
 }
+
+/**
+ * xenpmu_op: Xen 4.17 boots with the virtual PMU off (vpmu=0 by default), so
+ * every sub-op answers -EOPNOTSUPP (cpu/vpmu.c do_xenpmu_op); Linux then
+ * prints "VPMU disabled by hypervisor".
+ */
+export function xenpmuOp(h: HcCtx): number {
+  const cmd = u32(h.args[0]!);
+  h.sub = cmd;
+  h.subName = XENPMU_SUB(cmd);
+  return -E.EOPNOTSUPP;
+}
+const XENPMU_SUB = subOpNames('XENPMU', { 0: 'mode_get', 1: 'mode_set', 2: 'feature_get', 3: 'feature_set', 4: 'init', 5: 'finish', 6: 'lvtpc_set', 7: 'flush' });

@@ -12,6 +12,10 @@ import { PGT, PTE_P, type Pgt } from '../page-types.js';
 import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
 import { isCanonical } from './traps.js';
+import {
+  VMASST_CMD_disable, VMASST_CMD_enable, VMASST_TYPE_4gb_segments, VMASST_TYPE_4gb_segments_notify, VMASST_TYPE_architectural_iopl,
+  VMASST_TYPE_m2p_strict, VMASST_TYPE_pae_extended_cr3, VMASST_TYPE_runstate_update_flag, VMASST_TYPE_writable_pagetables,
+} from '../public/xen.js';
 import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
 
 const M64 = (1n << 64n) - 1n;
@@ -228,20 +232,29 @@ export function mmuextOp(h: HcCtx): number {
   return rc;
 }
 
-/** vm_assist(cmd, type): enable (0) / disable (1) an assist Xen offers 64-bit PV guests. */
+/**
+ * VMASST types a 64-bit PV guest may use (asm/domain.h PV64_VM_ASSIST_MASK):
+ * the 32-bit ones too, "but we can't make such requests fail all of the
+ * sudden", plus m2p_strict.
+ */
+export const PV64_VM_ASSIST_MASK =
+  (1n << BigInt(VMASST_TYPE_4gb_segments)) | (1n << BigInt(VMASST_TYPE_4gb_segments_notify)) | (1n << BigInt(VMASST_TYPE_writable_pagetables)) |
+  (1n << BigInt(VMASST_TYPE_pae_extended_cr3)) | (1n << BigInt(VMASST_TYPE_architectural_iopl)) | (1n << BigInt(VMASST_TYPE_runstate_update_flag)) |
+  (1n << BigInt(VMASST_TYPE_m2p_strict));
+
+/** vm_assist(cmd, type): common/domain.c do_vm_assist -- the type is checked (-EINVAL) before the command (-ENOSYS). */
 export function vmAssist(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
   const type = u32(h.args[1]!);
   h.decoded.cmd = cmd;
   h.decoded.type = type;
-  const valid = [1, 2, 3, 4, 5, 32].includes(type);
-  if (cmd > 1) return -E.ENOSYS;
-  if (!valid) return -E.EINVAL;
-  if (type === 32) {
-    h.d.m2pStrict = cmd === 0;
+  if (type >= 64 || ((PV64_VM_ASSIST_MASK >> BigInt(type)) & 1n) === 0n) return -E.EINVAL;
+  if (cmd !== VMASST_CMD_enable && cmd !== VMASST_CMD_disable) return -E.ENOSYS;
+  if (type === VMASST_TYPE_m2p_strict) {
+    h.d.m2pStrict = cmd === VMASST_CMD_enable;
     return 0;
   }
   const bit = 1 << type;
-  h.d.vmAssist = cmd === 0 ? h.d.vmAssist | bit : h.d.vmAssist & ~bit;
+  h.d.vmAssist = cmd === VMASST_CMD_enable ? h.d.vmAssist | bit : h.d.vmAssist & ~bit;
   return 0;
 }
