@@ -15,6 +15,7 @@ import { ExitKind } from './cpu/fault.js';
 import type { EventPos, EventSink, SimEvent } from './events.js';
 import { ConsoleBackend } from './services/console.js';
 import { XenStore } from './services/xenstored.js';
+import { xlCreateDomain } from './services/toolstack.js';
 import { XsRingServer } from './services/xs-ring.js';
 import { injectException, maybeUpcall } from './xen/bounce.js';
 import type { PvHost } from './xen/pv-host.js';
@@ -31,7 +32,8 @@ export const VIRQ_TIMER = 0;
 /** Forced-emulation prefix followed by cpuid: ud2; .ascii "xen"; cpuid */
 const FEP_CPUID = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
 
-export type DomainSpec = BuildSpec & { image: Uint8Array };
+/** A domain to build: `kernel` is the scenario's name for its image (xl's kernel=, in /vm/<uuid>/image/kernel). */
+export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string };
 export type MachineOptions = {
   /** instructions per slice */
   quantum?: number;
@@ -94,7 +96,11 @@ export class Machine {
       this.order.push(...d.vcpus);
       const mem = frames.mem;
       this.consoles.set(d.id, new ConsoleBackend(mem.frame(d.consoleMfn)!));
-      this.store.introduceDomain(d.id, d.name);
+      xlCreateDomain(this.store, {
+        id: d.id, name: d.name, uuid: d.uuid, targetKiB: spec.memoryMiB * 1024, maxKiB: spec.memoryMiB * 1024, vcpus: spec.vcpus,
+        storePort: d.storePort, storeMfn: d.storeMfn, consolePort: d.consolePort, consoleMfn: d.consoleMfn,
+        kernel: spec.kernel ?? '', cmdline: spec.cmdline, startTime: this.xen.bootWallclock,
+      });
       this.rings.set(d.id, new XsRingServer(this.store, d.id, d.privileged, mem.frame(d.storeMfn)!));
       this.tracker.add({ kind: 'console', frontDom: d.id, backDom: 0, port: d.consolePort, gref: 0, mfn: d.consoleMfn });
       this.tracker.add({ kind: 'xenstore', frontDom: d.id, backDom: 0, port: d.storePort, gref: 0, mfn: d.storeMfn });

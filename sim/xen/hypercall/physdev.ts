@@ -8,6 +8,7 @@
  */
 import * as P from '../public/physdev.js';
 import { PGT } from '../page-types.js';
+import { HOST_NR_IRQS_GSI } from '../platform.js';
 import { E, u32, type HcCtx, subOpNames } from './types.js';
 
 const NAMES: Record<number, string> = {
@@ -22,8 +23,7 @@ const SUB = subOpNames('PHYSDEVOP', NAMES);
  * d->nr_pirqs of a domU: nr_static_irqs (the simulated host's GSIs: one
  * 24-pin IO-APIC) + extra_domU_irqs (DEFAULT_EXTRA_DOMU_IRQS, 32).
  */
-export const NR_IRQS_GSI = 24;
-export const DOMU_NR_PIRQS = NR_IRQS_GSI + 32;
+export const DOMU_NR_PIRQS = HOST_NR_IRQS_GSI + 32;
 /** IOBMP_BYTES: a whole 64 Ki-port bitmap must be readable. */
 const IOBMP_BYTES = 8192;
 
