@@ -241,7 +241,13 @@ export class Machine {
       this.halted = true;
       return;
     }
-    this.updateTime(v);
+    // Context switch: the vCPU last on the CPU leaves it unless it is this one again.
+    const prev = this.order.find((o) => o.onCpu);
+    if (prev !== v) {
+      if (prev !== undefined) xen.scheduleOut(prev);
+      xen.scheduleIn(v);
+    }
+    xen.updateTime(v);
     xen.beginSlice(v);
     maybeUpcall(xen, d, v);
     this.runSlice(v, d, budget);
@@ -263,6 +269,8 @@ export class Machine {
     // Descheduled: report ring traffic not yet seen at a notify.
     this.tracker.check(d.id);
     this.xen.endSlice();
+    // A vCPU that blocked, polls or went down leaves the CPU at once (the schedule softirq on its way out).
+    if (v.onCpu && (v.state !== VcpuState.RUNNABLE || !d.alive)) this.xen.scheduleOut(v);
     this.drainConsole(d);
   }
 
@@ -327,23 +335,6 @@ export class Machine {
       if (v.periodicDeadline >= 0 && v.periodicDeadline <= now) xen.periodicWork(v);
       if (v.state === VcpuState.POLLING && v.pollDeadline >= 0 && v.pollDeadline <= now) xen.wake(v, 'poll timeout');
     }
-  }
-
-  /** vcpu_time_info: system time and TSC stamp at slice start; 1 ns per TSC tick (mul 2^31, shift 1). */
-  private updateTime(v: Vcpu): void {
-    const mem = this.xen.frames.mem;
-    const ma = v.timeInfoMa;
-    const f = mem.frame(Math.floor(ma / 4096))!;
-    const o = ma % 4096;
-    const now = BigInt(this.xen.now());
-    const version = f.getUint32(o, true);
-    f.setUint32(o, (version + 1) | 1, true);
-    f.setBigUint64(o + 8, now, true);
-    f.setBigUint64(o + 16, now, true);
-    f.setUint32(o + 24, 0x80000000, true);
-    f.setInt8(o + 28, 1);
-    f.setUint8(o + 29, 0);
-    f.setUint32(o + 0, ((version + 1) | 1) + 1, true);
   }
 
   private drainConsole(d: Domain): void {

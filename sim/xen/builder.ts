@@ -14,6 +14,8 @@ import type { Frames } from './frames.js';
 import { PGT } from './page-types.js';
 import { VMASST_TYPE_pae_extended_cr3 } from './public/xen.js';
 import { PvHost } from './pv-host.js';
+import { RUNSTATE_runnable } from './public/vcpu.js';
+import { initialRunstate } from './runstate.js';
 import { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
 
@@ -265,6 +267,7 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     c.rflags = 0x202;
     if (id === 0) {
       v.initialised = true;
+      v.runstate = initialRunstate(RUNSTATE_runnable);
       // Scheduled at time 0: the 10 ms periodic timer is armed (vcpu_periodic_timer_work).
       v.periodicDeadline = v.periodicLast + v.periodicPeriod;
       v.kernelCr3 = l4;

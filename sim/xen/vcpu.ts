@@ -11,6 +11,8 @@ import type { CpuHost } from '../cpu/host.js';
 import type { PhysMem } from '../cpu/phys-mem.js';
 import { GuestMem } from './guest-mem.js';
 import { initialMsrs, type VcpuMsrs } from './msr.js';
+import { RUNSTATE_offline } from './public/vcpu.js';
+import { initialRunstate, type Runstate } from './runstate.js';
 
 export type TrapEntry = { flags: number; cs: number; address: bigint };
 export type Callback = { address: bigint; flags: number };
@@ -69,12 +71,19 @@ export class Vcpu {
   periodicPeriod = 10_000_000;
   periodicLast = 0;
   periodicDeadline = -1;
-  /** machine address of this vCPU's vcpu_info */
+  /** machine address of this vCPU's vcpu_info; whether VCPUOP_register_vcpu_info moved it (once only) */
   vcpuInfoMa = 0;
-  /** runstate accounting (ns) */
-  runningNs = 0;
-  blockedNs = 0;
-  stateSince = 0;
+  vcpuInfoRegistered = false;
+  /** guest VA of a secondary vcpu_time_info (VCPUOP_register_vcpu_time_memory_area), 0 = none */
+  timeInfoVa = 0n;
+  /** VCPUOP_send_nmi raised an NMI not yet delivered; one is being handled (until the iret) */
+  nmiPending = false;
+  nmiMasked = false;
+  /** holds the (simulated, single) physical CPU: set and cleared by the machine at context switches */
+  onCpu = false;
+  /** runstate accounting (runstate.ts) and the guest's registered copy (a guest VA, 0 = none) */
+  runstate: Runstate = initialRunstate(RUNSTATE_offline);
+  runstateVa = 0n;
   gdtFrames: number[] = [];
   gdtEntries = 0;
   ldtBase = 0n;

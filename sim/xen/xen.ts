@@ -12,6 +12,8 @@ import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './dom
 import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
 import { VIRQ_TIMER } from './public/xen.js';
+import { RUNSTATE_running } from './public/vcpu.js';
+import { runstateChange, runstateOf, updateRunstateArea } from './runstate.js';
 import { VcpuState, type Vcpu } from './vcpu.js';
 
 /** shared_info offsets (public/xen.h): pending and mask bitmaps. */
@@ -60,6 +62,48 @@ export class Xen {
   beginSlice(v: Vcpu): void {
     this.running = v;
     this.sliceStartIcount = v.cpu.icount;
+  }
+
+  /** Context switch in: `v` takes the CPU (runstate running; its runstate area is rewritten). */
+  scheduleIn(v: Vcpu): void {
+    v.onCpu = true;
+    runstateChange(v, RUNSTATE_running, this.now());
+    updateRunstateArea(v);
+  }
+
+  /** Context switch out: `v` leaves the CPU, runnable, blocked or offline as its state says. */
+  scheduleOut(v: Vcpu): void {
+    v.onCpu = false;
+    runstateChange(v, runstateOf(v), this.now());
+    updateRunstateArea(v);
+  }
+
+  /**
+   * update_vcpu_system_time: the vcpu_time_info in `v`'s vcpu_info (and in
+   * the area of VCPUOP_register_vcpu_time_memory_area) with the current
+   * system time and TSC. The TSC runs at 1 GHz, so tsc_to_system_mul is
+   * 2^31 with shift 1. The version is odd while the record is rewritten.
+   */
+  updateTime(v: Vcpu): void {
+    const mem = this.frames.mem;
+    const ma = v.timeInfoMa;
+    const f = mem.frame(Math.floor(ma / 4096))!;
+    const o = ma % 4096;
+    const now = BigInt(this.now());
+    const version = f.getUint32(o, true);
+    f.setUint32(o, (version + 1) | 1, true);
+    f.setBigUint64(o + 8, now, true);
+    f.setBigUint64(o + 16, now, true);
+    f.setUint32(o + 24, 0x80000000, true);
+    f.setInt8(o + 28, 1);
+    f.setUint8(o + 29, 0);
+    f.setUint32(o + 0, ((version + 1) | 1) + 1, true);
+    if (v.timeInfoVa !== 0n) {
+      const user = !v.kernelMode;
+      if (user) v.setKernelMode(true);
+      v.guest.write(v.timeInfoVa, mem.read(ma, 32));
+      if (user) v.setKernelMode(false);
+    }
   }
 
   /** The slice ended: fold the instructions it retired into the clock. */
@@ -172,9 +216,13 @@ export class Xen {
     }
   }
 
-  /** A blocked vCPU wakes on any event; a polling one only for its ports (checkPollers). */
+  /**
+   * vcpu_kick -> vcpu_unblock: a vCPU blocked in SCHEDOP_block or
+   * SCHEDOP_poll wakes when an event is marked pending for it (a poller also
+   * when one of its ports becomes pending, checkPollers).
+   */
   kick(v: Vcpu): void {
-    if (v.state === VcpuState.BLOCKED) this.wake(v, 'event');
+    if (v.state === VcpuState.BLOCKED || v.state === VcpuState.POLLING) this.wake(v, 'event');
   }
 
   private checkPollers(d: Domain, port: number): void {
@@ -191,17 +239,16 @@ export class Xen {
   }
 
   /**
-   * Runstate bookkeeping on every state change. A vCPU leaving RUNNABLE is
+   * Scheduler state change (and its runstate, runstate.ts). A vCPU leaving RUNNABLE is
    * descheduled, which stops its periodic timer; one becoming RUNNABLE is
    * scheduled again, which re-arms it (firing at once if a period passed).
    */
   account(v: Vcpu, next: VcpuState): void {
     const now = this.now();
     const was = v.state;
-    if (was === VcpuState.RUNNABLE) v.runningNs += now - v.stateSince;
-    else v.blockedNs += now - v.stateSince;
     v.state = next;
-    v.stateSince = now;
+    // The vCPU on the CPU stays "running" until the scheduler switches away from it.
+    if (!v.onCpu) runstateChange(v, runstateOf(v), now);
     if (was === VcpuState.RUNNABLE && next !== VcpuState.RUNNABLE) v.periodicDeadline = -1;
     else if (was !== VcpuState.RUNNABLE && next === VcpuState.RUNNABLE) this.periodicWork(v);
   }
