@@ -51,8 +51,6 @@ const WHY = missing(KERNEL);
 const CMDLINE = 'console=hvc0 earlyprintk=xen,keep loglevel=8 mitigations=off cryptomgr.notests';
 /** Failures Xen 4.17 gives this boot too (see the comments in sim/xen/hypercall). */
 const EXPECTED_FAILURES = new Set([
-  'event_channel_op EVTCHNOP_init_control -22', // FIFO event channels are not offered: Linux uses 2-level
-  'event_channel_op EVTCHNOP_set_priority -38', // 2-level ABI has no priorities
   'memory_op XENMEM_memory_map -38', // xl sets no e820 for PV: Linux builds its own map
   'vcpu_op VCPUOP_is_up -2', // Linux probes all NR_CPUS vCPUs
   'xenpmu_op XENPMU_init -95', // vPMU off
@@ -70,7 +68,7 @@ describe.skipIf(WHY !== '')(`Debian Linux 6.1 boots as a 2-vCPU PV domU${WHY ===
     const log = events.filter((e) => e.kind === 'console' && e.source === 'console_io').map((e) => e.text as string).join('');
     // No "x86: Booting SMP configuration": that is native do_boot_cpu's; xen_pv_cpu_up says nothing.
     for (const line of ['Xen version: 4.17', 'smpboot: Allowing 2 CPUs, 0 hotplug CPUs', 'smp: Bringing up secondary CPUs', 'installing Xen timer for CPU 1', 'smp: Brought up 1 node, 2 CPUs',
-      'xen:events: Using 2-level ABI', 'Grant tables using version 1 layout', 'Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)']) {
+      'xen:events: Using FIFO-based ABI', 'Grant tables using version 1 layout', 'Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)']) {
       expect(log, line).toContain(line);
     }
     for (const bad of ['unchecked MSR access error', 'Unable to read cpu state', 'BUG:', 'Oops', 'WARNING:']) expect(log, bad).not.toContain(bad);

@@ -4,6 +4,7 @@
  * state they share.
  */
 import { createHash } from 'node:crypto';
+import { EVTCHN_FIFO_PRIORITY_DEFAULT } from './public/event_channel.js';
 import type { Vcpu } from './vcpu.js';
 
 export const DomState = { RUNNING: 'running', SHUTDOWN: 'shutdown', CRASHED: 'crashed' } as const;
@@ -25,6 +26,11 @@ export type Port = {
   virq: number;
   /** INTERDOMAIN with dom0: the service behind it */
   service: Service | null;
+  /** FIFO ABI: queue priority; raised while its event-array page was missing; the queue it was last linked on */
+  priority: number;
+  fifoPending: boolean;
+  lastVcpu: number;
+  lastPriority: number;
 };
 
 /**
@@ -67,6 +73,9 @@ export class Domain {
   /** VMASST_TYPE_* bits enabled with vm_assist (types below 32), and m2p_strict */
   vmAssist = 0;
   m2pStrict = false;
+  /** event-channel ABI: FIFO once EVTCHNOP_init_control succeeded (evtchn-fifo.ts), with its event-array pages (MFNs, referenced) */
+  fifo = false;
+  fifoPages: number[] = [];
   /** MFN registered with PHYSDEVOP_pirq_eoi_gmfn (a writable reference held), 0 = none */
   pirqEoiMfn = 0;
   /** bytes the guest wrote with console_io (the "hypervisor log") */
@@ -108,7 +117,7 @@ export class Domain {
     for (let p = 1; p < NR_EVTCHN_PORTS; p++) {
       const cur = this.ports[p];
       if (cur === undefined || cur === null) {
-        this.ports[p] = { state: EvtState.UNBOUND, vcpu: 0, remoteDom: 0, remotePort: 0, virq: -1, service: null };
+        this.ports[p] = { state: EvtState.UNBOUND, vcpu: 0, remoteDom: 0, remotePort: 0, virq: -1, service: null, priority: EVTCHN_FIFO_PRIORITY_DEFAULT, fifoPending: false, lastVcpu: 0, lastPriority: 0 };
         return p;
       }
     }

@@ -9,6 +9,7 @@
 import { Cpu } from '../cpu/cpu.js';
 import type { CpuHost } from '../cpu/host.js';
 import type { PhysMem } from '../cpu/phys-mem.js';
+import { noFifo, type FifoVcpu } from './evtchn-fifo.js';
 import { GuestMem } from './guest-mem.js';
 import { initialMsrs, type VcpuMsrs } from './msr.js';
 import { RUNSTATE_offline } from './public/vcpu.js';
@@ -41,6 +42,8 @@ export class Vcpu {
   kernelSp = 0n;
   /** virtual IOPL (physdev_op set_iopl), 0..3 */
   iopl = 0;
+  /** FIFO event channels: control block and queue tails (evtchn-fifo.ts) */
+  fifo: FifoVcpu = noFifo();
   /** MSRs Xen keeps per vCPU (msr.ts) */
   readonly msrs: VcpuMsrs = initialMsrs();
   /** I/O permission bitmap (PHYSDEVOP_set_iobitmap): guest VA and the ports it covers */

@@ -9,6 +9,7 @@
  */
 import type { EventPos, EventSink, SimEventBody } from '../events.js';
 import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
+import { fifoClearPending, fifoIsMasked, fifoIsPending, fifoSetPending, fifoUnmask } from './evtchn-fifo.js';
 import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
 import { VIRQ_TIMER } from './public/xen.js';
@@ -156,11 +157,16 @@ export class Xen {
     return (this.siView(d).getUint8(base + (port >> 3)) & (1 << (port & 7))) !== 0;
   }
 
+  /** evtchn_port_is_pending / is_masked, in the domain's ABI. */
   isPending(d: Domain, port: number): boolean {
-    return this.testBit(d, SI_PENDING, port);
+    return d.fifo ? fifoIsPending(this, d, port) : this.testBit(d, SI_PENDING, port);
   }
   isMasked(d: Domain, port: number): boolean {
-    return this.testBit(d, SI_MASK, port);
+    return d.fifo ? fifoIsMasked(this, d, port) : this.testBit(d, SI_MASK, port);
+  }
+  /** The 2-level pending bit in shared_info (what a switch to FIFO carries over). */
+  isPending2l(d: Domain, port: number): boolean {
+    return this.testBit(d, SI_PENDING, port);
   }
   clearMask(d: Domain, port: number): void {
     const v = this.siView(d);
@@ -173,6 +179,14 @@ export class Xen {
    * (unbound port numbers notify vCPU 0), ascending: what an upcall delivers.
    */
   pendingPorts(d: Domain, vcpu: number): number[] {
+    if (d.fifo) {
+      const out: number[] = [];
+      for (let port = 1; port < d.ports.length; port++) {
+        const p = d.ports[port];
+        if (p && p.vcpu === vcpu && this.isPending(d, port) && !this.isMasked(d, port)) out.push(port);
+      }
+      return out;
+    }
     const si = this.siView(d);
     const out: number[] = [];
     for (let byte = 0; byte < NR_EVTCHN_PORTS / 8; byte++) {
@@ -196,6 +210,10 @@ export class Xen {
     const p = d.port(port);
     const v = d.vcpus[p?.vcpu ?? 0] ?? d.vcpus[0];
     if (v === undefined) return;
+    if (d.fifo) {
+      if (p !== null && fifoSetPending(this, d, v, p, port)) this.checkPollers(d, port);
+      return;
+    }
     if (this.testAndSet(d, SI_PENDING, port)) return;
     if (!this.isMasked(d, port) && !v.setPendingSel(port >> 6)) this.markEventsPending(v);
     this.checkPollers(d, port);
@@ -203,8 +221,13 @@ export class Xen {
 
   /** EVTCHNOP_unmask: clear the mask and re-raise the port if it is pending. */
   unmask(d: Domain, port: number): void {
-    this.clearMask(d, port);
     const p = d.port(port);
+    if (d.fifo) {
+      const w = d.vcpus[p?.vcpu ?? 0] ?? d.vcpus[0];
+      if (p !== null && w !== undefined) fifoUnmask(this, d, w, p, port);
+      return;
+    }
+    this.clearMask(d, port);
     const v = d.vcpus[p?.vcpu ?? 0] ?? d.vcpus[0];
     if (v !== undefined && this.isPending(d, port) && !v.setPendingSel(port >> 6)) this.markEventsPending(v);
   }
@@ -330,7 +353,7 @@ export class Xen {
     this.setPending(d, port);
   }
 
-  /** Close a port; an interdomain peer becomes unbound again (EVTCHNOP_close). */
+  /** Close a port (its pending bit cleared); an interdomain peer becomes unbound again (EVTCHNOP_close). */
   closePort(d: Domain, port: number): void {
     const p = d.port(port);
     if (p === null) return;
@@ -341,6 +364,12 @@ export class Xen {
         q.state = EvtState.UNBOUND;
         q.remotePort = 0;
       }
+    }
+    // evtchn_free: "clear pending event to avoid unexpected behavior on re-bind".
+    if (d.fifo) fifoClearPending(this, d, port);
+    else {
+      const v = this.siView(d);
+      v.setUint8(SI_PENDING + (port >> 3), v.getUint8(SI_PENDING + (port >> 3)) & ~(1 << (port & 7)));
     }
     d.ports[port] = null;
   }

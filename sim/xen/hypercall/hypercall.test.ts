@@ -65,6 +65,7 @@ describe.skipIf(!corpusBuilt)('hypercall errors', () => {
     expect(call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_close, scratch)).toBe(-Errno.EINVAL);
     put(scratch, struct(12, [[0, 4, 99], [4, 4, 0]]));
     expect(call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_bind_virq, scratch)).toBe(-Errno.EINVAL);
+    put(scratch, struct(24, [[0, 8, [...t!.d.ptFrames][0]!], [8, 4, 0], [12, 4, 0]])); // a page table, not a writable page
     expect(call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_init_control, scratch)).toBe(-Errno.EINVAL);
     put(scratch, struct(24, [[0, 4, 19]]));
     expect(call(X.__HYPERVISOR_mmuext_op, scratch, 1, 0, X.DOMID_SELF)).toBe(-Errno.EOPNOTSUPP); // MARK_SUPER: Xen 4.17 mm.c
