@@ -75,7 +75,9 @@ export class Machine {
   constructor(domains: DomainSpec[], sink: EventSink = () => {}, opts: MachineOptions = {}) {
     this.quantum = opts.quantum ?? 100_000;
     const pages = domains.reduce((n, s) => n + s.memoryMiB * 256, 0);
-    const frames = new Frames(pages + 1024 + (64 + LIBXL_MAXMEM_CONSTANT_KIB / 4) * domains.length);
+    // Per domain beyond its RAM: libxl's max_pages slack, and Xen's own frames
+    // (shared_info, up to 64 grant frames and their 16 v2 status frames).
+    const frames = new Frames(pages + 1024 + (128 + LIBXL_MAXMEM_CONSTANT_KIB / 4) * domains.length);
     this.xen = new Xen(frames, (e, pos) => this.observe(e, pos, sink));
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
     this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());

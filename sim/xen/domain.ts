@@ -66,7 +66,8 @@ export class Domain {
   grantVersion = 1;
   grantFrames: number[] = [];
   statusFrames: number[] = [];
-  readonly maxGrantFrames = 4;
+  /** max_grant_frames: Xen 4.17's default (opt_max_grant_frames, 64; xl passes -1 for "default") */
+  readonly maxGrantFrames = 64;
   /** active grant entries of this domain's table, by ref (pins held by the grantee's maptrack) */
   readonly active = new Map<number, ActiveGrant>();
   readonly maptrack: (GrantMapping | null)[] = [];
