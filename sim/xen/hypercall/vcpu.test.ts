@@ -136,4 +136,37 @@ describe.skipIf(!corpusBuilt)('vcpu_op', () => {
     expect(events.filter((e) => e.kind === 'exception' && e.vector === 2)).toHaveLength(1);
     expect(v.nmiMasked).toBe(true);
   });
+
+  it('IPIs and timers are per vCPU: an IPI port bound on vCPU 1 raises an upcall there, each VIRQ_TIMER goes to its own vCPU', () => {
+    const [t] = testDomains();
+    const { machine, xen, d, scratch } = t!;
+    secondVcpu(t!, [0xeb, 0xfe]);
+    xen.frames.mem.write(t!.v.guest.translate(t!.v.cpu.rip, false), new Uint8Array([0xeb, 0xfe]));
+    expect(t!.call(vop, VP.VCPUOP_up, 1, 0)).toBe(0);
+    const v1 = d.vcpus[1]!;
+    const as = (v: typeof v1, nr: number, ...a: bigint[]) => hypercall(xen, d, v, nr, [0, 1, 2, 3, 4].map((k) => a[k] ?? 0n)).result;
+    t!.put(scratch, struct(8, [[0, 4, 1]]));
+    expect(t!.call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_bind_ipi, scratch)).toBe(0);
+    const ipi = t!.u32(scratch + 4n);
+    t!.put(scratch, struct(4, [[0, 4, ipi]]));
+    t!.v.upcallPending = false;
+    v1.upcallPending = false;
+    expect(t!.call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_send, scratch)).toBe(0);
+    expect([t!.v.upcallPending, v1.upcallPending]).toEqual([false, true]);
+    const ports: number[] = [];
+    for (const vcpu of [0, 1]) {
+      t!.put(scratch + 64n, struct(12, [[0, 4, X.VIRQ_TIMER], [4, 4, vcpu]]));
+      expect(t!.call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_bind_virq, scratch + 64n)).toBe(0);
+      ports.push(t!.u32(scratch + 72n));
+    }
+    t!.put(scratch + 128n, struct(16, [[0, 8, 250_000n]]));
+    t!.put(scratch + 160n, struct(16, [[0, 8, 450_000n]]));
+    expect(as(t!.v, vop, BigInt(VP.VCPUOP_set_singleshot_timer), 0n, scratch + 128n)).toBe(0);
+    expect(as(v1, vop, BigInt(VP.VCPUOP_set_singleshot_timer), 1n, scratch + 160n)).toBe(0);
+    machine.run(300_000);
+    expect([xen.isPending(d, ports[0]!), xen.isPending(d, ports[1]!)]).toEqual([true, false]);
+    machine.run(500_000);
+    expect(xen.isPending(d, ports[1]!)).toBe(true);
+    expect(d.port(ports[1]!)!.vcpu).toBe(1);
+  });
 });
