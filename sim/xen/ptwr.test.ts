@@ -71,3 +71,21 @@ describe.skipIf(!corpusBuilt)('writable page tables', () => {
     expect(v.cpu.getReg(0)).toBe(bad);
   });
 });
+
+describe.skipIf(!corpusBuilt)('MMU_PT_UPDATE_PRESERVE_AD', () => {
+  it('keeps the Accessed/Dirty bits of the entry it replaces (mm.c update_intpte), where a normal update does not', () => {
+    const [t] = testDomains();
+    const { mfn } = l1Of(t!);
+    const table = t!.xen.frames.mem.frame(mfn)!;
+    const slot = [...Array(512).keys()].find((i) => (table.getBigUint64(i * 8, true) & 3n) === 3n)!;
+    const old = table.getBigUint64(slot * 8, true);
+    table.setBigUint64(slot * 8, old | 0x60n, true); // the MMU set A and D
+    const req = (cmd: bigint, val: bigint) => t!.put(t!.scratch, new Uint8Array(new BigUint64Array([BigInt(mfn * 4096 + slot * 8) | cmd, val]).buffer));
+    req(2n, old & ~0x60n);
+    expect(t!.call(X.__HYPERVISOR_mmu_update, t!.scratch, 1, 0, X.DOMID_SELF)).toBe(0);
+    expect(table.getBigUint64(slot * 8, true)).toBe(old | 0x60n);
+    req(0n, old & ~0x60n);
+    expect(t!.call(X.__HYPERVISOR_mmu_update, t!.scratch, 1, 0, X.DOMID_SELF)).toBe(0);
+    expect(table.getBigUint64(slot * 8, true)).toBe(old & ~0x60n);
+  });
+});

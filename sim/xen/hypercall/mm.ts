@@ -117,8 +117,10 @@ export function mmuUpdate(h: HcCtx): number {
     if (cmd === 0 || cmd === 2 || cmd === 3) {
       if (!mayMap(h, h.d, mfn)) break;
       const level = pages.tableLevel(mfn);
-      if (level === PGT.L1) rc = pages.modL1e(h.d, ma, val);
-      else if (level !== 0) rc = pages.modPde(h.d, ma, val, level);
+      // MMU_PT_UPDATE_PRESERVE_AD (update_intpte): Accessed/Dirty the hardware set meanwhile survive.
+      const nv = cmd === 2 && level !== 0 ? val | (h.xen.frames.mem.frame(mfn)!.getBigUint64(ma % 4096, true) & 0x60n) : val;
+      if (level === PGT.L1) rc = pages.modL1e(h.d, ma, nv);
+      else if (level !== 0) rc = pages.modPde(h.d, ma, nv, level);
       else if (pages.count[mfn] === 0 || pages.type[mfn] === PGT.WRITABLE) {
         pages.store(ma, val);
         rc = 0;
