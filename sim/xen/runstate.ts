@@ -55,14 +55,17 @@ export function runstateInfo(v: Vcpu, now: number): Uint8Array {
 }
 
 /**
- * update_runstate_area: rewrite the registered copy (a guest virtual
- * address, reached through the kernel's page tables). With
+ * update_runstate_area: rewrite the registered copy, a guest virtual
+ * address. Xen copies in the address space at hand: the vCPU's own at its
+ * context switches, the caller's when it registers the area (`via`); here
+ * always through that vCPU's kernel page tables, and not at all while it
+ * has none (a copy Xen would fail and ignore). With
  * VMASST_TYPE_runstate_update_flag Xen brackets the rewrite with
  * XEN_RUNSTATE_UPDATE in state_entry_time; nothing runs in between here,
  * so only the final value is observable.
  */
-export function updateRunstateArea(v: Vcpu): void {
-  if (v.runstateVa === 0n) return;
+export function updateRunstateArea(v: Vcpu, via: Vcpu = v): void {
+  if (v.runstateVa === 0n || via.kernelCr3 === 0) return;
   const r = v.runstate;
   const I = VP.vcpu_runstate_info;
   const b = new Uint8Array(I.size);
@@ -70,8 +73,14 @@ export function updateRunstateArea(v: Vcpu): void {
   dv.setInt32(I.state, r.state, true);
   dv.setBigUint64(I.state_entry_time, BigInt(r.entry), true);
   r.time.forEach((t, k) => dv.setBigUint64(I.time + k * I.time_stride, BigInt(t), true));
-  const user = !v.kernelMode;
-  if (user) v.setKernelMode(true);
-  v.guest.write(v.runstateVa, b); // a failed copy is ignored, as Xen does
-  if (user) v.setKernelMode(false);
+  writeViaKernelTables(via, v.runstateVa, b); // a failed copy is ignored, as Xen does
+}
+
+/** Write guest virtual memory as `w`'s kernel sees it, even while `w` is in user mode. */
+export function writeViaKernelTables(w: Vcpu, va: bigint, bytes: Uint8Array): boolean {
+  const user = !w.kernelMode;
+  if (user) w.setKernelMode(true);
+  const ok = w.guest.write(va, bytes);
+  if (user) w.setKernelMode(false);
+  return ok;
 }

@@ -14,7 +14,7 @@ import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
 import { VIRQ_TIMER } from './public/xen.js';
 import { RUNSTATE_running } from './public/vcpu.js';
-import { runstateChange, runstateOf, updateRunstateArea } from './runstate.js';
+import { runstateChange, runstateOf, updateRunstateArea, writeViaKernelTables } from './runstate.js';
 import { VcpuState, type Vcpu } from './vcpu.js';
 
 /** shared_info offsets (public/xen.h): pending and mask bitmaps. */
@@ -82,10 +82,11 @@ export class Xen {
   /**
    * update_vcpu_system_time: the vcpu_time_info in `v`'s vcpu_info (and in
    * the area of VCPUOP_register_vcpu_time_memory_area) with the current
-   * system time and TSC. The TSC runs at 1 GHz, so tsc_to_system_mul is
+   * system time and TSC (the secondary copy written as `via`'s kernel sees
+   * memory, as updateRunstateArea does). The TSC runs at 1 GHz, so tsc_to_system_mul is
    * 2^31 with shift 1. The version is odd while the record is rewritten.
    */
-  updateTime(v: Vcpu): void {
+  updateTime(v: Vcpu, via: Vcpu = v): void {
     const mem = this.frames.mem;
     const ma = v.timeInfoMa;
     const f = mem.frame(Math.floor(ma / 4096))!;
@@ -99,12 +100,7 @@ export class Xen {
     f.setInt8(o + 28, 1);
     f.setUint8(o + 29, 0);
     f.setUint32(o + 0, ((version + 1) | 1) + 1, true);
-    if (v.timeInfoVa !== 0n) {
-      const user = !v.kernelMode;
-      if (user) v.setKernelMode(true);
-      v.guest.write(v.timeInfoVa, mem.read(ma, 32));
-      if (user) v.setKernelMode(false);
-    }
+    if (v.timeInfoVa !== 0n && via.kernelCr3 !== 0) writeViaKernelTables(via, v.timeInfoVa, mem.read(ma, 32));
   }
 
   /** The slice ended: fold the instructions it retired into the clock. */

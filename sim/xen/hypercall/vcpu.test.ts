@@ -69,6 +69,15 @@ describe.skipIf(!corpusBuilt)('vcpu_op', () => {
     expect(readRunstate(t!, t!.scratch)).toEqual({ state: VP.RUNSTATE_offline, entry: 0, time: [0, 0, 0, 0] });
   });
 
+  it('an area registered for a vCPU without page tables yet is written in the caller\'s address space', () => {
+    const [t] = testDomains();
+    const area = t!.scratch + 0x3100n;
+    t!.put(area, new Uint8Array(48).fill(0xee));
+    t!.put(t!.scratch, struct(8, [[0, 8, area]]));
+    expect(t!.call(vop, VP.VCPUOP_register_runstate_memory_area, 1, t!.scratch)).toBe(0);
+    expect(readRunstate(t!, area)).toEqual({ state: VP.RUNSTATE_offline, entry: 0, time: [0, 0, 0, 0] });
+  });
+
   it('register_vcpu_info: aligned, once, for itself or a vCPU that is down; the contents move and every selector bit is set (map_vcpu_info)', () => {
     const [t] = testDomains();
     const { call, put, scratch, d, v, xen } = t!;

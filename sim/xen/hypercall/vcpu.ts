@@ -68,7 +68,7 @@ export function vcpuOp(h: HcCtx): number {
       h.decoded.addr = va;
       if (!handleOk(va, VP.vcpu_runstate_info.size)) return -E.EFAULT;
       t.runstateVa = va;
-      updateRunstateArea(t);
+      updateRunstateArea(t, h.v);
       return 0;
     }
     case VP.VCPUOP_set_periodic_timer: {
@@ -121,7 +121,7 @@ export function vcpuOp(h: HcCtx): number {
       h.decoded.addr = va;
       if (!handleOk(va, 32)) return -E.EFAULT;
       t.timeInfoVa = va;
-      xen.updateTime(t);
+      xen.updateTime(t, h.v);
       return 0;
     }
     default:
@@ -155,6 +155,6 @@ function registerVcpuInfo(h: HcCtx, t: Vcpu, arg: bigint): number {
   mem.frame(mfn)!.setBigUint64(off + 8, 0xffffffffffffffffn, true); // evtchn_pending_sel
   t.upcallPending = false;
   xen.markEventsPending(t);
-  xen.updateTime(t); // force_update_vcpu_system_time
+  xen.updateTime(t, h.v); // force_update_vcpu_system_time
   return 0;
 }
