@@ -17,11 +17,14 @@ import { HOT_RUNS } from './cpu/jit.js';
 import type { EventPos, EventSink, SimEvent } from './events.js';
 import { ConsoleBackend } from './services/console.js';
 import { XenStore } from './services/xenstored.js';
+import { xlCreateDomain } from './services/toolstack.js';
 import { XsRingServer } from './services/xs-ring.js';
 import { injectException, maybeUpcall } from './xen/bounce.js';
-import { buildPvDomain, type BuildSpec } from './xen/builder.js';
+import type { PvHost } from './xen/pv-host.js';
+import { buildPvDomain, LIBXL_MAXMEM_CONSTANT_KIB, type BuildSpec } from './xen/builder.js';
 import type { Domain } from './xen/domain.js';
 import { Frames, withXenFrames } from './xen/frames.js';
+import { ptwrFault } from './xen/ptwr.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { RingTracker } from './xen/rings.js';
@@ -31,7 +34,8 @@ export const VIRQ_TIMER = 0;
 /** Forced-emulation prefix followed by cpuid: ud2; .ascii "xen"; cpuid */
 const FEP_CPUID = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
 
-export type DomainSpec = BuildSpec & { image: Uint8Array };
+/** A domain to build: `kernel` is the scenario's name for its image (xl's kernel=, in /vm/<uuid>/image/kernel). */
+export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string };
 export type MachineOptions = {
   /** instructions per slice */
   quantum?: number;
@@ -87,8 +91,9 @@ export class Machine {
   constructor(domains: DomainSpec[], sink: EventSink | null = null, opts: MachineOptions = {}) {
     this.quantum = opts.quantum ?? 100_000;
     const pages = domains.reduce((n, s) => n + s.memoryMiB * 256, 0);
-    // Guest RAM, 1024 frames for Xen plus 64 per domain (shared_info, grant frames...), and the M2P on top.
-    const frames = new Frames(withXenFrames(pages + 1024 + 64 * domains.length));
+    // Guest RAM; per domain beyond its RAM, libxl's max_pages slack and Xen's own frames
+    // (shared_info, up to 64 grant frames and their 16 v2 status frames); 1024 frames for Xen; the M2P on top.
+    const frames = new Frames(withXenFrames(pages + 1024 + (128 + LIBXL_MAXMEM_CONSTANT_KIB / 4) * domains.length));
     this.xen = new Xen(frames, sink);
     this.xen.onHypercall = (name) => this.hypercalls.set(name, (this.hypercalls.get(name) ?? 0) + 1);
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
@@ -110,7 +115,11 @@ export class Machine {
       this.order.push(...d.vcpus);
       const mem = frames.mem;
       this.consoles.set(d.id, new ConsoleBackend(mem.frame(d.consoleMfn)!));
-      this.store.introduceDomain(d.id, d.name);
+      xlCreateDomain(this.store, {
+        id: d.id, name: d.name, uuid: d.uuid, targetKiB: spec.memoryMiB * 1024, maxKiB: spec.memoryMiB * 1024, vcpus: spec.vcpus,
+        storePort: d.storePort, storeMfn: d.storeMfn, consolePort: d.consolePort, consoleMfn: d.consoleMfn,
+        kernel: spec.kernel ?? '', cmdline: spec.cmdline, startTime: this.xen.bootWallclock,
+      });
       this.rings.set(d.id, new XsRingServer(this.store, d.id, d.privileged, mem.frame(d.storeMfn)!));
       this.tracker.add({ kind: 'console', frontDom: d.id, backDom: 0, port: d.consolePort, gref: 0, mfn: d.consoleMfn });
       this.tracker.add({ kind: 'xenstore', frontDom: d.id, backDom: 0, port: d.storePort, gref: 0, mfn: d.storeMfn });
@@ -315,7 +324,13 @@ export class Machine {
       this.halted = true;
       return;
     }
-    this.updateTime(v);
+    // Context switch: the vCPU last on the CPU leaves it unless it is this one again.
+    const prev = this.order.find((o) => o.onCpu);
+    if (prev !== v) {
+      if (prev !== undefined) xen.scheduleOut(prev);
+      xen.scheduleIn(v);
+    }
+    xen.updateTime(v);
     xen.beginSlice(v);
     maybeUpcall(xen, d, v);
     this.runSlice(v, d, budget);
@@ -358,6 +373,8 @@ export class Machine {
     // Descheduled: report ring traffic not yet seen at a notify.
     this.tracker.check(d.id);
     this.xen.endSlice();
+    // A vCPU that blocked, polls or went down leaves the CPU at once (the schedule softirq on its way out).
+    if (v.onCpu && (v.state !== VcpuState.RUNNABLE || !d.alive)) this.xen.scheduleOut(v);
     this.drainConsole(d);
   }
 
@@ -372,21 +389,29 @@ export class Machine {
   }
 
   /**
-   * An exception left the core: FEP+cpuid is emulated, everything else goes
-   * to the guest's trap table. #NM also clears the virtual CR0.TS, as Xen's
-   * do_device_not_available does for PV guests.
+   * An exception left the core: FEP+cpuid and writes to read-only L1 tables
+   * are emulated, everything else goes to the guest's trap table. #NM also
+   * clears the virtual CR0.TS, as Xen's do_device_not_available does for PV
+   * guests.
    */
   private deliver(d: Domain, v: Vcpu, vector: number, err: number, cr2: bigint): void {
     if (vector === Vector.NM) v.setCr0Ts(false);
     if (vector === Vector.UD) {
       const bytes = v.guest.read(v.cpu.rip, FEP_CPUID.length);
       if (bytes !== null && FEP_CPUID.every((b, k) => bytes[k] === b)) {
+        // pv/emul-inv-op.c: with CPUID faulting on, user mode gets #GP at the cpuid itself.
         const c = v.cpu;
-        c.host.cpuid(c, c.r[0]!, c.r[2]!);
+        if ((v.msrs.miscFeaturesEnables & 1n) !== 0n && !v.kernelMode) {
+          c.rip = c.rip + 5n;
+          injectException(this.xen, d, v, Vector.GP, 0, 0n);
+          return;
+        }
+        (c.host as PvHost).cpuidValues(c, c.r[0]!);
         c.rip = c.rip + 7n;
         return;
       }
     }
+    if (vector === Vector.PF && ptwrFault(this.xen, d, v, err, cr2)) return;
     injectException(this.xen, d, v, vector, err, cr2);
   }
 
@@ -430,23 +455,6 @@ export class Machine {
       if (v.periodicDeadline >= 0 && v.periodicDeadline <= now) xen.periodicWork(v);
       if (v.state === VcpuState.POLLING && v.pollDeadline >= 0 && v.pollDeadline <= now) xen.wake(v, 'poll timeout');
     }
-  }
-
-  /** vcpu_time_info: system time and TSC stamp at slice start; 1 ns per TSC tick (mul 2^31, shift 1). */
-  private updateTime(v: Vcpu): void {
-    const mem = this.xen.frames.mem;
-    const ma = v.timeInfoMa;
-    const f = mem.frame(Math.floor(ma / 4096))!;
-    const o = ma % 4096;
-    const now = BigInt(this.xen.now());
-    const version = f.getUint32(o, true);
-    f.setUint32(o, (version + 1) | 1, true);
-    f.setBigUint64(o + 8, now, true);
-    f.setBigUint64(o + 16, now, true);
-    f.setUint32(o + 24, 0x80000000, true);
-    f.setInt8(o + 28, 1);
-    f.setUint8(o + 29, 0);
-    f.setUint32(o + 0, ((version + 1) | 1) + 1, true);
   }
 
   private drainConsole(d: Domain): void {

@@ -18,8 +18,11 @@ import { ElfError, parseElf, type ElfFile } from '../elf.js';
 import { Domain, EvtState } from './domain.js';
 import type { Frames } from './frames.js';
 import { PGT } from './page-types.js';
+import { VMASST_TYPE_pae_extended_cr3 } from './public/xen.js';
 import { PvHost } from './pv-host.js';
 import { SIF_MOD_START_PFN, start_info } from './public/xen.js';
+import { RUNSTATE_runnable } from './public/vcpu.js';
+import { initialRunstate } from './runstate.js';
 import { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
 
@@ -30,6 +33,13 @@ export const XEN_ELFNOTE = {
   INIT_P2M: 15, MOD_START_PFN: 16, SUPPORTED_FEATURES: 17, PHYS32_ENTRY: 18,
 } as const;
 
+/**
+ * libxl's slack over a domain's memory (LIBXL_MAXMEM_CONSTANT, KiB): xl sets
+ * max_pages = target + 1 MiB (libxl__build_pre -> xc_domain_setmaxmem), so a
+ * domU may populate that many pages beyond its initial allocation.
+ */
+export const LIBXL_MAXMEM_CONSTANT_KIB = 1024;
+
 export class BuildError extends Error {
   override name = 'BuildError';
 }
@@ -38,7 +48,7 @@ export class BuildError extends Error {
 export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number; ramdisk?: Uint8Array };
 
 /** `modStartPfn`: the MOD_START_PFN note is present and nonzero (libelf's unmapped_initrd). */
-export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string; modStartPfn: boolean };
+export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string; modStartPfn: boolean; paeMode: string };
 
 const PAGE = 4096n;
 const M64 = (1n << 64n) - 1n;
@@ -70,6 +80,7 @@ export function xenNotes(elf: ElfFile): XenNotes {
     loader: str(XEN_ELFNOTE.LOADER),
     features: str(XEN_ELFNOTE.FEATURES),
     modStartPfn: (num(XEN_ELFNOTE.MOD_START_PFN) ?? 0n) !== 0n,
+    paeMode: str(XEN_ELFNOTE.PAE_MODE),
   };
 }
 
@@ -105,7 +116,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   const d = new Domain(spec.id, spec.name, spec.privileged);
   d.cmdline = spec.cmdline;
   const nrPages = spec.memoryMiB * 256;
-  d.maxPages = nrPages;
+  // A hardware domain is sized by Xen's dom0_mem; a domU by the toolstack.
+  d.maxPages = spec.privileged ? nrPages : nrPages + LIBXL_MAXMEM_CONSTANT_KIB / 4;
   const virtOffset = notes.virtBase - notes.paddrOffset;
   const loads = elf.loadSegments.filter((s) => s.memsz > 0);
   if (loads.length === 0) throw new BuildError('kernel has no loadable segment');
@@ -209,6 +221,10 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   // and every frame mapped writable as a writable page.
   for (let k = 0; k < 2; k++) if (xen.pages.getType(d, l4, PGT.L4) !== 0) throw new BuildError('the initial page tables do not validate');
   d.pinned.set(l4, PGT.L4);
+  // A hardware domain is built by Xen itself (pv/dom0_build.c), which turns
+  // on pae_extended_cr3 for a PAE_MODE "yes" kernel; the toolstack leaves a
+  // 64-bit domU's vm_assist empty (xg_dom_x86.c vcpu_x86_64).
+  if (spec.privileged && notes.paeMode === 'yes') d.vmAssist |= 1 << VMASST_TYPE_pae_extended_cr3;
 
   // shared_info: a Xen frame; every vcpu_info starts with events masked.
   d.sharedInfoMfn = frames.allocXen();
@@ -272,6 +288,7 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     c.rflags = 0x202;
     if (id === 0) {
       v.initialised = true;
+      v.runstate = initialRunstate(RUNSTATE_runnable);
       // Scheduled at time 0: the 10 ms periodic timer is armed (vcpu_periodic_timer_work).
       v.periodicDeadline = v.periodicLast + v.periodicPeriod;
       v.kernelCr3 = l4;

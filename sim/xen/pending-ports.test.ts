@@ -22,7 +22,7 @@ describe.skipIf(!corpusBuilt)('pendingPorts', () => {
     for (const p of pending) set(SI_PENDING, p);
     for (const p of [8, 64, 4094]) set(SI_MASK, p);
     // Ports bound to vCPU 1.
-    for (const p of [31, 256]) d.ports[p] = { state: EvtState.UNBOUND, vcpu: 1, remoteDom: 0, remotePort: 0, virq: -1, service: null };
+    for (const p of [31, 256]) d.ports[p] = { state: EvtState.UNBOUND, vcpu: 1, remoteDom: 0, remotePort: 0, virq: -1, service: null, priority: 7, fifoPending: false, lastVcpu: 1, lastPriority: 7 };
     expect(xen.pendingPorts(d, 0)).toEqual([1, 7, 32, 33, 63, 255, 1000, 4095]);
     expect(xen.pendingPorts(d, 1)).toEqual([31, 256]);
   });
