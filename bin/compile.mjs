@@ -1,10 +1,11 @@
 /**
- * xenrr's TypeScript compiled for running: bin/main.ts and everything it
- * imports, node_modules included, bundled by esbuild into dist/ (ES modules,
- * one chunk per lazily loaded command, source maps beside them). Node then
- * loads a few files instead of hundreds of modules, needs no TypeScript
- * loader, and Ink comes without the compat layer of es-toolkit it does not
- * use. Type checking is `npm run typecheck`'s job, not this one's.
+ * xenrr's TypeScript compiled for running: bin/main.ts (and the gdbserver's
+ * worker thread) with everything they import, node_modules included,
+ * bundled by esbuild into dist/ (ES modules, one chunk per lazily loaded
+ * command, source maps beside them). Node then loads a few
+ * files instead of hundreds of modules, needs no TypeScript loader, and Ink
+ * comes without the compat layer of es-toolkit it does not use. Type
+ * checking is `npm run typecheck`'s job, not this one's.
  *
  * `node bin/compile.mjs` (npm run build:ts; npm ci runs it as `prepare`)
  * builds. bin/xenrr calls ensureCompiled() before every command, so a
@@ -76,7 +77,8 @@ export async function compile({ pruneAll = false } = {}) {
   const started = Date.now();
   const result = await esbuild.build({
     absWorkingDir: ROOT,
-    entryPoints: { main: 'bin/main.ts' },
+    // The gdbserver's replay runs in a worker thread (replay/gdb/threaded.ts), from a file of its own.
+    entryPoints: { main: 'bin/main.ts', 'gdb-worker': 'replay/gdb/worker.ts' },
     outdir: 'dist',
     chunkNames: 'chunks/[name]-[hash]',
     bundle: true,

@@ -107,6 +107,9 @@ export function locators(syms: [Symbols, Symbols], notes: string[]): [Locator, L
 }
 
 export function diffTraces(ra: TraceReader, rb: TraceReader, opts: DiffOptions = {}): DiffReport {
+  // The identical-prefix skip trusts the index's chunk hashes: both files must hold what their indexes say.
+  ra.checkIntegrity();
+  rb.checkIntegrity();
   const ctxN = opts.context ?? 5;
   const W = Math.max(16, opts.window ?? 4096);
   const shown = opts.shown ?? 3;

@@ -65,9 +65,10 @@ export function summary(e: SimEvent): string {
   }
 }
 
-/** The filter words `--kind` accepts, mapped to event kinds. */
+/** The filter words `--kind` accepts, mapped to event kinds: every kind by its own name (as `info` prints it), and shorter words. */
 export const KIND_ALIASES: Record<string, SimEvent['kind'][]> = {
-  hypercall: ['hypercall'], event: ['evtchn_send', 'evtchn_deliver'], evtchn: ['evtchn_send', 'evtchn_deliver'],
+  hypercall: ['hypercall'], evtchn_send: ['evtchn_send'], evtchn_deliver: ['evtchn_deliver'], domain_state: ['domain_state'],
+  event: ['evtchn_send', 'evtchn_deliver'], evtchn: ['evtchn_send', 'evtchn_deliver'],
   send: ['evtchn_send'], deliver: ['evtchn_deliver'], exception: ['exception'], timer: ['timer'], sched: ['sched'],
   console: ['console'], xenstore: ['xenstore'], ring: ['ring'], domain: ['domain_state'], state: ['domain_state'],
   input: ['input'], milestone: ['milestone'],

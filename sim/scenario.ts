@@ -5,29 +5,43 @@
  *
  * A `kernel` without a slash and without ".elf" names a corpus guest,
  * build/corpus/pv/<kernel>.elf; any other value is a path relative to the
- * scenario file.
+ * scenario file: an ELF or a bzImage. `ramdisk` (module 0, e.g. an
+ * initramfs) and `symbols` (a System.map or an unstripped vmlinux, for
+ * naming addresses in a stripped kernel) are paths relative to the
+ * scenario file too.
  */
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ROOT } from './package-info.js';
+import { MAX_MACHINE_MIB } from './xen/frames.js';
+
+const U32 = 'must be an unsigned 32-bit integer (0 to 4294967295)';
 
 const DomainSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, - or _'),
   kernel: z.string().min(1),
-  memoryMiB: z.number().int().min(2).max(4096).default(16),
+  memoryMiB: z.number({ error: 'must be a number of MiB' }).int('must be a whole number of MiB').min(2, 'must be at least 2 MiB').max(MAX_MACHINE_MIB, `must be at most ${MAX_MACHINE_MIB} MiB (what the simulated machine holds, all domains together)`).default(16),
   vcpus: z.number().int().min(1).max(32).default(1),
   cmdline: z.string().max(1023).default(''),
   privileged: z.boolean().default(false),
+  ramdisk: z.string().min(1).optional(),
+  symbols: z.string().min(1).optional(),
 });
 
 export const ScenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().default(''),
-  seed: z.number().int().min(0).max(0xffffffff).default(0),
+  seed: z.number({ error: U32 }).int(U32).min(0, U32).max(0xffffffff, U32).default(0),
   maxInsns: z.number().int().positive().default(2_000_000_000),
   quantum: z.number().int().positive().default(100_000),
   wallclock: z.number().int().nonnegative().default(1767225600),
-  domains: z.array(DomainSchema).min(1).max(64),
+  domains: z
+    .array(DomainSchema)
+    .min(1)
+    .max(64)
+    .refine((ds) => ds.reduce((n, d) => n + d.memoryMiB, 0) <= MAX_MACHINE_MIB, {
+      error: (i) => `${(i.input as Array<{ memoryMiB: number }>).reduce((n, d) => n + d.memoryMiB, 0)} MiB of memory in all: the simulated machine holds at most ${MAX_MACHINE_MIB} MiB`,
+    }),
   expect: z
     .strictObject({
       console: z.record(z.string(), z.array(z.string())).default({}),
@@ -67,10 +81,26 @@ export function kernelPath(s: Scenario, kernel: string): string {
   return isAbsolute(kernel) ? kernel : resolve(dirname(s.file), kernel);
 }
 
-/** A one-domain scenario for running a bare kernel image. */
-export function singleKernel(path: string, opts: { memoryMiB: number; vcpus?: number; cmdline: string; maxInsns: number; seed: number }): Scenario {
+/** The path a domain's `ramdisk` or `symbols` names (relative to the scenario file). */
+export function scenarioPath(s: Scenario, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(s.file), path);
+}
+
+/**
+ * A one-domain scenario for running a bare kernel image (with an optional
+ * ramdisk and symbol file). Its kernel is named relative to the image itself
+ * (the scenario's file), and the other files relative to it too, so the
+ * scenario is the same whatever directory it is made from.
+ */
+export function singleKernel(path: string, opts: { memoryMiB: number; vcpus?: number; cmdline: string; maxInsns: number; seed: number; ramdisk?: string; symbols?: string }): Scenario {
+  const base = basename(path);
+  const near = (f: string): string => {
+    const r = relative(dirname(resolve(path)), resolve(f));
+    return r.startsWith('..') || isAbsolute(r) ? r : `./${r}`;
+  };
+  const extra = { ...(opts.ramdisk !== undefined ? { ramdisk: near(opts.ramdisk) } : {}), ...(opts.symbols !== undefined ? { symbols: near(opts.symbols) } : {}) };
   return parseScenario(
-    { name: path.split('/').pop() ?? 'kernel', seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: resolve(path), memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline }] },
+    { name: base, seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: `./${base}`, memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline, ...extra }] },
     path,
   );
 }

@@ -8,7 +8,7 @@
  * fields: nested records become "a.b", list items "a[0]".
  */
 import type { Decoded, EventPos, SimEvent } from '../sim/events.js';
-import { decodeBatch, type TraceEvent } from './decode-batch.js';
+import { decodeBatch, u64, type TraceEvent } from './decode-batch.js';
 import { EventRows, F64Col, I32Col, U32Col, views } from './col.js';
 import { KIND_CODES, KIND_NAMES } from './schema.js';
 
@@ -25,10 +25,12 @@ function kindCode(e: SimEvent): number {
 
 export { decodeBatch, type TraceEvent };
 
-type Fields = { count: U32Col; keyStr: U32Col; type: U32Col; intValue: F64Col; u64Lo: U32Col; u64Hi: U32Col; strValue: U32Col };
-const fields = (): Fields => ({ count: new U32Col(), keyStr: new U32Col(), type: new U32Col(), intValue: new F64Col(), u64Lo: new U32Col(), u64Hi: new U32Col(), strValue: new U32Col() });
+type Fields = { count: U32Col; keyStr: U32Col; type: U32Col; intValue: F64Col; u64Lo: U32Col; u64Hi: U32Col; strValue: U32Col; doubleValue: F64Col };
+const fields = (): Fields => ({ count: new U32Col(), keyStr: new U32Col(), type: new U32Col(), intValue: new F64Col(), u64Lo: new U32Col(), u64Hi: new U32Col(), strValue: new U32Col(), doubleValue: new F64Col() });
 /** Field value types of flattened decoded records. */
-export const FT = { INT: 0, U64: 1, STRING: 2, BOOL: 3 } as const;
+export const FT = { INT: 0, U64: 1, STRING: 2, BOOL: 3, DOUBLE: 4 } as const;
+/** RIPs whose signed value is within +-2^52 go in rip_delta (their deltas are exact doubles); others are stored exactly. */
+const NEAR_HI = 0x100000;
 /** Scratch for splitting a 64-bit value into uint32 halves (little-endian host, as x86-64). */
 const SPLIT = new BigUint64Array(1);
 const SPLIT_32 = new Uint32Array(SPLIT.buffer);
@@ -79,6 +81,9 @@ export class BatchBuilder {
   private readonly xs = { opStr: new U32Col(), txId: new U32Col(), pathStr: new U32Col(), value: [] as Uint8Array[], resultStr: new U32Col() };
   private readonly rg = { ringKindStr: new U32Col(), frontDom: new U32Col(), backDom: new U32Col(), gref: new U32Col(), port: new U32Col(), reqProdBefore: new U32Col(), reqProdAfter: new U32Col(), rspProdBefore: new U32Col(), rspProdAfter: new U32Col(), reqCons: new U32Col(), rspCons: new U32Col(), slots: fields() };
   private readonly ds = { stateStr: new U32Col(), reasonStr: new U32Col() };
+  /** values that do not fit their column: the events (batch index) and their exact fields */
+  private readonly exactEvent = new U32Col();
+  private readonly exact = fields();
   /** approximate encoded size, to bound batches */
   bytes = 0;
 
@@ -131,6 +136,38 @@ export class BatchBuilder {
     return n;
   }
 
+  /** The current event's field `key` is `v`, which its column cannot hold (the column got a placeholder). */
+  private exactly(key: string, v: number | bigint): void {
+    const i = this.rows.n - 1;
+    const ev = this.exactEvent;
+    const count = this.exact.count;
+    if (ev.n === 0 || ev.buf[ev.n - 1] !== i) {
+      ev.push(i);
+      count.push(0);
+    }
+    count.buf[count.n - 1]! += this.putValue(this.exact, key, v);
+  }
+
+  // Pushes onto number columns of each wire type; a value the type cannot hold goes to `exact`.
+  private u32(col: U32Col, key: string, v: number): void {
+    if (v >>> 0 === v) return col.push(v);
+    col.push(0);
+    this.exactly(key, v);
+  }
+
+  private i32(col: I32Col, key: string, v: number): void {
+    if ((v | 0) === v) return col.push(v);
+    col.push(0);
+    this.exactly(key, v);
+  }
+
+  /** sint64 (`unsigned`: uint64) columns held as doubles: integers below 2^53. */
+  private i53(col: F64Col, key: string, v: number, unsigned = false): void {
+    if (Number.isSafeInteger(v) && (!unsigned || v >= 0)) return col.push(v);
+    col.push(0);
+    this.exactly(key, v);
+  }
+
   private putValue(f: Fields, key: string, v: number | bigint | string | boolean): number {
     f.keyStr.push(this.str(key));
     if (typeof v === 'boolean') {
@@ -142,9 +179,12 @@ export class BatchBuilder {
     } else if (typeof v === 'bigint') {
       f.type.push(FT.U64);
       this.put64(f.u64Lo, f.u64Hi, v);
-    } else {
+    } else if (Number.isSafeInteger(v)) {
       f.type.push(FT.INT);
       f.intValue.push(v);
+    } else {
+      f.type.push(FT.DOUBLE);
+      f.doubleValue.push(v);
     }
     this.bytes += 4;
     return 1;
@@ -207,11 +247,13 @@ export class BatchBuilder {
     const dom = pos.dom < 0 ? 0x7fff : pos.dom;
     r.dom[i] = dom;
     r.vcpu[i] = vcpu;
-    // RIPs are canonical, so as signed 64-bit numbers they are exact doubles
-    // and their deltas fit 48 bits.
+    // A RIP as a signed 64-bit number: canonical ones (and any within
+    // +-2^52) are exact doubles whose deltas are exact too. Any other value
+    // a guest can produce (a non-canonical RIP far from zero) is stored
+    // exactly, with delta 0, and leaves the vCPU's delta base where it was.
     const hi = pos.ripHi | 0;
-    if (hi > 0x7fff || hi < -0x8000) throw new RangeError(`non-canonical RIP 0x${e.rip.toString(16)} in event ${e.seq}`);
-    const rip = hi * 4294967296 + pos.ripLo;
+    const near = hi < NEAR_HI && hi >= -NEAR_HI;
+    const rip = near ? hi * 4294967296 + (pos.ripLo >>> 0) : 0;
     const icount = pos.icount;
     const k = vkey(pos.dom, vcpu);
     let prev = k === this.lastKey ? this.lastPos : this.last.get(k);
@@ -222,10 +264,13 @@ export class BatchBuilder {
       r.ripDelta[i] = rip;
     } else {
       r.icountDelta[i] = icount - prev.icount;
-      r.ripDelta[i] = rip - prev.rip;
       prev.icount = icount;
-      prev.rip = rip;
+      if (near) {
+        r.ripDelta[i] = rip - prev.rip;
+        prev.rip = rip;
+      } else r.ripDelta[i] = 0;
     }
+    if (!near) this.exactly('rip', u64(pos.ripLo, pos.ripHi));
     this.lastKey = k;
     this.lastPos = prev;
     this.bytes += 12;
@@ -242,10 +287,10 @@ export class BatchBuilder {
       case 'exception':
         return this.addException(e);
       case 'timer':
-        return this.tm.deadline.push(e.deadline);
+        return this.i53(this.tm.deadline, 'deadline', e.deadline, true);
       case 'sched':
         this.sc.whatStr.push(this.str(e.what));
-        return this.sc.until.push(e.until);
+        return this.i53(this.sc.until, 'until', e.until);
       case 'console':
       case 'input':
       case 'milestone':
@@ -262,14 +307,14 @@ export class BatchBuilder {
 
   private addHypercall(e: Extract<SimEvent, { kind: 'hypercall' }>): void {
     const h = this.hc;
-    h.op.push(e.op);
-    h.sub.push(e.sub);
+    this.u32(h.op, 'op', e.op);
+    this.i32(h.sub, 'sub', e.sub);
     const nameId = this.str(e.name);
     h.nameStr.push(nameId);
     while (this.hcNameCounts.length <= nameId) this.hcNameCounts.push(0);
     this.hcNameCounts[nameId]!++;
     h.subNameStr.push(this.str(e.subName));
-    h.result.push(e.result);
+    this.i53(h.result, 'result', e.result);
     const a = e.args;
     for (let i = 0; i < 5; i++) this.put64(h.argLo, h.argHi, i < a.length ? a[i]! : 0n);
     this.put64(h.callerLo, h.callerHi, e.caller);
@@ -279,16 +324,16 @@ export class BatchBuilder {
 
   private addSend(e: Extract<SimEvent, { kind: 'evtchn_send' }>): void {
     const s = this.ev;
-    s.port.push(e.port);
-    s.toDom.push(e.toDom);
-    s.toPort.push(e.toPort);
-    s.virq.push(e.virq);
+    this.u32(s.port, 'port', e.port);
+    this.i32(s.toDom, 'toDom', e.toDom);
+    this.i32(s.toPort, 'toPort', e.toPort);
+    this.i32(s.virq, 'virq', e.virq);
   }
 
   private addException(e: Extract<SimEvent, { kind: 'exception' }>): void {
     const x = this.ex;
-    x.vector.push(e.vector);
-    x.errorCode.push(e.errorCode >>> 0);
+    this.u32(x.vector, 'vector', e.vector);
+    this.u32(x.errorCode, 'errorCode', e.errorCode);
     this.put64(x.cr2Lo, x.cr2Hi, e.cr2);
     x.bounced.push(e.bounced);
     this.put64(x.handlerLo, x.handlerHi, e.handler);
@@ -305,7 +350,7 @@ export class BatchBuilder {
   private addXenstore(e: Extract<SimEvent, { kind: 'xenstore' }>): void {
     const x = this.xs;
     x.opStr.push(this.str(e.op));
-    x.txId.push(e.txId);
+    this.u32(x.txId, 'txId', e.txId);
     x.pathStr.push(this.str(e.path));
     const v = Buffer.from(e.value, 'latin1');
     x.value.push(v);
@@ -316,16 +361,16 @@ export class BatchBuilder {
   private addRing(e: Extract<SimEvent, { kind: 'ring' }>): void {
     const r = this.rg;
     r.ringKindStr.push(this.str(e.ring));
-    r.frontDom.push(e.frontDom);
-    r.backDom.push(e.backDom);
-    r.gref.push(e.gref);
-    r.port.push(e.port);
-    r.reqProdBefore.push(e.reqProdBefore >>> 0);
-    r.reqProdAfter.push(e.reqProdAfter >>> 0);
-    r.rspProdBefore.push(e.rspProdBefore >>> 0);
-    r.rspProdAfter.push(e.rspProdAfter >>> 0);
-    r.reqCons.push(e.reqCons >>> 0);
-    r.rspCons.push(e.rspCons >>> 0);
+    this.u32(r.frontDom, 'frontDom', e.frontDom);
+    this.u32(r.backDom, 'backDom', e.backDom);
+    this.u32(r.gref, 'gref', e.gref);
+    this.u32(r.port, 'port', e.port);
+    this.u32(r.reqProdBefore, 'reqProdBefore', e.reqProdBefore);
+    this.u32(r.reqProdAfter, 'reqProdAfter', e.reqProdAfter);
+    this.u32(r.rspProdBefore, 'rspProdBefore', e.rspProdBefore);
+    this.u32(r.rspProdAfter, 'rspProdAfter', e.rspProdAfter);
+    this.u32(r.reqCons, 'reqCons', e.reqCons);
+    this.u32(r.rspCons, 'rspCons', e.rspCons);
     r.slots.count.push(this.putFields(r.slots, { slot: e.slots }));
   }
 
@@ -337,6 +382,7 @@ export class BatchBuilder {
       ...this.rows.views(), stacks: this.stacks,
       hypercall: this.hc, evtchnSend: this.ev, evtchnDeliver: this.dl, exception: this.ex, timer: this.tm, sched: this.sc,
       console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone,
+      ...(this.exactEvent.n > 0 ? { exactEvent: this.exactEvent, exact: this.exact } : {}),
     });
   }
 }

@@ -35,7 +35,7 @@ export function u64(lo: number, hi: number): bigint {
   JOIN_32[1] = hi;
   return JOIN[0]!;
 }
-/** A canonical address kept as a signed double, back to its uint64 BigInt. */
+/** A RIP kept as a signed double (within +-2^52), back to its uint64 BigInt. */
 const addr = (n: number): bigint => (n === 0 ? 0n : u64(n >>> 0, Math.floor(n / 4294967296) >>> 0));
 
 /** A reader of flattened decoded records ("a.b", "a[0]" keys). */
@@ -47,11 +47,13 @@ function readFields(c: Col | undefined, strings: string[]): () => Decoded {
   const lo = arr(c, 'u64Lo');
   const hi = arr(c, 'u64Hi');
   const sv = arr(c, 'strValue');
+  const dv = arr(c, 'doubleValue');
   let ev = 0;
   let f = 0;
   let ii = 0;
   let ui = 0;
   let si = 0;
+  let di = 0;
   return () => {
     const out: Decoded = {};
     const n = count[ev++] ?? 0;
@@ -67,6 +69,9 @@ function readFields(c: Col | undefined, strings: string[]): () => Decoded {
           break;
         case FT.BOOL:
           out[name] = iv[ii++] === 1;
+          break;
+        case FT.DOUBLE:
+          out[name] = dv[di++]!;
           break;
         default:
           out[name] = iv[ii++]!;
@@ -125,6 +130,10 @@ export function decodeBatch(b: Col): TraceEvent[] {
   const stackId = arr(b, 'stackId');
   const stacks = readStacks(sub(b, 'stacks'));
   const firstSeq = num(b.firstSeq ?? 0);
+  // Values their columns could not hold, by event (see BatchBuilder.exactly).
+  const exactEvent = arr(b, 'exactEvent');
+  const exactFields = readFields(b.exact as Col | undefined, strings);
+  let xe = 0;
   let time = num(b.firstTime ?? 0);
 
   const hc = sub(b, 'hypercall');
@@ -243,6 +252,10 @@ export function decodeBatch(b: Col): TraceEvent[] {
     }
     const sid = stackId[i] ?? 0;
     if (sid > 0) e.stack = stacks[sid - 1];
+    if (exactEvent[xe] === i) {
+      xe++;
+      Object.assign(e, exactFields());
+    }
     out[i] = e;
   }
   return out;

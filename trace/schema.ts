@@ -4,10 +4,12 @@
 import protobuf from 'protobufjs';
 import { ROOT } from '../sim/package-info.js';
 
-// 64-bit fields as JS numbers, not Long objects: every value we store
-// (times, instruction counts, deltas of canonical addresses, offsets) is
-// below 2^53, and a Long per column entry made decoding allocation-bound.
-// Addresses that need all 64 bits are stored as uint32 halves.
+// 64-bit fields as JS numbers, not Long objects: every value the writer
+// puts in a 64-bit number column (times, instruction counts, RIP deltas,
+// offsets) is below 2^53, and a Long per column entry made decoding
+// allocation-bound. Addresses that need all 64 bits are stored as uint32
+// halves, and anything else that does not fit its column goes to a batch's
+// `exact` fields (see xenrr.proto).
 protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
 protobuf.configure();
 
@@ -43,13 +45,18 @@ export type HeaderData = {
   xenrrVersion: string;
   scenarioJson: string;
   scenarioFile: string;
-  images: Array<{ role: string; domain: string; path: string; sha256: Uint8Array; size: number }>;
+  images: Array<{ role: string; domain: string; path: string; sha256: Uint8Array; size: number; name: string }>;
   seed: number;
   cpuid: Array<{ leaf: number; eax: number; ebx: number; ecx: number; edx: number }>;
   nsPerInsn: number;
   tscKhz: number;
   checkpointEvery: number;
+  /** instructions between checkpoints: the reader always sets it (0 in traces that predate it); a writer may leave it out (0) */
+  checkpointInsns?: number;
   wallclock: number;
+  /** absent (empty) in traces that predate them */
+  scenarioName: string;
+  scenarioSha256: Uint8Array;
 };
 
 export type IndexData = {
@@ -60,4 +67,6 @@ export type IndexData = {
   countsByHypercall: Record<string, number>;
   endTime: number;
   stopReason: string;
+  /** every vCPU's instruction count at the end (empty in older traces and in a scanned prefix) */
+  vcpus: Array<{ dom: number; vcpu: number; icount: number; rip: number }>;
 };

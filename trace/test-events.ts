@@ -8,8 +8,9 @@ import { FORMAT_VERSION, type HeaderData } from './schema.js';
 
 export const testHeader = (): HeaderData => ({
   magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: 'test', scenarioJson: '{"name":"synthetic"}', scenarioFile: 'synthetic.json',
-  images: [{ role: 'kernel', domain: 'a', path: '/nonexistent/a.elf', sha256: new Uint8Array(32), size: 0 }], seed: 1,
+  images: [{ role: 'kernel', domain: 'a', path: '', name: 'nonexistent-a', sha256: new Uint8Array(32), size: 0 }], seed: 1,
   cpuid: [{ leaf: 0, eax: 13, ebx: 1, ecx: 2, edx: 3 }], nsPerInsn: 1, tscKhz: 1_000_000, checkpointEvery: 0, wallclock: 1767225600,
+  scenarioName: 'synthetic', scenarioSha256: new Uint8Array(32),
 });
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });

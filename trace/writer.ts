@@ -25,7 +25,7 @@ export class TraceWriter {
   /** per-kind and per-hypercall counts of flushed batches (deterministic order) */
   private readonly kindCounts = new Map<string, number>();
   private readonly hcCounts = new Map<string, number>();
-  readonly index: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: '' };
+  readonly index: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: '', vcpus: [] };
   /** bytes written so far */
   get size(): number {
     return this.offset;
@@ -96,9 +96,10 @@ export class TraceWriter {
     return this.index.eventCount + (this.batch?.count ?? 0);
   }
 
-  /** Finish: the last chunk, the INDEX frame, the trailer. */
-  close(stopReason: string, endTime: number): void {
+  /** Finish: the last chunk, the INDEX frame (with each vCPU's final instruction count, when given), the trailer. */
+  close(stopReason: string, endTime: number, vcpus: Array<{ dom: number; vcpu: number; icount: number }> = []): void {
     this.flush();
+    this.index.vcpus = vcpus.map((v) => ({ ...v, rip: 0 }));
     this.index.countsByKind = Object.fromEntries(this.kindCounts);
     this.index.countsByHypercall = Object.fromEntries(this.hcCounts);
     this.index.stopReason = stopReason;

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { imageOverrides, UsageError } from '../replay/cli/errors.js';
 import type { TraceReader } from '../trace/reader.js';
 
-type TuiOpts = { against?: string; image?: string[] };
+type TuiOpts = { against?: string; image?: string[]; symbols?: string[] };
 
 export function registerTui(program: Command): void {
   program
@@ -23,8 +23,10 @@ export function registerTui(program: Command): void {
     .argument('<trace>', 'trace file (.xrr)')
     .option('--against <trace>', 'a second trace: show both timelines aligned as `xenrr diff` aligns them')
     .option('--image <name=path...>', 'kernel image for a domain (symbols, replay)')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .action(async (path: string, o: TuiOpts) => {
-      if (process.stdout.isTTY !== true) throw new UsageError('tui needs a terminal: stdout is not a TTY (use `xenrr dump` for text output)');
+      const { inputFile } = await import('../replay/cli/inputs.js');
+      for (const p of [path, ...(o.against !== undefined ? [o.against] : [])]) inputFile(p, 'a trace file');
       await openTui(path, o);
     });
 
@@ -56,20 +58,29 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
   const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
   const appModule = o.against === undefined ? import('./app.js') : null;
   // React is CommonJS: in the bundle a dynamic import of it has a default export only.
-  const [{ render }, { default: React }, reading, { loadSymbols }, { TimelineSource }] = await Promise.all([import('ink'), import('react'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), zstd]);
+  const [{ render }, { default: React }, reading, { loadSymbols }, { TimelineSource }, { checkImages, headerDomains, imageProblem }, { symbolOverrides }] = await Promise.all([
+    import('ink'), import('react'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), import('../replay/cli/inputs.js'), import('../replay/cli/symbol-args.js'), zstd,
+  ]);
+  const symbolFiles = symbolOverrides(o.symbols);
+  // A damaged trace is one line and exit 2 here, before Ink starts (frames checked now; chunk hashes as chunks are read).
   const open = (p: string): TraceReader => {
     try {
-      return reading.TraceReader.open(p);
+      const r = reading.TraceReader.open(p);
+      r.checkIntegrity(false);
+      return r;
     } catch (e) {
       throw e instanceof reading.TraceError ? new UsageError(e.message) : e;
     }
   };
   const reader = open(path);
-  const source = new TimelineSource(reader, loadSymbols(reader.header, overrides));
+  const against = o.against === undefined ? null : open(o.against);
+  checkImages(overrides, headerDomains(reader.header), path, (p) => imageProblem(p, o.against === undefined));
+  if (process.stdout.isTTY !== true) throw new UsageError('tui needs a terminal: stdout is not a TTY (use `xenrr dump` for text output)');
+  const source = new TimelineSource(reader, loadSymbols(reader.header, overrides, symbolFiles, path));
   let app;
   if (o.against !== undefined) {
-    const other = open(o.against);
-    const otherSource = new TimelineSource(other, loadSymbols(other.header, overrides));
+    const other = against!;
+    const otherSource = new TimelineSource(other, loadSymbols(other.header, overrides, symbolFiles, o.against));
     const [{ diffTraces }, { DiffApp }] = await Promise.all([import('../replay/diff.js'), import('./diff-app.js')]);
     process.stderr.write(`aligning ${path} and ${o.against}...\n`);
     const report = diffTraces(reader, other, { symbols: [source.symbols, otherSource.symbols], maxRegions: 1_000_000 });
@@ -78,7 +89,7 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
     const { App } = await appModule!;
     const openPoints = async (): Promise<import('./replay-point.js').PointSource> => {
       const [{ ReplaySession }, points] = await Promise.all([import('../replay/session.js'), import('./replay-point.js')]);
-      return points.openPoints(ReplaySession.open(reader, overrides), source.symbols);
+      return points.openPoints(ReplaySession.open(reader, overrides, symbolFiles), source.symbols);
     };
     app = render(React.createElement(App, { source, openPoints }), { exitOnCtrlC: true });
   }

@@ -12,10 +12,18 @@ import { summary } from '../replay/format.js';
 import { useSize } from './app.js';
 import { DiffRows } from './diff-rows.js';
 import type { TimelineSource } from './source.js';
-import { colourEnabled, fit, KIND_SHORT } from './text.js';
+import { clip, colourEnabled, fit, KIND_SHORT } from './text.js';
 
 export type DiffAppProps = { a: TimelineSource; b: TimelineSource; report: DiffReport; columns?: number; rows?: number; colour?: boolean };
-type DState = { row: number; top: number; message: string; quit: boolean };
+type DState = { row: number; top: number; help: boolean; message: string; quit: boolean };
+
+/** The keys of diff mode, shown by `?`. */
+export const DIFF_HELP = [
+  '↑/↓ k/j  move        PgUp/PgDn  page       Home/End g/G  first/last',
+  'n/N      next/previous differing region (the first is the first divergence)',
+  'marks    -  only in a     +  only in b     ~  in both, changed',
+  '?        this help (Esc closes)       q  quit',
+];
 
 const half = (e: SimEvent | null, w: number): string => (e === null ? fit('', w) : fit(`${String(e.seq).padStart(6)} ${KIND_SHORT[e.kind].padEnd(7)} ${summary(e)}`, w));
 
@@ -27,7 +35,7 @@ export function DiffApp(props: DiffAppProps): React.JSX.Element {
   const rows = useMemo(() => new DiffRows(report), [report]);
   const body = Math.max(1, h - 3);
   const first = rows.regionRows[0] ?? 0;
-  const [s0, setS] = useState<DState>(() => ({ row: first, top: Math.max(0, first - Math.floor(body / 2)), message: '', quit: false }));
+  const [s0, setS] = useState<DState>(() => ({ row: first, top: Math.max(0, first - Math.floor(body / 2)), help: false, message: '', quit: false }));
   const fix = (s: DState, n: number): DState => {
     const row = Math.max(0, Math.min(rows.count - 1, s.row));
     let top = Math.min(s.top, row);
@@ -39,6 +47,8 @@ export function DiffApp(props: DiffAppProps): React.JSX.Element {
   const onKey = (p0: DState, input: string, key: Partial<Key>): DState => {
     const p = { ...p0, message: '' };
     if (input === 'q') return { ...p, quit: true };
+    if (input === '?') return { ...p, help: !p.help };
+    if (p.help && key.escape) return { ...p, help: false };
     if (key.upArrow || input === 'k') return fix({ ...p, row: p.row - 1 }, body);
     if (key.downArrow || input === 'j') return fix({ ...p, row: p.row + 1 }, body);
     if (key.pageUp) return fix({ ...p, row: p.row - body }, body);
@@ -80,13 +90,24 @@ export function DiffApp(props: DiffAppProps): React.JSX.Element {
   }
   const cur = rows.at(s.row);
   const region = cur !== null && cur.region >= 0 ? `region ${cur.region + 1}/${report.regionCount}${cur.region === 0 ? ' (first divergence)' : ''}` : report.equal ? 'EQUIVALENT' : `${report.regionCount} regions`;
-  const tail = s.message !== '' ? s.message : 'n/N region  ↑↓ PgUp PgDn Home End  q quit';
+  const tail = s.message !== '' ? s.message : '? help  n/N region  ↑↓ PgUp PgDn Home End  q quit';
+  const status = <Text inverse>{fit(`row ${s.row + 1}/${rows.count}  ${region}  ${tail}`, w)}</Text>;
+  if (s.help) {
+    return (
+      <Box flexDirection="column" width={w}>
+        {[fit(`── help: diff mode ${'─'.repeat(w)}`, w + 1).slice(0, w), ...clip(DIFF_HELP.map((l) => fit(l, w)), h - 2, w)].map((l, i) => (
+          <Text key={i} bold={i === 0}>{l}</Text>
+        ))}
+        {status}
+      </Box>
+    );
+  }
   return (
     <Box flexDirection="column" width={w}>
       <Text bold>{fit(`a: ${report.a.path} (${report.a.events})`, hw)} | {fit(`b: ${report.b.path} (${report.b.events})`, w - hw - 3)}</Text>
       <Text bold>{fit(`${'seq'.padStart(6)} kind    summary`, hw)} | {fit(`${'seq'.padStart(6)} kind    summary`, w - hw - 3)}</Text>
       {lines}
-      <Text inverse>{fit(`row ${s.row + 1}/${rows.count}  ${region}  ${tail}`, w)}</Text>
+      {status}
     </Box>
   );
 }

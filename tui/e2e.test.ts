@@ -139,7 +139,7 @@ describe.skipIf(!hasTmux || !built)('xenrr tui --against on a planted bug, in tm
       tmux('send-keys', '-t', SESSION, 'n');
       s = await until((x) => last(x).includes(`region ${k}/${regions}`));
       const m = /^row (\d+)\//.exec(last(s));
-      expect(last(s)).toMatch(new RegExp(`region ${k}/${regions}  n/N region`));
+      expect(last(s)).toMatch(new RegExp(`region ${k}/${regions}  \\? help  n/N region`));
       seen.push(Number(m![1]));
     }
     expect(seen).toEqual([...seen].sort((a, b) => a - b));

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { render } from 'ink-testing-library';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { diffTraces } from '../replay/diff.js';
+import { findImage, type FoundImage } from '../replay/images.js';
 import { record } from '../replay/record.js';
 import { ReplaySession, type MachineView } from '../replay/session.js';
 import type { Symbolizer } from '../sim/elf.js';
@@ -171,6 +172,22 @@ describe('lower panes', () => {
     expect(trimmed(x).slice(7, 10)).toEqual(['[a] line 8 of d1', '[a] line 24 of d1', '[d2] line 9 of d2']);
   });
 
+  it('the console pane shows console_io output as Xen prints it, (dN), joined across writes, in order', async () => {
+    const LOG = `${DIR}console-io.xrr`;
+    // d1's line 8 arrives on console_io in two writes (events 8 and 24); d2's stay on its PV console.
+    writeSynthetic(LOG, 40, 8, (e) => (e.kind === 'console' && e.dom === 1 ? { ...e, source: 'console_io', text: e.seq === 8 ? 'early: ' : 'mapping kernel\n' } : e));
+    const x = (h = await openApp(LOG));
+    await x.press(':');
+    await x.type('30');
+    await x.press(KEY.tab, KEY.tab, KEY.tab, KEY.tab);
+    expect(trimmed(x).slice(6, 10)).toEqual([
+      '── console up to event 30 ──────────────────────────────────────────────────────',
+      '(d1) early: mapping kernel',
+      '[d2] line 9 of d2',
+      '[d2] line 25 of d2',
+    ]);
+  });
+
   it('? shows the keys; Esc closes it', async () => {
     const x = (h = await openApp(TRACE));
     await x.press('?');
@@ -181,7 +198,7 @@ describe('lower panes', () => {
       '/        search summaries          n/N  next/previous match',
       'f        filter: dom=N vcpu=N kind=K name=HYPERCALL (empty clears)',
       ':        go to sequence number, or t<ns> for virtual time',
-      "b        breakpoint on this event's hypercall/port/kind  c/C  next/previous hit",
+      "b/B      breakpoint: this event's kind / code ADDRESS|SYMBOL  c/C  next/prev hit",
       's/S      step / reverse-step one instruction of this vCPU (state pane)',
       'v/V      next/previous event of this vCPU',
       'w/W      watch memory D.V:ADDRESS|SYMBOL[:LEN]: go to its next / last change',
@@ -310,6 +327,43 @@ describe('disassembly, instruction stepping and rings', () => {
     expect(x.status()).toBe('icount d2v0:250  x 00 -> 01 by d2v0 (last)');
   });
 
+  it('B sets a code breakpoint once the replay accepts it; c/C run the replay to it, from the selected event or point', async () => {
+    const asked: Array<[readonly string[], PointTarget, boolean]> = [];
+    const base = fakePoints([]);
+    const open = (): PointSource => ({
+      ...base(),
+      checkBreak: (text) => (text === 'nosuch' ? "break nosuch: no symbol 'nosuch' in any domain's image" : null),
+      run: (breaks, from, backward) => {
+        asked.push([breaks, from, backward]);
+        return { at: { dom: 2, vcpu: 0, icount: backward ? 200 : 400, late: true }, message: `breakpoint at f+0x0: d2v0 about to execute it (${backward ? 'back' : 'on'})`, happened: 5 };
+      },
+    });
+    const x = (h = await openApp(TRACE, { openPoints: open, rows: 24 }));
+    await x.press(KEY.down, KEY.down, KEY.down, 'B');
+    expect(x.status()).toBe('break at [DOM[.VCPU]:]ADDRESS|SYMBOL[+OFF] (one set: removes it): █');
+    await x.type('nosuch');
+    await x.settled();
+    expect(x.status()).toBe("3/40  break nosuch: no symbol 'nosuch' in any domain's image");
+    await x.press('B');
+    await x.type('2:f');
+    await x.settled();
+    expect(x.status()).toBe('3/40 bp:1  breakpoint at 2:f (c/C run to it)');
+    await x.press('c');
+    await x.settled();
+    expect(asked).toEqual([[['2:f'], { seq: 3 }, false]]);
+    expect(x.status()).toBe('icount d2v0:400 bp:1  breakpoint at f+0x0: d2v0 about to execute it (on)');
+    expect(trimmed(x)[12]).toBe('── state of d2v0 at icount 400 ─────────────────────────────────────────────────');
+    await x.press('C');
+    await x.settled();
+    expect(asked[1]).toEqual([['2:f'], { dom: 2, vcpu: 0, icount: 400, late: true }, true]);
+    expect(x.status()).toBe('icount d2v0:200 bp:1  breakpoint at f+0x0: d2v0 about to execute it (back)');
+    // Typing it again removes it; c then looks for event breakpoints only.
+    await x.press('B');
+    await x.type('2:f');
+    await x.press('c');
+    expect(x.status()).toBe('icount d2v0:200  no breakpoints: press b on an event, or B for a code address');
+  });
+
   it('S from an event goes to just before the instruction that caused it; v/V step between the vCPU\'s events', async () => {
     const targets: PointTarget[] = [];
     const x = (h = await openApp(TRACE, { openPoints: fakePoints(targets), rows: 12 }));
@@ -382,7 +436,7 @@ describe.skipIf(!built)('state pane on a recorded guest', () => {
     const cur = lines.find((l) => l.startsWith('=> '))!;
     expect(cur.startsWith(`=> 0x${m![2]} `)).toBe(true);
     if (hasObjdump) {
-      const elf = reader.header.images[0]!.path;
+      const elf = (findImage(reader.header, 0) as FoundImage).path;
       const out = execFileSync('objdump', ['-d', '-w', `--start-address=0x${m![2]}`, `--stop-address=0x${(BigInt(`0x${m![2]}`) + 16n).toString(16)}`, elf], { encoding: 'utf8' });
       const want = /^\s+[0-9a-f]+:\t(?:[0-9a-f]{2} )+\s*\t(.*)$/m.exec(out)![1]!.replace(/\s+/g, ' ').replace(/# (?:0x)?([0-9a-f]+)(?: <[^>]*>)?$/, '# $1');
       expect(cur.replace(/^=> 0x[0-9a-f]+ <[^>]+> +/, '').replace(/\s+/g, ' ').replace(/# (?:0x)?([0-9a-f]+)(?: <[^>]*>)?$/, '# $1')).toBe(want);
@@ -413,22 +467,53 @@ describe('diff mode', () => {
       '    11 xs      XS_READ /local/domain/~       10 xs      XS_READ /local/domain/~',
       '    12 exc     #14 err=0x2 cr2=0xdead~       11 exc     #14 err=0x2 cr2=0xdead~',
       '    13 timer   timer deadline=18000          12 timer   timer deadline=18000',
-      'row 11/40  region 1/2 (first divergence)  n/N region  ↑↓ PgUp PgDn Home End  q ~',
+      'row 11/40  region 1/2 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~',
     ]);
     r.stdin.write('n');
     await tick();
-    expect(lines()[9]).toBe('row 26/40  region 2/2  n/N region  ↑↓ PgUp PgDn Home End  q quit');
+    expect(lines()[9]).toBe('row 26/40  region 2/2  ? help  n/N region  ↑↓ PgUp PgDn Home End  q quit');
     expect(lines().slice(1).filter((l) => / ~ /.test(l))).toEqual(['    25 console console "line 25 of d2~ ~     24 console console "other\\n"']);
     r.stdin.write('n');
     await tick();
     expect(lines()[9]).toBe('row 26/40  region 2/2  no later differing region');
     r.stdin.write('N');
     await tick();
-    expect(lines()[9]).toBe('row 11/40  region 1/2 (first divergence)  n/N region  ↑↓ PgUp PgDn Home End  q ~');
+    expect(lines()[9]).toBe('row 11/40  region 1/2 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~');
     // Keys arriving in one read apply one by one.
     r.stdin.write('nn');
     await tick();
     expect(lines()[9]).toBe('row 26/40  region 2/2  no later differing region');
+    r.unmount();
+  });
+
+  it('? shows the keys of diff mode, and ? or Esc goes back to the timelines', async () => {
+    writeSynthetic(`${DIR}help-a.xrr`, 40, 8);
+    writeSynthetic(`${DIR}help-b.xrr`, 40, 8, (e) => (e.seq === 10 ? null : e));
+    const [ra, rb] = [TraceReader.open(`${DIR}help-a.xrr`), TraceReader.open(`${DIR}help-b.xrr`)];
+    const r = render(<DiffApp a={new TimelineSource(ra)} b={new TimelineSource(rb)} report={diffTraces(ra, rb)} columns={80} rows={10} colour={false} />);
+    await tick();
+    const lines = (): string[] => (r.lastFrame() ?? '').split('\n').map((l) => l.trimEnd());
+    const timelines = lines();
+    r.stdin.write('?');
+    await tick();
+    expect(lines()).toEqual([
+      `── help: diff mode ${'─'.repeat(61)}`,
+      '↑/↓ k/j  move        PgUp/PgDn  page       Home/End g/G  first/last',
+      'n/N      next/previous differing region (the first is the first divergence)',
+      'marks    -  only in a     +  only in b     ~  in both, changed',
+      '?        this help (Esc closes)       q  quit',
+      '', '', '', '',
+      'row 11/40  region 1/1 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~',
+    ]);
+    r.stdin.write('?');
+    await tick();
+    expect(lines()).toEqual(timelines);
+    r.stdin.write('?');
+    await tick();
+    expect(lines()[0]).toMatch(/^── help: diff mode/);
+    r.stdin.write('\x1b');
+    await tick();
+    expect(lines()).toEqual(timelines);
     r.unmount();
   });
 });

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { Scenario } from '../../sim/scenario.js';
 import { positiveInt, UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
+import { checkImageNames, inputFile, seedOption } from './inputs.js';
 import { loadInput } from './run.js';
 
 /** What both commands run on: the simulator, the recorder and the diff, loaded when one of them runs. */
@@ -24,7 +25,10 @@ async function scenarioOf(input: string, o: CheckOpts): Promise<Scenario> {
     throw e;
   }
   if (s === null) throw new UsageError(`${input}: not a Xen PV kernel or scenario`);
-  for (const [name, path] of imageOverrides(o.image)) s = withImage(s, name, resolve(path));
+  // A missing image is not an error here: it means "skip" (the build failed).
+  const images = imageOverrides(o.image);
+  checkImageNames(images, s.domains.map((d, k) => ({ id: k + 1, name: d.name })), input);
+  for (const [name, path] of images) s = withImage(s, name, resolve(path));
   return s;
 }
 
@@ -32,7 +36,7 @@ const common = (o: CheckOpts) => ({
   ...(o.against ? { against: o.against } : {}),
   ...(o.expect ? { expect: o.expect } : {}),
   ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
-  ...(o.seed ? { seed: Number(o.seed) } : {}),
+  ...(o.seed !== undefined ? { seed: seedOption(o.seed) } : {}),
 });
 
 export function registerCheck(program: Command): void {
@@ -49,7 +53,9 @@ export function registerCheck(program: Command): void {
       const [, { initZstd }, { checkScenario }, { renderDiff }] = await load();
       await initZstd();
       const s = await scenarioOf(input, o);
-      const r = await checkScenario(s, common(o));
+      const opts = common(o);
+      if (o.against !== undefined) inputFile(o.against, 'a trace file');
+      const r = await checkScenario(s, opts);
       process.stdout.write(`${r.verdict}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''}\n`);
       if (r.diff && !r.diff.equal) process.stdout.write(renderDiff(r.diff, { regions: 5 }));
       process.exitCode = r.verdict === 'good' ? 0 : r.verdict === 'skip' ? 125 : 1;
@@ -69,11 +75,13 @@ export function registerCheck(program: Command): void {
       const [, { initZstd }, { bisect }, { renderDiff }] = await load();
       await initZstd();
       const s = await scenarioOf(input, o);
+      const opts = common(o);
+      if (o.against !== undefined) inputFile(o.against, 'a trace file');
       const domain = o.domain ?? s.domains[0]!.name;
       if (!s.domains.some((d) => d.name === domain)) throw new UsageError(`--domain: scenario ${s.name} has no domain '${domain}'`);
       if (o.images.length < 2) throw new UsageError('--images needs at least two images (good first, bad last)');
       const images = o.images.map((p) => resolve(p));
-      const r = await bisect(s, domain, images, common(o), (st) => process.stdout.write(`  ${o.images[st.index]}: ${st.verdict}${st.reasons.length ? ` (${st.reasons[0]})` : ''}\n`));
+      const r = await bisect(s, domain, images, opts, (st) => process.stdout.write(`  ${o.images[st.index]}: ${st.verdict}${st.reasons.length ? ` (${st.reasons[0]})` : ''}\n`));
       if (r.firstBad === null) {
         process.stdout.write(`the last image is not bad: nothing to bisect\n`);
         process.exitCode = 1;

@@ -8,16 +8,9 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
+import { checkImages, domainOption, imageProblem, outputFile, seqRange } from './inputs.js';
 
-type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[] };
-
-/** A sequence-number option: a non-negative integer. */
-function seqOption(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v.replace(/_/g, ''));
-  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`${name} must be a sequence number, got '${v}'`);
-  return n;
-}
+type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[]; symbols?: string[] };
 
 /** Buffered writes to an fd: a big trace costs one chunk of memory, not the whole JSON. */
 function writeChunks(fd: number, chunks: Iterable<string>): number {
@@ -51,23 +44,20 @@ export function registerExport(program: Command): void {
     .option('--to <seq>', 'last sequence number (inclusive)')
     .option('--dom <n>', 'only this domain (flows to other domains are left out)')
     .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .action(async (path: string, o: ExportOpts) => {
-      const [{ TraceError }, { PerfettoExporter, perfettoText, scenarioDomains }, { loadSymbols }, { openTrace }] = await Promise.all([
-        import('../../trace/reader.js'), import('../export-perfetto.js'), import('../symbols.js'), import('./trace-cmds.js'),
+      const [{ TraceError }, { PerfettoExporter, perfettoText, scenarioDomains }, { loadSymbols }, { symbolOverrides }, { openTrace }] = await Promise.all([
+        import('../../trace/reader.js'), import('../export-perfetto.js'), import('../symbols.js'), import('./symbol-args.js'), import('./trace-cmds.js'),
       ]);
       const r = await openTrace(path);
-      const from = seqOption('--from', o.from, 0);
-      const to = seqOption('--to', o.to, Number.MAX_SAFE_INTEGER - 1);
-      if (to < from) throw new UsageError(`--to ${to} is before --from ${from}`);
+      const { from, end } = seqRange(o.from, o.to);
+      const to = end - 1;
       const domains = scenarioDomains(r.header);
-      let dom: number | undefined;
-      if (o.dom !== undefined) {
-        dom = Number(o.dom);
-        if (!domains.some((d) => d.id === dom)) {
-          throw new UsageError(`--dom: no domain '${o.dom}' in ${path} (domains: ${domains.map((d) => `${d.id} ${d.name}`).join(', ') || 'none'})`);
-        }
-      }
-      const syms = loadSymbols(r.header, imageOverrides(o.image));
+      const dom = o.dom === undefined ? undefined : domainOption(o.dom, domains, path).id;
+      const images = imageOverrides(o.image);
+      checkImages(images, domains, path, (p) => imageProblem(p, false));
+      outputFile(o.perfetto, 'a JSON file', [path]);
+      const syms = loadSymbols(r.header, images, symbolOverrides(o.symbols), path);
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       const whole = o.from === undefined && o.to === undefined;
       const exporter = new PerfettoExporter(r.header, { syms, ...(dom !== undefined ? { dom } : {}), ...(whole ? { endTime: r.index.endTime } : {}) });

@@ -6,14 +6,22 @@ import type { Command } from 'commander';
 import type { SimEvent } from '../../sim/events.js';
 import type { TraceReader } from '../../trace/reader.js';
 import { KIND_ALIASES, summary } from '../format.js';
-import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
+import { CHECKPOINT_INSNS } from '../record-defaults.js';
+import { eventLocation, stackText, symbolize, type Symbols } from '../symbolize.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
-import { DEFAULT_SCENARIO, loadInput } from './run.js';
+import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
+import { addKernelOptions, DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
+/** How checkpoints were spaced, for `info`: " (every N events or M instructions)", or nothing. */
+const spacing = (events: number, insns: number): string => {
+  const by = [events ? `${events} events` : '', insns ? `${insns} instructions` : ''].filter((x) => x !== '');
+  return by.length > 0 ? ` (every ${by.join(' or ')})` : '';
+};
 
-/** Open a trace for reading (zstd ready); a bad file is a UsageError. */
+/** Open a trace file (zstd ready), or a one-line error (missing, a directory, damaged). */
 export async function openTrace(path: string): Promise<TraceReader> {
+  inputFile(path, 'a trace file');
   const [{ TraceError, TraceReader }, { initZstd }] = await Promise.all([import('../../trace/reader.js'), import('../../trace/zstd.js')]);
   await initZstd();
   try {
@@ -25,19 +33,20 @@ export async function openTrace(path: string): Promise<TraceReader> {
 }
 
 export function registerTraceCommands(program: Command): void {
-  program
-    .command('record')
-    .description('run a scenario (or PV kernel) and record its trace')
-    .argument('[input]', 'scenario .json or PV kernel ELF', DEFAULT_SCENARIO)
-    .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
-    .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
-    .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
-    .option('--seed <n>', 'seed (overrides the scenario)')
-    .option('--mem <MiB>', 'memory for a bare kernel', '16')
-    .option('--vcpus <n>', 'vCPUs for a bare kernel', '1')
-    .option('--cmdline <s>', 'command line for a bare kernel', '')
-    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string }) => {
-      const [{ ScenarioError }, { record }] = await Promise.all([import('../../sim/scenario.js'), import('../record.js')]);
+  addKernelOptions(
+    program
+      .command('record')
+      .description('run a scenario (or PV kernel) and record its trace')
+      .argument('[input]', 'scenario .json or PV kernel (ELF or bzImage)', DEFAULT_SCENARIO)
+      .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
+      .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
+      .option('--checkpoint-insns <n>', 'guest instructions between machine checkpoints, all vCPUs together (0: none); with --checkpoint-every, whichever comes first', String(CHECKPOINT_INSNS))
+      .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
+      .option('--seed <n>', 'seed (overrides the scenario)'),
+  )
+    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string }) => {
+      kernelOptions([input], o);
+      const [{ ScenarioError }, { record }, { checkExpect }] = await Promise.all([import('../../sim/scenario.js'), import('../record.js'), import('../scenario-run.js')]);
       let s;
       try {
         s = await loadInput(input, o);
@@ -47,41 +56,60 @@ export function registerTraceCommands(program: Command): void {
       }
       if (s === null) throw new UsageError(`${input}: not a Xen PV kernel; only PV guests can be recorded`);
       const every = o.checkpointEvery === '0' ? 0 : positiveInt('--checkpoint-every', o.checkpointEvery);
+      const insns = o.checkpointInsns === '0' ? 0 : positiveInt('--checkpoint-insns', o.checkpointInsns);
+      const seed = seedOf(o);
+      outputFile(o.output, 'a trace file', [input]);
       const tty = process.stderr.isTTY === true;
       let last = 0;
       const t0 = process.hrtime.bigint();
-      const r = await record(s, o.output, {
-        checkpointEvery: every,
-        ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
-        ...(o.seed ? { seed: Number(o.seed) } : {}),
-        progress: (events, insns) => {
-          if (!tty || events - last < 20000) return;
-          last = events;
-          process.stderr.write(`\rrecording ${s.name}: ${events} events, ${insns} instructions`);
-        },
-      });
+      let r;
+      try {
+        r = await record(s, o.output, {
+          checkpointEvery: every,
+          checkpointInsns: insns,
+          ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+          progress: (events, insns) => {
+            if (!tty || events - last < 20000) return;
+            last = events;
+            process.stderr.write(`\rrecording ${s.name}: ${events} events, ${insns} instructions`);
+          },
+        });
+      } catch (e) {
+        // The trace file could not be written (the checks above cannot foresee a full disk).
+        const why = fsReason(e);
+        if (why !== null && (e as NodeJS.ErrnoException).path === o.output) throw new UsageError(`${o.output}: cannot write: ${why}`);
+        throw e;
+      }
       if (tty) process.stderr.write('\r\x1b[K');
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
       process.stdout.write(`${o.output}: ${r.events} events, ${r.checkpoints} checkpoints, ${r.bytes} bytes (${(r.bytes / Math.max(1, r.events)).toFixed(2)} bytes/event), ${r.summary.stop}, ${r.summary.instructions} instructions in ${sec.toFixed(2)} s\n`);
-      if (r.summary.stop !== 'all-stopped') process.exitCode = 1;
+      // The trace is complete either way; the exit code judges the run as `xenrr run` does.
+      if (r.summary.unimplemented !== undefined) process.stdout.write(`stopped: ${r.summary.unimplemented}\n`);
+      const problems = checkExpect(s, r.summary);
+      for (const p of problems) process.stdout.write(`expectation failed: ${p}\n`);
+      for (const d of r.summary.domains) if (d.reason !== 'poweroff' && Object.keys(s.expect.shutdown).length === 0) process.stdout.write(`domain ${d.name}: ${d.state}${d.reason ? ` (${d.reason})` : ''}\n`);
+      if (pvFailed(s, r.summary, problems)) process.exitCode = 1;
     });
 
   program
     .command('dump')
     .description('print a trace, one line per event')
     .argument('<trace>', 'trace file')
-    .option('--dom <n>', 'only this domain')
+    .option('--dom <n>', 'only this domain (id or name; xen: the hypervisor\'s own events)')
     .option('--kind <list>', `only these kinds (${Object.keys(KIND_ALIASES).join(',')})`)
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number (inclusive)')
     .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .option('--stacks', 'under each event raised in a hypercall, the guest call stack (frame pointers)')
     .option('--json', 'one JSON object per line')
-    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[] }) => {
+    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[]; symbols?: string[] }) => {
       const r = await openTrace(path);
-      const { TraceError } = await import('../../trace/reader.js');
-      const dom = o.dom === undefined ? null : Number(o.dom);
-      if (dom !== null && !Number.isInteger(dom)) throw new UsageError(`--dom must be a domain id, got '${o.dom}'`);
+      const [{ TraceError }, { loadSymbols }, { symbolOverrides }] = await Promise.all([import('../../trace/reader.js'), import('../symbols.js'), import('./symbol-args.js')]);
+      const domains = headerDomains(r.header);
+      // Xen's own events (timers between slices...) are shown as `xen`, and filtered so.
+      const dom = o.dom === undefined ? null : domainOption(o.dom === '-1' ? 'xen' : o.dom, [...domains, { id: -1, name: 'xen' }], path).id;
       let kinds: Set<string> | null = null;
       if (o.kind) {
         kinds = new Set();
@@ -91,11 +119,12 @@ export function registerTraceCommands(program: Command): void {
           k.forEach((x) => kinds!.add(x));
         }
       }
-      const from = o.from === undefined ? 0 : Number(o.from);
-      const to = o.to === undefined ? Number.MAX_SAFE_INTEGER : Number(o.to) + 1;
-      if (!Number.isInteger(from) || !Number.isInteger(to)) throw new UsageError('--from/--to must be sequence numbers');
-      const syms = loadSymbols(r.header, imageOverrides(o.image));
-      for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      const { from, end: to } = seqRange(o.from, o.to);
+      const images = imageOverrides(o.image);
+      checkImages(images, domains, path, (p) => imageProblem(p, false));
+      const syms = loadSymbols(r.header, images, symbolOverrides(o.symbols), path);
+      for (const w of [...r.warnings, ...r.damage]) process.stderr.write(`xenrr: warning: ${path}: ${w}
+`);
       try {
         for (const e of r.events(from, to)) {
           if (dom !== null && e.dom !== dom) continue;
@@ -110,20 +139,26 @@ export function registerTraceCommands(program: Command): void {
 
   program
     .command('info')
-    .description('summarize a trace: header, counts by kind and hypercall, sizes, compression, checkpoints')
+    .description('summarize a trace: header, counts by kind and hypercall, sizes, compression, checkpoints; checks its integrity (a damaged trace: a warning and exit 1)')
     .argument('<trace>', 'trace file')
     .option('--json', 'print as JSON')
     .action(async (path: string, o: { json?: boolean }) => {
       const r = await openTrace(path);
+      const { headerIdentity, imageName } = await import('../images.js');
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      const damage = r.integrity();
+      for (const w of damage.slice(0, 5)) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      if (damage.length > 5) process.stderr.write(`xenrr: warning: ${path}: ... and ${damage.length - 5} more problems\n`);
+      if (damage.length > 0) process.exitCode = 1;
+      const id = headerIdentity(r.header);
       const raw = r.index.chunks.reduce((n, c) => n + c.rawSize, 0);
       const compressed = r.index.chunks.reduce((n, c) => n + c.compressedSize, 0);
       const info = {
-        file: path, complete: r.complete, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
-        scenario: (JSON.parse(r.header.scenarioJson) as { name: string }).name, seed: r.header.seed,
-        images: r.header.images.map((i) => ({ domain: i.domain, path: i.path, sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
+        file: path, complete: r.complete, damage, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
+        scenario: id.name, scenarioSha256: id.sha256, seed: r.header.seed,
+        images: r.header.images.map((i, k) => ({ role: i.role, domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
-        chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery,
+        chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery, checkpointInsns: r.header.checkpointInsns ?? 0,
         bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
         eventBytesPerEvent: r.index.eventCount ? compressed / r.index.eventCount : 0,
         compressionRatio: compressed ? raw / compressed : 0, endTime: r.index.endTime, stopReason: r.index.stopReason,
@@ -133,11 +168,12 @@ export function registerTraceCommands(program: Command): void {
         return;
       }
       const lines = [
-        `trace      ${path}${r.complete ? '' : '  (INCOMPLETE: no footer index)'}`,
+        `trace      ${path}${damage.length > 0 ? '  (DAMAGED: see the warnings)' : r.complete ? '' : '  (INCOMPLETE: no footer index)'}`,
         `format     v${info.formatVersion}, recorded by xenrr ${info.xenrrVersion}`,
-        `scenario   ${info.scenario}, seed ${info.seed}, stop: ${info.stopReason}, virtual time ${(info.endTime / 1e6).toFixed(3)} ms`,
-        ...info.images.map((i) => `image      ${i.domain}: ${i.path} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
-        `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${info.checkpointEvery ? ` (every ${info.checkpointEvery} events)` : ''}`,
+        `scenario   ${info.scenario}${id.sha256 ? ` (sha256 ${id.sha256.slice(0, 16)}...)` : ''}, seed ${info.seed}, stop: ${info.stopReason}, virtual time ${(info.endTime / 1e6).toFixed(3)} ms`,
+        ...info.images.map((i) => `${(i.role === 'kernel' ? 'image' : i.role).padEnd(10)} ${i.domain}: ${i.name}${i.path && i.path !== i.name ? ` (${i.path})` : ''} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
+        ...(r.index.vcpus.length > 0 ? [`vcpus      ${r.index.vcpus.map((v) => `d${v.dom}v${v.vcpu} ${v.icount}`).join(', ')} instructions retired`] : []),
+        `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${spacing(info.checkpointEvery, info.checkpointInsns)}`,
         `size       ${info.bytes} bytes, ${info.bytesPerEvent.toFixed(2)} bytes/event overall, ${info.eventBytesPerEvent.toFixed(2)} bytes/event in event chunks, compression ${info.compressionRatio.toFixed(1)}x`,
         `by kind    ${Object.entries(info.countsByKind).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ')}`,
         `hypercalls ${Object.entries(info.countsByHypercall).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,

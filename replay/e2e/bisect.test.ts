@@ -5,14 +5,14 @@
  * over a throwaway git history made here.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseScenario } from '../../sim/scenario.js';
 import { initZstd } from '../../trace/zstd.js';
 import { bisect } from '../bisect.js';
+import { testTempDir } from './temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/xenrr`;
@@ -35,7 +35,7 @@ function scenarioFile(dir: string, image: string): string {
 
 describe.skipIf(!built)('check and bisect', () => {
   it('check exits 0 for a good build, 1 for a bad one, 125 when the image is missing', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xenrr-check-'));
+    const dir = testTempDir('xenrr-check-');
     const run = (image: string) => spawnSync(BIN, ['check', scenarioFile(dir, image)], { encoding: 'utf8' });
     let r = run(V(5));
     expect([r.status, r.stdout.trim()]).toEqual([0, 'good']);
@@ -59,7 +59,7 @@ describe.skipIf(!built)('check and bisect', () => {
   });
 
   it('git bisect run xenrr check finds the commit that introduced the bug', () => {
-    const repo = mkdtempSync(join(tmpdir(), 'xenrr-git-'));
+    const repo = testTempDir('xenrr-git-');
     const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
     git('init', '-q');
     const scenario = scenarioFile(repo, join(repo, 'kernel.elf'));

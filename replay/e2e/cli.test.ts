@@ -3,11 +3,11 @@
  * and the one-line errors with exit code 2 for bad input.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { testTempDir } from './temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/xenrr`;
@@ -71,7 +71,7 @@ describe('xenrr run (PV scenarios and kernels)', () => {
   });
 
   it('reports bad JSON and bad scenarios in one line, exit 2', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xenrr-'));
+    const dir = testTempDir('xenrr-cli-');
     writeFileSync(join(dir, 'bad.json'), '{ "name": ');
     let r = xenrr('run', join(dir, 'bad.json'));
     expect(r.status).toBe(2);
@@ -93,7 +93,7 @@ describe('xenrr run (PV scenarios and kernels)', () => {
   });
 
   it('reports a non-ELF file in one line, exit 2', () => {
-    const f = join(mkdtempSync(join(tmpdir(), 'xenrr-')), 'notes.txt');
+    const f = join(testTempDir('xenrr-cli-'), 'notes.txt');
     writeFileSync(f, 'hello, not an ELF image\n');
     const r = xenrr('run', f);
     expect(r.status).toBe(2);
@@ -116,7 +116,7 @@ describe('xenrr run (PV scenarios and kernels)', () => {
 
 describe('xenrr replay --watch', () => {
   it.skipIf(!pvBuilt)('names the instruction that changes a variable; a vCPU the trace lacks is one line, exit 2', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'xenrr-watch-'));
+    const dir = testTempDir('xenrr-watch-');
     const trace = join(dir, 'pp.xrr');
     expect(xenrr('record', 'corpus/scenarios/pingpong.json', '-o', trace).status).toBe(0);
     const r = xenrr('replay', trace, '--watch', '1.0:received');

@@ -6,8 +6,7 @@
  * divergent event (the missing notify) is raised by its caller.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { diffTraces } from '../diff.js';
 import { partingOfTraces } from '../parting.js';
 import { record } from '../record.js';
 import { loadSymbols } from '../symbols.js';
+import { testTempDir } from './temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/xenrr`;
@@ -105,7 +105,7 @@ describe.skipIf(!built)('diff of planted bugs', () => {
 
   it('an image gone since recording: the trace diff still runs, and says why it could not replay', async () => {
     const a = await recorded('lostwakeup-good');
-    const dir = mkdtempSync(join(tmpdir(), 'xenrr-gone-'));
+    const dir = testTempDir('xenrr-gone-');
     const image = join(dir, 'kernel.elf');
     copyFileSync(`${ROOT}build/corpus/pv/bugs/lostwakeup-bad.elf`, image);
     const s = JSON.parse(readFileSync(`${ROOT}corpus/scenarios/bugs/lostwakeup-bad.json`, 'utf8')) as { domains: Array<{ kernel: string }> };
@@ -119,6 +119,5 @@ describe.skipIf(!built)('diff of planted bugs', () => {
     expect(r.stdout).toContain('first divergence at a#');
     expect(r.stdout).toContain(`note: no instruction-level comparison: image for domain 'front' not found: ${image}`);
     expect(r.stdout).not.toContain('execution parts');
-    rmSync(dir, { recursive: true });
   });
 });

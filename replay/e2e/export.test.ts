@@ -47,7 +47,7 @@ describe('xenrr export --perfetto', () => {
     expect(to.stderr).toBe("xenrr: --to must be a sequence number, got 'ten'\n");
     const unwritable = xenrr('export', `${DIR}/pp.xrr`, '--perfetto', `${DIR}/no/such/dir/x.json`);
     expect(unwritable.status).toBe(2);
-    expect(unwritable.stderr).toBe(`xenrr: ${DIR}/no/such/dir/x.json: cannot write (ENOENT)\n`);
+    expect(unwritable.stderr).toBe(`xenrr: ${DIR}/no/such/dir/x.json: cannot write: no directory ${DIR}/no/such/dir\n`);
   });
 
   it('a missing or bad trace: one line, exit 2, nothing written', () => {

@@ -115,7 +115,7 @@ export class PhysMem {
 
   private mustFrame(pa: number): DataView {
     const f = this.frame(Math.floor(pa / PAGE_SIZE));
-    if (f === null) throw new RangeError(`physical address 0x${pa.toString(16)} is outside ${this.size >> 20} MiB of memory`);
+    if (f === null) throw new RangeError(`physical address 0x${pa.toString(16)} is outside ${this.size / 2 ** 20} MiB of memory`);
     return f;
   }
 }

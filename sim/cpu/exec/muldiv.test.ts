@@ -8,7 +8,7 @@
  * against BigInt directly.
  */
 import { describe, expect, it } from 'vitest';
-import { compareResults, emulateCase, nativeUnusable } from '../oracle/emulate.js';
+import { compareBatch } from '../oracle/compare.js';
 import { DATA_BASE, DATA_SIZE, fillData, gccAvailable, runNative, type OracleCase } from '../oracle/host-cpu.js';
 import * as wide from './wide.js';
 import { Rng as XorshiftRng } from '../oracle/rng.js';
@@ -233,21 +233,9 @@ describe.skipIf(!gccAvailable())('muldiv family vs host CPU', () => {
     mulDivCases(r, cases);
     imulCases(r, cases);
     xchgCases(r, cases);
-    const native = runNative(cases.map((x) => x.c));
-    const bad: string[] = [];
-    let compared = 0;
-    cases.forEach((x, k) => {
-      const n = native[k]!;
-      if (nativeUnusable(n)) return;
-      compared++;
-      const d = compareResults(n, emulateCase(x.c));
-      if (d !== null) bad.push(`${x.name} regs=${x.c.regs.map((v) => v.toString(16)).join(',')} fl=${x.c.rflags.toString(16)}: ${d}`);
-    });
-    const faults = new Map<number, number>();
-    for (const n of native) if (n.fault) faults.set(n.fault.trapno, (faults.get(n.fault.trapno) ?? 0) + 1);
-    const fs = [...faults].map(([v, k]) => `${k} x vector ${v}`).join(', ');
-    console.log(`muldiv: ${cases.length} cases (faulting: ${fs || 'none'}), ${compared} compared, ${bad.length} mismatches`);
-    expect(compared).toBe(cases.length);
-    expect(bad.slice(0, 20)).toEqual([]);
+    const res = compareBatch('muldiv', cases);
+    console.log(res.summary);
+    expect(res.compared).toBe(cases.length);
+    expect(res.mismatches.slice(0, 20)).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import { BareHost } from '../bare-host.js';
 import { Cpu } from '../cpu.js';
 import { ExitKind, Vector } from '../fault.js';
 import { PhysMem } from '../phys-mem.js';
-import { compareResults, emulateCase, nativeUnusable } from '../oracle/emulate.js';
+import { compareBatch } from '../oracle/compare.js';
 import { CODE_BASE, DATA_BASE, DATA_SIZE, fillData, gccAvailable, runNative, type OracleCase } from '../oracle/host-cpu.js';
 import { Rng } from '../oracle/rng.js';
 
@@ -218,24 +218,10 @@ function allCases(): Case[] {
 describe.skipIf(!gccAvailable())('string instructions vs host CPU', () => {
   it('every form matches the host', () => {
     const cases = allCases();
-    const native = runNative(cases.map((x) => x.c));
-    const bad: string[] = [];
-    let compared = 0;
-    let faulted = 0;
-    cases.forEach((x, k) => {
-      const n = native[k]!;
-      if (nativeUnusable(n)) return;
-      compared++;
-      if (n.fault) faulted++;
-      const d = compareResults(n, emulateCase(x.c));
-      if (d !== null) {
-        const bytes = Array.from(x.c.code, (b) => b.toString(16).padStart(2, '0')).join(' ');
-        bad.push(`${x.name} [${bytes}] rcx=${x.c.regs[RCX]!.toString(16)} rsi=${x.c.regs[RSI]!.toString(16)} rdi=${x.c.regs[RDI]!.toString(16)} rax=${x.c.regs[RAX]!.toString(16)} fl=${x.c.rflags.toString(16)} seed=${x.c.seed}: ${d}`);
-      }
-    });
-    console.log(`string oracle: ${compared} cases compared (${faulted} faulting), ${bad.length} mismatches`);
-    expect(compared).toBeGreaterThan(cases.length * 0.98);
-    expect(bad.slice(0, 20)).toEqual([]);
+    const res = compareBatch('string oracle', cases);
+    console.log(res.summary);
+    expect(res.compared).toBeGreaterThan(cases.length * 0.98);
+    expect(res.mismatches.slice(0, 20)).toEqual([]);
   });
 });
 

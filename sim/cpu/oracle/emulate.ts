@@ -9,7 +9,10 @@
 import { BareHost } from '../bare-host.js';
 import { Cpu } from '../cpu.js';
 import { ExitKind } from '../fault.js';
+import { decodeBlock, type Insn } from '../decode.js';
 import { PhysMem } from '../phys-mem.js';
+import { loadFpu, readFpu } from './fpu-case.js';
+import { emptyMask, RULES_BY_MN, type MaskCtx, type Masked, type Rule } from './undefined.js';
 import { CODE_BASE, DATA_BASE, DATA_SIZE, fillData, FLAGS_MASK, RunnerTrap, type OracleCase, type OracleResult } from './host-cpu.js';
 
 const PAGE = 4096;
@@ -52,17 +55,31 @@ export function oracleMachine(code: Uint8Array, seed: number): { cpu: Cpu; mem: 
   return { cpu, mem, host };
 }
 
+/** An emulated result, with what each instruction of the case left undefined (undefined.ts). */
+export type EmulatedResult = OracleResult & { undef: Array<{ rule: Rule; mask: Masked }> };
+
 /** The case run on the interpreter, reported in the native runner's terms. */
-export function emulateCase(c: OracleCase): OracleResult {
+export function emulateCase(c: OracleCase): EmulatedResult {
   const { cpu, mem } = oracleMachine(c.code, c.seed);
   c.regs.forEach((v, i) => cpu.setReg(i, v));
   cpu.rflags = (c.rflags & FLAGS_MASK) | 0x202;
   cpu.rip = BigInt(CODE_BASE);
+  if (c.fpu !== undefined) loadFpu(cpu, c.fpu);
   const end = BigInt(CODE_BASE + c.code.length);
   let fault: OracleResult['fault'] = null;
+  const undef: EmulatedResult['undef'] = [];
   for (let n = 0; n < MAX_STEPS && cpu.rip !== end; n++) {
+    const ctx = maskContext(cpu);
     const e = cpu.step();
-    if (e.kind === ExitKind.EXCEPTION) {
+    const failed = e.kind === ExitKind.EXCEPTION;
+    if (ctx !== null) {
+      ctx.fault = failed ? e.vector : null;
+      for (const rule of RULES_BY_MN.get(ctx.mn) ?? []) {
+        const mask = emptyMask();
+        if (rule.apply(ctx, mask)) undef.push({ rule, mask });
+      }
+    }
+    if (failed) {
       fault = { trapno: e.vector, err: e.errorCode, ripOffset: Number(BigInt.asIntN(64, cpu.rip - BigInt(CODE_BASE))), cr2: e.cr2 };
       break;
     }
@@ -77,47 +94,31 @@ export function emulateCase(c: OracleCase): OracleResult {
     regs: Array.from({ length: 16 }, (_, i) => cpu.getReg(i)),
     rflags: cpu.rflags & FLAGS_MASK,
     mem: changed,
+    undef,
+    ...(c.fpu !== undefined ? { fpu: readFpu(cpu) } : {}),
   };
 }
 
-const REG = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
-const FLAG_NAMES: Array<[number, string]> = [[1, 'CF'], [4, 'PF'], [0x10, 'AF'], [0x40, 'ZF'], [0x80, 'SF'], [0x400, 'DF'], [0x800, 'OF']];
-const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
-
-/** True for native results that carry no comparable state (runner-side failures). */
-export function nativeUnusable(n: OracleResult): boolean {
-  // #DB: a popf that set TF single-steps on the host; the core does not model TF.
-  return n.fault !== null && (n.fault.trapno < 0 || n.fault.trapno === 1);
-}
-
-/** The host kernel maps the upper half supervisor-only, so user faults there carry P=1; we map nothing there. */
-const KERNEL_HALF = 0xffff800000000000n;
-
-/** First difference between a native and an emulated result, as one line; null when equal. */
-export function compareResults(native: OracleResult, emu: OracleResult): string | null {
-  const nf = native.fault;
-  const ef = emu.fault;
-  if ((nf === null) !== (ef === null)) {
-    const f = nf ?? ef!;
-    return `${nf ? 'host' : 'emulator'} faulted (vector ${f.trapno}, err ${hex(f.err)}, rip+${f.ripOffset}) and the other did not`;
+/** The instruction at RIP and the state it starts from, for the undefined-result rules; null if it cannot be decoded. */
+function maskContext(cpu: Cpu): MaskCtx | null {
+  let ins: Insn;
+  try {
+    ins = decodeBlock(cpu, Number(cpu.rip & 0xffffffffn), Number(cpu.rip >> 32n)).insns[0]!;
+  } catch {
+    return null;
   }
-  if (nf && ef) {
-    if (nf.trapno !== ef.trapno) return `vector: host ${nf.trapno}, emulator ${ef.trapno}`;
-    const pMask = nf.trapno === 14 && nf.cr2 >= KERNEL_HALF ? ~1 : ~0;
-    if ((nf.err & pMask) !== (ef.err & pMask)) return `error code for vector ${nf.trapno}: host ${hex(nf.err)}, emulator ${hex(ef.err)}`;
-    if (nf.ripOffset !== ef.ripOffset) return `fault rip: host +${nf.ripOffset}, emulator +${ef.ripOffset}`;
-    if (nf.trapno === 14 && nf.cr2 !== ef.cr2) return `cr2: host ${hex(nf.cr2)}, emulator ${hex(ef.cr2)}`;
+  if (ins.e === null || !RULES_BY_MN.has(ins.e.mn)) return null;
+  const regs = Array.from({ length: 16 }, (_, i) => cpu.getReg(i));
+  const ops = ins.e.ops;
+  const count = ops.endsWith(',1') ? 1 : ops.endsWith(',CL') ? Number(regs[1]! & 0xffn) : ops.endsWith(',Ib') ? ins.immLo & 0xff : 0;
+  let ea: bigint | null = null;
+  if (ins.rm === -1) {
+    try {
+      ins.ea(cpu, ins);
+      ea = (BigInt(cpu.eaHi >>> 0) << 32n) | BigInt(cpu.eaLo >>> 0);
+    } catch {
+      ea = null;
+    }
   }
-  for (let i = 0; i < 16; i++) {
-    if (native.regs[i] !== emu.regs[i]) return `${REG[i]}: host ${hex(native.regs[i]!)}, emulator ${hex(emu.regs[i]!)}`;
-  }
-  if (native.rflags !== emu.rflags) {
-    const d = FLAG_NAMES.filter(([b]) => (native.rflags & b) !== (emu.rflags & b)).map(([b, n]) => `${n}=${native.rflags & b ? 1 : 0}/${emu.rflags & b ? 1 : 0}`);
-    return `flags (host/emulator): ${d.join(' ')}`;
-  }
-  const nm = new Map(native.mem);
-  const em = new Map(emu.mem);
-  for (const [off, v] of native.mem) if (em.get(off) !== v) return `memory DATA+${hex(off)}: host ${hex(v)}, emulator ${em.has(off) ? hex(em.get(off)!) : 'unchanged'}`;
-  for (const [off, v] of emu.mem) if (!nm.has(off)) return `memory DATA+${hex(off)}: host unchanged, emulator ${hex(v)}`;
-  return null;
+  return { ins, mn: ins.e.mn, ops, regs, count, ea, fault: null };
 }

@@ -1,0 +1,134 @@
+/**
+ * A trace's scenario and kernel images, named so that the same run recorded
+ * from any directory gives the same bytes: the scenario by its identity
+ * (name and sha256 of its canonical JSON), each image as the scenario names
+ * it (a corpus kernel name, or a path relative to the scenario file) with
+ * its sha256, never by where the files were on the recording machine.
+ *
+ * Replay looks for an image, in order: `--image` (taken as given), the
+ * resolved path older traces recorded, the corpus build for a corpus name,
+ * the name relative to the working directory, to the trace's directory, and
+ * to every corpus scenario file with the trace's identity, and last a file
+ * of that name in the corpus build. The first file whose sha256 is the
+ * recorded one is the image.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ROOT } from '../sim/package-info.js';
+import { kernelPath, parseScenario, type Scenario } from '../sim/scenario.js';
+import type { HeaderData } from '../trace/schema.js';
+
+const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+const short = (h: Uint8Array): string => `${Buffer.from(h).toString('hex').slice(0, 16)}...`;
+
+/** JSON with every object's keys sorted, no whitespace. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, (x as Record<string, unknown>)[k]])) : x);
+}
+
+/** A scenario's identity: its name, and the sha256 of its canonical JSON (without the file it came from). */
+export function scenarioIdentity(s: Scenario): { name: string; sha256: Uint8Array } {
+  const { file: _file, ...rest } = s;
+  return { name: s.name, sha256: sha256(Buffer.from(canonicalJson(rest), 'utf8')) };
+}
+
+/** How the header names image `k`: its own name, or (older traces) the kernel its scenario names. */
+export function imageName(h: HeaderData, k: number): string {
+  const img = h.images[k];
+  if (img?.name) return img.name;
+  const doms = (JSON.parse(h.scenarioJson) as { domains?: Array<{ kernel?: string }> }).domains;
+  return doms?.[k]?.kernel ?? img?.path ?? '';
+}
+
+/** The scenario's identity as the header records it ('' and empty for traces that predate it). */
+export function headerIdentity(h: HeaderData): { name: string; sha256: string } {
+  const name = h.scenarioName || ((JSON.parse(h.scenarioJson) as { name?: string }).name ?? '');
+  return { name, sha256: Buffer.from(h.scenarioSha256 ?? []).toString('hex') };
+}
+
+/** Corpus scenario files (recursively) with this identity. */
+let corpusIds: Array<{ file: string; sha: string }> | null = null;
+function corpusScenarios(sha: string): string[] {
+  if (corpusIds === null) {
+    const ids: Array<{ file: string; sha: string }> = [];
+    const walk = (dir: string): void => {
+      for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+        const p = join(dir, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (f.endsWith('.json')) {
+          try {
+            ids.push({ file: p, sha: Buffer.from(scenarioIdentity(parseScenario(JSON.parse(readFileSync(p, 'utf8')), p)).sha256).toString('hex') });
+          } catch {
+            // not a scenario
+          }
+        }
+      }
+    };
+    walk(join(ROOT, 'corpus', 'scenarios'));
+    corpusIds = ids;
+  }
+  return corpusIds.filter((c) => c.sha === sha).map((c) => c.file);
+}
+
+/** Files named `base` in the corpus build (build/corpus and below). */
+function corpusImages(base: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+      const p = join(dir, f);
+      if (f === base) out.push(p);
+      else if (!f.includes('.') && statSync(p).isDirectory()) walk(p);
+    }
+  };
+  walk(join(ROOT, 'build', 'corpus'));
+  return out;
+}
+
+export type FoundImage = { path: string; bytes: Buffer; given: boolean };
+
+/** The index in the header of domain `domain`'s image of `role` ('kernel', 'ramdisk', 'symbols'), or -1. */
+export function imageIndex(h: HeaderData, role: string, domain: string): number {
+  return h.images.findIndex((i) => (i.role || 'kernel') === role && i.domain === domain);
+}
+
+/**
+ * The file of image `k` of a trace (`trace`: the trace's path, a place to
+ * look), or a one-line reason it was not found. `--image` overrides are
+ * used as given, whatever their hash.
+ */
+export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<string, string>; trace?: string } = {}): FoundImage | string {
+  const img = h.images[k];
+  if (img === undefined) return `the trace names no image ${k}`;
+  const kernel = (img.role || 'kernel') === 'kernel';
+  const what = kernel ? 'image' : img.role;
+  const given = kernel ? opts.overrides?.get(img.domain) : undefined;
+  if (given !== undefined) return existsSync(given) && statSync(given).isFile() ? { path: given, bytes: readFileSync(given), given: true } : `image for domain '${img.domain}' not found: ${given}`;
+  const name = imageName(h, k);
+  // A kernel may be a corpus name; a ramdisk or symbol file is a path relative to the scenario.
+  const at = (dir: string): string => (kernel ? kernelPath({ file: join(dir, 'scenario.json') } as Scenario, name) : resolve(dir, name));
+  const tried: string[] = [];
+  const candidates = function* (): Generator<string> {
+    if (img.path) yield img.path;
+    if (name === '') return;
+    yield at(process.cwd());
+    if (opts.trace !== undefined) yield at(dirname(resolve(opts.trace)));
+    const id = headerIdentity(h);
+    if (id.sha256 !== '') for (const f of corpusScenarios(id.sha256)) yield at(dirname(f));
+    yield* corpusImages(basename(name));
+  };
+  let differs: string | null = null;
+  for (const p of candidates()) {
+    if (tried.includes(p)) continue;
+    tried.push(p);
+    if (!existsSync(p) || !statSync(p).isFile()) continue;
+    const bytes = readFileSync(p);
+    if (sha256(bytes).equals(Buffer.from(img.sha256))) return { path: p, bytes, given: false };
+    differs ??= p;
+  }
+  const flag = kernel ? '--image' : img.role === 'symbols' ? '--symbols' : null;
+  const hint = (verb: string): string => (flag === null ? '' : `; ${verb} with ${flag} ${img.domain}=PATH`);
+  if (differs !== null) return `${what} for domain '${img.domain}' differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}${hint('give the right one')})`;
+  return `${what} for domain '${img.domain}' not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}${hint('give it')})`;
+}
