@@ -1,8 +1,8 @@
 /**
  * xenrr's TypeScript compiled for running: bin/main.ts (and the gdbserver's
- * worker thread) with everything they import, node_modules included,
- * bundled by esbuild into dist/ (ES modules, one chunk per lazily loaded
- * command, source maps beside them). Node then loads a few
+ * worker thread) with everything they import, node_modules included but
+ * native addons, bundled by esbuild into dist/ (ES modules, one chunk per
+ * lazily loaded command, source maps beside them). Node then loads a few
  * files instead of hundreds of modules, needs no TypeScript loader, and Ink
  * comes without the compat layer of es-toolkit it does not use. Type
  * checking is `npm run typecheck`'s job, not this one's.
@@ -89,8 +89,9 @@ export async function compile({ pruneAll = false } = {}) {
     // Bundled CommonJS (commander, React, protobufjs) calls require() for Node's modules.
     banner: { js: "import { createRequire as __xenrrRequire } from 'node:module'; const require = __xenrrRequire(import.meta.url);" },
     // Ink imports React's devtools when DEV=true, a package xenrr does not install: left to fail at run time,
-    // which tui/cli.tsx makes sure never comes.
-    external: ['react-devtools-core'],
+    // which tui/cli.tsx makes sure never comes. The kernel decompressors' native addons (replay/image/codecs.ts
+    // require()s them when a kernel needs one) load from node_modules, as compiled for this machine.
+    external: ['react-devtools-core', 'lzma-native', 'lz4-napi'],
     sourcemap: 'linked',
     sourcesContent: false,
     metafile: true,
