@@ -2,8 +2,8 @@
  * `npm run bench`: every benchmark, printed as tables. Figures vary run to
  * run; tests never assert timings, this does not either.
  *
- * `npm run bench -- startup tui` runs only those groups (cpu, xen, trace,
- * replay, tui, images, gdb, startup).
+ * `npm run bench -- startup tui` runs only those groups (cpu, linux, xen,
+ * trace, replay, tui, images, gdb, startup).
  */
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
@@ -17,6 +17,7 @@ import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from 
 import { benchTui } from './tui-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
 import { benchGdb } from './gdb-bench.js';
+import { benchLinux } from './linux-bench.js';
 
 function table(title: string, rows: Row[]): void {
   const cols = Object.keys(rows[0] ?? {});
@@ -26,7 +27,7 @@ function table(title: string, rows: Row[]): void {
   for (const r of rows) process.stdout.write(`${line(cols.map((c) => String(r[c])))}\n`);
 }
 
-const GROUPS = ['cpu', 'xen', 'trace', 'replay', 'tui', 'images', 'gdb', 'startup'];
+const GROUPS = ['cpu', 'linux', 'xen', 'trace', 'replay', 'tui', 'images', 'gdb', 'startup'];
 const only = process.argv.slice(2);
 for (const g of only) if (!GROUPS.includes(g)) throw new Error(`unknown bench group '${g}' (groups: ${GROUPS.join(', ')})`);
 const want = (g: string): boolean => only.length === 0 || only.includes(g);
@@ -37,6 +38,7 @@ if (want('cpu')) {
   table('memory', benchRss());
   table('SSE floating point: scalar ops through the handler entry points (best of 150 x 100k)', benchSseFp());
 }
+if (want('linux')) table('Linux: Debian 6.1 as a PV domU booting to our /init and powering off (one run each)', await benchLinux());
 if (want('xen')) {
   table('simulated Xen: pingpong (best of 3)', benchPingpong());
   const fvb = benchFullVsBare();
