@@ -23,9 +23,9 @@ import { Frames, withXenFrames } from './xen/frames.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { RingTracker } from './xen/rings.js';
+import { vcpu_time_info as VTI, VIRQ_TIMER } from './xen/public/xen.js';
 import { Xen } from './xen/xen.js';
 
-export const VIRQ_TIMER = 0;
 /** Forced-emulation prefix followed by cpuid: ud2; .ascii "xen"; cpuid */
 const FEP_CPUID = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
 
@@ -266,7 +266,7 @@ export class Machine {
       if (bytes !== null && FEP_CPUID.every((b, k) => bytes[k] === b)) {
         const c = v.cpu;
         c.host.cpuid(c, c.r[0]!, c.r[2]!);
-        c.rip = c.rip + 7n;
+        c.rip = c.rip + BigInt(FEP_CPUID.length);
         return;
       }
     }
@@ -322,14 +322,14 @@ export class Machine {
     const f = mem.frame(Math.floor(ma / 4096))!;
     const o = ma % 4096;
     const now = BigInt(this.xen.now());
-    const version = f.getUint32(o, true);
-    f.setUint32(o, (version + 1) | 1, true);
-    f.setBigUint64(o + 8, now, true);
-    f.setBigUint64(o + 16, now, true);
-    f.setUint32(o + 24, 0x80000000, true);
-    f.setInt8(o + 28, 1);
-    f.setUint8(o + 29, 0);
-    f.setUint32(o + 0, ((version + 1) | 1) + 1, true);
+    const version = f.getUint32(o + VTI.version, true);
+    f.setUint32(o + VTI.version, (version + 1) | 1, true);
+    f.setBigUint64(o + VTI.tsc_timestamp, now, true);
+    f.setBigUint64(o + VTI.system_time, now, true);
+    f.setUint32(o + VTI.tsc_to_system_mul, 0x80000000, true);
+    f.setInt8(o + VTI.tsc_shift, 1);
+    f.setUint8(o + VTI.flags, 0);
+    f.setUint32(o + VTI.version, ((version + 1) | 1) + 1, true);
   }
 
   private drainConsole(d: Domain): void {

@@ -3,13 +3,17 @@
  * table and run state. Behaviour lives in the hypercall modules; this is the
  * state they share.
  */
+import { EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_pirq, EVTCHNSTAT_unbound, EVTCHNSTAT_virq } from './public/event_channel.js';
 import type { Vcpu } from './vcpu.js';
 
 export const DomState = { RUNNING: 'running', SHUTDOWN: 'shutdown', CRASHED: 'crashed' } as const;
 export type DomState = (typeof DomState)[keyof typeof DomState];
 
 /** EVTCHNSTAT_* (event_channel.h). */
-export const EvtState = { CLOSED: 0, UNBOUND: 1, INTERDOMAIN: 2, PIRQ: 3, VIRQ: 4, IPI: 5 } as const;
+export const EvtState = {
+  CLOSED: EVTCHNSTAT_closed, UNBOUND: EVTCHNSTAT_unbound, INTERDOMAIN: EVTCHNSTAT_interdomain,
+  PIRQ: EVTCHNSTAT_pirq, VIRQ: EVTCHNSTAT_virq, IPI: EVTCHNSTAT_ipi,
+} as const;
 
 /** Backends in "dom0 userspace" a channel can lead to instead of a guest. */
 export type Service = 'xenstore' | 'console';
@@ -36,7 +40,7 @@ export type GrantMapping = { dom: number; ref: number; flags: number };
 export type ActiveGrant = { domid: number; mfn: number; hostR: number; hostW: number; devR: number; devW: number };
 
 /** 2-level ABI: 64 words of 64 bits. */
-export const NR_EVTCHN_PORTS = 4096;
+export const NR_EVTCHN_PORTS = EVTCHN_2L_NR_CHANNELS;
 
 export class Domain {
   state: DomState = DomState.RUNNING;

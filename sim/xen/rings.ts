@@ -15,7 +15,7 @@
  */
 import type { PhysMem } from '../cpu/phys-mem.js';
 import type { Decoded, RingKind, SimEventBody } from '../events.js';
-import { blkif_request, blkif_response, blkif_sring_entry, BLK_RING_SIZE } from './public/io/blkif.js';
+import { blkif_request, blkif_request_segment as SEG, blkif_response, blkif_sring_entry, BLK_RING_SIZE, BLKIF_MAX_SEGMENTS_PER_REQUEST } from './public/io/blkif.js';
 import { xencons_interface as CONS } from './public/io/console.js';
 import { netif_rx_request, netif_rx_response, netif_rx_sring_entry, netif_tx_request, netif_tx_response, netif_tx_sring_entry, NET_RX_RING_SIZE, NET_TX_RING_SIZE } from './public/io/netif.js';
 import { sring } from './public/io/ring.js';
@@ -46,11 +46,11 @@ const LAYOUTS: Partial<Record<RingKind, Layout>> = {
     req: (v, o) => {
       const n = v.getUint8(o + blkif_request.nr_segments);
       const segs: Decoded[] = [];
-      for (let k = 0; k < Math.min(n, 11); k++) {
+      for (let k = 0; k < Math.min(n, BLKIF_MAX_SEGMENTS_PER_REQUEST); k++) {
         const s = o + blkif_request.seg + k * blkif_request.seg_stride;
-        segs.push({ gref: v.getUint32(s, true), first_sect: v.getUint8(s + 4), last_sect: v.getUint8(s + 5) });
+        segs.push({ gref: v.getUint32(s + SEG.gref, true), first_sect: v.getUint8(s + SEG.first_sect), last_sect: v.getUint8(s + SEG.last_sect) });
       }
-      return { operation: v.getUint8(o), nr_segments: n, handle: v.getUint16(o + blkif_request.handle, true), id: v.getBigUint64(o + blkif_request.id, true), sector_number: v.getBigUint64(o + blkif_request.sector_number, true), seg: segs };
+      return { operation: v.getUint8(o + blkif_request.operation), nr_segments: n, handle: v.getUint16(o + blkif_request.handle, true), id: v.getBigUint64(o + blkif_request.id, true), sector_number: v.getBigUint64(o + blkif_request.sector_number, true), seg: segs };
     },
     rsp: (v, o) => ({ id: v.getBigUint64(o + blkif_response.id, true), operation: v.getUint8(o + blkif_response.operation), status: v.getInt16(o + blkif_response.status, true) }),
   },
@@ -141,7 +141,7 @@ export class RingTracker {
       else if (len >= xsd_sockmsg.size) {
         // The first message header in the new bytes, when they start at a message boundary.
         const h = new DataView(bytes.buffer);
-        slot.type = XS_NAMES[h.getUint32(xsd_sockmsg.type, true)] ?? String(h.getUint32(0, true));
+        slot.type = XS_NAMES[h.getUint32(xsd_sockmsg.type, true)] ?? String(h.getUint32(xsd_sockmsg.type, true));
         slot.req_id = h.getUint32(xsd_sockmsg.req_id, true);
         slot.tx_id = h.getUint32(xsd_sockmsg.tx_id, true);
         slot.len = h.getUint32(xsd_sockmsg.len, true);

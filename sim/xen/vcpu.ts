@@ -10,6 +10,8 @@ import { Cpu } from '../cpu/cpu.js';
 import type { CpuHost } from '../cpu/host.js';
 import type { PhysMem } from '../cpu/phys-mem.js';
 import { GuestMem } from './guest-mem.js';
+import { FLAT_KERNEL_SS } from './public/arch-x86/xen-x86_64.js';
+import { vcpu_info } from './public/xen.js';
 
 export type TrapEntry = { flags: number; cs: number; address: bigint };
 export type Callback = { address: bigint; flags: number };
@@ -17,11 +19,10 @@ export type Callback = { address: bigint; flags: number };
 export const VcpuState = { RUNNABLE: 'runnable', BLOCKED: 'blocked', POLLING: 'polling', DOWN: 'down' } as const;
 export type VcpuState = (typeof VcpuState)[keyof typeof VcpuState];
 
-/** vcpu_info offsets (public/xen.h). */
-const VI_PENDING = 0;
-const VI_MASK = 1;
-const VI_SEL = 8;
-const VI_CR2 = 16;
+const VI_PENDING = vcpu_info.evtchn_upcall_pending;
+const VI_MASK = vcpu_info.evtchn_upcall_mask;
+const VI_SEL = vcpu_info.evtchn_pending_sel;
+const VI_CR2 = vcpu_info.arch_cr2;
 
 export class Vcpu {
   readonly cpu: Cpu;
@@ -34,7 +35,7 @@ export class Vcpu {
   readonly traps: (TrapEntry | null)[] = new Array<TrapEntry | null>(256).fill(null);
   /** CALLBACKTYPE_* -> handler */
   readonly callbacks = new Map<number, Callback>();
-  kernelSs = 0xe02b;
+  kernelSs: number = FLAT_KERNEL_SS;
   kernelSp = 0n;
   /** virtual IOPL (physdev_op set_iopl), 0..3 */
   iopl = 0;
@@ -116,7 +117,7 @@ export class Vcpu {
   }
   /** The vcpu_time_info inside vcpu_info. */
   get timeInfoMa(): number {
-    return this.vcpuInfoMa + 32;
+    return this.vcpuInfoMa + vcpu_info.time;
   }
 
   /** Switch the active page tables: kernel or user base. */

@@ -11,12 +11,11 @@ import type { EventPos, EventSink, SimEventBody } from '../events.js';
 import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
 import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
-import { VIRQ_TIMER } from './public/xen.js';
+import { Errno, shared_info, VIRQ_TIMER } from './public/xen.js';
 import { VcpuState, type Vcpu } from './vcpu.js';
 
-/** shared_info offsets (public/xen.h): pending and mask bitmaps. */
-const SI_PENDING = 2048;
-const SI_MASK = 2560;
+const SI_PENDING = shared_info.evtchn_pending;
+const SI_MASK = shared_info.evtchn_mask;
 
 export class Xen {
   readonly domains = new Map<number, Domain>();
@@ -239,7 +238,7 @@ export class Xen {
    */
   send(from: Domain, port: number, v: Vcpu | null): number {
     const p = from.port(port);
-    if (p === null) return -22; // EINVAL
+    if (p === null) return -Errno.EINVAL;
     let toDom = from.id;
     let toPort = port;
     switch (p.state) {
@@ -253,7 +252,7 @@ export class Xen {
         this.emit(v, from.id, { kind: 'evtchn_send', port, toDom: -1, toPort: -1, virq: -1 });
         return 0; // no peer yet: silently dropped, as Xen does
       default:
-        return -22;
+        return -Errno.EINVAL;
     }
     this.emit(v, from.id, { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
     this.onNotify(from, port);

@@ -4,13 +4,31 @@
  * runs someone else, jumps time to the next timer when all are idle, and
  * wakes the vCPU on an event or timeout.
  */
+import { evtchn_port_t } from '../public/event_channel.js';
+import * as S from '../public/sched.js';
+import {
+  sched_poll, sched_shutdown, SCHEDOP_block, SCHEDOP_pin_override, SCHEDOP_poll, SCHEDOP_remote_shutdown, SCHEDOP_shutdown,
+  SCHEDOP_shutdown_code, SCHEDOP_watchdog, SCHEDOP_yield,
+} from '../public/sched.js';
+import * as V from '../public/vcpu.js';
+import {
+  RUNSTATE_blocked, RUNSTATE_offline, RUNSTATE_runnable, RUNSTATE_running, VCPU_SSHOTTMR_future, vcpu_register_vcpu_info as RVI,
+  vcpu_runstate_info as RSI, vcpu_set_periodic_timer, vcpu_set_singleshot_timer as SST, VCPUOP_down, VCPUOP_get_runstate_info,
+  VCPUOP_initialise, VCPUOP_is_up, VCPUOP_register_runstate_memory_area, VCPUOP_register_vcpu_info, VCPUOP_set_periodic_timer,
+  VCPUOP_set_singleshot_timer, VCPUOP_stop_periodic_timer, VCPUOP_stop_singleshot_timer, VCPUOP_up,
+} from '../public/vcpu.js';
+import { vcpu_info } from '../public/xen.js';
 import { VcpuState } from '../vcpu.js';
-import { E, u32, type HcCtx, subOpNames } from './types.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 import { initialiseVcpu } from './vcpu-context.js';
 
-const SHUTDOWN_REASONS = ['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'];
-const SCHEDOP_NAMES = ['yield', 'block', 'shutdown', 'poll', 'remote_shutdown', 'shutdown_code', 'watchdog', 'pin_override'];
-const SCHEDOP_SUB = subOpNames('SCHEDOP', SCHEDOP_NAMES);
+/** SHUTDOWN_* reason -> name. */
+const SHUTDOWN_REASONS: Record<number, string> = {
+  [S.SHUTDOWN_poweroff]: 'poweroff', [S.SHUTDOWN_reboot]: 'reboot', [S.SHUTDOWN_suspend]: 'suspend',
+  [S.SHUTDOWN_crash]: 'crash', [S.SHUTDOWN_watchdog]: 'watchdog', [S.SHUTDOWN_soft_reset]: 'soft_reset',
+};
+const SCHEDOP_SUB = subOpNames('SCHEDOP', namesFrom(S, 'SCHEDOP'));
+/** Xen's limit on sched_poll.nr_ports (do_poll: 128, not ABI). */
 const MAX_POLL_PORTS = 128;
 
 export function schedOp(h: HcCtx): number {
@@ -20,11 +38,11 @@ export function schedOp(h: HcCtx): number {
   h.sub = cmd;
   h.subName = SCHEDOP_SUB(cmd);
   switch (cmd) {
-    case 0:
+    case SCHEDOP_yield:
       h.yieldSlice = true;
       xen.emit(v, d.id, { kind: 'sched', what: 'yield', until: 0 });
       return 0;
-    case 1:
+    case SCHEDOP_block:
       // Blocking enables event delivery; an already pending event means no sleep.
       v.upcallMask = false;
       if (v.upcallPending) return 0;
@@ -32,26 +50,26 @@ export function schedOp(h: HcCtx): number {
       xen.emit(v, d.id, { kind: 'sched', what: 'block', until: v.timerDeadline });
       h.yieldSlice = true;
       return 0;
-    case 2: {
-      const reason = v.guest.u32(arg);
+    case SCHEDOP_shutdown: {
+      const reason = v.guest.u32(fld(arg, sched_shutdown.reason));
       if (reason === null) return -E.EFAULT;
       h.decoded.reason = SHUTDOWN_REASONS[reason] ?? String(reason);
-      if (reason >= SHUTDOWN_REASONS.length) return -E.EINVAL;
+      if (reason > S.SHUTDOWN_MAX) return -E.EINVAL;
       xen.shutdown(d, SHUTDOWN_REASONS[reason]!);
       h.yieldSlice = true;
       return 0;
     }
-    case 3: {
-      const raw = v.guest.read(arg, 24);
+    case SCHEDOP_poll: {
+      const raw = v.guest.read(arg, sched_poll.size);
       if (raw === null) return -E.EFAULT;
       const dv = new DataView(raw.buffer);
-      const list = dv.getBigUint64(0, true);
-      const nr = dv.getUint32(8, true);
-      const timeout = dv.getBigUint64(16, true);
+      const list = dv.getBigUint64(sched_poll.ports, true);
+      const nr = dv.getUint32(sched_poll.nr_ports, true);
+      const timeout = dv.getBigUint64(sched_poll.timeout, true);
       if (nr > MAX_POLL_PORTS) return -E.EINVAL;
       const ports: number[] = [];
       for (let k = 0; k < nr; k++) {
-        const p = v.guest.u32(list + BigInt(4 * k));
+        const p = v.guest.u32(fld(list, evtchn_port_t.size * k));
         if (p === null) return -E.EFAULT;
         if (d.port(p) === null) return -E.EINVAL;
         ports.push(p);
@@ -67,10 +85,10 @@ export function schedOp(h: HcCtx): number {
       h.yieldSlice = true;
       return 0;
     }
-    case 4:
-    case 5:
-    case 6:
-    case 7:
+    case SCHEDOP_remote_shutdown:
+    case SCHEDOP_shutdown_code:
+    case SCHEDOP_watchdog:
+    case SCHEDOP_pin_override:
       return d.privileged ? -E.ENOSYS : -E.EPERM;
     default:
       return -E.ENOSYS;
@@ -85,9 +103,7 @@ export function setTimerOp(h: HcCtx): number {
   return 0;
 }
 
-const VCPUOP_NAMES = ['initialise', 'up', 'down', 'is_up', 'get_runstate_info', 'register_runstate_memory_area', 'set_periodic_timer', 'stop_periodic_timer', 'set_singleshot_timer', 'stop_singleshot_timer', 'register_vcpu_info', 'send_nmi', 'get_physid'];
-const VCPUOP_SUB = subOpNames('VCPUOP', VCPUOP_NAMES);
-const ETIME = 62;
+const VCPUOP_SUB = subOpNames('VCPUOP', namesFrom(V, 'VCPUOP'));
 /** Longest timer delta Xen accepts (STIME_DELTA_MAX). */
 const STIME_DELTA_MAX = (1n << 62n) - 1n;
 
@@ -102,68 +118,68 @@ export function vcpuOp(h: HcCtx): number {
   if (t === undefined) return -E.ENOENT;
   const g = h.v.guest;
   switch (cmd) {
-    case 0:
+    case VCPUOP_initialise:
       return initialiseVcpu(h, t, arg);
-    case 1:
+    case VCPUOP_up:
       if (!t.initialised) return -E.EINVAL;
       if (t.state === VcpuState.DOWN) h.xen.account(t, VcpuState.RUNNABLE);
       t.up = true;
       return 0;
-    case 2:
+    case VCPUOP_down:
       t.up = false;
       if (t.state !== VcpuState.DOWN) h.xen.account(t, VcpuState.DOWN);
       if (t === h.v) h.yieldSlice = true;
       return 0;
-    case 3:
+    case VCPUOP_is_up:
       return t.up ? 1 : 0;
-    case 4: {
-      const info = new Uint8Array(48);
+    case VCPUOP_get_runstate_info: {
+      const info = new Uint8Array(RSI.size);
       const dv = new DataView(info.buffer);
-      const state = t.state === VcpuState.DOWN ? 3 : t.state === VcpuState.RUNNABLE ? (t === h.v ? 0 : 1) : 2;
-      dv.setUint32(0, state, true);
-      dv.setBigUint64(8, BigInt(t.stateSince), true);
-      dv.setBigUint64(16, BigInt(t.runningNs), true);
-      dv.setBigUint64(32, BigInt(t.blockedNs), true);
+      const state = t.state === VcpuState.DOWN ? RUNSTATE_offline : t.state === VcpuState.RUNNABLE ? (t === h.v ? RUNSTATE_running : RUNSTATE_runnable) : RUNSTATE_blocked;
+      dv.setUint32(RSI.state, state, true);
+      dv.setBigUint64(RSI.state_entry_time, BigInt(t.stateSince), true);
+      dv.setBigUint64(RSI.time + RSI.time_stride * RUNSTATE_running, BigInt(t.runningNs), true);
+      dv.setBigUint64(RSI.time + RSI.time_stride * RUNSTATE_blocked, BigInt(t.blockedNs), true);
       return g.write(arg, info) ? 0 : -E.EFAULT;
     }
-    case 5:
+    case VCPUOP_register_runstate_memory_area:
       return 0;
-    case 6: {
-      const period = g.u64(arg);
+    case VCPUOP_set_periodic_timer: {
+      const period = g.u64(fld(arg, vcpu_set_periodic_timer.period_ns));
       if (period === null) return -E.EFAULT;
       h.decoded.period_ns = period;
       if (period < 1_000_000n || period > STIME_DELTA_MAX) return -E.EINVAL;
       h.xen.setPeriodic(t, Number(period));
       return 0;
     }
-    case 7:
+    case VCPUOP_stop_periodic_timer:
       h.xen.setPeriodic(t, 0);
       return 0;
-    case 8: {
+    case VCPUOP_set_singleshot_timer: {
       if (t !== h.v) return -E.EINVAL;
-      const timeout = g.u64(arg);
-      const flags = g.u32(arg + 8n);
+      const timeout = g.u64(fld(arg, SST.timeout_abs_ns));
+      const flags = g.u32(fld(arg, SST.flags));
       if (timeout === null || flags === null) return -E.EFAULT;
       h.decoded.timeout = timeout;
       h.decoded.flags = flags;
-      if ((flags & 1) !== 0 && Number(timeout) < h.xen.now()) return -ETIME;
+      if ((flags & VCPU_SSHOTTMR_future) !== 0 && Number(timeout) < h.xen.now()) return -E.ETIME;
       t.timerDeadline = Number(timeout);
       h.xen.emit(h.v, h.d.id, { kind: 'timer', deadline: t.timerDeadline });
       return 0;
     }
-    case 9:
+    case VCPUOP_stop_singleshot_timer:
       t.timerDeadline = -1;
       return 0;
-    case 10: {
-      const mfn = g.u64(arg);
-      const off = g.u32(arg + 8n);
+    case VCPUOP_register_vcpu_info: {
+      const mfn = g.u64(fld(arg, RVI.mfn));
+      const off = g.u32(fld(arg, RVI.offset));
       if (mfn === null || off === null) return -E.EFAULT;
       const m = Number(mfn & 0xfffffffffn);
       h.decoded.mfn = m;
       h.decoded.offset = off;
-      if (off + 64 > 4096 || m >= h.xen.frames.frameCount || h.xen.frames.owner[m] !== h.d.id) return -E.EINVAL;
+      if (off + vcpu_info.size > 4096 || m >= h.xen.frames.frameCount || h.xen.frames.owner[m] !== h.d.id) return -E.EINVAL;
       const mem = h.xen.frames.mem;
-      mem.write(m * 4096 + off, mem.read(t.vcpuInfoMa, 64));
+      mem.write(m * 4096 + off, mem.read(t.vcpuInfoMa, vcpu_info.size));
       t.vcpuInfoMa = m * 4096 + off;
       return 0;
     }

@@ -11,6 +11,9 @@
  * fields by Xen.
  */
 
+/** evtchn_port_t (u32), the element of sched_poll's port list. */
+export const evtchn_port_t = { size: 4 } as const;
+
 export const EVTCHNOP_bind_interdomain = 0;
 export const EVTCHNOP_bind_virq = 1;
 export const EVTCHNOP_bind_pirq = 2;
