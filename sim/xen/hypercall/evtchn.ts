@@ -10,12 +10,15 @@ import {
   EVTCHNOP_close, EVTCHNOP_init_control, EVTCHNOP_reset, EVTCHNOP_send, EVTCHNOP_status, EVTCHNOP_unmask,
   evtchn_alloc_unbound, evtchn_bind_interdomain, evtchn_bind_ipi, evtchn_bind_vcpu, evtchn_bind_virq, evtchn_close, evtchn_reset, evtchn_status,
 } from '../public/event_channel.js';
-import { NR_VIRQS, VIRQ_CONSOLE, VIRQ_DEBUG, VIRQ_DEBUGGER, VIRQ_TIMER } from '../public/xen.js';
+import { NR_VIRQS, VIRQ_DEBUG, VIRQ_TIMER, VIRQ_XENOPROF, VIRQ_XENPMU } from '../public/xen.js';
 import { DOMID_SELF, E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
 const SUB_NAME = subOpNames('EVTCHNOP', namesFrom(P, 'EVTCHNOP'));
-/** VIRQs bound per vCPU; the others are global (bound to vCPU 0, movable with bind_vcpu). */
-const PER_VCPU_VIRQS = new Set<number>([VIRQ_TIMER, VIRQ_DEBUG, VIRQ_CONSOLE, VIRQ_DEBUGGER]);
+/**
+ * VIRQs bound per vCPU (virq_is_global in common/event_channel.c); the
+ * others are global (bound to vCPU 0, movable with bind_vcpu).
+ */
+const PER_VCPU_VIRQS = new Set<number>([VIRQ_TIMER, VIRQ_DEBUG, VIRQ_XENOPROF, VIRQ_XENPMU]);
 
 export function eventChannelOp(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
