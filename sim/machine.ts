@@ -13,9 +13,10 @@
 import { Vector } from './cpu/fault.js';
 import { ExitKind } from './cpu/fault.js';
 import type { EventPos, EventSink, SimEvent } from './events.js';
-import { ConsoleBackend } from './services/console.js';
+import { ConsoleDriver } from './services/console-driver.js';
+import { Dom0 } from './services/dom0.js';
 import { XenStore } from './services/xenstored.js';
-import { XsRingServer } from './services/xs-ring.js';
+import { XenstoreDriver } from './services/xenstore-driver.js';
 import { injectException, maybeUpcall } from './xen/bounce.js';
 import { buildPvDomain, type BuildSpec } from './xen/builder.js';
 import type { Domain } from './xen/domain.js';
@@ -59,8 +60,8 @@ export type RingState = { kind: string; dom: number; backDom: number; gref: numb
 export class Machine {
   readonly xen: Xen;
   readonly store = new XenStore();
-  private readonly rings = new Map<number, XsRingServer>();
-  private readonly consoles = new Map<number, ConsoleBackend>();
+  /** dom0's services: xenstored's transport, the console backend, the device backends */
+  readonly dom0: Dom0;
   private readonly order: Vcpu[] = [];
   private next = 0;
   readonly quantum: number;
@@ -75,7 +76,6 @@ export class Machine {
     const frames = new Frames(withXenFrames(pages + 1024 + 64 * domains.length));
     this.xen = new Xen(frames, (e, pos) => this.observe(e, pos, sink));
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
-    this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());
     this.tracker = new RingTracker(
       frames.mem,
       (dom, body) => this.xen.emit(this.xen.running?.domId === dom ? this.xen.running : null, dom, body),
@@ -87,17 +87,27 @@ export class Machine {
       (path) => this.store.read(path),
     );
     this.xen.onNotify = (d, port) => this.tracker.check(d.id, port);
+    const dom0 = (this.dom0 = new Dom0(this.xen, this.store, this.tracker));
+    const xenstored = new XenstoreDriver(dom0, this.store);
+    const consoled = new ConsoleDriver(dom0);
+    dom0.register(xenstored);
+    dom0.register(consoled);
+    this.xen.onBackendKick = (d, port, p) => dom0.kick(d, port, p);
+    this.xen.onBackendClosed = (d, port, p) => dom0.peerClosed(d, port, p);
+    this.xen.onDomainDown = (d) => dom0.domainDown(d.id);
     for (const spec of domains) {
       const d = buildPvDomain(this.xen, spec.image, spec);
       this.xen.domains.set(d.id, d);
       this.order.push(...d.vcpus);
-      const mem = frames.mem;
-      this.consoles.set(d.id, new ConsoleBackend(mem.frame(d.consoleMfn)!));
       this.store.introduceDomain(d.id, d.name);
-      this.rings.set(d.id, new XsRingServer(this.store, d.id, d.privileged, mem.frame(d.storeMfn)!));
+      xenstored.attach(d);
+      consoled.attach(d);
       this.tracker.add({ kind: 'console', frontDom: d.id, backDom: 0, port: d.consolePort, gref: 0, mfn: d.consoleMfn });
       this.tracker.add({ kind: 'xenstore', frontDom: d.id, backDom: 0, port: d.storePort, gref: 0, mfn: d.storeMfn });
     }
+    dom0.pump();
+    // The domains are built: from here on dom0's actions are part of the run.
+    dom0.quiet = false;
   }
 
   private observe(e: SimEvent, pos: EventPos, sink: EventSink): void {
@@ -125,13 +135,6 @@ export class Machine {
     this.hypercalls.clear();
     for (const [name, n] of s.hypercalls) this.hypercalls.set(name, n);
     this.eventCount = s.events;
-  }
-
-  /** The dom0 service ends of domain `id`: its xenstore ring server and console backend. */
-  backends(id: number): { ring: XsRingServer; console: ConsoleBackend } | undefined {
-    const ring = this.rings.get(id);
-    const console = this.consoles.get(id);
-    return ring && console ? { ring, console } : undefined;
   }
 
   /**
@@ -256,7 +259,7 @@ export class Machine {
     // Descheduled: report ring traffic not yet seen at a notify.
     this.tracker.check(d.id);
     this.xen.endSlice();
-    this.drainConsole(d);
+    this.dom0.descheduled(d.id);
   }
 
   /** An exception left the core: FEP+cpuid is emulated, everything else goes to the guest's trap table. */
@@ -330,39 +333,6 @@ export class Machine {
     f.setInt8(o + VTI.tsc_shift, 1);
     f.setUint8(o + VTI.flags, 0);
     f.setUint32(o + VTI.version, ((version + 1) | 1) + 1, true);
-  }
-
-  private drainConsole(d: Domain): void {
-    const bytes = this.consoles.get(d.id)?.drain();
-    if (bytes === undefined || bytes.length === 0) return;
-    // Like xenconsoled: out_cons moved, so kick the guest's console channel.
-    this.xen.serviceNotify(d, d.consolePort);
-    for (const b of bytes) d.console.push(b);
-    this.xen.emit(this.xen.running, d.id, { kind: 'console', text: Buffer.from(bytes).toString('latin1'), source: 'ring' });
-  }
-
-  /**
-   * Service every store connection until none moves: a request from one
-   * domain can fire watches for any other, in any order of domain ids.
-   */
-  private serviceStore(): void {
-    for (let busy = true, rounds = 0; busy && rounds < 64; rounds++) {
-      busy = false;
-      for (const [id, ring] of this.rings) {
-        const d = this.xen.domain(id)!;
-        if (!d.alive) continue;
-        const r = ring.service();
-        for (const rec of r.records) {
-          this.xen.emit(this.xen.running?.domId === id ? this.xen.running : null, id, { kind: 'xenstore', ...rec });
-          if (rec.op === 'WRITE' && rec.result === 'OK') this.tracker.learn(id, rec.path.startsWith('/') ? rec.path : `/local/domain/${id}/${rec.path}`, rec.value);
-        }
-        // xenstored kicks the guest whenever it moved either index.
-        if (r.produced || r.consumed) {
-          this.xen.serviceNotify(d, d.storePort);
-          busy = true;
-        }
-      }
-    }
   }
 
   private summary(stop: StopReason): RunSummary {

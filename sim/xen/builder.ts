@@ -9,7 +9,7 @@
  * page is written where the HYPERCALL_PAGE note says.
  */
 import { ElfError, parseElf, type ElfFile } from '../elf.js';
-import { Domain, EvtState } from './domain.js';
+import { Domain } from './domain.js';
 import type { Frames } from './frames.js';
 import { PGT } from './page-types.js';
 import { FLAT_KERNEL_CS, FLAT_KERNEL_SS } from './public/arch-x86/xen-x86_64.js';
@@ -200,13 +200,13 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   si.setUint32(SI.wc_sec, xen.bootWallclock >>> 0, true);
   si.setBigUint64(SI.arch_max_pfn, BigInt(nrPages), true);
 
-  // Console and xenstore channels lead to the dom0 services.
+  // Console and xenstore channels: left unbound for dom0 (libxl's
+  // xc_evtchn_alloc_unbound(domid, 0)); xenstored and the console backend
+  // bind them when the machine introduces the domain to them.
   d.storeMfn = d.p2m[pfnOf(storeVa)]!;
   d.consoleMfn = d.p2m[pfnOf(consoleVa)]!;
   d.storePort = d.allocPort();
-  Object.assign(d.ports[d.storePort]!, { state: EvtState.INTERDOMAIN, remoteDom: 0, remotePort: 100 + 2 * d.id, service: 'xenstore' });
   d.consolePort = d.allocPort();
-  Object.assign(d.ports[d.consolePort]!, { state: EvtState.INTERDOMAIN, remoteDom: 0, remotePort: 101 + 2 * d.id, service: 'console' });
 
   // start_info.
   const sinfo = new Uint8Array(4096);

@@ -15,9 +15,6 @@ export const EvtState = {
   PIRQ: EVTCHNSTAT_pirq, VIRQ: EVTCHNSTAT_virq, IPI: EVTCHNSTAT_ipi,
 } as const;
 
-/** Backends in "dom0 userspace" a channel can lead to instead of a guest. */
-export type Service = 'xenstore' | 'console';
-
 export type Port = {
   state: number;
   /** vCPU notified on delivery */
@@ -26,8 +23,12 @@ export type Port = {
   remoteDom: number;
   remotePort: number;
   virq: number;
-  /** INTERDOMAIN with dom0: the service behind it */
-  service: Service | null;
+  /**
+   * INTERDOMAIN with dom0 (remoteDom 0): the name of the dom0 backend
+   * driver that bound it (sim/services/backend.ts); dom0 is not a guest,
+   * its port table lives with its services
+   */
+  service: string | null;
 };
 
 /**

@@ -8,7 +8,7 @@
  * rate, so tsc == system time) and jumps forward when every vCPU is idle.
  */
 import type { EventPos, EventSink, SimEventBody } from '../events.js';
-import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
+import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Port } from './domain.js';
 import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
 import { Errno, shared_info, VIRQ_TIMER } from './public/xen.js';
@@ -29,8 +29,12 @@ export class Xen {
   private seq = 0;
   /** wallclock at boot (seconds since the epoch), from the scenario */
   bootWallclock = 1767225600;
-  /** Set by the machine: guest notified a service's channel. */
-  onServiceKick: (dom: Domain, service: Service) => void = () => {};
+  /** Set by the machine: `dom` notified its port `port` (`p`), whose other end is a dom0 backend. */
+  onBackendKick: (dom: Domain, port: number, p: Port) => void = () => {};
+  /** Set by the machine: `dom` closed its port `port` (`p`), whose other end was a dom0 backend. */
+  onBackendClosed: (dom: Domain, port: number, p: Port) => void = () => {};
+  /** Set by the machine: `dom` shut down or crashed. */
+  onDomainDown: (dom: Domain) => void = () => {};
   /** Set by the machine: `dom` notified through `port` (rings are inspected here, before the peer runs). */
   onNotify: (dom: Domain, port: number) => void = () => {};
 
@@ -257,7 +261,7 @@ export class Xen {
     this.emit(v, from.id, { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
     this.onNotify(from, port);
     if (p.service !== null) {
-      this.onServiceKick(from, p.service);
+      this.onBackendKick(from, port, p);
       return 0;
     }
     const peer = this.domains.get(toDom);
@@ -286,7 +290,8 @@ export class Xen {
   closePort(d: Domain, port: number): void {
     const p = d.port(port);
     if (p === null) return;
-    if (p.state === EvtState.INTERDOMAIN && p.service === null) {
+    if (p.state === EvtState.INTERDOMAIN && p.service !== null) this.onBackendClosed(d, port, p);
+    else if (p.state === EvtState.INTERDOMAIN) {
       const peer = this.domains.get(p.remoteDom);
       const q = peer?.port(p.remotePort);
       if (q && q.state === EvtState.INTERDOMAIN && q.remoteDom === d.id && q.remotePort === port) {
@@ -308,6 +313,7 @@ export class Xen {
       v.cpu.requestExit();
     }
     this.emit(this.running?.domId === d.id ? this.running : null, d.id, { kind: 'domain_state', state: d.state, reason });
+    this.onDomainDown(d);
   }
 
   /** domain_crash: what Xen does to a guest that broke the rules. */

@@ -221,7 +221,7 @@ function copyOne(h: HcCtx, dv: DataView, at: bigint): boolean {
     const dom = dv.getUint16(base + CPP.domid, true);
     const off = dv.getUint16(base + CPP.offset, true);
     if (!isGref && dom !== DOMID_SELF) return GNTST_permission_denied;
-    const g = dom === DOMID_SELF ? d : granterOf(h, dom);
+    const g = dom === DOMID_SELF ? d : granterOf(h.xen, dom);
     if (g === undefined) return GNTST_bad_domain;
     const ref = dv.getUint32(base + CPP.u_ref, true);
     if (g === 'dom0') return ref < INITIAL_FRAMES * 512 ? GNTST_general_error : GNTST_bad_gntref;
