@@ -13,9 +13,11 @@
 import { Vector } from './cpu/fault.js';
 import { ExitKind } from './cpu/fault.js';
 import type { EventPos, EventSink, SimEvent } from './events.js';
+import { Blkback } from './services/blkback/index.js';
 import { ConsoleDriver } from './services/console-driver.js';
 import { Dom0 } from './services/dom0.js';
 import { XenStore } from './services/xenstored.js';
+import { Toolstack, type DiskSpec } from './services/toolstack.js';
 import { XenstoreDriver } from './services/xenstore-driver.js';
 import { injectException, maybeUpcall } from './xen/bounce.js';
 import { buildPvDomain, type BuildSpec } from './xen/builder.js';
@@ -30,7 +32,8 @@ import { Xen } from './xen/xen.js';
 /** Forced-emulation prefix followed by cpuid: ud2; .ascii "xen"; cpuid */
 const FEP_CPUID = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
 
-export type DomainSpec = BuildSpec & { image: Uint8Array };
+/** A domain to build: its kernel image, and the virtual disks the toolstack gives it. */
+export type DomainSpec = BuildSpec & { image: Uint8Array; disks?: DiskSpec[] };
 export type MachineOptions = {
   /** instructions per slice */
   quantum?: number;
@@ -62,6 +65,9 @@ export class Machine {
   readonly store = new XenStore();
   /** dom0's services: xenstored's transport, the console backend, the device backends */
   readonly dom0: Dom0;
+  /** the toolstack's devices (disks and their contents) and the block backend */
+  readonly toolstack: Toolstack;
+  readonly blkback: Blkback;
   private readonly order: Vcpu[] = [];
   private next = 0;
   readonly quantum: number;
@@ -90,8 +96,13 @@ export class Machine {
     const dom0 = (this.dom0 = new Dom0(this.xen, this.store, this.tracker));
     const xenstored = new XenstoreDriver(dom0, this.store);
     const consoled = new ConsoleDriver(dom0);
+    const toolstack = (this.toolstack = new Toolstack(dom0));
+    const blkback = (this.blkback = new Blkback(dom0, (major, minor) => toolstack.loopDevice(major, minor)));
     dom0.register(xenstored);
     dom0.register(consoled);
+    dom0.register(toolstack);
+    dom0.register(blkback);
+    blkback.start();
     this.xen.onBackendKick = (d, port, p) => dom0.kick(d, port, p);
     this.xen.onBackendClosed = (d, port, p) => dom0.peerClosed(d, port, p);
     this.xen.onDomainDown = (d) => dom0.domainDown(d.id);
@@ -104,6 +115,7 @@ export class Machine {
       consoled.attach(d);
       this.tracker.add({ kind: 'console', frontDom: d.id, backDom: 0, port: d.consolePort, gref: 0, mfn: d.consoleMfn });
       this.tracker.add({ kind: 'xenstore', frontDom: d.id, backDom: 0, port: d.storePort, gref: 0, mfn: d.storeMfn });
+      for (const disk of spec.disks ?? []) toolstack.addDisk(d.id, disk);
     }
     dom0.pump();
     // The domains are built: from here on dom0's actions are part of the run.

@@ -95,6 +95,12 @@ export interface Dom0Env {
   unmapGrant(m: GrantMap): number;
   /** A machine frame (a mapped grant's, or a ring page the toolstack set up). */
   frame(mfn: number): DataView;
+  /**
+   * The bytes of machine frame `mfn`, for a device's DMA; `write`: the
+   * caller is about to change them (so code decoded from the frame is
+   * dropped, as any store to it would).
+   */
+  frameBytes(mfn: number, write: boolean): Uint8Array;
   /** Put an event in the trace on behalf of dom0 (position: none). */
   emit(body: SimEventBody): void;
   /** Tell the trace about a shared ring this driver serves (decoded like every ring), and report what crossed it. */

@@ -118,6 +118,13 @@ export class Dom0 implements Dom0Env {
     return this.xen.frames.mem.frame(mfn)!;
   }
 
+  frameBytes(mfn: number, write: boolean): Uint8Array {
+    const mem = this.xen.frames.mem;
+    if (write && mem.codeMark[mfn]) mem.codeWritten(mfn);
+    const f = mem.frame(mfn)!;
+    return new Uint8Array(f.buffer, f.byteOffset, 4096);
+  }
+
   // ---- the trace ---------------------------------------------------------
 
   emit(body: SimEventBody): void {
