@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kernelPath, parseScenario, type Scenario } from '../sim/scenario.js';
+import { diskPath, kernelPath, parseScenario, type Scenario } from '../sim/scenario.js';
 import type { HeaderData } from '../trace/schema.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -73,8 +73,8 @@ function corpusScenarios(sha: string): string[] {
   return corpusIds.filter((c) => c.sha === sha).map((c) => c.file);
 }
 
-/** Files named `base` in the corpus build (build/corpus/pv and below). */
-function corpusImages(base: string): string[] {
+/** Files named `base` in the corpus build (build/corpus/pv and below, or build/corpus/disks for disk images). */
+function corpusImages(base: string, disk: boolean): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
     for (const f of existsSync(dir) ? readdirSync(dir) : []) {
@@ -83,8 +83,16 @@ function corpusImages(base: string): string[] {
       else if (!f.includes('.') && statSync(p).isDirectory()) walk(p);
     }
   };
-  walk(join(ROOT, 'build', 'corpus', 'pv'));
+  walk(join(ROOT, 'build', 'corpus', disk ? 'disks' : 'pv'));
   return out;
+}
+
+/** A disk image of the header (role "disk"): the domain it belongs to and the scenario's name for it. */
+const isDisk = (img: { role: string }): boolean => img.role === 'disk';
+
+/** The header's images of one role, with their index in the header: kernels (of older traces, every image) or disks. */
+export function imagesOf(h: HeaderData, role: 'kernel' | 'disk'): number[] {
+  return h.images.flatMap((img, k) => ((role === 'disk') === isDisk(img) ? [k] : []));
 }
 
 export type FoundImage = { path: string; bytes: Buffer; given: boolean };
@@ -97,10 +105,12 @@ export type FoundImage = { path: string; bytes: Buffer; given: boolean };
 export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<string, string>; trace?: string } = {}): FoundImage | string {
   const img = h.images[k];
   if (img === undefined) return `the trace names no image ${k}`;
-  const given = opts.overrides?.get(img.domain);
+  const disk = isDisk(img);
+  const what = disk ? `disk image ${img.name} of domain '${img.domain}'` : `image for domain '${img.domain}'`;
+  const given = disk ? undefined : opts.overrides?.get(img.domain);
   if (given !== undefined) return existsSync(given) && statSync(given).isFile() ? { path: given, bytes: readFileSync(given), given: true } : `image for domain '${img.domain}' not found: ${given}`;
-  const name = imageName(h, k);
-  const at = (dir: string): string => kernelPath({ file: join(dir, 'scenario.json') } as Scenario, name);
+  const name = disk ? img.name : imageName(h, k);
+  const at = (dir: string): string => (disk ? diskPath : kernelPath)({ file: join(dir, 'scenario.json') } as Scenario, name);
   const tried: string[] = [];
   const candidates = function* (): Generator<string> {
     if (img.path) yield img.path;
@@ -109,7 +119,7 @@ export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<stri
     if (opts.trace !== undefined) yield at(dirname(resolve(opts.trace)));
     const id = headerIdentity(h);
     if (id.sha256 !== '') for (const f of corpusScenarios(id.sha256)) yield at(dirname(f));
-    yield* corpusImages(basename(name));
+    yield* corpusImages(basename(name), disk);
   };
   let differs: string | null = null;
   for (const p of candidates()) {
@@ -120,6 +130,7 @@ export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<stri
     if (sha256(bytes).equals(Buffer.from(img.sha256))) return { path: p, bytes, given: false };
     differs ??= p;
   }
-  if (differs !== null) return `image for domain '${img.domain}' differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}; give the right one with --image ${img.domain}=PATH)`;
-  return `image for domain '${img.domain}' not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}; give it with --image ${img.domain}=PATH)`;
+  const give = disk ? 'replay needs the image the run started with' : `give the right one with --image ${img.domain}=PATH`;
+  if (differs !== null) return `${what} differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}; ${give})`;
+  return `${what} not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}${disk ? '' : `; give it with --image ${img.domain}=PATH`})`;
 }

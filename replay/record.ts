@@ -12,6 +12,7 @@ import { PV_CPUID } from '../sim/xen/cpuid.js';
 import { FORMAT_VERSION, type HeaderData } from '../trace/schema.js';
 import { TraceWriter } from '../trace/writer.js';
 import { initZstd } from '../trace/zstd.js';
+import { diskHeaderImages } from './disks.js';
 import { scenarioIdentity } from './images.js';
 import { buildMachine } from './scenario-run.js';
 
@@ -31,10 +32,13 @@ export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, 
   return {
     magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: XENRR_VERSION,
     scenarioJson: JSON.stringify({ ...rest, seed, maxInsns }), scenarioFile: '', scenarioName: id.name, scenarioSha256: id.sha256,
-    images: s.domains.map((d) => {
-      const bytes = readFileSync(kernelPath(s, d.kernel));
-      return { role: 'kernel', domain: d.name, path: '', name: d.kernel, sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
-    }),
+    images: [
+      ...s.domains.map((d) => {
+        const bytes = readFileSync(kernelPath(s, d.kernel));
+        return { role: 'kernel', domain: d.name, path: '', name: d.kernel, sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
+      }),
+      ...diskHeaderImages(s),
+    ],
     seed,
     cpuid: Object.entries(PV_CPUID).map(([leaf, [eax, ebx, ecx, edx]]) => ({ leaf: Number(leaf), eax, ebx, ecx, edx })),
     nsPerInsn: 1, tscKhz: 1_000_000, checkpointEvery, wallclock: s.wallclock,

@@ -9,6 +9,7 @@ import { Machine, type RunSummary } from '../sim/machine.js';
 import { kernelPath, type Scenario } from '../sim/scenario.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
+import { scenarioDisks } from './disks.js';
 
 /** Build and run a scenario's machine. */
 /** Build (but do not run) a scenario's machine. */
@@ -17,7 +18,7 @@ export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSin
   const specs = s.domains.map((dom, k) => {
     const path = kernelPath(s, dom.kernel);
     if (!existsSync(path)) throw new UsageError(`${s.file}: domains.${k}.kernel: ${path}: no such file (run \`npm run build\` for corpus kernels)`);
-    return { ...dom, id: k + 1, seed, image: readFileSync(path) };
+    return { ...dom, id: k + 1, seed, image: readFileSync(path), disks: scenarioDisks(s, k) };
   });
   let machine: Machine;
   try {

@@ -14,11 +14,12 @@
 import { createHash } from 'node:crypto';
 import type { SimEvent } from '../sim/events.js';
 import { parseElf, type ElfSymbol } from '../sim/elf.js';
-import { Machine } from '../sim/machine.js';
+import { Machine, type DomainSpec } from '../sim/machine.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';
+import { replayDisks } from './disks.js';
 import { findImage } from './images.js';
 import { TraceEvents, type EventPredicate } from './session-events.js';
 import { Seeker, type Stop, type Target } from './session-seek.js';
@@ -50,7 +51,7 @@ export class ReplaySession {
   readonly scenario: Scenario;
   readonly symbols: Symbols;
   readonly warnings: string[] = [];
-  private readonly specs: Array<Scenario['domains'][number] & { id: number; seed: number; image: Uint8Array }>;
+  private readonly specs: DomainSpec[];
   private readonly seeker: Seeker;
   private readonly events: TraceEvents;
   /** the cursor; null until the first move (then: the start) */
@@ -66,7 +67,7 @@ export class ReplaySession {
       const found = findImage(h, k, { overrides, trace: reader.path });
       if (typeof found === 'string') throw new UsageError(found);
       if (found.given && !createHash('sha256').update(found.bytes).digest().equals(Buffer.from(h.images[k]?.sha256 ?? []))) this.warnings.push(`domain '${dom.name}' runs ${found.path}, not the recorded image: expect a divergence`);
-      return { ...dom, id: k + 1, seed: h.seed, image: found.bytes };
+      return { ...dom, id: k + 1, seed: h.seed, image: found.bytes, disks: replayDisks(h, this.scenario, k, reader.path) };
     });
     this.symbols = loadSymbols(h, overrides, reader.path);
     this.seeker = new Seeker(reader, (sink) => this.fresh(sink), this.scenario.maxInsns);

@@ -13,7 +13,8 @@ export type Symbols = Map<number, Symbolizer>;
 /** Symbolizers by domain id (domains are numbered 1.. in header order); `trace`, the trace's path, is one place images are looked for (images.ts). */
 export function loadSymbols(h: HeaderData, overrides: Map<string, string> = new Map(), trace?: string): Symbols {
   const out: Symbols = new Map();
-  h.images.forEach((_img, k) => {
+  h.images.forEach((img, k) => {
+    if (img.role === 'disk') return;
     const found = findImage(h, k, { overrides, ...(trace === undefined ? {} : { trace }) });
     if (typeof found === 'string') return;
     try {
