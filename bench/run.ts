@@ -4,6 +4,7 @@
  */
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
+import { benchDisk } from './disk-bench.js';
 import { benchPartial } from './partial-bench.js';
 import { benchReplaySuite } from './replay-bench.js';
 import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from './trace-bench.js';
@@ -22,6 +23,7 @@ process.stdout.write(`xenrr bench — ${cpus().length} cores, ${cpus()[0]?.model
 table('x86-64 core: compute guests on the bare core (best of 3)', benchCompute());
 table('memory', benchRss());
 table('simulated Xen: pingpong (best of 3)', benchPingpong());
+table('disk: corpus blkfront on dom0 blkback (best of 3)', await benchDisk());
 const fvb = benchFullVsBare();
 if (fvb.length > 0) table('compute guest as a PV domain on the full machine vs the bare core (best of 3)', fvb);
 table('trace: pingpong recorded vs untraced (best of 10 each after warm-up, interleaved)', await benchRecord());
