@@ -100,7 +100,7 @@ export function registerTraceCommands(program: Command): void {
       const r = openTrace(path);
       const domains = headerDomains(r.header);
       // Xen's own events (timers between slices...) are shown as `xen`, and filtered so; dom0's services' (its backends' xenstore requests, notifications) as d0.
-      const dom = o.dom === undefined ? null : domainOption(o.dom === '-1' ? 'xen' : o.dom, [...domains, { id: 0, name: 'dom0' }, { id: -1, name: 'xen' }], path).id;
+      const dom = o.dom === undefined ? null : domainOption(o.dom === '-1' ? 'xen' : o.dom, [{ id: 0, name: 'dom0' }, ...domains, { id: -1, name: 'xen' }], path).id;
       let kinds: Set<string> | null = null;
       if (o.kind) {
         kinds = new Set();

@@ -89,7 +89,7 @@ describe.skipIf(!built)('blkback with the corpus blkfront', () => {
     const file = scenarioIn(dir, {});
     expect(xenrr(dir, 'record', file, '-o', `${dir}/t.xrr`).status).toBe(0);
     const img = readFileSync(`${dir}/front.img`);
-    img[123456] ^= 1;
+    img[123456] = img[123456]! ^ 1;
     writeFileSync(`${dir}/front.img`, img);
     const r = xenrr(dir, 'replay', `${dir}/t.xrr`);
     expect(r.status).toBe(2);
