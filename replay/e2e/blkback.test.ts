@@ -12,7 +12,9 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { SimEvent } from '../../sim/events.js';
 import type { Machine } from '../../sim/machine.js';
+import { sring } from '../../sim/xen/public/io/ring.js';
 import { parseScenario, type Scenario } from '../../sim/scenario.js';
 import { buildMachine, checkExpect } from '../scenario-run.js';
 import { testTempDir } from './temp-dir.js';
@@ -159,6 +161,26 @@ describe.skipIf(!built)('blkback with the corpus blkfront', () => {
     expect(phase).toBe(1);
     expect(checkExpect(s, summary)).toEqual([]);
     expect(text).toMatch(/all data verified/);
+  });
+
+  it('a frontend publishing more requests than its ring holds gets its ring halted, as blkback halts it', () => {
+    const events: SimEvent[] = [];
+    const m = buildMachine(s, { sink: (e) => events.push(e) });
+    let done = false;
+    m.run(s.maxInsns, () => {
+      const ring = m.blkback.list[0]?.rings[0];
+      if (!consoleOf(m).includes('session 1: reads') || ring === undefined) return false;
+      const head = m.xen.frames.mem.frame(ring.pages[0]!.mfn)!;
+      head.setUint32(sring.req_prod, (head.getUint32(sring.rsp_prod, true) + ring.entries + 1) >>> 0, true);
+      const before = ring.reqCons;
+      m.xen.send(m.domains[0]!, ring.fePort, null);
+      expect(ring.halted).toBe(true);
+      expect(ring.reqCons).toBe(before);
+      done = true;
+      return true;
+    });
+    expect(done).toBe(true);
+    expect(events.some((e) => e.kind === 'milestone' && /blkback 1\/51712: frontend provided bogus ring requests .* halting ring processing/.test(e.text))).toBe(true);
   });
 
   it('a frontend that dies mid-session leaves no grant mapped, no dom0 port and no device behind', () => {
