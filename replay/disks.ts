@@ -1,19 +1,17 @@
 /**
  * Disk images, the outside input of virtual disks: opened for a run from
  * the scenario (with write-through to the file for mode "w!"), named in a
- * trace header (role "disk", with their sha256), and found again for a
- * replay, which refuses an image whose bytes differ and never writes
+ * trace header like every image (role "disk", the scenario's `target`, its
+ * sha256: record.ts traceImages), and found again for a replay
+ * (images.ts), which refuses an image whose bytes differ and never writes
  * through (the overlay gives the guest exactly what the recorded run saw).
  */
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { diskPath, type Scenario } from '../sim/scenario.js';
-import type { DiskSpec } from '../sim/services/toolstack.js';
+import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import type { HeaderData } from '../trace/schema.js';
 import { UsageError } from './cli/errors.js';
-import { findImage, imagesOf } from './images.js';
-
-type HeaderImage = HeaderData['images'][number];
+import { findImage, imageIndices } from './images.js';
 
 /** One file descriptor per written-through image for the life of the process, closed at exit. */
 const open = new Map<string, number>();
@@ -40,22 +38,13 @@ export function scenarioDisks(s: Scenario, k: number): DiskSpec[] {
   });
 }
 
-/** The header's entries for the scenario's disk images (after its kernels), with their sha256. */
-export function diskHeaderImages(s: Scenario): HeaderImage[] {
-  return s.domains.flatMap((dom, k) =>
-    dom.disks.map((d, j) => {
-      const { bytes } = readDisk(s, k, j);
-      return { role: 'disk', domain: dom.name, path: '', name: d.target, sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
-    }));
-}
-
 /** Domain `k`'s disks for replaying a trace: the recorded images, found by name and sha256; never written through. */
 export function replayDisks(h: HeaderData, s: Scenario, k: number, trace: string): DiskSpec[] {
-  const disks = imagesOf(h, 'disk');
-  const before = s.domains.slice(0, k).reduce((n, d) => n + d.disks.length, 0);
-  return s.domains[k]!.disks.map((d, j) => {
-    const at = disks[before + j];
-    if (at === undefined) throw new UsageError(`${trace}: the trace names no image for disk ${d.vdev} of domain '${s.domains[k]!.name}'`);
+  const dom = s.domains[k]!;
+  const recorded = imageIndices(h, 'disk', dom.name);
+  return dom.disks.map((d, j) => {
+    const at = recorded[j];
+    if (at === undefined) throw new UsageError(`${trace}: the trace names no image for disk ${d.vdev} of domain '${dom.name}'`);
     const found = findImage(h, at, { trace });
     if (typeof found === 'string') throw new UsageError(found);
     return { vdev: d.vdev, target: d.target, mode: d.mode, medium: { bytes: found.bytes } };

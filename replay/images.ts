@@ -1,9 +1,10 @@
 /**
- * A trace's scenario and kernel images, named so that the same run recorded
- * from any directory gives the same bytes: the scenario by its identity
- * (name and sha256 of its canonical JSON), each image as the scenario names
- * it (a corpus kernel name, or a path relative to the scenario file) with
- * its sha256, never by where the files were on the recording machine.
+ * A trace's scenario and images (each domain's kernel, ramdisk, symbol file
+ * and disks, by role), named so that the same run recorded from any
+ * directory gives the same bytes: the scenario by its identity (name and
+ * sha256 of its canonical JSON), each image as the scenario names it (a
+ * corpus kernel or disk image name, or a path relative to the scenario file)
+ * with its sha256, never by where the files were on the recording machine.
  *
  * Replay looks for an image, in order: `--image` (taken as given), the
  * resolved path older traces recorded, the corpus build for a corpus name,
@@ -73,8 +74,8 @@ function corpusScenarios(sha: string): string[] {
   return corpusIds.filter((c) => c.sha === sha).map((c) => c.file);
 }
 
-/** Files named `base` in the corpus build (build/corpus/pv and below, or build/corpus/disks for disk images). */
-function corpusImages(base: string, disk: boolean): string[] {
+/** Files named `base` in the corpus build (build/corpus and below). */
+function corpusImages(base: string): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
     for (const f of existsSync(dir) ? readdirSync(dir) : []) {
@@ -83,19 +84,21 @@ function corpusImages(base: string, disk: boolean): string[] {
       else if (!f.includes('.') && statSync(p).isDirectory()) walk(p);
     }
   };
-  walk(join(ROOT, 'build', 'corpus', disk ? 'disks' : 'pv'));
+  walk(join(ROOT, 'build', 'corpus'));
   return out;
 }
 
-/** A disk image of the header (role "disk"): the domain it belongs to and the scenario's name for it. */
-const isDisk = (img: { role: string }): boolean => img.role === 'disk';
+export type FoundImage = { path: string; bytes: Buffer; given: boolean };
 
-/** The header's images of one role, with their index in the header: kernels (of older traces, every image) or disks. */
-export function imagesOf(h: HeaderData, role: 'kernel' | 'disk'): number[] {
-  return h.images.flatMap((img, k) => ((role === 'disk') === isDisk(img) ? [k] : []));
+/** The index in the header of domain `domain`'s image of `role` ('kernel', 'ramdisk', 'symbols'), or -1. */
+export function imageIndex(h: HeaderData, role: string, domain: string): number {
+  return h.images.findIndex((i) => (i.role || 'kernel') === role && i.domain === domain);
 }
 
-export type FoundImage = { path: string; bytes: Buffer; given: boolean };
+/** The indices in the header of domain `domain`'s images of `role`, in header order (a domain's disks, in the scenario's order). */
+export function imageIndices(h: HeaderData, role: string, domain: string): number[] {
+  return h.images.flatMap((i, k) => ((i.role || 'kernel') === role && i.domain === domain ? [k] : []));
+}
 
 /**
  * The file of image `k` of a trace (`trace`: the trace's path, a place to
@@ -105,12 +108,16 @@ export type FoundImage = { path: string; bytes: Buffer; given: boolean };
 export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<string, string>; trace?: string } = {}): FoundImage | string {
   const img = h.images[k];
   if (img === undefined) return `the trace names no image ${k}`;
-  const disk = isDisk(img);
-  const what = disk ? `disk image ${img.name} of domain '${img.domain}'` : `image for domain '${img.domain}'`;
-  const given = disk ? undefined : opts.overrides?.get(img.domain);
+  const role = img.role || 'kernel';
+  const kernel = role === 'kernel';
+  const disk = role === 'disk';
+  const name = imageName(h, k);
+  const what = disk ? `disk image ${name} of domain '${img.domain}'` : `${kernel ? 'image' : role} for domain '${img.domain}'`;
+  const given = kernel ? opts.overrides?.get(img.domain) : undefined;
   if (given !== undefined) return existsSync(given) && statSync(given).isFile() ? { path: given, bytes: readFileSync(given), given: true } : `image for domain '${img.domain}' not found: ${given}`;
-  const name = disk ? img.name : imageName(h, k);
-  const at = (dir: string): string => (disk ? diskPath : kernelPath)({ file: join(dir, 'scenario.json') } as Scenario, name);
+  // A kernel may be a corpus name, a disk a corpus disk image; a ramdisk or symbol file is a path relative to the scenario.
+  const scenarioAt = (dir: string): Scenario => ({ file: join(dir, 'scenario.json') }) as Scenario;
+  const at = (dir: string): string => (kernel ? kernelPath(scenarioAt(dir), name) : disk ? diskPath(scenarioAt(dir), name) : resolve(dir, name));
   const tried: string[] = [];
   const candidates = function* (): Generator<string> {
     if (img.path) yield img.path;
@@ -119,7 +126,7 @@ export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<stri
     if (opts.trace !== undefined) yield at(dirname(resolve(opts.trace)));
     const id = headerIdentity(h);
     if (id.sha256 !== '') for (const f of corpusScenarios(id.sha256)) yield at(dirname(f));
-    yield* corpusImages(basename(name), disk);
+    yield* corpusImages(basename(name));
   };
   let differs: string | null = null;
   for (const p of candidates()) {
@@ -130,7 +137,10 @@ export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<stri
     if (sha256(bytes).equals(Buffer.from(img.sha256))) return { path: p, bytes, given: false };
     differs ??= p;
   }
-  const give = disk ? 'replay needs the image the run started with' : `give the right one with --image ${img.domain}=PATH`;
-  if (differs !== null) return `${what} differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}; ${give})`;
-  return `${what} not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}${disk ? '' : `; give it with --image ${img.domain}=PATH`})`;
+  const flag = kernel ? '--image' : role === 'symbols' ? '--symbols' : null;
+  const hint = (verb: string): string => (flag === null ? '' : `; ${verb} with ${flag} ${img.domain}=PATH`);
+  // A disk's bytes are the run's input: only the image it started with replays it.
+  const differsHint = disk ? '; replay needs the image the run started with' : hint('give the right one');
+  if (differs !== null) return `${what} differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}${differsHint})`;
+  return `${what} not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}${hint('give it')})`;
 }

@@ -5,7 +5,10 @@
  *
  * A `kernel` without a slash and without ".elf" names a corpus guest,
  * build/corpus/pv/<kernel>.elf; any other value is a path relative to the
- * scenario file.
+ * scenario file: an ELF or a bzImage. `ramdisk` (module 0, e.g. an
+ * initramfs) and `symbols` (a System.map or an unstripped vmlinux, for
+ * naming addresses in a stripped kernel) are paths relative to the
+ * scenario file too.
  *
  * A domain's `disks` are virtual block devices as xl's disk configuration
  * names them: `vdev` (xvda, xvdb1, hda, sda, d0p1, ...), `target` (the
@@ -18,7 +21,7 @@
  * file (a run that changed its image replays only with a copy of the image
  * as it was: the trace holds the sha256 of the image the run started with).
  */
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { vdevNumber } from './services/vdev.js';
 import { MAX_MACHINE_MIB } from './xen/frames.js';
@@ -39,6 +42,8 @@ const DomainSchema = z.strictObject({
   vcpus: z.number().int().min(1).max(32).default(1),
   cmdline: z.string().max(1023).default(''),
   privileged: z.boolean().default(false),
+  ramdisk: z.string().min(1).optional(),
+  symbols: z.string().min(1).optional(),
   disks: z.array(DiskSchema).max(16, 'at most 16 disks per domain').default([]),
 });
 
@@ -105,21 +110,32 @@ export function kernelPath(s: Scenario, kernel: string): string {
   return isAbsolute(kernel) ? kernel : resolve(dirname(s.file), kernel);
 }
 
+/** The path a domain's `ramdisk` or `symbols` names (relative to the scenario file). */
+export function scenarioPath(s: Scenario, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(s.file), path);
+}
+
 /** The image file a disk's `target` names. */
 export function diskPath(s: Scenario, target: string): string {
   if (!target.includes('/')) return join(ROOT, 'build', 'corpus', 'disks', target);
-  return isAbsolute(target) ? target : resolve(dirname(s.file), target);
+  return scenarioPath(s, target);
 }
 
 /**
- * A one-domain scenario for running a bare kernel image. Its kernel is
- * named relative to the image itself (the scenario's file), so the scenario
- * is the same whatever directory it is made from.
+ * A one-domain scenario for running a bare kernel image (with an optional
+ * ramdisk and symbol file). Its kernel is named relative to the image itself
+ * (the scenario's file), and the other files relative to it too, so the
+ * scenario is the same whatever directory it is made from.
  */
-export function singleKernel(path: string, opts: { memoryMiB: number; vcpus?: number; cmdline: string; maxInsns: number; seed: number }): Scenario {
+export function singleKernel(path: string, opts: { memoryMiB: number; vcpus?: number; cmdline: string; maxInsns: number; seed: number; ramdisk?: string; symbols?: string }): Scenario {
   const base = basename(path);
+  const near = (f: string): string => {
+    const r = relative(dirname(resolve(path)), resolve(f));
+    return r.startsWith('..') || isAbsolute(r) ? r : `./${r}`;
+  };
+  const extra = { ...(opts.ramdisk !== undefined ? { ramdisk: near(opts.ramdisk) } : {}), ...(opts.symbols !== undefined ? { symbols: near(opts.symbols) } : {}) };
   return parseScenario(
-    { name: base, seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: `./${base}`, memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline }] },
+    { name: base, seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: `./${base}`, memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline, ...extra }] },
     path,
   );
 }

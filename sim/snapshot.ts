@@ -53,7 +53,13 @@ export type MachineSnapshot = {
   pages: Array<{ mfn: number; data: Uint8Array }>;
 };
 
-/** 2: dom0's services as one backend model (their state under `dom0`). */
+/**
+ * 2: dom0's services as one backend model (their state under `dom0`: ports,
+ * grant maps, xenstore transports, consoles, the toolstack's disks and xl
+ * creations, blkback). The vCPU and domain fields of Xen 4.17's PV model
+ * (FIFO event channels, MSRs, runstates, NMIs...) are generic fields, and a
+ * core's x87/SSE state is optional (cpu.fpu), so neither needed a number.
+ */
 const FORMAT = 2;
 const PAGE = 4096;
 
@@ -71,7 +77,7 @@ const DOMAIN_IDENTITY = new Set(['id', 'name', 'privileged', 'maxGrantFrames']);
  * M2P frame list and frame count (fixed by construction), references.
  */
 const KNOWN = {
-  Xen: ['domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'onBackendKick', 'onBackendClosed', 'onDomainDown', 'onNotify', 'frames', 'sink', 'pages'],
+  Xen: ['domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'onBackendKick', 'onBackendClosed', 'onDomainDown', 'onNotify', 'onHypercall', 'frames', 'sink', 'pages'],
   Frames: ['mem', 'owner', 'xenSlots', 'next', 'm2pFrames', 'frameCount'],
 } as const;
 
@@ -230,6 +236,8 @@ function restoreState(m: Machine, st: State, s: MachineSnapshot): void {
       const vj = dj.vcpus[k]!;
       restoreFields(v, vj.fields, VCPU_SKIP, VCPU_IDENTITY, `domain ${d.id} vcpu ${k}`);
       restoreCpu(v.cpu, vj.cpu, frames.xenSlots, `domain ${d.id} vcpu ${k} cpu`);
+      // The core's CR0.TS mirrors the virtual one (also for snapshots older than the FPU state).
+      v.cpu.ts = v.cr0Ts;
       vcpus.push(v);
     });
   });

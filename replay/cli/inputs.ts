@@ -108,7 +108,7 @@ export function headerDomains(h: { scenarioJson: string; images: Array<{ domain:
   } catch {
     // fall back to the image list
   }
-  return h.images.filter((img) => img.role !== 'disk').map((img, k) => ({ id: k + 1, name: img.domain }));
+  return h.images.filter((img) => (img.role || 'kernel') === 'kernel').map((img, k) => ({ id: k + 1, name: img.domain }));
 }
 
 const listDomains = (ds: DomainInfo[]): string => ds.map((d) => (d.id < 0 ? d.name : `${d.id} ${d.name}`)).join(', ') || 'none';

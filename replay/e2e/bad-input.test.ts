@@ -101,6 +101,7 @@ const BAD: Array<[string[], string | RegExp]> = [
   [['run', KERNEL, '--vcpus', '0'], "xenrr: --vcpus must be 1 to 32, got '0'"],
   [['run', HELLO, '--mem', '64'], 'xenrr: --mem applies to a kernel run alone; a scenario sets memoryMiB for each of its domains'],
   [['record', HELLO, '--cmdline', 'quiet', '-o', `${D}/c.xrr`], 'xenrr: --cmdline applies to a kernel run alone; a scenario sets cmdline for each of its domains'],
+  [['record', HELLO, '--checkpoint-insns', 'many', '-o', `${D}/ci.xrr`], "xenrr: --checkpoint-insns must be a positive integer, got 'many'"],
   // Disks: names xl takes, images that exist, one device per number.
   [['run', `${D}/disk-vdev.json`], `xenrr: ${D}/disk-vdev.json: domains.0.disks.0.vdev: must be a virtual disk name xl accepts (xvda, xvdb1, hda, sda, d0p1, ...)`],
   [['run', `${D}/disk-mode.json`], `xenrr: ${D}/disk-mode.json: domains.0.disks.0.mode: must be "r", "w" or "w!"`],

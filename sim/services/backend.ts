@@ -29,7 +29,7 @@
  * built from the same scenario. Views of guest memory are rebuilt, never
  * snapshotted: memory itself is in the machine snapshot.
  */
-import type { SimEventBody } from '../events.js';
+import type { LazyBody, SimEventBody } from '../events.js';
 import type { Domain } from '../xen/domain.js';
 import type { XsRecord } from './xenstored.js';
 
@@ -56,7 +56,7 @@ export interface BackendDriver {
 /** What a xenstore request of dom0 answered: its value (read/directory/transaction id) or a XS error name. */
 export type XsAnswer = { ok: true; value: string } | { ok: false; error: string };
 
-/** Dom0's xenstore client (a privileged connection of domain 0; paths absolute or relative to /local/domain/0). */
+/** Dom0's xenstore client (a privileged connection of domain 0; paths absolute or relative to /local/domain/0; values UTF-8). */
 export interface Dom0Xs {
   read(path: string, tx?: number): string | null;
   directory(path: string, tx?: number): string[] | null;
@@ -71,6 +71,8 @@ export interface Dom0Xs {
   /** A transaction id, then end it (commit false: abort). A commit may answer EAGAIN: retry. */
   transactionStart(): number;
   transactionEnd(tx: number, commit: boolean): XsAnswer;
+  /** XS_INTRODUCE (the toolstack, once a domain is built): its store page's frame and event channel. */
+  introduce(domid: number, mfn: number, port: number): XsAnswer;
 }
 
 /** A granted guest frame mapped for device access: the handle for unmapping, and the machine frame. */
@@ -101,14 +103,14 @@ export interface Dom0Env {
    * dropped, as any store to it would).
    */
   frameBytes(mfn: number, write: boolean): Uint8Array;
-  /** Put an event in the trace on behalf of dom0 (position: none). */
-  emit(body: SimEventBody): void;
+  /** Put an event in the trace on behalf of dom0 (position: none); a lazy body is built only for a listener (Xen.emit). */
+  emit(body: SimEventBody | LazyBody): void;
   /** Tell the trace about a shared ring this driver serves (decoded like every ring), and report what crossed it. */
   ringAdd(r: { kind: 'blkif'; frontDom: number; port: number; gref: number; mfns: number[]; entries: number }): void;
   ringRemove(frontDom: number, port: number): void;
   ringCheck(frontDom: number, port: number): void;
   /** Put a guest-attributed event in the trace (what a dom0 service observed of domain `dom`: its console output, its xenstore requests). */
-  emitFor(dom: number, body: SimEventBody): void;
+  emitFor(dom: number, body: SimEventBody | LazyBody): void;
   /** A xenstore request of guest `dom` was handled (traced, and watched for split-driver rings between guests). */
   guestXenstore(dom: number, rec: XsRecord): void;
 }

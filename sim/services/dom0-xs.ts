@@ -8,11 +8,16 @@
  * Watch tokens are prefixed with the driver's name, so the watch events
  * xenstored queues for domain 0 go back to the driver that asked.
  */
-import { XS_DIRECTORY, XS_ERROR, XS_MKDIR, XS_READ, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH, XS_WRITE } from '../xen/public/io/xs_wire.js';
+import {
+  XS_DIRECTORY, XS_ERROR, XS_INTRODUCE, XS_MKDIR, XS_READ, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH, XS_WRITE,
+} from '../xen/public/io/xs_wire.js';
 import type { BackendDriver, Dom0Xs, XsAnswer } from './backend.js';
-import { bytes, latin1, type XenStore, type XsRecord } from './xenstored.js';
+import type { XenStore, XsRecord } from './xenstored.js';
 
-const zstr = (...parts: string[]): Uint8Array => bytes(parts.map((p) => `${p}\0`).join(''));
+/** Strings on the wire as libxenstore sends C strings: UTF-8 bytes. */
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+const zstr = (...parts: string[]): Uint8Array => utf8(parts.map((p) => `${p}\0`).join(''));
 
 export class Dom0XsClient implements Dom0Xs {
   private reqId = 0;
@@ -34,9 +39,8 @@ export class Dom0XsClient implements Dom0Xs {
   private request(type: number, payload: Uint8Array, tx: number, changes: boolean): XsAnswer {
     const { replies, record } = this.store.request(0, true, { type, reqId: this.reqId++, txId: tx, payload });
     const r = replies[0]!;
-    const text = latin1(r.payload).replace(/\0$/, '');
     this.done(record, changes && r.type !== XS_ERROR);
-    return r.type === XS_ERROR ? { ok: false, error: text } : { ok: true, value: latin1(r.payload) };
+    return r.type === XS_ERROR ? { ok: false, error: text(r.payload).replace(/\0$/, '') } : { ok: true, value: text(r.payload) };
   }
 
   read(path: string, tx = 0): string | null {
@@ -50,7 +54,7 @@ export class Dom0XsClient implements Dom0Xs {
   }
 
   write(path: string, value: string, tx = 0): XsAnswer {
-    return this.request(XS_WRITE, bytes(`${path}\0${value}`), tx, true);
+    return this.request(XS_WRITE, utf8(`${path}\0${value}`), tx, true);
   }
 
   mkdir(path: string, tx = 0): XsAnswer {
@@ -80,6 +84,10 @@ export class Dom0XsClient implements Dom0Xs {
 
   transactionEnd(tx: number, commit: boolean): XsAnswer {
     return this.request(XS_TRANSACTION_END, zstr(commit ? 'T' : 'F'), tx, commit);
+  }
+
+  introduce(domid: number, mfn: number, port: number): XsAnswer {
+    return this.request(XS_INTRODUCE, zstr(`${domid}`, `${mfn}`, `${port}`), 0, true);
   }
 }
 

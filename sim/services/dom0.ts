@@ -18,7 +18,7 @@
  * in queue order, until nothing moves. Watch callbacks that make requests
  * only queue more work for the loop, never recurse into it.
  */
-import type { SimEventBody } from '../events.js';
+import type { LazyBody, SimEventBody } from '../events.js';
 import type { Domain, GrantMapping, Port } from '../xen/domain.js';
 import { EvtState, NR_EVTCHN_PORTS } from '../xen/domain.js';
 import { mapGrant, unmapGrant } from '../xen/hypercall/gnttab-map.js';
@@ -58,7 +58,7 @@ export class Dom0 implements Dom0Env {
     private readonly tracker: RingTracker,
   ) {
     this.xs = new Dom0XsClient(store, (rec, changed) => {
-      if (!this.quiet) this.xen.emit(null, 0, { kind: 'xenstore', ...rec });
+      if (!this.quiet) this.xen.emit(null, 0, () => ({ kind: 'xenstore', ...rec }));
       if (changed) this.pump();
     });
   }
@@ -127,17 +127,17 @@ export class Dom0 implements Dom0Env {
 
   // ---- the trace ---------------------------------------------------------
 
-  emit(body: SimEventBody): void {
+  emit(body: SimEventBody | LazyBody): void {
     if (!this.quiet) this.xen.emit(null, 0, body);
   }
 
-  emitFor(dom: number, body: SimEventBody): void {
+  emitFor(dom: number, body: SimEventBody | LazyBody): void {
     const r = this.xen.running;
     this.xen.emit(r !== null && r.domId === dom ? r : null, dom, body);
   }
 
   guestXenstore(dom: number, rec: XsRecord): void {
-    this.emitFor(dom, { kind: 'xenstore', ...rec });
+    this.emitFor(dom, () => ({ kind: 'xenstore', ...rec }));
     if (rec.op === 'WRITE' && rec.result === 'OK') this.tracker.learn(dom, rec.path.startsWith('/') ? rec.path : `/local/domain/${dom}/${rec.path}`, rec.value);
   }
 

@@ -7,26 +7,45 @@
  * 4K by 4K. Page tables hold machine addresses, and MFN != PFN on purpose.
  * shared_info is a Xen frame outside the guest's PFN space; the hypercall
  * page is written where the HYPERCALL_PAGE note says.
+ *
+ * A ramdisk (module 0) goes where xc_dom_build_image puts it: right after
+ * the kernel, mapped, with start_info.mod_start its VIRTUAL address; or, for
+ * a kernel whose MOD_START_PFN note says it takes one, after the padding
+ * that ends the initial mapping, unmapped, with mod_start its PFN and
+ * SIF_MOD_START_PFN set (Linux declares it).
  */
 import { ElfError, parseElf, type ElfFile } from '../elf.js';
 import { Domain } from './domain.js';
 import type { Frames } from './frames.js';
 import { PGT } from './page-types.js';
 import { FLAT_KERNEL_CS, FLAT_KERNEL_SS } from './public/arch-x86/xen-x86_64.js';
-import { XEN_ELFNOTE_ENTRY, XEN_ELFNOTE_FEATURES, XEN_ELFNOTE_GUEST_OS, XEN_ELFNOTE_HYPERCALL_PAGE, XEN_ELFNOTE_LOADER, XEN_ELFNOTE_PADDR_OFFSET, XEN_ELFNOTE_VIRT_BASE } from './public/elfnote.js';
-import { MAX_GUEST_CMDLINE, shared_info as SI, SIF_INITDOMAIN, SIF_PRIVILEGED, start_info as SIN, vcpu_info, XEN_LEGACY_MAX_VCPUS } from './public/index.js';
+import {
+  XEN_ELFNOTE_ENTRY, XEN_ELFNOTE_FEATURES, XEN_ELFNOTE_GUEST_OS, XEN_ELFNOTE_HYPERCALL_PAGE, XEN_ELFNOTE_LOADER, XEN_ELFNOTE_MOD_START_PFN,
+  XEN_ELFNOTE_PADDR_OFFSET, XEN_ELFNOTE_PAE_MODE, XEN_ELFNOTE_VIRT_BASE,
+} from './public/elfnote.js';
+import { MAX_GUEST_CMDLINE, shared_info as SI, SIF_INITDOMAIN, SIF_MOD_START_PFN, SIF_PRIVILEGED, start_info as SIN, vcpu_info, VMASST_TYPE_pae_extended_cr3, XEN_LEGACY_MAX_VCPUS } from './public/index.js';
 import { PvHost } from './pv-host.js';
+import { RUNSTATE_runnable } from './public/vcpu.js';
+import { initialRunstate } from './runstate.js';
 import { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
+
+/**
+ * libxl's slack over a domain's memory (LIBXL_MAXMEM_CONSTANT, KiB): xl sets
+ * max_pages = target + 1 MiB (libxl__build_pre -> xc_domain_setmaxmem), so a
+ * domU may populate that many pages beyond its initial allocation.
+ */
+export const LIBXL_MAXMEM_CONSTANT_KIB = 1024;
 
 export class BuildError extends Error {
   override name = 'BuildError';
 }
 
-/** `seed` permutes which machine frame backs which PFN (0: in order, still MFN != PFN). */
-export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number };
+/** `seed` permutes which machine frame backs which PFN (0: in order, still MFN != PFN). `ramdisk`: module 0, loaded as is. */
+export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number; ramdisk?: Uint8Array };
 
-export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string };
+/** `modStartPfn`: the MOD_START_PFN note is present and nonzero (libelf's unmapped_initrd). */
+export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string; modStartPfn: boolean; paeMode: string };
 
 const PAGE = 4096n;
 const M64 = (1n << 64n) - 1n;
@@ -57,6 +76,8 @@ export function xenNotes(elf: ElfFile): XenNotes {
     guestOs: str(XEN_ELFNOTE_GUEST_OS),
     loader: str(XEN_ELFNOTE_LOADER),
     features: str(XEN_ELFNOTE_FEATURES),
+    modStartPfn: (num(XEN_ELFNOTE_MOD_START_PFN) ?? 0n) !== 0n,
+    paeMode: str(XEN_ELFNOTE_PAE_MODE),
   };
 }
 
@@ -92,7 +113,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   const d = new Domain(spec.id, spec.name, spec.privileged);
   d.cmdline = spec.cmdline;
   const nrPages = spec.memoryMiB * 256;
-  d.maxPages = nrPages;
+  // A hardware domain is sized by Xen's dom0_mem; a domU by the toolstack.
+  d.maxPages = spec.privileged ? nrPages : nrPages + LIBXL_MAXMEM_CONSTANT_KIB / 4;
   const virtOffset = notes.virtBase - notes.paddrOffset;
   const loads = elf.loadSegments.filter((s) => s.memsz > 0);
   if (loads.length === 0) throw new BuildError('kernel has no loadable segment');
@@ -124,6 +146,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     va += roundUp(bytes, PAGE);
     return at;
   };
+  const ramdisk = spec.ramdisk;
+  const modVa = ramdisk !== undefined && !notes.modStartPfn ? take(BigInt(ramdisk.length)) : 0n;
   const p2mVa = take(BigInt(nrPages) * 8n);
   const startInfoVa = take(PAGE);
   const storeVa = take(PAGE);
@@ -139,7 +163,10 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   }
   take(BigInt(nTables) * PAGE);
   const stackVa = take(PAGE);
-  if (pfnOf(mapEnd) > nrPages) throw new BuildError(`${spec.memoryMiB} MiB is too small for this kernel (needs ${Math.ceil(pfnOf(mapEnd) / 256)} MiB)`);
+  // An unmapped ramdisk follows the padding that completes the initial mapping.
+  const modPfn = ramdisk !== undefined && notes.modStartPfn ? pfnOf(mapEnd) : -1;
+  const usedPfns = modPfn >= 0 ? modPfn + Math.ceil(ramdisk!.length / 4096) : pfnOf(mapEnd);
+  if (usedPfns > nrPages) throw new BuildError(`${spec.memoryMiB} MiB is too small for this kernel${ramdisk !== undefined ? ' and ramdisk' : ''} (needs ${Math.ceil(usedPfns / 256)} MiB)`);
 
   const mem = frames.mem;
   const writeVa = (at: bigint, data: Uint8Array): void => {
@@ -151,6 +178,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     }
   };
   for (const s of loads) writeVa(s.paddr + virtOffset, s.data.subarray(0, s.filesz));
+  if (ramdisk !== undefined && modPfn < 0) writeVa(modVa, ramdisk);
+  for (let off = 0; modPfn >= 0 && off < ramdisk!.length; off += 4096) mem.write(d.p2m[modPfn + off / 4096]! * 4096, ramdisk!.subarray(off, off + 4096));
 
   // P2M list.
   const p2m = new Uint8Array(nrPages * 8);
@@ -189,6 +218,10 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   // and every frame mapped writable as a writable page.
   for (let k = 0; k < 2; k++) if (xen.pages.getType(d, l4, PGT.L4) !== 0) throw new BuildError('the initial page tables do not validate');
   d.pinned.set(l4, PGT.L4);
+  // A hardware domain is built by Xen itself (pv/dom0_build.c), which turns
+  // on pae_extended_cr3 for a PAE_MODE "yes" kernel; the toolstack leaves a
+  // 64-bit domU's vm_assist empty (xg_dom_x86.c vcpu_x86_64).
+  if (spec.privileged && notes.paeMode === 'yes') d.vmAssist |= 1 << VMASST_TYPE_pae_extended_cr3;
 
   // shared_info: a Xen frame; every vcpu_info starts with events masked.
   d.sharedInfoMfn = frames.allocXen();
@@ -214,7 +247,7 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   sinfo.set(new TextEncoder().encode('xen-3.0-x86_64'), SIN.magic);
   sv.setBigUint64(SIN.nr_pages, BigInt(nrPages), true);
   sv.setBigUint64(SIN.shared_info, BigInt(d.sharedInfoMfn) << 12n, true);
-  sv.setUint32(SIN.flags, spec.privileged ? SIF_PRIVILEGED | SIF_INITDOMAIN : 0, true);
+  sv.setUint32(SIN.flags, (spec.privileged ? SIF_PRIVILEGED | SIF_INITDOMAIN : 0) | (modPfn >= 0 ? SIF_MOD_START_PFN : 0), true);
   sv.setBigUint64(SIN.store_mfn, BigInt(d.storeMfn), true);
   sv.setUint32(SIN.store_evtchn, d.storePort, true);
   sv.setBigUint64(SIN.console_domU_mfn, BigInt(d.consoleMfn), true);
@@ -222,6 +255,11 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   sv.setBigUint64(SIN.pt_base, tablesVa & M64, true);
   sv.setBigUint64(SIN.nr_pt_frames, BigInt(nTables), true);
   sv.setBigUint64(SIN.mfn_list, p2mVa & M64, true);
+  if (ramdisk !== undefined) {
+    // As xc_dom_build_image: an unmapped module's length is whole pages.
+    sv.setBigUint64(SIN.mod_start, modPfn >= 0 ? BigInt(modPfn) : modVa & M64, true);
+    sv.setBigUint64(SIN.mod_len, BigInt(modPfn >= 0 ? Math.ceil(ramdisk.length / 4096) * 4096 : ramdisk.length), true);
+  }
   sinfo.set(new TextEncoder().encode(spec.cmdline).subarray(0, MAX_GUEST_CMDLINE - 1), SIN.cmd_line);
   writeVa(startInfoVa, sinfo);
   d.startInfoVa = startInfoVa;
@@ -247,6 +285,7 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     c.rflags = 0x202;
     if (id === 0) {
       v.initialised = true;
+      v.runstate = initialRunstate(RUNSTATE_runnable);
       // Scheduled at time 0: the 10 ms periodic timer is armed (vcpu_periodic_timer_work).
       v.periodicDeadline = v.periodicLast + v.periodicPeriod;
       v.kernelCr3 = l4;

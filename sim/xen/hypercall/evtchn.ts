@@ -1,14 +1,18 @@
 /**
- * event_channel_op: alloc_unbound, bind_interdomain, bind_virq, bind_ipi,
- * close, send, status, unmask, bind_vcpu, reset; the FIFO ABI is not offered
- * (init_control -EINVAL, expand_array -ENOSYS), so guests use 2-level.
+ * event_channel_op (xen/common/event_channel.c): alloc_unbound,
+ * bind_interdomain, bind_virq, bind_ipi, close, send, status, unmask,
+ * bind_vcpu, reset, and the FIFO ABI's init_control, expand_array and
+ * set_priority (evtchn-fifo.ts); a domain uses the 2-level ABI until its
+ * first init_control.
  */
 import { EvtState, NR_EVTCHN_PORTS } from '../domain.js';
+import { fifoDestroy, fifoExpandArray, fifoInitControl } from '../evtchn-fifo.js';
 import * as P from '../public/event_channel.js';
 import {
-  EVTCHNOP_alloc_unbound, EVTCHNOP_bind_interdomain, EVTCHNOP_bind_ipi, EVTCHNOP_bind_pirq, EVTCHNOP_bind_vcpu, EVTCHNOP_bind_virq,
-  EVTCHNOP_close, EVTCHNOP_init_control, EVTCHNOP_reset, EVTCHNOP_send, EVTCHNOP_status, EVTCHNOP_unmask,
-  evtchn_alloc_unbound, evtchn_bind_interdomain, evtchn_bind_ipi, evtchn_bind_vcpu, evtchn_bind_virq, evtchn_close, evtchn_reset, evtchn_status,
+  EVTCHN_FIFO_LINK_BITS, EVTCHN_FIFO_PRIORITY_MIN, EVTCHNOP_alloc_unbound, EVTCHNOP_bind_interdomain, EVTCHNOP_bind_ipi, EVTCHNOP_bind_pirq,
+  EVTCHNOP_bind_vcpu, EVTCHNOP_bind_virq, EVTCHNOP_close, EVTCHNOP_expand_array, EVTCHNOP_init_control, EVTCHNOP_reset, EVTCHNOP_send,
+  EVTCHNOP_set_priority, EVTCHNOP_status, EVTCHNOP_unmask, evtchn_alloc_unbound, evtchn_bind_interdomain, evtchn_bind_ipi, evtchn_bind_vcpu,
+  evtchn_bind_virq, evtchn_close, evtchn_expand_array, evtchn_init_control, evtchn_reset, evtchn_set_priority, evtchn_status,
 } from '../public/event_channel.js';
 import { NR_VIRQS, VIRQ_DEBUG, VIRQ_TIMER, VIRQ_XENOPROF, VIRQ_XENPMU } from '../public/xen.js';
 import { DOMID_SELF, E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
@@ -155,12 +159,40 @@ export function eventChannelOp(h: HcCtx): number {
       if (dom === null) return -E.EFAULT;
       if (self(dom) !== d.id && !d.privileged) return -E.EPERM;
       for (let port = 1; port < d.ports.length; port++) if (d.ports[port] && d.ports[port]!.service === null) xen.closePort(d, port);
+      if (d.fifo) fifoDestroy(xen, d); // back to 2-level
       return 0;
     }
     case EVTCHNOP_bind_pirq:
       return -E.EPERM;
-    case EVTCHNOP_init_control:
-      return -E.EINVAL;
+    case EVTCHNOP_init_control: {
+      const I = evtchn_init_control;
+      const gfn = g.u64(fld(a, I.control_gfn));
+      const offset = g.u32(fld(a, I.offset));
+      const vcpu = g.u32(fld(a, I.vcpu));
+      if (gfn === null || offset === null || vcpu === null) return -E.EFAULT;
+      Object.assign(h.decoded, { control_gfn: gfn, offset, vcpu });
+      const rc = fifoInitControl(xen, d, vcpu, gfn, offset);
+      if (rc === 0 && !g.putU32(fld(a, I.link_bits), EVTCHN_FIFO_LINK_BITS)) return -E.EFAULT;
+      return rc;
+    }
+    case EVTCHNOP_expand_array: {
+      const gfn = g.u64(fld(a, evtchn_expand_array.array_gfn));
+      if (gfn === null) return -E.EFAULT;
+      h.decoded.array_gfn = gfn;
+      return fifoExpandArray(xen, d, gfn);
+    }
+    case EVTCHNOP_set_priority: {
+      const port = g.u32(fld(a, evtchn_set_priority.port));
+      const priority = g.u32(fld(a, evtchn_set_priority.priority));
+      if (port === null || priority === null) return -E.EFAULT;
+      Object.assign(h.decoded, { port, priority });
+      const p = d.port(port);
+      if (p === null) return -E.EINVAL;
+      if (!d.fifo) return -E.ENOSYS; // the 2-level ABI has no priorities
+      if (priority > EVTCHN_FIFO_PRIORITY_MIN) return -E.EINVAL;
+      p.priority = priority;
+      return 0;
+    }
     default:
       return -E.ENOSYS;
   }

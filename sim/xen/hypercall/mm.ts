@@ -1,6 +1,5 @@
 /**
- * Page tables and memory: mmu_update, update_va_mapping, mmuext_op,
- * memory_op, vm_assist.
+ * Page tables: mmu_update, update_va_mapping, mmuext_op; and vm_assist.
  *
  * The guest's page tables hold machine addresses and are read-only to it;
  * it changes them only through these hypercalls. Every change goes through
@@ -8,33 +7,28 @@
  * entry names and dropped for what the old one named, so no writable
  * mapping of a page table or descriptor page can ever exist.
  */
-import { xen_pfn_t } from '../public/arch-x86/xen.js';
 import type { Domain } from '../domain.js';
 import { PGT, PTE_P, type Pgt } from '../page-types.js';
 import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
 import { isCanonical } from './traps.js';
 import { HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_START } from '../public/arch-x86/xen-x86_64.js';
-import * as MEM from '../public/memory.js';
-import {
-  E820_RAM, e820entry, xen_add_to_physmap as ATP, xen_memory_map as MM, xen_memory_reservation as MR, XENMAPSPACE_grant_table, XENMAPSPACE_shared_info,
-  XENMEM_add_to_physmap, XENMEM_current_reservation, XENMEM_decrease_reservation, XENMEM_increase_reservation, XENMEM_maximum_ram_page,
-  XENMEM_maximum_reservation, XENMEM_memory_map, XENMEM_populate_physmap,
-} from '../public/memory.js';
 import * as X from '../public/xen.js';
 import {
   MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_NO_TRANSLATE, MMU_PT_UPDATE_PRESERVE_AD, mmu_update, mmuext_op,
   MMUEXT_CLEAR_PAGE, MMUEXT_COPY_PAGE, MMUEXT_FLUSH_CACHE, MMUEXT_FLUSH_CACHE_GLOBAL, MMUEXT_INVLPG_ALL, MMUEXT_INVLPG_LOCAL,
   MMUEXT_INVLPG_MULTI, MMUEXT_MARK_SUPER, MMUEXT_NEW_BASEPTR, MMUEXT_NEW_USER_BASEPTR, MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L2_TABLE,
   MMUEXT_PIN_L3_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_SET_LDT, MMUEXT_TLB_FLUSH_ALL, MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_MULTI,
-  MMUEXT_UNMARK_SUPER, MMUEXT_UNPIN_TABLE, VMASST_CMD_disable, VMASST_CMD_enable, VMASST_TYPE_4gb_segments_notify,
+  MMUEXT_UNMARK_SUPER, MMUEXT_UNPIN_TABLE, VMASST_CMD_disable, VMASST_CMD_enable, VMASST_TYPE_4gb_segments, VMASST_TYPE_4gb_segments_notify,
   VMASST_TYPE_architectural_iopl, VMASST_TYPE_m2p_strict, VMASST_TYPE_pae_extended_cr3, VMASST_TYPE_runstate_update_flag,
   VMASST_TYPE_writable_pagetables,
 } from '../public/xen.js';
-import { DOMID_SELF, E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
 const M64 = (1n << 64n) - 1n;
 const PTE_PS = 0x80n;
+/** A page-table entry's Accessed and Dirty bits. */
+const PTE_AD = 0x60n;
 const ADDR_MASK = 0x000ffffffffff000n;
 const XEN_HOLE_START = HYPERVISOR_VIRT_START;
 const XEN_HOLE_END = HYPERVISOR_VIRT_END;
@@ -134,8 +128,10 @@ export function mmuUpdate(h: HcCtx): number {
     if (cmd === MMU_NORMAL_PT_UPDATE || cmd === MMU_PT_UPDATE_PRESERVE_AD || cmd === MMU_PT_UPDATE_NO_TRANSLATE) {
       if (!mayMap(h, h.d, mfn)) break;
       const level = pages.tableLevel(mfn);
-      if (level === PGT.L1) rc = pages.modL1e(h.d, ma, val);
-      else if (level !== 0) rc = pages.modPde(h.d, ma, val, level);
+      // MMU_PT_UPDATE_PRESERVE_AD (update_intpte): Accessed/Dirty the hardware set meanwhile survive.
+      const nv = cmd === MMU_PT_UPDATE_PRESERVE_AD && level !== 0 ? val | (h.xen.frames.mem.frame(mfn)!.getBigUint64(ma % 4096, true) & PTE_AD) : val;
+      if (level === PGT.L1) rc = pages.modL1e(h.d, ma, nv);
+      else if (level !== 0) rc = pages.modPde(h.d, ma, nv, level);
       else if (pages.count[mfn] === 0 || pages.type[mfn] === PGT.WRITABLE) {
         pages.store(ma, val);
         rc = 0;
@@ -252,117 +248,27 @@ export function mmuextOp(h: HcCtx): number {
   return rc;
 }
 
-const XENMEM_SUB = subOpNames('XENMEM', namesFrom(MEM, 'XENMEM'));
-/** The low bits of memory_op's cmd (MEMOP_CMD_MASK); the rest is a continuation start. */
-const MEMOP_CMD_MASK = 0x3f;
+/**
+ * VMASST types a 64-bit PV guest may use (asm/domain.h PV64_VM_ASSIST_MASK):
+ * the 32-bit ones too, "but we can't make such requests fail all of the
+ * sudden", plus m2p_strict.
+ */
+export const PV64_VM_ASSIST_MASK =
+  (1n << BigInt(VMASST_TYPE_4gb_segments)) | (1n << BigInt(VMASST_TYPE_4gb_segments_notify)) | (1n << BigInt(VMASST_TYPE_writable_pagetables)) |
+  (1n << BigInt(VMASST_TYPE_pae_extended_cr3)) | (1n << BigInt(VMASST_TYPE_architectural_iopl)) | (1n << BigInt(VMASST_TYPE_runstate_update_flag)) |
+  (1n << BigInt(VMASST_TYPE_m2p_strict));
 
-/** memory_op(cmd, arg) */
-export function memoryOp(h: HcCtx): number {
-  const cmd = u32(h.args[0]!) & MEMOP_CMD_MASK;
-  const arg = h.args[1]!;
-  h.sub = cmd;
-  h.subName = XENMEM_SUB(cmd);
-  const g = h.v.guest;
-  const frames = h.xen.frames;
-  switch (cmd) {
-    case XENMEM_maximum_ram_page:
-      return frames.frameCount - 1;
-    case XENMEM_current_reservation:
-    case XENMEM_maximum_reservation: {
-      const dom = g.u16(fld(arg, MEM.xen_memory_domain.domid));
-      if (dom === null) return -E.EFAULT;
-      h.decoded.domid = dom;
-      if (dom !== DOMID_SELF && dom !== h.d.id) return h.d.privileged ? -E.ESRCH : -E.EPERM;
-      return cmd === XENMEM_current_reservation ? frames.count(h.d.id) : h.d.maxPages;
-    }
-    case XENMEM_increase_reservation:
-    case XENMEM_decrease_reservation:
-    case XENMEM_populate_physmap: {
-      const raw = g.read(arg, MR.size);
-      if (raw === null) return -E.EFAULT;
-      const dv = new DataView(raw.buffer);
-      const list = dv.getBigUint64(MR.extent_start, true);
-      const nr = Number(dv.getBigUint64(MR.nr_extents, true) & 0xffffffffn);
-      const order = dv.getUint32(MR.extent_order, true);
-      const dom = dv.getUint16(MR.domid, true);
-      Object.assign(h.decoded, { nr_extents: nr, extent_order: order, domid: dom });
-      if (dom !== DOMID_SELF && dom !== h.d.id) return -E.EPERM;
-      if (order !== 0) return -E.EINVAL;
-      let k = 0;
-      for (; k < nr; k++) {
-        const at = fld(list, xen_pfn_t.size * k);
-        if (cmd === XENMEM_decrease_reservation) {
-          const mfn = g.u64(at);
-          if (mfn === null) return k > 0 ? k : -E.EFAULT;
-          const m = Number(mfn & 0xfffffffffn);
-          // guest_remove_page: a pinned table is unpinned; the frame is
-          // freed once nothing references it any more (page-types.ts).
-          if (m >= frames.frameCount || frames.owner[m] !== h.d.id || h.xen.pages.isReleasing(m)) break;
-          if (h.d.pinned.delete(m)) h.xen.pages.putType(h.d, m);
-          const pfn = h.d.p2m.indexOf(m);
-          if (pfn >= 0) h.d.p2m[pfn] = -1;
-          h.xen.pages.release(m);
-          for (const v of h.d.vcpus) v.cpu.mmu.flush();
-          continue;
-        }
-        if (frames.count(h.d.id) >= h.d.maxPages) break;
-        const gpfn = cmd === XENMEM_populate_physmap ? g.u64(at) : 0n;
-        if (gpfn === null) return k > 0 ? k : -E.EFAULT;
-        const mfn = frames.tryAlloc(h.d.id);
-        if (mfn === null) break;
-        if (cmd === XENMEM_populate_physmap) {
-          const pfn = Number(gpfn & 0xfffffffffn);
-          h.d.p2m[pfn] = mfn;
-          frames.setM2p(mfn, BigInt(pfn));
-        }
-        if (!g.putU64(at, BigInt(mfn))) return k > 0 ? k : -E.EFAULT;
-      }
-      return k;
-    }
-    case XENMEM_add_to_physmap: {
-      const raw = g.read(arg, ATP.size);
-      if (raw === null) return -E.EFAULT;
-      const dv = new DataView(raw.buffer);
-      const space = dv.getUint32(ATP.space, true);
-      const idx = Number(dv.getBigUint64(ATP.idx, true) & 0xffffffffn);
-      const gpfn = Number(dv.getBigUint64(ATP.gpfn, true) & 0xfffffffffn);
-      Object.assign(h.decoded, { space, idx, gpfn });
-      let mfn: number;
-      if (space === XENMAPSPACE_shared_info) mfn = h.d.sharedInfoMfn;
-      else if (space === XENMAPSPACE_grant_table) {
-        if (idx >= h.d.maxGrantFrames) return -E.EINVAL;
-        while (h.d.grantFrames.length <= idx) h.d.grantFrames.push(frames.allocXen());
-        mfn = h.d.grantFrames[idx]!;
-      } else return -E.EINVAL;
-      h.d.p2m[gpfn] = mfn;
-      return 0;
-    }
-    case XENMEM_memory_map: {
-      const room = g.u32(fld(arg, MM.nr_entries));
-      const buf = g.u64(fld(arg, MM.buffer));
-      if (room === null || buf === null) return -E.EFAULT;
-      if (room < 1) return -E.EINVAL;
-      const e820 = new Uint8Array(e820entry.size);
-      const dv = new DataView(e820.buffer);
-      dv.setBigUint64(e820entry.size_, BigInt(h.d.maxPages) * 4096n, true);
-      dv.setUint32(e820entry.type, E820_RAM, true);
-      if (!g.write(buf, e820) || !g.putU32(fld(arg, MM.nr_entries), 1)) return -E.EFAULT;
-      return 0;
-    }
-    default:
-      return -E.ENOSYS;
-  }
-}
+/** d->vm_assist is an unsigned long: types past its width are invalid. */
+const VMASST_TYPE_BITS = 64;
 
-/** vm_assist(cmd, type): enable (0) / disable (1) an assist Xen offers 64-bit PV guests. */
+/** vm_assist(cmd, type): common/domain.c do_vm_assist -- the type is checked (-EINVAL) before the command (-ENOSYS). */
 export function vmAssist(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
   const type = u32(h.args[1]!);
   h.decoded.cmd = cmd;
   h.decoded.type = type;
-  const valid = ([VMASST_TYPE_4gb_segments_notify, VMASST_TYPE_writable_pagetables, VMASST_TYPE_pae_extended_cr3, VMASST_TYPE_architectural_iopl, VMASST_TYPE_runstate_update_flag, VMASST_TYPE_m2p_strict] as number[]).includes(type);
+  if (type >= VMASST_TYPE_BITS || ((PV64_VM_ASSIST_MASK >> BigInt(type)) & 1n) === 0n) return -E.EINVAL;
   if (cmd !== VMASST_CMD_enable && cmd !== VMASST_CMD_disable) return -E.ENOSYS;
-  if (!valid) return -E.EINVAL;
   if (type === VMASST_TYPE_m2p_strict) {
     h.d.m2pStrict = cmd === VMASST_CMD_enable;
     return 0;

@@ -110,6 +110,8 @@ export const EVTCHN_FIFO_PRIORITY_MAX = 0;
 export const EVTCHN_FIFO_PRIORITY_DEFAULT = 7;
 export const EVTCHN_FIFO_PRIORITY_MIN = 15;
 export const EVTCHN_FIFO_MAX_QUEUES = 16;
+/** The FIFO ABI's per-port word (event array pages hold them; guest and Xen both write). */
+export const event_word_t = { size: 4 } as const;
 /** Bit numbers in an event_word_t. */
 export const EVTCHN_FIFO_PENDING = 31;
 export const EVTCHN_FIFO_MASKED = 30;
