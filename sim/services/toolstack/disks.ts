@@ -7,11 +7,13 @@
  *   /libxl/F/device/vbd/D/{frontend,backend}                       perms n0
  *   /local/domain/F/device/vbd/D                          perms nF r0 (rm, mkdir)
  *     backend, then backend-id=0 state=1 virtual-device=D device-type=disk
- *     protocol=x86_64-abi (libxl writes it for PV guests)
+ *     trusted=1 protocol=x86_64-abi (libxl writes it for PV guests)
  *   /local/domain/0/backend/vbd/F/D                       perms n0 rF (rm, mkdir)
  *     frontend, then params=<target> script=/etc/xen/scripts/block
  *     frontend-id=F online=1 removable=0 bootable=1 state=1 dev=<vdev>
- *     type=phy mode=w|r device-type=disk discard-enable=1|0
+ *     type=phy mode=w|r device-type=disk discard-enable=1|0 specification=xen
+ *   /libxl/F/device/vbd/D: a copy of the backend's keys ("we don't need to
+ *     trust the backend"; nothing reads them back)
  * (libxl picks the "phy" backend for a raw image file; the block script
  * attaches the file to a loop device.) Keys are written in that order.
  *
@@ -64,7 +66,8 @@ export function diskAdd(xs: Dom0Xs, fe: number, devid: number, spec: DiskSpec): 
     xs.setPerms(fePath, fperms, t);
     xs.write(`${fePath}/backend`, be, t);
     const fents: Array<[string, string]> = [
-      ['backend-id', '0'], ['state', `${XenbusStateInitialising}`], ['virtual-device', `${devid}`], ['device-type', 'disk'], ['protocol', XEN_IO_PROTO_ABI_X86_64],
+      ['backend-id', '0'], ['state', `${XenbusStateInitialising}`], ['virtual-device', `${devid}`], ['device-type', 'disk'], ['trusted', '1'],
+      ['protocol', XEN_IO_PROTO_ABI_X86_64],
     ];
     for (const [k, v] of fents) {
       xs.write(`${fePath}/${k}`, v, t);
@@ -77,9 +80,10 @@ export function diskAdd(xs: Dom0Xs, fe: number, devid: number, spec: DiskSpec): 
     const bents: Array<[string, string]> = [
       ['params', spec.target], ['script', BLOCK_SCRIPT], ['frontend-id', `${fe}`], ['online', '1'], ['removable', '0'], ['bootable', '1'],
       ['state', `${XenbusStateInitialising}`], ['dev', spec.vdev], ['type', 'phy'], ['mode', readonly ? 'r' : 'w'], ['device-type', 'disk'],
-      ['discard-enable', readonly ? '0' : '1'],
+      ['discard-enable', readonly ? '0' : '1'], ['specification', 'xen'],
     ];
     for (const [k, v] of bents) xs.write(`${be}/${k}`, v, t);
+    for (const [k, v] of bents) xs.write(`${lib}/${k}`, v, t);
     const end = xs.transactionEnd(t, true);
     if (end.ok || end.error !== 'EAGAIN' || tries > MAX_TX_TRIES) break;
   }

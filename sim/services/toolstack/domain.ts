@@ -22,6 +22,8 @@
  *   <dom>/store/{port, ring-ref}, <dom>/cpu/<n>/availability = online
  *   /vm/<uuid>/{image/ostype, image/kernel, image/cmdline, start_time}
  *   XS_INTRODUCE
+ * store_libxl_entry (libxl_create.c domcreate_rebuild_done), before the disks:
+ *   /libxl/<id>/dm-version = qemu_xen (libxl's default device model, PV too)
  * libxl__device_console_add for console 0 (libxl_console.c, libxl_device.c),
  * from domcreate_launch_dm, once the disks are attached:
  *   <dom>/console                 n0 r<id>   {limit, type, output, tty, port, ring-ref}
@@ -133,9 +135,15 @@ export function consoleAdd(xs: Dom0Xs, d: XlDomain): void {
   for (const [k, v] of bents) xs.write(`${lx}/device/console/0/${k}`, v);
 }
 
-/** Everything xl creates for a domain without devices: libxl__domain_make, libxl__build_post (XS_INTRODUCE), console 0. */
+/** store_libxl_entry: the device model version libxl picked (LIBXL_DEVICE_MODEL_VERSION_QEMU_XEN, for every type). */
+export function storeLibxlEntry(xs: Dom0Xs, d: XlDomain): void {
+  xs.write(`${paths(d).lx}/dm-version`, 'qemu_xen');
+}
+
+/** Everything xl creates for a domain without devices: libxl__domain_make, libxl__build_post (XS_INTRODUCE), dm-version, console 0. */
 export function xlCreateDomain(xs: Dom0Xs, d: XlDomain): void {
   domainMake(xs, d);
   buildPost(xs, d);
+  storeLibxlEntry(xs, d);
   consoleAdd(xs, d);
 }

@@ -3,7 +3,8 @@
  * of the scenario, through dom0's xenstore connection, in the order
  * libxl__domain_create takes:
  *   1. libxl__domain_make, libxl__build_post and XS_INTRODUCE (domain.ts);
- *   2. domcreate_rebuild_done: every disk's device_disk_add (disks.ts);
+ *   2. domcreate_rebuild_done: store_libxl_entry, then every disk's
+ *      device_disk_add (disks.ts);
  *      each waits for its backend to reach InitWait, then runs the block
  *      hotplug script (libxl__wait_device_connection);
  *   3. domcreate_launch_dm, once every disk is attached (the multidev
@@ -23,7 +24,7 @@ import { DiskStore } from '../blkback/disk.js';
 import { vdevNumber } from '../vdev.js';
 import { XenbusStateInitWait } from '../../xen/public/io/xenbus.js';
 import { blockHotplugAdd, diskAdd, diskDestroy, LOOP_MAJOR, vbdPaths, type DiskSpec } from './disks.js';
-import { buildPost, consoleAdd, domainMake, type XlDomain } from './domain.js';
+import { buildPost, consoleAdd, domainMake, storeLibxlEntry, type XlDomain } from './domain.js';
 
 export { LOOP_MAJOR, type DiskSpec } from './disks.js';
 export { xlCreateDomain, type XlDomain } from './domain.js';
@@ -44,6 +45,7 @@ export class Toolstack implements BackendDriver {
   createDomain(d: XlDomain, disks: DiskSpec[]): void {
     domainMake(this.env.xs, d);
     buildPost(this.env.xs, d);
+    storeLibxlEntry(this.env.xs, d);
     this.creating.set(d.id, d);
     for (const disk of disks) this.addDisk(d.id, disk);
     this.launch(d.id);

@@ -65,6 +65,7 @@ describe.skipIf(!corpusBuilt)('xl\'s xenstore entries of a machine\'s domain', (
     expect(read(s, `${vm}/start_time`)).toBe(`${m.xen.bootWallclock}.00`);
     expect(perms(s, '/libxl/1')).toBe('n0');
     expect(read(s, '/libxl/1/type')).toBe('pv');
+    expect(read(s, '/libxl/1/dm-version')).toBe('qemu_xen');
     expect(t(s, 1, XS.READ, '/libxl/1/type\0')).toBe('!EACCES');
   });
 
@@ -116,12 +117,14 @@ describe('toolstack: a disk as libxl and the block script create it', () => {
     const fe = '/local/domain/3/device/vbd/51728';
     const be = '/local/domain/0/backend/vbd/3/51728';
     const lib = '/libxl/3/device/vbd/51728';
+    const bents = ['params=disk.img', 'script=/etc/xen/scripts/block', 'frontend-id=3', 'online=1', 'removable=0', 'bootable=1', 'state=1', 'dev=xvdb', 'type=phy', 'mode=w', 'device-type=disk', 'discard-enable=1', 'specification=xen'];
     expect(log).toEqual([
       'tx start', `rm ${lib}`, `write ${lib}/frontend=${fe} tx`, `write ${lib}/backend=${be} tx`,
       `rm ${fe}`, `mkdir ${fe}`, `perms ${fe} n3,r0`, `write ${fe}/backend=${be} tx`,
-      ...['backend-id=0', 'state=1', 'virtual-device=51728', 'device-type=disk', 'protocol=x86_64-abi'].flatMap((kv) => [`write ${fe}/${kv} tx`, `perms ${fe}/${kv.split('=')[0]} n3,r0`]),
+      ...['backend-id=0', 'state=1', 'virtual-device=51728', 'device-type=disk', 'trusted=1', 'protocol=x86_64-abi'].flatMap((kv) => [`write ${fe}/${kv} tx`, `perms ${fe}/${kv.split('=')[0]} n3,r0`]),
       `rm ${be}`, `mkdir ${be}`, `perms ${be} n0,r3`, `write ${be}/frontend=${fe} tx`,
-      ...['params=disk.img', 'script=/etc/xen/scripts/block', 'frontend-id=3', 'online=1', 'removable=0', 'bootable=1', 'state=1', 'dev=xvdb', 'type=phy', 'mode=w', 'device-type=disk', 'discard-enable=1'].map((kv) => `write ${be}/${kv} tx`),
+      ...bents.map((kv) => `write ${be}/${kv} tx`),
+      ...bents.map((kv) => `write ${lib}/${kv} tx`),
       'tx end true', `watch ${be}/state hotplug:3/51728`,
     ]);
   });
@@ -131,7 +134,7 @@ describe('toolstack: a disk as libxl and the block script create it', () => {
     const ts = new Toolstack(env);
     ts.addDisk(3, { vdev: 'xvda', target: 'a.img', mode: 'r', medium: { bytes: new Uint8Array(4096) } });
     ts.addDisk(3, { vdev: 'xvdb', target: 'b.img', mode: 'w', medium: { bytes: new Uint8Array(4096) } });
-    expect(log.filter((l) => l.includes('mode=') || l.includes('discard-enable='))).toEqual([
+    expect(log.filter((l) => l.startsWith('write /local') && (l.includes('mode=') || l.includes('discard-enable=')))).toEqual([
       'write /local/domain/0/backend/vbd/3/51712/mode=r tx', 'write /local/domain/0/backend/vbd/3/51712/discard-enable=0 tx',
       'write /local/domain/0/backend/vbd/3/51728/mode=w tx', 'write /local/domain/0/backend/vbd/3/51728/discard-enable=1 tx',
     ]);
@@ -178,6 +181,9 @@ describe.skipIf(!blkfront)('a machine built with a disk', () => {
     const keys = ['frontend', 'frontend-id', 'params', 'mode', 'type', 'dev', 'state', 'feature-max-indirect-segments', 'multi-queue-max-queues', 'max-ring-page-order', 'node', 'physical-device', 'physical-device-path', 'hotplug-status'];
     expect(keys.map((k) => s.read(`${be}/${k}`))).toEqual([fe, '1', 'x.img', 'w', 'phy', 'xvda', '2', '256', '4', '4', '/dev/loop0', '7:0', '/dev/loop0', 'connected']);
     expect([s.read('/libxl/1/device/vbd/51712/frontend'), s.read('/libxl/1/device/vbd/51712/backend')]).toEqual([fe, be]);
+    // libxl's copy of the backend's keys, as first written (never updated).
+    expect(['params', 'state', 'mode', 'specification'].map((k) => s.read(`/libxl/1/device/vbd/51712/${k}`))).toEqual(['x.img', '1', 'w', 'xen']);
+    expect([s.read(`${fe}/trusted`), s.read(`${be}/specification`)]).toEqual(['1', 'xen']);
     expect(m.blkback.list.map((d) => [d.fe, d.devid, d.state, d.major, d.minor, d.mode, d.readonly])).toEqual([[1, 51712, 2, 7, 0, 'w', false]]);
   });
 });
@@ -194,6 +200,7 @@ describe('toolstack: xl create in libxl__domain_create\'s order', () => {
       { vdev: 'xvdb', target: 'b.img', mode: 'r', medium: { bytes: new Uint8Array(4096) } },
     ]);
     const intro = where(log, 'introduce 3 51 1');
+    expect(where(log, 'write /libxl/3/dm-version=qemu_xen')).toBe(intro + 1);
     expect(intro).toBeGreaterThan(where(log, 'write /local/domain/3/store/ring-ref=51'));
     expect(where(log, 'write /local/domain/3/name=g')).toBeLessThan(intro);
     expect(where(log, 'tx start')).toBeGreaterThan(intro);
