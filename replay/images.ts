@@ -10,8 +10,9 @@
  * resolved path older traces recorded, the corpus build for a corpus name,
  * the name relative to the working directory, to the trace's directory, and
  * to every corpus scenario file with the trace's identity, and last a file
- * of that name in the corpus build. The first file whose sha256 is the
- * recorded one is the image.
+ * of that name in the corpus build or among the kernels `npm run kernels`
+ * fetched (build/kernels). The first file whose sha256 is the recorded one
+ * is the image.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -74,7 +75,7 @@ function corpusScenarios(sha: string): string[] {
   return corpusIds.filter((c) => c.sha === sha).map((c) => c.file);
 }
 
-/** Files named `base` in the corpus build (build/corpus and below). */
+/** Files named `base` in the corpus build (build/corpus and below) and the fetched Debian kernels (build/kernels). */
 function corpusImages(base: string): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
@@ -85,6 +86,7 @@ function corpusImages(base: string): string[] {
     }
   };
   walk(join(ROOT, 'build', 'corpus'));
+  walk(join(ROOT, 'build', 'kernels'));
   return out;
 }
 
