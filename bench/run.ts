@@ -7,6 +7,7 @@
  */
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
+import { benchDisk } from './disk-bench.js';
 import { benchPartial } from './partial-bench.js';
 import { benchImages } from './image-bench.js';
 import { benchReplaySuite } from './replay-bench.js';
@@ -41,6 +42,7 @@ if (want('cpu')) {
 if (want('linux')) table('Linux: Debian 6.1 as a PV domU booting to our /init and powering off (one run each)', await benchLinux());
 if (want('xen')) {
   table('simulated Xen: pingpong (best of 3)', benchPingpong());
+  table('disk: corpus blkfront on dom0 blkback (best of 3)', await benchDisk());
   const fvb = benchFullVsBare();
   if (fvb.length > 0) table('compute guest as a PV domain on the full machine vs the bare core (best of 3)', fvb);
 }

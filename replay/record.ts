@@ -35,8 +35,10 @@ function image(role: string, domain: string, name: string, file: string): Image 
 /**
  * The files a scenario's run reads, by role: every domain's kernel (the
  * file as named, an ELF or a bzImage) in domain order, then ramdisks, then
- * symbol files. Replay checks kernels and ramdisks against these hashes;
- * symbols are used while theirs still matches.
+ * symbol files, then disk images (each domain's in the scenario's order; a
+ * disk's name is its `target`). Replay checks kernels, ramdisks and disks
+ * against these hashes (a disk as the run started: mode "w!" changes the
+ * file); symbols are used while theirs still matches.
  */
 export function traceImages(s: Scenario): Image[] {
   const files = s.domains.map((d, k) => ({ d, ...domainFiles(s, k) }));
@@ -44,6 +46,7 @@ export function traceImages(s: Scenario): Image[] {
     ...files.map((f) => image('kernel', f.d.name, f.d.kernel, f.kernel)),
     ...files.flatMap((f) => (f.ramdisk === undefined ? [] : [image('ramdisk', f.d.name, f.d.ramdisk!, f.ramdisk)])),
     ...files.flatMap((f) => (f.symbols === undefined ? [] : [image('symbols', f.d.name, f.d.symbols!, f.symbols)])),
+    ...files.flatMap((f) => f.disks.map((d) => image('disk', f.d.name, d.target, d.file))),
   ];
 }
 

@@ -129,7 +129,7 @@ async function breakFrom(session: ReplaySession, to: string | undefined, reverse
 export function report(d: Divergence, syms: Symbols): string {
   const ev = d.actual ?? d.expected!;
   const at = eventLocation(ev);
-  const out = [`divergence at event ${d.seq} (dom ${ev.dom} vcpu ${ev.vcpu}, icount ${ev.icount}, ${ev.dom < 0 ? 'xen' : symbolize(syms, ev.dom, at)})`];
+  const out = [`divergence at event ${d.seq} (dom ${ev.dom} vcpu ${ev.vcpu}, icount ${ev.icount}, ${ev.dom < 0 ? 'xen' : ev.vcpu < 0 ? `dom${ev.dom}` : symbolize(syms, ev.dom, at)})`];
   out.push(`  expected  ${d.expected ? line(d.expected as SimEvent, syms).trim() : '(the recorded run had ended)'}`);
   out.push(`  actual    ${d.actual ? line(d.actual as SimEvent, syms).trim() : '(the replay ended here)'}`);
   if (d.fields.length > 0) {

@@ -96,7 +96,7 @@ export function registerTraceCommands(program: Command): void {
     .command('dump')
     .description('print a trace, one line per event')
     .argument('<trace>', 'trace file')
-    .option('--dom <n>', 'only this domain (id or name; xen: the hypervisor\'s own events)')
+    .option('--dom <n>', 'only this domain (id or name; xen: the hypervisor\'s own events; 0 or dom0: dom0\'s services)')
     .option('--kind <list>', `only these kinds (${Object.keys(KIND_ALIASES).join(',')})`)
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number (inclusive)')
@@ -108,8 +108,8 @@ export function registerTraceCommands(program: Command): void {
       const r = await openTrace(path);
       const [{ TraceError }, { loadSymbols }, { symbolOverrides }] = await Promise.all([import('../../trace/reader.js'), import('../symbols.js'), import('./symbol-args.js')]);
       const domains = headerDomains(r.header);
-      // Xen's own events (timers between slices...) are shown as `xen`, and filtered so.
-      const dom = o.dom === undefined ? null : domainOption(o.dom === '-1' ? 'xen' : o.dom, [...domains, { id: -1, name: 'xen' }], path).id;
+      // Xen's own events (timers between slices...) are shown as `xen`, and filtered so; dom0's services' (its backends' xenstore requests, notifications) as d0.
+      const dom = o.dom === undefined ? null : domainOption(o.dom === '-1' ? 'xen' : o.dom, [{ id: 0, name: 'dom0' }, ...domains, { id: -1, name: 'xen' }], path).id;
       let kinds: Set<string> | null = null;
       if (o.kind) {
         kinds = new Set();
@@ -156,7 +156,7 @@ export function registerTraceCommands(program: Command): void {
       const info = {
         file: path, complete: r.complete, damage, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
         scenario: id.name, scenarioSha256: id.sha256, seed: r.header.seed,
-        images: r.header.images.map((i, k) => ({ role: i.role, domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
+        images: r.header.images.map((i, k) => ({ role: i.role || 'kernel', domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
         chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery, checkpointInsns: r.header.checkpointInsns ?? 0,
         bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
@@ -188,7 +188,8 @@ export function line(e: SimEvent, syms: Symbols, stacks = false): string {
   const where = e.dom < 0 ? 'xen' : `d${e.dom}v${e.vcpu < 0 ? '-' : e.vcpu}`;
   const t = (e.time / 1000).toFixed(3).padStart(12);
   // Inside a hypercall an event is shown at the hypercall's caller: the RIP itself is in the hypercall page.
-  const sym = e.dom < 0 ? '' : symbolize(syms, e.dom, eventLocation(e));
+  // Events without a vCPU (Xen's own, dom0's services) have no guest location.
+  const sym = e.dom < 0 || e.vcpu < 0 ? '' : symbolize(syms, e.dom, eventLocation(e));
   const text = `${String(e.seq).padStart(8)} ${t}us ${where.padEnd(6)} ${sym.padEnd(28)} ${summary(e)}`;
   return stacks && e.stack !== undefined && e.dom >= 0 ? `${text}\n${' '.repeat(34)}stack ${stackText(syms, e.dom, e.stack).join(' <- ')}` : text;
 }
