@@ -13,7 +13,7 @@
  * 14 #PF with the page-fault error code in err and the address in cr2,
  * 17 #AC), plus the runner's own codes below.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildNative } from './build-native.js';
 import { fpuHex, parseFpuHex, type OracleFpu } from './fpu-image.js';
