@@ -7,11 +7,11 @@
  * kernels` fetched it): its kallsyms names and ORC tables all arrive.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { fileTempDir } from '../e2e/temp-dir.js';
 import { parseElf, SectionFlag, SectionType, SymbolBind, SymbolType } from '../../sim/elf.js';
 import { kernelImage } from './kernel-image.js';
 import { readKallsyms } from './kallsyms.js';
@@ -21,7 +21,7 @@ import { symbolFile } from './symbol-file.js';
 import { note, writeSymbolElf, type OutSection } from './symbol-elf.js';
 import { kernelTable, nmTable, symtabTable } from './symbol-table.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'xenrr-symfile-'));
+const dir = fileTempDir('xenrr-symfile-');
 const hasBinutils = spawnSync('readelf', ['--version']).status === 0;
 function tool(cmd: string, args: string[], bytes: Uint8Array, name: string): string {
   const f = join(dir, name);
