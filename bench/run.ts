@@ -13,6 +13,7 @@ import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from 
 import { benchTui } from './tui-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
 import { benchGdb } from './gdb-bench.js';
+import { benchGdbLinux } from './gdb-linux-bench.js';
 
 function table(title: string, rows: Row[]): void {
   const cols = Object.keys(rows[0] ?? {});
@@ -44,3 +45,5 @@ table('tui: time to first frame and keypress-to-frame latency', await benchTui()
 const images = benchImages();
 if (images.length > 0) table('kernel files: bzImage payload decoding (Debian 6.1 kernel, best of 3) and kallsyms', images);
 table('gdb: remote-protocol round trips over TCP on a ~1e8-instruction pingpong', await benchGdb());
+const gl = await benchGdbLinux();
+if (gl.length > 0) table('gdb: round trips on a Linux boot (Debian 6.1, boot.json, first 3e8 instructions)', gl);
