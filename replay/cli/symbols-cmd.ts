@@ -10,6 +10,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { FILE_MAGIC } from '../../trace/schema.js';
 import { isBzImage } from '../image/bzimage.js';
 import { ImageError, kernelImage } from '../image/kernel-image.js';
 import { kernelTable, symbolFileTable, type SymbolTable } from '../image/symbol-table.js';
@@ -53,6 +54,7 @@ function fromInput(input: string, o: Options): { elf: Uint8Array; table: SymbolT
       throw e;
     }
   }
+  if (Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== FILE_MAGIC) throw new UsageError(`${input}: neither a xenrr trace nor a kernel image (ELF or bzImage)`);
   const h = openTrace(input).header;
   const domains = headerDomains(h);
   const d = o.dom === undefined ? domains[0] : domainOption(o.dom, domains, input);
