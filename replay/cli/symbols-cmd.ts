@@ -10,17 +10,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FILE_MAGIC } from '../../trace/schema.js';
-import { isBzImage } from '../image/bzimage.js';
-import { ImageError, kernelImage } from '../image/kernel-image.js';
-import { kernelTable, symbolFileTable, type SymbolTable } from '../image/symbol-table.js';
-import { symbolFile } from '../image/symbol-file.js';
-import { findImage } from '../images.js';
-import { loadSymbolTables } from '../symbols.js';
 import { imageOverrides, UsageError } from './errors.js';
 import { checkImages, domainOption, headerDomains, inputFile, outputFile } from './inputs.js';
-import { checkSymbolFile } from './symbol-args.js';
-import { openTrace } from './trace-cmds.js';
+import type { SymbolTable } from '../image/symbol-table.js';
 
 type Options = { output: string; dom?: string; symbols?: string; image?: string[] };
 
@@ -33,14 +25,17 @@ export function registerSymbols(program: Command): void {
     .option('--dom <id|name>', "the trace's domain (default: the first)")
     .option('--symbols <file>', 'names from this System.map or unstripped vmlinux instead')
     .option('--image <name=path...>', 'kernel image for a domain (default: the recorded one)')
-    .action((input: string, o: Options) => symbolsCommand(input, o));
+    .action(async (input: string, o: Options) => symbolsCommand(input, o));
 }
 
-const isKernelFile = (b: Uint8Array): boolean => (b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) || isBzImage(b);
-
 /** The kernel ELF and the symbol table for it. */
-function fromInput(input: string, o: Options): { elf: Uint8Array; table: SymbolTable | null; what: string } {
+async function fromInput(input: string, o: Options): Promise<{ elf: Uint8Array; table: SymbolTable | null; what: string }> {
   inputFile(input, 'a trace or a kernel image');
+  const [{ FILE_MAGIC }, { isBzImage }, { ImageError, kernelImage }, { kernelTable, symbolFileTable }, { findImage }, { loadSymbolTables }, { checkSymbolFile }, { openTrace }] = await Promise.all([
+    import('../../trace/schema.js'), import('../image/bzimage.js'), import('../image/kernel-image.js'), import('../image/symbol-table.js'),
+    import('../images.js'), import('../symbols.js'), import('./symbol-args.js'), import('./trace-cmds.js'),
+  ]);
+  const isKernelFile = (b: Uint8Array): boolean => (b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) || isBzImage(b);
   if (o.symbols !== undefined) checkSymbolFile('--symbols', o.symbols);
   const given = o.symbols === undefined ? null : symbolFileTable(new Uint8Array(readFileSync(o.symbols)));
   const bytes = new Uint8Array(readFileSync(input));
@@ -55,7 +50,7 @@ function fromInput(input: string, o: Options): { elf: Uint8Array; table: SymbolT
     }
   }
   if (Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== FILE_MAGIC) throw new UsageError(`${input}: neither a xenrr trace nor a kernel image (ELF or bzImage)`);
-  const h = openTrace(input).header;
+  const h = (await openTrace(input)).header;
   const domains = headerDomains(h);
   const d = o.dom === undefined ? domains[0] : domainOption(o.dom, domains, input);
   if (d === undefined) throw new UsageError(`${input}: the trace has no domains`);
@@ -74,10 +69,11 @@ function fromInput(input: string, o: Options): { elf: Uint8Array; table: SymbolT
   return { elf, table, what: `domain ${d.id} (${d.name}) of ${input}: ${found.path}` };
 }
 
-export function symbolsCommand(input: string, o: Options): void {
-  const { elf, table, what } = fromInput(input, o);
+export async function symbolsCommand(input: string, o: Options): Promise<void> {
+  const { elf, table, what } = await fromInput(input, o);
   if (table === null) throw new UsageError(`${what}: no symbols (neither a symbol table nor kallsyms); give a System.map or vmlinux with --symbols`);
   outputFile(o.output, 'a symbol file', [input, ...(o.symbols === undefined ? [] : [o.symbols])]);
+  const { symbolFile } = await import('../image/symbol-file.js');
   const f = symbolFile(elf, table);
   writeFileSync(o.output, f.bytes);
   const unwind = f.unwindRows > 0 ? `, ${f.unwindRows} ORC rows as .debug_frame` : ', no ORC tables';
