@@ -26,7 +26,7 @@ const ROUNDS = Number(process.env.XENRR_GDB_BENCH_ROUNDS ?? 270_000);
 const STEPS = 200;
 
 /** A minimal gdb: one request, one reply, acks off. */
-class Client {
+export class Client {
   private readonly reader = new PacketReader();
   private readonly got: string[] = [];
   private wake: (() => void) | null = null;
@@ -52,8 +52,8 @@ class Client {
   }
 }
 
-const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function benchGdb(): Promise<Row[]> {
   await initZstd();

@@ -3,7 +3,7 @@
  * run; tests never assert timings, this does not either.
  *
  * `npm run bench -- startup tui` runs only those groups (cpu, linux, xen,
- * trace, replay, tui, images, gdb, startup).
+ * trace, replay, tui, images, gdb, gdb-linux, startup).
  */
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
@@ -18,6 +18,7 @@ import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from 
 import { benchTui } from './tui-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
 import { benchGdb } from './gdb-bench.js';
+import { benchGdbLinux } from './gdb-linux-bench.js';
 import { benchLinux } from './linux-bench.js';
 
 function table(title: string, rows: Row[]): void {
@@ -28,7 +29,7 @@ function table(title: string, rows: Row[]): void {
   for (const r of rows) process.stdout.write(`${line(cols.map((c) => String(r[c])))}\n`);
 }
 
-const GROUPS = ['cpu', 'linux', 'xen', 'trace', 'replay', 'tui', 'images', 'gdb', 'startup'];
+const GROUPS = ['cpu', 'linux', 'xen', 'trace', 'replay', 'tui', 'images', 'gdb', 'gdb-linux', 'startup'];
 const only = process.argv.slice(2);
 for (const g of only) if (!GROUPS.includes(g)) throw new Error(`unknown bench group '${g}' (groups: ${GROUPS.join(', ')})`);
 const want = (g: string): boolean => only.length === 0 || only.includes(g);
@@ -67,4 +68,8 @@ if (want('images')) {
   if (images.length > 0) table('kernel files: bzImage payload decoding (Debian 6.1 kernel, best of 3) and kallsyms', images);
 }
 if (want('gdb')) table('gdb: remote-protocol round trips over TCP on a ~1e8-instruction pingpong', await benchGdb());
+if (want('gdb-linux')) {
+  const gl = await benchGdbLinux();
+  if (gl.length > 0) table('gdb: round trips on a Linux boot (Debian 6.1, boot.json, first 3e8 instructions)', gl);
+}
 if (want('startup')) table('start-up: spawning bin/xenrr (interleaved rounds)', await benchStartup());

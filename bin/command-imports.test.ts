@@ -43,7 +43,7 @@ describe('what each command loads', () => {
     const s = sourcesLoaded('--help');
     expect(pkg(s, 'commander')).not.toEqual([]);
     const cli = ours(s, 'replay/cli/').map((f) => f.slice(`${ROOT}replay/cli/`.length)).sort();
-    expect(cli).toEqual(['check.ts', 'diff.ts', 'errors.ts', 'export.ts', 'gdbserver.ts', 'inputs.ts', 'replay-cmd.ts', 'run.ts', 'trace-cmds.ts']);
+    expect(cli).toEqual(['check.ts', 'diff.ts', 'errors.ts', 'export.ts', 'gdbserver.ts', 'inputs.ts', 'replay-cmd.ts', 'run.ts', 'symbols-cmd.ts', 'trace-cmds.ts']);
     for (const heavy of ['zod', 'protobufjs', 'react', 'ink', 'yoga-layout']) expect(pkg(s, heavy)).toEqual([]);
     expect(ours(s, 'sim/cpu/')).toEqual([]);
     expect(ours(s, 'trace/')).toEqual([]);

@@ -386,6 +386,16 @@ export class ReplaySession {
     return this.paths[dom - 1] ?? null;
   }
 
+  /** Domain `dom`'s kernel as the domain builder loads it (a bzImage's ELF payload); null if no such domain. */
+  kernelElf(dom: number): Uint8Array | null {
+    return this.specs[dom - 1]?.image ?? null;
+  }
+
+  /** Domain `dom`'s symbol table (replay/symbols.ts says where it comes from); null if it has none. */
+  symbolTable(dom: number): SymbolTable | null {
+    return this.tables.get(dom) ?? null;
+  }
+
   /** A symbol of domain `dom` by name (its first definition): address and size; null if none (or no symbols). */
   symbolAddress(dom: number, name: string): { addr: bigint; size: number } | null {
     const s = this.tables.get(dom)?.lookup(name) ?? null;

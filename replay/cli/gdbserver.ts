@@ -22,6 +22,12 @@ export function registerGdbserver(program: Command): void {
     .option('--at <event>', 'start just before the instruction that raised event EVENT (default: the start of the recording)')
     .option('--image <name=path...>', 'kernel image for a domain (default: the recorded path)')
     .option('--debug-protocol', 'log every packet to stderr')
+    .addHelpText('after', `
+gdb started without a file reads the kernel's symbols from this server: the
+image itself when it has a symbol table, else (a stripped kernel, Debian's
+bzImage) a symbol file made from its kallsyms and ORC tables, kept in
+$XDG_CACHE_HOME/xenrr (~/.cache/xenrr) for the next session. \`xenrr symbols\`
+writes the same file where you want it.`)
     .action(async (path: string, o: GdbOptions) => gdbserverCommand(path, o));
 }
 

@@ -115,6 +115,11 @@ const BAD: Array<[string[], string | RegExp]> = [
   [['export', PP, '--perfetto', `${D}/e.json`, '--from', '20', '--to', '10'], 'xenrr: --to 10 is before --from 20'],
   [['dump', PP, '--to', 'ten'], "xenrr: --to must be a sequence number, got 'ten'"],
   [['dump', PP, '--kind', 'hypercalls'], `xenrr: --kind: unknown kind 'hypercalls' (known: ${KINDS})`],
+  [['symbols', TXT, '-o', `${D}/s.elf`], `xenrr: ${TXT}: neither a xenrr trace nor a kernel image (ELF or bzImage)`],
+  [['symbols', PP, '-o', `${D}/s.elf`, '--dom', '3'], `xenrr: --dom: no domain '3' in ${PP} (domains: 1 ping, 2 pong)`],
+  [['symbols', PP, '-o', PP], `xenrr: ${PP}: is an input of this command; refusing to overwrite it with a symbol file`],
+  [['symbols', PP, '-o', `${D}/s.elf`, '--symbols', TXT], `xenrr: --symbols ${TXT}: line 1 is not 'address type name': "not an ELF image"`],
+  [['symbols', KERNEL, '-o', `${D}/s.elf`, '--dom', '1'], `xenrr: ${KERNEL}: --dom and --image choose a trace's kernel; this is a kernel image`],
   [['diff', PP, PP, '--ignore', 'nonsense'], new RegExp(`^xenrr: --ignore: no field 'nonsense' in ${PP} \\(fields: dom, vcpu, at, op, .*\\bremote_dom\\b.*\\)$`)],
 ];
 

@@ -16,11 +16,17 @@ import type { Readable, Writable } from 'node:stream';
 import { frame, PacketReader } from './packet.js';
 import type { Dispatcher, Reply } from './dispatch.js';
 
+/** How often EarlyInput shows gdb it is still there: well inside gdb's two-second timeout. */
+const KEEP_ALIVE_MS = 1000;
+
 /**
  * Start reading a connection before the replay is ready: packets are
- * acknowledged at once (gdb resends a packet not acknowledged within its
- * remote timeout, two seconds, and opening a long trace can take longer)
- * and kept for `serve`.
+ * acknowledged at once and kept for `serve`. gdb waits for a reply two
+ * seconds (its remotetimeout) three times, then gives up on the packet,
+ * and opening a long trace (decompressing a Linux kernel, say) can take
+ * longer: so while an acknowledged packet waits, a newline goes out every
+ * second. gdb skips whatever precedes a packet's `$` while it waits for
+ * one, and each byte restarts its timeout.
  */
 export class EarlyInput {
   readonly pending: Buffer[] = [];
@@ -35,13 +41,18 @@ export class EarlyInput {
       this.acked++;
     }
   };
+  private readonly keepAlive: NodeJS.Timeout;
 
   constructor(readonly input: Readable, private readonly output: Writable) {
     input.on('data', this.onData);
+    this.keepAlive = setInterval(() => {
+      if (this.acked > 0) this.output.write('\n');
+    }, KEEP_ALIVE_MS).unref();
   }
 
   /** Stop buffering; what was read so far. */
   take(): Buffer[] {
+    clearInterval(this.keepAlive);
     this.input.off('data', this.onData);
     return this.pending.splice(0);
   }

@@ -14,6 +14,7 @@ import { initZstd } from '../../trace/zstd.js';
 import { imageOverrides, UsageError } from '../cli/errors.js';
 import { openSession } from '../session.js';
 import { Dispatcher } from './dispatch.js';
+import { gdbFileFor } from './exec-file.js';
 import { GdbTarget } from './target.js';
 
 /** What the main thread hands over: the trace, the options, and the interrupt flag (an Int32 in shared memory). */
@@ -36,7 +37,9 @@ try {
     if (!/^\d+$/.test(init.at) || session.eventAt(Number(init.at)) === null) throw new UsageError(`--at ${init.at}: no such event in this trace`);
     target.seekEvent(Number(init.at));
   }
-  const d = new Dispatcher(target, (dom) => session.imagePath(dom));
+  // gdb's files (symbol files made now for stripped kernels), before gdb asks: making one takes seconds.
+  const files = session.scenario.domains.map((_, k) => gdbFileFor(session, k + 1));
+  const d = new Dispatcher(target, (dom) => files[dom - 1]?.path ?? null);
   port.on('message', (p: string) => {
     let reply;
     try {
@@ -47,7 +50,8 @@ try {
     }
     post({ reply, noAck: d.noAck });
   });
-  post({ ready: true, warnings: [...session.reader.warnings, ...session.warnings], image: session.imagePath(1) });
+  const fileWarnings = files.flatMap((f) => (f.warning === undefined ? [] : [f.warning]));
+  post({ ready: true, warnings: [...session.reader.warnings, ...session.warnings, ...fileWarnings], image: files[0]?.path ?? null });
 } catch (e) {
   const usage = e instanceof UsageError || e instanceof TraceError;
   post({ error: usage ? (e as Error).message : (e as Error).stack ?? String(e), usage });

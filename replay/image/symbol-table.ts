@@ -20,6 +20,8 @@ export type SymbolTable = {
   /** where the names come from: ".symtab", "kallsyms", "System.map" */
   source: string;
   count: number;
+  /** every symbol, code and data (an nm-style list's sized as `symbolize` sizes them), by address */
+  list(): ElfSymbol[];
 };
 
 /** nm type letters of code symbols */
@@ -60,6 +62,7 @@ export function nmTable(list: readonly NmSymbol[], source: 'kallsyms' | 'System.
   return {
     source,
     count: list.length,
+    list: () => all.map((_, i) => sym(i)),
     symbolize: (addr) => {
       let lo = 0;
       let hi = starts.length - 1;
@@ -94,6 +97,7 @@ export function symtabTable(elf: Uint8Array): SymbolTable | null {
   return {
     source: '.symtab',
     count: f.symbols.length,
+    list: () => [...f.symbols].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)),
     symbolize,
     lookup: (name) => {
       const s = f.symbols.find((x) => x.name === name && x.value !== 0n);
