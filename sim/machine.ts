@@ -22,10 +22,13 @@ import type { Domain } from './xen/domain.js';
 import { Frames, withXenFrames } from './xen/frames.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
+import { grantReport } from './xen/hypercall/gnttab-report.js';
 import { RingTracker } from './xen/rings.js';
 import { Xen } from './xen/xen.js';
 
 export const VIRQ_TIMER = 0;
+/** A xenbus device's `state` key, frontend or backend (data/ is where our corpus drivers keep theirs). */
+export const XENBUS_STATE = /^\/local\/domain\/\d+\/(?:device|backend|data)\/.+\/state$/;
 /** Forced-emulation prefix followed by cpuid: ud2; .ascii "xen"; cpuid */
 const FEP_CPUID = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
 
@@ -86,7 +89,12 @@ export class Machine {
       },
       (path) => this.store.read(path),
     );
-    this.xen.onNotify = (d, port) => this.tracker.check(d.id, port);
+    this.xen.onNotify = (d, port, toDom, toPort) => this.tracker.check(d.id, 'notify', port, toDom, toPort);
+    this.xen.onSleep = (d, _v, what) => {
+      this.tracker.check(d.id, what);
+      return this.tracker.sringIndices(d.id);
+    };
+    this.xen.onStop = (d) => this.reportGrants(d);
     for (const spec of domains) {
       const d = buildPvDomain(this.xen, spec.image, spec);
       this.xen.domains.set(d.id, d);
@@ -254,7 +262,7 @@ export class Machine {
     }
     if (at !== null && at.v === v && v.cpu.icount >= at.icount) this.halted = true;
     // Descheduled: report ring traffic not yet seen at a notify.
-    this.tracker.check(d.id);
+    this.tracker.check(d.id, 'deschedule');
     this.xen.endSlice();
     this.drainConsole(d);
   }
@@ -353,6 +361,8 @@ export class Machine {
         if (!d.alive) continue;
         const r = ring.service();
         for (const rec of r.records) {
+          // A xenbus state change: what the domain grants and maps as it makes it (grant leak checks).
+          if (rec.op === 'WRITE' && rec.result === 'OK' && XENBUS_STATE.test(rec.path)) this.reportGrants(d);
           this.xen.emit(this.xen.running?.domId === id ? this.xen.running : null, id, { kind: 'xenstore', ...rec });
           if (rec.op === 'WRITE' && rec.result === 'OK') this.tracker.learn(id, rec.path.startsWith('/') ? rec.path : `/local/domain/${id}/${rec.path}`, rec.value);
         }
@@ -363,6 +373,11 @@ export class Machine {
         }
       }
     }
+  }
+
+  /** A GRANTS event: `d`'s grant entries and mappings now. */
+  private reportGrants(d: Domain): void {
+    this.xen.emit(this.xen.running?.domId === d.id ? this.xen.running : null, d.id, { kind: 'grants', ...grantReport(this.xen, d) });
   }
 
   private summary(stop: StopReason): RunSummary {

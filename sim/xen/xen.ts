@@ -7,7 +7,7 @@
  * retired guest instruction (a 1 GHz virtual CPU; the TSC runs at the same
  * rate, so tsc == system time) and jumps forward when every vCPU is idle.
  */
-import type { EventPos, EventSink, SimEventBody } from '../events.js';
+import type { Decoded, EventPos, EventSink, SimEventBody } from '../events.js';
 import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
 import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
@@ -32,8 +32,16 @@ export class Xen {
   bootWallclock = 1767225600;
   /** Set by the machine: guest notified a service's channel. */
   onServiceKick: (dom: Domain, service: Service) => void = () => {};
-  /** Set by the machine: `dom` notified through `port` (rings are inspected here, before the peer runs). */
-  onNotify: (dom: Domain, port: number) => void = () => {};
+  /** Set by the machine: `dom` notified through `port`, bound to `toDom`'s `toPort` (rings are inspected here, before the peer runs). */
+  onNotify: (dom: Domain, port: number, toDom: number, toPort: number) => void = () => {};
+  /**
+   * Set by the machine: vCPU `v` of `d` is about to block or poll (rings
+   * are inspected here); returns the shared indices of `d`'s blkif/netif
+   * rings for the sched event (sched event `rings`).
+   */
+  onSleep: (d: Domain, v: Vcpu, what: 'block' | 'poll') => Decoded[] = () => [];
+  /** Set by the machine: `d` is about to stop (shutdown, crash, destroy): report its grant table. */
+  onStop: (d: Domain) => void = () => {};
 
   /** page types and references of every machine frame */
   readonly pages: PageTypes;
@@ -255,13 +263,14 @@ export class Xen {
       default:
         return -22;
     }
-    this.emit(v, from.id, { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
-    this.onNotify(from, port);
+    const peer = p.service === null ? this.domains.get(toDom) : undefined;
+    const masked = peer !== undefined && peer.alive && this.isMasked(peer, toPort);
+    this.emit(v, from.id, masked ? { kind: 'evtchn_send', port, toDom, toPort, virq: -1, masked } : { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
+    this.onNotify(from, port, toDom, toPort);
     if (p.service !== null) {
       this.onServiceKick(from, p.service);
       return 0;
     }
-    const peer = this.domains.get(toDom);
     if (peer !== undefined) this.setPending(peer, toPort);
     return 0;
   }
@@ -271,7 +280,9 @@ export class Xen {
     for (let port = 1; port < d.ports.length; port++) {
       const p = d.ports[port];
       if (p && p.state === EvtState.VIRQ && p.virq === virq && p.vcpu === vcpu) {
-        this.emit(d.vcpus[vcpu] ?? null, d.id, { kind: 'evtchn_send', port, toDom: d.id, toPort: port, virq });
+        const body: SimEventBody = { kind: 'evtchn_send', port, toDom: d.id, toPort: port, virq };
+        if (this.isMasked(d, port)) body.masked = true;
+        this.emit(d.vcpus[vcpu] ?? null, d.id, body);
         this.setPending(d, port);
         return;
       }
@@ -302,6 +313,7 @@ export class Xen {
 
   shutdown(d: Domain, reason: string): void {
     if (!d.alive) return;
+    this.onStop(d);
     d.state = reason === 'crash' ? DomState.CRASHED : DomState.SHUTDOWN;
     d.shutdownReason = reason;
     for (const v of d.vcpus) {

@@ -53,6 +53,8 @@ export function mapOne(h: HcCtx, dv: DataView, at: bigint): boolean {
   Object.assign(h.decoded, { ref, dom, flags, host_addr: hostAddr });
   const put = (status: number, handle = 0, bus = 0n): boolean => {
     h.decoded.status = status;
+    if (status === GNTST.okay) h.decoded.handle = handle;
+    else delete h.decoded.handle;
     const out = new Uint8Array(14);
     const o = new DataView(out.buffer);
     o.setInt16(0, status, true);

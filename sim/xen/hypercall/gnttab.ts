@@ -13,6 +13,7 @@
  * which fails with -EBUSY while the guest still maps one. The first eight
  * entries are carried over, everything else is cleared.
  */
+import type { Decoded } from '../../events.js';
 import type { Domain } from '../domain.js';
 import { PGT } from '../page-types.js';
 import {
@@ -46,19 +47,30 @@ export function grantTableOp(h: HcCtx): number {
     }
     return 0;
   };
+  // A batch of maps or unmaps: each op's decoded fields also go to `ops` (the top-level ones are the last op's).
+  const ops: Decoded[] = [];
+  if (count > 1 && (cmd === 0 || cmd === 1 || cmd === 7)) h.decoded.ops = ops;
+  const each = (fn: (dv: DataView, at: bigint) => boolean) => (dv: DataView, at: bigint): boolean => {
+    const ok = fn(dv, at);
+    if (count > 1) {
+      const { count: _c, ops: _o, ...one } = h.decoded;
+      ops.push(one);
+    }
+    return ok;
+  };
   switch (cmd) {
     case 0:
-      return forEach(32, (dv, at) => mapOne(h, dv, at));
+      return forEach(32, each((dv, at) => mapOne(h, dv, at)));
     case 1:
     case 7:
-      return forEach(24, (dv, at) => {
+      return forEach(24, each((dv, at) => {
         const handle = dv.getUint32(16, true);
         const a = dv.getBigUint64(0, true);
         const b = dv.getBigUint64(8, true);
         const status = cmd === 1 ? unmapCommon(h, a, b, 0n, handle) : unmapCommon(h, a, 0n, b, handle);
         Object.assign(h.decoded, { handle, status });
         return g.putU16(at + 20n, status);
-      });
+      }));
     case 2:
       return setupTable(h, uop, domOf);
     case 5:

@@ -29,7 +29,7 @@ export function schedOp(h: HcCtx): number {
       v.upcallMask = false;
       if (v.upcallPending) return 0;
       xen.account(v, VcpuState.BLOCKED);
-      xen.emit(v, d.id, { kind: 'sched', what: 'block', until: v.timerDeadline });
+      sleep(h, 'block', v.timerDeadline);
       h.yieldSlice = true;
       return 0;
     case 2: {
@@ -63,7 +63,7 @@ export function schedOp(h: HcCtx): number {
       xen.account(v, VcpuState.POLLING);
       v.pollPorts = ports;
       v.pollDeadline = timeout === 0n ? -1 : Number(timeout);
-      xen.emit(v, d.id, { kind: 'sched', what: 'poll', until: v.pollDeadline });
+      sleep(h, 'poll', v.pollDeadline);
       h.yieldSlice = true;
       return 0;
     }
@@ -75,6 +75,12 @@ export function schedOp(h: HcCtx): number {
     default:
       return -E.ENOSYS;
   }
+}
+
+/** The block or poll event, after the machine looked at the domain's rings (their indices go with it). */
+function sleep(h: HcCtx, what: 'block' | 'poll', until: number): void {
+  const rings = h.xen.onSleep(h.d, h.v, what);
+  h.xen.emit(h.v, h.d.id, rings.length > 0 ? { kind: 'sched', what, until, rings } : { kind: 'sched', what, until });
 }
 
 /** set_timer_op(timeout): absolute system time in ns; 0 cancels. */

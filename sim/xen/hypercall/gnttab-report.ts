@@ -1,0 +1,30 @@
+/**
+ * What a domain's grant table holds, for GRANTS events: the entries that
+ * grant something (with Xen's GTF_reading/GTF_writing while mapped: v1 has
+ * them in the entry's flags, v2 in the status array) and the grant
+ * mappings the domain itself holds (its maptrack).
+ */
+import type { Decoded } from '../../events.js';
+import type { Domain } from '../domain.js';
+import type { Xen } from '../xen.js';
+import { GTF_reading, GTF_type_mask, GTF_writing, nrEntries, readEntry } from './gnttab-entry.js';
+
+export function grantReport(xen: Xen, d: Domain): { granted: Decoded[]; mapped: Decoded[] } {
+  const granted: Decoded[] = [];
+  const n = nrEntries(d);
+  for (let ref = 0; ref < n; ref++) {
+    const e = readEntry(xen, d, ref);
+    if (e === null || (e.flags & GTF_type_mask) === 0) continue;
+    let flags = e.flags;
+    if (d.grantVersion === 2) {
+      const sf = d.statusFrames[Math.floor(ref / 2048)];
+      if (sf !== undefined) flags |= xen.frames.mem.frame(sf)!.getUint16((ref % 2048) * 2, true) & (GTF_reading | GTF_writing);
+    }
+    granted.push({ ref, domid: e.domid, frame: e.frame, flags });
+  }
+  const mapped: Decoded[] = [];
+  d.maptrack.forEach((m, handle) => {
+    if (m !== null) mapped.push({ handle, dom: m.dom, ref: m.ref, flags: m.flags });
+  });
+  return { granted, mapped };
+}
