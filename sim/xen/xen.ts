@@ -265,8 +265,9 @@ export class Xen {
     }
     const peer = p.service === null ? this.domains.get(toDom) : undefined;
     const masked = peer !== undefined && peer.alive && this.isMasked(peer, toPort);
-    this.emit(v, from.id, masked ? { kind: 'evtchn_send', port, toDom, toPort, virq: -1, masked } : { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
+    // The ring traffic this notify announces first, then the notify.
     this.onNotify(from, port, toDom, toPort);
+    this.emit(v, from.id, masked ? { kind: 'evtchn_send', port, toDom, toPort, virq: -1, masked } : { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
     if (p.service !== null) {
       this.onServiceKick(from, p.service);
       return 0;
