@@ -10,10 +10,12 @@ import { bisect, checkScenario, withImage } from '../bisect.js';
 import { renderDiff } from '../diff-render.js';
 import { positiveInt, UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
-import { checkImageNames, inputFile, seedOption } from './inputs.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { FILE_MAGIC } from '../../trace/schema.js';
+import { checkImageNames, headerDomains, inputFile, seedOption } from './inputs.js';
 import { loadInput } from './run.js';
 
-type CheckOpts = { against?: string; expect?: string[]; maxInsns?: string; image?: string[]; seed?: string };
+type CheckOpts = { against?: string; expect?: string[]; maxInsns?: string; image?: string[]; seed?: string; protocol?: boolean; json?: boolean };
 
 function scenarioOf(input: string, o: CheckOpts): Scenario {
   let s: Scenario | null;
@@ -36,13 +38,51 @@ const common = (o: CheckOpts) => ({
   ...(o.expect ? { expect: o.expect } : {}),
   ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
   ...(o.seed !== undefined ? { seed: seedOption(o.seed) } : {}),
+  ...(o.protocol ? { protocol: true } : {}),
 });
+
+/** Whether `path` is a trace (by its magic), not a scenario or a kernel. */
+function isTrace(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(FILE_MAGIC.length);
+    return readSync(fd, b, 0, b.length, 0) === b.length && b.toString('latin1') === FILE_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `check --protocol <trace>`: report violations; exit 0 none, 1 some, 2 bad input. */
+async function checkTraceFile(path: string, o: CheckOpts): Promise<void> {
+  const scenarioOnly = (['against', 'expect', 'maxInsns', 'seed'] as const).find((k) => o[k] !== undefined);
+  if (scenarioOnly !== undefined) throw new UsageError(`--${scenarioOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to a scenario run, not to a trace (${path})`);
+  const [{ TraceError, TraceReader }, { loadSymbols }, { checkTrace }, render] = await Promise.all([
+    import('../../trace/reader.js'), import('../symbols.js'), import('../protocol/check.js'), import('../protocol/render.js'),
+  ]);
+  try {
+    const reader = TraceReader.open(path);
+    reader.checkIntegrity(false);
+    for (const w of reader.warnings) process.stderr.write(`warning: ${w}\n`);
+    const overrides = imageOverrides(o.image);
+    checkImageNames(overrides, headerDomains(reader.header), path);
+    const syms = loadSymbols(reader.header, overrides, path);
+    const vs = checkTrace(reader);
+    if (o.json) process.stdout.write(`${JSON.stringify({ trace: path, events: reader.index.eventCount, complete: reader.complete, stop: reader.index.stopReason, violations: vs.map((v) => render.violationJson(v, syms)) }, null, 2)}\n`);
+    else process.stdout.write(render.renderReport(vs, reader.index.eventCount, syms));
+    process.exitCode = vs.length > 0 ? 1 : 0;
+  } catch (e) {
+    if (e instanceof TraceError) throw new UsageError(e.message);
+    throw e;
+  }
+}
 
 export function registerCheck(program: Command): void {
   program
     .command('check')
-    .description('judge a build for `git bisect run`: exit 0 good, 1 bad, 125 skip (image missing)')
-    .argument('<scenario>', 'scenario .json (or PV kernel)')
+    .description('judge a build for `git bisect run`: exit 0 good, 1 bad, 125 skip (image missing); with --protocol on a trace, report ring, event-channel, grant and xenbus protocol violations')
+    .argument('<input>', 'scenario .json (or PV kernel); with --protocol, a trace .xrr too')
+    .option('--protocol', 'protocol checks: ring index invariants, lost wake-ups, grant leaks, xenbus state machine; on a trace: exit 0 none, 1 violations, 2 bad input; on a scenario: violations make the run bad')
+    .option('--json', 'with --protocol on a trace: the violations as JSON')
     .option('--against <trace>', 'good run: the events must match it (normalized, as xenrr diff compares)')
     .option('--expect <text...>', 'text that must appear on a console')
     .option('--max-insns <n>', 'instruction budget')
@@ -50,6 +90,9 @@ export function registerCheck(program: Command): void {
     .option('--seed <n>', 'seed (overrides the scenario)')
     .action(async (input: string, o: CheckOpts) => {
       await initZstd();
+      inputFile(input, o.protocol ? 'a trace or a scenario' : 'a scenario or a kernel');
+      if (o.protocol && isTrace(input)) return checkTraceFile(input, o);
+      if (o.json) throw new UsageError('--json applies to --protocol on a trace');
       const s = scenarioOf(input, o);
       const opts = common(o);
       if (o.against !== undefined) inputFile(o.against, 'a trace file');
@@ -66,6 +109,7 @@ export function registerCheck(program: Command): void {
     .requiredOption('--images <elf...>', 'images in order, oldest (good) first')
     .option('--domain <name>', 'domain whose kernel is varied (default: the first)')
     .option('--against <trace>', 'good run the events must match')
+    .option('--protocol', 'protocol violations (check --protocol) make a build bad')
     .option('--expect <text...>', 'text that must appear on a console')
     .option('--max-insns <n>', 'instruction budget')
     .option('--seed <n>', 'seed (overrides the scenario)')

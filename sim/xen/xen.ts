@@ -258,8 +258,9 @@ export class Xen {
       case EvtState.IPI:
         break;
       case EvtState.UNBOUND:
+        this.onNotify(from, port, -1, -1);
         this.emit(v, from.id, { kind: 'evtchn_send', port, toDom: -1, toPort: -1, virq: -1 });
-        return 0; // no peer yet: silently dropped, as Xen does
+        return 0; // no peer yet: silently dropped, as Xen does (binding raises the port, so nothing is lost)
       default:
         return -22;
     }
