@@ -57,7 +57,7 @@ export function summary(e: SimEvent): string {
     case 'ring':
       return `${e.ring} dom${e.frontDom}->dom${e.backDom} req ${e.reqProdBefore}->${e.reqProdAfter} rsp ${e.rspProdBefore}->${e.rspProdAfter} (${e.slots.length} slots${e.seen && e.seen !== 'notify' ? `, seen at ${e.seen}` : ''})`;
     case 'domain_state':
-      return `domain ${e.state} (${e.reason})`;
+      return `domain ${e.state}${e.reason ? ` (${e.reason})` : ''}`;
     case 'input':
       return `input ${e.source} ${JSON.stringify(e.text)}`;
     case 'milestone':

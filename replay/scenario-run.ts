@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
 import { Machine, type RunSummary } from '../sim/machine.js';
-import { kernelPath, type Scenario } from '../sim/scenario.js';
+import { kernelPath, machineActions, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
 
@@ -21,7 +21,7 @@ export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSin
   });
   let machine: Machine;
   try {
-    machine = new Machine(specs, opts.sink ?? (() => {}), { quantum: s.quantum, wallclock: s.wallclock });
+    machine = new Machine(specs, opts.sink ?? (() => {}), { quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s) });
   } catch (e) {
     if (e instanceof BuildError || e instanceof RangeError) throw new UsageError(`${s.file}: ${e.message}`);
     throw e;
@@ -29,8 +29,9 @@ export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSin
   return machine;
 }
 
-export function runScenario(s: Scenario, opts: { maxInsns?: number; seed?: number; sink?: EventSink } = {}): { summary: RunSummary; machine: Machine } {
-  const machine = buildMachine(s, opts);
+/** Run a scenario; `actions` come after the scenario's own (`--action`). */
+export function runScenario(s: Scenario, opts: { maxInsns?: number; seed?: number; sink?: EventSink; actions?: readonly ScenarioAction[] } = {}): { summary: RunSummary; machine: Machine } {
+  const machine = buildMachine(withActions(s, opts.actions ?? []), opts);
   return { summary: machine.run(opts.maxInsns ?? s.maxInsns), machine };
 }
 
@@ -43,7 +44,8 @@ export function checkExpect(s: Scenario, r: RunSummary): string[] {
   }
   for (const [name, want] of Object.entries(s.expect.shutdown)) {
     const dom = r.domains.find((d) => d.name === name);
-    if (dom?.reason !== want) problems.push(`${name}: expected shutdown '${want}', got '${dom?.reason || dom?.state}'`);
+    const got = dom?.reason || dom?.state;
+    if (got !== want) problems.push(`${name}: expected shutdown '${want}', got '${got}'`);
   }
   return problems;
 }

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { SimEvent } from '../sim/events.js';
 import { parseElf, type ElfSymbol } from '../sim/elf.js';
 import { Machine } from '../sim/machine.js';
-import { parseScenario, type Scenario } from '../sim/scenario.js';
+import { machineActions, parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';
@@ -84,7 +84,7 @@ export class ReplaySession {
    * recorded ones: nothing replays beyond what the trace can check.
    */
   private fresh(sink: (e: SimEvent) => void): Machine {
-    const opts = { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock };
+    const opts = { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock, actions: machineActions(this.scenario) };
     if (this.reader.complete) return new Machine(this.specs, sink, opts);
     const end = this.reader.index.eventCount;
     const m: Machine = new Machine(this.specs, (e) => {

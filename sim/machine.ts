@@ -23,7 +23,9 @@ import { Frames, withXenFrames } from './xen/frames.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { grantReport } from './xen/hypercall/gnttab-report.js';
+import { releaseMappings } from './xen/hypercall/gnttab-map.js';
 import { RingTracker } from './xen/rings.js';
+import { Toolstack, type MachineAction, type ToolstackState } from './toolstack.js';
 import { Xen } from './xen/xen.js';
 
 export const VIRQ_TIMER = 0;
@@ -38,6 +40,8 @@ export type MachineOptions = {
   quantum?: number;
   /** boot wallclock, seconds since the epoch */
   wallclock?: number;
+  /** toolstack actions (sim/toolstack.ts) */
+  actions?: readonly MachineAction[];
 };
 
 /** 'paused': the `between` callback of `run` asked to stop. */
@@ -45,7 +49,7 @@ export type StopReason = 'all-stopped' | 'budget' | 'deadlock' | 'paused';
 
 /** The scheduler's own state, for snapshots (sim/snapshot.ts). */
 /** Scheduler and observer state for snapshots (ring tracking included). */
-export type SchedState = { next: number; hypercalls: [string, number][]; events: number; rings: ReturnType<RingTracker['snapshot']> };
+export type SchedState = { next: number; hypercalls: [string, number][]; events: number; rings: ReturnType<RingTracker['snapshot']>; toolstack: ToolstackState };
 
 export type RunSummary = {
   stop: StopReason;
@@ -69,6 +73,7 @@ export class Machine {
   readonly quantum: number;
   private readonly hypercalls = new Map<string, number>();
   private readonly tracker: RingTracker;
+  private readonly toolstack: Toolstack;
   private eventCount = 0;
 
   constructor(domains: DomainSpec[], sink: EventSink = () => {}, opts: MachineOptions = {}) {
@@ -95,6 +100,18 @@ export class Machine {
       return this.tracker.sringIndices(d.id);
     };
     this.xen.onStop = (d) => this.reportGrants(d);
+    this.toolstack = new Toolstack(opts.actions ?? [], {
+      xen: this.xen, store: this.store, serviceStore: () => this.serviceStore(),
+      destroy: (d) => {
+        this.xen.destroy(d, (x) => releaseMappings(this.xen, x));
+        this.store.releaseDomain(d.id);
+        this.serviceStore();
+      },
+      // Its periodic timers stopped while it was not scheduled: they resume (catching up) now.
+      unpaused: (d) => {
+        for (const v of d.vcpus) if (v.state === VcpuState.RUNNABLE) this.xen.periodicWork(v);
+      },
+    });
     for (const spec of domains) {
       const d = buildPvDomain(this.xen, spec.image, spec);
       this.xen.domains.set(d.id, d);
@@ -125,10 +142,11 @@ export class Machine {
 
   /** Scheduler state (only meaningful between slices). */
   get schedState(): SchedState {
-    return { next: this.next, hypercalls: [...this.hypercalls], events: this.eventCount, rings: this.tracker.snapshot() };
+    return { next: this.next, hypercalls: [...this.hypercalls], events: this.eventCount, rings: this.tracker.snapshot(), toolstack: this.toolstack.state };
   }
   set schedState(s: SchedState) {
     this.tracker.restore(s.rings);
+    this.toolstack.state = s.toolstack;
     this.next = s.next;
     this.hypercalls.clear();
     for (const [name, n] of s.hypercalls) this.hypercalls.set(name, n);
@@ -214,6 +232,8 @@ export class Machine {
         stop = 'budget';
         break;
       }
+      this.toolstack.step();
+      if (!this.domains.some((d) => d.alive)) break;
       this.fireTimers();
       const v = this.pick();
       if (v === null) {
@@ -287,7 +307,7 @@ export class Machine {
     for (let k = 0; k < n; k++) {
       const v = this.order[(this.next + k) % n]!;
       const d = this.xen.domain(v.domId)!;
-      if (d.alive && v.state === VcpuState.RUNNABLE) {
+      if (d.alive && d.pauseCount === 0 && v.state === VcpuState.RUNNABLE) {
         this.next = (this.next + k + 1) % n;
         return v;
       }
@@ -295,12 +315,13 @@ export class Machine {
     return null;
   }
 
-  /** Earliest armed timer or poll timeout of a live vCPU, or -1. */
+  /** Earliest armed timer or poll timeout of a live vCPU (periodic timers of paused domains are stopped), or toolstack deadline, or -1. */
   private nextDeadline(): number {
-    let t = -1;
+    let t = this.toolstack.nextDeadline();
     for (const v of this.order) {
-      if (!this.xen.domain(v.domId)!.alive) continue;
-      for (const x of [v.timerDeadline, v.periodicDeadline, v.state === VcpuState.POLLING ? v.pollDeadline : -1]) if (x >= 0 && (t < 0 || x < t)) t = x;
+      const d = this.xen.domain(v.domId)!;
+      if (!d.alive) continue;
+      for (const x of [v.timerDeadline, d.pauseCount === 0 ? v.periodicDeadline : -1, v.state === VcpuState.POLLING ? v.pollDeadline : -1]) if (x >= 0 && (t < 0 || x < t)) t = x;
     }
     return t;
   }
@@ -318,7 +339,7 @@ export class Machine {
         xen.emit(v, d.id, { kind: 'timer', deadline: at });
         xen.raiseVirq(d, v.id, VIRQ_TIMER);
       }
-      if (v.periodicDeadline >= 0 && v.periodicDeadline <= now) xen.periodicWork(v);
+      if (v.periodicDeadline >= 0 && v.periodicDeadline <= now && d.pauseCount === 0) xen.periodicWork(v);
       if (v.state === VcpuState.POLLING && v.pollDeadline >= 0 && v.pollDeadline <= now) xen.wake(v, 'poll timeout');
     }
   }

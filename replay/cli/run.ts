@@ -17,12 +17,13 @@ import { parseScenario, ScenarioError, singleKernel, type Scenario } from '../..
 import { checkExpect, runScenario } from '../scenario-run.js';
 import { MAX_MACHINE_MIB } from '../../sim/xen/frames.js';
 import { positiveInt, UsageError } from './errors.js';
+import { actionOptions } from './actions.js';
 import { inputFile, rangeOption, seedOption } from './inputs.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
 
-type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; cmdline?: string; json?: boolean; bare?: boolean };
+type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; cmdline?: string; json?: boolean; bare?: boolean; action?: string[] };
 
 export function registerRun(program: Command): void {
   program
@@ -36,6 +37,7 @@ export function registerRun(program: Command): void {
     .option('--cmdline <s>', 'command line of a kernel run alone (default none)')
     .option('--json', 'print the summary as JSON')
     .option('--bare', 'run freestanding ELF programs on the bare x86-64 core (port 0xE9 console, hlt to stop)')
+    .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:KEY]: a toolstack action (shutdown, reboot, sysrq, pause, unpause, destroy) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest (repeatable)')
     .action((inputs: string[], opts: RunOpts) => runCommand(inputs, opts));
 }
 
@@ -92,6 +94,7 @@ export function kernelOptions(paths: string[], opts: RunOpts): void {
 export function runCommand(inputs: string[], opts: RunOpts): void {
   const paths = inputs.length > 0 ? inputs : [DEFAULT_SCENARIO];
   seedOf(opts);
+  if (opts.bare && opts.action !== undefined) throw new UsageError('--action applies to Xen PV guests, not to --bare programs');
   kernelOptions(paths, opts);
   let failed = false;
   for (const path of paths) {
@@ -111,8 +114,9 @@ export function runCommand(inputs: string[], opts: RunOpts): void {
 function runPv(s: Scenario, opts: RunOpts): boolean {
   const maxInsns = opts.maxInsns === undefined ? undefined : positiveInt('--max-insns', opts.maxInsns);
   const seed = seedOf(opts);
+  const actions = actionOptions(opts.action, s);
   const t0 = process.hrtime.bigint();
-  const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}) });
+  const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}), actions });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const problems = checkExpect(s, summary);
   if (opts.json) {

@@ -1,6 +1,7 @@
 /**
  * `xenrr record`, `xenrr dump`, `xenrr info`.
  */
+import { actionOptions } from './actions.js';
 import type { Command } from 'commander';
 import type { SimEvent } from '../../sim/events.js';
 import { ScenarioError } from '../../sim/scenario.js';
@@ -40,7 +41,8 @@ export function registerTraceCommands(program: Command): void {
     .option('--mem <MiB>', 'memory of a kernel recorded alone (default 16)')
     .option('--vcpus <n>', 'vCPUs of a kernel recorded alone (default 1)')
     .option('--cmdline <s>', 'command line of a kernel recorded alone (default none)')
-    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string }) => {
+    .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:KEY]: a toolstack action (shutdown, reboot, sysrq, pause, unpause, destroy) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest; recorded with the scenario, so replay re-applies it')
+    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; action?: string[] }) => {
       kernelOptions([input], o);
       let s;
       try {
@@ -50,6 +52,7 @@ export function registerTraceCommands(program: Command): void {
         throw e;
       }
       if (s === null) throw new UsageError(`${input}: not a Xen PV kernel; only PV guests can be recorded`);
+      const actions = actionOptions(o.action, s);
       const every = o.checkpointEvery === '0' ? 0 : positiveInt('--checkpoint-every', o.checkpointEvery);
       const seed = seedOf(o);
       outputFile(o.output, 'a trace file', [input]);
@@ -62,6 +65,7 @@ export function registerTraceCommands(program: Command): void {
           checkpointEvery: every,
           ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
           ...(seed !== undefined ? { seed } : {}),
+          actions,
           progress: (events, insns) => {
             if (!tty || events - last < 20000) return;
             last = events;

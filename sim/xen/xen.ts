@@ -325,6 +325,24 @@ export class Xen {
     this.emit(this.running?.domId === d.id ? this.running : null, d.id, { kind: 'domain_state', state: d.state, reason });
   }
 
+  /**
+   * domain_kill (xl destroy): the vCPUs stop, every event channel closes
+   * (interdomain peers become unbound), the grant mappings it holds are
+   * released (`releaseMappings`, gnttab_release_mappings).
+   */
+  destroy(d: Domain, releaseMappings: (d: Domain) => void): void {
+    if (d.state === DomState.DESTROYED) return;
+    if (d.alive) this.onStop(d);
+    d.state = DomState.DESTROYED;
+    for (const v of d.vcpus) {
+      if (v.state !== VcpuState.DOWN) this.account(v, VcpuState.DOWN);
+      v.cpu.requestExit();
+    }
+    for (let port = 1; port < d.ports.length; port++) if (d.ports[port]) this.closePort(d, port);
+    releaseMappings(d);
+    this.emit(null, d.id, { kind: 'domain_state', state: d.state, reason: '' });
+  }
+
   /** domain_crash: what Xen does to a guest that broke the rules. */
   crash(d: Domain, why: string): void {
     this.emit(this.running?.domId === d.id ? this.running : null, d.id, { kind: 'milestone', text: `domain ${d.id} crashed: ${why}` });

@@ -20,6 +20,7 @@ import {
   INITIAL_FRAMES, nrEntries, pinned, readEntry, reduceStatus, setStatus, writePinned,
 } from './gnttab-entry.js';
 import type { HcCtx } from './types.js';
+import type { Xen } from '../xen.js';
 
 const M64 = (1n << 64n) - 1n;
 /** PTE of a grant host mapping: P A D NX, RW unless read-only, U (Xen sets it for kernel mappings too). */
@@ -182,4 +183,28 @@ export function unmapCommon(h: HcCtx, hostAddr: bigint, devBus: bigint, newAddr:
   }
   if (done !== 0) reduceStatus(xen, rd, m.ref, act, ro);
   return GNTST.okay;
+}
+
+/**
+ * gnttab_release_mappings: a dying domain's grant mappings let go of their
+ * pins and of the references they hold on the granters' frames (its page
+ * tables, holding the host mappings, die with it).
+ */
+export function releaseMappings(xen: Xen, d: Domain): void {
+  d.maptrack.forEach((m, handle) => {
+    if (m === null) return;
+    d.maptrack[handle] = null;
+    const rd = xen.domain(m.dom);
+    if (rd === undefined) return;
+    const act = activeEntry(rd, m.ref);
+    const ro = (m.flags & GNTMAP_readonly) !== 0;
+    for (const kind of [GNTMAP_device_map, GNTMAP_host_map]) {
+      if ((m.flags & kind) === 0) continue;
+      if (!ro) xen.pages.putType(rd, act.mfn);
+      xen.pages.dropMap(act.mfn);
+      const k = kind === GNTMAP_device_map ? (ro ? 'devR' : 'devW') : ro ? 'hostR' : 'hostW';
+      if (act[k] > 0) act[k]--;
+    }
+    reduceStatus(xen, rd, m.ref, act, ro);
+  });
 }
