@@ -53,8 +53,9 @@
  *                                so the next push is not notified.
  *   RINGPAIR_BUG_GRANT_LEAK      front_end_grants forgets the data page: the
  *                                frontend closes still granting it.
- *   RINGPAIR_BUG_MAP_LEAK        back_disconnect forgets to unmap the ring:
- *                                the backend closes still mapping it.
+ *   RINGPAIR_BUG_MAP_LEAK        back_disconnect tests "mapped" the wrong way
+ *                                round and skips the unmap: the backend
+ *                                closes still mapping the ring.
  *   RINGPAIR_BUG_XENBUS_SKIP     back_announce goes Connected instead of
  *                                InitWait: connected before the frontend
  *                                has published its ring (the run survives).
@@ -480,21 +481,25 @@ static __buggable void back_announce(const char *dir, int self, int peer)
 }
 
 /* Unmaps the frontend's ring page (not static: see front_end_grant). */
-void back_unmap_ring(grant_handle_t handle)
+__attribute__((noinline)) void back_unmap_ring(grant_handle_t handle)
 {
     int st = gnttab_unmap(ring_page, handle);
     if (st != GNTST_okay)
         panic("back: unmap_grant_ref: %d", st);
 }
 
+static int ring_mapped;   /* the backend maps the frontend's ring page */
+
 /* The frontend is closing: let go of its ring. */
 static __buggable void back_disconnect(grant_handle_t handle)
 {
 #ifndef RINGPAIR_BUG_MAP_LEAK
-    back_unmap_ring(handle);
+    if (ring_mapped)
 #else
-    (void)handle;   /* BUG: the ring page stays mapped */
+    if (!ring_mapped)   /* BUG: inverted test: the ring page stays mapped */
 #endif
+        back_unmap_ring(handle);
+    ring_mapped = 0;
 }
 
 /* Serves one request (already copied out of the ring); a BLKIF_RSP_* status. */
@@ -558,6 +563,7 @@ static void run_back(int self, int peer)
     int st = gnttab_map(ring_page, (domid_t)peer, (grant_ref_t)ring_ref, 0, &handle);
     if (st != GNTST_okay)
         panic("back: map_grant_ref(ring %lu): %d", ring_ref, st);
+    ring_mapped = 1;
     BACK_RING_INIT(&back, (struct blkif_sring *)ring_page, PAGE_SIZE);
     port = back_bind_port(peer, remote);
 
