@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
 import { benchPartial } from './partial-bench.js';
+import { benchProtocol } from './protocol-bench.js';
 import { benchReplaySuite } from './replay-bench.js';
 import { benchSseFp } from './sse-fp-bench.js';
 import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from './trace-bench.js';
@@ -36,3 +37,4 @@ table('replay cursor: moves in a 1M-event trace (random points, fixed seed)', rp
 table('diff: identical prefix (chunk-hash skip) vs differing from the start', rp.diff);
 table('replay of an incomplete recording: its prefix only, vs recording that prefix', await benchPartial());
 table('tui: time to first frame and keypress-to-frame latency', await benchTui());
+table('check --protocol: the checks over a recorded trace (best of 3)', await benchProtocol());
