@@ -17,7 +17,7 @@ export function violationLines(v: Violation, syms: Symbols): string[] {
   if (v.stack) out.push(`  stack   ${stackText(syms, v.dom, v.stack).join(' <- ')}`);
   for (const r of v.related) {
     out.push(`  see #${r.seq} ${who(r)}: ${r.what}`);
-    if (r.stack) out.push(`          stack ${stackText(syms, r.dom, r.stack).join(' <- ')}`);
+    if (r.stack && !(v.stack && r.stack.length === v.stack.length && r.stack.every((x, i) => x === v.stack![i]))) out.push(`          stack ${stackText(syms, r.dom, r.stack).join(' <- ')}`);
   }
   return out;
 }
