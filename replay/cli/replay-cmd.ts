@@ -41,7 +41,8 @@ export function registerReplay(program: Command): void {
       try {
         session = ReplaySession.open(reader, images);
       } catch (e) {
-        if (e instanceof TraceError) throw new UsageError(`${path}: ${e.message}`);
+        // A TraceError names its file already.
+        if (e instanceof TraceError) throw new UsageError(e.message.startsWith(`${path}: `) ? e.message : `${path}: ${e.message}`);
         if (e instanceof ScenarioError) throw new UsageError(`${path}: the scenario in its header is invalid: ${e.message}`);
         throw e;
       }
