@@ -91,7 +91,10 @@ export function registerCheck(program: Command): void {
     .action(async (input: string, o: CheckOpts) => {
       await initZstd();
       inputFile(input, o.protocol ? 'a trace or a scenario' : 'a scenario or a kernel');
-      if (o.protocol && isTrace(input)) return checkTraceFile(input, o);
+      if (isTrace(input)) {
+        if (o.protocol) return checkTraceFile(input, o);
+        throw new UsageError(`${input}: is a trace; check runs a scenario or kernel (check --protocol checks a trace)`);
+      }
       if (o.json) throw new UsageError('--json applies to --protocol on a trace');
       const s = scenarioOf(input, o);
       const opts = common(o);
