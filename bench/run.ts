@@ -5,12 +5,15 @@
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
 import { benchPartial } from './partial-bench.js';
+import { benchImages } from './image-bench.js';
 import { benchProtocol } from './protocol-bench.js';
 import { benchReplaySuite } from './replay-bench.js';
 import { benchSseFp } from './sse-fp-bench.js';
+import { benchCheckpointCost, benchComputeSeek } from './checkpoint-bench.js';
 import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from './trace-bench.js';
 import { benchTui } from './tui-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
+import { benchGdb } from './gdb-bench.js';
 
 function table(title: string, rows: Row[]): void {
   const cols = Object.keys(rows[0] ?? {});
@@ -27,9 +30,11 @@ table('SSE floating point: scalar ops through the handler entry points (best of 
 table('simulated Xen: pingpong (best of 3)', benchPingpong());
 const fvb = benchFullVsBare();
 if (fvb.length > 0) table('compute guest as a PV domain on the full machine vs the bare core (best of 3)', fvb);
-table('trace: pingpong recorded vs untraced (best of 10 each after warm-up, interleaved)', await benchRecord());
-table('trace: record overhead on a 10x longer pingpong (best of 3)', await benchRecordLong());
-table('trace: record overhead on every corpus scenario (best of 5 each)', await benchRecordCorpus());
+table('trace: pingpong recorded vs a lean run (medians of 10 each after warm-up, interleaved; overhead from CPU time)', await benchRecord());
+table('trace: record overhead on long runs, dense and sparse (medians)', await benchRecordLong());
+table('trace: record overhead on every corpus scenario (medians of 5 each)', await benchRecordCorpus());
+table('checkpoints: spacing by instructions in a long compute-bound run with few events (seeks from a fresh session)', await benchComputeSeek());
+table('checkpoints: cost of one checkpoint by guest memory touched (medians of 3)', await benchCheckpointCost());
 table('trace: synthetic stream', await benchSynthetic());
 const rp = await benchReplaySuite();
 table('replay: verify by re-execution vs record', rp.speed);
@@ -38,3 +43,6 @@ table('diff: identical prefix (chunk-hash skip) vs differing from the start', rp
 table('replay of an incomplete recording: its prefix only, vs recording that prefix', await benchPartial());
 table('tui: time to first frame and keypress-to-frame latency', await benchTui());
 table('check --protocol: the checks over a recorded trace (best of 3)', await benchProtocol());
+const images = benchImages();
+if (images.length > 0) table('kernel files: bzImage payload decoding (Debian 6.1 kernel, best of 3) and kallsyms', images);
+table('gdb: remote-protocol round trips over TCP on a ~1e8-instruction pingpong', await benchGdb());

@@ -24,13 +24,14 @@ const MODULES: Record<string, () => Promise<Register>> = {
   diff: async () => (await import('../replay/cli/diff.js')).registerDiff,
   export: async () => (await import('../replay/cli/export.js')).registerExport,
   replay: async () => (await import('../replay/cli/replay-cmd.js')).registerReplay,
+  gdbserver: async () => (await import('../replay/cli/gdbserver.js')).registerGdbserver,
   check: async () => (await import('../replay/cli/check.js')).registerCheck,
   tui: async () => (await import('../tui/cli.js')).registerTui,
 };
 /** command name -> its module (record, dump and info share one; so do check and bisect, tui and start) */
 const COMMANDS: Record<string, string> = {
   run: 'run', record: 'trace', dump: 'trace', info: 'trace', diff: 'diff', export: 'export',
-  replay: 'replay', check: 'check', bisect: 'check', tui: 'tui', start: 'tui',
+  replay: 'replay', gdbserver: 'gdbserver', check: 'check', bisect: 'check', tui: 'tui', start: 'tui',
 };
 
 const program = new Command('xenrr')

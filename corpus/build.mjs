@@ -18,7 +18,7 @@
 //   build/corpus/linux/initramfs.cpio.gz    it, with /dev/console, as an initramfs
 //
 // And each compute guest <name> again as a Xen PV kernel:
-//   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c
+//   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c, rt-float.c
 //                                 built with -DXENRR_PV + the adapter
 //                                 corpus/pv/compute-main.c + the PV runtime;
 //                                 its console output equals <name>.expected
@@ -38,13 +38,21 @@ import { INIT_CFLAGS, writeInitramfs } from './linux/initramfs.mjs';
 // ---- configuration ----------------------------------------------------------
 
 // Compute guests: each is <name>.c in corpus/compute/ defining guest_main(),
-// plus any extra sources listed in `extra`. Add new guests here.
+// plus any extra sources listed in `extra`. Add new guests here. `simd`: the
+// guest's own sources are compiled with SSE allowed (everything else, the
+// runtimes included, keeps -mgeneral-regs-only: event and trap handlers must
+// not touch the XMM registers of the code they interrupt). `cflags`: extra
+// flags for the guest's own sources, in every build (flat, native, PV).
 const COMPUTE_GUESTS = [
   { name: 'sort' },
   { name: 'crc32' },
   { name: 'sha256' },
   { name: 'bignum' },
   { name: 'format' },
+  { name: 'simd', simd: true },
+  { name: 'matmul', simd: true },
+  // -fno-math-errno: sqrt and lrint are the instructions (no libm to call)
+  { name: 'fpconv', simd: true, extra: ['fpspecial.c'], cflags: ['-fno-math-errno'] },
 ];
 
 // Xen PV guest kernels: each is <name>.c in corpus/pv/ defining kmain(),
@@ -106,6 +114,9 @@ const FREESTANDING = [
 
 const FLAT_CFLAGS = ['-O2', ...FREESTANDING, '-DXENRR_FLAT'];
 
+/** The same flags with SSE allowed (for a `simd` guest's own sources). */
+const withSse = (flags) => flags.filter((f) => f !== '-mgeneral-regs-only');
+
 const NATIVE_CFLAGS = ['-O2'];
 
 const PV_CFLAGS = [
@@ -114,13 +125,17 @@ const PV_CFLAGS = [
   // every function on the way to a hypercall, as a kernel built with
   // CONFIG_FRAME_POINTER gives gdb and perf.
   '-fno-omit-frame-pointer',
+  // DWARF for gdb (xenrr gdbserver): line numbers, variables and the call
+  // frame information its backtrace needs; -O2 schedules prologues, which
+  // defeats gdb's guess without it. Not loaded: the guest's bytes are the same.
+  '-g',
   ...FREESTANDING,
   '-mcmodel=small',
 ];
 
 // Runtime shared by every compute guest, and the files every build depends on.
-const COMMON_FLAT_SOURCES = ['entry.S', 'rt.c'];
-const COMMON_NATIVE_SOURCES = ['native-main.c', 'rt.c'];
+const COMMON_FLAT_SOURCES = ['entry.S', 'rt.c', 'rt-float.c'];
+const COMMON_NATIVE_SOURCES = ['native-main.c', 'rt.c', 'rt-float.c'];
 const COMMON_DEPS = ['rt.h', 'flat.ld'];
 
 // PV runtime linked into every PV kernel, and the files every PV build depends on.
@@ -280,13 +295,18 @@ async function buildCompute(guest) {
 
   const flatStep = upToDate([elf], [...flatSources, ...deps])
     ? Promise.resolve()
-    : compile([...FLAT_CFLAGS, ...WARN, '-T', src('flat.ld'), ...flatSources], elf).then(() =>
-        note(`built ${rel(elf)}`),
-      );
+    : (async () => {
+        // A simd guest's own sources become SSE-enabled objects linked with the general-registers runtime.
+        const own = guest.cflags ?? [];
+        const objs = guest.simd ? await sseObjects(guestSources, [...FLAT_CFLAGS, ...own, ...WARN], join(OUT, 'obj', `${guest.name}.flat`)) : guestSources;
+        const common = COMMON_FLAT_SOURCES.map(src);
+        await compile([...FLAT_CFLAGS, ...(guest.simd ? [] : own), ...WARN, '-T', src('flat.ld'), ...common, ...objs], elf);
+        note(`built ${rel(elf)}`);
+      })();
 
   const nativeStep = (async () => {
     if (!upToDate([native], [...nativeSources, ...deps])) {
-      await compile([...NATIVE_CFLAGS, ...WARN, ...nativeSources], native);
+      await compile([...NATIVE_CFLAGS, ...(guest.cflags ?? []), ...WARN, ...nativeSources], native);
       note(`built ${rel(native)}`);
     }
     if (upToDate([expected], [native])) return;
@@ -308,6 +328,18 @@ async function buildCompute(guest) {
   // Let both steps finish (no compiler left running) before reporting a failure.
   const results = await Promise.allSettled([flatStep, nativeStep]);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
+}
+
+/** Compile `sources` to objects under `dir` with `flags` minus -mgeneral-regs-only; their paths. */
+async function sseObjects(sources, flags, dir) {
+  mkdirSync(dir, { recursive: true });
+  return Promise.all(
+    sources.map(async (s) => {
+      const obj = join(dir, `${s.split('/').pop().replace(/\.[cS]$/, '')}.o`);
+      await compile([...withSse(flags), '-c', s], obj);
+      return obj;
+    }),
+  );
 }
 
 // A PV kernel to build: its sources, extra dependencies and extra flags on top
@@ -343,25 +375,27 @@ function pvVariantKernels() {
 
 function pvComputeKernel(guest) {
   const src = (f) => join(COMPUTE, f);
+  const own = [`${guest.name}.c`, ...(guest.extra ?? [])].map(src);
   return {
     name: `compute-${guest.name}`,
-    sources: [join(PV, PV_COMPUTE_ADAPTER), src('rt.c'), ...[`${guest.name}.c`, ...(guest.extra ?? [])].map(src)],
+    sources: [join(PV, PV_COMPUTE_ADAPTER), src('rt.c'), src('rt-float.c'), ...(guest.simd ? [] : own)],
+    sseSources: guest.simd ? own : [],
     deps: [src('rt.h')],
-    cflags: PV_COMPUTE_CFLAGS,
+    cflags: [...PV_COMPUTE_CFLAGS, ...(guest.cflags ?? [])],
   };
 }
 
 async function buildPv(kernel) {
   const src = (f) => join(PV, f);
   const sources = [...PV_RUNTIME_SOURCES.map(src), ...kernel.sources];
+  const sse = kernel.sseSources ?? [];
   const deps = [...PV_DEPS.map(src), ...kernel.deps, SELF];
   const elf = join(PV_OUT, `${kernel.name}.elf`);
-  if (upToDate([elf], [...sources, ...deps])) return;
+  if (upToDate([elf], [...sources, ...sse, ...deps])) return;
   mkdirSync(dirname(elf), { recursive: true });
-  await compile(
-    [...PV_CFLAGS, ...kernel.cflags, ...WARN, '-I', src('include'), '-T', src('kernel.ld'), ...sources],
-    elf,
-  );
+  const flags = [...PV_CFLAGS, ...kernel.cflags, ...WARN, '-I', src('include')];
+  const objs = sse.length > 0 ? await sseObjects(sse, flags, join(OUT, 'obj', `${kernel.name}.pv`)) : [];
+  await compile([...flags, '-T', src('kernel.ld'), ...sources, ...objs], elf);
   note(`built ${rel(elf)}`);
 }
 

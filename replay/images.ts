@@ -73,7 +73,7 @@ function corpusScenarios(sha: string): string[] {
   return corpusIds.filter((c) => c.sha === sha).map((c) => c.file);
 }
 
-/** Files named `base` in the corpus build (build/corpus/pv and below). */
+/** Files named `base` in the corpus build (build/corpus and below). */
 function corpusImages(base: string): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
@@ -83,11 +83,16 @@ function corpusImages(base: string): string[] {
       else if (!f.includes('.') && statSync(p).isDirectory()) walk(p);
     }
   };
-  walk(join(ROOT, 'build', 'corpus', 'pv'));
+  walk(join(ROOT, 'build', 'corpus'));
   return out;
 }
 
 export type FoundImage = { path: string; bytes: Buffer; given: boolean };
+
+/** The index in the header of domain `domain`'s image of `role` ('kernel', 'ramdisk', 'symbols'), or -1. */
+export function imageIndex(h: HeaderData, role: string, domain: string): number {
+  return h.images.findIndex((i) => (i.role || 'kernel') === role && i.domain === domain);
+}
 
 /**
  * The file of image `k` of a trace (`trace`: the trace's path, a place to
@@ -97,10 +102,13 @@ export type FoundImage = { path: string; bytes: Buffer; given: boolean };
 export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<string, string>; trace?: string } = {}): FoundImage | string {
   const img = h.images[k];
   if (img === undefined) return `the trace names no image ${k}`;
-  const given = opts.overrides?.get(img.domain);
+  const kernel = (img.role || 'kernel') === 'kernel';
+  const what = kernel ? 'image' : img.role;
+  const given = kernel ? opts.overrides?.get(img.domain) : undefined;
   if (given !== undefined) return existsSync(given) && statSync(given).isFile() ? { path: given, bytes: readFileSync(given), given: true } : `image for domain '${img.domain}' not found: ${given}`;
   const name = imageName(h, k);
-  const at = (dir: string): string => kernelPath({ file: join(dir, 'scenario.json') } as Scenario, name);
+  // A kernel may be a corpus name; a ramdisk or symbol file is a path relative to the scenario.
+  const at = (dir: string): string => (kernel ? kernelPath({ file: join(dir, 'scenario.json') } as Scenario, name) : resolve(dir, name));
   const tried: string[] = [];
   const candidates = function* (): Generator<string> {
     if (img.path) yield img.path;
@@ -120,6 +128,8 @@ export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<stri
     if (sha256(bytes).equals(Buffer.from(img.sha256))) return { path: p, bytes, given: false };
     differs ??= p;
   }
-  if (differs !== null) return `image for domain '${img.domain}' differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}; give the right one with --image ${img.domain}=PATH)`;
-  return `image for domain '${img.domain}' not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}; give it with --image ${img.domain}=PATH)`;
+  const flag = kernel ? '--image' : img.role === 'symbols' ? '--symbols' : null;
+  const hint = (verb: string): string => (flag === null ? '' : `; ${verb} with ${flag} ${img.domain}=PATH`);
+  if (differs !== null) return `${what} for domain '${img.domain}' differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}${hint('give the right one')})`;
+  return `${what} for domain '${img.domain}' not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}${hint('give it')})`;
 }

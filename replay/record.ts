@@ -1,25 +1,63 @@
 /**
  * Recording: run a scenario with the event stream going to a trace file,
  * taking a checkpoint between scheduler slices whenever `checkpointEvery`
- * events have passed since the last one.
+ * events or `checkpointInsns` guest instructions (all vCPUs) have passed
+ * since the last one: events bound a seek's re-execution in event-dense
+ * runs, instructions in compute-bound ones (a kernel booting).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunSummary } from '../sim/machine.js';
-import { kernelPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
+import { withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import { snapshotMachine } from '../sim/snapshot.js';
 import { PV_CPUID } from '../sim/xen/cpuid.js';
 import { FORMAT_VERSION, type HeaderData } from '../trace/schema.js';
 import { TraceWriter } from '../trace/writer.js';
 import { initZstd } from '../trace/zstd.js';
 import { scenarioIdentity } from './images.js';
-import { buildMachine } from './scenario-run.js';
+import { buildMachine, domainFiles } from './scenario-run.js';
 
 export const XENRR_VERSION = '0.1.0';
+/**
+ * `xenrr record`'s default guest instructions between checkpoints. A
+ * checkpoint costs what the guests' touched memory costs to hash and
+ * compress (measured, bench/checkpoint-bench.ts: 25 ms and 0.1 MB for a
+ * corpus guest, 0.6 s and 15 MB for 64 MiB touched, as a Linux kernel's
+ * image alone is); a seek re-executes at most this many instructions (2 s
+ * at the core's 120 MIPS on compute code). At this spacing a 64 MiB guest
+ * pays under a tenth of its recording time for checkpoints.
+ */
+export const CHECKPOINT_INSNS = 250_000_000;
 
 /** `actions`: toolstack actions after the scenario's own (`--action`); the header's scenario holds them all, its identity only the scenario's. */
-export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?: number; actions?: readonly ScenarioAction[]; progress?: (events: number, instructions: number) => void };
+export type RecordOptions = {
+  checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; actions?: readonly ScenarioAction[];
+  progress?: (events: number, instructions: number) => void;
+};
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
+
+type Image = HeaderData['images'][number];
+
+/** An image as the scenario names it (`name`), hashed from the file it resolves to (`file`); no path: see images.ts. */
+function image(role: string, domain: string, name: string, file: string): Image {
+  const bytes = readFileSync(file);
+  return { role, domain, path: '', name, sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
+}
+
+/**
+ * The files a scenario's run reads, by role: every domain's kernel (the
+ * file as named, an ELF or a bzImage) in domain order, then ramdisks, then
+ * symbol files. Replay checks kernels and ramdisks against these hashes;
+ * symbols are used while theirs still matches.
+ */
+export function traceImages(s: Scenario): Image[] {
+  const files = s.domains.map((d, k) => ({ d, ...domainFiles(s, k) }));
+  return [
+    ...files.map((f) => image('kernel', f.d.name, f.d.kernel, f.kernel)),
+    ...files.flatMap((f) => (f.ramdisk === undefined ? [] : [image('ramdisk', f.d.name, f.d.ramdisk!, f.ramdisk)])),
+    ...files.flatMap((f) => (f.symbols === undefined ? [] : [image('symbols', f.d.name, f.d.symbols!, f.symbols)])),
+  ];
+}
 
 /**
  * The trace header for a scenario run. Nothing in it depends on where the
@@ -32,10 +70,7 @@ export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, 
   return {
     magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: XENRR_VERSION,
     scenarioJson: JSON.stringify({ ...rest, seed, maxInsns }), scenarioFile: '', scenarioName: id.name, scenarioSha256: id.sha256,
-    images: s.domains.map((d) => {
-      const bytes = readFileSync(kernelPath(s, d.kernel));
-      return { role: 'kernel', domain: d.name, path: '', name: d.kernel, sha256: createHash('sha256').update(bytes).digest(), size: bytes.length };
-    }),
+    images: traceImages(s),
     seed,
     cpuid: Object.entries(PV_CPUID).map(([leaf, [eax, ebx, ecx, edx]]) => ({ leaf: Number(leaf), eax, ebx, ecx, edx })),
     nsPerInsn: 1, tscKhz: 1_000_000, checkpointEvery, wallclock: s.wallclock,
@@ -46,21 +81,24 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   await initZstd();
   const seed = opts.seed ?? s.seed;
   const every = opts.checkpointEvery ?? 0;
+  const insns = opts.checkpointInsns ?? 0;
   // The machine first: a scenario that cannot be built leaves no trace file behind (building emits no event).
   let writer: TraceWriter | null = null;
   const machine = buildMachine(withActions(s, opts.actions ?? []), { seed, sink: (e, pos) => writer!.append(e, pos) });
-  writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, opts.actions));
+  writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, opts.actions), checkpointInsns: insns });
   let lastCheckpoint = 0;
+  let lastInsns = 0;
   let checkpoints = 0;
   const checkpoint = (): void => {
     const snap = snapshotMachine(machine);
     writer.checkpoint(snap);
     lastCheckpoint = writer.eventCount;
+    lastInsns = machine.instructions;
     checkpoints++;
   };
   // No checkpoint at seq 0: the header (scenario, images, seed) rebuilds that state.
   const summary = machine.run(opts.maxInsns ?? s.maxInsns, () => {
-    if (every > 0 && writer.eventCount - lastCheckpoint >= every) checkpoint();
+    if ((every > 0 && writer.eventCount - lastCheckpoint >= every) || (insns > 0 && machine.instructions - lastInsns >= insns)) checkpoint();
     opts.progress?.(writer.eventCount, machine.instructions);
   });
   writer.close(summary.stop, summary.time, machine.domains.flatMap((d) => d.vcpus.map((v) => ({ dom: d.id, vcpu: v.id, icount: v.cpu.retired() }))));

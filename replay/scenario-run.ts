@@ -1,27 +1,57 @@
 /**
- * Running a scenario: load its kernel images, build the machine, run it,
- * and check the scenario's expectations. Shared by `xenrr run`, record and
- * the tests.
+ * Running a scenario: load its kernel images (ELF or bzImage) and ramdisks,
+ * build the machine, run it, and check the scenario's expectations. Shared
+ * by `xenrr run`, record and the tests.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
-import { Machine, type RunSummary } from '../sim/machine.js';
-import { kernelPath, machineActions, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
+import { Machine, type DomainSpec, type RunSummary } from '../sim/machine.js';
+import { kernelPath, machineActions, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
+import { checkSymbolFile } from './cli/symbol-args.js';
+import { ImageError, readKernel, type KernelImage } from './image/kernel-image.js';
 
-/** Build and run a scenario's machine. */
+/** The files domain `k` of `s` is built from, as absolute paths. */
+export function domainFiles(s: Scenario, k: number): { kernel: string; ramdisk?: string; symbols?: string } {
+  const d = s.domains[k]!;
+  return {
+    kernel: kernelPath(s, d.kernel),
+    ...(d.ramdisk !== undefined ? { ramdisk: scenarioPath(s, d.ramdisk) } : {}),
+    ...(d.symbols !== undefined ? { symbols: scenarioPath(s, d.symbols) } : {}),
+  };
+}
+
+/** What the machine builds domain `k` from: the kernel's ELF and the ramdisk's bytes. */
+export function domainSpec(s: Scenario, k: number, seed: number, kernel: KernelImage, ramdisk?: Uint8Array): DomainSpec {
+  const { name, memoryMiB, vcpus, cmdline, privileged } = s.domains[k]!;
+  return { name, memoryMiB, vcpus, cmdline, privileged, id: k + 1, seed, image: kernel.elf, ...(ramdisk !== undefined ? { ramdisk } : {}) };
+}
+
+/** Read domain `k`'s kernel and ramdisk; a missing or unloadable file is a UsageError naming the scenario field. */
+export function loadDomain(s: Scenario, k: number, seed: number): DomainSpec {
+  const f = domainFiles(s, k);
+  const where = `${s.file}: domains.${k}`;
+  if (!existsSync(f.kernel)) throw new UsageError(`${where}.kernel: ${f.kernel}: no such file (run \`npm run build\` for corpus kernels)`);
+  let kernel: KernelImage;
+  try {
+    kernel = readKernel(f.kernel);
+  } catch (e) {
+    if (e instanceof ImageError) throw new UsageError(`${where}.kernel: ${e.message}`);
+    throw e;
+  }
+  if (f.ramdisk !== undefined && !existsSync(f.ramdisk)) throw new UsageError(`${where}.ramdisk: ${f.ramdisk}: no such file`);
+  if (f.symbols !== undefined) checkSymbolFile(`${where}.symbols:`, f.symbols);
+  return domainSpec(s, k, seed, kernel, f.ramdisk === undefined ? undefined : new Uint8Array(readFileSync(f.ramdisk)));
+}
+
 /** Build (but do not run) a scenario's machine. */
 export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSink } = {}): Machine {
   const seed = opts.seed ?? s.seed;
-  const specs = s.domains.map((dom, k) => {
-    const path = kernelPath(s, dom.kernel);
-    if (!existsSync(path)) throw new UsageError(`${s.file}: domains.${k}.kernel: ${path}: no such file (run \`npm run build\` for corpus kernels)`);
-    return { ...dom, id: k + 1, seed, image: readFileSync(path) };
-  });
+  const specs = s.domains.map((_, k) => loadDomain(s, k, seed));
   let machine: Machine;
   try {
-    machine = new Machine(specs, opts.sink ?? (() => {}), { quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s) });
+    machine = new Machine(specs, opts.sink ?? null, { quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s) });
   } catch (e) {
     if (e instanceof BuildError || e instanceof RangeError) throw new UsageError(`${s.file}: ${e.message}`);
     throw e;
@@ -29,7 +59,7 @@ export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSin
   return machine;
 }
 
-/** Run a scenario; `actions` come after the scenario's own (`--action`). */
+/** Build and run a scenario's machine; `actions` come after the scenario's own (`--action`). */
 export function runScenario(s: Scenario, opts: { maxInsns?: number; seed?: number; sink?: EventSink; actions?: readonly ScenarioAction[] } = {}): { summary: RunSummary; machine: Machine } {
   const machine = buildMachine(withActions(s, opts.actions ?? []), opts);
   return { summary: machine.run(opts.maxInsns ?? s.maxInsns), machine };
@@ -49,4 +79,3 @@ export function checkExpect(s: Scenario, r: RunSummary): string[] {
   }
   return problems;
 }
-

@@ -132,7 +132,9 @@ describe.skipIf(!built)('replay cursor', () => {
     expect(s.position.vcpus.find((x) => x.dom === e.dom && x.vcpu === e.vcpu)!.icount).toBe(e.icount);
     if (e.vcpu >= 0) expect(s.register(e.dom, e.vcpu, 'rip')).toBe(e.rip);
     expect(s.register(1, 0, 'rax')).toBe(s.view().vcpus[0]!.regs.rax);
-    expect(() => s.register(1, 0, 'xmm0')).toThrow(/unknown register/);
+    expect(s.register(1, 0, 'xmm0')).toBe(0n);
+    expect(s.register(1, 0, 'mxcsr')).toBe(0x1f80n);
+    expect(() => s.register(1, 0, 'xmm16')).toThrow(/unknown register/);
     expect(() => s.step(7, 0)).toThrow(/no vCPU 7\.0/);
     s.seekIcount(2, 0, 50_000);
     const p = s.position;

@@ -1,32 +1,74 @@
 /**
- * Symbolization of guest RIPs: each domain's kernel image, found through the
- * trace header (path and sha256) or given explicitly, provides its ELF
- * symbol table. An image that is missing or differs is simply not used.
+ * Symbolization of guest RIPs. Each domain's names come from, in order: a
+ * symbol file given now (`--symbols name=path`), the symbol file the trace
+ * recorded for it (role "symbols", while its sha256 matches and its kernel
+ * is the recorded one), or its kernel
+ * image (found through the trace header, path and sha256, or given with
+ * `--image`): the ELF's .symtab, else the kernel's kallsyms, also inside a
+ * bzImage. A file that is missing, differs or has no symbols is simply not
+ * used.
  */
-import { createSymbolizer, parseElf, type Symbolizer } from '../sim/elf.js';
+import { existsSync, readFileSync } from 'node:fs';
+import type { Symbolizer } from '../sim/elf.js';
 import type { SimEvent } from '../sim/events.js';
 import type { HeaderData } from '../trace/schema.js';
-import { findImage } from './images.js';
+import { kernelImage, sha256 } from './image/kernel-image.js';
+import { kernelTable, symbolFileTable, type SymbolTable } from './image/symbol-table.js';
+import { findImage, imageIndex } from './images.js';
 
 export type Symbols = Map<number, Symbolizer>;
 
-/** Symbolizers by domain id (domains are numbered 1.. in header order); `trace`, the trace's path, is one place images are looked for (images.ts). */
-export function loadSymbols(h: HeaderData, overrides: Map<string, string> = new Map(), trace?: string): Symbols {
-  const out: Symbols = new Map();
-  h.images.forEach((_img, k) => {
-    const found = findImage(h, k, { overrides, ...(trace === undefined ? {} : { trace }) });
-    if (typeof found === 'string') return;
-    try {
-      const elf = parseElf(found.bytes);
-      out.set(k + 1, createSymbolizer(elf.symbols, { includeNoType: true, includeObjects: true, sections: elf.sections }));
-    } catch {
-      // not an ELF we can read: leave the domain unsymbolized
+/** Kernel tables by the kernel file's sha256: kallsyms takes a while to read. */
+const kernelTables = new Map<string, SymbolTable | null>();
+
+function tableOf(read: () => SymbolTable | null): SymbolTable | null {
+  try {
+    return read();
+  } catch {
+    // not a file we can read symbols from: leave the domain unsymbolized
+    return null;
+  }
+}
+
+/**
+ * Symbol tables by domain id (domains are numbered 1.. in the order of the
+ * header's kernel images). `trace`, the trace's path, is one place files are
+ * looked for (images.ts).
+ */
+export function loadSymbolTables(h: HeaderData, overrides: Map<string, string> = new Map(), symbolFiles: Map<string, string> = new Map(), trace?: string): Map<number, SymbolTable> {
+  const out = new Map<number, SymbolTable>();
+  const where = { overrides, ...(trace === undefined ? {} : { trace }) };
+  h.images.forEach((img, k) => {
+    if ((img.role || 'kernel') !== 'kernel') return;
+    const dom = img.domain;
+    const given = symbolFiles.get(dom);
+    const recorded = imageIndex(h, 'symbols', dom);
+    let t: SymbolTable | null = null;
+    if (given !== undefined) t = existsSync(given) ? tableOf(() => symbolFileTable(new Uint8Array(readFileSync(given)))) : null;
+    // The recorded symbol file describes the recorded kernel, not one given in its place.
+    else if (recorded >= 0 && !overrides.has(dom)) {
+      const f = findImage(h, recorded, where);
+      if (typeof f !== 'string') t = tableOf(() => symbolFileTable(new Uint8Array(f.bytes)));
     }
+    if (t === null) {
+      const f = findImage(h, k, where);
+      if (typeof f !== 'string') {
+        const bytes = new Uint8Array(f.bytes);
+        const key = sha256(bytes).toString('hex');
+        if (!kernelTables.has(key)) kernelTables.set(key, tableOf(() => kernelTable(kernelImage(bytes).elf)));
+        t = kernelTables.get(key)!;
+      }
+    }
+    if (t !== null) out.set(k + 1, t);
   });
   return out;
 }
 
-/** `func+0x12`, or the raw address. */
+/** Symbolizers by domain id (see loadSymbolTables). */
+export function loadSymbols(h: HeaderData, overrides: Map<string, string> = new Map(), symbolFiles: Map<string, string> = new Map(), trace?: string): Symbols {
+  return new Map([...loadSymbolTables(h, overrides, symbolFiles, trace)].map(([dom, t]) => [dom, t.symbolize]));
+}
+
 /**
  * Where in the guest an event happened: inside a hypercall (the call and
  * what Xen did for it) the return address into the hypercall page's caller,

@@ -172,8 +172,8 @@ export interface ElfSymbol {
   readonly visibility: number;
   /** st_shndx; see SectionIndex for the special values */
   readonly shndx: number;
-  /** the symbol table it came from */
-  readonly table: '.symtab' | '.dynsym';
+  /** the symbol table it came from (kallsyms and System.map: nm-style lists read outside this parser) */
+  readonly table: '.symtab' | '.dynsym' | 'kallsyms' | 'System.map';
   /** index within that table */
   readonly index: number;
 }

@@ -5,9 +5,12 @@
  *
  * A `kernel` without a slash and without ".elf" names a corpus guest,
  * build/corpus/pv/<kernel>.elf; any other value is a path relative to the
- * scenario file.
+ * scenario file: an ELF or a bzImage. `ramdisk` (module 0, e.g. an
+ * initramfs) and `symbols` (a System.map or an unstripped vmlinux, for
+ * naming addresses in a stripped kernel) are paths relative to the
+ * scenario file too.
  */
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { ACTION_KINDS, type MachineAction } from './toolstack.js';
 import { MAX_MACHINE_MIB } from './xen/frames.js';
@@ -21,6 +24,8 @@ const DomainSchema = z.strictObject({
   vcpus: z.number().int().min(1).max(32).default(1),
   cmdline: z.string().max(1023).default(''),
   privileged: z.boolean().default(false),
+  ramdisk: z.string().min(1).optional(),
+  symbols: z.string().min(1).optional(),
 });
 
 const TIME_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9 };
@@ -133,15 +138,26 @@ export function kernelPath(s: Scenario, kernel: string): string {
   return isAbsolute(kernel) ? kernel : resolve(dirname(s.file), kernel);
 }
 
+/** The path a domain's `ramdisk` or `symbols` names (relative to the scenario file). */
+export function scenarioPath(s: Scenario, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(s.file), path);
+}
+
 /**
- * A one-domain scenario for running a bare kernel image. Its kernel is
- * named relative to the image itself (the scenario's file), so the scenario
- * is the same whatever directory it is made from.
+ * A one-domain scenario for running a bare kernel image (with an optional
+ * ramdisk and symbol file). Its kernel is named relative to the image itself
+ * (the scenario's file), and the other files relative to it too, so the
+ * scenario is the same whatever directory it is made from.
  */
-export function singleKernel(path: string, opts: { memoryMiB: number; vcpus?: number; cmdline: string; maxInsns: number; seed: number }): Scenario {
+export function singleKernel(path: string, opts: { memoryMiB: number; vcpus?: number; cmdline: string; maxInsns: number; seed: number; ramdisk?: string; symbols?: string }): Scenario {
   const base = basename(path);
+  const near = (f: string): string => {
+    const r = relative(dirname(resolve(path)), resolve(f));
+    return r.startsWith('..') || isAbsolute(r) ? r : `./${r}`;
+  };
+  const extra = { ...(opts.ramdisk !== undefined ? { ramdisk: near(opts.ramdisk) } : {}), ...(opts.symbols !== undefined ? { symbols: near(opts.symbols) } : {}) };
   return parseScenario(
-    { name: base, seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: `./${base}`, memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline }] },
+    { name: base, seed: opts.seed, maxInsns: opts.maxInsns, domains: [{ name: 'guest', kernel: `./${base}`, memoryMiB: opts.memoryMiB, vcpus: opts.vcpus ?? 1, cmdline: opts.cmdline, ...extra }] },
     path,
   );
 }

@@ -15,6 +15,7 @@ import type { Machine, RunSummary } from './machine.js';
 import { parseScenario, type Scenario } from './scenario.js';
 import { LOP, setLazy } from './cpu/flags.js';
 import { bytes, XenStore, XS } from './services/xenstored.js';
+import { xlTest } from './services/test-xl.js';
 import { encodeXsMsg, XsRingServer } from './services/xs-ring.js';
 import { decodeValue, encodeValue, type Json } from './snapshot-codec.js';
 import { restoreMachine, snapshotMachine, SnapshotError, type MachineSnapshot } from './snapshot.js';
@@ -131,6 +132,26 @@ describe.skipIf(!built)('machine snapshots', () => {
     expect([r.rip, r.icount, r.cpl, [...r.sreg], r.mmu.cr3Pfn]).toEqual([c.rip, c.icount, c.cpl, [...c.sreg], c.mmu.cr3Pfn]);
   });
 
+  it('x87/SSE state survives exactly; a snapshot from before the FPU existed restores the power-on state', () => {
+    const s = load('timer');
+    const { m } = machine(s);
+    m.run(s.maxInsns, () => m.instructions > 0);
+    const v = m.domains[0]!.vcpus[0]!;
+    const c = v.cpu;
+    c.xmm.forEach((_, k) => (c.xmm[k] = (k * 0x9e3779b9) >>> 0));
+    c.mxcsr = 0x7f80 | 0x3f;
+    c.x87.forEach((_, k) => (c.x87[k] = (k * 0x3779) & 0xffff));
+    v.setCr0Ts(true);
+    const snap = snapshotMachine(m);
+    const r = restored(s, snap).m.domains[0]!.vcpus[0]!;
+    expect([[...r.cpu.xmm], r.cpu.mxcsr, [...r.cpu.x87], r.cpu.ts, r.cr0Ts]).toEqual([[...c.xmm], c.mxcsr, [...c.x87], true, true]);
+    // The same snapshot as an older build wrote it: no `fpu` in the vCPU's core state.
+    const st = JSON.parse(Buffer.from(snap.stateJson).toString('utf8')) as { domains: Array<{ vcpus: Array<{ cpu: Record<string, unknown> }> }> };
+    delete st.domains[0]!.vcpus[0]!.cpu.fpu;
+    const old = restored(s, { ...snap, stateJson: new TextEncoder().encode(JSON.stringify(st)) }).m.domains[0]!.vcpus[0]!;
+    expect([old.cpu.xmm.every((x) => x === 0), old.cpu.mxcsr, old.cpu.x87[0], old.cpu.ts]).toEqual([true, 0x1f80, 0x37f, true]);
+  });
+
   it('a snapshot taken at the end restores a finished machine', () => {
     const s = load('hello');
     const { m } = machine(s);
@@ -172,7 +193,7 @@ const roundTrip = <T>(v: T): T => decodeValue(JSON.parse(JSON.stringify(encodeVa
 describe('service snapshots', () => {
   it('xenstored and its ring continue identically from a snapshot (open transaction, queued output, half a request)', () => {
     const store = new XenStore();
-    store.introduceDomain(1, 'one');
+    xlTest(store, 1, 'one');
     const page = new DataView(new ArrayBuffer(4096));
     const ring = new XsRingServer(store, 1, false, page);
     const msg = (type: number, p: string, reqId: number, txId = 0): Uint8Array => encodeXsMsg({ type, reqId, txId, payload: bytes(p) });

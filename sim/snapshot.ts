@@ -69,7 +69,7 @@ const DOMAIN_IDENTITY = new Set(['id', 'name', 'privileged', 'maxGrantFrames']);
  * M2P frame list and frame count (fixed by construction), references.
  */
 const KNOWN = {
-  Xen: ['domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'onServiceKick', 'onNotify', 'onSleep', 'onStop', 'frames', 'sink', 'pages'],
+  Xen: ['domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'onServiceKick', 'onNotify', 'onSleep', 'onStop', 'onHypercall', 'frames', 'sink', 'pages'],
   Frames: ['mem', 'owner', 'xenSlots', 'next', 'm2pFrames', 'frameCount'],
 } as const;
 
@@ -232,6 +232,8 @@ function restoreState(m: Machine, st: State, s: MachineSnapshot): void {
       const vj = dj.vcpus[k]!;
       restoreFields(v, vj.fields, VCPU_SKIP, VCPU_IDENTITY, `domain ${d.id} vcpu ${k}`);
       restoreCpu(v.cpu, vj.cpu, frames.xenSlots, `domain ${d.id} vcpu ${k} cpu`);
+      // The core's CR0.TS mirrors the virtual one (also for snapshots older than the FPU state).
+      v.cpu.ts = v.cr0Ts;
       vcpus.push(v);
     });
   });

@@ -51,6 +51,8 @@ export type HeaderData = {
   nsPerInsn: number;
   tscKhz: number;
   checkpointEvery: number;
+  /** instructions between checkpoints: the reader always sets it (0 in traces that predate it); a writer may leave it out (0) */
+  checkpointInsns?: number;
   wallclock: number;
   /** absent (empty) in traces that predate them */
   scenarioName: string;

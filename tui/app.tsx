@@ -14,7 +14,7 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { symbolize } from '../replay/symbols.js';
 import { fixTop, followPoint, initialState, lowerHeight, MACHINE_PANES, PROMPT_CHAR, reduce, timelineRows, type UiState } from './keys.js';
-import type { Point, PointSource, PointTarget, WatchResult } from './replay-point.js';
+import type { Point, PointSource, PointTarget, RunResult, WatchResult } from './replay-point.js';
 import { violationLines } from '../replay/protocol/render.js';
 import type { Violation } from '../replay/protocol/report.js';
 import { scanProtocol } from './protocol-scan.js';
@@ -61,7 +61,7 @@ export const HELP = [
   '/        search summaries          n/N  next/previous match',
   'f        filter: dom=N vcpu=N kind=K name=HYPERCALL (empty clears)',
   ':        go to sequence number, or t<ns> for virtual time',
-  'b        breakpoint on this event\'s hypercall/port/kind  c/C  next/previous hit',
+  'b/B      breakpoint: this event\'s kind / code ADDRESS|SYMBOL  c/C  next/prev hit',
   's/S      step / reverse-step one instruction of this vCPU (state pane)',
   'v/V      next/previous event of this vCPU   p/P  next/previous violation (!)',
   'w/W      watch memory D.V:ADDRESS|SYMBOL[:LEN]: go to its next / last change',
@@ -70,7 +70,7 @@ export const HELP = [
 
 type Seek = { key: string; point: Point | null; error: string } | null;
 
-const targetKey = (t: PointTarget): string => ('seq' in t ? `seq ${t.seq}` : `icount ${vcpuKey(t.dom, t.vcpu)}:${t.icount}`);
+const targetKey = (t: PointTarget): string => ('seq' in t ? `seq ${t.seq}` : `icount ${vcpuKey(t.dom, t.vcpu)}:${t.icount}${t.late === true ? ' late' : ''}`);
 
 export function App(props: AppProps): React.JSX.Element {
   const { source: src } = props;
@@ -98,7 +98,7 @@ export function App(props: AppProps): React.JSX.Element {
 
   const events = useMemo(() => src.window(s.top, rows, s.filter?.pred ?? (() => true)), [src, s.top, rows, s.filter, s.sel]);
   const cur = src.get(s.sel);
-  const names = useMemo(() => new Map(src.reader.header.images.map((img, k) => [k + 1, img.domain])), [src]);
+  const names = useMemo(() => new Map(src.reader.header.images.filter((img) => img.role === 'kernel').map((img, k) => [k + 1, img.domain])), [src]);
 
   // The seek behind the state and rings panes: the instruction point, or the selected event.
   const points = useRef<PointSource | string | null>(null);
@@ -135,6 +135,49 @@ export function App(props: AppProps): React.JSX.Element {
     return () => clearTimeout(t);
   }, [want, seek?.key]);
   const ready = seek !== null && seek.key === want ? seek : null;
+
+  // A code breakpoint typed at the B prompt: kept once the replay says it names something.
+  useEffect(() => {
+    const text = s.breakReq;
+    if (text === null) return;
+    const t = setTimeout(() => {
+      void (async () => {
+        const ps = (points.current ??= await openSource());
+        const err = typeof ps === 'string' ? `breakpoints need the replay: ${ps}` : ps.checkBreak === undefined ? 'code breakpoints unavailable here' : ps.checkBreak(text);
+        setS((prev) => (prev.breakReq !== text ? prev : { ...prev, breakReq: null, codeBps: err === null ? [...prev.codeBps, text] : prev.codeBps, message: err ?? `breakpoint at ${text} (c/C run to it)` }));
+      })();
+    }, 0);
+    return () => clearTimeout(t);
+  }, [s.breakReq]);
+
+  // c/C with code breakpoints: run the replay there; an event breakpoint hit first (when set too) wins.
+  useEffect(() => {
+    const req = s.run;
+    if (req === null) return;
+    const t = setTimeout(() => {
+      void (async () => {
+        const ps = (points.current ??= await openSource());
+        let r: RunResult;
+        if (typeof ps === 'string') r = { at: null, message: `run unavailable: ${ps}`, happened: -1 };
+        else if (ps.run === undefined) r = { at: null, message: 'run unavailable here', happened: -1 };
+        else {
+          try {
+            r = ps.run(s.codeBps, req.from, req.backward);
+          } catch (e) {
+            r = { at: null, message: (e as Error).message, happened: -1 };
+          }
+        }
+        setS((prev) => {
+          if (prev.run !== req) return prev;
+          const dir = req.backward ? -1 : 1;
+          const e = prev.bps.size === 0 || r.happened < 0 ? null : src.find(prev.sel + dir, dir, (x) => (prev.filter?.pred ?? (() => true))(x) && hits(prev.bps, x));
+          if (e !== null && (req.backward ? e.seq >= r.happened : e.seq < r.happened)) return { ...prev, run: null, sel: e.seq, point: null, message: `event breakpoint at event ${e.seq}` };
+          return { ...prev, run: null, point: r.at ?? prev.point, message: r.message };
+        });
+      })();
+    }, 0);
+    return () => clearTimeout(t);
+  }, [s.run]);
 
   // A watch typed at the w/W prompt: run it on the replay, then show the point after the change.
   useEffect(() => {
@@ -219,7 +262,8 @@ export function App(props: AppProps): React.JSX.Element {
     if (s.prompt !== null) return fit(`${PROMPT_CHAR[s.prompt.kind]}${s.prompt.text}█`, w);
     const pos = s.point !== null ? `icount ${vcpuKey(s.point.dom, s.point.vcpu)}:${s.point.icount}` : `${cur === null ? '-' : cur.seq}/${src.count}`;
     const f = s.filter ? ` [${s.filter.text}]` : '';
-    const bp = s.bps.size > 0 ? ` bp:${s.bps.size}` : '';
+    const nbp = s.bps.size + s.codeBps.length;
+    const bp = nbp > 0 ? ` bp:${nbp}` : '';
     const marks = s.marks.length > 0 ? ` !:${s.marks.length} (p/P)` : '';
     const tail = s.message !== '' ? s.message : '? help  / search  f filter  : goto  b c s w  Tab pane  q quit';
     return fit(`${pos}${f}${bp}${marks}  ${tail}`, w);

@@ -14,7 +14,7 @@ import { register } from 'node:module';
 import { imageOverrides, UsageError } from '../replay/cli/errors.js';
 import type { TraceReader } from '../trace/reader.js';
 
-type TuiOpts = { against?: string; image?: string[]; protocol?: boolean };
+type TuiOpts = { against?: string; image?: string[]; symbols?: string[]; protocol?: boolean };
 
 export function registerTui(program: Command): void {
   program
@@ -24,6 +24,7 @@ export function registerTui(program: Command): void {
     .option('--against <trace>', 'a second trace: show both timelines aligned as `xenrr diff` aligns them')
     .option('--image <name=path...>', 'kernel image for a domain (symbols, replay)')
     .option('--no-protocol', 'do not run the protocol checks (their violations are marked ! in the timeline, p/P to go to them)')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .action(async (path: string, o: TuiOpts) => {
       const { inputFile } = await import('../replay/cli/inputs.js');
       for (const p of [path, ...(o.against !== undefined ? [o.against] : [])]) inputFile(p, 'a trace file');
@@ -48,6 +49,7 @@ export function registerTui(program: Command): void {
 
 async function openTui(path: string, o: TuiOpts): Promise<void> {
   const overrides = imageOverrides(o.image);
+  const symbolFiles = (await import('../replay/cli/symbol-args.js')).symbolOverrides(o.symbols);
   // Ink without the 400 modules of its one utility import (see the hook).
   register('./ink-resolve.mjs', import.meta.url);
   // zstd's wasm compiles while Ink loads.
@@ -67,11 +69,11 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
   const against = o.against === undefined ? null : open(o.against);
   checkImages(overrides, headerDomains(reader.header), path, (p) => imageProblem(p, o.against === undefined));
   if (process.stdout.isTTY !== true) throw new UsageError('tui needs a terminal: stdout is not a TTY (use `xenrr dump` for text output)');
-  const source = new TimelineSource(reader, loadSymbols(reader.header, overrides, path));
+  const source = new TimelineSource(reader, loadSymbols(reader.header, overrides, symbolFiles, path));
   let app;
   if (o.against !== undefined) {
     const other = against!;
-    const otherSource = new TimelineSource(other, loadSymbols(other.header, overrides, o.against));
+    const otherSource = new TimelineSource(other, loadSymbols(other.header, overrides, symbolFiles, o.against));
     const [{ diffTraces }, { DiffApp }] = await Promise.all([import('../replay/diff.js'), import('./diff-app.js')]);
     process.stderr.write(`aligning ${path} and ${o.against}...\n`);
     const report = diffTraces(reader, other, { symbols: [source.symbols, otherSource.symbols], maxRegions: 1_000_000 });
@@ -80,7 +82,7 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
     const { App } = await import('./app.js');
     const openPoints = async (): Promise<import('./replay-point.js').PointSource> => {
       const [{ ReplaySession }, points] = await Promise.all([import('../replay/session.js'), import('./replay-point.js')]);
-      return points.openPoints(ReplaySession.open(reader, overrides), source.symbols);
+      return points.openPoints(ReplaySession.open(reader, overrides, symbolFiles), source.symbols);
     };
     app = render(<App source={source} openPoints={openPoints} protocol={o.protocol !== false} />, { exitOnCtrlC: true });
   }

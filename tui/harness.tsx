@@ -42,7 +42,7 @@ export type Harness = {
   lines(): string[];
   status(): string;
   press(...keys: string[]): Promise<void>;
-  /** wait until no line says `seeking...` (the replay behind the state panes loads and runs asynchronously) */
+  /** wait until no line says `seeking...` and the status bar no longer ends in `...` (the replay behind the state panes loads and runs asynchronously) */
   settled(): Promise<void>;
   /** type text then Enter (for the / f : prompts) */
   type(text: string): Promise<void>;
@@ -70,7 +70,8 @@ export async function openApp(path: string, props: Partial<AppProps> = {}): Prom
     },
     type: async (text) => h.press(...text, KEY.enter),
     settled: async () => {
-      for (let i = 0; i < 1000 && frame().split('\n').some((l) => l.startsWith('seeking...')); i++) await tick();
+      // Until no pane is seeking and the status bar no longer says something is under way ("...").
+      for (let i = 0; i < 1000 && frame().split('\n').some((l, k, all) => l.startsWith('seeking...') || (k === all.length - 1 && l.trimEnd().endsWith('...'))); i++) await tick();
       await tick();
     },
     rerender: async (p) => {

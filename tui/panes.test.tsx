@@ -172,6 +172,22 @@ describe('lower panes', () => {
     expect(trimmed(x).slice(7, 10)).toEqual(['[a] line 8 of d1', '[a] line 24 of d1', '[d2] line 9 of d2']);
   });
 
+  it('the console pane shows console_io output as Xen prints it, (dN), joined across writes, in order', async () => {
+    const LOG = `${DIR}console-io.xrr`;
+    // d1's line 8 arrives on console_io in two writes (events 8 and 24); d2's stay on its PV console.
+    writeSynthetic(LOG, 40, 8, (e) => (e.kind === 'console' && e.dom === 1 ? { ...e, source: 'console_io', text: e.seq === 8 ? 'early: ' : 'mapping kernel\n' } : e));
+    const x = (h = await openApp(LOG));
+    await x.press(':');
+    await x.type('30');
+    await x.press(KEY.tab, KEY.tab, KEY.tab, KEY.tab);
+    expect(trimmed(x).slice(6, 10)).toEqual([
+      '── console up to event 30 ──────────────────────────────────────────────────────',
+      '(d1) early: mapping kernel',
+      '[d2] line 9 of d2',
+      '[d2] line 25 of d2',
+    ]);
+  });
+
   it('? shows the keys; Esc closes it', async () => {
     const x = (h = await openApp(TRACE));
     await x.press('?');
@@ -182,7 +198,7 @@ describe('lower panes', () => {
       '/        search summaries          n/N  next/previous match',
       'f        filter: dom=N vcpu=N kind=K name=HYPERCALL (empty clears)',
       ':        go to sequence number, or t<ns> for virtual time',
-      "b        breakpoint on this event's hypercall/port/kind  c/C  next/previous hit",
+      "b/B      breakpoint: this event's kind / code ADDRESS|SYMBOL  c/C  next/prev hit",
       's/S      step / reverse-step one instruction of this vCPU (state pane)',
       'v/V      next/previous event of this vCPU   p/P  next/previous violation (!)',
       'w/W      watch memory D.V:ADDRESS|SYMBOL[:LEN]: go to its next / last change',
@@ -309,6 +325,43 @@ describe('disassembly, instruction stepping and rings', () => {
     await x.settled();
     expect(asked[1]).toEqual(['2.0:0x100', { dom: 2, vcpu: 0, icount: 301 }, true]);
     expect(x.status()).toBe('icount d2v0:250  x 00 -> 01 by d2v0 (last)');
+  });
+
+  it('B sets a code breakpoint once the replay accepts it; c/C run the replay to it, from the selected event or point', async () => {
+    const asked: Array<[readonly string[], PointTarget, boolean]> = [];
+    const base = fakePoints([]);
+    const open = (): PointSource => ({
+      ...base(),
+      checkBreak: (text) => (text === 'nosuch' ? "break nosuch: no symbol 'nosuch' in any domain's image" : null),
+      run: (breaks, from, backward) => {
+        asked.push([breaks, from, backward]);
+        return { at: { dom: 2, vcpu: 0, icount: backward ? 200 : 400, late: true }, message: `breakpoint at f+0x0: d2v0 about to execute it (${backward ? 'back' : 'on'})`, happened: 5 };
+      },
+    });
+    const x = (h = await openApp(TRACE, { openPoints: open, rows: 24 }));
+    await x.press(KEY.down, KEY.down, KEY.down, 'B');
+    expect(x.status()).toBe('break at [DOM[.VCPU]:]ADDRESS|SYMBOL[+OFF] (one set: removes it): █');
+    await x.type('nosuch');
+    await x.settled();
+    expect(x.status()).toBe("3/40  break nosuch: no symbol 'nosuch' in any domain's image");
+    await x.press('B');
+    await x.type('2:f');
+    await x.settled();
+    expect(x.status()).toBe('3/40 bp:1  breakpoint at 2:f (c/C run to it)');
+    await x.press('c');
+    await x.settled();
+    expect(asked).toEqual([[['2:f'], { seq: 3 }, false]]);
+    expect(x.status()).toBe('icount d2v0:400 bp:1  breakpoint at f+0x0: d2v0 about to execute it (on)');
+    expect(trimmed(x)[12]).toBe('── state of d2v0 at icount 400 ─────────────────────────────────────────────────');
+    await x.press('C');
+    await x.settled();
+    expect(asked[1]).toEqual([['2:f'], { dom: 2, vcpu: 0, icount: 400, late: true }, true]);
+    expect(x.status()).toBe('icount d2v0:200 bp:1  breakpoint at f+0x0: d2v0 about to execute it (back)');
+    // Typing it again removes it; c then looks for event breakpoints only.
+    await x.press('B');
+    await x.type('2:f');
+    await x.press('c');
+    expect(x.status()).toBe('icount d2v0:200  no breakpoints: press b on an event, or B for a code address');
   });
 
   it('S from an event goes to just before the instruction that caused it; v/V step between the vCPU\'s events', async () => {

@@ -9,6 +9,7 @@
  * 10-million-event trace needs no precomputed list: `next`/`prev` walk from
  * a position to the nearest matching event.
  */
+import { consoleLinesOf, type ConsoleLine } from '../replay/console-text.js';
 import type { SimEvent } from '../sim/events.js';
 import type { TraceReader } from '../trace/reader.js';
 import { KIND_ALIASES, summary } from '../replay/format.js';
@@ -148,12 +149,13 @@ export class TimelineSource {
   }
 
   /**
-   * Each domain's console output up to and including `seq`, from the
-   * trace's console events, walking back until `chars` per domain are
-   * collected or `maxChunks` chunks were read (then marked as cut).
+   * Each domain's console lines up to and including `seq` (its PV console
+   * and its console_io output, replay/console-text.ts), from the trace's
+   * console events, walking back until `chars` per domain are collected or
+   * `maxChunks` chunks were read (then marked as cut).
    */
-  consoleUpTo(seq: number, chars = 2000, maxChunks = 32): { byDom: Map<number, string>; cut: boolean } {
-    const parts = new Map<number, string[]>();
+  consoleUpTo(seq: number, chars = 2000, maxChunks = 32): { byDom: Map<number, ConsoleLine[]>; cut: boolean } {
+    const parts = new Map<number, Array<{ dom: number; source: ConsoleLine['source']; text: string }>>();
     const lens = new Map<number, number>();
     const cs = this.reader.index.chunks;
     let ci = this.reader.chunkOf(Math.min(seq, this.end - 1));
@@ -169,13 +171,13 @@ export class TimelineSource {
       for (let k = Math.min(evs.length - 1, seq - base); k >= 0; k--) {
         const e = evs[k]!;
         if (e.kind !== 'console' || (lens.get(e.dom) ?? 0) >= chars) continue;
-        (parts.get(e.dom) ?? parts.set(e.dom, []).get(e.dom)!).push(e.text);
+        (parts.get(e.dom) ?? parts.set(e.dom, []).get(e.dom)!).push({ dom: e.dom, source: e.source, text: e.text });
         lens.set(e.dom, (lens.get(e.dom) ?? 0) + e.text.length);
       }
       if (lens.size > 0 && [...lens.values()].every((n) => n >= chars)) break;
     }
-    const byDom = new Map<number, string>();
-    for (const d of [...parts.keys()].sort((a, b) => a - b)) byDom.set(d, parts.get(d)!.reverse().join('').slice(-chars));
+    const byDom = new Map<number, ConsoleLine[]>();
+    for (const d of [...parts.keys()].sort((a, b) => a - b)) byDom.set(d, consoleLinesOf(parts.get(d)!.reverse()));
     return { byDom, cut };
   }
 }

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { SimEvent } from '../sim/events.js';
-import { eventFields } from './text.js';
+import type { MachineView } from '../replay/session.js';
+import { eventFields, stateLines } from './text.js';
 
 const send: SimEvent = {
   seq: 7, time: 1500, dom: 1, vcpu: 0, icount: 420, rip: 0x10440an, stack: [0x101581n, 0x1033c6n],
@@ -23,5 +24,26 @@ describe('detail fields', () => {
     expect(eventFields(send, '').slice(-2)).toEqual(['stack=0x101581', '<- 0x1033c6']);
     const { stack: _, ...plain } = send;
     expect(eventFields(plain as SimEvent, '').some((x) => x.startsWith('stack'))).toBe(false);
+  });
+});
+
+describe('state pane x87/SSE lines', () => {
+  const vcpu = {
+    dom: 1, vcpu: 0, regs: {}, rip: 0x1000n, rflags: 0x202, kernelMode: true, state: 'running', icount: 5,
+    fpu: { mxcsr: 0x1f80, fcw: 0x37f, fsw: 0, ftw: 0, xmm: Array<bigint>(16).fill(0n) },
+  };
+  const view = (fpu: typeof vcpu.fpu): MachineView => ({ seq: 1, time: 0, vcpus: [{ ...vcpu, fpu }], ports: [], rings: [], console: [] });
+
+  it('say nothing while the FPU is in its power-on state', () => {
+    expect(stateLines(view(vcpu.fpu), 1, 0, () => '', 80).some((l) => l.includes('mxcsr'))).toBe(false);
+  });
+
+  it('show MXCSR, FCW, FSW, FTW and the non-zero XMM registers once used', () => {
+    const xmm = Array<bigint>(16).fill(0n);
+    xmm[2] = 0xff00n;
+    const lines = stateLines(view({ mxcsr: 0x9fc0, fcw: 0x27f, fsw: 0x3800, ftw: 0x80, xmm }), 1, 0, () => '', 80).map((l) => l.trimEnd());
+    expect(lines).toContain('mxcsr=0x9fc0  fcw=0x27f  fsw=0x3800  ftw=0x80');
+    expect(lines).toContain('xmm2=0x0000000000000000000000000000ff00');
+    expect(lines.some((l) => l.includes('xmm0='))).toBe(false);
   });
 });

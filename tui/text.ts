@@ -3,9 +3,11 @@
  * width here, so a frame is exactly what these functions return and tests
  * can compare frames as strings.
  */
+import { consoleLineText, type ConsoleLine } from '../replay/console-text.js';
 import type { Decoded, SimEvent } from '../sim/events.js';
 import { summary } from '../replay/format.js';
 import type { MachineView } from '../replay/session.js';
+import { fpuItems } from '../replay/session-view.js';
 import type { DisasmLine } from '../sim/cpu/disasm.js';
 import type { RingRow } from './rings.js';
 
@@ -120,6 +122,10 @@ export function stateLines(v: MachineView, dom: number, vcpu: number, sym: (rip:
   const fixed: string[] = [];
   for (let i = 0; i < cells.length; i += per) fixed.push(cells.slice(i, i + per).join(' '));
   const packed = pack([...REGS.map((r) => `${r}=${hex(c.regs[r] ?? 0n)}`), `rflags=${hex(c.rflags)} ${flags.join(' ')}`.trimEnd()], w);
+  // x87/SSE state once the guest has used it: one packed block after the registers.
+  const fpu = pack(fpuItems(c.fpu), w);
+  fixed.push(...fpu);
+  packed.push(...fpu);
   const room = h - 2;
   const avail = code(CODE_MAX).length;
   let regs = fixed;
@@ -180,15 +186,11 @@ export function ringLines(rows: RingRow[], h: number, w: number): string[] {
   return out;
 }
 
-/** The console pane's lines: each domain's last lines, prefixed by its name, sharing `h` lines. */
-export function consoleLines(byDom: Map<number, string>, names: Map<number, string>, h: number, w: number): string[] {
+/** The console pane's lines: each domain's last lines (`[name] ` its PV console, `(dN) ` its console_io), sharing `h` lines. */
+export function consoleLines(byDom: Map<number, ConsoleLine[]>, names: Map<number, string>, h: number, w: number): string[] {
   if (byDom.size === 0) return [fit('(no console output up to here)', w)];
   const per = Math.max(1, Math.floor(h / byDom.size));
   const out: string[] = [];
-  for (const [dom, text] of byDom) {
-    const lines = text.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
-    const name = names.get(dom) ?? (dom < 0 ? 'xen' : `d${dom}`);
-    for (const l of lines.slice(-per)) out.push(fit(`[${name}] ${l}`, w));
-  }
+  for (const lines of byDom.values()) for (const l of lines.slice(-per)) out.push(fit(consoleLineText(l, names), w));
   return out;
 }

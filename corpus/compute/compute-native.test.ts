@@ -14,13 +14,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = join(ROOT, 'build', 'corpus');
-const GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format'] as const;
+const GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd', 'matmul', 'fpconv'] as const;
 const OK_LINE: Record<(typeof GUESTS)[number], string> = {
   sort: 'sort: ok',
   crc32: 'crc: ok',
   sha256: 'sha256: ok',
   bignum: 'bignum: ok',
   format: 'format: ok',
+  simd: 'simd: ok',
+  matmul: 'matmul: ok',
+  fpconv: 'fpconv: ok',
 };
 
 const expected = new Map<string, string>();
@@ -248,5 +251,51 @@ describe('sort', () => {
       expect(min! <= mid! && mid! <= max!, l).toBe(true);
     }
     expect(text).toMatch(/^sort checksum=0x[0-9a-f]{16}$/m);
+  });
+});
+
+describe('simd', () => {
+  /** The guest's arrays: fill() in simd.c over rt.c's xorshift64*. */
+  function arrays(): { wa: Int16Array; ba: Uint8Array; bb: Uint8Array } {
+    const N = 4096;
+    const M = (1n << 64n) - 1n;
+    let st = 0x5eed5eedn;
+    const wa = new Int16Array(N);
+    const ba = new Uint8Array(N);
+    const bb = new Uint8Array(N);
+    for (let i = 0; i < N; i++) {
+      st ^= st >> 12n;
+      st = (st ^ (st << 25n)) & M;
+      st ^= st >> 27n;
+      const x = (st * 0x2545f4914f6cdd1dn) & M;
+      wa[i] = Number(x & 0xffffn);
+      ba[i] = Number((x >> 32n) & 0xffn);
+      bb[i] = Number((x >> 40n) & 0x3fn);
+    }
+    for (let i = 0; i < N; i += 97) ba[i] = bb[i] = 0;
+    for (let i = 5; i < N; i += 89) ba[i] = 0xff;
+    return { wa, ba, bb };
+  }
+  const u64 = (v: number): string => BigInt.asUintN(64, BigInt(v)).toString();
+
+  it('agrees with sums, extremes, saturating mixes and absolute differences computed here', () => {
+    const text = out('simd');
+    const { wa, ba, bb } = arrays();
+    expect(field(text, 'sum16=')).toBe(u64(wa.reduce((s, v) => s + v, 0)));
+    expect(field(text, 'min8=')).toBe(String(Math.min(...ba)));
+    expect(field(text, 'max8=')).toBe(String(Math.max(...ba)));
+    expect(field(text, 'min16=')).toBe(u64(Math.min(...wa)));
+    expect(field(text, 'max16=')).toBe(u64(Math.max(...wa)));
+    expect(field(text, 'mix=')).toBe(String(ba.reduce((s, v, i) => s + Math.min(255, v + bb[i]!), 0)));
+    expect(field(text, 'sad=')).toBe(String(ba.reduce((s, v, i) => s + Math.abs(v - bb[i]!), 0)));
+  });
+
+  it('really is SSE2 code: the loops compiled to integer SIMD', () => {
+    const dis = execFileSync('objdump', ['-d', '--no-show-raw-insn', join(OUT, 'simd.elf')], { encoding: 'utf8' });
+    const used = new Set([...dis.matchAll(/\t([a-z0-9]+)\s/g)].map((m) => m[1]));
+    const want = ['movdqa', 'movaps', 'pxor', 'pand', 'paddd', 'paddw', 'psubw', 'paddq', 'punpcklwd', 'punpckhwd', 'punpcklbw', 'punpcklqdq',
+      'psrad', 'psrlq', 'psrldq', 'pcmpeqb', 'pcmpgtd', 'pminub', 'pmaxub', 'pminsw', 'pmaxsw', 'psadbw', 'pmaddwd', 'pmuludq', 'pmovmskb',
+      'pshufd', 'packuswb', 'movd', 'movq'];
+    expect(want.filter((m) => !used.has(m))).toEqual([]);
   });
 });

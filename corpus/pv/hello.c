@@ -3,9 +3,12 @@
  * us (start_info), the Xen version, our xenstore name and home directory,
  * then powers off.
  *
+ * Given a ramdisk (module 0), it prints where the builder put it and its
+ * first bytes, read through that address.
+ *
  * Console lines to check: "Hello from xenrr PV guest", "hello: nr_pages 4096
  * (16 MiB)" for 16 MiB, "hello: xenstore name \"<name>\", domid <id>",
- * "hello: done".
+ * "hello: module at 0x<va>, <n> bytes: \"<first 16 bytes>\"", "hello: done".
  */
 #include "rt.h"
 #include "hypercall.h"
@@ -25,6 +28,12 @@ void kmain(start_info_t *si)
     printk("hello: cmdline \"%s\"\n", si->cmd_line);
     printk("hello: shared_info maddr 0x%lx, pt_base 0x%lx (%lu frames), mfn_list 0x%lx\n",
            si->shared_info, si->pt_base, si->nr_pt_frames, si->mfn_list);
+
+    if (si->mod_len) {
+        char head[17] = { 0 };
+        memcpy(head, (const void *)si->mod_start, si->mod_len < 16 ? si->mod_len : 16);
+        printk("hello: module at 0x%lx, %lu bytes: \"%s\"\n", si->mod_start, si->mod_len, head);
+    }
 
     long ver = HYPERVISOR_xen_version(XENVER_version, NULL);
     HYPERVISOR_xen_version(XENVER_extraversion, extra);

@@ -65,7 +65,7 @@ async function checkTraceFile(path: string, o: CheckOpts): Promise<void> {
     for (const w of reader.warnings) process.stderr.write(`warning: ${w}\n`);
     const overrides = imageOverrides(o.image);
     checkImageNames(overrides, headerDomains(reader.header), path);
-    const syms = loadSymbols(reader.header, overrides, path);
+    const syms = loadSymbols(reader.header, overrides, new Map(), path);
     const vs = checkTrace(reader);
     if (o.json) process.stdout.write(`${JSON.stringify({ trace: path, events: reader.index.eventCount, complete: reader.complete, stop: reader.index.stopReason, violations: vs.map((v) => render.violationJson(v, syms)) }, null, 2)}\n`);
     else process.stdout.write(render.renderReport(vs, reader.index.eventCount, syms));

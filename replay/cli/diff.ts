@@ -13,9 +13,10 @@ import { loadSymbols } from '../symbols.js';
 import { positiveInt, UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
 import { checkImages, headerDomains, imageProblem } from './inputs.js';
+import { symbolOverrides } from './symbol-args.js';
 import { openTrace } from './trace-cmds.js';
 
-type DiffOpts = { ignore?: string; json?: boolean; replay: boolean; maxSteps: string; context: string; regions: string; window: string; image?: string[]; imageA?: string[]; imageB?: string[] };
+type DiffOpts = { ignore?: string; json?: boolean; replay: boolean; maxSteps: string; context: string; regions: string; window: string; image?: string[]; imageA?: string[]; imageB?: string[]; symbols?: string[] };
 
 const FIELD_HELP = `
 Events are compared normalized: kind, dom, vcpu, the symbol of the RIP
@@ -97,6 +98,7 @@ export function registerDiff(program: Command): void {
     .option('--image <name=path...>', 'kernel image of a domain, for both traces')
     .option('--image-a <name=path...>', 'kernel image of a domain of trace a')
     .option('--image-b <name=path...>', 'kernel image of a domain of trace b')
+    .option('--symbols <name=path...>', 'symbol file of a domain (System.map, unstripped vmlinux, kernel with kallsyms), for both traces')
     .option('--no-replay', 'compare the traces only: do not replay both runs to find where execution parts')
     .option('--max-steps <n>', 'instructions stepped in both runs when looking for where execution parts', '2000000')
     .option('--json', 'print the report as JSON')
@@ -122,8 +124,9 @@ export function registerDiff(program: Command): void {
       checkImages(imageOverrides(o.imageB), db, pb, (p) => imageProblem(p, false), '--image-b');
       const oa = new Map([...both, ...imageOverrides(o.imageA)]);
       const ob = new Map([...both, ...imageOverrides(o.imageB)]);
-      const sa = loadSymbols(ra.header, oa);
-      const sb = loadSymbols(rb.header, ob);
+      const files = symbolOverrides(o.symbols);
+      const sa = loadSymbols(ra.header, oa, files, pa);
+      const sb = loadSymbols(rb.header, ob, files, pb);
       for (const [r, p] of [[ra, pa], [rb, pb]] as const) for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${p}: ${w}\n`);
       let report;
       try {

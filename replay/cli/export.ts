@@ -13,9 +13,10 @@ import { loadSymbols } from '../symbols.js';
 import { UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
 import { checkImages, domainOption, imageProblem, outputFile, seqRange } from './inputs.js';
+import { symbolOverrides } from './symbol-args.js';
 import { openTrace } from './trace-cmds.js';
 
-type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[] };
+type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[]; symbols?: string[] };
 
 /** Buffered writes to an fd: a big trace costs one chunk of memory, not the whole JSON. */
 function writeChunks(fd: number, chunks: Iterable<string>): number {
@@ -49,6 +50,7 @@ export function registerExport(program: Command): void {
     .option('--to <seq>', 'last sequence number (inclusive)')
     .option('--dom <n>', 'only this domain (flows to other domains are left out)')
     .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .action(async (path: string, o: ExportOpts) => {
       await initZstd();
       const r = openTrace(path);
@@ -59,7 +61,7 @@ export function registerExport(program: Command): void {
       const images = imageOverrides(o.image);
       checkImages(images, domains, path, (p) => imageProblem(p, false));
       outputFile(o.perfetto, 'a JSON file', [path]);
-      const syms = loadSymbols(r.header, images);
+      const syms = loadSymbols(r.header, images, symbolOverrides(o.symbols), path);
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       const whole = o.from === undefined && o.to === undefined;
       const exporter = new PerfettoExporter(r.header, { syms, ...(dom !== undefined ? { dom } : {}), ...(whole ? { endTime: r.index.endTime } : {}) });

@@ -2,39 +2,54 @@
  * `xenrr run [scenario.json | kernel.elf ...]`: run guests to completion and
  * print each domain's console (prefixed by the domain's name) and a summary.
  *
- * A scenario runs its domains on the simulated Xen; an ELF with Xen notes
- * runs as a one-domain PV scenario. `--bare` runs freestanding programs
- * (the compute guests) on the bare core instead. With no argument it runs
- * the built-in default scenario.
+ * A scenario runs its domains on the simulated Xen; a PV kernel (an ELF
+ * with Xen notes, or a bzImage holding one, as Xen's loader takes them)
+ * runs as a one-domain PV scenario, with `--ramdisk` and `--symbols` if
+ * given. `--bare` runs freestanding programs (the compute guests) on the
+ * bare core instead. With no argument it runs the built-in default scenario.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { runFlat, type FlatResult } from '../../sim/cpu/flat.js';
 import { ElfError, parseElf } from '../../sim/elf.js';
 import type { RunSummary } from '../../sim/machine.js';
 import { parseScenario, ScenarioError, singleKernel, type Scenario } from '../../sim/scenario.js';
-import { checkExpect, runScenario } from '../scenario-run.js';
 import { MAX_MACHINE_MIB } from '../../sim/xen/frames.js';
 import { positiveInt, UsageError } from './errors.js';
 import { actionOptions } from './actions.js';
 import { inputFile, rangeOption, seedOption } from './inputs.js';
+import { ImageError, kernelImage, type KernelImage } from '../image/kernel-image.js';
+import type { SimEvent } from '../../sim/events.js';
+import { ConsoleLines, consoleLineText } from '../console-text.js';
+import { kernelTable, symbolFileTable } from '../image/symbol-table.js';
+import { checkExpect, domainFiles, runScenario } from '../scenario-run.js';
+import { checkSymbolFile } from './symbol-args.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
 
-type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; cmdline?: string; json?: boolean; bare?: boolean; action?: string[] };
+type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; cmdline?: string; ramdisk?: string; symbols?: string; json?: boolean; bare?: boolean; action?: string[] };
 
-export function registerRun(program: Command): void {
-  program
-    .command('run')
-    .description('run a scenario or guest kernel images to completion and print consoles and a summary')
-    .argument('[inputs...]', `scenario .json, PV kernel or compute guest ELF (default: ${DEFAULT_SCENARIO.slice(ROOT.length)})`)
-    .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
+/** Options a kernel run alone takes (run and record share them). */
+export function addKernelOptions(c: Command): Command {
+  return c
     .option('--mem <MiB>', 'memory of a kernel run alone (default 16; with --bare: of the bare core)')
     .option('--vcpus <n>', 'vCPUs of a kernel run alone (default 1)')
-    .option('--seed <n>', 'seed (overrides the scenario): permutes the machine frames backing each domain')
     .option('--cmdline <s>', 'command line of a kernel run alone (default none)')
+    .option('--ramdisk <file>', 'ramdisk (initramfs) for a bare kernel, loaded as Xen loads module 0')
+    .option('--symbols <file>', 'System.map or unstripped vmlinux naming a bare kernel\'s addresses (default: its symbol table, else its kallsyms)');
+}
+
+export function registerRun(program: Command): void {
+  addKernelOptions(
+    program
+      .command('run')
+      .description('run a scenario or guest kernel images to completion and print consoles and a summary')
+      .argument('[inputs...]', `scenario .json, PV kernel (ELF or bzImage) or compute guest ELF (default: ${DEFAULT_SCENARIO.slice(ROOT.length)})`)
+      .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
+      .option('--seed <n>', 'seed (overrides the scenario): permutes the machine frames backing each domain'),
+  )
     .option('--json', 'print the summary as JSON')
     .option('--bare', 'run freestanding ELF programs on the bare x86-64 core (port 0xE9 console, hlt to stop)')
     .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:KEY]: a toolstack action (shutdown, reboot, sysrq, pause, unpause, destroy) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest (repeatable)')
@@ -55,6 +70,9 @@ const MAX_BARE_MIB = 4096;
 export function loadInput(path: string, opts: RunOpts): Scenario | null {
   const bytes = readFile(path);
   if (path.endsWith('.json')) {
+    for (const [flag, v] of [['--ramdisk', opts.ramdisk], ['--symbols', opts.symbols]] as const) {
+      if (v !== undefined) throw new UsageError(`${flag} is for a bare kernel; a scenario names its domains' files (${flag.slice(2)} in ${path})`);
+    }
     let json: unknown;
     try {
       json = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -63,18 +81,31 @@ export function loadInput(path: string, opts: RunOpts): Scenario | null {
     }
     return parseScenario(json, path);
   }
+  let k: KernelImage;
+  try {
+    k = kernelImage(bytes);
+  } catch (e) {
+    if (e instanceof ImageError) throw new UsageError(`${path}: ${e.message}`);
+    throw e;
+  }
+  const format = k.format;
   let pv: boolean;
   try {
-    pv = parseElf(bytes).notes.some((n) => n.name === 'Xen');
+    pv = parseElf(k.elf).notes.some((n) => n.name === 'Xen');
   } catch (e) {
-    if (e instanceof ElfError) throw new UsageError(`${path}: ${e.message}`);
+    if (e instanceof ElfError) throw new UsageError(`${path}: ${format === 'ELF' ? '' : `${format} payload: `}${e.message}`);
     throw e;
   }
   if (!pv) {
+    if (format !== 'ELF') throw new UsageError(`${path}: not a Xen PV kernel: the ${format} holds an ELF without Xen ELF notes (a kernel built without CONFIG_XEN_PV)`);
     if (opts.bare) return null;
     throw new UsageError(`${path}: not a Xen PV kernel (no Xen ELF notes); use --bare to run a freestanding program on the bare core`);
   }
+  if (opts.ramdisk !== undefined && !existsSync(opts.ramdisk)) throw new UsageError(`--ramdisk ${opts.ramdisk}: no such file`);
+  if (opts.symbols !== undefined) checkSymbolFile('--symbols', opts.symbols);
   return singleKernel(path, {
+    ...(opts.ramdisk !== undefined ? { ramdisk: opts.ramdisk } : {}),
+    ...(opts.symbols !== undefined ? { symbols: opts.symbols } : {}),
     memoryMiB: rangeOption('--mem', opts.mem ?? '16', 2, MAX_MACHINE_MIB, 'MiB'),
     vcpus: rangeOption('--vcpus', opts.vcpus ?? '1', 1, 32),
     cmdline: opts.cmdline ?? '',
@@ -115,23 +146,30 @@ function runPv(s: Scenario, opts: RunOpts): boolean {
   const maxInsns = opts.maxInsns === undefined ? undefined : positiveInt('--max-insns', opts.maxInsns);
   const seed = seedOf(opts);
   const actions = actionOptions(opts.action, s);
+  // Consoles as they are written: each domain's PV console and its console_io lines, in order.
+  const names = new Map(s.domains.map((d, k) => [k + 1, d.name]));
+  const lines = new ConsoleLines((l) => process.stdout.write(`${consoleLineText(l, names)}\n`));
+  const crashes = new Map<number, Extract<SimEvent, { kind: 'milestone' }>>();
+  const sink = (e: SimEvent): void => {
+    if (e.kind === 'console' && !opts.json) lines.add(e.dom, e.source, e.text);
+    else if (e.kind === 'milestone' && / crashed: /.test(e.text)) crashes.set(e.dom, e);
+  };
   const t0 = process.hrtime.bigint();
-  const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}), actions });
+  const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}), sink, actions });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  lines.flush();
   const problems = checkExpect(s, summary);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ scenario: s.name, ...summary, problems }, null, 2)}\n`);
   } else {
-    for (const d of summary.domains) {
-      const text = d.console.replace(/\r\n/g, '\n').replace(/\n$/, '');
-      if (text.length > 0) for (const line of text.split('\n')) process.stdout.write(`[${d.name}] ${line}\n`);
-    }
+    for (const [dom, e] of crashes) process.stdout.write(`[${names.get(dom)}] ${e.text} (${crashSymbol(s, dom - 1, e.rip)})\n`);
     process.stdout.write(`\n${s.name}: ${summary.stop}, ${summary.instructions} instructions, virtual time ${(summary.time / 1e6).toFixed(3)} ms, ${(summary.instructions / seconds / 1e6).toFixed(1)} MIPS, ${summary.events} events\n`);
     process.stdout.write('domain        id  state     reason     instructions\n');
     for (const d of summary.domains) {
       process.stdout.write(`${d.name.padEnd(12)} ${String(d.id).padStart(3)}  ${d.state.padEnd(9)} ${(d.reason || '-').padEnd(9)} ${String(d.instructions).padStart(13)}\n`);
     }
     process.stdout.write(`hypercalls: ${Object.entries(summary.hypercalls).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}\n`);
+    if (summary.unimplemented !== undefined) process.stdout.write(`stopped: ${summary.unimplemented}\n`);
     for (const p of problems) process.stdout.write(`expectation failed: ${p}\n`);
   }
   return pvFailed(s, summary, problems);
@@ -144,6 +182,19 @@ function runPv(s: Scenario, opts: RunOpts): boolean {
  */
 export function pvFailed(s: Scenario, summary: RunSummary, problems: string[]): boolean {
   return summary.stop !== 'all-stopped' || problems.length > 0 || (Object.keys(s.expect.shutdown).length === 0 && summary.domains.some((d) => d.reason !== 'poweroff'));
+}
+
+/** Where a domain crashed, by the names its symbol file or kernel gives (the address if none). */
+function crashSymbol(s: Scenario, k: number, rip: bigint): string {
+  const f = domainFiles(s, k);
+  try {
+    const t = f.symbols !== undefined ? symbolFileTable(new Uint8Array(readFileSync(f.symbols))) : kernelTable(kernelImage(new Uint8Array(readFileSync(f.kernel))).elf);
+    const at = t?.symbolize(rip);
+    if (at) return `${at.name}+0x${at.offset.toString(16)}`;
+  } catch {
+    // unreadable symbols: the address alone
+  }
+  return `0x${rip.toString(16)}`;
 }
 
 function runFlatImage(path: string, opts: RunOpts): boolean {
@@ -164,8 +215,9 @@ function runFlatImage(path: string, opts: RunOpts): boolean {
   } else {
     for (const line of result.output.replace(/\n$/, '').split('\n')) process.stdout.write(`[${name}] ${line}\n`);
     const stop = result.stop === 'exception' ? `#${result.exception!.vector}@${result.exception!.rip.toString(16)}` : result.stop;
-    process.stdout.write(`\nimage          stop       exit  instructions       MIPS\n`);
-    process.stdout.write(`${name.padEnd(14)} ${stop.padEnd(10)} ${String(result.exitCode ?? '-').padStart(4)}  ${String(result.instructions).padStart(12)}  ${(result.instructions / seconds / 1e6).toFixed(1).padStart(9)}\n`);
+    process.stdout.write(`\nimage          stop           exit  instructions       MIPS\n`);
+    process.stdout.write(`${name.padEnd(14)} ${stop.padEnd(14)} ${String(result.exitCode ?? '-').padStart(4)}  ${String(result.instructions).padStart(12)}  ${(result.instructions / seconds / 1e6).toFixed(1).padStart(9)}\n`);
+    if (result.unimplemented !== undefined) process.stdout.write(`stopped: ${result.unimplemented}\n`);
   }
   return result.stop !== 'halt' || result.exitCode !== 0;
 }

@@ -9,14 +9,20 @@ import { TraceError, TraceReader } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
 import { KIND_ALIASES, summary } from '../format.js';
 import { headerIdentity, imageName } from '../images.js';
-import { record } from '../record.js';
+import { CHECKPOINT_INSNS, record } from '../record.js';
 import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
 import { checkExpect } from '../scenario-run.js';
 import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
-import { DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
+import { addKernelOptions, DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
+import { symbolOverrides } from './symbol-args.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
+/** How checkpoints were spaced, for `info`: " (every N events or M instructions)", or nothing. */
+const spacing = (events: number, insns: number): string => {
+  const by = [events ? `${events} events` : '', insns ? `${insns} instructions` : ''].filter((x) => x !== '');
+  return by.length > 0 ? ` (every ${by.join(' or ')})` : '';
+};
 
 /** Open a trace file, or a one-line error (missing, a directory, damaged). */
 export function openTrace(path: string): TraceReader {
@@ -30,19 +36,19 @@ export function openTrace(path: string): TraceReader {
 }
 
 export function registerTraceCommands(program: Command): void {
-  program
-    .command('record')
-    .description('run a scenario (or PV kernel) and record its trace')
-    .argument('[input]', 'scenario .json or PV kernel ELF', DEFAULT_SCENARIO)
-    .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
-    .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
-    .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
-    .option('--seed <n>', 'seed (overrides the scenario)')
-    .option('--mem <MiB>', 'memory of a kernel recorded alone (default 16)')
-    .option('--vcpus <n>', 'vCPUs of a kernel recorded alone (default 1)')
-    .option('--cmdline <s>', 'command line of a kernel recorded alone (default none)')
-    .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:KEY]: a toolstack action (shutdown, reboot, sysrq, pause, unpause, destroy) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest; recorded with the scenario, so replay re-applies it')
-    .action(async (input: string, o: { output: string; checkpointEvery: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; action?: string[] }) => {
+  addKernelOptions(
+    program
+      .command('record')
+      .description('run a scenario (or PV kernel) and record its trace')
+      .argument('[input]', 'scenario .json or PV kernel (ELF or bzImage)', DEFAULT_SCENARIO)
+      .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
+      .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
+      .option('--checkpoint-insns <n>', 'guest instructions between machine checkpoints, all vCPUs together (0: none); with --checkpoint-every, whichever comes first', String(CHECKPOINT_INSNS))
+      .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
+      .option('--seed <n>', 'seed (overrides the scenario)')
+      .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:KEY]: a toolstack action (shutdown, reboot, sysrq, pause, unpause, destroy) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest; recorded with the scenario, so replay re-applies it'),
+  )
+    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string; action?: string[] }) => {
       kernelOptions([input], o);
       let s;
       try {
@@ -54,6 +60,7 @@ export function registerTraceCommands(program: Command): void {
       if (s === null) throw new UsageError(`${input}: not a Xen PV kernel; only PV guests can be recorded`);
       const actions = actionOptions(o.action, s);
       const every = o.checkpointEvery === '0' ? 0 : positiveInt('--checkpoint-every', o.checkpointEvery);
+      const insns = o.checkpointInsns === '0' ? 0 : positiveInt('--checkpoint-insns', o.checkpointInsns);
       const seed = seedOf(o);
       outputFile(o.output, 'a trace file', [input]);
       const tty = process.stderr.isTTY === true;
@@ -63,6 +70,7 @@ export function registerTraceCommands(program: Command): void {
       try {
         r = await record(s, o.output, {
           checkpointEvery: every,
+          checkpointInsns: insns,
           ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
           ...(seed !== undefined ? { seed } : {}),
           actions,
@@ -82,6 +90,7 @@ export function registerTraceCommands(program: Command): void {
       const sec = Number(process.hrtime.bigint() - t0) / 1e9;
       process.stdout.write(`${o.output}: ${r.events} events, ${r.checkpoints} checkpoints, ${r.bytes} bytes (${(r.bytes / Math.max(1, r.events)).toFixed(2)} bytes/event), ${r.summary.stop}, ${r.summary.instructions} instructions in ${sec.toFixed(2)} s\n`);
       // The trace is complete either way; the exit code judges the run as `xenrr run` does.
+      if (r.summary.unimplemented !== undefined) process.stdout.write(`stopped: ${r.summary.unimplemented}\n`);
       const problems = checkExpect(s, r.summary);
       for (const p of problems) process.stdout.write(`expectation failed: ${p}\n`);
       for (const d of r.summary.domains) if (d.reason !== 'poweroff' && Object.keys(s.expect.shutdown).length === 0) process.stdout.write(`domain ${d.name}: ${d.state}${d.reason ? ` (${d.reason})` : ''}\n`);
@@ -97,9 +106,10 @@ export function registerTraceCommands(program: Command): void {
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number (inclusive)')
     .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
+    .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .option('--stacks', 'under each event raised in a hypercall, the guest call stack (frame pointers)')
     .option('--json', 'one JSON object per line')
-    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[] }) => {
+    .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[]; symbols?: string[] }) => {
       await initZstd();
       const r = openTrace(path);
       const domains = headerDomains(r.header);
@@ -117,8 +127,9 @@ export function registerTraceCommands(program: Command): void {
       const { from, end: to } = seqRange(o.from, o.to);
       const images = imageOverrides(o.image);
       checkImages(images, domains, path, (p) => imageProblem(p, false));
-      const syms = loadSymbols(r.header, images, path);
-      for (const w of [...r.warnings, ...r.damage]) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
+      const syms = loadSymbols(r.header, images, symbolOverrides(o.symbols), path);
+      for (const w of [...r.warnings, ...r.damage]) process.stderr.write(`xenrr: warning: ${path}: ${w}
+`);
       try {
         for (const e of r.events(from, to)) {
           if (dom !== null && e.dom !== dom) continue;
@@ -150,9 +161,9 @@ export function registerTraceCommands(program: Command): void {
       const info = {
         file: path, complete: r.complete, damage, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
         scenario: id.name, scenarioSha256: id.sha256, seed: r.header.seed,
-        images: r.header.images.map((i, k) => ({ domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
+        images: r.header.images.map((i, k) => ({ role: i.role, domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
-        chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery,
+        chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery, checkpointInsns: r.header.checkpointInsns ?? 0,
         bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
         eventBytesPerEvent: r.index.eventCount ? compressed / r.index.eventCount : 0,
         compressionRatio: compressed ? raw / compressed : 0, endTime: r.index.endTime, stopReason: r.index.stopReason,
@@ -165,9 +176,9 @@ export function registerTraceCommands(program: Command): void {
         `trace      ${path}${damage.length > 0 ? '  (DAMAGED: see the warnings)' : r.complete ? '' : '  (INCOMPLETE: no footer index)'}`,
         `format     v${info.formatVersion}, recorded by xenrr ${info.xenrrVersion}`,
         `scenario   ${info.scenario}${id.sha256 ? ` (sha256 ${id.sha256.slice(0, 16)}...)` : ''}, seed ${info.seed}, stop: ${info.stopReason}, virtual time ${(info.endTime / 1e6).toFixed(3)} ms`,
-        ...info.images.map((i) => `image      ${i.domain}: ${i.name}${i.path && i.path !== i.name ? ` (${i.path})` : ''} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
+        ...info.images.map((i) => `${(i.role === 'kernel' ? 'image' : i.role).padEnd(10)} ${i.domain}: ${i.name}${i.path && i.path !== i.name ? ` (${i.path})` : ''} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
         ...(r.index.vcpus.length > 0 ? [`vcpus      ${r.index.vcpus.map((v) => `d${v.dom}v${v.vcpu} ${v.icount}`).join(', ')} instructions retired`] : []),
-        `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${info.checkpointEvery ? ` (every ${info.checkpointEvery} events)` : ''}`,
+        `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${spacing(info.checkpointEvery, info.checkpointInsns)}`,
         `size       ${info.bytes} bytes, ${info.bytesPerEvent.toFixed(2)} bytes/event overall, ${info.eventBytesPerEvent.toFixed(2)} bytes/event in event chunks, compression ${info.compressionRatio.toFixed(1)}x`,
         `by kind    ${Object.entries(info.countsByKind).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ')}`,
         `hypercalls ${Object.entries(info.countsByHypercall).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,

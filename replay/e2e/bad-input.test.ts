@@ -101,6 +101,7 @@ const BAD: Array<[string[], string | RegExp]> = [
   [['run', KERNEL, '--vcpus', '0'], "xenrr: --vcpus must be 1 to 32, got '0'"],
   [['run', HELLO, '--mem', '64'], 'xenrr: --mem applies to a kernel run alone; a scenario sets memoryMiB for each of its domains'],
   [['record', HELLO, '--cmdline', 'quiet', '-o', `${D}/c.xrr`], 'xenrr: --cmdline applies to a kernel run alone; a scenario sets cmdline for each of its domains'],
+  [['record', HELLO, '--checkpoint-insns', 'many', '-o', `${D}/ci.xrr`], "xenrr: --checkpoint-insns must be a positive integer, got 'many'"],
   // Filters that would silently print nothing.
   [['dump', PP, '--dom', '99'], `xenrr: --dom: no domain '99' in ${PP} (domains: 1 ping, 2 pong, xen)`],
   [['dump', PP, '--dom', 'nobody'], `xenrr: --dom: no domain 'nobody' in ${PP} (domains: 1 ping, 2 pong, xen)`],

@@ -15,12 +15,16 @@ import { F, Msr } from './regs.js';
 
 const str4 = (s: string): number => s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24);
 
-/** CPUID leaves: [eax, ebx, ecx, edx]. Leaf 1 EDX: FPU? no; TSC, MSR, CX8, CMOV; ECX: CX16, POPCNT. */
+/**
+ * CPUID leaves: [eax, ebx, ecx, edx]. Leaf 1 EBX: CLFLUSH line 64 bytes;
+ * EDX: FPU, TSC, MSR, CX8, CMOV, CLFSH, FXSR, SSE, SSE2; ECX: CX16, POPCNT.
+ */
 const CPUID: Record<number, readonly [number, number, number, number]> = {
   0x0: [0x7, str4('Genu'), str4('ntel'), str4('ineI')],
-  0x1: [0x000806c1, 0x00000800, (1 << 13) | (1 << 23), (1 << 4) | (1 << 5) | (1 << 8) | (1 << 15)],
-  // BMI1 (tzcnt), FSGSBASE
-  0x7: [0, (1 << 0) | (1 << 3), 0, 0],
+  0x1: [0x000806c1, 0x00000800, (1 << 13) | (1 << 23),
+    (1 << 0) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 15) | (1 << 19) | (1 << 24) | (1 << 25) | (1 << 26)],
+  // FSGSBASE, BMI1 (tzcnt), CLFLUSHOPT, CLWB
+  0x7: [0, (1 << 0) | (1 << 3) | (1 << 23) | (1 << 24), 0, 0],
   0x80000000: [0x80000008, 0, 0, 0],
   // ECX: LAHF/SAHF, ABM (lzcnt); EDX: SYSCALL, NX, RDTSCP, LM
   0x80000001: [0, 0, (1 << 0) | (1 << 5), (1 << 11) | (1 << 20) | (1 << 27) | (1 << 29)],
@@ -30,10 +34,11 @@ const CPUID: Record<number, readonly [number, number, number, number]> = {
 export class BareHost implements CpuHost {
   /** Bytes written to port 0xE9. */
   readonly console: number[] = [];
-  cr0 = 0x80000011;
+  /** PG NE ET MP PE and PAE OSFXSR OSXMMEXCPT: the x87/SSE gates as Linux user space has them (the oracle's host) */
+  cr0 = 0x80000033;
   cr2 = 0n;
   cr3 = 0n;
-  cr4 = 0x20;
+  cr4 = 0x620;
   efer = 0xd01;
   readonly dr = new Array<bigint>(8).fill(0n);
   readonly msrs = new Map<number, bigint>();
@@ -48,6 +53,10 @@ export class BareHost implements CpuHost {
   rdtsc(c: Cpu): readonly [number, number] {
     const n = c.retired();
     return [n >>> 0, Math.floor(n / 2 ** 32) >>> 0];
+  }
+
+  tscAux(): number {
+    return Number((this.msrs.get(Msr.TSC_AUX) ?? 0n) & 0xffffffffn);
   }
 
   portIn(c: Cpu): number {
@@ -112,7 +121,7 @@ export class BareHost implements CpuHost {
 
   priv(c: Cpu, op: PrivOp, reg: number, lo: number, hi: number): readonly number[] | void {
     if (op === PrivOp.SLDT || op === PrivOp.STR || op === PrivOp.SMSW || op === PrivOp.SGDT || op === PrivOp.SIDT) {
-      return op === PrivOp.SMSW ? [this.cr0 & 0xffff, 0] : [0, 0, 0];
+      return op === PrivOp.SMSW ? [((this.cr0 & ~8) | (c.ts ? 8 : 0)) & 0xffff, 0] : [0, 0, 0];
     }
     this.checkCpl0(c);
     const v = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -134,12 +143,15 @@ export class BareHost implements CpuHost {
         [c.gsLo, c.gsHi, c.kgsLo, c.kgsHi] = [c.kgsLo, c.kgsHi, c.gsLo, c.gsHi];
         return;
       case PrivOp.MOV_FROM_CR: {
-        const x = reg === 0 ? BigInt(this.cr0) : reg === 2 ? this.cr2 : reg === 3 ? this.cr3 : reg === 4 ? BigInt(this.cr4) : reg === 8 ? 0n : c.raise(Vector.UD);
+        const x = reg === 0 ? BigInt((this.cr0 & ~8) | (c.ts ? 8 : 0)) : reg === 2 ? this.cr2 : reg === 3 ? this.cr3 : reg === 4 ? BigInt(this.cr4) : reg === 8 ? 0n : c.raise(Vector.UD);
         return [Number(x & 0xffffffffn), Number(x >> 32n)];
       }
       case PrivOp.MOV_TO_CR:
         if (reg === 0) {
           this.cr0 = lo;
+          c.mp = (lo & 2) !== 0;
+          c.em = (lo & 4) !== 0;
+          c.ts = (lo & 8) !== 0;
           c.mmu.paging = (lo & 0x80000000) !== 0;
           c.mmu.wp = (lo & 0x10000) !== 0;
           c.mmu.flush();
@@ -150,8 +162,21 @@ export class BareHost implements CpuHost {
           c.mmu.flush();
         } else if (reg === 4) {
           this.cr4 = lo;
+          c.osfxsr = (lo & 0x200) !== 0;
+          c.osxmmexcpt = (lo & 0x400) !== 0;
           c.mmu.flush();
         } else if (reg !== 8) c.raise(Vector.UD);
+        return;
+      case PrivOp.CLTS:
+        this.cr0 &= ~8;
+        c.ts = false;
+        return;
+      case PrivOp.LMSW:
+        // CR0 bits 0-3 (PE cannot be cleared)
+        this.cr0 = (this.cr0 & ~0xe) | (lo & 0xf);
+        c.mp = (lo & 2) !== 0;
+        c.em = (lo & 4) !== 0;
+        c.ts = (lo & 8) !== 0;
         return;
       case PrivOp.MOV_FROM_DR:
         return [Number(this.dr[reg & 7]! & 0xffffffffn), Number(this.dr[reg & 7]! >> 32n)];
@@ -159,7 +184,7 @@ export class BareHost implements CpuHost {
         this.dr[reg & 7] = v;
         return;
       default:
-        // lgdt/lidt/lldt/ltr/clts/wbinvd/invd/lmsw/sysret: accepted, no model of descriptor tables.
+        // lgdt/lidt/lldt/ltr/wbinvd/invd/sysret: accepted, no model of descriptor tables.
         return;
     }
   }

@@ -66,9 +66,14 @@ describe('exceptions are values', () => {
     expect(cpu.run(10)).toMatchObject({ vector: Vector.UD });
   });
 
-  it('x87/SSE are #UD by design', () => {
-    const { cpu } = flat(Uint8Array.from([0x0f, 0x28, 0xc1])); // movaps xmm0, xmm1
-    expect(cpu.run(10)).toMatchObject({ vector: Vector.UD });
+  it('a valid instruction the core does not implement stops the run there, unretired; an invalid one is #UD', () => {
+    // movaps xmm0, xmm1; nop; fadd st, st(1)
+    const { cpu } = flat(Uint8Array.from([0x0f, 0x28, 0xc1, 0x90, 0xd8, 0xc1]));
+    expect(cpu.run(10)).toMatchObject({ kind: ExitKind.UNIMPLEMENTED, retired: 2 });
+    expect(cpu.rip).toBe(0x1004n);
+    // AVX (vzeroupper) likewise; D9 D1 is no x87 instruction.
+    expect(flat(Uint8Array.from([0xc5, 0xf8, 0x77])).cpu.run(10)).toMatchObject({ kind: ExitKind.UNIMPLEMENTED, retired: 0 });
+    expect(flat(Uint8Array.from([0xd9, 0xd1])).cpu.run(10)).toMatchObject({ kind: ExitKind.EXCEPTION, vector: Vector.UD });
   });
 });
 

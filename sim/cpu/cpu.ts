@@ -11,6 +11,7 @@ import { decodeBlock, eaFull, type Block, type Insn } from './decode.js';
 import { compileBlock, HOT_RUNS } from './jit.js';
 import { ExitKind, FAULT, Vector } from './fault.js';
 import { materialize, setFlagsWord } from './flags.js';
+import { fpuReset, MXCSR_DEFAULT, MXCSR_MASK, newXmmFile, X87, type XmmViews } from './fpu.js';
 import type { CpuHost } from './host.js';
 import { Mmu } from './mmu.js';
 import { PAGE_SIZE, type CodeWatcher, type PhysMem } from './phys-mem.js';
@@ -58,6 +59,23 @@ export class Cpu implements CodeWatcher {
   /** CR4.FSGSBASE: rd/wr{fs,gs}base are #UD while clear. */
   fsgsbase = true;
 
+  // x87/SSE state and its gates (fpu.ts describes the layout).
+  /** XMM0-15: register i, dword j at 4*i+j */
+  readonly xmm: Uint32Array;
+  /** byte/word/dword/float views of `xmm` plus two scratch slots (not state of its own) */
+  readonly xv: XmmViews;
+  mxcsr = MXCSR_DEFAULT;
+  /** FCW FSW FTW(abridged) FOP FIP FDP FCS FDS R0-R7, at X87.* */
+  readonly x87 = new Uint16Array(X87.SIZE);
+  /** CR0.TS, CR0.EM, CR0.MP, CR4.OSFXSR, CR4.OSXMMEXCPT, as the host last set them (defaults: Linux user space's) */
+  ts = false;
+  em = false;
+  mp = true;
+  osfxsr = true;
+  osxmmexcpt = true;
+  /** MXCSR bits ldmxcsr/fxrstor accept and FXSAVE reports (a property of the model, not state) */
+  mxcsrMask = MXCSR_MASK;
+
   /** Scratch: high half of the last 64-bit read, and the current effective address. */
   hi = 0;
   eaLo = 0;
@@ -78,8 +96,22 @@ export class Cpu implements CodeWatcher {
   bi = 0;
   /** entries after which a block is translated to JS (jit.ts); 0 disables translation */
   jitThreshold = HOT_RUNS;
+  /**
+   * Code breakpoints (linear addresses as `bpKey` numbers), null for none;
+   * set with setBreakpoints. Decoded blocks end before a breakpoint address,
+   * so one can only be a block's first instruction, and `run` returns
+   * ExitKind.BREAKPOINT before entering a block flagged `bp`: translated
+   * blocks never run past one, and without breakpoints the run loop pays one
+   * flag test per block.
+   */
+  breakpoints: ReadonlySet<number> | null = null;
+  /** Let the next `run` execute a breakpoint instruction it starts at (resuming from a stop there); cleared by `run`. */
+  bpSkip = false;
   private exitReq = false;
+  /** the exit was asked for by the host (requestExit), not only by a data watch */
+  private hostExit = false;
   private exTrap = false;
+  private exUnimpl = false;
   private exVector = 0;
   private exErr = 0;
   private exCr2Lo = 0;
@@ -90,6 +122,8 @@ export class Cpu implements CodeWatcher {
 
   constructor(readonly mem: PhysMem, public host: CpuHost) {
     this.mmu = new Mmu(mem, (v, e, lo, hi) => this.raise(v, e, lo, hi));
+    ({ xmm: this.xmm, xv: this.xv } = newXmmFile());
+    fpuReset(this);
     mem.attach(this);
   }
 
@@ -111,8 +145,26 @@ export class Cpu implements CodeWatcher {
     return this.raise(vector, err);
   }
 
+  /** Stop at the current instruction, which the core does not implement: `run` returns ExitKind.UNIMPLEMENTED (unwinds like raise). */
+  unimplemented(): never {
+    this.exUnimpl = true;
+    throw FAULT;
+  }
+
   /** Make `run` return ExitKind.HOST once the current instruction retires. */
   requestExit(): void {
+    this.exitReq = true;
+    this.hostExit = true;
+    this.stop = true;
+  }
+
+  /**
+   * A debugger's data watch saw the current instruction access watched
+   * memory: `run` returns ExitKind.WATCH once it retires (or HOST if the
+   * host asked too). Translated blocks do not check for this after every
+   * access: whoever watches sets `jitThreshold` to 0 and flushes the code.
+   */
+  watchAccess(): void {
     this.exitReq = true;
     this.stop = true;
   }
@@ -141,15 +193,23 @@ export class Cpu implements CodeWatcher {
   run(budget: number): CpuExit {
     const start = this.icount;
     this.exitReq = false;
+    this.hostExit = false;
     let left = budget;
     let prev: Block | null = null;
     let block: Block | null = null;
     let k = 0;
     let viaJit = false;
+    let brk = false;
+    const skip = this.bpSkip;
+    this.bpSkip = false;
     try {
       while (left > 0) {
         block = null;
         block = this.lookup(prev);
+        if (block.bp && (left !== budget || !skip)) {
+          brk = true;
+          break;
+        }
         const insns = block.insns;
         const n = insns.length;
         const lim = n <= left ? n : left;
@@ -206,11 +266,15 @@ export class Cpu implements CodeWatcher {
       }
       this.curBlockPfn = -1;
       this.cur = null;
+      if (this.exUnimpl) {
+        this.exUnimpl = false;
+        return this.exit(ExitKind.UNIMPLEMENTED, start);
+      }
       return this.exit(ExitKind.EXCEPTION, start);
     }
     this.curBlockPfn = -1;
     this.cur = null;
-    return this.exit(this.exitReq ? ExitKind.HOST : ExitKind.BUDGET, start);
+    return this.exit(this.exitReq ? (this.hostExit ? ExitKind.HOST : ExitKind.WATCH) : brk ? ExitKind.BREAKPOINT : ExitKind.BUDGET, start);
   }
 
   /** One instruction. */
@@ -286,6 +350,19 @@ export class Cpu implements CodeWatcher {
     }
     this.mmu.epoch++;
     if (pfn === this.curBlockPfn) this.stop = true;
+  }
+
+  /**
+   * Replace the code breakpoints (`bpKey` of each address; empty or null:
+   * none). Decoded blocks are dropped when the set changes, since their
+   * boundaries depend on it.
+   */
+  setBreakpoints(keys: ReadonlySet<number> | null): void {
+    const next = keys === null || keys.size === 0 ? null : new Set(keys);
+    const cur = this.breakpoints;
+    if (next === null ? cur === null : cur !== null && cur.size === next.size && [...next].every((k) => cur.has(k))) return;
+    this.breakpoints = next;
+    this.flushCode();
   }
 
   /** Drop every decoded block (e.g. after restoring a snapshot). */

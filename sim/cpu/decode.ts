@@ -5,13 +5,17 @@
  *
  * Undecodable input never throws: an unknown opcode becomes an instruction
  * that raises #UD when executed, an instruction longer than 15 bytes one that
- * raises #GP(0). Only a fault while fetching the first instruction of a block
+ * raises #GP(0). Valid encodings the core does not implement (table entries
+ * with `unimpl`, the 0F 38/0F 3A maps, VEX/EVEX: decode-ext.ts) stop the
+ * run instead. Only a fault while fetching the first instruction of a block
  * propagates (as FAULT) to the run loop.
  */
 import type { Cpu } from './cpu.js';
+import { BAD_VEX, EVEX, MAP38, MAP3A, modrmTail, VEX, vexLength } from './decode-ext.js';
 import { FAULT, Vector } from './fault.js';
 import { OPCODES } from './opcodes.js';
-import { OSZ, type Handler, type OpEntry } from './optable.js';
+import { hasModrm, OSZ, type Handler, type OpEntry } from './optable.js';
+import { bpKey } from './regs.js';
 
 /** Register id used as `base` meaning "no register". */
 export const NO_REG = -1;
@@ -43,7 +47,7 @@ export class Insn {
   immLo = 0;
   immHi = 0;
   imm2 = 0;
-  /** 0, 0xF2 or 0xF3 */
+  /** 0, 0xF2 or 0xF3 (the last of them) */
   rep = 0;
   lock = false;
   rex = 0;
@@ -68,6 +72,8 @@ export type Block = {
   chain0: Block | null;
   chain1: Block | null;
   epoch: number;
+  /** it starts at a code breakpoint (Cpu.breakpoints): the run loop stops before entering it */
+  bp: boolean;
   /** frame of the first byte; `pfns` lists every frame the block's bytes touch */
   pfn: number;
   pfns: number[];
@@ -160,9 +166,6 @@ function eaStackBase(c: Cpu, i: Insn): void {
 type Slot = { modrm: boolean; entries: OpEntry[] };
 const SLOTS: (Slot | undefined)[] = new Array(512);
 
-function hasModrm(e: OpEntry): boolean {
-  return /(^|,)([EGMRS][a-z]*|[CD]q)(,|$)/.test(e.ops) || e.ext !== undefined;
-}
 for (const e of OPCODES) {
   const n = e.plus ? 8 : 1;
   for (let k = 0; k < n; k++) {
@@ -173,7 +176,8 @@ for (const e of OPCODES) {
   }
 }
 
-function pick(slot: Slot, modrm: number, rep: number): OpEntry | undefined {
+/** The entry for ModRM byte `modrm` and mandatory prefix `mp` (optable.ts Pfx). */
+function pick(slot: Slot, modrm: number, mp: number): OpEntry | undefined {
   const mod = modrm >> 6;
   const reg = (modrm >> 3) & 7;
   let fallback: OpEntry | undefined;
@@ -183,7 +187,7 @@ function pick(slot: Slot, modrm: number, rep: number): OpEntry | undefined {
     if (e.mod === 'mem' && mod === 3) continue;
     if (e.rmv !== undefined && (modrm & 7) !== e.rmv) continue;
     if (e.pfx !== undefined) {
-      if (e.pfx === rep) return e;
+      if (e.pfx === mp) return e;
       continue;
     }
     fallback ??= e;
@@ -255,10 +259,12 @@ function decodeOne(f: Fetcher, at: number, ins: Insn): number {
   }
   ins.rex = rex;
   let map = 0;
+  if (b === 0xc4 || b === 0xc5 || b === 0x62) return decodeVex(f, at, p, b, ins, opsz16 || rex !== 0 || ins.rep !== 0 || ins.lock);
   if (b === 0x0f) {
     map = 1;
     p++;
     b = f.byte(p);
+    if (b === 0x38 || b === 0x3a) return decodeMap3(f, at, p, b, ins);
   }
   p++;
   const slot = SLOTS[map * 256 + b];
@@ -267,7 +273,7 @@ function decodeOne(f: Fetcher, at: number, ins: Insn): number {
     modrm = f.byte(p);
     p++;
   }
-  const e = slot === undefined ? undefined : pick(slot, modrm, ins.rep);
+  const e = slot === undefined ? undefined : pick(slot, modrm, ins.rep !== 0 ? ins.rep : opsz16 ? 0x66 : 0);
   if (e === undefined) {
     ins.fn = opUD;
     return p - at;
@@ -277,7 +283,8 @@ function decodeOne(f: Fetcher, at: number, ins: Insn): number {
   ins.sub = e.sub ?? (modrm >> 3) & 7;
   const w = (rex & 8) !== 0;
   const osz = e.osz ?? OSZ.V;
-  ins.osz = osz === OSZ.B ? 1 : osz === OSZ.F64 ? 8 : w ? 8 : opsz16 ? 2 : osz === OSZ.D64 ? 8 : 4;
+  const o16 = opsz16 && e.pfx !== 0x66;
+  ins.osz = osz === OSZ.B ? 1 : osz === OSZ.F64 ? 8 : w ? 8 : o16 ? 2 : osz === OSZ.D64 ? 8 : 4;
   ins.asz = adsz32 ? 4 : 8;
   const ops = e.ops;
   const byteReg = (id: number, isByte: boolean): number => (isByte && rex === 0 && id >= 4 && id < 8 ? id + 12 : id);
@@ -353,6 +360,28 @@ function decodeOne(f: Fetcher, at: number, ins: Insn): number {
   return p - at;
 }
 
+/** VEX/EVEX at offset p (prefixes before it make it #UD): measured, stops the run when executed. */
+function decodeVex(f: Fetcher, at: number, p: number, b: number, ins: Insn, prefixed: boolean): number {
+  const n = vexLength(f, p, b);
+  const len = p - at + Math.max(n, 1);
+  if (len > MAX_LEN) return tooLong(ins, len);
+  ins.e = n < 0 || prefixed ? BAD_VEX : b === 0x62 ? EVEX : VEX;
+  ins.fn = ins.e.fn;
+  return len;
+}
+
+/** The 0F 38 / 0F 3A maps (p at the 38/3A byte): ModRM, plus an 8-bit immediate for 0F 3A. */
+function decodeMap3(f: Fetcher, at: number, p: number, b: number, ins: Insn): number {
+  p += 2;
+  p += 1 + modrmTail(f, p);
+  if (b === 0x3a) p++;
+  if (p - at > MAX_LEN) return tooLong(ins, p - at);
+  ins.e = b === 0x38 ? MAP38 : MAP3A;
+  ins.fn = ins.e.fn;
+  if (ins.lock) ins.fn = opUD;
+  return p - at;
+}
+
 function readS32(f: Fetcher, p: number): number {
   return f.byte(p) | (f.byte(p + 1) << 8) | (f.byte(p + 2) << 16) | (f.byte(p + 3) << 24);
 }
@@ -374,8 +403,14 @@ const MAX_BLOCK = 64;
 export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
   const f = new Fetcher(c, lo, hi);
   const insns: Insn[] = [];
+  const bps = c.breakpoints;
   let off = 0;
   for (;;) {
+    // A breakpoint address is always a block's first instruction.
+    if (bps !== null && insns.length > 0) {
+      const [a, b] = add64(lo, hi, off, 0);
+      if (bps.has(bpKey(a, b))) break;
+    }
     const ins = new Insn();
     let len: number;
     try {
@@ -398,7 +433,8 @@ export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
     if (((lo & 0xfff) + off) >> 12 !== 0) break;
   }
   const last = insns[insns.length - 1]!;
-  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, runs: 0, compiled: null, chain0: null, chain1: null, epoch: -1, pfn: f.pfns[0]!, pfns: f.pfns, insns };
+  const bp = bps !== null && bps.has(bpKey(lo, hi));
+  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, runs: 0, compiled: null, chain0: null, chain1: null, epoch: -1, bp, pfn: f.pfns[0]!, pfns: f.pfns, insns };
 }
 
 /** Fold RIP-relative displacements and choose the effective-address function. */

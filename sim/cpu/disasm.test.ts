@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createSymbolizer, parseElf, SectionFlag, SectionType } from '../elf.js';
-import { around, disassemble } from './disasm.js';
+import { around, disassemble, unimplementedText } from './disasm.js';
 
 const PV = fileURLToPath(new URL('../../build/corpus/pv/', import.meta.url));
 const hasObjdump = spawnSync('objdump', ['--version']).status === 0;
@@ -60,7 +60,7 @@ describe('disassembler', () => {
     0x51, 0x41, 0x53, 0xb8, 0x20, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3, // push %rcx .. ret
     0xe8, 0xed, 0xff, 0xff, 0xff, // call start
     0x48, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00, // mov 0x10(%rip),%rax
-    0xd9, 0x90, // x87 is not in the table; 0x90 is a nop again
+    0x0f, 0x04, 0x90, // 0F 04 is not in the table (invalid in 64-bit mode); 0x90 is a nop again
     0xf3, 0x48, 0xab, // rep stos %rax,%es:(%rdi)
   ]);
   const base = 0x400000n;
@@ -77,10 +77,18 @@ describe('disassembler', () => {
       '40000d 1 ret',
       '40000e 5 call   400000 <stub>',
       '400013 7 mov    0x10(%rip),%rax        # 40002a <stub+0x2a>',
-      '40001a 1 .byte 0xd9',
-      '40001b 1 nop',
-      '40001c 3 rep stos %rax,%es:(%rdi)',
+      '40001a 2 .byte 0x0f,0x04',
+      '40001c 1 nop',
+      '40001d 3 rep stos %rax,%es:(%rdi)',
     ]);
+  });
+
+  it('names an instruction the core does not implement, or its class when the decoder only measured it', () => {
+    const text = (b: number[]): string => unimplementedText(Uint8Array.from(b), 0x1000n);
+    expect(text([0xd8, 0xc1, 0x90])).toBe('unimplemented instruction `fadd` (d8 c1)');
+    expect(text([0x0f, 0x53, 0x04, 0x24])).toBe('unimplemented instruction `rcpps` (0f 53 04 24)');
+    expect(text([0xc5, 0xf8, 0x77])).toBe('unimplemented AVX (VEX-encoded) instruction (c5 f8 77)');
+    expect(text([0x66, 0x0f, 0x38, 0x00, 0xc1])).toBe('unimplemented 0f 38 map (SSSE3/SSE4/...) instruction (66 0f 38 00 c1)');
   });
 
   it('shows the instructions around RIP, decoded from the symbol start, and restarts at RIP when that start does not lead to it', () => {

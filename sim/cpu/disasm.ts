@@ -13,6 +13,7 @@
  */
 import type { Cpu } from './cpu.js';
 import { decodeBlock, NO_REG, type Insn } from './decode.js';
+import { hasModrm } from './optable.js';
 
 export type DisasmLine = {
   addr: bigint;
@@ -44,6 +45,8 @@ const reg = (id: number, size: number): string => `%${(size === 1 ? R8 : size ==
 
 /** Immediates shifted or counted: printed as the unsigned byte they are. */
 const COUNT_IMM = new Set(['rol', 'ror', 'rcl', 'rcr', 'shl', 'sal', 'shr', 'sar', 'shld', 'shrd', 'bt', 'bts', 'btr', 'btc', 'int', 'in', 'out', 'enter']);
+/** cmpps/cmppd/cmpss/cmpsd predicates by imm8, as objdump spells the pseudo-ops. */
+const CMP_PREDICATES = ['eq', 'lt', 'le', 'unord', 'neq', 'nlt', 'nle', 'ord'];
 /** Never suffixed, even with only a memory operand (objdump's choice). */
 const NO_SUFFIX = new Set(['push', 'pop', 'call', 'jmp', 'lcall', 'ljmp', 'cmpxchg8b', 'sgdt', 'sidt', 'lgdt', 'lidt', 'invlpg', 'prefetchw', 'lea', 'smsw', 'lmsw', 'sldt', 'str', 'lldt', 'ltr']);
 
@@ -76,7 +79,7 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
   const imm = (BigInt(ins.immHi) << 32n) | BigInt(ins.immLo);
   const ops = e.ops === '' ? [] : e.ops.split(',');
   const mod = raw.modrm >> 6;
-  const ripRel = ins.rm === -1 && mod === 0 && (raw.modrm & 7) === 5 && hasModrm(e.ops, e.ext);
+  const ripRel = ins.rm === -1 && mod === 0 && (raw.modrm & 7) === 5 && hasModrm(e);
   const w = (ins.rex & 8) !== 0;
   let mn = e.mn;
   let comment = '';
@@ -90,7 +93,7 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
       const rel = BigInt.asIntN(64, disp - next);
       const s = sym(disp);
       comment = `        # ${s === null ? hex(disp) : `${disp.toString(16)} <${s}>`}`;
-      return `${seg}${rel < 0n ? `-${hex(-rel)}` : hex(rel)}(%rip)`;
+      return `${seg}${rel < 0n ? `-${hex(-rel)}` : hex(rel)}(${ins.asz === 4 ? '%eip' : '%rip'})`;
     }
     const areg = (id: number): string => reg(id, ins.asz);
     const sibBase = raw.sib >= 0 ? raw.sib & 7 : -1;
@@ -101,12 +104,13 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
     return `${seg}${d}(${ins.base === NO_REG ? '' : areg(ins.base)}${idx})`;
   };
   const immText = (v: bigint, size: number): string => {
-    const mask = COUNT_IMM.has(mn) ? 0xffn : (1n << BigInt(8 * size)) - 1n;
+    // counts and SSE selectors are unsigned bytes
+    const mask = COUNT_IMM.has(mn) || /(^|,)[VWUPQN]/.test(e.ops) ? 0xffn : (1n << BigInt(8 * size)) - 1n;
     return `$${hex(v & mask)}`;
   };
   const sizeOf = (op: string): number => {
     const c = op[op.length - 1];
-    return c === 'b' ? 1 : c === 'w' ? 2 : c === 'd' ? 4 : c === 'q' ? 8 : c === 'z' ? Math.min(ins.osz, 4) : ins.osz;
+    return c === 'b' ? 1 : c === 'w' ? 2 : c === 'd' ? 4 : c === 'q' ? 8 : c === 'z' ? Math.min(ins.osz, 4) : c === 'y' ? (w ? 8 : 4) : ins.osz;
   };
   const str = (which: 'X' | 'Y'): string => {
     const base = which === 'X' ? 6 : 7;
@@ -129,6 +133,12 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         return '%cl';
       case 'DX':
         return '(%dx)';
+      case 'AX':
+        sizedByReg = true;
+        return '%ax';
+      case 'STi':
+        sizedByReg = true;
+        return `%st(${raw.modrm & 7})`;
       case 'Ib':
       case 'Iw':
       case 'Iz':
@@ -165,6 +175,16 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         break;
     }
     const kind = op[0];
+    // XMM (V reg, W/U rm) and MMX (P reg, Q/N rm) registers; memory forms as for E.
+    if (kind === 'V' || kind === 'P') {
+      sizedByReg = true;
+      return kind === 'V' ? `%xmm${ins.reg}` : `%mm${ins.reg & 7}`;
+    }
+    if ((kind === 'W' || kind === 'U' || kind === 'Q' || kind === 'N') && ins.rm !== -1) {
+      sizedByReg = true;
+      return kind === 'W' || kind === 'U' ? `%xmm${ins.rm}` : `%mm${ins.rm & 7}`;
+    }
+    if (kind === 'W' || kind === 'Q') return mem();
     if (kind === 'G' || kind === 'Z') {
       sizedByReg = true;
       return reg(ins.reg, sizeOf(op));
@@ -179,7 +199,8 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         // mov to a segment register names the full register, as objdump does.
         return reg(ins.rm, op === 'Ew' && ops.includes('Sw') ? Math.max(ins.osz, 4) : sizeOf(op));
       }
-      memSize = op === 'M' ? 0 : sizeOf(op);
+      // Memory-only operands (x87 and SSE state, prefetches) take no suffix.
+      memSize = kind === 'M' ? 0 : sizeOf(op);
       return mem();
     }
     return op;
@@ -236,6 +257,33 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
         if (ins.osz === 4) return 'nop';
       }
       break;
+    case 'movd':
+      if (w && e.pfx === 0x66) mn = 'movq';
+      break;
+    case 'cmpps':
+    case 'cmppd':
+    case 'cmpss':
+    case 'cmpsd':
+      // predicates 0-7 as pseudo-ops (cmpltps); reserved bits set: the plain form with its immediate
+      if ((imm & 0xffn) < 8n) {
+        mn = `cmp${CMP_PREDICATES[Number(imm & 7n)]}${mn.slice(3)}`;
+        list = list.slice(1);
+      }
+      break;
+    case 'cvtsi2ss':
+    case 'cvtsi2sd':
+      if (ins.rm === -1) mn += w ? 'q' : 'l';
+      break;
+    case 'fxsave':
+    case 'fxrstor':
+      if (w) mn += '64';
+      break;
+    case 'fnstenv':
+    case 'fldenv':
+    case 'fnsave':
+    case 'frstor':
+      if (ins.osz === 2) mn += 's'; // the 16-bit environment format
+      break;
     case 'mov':
       if (ops[1] === 'Iv' && ins.osz === 8) mn = 'movabs';
       if (ops.includes('Ob') || ops.includes('Ov')) mn = ins.asz === 8 ? 'movabs' : 'addr32 mov';
@@ -251,6 +299,8 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
   for (const p of raw.prefixes) {
     const ig = IGNORED_SEG[p];
     if (ig !== undefined) words.push(ig);
+    // FS/GS with no memory operand to apply to: objdump names the prefix
+    else if ((p === 0x64 || p === 0x65) && ins.rm !== -1) words.push(p === 0x64 ? 'fs' : 'gs');
     else if (p === 0x66 && opsize > 1) {
       words.push('data16');
       opsize--;
@@ -265,10 +315,6 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
   }
   const head = [...words, mn].join(' ');
   return list.length === 0 ? head : `${head.padEnd(6)} ${list.join(',')}${comment}`;
-}
-
-function hasModrm(ops: string, ext: number | undefined): boolean {
-  return /(^|,)([EGMRS][a-z]*|[CD]q)(,|$)/.test(ops) || ext !== undefined;
 }
 
 /** A CPU stand-in whose instruction fetches read `bytes` (at guest address `base`); other addresses read as zero. */
@@ -287,7 +333,7 @@ function bufferCpu(bytes: Uint8Array, base: bigint): Cpu {
       return new DataView(out.buffer);
     },
   };
-  return { mmu } as unknown as Cpu;
+  return { mmu, breakpoints: null } as unknown as Cpu;
 }
 
 /**
@@ -333,4 +379,25 @@ export function around(bytes: Uint8Array, base: bigint, start: bigint, rip: bigi
   if (cur < 0) return { lines: [], cur: -1 };
   const lo = Math.max(0, cur - before);
   return { lines: lines.slice(lo, cur + after + 1), cur: cur - lo };
+}
+
+/**
+ * What the first instruction of `bytes` is, for the report of a run that
+ * stopped at it because the core does not implement it:
+ * "unimplemented instruction `fadd` (d8 c1)", or by its class when the
+ * decoder only measured it: "unimplemented AVX (VEX-encoded) instruction
+ * (c5 f8 77)".
+ */
+export function unimplementedText(bytes: Uint8Array, base: bigint): string {
+  const ins = decodeFirst(bytes, base);
+  const n = Math.min(ins.len, bytes.length);
+  const hex = [...bytes.subarray(0, n)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+  const e = ins.e;
+  if (e === null) return `unimplemented instruction (${hex})`;
+  return e.mn.startsWith('(') ? `unimplemented ${e.unimpl ?? ''} instruction (${hex})` : `unimplemented instruction \`${e.mn}\` (${hex})`;
+}
+
+/** The decoded first instruction of `bytes` (for tools and tests that need its operands). */
+export function decodeFirst(bytes: Uint8Array, base = 0n): Insn {
+  return decodeBlock(bufferCpu(bytes, base), Number(base & 0xffffffffn), Number((base >> 32n) & 0xffffffffn)).insns[0]!;
 }

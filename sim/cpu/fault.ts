@@ -9,7 +9,7 @@
  */
 export const Vector = {
   DE: 0, DB: 1, NMI: 2, BP: 3, OF: 4, BR: 5, UD: 6, NM: 7, DF: 8,
-  TS: 10, NP: 11, SS: 12, GP: 13, PF: 14, MF: 16, AC: 17,
+  TS: 10, NP: 11, SS: 12, GP: 13, PF: 14, MF: 16, AC: 17, XM: 19,
 } as const;
 
 /** #PF error-code bits (Intel SDM vol. 3, 4.7). */
@@ -26,5 +26,16 @@ export const ExitKind = {
   EXCEPTION: 1,
   /** the host interface asked the loop to stop (hlt, hypercall, ...) */
   HOST: 2,
+  /**
+   * an architecturally valid instruction this core does not implement (x87
+   * arithmetic, MMX, SSE floating point, SSE3 and later, AVX): RIP is at it,
+   * nothing of it retired. Not an exception: the embedder stops the run and
+   * says so, since no guest-visible outcome would be the hardware's.
+   */
+  UNIMPLEMENTED: 3,
+  /** RIP reached a code breakpoint (Cpu.breakpoints): stopped before executing it */
+  BREAKPOINT: 4,
+  /** the instruction just retired accessed memory a debugger watches (Mmu.setDataWatch, Cpu.watchAccess) */
+  WATCH: 5,
 } as const;
 export type ExitKind = (typeof ExitKind)[keyof typeof ExitKind];

@@ -7,6 +7,7 @@
 import { parseElf, SegmentType } from '../elf.js';
 import { BareHost } from './bare-host.js';
 import { Cpu } from './cpu.js';
+import { unimplementedText } from './disasm.js';
 import { ExitKind } from './fault.js';
 import { PhysMem } from './phys-mem.js';
 
@@ -15,10 +16,12 @@ export type FlatResult = {
   output: string;
   /** EAX at hlt, or null when it stopped otherwise */
   exitCode: number | null;
-  /** 'halt' | 'exception' | 'budget' */
-  stop: 'halt' | 'exception' | 'budget';
+  /** 'halt' | 'exception' | 'budget' | 'unimplemented' (an instruction the core does not implement) */
+  stop: 'halt' | 'exception' | 'budget' | 'unimplemented';
   /** when stop is 'exception': vector, error code and RIP */
   exception?: { vector: number; errorCode: number; rip: bigint };
+  /** when stop is 'unimplemented': `unimplemented instruction \`fadd\` (d8 c1) at rip 0x...` */
+  unimplemented?: string;
   instructions: number;
   /** 4 KiB frames the program touched */
   framesTouched: number;
@@ -56,6 +59,7 @@ export function runFlat(image: Uint8Array, opts: FlatOptions = {}): FlatResult {
   const quantum = opts.quantum ?? 1_000_000;
   let stop: FlatResult['stop'] = 'budget';
   let exception: FlatResult['exception'];
+  let unimplemented: string | undefined;
   while (cpu.icount < max) {
     const e = cpu.run(Math.min(quantum, max - cpu.icount));
     if (e.kind === ExitKind.HOST && host.halted) {
@@ -67,12 +71,20 @@ export function runFlat(image: Uint8Array, opts: FlatOptions = {}): FlatResult {
       exception = { vector: e.vector, errorCode: e.errorCode, rip: cpu.rip };
       break;
     }
+    if (e.kind === ExitKind.UNIMPLEMENTED) {
+      stop = 'unimplemented';
+      const pa = cpu.mmu.peekPhys(cpu.ripLo, cpu.ripHi);
+      const what = pa < 0 ? 'unimplemented instruction (unreadable)' : unimplementedText(mem.read(pa, Math.min(15, mem.frameCount * 4096 - pa)), cpu.rip);
+      unimplemented = `${what} at rip 0x${cpu.rip.toString(16)}`;
+      break;
+    }
   }
   return {
     output: Buffer.from(host.console).toString('latin1'),
     exitCode: stop === 'halt' ? cpu.r[0]! | 0 : null,
     stop,
     ...(exception ? { exception } : {}),
+    ...(unimplemented !== undefined ? { unimplemented } : {}),
     instructions: cpu.icount,
     framesTouched: mem.framesTouched,
   };

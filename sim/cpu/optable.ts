@@ -10,11 +10,25 @@
  *   size letters b (8), w (16), d (32), q (64), v (16/32/64 by operand
  *   size), z (16 or 32, sign-extended to 64 for 64-bit ops). Fixed
  *   registers are named: AL, rAX, CL, DX, 1.
+ * XMM operands: V ModRM.reg, W ModRM.rm (register or memory), U ModRM.rm
+ *   register only; MMX: P ModRM.reg, Q rm, N rm register; sizes x (128), ss/d (32), sd/q (64), and y (32 or 64
+ *   by REX.W) for general registers. x87 memory forms are M with a size
+ *   (Mw, Md, Mq, Mt for 80-bit); register forms name ST and STi.
  */
 import type { Cpu } from './cpu.js';
 import type { Insn } from './decode.js';
 
 export type Handler = (c: Cpu, i: Insn) => void;
+
+/**
+ * Mandatory prefixes (`OpEntry.pfx`). The prefix an instruction carries is
+ * the last F2/F3 if any, else 66 if present, else none (NP): an entry with
+ * `pfx` matches only that exact value, so 66/F2/F3 select different SSE
+ * instructions and a combination no entry lists is #UD. A 66 serving as
+ * mandatory prefix does not change the operand size.
+ */
+export const NP = 0;
+export type Pfx = typeof NP | 0x66 | 0xf2 | 0xf3;
 
 /** How the operand size is chosen. */
 export const OSZ = {
@@ -39,8 +53,8 @@ export type OpEntry = {
   mod?: 'reg' | 'mem';
   /** exact ModRM.rm for mod == 3 forms such as 0F 01 F8 (swapgs) */
   rmv?: number;
-  /** mandatory prefix (F3 0F B8 popcnt) */
-  pfx?: 0xf3 | 0xf2;
+  /** mandatory prefix (F3 0F B8 popcnt, 66 0F 6F movdqa) or NP: see `Pfx`; absent: prefixes do not select */
+  pfx?: Pfx;
   /** opcode + register in the low 3 bits (50+r, B8+r): registers code..code+7 */
   plus?: boolean;
   mn: string;
@@ -62,4 +76,16 @@ export type OpEntry = {
   fast?: (i: Insn) => Handler | null;
   /** not comparable with the host CPU from user mode (privileged, non-deterministic) */
   noOracle?: string;
+  /**
+   * An architecturally valid instruction the core does not implement, and
+   * its class ('x87 arithmetic', 'SSE floating point', 'MMX', ...): its
+   * handler stops the run (Cpu.unimplemented) after the checks it shares
+   * with its class (#UD/#NM from CR0/CR4).
+   */
+  unimpl?: string;
 };
+
+/** Whether the entry's encoding has a ModRM byte. */
+export function hasModrm(e: OpEntry): boolean {
+  return /(^|,)([EGMRSVWUPQN][a-z]*|[CD]q|STi)(,|$)/.test(e.ops) || e.ext !== undefined;
+}

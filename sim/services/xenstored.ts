@@ -233,24 +233,9 @@ export class XenStore {
 
   // ---- toolstack side (no permission checks, never inside a transaction) ----
 
-  /** What libxl does for a new domain (perms as libxl__domain_make sets them: the
-   * home is "n0 r<id>", the guest's writable dirs are owned by it), then XS_INTRODUCE:
-   * resets any connection state of `domid` and fires @introduceDomain (not for dom0). */
-  introduceDomain(domid: number, name: string): void {
-    const ro: Perm[] = [{ id: 0, bits: 0 }, { id: domid, bits: PERM_READ }];
-    const rw: Perm[] = [{ id: domid, bits: 0 }];
-    const dom = home(domid);
-    this.rm(dom);
-    const nodes: [string, string, Perm[]][] = [
-      ['', '', ro], ['/domid', `${domid}`, ro], ['/name', name, ro], ['/device', '', ro], ['/control', '', ro],
-      ['/control/shutdown', '', rw], ['/control/feature-poweroff', '', rw], ['/control/feature-reboot', '', rw],
-      ['/control/feature-suspend', '', rw], ['/control/sysrq', '', rw], ['/data', '', rw], ['/drivers', '', rw],
-      ['/feature', '', rw], ['/attr', '', rw], ['/error', '', rw],
-    ];
-    for (const [sub, value, perms] of nodes) {
-      this.write(dom + sub, value);
-      this.setPermsAt(this.tool, dom + sub, perms);
-    }
+  /** XS_INTRODUCE from the toolstack (the nodes are xl's: toolstack.ts): resets any
+   * connection state of `domid` and fires @introduceDomain (not for dom0). */
+  introduceDomain(domid: number): void {
     this.introduce(domid);
   }
 

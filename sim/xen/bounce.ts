@@ -78,10 +78,22 @@ export function bounce(xen: Xen, d: Domain, v: Vcpu, handler: bigint, err: numbe
 
 /** Inject the event-channel upcall if one is pending and events are unmasked. */
 export function maybeUpcall(xen: Xen, d: Domain, v: Vcpu): boolean {
-  if (!d.alive || !v.upcallPending || v.upcallMask) return false;
+  if (!d.alive) return false;
+  // process_nmi (x86_64/entry.S): a pending NMI first, through trap-table
+  // vector 2, unless one is being handled; the iret hypercall unmasks.
+  if (v.nmiPending && !v.nmiMasked) {
+    v.nmiPending = false;
+    const t = v.traps[2];
+    if (t !== null && t !== undefined && t.address !== 0n) {
+      v.nmiMasked = true;
+      xen.emit(v, d.id, { kind: 'exception', vector: 2, errorCode: 0, cr2: 0n, bounced: true, handler: t.address });
+      return bounce(xen, d, v, t.address, null, (t.flags & 4) !== 0);
+    }
+  }
+  if (!v.upcallPending || v.upcallMask) return false;
   const cb = v.callbacks.get(0); // CALLBACKTYPE_event
   if (cb === undefined || cb.address === 0n) return false;
-  xen.emit(v, d.id, { kind: 'evtchn_deliver', ports: xen.pendingPorts(d, v.id) });
+  xen.emit(v, d.id, () => ({ kind: 'evtchn_deliver', ports: xen.pendingPorts(d, v.id) }));
   return bounce(xen, d, v, cb.address, null, true);
 }
 
@@ -141,6 +153,7 @@ export function doIret(xen: Xen, d: Domain, v: Vcpu): boolean {
     c.setReg(1, rcx);
   }
   v.upcallMask = (fl & IF) === 0;
+  v.nmiMasked = false; // async_exception_cleanup
   if (d.vmAssist & (1 << VMASST_TYPE_architectural_iopl)) v.iopl = (fl >> 12) & 3;
   c.setReg(0, rax);
   return true;

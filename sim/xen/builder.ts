@@ -7,12 +7,22 @@
  * 4K by 4K. Page tables hold machine addresses, and MFN != PFN on purpose.
  * shared_info is a Xen frame outside the guest's PFN space; the hypercall
  * page is written where the HYPERCALL_PAGE note says.
+ *
+ * A ramdisk (module 0) goes where xc_dom_build_image puts it: right after
+ * the kernel, mapped, with start_info.mod_start its VIRTUAL address; or, for
+ * a kernel whose MOD_START_PFN note says it takes one, after the padding
+ * that ends the initial mapping, unmapped, with mod_start its PFN and
+ * SIF_MOD_START_PFN set (Linux declares it).
  */
 import { ElfError, parseElf, type ElfFile } from '../elf.js';
 import { Domain, EvtState } from './domain.js';
 import type { Frames } from './frames.js';
 import { PGT } from './page-types.js';
+import { VMASST_TYPE_pae_extended_cr3 } from './public/xen.js';
 import { PvHost } from './pv-host.js';
+import { SIF_MOD_START_PFN, start_info } from './public/xen.js';
+import { RUNSTATE_runnable } from './public/vcpu.js';
+import { initialRunstate } from './runstate.js';
 import { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
 
@@ -23,14 +33,22 @@ export const XEN_ELFNOTE = {
   INIT_P2M: 15, MOD_START_PFN: 16, SUPPORTED_FEATURES: 17, PHYS32_ENTRY: 18,
 } as const;
 
+/**
+ * libxl's slack over a domain's memory (LIBXL_MAXMEM_CONSTANT, KiB): xl sets
+ * max_pages = target + 1 MiB (libxl__build_pre -> xc_domain_setmaxmem), so a
+ * domU may populate that many pages beyond its initial allocation.
+ */
+export const LIBXL_MAXMEM_CONSTANT_KIB = 1024;
+
 export class BuildError extends Error {
   override name = 'BuildError';
 }
 
-/** `seed` permutes which machine frame backs which PFN (0: in order, still MFN != PFN). */
-export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number };
+/** `seed` permutes which machine frame backs which PFN (0: in order, still MFN != PFN). `ramdisk`: module 0, loaded as is. */
+export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number; ramdisk?: Uint8Array };
 
-export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string };
+/** `modStartPfn`: the MOD_START_PFN note is present and nonzero (libelf's unmapped_initrd). */
+export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string; modStartPfn: boolean; paeMode: string };
 
 const PAGE = 4096n;
 const M64 = (1n << 64n) - 1n;
@@ -61,6 +79,8 @@ export function xenNotes(elf: ElfFile): XenNotes {
     guestOs: str(XEN_ELFNOTE.GUEST_OS),
     loader: str(XEN_ELFNOTE.LOADER),
     features: str(XEN_ELFNOTE.FEATURES),
+    modStartPfn: (num(XEN_ELFNOTE.MOD_START_PFN) ?? 0n) !== 0n,
+    paeMode: str(XEN_ELFNOTE.PAE_MODE),
   };
 }
 
@@ -96,7 +116,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   const d = new Domain(spec.id, spec.name, spec.privileged);
   d.cmdline = spec.cmdline;
   const nrPages = spec.memoryMiB * 256;
-  d.maxPages = nrPages;
+  // A hardware domain is sized by Xen's dom0_mem; a domU by the toolstack.
+  d.maxPages = spec.privileged ? nrPages : nrPages + LIBXL_MAXMEM_CONSTANT_KIB / 4;
   const virtOffset = notes.virtBase - notes.paddrOffset;
   const loads = elf.loadSegments.filter((s) => s.memsz > 0);
   if (loads.length === 0) throw new BuildError('kernel has no loadable segment');
@@ -128,6 +149,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     va += roundUp(bytes, PAGE);
     return at;
   };
+  const ramdisk = spec.ramdisk;
+  const modVa = ramdisk !== undefined && !notes.modStartPfn ? take(BigInt(ramdisk.length)) : 0n;
   const p2mVa = take(BigInt(nrPages) * 8n);
   const startInfoVa = take(PAGE);
   const storeVa = take(PAGE);
@@ -143,7 +166,10 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   }
   take(BigInt(nTables) * PAGE);
   const stackVa = take(PAGE);
-  if (pfnOf(mapEnd) > nrPages) throw new BuildError(`${spec.memoryMiB} MiB is too small for this kernel (needs ${Math.ceil(pfnOf(mapEnd) / 256)} MiB)`);
+  // An unmapped ramdisk follows the padding that completes the initial mapping.
+  const modPfn = ramdisk !== undefined && notes.modStartPfn ? pfnOf(mapEnd) : -1;
+  const usedPfns = modPfn >= 0 ? modPfn + Math.ceil(ramdisk!.length / 4096) : pfnOf(mapEnd);
+  if (usedPfns > nrPages) throw new BuildError(`${spec.memoryMiB} MiB is too small for this kernel${ramdisk !== undefined ? ' and ramdisk' : ''} (needs ${Math.ceil(usedPfns / 256)} MiB)`);
 
   const mem = frames.mem;
   const writeVa = (at: bigint, data: Uint8Array): void => {
@@ -155,6 +181,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     }
   };
   for (const s of loads) writeVa(s.paddr + virtOffset, s.data.subarray(0, s.filesz));
+  if (ramdisk !== undefined && modPfn < 0) writeVa(modVa, ramdisk);
+  for (let off = 0; modPfn >= 0 && off < ramdisk!.length; off += 4096) mem.write(d.p2m[modPfn + off / 4096]! * 4096, ramdisk!.subarray(off, off + 4096));
 
   // P2M list.
   const p2m = new Uint8Array(nrPages * 8);
@@ -193,6 +221,10 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   // and every frame mapped writable as a writable page.
   for (let k = 0; k < 2; k++) if (xen.pages.getType(d, l4, PGT.L4) !== 0) throw new BuildError('the initial page tables do not validate');
   d.pinned.set(l4, PGT.L4);
+  // A hardware domain is built by Xen itself (pv/dom0_build.c), which turns
+  // on pae_extended_cr3 for a PAE_MODE "yes" kernel; the toolstack leaves a
+  // 64-bit domU's vm_assist empty (xg_dom_x86.c vcpu_x86_64).
+  if (spec.privileged && notes.paeMode === 'yes') d.vmAssist |= 1 << VMASST_TYPE_pae_extended_cr3;
 
   // shared_info: a Xen frame; every vcpu_info starts with events masked.
   d.sharedInfoMfn = frames.allocXen();
@@ -218,7 +250,7 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   sinfo.set(new TextEncoder().encode('xen-3.0-x86_64'));
   sv.setBigUint64(32, BigInt(nrPages), true);
   sv.setBigUint64(40, BigInt(d.sharedInfoMfn) << 12n, true);
-  sv.setUint32(48, spec.privileged ? 3 : 0, true);
+  sv.setUint32(start_info.flags, (spec.privileged ? 3 : 0) | (modPfn >= 0 ? SIF_MOD_START_PFN : 0), true);
   sv.setBigUint64(56, BigInt(d.storeMfn), true);
   sv.setUint32(64, d.storePort, true);
   sv.setBigUint64(72, BigInt(d.consoleMfn), true);
@@ -226,6 +258,11 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   sv.setBigUint64(88, tablesVa & M64, true);
   sv.setBigUint64(96, BigInt(nTables), true);
   sv.setBigUint64(104, p2mVa & M64, true);
+  if (ramdisk !== undefined) {
+    // As xc_dom_build_image: an unmapped module's length is whole pages.
+    sv.setBigUint64(start_info.mod_start, modPfn >= 0 ? BigInt(modPfn) : modVa & M64, true);
+    sv.setBigUint64(start_info.mod_len, BigInt(modPfn >= 0 ? Math.ceil(ramdisk.length / 4096) * 4096 : ramdisk.length), true);
+  }
   sinfo.set(new TextEncoder().encode(spec.cmdline).subarray(0, 1023), 128);
   writeVa(startInfoVa, sinfo);
   d.startInfoVa = startInfoVa;
@@ -251,6 +288,7 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     c.rflags = 0x202;
     if (id === 0) {
       v.initialised = true;
+      v.runstate = initialRunstate(RUNSTATE_runnable);
       // Scheduled at time 0: the 10 ms periodic timer is armed (vcpu_periodic_timer_work).
       v.periodicDeadline = v.periodicLast + v.periodicPeriod;
       v.kernelCr3 = l4;

@@ -1,20 +1,23 @@
 /**
- * The CPUID policy PV guests see: what our core implements (no x87/SSE, no
- * FSGSBASE, no RTM, no DBEXT, so guests take their simple paths), the
- * hypervisor bit, and Xen's leaves at 0x40000000. Fixed, so traces do not
- * depend on the host. Also the CR4 bits that policy lets a guest set.
+ * The CPUID policy PV guests see: what our core implements (x87 state and
+ * SSE/SSE2 but no MMX, SSE3 or later, AVX or XSAVE; no FSGSBASE, no RTM,
+ * no DBEXT, so guests take their simple paths), the hypervisor bit, and
+ * Xen's leaves at 0x40000000. Fixed, so traces do not depend on the host.
+ * Also the CR4 bits that policy lets a guest set.
  */
-import { XEN_MAJOR, XEN_MINOR } from './hypercall/misc.js';
+import { XEN_MAJOR, XEN_MINOR } from './hypercall/version.js';
 
 const str4 = (s: string): number => (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
 
 /** leaf -> [eax, ebx, ecx, edx]; subleaf 0 only. */
 export const PV_CPUID: Readonly<Record<number, readonly [number, number, number, number]>> = {
   0x0: [0xd, str4('Genu'), str4('ntel'), str4('ineI')],
-  // family 6; ECX: CX16, POPCNT, hypervisor; EDX: TSC, MSR, PAE, CX8, CMOV, PAT?no
-  0x1: [0x000806c1, 0x00000800, (1 << 13) | (1 << 23) | (1 << 31), (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 15)],
-  // BMI1 (tzcnt) only
-  0x7: [0, 1 << 3, 0, 0],
+  // family 6; EBX: CLFLUSH line 8 * 8 bytes; ECX: CX16, POPCNT, hypervisor;
+  // EDX: FPU, TSC, MSR, PAE, CX8, CMOV, CLFSH, FXSR, SSE, SSE2
+  0x1: [0x000806c1, 0x00000800, (1 << 13) | (1 << 23) | (1 << 31),
+    (1 << 0) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 15) | (1 << 19) | (1 << 24) | (1 << 25) | (1 << 26)],
+  // EBX: BMI1 (tzcnt), CLFLUSHOPT, CLWB
+  0x7: [0, (1 << 3) | (1 << 23) | (1 << 24), 0, 0],
   0xd: [0, 0, 0, 0],
   0x40000000: [0x40000005, str4('XenV'), str4('MMXe'), str4('nVMM')],
   0x40000001: [(XEN_MAJOR << 16) | XEN_MINOR, 0, 0, 0],

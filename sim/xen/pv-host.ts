@@ -21,6 +21,7 @@ import { bounce, injectException, maybeUpcall, VMASST_TYPE_architectural_iopl } 
 import { CR4_FSGSBASE, CR4_TSD, cpuidLeaf, fixupGuestCr4 } from './cpuid.js';
 import { descriptorOf, rightsOf } from './descriptors.js';
 import type { Domain } from './domain.js';
+import { readMsr, writeMsr } from './msr.js';
 import { hypercall, hypercallName } from './hypercall/index.js';
 import { setBaseptr } from './hypercall/mm.js';
 import { hypercallStack } from './guest-stack.js';
@@ -28,11 +29,6 @@ import { isCanonical } from './hypercall/traps.js';
 import type { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
 
-const MSR_FS_BASE = 0xc0000100;
-const MSR_GS_BASE = 0xc0000101;
-const MSR_SHADOW_GS_BASE = 0xc0000102;
-const MSR_EFER = 0xc0000080;
-const MSR_TSC_AUX = 0xc0000103;
 const FLAT_SELECTORS = new Set([0xe023, 0xe02b, 0xe033]);
 const FLAT_CS64 = 0xe033;
 const FLAT_SS = 0xe02b;
@@ -46,7 +42,18 @@ export class PvHost implements CpuHost {
 
   constructor(private readonly xen: Xen, private readonly d: Domain) {}
 
+  /**
+   * CPUID (native: Xen makes it fault and emulates it from the policy). Once
+   * the guest turned on CPUID faulting (MISC_FEATURES_ENABLES bit 0) it is
+   * #GP at any guest CPL: x86_emulate sees the PV kernel at RPL 3.
+   */
   cpuid(c: Cpu, leaf: number): void {
+    if ((this.vcpu.msrs.miscFeaturesEnables & 1n) !== 0n) c.raise(Vector.GP, 0);
+    this.cpuidValues(c, leaf);
+  }
+
+  /** The policy's answer for `leaf` into EAX/EBX/ECX/EDX (also the forced-emulation path). */
+  cpuidValues(c: Cpu, leaf: number): void {
     const v = cpuidLeaf(leaf);
     const regs = [0, 3, 1, 2];
     for (let k = 0; k < 4; k++) {
@@ -61,6 +68,11 @@ export class PvHost implements CpuHost {
     return [t >>> 0, Math.floor(t / 2 ** 32) >>> 0];
   }
 
+  /** RDTSCP reads the vCPU's TSC_AUX (Xen loads it on every context switch). */
+  tscAux(): number {
+    return Number(this.vcpu.msrs.tscAux);
+  }
+
   /**
    * iopl_ok: the virtual IOPL against the guest's assumed CPL: 1 for the
    * kernel (0 with VMASST_TYPE_architectural_iopl), 3 for user space.
@@ -71,52 +83,45 @@ export class PvHost implements CpuHost {
     return cpl <= v.iopl;
   }
 
-  portIn(c: Cpu): number {
-    if (!this.ioAllowed()) c.raise(Vector.GP, 0);
+  /**
+   * guest_io_okay: the virtual IOPL, else the I/O bitmap of
+   * PHYSDEVOP_set_iobitmap (read through the kernel's page tables; bytes it
+   * cannot read deny). A domU is granted no real ports (admin_io_okay), so
+   * what passes reads all ones and writes nothing.
+   */
+  private ioOkay(port: number, bytes: number): boolean {
+    if (this.ioAllowed()) return true;
+    const v = this.vcpu;
+    if (port + bytes > v.iobmpLimit) return false;
+    const user = !v.kernelMode;
+    if (user) v.setKernelMode(true);
+    const at = v.iobmp + BigInt(port >> 3);
+    const lo = v.guest.u8(at) ?? 0xff;
+    const hi = v.guest.u8(at + 1n) ?? 0xff;
+    if (user) v.setKernelMode(false);
+    return (((lo | (hi << 8)) >> (port & 7)) & ((1 << bytes) - 1)) === 0;
+  }
+
+  portIn(c: Cpu, port: number, size: number): number {
+    if (!this.ioOkay(port, size)) c.raise(Vector.GP, 0);
     return 0xffffffff;
   }
 
-  portOut(c: Cpu): void {
-    if (!this.ioAllowed()) c.raise(Vector.GP, 0);
+  portOut(c: Cpu, port: number, size: number): void {
+    if (!this.ioOkay(port, size)) c.raise(Vector.GP, 0);
   }
 
+  /** rd/wrmsr: guest kernel mode only, then the PV MSR policy (msr.ts). */
   rdmsr(c: Cpu, msr: number): readonly [number, number] {
     if (!this.vcpu.kernelMode) c.raise(Vector.GP, 0);
-    switch (msr >>> 0) {
-      case MSR_FS_BASE:
-        return [c.fsLo, c.fsHi];
-      case MSR_GS_BASE:
-        return [c.gsLo, c.gsHi];
-      case MSR_SHADOW_GS_BASE:
-        return [c.kgsLo, c.kgsHi];
-      case MSR_EFER:
-        return [0xd01, 0];
-      case MSR_TSC_AUX:
-        return [0, 0];
-      default:
-        return c.raise(Vector.GP, 0);
-    }
+    const val = readMsr(this.xen, this.d, this.vcpu, msr);
+    if (val === null) c.raise(Vector.GP, 0);
+    return [Number(val & 0xffffffffn), Number(val >> 32n)];
   }
 
   wrmsr(c: Cpu, msr: number, lo: number, hi: number): void {
     if (!this.vcpu.kernelMode) c.raise(Vector.GP, 0);
-    const canonical = isCanonical((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
-    switch (msr >>> 0) {
-      case MSR_FS_BASE:
-        if (!canonical) c.raise(Vector.GP, 0);
-        [c.fsLo, c.fsHi] = [lo, hi];
-        return;
-      case MSR_GS_BASE:
-        if (!canonical) c.raise(Vector.GP, 0);
-        [c.gsLo, c.gsHi] = [lo, hi];
-        return;
-      case MSR_SHADOW_GS_BASE:
-        if (!canonical) c.raise(Vector.GP, 0);
-        [c.kgsLo, c.kgsHi] = [lo, hi];
-        return;
-      default:
-        c.raise(Vector.GP, 0);
-    }
+    if (!writeMsr(this.xen, this.d, this.vcpu, msr, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0))) c.raise(Vector.GP, 0);
   }
 
   /** SYSCALL: RCX/R11 as hardware sets them, then a hypercall or a bounce to the syscall callback. */
@@ -143,11 +148,13 @@ export class PvHost implements CpuHost {
     }
     const nr = c.r[0]!;
     const args = [7, 6, 2, 10, 8].map((r) => c.getReg(r));
-    // The stub pushed rcx and r11 above its caller's return address.
-    const caller = nr === 23 ? 0n : (v.guest.u64(c.getReg(4) + 16n) ?? 0n);
-    // Everything Xen does for this call is stamped with the guest's stack;
+    // Who called, and the guest's stack, only describe the call's events: for
+    // a listener only. The stub pushed rcx and r11 above its caller's return
+    // address. Everything Xen does for this call is stamped with the stack;
     // iret is jumped to from anywhere (entry code), so it has none.
-    this.xen.hcStack = nr === 23 ? undefined : { v, stack: hypercallStack(v, caller, c.r[10]!, c.r[11]!) };
+    const described = nr !== 23 && this.xen.listening;
+    const caller = described ? (v.guest.u64(c.getReg(4) + 16n) ?? 0n) : 0n;
+    this.xen.hcStack = described ? { v, stack: hypercallStack(v, caller, c.r[10]!, c.r[11]!) } : undefined;
     const { result, ctx } = hypercall(this.xen, d, v, nr, args);
     if (result !== null) c.setReg(0, BigInt.asUintN(64, BigInt(result)));
     if (nr !== 23 || result !== null) {
@@ -241,7 +248,7 @@ export class PvHost implements CpuHost {
         const x = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
         if (reg === 0) {
           if ((lo & ~8) !== (CR0 & ~8)) c.raise(Vector.GP, 0);
-          v.cr0Ts = (lo & 8) !== 0;
+          v.setCr0Ts((lo & 8) !== 0);
         } else if (reg === 2) v.cr2 = x;
         else if (reg === 3) {
           // new_guest_cr3; a table that does not validate leaves the write unemulated (#GP).
@@ -250,6 +257,9 @@ export class PvHost implements CpuHost {
           // Xen never faults a CR4 write: bits outside the policy are discarded.
           v.cr4 = fixupGuestCr4(lo);
           c.fsgsbase = (v.cr4 & CR4_FSGSBASE) !== 0;
+          // OSFXSR and OSXMMEXCPT are Xen's, always set (PV_CR4_VISIBLE): the core's defaults
+          c.osfxsr = (v.cr4 & 0x200) !== 0;
+          c.osxmmexcpt = (v.cr4 & 0x400) !== 0;
         } else c.raise(Vector.UD);
         return;
       }
@@ -261,7 +271,7 @@ export class PvHost implements CpuHost {
         v.dr[reg] = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
         return;
       case PrivOp.CLTS:
-        v.cr0Ts = false;
+        v.setCr0Ts(false);
         return;
       case PrivOp.WBINVD:
       case PrivOp.INVD:

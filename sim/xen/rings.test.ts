@@ -15,7 +15,7 @@ import { RingTracker } from './rings.js';
 function setup(grants: Record<number, number> = {}, store: Record<string, string> = {}) {
   const mem = new PhysMem(64 * 4096);
   const events: Array<SimEventBody & { dom: number }> = [];
-  const t = new RingTracker(mem, (dom, body) => events.push({ ...body, dom }), (_d, gref) => grants[gref] ?? -1, (p) => store[p] ?? null);
+  const t = new RingTracker(mem, (dom, body) => events.push({ ...body(), dom }), (_d, gref) => grants[gref] ?? -1, (p) => store[p] ?? null);
   return { mem, t, events, page: (mfn: number) => mem.frame(mfn)! };
 }
 

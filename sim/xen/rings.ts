@@ -19,7 +19,7 @@
  * side; the event reports the shared req_event / rsp_event in their place.
  */
 import type { PhysMem } from '../cpu/phys-mem.js';
-import type { Decoded, RingKind, RingSeen, SimEventBody } from '../events.js';
+import type { Decoded, LazyBody, RingKind, RingSeen } from '../events.js';
 import { blkif_request, blkif_response, blkif_sring_entry, BLK_RING_SIZE } from './public/io/blkif.js';
 import { xencons_interface as CONS } from './public/io/console.js';
 import { netif_rx_request, netif_rx_response, netif_rx_sring_entry, netif_tx_request, netif_tx_response, netif_tx_sring_entry, NET_RX_RING_SIZE, NET_TX_RING_SIZE } from './public/io/netif.js';
@@ -78,7 +78,7 @@ export class RingTracker {
 
   constructor(
     private readonly mem: PhysMem,
-    private readonly emit: (dom: number, body: SimEventBody) => void,
+    private readonly emit: (dom: number, body: LazyBody) => void,
     /** the grant entry `gref` of domain `dom`: the frame it grants, or -1 */
     private readonly grantFrame: (dom: number, gref: number) => number,
     /** read a xenstore node (toolstack view), null when absent */
@@ -125,13 +125,13 @@ export class RingTracker {
       const [req, rsp] = this.indices(r);
       if (req === r.reqSeen && rsp === r.rspSeen) continue;
       const v = this.mem.frame(r.mfn)!;
-      const slots = [...this.decode(r, v, 'req', r.reqSeen, req), ...this.decode(r, v, 'rsp', r.rspSeen, rsp)];
       const cons = r.kind === 'console' ? [CONS.out_cons, CONS.in_cons] : r.kind === 'xenstore' ? [XSI.req_cons, XSI.rsp_cons] : [sring.req_event, sring.rsp_event];
-      this.emit(dom, {
+      this.emit(dom, () => ({
         kind: 'ring', ring: r.kind, frontDom: r.frontDom, backDom: r.backDom, gref: r.gref, port: r.port,
         reqProdBefore: r.reqSeen, reqProdAfter: req, rspProdBefore: r.rspSeen, rspProdAfter: rsp,
-        reqCons: v.getUint32(cons[0]!, true), rspCons: v.getUint32(cons[1]!, true), slots, seen,
-      });
+        reqCons: v.getUint32(cons[0]!, true), rspCons: v.getUint32(cons[1]!, true),
+        slots: [...this.decode(r, v, 'req', r.reqSeen, req), ...this.decode(r, v, 'rsp', r.rspSeen, rsp)], seen,
+      }));
       r.reqSeen = req;
       r.rspSeen = rsp;
     }

@@ -9,7 +9,11 @@
 import { Cpu } from '../cpu/cpu.js';
 import type { CpuHost } from '../cpu/host.js';
 import type { PhysMem } from '../cpu/phys-mem.js';
+import { noFifo, type FifoVcpu } from './evtchn-fifo.js';
 import { GuestMem } from './guest-mem.js';
+import { initialMsrs, type VcpuMsrs } from './msr.js';
+import { RUNSTATE_offline } from './public/vcpu.js';
+import { initialRunstate, type Runstate } from './runstate.js';
 
 export type TrapEntry = { flags: number; cs: number; address: bigint };
 export type Callback = { address: bigint; flags: number };
@@ -38,7 +42,15 @@ export class Vcpu {
   kernelSp = 0n;
   /** virtual IOPL (physdev_op set_iopl), 0..3 */
   iopl = 0;
+  /** FIFO event channels: control block and queue tails (evtchn-fifo.ts) */
+  fifo: FifoVcpu = noFifo();
+  /** MSRs Xen keeps per vCPU (msr.ts) */
+  readonly msrs: VcpuMsrs = initialMsrs();
+  /** I/O permission bitmap (PHYSDEVOP_set_iobitmap): guest VA and the ports it covers */
+  iobmp = 0n;
+  iobmpLimit = 0;
   cr2 = 0n;
+  /** the virtual CR0.TS (fpu_taskswitch, mov to CR0, clts); change it with setCr0Ts so the core follows */
   cr0Ts = false;
   /** the guest's view of CR4 (PV_CR4_GUEST_VISIBLE_MASK bits of Xen's, none of its own set) */
   cr4 = 0x660;
@@ -63,12 +75,19 @@ export class Vcpu {
   periodicPeriod = 10_000_000;
   periodicLast = 0;
   periodicDeadline = -1;
-  /** machine address of this vCPU's vcpu_info */
+  /** machine address of this vCPU's vcpu_info; whether VCPUOP_register_vcpu_info moved it (once only) */
   vcpuInfoMa = 0;
-  /** runstate accounting (ns) */
-  runningNs = 0;
-  blockedNs = 0;
-  stateSince = 0;
+  vcpuInfoRegistered = false;
+  /** guest VA of a secondary vcpu_time_info (VCPUOP_register_vcpu_time_memory_area), 0 = none */
+  timeInfoVa = 0n;
+  /** VCPUOP_send_nmi raised an NMI not yet delivered; one is being handled (until the iret) */
+  nmiPending = false;
+  nmiMasked = false;
+  /** holds the (simulated, single) physical CPU: set and cleared by the machine at context switches */
+  onCpu = false;
+  /** runstate accounting (runstate.ts) and the guest's registered copy (a guest VA, 0 = none) */
+  runstate: Runstate = initialRunstate(RUNSTATE_offline);
+  runstateVa = 0n;
   gdtFrames: number[] = [];
   gdtEntries = 0;
   ldtBase = 0n;
@@ -117,6 +136,12 @@ export class Vcpu {
   /** The vcpu_time_info inside vcpu_info. */
   get timeInfoMa(): number {
     return this.vcpuInfoMa + 32;
+  }
+
+  /** Set the virtual CR0.TS: x87/SSE instructions raise #NM while it is set (Xen sets the real TS for it). */
+  setCr0Ts(on: boolean): void {
+    this.cr0Ts = on;
+    this.cpu.ts = on;
   }
 
   /** Switch the active page tables: kernel or user base. */

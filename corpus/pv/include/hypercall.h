@@ -58,6 +58,12 @@ static inline long HYPERVISOR_xen_version(int cmd, void *arg)
     return hypercall2(__HYPERVISOR_xen_version, cmd, arg);
 }
 
+/* Xen's own console (its log), which Linux's earlyprintk=xen and panic paths use. */
+static inline long HYPERVISOR_console_io(int cmd, unsigned int count, const char *buf)
+{
+    return hypercall3(__HYPERVISOR_console_io, cmd, count, buf);
+}
+
 static inline long HYPERVISOR_grant_table_op(unsigned int cmd, void *args, unsigned int count)
 {
     return hypercall3(__HYPERVISOR_grant_table_op, cmd, args, count);

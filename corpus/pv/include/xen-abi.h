@@ -31,6 +31,8 @@
 #define __HYPERVISOR_update_va_mapping   14
 #define __HYPERVISOR_xen_version         17
 #define __HYPERVISOR_console_io          18
+/* console_io commands */
+#define CONSOLEIO_write                  0
 #define __HYPERVISOR_grant_table_op      20
 #define __HYPERVISOR_iret                23
 #define __HYPERVISOR_vcpu_op             24

@@ -185,9 +185,8 @@ export const MOV_OPS: OpEntry[] = [
   { code: 0x87, map: 0, mn: 'xchg', ops: 'Ev,Gv', fn: opXchgEvGv, lock: true },
   { code: 0x90, map: 0, plus: true, mn: 'xchg', ops: 'Zv,rAX', fn: opXchgZvAx },
   { code: 0x1f, map: 1, ext: 0, mn: 'nop', ops: 'Ev', fn: opNop },
-  ...[1, 2, 3, 4, 5, 6, 7].map((ext): OpEntry => ({ code: 0x18, map: 1, ext, mn: 'nop', ops: 'Ev', fn: opNop })),
+  // 0F 18 (prefetch and hint NOPs) and 0F 0D (prefetch): fence.ts
   ...[0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e].map((code): OpEntry => ({ code, map: 1, mn: 'nop', ops: 'Ev', fn: opNop })),
-  { code: 0x0d, map: 1, mod: 'mem', mn: 'prefetchw', ops: 'Ev', fn: opNop },
   { code: 0x98, map: 0, mn: 'cbw', ops: '', fn: opCbw },
   { code: 0x99, map: 0, mn: 'cwd', ops: '', fn: opCwd },
   ...Array.from({ length: 16 }, (_, cc): OpEntry[] => [

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { EmulatedResult } from './emulate.js';
 import { emulateCase } from './emulate.js';
+import { compareFpu } from './fpu-case.js';
 import { DATA_BASE, runNative, type OracleCase, type OracleResult } from './host-cpu.js';
 import { emptyMask, RuleKind, type Masked, type Rule } from './undefined.js';
 
@@ -87,7 +88,7 @@ export function compareResults(native: OracleResult, emu: OracleResult | Emulate
   const em = new Map(emu.mem);
   for (const [off, v] of native.mem) if (em.get(off) !== v && !skip(off)) return `memory DATA+${hex(off)}: host ${hex(v)}, emulator ${em.has(off) ? hex(em.get(off)!) : 'unchanged'}`;
   for (const [off, v] of emu.mem) if (!nm.has(off) && !skip(off)) return `memory DATA+${hex(off)}: host unchanged, emulator ${hex(v)}`;
-  return null;
+  return compareFpu(native, emu);
 }
 
 export type BatchCase = { name: string; c: OracleCase };

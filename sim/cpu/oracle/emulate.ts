@@ -11,6 +11,7 @@ import { Cpu } from '../cpu.js';
 import { ExitKind } from '../fault.js';
 import { decodeBlock, type Insn } from '../decode.js';
 import { PhysMem } from '../phys-mem.js';
+import { loadFpu, readFpu } from './fpu-case.js';
 import { emptyMask, RULES_BY_MN, type MaskCtx, type Masked, type Rule } from './undefined.js';
 import { CODE_BASE, DATA_BASE, DATA_SIZE, fillData, FLAGS_MASK, RunnerTrap, type OracleCase, type OracleResult } from './host-cpu.js';
 
@@ -63,6 +64,7 @@ export function emulateCase(c: OracleCase): EmulatedResult {
   c.regs.forEach((v, i) => cpu.setReg(i, v));
   cpu.rflags = (c.rflags & FLAGS_MASK) | 0x202;
   cpu.rip = BigInt(CODE_BASE);
+  if (c.fpu !== undefined) loadFpu(cpu, c.fpu);
   const end = BigInt(CODE_BASE + c.code.length);
   let fault: OracleResult['fault'] = null;
   const undef: EmulatedResult['undef'] = [];
@@ -93,6 +95,7 @@ export function emulateCase(c: OracleCase): EmulatedResult {
     rflags: cpu.rflags & FLAGS_MASK,
     mem: changed,
     undef,
+    ...(c.fpu !== undefined ? { fpu: readFpu(cpu) } : {}),
   };
 }
 

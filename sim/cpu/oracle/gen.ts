@@ -9,11 +9,12 @@
  * so a case is reproducible from its entry index and the stream.
  */
 import { ENTRIES } from '../decode.js';
-import { OSZ, type OpEntry } from '../optable.js';
+import { hasModrm, OSZ, type OpEntry } from '../optable.js';
+import { memSpan, randomFpu, usesFpu } from './gen-fpu.js';
 import { CODE_BASE, DATA_BASE, DATA_SIZE, fillData, type OracleCase } from './host-cpu.js';
 
-/** Entries the host can run from user mode with deterministic results. */
-export const ORACLE_ENTRIES: readonly OpEntry[] = ENTRIES.filter((e) => e.noOracle === undefined);
+/** Entries the host can run from user mode with deterministic results (and the core implements). */
+export const ORACLE_ENTRIES: readonly OpEntry[] = ENTRIES.filter((e) => e.noOracle === undefined && e.unimpl === undefined);
 
 const M64 = (1n << 64n) - 1n;
 const SPECIAL = [0n, 1n, 2n, 0x7fn, 0x80n, 0xffn, 0x7fffn, 0x8000n, 0xffffn, 0x7fffffffn, 0x80000000n, 0xffffffffn,
@@ -49,8 +50,8 @@ class Stream {
 const SKIP = [0x48, 0x8d, 0x40, 0x01] as const;
 
 const isString = (e: OpEntry): boolean => e.code >= 0xa4 && e.code <= 0xaf && e.map === 0 && e.code !== 0xa8 && e.code !== 0xa9;
-const hasMem = (e: OpEntry): boolean => /(^|,)([EM][a-z]*)(,|$)/.test(e.ops);
-const usesModrm = (e: OpEntry): boolean => /(^|,)([EGMRS][a-z]*|[CD]q)(,|$)/.test(e.ops) || e.ext !== undefined;
+const hasMem = (e: OpEntry): boolean => /(^|,)([EMW][a-z]*)(,|$)/.test(e.ops);
+const usesModrm = hasModrm;
 
 /** Build one case for `e` from the word stream `words`. */
 export function buildCase(e: OpEntry, words: readonly number[]): OracleCase {
@@ -60,13 +61,14 @@ export function buildCase(e: OpEntry, words: readonly number[]): OracleCase {
   const str = isString(e);
 
   if (s.chance(1, 8)) bytes.push([0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65][s.below(6)]!);
-  const o16 = (e.osz === undefined || e.osz === OSZ.V || e.osz === OSZ.D64) && s.chance(1, 4);
+  // A 66 would select another SSE instruction unless F2/F3 is the mandatory prefix.
+  const o16 = (e.osz === undefined || e.osz === OSZ.V || e.osz === OSZ.D64) && (e.pfx === undefined || e.pfx >= 0xf2) && s.chance(1, 4);
   if (o16) bytes.push(0x66);
   const a32 = (hasMem(e) || str || e.code === 0xe2 || e.code === 0xe3) && s.chance(1, 8);
   if (a32) bytes.push(0x67);
   let lock = false;
   if (str && s.chance(2, 3)) bytes.push(s.chance(1, 2) ? 0xf3 : 0xf2);
-  if (e.pfx !== undefined) bytes.push(e.pfx);
+  if (e.pfx) bytes.push(e.pfx);
   let rex = 0;
   if (s.chance(1, 2)) rex = 0x40 | s.below(16);
   const w = (rex & 8) !== 0;
@@ -90,9 +92,14 @@ export function buildCase(e: OpEntry, words: readonly number[]): OracleCase {
 
   // Memory operand plan: registers to fix up once the length is known.
   let ripDispAt = -1;
-  let target = DATA_BASE + s.below(DATA_SIZE - 32);
-  if (s.chance(1, 16)) target = s.chance(1, 2) ? DATA_BASE - 8 + s.below(16) : DATA_BASE + DATA_SIZE - 8 + s.below(16);
-  else if (s.chance(1, 8)) target = DATA_BASE + 0x1000 - 8 + s.below(16); // straddles the two data pages
+  const fpu = usesFpu(e);
+  const span = fpu ? memSpan(e) : 16;
+  let target = DATA_BASE + s.below(DATA_SIZE - 16 - span);
+  if (fpu && s.chance(3, 4)) target &= ~15; // SSE: mostly aligned, else #GP(0) for the aligned forms
+  // Areas larger than 16 bytes stay inside the data region: where the host
+  // reports CR2 for them (the area's last byte, on this AMD) is vendor-specific.
+  if (span <= 16 && s.chance(1, 16)) target = s.chance(1, 2) ? DATA_BASE - 8 + s.below(16) : DATA_BASE + DATA_SIZE - 8 + s.below(16);
+  else if (span <= 16 && s.chance(1, 8)) target = DATA_BASE + 0x1000 - 8 + s.below(16); // straddles the two data pages
   let base = -1;
   let index = -1;
   let scale = 0;
@@ -177,6 +184,8 @@ export function buildCase(e: OpEntry, words: readonly number[]): OracleCase {
   if (e.mn.startsWith('loop') || e.mn === 'jrcxz') regs[1] = BigInt(s.below(4));
   if (/^(sh|sa|ro|rc)/.test(e.mn)) regs[1] = BigInt(s.below(80));
   if (e.mn === 'enter') regs[5] = BigInt(DATA_BASE + 0x1000 + 8 * s.below(64));
+  // maskmovdqu stores to [rDI]: inside the data region (a fault with a partial mask is vendor-specific)
+  if (e.mn === 'maskmovdqu') regs[7] = BigInt(target);
   if (/^bt/.test(e.mn) && mod !== 3 && !e.ops.includes('Ib')) regs[gReg] = (BigInt(s.below(512)) - 256n) & M64;
   if (index >= 0 && index !== base) regs[index] = (BigInt(s.below(64)) - 32n) & M64;
   if (base >= 0) {
@@ -196,7 +205,9 @@ export function buildCase(e: OpEntry, words: readonly number[]): OracleCase {
     for (let k = 0; k < 64 && (data[off + 1]! & 1) !== 0; k++) off = 0x800 + ((off - 0x800 + 8) % 0x7f0);
     regs[4] = BigInt(DATA_BASE + off);
   }
-  return { regs: regs.map((r) => r & M64), rflags, code: Uint8Array.from(bytes), seed };
+  const c: OracleCase = { regs: regs.map((r) => r & M64), rflags, code: Uint8Array.from(bytes), seed };
+  if (fpu) c.fpu = randomFpu(() => s.next());
+  return c;
 }
 
 function pushLe(out: number[], v: number, n: number): void {

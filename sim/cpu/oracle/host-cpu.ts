@@ -16,6 +16,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { fpuHex, parseFpuHex, type OracleFpu } from './fpu-image.js';
+
+export type { OracleFpu } from './fpu-image.js';
 
 export const CODE_BASE = 0x50000000;
 export const DATA_BASE = 0x60000000;
@@ -40,6 +43,8 @@ export type OracleCase = {
   rflags: number; // only bits of FLAGS_MASK are honoured (set via popfq)
   code: Uint8Array; // instruction bytes placed at CODE_BASE; at most 64 bytes
   seed: number; // u32: data region initial contents = fillData(seed)
+  /** x87/SSE state to start from (else: fninit, MXCSR 0x1f80, XMM zero); the result then reports the final one */
+  fpu?: OracleFpu;
 };
 
 export type OracleFault = { trapno: number; err: number; ripOffset: number; cr2: bigint };
@@ -49,6 +54,8 @@ export type OracleResult = {
   regs: bigint[]; // 16 final values (at the fault, taken from the signal ucontext, if it faulted)
   rflags: number; // final flags & FLAGS_MASK
   mem: Array<[offset: number, value: number]>; // bytes of the data region that differ from fillData(seed), ascending offset
+  /** the x87/SSE state at the end (or the fault), when the case gave one */
+  fpu?: OracleFpu;
 };
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -113,9 +120,9 @@ function encodeCase(c: OracleCase, index: number): string {
   let s = '';
   for (const r of c.regs) s += `${(r & U64).toString(16)} `;
   s += `${((c.rflags & FLAGS_MASK) >>> 0).toString(16)} ${(c.seed >>> 0).toString(16)} `;
-  if (c.code.length === 0) return `${s}-`;
+  if (c.code.length === 0) s += '-';
   for (const b of c.code) s += hex2(b);
-  return s;
+  return c.fpu === undefined ? s : `${s} F:${fpuHex(c.fpu)}`;
 }
 
 function decodeResult(line: string, index: number): OracleResult {
@@ -124,8 +131,13 @@ function decodeResult(line: string, index: number): OracleResult {
   const regs: bigint[] = [];
   for (let i = 4; i < 20; i++) regs.push(BigInt(`0x${t[i]}`));
   const mem: Array<[number, number]> = [];
+  let fpu: OracleFpu | undefined;
   for (let i = 21; i < t.length; i++) {
     const m = t[i] as string;
+    if (m.startsWith('F:')) {
+      fpu = parseFpuHex(m.slice(2));
+      continue;
+    }
     const colon = m.indexOf(':');
     mem.push([parseInt(m.slice(0, colon), 16), parseInt(m.slice(colon + 1), 16)]);
   }
@@ -138,7 +150,19 @@ function decodeResult(line: string, index: number): OracleResult {
           ripOffset: Number(BigInt(t[2] as string)),
           cr2: BigInt(`0x${t[3]}`),
         };
-  return { fault, regs, rflags: parseInt(t[20] as string, 16), mem };
+  return { fault, regs, rflags: parseInt(t[20] as string, 16), mem, ...(fpu !== undefined ? { fpu } : {}) };
+}
+
+let hostMask: number | null = null;
+
+/** The host CPU's MXCSR_MASK (0xffff on Intel, 0x2ffff on AMD CPUs with misaligned-SSE mode), measured once. */
+export function hostMxcsrMask(): number {
+  if (hostMask === null) {
+    const zero: OracleFpu = { fcw: 0x37f, fsw: 0, ftw: 0, fop: 0, fip: 0n, fdp: 0n, mxcsr: 0x1f80, st: new Array(8).fill(0n), xmm: new Array(16).fill(0n) };
+    const [r] = runNative([{ regs: new Array(16).fill(0n), rflags: 0, code: new Uint8Array(0), seed: 1, fpu: zero }]);
+    hostMask = r?.fpu?.mxcsrMask ?? 0xffff;
+  }
+  return hostMask;
 }
 
 /** Runs every case natively (each from a fresh state); one result per case, same order. */

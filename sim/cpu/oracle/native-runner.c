@@ -4,10 +4,14 @@
  * host-cpu.ts.
  *
  * stdin, one case per line (all numbers hex, no 0x prefix):
- *   r0 .. r15 rflags seed code        (code = hex bytes, or "-" when empty)
- *   registers in encoding order RAX RCX RDX RBX RSP RBP RSI RDI R8..R15.
+ *   r0 .. r15 rflags seed code [F:fxsave]
+ *   code = hex bytes, or "-" when empty; registers in encoding order RAX
+ *   RCX RDX RBX RSP RBP RSI RDI R8..R15. F: the x87/SSE state to start
+ *   from, bytes 0-415 of an FXSAVE64 image in hex (loaded with fxrstor64).
  * stdout, one line per case, same order:
- *   trap err rip_off cr2 r0 .. r15 rflags [off:val ...]
+ *   trap err rip_off cr2 r0 .. r15 rflags [off:val ...] [F:fxsave]
+ *   F (only for cases that gave one): bytes 0-415 of the FXSAVE64 image
+ *   of the state at the end, or at the fault (the signal frame's).
  *   trap is "-" for a normal finish, otherwise a decimal trap number: the CPU
  *   vector from the signal ucontext, or -1 (child died), -2 (timeout),
  *   -3 (system call blocked by seccomp).  rip_off is decimal (signed), the
@@ -15,8 +19,9 @@
  *
  * Layout: CODE_BASE one RWX page = code, epilogue, rest int3 (0xCC);
  * DATA_BASE two RW pages; the pages around both are verified unmapped.
- * Each case also starts with FS/GS base 0, x87 fninit'ed, MXCSR 0x1f80 and
- * xmm0-15 zero; system calls from the code page raise SIGSYS (seccomp).
+ * Each case also starts with FS/GS base 0 and, unless it gives F, x87
+ * fninit'ed, MXCSR 0x1f80 and xmm0-15 zero; system calls from the code page
+ * raise SIGSYS (seccomp).
  *
  * Cases run in a forked child that is reused for the whole batch; a fault
  * is caught by a signal handler which rewrites the ucontext so that
@@ -47,14 +52,20 @@
 #define PAGE 4096
 #define FLAGS_MASK 0xcd5
 #define MAX_CODE 64
+#define FX_USED 416
 
 typedef struct { uint64_t regs[16]; uint64_t flags; } cpu_state; /* flags at +128 */
-typedef struct { uint64_t regs[16]; uint64_t flags; uint32_t seed; uint32_t len; uint8_t code[MAX_CODE]; } test_case;
+typedef struct {
+  uint8_t fpu[512] __attribute__((aligned(16)));
+  uint64_t regs[16]; uint64_t flags; uint32_t seed; uint32_t len; int has_fpu; uint8_t code[MAX_CODE];
+} test_case;
 
 /* Shared with the assembly below (hence not static). */
 cpu_state g_in, g_out;
 uint64_t g_host_rsp, g_code_entry = CODE_BASE;
 uint32_t g_mxcsr = 0x1f80;
+const uint8_t *g_fpu_in;                        /* image to fxrstor64, or NULL for the defaults */
+uint8_t g_fxout[512] __attribute__((aligned(16)));
 
 static volatile int g_in_case;                 /* 1 while case code may run */
 static volatile uint64_t g_seq, g_seen;        /* timeout watchdog */
@@ -68,10 +79,12 @@ static int g_have_pristine;
 
 /*
  * oracle_enter(): saves callee-saved registers, loads g_in (flags via popfq,
- * x87/SSE reset to defaults, xmm zeroed) and jumps to CODE_BASE.  Control
- * comes back through oracle_exit (jumped to by the per-case epilogue with
- * rax/rsp already stored and the case's flags pushed) or oracle_resume
- * (the fault handler's sigreturn target), both returning to the caller.
+ * x87/SSE from g_fpu_in, or reset to defaults with xmm zeroed) and jumps to
+ * CODE_BASE.  Control comes back through oracle_exit (jumped to by the
+ * per-case epilogue with rax/rsp already stored and the case's flags
+ * pushed; it saves the x87/SSE state to g_fxout first) or oracle_resume
+ * (the fault handler's sigreturn target), both resetting x87/SSE for the
+ * runner and returning to the caller.
  */
 void oracle_enter(void);
 void oracle_exit(void);
@@ -79,26 +92,28 @@ void oracle_resume(void);
 __asm__(
     ".text\n.globl oracle_enter\noracle_enter:\n"
     " push %rbx\n push %rbp\n push %r12\n push %r13\n push %r14\n push %r15\n"
-    " mov %rsp, g_host_rsp(%rip)\n fninit\n ldmxcsr g_mxcsr(%rip)\n"
+    " mov %rsp, g_host_rsp(%rip)\n"
+    " mov g_fpu_in(%rip),%rax\n test %rax,%rax\n jz 1f\n fxrstor64 (%rax)\n jmp 2f\n"
+    "1: fninit\n ldmxcsr g_mxcsr(%rip)\n"
     " pxor %xmm0,%xmm0\n pxor %xmm1,%xmm1\n pxor %xmm2,%xmm2\n pxor %xmm3,%xmm3\n"
     " pxor %xmm4,%xmm4\n pxor %xmm5,%xmm5\n pxor %xmm6,%xmm6\n pxor %xmm7,%xmm7\n"
     " pxor %xmm8,%xmm8\n pxor %xmm9,%xmm9\n pxor %xmm10,%xmm10\n pxor %xmm11,%xmm11\n"
     " pxor %xmm12,%xmm12\n pxor %xmm13,%xmm13\n pxor %xmm14,%xmm14\n pxor %xmm15,%xmm15\n"
-    " pushq g_in+128(%rip)\n popfq\n"
+    "2: pushq g_in+128(%rip)\n popfq\n"
     " mov g_in+8(%rip),%rcx\n mov g_in+16(%rip),%rdx\n mov g_in+24(%rip),%rbx\n"
     " mov g_in+40(%rip),%rbp\n mov g_in+48(%rip),%rsi\n mov g_in+56(%rip),%rdi\n"
     " mov g_in+64(%rip),%r8\n mov g_in+72(%rip),%r9\n mov g_in+80(%rip),%r10\n"
     " mov g_in+88(%rip),%r11\n mov g_in+96(%rip),%r12\n mov g_in+104(%rip),%r13\n"
     " mov g_in+112(%rip),%r14\n mov g_in+120(%rip),%r15\n"
     " mov g_in+0(%rip),%rax\n mov g_in+32(%rip),%rsp\n jmp *g_code_entry(%rip)\n"
-    ".globl oracle_exit\noracle_exit:\n popq g_out+128(%rip)\n"
+    ".globl oracle_exit\noracle_exit:\n fxsave64 g_fxout(%rip)\n popq g_out+128(%rip)\n"
     " mov %rcx,g_out+8(%rip)\n mov %rdx,g_out+16(%rip)\n mov %rbx,g_out+24(%rip)\n"
     " mov %rbp,g_out+40(%rip)\n mov %rsi,g_out+48(%rip)\n mov %rdi,g_out+56(%rip)\n"
     " mov %r8,g_out+64(%rip)\n mov %r9,g_out+72(%rip)\n mov %r10,g_out+80(%rip)\n"
     " mov %r11,g_out+88(%rip)\n mov %r12,g_out+96(%rip)\n mov %r13,g_out+104(%rip)\n"
     " mov %r14,g_out+112(%rip)\n mov %r15,g_out+120(%rip)\n"
     ".globl oracle_resume\noracle_resume:\n mov g_host_rsp(%rip),%rsp\n"
-    " pushq $2\n popfq\n pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n ret\n");
+    " fninit\n ldmxcsr g_mxcsr(%rip)\n pushq $2\n popfq\n pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n ret\n");
 
 /* Emits the epilogue placed right after the case bytes.  It changes no
  * flags before pushfq: movabs [g_out.rax],rax; mov rax,rsp; movabs
@@ -152,6 +167,8 @@ static void on_signal(int sig, siginfo_t *si, void *ucv) {
   g_rip = (uint64_t)g[REG_RIP];
   for (int i = 0; i < 16; i++) g_out.regs[i] = (uint64_t)g[greg_of[i]];
   g_out.flags = (uint64_t)g[REG_EFL];
+  const void *fp = ((ucontext_t *)ucv)->uc_mcontext.fpregs;
+  if (fp) memcpy(g_fxout, fp, FX_USED);
   g_in_case = 0;
   g[REG_RIP] = (greg_t)(uintptr_t)&oracle_resume;
   g[REG_RSP] = (greg_t)g_host_rsp;
@@ -213,7 +230,7 @@ static inline void set_seg_base(int code, uint64_t base) {
 
 /* Runs one case and writes its result line with a single write(). */
 static void run_case(const test_case *c) {
-  static char line[128 + 20 * 17 + DATA_SIZE * 8];
+  static char line[128 + 20 * 17 + DATA_SIZE * 8 + 2 * FX_USED + 4];
   uint8_t *code = (uint8_t *)CODE_BASE, *data = (uint8_t *)DATA_BASE;
   if (!g_have_pristine || g_pristine_seed != c->seed) {
     fill_data(g_pristine, c->seed);
@@ -226,6 +243,8 @@ static void run_case(const test_case *c) {
   emit_epilogue(code + c->len);
   memcpy(g_in.regs, c->regs, sizeof g_in.regs);
   g_in.flags = (c->flags & FLAGS_MASK) | 2;
+  g_fpu_in = c->has_fpu ? c->fpu : NULL;
+  memset(g_fxout, 0, sizeof g_fxout);
   g_trap = -100;
   g_seq++;
   /* Cases run with FS and GS base 0 (deterministic); libc's TLS is
@@ -248,6 +267,11 @@ static void run_case(const test_case *c) {
     for (int j = i; j < i + 8; j++)
       if (data[j] != g_pristine[j]) n += sprintf(line + n, " %x:%x", j, data[j]);
   }
+  if (c->has_fpu) {
+    static const char hx[] = "0123456789abcdef";
+    n += sprintf(line + n, " F:");
+    for (int i = 0; i < FX_USED; i++) { line[n++] = hx[g_fxout[i] >> 4]; line[n++] = hx[g_fxout[i] & 15]; }
+  }
   line[n++] = '\n';
   for (int off = 0; off < n;) {
     ssize_t w = write(1, line + off, (size_t)(n - off));
@@ -266,11 +290,23 @@ static int parse_case(char *s, test_case *c) {
   c->seed = (uint32_t)strtoul(s, &e, 16); if (e == s) return 0; s = e;
   while (*s == ' ') s++;
   c->len = 0;
-  if (*s == '-') return 1;
-  while (s[0] && s[0] != '\n' && s[1] && s[1] != '\n') {
-    if (c->len == MAX_CODE) return 0;
-    c->code[c->len++] = (uint8_t)(hexval(s[0]) << 4 | hexval(s[1]));
+  c->has_fpu = 0;
+  if (*s == '-') s++;
+  else
+    while (s[0] && s[0] != '\n' && s[0] != ' ' && s[1] && s[1] != '\n') {
+      if (c->len == MAX_CODE) return 0;
+      c->code[c->len++] = (uint8_t)(hexval(s[0]) << 4 | hexval(s[1]));
+      s += 2;
+    }
+  while (*s == ' ') s++;
+  if (s[0] == 'F' && s[1] == ':') {
     s += 2;
+    memset(c->fpu, 0, sizeof c->fpu);
+    for (int i = 0; i < FX_USED; i++, s += 2) {
+      if (!s[0] || !s[1] || s[0] == '\n') return 0;
+      c->fpu[i] = (uint8_t)(hexval(s[0]) << 4 | hexval(s[1]));
+    }
+    c->has_fpu = 1;
   }
   return 1;
 }

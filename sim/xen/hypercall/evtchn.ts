@@ -1,9 +1,13 @@
 /**
- * event_channel_op: alloc_unbound, bind_interdomain, bind_virq, bind_ipi,
- * close, send, status, unmask, bind_vcpu, reset; the FIFO ABI is not offered
- * (init_control -EINVAL, expand_array -ENOSYS), so guests use 2-level.
+ * event_channel_op (xen/common/event_channel.c): alloc_unbound,
+ * bind_interdomain, bind_virq, bind_ipi, close, send, status, unmask,
+ * bind_vcpu, reset, and the FIFO ABI's init_control, expand_array and
+ * set_priority (evtchn-fifo.ts); a domain uses the 2-level ABI until its
+ * first init_control.
  */
 import { EvtState, NR_EVTCHN_PORTS } from '../domain.js';
+import { fifoDestroy, fifoExpandArray, fifoInitControl } from '../evtchn-fifo.js';
+import * as EC from '../public/event_channel.js';
 import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
 
 const NAMES: Record<number, string> = { 0: 'bind_interdomain', 1: 'bind_virq', 2: 'bind_pirq', 3: 'close', 4: 'send', 5: 'status', 6: 'alloc_unbound', 7: 'bind_ipi', 8: 'bind_vcpu', 9: 'unmask', 10: 'reset', 11: 'init_control', 12: 'expand_array', 13: 'set_priority' };
@@ -143,12 +147,40 @@ export function eventChannelOp(h: HcCtx): number {
       if (dom === null) return -E.EFAULT;
       if (self(dom) !== d.id && !d.privileged) return -E.EPERM;
       for (let port = 1; port < d.ports.length; port++) if (d.ports[port] && d.ports[port]!.service === null) xen.closePort(d, port);
+      if (d.fifo) fifoDestroy(xen, d); // back to 2-level
       return 0;
     }
     case 2:
       return -E.EPERM;
-    case 11:
-      return -E.EINVAL;
+    case EC.EVTCHNOP_init_control: {
+      const I = EC.evtchn_init_control;
+      const gfn = g.u64(a + BigInt(I.control_gfn));
+      const offset = g.u32(a + BigInt(I.offset));
+      const vcpu = g.u32(a + BigInt(I.vcpu));
+      if (gfn === null || offset === null || vcpu === null) return -E.EFAULT;
+      Object.assign(h.decoded, { control_gfn: gfn, offset, vcpu });
+      const rc = fifoInitControl(xen, d, vcpu, gfn, offset);
+      if (rc === 0 && !g.putU32(a + BigInt(I.link_bits), EC.EVTCHN_FIFO_LINK_BITS)) return -E.EFAULT;
+      return rc;
+    }
+    case EC.EVTCHNOP_expand_array: {
+      const gfn = g.u64(a);
+      if (gfn === null) return -E.EFAULT;
+      h.decoded.array_gfn = gfn;
+      return fifoExpandArray(xen, d, gfn);
+    }
+    case EC.EVTCHNOP_set_priority: {
+      const port = g.u32(a);
+      const priority = g.u32(a + BigInt(EC.evtchn_set_priority.priority));
+      if (port === null || priority === null) return -E.EFAULT;
+      Object.assign(h.decoded, { port, priority });
+      const p = d.port(port);
+      if (p === null) return -E.EINVAL;
+      if (!d.fifo) return -E.ENOSYS; // the 2-level ABI has no priorities
+      if (priority > EC.EVTCHN_FIFO_PRIORITY_MIN) return -E.EINVAL;
+      p.priority = priority;
+      return 0;
+    }
     default:
       return -E.ENOSYS;
   }

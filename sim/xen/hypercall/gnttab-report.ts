@@ -7,18 +7,26 @@
 import type { Decoded } from '../../events.js';
 import type { Domain } from '../domain.js';
 import type { Xen } from '../xen.js';
-import { GTF_reading, GTF_type_mask, GTF_writing, nrEntries, readEntry } from './gnttab-entry.js';
+import { entriesPerFrame, GTF_reading, GTF_type_mask, GTF_writing, nrEntries, readEntry } from './gnttab-entry.js';
 
 export function grantReport(xen: Xen, d: Domain): { granted: Decoded[]; mapped: Decoded[] } {
   const granted: Decoded[] = [];
+  const mem = xen.frames.mem;
   const n = nrEntries(d);
+  const per = entriesPerFrame(d);
   for (let ref = 0; ref < n; ref++) {
+    // A frame nothing touched yet is all zeros: it grants nothing (and reading it must not allocate it).
+    const gf = d.grantFrames[Math.floor(ref / per)];
+    if (gf === undefined || !mem.has(gf)) {
+      ref += per - 1 - (ref % per);
+      continue;
+    }
     const e = readEntry(xen, d, ref);
     if (e === null || (e.flags & GTF_type_mask) === 0) continue;
     let flags = e.flags;
     if (d.grantVersion === 2) {
       const sf = d.statusFrames[Math.floor(ref / 2048)];
-      if (sf !== undefined) flags |= xen.frames.mem.frame(sf)!.getUint16((ref % 2048) * 2, true) & (GTF_reading | GTF_writing);
+      if (sf !== undefined && mem.has(sf)) flags |= mem.frame(sf)!.getUint16((ref % 2048) * 2, true) & (GTF_reading | GTF_writing);
     }
     granted.push({ ref, domid: e.domid, frame: e.frame, flags });
   }

@@ -9,9 +9,13 @@ import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
 import { eventChannelOp } from './evtchn.js';
 import { grantTableOp } from './gnttab.js';
-import { consoleIo, physdevOp, privilegedOnly, sysctlOrDomctl, xenVersion, XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION } from './misc.js';
-import { memoryOp, mmuextOp, mmuUpdate, updateVaMapping, vmAssist } from './mm.js';
-import { schedOp, setTimerOp, vcpuOp } from './sched.js';
+import { consoleIo, privilegedOnly, sysctlOrDomctl, xenpmuOp, XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION } from './misc.js';
+import { physdevOp } from './physdev.js';
+import { xenVersion } from './version.js';
+import { memoryOp } from './memory.js';
+import { mmuextOp, mmuUpdate, updateVaMapping, vmAssist } from './mm.js';
+import { schedOp, setTimerOp } from './sched.js';
+import { vcpuOp } from './vcpu.js';
 import { callbackOp, fpuTaskswitch, getDebugreg, setCallbacks, setDebugreg, setGdt, setSegmentBase, setTrapTable, stackSwitch, updateDescriptor } from './traps.js';
 import * as X from '../public/xen.js';
 import { E, type HcCtx, type HcHandler } from './types.js';
@@ -45,6 +49,7 @@ const TABLE: Record<number, [string, HcHandler]> = {
   [X.__HYPERVISOR_physdev_op]: ['physdev_op', physdevOp],
   [X.__HYPERVISOR_sysctl]: ['sysctl', sysctlOrDomctl(XEN_SYSCTL_INTERFACE_VERSION)],
   [X.__HYPERVISOR_domctl]: ['domctl', sysctlOrDomctl(XEN_DOMCTL_INTERFACE_VERSION)],
+  [X.__HYPERVISOR_xenpmu_op]: ['xenpmu_op', xenpmuOp],
 };
 
 export function hypercallName(nr: number): string {

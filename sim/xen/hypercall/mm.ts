@@ -1,6 +1,5 @@
 /**
- * Page tables and memory: mmu_update, update_va_mapping, mmuext_op,
- * memory_op, vm_assist.
+ * Page tables: mmu_update, update_va_mapping, mmuext_op; and vm_assist.
  *
  * The guest's page tables hold machine addresses and are read-only to it;
  * it changes them only through these hypercalls. Every change goes through
@@ -13,6 +12,10 @@ import { PGT, PTE_P, type Pgt } from '../page-types.js';
 import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
 import { isCanonical } from './traps.js';
+import {
+  VMASST_CMD_disable, VMASST_CMD_enable, VMASST_TYPE_4gb_segments, VMASST_TYPE_4gb_segments_notify, VMASST_TYPE_architectural_iopl,
+  VMASST_TYPE_m2p_strict, VMASST_TYPE_pae_extended_cr3, VMASST_TYPE_runstate_update_flag, VMASST_TYPE_writable_pagetables,
+} from '../public/xen.js';
 import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
 
 const M64 = (1n << 64n) - 1n;
@@ -114,8 +117,10 @@ export function mmuUpdate(h: HcCtx): number {
     if (cmd === 0 || cmd === 2 || cmd === 3) {
       if (!mayMap(h, h.d, mfn)) break;
       const level = pages.tableLevel(mfn);
-      if (level === PGT.L1) rc = pages.modL1e(h.d, ma, val);
-      else if (level !== 0) rc = pages.modPde(h.d, ma, val, level);
+      // MMU_PT_UPDATE_PRESERVE_AD (update_intpte): Accessed/Dirty the hardware set meanwhile survive.
+      const nv = cmd === 2 && level !== 0 ? val | (h.xen.frames.mem.frame(mfn)!.getBigUint64(ma % 4096, true) & 0x60n) : val;
+      if (level === PGT.L1) rc = pages.modL1e(h.d, ma, nv);
+      else if (level !== 0) rc = pages.modPde(h.d, ma, nv, level);
       else if (pages.count[mfn] === 0 || pages.type[mfn] === PGT.WRITABLE) {
         pages.store(ma, val);
         rc = 0;
@@ -229,121 +234,29 @@ export function mmuextOp(h: HcCtx): number {
   return rc;
 }
 
-const XENMEM_NAMES: Record<number, string> = { 0: 'increase_reservation', 1: 'decrease_reservation', 2: 'maximum_ram_page', 3: 'current_reservation', 4: 'maximum_reservation', 6: 'populate_physmap', 7: 'add_to_physmap', 9: 'memory_map', 11: 'exchange' };
-const XENMEM_SUB = subOpNames('XENMEM', XENMEM_NAMES);
+/**
+ * VMASST types a 64-bit PV guest may use (asm/domain.h PV64_VM_ASSIST_MASK):
+ * the 32-bit ones too, "but we can't make such requests fail all of the
+ * sudden", plus m2p_strict.
+ */
+export const PV64_VM_ASSIST_MASK =
+  (1n << BigInt(VMASST_TYPE_4gb_segments)) | (1n << BigInt(VMASST_TYPE_4gb_segments_notify)) | (1n << BigInt(VMASST_TYPE_writable_pagetables)) |
+  (1n << BigInt(VMASST_TYPE_pae_extended_cr3)) | (1n << BigInt(VMASST_TYPE_architectural_iopl)) | (1n << BigInt(VMASST_TYPE_runstate_update_flag)) |
+  (1n << BigInt(VMASST_TYPE_m2p_strict));
 
-/** memory_op(cmd, arg) */
-export function memoryOp(h: HcCtx): number {
-  const cmd = u32(h.args[0]!) & 0x3f;
-  const arg = h.args[1]!;
-  h.sub = cmd;
-  h.subName = XENMEM_SUB(cmd);
-  const g = h.v.guest;
-  const frames = h.xen.frames;
-  switch (cmd) {
-    case 2:
-      return frames.frameCount - 1;
-    case 3:
-    case 4: {
-      const dom = g.u16(arg);
-      if (dom === null) return -E.EFAULT;
-      h.decoded.domid = dom;
-      if (dom !== DOMID_SELF && dom !== h.d.id) return h.d.privileged ? -E.ESRCH : -E.EPERM;
-      return cmd === 3 ? frames.count(h.d.id) : h.d.maxPages;
-    }
-    case 0:
-    case 1:
-    case 6: {
-      const raw = g.read(arg, 32);
-      if (raw === null) return -E.EFAULT;
-      const dv = new DataView(raw.buffer);
-      const list = dv.getBigUint64(0, true);
-      const nr = Number(dv.getBigUint64(8, true) & 0xffffffffn);
-      const order = dv.getUint32(16, true);
-      const dom = dv.getUint16(24, true);
-      Object.assign(h.decoded, { nr_extents: nr, extent_order: order, domid: dom });
-      if (dom !== DOMID_SELF && dom !== h.d.id) return -E.EPERM;
-      if (order !== 0) return -E.EINVAL;
-      let k = 0;
-      for (; k < nr; k++) {
-        const at = list + BigInt(8 * k);
-        if (cmd === 1) {
-          const mfn = g.u64(at);
-          if (mfn === null) return k > 0 ? k : -E.EFAULT;
-          const m = Number(mfn & 0xfffffffffn);
-          // guest_remove_page: a pinned table is unpinned; the frame is
-          // freed once nothing references it any more (page-types.ts).
-          if (m >= frames.frameCount || frames.owner[m] !== h.d.id || h.xen.pages.isReleasing(m)) break;
-          if (h.d.pinned.delete(m)) h.xen.pages.putType(h.d, m);
-          const pfn = h.d.p2m.indexOf(m);
-          if (pfn >= 0) h.d.p2m[pfn] = -1;
-          h.xen.pages.release(m);
-          for (const v of h.d.vcpus) v.cpu.mmu.flush();
-          continue;
-        }
-        if (frames.count(h.d.id) >= h.d.maxPages) break;
-        const gpfn = cmd === 6 ? g.u64(at) : 0n;
-        if (gpfn === null) return k > 0 ? k : -E.EFAULT;
-        const mfn = frames.tryAlloc(h.d.id);
-        if (mfn === null) break;
-        if (cmd === 6) {
-          const pfn = Number(gpfn & 0xfffffffffn);
-          h.d.p2m[pfn] = mfn;
-          frames.setM2p(mfn, BigInt(pfn));
-        }
-        if (!g.putU64(at, BigInt(mfn))) return k > 0 ? k : -E.EFAULT;
-      }
-      return k;
-    }
-    case 7: {
-      const raw = g.read(arg, 24);
-      if (raw === null) return -E.EFAULT;
-      const dv = new DataView(raw.buffer);
-      const space = dv.getUint32(4, true);
-      const idx = Number(dv.getBigUint64(8, true) & 0xffffffffn);
-      const gpfn = Number(dv.getBigUint64(16, true) & 0xfffffffffn);
-      Object.assign(h.decoded, { space, idx, gpfn });
-      let mfn: number;
-      if (space === 0) mfn = h.d.sharedInfoMfn;
-      else if (space === 1) {
-        if (idx >= h.d.maxGrantFrames) return -E.EINVAL;
-        while (h.d.grantFrames.length <= idx) h.d.grantFrames.push(frames.allocXen());
-        mfn = h.d.grantFrames[idx]!;
-      } else return -E.EINVAL;
-      h.d.p2m[gpfn] = mfn;
-      return 0;
-    }
-    case 9: {
-      const nr = g.u32(arg);
-      const buf = g.u64(arg + 8n);
-      if (nr === null || buf === null) return -E.EFAULT;
-      if (nr < 1) return -E.EINVAL;
-      const e820 = new Uint8Array(20);
-      const dv = new DataView(e820.buffer);
-      dv.setBigUint64(8, BigInt(h.d.maxPages) * 4096n, true);
-      dv.setUint32(16, 1, true); // E820_RAM
-      if (!g.write(buf, e820) || !g.putU32(arg, 1)) return -E.EFAULT;
-      return 0;
-    }
-    default:
-      return -E.ENOSYS;
-  }
-}
-
-/** vm_assist(cmd, type): enable (0) / disable (1) an assist Xen offers 64-bit PV guests. */
+/** vm_assist(cmd, type): common/domain.c do_vm_assist -- the type is checked (-EINVAL) before the command (-ENOSYS). */
 export function vmAssist(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
   const type = u32(h.args[1]!);
   h.decoded.cmd = cmd;
   h.decoded.type = type;
-  const valid = [1, 2, 3, 4, 5, 32].includes(type);
-  if (cmd > 1) return -E.ENOSYS;
-  if (!valid) return -E.EINVAL;
-  if (type === 32) {
-    h.d.m2pStrict = cmd === 0;
+  if (type >= 64 || ((PV64_VM_ASSIST_MASK >> BigInt(type)) & 1n) === 0n) return -E.EINVAL;
+  if (cmd !== VMASST_CMD_enable && cmd !== VMASST_CMD_disable) return -E.ENOSYS;
+  if (type === VMASST_TYPE_m2p_strict) {
+    h.d.m2pStrict = cmd === VMASST_CMD_enable;
     return 0;
   }
   const bit = 1 << type;
-  h.d.vmAssist = cmd === 0 ? h.d.vmAssist | bit : h.d.vmAssist & ~bit;
+  h.d.vmAssist = cmd === VMASST_CMD_enable ? h.d.vmAssist | bit : h.d.vmAssist & ~bit;
   return 0;
 }

@@ -135,7 +135,7 @@ export function setGdt(h: HcCtx): number {
 }
 
 export function fpuTaskswitch(h: HcCtx): number {
-  h.v.cr0Ts = h.args[0] !== 0n;
+  h.v.setCr0Ts(h.args[0] !== 0n);
   h.decoded.set = h.v.cr0Ts ? 1 : 0;
   return 0;
 }

@@ -1,6 +1,7 @@
 /**
  * VCPUOP_initialise: a whole PV vCPU context from a vcpu_guest_context
- * (arch_set_info_guest, 64-bit PV path). Once per vCPU (-EEXIST after);
+ * (arch_set_info_guest, 64-bit PV path), the x87/SSE state included (the
+ * FXSAVE image in fpu_ctxt with VGCF_I387_VALID). Once per vCPU (-EEXIST after);
  * the vCPU stays down unless VGCF_online is set, and VCPUOP_up needs it.
  *
  * Checks, in Xen's order: canonical addresses and the LDT (-EINVAL), the
@@ -8,17 +9,19 @@
  * mode; then the GDT frames (descriptor type) and the kernel and user L4s
  * (L4 type, validated now) -- a failure there undoes what it took.
  */
+import { fpuReset } from '../../cpu/fpu.js';
+import { FXSAVE_USED, fxrstorImage, imageMxcsr } from '../../cpu/fxsave.js';
 import * as A from '../public/arch-x86/xen.js';
+import { VMASST_TYPE_m2p_strict } from '../public/xen.js';
 import { cpu_user_regs as R } from '../public/arch-x86/xen-x86_64.js';
 import { PGT } from '../page-types.js';
 import { fixupGuestCr4 } from '../cpuid.js';
 import type { Vcpu } from '../vcpu.js';
+import { PV64_VM_ASSIST_MASK } from './mm.js';
 import { isCanonical, pvSetGdt } from './traps.js';
 import { E, type HcCtx } from './types.js';
 
 const C = A.vcpu_guest_context;
-/** VMASST types valid for a 64-bit PV guest (vm_assist accepts the same). */
-const VMASST_VALID = (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5);
 const XEN_AREA = 0xffff800000000000n;
 const XEN_AREA_END = 0xffff880000000000n;
 const GPRS: Array<[number, number]> = [[0, R.rax], [1, R.rcx], [2, R.rdx], [3, R.rbx], [4, R.rsp], [5, R.rbp], [6, R.rsi], [7, R.rdi], [8, R.r8], [9, R.r9], [10, R.r10], [11, R.r11], [12, R.r12], [13, R.r13], [14, R.r14], [15, R.r15]];
@@ -39,7 +42,7 @@ export function initialiseVcpu(h: HcCtx, t: Vcpu, arg: bigint): number {
   if (!canon.every(isCanonical)) return -E.EINVAL;
   if ((ldtBase >= XEN_AREA && ldtBase < XEN_AREA_END) || (ldtBase & 0xfffn) !== 0n || q(C.ldt_ents) > 8192n) return -E.EINVAL;
   const vmAssist = Number(q(C.vm_assist) & 0xffffffffn);
-  if (t.id === 0 && (q(C.vm_assist) & ~BigInt(VMASST_VALID)) !== 0n) return -E.EINVAL;
+  if (t.id === 0 && (q(C.vm_assist) & ~PV64_VM_ASSIST_MASK) !== 0n) return -E.EINVAL;
   const gdtEnts = Number(q(C.gdt_ents) & 0xffffffffn);
   const nrGdt = Math.ceil(gdtEnts / 512);
   if (q(C.gdt_ents) > 16n * 512n) return -E.EINVAL;
@@ -98,7 +101,15 @@ export function initialiseVcpu(h: HcCtx, t: Vcpu, arg: bigint): number {
   t.callbacks.set(0, { address: q(C.event_callback_eip), flags: 0 });
   t.callbacks.set(1, { address: q(C.failsafe_callback_eip), flags: (flags & A.VGCF_failsafe_disables_events) !== 0 ? 1 : 0 });
   t.callbacks.set(2, { address: q(C.syscall_callback_eip), flags: (flags & A.VGCF_syscall_disables_events) !== 0 ? 1 : 0 });
-  t.cr0Ts = (q(C.ctrlreg) & 8n) !== 0n;
+  t.setCr0Ts((q(C.ctrlreg) & 8n) !== 0n);
+  // vcpu_setup_fpu / vcpu_reset_fpu: the FXSAVE image when VGCF_I387_VALID, else the power-on state.
+  // An image FXRSTOR refuses (MXCSR reserved bits) is cleared and loaded again, as Xen's fixup does.
+  fpuReset(c);
+  if ((flags & A.VGCF_I387_VALID) !== 0) {
+    const img = raw.slice(C.fpu_ctxt, C.fpu_ctxt + FXSAVE_USED);
+    if ((imageMxcsr(img) & ~c.mxcsrMask) !== 0) img.fill(0);
+    fxrstorImage(c, img, true);
+  }
   t.cr4 = fixupGuestCr4(Number(q(C.ctrlreg + 32) & 0xffffffffn));
   c.fsgsbase = false;
   for (const r of [0, 1, 2, 3, 6, 7]) t.dr[r] = q(C.debugreg + 8 * r);
@@ -108,7 +119,10 @@ export function initialiseVcpu(h: HcCtx, t: Vcpu, arg: bigint): number {
   [c.fsLo, c.fsHi] = split(q(C.fs_base));
   [c.gsLo, c.gsHi] = split(kernel ? gsK : gsU);
   [c.kgsLo, c.kgsHi] = split(kernel ? gsU : gsK);
-  if (t.id === 0) d.vmAssist = vmAssist;
+  if (t.id === 0) {
+    d.vmAssist = vmAssist;
+    d.m2pStrict = (q(C.vm_assist) >> BigInt(VMASST_TYPE_m2p_strict) & 1n) !== 0n;
+  }
   t.kernelCr3 = k3;
   t.userCr3 = k1;
   t.kernelMode = kernel;
