@@ -30,7 +30,7 @@ import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { grantReport } from './xen/hypercall/gnttab-report.js';
 import { releaseMappings } from './xen/hypercall/gnttab-map.js';
 import { RingTracker } from './xen/rings.js';
-import { Toolstack, type MachineAction, type ToolstackState } from './toolstack.js';
+import { ToolstackActions, type MachineAction, type ToolstackState } from './toolstack-actions.js';
 import { Xen } from './xen/xen.js';
 
 export const VIRQ_TIMER = 0;
@@ -46,7 +46,7 @@ export type MachineOptions = {
   quantum?: number;
   /** boot wallclock, seconds since the epoch */
   wallclock?: number;
-  /** toolstack actions (sim/toolstack.ts) */
+  /** toolstack actions: what xl does to running domains (sim/toolstack-actions.ts) */
   actions?: readonly MachineAction[];
 };
 
@@ -88,8 +88,8 @@ export class Machine {
   readonly quantum: number;
   private readonly hypercalls = new Map<string, number>();
   private readonly tracker: RingTracker;
-  /** the scenario's toolstack actions (xl pause/shutdown/destroy...; sim/toolstack.ts) */
-  private readonly toolstack: Toolstack;
+  /** the scenario's toolstack actions (xl pause/shutdown/destroy...; sim/toolstack-actions.ts); xl's domain creation is xlCreateDomain (sim/services/toolstack.ts) */
+  private readonly toolstack: ToolstackActions;
   /** set when a vCPU stopped at an unimplemented instruction: the report; the machine runs no further */
   private unimplemented: string | null = null;
 
@@ -124,7 +124,7 @@ export class Machine {
       return () => this.tracker.sringIndices(d.id);
     };
     this.xen.onStop = (d) => this.reportGrants(d);
-    this.toolstack = new Toolstack(opts.actions ?? [], {
+    this.toolstack = new ToolstackActions(opts.actions ?? [], {
       xen: this.xen, store: this.store, serviceStore: () => this.serviceStore(),
       destroy: (d) => {
         this.xen.destroy(d, (x) => releaseMappings(this.xen, x));

@@ -12,7 +12,7 @@
  */
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
-import { ACTION_KINDS, type MachineAction } from './toolstack.js';
+import { ACTION_KINDS, type MachineAction } from './toolstack-actions.js';
 import { MAX_MACHINE_MIB } from './xen/frames.js';
 
 const U32 = 'must be an unsigned 32-bit integer (0 to 4294967295)';
@@ -42,7 +42,7 @@ export function parseTime(t: string | number): number | null {
 
 const TIME_ERROR = 'must be a virtual time such as "5ms", "2s", "250us" or "100ns" (or a number of ns)';
 /**
- * A toolstack action (sim/toolstack.ts): `at` a virtual time, after event
+ * A toolstack action (sim/toolstack-actions.ts): `at` a virtual time, after event
  * `{ event: N }`, or when a console shows `{ console: "text" }` (the
  * action's domain's console, or `domain`'s); `key` is sysrq's key.
  */

@@ -10,7 +10,7 @@
  * --action 'console=login\:':pause:linux.
  */
 import { ScenarioError, withActions, type Scenario, type ScenarioAction } from '../../sim/scenario.js';
-import { ACTION_KINDS, type ActionKind } from '../../sim/toolstack.js';
+import { ACTION_KINDS, type ActionKind } from '../../sim/toolstack-actions.js';
 import { UsageError } from './errors.js';
 
 const isKind = (s: string | undefined): s is ActionKind => s !== undefined && (ACTION_KINDS as readonly string[]).includes(s);

@@ -2,7 +2,9 @@
  * The xenstore entries xl (libxl, Xen 4.17) writes for a new PV domain, in
  * libxl's order and with its permissions, then XS_INTRODUCE. One place
  * builds them all, from the scenario's domain (name, memory, vCPUs, kernel,
- * command line) and what the builder chose (ports, ring frames, UUID):
+ * command line) and what the builder chose (ports, ring frames, UUID).
+ * This is xl creating a domain; what xl then does to a running one
+ * (shutdown, sysrq, pause, destroy) is sim/toolstack-actions.ts.
  *
  * libxl__domain_make (libxl_create.c):
  *   /local/domain/<id>            n0 r<id>   ("roperm")

@@ -1,10 +1,12 @@
 /**
  * Toolstack actions: what `xl` does to a running guest, scheduled by the
  * scenario (or `--action`) at a virtual time, after an event, or when a
- * console shows some text. They are outside inputs (design rule 3): each is
- * an INPUT event (source "toolstack") in the trace, and a replay re-applies
- * them from the scenario the trace header holds, at the same clean point
- * (between two scheduler slices), so it stays exact.
+ * console shows some text. (xl creating a domain, the xenstore layout
+ * these actions write into, is sim/services/toolstack.ts.) They are outside
+ * inputs (design rule 3): each is an INPUT event (source "toolstack") in
+ * the trace, and a replay re-applies them from the scenario the trace
+ * header holds, at the same clean point (between two scheduler slices), so
+ * it stays exact.
  *
  * As libxl does them (tools/libs/light/libxl_domain.c):
  * - shutdown / reboot: libxl__domain_pvcontrol writes "poweroff" / "reboot"
@@ -57,7 +59,7 @@ export type ToolstackHost = {
   unpaused: (d: Domain) => void;
 };
 
-export class Toolstack {
+export class ToolstackActions {
   private s: ToolstackState;
 
   constructor(private readonly actions: readonly MachineAction[], private readonly host: ToolstackHost) {

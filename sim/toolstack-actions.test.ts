@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { checkExpect, runScenario } from '../replay/scenario-run.js';
 import type { SimEvent } from './events.js';
 import { machineActions, parseScenario, parseTime, ScenarioError, type Scenario, type ScenarioAction } from './scenario.js';
-import { PVCONTROL_TIMEOUT_NS } from './toolstack.js';
+import { PVCONTROL_TIMEOUT_NS } from './toolstack-actions.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}corpus/scenarios/`;
