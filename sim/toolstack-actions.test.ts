@@ -10,6 +10,7 @@ import { checkExpect, runScenario } from '../replay/scenario-run.js';
 import type { SimEvent } from './events.js';
 import { machineActions, parseScenario, parseTime, ScenarioError, type Scenario, type ScenarioAction } from './scenario.js';
 import { PVCONTROL_TIMEOUT_NS } from './toolstack-actions.js';
+import { RUNSTATE_offline, RUNSTATE_runnable, RUNSTATE_running } from './xen/public/vcpu.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}corpus/scenarios/`;
@@ -85,6 +86,12 @@ describe.skipIf(!built)('toolstack actions', () => {
     expect(paused.summary.time - plain.summary.time).toBe(2_900_000);
     const during = paused.events.filter((e) => e.dom === 1 && e.time > 100_000 && e.time < 3_000_000 && e.kind !== 'input');
     expect(during).toEqual([]);
+    // Its runstate was offline while paused (runnable is never entered: nothing else runs), running otherwise.
+    const rs = (r: typeof plain): number[] => r.machine.domains[0]!.vcpus[0]!.runstate.time;
+    expect(rs(plain)[RUNSTATE_offline]).toBe(0);
+    expect(rs(paused)[RUNSTATE_offline]).toBe(2_900_000);
+    expect(rs(paused)[RUNSTATE_running]).toBe(rs(plain)[RUNSTATE_running]);
+    expect(rs(paused)[RUNSTATE_runnable]).toBe(rs(plain)[RUNSTATE_runnable]);
   });
 
   it('destroy: the domain dies, its peer\'s port becomes unbound, its mappings are released', () => {

@@ -17,7 +17,8 @@
  * - sysrq: writes the key to control/sysrq; no wait.
  * - pause / unpause: xc_domain_pause/unpause (domain_pause_by_systemcontroller:
  *   nesting, at most 255; unpausing an unpaused domain is EINVAL). A paused
- *   domain's vCPUs are not scheduled; virtual time goes on, its one-shot
+ *   domain's vCPUs are not scheduled (their runstate is offline unless
+ *   blocked, as Xen's vcpu_sleep makes it); virtual time goes on, its one-shot
  *   timers and poll timeouts still fire, its periodic timer stops (Xen runs
  *   it only while the vCPU is scheduled) and catches up at unpause.
  * - destroy: the domain is killed (domain_kill): its vCPUs stop, its event
@@ -138,12 +139,16 @@ export class ToolstackActions {
       case 'pause':
         if (d.pauseCount >= MAX_PAUSE) return input('pause: paused 255 times already (EOVERFLOW)');
         d.pauseCount++;
+        if (d.pauseCount === 1) xen.pauseChanged(d);
         return input(d.pauseCount === 1 ? 'pause' : `pause (paused ${d.pauseCount} times)`);
       case 'unpause':
         if (d.pauseCount === 0) return input('unpause: not paused (EINVAL)');
         d.pauseCount--;
         input(d.pauseCount === 0 ? 'unpause' : `unpause (still paused ${d.pauseCount} times)`);
-        if (d.pauseCount === 0) this.host.unpaused(d);
+        if (d.pauseCount === 0) {
+          xen.pauseChanged(d);
+          this.host.unpaused(d);
+        }
         return;
       case 'destroy':
         input('destroy');

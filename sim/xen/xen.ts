@@ -94,11 +94,29 @@ export class Xen {
     updateRunstateArea(v);
   }
 
-  /** Context switch out: `v` leaves the CPU, runnable, blocked or offline as its state says. */
+  /** Context switch out: `v` leaves the CPU, runnable, blocked or offline as its state (and its domain's pause) says. */
   scheduleOut(v: Vcpu): void {
     v.onCpu = false;
-    runstateChange(v, runstateOf(v), this.now());
+    runstateChange(v, this.runstateOf(v), this.now());
     updateRunstateArea(v);
+  }
+
+  private runstateOf(v: Vcpu): number {
+    return runstateOf(v, (this.domains.get(v.domId)?.pauseCount ?? 0) > 0);
+  }
+
+  /**
+   * The toolstack paused `d` or unpaused it (pauseCount went 0 -> 1 or
+   * 1 -> 0): domain_pause's vcpu_sleep_sync takes a vCPU on the CPU off it,
+   * and runnable vCPUs turn offline; domain_unpause's vcpu_wake makes them
+   * runnable again.
+   */
+  pauseChanged(d: Domain): void {
+    const now = this.now();
+    for (const v of d.vcpus) {
+      if (v.onCpu) this.scheduleOut(v);
+      else runstateChange(v, this.runstateOf(v), now);
+    }
   }
 
   /**
@@ -298,7 +316,7 @@ export class Xen {
     const was = v.state;
     v.state = next;
     // The vCPU on the CPU stays "running" until the scheduler switches away from it.
-    if (!v.onCpu) runstateChange(v, runstateOf(v), now);
+    if (!v.onCpu) runstateChange(v, this.runstateOf(v), now);
     if (was === VcpuState.RUNNABLE && next !== VcpuState.RUNNABLE) v.periodicDeadline = -1;
     else if (was !== VcpuState.RUNNABLE && next === VcpuState.RUNNABLE) this.periodicWork(v);
   }
