@@ -14,8 +14,9 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { FILE_MAGIC } from '../../trace/schema.js';
 import { checkImageNames, headerDomains, inputFile, seedOption } from './inputs.js';
 import { loadInput } from './run.js';
+import { symbolOverrides } from './symbol-args.js';
 
-type CheckOpts = { against?: string; expect?: string[]; maxInsns?: string; image?: string[]; seed?: string; protocol?: boolean; json?: boolean };
+type CheckOpts = { against?: string; expect?: string[]; maxInsns?: string; image?: string[]; symbols?: string[]; seed?: string; protocol?: boolean; json?: boolean };
 
 function scenarioOf(input: string, o: CheckOpts): Scenario {
   let s: Scenario | null;
@@ -65,7 +66,7 @@ async function checkTraceFile(path: string, o: CheckOpts): Promise<void> {
     for (const w of reader.warnings) process.stderr.write(`warning: ${w}\n`);
     const overrides = imageOverrides(o.image);
     checkImageNames(overrides, headerDomains(reader.header), path);
-    const syms = loadSymbols(reader.header, overrides, new Map(), path);
+    const syms = loadSymbols(reader.header, overrides, symbolOverrides(o.symbols), path);
     const vs = checkTrace(reader);
     if (o.json) process.stdout.write(`${JSON.stringify({ trace: path, events: reader.index.eventCount, complete: reader.complete, stop: reader.index.stopReason, violations: vs.map((v) => render.violationJson(v, syms)) }, null, 2)}\n`);
     else process.stdout.write(render.renderReport(vs, reader.index.eventCount, syms));
@@ -87,6 +88,7 @@ export function registerCheck(program: Command): void {
     .option('--expect <text...>', 'text that must appear on a console')
     .option('--max-insns <n>', 'instruction budget')
     .option('--image <name=path...>', 'kernel image for a domain')
+    .option('--symbols <name=path...>', 'with --protocol on a trace: symbol file for a domain\'s stacks (System.map, unstripped vmlinux, or a kernel with kallsyms; default: the recorded one, else the image\'s own)')
     .option('--seed <n>', 'seed (overrides the scenario)')
     .action(async (input: string, o: CheckOpts) => {
       await initZstd();
@@ -96,6 +98,7 @@ export function registerCheck(program: Command): void {
         throw new UsageError(`${input}: is a trace; check runs a scenario or kernel (check --protocol checks a trace)`);
       }
       if (o.json) throw new UsageError('--json applies to --protocol on a trace');
+      if (o.symbols !== undefined) throw new UsageError('--symbols applies to --protocol on a trace');
       const s = scenarioOf(input, o);
       const opts = common(o);
       if (o.against !== undefined) inputFile(o.against, 'a trace file');

@@ -116,13 +116,21 @@ describe.skipIf(!built)('protocol checks on the corpus', () => {
     expect(doc.violations).toHaveLength(1);
     expect(doc.violations[0]!.check).toBe('lost-wakeup');
     expect(doc.violations[0]!.stack.map((f) => f.replace(/\+.*/, ''))).toEqual(['sched_block', 'run_front', 'run_roles', 'kmain', '_start']);
+    // --symbols: the stacks named from a System.map given for the domain (here the kernel's own names, prefixed).
+    const nm = spawnSync('nm', [`${ROOT}build/corpus/pv/bugs/lostwakeup-bad.elf`], { encoding: 'utf8' });
+    const map = join(DIR, 'front.map');
+    writeFileSync(map, nm.stdout.replace(/^([0-9a-f]+ [A-Za-z] )/gm, '$1m_'));
+    const named = spawnSync(BIN, ['check', '--protocol', bad, '--symbols', `front=${map}`], { encoding: 'utf8' });
+    expect(named.status).toBe(1);
+    expect(named.stdout).toMatch(/\n {2}stack {3}m_sched_block\+0x[0-9a-f]+ <- m_run_front\+/);
     // bad input: one line on stderr, exit 2
     const damaged = join(DIR, 'damaged.xrr');
     const bytes = readFileSync(bad);
     const k = Math.floor(bytes.length / 2);
     bytes[k] = bytes[k]! ^ 0xff;
     writeFileSync(damaged, bytes);
-    for (const args of [['check', '--protocol', join(DIR, 'missing.xrr')], ['check', '--protocol', damaged], ['check', '--protocol', '--seed', '3', bad], ['check', '--json', join(SCENARIOS, 'hello.json')]]) {
+    for (const args of [['check', '--protocol', join(DIR, 'missing.xrr')], ['check', '--protocol', damaged], ['check', '--protocol', '--seed', '3', bad], ['check', '--json', join(SCENARIOS, 'hello.json')],
+      ['check', '--protocol', bad, '--symbols', `front=${join(DIR, 'missing.map')}`], ['check', join(SCENARIOS, 'hello.json'), '--symbols', `front=${map}`]]) {
       const x = spawnSync(BIN, args, { encoding: 'utf8' });
       expect([x.status, x.stderr.trim().split('\n').length], args.join(' ')).toEqual([2, 1]);
       expect(x.stderr).toMatch(/^xenrr: /);
