@@ -62,7 +62,7 @@ export type StopReason = 'all-stopped' | 'budget' | 'deadlock' | 'paused' | 'uni
  * toolstack's progress through its actions included). `events` equals
  * Xen's next seq, which is restored from its own field.
  */
-export type SchedState = { next: number; hypercalls: [string, number][]; events: number; rings: ReturnType<RingTracker['snapshot']>; toolstack: ToolstackState };
+export type SchedState = { next: number; hypercalls: [string, number][]; events: number; rings: ReturnType<RingTracker['snapshot']>; toolstack?: ToolstackState };
 
 export type RunSummary = {
   stop: StopReason;
@@ -168,7 +168,8 @@ export class Machine {
   }
   set schedState(s: SchedState) {
     this.tracker.restore(s.rings);
-    this.toolstack.state = s.toolstack;
+    // Snapshots from before toolstack actions have no progress to restore: none was made.
+    this.toolstack.state = s.toolstack ?? this.toolstack.initial;
     this.next = s.next;
     this.hypercalls.clear();
     for (const [name, n] of s.hypercalls) this.hypercalls.set(name, n);

@@ -64,7 +64,12 @@ export class ToolstackActions {
   private s: ToolstackState;
 
   constructor(private readonly actions: readonly MachineAction[], private readonly host: ToolstackHost) {
-    this.s = { done: actions.map(() => false), scanned: actions.map(() => 0), acks: [] };
+    this.s = this.initial;
+  }
+
+  /** The state before any action: none done, nothing scanned or awaited. */
+  get initial(): ToolstackState {
+    return { done: this.actions.map(() => false), scanned: this.actions.map(() => 0), acks: [] };
   }
 
   get state(): ToolstackState {
