@@ -14,6 +14,7 @@ import { benchRecord, benchRecordCorpus, benchRecordLong, benchSynthetic } from 
 import { benchTui } from './tui-bench.js';
 import { benchFullVsBare, benchPingpong } from './xen-bench.js';
 import { benchGdb } from './gdb-bench.js';
+import { benchLinux } from './linux-bench.js';
 
 function table(title: string, rows: Row[]): void {
   const cols = Object.keys(rows[0] ?? {});
@@ -26,6 +27,7 @@ function table(title: string, rows: Row[]): void {
 process.stdout.write(`xenrr bench — ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}\n`);
 table('x86-64 core: compute guests on the bare core (best of 3)', benchCompute());
 table('memory', benchRss());
+table('Linux: Debian 6.1 as a PV domU booting to our /init and powering off (one run each)', await benchLinux());
 table('SSE floating point: scalar ops through the handler entry points (best of 150 x 100k)', benchSseFp());
 table('simulated Xen: pingpong (best of 3)', benchPingpong());
 const fvb = benchFullVsBare();
