@@ -119,3 +119,20 @@ describe('Xen.emit without a sink', () => {
     expect(seen[0]).toMatchObject({ ports: [3], dom: 1, vcpu: -1 });
   });
 });
+
+describe.skipIf(!built)('what `run` hears without a sink', () => {
+  it('console text as written and crashes, as a listened-to run\'s events give them', () => {
+    const s = load('crash.json');
+    const heard: string[] = [];
+    const lean = buildMachine(s, { console: (dom, source, text) => heard.push(`${dom} ${source} ${text}`), crash: (dom, text, rip) => heard.push(`${dom} crash ${text} 0x${rip.toString(16)}`) });
+    const summary = lean.run(s.maxInsns);
+    expect(lean.xen.listening).toBe(false);
+    const events: SimEvent[] = [];
+    buildMachine(s, { sink: (e) => events.push(e) }).run(s.maxInsns);
+    const said = events.flatMap((e) => (e.kind === 'console' ? [`${e.dom} ${e.source} ${e.text}`] : e.kind === 'milestone' && / crashed: /.test(e.text) ? [`${e.dom} crash ${e.text} 0x${e.rip.toString(16)}`] : []));
+    expect(heard).toEqual(said);
+    expect(heard.some((h) => / crash domain \d+ crashed: .* 0x[0-9a-f]{4,}$/.test(h))).toBe(true);
+    expect(heard.some((h) => / console_io /.test(h))).toBe(true);
+    expect(summary.domains.map((d) => d.console).join('')).toBe(heard.filter((h) => / ring /.test(h)).map((h) => h.replace(/^\d+ ring /, '')).join(''));
+  });
+});

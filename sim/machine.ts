@@ -48,6 +48,9 @@ export type MachineOptions = {
   wallclock?: number;
   /** toolstack actions: what xl does to running domains (sim/toolstack-actions.ts) */
   actions?: readonly MachineAction[];
+  /** console text as written and domain crashes, heard with or without a sink (Xen.onConsole, Xen.onCrash) */
+  console?: Xen['onConsole'];
+  crash?: Xen['onCrash'];
 };
 
 /**
@@ -107,6 +110,8 @@ export class Machine {
     this.xen = new Xen(frames, sink);
     this.xen.onHypercall = (name) => this.hypercalls.set(name, (this.hypercalls.get(name) ?? 0) + 1);
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
+    if (opts.console !== undefined) this.xen.onConsole = opts.console;
+    if (opts.crash !== undefined) this.xen.onCrash = opts.crash;
     this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());
     this.tracker = new RingTracker(
       frames.mem,
@@ -495,7 +500,9 @@ export class Machine {
     // Like xenconsoled: out_cons moved, so kick the guest's console channel.
     this.xen.serviceNotify(d, d.consolePort);
     for (const b of bytes) d.console.push(b);
-    this.xen.emit(this.xen.running, d.id, { kind: 'console', text: Buffer.from(bytes).toString('latin1'), source: 'ring' });
+    const text = Buffer.from(bytes).toString('latin1');
+    this.xen.onConsole(d.id, 'ring', text);
+    this.xen.emit(this.xen.running, d.id, { kind: 'console', text, source: 'ring' });
   }
 
   /**

@@ -20,7 +20,6 @@ import { positiveInt, UsageError } from './errors.js';
 import { actionOptions } from './actions.js';
 import { inputFile, rangeOption, seedOption } from './inputs.js';
 import { ImageError, kernelImage, type KernelImage } from '../image/kernel-image.js';
-import type { SimEvent } from '../../sim/events.js';
 import { ConsoleLines, consoleLineText } from '../console-text.js';
 import { kernelTable, symbolFileTable } from '../image/symbol-table.js';
 import { checkExpect, domainFiles, runScenario } from '../scenario-run.js';
@@ -149,13 +148,12 @@ function runPv(s: Scenario, opts: RunOpts): boolean {
   // Consoles as they are written: each domain's PV console and its console_io lines, in order.
   const names = new Map(s.domains.map((d, k) => [k + 1, d.name]));
   const lines = new ConsoleLines((l) => process.stdout.write(`${consoleLineText(l, names)}\n`));
-  const crashes = new Map<number, Extract<SimEvent, { kind: 'milestone' }>>();
-  const sink = (e: SimEvent): void => {
-    if (e.kind === 'console' && !opts.json) lines.add(e.dom, e.source, e.text);
-    else if (e.kind === 'milestone' && / crashed: /.test(e.text)) crashes.set(e.dom, e);
-  };
+  const crashes = new Map<number, { text: string; rip: bigint }>();
+  // Heard without an event sink: the run stays lean (builds no events).
+  const onConsole = (dom: number, source: 'ring' | 'console_io', text: string): void => void (opts.json ? 0 : lines.add(dom, source, text));
+  const onCrash = (dom: number, text: string, rip: bigint): void => void crashes.set(dom, { text, rip });
   const t0 = process.hrtime.bigint();
-  const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}), sink, actions });
+  const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}), console: onConsole, crash: onCrash, actions });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   lines.flush();
   const problems = checkExpect(s, summary);

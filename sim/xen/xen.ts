@@ -48,6 +48,14 @@ export class Xen {
   onStop: (d: Domain) => void = () => {};
   /** Set by the machine: a hypercall event named `name` was emitted (listened to or not). */
   onHypercall: (name: string) => void = () => {};
+  /**
+   * Set by whoever runs the machine: console text as a domain writes it
+   * (its PV console ring drained, or console_io), heard whether or not
+   * anyone listens to events (what `run` prints live, lean).
+   */
+  onConsole: (dom: number, source: 'ring' | 'console_io', text: string) => void = () => {};
+  /** Likewise: a domain crashed (domain_crash), with the RIP of its vCPU on the CPU then (0: none was). */
+  onCrash: (dom: number, text: string, rip: bigint) => void = () => {};
 
   /** page types and references of every machine frame */
   readonly pages: PageTypes;
@@ -465,7 +473,10 @@ export class Xen {
 
   /** domain_crash: what Xen does to a guest that broke the rules. */
   crash(d: Domain, why: string): void {
-    this.emit(this.running?.domId === d.id ? this.running : null, d.id, { kind: 'milestone', text: `domain ${d.id} crashed: ${why}` });
+    const v = this.running?.domId === d.id ? this.running : null;
+    const text = `domain ${d.id} crashed: ${why}`;
+    this.onCrash(d.id, text, v?.cpu.rip ?? 0n);
+    this.emit(v, d.id, { kind: 'milestone', text });
     this.shutdown(d, 'crash');
   }
 }
