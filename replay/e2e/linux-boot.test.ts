@@ -50,6 +50,15 @@ describe.skipIf(!have)('Debian Linux 6.1 boots as a PV domU to our /init and pow
     expect(r.status).toBe(0);
   }, 1_800_000);
 
+  it('xl shutdown once /init runs: Linux\'s control/shutdown watch starts /sbin/poweroff, which powers the domain off', () => {
+    // Triggered by init's first line: the action lands while userspace runs (SYSTEM_RUNNING: orderly_poweroff, not forced).
+    const r = xenrr('run', BOOT, '--action', 'console=xenrr-init: hello from PID 1:shutdown:linux');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('xenrr-init: hello from PID 1');
+    expect(r.stdout).toMatch(/^\[linux\] xenrr-init: \/sbin\/poweroff \(pid \d+\): powering off$/m);
+    expect(r.stdout).toMatch(/^linux +1 +shutdown +poweroff /m);
+  }, 1_800_000);
+
   it('1 vCPU: recorded twice to identical bytes, replayed exactly, dumped with Linux names, only Xen 4.17\'s own failures', () => {
     const [a, b] = [join(tmp, 'a.xrr'), join(tmp, 'b.xrr')];
     for (const t of [a, b]) {
