@@ -59,7 +59,7 @@ describe.skipIf(!have)('Debian Linux 6.1 boots as a PV domU to our /init and pow
     expect(r.stdout).toMatch(/^linux +1 +shutdown +poweroff /m);
   }, 1_800_000);
 
-  it('1 vCPU: recorded twice to identical bytes, replayed exactly, dumped with Linux names, only Xen 4.17\'s own failures', () => {
+  it('1 vCPU: recorded twice to identical bytes, replayed exactly, dumped with Linux names, only Xen 4.17\'s own failures, no protocol violations', () => {
     const [a, b] = [join(tmp, 'a.xrr'), join(tmp, 'b.xrr')];
     for (const t of [a, b]) {
       const rec = xenrr('record', BOOT, '-o', t);
@@ -79,6 +79,10 @@ describe.skipIf(!have)('Debian Linux 6.1 boots as a PV domU to our /init and pow
     const dump = xenrr('dump', a, '--kind', 'hypercall');
     expect(dump.stdout.split('\n')[0]).toMatch(/ xen_setup_features\+0x[0-9a-f]+ +XENVER_get_features /);
     expect(dump.stdout).toMatch(/ xen_reboot\+0x[0-9a-f]+ +SCHEDOP_shutdown /);
+
+    // Linux's console and xenstore rings and event channels (FIFO) keep the protocols the checks know.
+    const chk = xenrr('check', '--protocol', a);
+    expect([chk.status, chk.stdout]).toEqual([0, expect.stringMatching(/^no protocol violations in \d+ events\n$/)]);
 
     const rep = xenrr('replay', a);
     expect(rep.stdout).toMatch(/^replay: all \d+ events match/);
