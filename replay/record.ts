@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunSummary } from '../sim/machine.js';
+import { VERSION } from '../sim/package-info.js';
 import { withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import { snapshotMachine } from '../sim/snapshot.js';
 import { PV_CPUID } from '../sim/xen/cpuid.js';
@@ -17,17 +18,8 @@ import { initZstd } from '../trace/zstd.js';
 import { scenarioIdentity } from './images.js';
 import { buildMachine, domainFiles } from './scenario-run.js';
 
-export const XENRR_VERSION = '0.1.0';
-/**
- * `xenrr record`'s default guest instructions between checkpoints. A
- * checkpoint costs what the guests' touched memory costs to hash and
- * compress (measured, bench/checkpoint-bench.ts: 25 ms and 0.1 MB for a
- * corpus guest, 0.6 s and 15 MB for 64 MiB touched, as a Linux kernel's
- * image alone is); a seek re-executes at most this many instructions (2 s
- * at the core's 120 MIPS on compute code). At this spacing a 64 MiB guest
- * pays under a tenth of its recording time for checkpoints.
- */
-export const CHECKPOINT_INSNS = 250_000_000;
+export const XENRR_VERSION = VERSION;
+export { CHECKPOINT_INSNS } from './record-defaults.js';
 
 /** `actions`: toolstack actions after the scenario's own (`--action`); the header's scenario holds them all, its identity only the scenario's. */
 export type RecordOptions = {
@@ -47,8 +39,10 @@ function image(role: string, domain: string, name: string, file: string): Image 
 /**
  * The files a scenario's run reads, by role: every domain's kernel (the
  * file as named, an ELF or a bzImage) in domain order, then ramdisks, then
- * symbol files. Replay checks kernels and ramdisks against these hashes;
- * symbols are used while theirs still matches.
+ * symbol files, then disk images (each domain's in the scenario's order; a
+ * disk's name is its `target`). Replay checks kernels, ramdisks and disks
+ * against these hashes (a disk as the run started: mode "w!" changes the
+ * file); symbols are used while theirs still matches.
  */
 export function traceImages(s: Scenario): Image[] {
   const files = s.domains.map((d, k) => ({ d, ...domainFiles(s, k) }));
@@ -56,6 +50,7 @@ export function traceImages(s: Scenario): Image[] {
     ...files.map((f) => image('kernel', f.d.name, f.d.kernel, f.kernel)),
     ...files.flatMap((f) => (f.ramdisk === undefined ? [] : [image('ramdisk', f.d.name, f.d.ramdisk!, f.ramdisk)])),
     ...files.flatMap((f) => (f.symbols === undefined ? [] : [image('symbols', f.d.name, f.d.symbols!, f.symbols)])),
+    ...files.flatMap((f) => f.disks.map((d) => image('disk', f.d.name, d.target, d.file))),
   ];
 }
 

@@ -41,9 +41,9 @@ describe.skipIf(!built)('toolstack actions', () => {
       [10_000_000, 1, -1, 'toolstack', 'shutdown: control/shutdown = poweroff'],
     ]);
     expect(r.consoleAt("idle: sysrq 'h'")).toBeGreaterThan(5_000_000);
-    // The guest cleared both keys (its acknowledgements) through xenstore.
-    const writes = r.events.filter((e) => e.kind === 'xenstore' && e.op === 'WRITE').map((e) => e.kind === 'xenstore' && [e.path, e.value]);
-    expect(writes).toEqual([['/local/domain/1/control/sysrq', ''], ['/local/domain/1/control/shutdown', '']]);
+    // dom0 (xl) wrote each key, the guest cleared it (its acknowledgement), all through xenstore.
+    const writes = r.events.filter((e) => e.kind === 'xenstore' && e.op === 'WRITE').map((e) => e.kind === 'xenstore' && [e.dom, e.path, e.value]);
+    expect(writes).toEqual([[0, '/local/domain/1/control/sysrq', 'h'], [1, '/local/domain/1/control/sysrq', ''], [0, '/local/domain/1/control/shutdown', 'poweroff'], [1, '/local/domain/1/control/shutdown', '']]);
     // Without the actions the guest sleeps forever: the run stops as deadlocked at once.
     const idle = run(load('idle', []));
     expect(idle.summary.stop).toBe('deadlock');

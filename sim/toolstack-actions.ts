@@ -2,7 +2,7 @@
  * Toolstack actions: what `xl` does to a running guest, scheduled by the
  * scenario (or `--action`) at a virtual time, after an event, or when a
  * console shows some text. (xl creating a domain, the xenstore layout
- * these actions write into, is sim/services/toolstack.ts.) They are outside
+ * these actions write into, is sim/services/toolstack/.) They are outside
  * inputs (design rule 3): each is an INPUT event (source "toolstack") in
  * the trace, and a replay re-applies them from the scenario the trace
  * header holds, at the same clean point (between two scheduler slices), so
@@ -28,12 +28,11 @@
  * "After event N" and "console shows" are judged at the first clean point
  * after the event was emitted or the text drained from the console ring.
  */
+import type { ActionKind } from './scenario.js';
+import type { Dom0Xs } from './services/backend.js';
 import type { Domain } from './xen/domain.js';
 import type { Xen } from './xen/xen.js';
-import type { XenStore } from './services/xenstored.js';
 
-export const ACTION_KINDS = ['shutdown', 'reboot', 'sysrq', 'pause', 'unpause', 'destroy'] as const;
-export type ActionKind = (typeof ACTION_KINDS)[number];
 export type ActionWhen = { time: number } | { event: number } | { console: string; dom: number };
 /** An action with its domain resolved to an id. */
 export type MachineAction = { when: ActionWhen; do: ActionKind; dom: number; key?: string };
@@ -53,9 +52,13 @@ export type ToolstackState = {
 
 export type ToolstackHost = {
   xen: Xen;
-  store: XenStore;
-  /** service the xenstore connections (watch events reach the guests) */
-  serviceStore: () => void;
+  /**
+   * dom0's xenstore connection: xl's requests (traced as dom0's, and
+   * followed by the store pump, so watch events reach the guests). The
+   * acknowledgement is looked for with `xs.peek` between slices, as the
+   * result of libxl's watch would be, without traffic of its own.
+   */
+  xs: Dom0Xs & { peek(path: string): string | null };
   destroy: (d: Domain) => void;
   unpaused: (d: Domain) => void;
 };
@@ -101,7 +104,7 @@ export class ToolstackActions {
     if (this.s.acks.length === 0) return;
     this.s.acks = this.s.acks.filter((w) => {
       const d = xen.domain(w.dom);
-      const v = this.host.store.read(`/local/domain/${w.dom}/control/shutdown`);
+      const v = this.host.xs.peek(`/local/domain/${w.dom}/control/shutdown`);
       if (d === undefined || !d.alive || v === null || v === '') return false;
       if (xen.clock < w.deadline) return true;
       xen.emit(null, w.dom, { kind: 'milestone', text: `xl: guest didn't acknowledge control request "${w.request}" in ${PVCONTROL_TIMEOUT_NS / 1e9} s (ERROR_TIMEDOUT); the domain runs on` });
@@ -121,7 +124,7 @@ export class ToolstackActions {
   }
 
   private apply(a: MachineAction): void {
-    const { xen, store } = this.host;
+    const { xen, xs } = this.host;
     const d = xen.domain(a.dom);
     const input = (text: string): void => xen.emit(null, a.dom, { kind: 'input', source: 'toolstack', text });
     if (d === undefined || d.state === 'destroyed') return input(`${a.do}: no such domain (ESRCH)`);
@@ -131,15 +134,13 @@ export class ToolstackActions {
       case 'reboot': {
         const request = a.do === 'shutdown' ? 'poweroff' : 'reboot';
         input(`${a.do}: control/shutdown = ${request}`);
-        store.write(`${control}/shutdown`, request);
-        this.host.serviceStore();
+        xs.write(`${control}/shutdown`, request);
         this.s.acks = [...this.s.acks.filter((w) => w.dom !== d.id), { dom: d.id, request, deadline: xen.clock + PVCONTROL_TIMEOUT_NS }];
         return;
       }
       case 'sysrq':
         input(`sysrq: control/sysrq = ${a.key ?? ''}`);
-        store.write(`${control}/sysrq`, a.key ?? '');
-        this.host.serviceStore();
+        xs.write(`${control}/sysrq`, a.key ?? '');
         return;
       case 'pause':
         if (d.pauseCount >= MAX_PAUSE) return input('pause: paused 255 times already (EOVERFLOW)');

@@ -9,8 +9,7 @@
  * e.g. --action 2s:shutdown:linux, --action event=5000:sysrq:linux:s,
  * --action 'console=login\:':pause:linux.
  */
-import { ScenarioError, withActions, type Scenario, type ScenarioAction } from '../../sim/scenario.js';
-import { ACTION_KINDS, type ActionKind } from '../../sim/toolstack-actions.js';
+import { ACTION_KINDS, ScenarioError, withActions, type ActionKind, type Scenario, type ScenarioAction } from '../../sim/scenario.js';
 import { UsageError } from './errors.js';
 
 const isKind = (s: string | undefined): s is ActionKind => s !== undefined && (ACTION_KINDS as readonly string[]).includes(s);

@@ -4,24 +4,23 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ScenarioError, type Scenario } from '../../sim/scenario.js';
-import { initZstd } from '../../trace/zstd.js';
-import { bisect, checkScenario, withImage } from '../bisect.js';
-import { renderDiff } from '../diff-render.js';
+import type { Scenario } from '../../sim/scenario.js';
 import { positiveInt, UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { FILE_MAGIC } from '../../trace/schema.js';
 import { checkImageNames, headerDomains, inputFile, seedOption } from './inputs.js';
 import { loadInput } from './run.js';
-import { symbolOverrides } from './symbol-args.js';
+
+/** What both commands run on: the simulator, the recorder and the diff, loaded when one of them runs. */
+const load = () => Promise.all([import('../../sim/scenario.js'), import('../../trace/zstd.js'), import('../bisect.js'), import('../diff-render.js')]);
 
 type CheckOpts = { against?: string; expect?: string[]; maxInsns?: string; image?: string[]; symbols?: string[]; seed?: string; protocol?: boolean; json?: boolean };
 
-function scenarioOf(input: string, o: CheckOpts): Scenario {
+async function scenarioOf(input: string, o: CheckOpts): Promise<Scenario> {
+  const [{ ScenarioError }, , { withImage }] = await load();
   let s: Scenario | null;
   try {
-    s = loadInput(input, {});
+    s = await loadInput(input, {});
   } catch (e) {
     if (e instanceof ScenarioError) throw new UsageError(e.message);
     throw e;
@@ -43,7 +42,8 @@ const common = (o: CheckOpts) => ({
 });
 
 /** Whether `path` is a trace (by its magic), not a scenario or a kernel. */
-function isTrace(path: string): boolean {
+async function isTrace(path: string): Promise<boolean> {
+  const { FILE_MAGIC } = await import('../../trace/schema.js');
   const fd = openSync(path, 'r');
   try {
     const b = Buffer.alloc(FILE_MAGIC.length);
@@ -57,8 +57,8 @@ function isTrace(path: string): boolean {
 async function checkTraceFile(path: string, o: CheckOpts): Promise<void> {
   const scenarioOnly = (['against', 'expect', 'maxInsns', 'seed'] as const).find((k) => o[k] !== undefined);
   if (scenarioOnly !== undefined) throw new UsageError(`--${scenarioOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to a scenario run, not to a trace (${path})`);
-  const [{ TraceError, TraceReader }, { loadSymbols }, { checkTrace }, render] = await Promise.all([
-    import('../../trace/reader.js'), import('../symbols.js'), import('../protocol/check.js'), import('../protocol/render.js'),
+  const [{ TraceError, TraceReader }, { loadSymbols }, { checkTrace }, render, { symbolOverrides }] = await Promise.all([
+    import('../../trace/reader.js'), import('../symbols.js'), import('../protocol/check.js'), import('../protocol/render.js'), import('./symbol-args.js'),
   ]);
   try {
     const reader = TraceReader.open(path);
@@ -91,15 +91,16 @@ export function registerCheck(program: Command): void {
     .option('--symbols <name=path...>', 'with --protocol on a trace: symbol file for a domain\'s stacks (System.map, unstripped vmlinux, or a kernel with kallsyms; default: the recorded one, else the image\'s own)')
     .option('--seed <n>', 'seed (overrides the scenario)')
     .action(async (input: string, o: CheckOpts) => {
+      const [, { initZstd }, { checkScenario }, { renderDiff }] = await load();
       await initZstd();
       inputFile(input, o.protocol ? 'a trace or a scenario' : 'a scenario or a kernel');
-      if (isTrace(input)) {
+      if (await isTrace(input)) {
         if (o.protocol) return checkTraceFile(input, o);
         throw new UsageError(`${input}: is a trace; check runs a scenario or kernel (check --protocol checks a trace)`);
       }
       if (o.json) throw new UsageError('--json applies to --protocol on a trace');
       if (o.symbols !== undefined) throw new UsageError('--symbols applies to --protocol on a trace');
-      const s = scenarioOf(input, o);
+      const s = await scenarioOf(input, o);
       const opts = common(o);
       if (o.against !== undefined) inputFile(o.against, 'a trace file');
       const r = await checkScenario(s, opts);
@@ -120,8 +121,9 @@ export function registerCheck(program: Command): void {
     .option('--max-insns <n>', 'instruction budget')
     .option('--seed <n>', 'seed (overrides the scenario)')
     .action(async (input: string, o: CheckOpts & { images: string[]; domain?: string }) => {
+      const [, { initZstd }, { bisect }, { renderDiff }] = await load();
       await initZstd();
-      const s = scenarioOf(input, o);
+      const s = await scenarioOf(input, o);
       const opts = common(o);
       if (o.against !== undefined) inputFile(o.against, 'a trace file');
       const domain = o.domain ?? s.domains[0]!.name;

@@ -2,9 +2,12 @@
  * Grant leaks, from the GRANTS events (a domain's grant entries and grant
  * mappings as it writes a xenbus state key, and as it stops) and the
  * grant-table hypercalls:
- * - a frontend going Closed while it still grants its backend a page the
- *   backend does not map (gnttab_end_foreign_access was never called; one
- *   still mapped is the backend's to release, Linux ends it deferred);
+ * - a frontend that went Closed still granting its backend a page the
+ *   backend does not map, and still grants it (the same reference, the
+ *   same frame) when it shuts down: gnttab_end_foreign_access was never
+ *   called. Reported at the Closed write; a frontend may end its grants
+ *   after going Closed (Linux 6.1's blkfront_closing writes Closed and
+ *   frees the ring in blkfront_remove), so only its stop proves the leak;
  * - a backend going Closed while it still maps one of its frontend's
  *   grants (GNTTABOP_map_grant_ref without GNTTABOP_unmap_grant_ref);
  * - a domain that shuts down (not a crash) still mapping grants, or still
@@ -28,6 +31,8 @@ export class GrantChecks {
   /** xenstore writes whose value is a number, by `dom:value` (the latest): where a grant ref was published */
   private readonly published = new Map<string, Extract<SimEvent, { kind: 'xenstore' }>>();
   private readonly reported = new Set<string>();
+  /** grants a frontend still held, unmapped, as it went Closed: `dom:ref` -> its entry then, the Closed write, how, to whom */
+  private readonly atClosed = new Map<string, { x: Decoded; e: SimEvent; how: string; peer: number }>();
 
   constructor(
     private readonly out: (v: Violation) => void,
@@ -50,31 +55,38 @@ export class GrantChecks {
     d.closedAt ??= e;
     const g = this.last.get(e.dom);
     if (g === undefined || g.seq > e.seq) return;
-    if (side === 'front' && d.back >= 0) this.granted(e, g, d.back, `went Closed on ${deviceName(d)}`);
+    if (side === 'front' && d.back >= 0) {
+      for (const x of unmapped(g, d.back)) this.atClosed.set(`${e.dom}:${String(x.ref)}`, { x, e, how: `went Closed on ${deviceName(d)}`, peer: d.back });
+    }
     if (side === 'back') this.mapped(e, g, d.front, `went Closed on ${deviceName(d)}`);
   }
 
   private stopped(e: Extract<SimEvent, { kind: 'domain_state' }>): void {
     const g = this.last.get(e.dom);
     if (g === undefined) return;
+    // Grants held since a Closed and never ended: reported at that Closed.
+    for (const [key, c] of this.atClosed) {
+      if (!key.startsWith(`${e.dom}:`)) continue;
+      this.atClosed.delete(key);
+      const now = unmapped(g, c.peer).find((x) => x.ref === c.x.ref && x.frame === c.x.frame);
+      if (now !== undefined) this.granted(c.e, [now], c.peer, c.how, ` and still did when it shut down (${e.reason})`);
+    }
     this.mapped(e, g, -1, `shut down (${e.reason})`);
     const peers = new Set(g.granted.map((x) => Number(x.domid)));
-    for (const p of peers) if (this.devicesBetween(e.dom, p).some((d) => d.closedAt !== null)) this.granted(e, g, p, `shut down (${e.reason}) after its device with d${p} closed`);
+    for (const p of peers) if (this.devicesBetween(e.dom, p).some((d) => d.closedAt !== null)) this.granted(e, unmapped(g, p), p, `shut down (${e.reason}) after its device with d${p} closed`);
   }
 
-  /** Grants of `e.dom` to `peer` not mapped by anyone. */
-  private granted(e: SimEvent, g: GrantsEvent, peer: number, how: string): void {
-    for (const x of g.granted) {
+  /** Report grants `xs` of `e.dom` to `peer`, which nobody maps (`also`: what the message adds after the fact). */
+  private granted(e: SimEvent, xs: Decoded[], peer: number, how: string, also = ''): void {
+    for (const x of xs) {
       const ref = Number(x.ref);
-      const flags = Number(x.flags);
-      if (Number(x.domid) !== peer || (flags & (GTF_reading | GTF_writing)) !== 0 || ref < 8) continue;
       const key = `granted:${e.dom}:${ref}`;
       if (this.reported.has(key)) continue;
       this.reported.add(key);
       const pub = this.published.get(`${e.dom}:${ref}`);
       const ring = this.ringOf(e.dom, ref);
       const rel: Related[] = pub ? [related(pub, `grant ref ${ref} published as ${pub.path}`)] : [];
-      this.out(at(e, 'grant-leak', `${who(e)} ${how} still granting d${peer} grant ref ${ref}${ring ? ` (the ${ring.kind} ring page)` : ''}, which d${peer} does not map: the grant was never ended (gnttab_end_foreign_access)`, { related: rel, ...(ring ? { ring } : {}) }));
+      this.out(at(e, 'grant-leak', `${who(e)} ${how} still granting d${peer} grant ref ${ref}${ring ? ` (the ${ring.kind} ring page)` : ''}, which d${peer} does not map${also}: the grant was never ended (gnttab_end_foreign_access)`, { related: rel, ...(ring ? { ring } : {}) }));
     }
   }
 
@@ -92,6 +104,11 @@ export class GrantChecks {
       this.out(at(e, 'grant-leak', `${who(e)} ${how} still mapping d${dom}'s grant ref ${String(m.ref)}${ring ? ` (the ${ring.kind} ring page)` : ''} (handle ${String(m.handle)}): GNTTABOP_map_grant_ref without GNTTABOP_unmap_grant_ref`, { related: rel, ...(ring ? { ring } : {}) }));
     }
   }
+}
+
+/** `g`'s grants to `peer` that nobody maps (no GTF_reading/GTF_writing), past the reserved entries. */
+function unmapped(g: GrantsEvent, peer: number): Decoded[] {
+  return g.granted.filter((x) => Number(x.domid) === peer && (Number(x.flags) & (GTF_reading | GTF_writing)) === 0 && Number(x.ref) >= 8);
 }
 
 /** The ops of a map or unmap call: its `ops` list for a batch (flattened `ops[i].x` keys in a trace), else the call's own fields. */

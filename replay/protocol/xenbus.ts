@@ -10,7 +10,10 @@
  * Closed from anywhere; Initialising -> InitWait | Initialised; InitWait ->
  * Initialised | Connected; Initialised -> Connected; Closing -> Closed;
  * Closed -> Initialising (a frontend starting over) | InitWait (a backend
- * re-probed); Connected <-> Reconfiguring -> Reconfigured -> Connected. A
+ * re-probed); Connected <-> Reconfiguring -> Reconfigured -> Connected. The
+ * first state the trace shows of an end is taken as it is (xl create's
+ * writes, and dom0's backends' while the domains were built, are not
+ * traced). A
  * frontend may also go Initialising -> Connected (netfront does; blkif.h
  * lets it skip InitWait-dependent setup). Anything else is a violation: a
  * backend going Initialising -> Connected, any move back to an earlier
@@ -40,7 +43,6 @@ const BACK = /^\/local\/domain\/(\d+)\/(?:backend\/([^/]+)|data\/([^/]+)-back)\/
 
 /** Legal moves between different states; Closing and Closed are reachable from anywhere. */
 const NEXT: Record<number, number[]> = {
-  [XenbusStateUnknown]: [XenbusStateInitialising, XenbusStateInitWait, XenbusStateInitialised],
   [XenbusStateInitialising]: [XenbusStateInitWait, XenbusStateInitialised],
   [XenbusStateInitWait]: [XenbusStateInitialised, XenbusStateConnected],
   [XenbusStateInitialised]: [XenbusStateConnected],
@@ -124,7 +126,8 @@ export class Devices {
     const peer = d.state[other];
     const why: string[] = [];
     if (to < XenbusStateInitialising || to > XenbusStateReconfigured) why.push(`"${e.value}" is no XenbusState`);
-    else if (to !== XenbusStateClosing && to !== XenbusStateClosed && !(NEXT[from] ?? []).includes(to) && !(side === 'front' && from <= XenbusStateInitialising && to === XenbusStateConnected)) {
+    // A first sight (Unknown) may follow states written before the trace began: xl create's, and the backends' while it built the domains.
+    else if (from !== XenbusStateUnknown && to !== XenbusStateClosing && to !== XenbusStateClosed && !(NEXT[from] ?? []).includes(to) && !(side === 'front' && from <= XenbusStateInitialising && to === XenbusStateConnected)) {
       why.push(from === XenbusStateInitialising && to === XenbusStateConnected
         ? `a backend goes Initialising -> InitWait (or Initialised) -> Connected; it skipped ${stateName(XenbusStateInitWait)}`
         : `${stateName(from)} -> ${stateName(to)} is not a xenbus transition`);

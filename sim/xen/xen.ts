@@ -8,18 +8,17 @@
  * rate, so tsc == system time) and jumps forward when every vCPU is idle.
  */
 import type { Decoded, EventPos, EventSink, LazyBody, SimEventBody } from '../events.js';
-import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
+import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Port } from './domain.js';
 import { fifoClearPending, fifoIsMasked, fifoIsPending, fifoSetPending, fifoUnmask } from './evtchn-fifo.js';
 import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
-import { VIRQ_TIMER } from './public/xen.js';
 import { RUNSTATE_running } from './public/vcpu.js';
+import { Errno, shared_info, vcpu_time_info as VTI, VIRQ_TIMER } from './public/xen.js';
 import { runstateChange, runstateOf, updateRunstateArea, writeViaKernelTables } from './runstate.js';
 import { VcpuState, type Vcpu } from './vcpu.js';
 
-/** shared_info offsets (public/xen.h): pending and mask bitmaps. */
-const SI_PENDING = 2048;
-const SI_MASK = 2560;
+const SI_PENDING = shared_info.evtchn_pending;
+const SI_MASK = shared_info.evtchn_mask;
 
 export class Xen {
   readonly domains = new Map<number, Domain>();
@@ -33,8 +32,12 @@ export class Xen {
   private seq = 0;
   /** wallclock at boot (seconds since the epoch), from the scenario */
   bootWallclock = 1767225600;
-  /** Set by the machine: guest notified a service's channel. */
-  onServiceKick: (dom: Domain, service: Service) => void = () => {};
+  /** Set by the machine: `dom` notified its port `port` (`p`), whose other end is a dom0 backend. */
+  onBackendKick: (dom: Domain, port: number, p: Port) => void = () => {};
+  /** Set by the machine: `dom` closed its port `port` (`p`), whose other end was a dom0 backend. */
+  onBackendClosed: (dom: Domain, port: number, p: Port) => void = () => {};
+  /** Set by the machine: `dom` shut down, crashed or was destroyed. */
+  onDomainDown: (dom: Domain) => void = () => {};
   /** Set by the machine: `dom` notified through `port`, bound to `toDom`'s `toPort` (rings are inspected here, before the peer runs). */
   onNotify: (dom: Domain, port: number, toDom: number, toPort: number) => void = () => {};
   /**
@@ -53,7 +56,7 @@ export class Xen {
    * (its PV console ring drained, or console_io), heard whether or not
    * anyone listens to events (what `run` prints live, lean).
    */
-  onConsole: (dom: number, source: 'ring' | 'console_io', text: string) => void = () => {};
+  onConsole: ((dom: number, source: 'ring' | 'console_io', text: string) => void) | null = null;
   /** Likewise: a domain crashed (domain_crash), with the RIP of its vCPU on the CPU then (0: none was). */
   onCrash: (dom: number, text: string, rip: bigint) => void = () => {};
 
@@ -140,15 +143,15 @@ export class Xen {
     const f = mem.frame(Math.floor(ma / 4096))!;
     const o = ma % 4096;
     const now = BigInt(this.now());
-    const version = f.getUint32(o, true);
-    f.setUint32(o, (version + 1) | 1, true);
-    f.setBigUint64(o + 8, now, true);
-    f.setBigUint64(o + 16, now, true);
-    f.setUint32(o + 24, 0x80000000, true);
-    f.setInt8(o + 28, 1);
-    f.setUint8(o + 29, 0);
-    f.setUint32(o + 0, ((version + 1) | 1) + 1, true);
-    if (v.timeInfoVa !== 0n && via.kernelCr3 !== 0) writeViaKernelTables(via, v.timeInfoVa, mem.read(ma, 32));
+    const version = f.getUint32(o + VTI.version, true);
+    f.setUint32(o + VTI.version, (version + 1) | 1, true);
+    f.setBigUint64(o + VTI.tsc_timestamp, now, true);
+    f.setBigUint64(o + VTI.system_time, now, true);
+    f.setUint32(o + VTI.tsc_to_system_mul, 0x80000000, true);
+    f.setInt8(o + VTI.tsc_shift, 1);
+    f.setUint8(o + VTI.flags, 0);
+    f.setUint32(o + VTI.version, ((version + 1) | 1) + 1, true);
+    if (v.timeInfoVa !== 0n && via.kernelCr3 !== 0) writeViaKernelTables(via, v.timeInfoVa, mem.read(ma, VTI.size));
   }
 
   /** The slice ended: fold the instructions it retired into the clock. */
@@ -242,8 +245,9 @@ export class Xen {
     const si = this.siView(d);
     const out: number[] = [];
     // 32 ports at a time (little-endian words: bit b of word w is port 32w + b).
+    const WORD = Uint32Array.BYTES_PER_ELEMENT;
     for (let w = 0; w < NR_EVTCHN_PORTS / 32; w++) {
-      const bits = si.getUint32(SI_PENDING + 4 * w, true) & ~si.getUint32(SI_MASK + 4 * w, true);
+      const bits = si.getUint32(SI_PENDING + WORD * w, true) & ~si.getUint32(SI_MASK + WORD * w, true);
       if (bits === 0) continue;
       for (let b = 0; b < 32; b++) {
         const port = w * 32 + b;
@@ -362,7 +366,7 @@ export class Xen {
    */
   send(from: Domain, port: number, v: Vcpu | null): number {
     const p = from.port(port);
-    if (p === null) return -22; // EINVAL
+    if (p === null) return -Errno.EINVAL;
     let toDom = from.id;
     let toPort = port;
     switch (p.state) {
@@ -377,14 +381,14 @@ export class Xen {
         this.emit(v, from.id, { kind: 'evtchn_send', port, toDom: -1, toPort: -1, virq: -1 });
         return 0; // no peer yet: silently dropped, as Xen does (binding raises the port, so nothing is lost)
       default:
-        return -22;
+        return -Errno.EINVAL;
     }
     const peer = p.service === null ? this.domains.get(toDom) : undefined;
     // The ring traffic this notify announces first, then the notify (the mask as it arrives: before setPending).
     this.onNotify(from, port, toDom, toPort);
     this.emit(v, from.id, () => this.sendBody(port, toDom, toPort, -1, peer));
     if (p.service !== null) {
-      this.onServiceKick(from, p.service);
+      this.onBackendKick(from, port, p);
       return 0;
     }
     if (peer !== undefined) this.setPending(peer, toPort);
@@ -395,7 +399,7 @@ export class Xen {
    * An evtchn_send event's body; `masked` when the destination port of
    * `to` (absent: a service) is masked in its ABI (2-level or FIFO).
    */
-  private sendBody(port: number, toDom: number, toPort: number, virq: number, to: Domain | undefined): Extract<SimEventBody, { kind: 'evtchn_send' }> {
+  sendBody(port: number, toDom: number, toPort: number, virq: number, to: Domain | undefined): Extract<SimEventBody, { kind: 'evtchn_send' }> {
     const body: Extract<SimEventBody, { kind: 'evtchn_send' }> = { kind: 'evtchn_send', port, toDom, toPort, virq };
     if (to !== undefined && to.alive && this.isMasked(to, toPort)) body.masked = true;
     return body;
@@ -422,7 +426,8 @@ export class Xen {
   closePort(d: Domain, port: number): void {
     const p = d.port(port);
     if (p === null) return;
-    if (p.state === EvtState.INTERDOMAIN && p.service === null) {
+    if (p.state === EvtState.INTERDOMAIN && p.service !== null) this.onBackendClosed(d, port, p);
+    else if (p.state === EvtState.INTERDOMAIN) {
       const peer = this.domains.get(p.remoteDom);
       const q = peer?.port(p.remotePort);
       if (q && q.state === EvtState.INTERDOMAIN && q.remoteDom === d.id && q.remotePort === port) {
@@ -451,16 +456,19 @@ export class Xen {
       v.cpu.requestExit();
     }
     this.emit(this.running?.domId === d.id ? this.running : null, d.id, { kind: 'domain_state', state: d.state, reason });
+    this.onDomainDown(d);
   }
 
   /**
    * domain_kill (xl destroy): the vCPUs stop, every event channel closes
-   * (interdomain peers become unbound), the grant mappings it holds are
-   * released (`releaseMappings`, gnttab_release_mappings).
+   * (interdomain peers become unbound, dom0 backends told), the grant
+   * mappings it holds are released (`releaseMappings`,
+   * gnttab_release_mappings); dom0's drivers then see it down.
    */
   destroy(d: Domain, releaseMappings: (d: Domain) => void): void {
     if (d.state === DomState.DESTROYED) return;
-    if (d.alive) this.onStop(d);
+    const wasAlive = d.alive;
+    if (wasAlive) this.onStop(d);
     d.state = DomState.DESTROYED;
     for (const v of d.vcpus) {
       if (v.state !== VcpuState.DOWN) this.account(v, VcpuState.DOWN);
@@ -469,6 +477,7 @@ export class Xen {
     for (let port = 1; port < d.ports.length; port++) if (d.ports[port]) this.closePort(d, port);
     releaseMappings(d);
     this.emit(null, d.id, { kind: 'domain_state', state: d.state, reason: '' });
+    if (wasAlive) this.onDomainDown(d);
   }
 
   /** domain_crash: what Xen does to a guest that broke the rules. */

@@ -7,7 +7,11 @@
 import type { Decoded } from '../../events.js';
 import type { Domain } from '../domain.js';
 import type { Xen } from '../xen.js';
-import { entriesPerFrame, GTF_reading, GTF_type_mask, GTF_writing, nrEntries, readEntry } from './gnttab-entry.js';
+import { grant_status_t, GTF_reading, GTF_type_mask, GTF_writing } from '../public/grant_table.js';
+import { entriesPerFrame, nrEntries, readEntry } from './gnttab-entry.js';
+
+/** v2 status entries per status frame. */
+const STATUS_PER_FRAME = 4096 / grant_status_t.size;
 
 export function grantReport(xen: Xen, d: Domain): { granted: Decoded[]; mapped: Decoded[] } {
   const granted: Decoded[] = [];
@@ -25,8 +29,8 @@ export function grantReport(xen: Xen, d: Domain): { granted: Decoded[]; mapped: 
     if (e === null || (e.flags & GTF_type_mask) === 0) continue;
     let flags = e.flags;
     if (d.grantVersion === 2) {
-      const sf = d.statusFrames[Math.floor(ref / 2048)];
-      if (sf !== undefined && mem.has(sf)) flags |= mem.frame(sf)!.getUint16((ref % 2048) * 2, true) & (GTF_reading | GTF_writing);
+      const sf = d.statusFrames[Math.floor(ref / STATUS_PER_FRAME)];
+      if (sf !== undefined && mem.has(sf)) flags |= mem.frame(sf)!.getUint16((ref % STATUS_PER_FRAME) * grant_status_t.size, true) & (GTF_reading | GTF_writing);
     }
     granted.push({ ref, domid: e.domid, frame: e.frame, flags });
   }
