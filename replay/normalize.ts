@@ -19,7 +19,7 @@
  *   xenstore     op, txId, path, value, result
  *   ring         ring, frontDom, backDom, port, reqDelta, rspDelta (index
  *                advances, not the indices), slot[i].<decoded field> minus
- *                grefs, ring indices and addresses; seen
+ *                grefs, ring indices and addresses; seen; entries
  *   domain_state state, reason
  *   input        source, text;  milestone  text
  *   grants       granted[i].<field>, mapped[i].<field> minus frames
@@ -61,7 +61,7 @@ const KEEP_U64: ReadonlySet<string> = new Set(['sector_number']);
 export const FIELD_NAMES: readonly string[] = [
   'dom', 'vcpu', 'at', 'op', 'sub', 'result', 'arg', 'port', 'toDom', 'toPort', 'virq', 'ports', 'vector', 'errorCode', 'bounced',
   'what', 'source', 'text', 'txId', 'path', 'value', 'state', 'reason', 'ring', 'frontDom', 'backDom', 'reqDelta', 'rspDelta', 'slot',
-  'masked', 'seen', 'granted', 'mapped',
+  'masked', 'seen', 'entries', 'granted', 'mapped',
 ];
 
 const HEX = /0x[0-9a-fA-F]+/g;
@@ -185,6 +185,7 @@ export class Normalizer {
         this.put('rspDelta', (e.rspProdAfter - e.rspProdBefore) >>> 0);
         for (let i = 0; i < e.slots.length; i++) this.decoded(`slot[${i}]`, e.slots[i]!, e.ring === 'console');
         if (e.seen !== undefined) this.put('seen', e.seen);
+        if (e.entries !== undefined) this.put('entries', e.entries);
         break;
       case 'domain_state':
         this.put('state', e.state);

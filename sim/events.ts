@@ -59,7 +59,9 @@ export type SimEventBody =
        * it. The event's domain and vCPU are the writer's: every observation
        * happens before the other end runs again.
        */
-      seen?: RingSeen }
+      seen?: RingSeen;
+      /** The ring's slots when not its kind's one-page count (a multi-page blkif ring, __CONST_RING_SIZE of all its pages); absent otherwise. */
+      entries?: number }
   /**
    * A domain's grant table as it writes a xenbus `state` key and as it
    * stops: `granted`, its entries that grant something ({ ref, domid,

@@ -82,7 +82,7 @@ export class BatchBuilder {
   private anySchedRings = false;
   private readonly text = { console: { sourceStr: new U32Col(), text: [] as Uint8Array[] }, input: { sourceStr: new U32Col(), text: [] as Uint8Array[] }, milestone: { sourceStr: new U32Col(), text: [] as Uint8Array[] } };
   private readonly xs = { opStr: new U32Col(), txId: new U32Col(), pathStr: new U32Col(), value: [] as Uint8Array[], resultStr: new U32Col() };
-  private readonly rg = { ringKindStr: new U32Col(), frontDom: new U32Col(), backDom: new U32Col(), gref: new U32Col(), port: new U32Col(), reqProdBefore: new U32Col(), reqProdAfter: new U32Col(), rspProdBefore: new U32Col(), rspProdAfter: new U32Col(), reqCons: new U32Col(), rspCons: new U32Col(), slots: fields(), seenStr: new U32Col() };
+  private readonly rg = { ringKindStr: new U32Col(), frontDom: new U32Col(), backDom: new U32Col(), gref: new U32Col(), port: new U32Col(), reqProdBefore: new U32Col(), reqProdAfter: new U32Col(), rspProdBefore: new U32Col(), rspProdAfter: new U32Col(), reqCons: new U32Col(), rspCons: new U32Col(), slots: fields(), seenStr: new U32Col(), entries: new U32Col() };
   private readonly gr = { entries: fields() };
   private readonly ds = { stateStr: new U32Col(), reasonStr: new U32Col() };
   /** values that do not fit their column: the events (batch index) and their exact fields */
@@ -391,6 +391,7 @@ export class BatchBuilder {
     this.u32(r.rspCons, 'rspCons', e.rspCons);
     r.slots.count.push(this.putFields(r.slots, { slot: e.slots }));
     r.seenStr.push(this.str(e.seen ?? ''));
+    this.u32(r.entries, 'entries', e.entries ?? 0);
   }
 
   /** The EventBatch message object (protobufjs field names). */

@@ -163,7 +163,7 @@ export function decodeBatch(b: Col): TraceEvent[] {
   const z = pick(xs, ['opStr', 'txId', 'pathStr', 'resultStr']);
   const zValue = latin1(xs, 'value');
   const rg = sub(b, 'ring');
-  const r = pick(rg, ['ringKindStr', 'frontDom', 'backDom', 'gref', 'port', 'reqProdBefore', 'reqProdAfter', 'rspProdBefore', 'rspProdAfter', 'reqCons', 'rspCons', 'seenStr']);
+  const r = pick(rg, ['ringKindStr', 'frontDom', 'backDom', 'gref', 'port', 'reqProdBefore', 'reqProdAfter', 'rspProdBefore', 'rspProdAfter', 'reqCons', 'rspCons', 'seenStr', 'entries']);
   const rSlots = readFields(rg.slots as Col, strings);
   const ds = sub(b, 'domainState');
   const [dState, dReason] = [arr(ds, 'stateStr'), arr(ds, 'reasonStr')];
@@ -252,6 +252,8 @@ export function decodeBatch(b: Col): TraceEvent[] {
           reqProdBefore: r.reqProdBefore[j]!, reqProdAfter: r.reqProdAfter[j]!, rspProdBefore: r.rspProdBefore[j]!, rspProdAfter: r.rspProdAfter[j]!, reqCons: r.reqCons[j]!, rspCons: r.rspCons[j]!, slots: unflatten(rSlots()) };
         const seen = str(r.seenStr[j]);
         if (seen !== '') e.seen = seen as 'notify';
+        const n = r.entries[j];
+        if (n !== undefined && n !== 0) e.entries = n;
         break;
       }
       case 'domain_state': {

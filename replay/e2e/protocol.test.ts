@@ -11,10 +11,11 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { SimEvent } from '../../sim/events.js';
 import { parseScenario } from '../../sim/scenario.js';
 import { TraceReader } from '../../trace/reader.js';
 import { initZstd } from '../../trace/zstd.js';
-import { checkTrace } from '../protocol/check.js';
+import { checkEvents, checkTrace } from '../protocol/check.js';
 import { violationLines } from '../protocol/render.js';
 import { record } from '../record.js';
 import { loadSymbols } from '../symbols.js';
@@ -78,6 +79,29 @@ describe.skipIf(!built)('protocol checks on the corpus', () => {
       if (bug !== 'grantleak' && bug !== 'xenbus') expect(v.ring).toMatchObject({ kind: 'blkif', front: 1, back: 2 });
       r.close();
     }
+  });
+
+  it.skipIf(!existsSync(`${ROOT}build/corpus/pv/blkfront.elf`))('blkfront against dom0\'s blkback: its rings and device are checked, clean, and a notify blkback drops would be reported', async () => {
+    const r = TraceReader.open(await recorded(join(SCENARIOS, 'blkfront.json')));
+    const events = [...r.events()];
+    r.close();
+    expect(checkEvents(events, 'all-stopped')).toEqual([]);
+    // The blkif rings dom0 serves are followed from both ends: the frontend's pushes, dom0's at its notifies and as its handlers return.
+    const blkif = events.filter((e): e is Extract<SimEvent, { kind: 'ring' }> => e.kind === 'ring' && e.ring === 'blkif' && e.backDom === 0);
+    expect(new Set(blkif.map((e) => `${e.dom}/${e.seen}`))).toEqual(new Set(['1/notify', '0/notify', '0/deschedule']));
+    // Session 1's two-page ring says it has 64 slots; session 2's one-page rings their kind's 32.
+    expect(new Set(blkif.map((e) => e.entries))).toEqual(new Set([64, undefined]));
+    // dom0's xenbus writes (backend/vbd/1/51712/state) and the device's grants are followed too: the device closes twice, cleanly.
+    const backState = events.filter((e) => e.kind === 'xenstore' && e.op === 'WRITE' && e.dom === 0 && /^\/local\/domain\/0\/backend\/vbd\/1\/\d+\/state$/.test(e.path));
+    expect(backState.filter((e) => e.kind === 'xenstore' && e.value === '6')).toHaveLength(2);
+    expect(events.some((e) => e.kind === 'grants' && e.dom === 0 && e.mapped.length > 0)).toBe(true);
+    // Had blkback not notified after a push that needed it, its handler's return shows the lost wake-up.
+    const k = events.findIndex((e) => e.kind === 'ring' && e.dom === 0 && e.seen === 'notify');
+    const dropped = events.filter((_, i) => !(i === k + 1 && events[i]!.kind === 'evtchn_send')).map((e, i) => (i === k ? { ...e, seen: 'deschedule' as const } : e));
+    expect(dropped.length).toBe(events.length - 1);
+    const vs = checkEvents(dropped, 'all-stopped');
+    expect(vs.map((v) => [v.check, v.seq, v.dom])).toEqual([['lost-wakeup', events[k]!.seq, 0]]);
+    expect(vs[0]!.message).toMatch(/RING_PUSH_RESPONSES_AND_CHECK_NOTIFY says notify, but dom0's backend returned from its handler/);
   });
 
   it('every other corpus run is clean: all scenarios, and the bisect sequence up to its first bad version', async () => {

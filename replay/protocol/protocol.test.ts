@@ -120,6 +120,35 @@ describe('lost wake-ups', () => {
     expect(checks(t.evs)).toEqual([]);
   });
 
+  it('a ring dom0 serves (blkback): responses owed a notify when its handler returns without one', () => {
+    // dom0's backends run no vCPU (events d0, vcpu -1): the look as the handler returns ends their turn.
+    type RingBody = Extract<SimEventBody, { kind: 'ring' }>;
+    const d0 = (req: [number, number], rsp: [number, number], events: [number, number], seen: 'notify' | 'deschedule'): RingBody =>
+      ({ kind: 'ring', ring: 'blkif', frontDom: 1, backDom: 0, gref: 8, port: 3, reqProdBefore: req[0], reqProdAfter: req[1], rspProdBefore: rsp[0], rspProdAfter: rsp[1], reqCons: events[0], rspCons: events[1], slots: [], seen });
+    const front: RingBody = { kind: 'ring', ring: 'blkif', frontDom: 1, backDom: 0, gref: 8, port: 3, reqProdBefore: 0, reqProdAfter: 4, rspProdBefore: 0, rspProdAfter: 0, reqCons: 1, rspCons: 1, slots: [], seen: 'notify' };
+    const s = stream();
+    s.add(front);
+    const push = s.add(d0([4, 4], [0, 4], [5, 1], 'deschedule'), 0, -1);
+    const vs = checkEvents(s.evs);
+    expect(vs.map((v) => [v.check, v.seq, v.dom])).toEqual([['lost-wakeup', push.seq, 0]]);
+    expect(vs[0]!.message).toMatch(/^d0v- published responses 0 -> 4 on the blkif ring d1->d0 gref 8 port 3 while the frontend d1's rsp_event was 1, in \(0, 4\]: RING_PUSH_RESPONSES_AND_CHECK_NOTIFY says notify, but dom0's backend returned from its handler at #1 without notifying/);
+    // Its twins: seen at its notify; or a push the frontend did not ask to hear of (rsp_event 9 beyond it).
+    const t = stream();
+    t.add({ ...front, reqProdAfter: 8 });
+    t.add(d0([8, 8], [0, 4], [5, 1], 'notify'), 0, -1);
+    t.add(d0([8, 8], [4, 6], [9, 9], 'deschedule'), 0, -1);
+    expect(checks(t.evs)).toEqual([]);
+  });
+
+  it('a multi-page ring is judged by its own size (entries)', () => {
+    const s = stream();
+    s.add({ kind: 'ring', ring: 'blkif', frontDom: 1, backDom: 2, gref: 8, port: 3, reqProdBefore: 0, reqProdAfter: 60, rspProdBefore: 0, rspProdAfter: 0, reqCons: 1, rspCons: 1, slots: [], seen: 'notify', entries: 64 });
+    expect(checks(s.evs)).toEqual([]);
+    const over = s.add({ kind: 'ring', ring: 'blkif', frontDom: 1, backDom: 2, gref: 8, port: 3, reqProdBefore: 60, reqProdAfter: 65, rspProdBefore: 0, rspProdAfter: 0, reqCons: 1, rspCons: 1, slots: [], seen: 'notify', entries: 64 });
+    expect(checkEvents(s.evs).map((v) => v.message)).toEqual([expect.stringMatching(/req_prod 65 is 65 past rsp_prod 0 .* more than its 64 slots/)]);
+    expect(checks(s.evs)).toEqual([['ring-index', over.seq]]);
+  });
+
   it('a trace from before `seen` is not judged', () => {
     const s = stream();
     s.ring(1, [60, 61], [60, 60], [61, 61], undefined);

@@ -15,7 +15,9 @@
  * Lost wake-ups:
  * - a push that needed a notify (the peer's req_event/rsp_event in
  *   (old, new], RING_PUSH_*_AND_CHECK_NOTIFY) whose producer then sleeps
- *   (block or poll) without notifying the ring's channel;
+ *   (block or poll) without notifying the ring's channel; for a ring dom0
+ *   serves (blkback), whose driver runs no vCPU, without notifying before
+ *   its handler returns (the ring as it then is: seen "deschedule");
  * - a consumer that sleeps (every vCPU of its domain asleep) with its event
  *   index at or behind the producer's index (req_event <= req_prod): the
  *   next push will not notify it, so it sleeps on work it was never told
@@ -30,7 +32,7 @@ import { BLK_RING_SIZE } from '../../sim/xen/public/io/blkif.js';
 import { xencons_interface as CONS } from '../../sim/xen/public/io/console.js';
 import { NET_RX_RING_SIZE, NET_TX_RING_SIZE } from '../../sim/xen/public/io/netif.js';
 import { xenstore_domain_interface as XSI } from '../../sim/xen/public/io/xs_wire.js';
-import { at, related, ringKey, ringName, type RingRef, type Sleepers, type Violation, who } from './report.js';
+import { at, related, type Related, ringKey, ringName, type RingRef, type Sleepers, type Violation, who } from './report.js';
 
 type RingEvent = Extract<SimEvent, { kind: 'ring' }>;
 type Dir = 'req' | 'rsp';
@@ -106,7 +108,9 @@ export class RingChecks {
     let s = this.rings.get(key);
     if (s === undefined) {
       const sring = e.ring !== 'console' && e.ring !== 'xenstore';
-      s = { ref: { kind: e.ring, front: e.frontDom, back: e.backDom, gref: e.gref, port: e.port }, sring, size: SIZES[e.ring] ?? [2 ** 31, 2 ** 31], reqCons: e.reqCons, rspCons: e.rspCons, first: true, owed: {}, reported: new Set() };
+      // A multi-page sring says how many slots it has; a one-page ring has its kind's.
+      const size: [number, number] = e.entries !== undefined && sring ? [e.entries, e.entries] : SIZES[e.ring] ?? [2 ** 31, 2 ** 31];
+      s = { ref: { kind: e.ring, front: e.frontDom, back: e.backDom, gref: e.gref, port: e.port }, sring, size, reqCons: e.reqCons, rspCons: e.rspCons, first: true, owed: {}, reported: new Set() };
       this.rings.set(key, s);
     }
     return s;
@@ -159,6 +163,8 @@ export class RingChecks {
       const owed = s.owed[dir];
       if (owed !== undefined) owed.now = now;
       else if (need) s.owed[dir] = { push: e, old, now, event };
+      // dom0's backends run no vCPUs: their look as a handler returns ends their turn, as a block or poll ends a guest's.
+      if (e.dom === 0 && e.vcpu < 0) this.lost(s, dir, e, `dom0's backend returned from its handler at #${e.seq}`, []);
     }
   }
 
@@ -207,19 +213,22 @@ export class RingChecks {
   }
 
   /** A vCPU blocks or polls: pushes it owed a notify are lost; a consumer must not sleep on a stale event index. */
+  /** A push owed a notify on `s` in direction `dir`, by the vCPU of `e`, which now `how` (went to sleep, returned): report it. */
+  private lost(s: State, dir: Dir, e: SimEvent, how: string, rel: Related[]): void {
+    const o = s.owed[dir];
+    if (o === undefined || o.push.dom !== e.dom || o.push.vcpu !== e.vcpu) return;
+    delete s.owed[dir];
+    const peer = dir === 'req' ? `the backend d${s.ref.back}` : `the frontend d${s.ref.front}`;
+    const macro = dir === 'req' ? 'RING_PUSH_REQUESTS_AND_CHECK_NOTIFY' : 'RING_PUSH_RESPONSES_AND_CHECK_NOTIFY';
+    this.out(at(o.push, 'lost-wakeup',
+      `${who(o.push)} published ${dir === 'req' ? 'requests' : 'responses'} ${o.old} -> ${o.now} on the ${ringName(s.ref)} while ${peer}'s ${dir}_event was ${o.event}, in (${o.old}, ${o.now}]: ${macro} says notify, but ${how} without notifying port ${s.ref.port}'s channel`,
+      { ring: s.ref, related: rel }));
+  }
+
   private sleep(e: Extract<SimEvent, { kind: 'sched' }>): void {
-    for (const s of this.rings.values()) {
-      for (const dir of ['req', 'rsp'] as const) {
-        const o = s.owed[dir];
-        if (o === undefined || o.push.dom !== e.dom || o.push.vcpu !== e.vcpu) continue;
-        delete s.owed[dir];
-        const peer = dir === 'req' ? `the backend d${s.ref.back}` : `the frontend d${s.ref.front}`;
-        const macro = dir === 'req' ? 'RING_PUSH_REQUESTS_AND_CHECK_NOTIFY' : 'RING_PUSH_RESPONSES_AND_CHECK_NOTIFY';
-        this.out(at(o.push, 'lost-wakeup',
-          `${who(o.push)} published ${dir === 'req' ? 'requests' : 'responses'} ${o.old} -> ${o.now} on the ${ringName(s.ref)} while ${peer}'s ${dir}_event was ${o.event}, in (${o.old}, ${o.now}]: ${macro} says notify, but ${who(e)} ${e.what === 'poll' ? 'polled' : 'blocked'} at #${e.seq} without notifying port ${s.ref.port}'s channel`,
-          { ring: s.ref, related: [related(e, `${who(e)} ${e.what === 'poll' ? 'polls' : 'blocks'} without having notified`)] }));
-      }
-    }
+    const how = `${who(e)} ${e.what === 'poll' ? 'polled' : 'blocked'} at #${e.seq}`;
+    const rel = [related(e, `${who(e)} ${e.what === 'poll' ? 'polls' : 'blocks'} without having notified`)];
+    for (const s of this.rings.values()) for (const dir of ['req', 'rsp'] as const) this.lost(s, dir, e, how, rel);
     if (e.rings === undefined || !this.sleepers.domainAsleep(e.dom)) return;
     for (const x of e.rings) {
       const front = Number(x.front);

@@ -158,6 +158,7 @@ export class RingTracker {
         reqProdBefore: r.reqSeen, reqProdAfter: req, rspProdBefore: r.rspSeen, rspProdAfter: rsp,
         reqCons: v.getUint32(cons[0]!, true), rspCons: v.getUint32(cons[1]!, true),
         slots: [...this.decode(r, v, 'req', r.reqSeen, req), ...this.decode(r, v, 'rsp', r.rspSeen, rsp)], seen,
+        ...(r.entries !== undefined && r.entries !== LAYOUTS[r.kind]?.size ? { entries: r.entries } : {}),
       }));
       r.reqSeen = req;
       r.rspSeen = rsp;
