@@ -91,13 +91,15 @@ export function registerCheck(program: Command): void {
     .option('--symbols <name=path...>', 'with --protocol on a trace: symbol file for a domain\'s stacks (System.map, unstripped vmlinux, or a kernel with kallsyms; default: the recorded one, else the image\'s own)')
     .option('--seed <n>', 'seed (overrides the scenario)')
     .action(async (input: string, o: CheckOpts) => {
-      const [, { initZstd }, { checkScenario }, { renderDiff }] = await load();
-      await initZstd();
       inputFile(input, o.protocol ? 'a trace or a scenario' : 'a scenario or a kernel');
       if (await isTrace(input)) {
-        if (o.protocol) return checkTraceFile(input, o);
-        throw new UsageError(`${input}: is a trace; check runs a scenario or kernel (check --protocol checks a trace)`);
+        if (!o.protocol) throw new UsageError(`${input}: is a trace; check runs a scenario or kernel (check --protocol checks a trace)`);
+        // A trace needs the reader and the checks, not the simulator.
+        await (await import('../../trace/zstd.js')).initZstd();
+        return checkTraceFile(input, o);
       }
+      const [, { initZstd }, { checkScenario }, { renderDiff }] = await load();
+      await initZstd();
       if (o.json) throw new UsageError('--json applies to --protocol on a trace');
       if (o.symbols !== undefined) throw new UsageError('--symbols applies to --protocol on a trace');
       const s = await scenarioOf(input, o);
