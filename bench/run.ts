@@ -10,6 +10,7 @@ import { benchCompute, benchRss, type Row } from './cpu-bench.js';
 import { benchDisk } from './disk-bench.js';
 import { benchPartial } from './partial-bench.js';
 import { benchImages } from './image-bench.js';
+import { benchProtocol } from './protocol-bench.js';
 import { benchReplaySuite } from './replay-bench.js';
 import { benchSseFp } from './sse-fp-bench.js';
 import { benchCheckpointCost, benchComputeSeek } from './checkpoint-bench.js';
@@ -61,6 +62,7 @@ if (want('replay')) {
   table('replay cursor: moves in a 1M-event trace (random points, fixed seed)', rp.seek);
   table('diff: identical prefix (chunk-hash skip) vs differing from the start', rp.diff);
   table('replay of an incomplete recording: its prefix only, vs recording that prefix', await benchPartial());
+  table('check --protocol: the checks over a recorded trace (best of 3)', await benchProtocol());
 }
 if (want('tui')) table('tui: time to first frame in process and keypress-to-frame latency', await benchTui());
 if (want('images')) {

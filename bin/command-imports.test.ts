@@ -3,9 +3,10 @@
  * real bin/xenrr runs under a module hook that names every file it loads,
  * and each bundle file's source map says which sources it holds. `--help`
  * loads no simulator, no trace reader, no zod, protobufjs, React or Ink;
- * the trace commands no simulator (only the scenario schema, with zod: a
- * trace's images are also looked for beside the corpus scenario it names,
- * found by parsing them); `run` no trace reader and no React.
+ * the trace commands (check --protocol on a trace among them) no simulator
+ * (only the scenario schema, with zod: a trace's images are also looked
+ * for beside the corpus scenario it names, found by parsing them); `run` no
+ * trace reader and no React.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -50,11 +51,11 @@ describe('what each command loads', () => {
     expect(ours(s, 'tui/').map((f) => f.slice(ROOT.length))).toEqual(['tui/cli.tsx']);
   });
 
-  it('info and dump: the trace reader, of the simulator only the scenario schema, no React', () => {
+  it('info, dump and check --protocol on a trace: the trace reader, of the simulator only the scenario schema, no React', () => {
     // What a trace command may load from sim/: the scenario schema (with the memory limit and disk names it checks) and plain data.
     const allowed = ['sim/package-info.ts', 'sim/elf.ts', 'sim/scenario.ts', 'sim/xen/frames.ts', 'sim/cpu/phys-mem.ts', 'sim/services/vdev.ts'];
-    for (const cmd of ['info', 'dump']) {
-      const s = sourcesLoaded(cmd, `${DIR}small.xrr`);
+    for (const cmd of [['info'], ['dump'], ['check', '--protocol']]) {
+      const s = sourcesLoaded(...cmd, `${DIR}small.xrr`);
       expect(ours(s, 'trace/reader.ts')).toHaveLength(1);
       expect(pkg(s, 'protobufjs')).not.toEqual([]);
       expect(ours(s, 'sim/').map((f) => f.slice(ROOT.length)).filter((f) => !allowed.includes(f) && !f.startsWith('sim/xen/public/'))).toEqual([]);

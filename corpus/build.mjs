@@ -70,6 +70,7 @@ const PV_GUESTS = [
   { name: 'fault' },
   { name: 'crash' },
   { name: 'ringpair', deps: ['include/ring.h'] },
+  { name: 'idle' },
   { name: 'blkfront', extra: ['blkfront-io.c'], deps: ['include/ring.h', 'include/blkif.h', 'blkfront.h'] },
 ];
 
@@ -83,6 +84,10 @@ const PV_BUG_VARIANTS = [
   { name: 'lostwakeup', source: 'ringpair', define: 'RINGPAIR_BUG_LOST_WAKEUP', fn: 'front_push_requests' },
   { name: 'masked', source: 'ringpair', define: 'RINGPAIR_BUG_MASKED_PORT', fn: 'back_bind_port' },
   { name: 'offbyone', source: 'ringpair', define: 'RINGPAIR_BUG_RSP_OFF_BY_ONE', fn: 'back_push_responses' },
+  { name: 'finalcheck', source: 'ringpair', define: 'RINGPAIR_BUG_NO_FINAL_CHECK', fn: 'back_requests_ready' },
+  { name: 'grantleak', source: 'ringpair', define: 'RINGPAIR_BUG_GRANT_LEAK', fn: 'front_end_grants' },
+  { name: 'mapleak', source: 'ringpair', define: 'RINGPAIR_BUG_MAP_LEAK', fn: 'back_disconnect' },
+  { name: 'xenbus', source: 'ringpair', define: 'RINGPAIR_BUG_XENBUS_SKIP', fn: 'back_announce' },
 ];
 
 // Bisect sequences: corpus/pv/<source>.c built with -DVERSION=1..versions into

@@ -5,7 +5,8 @@
  * A run is good when every domain stopped (no deadlock, no budget), the
  * scenario's expectations hold, every `--expect` text appears on a console
  * and, with `--against`, its events equal the good trace's after
- * normalization (replay/diff.ts). A missing image means "skip" (git bisect's
+ * normalization (replay/diff.ts), and with `protocol` the protocol checks
+ * (replay/protocol/) find nothing. A missing image means "skip" (git bisect's
  * 125: the build failed, this commit cannot be judged).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,12 +16,13 @@ import { kernelPath, type Scenario } from '../sim/scenario.js';
 import { TraceReader } from '../trace/reader.js';
 import { diffTraces, type DiffReport } from './diff.js';
 import { partingOfTraces } from './parting.js';
+import { checkTrace } from './protocol/check.js';
 import { record } from './record.js';
 import { checkExpect } from './scenario-run.js';
 import { loadSymbols } from './symbols.js';
 
 export type Verdict = 'good' | 'bad' | 'skip';
-export type CheckOptions = { against?: string; expect?: string[]; maxInsns?: number; seed?: number; keepTrace?: string };
+export type CheckOptions = { against?: string; expect?: string[]; maxInsns?: number; seed?: number; keepTrace?: string; protocol?: boolean };
 export type CheckResult = { verdict: Verdict; reasons: string[]; trace: string | null; diff: DiffReport | null };
 
 /** The scenario with domain `domain`'s kernel replaced by `image` (an absolute path). */
@@ -42,6 +44,14 @@ export async function checkScenario(s: Scenario, opts: CheckOptions = {}): Promi
     if (r.summary.stop !== 'all-stopped') reasons.push(`the run ended in ${r.summary.stop}`);
     reasons.push(...checkExpect(s, r.summary));
     for (const text of opts.expect ?? []) if (!r.summary.domains.some((d) => d.console.includes(text))) reasons.push(`no console shows '${text}'`);
+    if (opts.protocol) {
+      const mine = TraceReader.open(trace);
+      try {
+        for (const v of checkTrace(mine)) reasons.push(`${v.check} at #${v.seq}: ${v.message}`);
+      } finally {
+        mine.close();
+      }
+    }
     let diff: DiffReport | null = null;
     if (opts.against !== undefined) {
       const good = TraceReader.open(opts.against);

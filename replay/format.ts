@@ -41,7 +41,7 @@ export function summary(e: SimEvent): string {
       return `${what}${f ? ` ${f}` : ''} -> ${result(e.result)}`;
     }
     case 'evtchn_send':
-      return e.virq >= 0 ? `VIRQ ${e.virq} port=${e.port}` : `send port=${e.port} -> ${e.toDom < 0 ? 'unbound' : `dom${e.toDom}:${e.toPort}`}`;
+      return `${e.virq >= 0 ? `VIRQ ${e.virq} port=${e.port}` : `send port=${e.port} -> ${e.toDom < 0 ? 'unbound' : `dom${e.toDom}:${e.toPort}`}`}${e.masked ? ' (masked)' : ''}`;
     case 'evtchn_deliver':
       return `upcall ports=[${e.ports.join(',')}]`;
     case 'exception':
@@ -49,19 +49,21 @@ export function summary(e: SimEvent): string {
     case 'timer':
       return `timer deadline=${e.deadline}`;
     case 'sched':
-      return `${e.what}${e.until >= 0 ? ` until=${e.until}` : ''}`;
+      return `${e.what}${e.until >= 0 ? ` until=${e.until}` : ''}${e.rings ? ` ${e.rings.map((r) => `[${r.ring} gref ${r.gref} req ${r.req_prod}/ev ${r.req_event} rsp ${r.rsp_prod}/ev ${r.rsp_event}]`).join(' ')}` : ''}`;
     case 'console':
       return `${e.source === 'ring' ? 'console' : 'console_io'} ${JSON.stringify(e.text)}`;
     case 'xenstore':
       return `XS_${e.op} ${e.path}${e.value ? ` = ${JSON.stringify(e.value.length > 40 ? `${e.value.slice(0, 37)}...` : e.value)}` : ''}${e.txId ? ` tx=${e.txId}` : ''} -> ${e.result}`;
     case 'ring':
-      return `${e.ring} dom${e.frontDom}->dom${e.backDom} req ${e.reqProdBefore}->${e.reqProdAfter} rsp ${e.rspProdBefore}->${e.rspProdAfter} (${e.slots.length} slots)`;
+      return `${e.ring} dom${e.frontDom}->dom${e.backDom} req ${e.reqProdBefore}->${e.reqProdAfter} rsp ${e.rspProdBefore}->${e.rspProdAfter} (${e.slots.length} slots${e.seen && e.seen !== 'notify' ? `, seen at ${e.seen}` : ''})`;
     case 'domain_state':
-      return `domain ${e.state} (${e.reason})`;
+      return `domain ${e.state}${e.reason ? ` (${e.reason})` : ''}`;
     case 'input':
       return `input ${e.source} ${JSON.stringify(e.text)}`;
     case 'milestone':
       return e.text;
+    case 'grants':
+      return `grants: ${e.granted.length} granted${e.granted.length ? ` (${e.granted.map((g) => `${g.ref}->d${g.domid}${(Number(g.flags) & 24) !== 0 ? ' mapped' : ''}`).join(', ')})` : ''}, ${e.mapped.length} mapped${e.mapped.length ? ` (${e.mapped.map((m) => `d${m.dom}:${m.ref}`).join(', ')})` : ''}`;
   }
 }
 
@@ -71,5 +73,5 @@ export const KIND_ALIASES: Record<string, SimEvent['kind'][]> = {
   event: ['evtchn_send', 'evtchn_deliver'], evtchn: ['evtchn_send', 'evtchn_deliver'],
   send: ['evtchn_send'], deliver: ['evtchn_deliver'], exception: ['exception'], timer: ['timer'], sched: ['sched'],
   console: ['console'], xenstore: ['xenstore'], ring: ['ring'], domain: ['domain_state'], state: ['domain_state'],
-  input: ['input'], milestone: ['milestone'],
+  input: ['input'], milestone: ['milestone'], grants: ['grants'], grant: ['grants'],
 };

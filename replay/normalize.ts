@@ -10,7 +10,7 @@
  *                no symbol); never seq, time, icount or the RIP itself
  *   hypercall    op (name), sub (sub-op name), result, arg.<decoded field>
  *                for every decoded argument that is not an address (below)
- *   evtchn_send  port, toDom, toPort, virq
+ *   evtchn_send  port, toDom, toPort, virq, masked (when set)
  *   evtchn_deliver ports
  *   exception    vector, errorCode, bounced (not cr2, not the handler)
  *   timer        nothing beyond the common fields (the deadline is a time)
@@ -19,9 +19,10 @@
  *   xenstore     op, txId, path, value, result
  *   ring         ring, frontDom, backDom, port, reqDelta, rspDelta (index
  *                advances, not the indices), slot[i].<decoded field> minus
- *                grefs, ring indices and addresses
+ *                grefs, ring indices and addresses; seen; entries
  *   domain_state state, reason
  *   input        source, text;  milestone  text
+ *   grants       granted[i].<field>, mapped[i].<field> minus frames
  *
  * Dropped from decoded arguments and ring slots: every 64-bit (U64) value
  * except `sector_number`, and every field whose name (or a component of its
@@ -60,6 +61,7 @@ const KEEP_U64: ReadonlySet<string> = new Set(['sector_number']);
 export const FIELD_NAMES: readonly string[] = [
   'dom', 'vcpu', 'at', 'op', 'sub', 'result', 'arg', 'port', 'toDom', 'toPort', 'virq', 'ports', 'vector', 'errorCode', 'bounced',
   'what', 'source', 'text', 'txId', 'path', 'value', 'state', 'reason', 'ring', 'frontDom', 'backDom', 'reqDelta', 'rspDelta', 'slot',
+  'masked', 'seen', 'entries', 'granted', 'mapped',
 ];
 
 const HEX = /0x[0-9a-fA-F]+/g;
@@ -148,6 +150,7 @@ export class Normalizer {
         this.put('toDom', e.toDom);
         this.put('toPort', e.toPort);
         this.put('virq', e.virq);
+        if (e.masked) this.put('masked', true);
         break;
       case 'evtchn_deliver':
         this.put('ports', e.ports.join(','));
@@ -181,6 +184,8 @@ export class Normalizer {
         this.put('reqDelta', (e.reqProdAfter - e.reqProdBefore) >>> 0);
         this.put('rspDelta', (e.rspProdAfter - e.rspProdBefore) >>> 0);
         for (let i = 0; i < e.slots.length; i++) this.decoded(`slot[${i}]`, e.slots[i]!, e.ring === 'console');
+        if (e.seen !== undefined) this.put('seen', e.seen);
+        if (e.entries !== undefined) this.put('entries', e.entries);
         break;
       case 'domain_state':
         this.put('state', e.state);
@@ -192,6 +197,10 @@ export class Normalizer {
         break;
       case 'milestone':
         this.put('text', e.text);
+        break;
+      case 'grants':
+        for (let i = 0; i < e.granted.length; i++) this.decoded(`granted[${i}]`, e.granted[i]!, false);
+        for (let i = 0; i < e.mapped.length; i++) this.decoded(`mapped[${i}]`, e.mapped[i]!, false);
         break;
     }
   }

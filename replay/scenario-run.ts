@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
-import { Machine, type DomainSpec, type RunSummary } from '../sim/machine.js';
-import { diskPath, kernelPath, scenarioPath, type Scenario } from '../sim/scenario.js';
+import { Machine, type DomainSpec, type MachineOptions, type RunSummary } from '../sim/machine.js';
+import { diskPath, kernelPath, machineActions, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
@@ -52,13 +52,19 @@ export function loadDomain(s: Scenario, k: number, seed: number): DomainSpec {
   return domainSpec(s, k, seed, kernel, f.ramdisk === undefined ? undefined : new Uint8Array(readFileSync(f.ramdisk)), scenarioDisks(s, k));
 }
 
+/** What a scenario's machine is built with: `sink` hears every event; `console`/`crash` only those, even without a sink (MachineOptions). */
+export type BuildOptions = { seed?: number; sink?: EventSink; console?: MachineOptions['console']; crash?: MachineOptions['crash'] };
+
 /** Build (but do not run) a scenario's machine. */
-export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSink } = {}): Machine {
+export function buildMachine(s: Scenario, opts: BuildOptions = {}): Machine {
   const seed = opts.seed ?? s.seed;
   const specs = s.domains.map((_, k) => loadDomain(s, k, seed));
   let machine: Machine;
   try {
-    machine = new Machine(specs, opts.sink ?? null, { quantum: s.quantum, wallclock: s.wallclock });
+    machine = new Machine(specs, opts.sink ?? null, {
+      quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s),
+      ...(opts.console !== undefined ? { console: opts.console } : {}), ...(opts.crash !== undefined ? { crash: opts.crash } : {}),
+    });
   } catch (e) {
     if (e instanceof BuildError || e instanceof RangeError) throw new UsageError(`${s.file}: ${e.message}`);
     throw e;
@@ -66,9 +72,9 @@ export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSin
   return machine;
 }
 
-/** Build and run a scenario's machine. */
-export function runScenario(s: Scenario, opts: { maxInsns?: number; seed?: number; sink?: EventSink } = {}): { summary: RunSummary; machine: Machine } {
-  const machine = buildMachine(s, opts);
+/** Build and run a scenario's machine; `actions` come after the scenario's own (`--action`). */
+export function runScenario(s: Scenario, opts: BuildOptions & { maxInsns?: number; actions?: readonly ScenarioAction[] } = {}): { summary: RunSummary; machine: Machine } {
+  const machine = buildMachine(withActions(s, opts.actions ?? []), opts);
   return { summary: machine.run(opts.maxInsns ?? s.maxInsns), machine };
 }
 
@@ -81,7 +87,8 @@ export function checkExpect(s: Scenario, r: RunSummary): string[] {
   }
   for (const [name, want] of Object.entries(s.expect.shutdown)) {
     const dom = r.domains.find((d) => d.name === name);
-    if (dom?.reason !== want) problems.push(`${name}: expected shutdown '${want}', got '${dom?.reason || dom?.state}'`);
+    const got = dom?.reason || dom?.state;
+    if (got !== want) problems.push(`${name}: expected shutdown '${want}', got '${got}'`);
   }
   return problems;
 }

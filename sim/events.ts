@@ -32,24 +32,54 @@ export type Decoded = { [k: string]: number | bigint | string | boolean | Decode
 export type SimEventBody =
   /** `caller`: the guest's return address from the hypercall page (0 for iret, which is jumped to) */
   | { kind: 'hypercall'; op: number; name: string; sub: number; subName: string; args: bigint[]; decoded: Decoded; result: number; caller: bigint }
-  | { kind: 'evtchn_send'; port: number; toDom: number; toPort: number; virq: number }
+  /** `masked`: set (true) when the destination port was masked as the notification arrived, so it woke no one */
+  | { kind: 'evtchn_send'; port: number; toDom: number; toPort: number; virq: number; masked?: true }
   | { kind: 'evtchn_deliver'; ports: number[] }
   | { kind: 'exception'; vector: number; errorCode: number; cr2: bigint; bounced: boolean; handler: bigint }
   | { kind: 'timer'; deadline: number }
-  | { kind: 'sched'; what: 'block' | 'wake' | 'yield' | 'poll' | 'idle'; until: number }
+  /**
+   * `rings` (block and poll, when the domain is an end of any blkif/netif
+   * ring): each such ring's shared indices as the vCPU went to sleep, one
+   * record per ring: { ring, front, back, gref, port, req_prod, req_event,
+   * rsp_prod, rsp_event }. Absent otherwise.
+   */
+  | { kind: 'sched'; what: 'block' | 'wake' | 'yield' | 'poll' | 'idle'; until: number; rings?: Decoded[] }
   | { kind: 'console'; text: string; source: 'ring' | 'console_io' }
   | { kind: 'xenstore'; op: string; txId: number; path: string; value: string; result: string }
-  | { kind: 'domain_state'; state: 'running' | 'shutdown' | 'crashed'; reason: string }
+  /** `destroyed`: killed by the toolstack (xl destroy); reason empty */
+  | { kind: 'domain_state'; state: 'running' | 'shutdown' | 'crashed' | 'destroyed'; reason: string }
   | { kind: 'ring'; ring: RingKind; frontDom: number; backDom: number; gref: number; port: number;
       reqProdBefore: number; reqProdAfter: number; rspProdBefore: number; rspProdAfter: number;
       /** console/xenstore: the consumer indices; blkif/netif (consumers private): the sring's req_event/rsp_event */
       reqCons: number; rspCons: number;
       /** new requests then responses, decoded: one record per slot */
-      slots: Decoded[] }
+      slots: Decoded[];
+      /**
+       * When the traffic was seen (RingSeen); absent in traces that predate
+       * it. The event's domain and vCPU are the writer's: every observation
+       * happens before the other end runs again.
+       */
+      seen?: RingSeen;
+      /** The ring's slots when not its kind's one-page count (a multi-page blkif ring, __CONST_RING_SIZE of all its pages); absent otherwise. */
+      entries?: number }
+  /**
+   * A domain's grant table as it writes a xenbus `state` key and as it
+   * stops: `granted`, its entries that grant something ({ ref, domid,
+   * frame, flags }; flags with GTF_reading/GTF_writing while mapped), and
+   * `mapped`, the grant mappings it holds ({ handle, dom, ref, flags }).
+   */
+  | { kind: 'grants'; granted: Decoded[]; mapped: Decoded[] }
   | { kind: 'input'; source: string; text: string }
   | { kind: 'milestone'; text: string };
 
 export type RingKind = 'console' | 'xenstore' | 'blkif' | 'netif-tx' | 'netif-rx';
+
+/**
+ * When ring traffic was observed: at the writer's notify on the ring's
+ * event channel ('notify'), as the writer blocked or polled ('block',
+ * 'poll'), or when its slice ended for another reason ('deschedule').
+ */
+export type RingSeen = 'notify' | 'block' | 'poll' | 'deschedule';
 
 export type SimEvent = EventBase & SimEventBody;
 

@@ -12,14 +12,20 @@ import type { SimEvent } from './events.js';
 import { parseScenario, type Scenario } from './scenario.js';
 import { snapshotMachine, type MachineSnapshot } from './snapshot.js';
 import { Frames, withXenFrames } from './xen/frames.js';
+import { RingTracker } from './xen/rings.js';
 import { Xen } from './xen/xen.js';
 
-/** Every walk of a hypercall's guest stack, counted. */
-const walks = vi.hoisted(() => ({ n: 0 }));
+/** Every walk of a hypercall's guest stack, counted; so are the grant-table and ring-index reads that only describe events. */
+const walks = vi.hoisted(() => ({ n: 0, grants: 0 }));
 vi.mock('./xen/guest-stack.js', async (original) => {
   const m = await original<typeof import('./xen/guest-stack.js')>();
   return { ...m, hypercallStack: (...a: Parameters<typeof m.hypercallStack>) => (walks.n++, m.hypercallStack(...a)) };
 });
+vi.mock('./xen/hypercall/gnttab-report.js', async (original) => {
+  const m = await original<typeof import('./xen/hypercall/gnttab-report.js')>();
+  return { ...m, grantReport: (...a: Parameters<typeof m.grantReport>) => (walks.grants++, m.grantReport(...a)) };
+});
+const ringReads = vi.spyOn(RingTracker.prototype, 'sringIndices');
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}corpus/scenarios/`;
@@ -39,11 +45,13 @@ function run(s: Scenario, listen: boolean) {
   const snaps: MachineSnapshot[] = [];
   let k = 0;
   walks.n = 0;
+  walks.grants = 0;
+  ringReads.mockClear();
   const summary = m.run(s.maxInsns, () => {
     if (AT.has(++k)) snaps.push(snapshotMachine(m));
   });
   snaps.push(snapshotMachine(m));
-  return { summary, snaps, events, walks: walks.n, listening: m.xen.listening };
+  return { summary, snaps, events, walks: walks.n, grants: walks.grants, ringReads: ringReads.mock.calls.length, listening: m.xen.listening };
 }
 
 const same = (a: MachineSnapshot, b: MachineSnapshot): void => {
@@ -75,6 +83,12 @@ describe.skipIf(!built)('a run without a sink', () => {
       expect(lean.walks).toBe(0);
       const stacked = full.events.filter((e) => e.kind === 'hypercall' && e.name !== 'iret').length;
       expect(full.walks).toBe(stacked);
+      // Grant tables are read for GRANTS events, ring indices for block/poll events: only for a listener.
+      expect([lean.grants, lean.ringReads]).toEqual([0, 0]);
+      // (dom0's, of its backends' mappings, are not a guest grant table.)
+      expect(full.grants).toBe(full.events.filter((e) => e.kind === 'grants' && e.dom !== 0).length);
+      expect(full.ringReads).toBe(full.events.filter((e) => e.kind === 'sched' && (e.what === 'block' || e.what === 'poll')).length);
+      expect(full.grants).toBeGreaterThan(0); // every run ends with its domains stopping
     });
   }
 });
@@ -104,5 +118,22 @@ describe('Xen.emit without a sink', () => {
     expect(names).toEqual(['sched_op']);
     expect(seen.map((e) => [e.seq, e.kind])).toEqual([[0, 'evtchn_deliver'], [1, 'hypercall']]);
     expect(seen[0]).toMatchObject({ ports: [3], dom: 1, vcpu: -1 });
+  });
+});
+
+describe.skipIf(!built)('what `run` hears without a sink', () => {
+  it('console text as written and crashes, as a listened-to run\'s events give them', () => {
+    const s = load('crash.json');
+    const heard: string[] = [];
+    const lean = buildMachine(s, { console: (dom, source, text) => heard.push(`${dom} ${source} ${text}`), crash: (dom, text, rip) => heard.push(`${dom} crash ${text} 0x${rip.toString(16)}`) });
+    const summary = lean.run(s.maxInsns);
+    expect(lean.xen.listening).toBe(false);
+    const events: SimEvent[] = [];
+    buildMachine(s, { sink: (e) => events.push(e) }).run(s.maxInsns);
+    const said = events.flatMap((e) => (e.kind === 'console' ? [`${e.dom} ${e.source} ${e.text}`] : e.kind === 'milestone' && / crashed: /.test(e.text) ? [`${e.dom} crash ${e.text} 0x${e.rip.toString(16)}`] : []));
+    expect(heard).toEqual(said);
+    expect(heard.some((h) => / crash domain \d+ crashed: .* 0x[0-9a-f]{4,}$/.test(h))).toBe(true);
+    expect(heard.some((h) => / console_io /.test(h))).toBe(true);
+    expect(summary.domains.map((d) => d.console).join('')).toBe(heard.filter((h) => / ring /.test(h)).map((h) => h.replace(/^\d+ ring /, '')).join(''));
   });
 });

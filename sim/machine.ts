@@ -29,7 +29,9 @@ import { Frames, withXenFrames } from './xen/frames.js';
 import { ptwrFault } from './xen/ptwr.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
+import { releaseMappings } from './xen/hypercall/gnttab-map.js';
 import { RingTracker } from './xen/rings.js';
+import { ToolstackActions, type MachineAction, type ToolstackState } from './toolstack-actions.js';
 import { VIRQ_TIMER } from './xen/public/xen.js';
 import { Xen } from './xen/xen.js';
 
@@ -49,6 +51,11 @@ export type MachineOptions = {
   quantum?: number;
   /** boot wallclock, seconds since the epoch */
   wallclock?: number;
+  /** toolstack actions: what xl does to running domains (sim/toolstack-actions.ts) */
+  actions?: readonly MachineAction[];
+  /** console text as written and domain crashes, heard with or without a sink (Xen.onConsole, Xen.onCrash) */
+  console?: NonNullable<Xen['onConsole']>;
+  crash?: Xen['onCrash'];
 };
 
 /**
@@ -59,10 +66,11 @@ export type MachineOptions = {
 export type StopReason = 'all-stopped' | 'budget' | 'deadlock' | 'paused' | 'unimplemented';
 
 /**
- * Scheduler and observer state for snapshots (ring tracking included).
- * `events` equals Xen's next seq, which is restored from its own field.
+ * Scheduler and observer state for snapshots (ring tracking and the
+ * toolstack's progress through its actions included). `events` equals
+ * Xen's next seq, which is restored from its own field.
  */
-export type SchedState = { next: number; hypercalls: [string, number][]; events: number; rings: ReturnType<RingTracker['snapshot']> };
+export type SchedState = { next: number; hypercalls: [string, number][]; events: number; rings: ReturnType<RingTracker['snapshot']>; toolstack?: ToolstackState };
 
 export type RunSummary = {
   stop: StopReason;
@@ -91,6 +99,8 @@ export class Machine {
   readonly quantum: number;
   private readonly hypercalls = new Map<string, number>();
   private readonly tracker: RingTracker;
+  /** the scenario's toolstack actions: xl pause/shutdown/destroy... on running domains (sim/toolstack-actions.ts); xl create is `toolstack`'s */
+  private readonly actions: ToolstackActions;
   /** set when a vCPU stopped at an unimplemented instruction: the report; the machine runs no further */
   private unimplemented: string | null = null;
 
@@ -108,6 +118,8 @@ export class Machine {
     this.xen = new Xen(frames, sink);
     this.xen.onHypercall = (name) => this.hypercalls.set(name, (this.hypercalls.get(name) ?? 0) + 1);
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
+    if (opts.console !== undefined) this.xen.onConsole = opts.console;
+    if (opts.crash !== undefined) this.xen.onCrash = opts.crash;
     this.tracker = new RingTracker(
       frames.mem,
       (dom, body) => this.xen.emit(this.xen.running?.domId === dom ? this.xen.running : null, dom, body),
@@ -118,7 +130,12 @@ export class Machine {
       },
       (path) => this.store.read(path),
     );
-    this.xen.onNotify = (d, port) => this.tracker.check(d.id, port);
+    this.xen.onNotify = (d, port, toDom, toPort) => this.tracker.check(d.id, 'notify', port, toDom, toPort);
+    this.xen.onSleep = (d, _v, what) => {
+      this.tracker.check(d.id, what);
+      return () => this.tracker.sringIndices(d.id);
+    };
+    this.xen.onStop = (d) => this.dom0.reportGrants(d.id);
     const dom0 = (this.dom0 = new Dom0(this.xen, this.store, this.tracker));
     const xenstored = new XenstoreDriver(dom0, this.store);
     const consoled = new ConsoleDriver(dom0);
@@ -132,6 +149,18 @@ export class Machine {
     this.xen.onBackendKick = (d, port, p) => dom0.kick(d, port, p);
     this.xen.onBackendClosed = (d, port, p) => dom0.peerClosed(d, port, p);
     this.xen.onDomainDown = (d) => dom0.domainDown(d.id);
+    this.actions = new ToolstackActions(opts.actions ?? [], {
+      xen: this.xen, xs: dom0.xs,
+      destroy: (d) => {
+        this.xen.destroy(d, (x) => releaseMappings(this.xen, x));
+        this.store.releaseDomain(d.id);
+        dom0.pump();
+      },
+      // Its periodic timers stopped while it was not scheduled: they resume (catching up) now.
+      unpaused: (d) => {
+        for (const v of d.vcpus) if (v.state === VcpuState.RUNNABLE) this.xen.periodicWork(v);
+      },
+    });
     for (const spec of domains) {
       const d = buildPvDomain(this.xen, spec.image, spec);
       this.xen.domains.set(d.id, d);
@@ -166,10 +195,12 @@ export class Machine {
 
   /** Scheduler state (only meaningful between slices). */
   get schedState(): SchedState {
-    return { next: this.next, hypercalls: [...this.hypercalls], events: this.xen.nextSeq, rings: this.tracker.snapshot() };
+    return { next: this.next, hypercalls: [...this.hypercalls], events: this.xen.nextSeq, rings: this.tracker.snapshot(), toolstack: this.actions.state };
   }
   set schedState(s: SchedState) {
     this.tracker.restore(s.rings);
+    // Snapshots from before toolstack actions have no progress to restore: none was made.
+    this.actions.state = s.toolstack ?? this.actions.initial;
     this.next = s.next;
     this.hypercalls.clear();
     for (const [name, n] of s.hypercalls) this.hypercalls.set(name, n);
@@ -316,6 +347,8 @@ export class Machine {
         stop = 'budget';
         break;
       }
+      this.actions.step();
+      if (!this.domains.some((d) => d.alive)) break;
       this.fireTimers();
       const v = this.pick();
       if (v === null) {
@@ -393,7 +426,7 @@ export class Machine {
     }
     if (at !== null && at.v === v && (v.cpu.icount > at.icount || (v.cpu.icount === at.icount && !at.late))) this.halted = true;
     // Descheduled: report ring traffic not yet seen at a notify.
-    this.tracker.check(d.id);
+    this.tracker.check(d.id, 'deschedule');
     this.xen.endSlice();
     // A vCPU that blocked, polls or went down leaves the CPU at once (the schedule softirq on its way out).
     if (v.onCpu && (v.state !== VcpuState.RUNNABLE || !d.alive)) this.xen.scheduleOut(v);
@@ -443,7 +476,7 @@ export class Machine {
     for (let k = 0; k < n; k++) {
       const v = this.order[(this.next + k) % n]!;
       const d = this.xen.domain(v.domId)!;
-      if (d.alive && v.state === VcpuState.RUNNABLE) {
+      if (d.alive && d.pauseCount === 0 && v.state === VcpuState.RUNNABLE) {
         this.next = (this.next + k + 1) % n;
         return v;
       }
@@ -451,12 +484,13 @@ export class Machine {
     return null;
   }
 
-  /** Earliest armed timer or poll timeout of a live vCPU, or -1. */
+  /** Earliest armed timer or poll timeout of a live vCPU (periodic timers of paused domains are stopped), or toolstack deadline, or -1. */
   private nextDeadline(): number {
-    let t = -1;
+    let t = this.actions.nextDeadline();
     for (const v of this.order) {
-      if (!this.xen.domain(v.domId)!.alive) continue;
-      for (const x of [v.timerDeadline, v.periodicDeadline, v.state === VcpuState.POLLING ? v.pollDeadline : -1]) if (x >= 0 && (t < 0 || x < t)) t = x;
+      const d = this.xen.domain(v.domId)!;
+      if (!d.alive) continue;
+      for (const x of [v.timerDeadline, d.pauseCount === 0 ? v.periodicDeadline : -1, v.state === VcpuState.POLLING ? v.pollDeadline : -1]) if (x >= 0 && (t < 0 || x < t)) t = x;
     }
     return t;
   }
@@ -474,7 +508,7 @@ export class Machine {
         xen.emit(v, d.id, { kind: 'timer', deadline: at });
         xen.raiseVirq(d, v.id, VIRQ_TIMER);
       }
-      if (v.periodicDeadline >= 0 && v.periodicDeadline <= now) xen.periodicWork(v);
+      if (v.periodicDeadline >= 0 && v.periodicDeadline <= now && d.pauseCount === 0) xen.periodicWork(v);
       if (v.state === VcpuState.POLLING && v.pollDeadline >= 0 && v.pollDeadline <= now) xen.wake(v, 'poll timeout');
     }
   }

@@ -26,6 +26,8 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import * as z from 'zod';
 import { ROOT } from './package-info.js';
 import { vdevNumber } from './services/vdev.js';
+// Types only: the trace commands load this schema without the machine.
+import type { MachineAction } from './toolstack-actions.js';
 import { MAX_MACHINE_MIB } from './xen/frames.js';
 
 const U32 = 'must be an unsigned 32-bit integer (0 to 4294967295)';
@@ -49,6 +51,42 @@ const DomainSchema = z.strictObject({
   disks: z.array(DiskSchema).max(16, 'at most 16 disks per domain').default([]),
 });
 
+/** What a toolstack action does (sim/toolstack-actions.ts says how). */
+export const ACTION_KINDS = ['shutdown', 'reboot', 'sysrq', 'pause', 'unpause', 'destroy'] as const;
+export type ActionKind = (typeof ACTION_KINDS)[number];
+
+const TIME_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9 };
+const TIME = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s)$/;
+
+/** A virtual time such as "5ms", "2s", "250us", "100ns" (or a number of ns), in ns; null when malformed. */
+export function parseTime(t: string | number): number | null {
+  if (typeof t === 'number') return Number.isSafeInteger(t) && t >= 0 ? t : null;
+  const m = TIME.exec(t.trim());
+  if (m === null) return null;
+  const ns = Math.round(Number(m[1]) * TIME_UNITS[m[2]!]!);
+  return Number.isSafeInteger(ns) ? ns : null;
+}
+
+const TIME_ERROR = 'must be a virtual time such as "5ms", "2s", "250us" or "100ns" (or a number of ns)';
+/**
+ * A toolstack action (sim/toolstack-actions.ts): `at` a virtual time, after event
+ * `{ event: N }`, or when a console shows `{ console: "text" }` (the
+ * action's domain's console, or `domain`'s); `key` is sysrq's key.
+ */
+const ActionSchema = z
+  .strictObject({
+    at: z.union([
+      z.union([z.string(), z.number()]).refine((t) => parseTime(t) !== null, { error: TIME_ERROR }),
+      z.strictObject({ event: z.number().int().nonnegative() }),
+      z.strictObject({ console: z.string().min(1).max(256), domain: z.string().optional() }),
+    ]),
+    do: z.enum(ACTION_KINDS),
+    domain: z.string(),
+    key: z.string().length(1, 'must be one character').optional(),
+  })
+  .refine((a) => (a.do === 'sysrq') === (a.key !== undefined), { error: 'a sysrq action needs a `key` (one character); no other action takes one' });
+export type ScenarioAction = z.infer<typeof ActionSchema>;
+
 export const ScenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().default(''),
@@ -63,10 +101,12 @@ export const ScenarioSchema = z.strictObject({
     .refine((ds) => ds.reduce((n, d) => n + d.memoryMiB, 0) <= MAX_MACHINE_MIB, {
       error: (i) => `${(i.input as Array<{ memoryMiB: number }>).reduce((n, d) => n + d.memoryMiB, 0)} MiB of memory in all: the simulated machine holds at most ${MAX_MACHINE_MIB} MiB`,
     }),
+  /** absent unless given: a scenario without actions keeps the identity it had before they existed */
+  actions: z.array(ActionSchema).max(1000).optional(),
   expect: z
     .strictObject({
       console: z.record(z.string(), z.array(z.string())).default({}),
-      shutdown: z.record(z.string(), z.enum(['poweroff', 'reboot', 'suspend', 'crash', 'watchdog'])).default({}),
+      shutdown: z.record(z.string(), z.enum(['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'destroyed'])).default({}),
     })
     .default({ console: {}, shutdown: {} }),
 });
@@ -101,7 +141,28 @@ export function parseScenario(json: unknown, file: string): Scenario {
   for (const key of [...Object.keys(r.data.expect.console), ...Object.keys(r.data.expect.shutdown)]) {
     if (!names.has(key)) throw new ScenarioError(`${file}: expect: no domain named '${key}'`);
   }
+  (r.data.actions ?? []).forEach((a, k) => {
+    for (const name of [a.domain, typeof a.at === 'object' && 'console' in a.at ? a.at.domain : undefined]) {
+      if (name !== undefined && !names.has(name)) throw new ScenarioError(`${file}: actions.${k}: no domain named '${name}' (domains: ${[...names].join(', ')})`);
+    }
+  });
   return { ...r.data, file };
+}
+
+/** `s` with `extra` actions after its own (validated as the scenario's are: a ScenarioError names the problem). */
+export function withActions(s: Scenario, extra: readonly ScenarioAction[]): Scenario {
+  if (extra.length === 0) return s;
+  const { file, ...rest } = s;
+  return parseScenario({ ...rest, actions: [...(s.actions ?? []), ...extra] }, file);
+}
+
+/** The scenario's actions for the machine: domains by id (1.. in scenario order), times in ns. */
+export function machineActions(s: Pick<Scenario, 'domains' | 'actions'>): MachineAction[] {
+  const id = (name: string): number => s.domains.findIndex((d) => d.name === name) + 1;
+  return (s.actions ?? []).map((a) => ({
+    when: typeof a.at === 'object' ? ('event' in a.at ? { event: a.at.event } : { console: a.at.console, dom: id(a.at.domain ?? a.domain) }) : { time: parseTime(a.at)! },
+    do: a.do, dom: id(a.domain), ...(a.key !== undefined ? { key: a.key } : {}),
+  }));
 }
 
 /** The image path a domain's `kernel` names. */

@@ -152,6 +152,21 @@ describe.skipIf(!built)('machine snapshots', () => {
     expect([old.cpu.xmm.every((x) => x === 0), old.cpu.mxcsr, old.cpu.x87[0], old.cpu.ts]).toEqual([true, 0x1f80, 0x37f, true]);
   });
 
+  it('a snapshot from before toolstack actions restores with none done (the scenario\'s actions then apply)', () => {
+    const s = load('idle');
+    const full = machine(s);
+    const summary = full.m.run(s.maxInsns);
+    const { m } = machine(s);
+    m.run(s.maxInsns, () => m.nextSeq > 3);
+    const snap = snapshotMachine(m);
+    const st = JSON.parse(Buffer.from(snap.stateJson).toString('utf8')) as { sched: Record<string, unknown> };
+    expect(st.sched.toolstack).toEqual({ done: [false, false], scanned: [0, 0], acks: [] });
+    delete st.sched.toolstack;
+    const old = restored(s, { ...snap, stateJson: new TextEncoder().encode(JSON.stringify(st)) });
+    expect(old.m.run(s.maxInsns)).toEqual(summary);
+    expect(old.events.filter((e) => e.includes('"kind":"input"'))).toHaveLength(2);
+  });
+
   it('a snapshot taken at the end restores a finished machine', () => {
     const s = load('hello');
     const { m } = machine(s);

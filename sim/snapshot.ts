@@ -77,7 +77,10 @@ const DOMAIN_IDENTITY = new Set(['id', 'name', 'privileged', 'maxGrantFrames']);
  * M2P frame list and frame count (fixed by construction), references.
  */
 const KNOWN = {
-  Xen: ['domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'onBackendKick', 'onBackendClosed', 'onDomainDown', 'onNotify', 'onHypercall', 'frames', 'sink', 'pages'],
+  Xen: [
+    'domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'onBackendKick', 'onBackendClosed', 'onDomainDown',
+    'onNotify', 'onSleep', 'onStop', 'onHypercall', 'onConsole', 'onCrash', 'frames', 'sink', 'pages',
+  ],
   Frames: ['mem', 'owner', 'xenSlots', 'next', 'm2pFrames', 'frameCount'],
 } as const;
 

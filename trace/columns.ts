@@ -72,14 +72,18 @@ export class BatchBuilder {
   private lastStack: bigint[] | undefined = undefined;
   private lastStackId = 0;
   private readonly hc = { op: new U32Col(), sub: new I32Col(), nameStr: new U32Col(), subNameStr: new U32Col(), result: new F64Col(), argLo: new U32Col(), argHi: new U32Col(), decoded: fields(), callerLo: new U32Col(), callerHi: new U32Col() };
-  private readonly ev = { port: new U32Col(), toDom: new I32Col(), toPort: new I32Col(), virq: new I32Col() };
+  private readonly ev = { port: new U32Col(), toDom: new I32Col(), toPort: new I32Col(), virq: new I32Col(), masked: [] as boolean[] };
+  /** whether any send of this batch was masked (the column is written only then) */
+  private anyMasked = false;
   private readonly dl = { nports: new U32Col(), ports: new U32Col() };
   private readonly ex = { vector: new U32Col(), errorCode: new U32Col(), cr2Lo: new U32Col(), cr2Hi: new U32Col(), bounced: [] as boolean[], handlerLo: new U32Col(), handlerHi: new U32Col() };
   private readonly tm = { deadline: new F64Col() };
-  private readonly sc = { whatStr: new U32Col(), until: new F64Col() };
+  private readonly sc = { whatStr: new U32Col(), until: new F64Col(), rings: fields() };
+  private anySchedRings = false;
   private readonly text = { console: { sourceStr: new U32Col(), text: [] as Uint8Array[] }, input: { sourceStr: new U32Col(), text: [] as Uint8Array[] }, milestone: { sourceStr: new U32Col(), text: [] as Uint8Array[] } };
   private readonly xs = { opStr: new U32Col(), txId: new U32Col(), pathStr: new U32Col(), value: [] as Uint8Array[], resultStr: new U32Col() };
-  private readonly rg = { ringKindStr: new U32Col(), frontDom: new U32Col(), backDom: new U32Col(), gref: new U32Col(), port: new U32Col(), reqProdBefore: new U32Col(), reqProdAfter: new U32Col(), rspProdBefore: new U32Col(), rspProdAfter: new U32Col(), reqCons: new U32Col(), rspCons: new U32Col(), slots: fields() };
+  private readonly rg = { ringKindStr: new U32Col(), frontDom: new U32Col(), backDom: new U32Col(), gref: new U32Col(), port: new U32Col(), reqProdBefore: new U32Col(), reqProdAfter: new U32Col(), rspProdBefore: new U32Col(), rspProdAfter: new U32Col(), reqCons: new U32Col(), rspCons: new U32Col(), slots: fields(), seenStr: new U32Col(), entries: new U32Col() };
+  private readonly gr = { entries: fields() };
   private readonly ds = { stateStr: new U32Col(), reasonStr: new U32Col() };
   /** values that do not fit their column: the events (batch index) and their exact fields */
   private readonly exactEvent = new U32Col();
@@ -289,8 +293,7 @@ export class BatchBuilder {
       case 'timer':
         return this.i53(this.tm.deadline, 'deadline', e.deadline, true);
       case 'sched':
-        this.sc.whatStr.push(this.str(e.what));
-        return this.i53(this.sc.until, 'until', e.until);
+        return this.addSched(e);
       case 'console':
       case 'input':
       case 'milestone':
@@ -302,6 +305,9 @@ export class BatchBuilder {
       case 'domain_state':
         this.ds.stateStr.push(this.str(e.state));
         return this.ds.reasonStr.push(this.str(e.reason));
+      case 'grants':
+        this.gr.entries.count.push(this.putFields(this.gr.entries, { granted: e.granted, mapped: e.mapped }));
+        return;
     }
   }
 
@@ -328,6 +334,18 @@ export class BatchBuilder {
     this.i32(s.toDom, 'toDom', e.toDom);
     this.i32(s.toPort, 'toPort', e.toPort);
     this.i32(s.virq, 'virq', e.virq);
+    s.masked.push(e.masked === true);
+    if (e.masked === true) this.anyMasked = true;
+  }
+
+  private addSched(e: Extract<SimEvent, { kind: 'sched' }>): void {
+    const c = this.sc;
+    c.whatStr.push(this.str(e.what));
+    this.i53(c.until, 'until', e.until);
+    const rings = e.rings;
+    if (rings === undefined || rings.length === 0) return c.rings.count.push(0);
+    this.anySchedRings = true;
+    c.rings.count.push(this.putFields(c.rings, { ring: rings }));
   }
 
   private addException(e: Extract<SimEvent, { kind: 'exception' }>): void {
@@ -372,6 +390,8 @@ export class BatchBuilder {
     this.u32(r.reqCons, 'reqCons', e.reqCons);
     this.u32(r.rspCons, 'rspCons', e.rspCons);
     r.slots.count.push(this.putFields(r.slots, { slot: e.slots }));
+    r.seenStr.push(this.str(e.seen ?? ''));
+    this.u32(r.entries, 'entries', e.entries ?? 0);
   }
 
   /** The EventBatch message object (protobufjs field names). */
@@ -380,8 +400,9 @@ export class BatchBuilder {
     return views({
       firstSeq: this.firstSeq, count: this.count, prevHash, firstTime: this.firstTime, start: this.start, strings: this.strings,
       ...this.rows.views(), stacks: this.stacks,
-      hypercall: this.hc, evtchnSend: this.ev, evtchnDeliver: this.dl, exception: this.ex, timer: this.tm, sched: this.sc,
-      console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone,
+      hypercall: this.hc, evtchnSend: this.anyMasked ? this.ev : { ...this.ev, masked: [] }, evtchnDeliver: this.dl, exception: this.ex, timer: this.tm,
+      sched: this.anySchedRings ? this.sc : { whatStr: this.sc.whatStr, until: this.sc.until },
+      console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone, grants: this.gr,
       ...(this.exactEvent.n > 0 ? { exactEvent: this.exactEvent, exact: this.exact } : {}),
     });
   }

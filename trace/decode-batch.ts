@@ -81,16 +81,19 @@ function readFields(c: Col | undefined, strings: string[]): () => Decoded {
   };
 }
 
-/** "slot[3].id" keys back to one record per slot. */
-function unflattenSlots(flat: Decoded): Decoded[] {
-  const slots: Decoded[] = [];
+/** "slot[3].id" keys (`name` "slot") back to one record per list item. */
+const LIST_KEY = new Map<string, RegExp>();
+function unflatten(flat: Decoded, name = 'slot'): Decoded[] {
+  const items: Decoded[] = [];
+  let re = LIST_KEY.get(name);
+  if (re === undefined) LIST_KEY.set(name, (re = new RegExp(`^${name}\\[(\\d+)\\]\\.(.*)$`)));
   for (const k in flat) {
-    const m = /^slot\[(\d+)\]\.(.*)$/.exec(k);
+    const m = re.exec(k);
     if (m === null) continue;
-    const s = (slots[Number(m[1])] ??= {});
+    const s = (items[Number(m[1])] ??= {});
     s[m[2]!] = flat[k]!;
   }
-  return slots;
+  return items;
 }
 
 /** The batch's stack table (one shared array per stack). */
@@ -140,7 +143,9 @@ export function decodeBatch(b: Col): TraceEvent[] {
   const h = pick(hc, ['op', 'sub', 'nameStr', 'subNameStr', 'result', 'argLo', 'argHi', 'callerLo', 'callerHi']);
   const [hLo, hHi] = [h.argLo, h.argHi];
   const hDecoded = readFields(hc.decoded as Col, strings);
-  const es = pick(sub(b, 'evtchnSend'), ['port', 'toDom', 'toPort', 'virq']);
+  const esCol = sub(b, 'evtchnSend');
+  const es = pick(esCol, ['port', 'toDom', 'toPort', 'virq']);
+  const esMasked = (esCol.masked as boolean[] | undefined) ?? [];
   const dl = sub(b, 'evtchnDeliver');
   const dN = arr(dl, 'nports');
   const dPorts = arr(dl, 'ports');
@@ -150,6 +155,7 @@ export function decodeBatch(b: Col): TraceEvent[] {
   const tDeadline = arr(sub(b, 'timer'), 'deadline');
   const sc = sub(b, 'sched');
   const [cWhat, cUntil] = [arr(sc, 'whatStr'), arr(sc, 'until')];
+  const cRings = sc.rings === undefined ? null : readFields(sc.rings as Col, strings);
   const text = { console: sub(b, 'console'), input: sub(b, 'input'), milestone: sub(b, 'milestone') };
   const textSource = { console: arr(text.console, 'sourceStr'), input: arr(text.input, 'sourceStr'), milestone: arr(text.milestone, 'sourceStr') };
   const textOf = { console: latin1(text.console, 'text'), input: latin1(text.input, 'text'), milestone: latin1(text.milestone, 'text') };
@@ -157,10 +163,11 @@ export function decodeBatch(b: Col): TraceEvent[] {
   const z = pick(xs, ['opStr', 'txId', 'pathStr', 'resultStr']);
   const zValue = latin1(xs, 'value');
   const rg = sub(b, 'ring');
-  const r = pick(rg, ['ringKindStr', 'frontDom', 'backDom', 'gref', 'port', 'reqProdBefore', 'reqProdAfter', 'rspProdBefore', 'rspProdAfter', 'reqCons', 'rspCons']);
+  const r = pick(rg, ['ringKindStr', 'frontDom', 'backDom', 'gref', 'port', 'reqProdBefore', 'reqProdAfter', 'rspProdBefore', 'rspProdAfter', 'reqCons', 'rspCons', 'seenStr', 'entries']);
   const rSlots = readFields(rg.slots as Col, strings);
   const ds = sub(b, 'domainState');
   const [dState, dReason] = [arr(ds, 'stateStr'), arr(ds, 'reasonStr')];
+  const gEntries = readFields(sub(b, 'grants').entries as Col | undefined, strings);
 
   // per-kind cursors into the columns
   let ih = 0, is = 0, id = 0, dp = 0, ix = 0, it = 0, ic = 0, iz = 0, ir = 0, ids = 0;
@@ -200,6 +207,7 @@ export function decodeBatch(b: Col): TraceEvent[] {
       case 'evtchn_send': {
         const j = is++;
         e = { seq, time, dom: d, vcpu: v, icount, rip, kind, port: es.port[j]!, toDom: es.toDom[j]!, toPort: es.toPort[j]!, virq: es.virq[j]! };
+        if (esMasked[j] === true) e.masked = true;
         break;
       }
       case 'evtchn_deliver': {
@@ -219,6 +227,8 @@ export function decodeBatch(b: Col): TraceEvent[] {
       case 'sched': {
         const j = ic++;
         e = { seq, time, dom: d, vcpu: v, icount, rip, kind, what: str(cWhat[j]) as 'block', until: cUntil[j]! };
+        const rings = cRings === null ? [] : unflatten(cRings(), 'ring');
+        if (rings.length > 0) e.rings = rings;
         break;
       }
       case 'console':
@@ -239,12 +249,21 @@ export function decodeBatch(b: Col): TraceEvent[] {
       case 'ring': {
         const j = ir++;
         e = { seq, time, dom: d, vcpu: v, icount, rip, kind, ring: str(r.ringKindStr[j]) as 'blkif', frontDom: r.frontDom[j]!, backDom: r.backDom[j]!, gref: r.gref[j]!, port: r.port[j]!,
-          reqProdBefore: r.reqProdBefore[j]!, reqProdAfter: r.reqProdAfter[j]!, rspProdBefore: r.rspProdBefore[j]!, rspProdAfter: r.rspProdAfter[j]!, reqCons: r.reqCons[j]!, rspCons: r.rspCons[j]!, slots: unflattenSlots(rSlots()) };
+          reqProdBefore: r.reqProdBefore[j]!, reqProdAfter: r.reqProdAfter[j]!, rspProdBefore: r.rspProdBefore[j]!, rspProdAfter: r.rspProdAfter[j]!, reqCons: r.reqCons[j]!, rspCons: r.rspCons[j]!, slots: unflatten(rSlots()) };
+        const seen = str(r.seenStr[j]);
+        if (seen !== '') e.seen = seen as 'notify';
+        const n = r.entries[j];
+        if (n !== undefined && n !== 0) e.entries = n;
         break;
       }
       case 'domain_state': {
         const j = ids++;
         e = { seq, time, dom: d, vcpu: v, icount, rip, kind, state: str(dState[j]) as 'shutdown', reason: str(dReason[j]) };
+        break;
+      }
+      case 'grants': {
+        const f = gEntries();
+        e = { seq, time, dom: d, vcpu: v, icount, rip, kind, granted: unflatten(f, 'granted'), mapped: unflatten(f, 'mapped') };
         break;
       }
       default:

@@ -38,7 +38,11 @@ describe('trace container', () => {
     const back = [...r.events()];
     expect(back.length).toBe(evs.length);
     back.forEach((e, i) => expect(eventJson(e)).toBe(eventJson(canonical(evs[i]!))));
-    expect(new Set(evs.map((e) => e.kind)).size).toBe(12);
+    expect(new Set(evs.map((e) => e.kind)).size).toBe(13);
+    // The optional fields (set only when they say something) come back where they were, and only there.
+    const optional = (es: typeof evs): number[] => es.map((e) => (e.kind === 'evtchn_send' && e.masked ? 1 : 0) + (e.kind === 'sched' && e.rings ? 2 : 0) + (e.kind === 'ring' && e.seen ? 4 : 0) + (e.kind === 'ring' && e.entries ? 8 : 0));
+    expect(optional(back)).toEqual(optional(evs));
+    expect(new Set(optional(evs))).toEqual(new Set([0, 1, 2, 4, 8, 12]));
     // Call stacks come back as recorded (shared, value-equal and distinct ones alike).
     expect(evs.filter((e) => e.stack !== undefined).length).toBeGreaterThan(5000);
     back.forEach((e, i) => expect(e.stack).toEqual(evs[i]!.stack));

@@ -15,6 +15,9 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { symbolize } from '../replay/symbols.js';
 import { fixTop, followPoint, initialState, lowerHeight, MACHINE_PANES, PROMPT_CHAR, reduce, timelineRows, type UiState } from './keys.js';
 import type { Point, PointSource, PointTarget, RunResult, WatchResult } from './replay-point.js';
+import { violationLines } from '../replay/protocol/render.js';
+import type { Violation } from '../replay/protocol/report.js';
+import { scanProtocol } from './protocol-scan.js';
 import { ringsBefore } from './rings.js';
 import { hits, type TimelineSource } from './source.js';
 import { clip, codeLines, colourEnabled, consoleLines, eventFields, fit, KIND_COLOUR, pack, ringLines, stateLines, TIMELINE_HEADER, timelineRow, whereOf } from './text.js';
@@ -34,6 +37,8 @@ export type AppProps = {
   rows?: number;
   /** ms between the selection settling and a seek (default 150) */
   seekDelay?: number;
+  /** run the protocol checks and mark what they find (default true) */
+  protocol?: boolean;
   colour?: boolean;
 };
 
@@ -58,7 +63,7 @@ export const HELP = [
   ':        go to sequence number, or t<ns> for virtual time',
   'b/B      breakpoint: this event\'s kind / code ADDRESS|SYMBOL  c/C  next/prev hit',
   's/S      step / reverse-step one instruction of this vCPU (state pane)',
-  'v/V      next/previous event of this vCPU',
+  'v/V      next/previous event of this vCPU   p/P  next/previous violation (!)',
   'w/W      watch memory D.V:ADDRESS|SYMBOL[:LEN]: go to its next / last change',
   '?        this help (Esc closes)       q  quit',
 ];
@@ -80,6 +85,16 @@ export function App(props: AppProps): React.JSX.Element {
   useEffect(() => {
     if (s.quit) exit();
   }, [s.quit, exit]);
+
+  // The protocol checks, over the whole trace in the background: `!` marks and reports in the detail pane.
+  const [violations, setViolations] = useState<Map<number, Violation[]>>(() => new Map());
+  useEffect(() => {
+    if (props.protocol === false) return void setS((prev) => ({ ...prev, scan: 'off' }));
+    return scanProtocol(src.reader, (found) => {
+      setViolations(found);
+      setS((prev) => ({ ...prev, marks: [...found.keys()].sort((a, b) => a - b), scan: 'done' }));
+    });
+  }, [src]);
 
   const events = useMemo(() => src.window(s.top, rows, s.filter?.pred ?? (() => true)), [src, s.top, rows, s.filter, s.sel]);
   const cur = src.get(s.sel);
@@ -212,7 +227,11 @@ export function App(props: AppProps): React.JSX.Element {
     const body = lh - 1;
     const title = (t: string): string => fit(`── ${t} ${'─'.repeat(w)}`, w + 1).slice(0, w);
     if (cur === null) return [title(s.pane), ...clip([], body, w)];
-    if (s.pane === 'detail') return [title(`detail: event ${cur.seq}`), ...clip(pack(eventFields(cur, src.where(cur), src.stack(cur)), w), body, w)];
+    if (s.pane === 'detail') {
+      const found = violations.get(cur.seq) ?? [];
+      const report = found.flatMap((v) => [...violationLines(v, src.symbols).map((l) => fit(l, w)), fit('', w)]);
+      return [title(`detail: event ${cur.seq}${found.length > 0 ? ` (protocol violation${found.length > 1 ? 's' : ''})` : ''}`), ...clip([...report, ...pack(eventFields(cur, src.where(cur), src.stack(cur)), w)], body, w)];
+    }
     if (s.pane === 'console') {
       const c = src.consoleUpTo(cur.seq, 4000);
       return [title(`console up to event ${cur.seq}${c.cut ? ' (tail)' : ''}`), ...clip(consoleLines(c.byDom, names, body, w), body, w)];
@@ -245,8 +264,9 @@ export function App(props: AppProps): React.JSX.Element {
     const f = s.filter ? ` [${s.filter.text}]` : '';
     const nbp = s.bps.size + s.codeBps.length;
     const bp = nbp > 0 ? ` bp:${nbp}` : '';
+    const marks = s.marks.length > 0 ? ` !:${s.marks.length} (p/P)` : '';
     const tail = s.message !== '' ? s.message : '? help  / search  f filter  : goto  b c s w  Tab pane  q quit';
-    return fit(`${pos}${f}${bp}  ${tail}`, w);
+    return fit(`${pos}${f}${bp}${marks}  ${tail}`, w);
   };
 
   const showLower = s.pane !== 'none';
@@ -267,7 +287,7 @@ export function App(props: AppProps): React.JSX.Element {
         const c = colour ? KIND_COLOUR[e.kind] : undefined;
         return (
           <Text key={e.seq} inverse={e.seq === s.sel} {...(c !== undefined ? { color: c } : {})}>
-            {timelineRow(e, src.where(e), hits(s.bps, e) ? '*' : ' ', w)}
+            {timelineRow(e, src.where(e), violations.has(e.seq) ? '!' : hits(s.bps, e) ? '*' : ' ', w)}
           </Text>
         );
       })}

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { imageOverrides, UsageError } from '../replay/cli/errors.js';
 import type { TraceReader } from '../trace/reader.js';
 
-type TuiOpts = { against?: string; image?: string[]; symbols?: string[] };
+type TuiOpts = { against?: string; image?: string[]; symbols?: string[]; protocol?: boolean };
 
 export function registerTui(program: Command): void {
   program
@@ -23,6 +23,7 @@ export function registerTui(program: Command): void {
     .argument('<trace>', 'trace file (.xrr)')
     .option('--against <trace>', 'a second trace: show both timelines aligned as `xenrr diff` aligns them')
     .option('--image <name=path...>', 'kernel image for a domain (symbols, replay)')
+    .option('--no-protocol', 'do not run the protocol checks (their violations are marked ! in the timeline, p/P to go to them)')
     .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .action(async (path: string, o: TuiOpts) => {
       const { inputFile } = await import('../replay/cli/inputs.js');
@@ -91,7 +92,7 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
       const [{ ReplaySession }, points] = await Promise.all([import('../replay/session.js'), import('./replay-point.js')]);
       return points.openPoints(ReplaySession.open(reader, overrides, symbolFiles), source.symbols);
     };
-    app = render(React.createElement(App, { source, openPoints }), { exitOnCtrlC: true });
+    app = render(React.createElement(App, { source, openPoints, protocol: o.protocol !== false }), { exitOnCtrlC: true });
   }
   await app.waitUntilExit();
 }

@@ -124,9 +124,9 @@ describe.skipIf(!hasTmux || !built)('xenrr tui --against on a planted bug, in tm
     expect(first).not.toBeNull();
     const regions = Number(first![2]);
     expect(regions).toBeGreaterThan(1);
-    // The selected row is the first divergence: in a only (the bad run stopped sending), shown inverse and red.
+    // The selected row is the first divergence (the backend's response push, one response too many in b), shown inverse and red.
     const sel = Number(first![1]) - 1;
-    const at = s.findIndex((l) => new RegExp(`^ +${sel} \\S+ .* - *$`).test(l));
+    const at = s.findIndex((l) => new RegExp(`^ +${sel} ring `).test(l));
     expect(at).toBeGreaterThan(1);
     const attrs = attrScreen()[at]!;
     expect(attrs).toMatch(/\x1b\[(?:[0-9;]*;)?7[;m]/);

@@ -60,6 +60,9 @@ export type UiState = {
   lastWatch: string;
   /** one-line message in the status bar until the next key */
   message: string;
+  /** seqs of the events the protocol checks report at (ascending), once `scan` is done */
+  marks: readonly number[];
+  scan: 'running' | 'done' | 'off';
   quit: boolean;
 };
 
@@ -80,7 +83,10 @@ const pred = (s: UiState): Pred => s.filter?.pred ?? ANY;
 
 export function initialState(src: TimelineSource): UiState {
   const first = src.find(src.first, 1, ANY)?.seq ?? 0;
-  return { sel: first, top: first, pane: 'none', help: false, prompt: null, filter: null, search: null, bps: new Set(), codeBps: [], breakReq: null, run: null, point: null, watch: null, lastWatch: '', message: '', quit: false };
+  return {
+    sel: first, top: first, pane: 'none', help: false, prompt: null, filter: null, search: null, bps: new Set(), codeBps: [], breakReq: null, run: null,
+    point: null, watch: null, lastWatch: '', message: '', marks: [], scan: 'running', quit: false,
+  };
 }
 
 /** Keep `sel` inside the window of `rows` matching events starting at `top`. */
@@ -100,6 +106,17 @@ export function fixTop(src: TimelineSource, s: UiState, rows: number): UiState {
 function go(src: TimelineSource, s: UiState, e: SimEvent | null, miss: string): UiState {
   if (e === null) return { ...s, message: miss };
   return { ...s, sel: e.seq, point: null };
+}
+
+/** The next/previous event a protocol check reports at, with its report in the detail pane (a filter hiding it is cleared). */
+function nextMark(src: TimelineSource, s: UiState, dir: 1 | -1): UiState {
+  if (s.scan !== 'done') return { ...s, message: s.scan === 'off' ? 'protocol checks are off (--no-protocol)' : 'protocol checks still running...' };
+  if (s.marks.length === 0) return { ...s, message: 'no protocol violations in this trace' };
+  const seq = dir > 0 ? s.marks.find((m) => m > s.sel) : [...s.marks].reverse().find((m) => m < s.sel);
+  const e = seq === undefined ? null : src.get(seq);
+  if (e === null) return { ...s, message: `no protocol violation ${dir > 0 ? 'after' : 'before'} this event` };
+  const shown = pred(s)(e);
+  return { ...go(src, shown ? s : { ...s, filter: null }, e, ''), pane: 'detail', message: shown ? '' : 'filter cleared to show the violation' };
 }
 
 /** Events examined when looking for the event before an instruction point. */
@@ -253,6 +270,7 @@ export function reduce(src: TimelineSource, s0: UiState, input: string, key: Key
     if (typeof pt === 'string') return { ...s, message: pt };
     return { ...s, point: pt, pane: MACHINE_PANES.has(s.pane) ? s.pane : 'state' };
   }
+  if (input === 'p' || input === 'P') return nextMark(src, s, input === 'p' ? 1 : -1);
   if (input === 'v' || input === 'V') {
     // The next/previous event of the selected event's vCPU.
     const dir = input === 'v' ? 1 : -1;

@@ -200,7 +200,7 @@ describe('lower panes', () => {
       ':        go to sequence number, or t<ns> for virtual time',
       "b/B      breakpoint: this event's kind / code ADDRESS|SYMBOL  c/C  next/prev hit",
       's/S      step / reverse-step one instruction of this vCPU (state pane)',
-      'v/V      next/previous event of this vCPU',
+      'v/V      next/previous event of this vCPU   p/P  next/previous violation (!)',
       'w/W      watch memory D.V:ADDRESS|SYMBOL[:LEN]: go to its next / last change',
       '?        this help (Esc closes)       q  quit',
       `0/40  ${HINTS}`,

@@ -20,13 +20,13 @@ export function fit(s: string, w: number): string {
 
 export const KIND_SHORT: Record<SimEvent['kind'], string> = {
   hypercall: 'hcall', evtchn_send: 'send', evtchn_deliver: 'deliver', exception: 'exc', timer: 'timer', sched: 'sched',
-  console: 'console', xenstore: 'xs', ring: 'ring', domain_state: 'domain', input: 'input', milestone: 'mark',
+  console: 'console', xenstore: 'xs', ring: 'ring', domain_state: 'domain', input: 'input', milestone: 'mark', grants: 'grants',
 };
 
 /** Ink colour names per kind; undefined = the terminal's default. */
 export const KIND_COLOUR: Record<SimEvent['kind'], string | undefined> = {
   hypercall: 'cyan', evtchn_send: 'yellow', evtchn_deliver: 'yellow', exception: 'red', timer: 'gray', sched: 'gray',
-  console: 'green', xenstore: 'magenta', ring: 'blue', domain_state: 'redBright', input: 'green', milestone: undefined,
+  console: 'green', xenstore: 'magenta', ring: 'blue', domain_state: 'redBright', input: 'green', milestone: undefined, grants: 'blue',
 };
 
 /** NO_COLOR (any value, per no-color.org) turns colour off. */

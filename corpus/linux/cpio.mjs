@@ -4,8 +4,9 @@
 
 /**
  * Entries: { name, mode, data?, rdev? } with `mode` including the file type
- * (0o100000 file, 0o040000 directory, 0o020000 character device) and
- * `rdev` = [major, minor] for devices. Returns the archive with its trailer.
+ * (0o100000 file, 0o040000 directory, 0o020000 character device, 0o120000
+ * symbolic link, whose data is its target) and `rdev` = [major, minor] for
+ * devices. Returns the archive with its trailer.
  */
 export function cpioNewc(entries) {
   const parts = [];

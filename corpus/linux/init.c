@@ -6,6 +6,10 @@
  * line on the console; the last line before power-off is
  * "xenrr-init: all checks passed" or "xenrr-init: N checks failed".
  * Static (glibc), built by corpus/build.mjs into the initramfs.
+ *
+ * Run as /sbin/poweroff (a link to it), it is what the kernel starts for an
+ * orderly power-off (xl shutdown: Linux's control/shutdown watch, then
+ * orderly_poweroff): it says so on the console and powers off at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -143,7 +147,21 @@ static void clocks(void) {
   check(ok && forward, "clock_gettime", d);
 }
 
-int main(void) {
+/* /sbin/poweroff, as a usermode helper: no stdio of its own, so straight to the console. */
+static int poweroff(void) {
+  int fd = open("/dev/console", O_WRONLY);
+  if (fd >= 0) {
+    dprintf(fd, "xenrr-init: /sbin/poweroff (pid %d): powering off\n", (int)getpid());
+    close(fd);
+  }
+  sync();
+  reboot(RB_POWER_OFF);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  const char *self = argc > 0 ? strrchr(argv[0], '/') : NULL;
+  if (argc > 0 && strcmp(self ? self + 1 : argv[0], "poweroff") == 0) return poweroff();
   say("hello from PID %d", (int)getpid());
   if (getpid() != 1) {
     say("FAIL not PID 1: this is an initramfs /init, it mounts and powers off; not running");

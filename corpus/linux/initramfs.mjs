@@ -1,7 +1,8 @@
 // Builds xenrr's initramfs for Linux PV guests: our own static /init
 // (corpus/linux/init.c, gcc + glibc) in a gzip-compressed newc cpio with the
-// nodes Linux needs before userspace runs (/dev/console) and the mount points
-// init uses. Byte-reproducible: same compiler, same bytes.
+// nodes Linux needs before userspace runs (/dev/console), the mount points
+// init uses, and /sbin/poweroff (a link to /init). Byte-reproducible: same
+// compiler, same bytes.
 import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -18,6 +19,9 @@ export function initramfsEntries(init) {
     { name: 'sys', mode: 0o040555 },
     { name: 'root', mode: 0o040700 },
     { name: 'init', mode: 0o100755, data: init },
+    // What the kernel runs to power off when asked (orderly_poweroff: xl shutdown once userspace runs).
+    { name: 'sbin', mode: 0o040755 },
+    { name: 'sbin/poweroff', mode: 0o120777, data: Buffer.from('/init') },
   ];
 }
 

@@ -37,7 +37,8 @@ describe('initramfs for Linux guests', () => {
   it('holds /dev/console (c 5:1), mount points and a static x86-64 /init', () => {
     const entries = readNewc(gunzipSync(readFileSync(ARCHIVE)));
     const by = new Map(entries.map((e) => [e.name, e]));
-    expect([...by.keys()]).toEqual(['dev', 'dev/console', 'proc', 'sys', 'root', 'init']);
+    expect([...by.keys()]).toEqual(['dev', 'dev/console', 'proc', 'sys', 'root', 'init', 'sbin', 'sbin/poweroff']);
+    expect([by.get('sbin/poweroff')!.mode, by.get('sbin/poweroff')!.data.toString('latin1')]).toEqual([0o120777, '/init']);
     expect(by.get('dev/console')!.mode).toBe(0o020600);
     expect(by.get('dev/console')!.rdev).toEqual([5, 1]);
     const init = by.get('init')!;

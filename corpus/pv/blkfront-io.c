@@ -28,6 +28,18 @@ void io_init(struct blkdev *d)
             indirect_ref[q][k] = gnttab_grant_access((domid_t)d->backend_id, virt_to_mfn(indirect_page[q][k]), 0);
 }
 
+/* As Linux's blkif_free ends every grant it gave (persistent ones included) once the backend closed. */
+void io_release(void)
+{
+    for (unsigned int i = 0; i < DATA_PAGES; i++)
+        if (!gnttab_end_access(data_ref[i]))
+            panic("blkfront: data page %u still mapped after the backend closed", i);
+    for (unsigned int q = 0; q < MAX_QUEUES; q++)
+        for (unsigned int k = 0; k < BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST; k++)
+            if (!gnttab_end_access(indirect_ref[q][k]))
+                panic("blkfront: indirect page %u of queue %u still mapped after the backend closed", k, q);
+}
+
 /* Copies of the slots queued since the last push, taken at the push. */
 static void shadow(struct blk_queue *bq, unsigned int q)
 {

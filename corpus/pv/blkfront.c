@@ -11,7 +11,8 @@
  * Initialised; wait for Connected; read sectors, info, sector-size and the
  * features; state Connected. Closing: state Closing, wait for the backend
  * to close; state Closed, wait for Closed; then every grant the backend had
- * mapped must be free again, and the rings and ports go.
+ * mapped must be free again, and the rings and ports go. After the last
+ * close the data and indirect pages' grants end too (blkif_free).
  *
  * The test (console lines to check: "blkfront: session N: ... ok",
  * "blkfront: done, ..."):
@@ -450,6 +451,7 @@ void kmain(start_info_t *si)
             bench(mib, (int)cmdline_uint("bench-check", 1));
     }
     blk_disconnect(&dev);
+    io_release();
     printk("blkfront: done, %lu requests, %lu KiB read, %lu KiB written, %u reconnects, all data verified\n", dev.requests,
            dev.bytes_read >> 10, dev.bytes_written >> 10, reconnects);
     xen_shutdown(SHUTDOWN_poweroff);

@@ -55,6 +55,8 @@ void blk_recover(struct blkdev *d);
 
 /* ---- blkfront-io.c ------------------------------------------------------------------ */
 void io_init(struct blkdev *d);
+/* The device is gone for good: end the data and indirect pages' grants (the backend must map none of them now). */
+void io_release(void);
 /* A read or write (or flush/barrier) of `nsect` sectors at `sector`, into
  * or from data pages from `page` on, whole pages (a last partial one). */
 void io_queue_rw(struct blkdev *d, unsigned int q, int op, uint64_t sector, unsigned int nsect, unsigned int page);

@@ -31,6 +31,10 @@ const BUGS = [
   { name: 'lostwakeup', define: 'RINGPAIR_BUG_LOST_WAKEUP', fn: 'front_push_requests' },
   { name: 'masked', define: 'RINGPAIR_BUG_MASKED_PORT', fn: 'back_bind_port' },
   { name: 'offbyone', define: 'RINGPAIR_BUG_RSP_OFF_BY_ONE', fn: 'back_push_responses' },
+  { name: 'finalcheck', define: 'RINGPAIR_BUG_NO_FINAL_CHECK', fn: 'back_requests_ready' },
+  { name: 'grantleak', define: 'RINGPAIR_BUG_GRANT_LEAK', fn: 'front_end_grants' },
+  { name: 'mapleak', define: 'RINGPAIR_BUG_MAP_LEAK', fn: 'back_disconnect' },
+  { name: 'xenbus', define: 'RINGPAIR_BUG_XENBUS_SKIP', fn: 'back_announce' },
 ] as const;
 
 /** The bisect sequence (PV_BISECT_SEQUENCES): versions 1..8, bad from FIRST_BAD on. */
@@ -215,6 +219,24 @@ describe('bug variants', () => {
     expect(summary.stop).toBe('deadlock');
     expect(dom(summary, 'back').state).toBe('running');
     expect(ringHeader(machine, join(PV_OUT, 'bugs', 'offbyone-bad.elf'))).toMatchObject({ reqProd: 4, rspProd: 5 });
+  });
+
+  it('finalcheck-bad: the backend sleeps after the first burst with req_event behind req_prod; deadlock', () => {
+    const { summary, machine, problems } = run(load(join(SCENARIOS, 'bugs', 'finalcheck-bad.json')));
+    expect(summary.stop).toBe('deadlock');
+    expect(problems).not.toEqual([]);
+    // 4 answered, 4 more published without a notify (req_event 1 is not in (4, 8]); the frontend waits for them.
+    expect(ringHeader(machine, join(PV_OUT, 'bugs', 'finalcheck-bad.elf'))).toEqual({ reqProd: 8, reqEvent: 1, rspProd: 4, rspEvent: 5 });
+  });
+
+  it.each(['grantleak', 'mapleak', 'xenbus'])('%s-bad: the run completes as the good one does (only the protocol is broken)', (name) => {
+    const { summary, problems } = run(load(join(SCENARIOS, 'bugs', `${name}-bad.json`)));
+    expect(summary.stop).toBe('all-stopped');
+    expect(problems).toEqual([]);
+    expect(dom(summary, 'front').console).toContain('front: closed');
+    // The leak shows on the console too: the frontend could not end the grant the backend still maps.
+    if (name === 'mapleak') expect(dom(summary, 'front').console).toMatch(/front: grant \d+ still mapped by the backend/);
+    else expect(dom(summary, 'front').console).not.toContain('still mapped');
   });
 
   it('ringpair.json (the plain build) meets its expectations', () => {

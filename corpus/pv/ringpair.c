@@ -4,30 +4,36 @@
  * (include/ring.h, blkif request/response layout) and checks every sector.
  *
  *   front (cmdline "role=front peer=<back> requests=N burst=B"):
- *     initialises and grants the ring page and a data page (8 sector
- *     buffers), allocates an unbound port, publishes backend-id, ring-ref,
- *     data-ref, requests and (last) event-channel under
- *     /local/domain/<self>/data/vbd/0/, waits for the backend's
- *     /local/domain/<back>/data/vbd-back/<self>/state to become 4
- *     (Connected), then issues N
- *     one-sector reads in bursts of B (at most 8 in flight, the last burst
+ *     under /local/domain/<self>/data/vbd/0/ publishes backend-id and state
+ *     Initialising; once the backend's state (/local/domain/<back>/data/
+ *     vbd-back/<self>/0/state) is InitWait, initialises and grants the ring
+ *     page and a data page (8 sector buffers), allocates an unbound port,
+ *     publishes ring-ref, data-ref, requests, event-channel and state
+ *     Initialised; once the backend is Connected, goes Connected and issues
+ *     N one-sector reads in bursts of B (at most 8 in flight, the last burst
  *     being N mod B), each into its own sector buffer, and checks id, status
- *     and data of every response.
+ *     and data of every response. Then it unplugs: Closing; when the
+ *     backend is Closing, it ends its grants and goes Closed.
  *   back (cmdline "role=back peer=<front>"):
- *     fills its RAM disk with a pattern, waits for the frontend's
- *     event-channel key, maps the ring, binds the port, writes state 4, and
- *     answers each request with one GNTTABOP_copy into the frontend's data
- *     page, until it has served N requests.
+ *     fills its RAM disk with a pattern, goes Initialising then InitWait,
+ *     waits for the frontend to be Initialised, maps the ring, binds the
+ *     port, goes Connected, and answers each request with one GNTTABOP_copy
+ *     into the frontend's data page, until it has served N requests. When
+ *     the frontend is Closing it unmaps the ring and goes Closing, and when
+ *     the frontend is Closed, Closed.
+ *   The state machine is blkif.h's (public/io/blkif.h, "STATE DIAGRAMS"); both
+ *   sides follow the final-check rules of ring.h after every batch, as
+ *   Linux's blkfront and blkback do.
  *
  * The device directories live under data/ because a guest cannot create
- * device/ or backend/ entries (the toolstack owns those), so the machine's
- * ring tracker, which learns rings from device/vbd/, does not decode this one.
+ * device/ or backend/ entries (the toolstack owns those); the machine's ring
+ * tracker and the protocol checks know this layout as well as the real one.
  *
  * The ports have no handler: an event only ends sched_block inside
  * WAIT_UNTIL, which re-checks the ring (the upcall drops the pending bit).
  *
- * Console lines to check: "front: done, N requests, N sectors verified" and
- * "back: done, N requests served".
+ * Console lines to check: "front: done, N requests, N sectors verified",
+ * "front: closed", "back: done, N requests served" and "back: closed".
  *
  * Build switches (corpus/build.mjs builds each variant into build/corpus/pv/
  * bugs/ and bisect/; each bug changes exactly one noipa function):
@@ -41,6 +47,18 @@
  *   RINGPAIR_BUG_RSP_OFF_BY_ONE  back_push_responses publishes rsp_prod one
  *                                past its last response: the frontend reads
  *                                an unwritten slot and panics on its id.
+ *   RINGPAIR_BUG_NO_FINAL_CHECK  back_requests_ready never re-arms
+ *                                req_event: the backend sleeps after the
+ *                                first batch with req_event behind req_prod,
+ *                                so the next push is not notified.
+ *   RINGPAIR_BUG_GRANT_LEAK      front_end_grants forgets the data page: the
+ *                                frontend closes still granting it.
+ *   RINGPAIR_BUG_MAP_LEAK        back_disconnect tests "mapped" the wrong way
+ *                                round and skips the unmap: the backend
+ *                                closes still mapping the ring.
+ *   RINGPAIR_BUG_XENBUS_SKIP     back_announce goes Connected instead of
+ *                                InitWait: connected before the frontend
+ *                                has published its ring (the run survives).
  *   VERSION=1..8                 the bisect sequence of frontend versions:
  *                                each adds a harmless change; version 6
  *                                introduces the lost wake-up. Without it the
@@ -68,7 +86,12 @@
 #define BLKIF_RSP_OKAY 0
 #define BLKIF_RSP_ERROR (-1)
 #define BLKIF_MAX_SEGMENTS 11
-#define XENBUS_STATE_CONNECTED "4"
+
+/* The xenbus states of either end of the device (public/io/xenbus.h). */
+enum xenbus_state {
+    XenbusStateUnknown, XenbusStateInitialising, XenbusStateInitWait, XenbusStateInitialised,
+    XenbusStateConnected, XenbusStateClosing, XenbusStateClosed,
+};
 
 struct blkif_segment {
     grant_ref_t gref;           /* a frontend page granted to the backend */
@@ -152,19 +175,38 @@ static void publish(const char *dir, const char *key, unsigned long value, int s
     xs_check(xs_set_perms(path, perms, 2), "set_perms", path);
 }
 
-/* Blocks until `path` reads as `want` (the watch fires at registration and
- * on every change, so a value already there is seen too). */
-static void wait_for_value(const char *path, const char *want)
+/* Our end's xenbus state: dir/state (created readable by the peer). */
+static void switch_state(const char *dir, enum xenbus_state state, int self, int peer)
+{
+    char path[96];
+    static int created;
+
+    snprintf(path, sizeof(path), "%s/state", dir);
+    if (!created++) {
+        publish(dir, "state", state, self, peer);
+        return;
+    }
+    char buf[4];
+    snprintf(buf, sizeof(buf), "%d", (int)state);
+    xs_check(xs_write(path, buf), "write", path);
+}
+
+/* Blocks until the peer's state at `path` is between lo and hi, and returns
+ * it (the watch fires at registration and on every change, so a state
+ * already there is seen too). */
+static enum xenbus_state wait_state(const char *path, enum xenbus_state lo, enum xenbus_state hi)
 {
     char buf[24], fired[96];
+    unsigned long v = XenbusStateUnknown;
 
     xs_check(xs_watch(path, "rp"), "watch", path);
     for (;;) {
         xs_wait_watch("rp", fired, sizeof(fired));
-        if (xs_read(path, buf, sizeof(buf)) >= 0 && (want == NULL || strcmp(buf, want) == 0))
+        if (xs_read(path, buf, sizeof(buf)) >= 0 && !parse_ulong(buf, &v) && v >= lo && v <= hi)
             break;
     }
     xs_check(xs_unwatch(path, "rp"), "unwatch", path);
+    return (enum xenbus_state)v;
 }
 
 /*
@@ -252,11 +294,14 @@ static int front_responses_ready(void)
     return more;
 }
 
-/* Consumes and checks every published response; returns how many. */
+/* Consumes and checks every published response, until the final check
+ * (which leaves rsp_event armed, as blkfront's interrupt handler does)
+ * finds none; returns how many. */
 static unsigned long front_collect_responses(void)
 {
     unsigned long n = 0;
 
+    do {
     while (RING_HAS_UNCONSUMED_RESPONSES(&front)) {
         rmb();   /* rsp_prod before the slots it covers */
         struct blkif_response rsp = *RING_GET_RESPONSE(&front, front.rsp_cons);
@@ -273,7 +318,26 @@ static unsigned long front_collect_responses(void)
         inflight[slot].busy = 0;
         n++;
     }
+    } while (front_responses_ready());
     return n;
+}
+
+/* Ends one grant to the backend; gnttab_end_access refuses one the backend
+ * still maps (that mapping is the backend's to drop). Not static: a build
+ * that never calls it keeps it (and its string) all the same. */
+void front_end_grant(grant_ref_t ref)
+{
+    if (!gnttab_end_access(ref))
+        printk("front: grant %u still mapped by the backend\n", ref);
+}
+
+/* Ends our grants to the backend as the device closes. */
+static __buggable void front_end_grants(grant_ref_t ring_ref)
+{
+    front_end_grant(ring_ref);
+#ifndef RINGPAIR_BUG_GRANT_LEAK
+    front_end_grant(data_ref);
+#endif
 }
 
 /* Allocates the port the backend binds to; left unmasked so it wakes us. */
@@ -298,6 +362,13 @@ static void run_front(int self, int peer)
     printk("ringpair: frontend v%d\n", VERSION);   /* v2: says which version runs */
 #endif
 
+    /* The device: ours under data/vbd/0, the backend's under its data/vbd-back/<us>/0. */
+    snprintf(dir, sizeof(dir), "/local/domain/%d/data/vbd/0", self);
+    snprintf(path, sizeof(path), "/local/domain/%d/data/vbd-back/%d/0/state", peer, self);
+    publish(dir, "backend-id", (unsigned long)peer, self, peer);
+    switch_state(dir, XenbusStateInitialising, self, peer);
+    wait_state(path, XenbusStateInitWait, XenbusStateConnected);
+
     struct blkif_sring *s = (struct blkif_sring *)ring_page;
     SRING_INIT(s);
     FRONT_RING_INIT(&front, s, PAGE_SIZE);
@@ -306,9 +377,6 @@ static void run_front(int self, int peer)
     data_ref = gnttab_grant_access((domid_t)peer, virt_to_mfn(data_page), 0);
     front_alloc_port(peer);
 
-    /* event-channel last: the backend starts when it appears */
-    snprintf(dir, sizeof(dir), "/local/domain/%d/data/vbd/0", self);
-    publish(dir, "backend-id", (unsigned long)peer, self, peer);
     publish(dir, "ring-ref", ring_ref, self, peer);
     publish(dir, "data-ref", data_ref, self, peer);
     publish(dir, "requests", requests, self, peer);
@@ -316,11 +384,12 @@ static void run_front(int self, int peer)
     xs_check(xs_write("data/vbd/0/protocol", "x86_64-abi"), "write", "protocol");   /* v8 */
 #endif
     publish(dir, "event-channel", port, self, peer);
+    switch_state(dir, XenbusStateInitialised, self, peer);
     printk("front: ring gref %u, data gref %u, port %u; %lu requests in bursts of %lu, %u slots\n",
            ring_ref, data_ref, port, requests, burst, RING_SIZE(&front));
 
-    snprintf(path, sizeof(path), "/local/domain/%d/data/vbd-back/%d/state", peer, self);
-    wait_for_value(path, XENBUS_STATE_CONNECTED);
+    wait_state(path, XenbusStateConnected, XenbusStateConnected);
+    switch_state(dir, XenbusStateConnected, self, peer);
     printk("front: backend connected\n");
 
     unsigned long issued = 0, done = 0, mark = PROGRESS_STEP;
@@ -342,6 +411,13 @@ static void run_front(int self, int peer)
             printk("front: %lu/%lu requests done\n", mark, requests);
     }
     printk("front: done, %lu requests, %lu sectors verified\n", done, done);
+
+    /* Unplug: Closing; the backend disconnects and says Closing; we end our grants and close. */
+    switch_state(dir, XenbusStateClosing, self, peer);
+    wait_state(path, XenbusStateClosing, XenbusStateClosed);
+    front_end_grants(ring_ref);
+    switch_state(dir, XenbusStateClosed, self, peer);
+    printk("front: closed\n");
 }
 
 /* ---- backend ------------------------------------------------------------------------------ */
@@ -380,12 +456,50 @@ static __buggable int back_push_responses(struct blkif_back_ring *r)
     return RING_NEED_NOTIFY(new, old, READ_ONCE(r->sring->rsp_event));
 }
 
-/* Ordering point 4 for requests; run with events disabled by WAIT_UNTIL. */
-static int back_requests_ready(void)
+/* Ordering point 4 for requests: after every batch, and (with events
+ * disabled by WAIT_UNTIL) before sleeping. */
+static __buggable int back_requests_ready(void)
 {
+#ifndef RINGPAIR_BUG_NO_FINAL_CHECK
     int more;
     RING_FINAL_CHECK_FOR_REQUESTS(&back, more);
     return more;
+#else
+    return RING_HAS_UNCONSUMED_REQUESTS(&back);   /* BUG: req_event never re-armed */
+#endif
+}
+
+/* Probe: publish what the frontend may want, then wait for it (InitWait). */
+static __buggable void back_announce(const char *dir, int self, int peer)
+{
+    switch_state(dir, XenbusStateInitialising, self, peer);
+#ifndef RINGPAIR_BUG_XENBUS_SKIP
+    switch_state(dir, XenbusStateInitWait, self, peer);
+#else
+    switch_state(dir, XenbusStateConnected, self, peer);   /* BUG: connected before the frontend is */
+#endif
+}
+
+/* Unmaps the frontend's ring page (not static: see front_end_grant). */
+__attribute__((noinline)) void back_unmap_ring(grant_handle_t handle)
+{
+    int st = gnttab_unmap(ring_page, handle);
+    if (st != GNTST_okay)
+        panic("back: unmap_grant_ref: %d", st);
+}
+
+static int ring_mapped;   /* the backend maps the frontend's ring page */
+
+/* The frontend is closing: let go of its ring. */
+static __buggable void back_disconnect(grant_handle_t handle)
+{
+#ifndef RINGPAIR_BUG_MAP_LEAK
+    if (ring_mapped)
+#else
+    if (!ring_mapped)   /* BUG: inverted test: the ring page stays mapped */
+#endif
+        back_unmap_ring(handle);
+    ring_mapped = 0;
 }
 
 /* Serves one request (already copied out of the ring); a BLKIF_RSP_* status. */
@@ -428,7 +542,7 @@ static void read_key(const char *dir, const char *key, unsigned long *out)
 
 static void run_back(int self, int peer)
 {
-    char dir[64], path[96];
+    char dir[64], bdir[64], path[96];
     unsigned long ring_ref, remote, total;
     grant_handle_t handle;
 
@@ -436,9 +550,12 @@ static void run_back(int self, int peer)
         for (unsigned int i = 0; i < SECTOR_SIZE; i++)
             disk[s * SECTOR_SIZE + i] = (char)disk_byte(s, i);
 
+    /* The device: ours under data/vbd-back/<front>/0, the frontend's under its data/vbd/0. */
+    snprintf(bdir, sizeof(bdir), "/local/domain/%d/data/vbd-back/%d/0", self, peer);
     snprintf(dir, sizeof(dir), "/local/domain/%d/data/vbd/0", peer);
-    snprintf(path, sizeof(path), "%s/event-channel", dir);
-    wait_for_value(path, NULL);
+    snprintf(path, sizeof(path), "%s/state", dir);
+    back_announce(bdir, self, peer);
+    wait_state(path, XenbusStateInitialised, XenbusStateConnected);
     read_key(dir, "ring-ref", &ring_ref);
     read_key(dir, "requests", &total);
     read_key(dir, "event-channel", &remote);
@@ -446,22 +563,20 @@ static void run_back(int self, int peer)
     int st = gnttab_map(ring_page, (domid_t)peer, (grant_ref_t)ring_ref, 0, &handle);
     if (st != GNTST_okay)
         panic("back: map_grant_ref(ring %lu): %d", ring_ref, st);
+    ring_mapped = 1;
     BACK_RING_INIT(&back, (struct blkif_sring *)ring_page, PAGE_SIZE);
     port = back_bind_port(peer, remote);
 
-    char owner[16], reader[16];
-    const char *perms[2] = { owner, reader };
-    snprintf(owner, sizeof(owner), "n%d", self);
-    snprintf(reader, sizeof(reader), "r%d", peer);
-    snprintf(path, sizeof(path), "/local/domain/%d/data/vbd-back/%d/state", self, peer);
-    xs_check(xs_write(path, XENBUS_STATE_CONNECTED), "write", path);
-    xs_check(xs_set_perms(path, perms, 2), "set_perms", path);
+    switch_state(bdir, XenbusStateConnected, self, peer);
     printk("back: connected to domain %d: ring gref %lu, port %u (remote %lu), %lu requests\n", peer,
            ring_ref, port, remote, total);
 
+    /* As blkback: after every batch the final check re-arms req_event; sleep only when it finds nothing. */
     unsigned long served = 0;
+    int more = 0;
     while (served < total) {
-        WAIT_UNTIL(back_requests_ready());
+        if (!more)
+            WAIT_UNTIL(back_requests_ready());
         while (RING_HAS_UNCONSUMED_REQUESTS(&back)) {
             rmb();   /* req_prod before the slots it covers */
             struct blkif_request req = *RING_GET_REQUEST(&back, back.req_cons);
@@ -476,12 +591,17 @@ static void run_back(int self, int peer)
         }
         if (back_push_responses(&back))
             evtchn_send(port);
+        more = back_requests_ready();
     }
     printk("back: done, %lu requests served\n", served);
 
-    st = gnttab_unmap(ring_page, handle);
-    if (st != GNTST_okay)
-        panic("back: unmap_grant_ref: %d", st);
+    /* Unplug, as netback: on the frontend's Closing, disconnect and say Closing; on its Closed, Closed. */
+    wait_state(path, XenbusStateClosing, XenbusStateClosed);
+    back_disconnect(handle);
+    switch_state(bdir, XenbusStateClosing, self, peer);
+    wait_state(path, XenbusStateClosed, XenbusStateClosed);
+    switch_state(bdir, XenbusStateClosed, self, peer);
+    printk("back: closed\n");
 }
 
 void kmain(start_info_t *si)

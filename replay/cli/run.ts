@@ -11,7 +11,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { FlatResult } from '../../sim/cpu/flat.js';
-import type { SimEvent } from '../../sim/events.js';
 import type { RunSummary } from '../../sim/machine.js';
 import { ROOT } from '../../sim/package-info.js';
 import type { Scenario } from '../../sim/scenario.js';
@@ -21,7 +20,7 @@ import { inputFile, rangeOption, seedOption } from './inputs.js';
 
 export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
 
-type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; cmdline?: string; ramdisk?: string; symbols?: string; json?: boolean; bare?: boolean };
+type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; cmdline?: string; ramdisk?: string; symbols?: string; json?: boolean; bare?: boolean; action?: string[] };
 
 /** Options a kernel run alone takes (run and record share them). */
 export function addKernelOptions(c: Command): Command {
@@ -44,6 +43,7 @@ export function registerRun(program: Command): void {
   )
     .option('--json', 'print the summary as JSON')
     .option('--bare', 'run freestanding ELF programs on the bare x86-64 core (port 0xE9 console, hlt to stop)')
+    .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:KEY]: a toolstack action (shutdown, reboot, sysrq, pause, unpause, destroy) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest (repeatable)')
     .action((inputs: string[], opts: RunOpts) => runCommand(inputs, opts));
 }
 
@@ -120,6 +120,7 @@ export async function runCommand(inputs: string[], opts: RunOpts): Promise<void>
   const { ScenarioError } = await import('../../sim/scenario.js');
   const paths = inputs.length > 0 ? inputs : [DEFAULT_SCENARIO];
   seedOf(opts);
+  if (opts.bare && opts.action !== undefined) throw new UsageError('--action applies to Xen PV guests, not to --bare programs');
   kernelOptions(paths, opts);
   let failed = false;
   for (const path of paths) {
@@ -137,19 +138,19 @@ export async function runCommand(inputs: string[], opts: RunOpts): Promise<void>
 }
 
 async function runPv(s: Scenario, opts: RunOpts): Promise<boolean> {
-  const [{ checkExpect, runScenario }, { ConsoleLines, consoleLineText }] = await Promise.all([import('../scenario-run.js'), import('../console-text.js')]);
+  const [{ checkExpect, runScenario }, { ConsoleLines, consoleLineText }, { actionOptions }] = await Promise.all([import('../scenario-run.js'), import('../console-text.js'), import('./actions.js')]);
   const maxInsns = opts.maxInsns === undefined ? undefined : positiveInt('--max-insns', opts.maxInsns);
   const seed = seedOf(opts);
+  const actions = actionOptions(opts.action, s);
   // Consoles as they are written: each domain's PV console and its console_io lines, in order.
   const names = new Map(s.domains.map((d, k) => [k + 1, d.name]));
   const lines = new ConsoleLines((l) => process.stdout.write(`${consoleLineText(l, names)}\n`));
-  const crashes = new Map<number, Extract<SimEvent, { kind: 'milestone' }>>();
-  const sink = (e: SimEvent): void => {
-    if (e.kind === 'console' && !opts.json) lines.add(e.dom, e.source, e.text);
-    else if (e.kind === 'milestone' && / crashed: /.test(e.text)) crashes.set(e.dom, e);
-  };
+  const crashes = new Map<number, { text: string; rip: bigint }>();
+  // Heard without an event sink: the run stays lean (builds no events).
+  const onConsole = (dom: number, source: 'ring' | 'console_io', text: string): void => void (opts.json ? 0 : lines.add(dom, source, text));
+  const onCrash = (dom: number, text: string, rip: bigint): void => void crashes.set(dom, { text, rip });
   const t0 = process.hrtime.bigint();
-  const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}), sink });
+  const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}), console: onConsole, crash: onCrash, actions });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   lines.flush();
   const problems = checkExpect(s, summary);

@@ -42,11 +42,14 @@ export function registerTraceCommands(program: Command): void {
       .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
       .option('--checkpoint-insns <n>', 'guest instructions between machine checkpoints, all vCPUs together (0: none); with --checkpoint-every, whichever comes first', String(CHECKPOINT_INSNS))
       .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
-      .option('--seed <n>', 'seed (overrides the scenario)'),
+      .option('--seed <n>', 'seed (overrides the scenario)')
+      .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:KEY]: a toolstack action (shutdown, reboot, sysrq, pause, unpause, destroy) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest; recorded with the scenario, so replay re-applies it'),
   )
-    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string }) => {
+    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string; action?: string[] }) => {
       kernelOptions([input], o);
-      const [{ ScenarioError }, { record }, { checkExpect }] = await Promise.all([import('../../sim/scenario.js'), import('../record.js'), import('../scenario-run.js')]);
+      const [{ ScenarioError }, { record }, { checkExpect }, { actionOptions }] = await Promise.all([
+        import('../../sim/scenario.js'), import('../record.js'), import('../scenario-run.js'), import('./actions.js'),
+      ]);
       let s;
       try {
         s = await loadInput(input, o);
@@ -55,6 +58,7 @@ export function registerTraceCommands(program: Command): void {
         throw e;
       }
       if (s === null) throw new UsageError(`${input}: not a Xen PV kernel; only PV guests can be recorded`);
+      const actions = actionOptions(o.action, s);
       const every = o.checkpointEvery === '0' ? 0 : positiveInt('--checkpoint-every', o.checkpointEvery);
       const insns = o.checkpointInsns === '0' ? 0 : positiveInt('--checkpoint-insns', o.checkpointInsns);
       const seed = seedOf(o);
@@ -69,6 +73,7 @@ export function registerTraceCommands(program: Command): void {
           checkpointInsns: insns,
           ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
           ...(seed !== undefined ? { seed } : {}),
+          actions,
           progress: (events, insns) => {
             if (!tty || events - last < 20000) return;
             last = events;

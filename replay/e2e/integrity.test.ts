@@ -190,6 +190,7 @@ describe.skipIf(!built)('an incomplete recording', () => {
 
   it('a recorder killed with SIGKILL leaves a prefix that replays (exit 3)', async () => {
     const out = `${DIR}/killed.xrr`;
+    rmSync(out, { force: true }); // a previous run's file would pass the size wait at once, and be the one read
     writeFileSync(`${DIR}/long.json`, JSON.stringify({ name: 'long-pingpong', domains: [
       { name: 'ping', kernel: 'pingpong', memoryMiB: 16, cmdline: 'role=ping peer=2' },
       { name: 'pong', kernel: 'pingpong', memoryMiB: 16, cmdline: 'role=pong peer=1 rounds=2000000' },

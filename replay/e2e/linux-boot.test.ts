@@ -50,7 +50,16 @@ describe.skipIf(!have)('Debian Linux 6.1 boots as a PV domU to our /init and pow
     expect(r.status).toBe(0);
   }, 1_800_000);
 
-  it('1 vCPU: recorded twice to identical bytes, replayed exactly, dumped with Linux names, only Xen 4.17\'s own failures', () => {
+  it('xl shutdown once /init runs: Linux\'s control/shutdown watch starts /sbin/poweroff, which powers the domain off', () => {
+    // Triggered by init's first line: the action lands while userspace runs (SYSTEM_RUNNING: orderly_poweroff, not forced).
+    const r = xenrr('run', BOOT, '--action', 'console=xenrr-init: hello from PID 1:shutdown:linux');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('xenrr-init: hello from PID 1');
+    expect(r.stdout).toMatch(/^\[linux\] xenrr-init: \/sbin\/poweroff \(pid \d+\): powering off$/m);
+    expect(r.stdout).toMatch(/^linux +1 +shutdown +poweroff /m);
+  }, 1_800_000);
+
+  it('1 vCPU: recorded twice to identical bytes, replayed exactly, dumped with Linux names, only Xen 4.17\'s own failures, no protocol violations', () => {
     const [a, b] = [join(tmp, 'a.xrr'), join(tmp, 'b.xrr')];
     for (const t of [a, b]) {
       const rec = xenrr('record', BOOT, '-o', t);
@@ -70,6 +79,10 @@ describe.skipIf(!have)('Debian Linux 6.1 boots as a PV domU to our /init and pow
     const dump = xenrr('dump', a, '--kind', 'hypercall');
     expect(dump.stdout.split('\n')[0]).toMatch(/ xen_setup_features\+0x[0-9a-f]+ +XENVER_get_features /);
     expect(dump.stdout).toMatch(/ xen_reboot\+0x[0-9a-f]+ +SCHEDOP_shutdown /);
+
+    // Linux's console and xenstore rings and event channels (FIFO) keep the protocols the checks know.
+    const chk = xenrr('check', '--protocol', a);
+    expect([chk.status, chk.stdout]).toEqual([0, expect.stringMatching(/^no protocol violations in \d+ events\n$/)]);
 
     const rep = xenrr('replay', a);
     expect(rep.stdout).toMatch(/^replay: all \d+ events match/);

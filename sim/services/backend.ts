@@ -108,9 +108,16 @@ export interface Dom0Env {
   /** Tell the trace about a shared ring this driver serves (decoded like every ring), and report what crossed it. */
   ringAdd(r: { kind: 'blkif'; frontDom: number; port: number; gref: number; mfns: number[]; entries: number }): void;
   ringRemove(frontDom: number, port: number): void;
-  ringCheck(frontDom: number, port: number): void;
+  /**
+   * Report what crossed the ring since the last look, as dom0's traffic:
+   * `notifying` just before dom0's notify on it, else as the driver's
+   * handler returns (the ring events' `seen`: notify or deschedule).
+   */
+  ringCheck(frontDom: number, port: number, notifying: boolean): void;
   /** Put a guest-attributed event in the trace (what a dom0 service observed of domain `dom`: its console output, its xenstore requests). */
   emitFor(dom: number, body: SimEventBody | LazyBody): void;
   /** A xenstore request of guest `dom` was handled (traced, and watched for split-driver rings between guests). */
   guestXenstore(dom: number, rec: XsRecord): void;
+  /** What domain `dom` wrote to its PV console, as xenconsoled read it: to the machine's console listener (heard without a sink) and the trace. */
+  consoleOutput(dom: number, bytes: Uint8Array): void;
 }

@@ -44,7 +44,7 @@ export class ConsoleDriver implements BackendDriver {
     // Like xenconsoled: out_cons moved, so kick the guest's console channel.
     this.env.notify(c.port, false);
     for (const b of bytes) d.console.push(b);
-    this.env.emitFor(c.dom, () => ({ kind: 'console', text: Buffer.from(bytes).toString('latin1'), source: 'ring' }));
+    this.env.consoleOutput(c.dom, bytes);
   }
 
   snapshot(): Array<[number, boolean]> {

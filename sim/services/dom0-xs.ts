@@ -43,6 +43,11 @@ export class Dom0XsClient implements Dom0Xs {
     return r.type === XS_ERROR ? { ok: false, error: text(r.payload).replace(/\0$/, '') } : { ok: true, value: text(r.payload) };
   }
 
+  /** The store's value at absolute `path` without a request: nothing traced, no request id taken. */
+  peek(path: string): string | null {
+    return this.store.read(path);
+  }
+
   read(path: string, tx = 0): string | null {
     const a = this.request(XS_READ, zstr(path), tx, false);
     return a.ok ? a.value : null;

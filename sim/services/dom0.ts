@@ -18,10 +18,11 @@
  * in queue order, until nothing moves. Watch callbacks that make requests
  * only queue more work for the loop, never recurse into it.
  */
-import type { LazyBody, SimEventBody } from '../events.js';
+import type { Decoded, LazyBody, SimEventBody } from '../events.js';
 import type { Domain, GrantMapping, Port } from '../xen/domain.js';
 import { EvtState, NR_EVTCHN_PORTS } from '../xen/domain.js';
 import { mapGrant, unmapGrant } from '../xen/hypercall/gnttab-map.js';
+import { grantReport } from '../xen/hypercall/gnttab-report.js';
 import { GNTMAP_device_map, GNTMAP_readonly, GNTST_okay } from '../xen/public/grant_table.js';
 import { Errno } from '../xen/public/xen.js';
 import type { RingTracker } from '../xen/rings.js';
@@ -42,6 +43,12 @@ export type Dom0State = {
 
 /** Rounds of the store pump before it gives up on a livelock (each round is a full pass). */
 const MAX_PUMP_ROUNDS = 1024;
+/** A xenbus device's `state` key, frontend or backend (data/ is where our corpus drivers keep theirs). */
+export const XENBUS_STATE = /^\/local\/domain\/\d+\/(?:device|backend|data)\/.+\/state$/;
+/** A xenstore record's path, absolute (a relative one is under the requester's home). */
+const absolute = (dom: number, path: string): string => (path.startsWith('/') ? path : `/local/domain/${dom}/${path}`);
+/** A successful write of a xenbus `state` key by `dom`. */
+const stateWrite = (dom: number, rec: XsRecord): boolean => rec.op === 'WRITE' && rec.result === 'OK' && XENBUS_STATE.test(absolute(dom, rec.path));
 
 export class Dom0 implements Dom0Env {
   readonly xs: Dom0XsClient;
@@ -58,7 +65,11 @@ export class Dom0 implements Dom0Env {
     private readonly tracker: RingTracker,
   ) {
     this.xs = new Dom0XsClient(store, (rec, changed) => {
-      if (!this.quiet) this.xen.emit(null, 0, () => ({ kind: 'xenstore', ...rec }));
+      if (!this.quiet) {
+        // A backend's xenbus state change: the mappings dom0 holds as it makes it (grant leak checks).
+        if (stateWrite(0, rec)) this.reportGrants(0);
+        this.xen.emit(null, 0, () => ({ kind: 'xenstore', ...rec }));
+      }
       if (changed) this.pump();
     });
   }
@@ -98,8 +109,9 @@ export class Dom0 implements Dom0Env {
   notify(port: number, record: boolean): void {
     const p = this.ports[port];
     if (p === undefined || p === null) return;
-    if (record) this.emit({ kind: 'evtchn_send', port, toDom: p.bound ? p.dom : -1, toPort: p.bound ? p.port : -1, virq: -1 });
     const d = p.bound ? this.xen.domain(p.dom) : undefined;
+    // The destination's mask as the notification arrives (before setPending), as for a guest's send.
+    if (record) this.emit(() => this.xen.sendBody(port, p.bound ? p.dom : -1, p.bound ? p.port : -1, -1, d));
     if (d !== undefined) this.xen.setPending(d, p.port);
   }
 
@@ -137,8 +149,33 @@ export class Dom0 implements Dom0Env {
   }
 
   guestXenstore(dom: number, rec: XsRecord): void {
+    // A frontend's xenbus state change: what the domain grants and maps as it makes it (grant leak checks).
+    if (stateWrite(dom, rec)) this.reportGrants(dom);
     this.emitFor(dom, () => ({ kind: 'xenstore', ...rec }));
     if (rec.op === 'WRITE' && rec.result === 'OK') this.tracker.learn(dom, rec.path.startsWith('/') ? rec.path : `/local/domain/${dom}/${rec.path}`, rec.value);
+  }
+
+  consoleOutput(dom: number, bytes: Uint8Array): void {
+    const text = (): string => Buffer.from(bytes).toString('latin1');
+    if (this.xen.onConsole !== null) this.xen.onConsole(dom, 'ring', text());
+    this.emitFor(dom, () => ({ kind: 'console', text: text(), source: 'ring' }));
+  }
+
+  /**
+   * A GRANTS event for domain `dom`: its grant entries and mappings now (a
+   * guest's table, read only when someone listens); for dom0, which grants
+   * nothing, the device mappings its backends hold.
+   */
+  reportGrants(dom: number): void {
+    if (dom === 0) {
+      return this.emit(() => {
+        const mapped: Decoded[] = [];
+        this.grantee.maptrack.forEach((m, handle) => void (m !== null && mapped.push({ handle, dom: m.dom, ref: m.ref, flags: m.flags })));
+        return { kind: 'grants', granted: [], mapped };
+      });
+    }
+    const d = this.xen.domain(dom);
+    if (d !== undefined) this.emitFor(dom, () => ({ kind: 'grants', ...grantReport(this.xen, d) }));
   }
 
   ringAdd(r: { kind: 'blkif'; frontDom: number; port: number; gref: number; mfns: number[]; entries: number }): void {
@@ -149,8 +186,9 @@ export class Dom0 implements Dom0Env {
     this.tracker.remove(frontDom, port);
   }
 
-  ringCheck(frontDom: number, port: number): void {
-    this.tracker.check(frontDom, port);
+  ringCheck(frontDom: number, port: number, notifying: boolean): void {
+    // What dom0 wrote since the last look: dom0's event, seen at its notify or as its handler returns.
+    this.tracker.check(0, notifying ? 'notify' : 'deschedule', 0, frontDom, port);
   }
 
   // ---- calls from the machine -----------------------------------------------

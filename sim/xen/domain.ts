@@ -9,7 +9,8 @@ import {
 } from './public/event_channel.js';
 import type { Vcpu } from './vcpu.js';
 
-export const DomState = { RUNNING: 'running', SHUTDOWN: 'shutdown', CRASHED: 'crashed' } as const;
+/** DESTROYED: killed by the toolstack (xl destroy). */
+export const DomState = { RUNNING: 'running', SHUTDOWN: 'shutdown', CRASHED: 'crashed', DESTROYED: 'destroyed' } as const;
 export type DomState = (typeof DomState)[keyof typeof DomState];
 
 /** EVTCHNSTAT_* (event_channel.h). */
@@ -54,6 +55,8 @@ export const NR_EVTCHN_PORTS = EVTCHN_2L_NR_CHANNELS;
 export class Domain {
   state: DomState = DomState.RUNNING;
   shutdownReason = '';
+  /** the toolstack's pause count (xl pause; domain_pause_by_systemcontroller): not scheduled while > 0 */
+  pauseCount = 0;
   readonly vcpus: Vcpu[] = [];
   /** pfn -> mfn */
   p2m: number[] = [];

@@ -34,9 +34,9 @@ describe('ring tracker', () => {
       v.setUint8(o + blkif_request.seg + 5, 7);
     }
     v.setUint32(sring.req_prod, 2, true);
-    t.check(1, 6); // another port: nothing
+    t.check(1, 'notify', 6); // another port: nothing
     expect(events).toHaveLength(0);
-    t.check(1, 5);
+    t.check(1, 'notify', 5);
     expect(events).toHaveLength(1);
     const e = events[0]!;
     if (e.kind !== 'ring') throw new Error('not a ring event');
@@ -50,12 +50,33 @@ describe('ring tracker', () => {
     v.setUint8(sring.ring + blkif_response.operation, 0);
     v.setInt16(sring.ring + blkif_response.status, 0, true);
     v.setUint32(sring.rsp_prod, 1, true);
-    t.check(1);
+    t.check(1, 'deschedule');
     const r = events[1]!;
     if (r.kind !== 'ring') throw new Error('not a ring event');
     expect(r.slots).toEqual([{ dir: 'rsp', idx: 0, id: 100n, operation: 0, status: 0 }]);
-    t.check(1);
+    t.check(1, 'deschedule');
     expect(events).toHaveLength(2);
+    expect([e.seen, r.seen]).toEqual(['notify', 'deschedule']);
+  });
+
+  it('sees a backend\'s traffic at its notify on the port bound to the ring, and at its deschedule', () => {
+    const { t, events, page } = setup();
+    const v = page(13);
+    t.add({ kind: 'blkif', frontDom: 1, backDom: 2, port: 5, gref: 8, mfn: 13 });
+    v.setUint32(sring.req_prod, 1, true);
+    v.setUint32(sring.rsp_prod, 1, true);
+    v.setUint32(sring.rsp_event, 2, true);
+    t.check(2, 'notify', 4, 1, 6); // the backend's port 4 leads to another port of the frontend
+    expect(events).toHaveLength(0);
+    t.check(2, 'notify', 4, 1, 5);
+    expect(events.map((e) => e.kind === 'ring' && [e.reqProdAfter, e.rspProdAfter, e.rspCons, e.seen])).toEqual([[1, 1, 2, 'notify']]);
+    v.setUint32(sring.rsp_prod, 2, true);
+    t.check(3, 'deschedule'); // not an end of this ring
+    expect(events).toHaveLength(1);
+    t.check(2, 'block');
+    expect(events.map((e) => e.kind === 'ring' && [e.rspProdBefore, e.rspProdAfter, e.seen])[1]).toEqual([1, 2, 'block']);
+    expect(t.sringIndices(2)).toEqual([{ ring: 'blkif', front: 1, back: 2, gref: 8, port: 5, req_prod: 1, req_event: 0, rsp_prod: 2, rsp_event: 2 }]);
+    expect(t.sringIndices(3)).toEqual([]);
   });
 
   it('wraps netif-tx indices around the 256-entry ring', () => {
@@ -69,7 +90,7 @@ describe('ring tracker', () => {
       v.setUint16(o + netif_tx_request.size_, 60, true);
     }
     v.setUint32(sring.req_prod, 1, true);
-    t.check(2);
+    t.check(2, 'deschedule');
     const e = events[0]!;
     if (e.kind !== 'ring') throw new Error('not a ring event');
     expect(e.slots.map((s) => [s.idx, s.id, s.size])).toEqual([[0xfffffffe, 0xfffe, 60], [0xffffffff, 0xffff, 60], [0, 0, 60]]);
@@ -82,7 +103,7 @@ describe('ring tracker', () => {
     const text = 'hello\n';
     for (let k = 0; k < text.length; k++) v.setUint8(CONS.out + k, text.charCodeAt(k));
     v.setUint32(CONS.out_prod, text.length, true);
-    t.check(1, 2);
+    t.check(1, 'notify', 2);
     const e = events[0]!;
     if (e.kind !== 'ring') throw new Error('not a ring event');
     expect(e.slots).toEqual([{ dir: 'req', bytes: 6, text: 'hello\n' }]);
@@ -120,7 +141,7 @@ describe('ring tracker', () => {
     put(at(72), [6, 1, ...le(300n, 2), 0, 0, 0, 0, ...le(0x1234n, 8), ...le(0x10n, 8), ...le(51712n, 2), 0, 0, ...le(0x99n, 4)]);
     put(at(73), [5, 1, ...le(51712n, 2), 0, 0, 0, 0, ...le(7n, 8), ...le(64n, 8), ...le(8n, 8)]);
     mem.frame(10)!.setUint32(sring.req_prod, 74, true);
-    t.check(1, 5);
+    t.check(1, 'notify', 5);
     const e = events[0]!;
     if (e.kind !== 'ring') throw new Error('not a ring event');
     expect(e.slots[0]).toMatchObject({ idx: 70, operation: 2, nr_segments: 0 });

@@ -6,15 +6,20 @@
  * `event-channel` under a frontend's device/<vbd|vif>/<n>/ (or, for domU
  * drivers without a toolstack, data/<vbd|vif>/<n>/) directory; the
  * ring page is found through the frontend's grant table). At every notify
- * on a ring's event channel, and when its domain is descheduled, the tracker
- * reads the producer indices and reports each new request and response,
- * decoded for the console, xenstore, blkif and netif layouts.
+ * on a ring's event channel by either end, when either end blocks or polls,
+ * and when its slice ends, the tracker reads the producer indices and
+ * reports each new request and response, decoded for the console,
+ * xenstore, blkif and netif layouts. Only one vCPU runs at a time, so what
+ * moved since the last look was written by the domain being looked at (or,
+ * for the console and xenstore rings, by the dom0 service answering it):
+ * the event is that domain's, and the peer's event indices it reports are
+ * the ones the writer saw.
  *
  * For sring-based rings (blkif, netif) consumer indices are private to each
  * side; the event reports the shared req_event / rsp_event in their place.
  */
 import type { PhysMem } from '../cpu/phys-mem.js';
-import type { Decoded, LazyBody, RingKind } from '../events.js';
+import type { Decoded, LazyBody, RingKind, RingSeen } from '../events.js';
 import {
   blkif_request, blkif_request_discard, blkif_request_indirect, blkif_request_segment as SEG, blkif_response, blkif_sring_entry, BLK_RING_SIZE,
   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT,
@@ -136,10 +141,14 @@ export class RingTracker {
     return [v.getUint32(sring.req_prod, true), v.getUint32(sring.rsp_prod, true)];
   }
 
-  /** Report new traffic on `dom`'s rings (all of them, or those notified through `port`). */
-  check(dom: number, port = -1): void {
+  /**
+   * Report new traffic on the rings `dom` is an end of: all of them, or (a
+   * notify from `dom`'s `port` to `toDom`'s `toPort`) the one that channel
+   * serves: the frontend's own port, or the backend's port bound to it.
+   */
+  check(dom: number, seen: RingSeen, port = -1, toDom = -1, toPort = -1): void {
     for (const r of this.rings) {
-      if (r.frontDom !== dom || (port >= 0 && r.port !== port)) continue;
+      if (port >= 0 ? !((r.frontDom === dom && r.port === port) || (r.backDom === dom && r.frontDom === toDom && r.port === toPort)) : r.frontDom !== dom && r.backDom !== dom) continue;
       const [req, rsp] = this.indices(r);
       if (req === r.reqSeen && rsp === r.rspSeen) continue;
       const v = this.mem.frame(r.mfn)!;
@@ -148,11 +157,30 @@ export class RingTracker {
         kind: 'ring', ring: r.kind, frontDom: r.frontDom, backDom: r.backDom, gref: r.gref, port: r.port,
         reqProdBefore: r.reqSeen, reqProdAfter: req, rspProdBefore: r.rspSeen, rspProdAfter: rsp,
         reqCons: v.getUint32(cons[0]!, true), rspCons: v.getUint32(cons[1]!, true),
-        slots: [...this.decode(r, v, 'req', r.reqSeen, req), ...this.decode(r, v, 'rsp', r.rspSeen, rsp)],
+        slots: [...this.decode(r, v, 'req', r.reqSeen, req), ...this.decode(r, v, 'rsp', r.rspSeen, rsp)], seen,
+        ...(r.entries !== undefined && r.entries !== LAYOUTS[r.kind]?.size ? { entries: r.entries } : {}),
       }));
       r.reqSeen = req;
       r.rspSeen = rsp;
     }
+  }
+
+  /**
+   * The shared indices of every blkif/netif ring `dom` is an end of, as
+   * decoded records for a block or poll event (empty when none).
+   */
+  sringIndices(dom: number): Decoded[] {
+    const out: Decoded[] = [];
+    for (const r of this.rings) {
+      if (r.kind === 'console' || r.kind === 'xenstore' || (r.frontDom !== dom && r.backDom !== dom)) continue;
+      const v = this.mem.frame(r.mfn)!;
+      out.push({
+        ring: r.kind, front: r.frontDom, back: r.backDom, gref: r.gref, port: r.port,
+        req_prod: v.getUint32(sring.req_prod, true), req_event: v.getUint32(sring.req_event, true),
+        rsp_prod: v.getUint32(sring.rsp_prod, true), rsp_event: v.getUint32(sring.rsp_event, true),
+      });
+    }
+    return out;
   }
 
   private decode(r: Ring, v: DataView, dir: 'req' | 'rsp', from: number, to: number): Decoded[] {

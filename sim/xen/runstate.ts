@@ -20,11 +20,16 @@ export function initialRunstate(state: number, now = 0): Runstate {
   return { state, entry: now, time: [0, 0, 0, 0] };
 }
 
-/** The RUNSTATE_* a vCPU in scheduler state `s` has, on the CPU or not. */
-export function runstateOf(v: Vcpu): number {
+/**
+ * The RUNSTATE_* a vCPU in scheduler state `s` has, on the CPU or not.
+ * `paused`: its domain is paused by the toolstack, which makes a runnable
+ * vCPU offline ("pauses by the system administrator", public/vcpu.h);
+ * blocked still dominates.
+ */
+export function runstateOf(v: Vcpu, paused = false): number {
   switch (v.state) {
     case VcpuState.RUNNABLE:
-      return v.onCpu ? VP.RUNSTATE_running : VP.RUNSTATE_runnable;
+      return v.onCpu ? VP.RUNSTATE_running : paused ? VP.RUNSTATE_offline : VP.RUNSTATE_runnable;
     case VcpuState.DOWN:
       return VP.RUNSTATE_offline;
     default:

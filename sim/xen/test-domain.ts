@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { EventSink } from '../events.js';
 import { Machine } from '../machine.js';
 import type { Domain } from './domain.js';
 import { hypercall } from './hypercall/index.js';
@@ -29,13 +30,13 @@ export type TestDomain = {
   u64: (va: bigint) => bigint;
 };
 
-/** Options for the built domains: privileged (dom0-like), vCPUs (2 by default). */
-export type TestDomainOpts = { privileged?: boolean; vcpus?: number };
+/** Options for the built domains: privileged (dom0-like), vCPUs (2 by default), who hears the events (nobody by default). */
+export type TestDomainOpts = { privileged?: boolean; vcpus?: number; sink?: EventSink };
 
 export function testDomains(count = 1, kernel = 'hello', opts: TestDomainOpts = {}): TestDomain[] {
   const image = readFileSync(corpusKernel(kernel));
   const specs = Array.from({ length: count }, (_, k) => ({ id: k + 1, name: `dom${k + 1}`, memoryMiB: 8, vcpus: opts.vcpus ?? 2, cmdline: '', privileged: opts.privileged ?? false, seed: 0, image }));
-  const machine = new Machine(specs);
+  const machine = new Machine(specs, opts.sink ?? null);
   return machine.domains.map((d) => {
     const v = d.vcpus[0]!;
     // The builder maps RAM up to a 4 MiB boundary; the last pages are padding nobody uses.

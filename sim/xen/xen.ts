@@ -7,7 +7,7 @@
  * retired guest instruction (a 1 GHz virtual CPU; the TSC runs at the same
  * rate, so tsc == system time) and jumps forward when every vCPU is idle.
  */
-import type { EventPos, EventSink, LazyBody, SimEventBody } from '../events.js';
+import type { Decoded, EventPos, EventSink, LazyBody, SimEventBody } from '../events.js';
 import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Port } from './domain.js';
 import { fifoClearPending, fifoIsMasked, fifoIsPending, fifoSetPending, fifoUnmask } from './evtchn-fifo.js';
 import type { Frames } from './frames.js';
@@ -36,12 +36,29 @@ export class Xen {
   onBackendKick: (dom: Domain, port: number, p: Port) => void = () => {};
   /** Set by the machine: `dom` closed its port `port` (`p`), whose other end was a dom0 backend. */
   onBackendClosed: (dom: Domain, port: number, p: Port) => void = () => {};
-  /** Set by the machine: `dom` shut down or crashed. */
+  /** Set by the machine: `dom` shut down, crashed or was destroyed. */
   onDomainDown: (dom: Domain) => void = () => {};
-  /** Set by the machine: `dom` notified through `port` (rings are inspected here, before the peer runs). */
-  onNotify: (dom: Domain, port: number) => void = () => {};
+  /** Set by the machine: `dom` notified through `port`, bound to `toDom`'s `toPort` (rings are inspected here, before the peer runs). */
+  onNotify: (dom: Domain, port: number, toDom: number, toPort: number) => void = () => {};
+  /**
+   * Set by the machine: vCPU `v` of `d` is about to block or poll (rings
+   * are inspected here, listened to or not); returns, built only when
+   * called, the shared indices of `d`'s blkif/netif rings for the sched
+   * event (sched event `rings`).
+   */
+  onSleep: (d: Domain, v: Vcpu, what: 'block' | 'poll') => () => Decoded[] = () => () => [];
+  /** Set by the machine: `d` is about to stop (shutdown, crash, destroy): report its grant table. */
+  onStop: (d: Domain) => void = () => {};
   /** Set by the machine: a hypercall event named `name` was emitted (listened to or not). */
   onHypercall: (name: string) => void = () => {};
+  /**
+   * Set by whoever runs the machine: console text as a domain writes it
+   * (its PV console ring drained, or console_io), heard whether or not
+   * anyone listens to events (what `run` prints live, lean).
+   */
+  onConsole: ((dom: number, source: 'ring' | 'console_io', text: string) => void) | null = null;
+  /** Likewise: a domain crashed (domain_crash), with the RIP of its vCPU on the CPU then (0: none was). */
+  onCrash: (dom: number, text: string, rip: bigint) => void = () => {};
 
   /** page types and references of every machine frame */
   readonly pages: PageTypes;
@@ -88,11 +105,29 @@ export class Xen {
     updateRunstateArea(v);
   }
 
-  /** Context switch out: `v` leaves the CPU, runnable, blocked or offline as its state says. */
+  /** Context switch out: `v` leaves the CPU, runnable, blocked or offline as its state (and its domain's pause) says. */
   scheduleOut(v: Vcpu): void {
     v.onCpu = false;
-    runstateChange(v, runstateOf(v), this.now());
+    runstateChange(v, this.runstateOf(v), this.now());
     updateRunstateArea(v);
+  }
+
+  private runstateOf(v: Vcpu): number {
+    return runstateOf(v, (this.domains.get(v.domId)?.pauseCount ?? 0) > 0);
+  }
+
+  /**
+   * The toolstack paused `d` or unpaused it (pauseCount went 0 -> 1 or
+   * 1 -> 0): domain_pause's vcpu_sleep_sync takes a vCPU on the CPU off it,
+   * and runnable vCPUs turn offline; domain_unpause's vcpu_wake makes them
+   * runnable again.
+   */
+  pauseChanged(d: Domain): void {
+    const now = this.now();
+    for (const v of d.vcpus) {
+      if (v.onCpu) this.scheduleOut(v);
+      else runstateChange(v, this.runstateOf(v), now);
+    }
   }
 
   /**
@@ -293,7 +328,7 @@ export class Xen {
     const was = v.state;
     v.state = next;
     // The vCPU on the CPU stays "running" until the scheduler switches away from it.
-    if (!v.onCpu) runstateChange(v, runstateOf(v), now);
+    if (!v.onCpu) runstateChange(v, this.runstateOf(v), now);
     if (was === VcpuState.RUNNABLE && next !== VcpuState.RUNNABLE) v.periodicDeadline = -1;
     else if (was !== VcpuState.RUNNABLE && next === VcpuState.RUNNABLE) this.periodicWork(v);
   }
@@ -342,20 +377,32 @@ export class Xen {
       case EvtState.IPI:
         break;
       case EvtState.UNBOUND:
+        this.onNotify(from, port, -1, -1);
         this.emit(v, from.id, { kind: 'evtchn_send', port, toDom: -1, toPort: -1, virq: -1 });
-        return 0; // no peer yet: silently dropped, as Xen does
+        return 0; // no peer yet: silently dropped, as Xen does (binding raises the port, so nothing is lost)
       default:
         return -Errno.EINVAL;
     }
-    this.emit(v, from.id, { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
-    this.onNotify(from, port);
+    const peer = p.service === null ? this.domains.get(toDom) : undefined;
+    // The ring traffic this notify announces first, then the notify (the mask as it arrives: before setPending).
+    this.onNotify(from, port, toDom, toPort);
+    this.emit(v, from.id, () => this.sendBody(port, toDom, toPort, -1, peer));
     if (p.service !== null) {
       this.onBackendKick(from, port, p);
       return 0;
     }
-    const peer = this.domains.get(toDom);
     if (peer !== undefined) this.setPending(peer, toPort);
     return 0;
+  }
+
+  /**
+   * An evtchn_send event's body; `masked` when the destination port of
+   * `to` (absent: a service) is masked in its ABI (2-level or FIFO).
+   */
+  sendBody(port: number, toDom: number, toPort: number, virq: number, to: Domain | undefined): Extract<SimEventBody, { kind: 'evtchn_send' }> {
+    const body: Extract<SimEventBody, { kind: 'evtchn_send' }> = { kind: 'evtchn_send', port, toDom, toPort, virq };
+    if (to !== undefined && to.alive && this.isMasked(to, toPort)) body.masked = true;
+    return body;
   }
 
   /** Raise a VIRQ bound in `d` (for vCPU `vcpu`), if bound. */
@@ -363,7 +410,7 @@ export class Xen {
     for (let port = 1; port < d.ports.length; port++) {
       const p = d.ports[port];
       if (p && p.state === EvtState.VIRQ && p.virq === virq && p.vcpu === vcpu) {
-        this.emit(d.vcpus[vcpu] ?? null, d.id, { kind: 'evtchn_send', port, toDom: d.id, toPort: port, virq });
+        this.emit(d.vcpus[vcpu] ?? null, d.id, () => this.sendBody(port, d.id, port, virq, d));
         this.setPending(d, port);
         return;
       }
@@ -401,6 +448,7 @@ export class Xen {
 
   shutdown(d: Domain, reason: string): void {
     if (!d.alive) return;
+    this.onStop(d);
     d.state = reason === 'crash' ? DomState.CRASHED : DomState.SHUTDOWN;
     d.shutdownReason = reason;
     for (const v of d.vcpus) {
@@ -411,9 +459,33 @@ export class Xen {
     this.onDomainDown(d);
   }
 
+  /**
+   * domain_kill (xl destroy): the vCPUs stop, every event channel closes
+   * (interdomain peers become unbound, dom0 backends told), the grant
+   * mappings it holds are released (`releaseMappings`,
+   * gnttab_release_mappings); dom0's drivers then see it down.
+   */
+  destroy(d: Domain, releaseMappings: (d: Domain) => void): void {
+    if (d.state === DomState.DESTROYED) return;
+    const wasAlive = d.alive;
+    if (wasAlive) this.onStop(d);
+    d.state = DomState.DESTROYED;
+    for (const v of d.vcpus) {
+      if (v.state !== VcpuState.DOWN) this.account(v, VcpuState.DOWN);
+      v.cpu.requestExit();
+    }
+    for (let port = 1; port < d.ports.length; port++) if (d.ports[port]) this.closePort(d, port);
+    releaseMappings(d);
+    this.emit(null, d.id, { kind: 'domain_state', state: d.state, reason: '' });
+    if (wasAlive) this.onDomainDown(d);
+  }
+
   /** domain_crash: what Xen does to a guest that broke the rules. */
   crash(d: Domain, why: string): void {
-    this.emit(this.running?.domId === d.id ? this.running : null, d.id, { kind: 'milestone', text: `domain ${d.id} crashed: ${why}` });
+    const v = this.running?.domId === d.id ? this.running : null;
+    const text = `domain ${d.id} crashed: ${why}`;
+    this.onCrash(d.id, text, v?.cpu.rip ?? 0n);
+    this.emit(v, d.id, { kind: 'milestone', text });
     this.shutdown(d, 'crash');
   }
 }

@@ -102,7 +102,7 @@ export class BlkRing {
       this.head.setUint32(sring.req_event, (s.reqCons + 1) >>> 0, true);
       if (this.unconsumed() === 0) break;
     }
-    this.env.ringCheck(this.dev.fe, s.fePort);
+    this.env.ringCheck(this.dev.fe, s.fePort, false);
   }
 
   /** RING_HAS_UNCONSUMED_REQUESTS. */
@@ -138,7 +138,7 @@ export class BlkRing {
     this.head.setUint32(sring.rsp_prod, now, true);
     const event = this.head.getUint32(sring.rsp_event, true);
     if (((now - event) >>> 0) < ((now - old) >>> 0)) {
-      this.env.ringCheck(this.dev.fe, s.fePort);
+      this.env.ringCheck(this.dev.fe, s.fePort, true);
       this.env.notify(s.port, true);
     }
   }

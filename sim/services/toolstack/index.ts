@@ -18,6 +18,10 @@
  * backend opens them by physical device, and a restarted backend finds
  * every write that came before. Loop minors are given in creation order.
  * A domain that goes down has its disks destroyed (libxl__device_destroy).
+ *
+ * This is xl creating domains; what xl later does to a running one
+ * (shutdown, sysrq, pause, destroy: the scenario's `actions`) is
+ * sim/toolstack-actions.ts, through the same dom0 xenstore connection.
  */
 import type { BackendDriver, Dom0Env } from '../backend.js';
 import { DiskStore } from '../blkback/disk.js';

@@ -65,6 +65,9 @@ export function mapOne(h: HcCtx, dv: DataView, at: bigint): boolean {
   Object.assign(h.decoded, { ref, dom, flags, host_addr: hostAddr });
   const r = mapGrant(h.xen, h.d, h, hostAddr, flags, ref, dom);
   h.decoded.status = r.status;
+  // The handle, for the unmap that must come (grant leak checks pair them).
+  if (r.status === GNTST_okay) h.decoded.handle = r.handle;
+  else delete h.decoded.handle;
   // The OUT fields, status .. dev_bus_addr, in one write.
   const out = new Uint8Array(M.size - M.status);
   const o = new DataView(out.buffer);
@@ -208,4 +211,28 @@ export function unmapGrant(xen: Xen, d: Grantee, h: HcCtx | null, hostAddr: bigi
   }
   if (done !== 0) reduceStatus(xen, rd, m.ref, act, ro);
   return GNTST_okay;
+}
+
+/**
+ * gnttab_release_mappings: a dying domain's grant mappings let go of their
+ * pins and of the references they hold on the granters' frames (its page
+ * tables, holding the host mappings, die with it).
+ */
+export function releaseMappings(xen: Xen, d: Domain): void {
+  d.maptrack.forEach((m, handle) => {
+    if (m === null) return;
+    d.maptrack[handle] = null;
+    const rd = xen.domain(m.dom);
+    if (rd === undefined) return;
+    const act = activeEntry(rd, m.ref);
+    const ro = (m.flags & GNTMAP_readonly) !== 0;
+    for (const kind of [GNTMAP_device_map, GNTMAP_host_map]) {
+      if ((m.flags & kind) === 0) continue;
+      if (!ro) xen.pages.putType(rd, act.mfn);
+      xen.pages.dropMap(act.mfn);
+      const k = kind === GNTMAP_device_map ? (ro ? 'devR' : 'devW') : ro ? 'hostR' : 'hostW';
+      if (act[k] > 0) act[k]--;
+    }
+    reduceStatus(xen, rd, m.ref, act, ro);
+  });
 }

@@ -13,6 +13,7 @@
  * which fails with -EBUSY while the guest still maps one. The first eight
  * entries are carried over, everything else is cleared.
  */
+import type { Decoded } from '../../events.js';
 import { xen_pfn_t } from '../public/arch-x86/xen.js';
 import type { Domain } from '../domain.js';
 import { PGT } from '../page-types.js';
@@ -51,20 +52,31 @@ export function grantTableOp(h: HcCtx): number {
     }
     return 0;
   };
+  // A batch of maps or unmaps: each op's decoded fields also go to `ops` (the top-level ones are the last op's).
+  const ops: Decoded[] = [];
+  if (count > 1 && (cmd === GNTTABOP_map_grant_ref || cmd === GNTTABOP_unmap_grant_ref || cmd === GNTTABOP_unmap_and_replace)) h.decoded.ops = ops;
+  const each = (fn: (dv: DataView, at: bigint) => boolean) => (dv: DataView, at: bigint): boolean => {
+    const ok = fn(dv, at);
+    if (count > 1) {
+      const { count: _c, ops: _o, ...one } = h.decoded;
+      ops.push(one);
+    }
+    return ok;
+  };
   switch (cmd) {
     case GNTTABOP_map_grant_ref:
-      return forEach(gnttab_map_grant_ref.size, (dv, at) => mapOne(h, dv, at));
+      return forEach(gnttab_map_grant_ref.size, each((dv, at) => mapOne(h, dv, at)));
     case GNTTABOP_unmap_grant_ref:
     case GNTTABOP_unmap_and_replace:
       // gnttab_unmap_grant_ref { host_addr, dev_bus_addr, handle, status }; unmap_and_replace has new_addr in dev_bus_addr's place.
-      return forEach(UM.size, (dv, at) => {
+      return forEach(UM.size, each((dv, at) => {
         const handle = dv.getUint32(UM.handle, true);
         const a = dv.getBigUint64(UM.host_addr, true);
         const b = dv.getBigUint64(cmd === GNTTABOP_unmap_grant_ref ? UM.dev_bus_addr : UR.new_addr, true);
         const status = cmd === GNTTABOP_unmap_grant_ref ? unmapCommon(h, a, b, 0n, handle) : unmapCommon(h, a, 0n, b, handle);
         Object.assign(h.decoded, { handle, status });
         return g.putU16(fld(at, UM.status), status);
-      });
+      }));
     case GNTTABOP_setup_table:
       return setupTable(h, uop, domOf);
     case GNTTABOP_copy:

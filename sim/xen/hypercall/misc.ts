@@ -24,6 +24,7 @@ export function consoleIo(h: HcCtx): number {
     const text = Buffer.from(bytes).toString('latin1');
     h.decoded.count = n;
     h.decoded.text = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    h.xen.onConsole?.(h.d.id, 'console_io', text);
     h.xen.emit(h.v, h.d.id, { kind: 'console', text, source: 'console_io' });
     return 0;
   }

@@ -38,7 +38,7 @@ export function schedOp(h: HcCtx): number {
       v.upcallMask = false;
       if (v.upcallPending) return 0;
       xen.account(v, VcpuState.BLOCKED);
-      xen.emit(v, d.id, { kind: 'sched', what: 'block', until: v.timerDeadline });
+      sleep(h, 'block', v.timerDeadline);
       h.yieldSlice = true;
       return 0;
     case SCHEDOP_shutdown: {
@@ -72,7 +72,7 @@ export function schedOp(h: HcCtx): number {
       xen.account(v, VcpuState.POLLING);
       v.pollPorts = ports;
       v.pollDeadline = timeout === 0n ? -1 : Number(timeout);
-      xen.emit(v, d.id, { kind: 'sched', what: 'poll', until: v.pollDeadline });
+      sleep(h, 'poll', v.pollDeadline);
       h.yieldSlice = true;
       return 0;
     }
@@ -84,6 +84,18 @@ export function schedOp(h: HcCtx): number {
     default:
       return -E.ENOSYS;
   }
+}
+
+/**
+ * The block or poll event, after the machine looked at the domain's rings
+ * (their indices go with it, read only when someone listens).
+ */
+function sleep(h: HcCtx, what: 'block' | 'poll', until: number): void {
+  const indices = h.xen.onSleep(h.d, h.v, what);
+  h.xen.emit(h.v, h.d.id, () => {
+    const rings = indices();
+    return rings.length > 0 ? { kind: 'sched', what, until, rings } : { kind: 'sched', what, until };
+  });
 }
 
 /**

@@ -1,0 +1,165 @@
+/**
+ * Toolstack actions: what `xl` does to a running guest, scheduled by the
+ * scenario (or `--action`) at a virtual time, after an event, or when a
+ * console shows some text. (xl creating a domain, the xenstore layout
+ * these actions write into, is sim/services/toolstack/.) They are outside
+ * inputs (design rule 3): each is an INPUT event (source "toolstack") in
+ * the trace, and a replay re-applies them from the scenario the trace
+ * header holds, at the same clean point (between two scheduler slices), so
+ * it stays exact.
+ *
+ * As libxl does them (tools/libs/light/libxl_domain.c):
+ * - shutdown / reboot: libxl__domain_pvcontrol writes "poweroff" / "reboot"
+ *   to /local/domain/<id>/control/shutdown; the guest acts on its watch and
+ *   acknowledges by writing "" back. libxl waits 60 s for that: without it,
+ *   "guest didn't acknowledge control request" (a MILESTONE here) and the
+ *   request fails; the guest runs on.
+ * - sysrq: writes the key to control/sysrq; no wait.
+ * - pause / unpause: xc_domain_pause/unpause (domain_pause_by_systemcontroller:
+ *   nesting, at most 255; unpausing an unpaused domain is EINVAL). A paused
+ *   domain's vCPUs are not scheduled (their runstate is offline unless
+ *   blocked, as Xen's vcpu_sleep makes it); virtual time goes on, its one-shot
+ *   timers and poll timeouts still fire, its periodic timer stops (Xen runs
+ *   it only while the vCPU is scheduled) and catches up at unpause.
+ * - destroy: the domain is killed (domain_kill): its vCPUs stop, its event
+ *   channels close (peers' ends become unbound), its grant mappings are
+ *   released, xenstored forgets it (@releaseDomain fires).
+ * A time is exact: slices end at it, and an idle machine jumps to it.
+ * "After event N" and "console shows" are judged at the first clean point
+ * after the event was emitted or the text drained from the console ring.
+ */
+import type { ActionKind } from './scenario.js';
+import type { Dom0Xs } from './services/backend.js';
+import type { Domain } from './xen/domain.js';
+import type { Xen } from './xen/xen.js';
+
+export type ActionWhen = { time: number } | { event: number } | { console: string; dom: number };
+/** An action with its domain resolved to an id. */
+export type MachineAction = { when: ActionWhen; do: ActionKind; dom: number; key?: string };
+
+/** libxl's wait for the guest to acknowledge control/shutdown (pvcontrol->timeout_ms). */
+export const PVCONTROL_TIMEOUT_NS = 60_000_000_000;
+/** domain_pause_by_systemcontroller's limit. */
+const MAX_PAUSE = 255;
+
+export type ToolstackState = {
+  done: boolean[];
+  /** console bytes of the watched domain already searched, per action */
+  scanned: number[];
+  /** shutdown requests waiting for the guest's acknowledgement */
+  acks: Array<{ dom: number; request: string; deadline: number }>;
+};
+
+export type ToolstackHost = {
+  xen: Xen;
+  /**
+   * dom0's xenstore connection: xl's requests (traced as dom0's, and
+   * followed by the store pump, so watch events reach the guests). The
+   * acknowledgement is looked for with `xs.peek` between slices, as the
+   * result of libxl's watch would be, without traffic of its own.
+   */
+  xs: Dom0Xs & { peek(path: string): string | null };
+  destroy: (d: Domain) => void;
+  unpaused: (d: Domain) => void;
+};
+
+export class ToolstackActions {
+  private s: ToolstackState;
+
+  constructor(private readonly actions: readonly MachineAction[], private readonly host: ToolstackHost) {
+    this.s = this.initial;
+  }
+
+  /** The state before any action: none done, nothing scanned or awaited. */
+  get initial(): ToolstackState {
+    return { done: this.actions.map(() => false), scanned: this.actions.map(() => 0), acks: [] };
+  }
+
+  get state(): ToolstackState {
+    return { done: [...this.s.done], scanned: [...this.s.scanned], acks: this.s.acks.map((a) => ({ ...a })) };
+  }
+  set state(st: ToolstackState) {
+    this.s = { done: [...st.done], scanned: [...st.scanned], acks: st.acks.map((a) => ({ ...a })) };
+  }
+
+  /** The earliest time something is due (a timed action, an acknowledgement timeout), or -1. */
+  nextDeadline(): number {
+    let t = -1;
+    const take = (x: number): void => void (t < 0 || x < t ? (t = x) : 0);
+    this.actions.forEach((a, i) => {
+      if (!this.s.done[i] && 'time' in a.when) take(a.when.time);
+    });
+    for (const a of this.s.acks) if (this.host.xen.domain(a.dom)?.alive) take(a.deadline);
+    return t;
+  }
+
+  /** At a clean point: apply every action now due, in scenario order, and settle acknowledgement waits. */
+  step(): void {
+    const xen = this.host.xen;
+    this.actions.forEach((a, i) => {
+      if (this.s.done[i] || !this.due(a, i)) return;
+      this.s.done[i] = true;
+      this.apply(a);
+    });
+    if (this.s.acks.length === 0) return;
+    this.s.acks = this.s.acks.filter((w) => {
+      const d = xen.domain(w.dom);
+      const v = this.host.xs.peek(`/local/domain/${w.dom}/control/shutdown`);
+      if (d === undefined || !d.alive || v === null || v === '') return false;
+      if (xen.clock < w.deadline) return true;
+      xen.emit(null, w.dom, { kind: 'milestone', text: `xl: guest didn't acknowledge control request "${w.request}" in ${PVCONTROL_TIMEOUT_NS / 1e9} s (ERROR_TIMEDOUT); the domain runs on` });
+      return false;
+    });
+  }
+
+  private due(a: MachineAction, i: number): boolean {
+    const w = a.when;
+    if ('time' in w) return this.host.xen.clock >= w.time;
+    if ('event' in w) return this.host.xen.nextSeq > w.event;
+    const bytes = this.host.xen.domain(w.dom)?.console ?? [];
+    const from = Math.max(0, this.s.scanned[i]! - w.console.length + 1);
+    if (bytes.length <= this.s.scanned[i]!) return false;
+    this.s.scanned[i] = bytes.length;
+    return Buffer.from(bytes.slice(from)).toString('latin1').includes(w.console);
+  }
+
+  private apply(a: MachineAction): void {
+    const { xen, xs } = this.host;
+    const d = xen.domain(a.dom);
+    const input = (text: string): void => xen.emit(null, a.dom, { kind: 'input', source: 'toolstack', text });
+    if (d === undefined || d.state === 'destroyed') return input(`${a.do}: no such domain (ESRCH)`);
+    const control = `/local/domain/${d.id}/control`;
+    switch (a.do) {
+      case 'shutdown':
+      case 'reboot': {
+        const request = a.do === 'shutdown' ? 'poweroff' : 'reboot';
+        input(`${a.do}: control/shutdown = ${request}`);
+        xs.write(`${control}/shutdown`, request);
+        this.s.acks = [...this.s.acks.filter((w) => w.dom !== d.id), { dom: d.id, request, deadline: xen.clock + PVCONTROL_TIMEOUT_NS }];
+        return;
+      }
+      case 'sysrq':
+        input(`sysrq: control/sysrq = ${a.key ?? ''}`);
+        xs.write(`${control}/sysrq`, a.key ?? '');
+        return;
+      case 'pause':
+        if (d.pauseCount >= MAX_PAUSE) return input('pause: paused 255 times already (EOVERFLOW)');
+        d.pauseCount++;
+        if (d.pauseCount === 1) xen.pauseChanged(d);
+        return input(d.pauseCount === 1 ? 'pause' : `pause (paused ${d.pauseCount} times)`);
+      case 'unpause':
+        if (d.pauseCount === 0) return input('unpause: not paused (EINVAL)');
+        d.pauseCount--;
+        input(d.pauseCount === 0 ? 'unpause' : `unpause (still paused ${d.pauseCount} times)`);
+        if (d.pauseCount === 0) {
+          xen.pauseChanged(d);
+          this.host.unpaused(d);
+        }
+        return;
+      case 'destroy':
+        input('destroy');
+        this.host.destroy(d);
+        return;
+    }
+  }
+}
