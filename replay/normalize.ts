@@ -22,6 +22,7 @@
  *                grefs, ring indices and addresses
  *   domain_state state, reason
  *   input        source, text;  milestone  text
+ *   net          bridge, src, dst, frame (its bytes, in hex)
  *
  * Dropped from decoded arguments and ring slots: every 64-bit (U64) value
  * except `sector_number`, and every field whose name (or a component of its
@@ -60,6 +61,7 @@ const KEEP_U64: ReadonlySet<string> = new Set(['sector_number']);
 export const FIELD_NAMES: readonly string[] = [
   'dom', 'vcpu', 'at', 'op', 'sub', 'result', 'arg', 'port', 'toDom', 'toPort', 'virq', 'ports', 'vector', 'errorCode', 'bounced',
   'what', 'source', 'text', 'txId', 'path', 'value', 'state', 'reason', 'ring', 'frontDom', 'backDom', 'reqDelta', 'rspDelta', 'slot',
+  'bridge', 'src', 'dst', 'frame',
 ];
 
 const HEX = /0x[0-9a-fA-F]+/g;
@@ -192,6 +194,12 @@ export class Normalizer {
         break;
       case 'milestone':
         this.put('text', e.text);
+        break;
+      case 'net':
+        this.put('bridge', e.bridge);
+        this.put('src', e.src);
+        this.put('dst', e.dst);
+        this.put('frame', Buffer.from(e.frame).toString('hex'));
         break;
     }
   }

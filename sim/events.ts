@@ -47,6 +47,12 @@ export type SimEventBody =
       /** new requests then responses, decoded: one record per slot */
       slots: Decoded[] }
   | { kind: 'input'; source: string; text: string }
+  /**
+   * A frame the virtual switch forwarded: its bridge, the port it came in on
+   * (vif<dom>.<devid>, or "peer"), the ports it went to (comma-separated,
+   * empty when it was filtered), and its bytes from the Ethernet header on.
+   */
+  | { kind: 'net'; bridge: string; src: string; dst: string; frame: Uint8Array }
   | { kind: 'milestone'; text: string };
 
 export type RingKind = 'console' | 'xenstore' | 'blkif' | 'netif-tx' | 'netif-rx';

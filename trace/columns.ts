@@ -81,6 +81,7 @@ export class BatchBuilder {
   private readonly xs = { opStr: new U32Col(), txId: new U32Col(), pathStr: new U32Col(), value: [] as Uint8Array[], resultStr: new U32Col() };
   private readonly rg = { ringKindStr: new U32Col(), frontDom: new U32Col(), backDom: new U32Col(), gref: new U32Col(), port: new U32Col(), reqProdBefore: new U32Col(), reqProdAfter: new U32Col(), rspProdBefore: new U32Col(), rspProdAfter: new U32Col(), reqCons: new U32Col(), rspCons: new U32Col(), slots: fields() };
   private readonly ds = { stateStr: new U32Col(), reasonStr: new U32Col() };
+  private readonly net = { bridgeStr: new U32Col(), srcStr: new U32Col(), dstStr: new U32Col(), frame: [] as Uint8Array[] };
   /** values that do not fit their column: the events (batch index) and their exact fields */
   private readonly exactEvent = new U32Col();
   private readonly exact = fields();
@@ -302,6 +303,8 @@ export class BatchBuilder {
       case 'domain_state':
         this.ds.stateStr.push(this.str(e.state));
         return this.ds.reasonStr.push(this.str(e.reason));
+      case 'net':
+        return this.addNet(e);
     }
   }
 
@@ -374,6 +377,15 @@ export class BatchBuilder {
     r.slots.count.push(this.putFields(r.slots, { slot: e.slots }));
   }
 
+  private addNet(e: Extract<SimEvent, { kind: 'net' }>): void {
+    const n = this.net;
+    n.bridgeStr.push(this.str(e.bridge));
+    n.srcStr.push(this.str(e.src));
+    n.dstStr.push(this.str(e.dst));
+    n.frame.push(e.frame);
+    this.bytes += e.frame.length + 4;
+  }
+
   /** The EventBatch message object (protobufjs field names). */
   message(prevHash: Uint8Array): Record<string, unknown> {
     const t = this.text;
@@ -381,7 +393,7 @@ export class BatchBuilder {
       firstSeq: this.firstSeq, count: this.count, prevHash, firstTime: this.firstTime, start: this.start, strings: this.strings,
       ...this.rows.views(), stacks: this.stacks,
       hypercall: this.hc, evtchnSend: this.ev, evtchnDeliver: this.dl, exception: this.ex, timer: this.tm, sched: this.sc,
-      console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone,
+      console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone, net: this.net,
       ...(this.exactEvent.n > 0 ? { exactEvent: this.exactEvent, exact: this.exact } : {}),
     });
   }
@@ -391,6 +403,7 @@ export class BatchBuilder {
 export function eventJson(e: TraceEvent): string {
   const sort = (v: unknown): unknown => {
     if (typeof v === 'bigint') return `0x${v.toString(16)}`;
+    if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
     if (Array.isArray(v)) return v.map(sort);
     if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
     return v;

@@ -33,6 +33,7 @@ export const body: fc.Arbitrary<SimEventBody> = fc.oneof(
   fc.record({ kind: fc.constant('domain_state' as const), state: fc.constantFrom('shutdown' as const, 'crashed' as const), reason: fc.constantFrom('poweroff', 'crash') }),
   fc.record({ kind: fc.constant('input' as const), source: fc.constant('console'), text: fc.string({ maxLength: 10 }) }),
   fc.record({ kind: fc.constant('milestone' as const), text: fc.string({ maxLength: 20 }) }),
+  fc.record({ kind: fc.constant('net' as const), bridge: fc.constantFrom('xenbr0', 'br1'), src: fc.constantFrom('vif1.0', 'peer'), dst: fc.constantFrom('', 'peer', 'vif1.0,vif2.0'), frame: fc.uint8Array({ maxLength: 80 }) }),
 );
 
 /** A stream with increasing seq/time and per-vCPU increasing instruction counts. */

@@ -38,7 +38,7 @@ describe('trace container', () => {
     const back = [...r.events()];
     expect(back.length).toBe(evs.length);
     back.forEach((e, i) => expect(eventJson(e)).toBe(eventJson(canonical(evs[i]!))));
-    expect(new Set(evs.map((e) => e.kind)).size).toBe(12);
+    expect(new Set(evs.map((e) => e.kind)).size).toBe(13);
     // Call stacks come back as recorded (shared, value-equal and distinct ones alike).
     expect(evs.filter((e) => e.stack !== undefined).length).toBeGreaterThan(5000);
     back.forEach((e, i) => expect(e.stack).toEqual(evs[i]!.stack));
