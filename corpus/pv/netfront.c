@@ -15,7 +15,9 @@
  *   port 7 sent with NETTXF_csum_blank (the backend completes the
  *   checksum; the reply's checksum is checked); UDP to port 9 answered by
  *   ICMP port unreachable; a tx request naming a grant we never made,
- *   refused with NETIF_RSP_ERROR. Throughout, ARP requests and echo
+ *   refused with NETIF_RSP_ERROR; 40 UDP echoes sent before any is
+ *   received, with 32 rx buffers posted (netback holds the rest until we
+ *   post again: rx flow control), all back in order. Throughout, ARP requests and echo
  *   requests for our own address are answered, as a host's stack would.
  */
 #include "netfront.h"
@@ -308,6 +310,18 @@ void kmain(start_info_t *si)
         if (st != NETIF_RSP_ERROR)
             panic("netfront: a tx request with a bad grant got status %d", st);
         printk("netfront: tx with a grant never made: status %d (NETIF_RSP_ERROR) ok\n", st);
+        char text[32];
+        for (unsigned int k = 0; k < 40; k++) {
+            snprintf(text, sizeof(text), "datagram %u", k);
+            udp_send(peer_ip, 7, text, 1);
+        }
+        struct udp u = { peer_ip, 7 };
+        for (unsigned int k = 0; k < 40; k++) {
+            snprintf(text, sizeof(text), "datagram %u", k);
+            if (wait_for(is_udp_reply, &u) < 0 || memcmp(frame + 42, text, strlen(text)) != 0)
+                panic("netfront: echo %u of 40 missing or out of order", k);
+        }
+        printk("netfront: 40 udp echoes in flight, %u rx buffers: all back in order ok\n", RX_BUFS);
         if (also) {
             arp(also);
             report_ping(also);

@@ -31,7 +31,8 @@ const PAGE = 4096;
 /** Frames waiting for rx requests, at most. */
 export const RX_BACKLOG = 256;
 
-export type RxStats = { packets: number; bytes: number; errors: number; dropped: number };
+/** `waited`: times a frame had to wait for the frontend to post requests (flow control). */
+export type RxStats = { packets: number; bytes: number; errors: number; dropped: number; waited: number };
 
 /** What the rx side needs of its queue. */
 export type RxIo = {
@@ -57,7 +58,10 @@ export function rxDrain(io: RxIo, backlog: Frame[], st: RxStats): boolean {
   while (backlog.length > 0) {
     const f = backlog[0]!;
     const need = rxSlots(f);
-    if (io.available() < need && io.waitFor(need) < need) break;
+    if (io.available() < need && io.waitFor(need) < need) {
+      st.waited++;
+      break;
+    }
     backlog.shift();
     rxFrame(io, f, st);
     moved = true;

@@ -275,7 +275,7 @@ export class VifDevice {
     return {
       queue, txPort: r.txPort, rxPort: r.rxPort, feTxPort: r.feTx, feRxPort: r.feRx, txRef: r.txRef, rxRef: r.rxRef, txPage: r.txPage, rxPage: r.rxPage,
       txReqCons: txProd, txRspProdPvt: txProd, rxReqCons: rxProd, rxRspProdPvt: rxProd, backlog: [], halted: false,
-      tx: { packets: 0, bytes: 0, errors: 0, dropped: 0 }, rx: { packets: 0, bytes: 0, errors: 0, dropped: 0 },
+      tx: { packets: 0, bytes: 0, errors: 0, dropped: 0 }, rx: { packets: 0, bytes: 0, errors: 0, dropped: 0, waited: 0 },
     };
   }
 
