@@ -247,6 +247,26 @@ int net_send(struct netdev *d, const void *frame, unsigned int len, unsigned int
     return tx_complete(d);
 }
 
+int net_send_gso(struct netdev *d, const void *frame, unsigned int len, uint16_t mss)
+{
+    if (len > PAGE_SIZE)
+        panic("netfront: a %u-byte super-frame does not fit one page", len);
+    unsigned int page = d->tx_next++ % TX_BUFS;
+    memcpy(tx_buf[page], frame, len);
+    struct netif_tx_request *r = &RING_GET_REQUEST(&d->tx, d->tx.req_prod_pvt++)->req;
+    r->gref = d->tx_buf_ref[page];
+    r->offset = 0;
+    r->flags = NETTXF_extra_info | NETTXF_csum_blank | NETTXF_data_validated;
+    r->id = d->tx_id++;
+    r->size = (uint16_t)len;
+    struct netif_extra_info *x = &RING_GET_REQUEST(&d->tx, d->tx.req_prod_pvt++)->extra;
+    memset(x, 0, sizeof(*x));
+    x->type = XEN_NETIF_EXTRA_TYPE_GSO;
+    x->u.gso.size = mss;
+    x->u.gso.type = XEN_NETIF_GSO_TYPE_TCPV4;
+    return tx_complete(d);
+}
+
 int net_send_bad(struct netdev *d, grant_ref_t gref, unsigned int len)
 {
     struct netif_tx_request *r = &RING_GET_REQUEST(&d->tx, d->tx.req_prod_pvt++)->req;

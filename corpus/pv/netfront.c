@@ -7,7 +7,9 @@
  * also=<another guest's IPv4> (pinged too), serve=<n> (before powering off,
  * keep answering until n echo requests from others were answered),
  * split=1 (split event channels), bench-pkts=<n> (n UDP echoes, timed by
- * the bench).
+ * the bench), tcp=<n> (send the `also` guest one 3000-byte TCP super-frame
+ * with GSO, MSS 1000, when n is 0; when n > 0, expect n segments of one
+ * before powering off).
  *
  * The test (console lines to check: "netfront: ... ok", "netfront: done"):
  *   ARP for the peer; three ICMP echoes (56 bytes of data, checked); a
@@ -29,7 +31,7 @@
 
 static struct netdev dev;
 static uint32_t my_ip, peer_ip;
-static unsigned long served, unexpected;
+static unsigned long served, unexpected, tcp_segments, tcp_bytes;
 static uint16_t ip_id = 1;
 static uint8_t frame[FRAME_MAX], reply[FRAME_MAX];
 static const uint8_t BROADCAST[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -43,6 +45,14 @@ static const uint8_t *arp_lookup(uint32_t ip)
         if (arp_cache[i].ip == ip)
             return arp_cache[i].mac;
     return NULL;
+}
+
+static uint32_t pseudo(const uint8_t *ip, uint8_t proto, unsigned int len)
+{
+    uint32_t s = 0;
+    for (int i = 12; i < 20; i += 2)
+        s += be16(ip + i);
+    return s + proto + len;
 }
 
 /* Ethernet + IPv4 headers to `ip` (whose MAC we know) for `l4len` bytes of protocol `proto`: the L4 offset. */
@@ -64,13 +74,6 @@ static unsigned int ip_header(uint8_t *f, uint32_t dst, uint8_t proto, unsigned 
     return 34;
 }
 
-static uint32_t pseudo(const uint8_t *ip, uint8_t proto, unsigned int len)
-{
-    uint32_t s = 0;
-    for (int i = 12; i < 20; i += 2)
-        s += be16(ip + i);
-    return s + proto + len;
-}
 
 static void send_frame(const uint8_t *f, unsigned int len, unsigned int frags, uint16_t flags, const char *what)
 {
@@ -109,7 +112,37 @@ static int serve_frame(const uint8_t *f, unsigned int len)
         served++;
         return 1;
     }
+    if (len >= 54 && be16(f + 12) == ETHERTYPE_IPV4 && f[23] == 6 && be32(f + 30) == my_ip) {
+        unsigned int l4 = be16(f + 16) - 20u;
+        if (inet_csum(f + 14, 20, 0) != 0 || inet_csum(f + 34, l4, pseudo(f + 14, 6, l4)) != 0)
+            panic("netfront: TCP segment %lu: bad checksum", tcp_segments);
+        for (unsigned int i = 0; i < l4 - 20; i++)
+            if (f[54 + i] != (uint8_t)((be32(f + 38) - 1 + i) * 13))
+                panic("netfront: TCP segment %lu: data byte %u", tcp_segments, i);
+        tcp_segments++;
+        tcp_bytes += l4 - 20;
+        return 1;
+    }
     return 0;
+}
+
+/* One TCP super-frame of 3000 bytes to `ip`, sent with GSO (MSS 1000): the backend segments it for a frontend without GSO. */
+static void tcp_gso(uint32_t ip)
+{
+    unsigned int l4 = 20 + 3000;
+    unsigned int o = ip_header(frame, ip, 6, l4);
+    memset(frame + o, 0, 20);
+    put16(frame + o, 5000);
+    put16(frame + o + 2, 5001);
+    put32(frame + o + 4, 1);       /* sequence number 1: byte i of the stream is ((1 - 1 + i) * 13) */
+    frame[o + 12] = 5 << 4;
+    frame[o + 13] = 0x18;          /* ACK PSH */
+    put16(frame + o + 14, 65535);
+    for (unsigned int i = 0; i < 3000; i++)
+        frame[o + 20 + i] = (uint8_t)(i * 13);
+    int st = net_send_gso(&dev, frame, o + l4, 1000);
+    if (st != NETIF_RSP_OKAY)
+        panic("netfront: GSO super-frame: tx status %d", st);
 }
 
 typedef int (*match_fn)(const uint8_t *f, unsigned int len, const void *ctx);
@@ -325,17 +358,24 @@ void kmain(start_info_t *si)
         if (also) {
             arp(also);
             report_ping(also);
+            if (cmdline_uint("tcp", 1) == 0) {
+                tcp_gso(also);
+                fmt_ip(ips, sizeof(ips), also);
+                printk("netfront: TCP super-frame of 3000 bytes to %s sent with GSO, MSS 1000\n", ips);
+            }
         }
     }
-    unsigned long serve = cmdline_uint("serve", 0);
-    while (served < serve) {
+    unsigned long serve = cmdline_uint("serve", 0), tcp = cmdline_uint("tcp", 0);
+    while (served < serve || tcp_segments < tcp) {
         uint16_t flags;
         int n = net_recv(&dev, frame, sizeof(frame), xen_system_time() + WAIT_NS, &flags);
         if (n < 0)
-            panic("netfront: served %lu of %lu echo requests, then nothing came", served, serve);
+            panic("netfront: served %lu of %lu echo requests, %lu of %lu TCP segments, then nothing came", served, serve, tcp_segments, tcp);
         if (!serve_frame(frame, (unsigned int)n))
             unexpected++;
     }
+    if (tcp)
+        printk("netfront: %lu TCP segments, %lu bytes, data and checksums ok\n", tcp_segments, tcp_bytes);
     net_disconnect(&dev);
     printk("netfront: done, %lu tx %lu rx packets, %lu echo requests answered, %lu unexpected frames\n", dev.tx_packets,
            dev.rx_packets, served, unexpected);

@@ -42,6 +42,9 @@ void net_disconnect(struct netdev *d);
  * extra `flags` on the first), waits for every response: returns the first
  * status that is not NETIF_RSP_OKAY, else NETIF_RSP_OKAY. */
 int net_send(struct netdev *d, const void *frame, unsigned int len, unsigned int frags, uint16_t flags);
+/* A TCP super-frame in one data slot and a GSO extra slot (MSS `mss`, TCPv4),
+ * checksum left to the backend: the first bad status, or NETIF_RSP_OKAY. */
+int net_send_gso(struct netdev *d, const void *frame, unsigned int len, uint16_t mss);
 /* A one-slot packet naming grant `gref` of ours that the backend may not use: its status. */
 int net_send_bad(struct netdev *d, grant_ref_t gref, unsigned int len);
 /* The next received frame into buf (at most `cap` bytes): its length, or -1

@@ -35,6 +35,7 @@ import { sring } from '../../xen/public/io/ring.js';
 import { Errno } from '../../xen/public/xen.js';
 import type { BackendDriver, Dom0Env, GrantMap } from '../backend.js';
 import { readUnsigned } from '../blkback/xenbus.js';
+import { segmentTcp } from './gso.js';
 import * as P from './proto.js';
 import { NetQueue, type NetQueueState, type QueueDevice } from './queue.js';
 import type { Frame, VSwitch } from './switch.js';
@@ -289,7 +290,7 @@ export class VifDevice {
     this.s.mcastWatch = false;
   }
 
-  /** A frame from the switch (xenvif_start_xmit): multicast filter, queue choice, into the queue. */
+  /** A frame from the switch (xenvif_start_xmit): multicast filter, queue choice, GSO the frontend cannot take segmented, into the queue. */
   private deliver(f: Frame): boolean {
     if (this.queues.length === 0) return false;
     const b = f.bytes;
@@ -298,8 +299,13 @@ export class VifDevice {
     }
     const q = this.queues[this.queues.length === 1 ? 0 : flowHash(b) % this.queues.length]!;
     if (f.gso !== null && (this.s.gsoMask & (1 << f.gso.type)) === 0) {
-      q.s.rx.dropped++;
-      return false;
+      // The frontend takes no super-frames of this type: segment it in software.
+      const segs = segmentTcp(b, f.gso.size);
+      if (segs === null) {
+        q.s.rx.dropped++;
+        return false;
+      }
+      return segs.map((s) => q.deliver({ bytes: s, validated: true, gso: null })).every((ok) => ok);
     }
     return q.deliver(f);
   }
