@@ -6,7 +6,8 @@
  * Command line: ip=<our IPv4> (10.0.0.2), peer=<the peer's> (10.0.0.1),
  * also=<another guest's IPv4> (pinged too), serve=<n> (before powering off,
  * keep answering until n echo requests from others were answered),
- * split=1 (split event channels), bench-pkts=<n> (n UDP echoes, timed by
+ * split=1 (split event channels), queues=<n> (1 or 2), reconnect=0 (no
+ * second session), bench-pkts=<n> (n UDP echoes, timed by
  * the bench), tcp=<n> (send the `also` guest one 3000-byte TCP super-frame
  * with GSO, MSS 1000, when n is 0; when n > 0, expect n segments of one
  * before powering off).
@@ -19,7 +20,10 @@
  *   ICMP port unreachable; a tx request naming a grant we never made,
  *   refused with NETIF_RSP_ERROR; 40 UDP echoes sent before any is
  *   received, with 32 rx buffers posted (netback holds the rest until we
- *   post again: rx flow control), all back in order. Throughout, ARP requests and echo
+ *   post again: rx flow control), all back in order. Then, unless
+ *   reconnect=0, a full close and a second session with the other choice
+ *   of event channels and two queues (queue-N/ keys): three echoes and a
+ *   UDP echo over it. Throughout, ARP requests and echo
  *   requests for our own address are answered, as a host's stack would.
  */
 #include "netfront.h"
@@ -319,8 +323,9 @@ void kmain(start_info_t *si)
     fmt_ip(ips, sizeof(ips), my_ip);
     fmt_mac(macs, sizeof(macs), dev.mac);
     printk("netfront: device vif/%lu, mac %s, ip %s, backend %s in domain %lu\n", dev.devid, macs, ips, dev.be, dev.backend_id);
-    net_connect(&dev, (int)cmdline_uint("split", 0));
-    printk("netfront: connected, %s event channel%s\n", dev.split ? "split" : "one", dev.split ? "s" : "");
+    int split = (int)cmdline_uint("split", 0);
+    net_connect(&dev, split, (unsigned int)cmdline_uint("queues", 1));
+    printk("netfront: connected, %u queue%s, %s event channel%s\n", dev.nq, dev.nq > 1 ? "s" : "", dev.split ? "split" : "one", dev.split ? "s" : "");
 
     unsigned long bench = cmdline_uint("bench-pkts", 0);
     arp(peer_ip);
@@ -376,6 +381,15 @@ void kmain(start_info_t *si)
     }
     if (tcp)
         printk("netfront: %lu TCP segments, %lu bytes, data and checksums ok\n", tcp_segments, tcp_bytes);
+    if (!bench && cmdline_uint("reconnect", 1)) {
+        net_disconnect(&dev);
+        net_connect(&dev, !split, 2);
+        for (uint16_t seq = 11; seq <= 13; seq++)
+            ping(peer_ip, seq, 56, 1);
+        udp_echo(peer_ip, "and again");
+        printk("netfront: reconnected with %u queues, %s event channel%s: 3 echoes and a UDP echo ok\n", dev.nq, dev.split ? "split" : "one",
+               dev.split ? "s" : "");
+    }
     net_disconnect(&dev);
     printk("netfront: done, %lu tx %lu rx packets, %lu echo requests answered, %lu unexpected frames\n", dev.tx_packets,
            dev.rx_packets, served, unexpected);

@@ -10,10 +10,21 @@
 
 #include "netif.h"
 
-#define TX_BUFS 16           /* granted (read-only) tx pages, used in turn */
-#define RX_BUFS 32           /* granted rx pages, always posted */
+#define TX_BUFS 16           /* granted (read-only) tx pages per queue, used in turn */
+#define RX_BUFS 32           /* granted rx pages per queue, always posted */
+#define MAX_QUEUES 2
 #define ETH_ALEN 6
 #define FRAME_MAX 4096
+
+/* One queue: a tx and an rx ring, their channel(s), their buffers. */
+struct netq {
+    struct netif_tx_front_ring tx;
+    struct netif_rx_front_ring rx;
+    grant_ref_t tx_ref, rx_ref;
+    evtchn_port_t tx_port, rx_port;
+    grant_ref_t tx_buf_ref[TX_BUFS], rx_buf_ref[RX_BUFS];
+    unsigned int tx_next;    /* next tx page */
+};
 
 struct netdev {
     char fe[64];             /* /local/domain/D/device/vif/N */
@@ -21,21 +32,18 @@ struct netdev {
     unsigned long devid, backend_id;
     uint8_t mac[ETH_ALEN];
     int split;               /* split event channels: tx_port != rx_port */
-    struct netif_tx_front_ring tx;
-    struct netif_rx_front_ring rx;
-    grant_ref_t tx_ref, rx_ref;
-    evtchn_port_t tx_port, rx_port;
-    grant_ref_t tx_buf_ref[TX_BUFS], rx_buf_ref[RX_BUFS];
-    unsigned int tx_next;    /* next tx page */
-    uint16_t tx_id;
+    unsigned int nq;         /* queues of this connection */
+    struct netq q[MAX_QUEUES];
+    uint16_t tx_id;          /* packets go out on queue tx_id % nq */
     /* counters */
     unsigned long tx_packets, rx_packets, tx_errors;
 };
 
 /* ---- netfront.c ------------------------------------------------------------------ */
 void net_find(struct netdev *d);
-/* Initialising .. Connected, `split`: ask for split event channels if offered. */
-void net_connect(struct netdev *d, int split);
+/* Initialising .. Connected, `split`: ask for split event channels if
+ * offered; `queues`: as many queues as that, capped by the backend's offer. */
+void net_connect(struct netdev *d, int split, unsigned int queues);
 /* Closing, then Closed after the backend; every grant must be free again. */
 void net_disconnect(struct netdev *d);
 /* Transmits `len` bytes of `frame` in `frags` tx slots (more_data chained;
