@@ -100,6 +100,10 @@ describe.skipIf(!built)('netback and the virtual switch with the corpus netfront
     expect(dump[1]).toMatch(/xenbr0 peer -> vif1\.0: ARP, Reply 10\.0\.0\.1 is-at 02:78:72:00:00:01$/);
     expect(dump).toHaveLength(102); // ARP, 4 echoes, 2 UDP and their answers; 40 UDP echoes and theirs; 3 echoes and a UDP echo after the reconnect
     expect(xenrr(ROOT, 'dump', `${dir}/a.xrr`, '--kind', 'ring').stdout).toMatch(/netif-tx dom1->dom0 req \d+->\d+ rsp/);
+    const first = JSON.parse(xenrr(ROOT, 'dump', `${dir}/a.xrr`, '--kind', 'net', '--json', '--to', '1000000').stdout.split('\n')[0]!) as { src: string; dst: string; frame: string };
+    expect(first).toMatchObject({ src: 'vif1.0', dst: 'peer' });
+    expect(first.frame).toMatch(/^ffffffffffff00163e[0-9a-f]{6}0806/); // broadcast, from our MAC, ARP
+    expect(xenrr(ROOT, 'diff', `${dir}/a.xrr`, `${dir}/b.xrr`, '--ignore', 'frame').status).toBe(0);
     const e = xenrr(ROOT, 'export', `${dir}/a.xrr`, '--pcap', `${dir}/out.pcap`);
     expect(e.stderr).toBe('');
     expect(e.stdout).toMatch(/out\.pcap: 102 frames, \d+ bytes/);
