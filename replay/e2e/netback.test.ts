@@ -6,7 +6,8 @@
  * backend's rings and backlog, the switch's tables and the peer are in
  * snapshots); `export --pcap` writes a file tcpdump reads, with ARP and
  * ICMP echo request/reply lines and correct checksums; the xenstore layout
- * is xl's; bad vif and bridge settings are one line, exit 2.
+ * is xl's; a frontend that dies leaves nothing behind; bad vif and bridge
+ * settings are one line, exit 2.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -155,6 +156,25 @@ describe.skipIf(!built)('netback and the virtual switch with the corpus netfront
       expect(again.length).toBe(seen.length - snap.seq);
       expect(again).toEqual(seen.slice(snap.seq));
     }
+  });
+
+  it('a frontend that dies mid-traffic leaves no grant mapped, no device, no port on the bridge', () => {
+    const s = load(FILE);
+    const m = buildMachine(s);
+    let killed = false;
+    m.run(s.maxInsns, () => {
+      const text = Buffer.from(m.domains[0]!.console).toString('latin1');
+      if (!killed && text.includes('port unreachable ok')) {
+        m.xen.shutdown(m.domains[0]!, 'crash');
+        killed = true;
+      }
+    });
+    expect(killed).toBe(true);
+    expect(m.store.read('/local/domain/0/backend/vif/1/0/state')).toBeNull();
+    expect(m.store.read('/local/domain/1/device/vif/0/state')).toBeNull();
+    expect(m.netback.list).toEqual([]);
+    expect(m.netback.sw.bridgeOf('vif1.0')).toBeNull();
+    expect([...m.domains[0]!.active.values()].every((a) => a.hostR + a.hostW + a.devR + a.devW === 0)).toBe(true);
   });
 
   it('bad vifs and bridges: one line naming the field, exit 2', () => {
