@@ -3,11 +3,12 @@
  * run; tests never assert timings, this does not either.
  *
  * `npm run bench -- startup tui` runs only those groups (cpu, linux, xen,
- * trace, replay, tui, images, gdb, gdb-linux, startup).
+ * net, trace, replay, tui, images, gdb, gdb-linux, startup).
  */
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
 import { benchDisk } from './disk-bench.js';
+import { benchNet } from './net-bench.js';
 import { benchPartial } from './partial-bench.js';
 import { benchImages } from './image-bench.js';
 import { benchProtocol } from './protocol-bench.js';
@@ -30,7 +31,7 @@ function table(title: string, rows: Row[]): void {
   for (const r of rows) process.stdout.write(`${line(cols.map((c) => String(r[c])))}\n`);
 }
 
-const GROUPS = ['cpu', 'linux', 'xen', 'trace', 'replay', 'tui', 'images', 'gdb', 'gdb-linux', 'startup'];
+const GROUPS = ['cpu', 'linux', 'xen', 'net', 'trace', 'replay', 'tui', 'images', 'gdb', 'gdb-linux', 'startup'];
 const only = process.argv.slice(2);
 for (const g of only) if (!GROUPS.includes(g)) throw new Error(`unknown bench group '${g}' (groups: ${GROUPS.join(', ')})`);
 const want = (g: string): boolean => only.length === 0 || only.includes(g);
@@ -48,6 +49,7 @@ if (want('xen')) {
   const fvb = benchFullVsBare();
   if (fvb.length > 0) table('compute guest as a PV domain on the full machine vs the bare core (best of 3)', fvb);
 }
+if (want('net')) table('network: corpus netfront on dom0 netback and the switch\'s peer (best of 3)', await benchNet());
 if (want('trace')) {
   table('trace: pingpong recorded vs a lean run (medians of 10 each after warm-up, interleaved; overhead from CPU time)', await benchRecord());
   table('trace: record overhead on long runs, dense and sparse (medians)', await benchRecordLong());

@@ -71,7 +71,8 @@ const PV_GUESTS = [
   { name: 'crash' },
   { name: 'ringpair', deps: ['include/ring.h'] },
   { name: 'idle' },
-  { name: 'blkfront', extra: ['blkfront-io.c'], deps: ['include/ring.h', 'include/blkif.h', 'blkfront.h'] },
+  { name: 'blkfront', extra: ['blkfront-io.c'], deps: ['include/ring.h', 'include/blkif.h', 'include/xenbus.h', 'blkfront.h'] },
+  { name: 'netfront', extra: ['netfront-dev.c', 'netfront-ip.c'], deps: ['include/ring.h', 'include/netif.h', 'include/xenbus.h', 'netfront.h'] },
 ];
 
 // Disk images (build/corpus/disks/<name>), sizes in MiB.

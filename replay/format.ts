@@ -3,6 +3,7 @@
  * and diff show them: `EVTCHNOP_send port=3 -> 0`.
  */
 import type { Decoded, SimEvent } from '../sim/events.js';
+import { describeFrame } from './net-summary.js';
 import { DOMID_COW, DOMID_IDLE, DOMID_INVALID, DOMID_IO, DOMID_SELF, DOMID_XEN } from '../sim/xen/public/xen.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
@@ -64,6 +65,8 @@ export function summary(e: SimEvent): string {
       return e.text;
     case 'grants':
       return `grants: ${e.granted.length} granted${e.granted.length ? ` (${e.granted.map((g) => `${g.ref}->d${g.domid}${(Number(g.flags) & 24) !== 0 ? ' mapped' : ''}`).join(', ')})` : ''}, ${e.mapped.length} mapped${e.mapped.length ? ` (${e.mapped.map((m) => `d${m.dom}:${m.ref}`).join(', ')})` : ''}`;
+    case 'net':
+      return `${e.bridge} ${e.src} -> ${e.dst === '' ? '(filtered)' : e.dst}: ${describeFrame(e.frame)}`;
   }
 }
 
@@ -73,5 +76,5 @@ export const KIND_ALIASES: Record<string, SimEvent['kind'][]> = {
   event: ['evtchn_send', 'evtchn_deliver'], evtchn: ['evtchn_send', 'evtchn_deliver'],
   send: ['evtchn_send'], deliver: ['evtchn_deliver'], exception: ['exception'], timer: ['timer'], sched: ['sched'],
   console: ['console'], xenstore: ['xenstore'], ring: ['ring'], domain: ['domain_state'], state: ['domain_state'],
-  input: ['input'], milestone: ['milestone'], grants: ['grants'], grant: ['grants'],
+  input: ['input'], milestone: ['milestone'], grants: ['grants'], grant: ['grants'], net: ['net'], frame: ['net'],
 };

@@ -23,6 +23,7 @@
  *   domain_state state, reason
  *   input        source, text;  milestone  text
  *   grants       granted[i].<field>, mapped[i].<field> minus frames
+ *   net          bridge, src, dst, frame (its bytes, in hex)
  *
  * Dropped from decoded arguments and ring slots: every 64-bit (U64) value
  * except `sector_number`, and every field whose name (or a component of its
@@ -62,6 +63,7 @@ export const FIELD_NAMES: readonly string[] = [
   'dom', 'vcpu', 'at', 'op', 'sub', 'result', 'arg', 'port', 'toDom', 'toPort', 'virq', 'ports', 'vector', 'errorCode', 'bounced',
   'what', 'source', 'text', 'txId', 'path', 'value', 'state', 'reason', 'ring', 'frontDom', 'backDom', 'reqDelta', 'rspDelta', 'slot',
   'masked', 'seen', 'entries', 'granted', 'mapped',
+  'bridge', 'src', 'dst', 'frame',
 ];
 
 const HEX = /0x[0-9a-fA-F]+/g;
@@ -201,6 +203,12 @@ export class Normalizer {
       case 'grants':
         for (let i = 0; i < e.granted.length; i++) this.decoded(`granted[${i}]`, e.granted[i]!, false);
         for (let i = 0; i < e.mapped.length; i++) this.decoded(`mapped[${i}]`, e.mapped[i]!, false);
+        break;
+      case 'net':
+        this.put('bridge', e.bridge);
+        this.put('src', e.src);
+        this.put('dst', e.dst);
+        this.put('frame', Buffer.from(e.frame).toString('hex'));
         break;
     }
   }

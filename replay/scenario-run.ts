@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
 import { Machine, type DomainSpec, type MachineOptions, type RunSummary } from '../sim/machine.js';
-import { diskPath, kernelPath, machineActions, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
+import { diskPath, domainVifs, kernelPath, machineActions, scenarioBridges, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
@@ -32,7 +32,12 @@ export function domainFiles(s: Scenario, k: number): { kernel: string; ramdisk?:
  */
 export function domainSpec(s: Scenario, k: number, seed: number, kernel: KernelImage, ramdisk: Uint8Array | undefined, disks: DiskSpec[]): DomainSpec {
   const { name, memoryMiB, vcpus, cmdline, privileged, kernel: kernelName } = s.domains[k]!;
-  return { name, memoryMiB, vcpus, cmdline, privileged, id: k + 1, seed, image: kernel.elf, kernel: kernelName, disks, ...(ramdisk !== undefined ? { ramdisk } : {}) };
+  return { name, memoryMiB, vcpus, cmdline, privileged, id: k + 1, seed, image: kernel.elf, kernel: kernelName, disks, vifs: domainVifs(s, k), ...(ramdisk !== undefined ? { ramdisk } : {}) };
+}
+
+/** The machine-wide options a scenario sets: the scheduler's quantum, the boot wallclock, the virtual switch's bridges. */
+export function machineOptions(s: Scenario): MachineOptions {
+  return { quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s), bridges: scenarioBridges(s) };
 }
 
 /** Read domain `k`'s kernel, ramdisk and disk images; a missing or unloadable file is a UsageError naming the scenario field. */
@@ -62,7 +67,7 @@ export function buildMachine(s: Scenario, opts: BuildOptions = {}): Machine {
   let machine: Machine;
   try {
     machine = new Machine(specs, opts.sink ?? null, {
-      quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s),
+      ...machineOptions(s),
       ...(opts.console !== undefined ? { console: opts.console } : {}), ...(opts.crash !== undefined ? { crash: opts.crash } : {}),
     });
   } catch (e) {

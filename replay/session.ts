@@ -28,7 +28,7 @@ import { verifyRun, type VerifyResult } from './session-verify.js';
 import { viewRegister, type MachineView } from './session-view.js';
 import { watchBackward, watchForward, type IcountPoint, type MachineSource, type WatchHit, type WatchSpec } from './session-watch.js';
 import { ImageError, kernelImage, type KernelImage } from './image/kernel-image.js';
-import { domainSpec } from './scenario-run.js';
+import { domainSpec, machineOptions } from './scenario-run.js';
 import type { SymbolTable } from './image/symbol-table.js';
 import { loadSymbolTables, type Symbols } from './symbols.js';
 
@@ -122,7 +122,7 @@ export class ReplaySession {
    * what the trace can check.
    */
   private fresh(sink: ((e: SimEvent) => void) | null): Machine {
-    const opts = { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock, actions: machineActions(this.scenario) };
+    const opts = machineOptions(this.scenario);
     if (this.reader.complete) return new Machine(this.specs, sink, opts);
     const end = this.reader.index.eventCount;
     const inner = sink ?? ((): void => {});

@@ -70,6 +70,12 @@ export type SimEventBody =
    */
   | { kind: 'grants'; granted: Decoded[]; mapped: Decoded[] }
   | { kind: 'input'; source: string; text: string }
+  /**
+   * A frame the virtual switch forwarded: its bridge, the port it came in on
+   * (vif<dom>.<devid>, or "peer"), the ports it went to (comma-separated,
+   * empty when it was filtered), and its bytes from the Ethernet header on.
+   */
+  | { kind: 'net'; bridge: string; src: string; dst: string; frame: Uint8Array }
   | { kind: 'milestone'; text: string };
 
 export type RingKind = 'console' | 'xenstore' | 'blkif' | 'netif-tx' | 'netif-rx';

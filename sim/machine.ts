@@ -16,10 +16,12 @@ import { bpKeyOf } from './cpu/regs.js';
 import { HOT_RUNS } from './cpu/jit.js';
 import type { EventSink } from './events.js';
 import { Blkback } from './services/blkback/index.js';
+import { Netback } from './services/netback/index.js';
+import { VSwitch, type BridgeSpec } from './services/netback/switch.js';
 import { ConsoleDriver } from './services/console-driver.js';
 import { Dom0 } from './services/dom0.js';
 import { XenStore } from './services/xenstored.js';
-import { Toolstack, type DiskSpec } from './services/toolstack/index.js';
+import { Toolstack, type DiskSpec, type VifSpec } from './services/toolstack/index.js';
 import { XenstoreDriver } from './services/xenstore-driver.js';
 import { injectException, maybeUpcall } from './xen/bounce.js';
 import type { PvHost } from './xen/pv-host.js';
@@ -42,11 +44,13 @@ const FEP_PREFIX_LEN = 5;
 
 /**
  * A domain to build: its kernel image, `kernel` the scenario's name for it
- * (xl's kernel=, in /vm/<uuid>/image/kernel), and the virtual disks the
- * toolstack gives it.
+ * (xl's kernel=, in /vm/<uuid>/image/kernel), and the virtual disks and
+ * network interfaces the toolstack gives it.
  */
-export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string; disks?: DiskSpec[] };
+export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string; disks?: DiskSpec[]; vifs?: VifSpec[] };
 export type MachineOptions = {
+  /** the virtual switch's bridges and their peers (default: none) */
+  bridges?: BridgeSpec[];
   /** instructions per slice */
   quantum?: number;
   /** boot wallclock, seconds since the epoch */
@@ -94,6 +98,8 @@ export class Machine {
   /** the toolstack's devices (disks and their contents) and the block backend */
   readonly toolstack: Toolstack;
   readonly blkback: Blkback;
+  /** the network backend and the virtual switch its vifs are on */
+  readonly netback: Netback;
   private readonly order: Vcpu[] = [];
   private next = 0;
   readonly quantum: number;
@@ -139,13 +145,17 @@ export class Machine {
     const dom0 = (this.dom0 = new Dom0(this.xen, this.store, this.tracker));
     const xenstored = new XenstoreDriver(dom0, this.store);
     const consoled = new ConsoleDriver(dom0);
-    const toolstack = (this.toolstack = new Toolstack(dom0));
+    const sw = new VSwitch(dom0, opts.bridges ?? []);
+    const toolstack = (this.toolstack = new Toolstack(dom0, sw));
     const blkback = (this.blkback = new Blkback(dom0, (major, minor) => toolstack.loopDevice(major, minor)));
+    const netback = (this.netback = new Netback(dom0, sw));
     dom0.register(xenstored);
     dom0.register(consoled);
     dom0.register(toolstack);
     dom0.register(blkback);
+    dom0.register(netback);
     blkback.start();
+    netback.start();
     this.xen.onBackendKick = (d, port, p) => dom0.kick(d, port, p);
     this.xen.onBackendClosed = (d, port, p) => dom0.peerClosed(d, port, p);
     this.xen.onDomainDown = (d) => dom0.domainDown(d.id);
@@ -172,7 +182,7 @@ export class Machine {
         id: d.id, name: d.name, uuid: d.uuid, targetKiB: spec.memoryMiB * 1024, maxKiB: spec.memoryMiB * 1024, vcpus: spec.vcpus,
         storePort: d.storePort, storeMfn: d.storeMfn, consolePort: d.consolePort, consoleMfn: d.consoleMfn,
         kernel: spec.kernel ?? '', cmdline: spec.cmdline, startTime: this.xen.bootWallclock,
-      }, spec.disks ?? []);
+      }, spec.disks ?? [], spec.vifs ?? []);
       xenstored.attach(d);
       consoled.attach(d);
       this.tracker.add({ kind: 'console', frontDom: d.id, backDom: 0, port: d.consolePort, gref: 0, mfn: d.consoleMfn });

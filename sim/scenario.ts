@@ -20,15 +20,27 @@
  * read-only disk, and "w!" also writes every change through to the image
  * file (a run that changed its image replays only with a copy of the image
  * as it was: the trace holds the sha256 of the image the run started with).
+ *
+ * A domain's `vifs` are network interfaces as xl's vif configuration names
+ * them: `mac` (default 00:16:3e:xx:xx:xx, derived from the domain's name
+ * and the vif's index, where xl would pick at random), `bridge` (default
+ * xenbr0) and `ip` (what xl's ip= writes for the hotplug script: one or more
+ * IPv4 addresses). The scenario's `bridges` are the virtual switch's
+ * bridges (default: one, xenbr0); each has a built-in `peer` host (default
+ * 10.0.0.1/24, MAC 02:78:72:00:00:01, UDP echo on port 7; false: none).
  */
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 // The namespace, not `{ z }`: a bundle then leaves out the parts of zod not used here (its 47 locales).
 import * as z from 'zod';
 import { ROOT } from './package-info.js';
+import { formatMac, parseIPv4, parseMac } from './services/netback/proto.js';
 import { vdevNumber } from './services/vdev.js';
 // Types only: the trace commands load this schema without the machine.
 import type { MachineAction } from './toolstack-actions.js';
 import { MAX_MACHINE_MIB } from './xen/frames.js';
+
+/** The bridge vifs join by default (xl's default), and the switch's one bridge when a scenario names none. */
+export const DEFAULT_BRIDGE = 'xenbr0';
 
 const U32 = 'must be an unsigned 32-bit integer (0 to 4294967295)';
 
@@ -37,6 +49,26 @@ const DiskSchema = z.strictObject({
   target: z.string().min(1, 'must name an image file'),
   mode: z.enum(['r', 'w', 'w!'], { error: 'must be "r", "w" or "w!"' }).default('w'),
   format: z.literal('raw', { error: 'must be "raw" (the only image format)' }).default('raw'),
+});
+
+const MAC = 'must be a unicast MAC address, six hex pairs: 00:16:3e:12:34:56';
+const isUnicastMac = (m: string): boolean => (parseMac(m)?.[0] ?? 1) % 2 === 0;
+
+const VifSchema = z.strictObject({
+  mac: z.string().refine(isUnicastMac, MAC).optional(),
+  bridge: z.string().default(DEFAULT_BRIDGE),
+  ip: z.string().refine((v) => v.split(' ').every((a) => parseIPv4(a) >= 0), 'must be IPv4 addresses separated by spaces (10.0.0.2)').optional(),
+});
+
+const PeerSchema = z.strictObject({
+  ip: z.string().refine((v) => cidr(v) !== null, 'must be an IPv4 address with a prefix length (10.0.0.1/24)').default('10.0.0.1/24'),
+  mac: z.string().refine(isUnicastMac, MAC).default('02:78:72:00:00:01'),
+  udpEchoPort: z.number().int().min(1, 'must be a UDP port (1 to 65535)').max(65535, 'must be a UDP port (1 to 65535)').default(7),
+});
+
+const BridgeSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be an interface name of 1-15 letters, digits, _ . or -'),
+  peer: z.union([z.literal(false), PeerSchema], { error: 'must be false or a peer { ip, mac, udpEchoPort }' }).default({ ip: '10.0.0.1/24', mac: '02:78:72:00:00:01', udpEchoPort: 7 }),
 });
 
 const DomainSchema = z.strictObject({
@@ -49,6 +81,7 @@ const DomainSchema = z.strictObject({
   ramdisk: z.string().min(1).optional(),
   symbols: z.string().min(1).optional(),
   disks: z.array(DiskSchema).max(16, 'at most 16 disks per domain').default([]),
+  vifs: z.array(VifSchema).max(8, 'at most 8 vifs per domain').optional(),
 });
 
 /** What a toolstack action does (sim/toolstack-actions.ts says how). */
@@ -92,6 +125,7 @@ export const ScenarioSchema = z.strictObject({
   description: z.string().default(''),
   seed: z.number({ error: U32 }).int(U32).min(0, U32).max(0xffffffff, U32).default(0),
   maxInsns: z.number().int().positive().default(2_000_000_000),
+  bridges: z.array(BridgeSchema).min(1).max(16).optional(),
   quantum: z.number().int().positive().default(100_000),
   wallclock: z.number().int().nonnegative().default(1767225600),
   domains: z
@@ -138,6 +172,7 @@ export function parseScenario(json: unknown, file: string): Scenario {
       seen.set(vdevNumber(disk.vdev), disk.vdev);
     });
   });
+  checkNetwork(r.data, file);
   for (const key of [...Object.keys(r.data.expect.console), ...Object.keys(r.data.expect.shutdown)]) {
     if (!names.has(key)) throw new ScenarioError(`${file}: expect: no domain named '${key}'`);
   }
@@ -163,6 +198,55 @@ export function machineActions(s: Pick<Scenario, 'domains' | 'actions'>): Machin
     when: typeof a.at === 'object' ? ('event' in a.at ? { event: a.at.event } : { console: a.at.console, dom: id(a.at.domain ?? a.domain) }) : { time: parseTime(a.at)! },
     do: a.do, dom: id(a.domain), ...(a.key !== undefined ? { key: a.key } : {}),
   }));
+}
+
+/** "10.0.0.1/24" -> address and prefix length, or null. */
+function cidr(v: string): { ip: number; prefix: number } | null {
+  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(v);
+  const ip = m === null ? -1 : parseIPv4(m[1]!);
+  const prefix = m === null ? 33 : Number(m[2]);
+  return ip < 0 || prefix > 32 ? null : { ip, prefix };
+}
+
+type Parsed = z.infer<typeof ScenarioSchema>;
+
+/** The scenario's bridges (the default xenbr0 with its peer when it names none). */
+export function scenarioBridges(s: Pick<Parsed, 'bridges'>): Array<{ name: string; peer: { ip: number; prefix: number; mac: Uint8Array; udpEchoPort: number } | null }> {
+  const list = s.bridges ?? [{ name: DEFAULT_BRIDGE, peer: { ip: '10.0.0.1/24', mac: '02:78:72:00:00:01', udpEchoPort: 7 } }];
+  return list.map((b) => ({ name: b.name, peer: b.peer === false ? null : { ...cidr(b.peer.ip)!, mac: parseMac(b.peer.mac)!, udpEchoPort: b.peer.udpEchoPort } }));
+}
+
+/** Domain `k`'s vifs with every default filled in (device id = index; the MAC xl would have picked, made deterministic). */
+export function domainVifs(s: Pick<Parsed, 'domains'>, k: number): Array<{ devid: number; mac: string; bridge: string; ip?: string }> {
+  const d = s.domains[k]!;
+  return (d.vifs ?? []).map((v, devid) => ({ devid, mac: v.mac ?? defaultMac(d.name, devid), bridge: v.bridge, ...(v.ip !== undefined ? { ip: v.ip } : {}) }));
+}
+
+/** libxl's default MAC, 00:16:3e:(r0 & 0x7f):r1:r2, with r from an FNV-1a hash of "<domain>/<devid>" instead of a random UUID. */
+function defaultMac(name: string, devid: number): string {
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(`${name}/${devid}`, 'utf8')) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return [0x00, 0x16, 0x3e, (h >>> 24) & 0x7f, (h >>> 16) & 0xff, (h >>> 8) & 0xff].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** Bridges named once, every vif on a bridge of the scenario, no MAC twice on one bridge. */
+function checkNetwork(s: Parsed, file: string): void {
+  const bridges = scenarioBridges(s);
+  const names = bridges.map((b) => b.name);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) throw new ScenarioError(`${file}: bridges.${i}.name: duplicate bridge name '${n}'`);
+  });
+  const macs = new Map<string, string>(bridges.flatMap((b, i): Array<[string, string]> => (b.peer === null ? [] : [[`${b.name} ${formatMac(b.peer.mac)}`, `the peer of bridges.${i}`]])));
+  s.domains.forEach((_, k) => {
+    for (const v of domainVifs(s, k)) {
+      const where = `domains.${k}.vifs.${v.devid}`;
+      if (!names.includes(v.bridge)) throw new ScenarioError(`${file}: ${where}.bridge: no bridge named '${v.bridge}' (the scenario's bridges: ${names.join(', ')})`);
+      const key = `${v.bridge} ${v.mac.toLowerCase()}`;
+      const other = macs.get(key);
+      if (other !== undefined) throw new ScenarioError(`${file}: ${where}.mac: ${v.mac} is on bridge ${v.bridge} already (${other})`);
+      macs.set(key, where);
+    }
+  });
 }
 
 /** The image path a domain's `kernel` names. */

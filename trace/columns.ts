@@ -85,6 +85,7 @@ export class BatchBuilder {
   private readonly rg = { ringKindStr: new U32Col(), frontDom: new U32Col(), backDom: new U32Col(), gref: new U32Col(), port: new U32Col(), reqProdBefore: new U32Col(), reqProdAfter: new U32Col(), rspProdBefore: new U32Col(), rspProdAfter: new U32Col(), reqCons: new U32Col(), rspCons: new U32Col(), slots: fields(), seenStr: new U32Col(), entries: new U32Col() };
   private readonly gr = { entries: fields() };
   private readonly ds = { stateStr: new U32Col(), reasonStr: new U32Col() };
+  private readonly net = { bridgeStr: new U32Col(), srcStr: new U32Col(), dstStr: new U32Col(), frame: [] as Uint8Array[] };
   /** values that do not fit their column: the events (batch index) and their exact fields */
   private readonly exactEvent = new U32Col();
   private readonly exact = fields();
@@ -308,6 +309,8 @@ export class BatchBuilder {
       case 'grants':
         this.gr.entries.count.push(this.putFields(this.gr.entries, { granted: e.granted, mapped: e.mapped }));
         return;
+      case 'net':
+        return this.addNet(e);
     }
   }
 
@@ -394,6 +397,15 @@ export class BatchBuilder {
     this.u32(r.entries, 'entries', e.entries ?? 0);
   }
 
+  private addNet(e: Extract<SimEvent, { kind: 'net' }>): void {
+    const n = this.net;
+    n.bridgeStr.push(this.str(e.bridge));
+    n.srcStr.push(this.str(e.src));
+    n.dstStr.push(this.str(e.dst));
+    n.frame.push(e.frame);
+    this.bytes += e.frame.length + 4;
+  }
+
   /** The EventBatch message object (protobufjs field names). */
   message(prevHash: Uint8Array): Record<string, unknown> {
     const t = this.text;
@@ -402,7 +414,7 @@ export class BatchBuilder {
       ...this.rows.views(), stacks: this.stacks,
       hypercall: this.hc, evtchnSend: this.anyMasked ? this.ev : { ...this.ev, masked: [] }, evtchnDeliver: this.dl, exception: this.ex, timer: this.tm,
       sched: this.anySchedRings ? this.sc : { whatStr: this.sc.whatStr, until: this.sc.until },
-      console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone, grants: this.gr,
+      console: t.console, xenstore: this.xs, ring: this.rg, domainState: this.ds, input: t.input, milestone: t.milestone, grants: this.gr, net: this.net,
       ...(this.exactEvent.n > 0 ? { exactEvent: this.exactEvent, exact: this.exact } : {}),
     });
   }
@@ -412,6 +424,7 @@ export class BatchBuilder {
 export function eventJson(e: TraceEvent): string {
   const sort = (v: unknown): unknown => {
     if (typeof v === 'bigint') return `0x${v.toString(16)}`;
+    if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
     if (Array.isArray(v)) return v.map(sort);
     if (v !== null && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
     return v;

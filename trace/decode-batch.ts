@@ -168,9 +168,12 @@ export function decodeBatch(b: Col): TraceEvent[] {
   const ds = sub(b, 'domainState');
   const [dState, dReason] = [arr(ds, 'stateStr'), arr(ds, 'reasonStr')];
   const gEntries = readFields(sub(b, 'grants').entries as Col | undefined, strings);
+  const nt = sub(b, 'net');
+  const n = pick(nt, ['bridgeStr', 'srcStr', 'dstStr']);
+  const nFrame = (nt.frame as Uint8Array[] | undefined) ?? [];
 
   // per-kind cursors into the columns
-  let ih = 0, is = 0, id = 0, dp = 0, ix = 0, it = 0, ic = 0, iz = 0, ir = 0, ids = 0;
+  let ih = 0, is = 0, id = 0, dp = 0, ix = 0, it = 0, ic = 0, iz = 0, ir = 0, ids = 0, inet = 0;
   const it3 = { console: 0, input: 0, milestone: 0 };
   /** per-vCPU running icount and RIP (signed double) */
   const pos = new Map<number, { icount: number; rip: number }>();
@@ -264,6 +267,12 @@ export function decodeBatch(b: Col): TraceEvent[] {
       case 'grants': {
         const f = gEntries();
         e = { seq, time, dom: d, vcpu: v, icount, rip, kind, granted: unflatten(f, 'granted'), mapped: unflatten(f, 'mapped') };
+        break;
+      }
+      case 'net': {
+        const j = inet++;
+        const f = nFrame[j] ?? new Uint8Array(0);
+        e = { seq, time, dom: d, vcpu: v, icount, rip, kind, bridge: str(n.bridgeStr[j]), src: str(n.srcStr[j]), dst: str(n.dstStr[j]), frame: new Uint8Array(f.buffer, f.byteOffset, f.byteLength) };
         break;
       }
       default:

@@ -33,7 +33,7 @@ export const TRAILER = 16;
 /** SimEvent kinds <-> EventKind values. */
 export const KIND_CODES = {
   hypercall: 1, evtchn_send: 2, evtchn_deliver: 3, exception: 4, timer: 5, sched: 6, console: 7,
-  xenstore: 8, ring: 9, domain_state: 10, input: 11, milestone: 12, grants: 13,
+  xenstore: 8, ring: 9, domain_state: 10, input: 11, milestone: 12, grants: 13, net: 14,
 } as const;
 export type KindName = keyof typeof KIND_CODES;
 export const KIND_NAMES: KindName[] = [];

@@ -34,6 +34,7 @@ export const body: fc.Arbitrary<SimEventBody> = fc.oneof(
   fc.record({ kind: fc.constant('grants' as const), granted: fc.array(fc.record({ ref: small, domid: small, frame: fc.nat(), flags: fc.nat({ max: 0xffff }) }), { maxLength: 3 }), mapped: fc.array(fc.record({ handle: small, dom: small, ref: small, flags: fc.nat({ max: 31 }) }), { maxLength: 3 }) }),
   fc.record({ kind: fc.constant('input' as const), source: fc.constant('console'), text: fc.string({ maxLength: 10 }) }),
   fc.record({ kind: fc.constant('milestone' as const), text: fc.string({ maxLength: 20 }) }),
+  fc.record({ kind: fc.constant('net' as const), bridge: fc.constantFrom('xenbr0', 'br1'), src: fc.constantFrom('vif1.0', 'peer'), dst: fc.constantFrom('', 'peer', 'vif1.0,vif2.0'), frame: fc.uint8Array({ maxLength: 80 }) }),
 );
 
 /** A stream with increasing seq/time and per-vCPU increasing instruction counts. */

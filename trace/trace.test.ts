@@ -38,7 +38,7 @@ describe('trace container', () => {
     const back = [...r.events()];
     expect(back.length).toBe(evs.length);
     back.forEach((e, i) => expect(eventJson(e)).toBe(eventJson(canonical(evs[i]!))));
-    expect(new Set(evs.map((e) => e.kind)).size).toBe(13);
+    expect(new Set(evs.map((e) => e.kind)).size).toBe(14);
     // The optional fields (set only when they say something) come back where they were, and only there.
     const optional = (es: typeof evs): number[] => es.map((e) => (e.kind === 'evtchn_send' && e.masked ? 1 : 0) + (e.kind === 'sched' && e.rings ? 2 : 0) + (e.kind === 'ring' && e.seen ? 4 : 0) + (e.kind === 'ring' && e.entries ? 8 : 0));
     expect(optional(back)).toEqual(optional(evs));

@@ -20,13 +20,13 @@ export function fit(s: string, w: number): string {
 
 export const KIND_SHORT: Record<SimEvent['kind'], string> = {
   hypercall: 'hcall', evtchn_send: 'send', evtchn_deliver: 'deliver', exception: 'exc', timer: 'timer', sched: 'sched',
-  console: 'console', xenstore: 'xs', ring: 'ring', domain_state: 'domain', input: 'input', milestone: 'mark', grants: 'grants',
+  console: 'console', xenstore: 'xs', ring: 'ring', domain_state: 'domain', input: 'input', milestone: 'mark', grants: 'grants', net: 'net',
 };
 
 /** Ink colour names per kind; undefined = the terminal's default. */
 export const KIND_COLOUR: Record<SimEvent['kind'], string | undefined> = {
   hypercall: 'cyan', evtchn_send: 'yellow', evtchn_deliver: 'yellow', exception: 'red', timer: 'gray', sched: 'gray',
-  console: 'green', xenstore: 'magenta', ring: 'blue', domain_state: 'redBright', input: 'green', milestone: undefined, grants: 'blue',
+  console: 'green', xenstore: 'magenta', ring: 'blue', domain_state: 'redBright', input: 'green', milestone: undefined, grants: 'blue', net: 'blueBright',
 };
 
 /** NO_COLOR (any value, per no-color.org) turns colour off. */
@@ -48,6 +48,7 @@ export function eventFields(e: SimEvent, sym: string, stack: string[] = []): str
   const out: string[] = [];
   const walk = (prefix: string, v: unknown): void => {
     if (typeof v === 'bigint') out.push(`${prefix}=${hex(v)}`);
+    else if (v instanceof Uint8Array) out.push(`${prefix}=${v.length} bytes ${Buffer.from(v.subarray(0, 64)).toString('hex')}${v.length > 64 ? '…' : ''}`);
     else if (Array.isArray(v)) {
       if (v.length === 0) out.push(`${prefix}=[]`);
       else if (v.every((x) => typeof x !== 'object')) out.push(`${prefix}=[${v.map((x) => (typeof x === 'bigint' ? hex(x) : String(x))).join(',')}]`);

@@ -134,7 +134,7 @@ export function registerTraceCommands(program: Command): void {
         for (const e of r.events(from, to)) {
           if (dom !== null && e.dom !== dom) continue;
           if (kinds !== null && !kinds.has(e.kind)) continue;
-          process.stdout.write(o.json ? `${JSON.stringify(e, (_, v) => (typeof v === 'bigint' ? hex(v) : v))}\n` : `${line(e, syms, o.stacks === true)}\n`);
+          process.stdout.write(o.json ? `${JSON.stringify(e, (_, v) => (typeof v === 'bigint' ? hex(v) : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : v))}\n` : `${line(e, syms, o.stacks === true)}\n`);
         }
       } catch (e) {
         if (e instanceof TraceError) throw new UsageError(e.message);

@@ -62,9 +62,9 @@ describe('xenrr export --perfetto', () => {
     expect(existsSync(`${DIR}/garbage.json`)).toBe(false);
   });
 
-  it('without --perfetto: commander error, exit 2', () => {
+  it('without --perfetto or --pcap: one line, exit 2', () => {
     const r = xenrr('export', 'whatever.xrr');
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("error: required option '--perfetto <out.json>' not specified\n");
+    expect(r.stderr).toBe('xenrr: export: give --perfetto <out.json> and/or --pcap <out.pcap>\n');
   });
 });

@@ -29,7 +29,7 @@
  * built from the same scenario. Views of guest memory are rebuilt, never
  * snapshotted: memory itself is in the machine snapshot.
  */
-import type { LazyBody, SimEventBody } from '../events.js';
+import type { LazyBody, RingKind, SimEventBody } from '../events.js';
 import type { Domain } from '../xen/domain.js';
 import type { XsRecord } from './xenstored.js';
 
@@ -95,6 +95,14 @@ export interface Dom0Env {
   mapGrant(dom: number, ref: number, readonly: boolean): GrantMap | number;
   /** unmap_grant_ref of a device mapping; a GNTST_* code. */
   unmapGrant(m: GrantMap): number;
+  /**
+   * GNTTABOP_copy between page offset `off` of grant `ref` of domain `dom`
+   * and dom0's buffer `buf[at..at+len)`: into the grant when `toGrant`.
+   * A GNTST_* code (hypercall/gnttab-copy.ts).
+   */
+  copyGrant(dom: number, ref: number, off: number, buf: Uint8Array, at: number, len: number, toGrant: boolean): number;
+  /** Simulated time, ns. */
+  now(): number;
   /** A machine frame (a mapped grant's, or a ring page the toolstack set up). */
   frame(mfn: number): DataView;
   /**
@@ -106,7 +114,7 @@ export interface Dom0Env {
   /** Put an event in the trace on behalf of dom0 (position: none); a lazy body is built only for a listener (Xen.emit). */
   emit(body: SimEventBody | LazyBody): void;
   /** Tell the trace about a shared ring this driver serves (decoded like every ring), and report what crossed it. */
-  ringAdd(r: { kind: 'blkif'; frontDom: number; port: number; gref: number; mfns: number[]; entries: number }): void;
+  ringAdd(r: { kind: Exclude<RingKind, 'console' | 'xenstore'>; frontDom: number; port: number; gref: number; mfns: number[]; entries: number }): void;
   ringRemove(frontDom: number, port: number): void;
   /**
    * Report what crossed the ring since the last look, as dom0's traffic:

@@ -18,9 +18,10 @@
  * in queue order, until nothing moves. Watch callbacks that make requests
  * only queue more work for the loop, never recurse into it.
  */
-import type { Decoded, LazyBody, SimEventBody } from '../events.js';
+import type { Decoded, LazyBody, RingKind, SimEventBody } from '../events.js';
 import type { Domain, GrantMapping, Port } from '../xen/domain.js';
 import { EvtState, NR_EVTCHN_PORTS } from '../xen/domain.js';
+import { copyGrant } from '../xen/hypercall/gnttab-copy.js';
 import { mapGrant, unmapGrant } from '../xen/hypercall/gnttab-map.js';
 import { grantReport } from '../xen/hypercall/gnttab-report.js';
 import { GNTMAP_device_map, GNTMAP_readonly, GNTST_okay } from '../xen/public/grant_table.js';
@@ -126,6 +127,14 @@ export class Dom0 implements Dom0Env {
     return unmapGrant(this.xen, this.grantee, null, 0n, BigInt(m.mfn) << 12n, 0n, m.handle);
   }
 
+  copyGrant(dom: number, ref: number, off: number, buf: Uint8Array, at: number, len: number, toGrant: boolean): number {
+    return copyGrant(this.xen, 0, dom, ref, off, buf, at, len, toGrant);
+  }
+
+  now(): number {
+    return this.xen.now();
+  }
+
   frame(mfn: number): DataView {
     return this.xen.frames.mem.frame(mfn)!;
   }
@@ -178,7 +187,7 @@ export class Dom0 implements Dom0Env {
     if (d !== undefined) this.emitFor(dom, () => ({ kind: 'grants', ...grantReport(this.xen, d) }));
   }
 
-  ringAdd(r: { kind: 'blkif'; frontDom: number; port: number; gref: number; mfns: number[]; entries: number }): void {
+  ringAdd(r: { kind: Exclude<RingKind, 'console' | 'xenstore'>; frontDom: number; port: number; gref: number; mfns: number[]; entries: number }): void {
     this.tracker.add({ kind: r.kind, frontDom: r.frontDom, backDom: 0, port: r.port, gref: r.gref, mfn: r.mfns[0]!, mfns: [...r.mfns], entries: r.entries });
   }
 

@@ -94,13 +94,6 @@ _Static_assert(sizeof(struct blkif_response) == 16, "blkif_response size");
 
 DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
 
-/* xenbus states, as written (decimal) to the "state" nodes. */
-#define XenbusStateUnknown       0
-#define XenbusStateInitialising  1
-#define XenbusStateInitWait      2
-#define XenbusStateInitialised   3
-#define XenbusStateConnected     4
-#define XenbusStateClosing       5
-#define XenbusStateClosed        6
+#include "xenbus.h"
 
 #endif /* XENRR_BLKIF_H */

@@ -292,7 +292,7 @@ export class VbdDevice {
 }
 
 /** xenbus_read_unsigned: a decimal (or 0x hex) value, or `dflt` when absent or malformed. */
-function readUnsigned(v: string | null, dflt: number): number {
+export function readUnsigned(v: string | null, dflt: number): number {
   if (v === null || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) return dflt;
   const n = Number(v);
   return n <= 0xffffffff ? n : dflt;

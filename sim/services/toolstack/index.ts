@@ -8,10 +8,13 @@
  *      each waits for its backend to reach InitWait, then runs the block
  *      hotplug script (libxl__wait_device_connection);
  *   3. domcreate_launch_dm, once every disk is attached (the multidev
- *      callback): console 0 (domain.ts).
+ *      callback): console 0 (domain.ts);
+ *   4. domcreate_attach_devices: every vif's libxl__device_nic_add
+ *      (vifs.ts), each waiting for its backend's InitWait, then the
+ *      vif-bridge hotplug script, which puts it on its bridge.
  * Steps 2 and 3 move on from watch events (the backend's state), as
  * libxl's event loop does; the machine pumps the store until every domain
- * it builds has its console (`checkCreated`), before any guest runs.
+ * it builds has its console and its vifs (`checkCreated`), before any guest runs.
  *
  * The disks themselves (image + overlay, blkback/disk.ts) belong here, as
  * loop devices belong to dom0 rather than to one backend instance: the
@@ -25,41 +28,51 @@
  */
 import type { BackendDriver, Dom0Env } from '../backend.js';
 import { DiskStore } from '../blkback/disk.js';
+import type { VSwitch } from '../netback/switch.js';
 import { vdevNumber } from '../vdev.js';
 import { XenbusStateInitWait } from '../../xen/public/io/xenbus.js';
 import { blockHotplugAdd, diskAdd, diskDestroy, LOOP_MAJOR, vbdPaths, type DiskSpec } from './disks.js';
 import { buildPost, consoleAdd, domainMake, storeLibxlEntry, type XlDomain } from './domain.js';
+import { nicAdd, nicDestroy, vifHotplugAdd, vifPaths, type VifSpec } from './vifs.js';
 
 export { LOOP_MAJOR, type DiskSpec } from './disks.js';
+export { type VifSpec } from './vifs.js';
 export { xlCreateDomain, type XlDomain } from './domain.js';
 
 type Disk = { fe: number; devid: number; vdev: string; target: string; readonly: boolean; minor: number; store: DiskStore; hotplugged: boolean; gone: boolean };
 type DiskState = { hotplugged: boolean; gone: boolean; overlay: Map<number, Uint8Array> };
-type ToolstackState = { disks: DiskState[]; creating: XlDomain[] };
+type Vif = { fe: number; spec: VifSpec; hotplugged: boolean; gone: boolean };
+/** An xl create under way: the domain, its vifs (added once console 0 is), whether console 0 is there. */
+type Creating = { d: XlDomain; vifs: VifSpec[]; console: boolean };
+type ToolstackState = { disks: DiskState[]; vifs: Array<{ hotplugged: boolean; gone: boolean }>; creating: Creating[] };
 
 export class Toolstack implements BackendDriver {
   readonly name = 'toolstack';
   private readonly disks: Disk[] = [];
   /** xl create under way: domains waiting for their disks' hotplug before console 0 (step 3) */
-  private readonly creating = new Map<number, XlDomain>();
+  private readonly creating = new Map<number, Creating>();
+  private readonly vifs: Vif[] = [];
 
-  constructor(private readonly env: Dom0Env) {}
+  /** `sw`: the switch vif-bridge plugs vifs into (none: every vif's hotplug fails). */
+  constructor(private readonly env: Dom0Env, private readonly sw: Pick<VSwitch, 'plug' | 'unplug'> = { plug: () => false, unplug: () => {} }) {}
 
-  /** xl create of domain `d` (built, not yet running) with its disks: steps 1 and 2, and 3 when no disk waits. */
-  createDomain(d: XlDomain, disks: DiskSpec[]): void {
+  /** xl create of domain `d` (built, not yet running) with its disks and vifs: steps 1 and 2, then 3 and 4 as the disks are ready. */
+  createDomain(d: XlDomain, disks: DiskSpec[], vifs: VifSpec[] = []): void {
     domainMake(this.env.xs, d);
     buildPost(this.env.xs, d);
     storeLibxlEntry(this.env.xs, d);
-    this.creating.set(d.id, d);
+    this.creating.set(d.id, { d, vifs, console: false });
     for (const disk of disks) this.addDisk(d.id, disk);
     this.launch(d.id);
   }
 
-  /** Every xl create finished; otherwise one line naming a disk whose backend never came (libxl would time out). */
+  /** Every xl create finished; otherwise one line naming a device whose backend never came (libxl would time out) or whose hotplug failed. */
   checkCreated(): void {
     for (const id of this.creating.keys()) {
       const d = this.disks.find((x) => x.fe === id && !x.hotplugged);
-      throw new RangeError(`domain ${id}: ${d === undefined ? 'xl create did not finish' : `disk ${d.vdev}: its backend never reached InitWait`}`);
+      const v = this.vifs.find((x) => x.fe === id && !x.hotplugged);
+      const failed = v === undefined ? null : this.env.xs.read(`${vifPaths(id, v.spec.devid).be}/hotplug-error`);
+      throw new RangeError(`domain ${id}: ${d !== undefined ? `disk ${d.vdev}: its backend never reached InitWait` : v !== undefined ? `vif ${v.spec.devid}: ${failed ?? 'its backend never reached InitWait'}` : 'xl create did not finish'}`);
     }
   }
 
@@ -86,6 +99,7 @@ export class Toolstack implements BackendDriver {
   }
 
   watch(path: string, token: string): void {
+    if (token.startsWith('vif:')) return this.vifWatch(path, token);
     const d = this.byToken(token);
     if (d === undefined || d.hotplugged || d.gone) return;
     if (this.env.xs.read(path) !== `${XenbusStateInitWait}`) return;
@@ -95,12 +109,32 @@ export class Toolstack implements BackendDriver {
     this.launch(d.fe);
   }
 
-  /** Step 3 of xl create for domain `dom`, once none of its disks waits for hotplug. */
+  /** Steps 3 and 4 of xl create for domain `dom`, once none of its disks waits for hotplug; done once no vif waits. */
   private launch(dom: number): void {
-    const d = this.creating.get(dom);
-    if (d === undefined || this.disks.some((x) => x.fe === dom && !x.hotplugged && !x.gone)) return;
+    const c = this.creating.get(dom);
+    if (c === undefined || this.disks.some((x) => x.fe === dom && !x.hotplugged && !x.gone)) return;
+    if (!c.console) {
+      c.console = true;
+      consoleAdd(this.env.xs, c.d);
+      for (const spec of c.vifs) {
+        this.vifs.push({ fe: dom, spec, hotplugged: false, gone: false });
+        nicAdd(this.env.xs, dom, spec);
+        this.env.xs.watch(this, `${vifPaths(dom, spec.devid).be}/state`, `vif:${dom}/${spec.devid}`);
+      }
+    }
+    if (this.vifs.some((x) => x.fe === dom && !x.hotplugged && !x.gone)) return;
     this.creating.delete(dom);
-    consoleAdd(this.env.xs, d);
+  }
+
+  /** A vif's backend state changed: at InitWait, the vif-bridge hotplug script. */
+  private vifWatch(path: string, token: string): void {
+    const m = /^vif:(\d+)\/(\d+)$/.exec(token);
+    const v = m === null ? undefined : this.vifs.find((x) => x.fe === Number(m[1]) && x.spec.devid === Number(m[2]));
+    if (v === undefined || v.hotplugged || v.gone || this.env.xs.read(path) !== `${XenbusStateInitWait}`) return;
+    this.env.xs.unwatch(this, path, token);
+    if (!vifHotplugAdd(this.env.xs, v.fe, v.spec, (bridge, port) => this.sw.plug(bridge, port))) return;
+    v.hotplugged = true;
+    this.launch(v.fe);
   }
 
   /** The domain is gone: libxl destroys its devices. */
@@ -110,6 +144,13 @@ export class Toolstack implements BackendDriver {
       if (!d.hotplugged) this.env.xs.unwatch(this, `${vbdPaths(d.fe, d.devid).be}/state`, `hotplug:${d.fe}/${d.devid}`);
       d.gone = true;
       diskDestroy(this.env.xs, d.fe, d.devid);
+    }
+    for (const v of this.vifs) {
+      if (v.fe !== dom || v.gone) continue;
+      if (!v.hotplugged) this.env.xs.unwatch(this, `${vifPaths(v.fe, v.spec.devid).be}/state`, `vif:${v.fe}/${v.spec.devid}`);
+      v.gone = true;
+      this.sw.unplug(`vif${v.fe}.${v.spec.devid}`);
+      nicDestroy(this.env.xs, v.fe, v.spec.devid);
     }
   }
 
@@ -123,7 +164,8 @@ export class Toolstack implements BackendDriver {
   snapshot(): ToolstackState {
     return {
       disks: this.disks.map((d) => ({ hotplugged: d.hotplugged, gone: d.gone, overlay: d.store.snapshot() })),
-      creating: [...this.creating.values()].map((d) => ({ ...d })),
+      vifs: this.vifs.map((v) => ({ hotplugged: v.hotplugged, gone: v.gone })),
+      creating: [...this.creating.values()].map((c) => ({ d: { ...c.d }, vifs: c.vifs.map((v) => ({ ...v })), console: c.console })),
     };
   }
 
@@ -136,7 +178,9 @@ export class Toolstack implements BackendDriver {
       d.gone = x.gone;
       d.store.restore(x.overlay);
     });
+    if (s.vifs.length !== this.vifs.length) throw new RangeError(`toolstack snapshot has ${s.vifs.length} vifs, this machine ${this.vifs.length}`);
+    s.vifs.forEach((x, i) => Object.assign(this.vifs[i]!, x));
     this.creating.clear();
-    for (const d of s.creating) this.creating.set(d.id, { ...d });
+    for (const c of s.creating) this.creating.set(c.d.id, { d: { ...c.d }, vifs: c.vifs.map((v) => ({ ...v })), console: c.console });
   }
 }

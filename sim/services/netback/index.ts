@@ -1,0 +1,92 @@
+/**
+ * netback as a dom0 driver ("vif"): the xenbus backend core's device
+ * discovery for network devices (a watch on /local/domain/0/backend/vif;
+ * a device directory that exists, is not a device yet, has frontend-id and
+ * frontend, and is in state Initialising is probed; one whose directory
+ * vanished is removed), the devices it found (xenbus.ts), and the virtual
+ * switch their ports are on (switch.ts), whose state it snapshots with its
+ * own.
+ */
+import { XenbusStateInitialising } from '../../xen/public/io/xenbus.js';
+import type { BackendDriver, Dom0Env } from '../backend.js';
+import type { NetQueueState } from './queue.js';
+import type { SwitchState, VSwitch } from './switch.js';
+import { VifDevice, type VifState } from './xenbus.js';
+
+const ROOT = '/local/domain/0/backend/vif';
+
+/** A vif's counters (tests, benchmarks): per queue, tx and rx. */
+export type VifInfo = { name: string; port: string; state: number; mac: string; queues: Array<Pick<NetQueueState, 'tx' | 'rx' | 'halted'>> };
+
+export class Netback implements BackendDriver {
+  readonly name = 'vif';
+  private readonly devices = new Map<string, VifDevice>();
+
+  constructor(private readonly env: Dom0Env, readonly sw: VSwitch) {}
+
+  start(): void {
+    this.env.xs.watch(this, ROOT, 'backend');
+  }
+
+  get list(): VifInfo[] {
+    return [...this.devices.values()].map((d) => ({ name: d.name, port: d.port, state: d.s.state, mac: d.s.mac, queues: d.s.queues.map((q) => ({ tx: q.tx, rx: q.rx, halted: q.halted })) }));
+  }
+
+  watch(path: string, token: string): void {
+    if (token === 'backend') return this.changed(path);
+    const m = /^(fe|hp|mc):(\d+\/\d+)$/.exec(token);
+    const dev = m === null ? undefined : this.devices.get(m[2]!);
+    if (dev === undefined) return;
+    if (m![1] === 'hp') return dev.hotplugChanged();
+    if (m![1] === 'mc') return dev.mcastControlChanged();
+    dev.frontendChanged();
+    if (dev.gone) this.unregister(dev);
+  }
+
+  notify(port: number): void {
+    for (const d of this.devices.values()) if (d.notify(port)) return;
+  }
+
+  /** xenbus_dev_changed for a path under the vif backend directory. */
+  private changed(path: string): void {
+    const m = /^\/local\/domain\/0\/backend\/vif\/(\d+)\/(\d+)(\/|$)/.exec(path);
+    if (m === null) return;
+    const name = `${m[1]}/${m[2]}`;
+    const be = `${ROOT}/${name}`;
+    const xs = this.env.xs;
+    const exists = xs.directory(be) !== null;
+    const dev = this.devices.get(name);
+    if (!exists && dev !== undefined) return this.unregister(dev);
+    if (!exists || dev !== undefined || xs.read(`${be}/state`) !== `${XenbusStateInitialising}`) return;
+    const fe = Number(m[1]);
+    const feId = xs.read(`${be}/frontend-id`);
+    const otherend = xs.read(`${be}/frontend`);
+    if (feId === null || otherend === null || Number(feId) !== fe) return;
+    const s: VifState = {
+      fe, devid: Number(m[2]), otherend, state: XenbusStateInitialising, written: XenbusStateInitialising, handle: Number(m[2]), hotplugWatch: false,
+      mcastWatch: false, mac: '', canSg: false, gsoMask: 0, multicastControl: false, mcast: [], queues: [],
+    };
+    const d = new VifDevice(this.env, this, this.sw, s);
+    this.devices.set(d.name, d);
+    if (!d.probe()) this.unregister(d);
+  }
+
+  private unregister(dev: VifDevice): void {
+    this.devices.delete(dev.name);
+    dev.remove();
+  }
+
+  snapshot(): { devices: VifState[]; sw: SwitchState } {
+    return { devices: [...this.devices.values()].map((d) => d.s), sw: this.sw.snapshot() };
+  }
+
+  restore(state: unknown): void {
+    const st = state as { devices: VifState[]; sw: SwitchState };
+    this.sw.restore(st.sw);
+    this.devices.clear();
+    for (const s of st.devices) {
+      const d = new VifDevice(this.env, this, this.sw, s);
+      this.devices.set(d.name, d);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The toolstack's part in a guest's network interfaces: what `xl create`
+ * (libxl_nic.c, libxl__device_add_async) and the `vif-bridge` hotplug
+ * script write in dom0's xenstore.
+ *
+ * Creating a vif (one transaction), frontend domain F, device id D (the
+ * vif's index in the domain's list), backend dom0:
+ *   /libxl/F/device/vif/D/{frontend,backend}                    perms n0
+ *   /local/domain/F/device/vif/D                       perms nF r0 (rm, mkdir)
+ *     backend, then backend-id=0 state=1 handle=D mac=<mac> trusted=1
+ *     (perms nF r0), and mtu=1500 (perms n0 rF: the guest reads it only)
+ *   /local/domain/0/backend/vif/F/D                    perms n0 rF (rm, mkdir)
+ *     frontend, then frontend-id=F online=1 state=1
+ *     script=/etc/xen/scripts/vif-bridge mac=<mac> [ip=<ip>] bridge=<bridge>
+ *     handle=D type=vif hotplug-status="" (empty: netback waits for the
+ *     script before it reports Connected)
+ *   /libxl/F/device/vif/D: a copy of the backend's keys
+ * Keys are written in that order.
+ *
+ * Hotplug (once the backend reached InitWait): vif-bridge "online" adds
+ * the interface vif<F>.<D> to the bridge (the virtual switch's plug), then
+ * writes hotplug-status=connected; a bridge that does not exist makes it
+ * write hotplug-error and hotplug-status=error instead.
+ * Destroying: the vif leaves its bridge, and the directories go in one
+ * transaction.
+ */
+import type { Dom0Xs } from '../backend.js';
+import { XenbusStateInitialising } from '../../xen/public/io/xenbus.js';
+
+/** A vif as the scenario describes it (xl's vif spec: mac, bridge, ip), with its device id. */
+export type VifSpec = { devid: number; mac: string; bridge: string; ip?: string };
+
+const VIF_SCRIPT = '/etc/xen/scripts/vif-bridge';
+/** LIBXL_DEVICE_NIC_MTU_DEFAULT. */
+const MTU = 1500;
+const MAX_TX_TRIES = 16;
+
+export function vifPaths(fe: number, devid: number): { be: string; fePath: string; lib: string } {
+  return { be: `/local/domain/0/backend/vif/${fe}/${devid}`, fePath: `/local/domain/${fe}/device/vif/${devid}`, lib: `/libxl/${fe}/device/vif/${devid}` };
+}
+
+/** libxl__device_nic_add: the vif's libxl, frontend and backend directories in one transaction (retried on EAGAIN). */
+export function nicAdd(xs: Dom0Xs, fe: number, spec: VifSpec): void {
+  const { be, fePath, lib } = vifPaths(fe, spec.devid);
+  for (let tries = 0; ; tries++) {
+    const t = xs.transactionStart();
+    xs.rm(lib, t);
+    xs.write(`${lib}/frontend`, fePath, t);
+    xs.write(`${lib}/backend`, be, t);
+    const fperms = [`n${fe}`, 'r0'];
+    xs.rm(fePath, t);
+    xs.mkdir(fePath, t);
+    xs.setPerms(fePath, fperms, t);
+    xs.write(`${fePath}/backend`, be, t);
+    const fents: Array<[string, string]> = [['backend-id', '0'], ['state', `${XenbusStateInitialising}`], ['handle', `${spec.devid}`], ['mac', spec.mac], ['trusted', '1']];
+    for (const [k, v] of fents) {
+      xs.write(`${fePath}/${k}`, v, t);
+      xs.setPerms(`${fePath}/${k}`, fperms, t);
+    }
+    xs.write(`${fePath}/mtu`, `${MTU}`, t);
+    xs.setPerms(`${fePath}/mtu`, ['n0', `r${fe}`], t);
+    xs.rm(be, t);
+    xs.mkdir(be, t);
+    xs.setPerms(be, ['n0', `r${fe}`], t);
+    xs.write(`${be}/frontend`, fePath, t);
+    const bents: Array<[string, string]> = [
+      ['frontend-id', `${fe}`], ['online', '1'], ['state', `${XenbusStateInitialising}`], ['script', VIF_SCRIPT], ['mac', spec.mac],
+      ...(spec.ip !== undefined ? [['ip', spec.ip] as [string, string]] : []), ['bridge', spec.bridge], ['handle', `${spec.devid}`], ['type', 'vif'],
+      ['hotplug-status', ''],
+    ];
+    for (const [k, v] of bents) xs.write(`${be}/${k}`, v, t);
+    for (const [k, v] of bents) xs.write(`${lib}/${k}`, v, t);
+    const end = xs.transactionEnd(t, true);
+    if (end.ok || end.error !== 'EAGAIN' || tries > MAX_TX_TRIES) break;
+  }
+}
+
+/** vif-bridge "online": `plug` adds vif<F>.<D> to the bridge (false: no such bridge). */
+export function vifHotplugAdd(xs: Dom0Xs, fe: number, spec: VifSpec, plug: (bridge: string, port: string) => boolean): boolean {
+  const { be } = vifPaths(fe, spec.devid);
+  if (!plug(spec.bridge, `vif${fe}.${spec.devid}`)) {
+    xs.write(`${be}/hotplug-error`, `Could not find bridge device ${spec.bridge}`);
+    xs.write(`${be}/hotplug-status`, 'error');
+    return false;
+  }
+  xs.write(`${be}/hotplug-status`, 'connected');
+  return true;
+}
+
+/** libxl__device_destroy for a vif: its directories, in one transaction. */
+export function nicDestroy(xs: Dom0Xs, fe: number, devid: number): void {
+  const { be, fePath, lib } = vifPaths(fe, devid);
+  const t = xs.transactionStart();
+  xs.rm(fePath, t);
+  xs.rm(be, t);
+  xs.rm(lib, t);
+  xs.transactionEnd(t, true);
+}
