@@ -265,6 +265,11 @@ static int tx_complete(struct netdev *d, struct netq *q)
                 status = r.status;
         }
     }
+    /* All in: rsp_event = rsp_cons + 1, so the backend's next tx push notifies
+     * (as Linux's xennet_tx_buf_gc leaves it); blocking with it stale is a lost wake-up. */
+    int more;
+    RING_FINAL_CHECK_FOR_RESPONSES(&q->tx, more);
+    (void)more;
     if (status == NETIF_RSP_OKAY)
         d->tx_packets++;
     else
