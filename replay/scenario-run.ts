@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
 import { Machine, type DomainSpec, type MachineOptions, type RunSummary } from '../sim/machine.js';
-import { diskPath, kernelPath, machineActions, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
+import { chaosOption, diskPath, kernelPath, machineActions, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
@@ -62,7 +62,7 @@ export function buildMachine(s: Scenario, opts: BuildOptions = {}): Machine {
   let machine: Machine;
   try {
     machine = new Machine(specs, opts.sink ?? null, {
-      quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s),
+      quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s), ...chaosOption(s),
       ...(opts.console !== undefined ? { console: opts.console } : {}), ...(opts.crash !== undefined ? { crash: opts.crash } : {}),
     });
   } catch (e) {

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { SimEvent } from '../sim/events.js';
 import { Machine, type DomainSpec } from '../sim/machine.js';
 import { snapshotMachine } from '../sim/snapshot.js';
-import { machineActions, parseScenario, type Scenario } from '../sim/scenario.js';
+import { chaosOption, machineActions, parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';
@@ -122,7 +122,7 @@ export class ReplaySession {
    * what the trace can check.
    */
   private fresh(sink: ((e: SimEvent) => void) | null): Machine {
-    const opts = { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock, actions: machineActions(this.scenario) };
+    const opts = { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock, actions: machineActions(this.scenario), ...chaosOption(this.scenario) };
     if (this.reader.complete) return new Machine(this.specs, sink, opts);
     const end = this.reader.index.eventCount;
     const inner = sink ?? ((): void => {});

@@ -25,6 +25,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 // The namespace, not `{ z }`: a bundle then leaves out the parts of zod not used here (its 47 locales).
 import * as z from 'zod';
 import { ROOT } from './package-info.js';
+import { DEFAULT_MAX_DELAY, DEFAULT_RATES, type ChaosConfig } from './services/chaos.js';
 import { vdevNumber } from './services/vdev.js';
 // Types only: the trace commands load this schema without the machine.
 import type { MachineAction } from './toolstack-actions.js';
@@ -87,6 +88,20 @@ const ActionSchema = z
   .refine((a) => (a.do === 'sysrq') === (a.key !== undefined), { error: 'a sysrq action needs a `key` (one character); no other action takes one' });
 export type ScenarioAction = z.infer<typeof ActionSchema>;
 
+const RATE = 'must be a probability from 0 to 1';
+const Rate = z.number({ error: RATE }).min(0, RATE).max(1, RATE).optional();
+/**
+ * Seeded fault injection in dom0's backends (sim/services/chaos.ts):
+ * `seed`, per-kind `rates` (probability per opportunity; kinds not named
+ * keep their defaults, drop and restart 0), `maxDelay` (a virtual time).
+ */
+const ChaosSchema = z.strictObject({
+  seed: z.number({ error: U32 }).int(U32).min(0, U32).max(0xffffffff, U32),
+  rates: z.strictObject({ delay: Rate, reorder: Rate, spurious: Rate, error: Rate, drop: Rate, restart: Rate }).optional(),
+  maxDelay: z.union([z.string(), z.number()]).refine((t) => (parseTime(t) ?? 0) >= 1000, { error: 'must be a virtual time of at least 1us, such as "500us" or "2ms" (or a number of ns)' }).optional(),
+});
+export type ScenarioChaos = z.infer<typeof ChaosSchema>;
+
 export const ScenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().default(''),
@@ -103,6 +118,8 @@ export const ScenarioSchema = z.strictObject({
     }),
   /** absent unless given: a scenario without actions keeps the identity it had before they existed */
   actions: z.array(ActionSchema).max(1000).optional(),
+  /** absent unless given, as `actions` */
+  chaos: ChaosSchema.optional(),
   expect: z
     .strictObject({
       console: z.record(z.string(), z.array(z.string())).default({}),
@@ -154,6 +171,26 @@ export function withActions(s: Scenario, extra: readonly ScenarioAction[]): Scen
   if (extra.length === 0) return s;
   const { file, ...rest } = s;
   return parseScenario({ ...rest, actions: [...(s.actions ?? []), ...extra] }, file);
+}
+
+/** `s` with chaos seeded by `seed` (`--chaos`; the scenario's own rates kept), or `s` itself for undefined. */
+export function withChaos(s: Scenario, seed: number | undefined): Scenario {
+  if (seed === undefined) return s;
+  const { file, ...rest } = s;
+  return parseScenario({ ...rest, chaos: { ...(s.chaos ?? {}), seed } }, file);
+}
+
+/** The scenario's chaos for the machine (defaults filled in), or undefined without. */
+export function machineChaos(s: Pick<Scenario, 'chaos'>): ChaosConfig | undefined {
+  const c = s.chaos;
+  if (c === undefined) return undefined;
+  return { seed: c.seed, rates: { ...DEFAULT_RATES, ...Object.fromEntries(Object.entries(c.rates ?? {}).filter(([, v]) => v !== undefined)) }, maxDelay: c.maxDelay === undefined ? DEFAULT_MAX_DELAY : parseTime(c.maxDelay)! };
+}
+
+/** MachineOptions' `chaos` for the scenario: none without. */
+export function chaosOption(s: Pick<Scenario, 'chaos'>): { chaos?: ChaosConfig } {
+  const c = machineChaos(s);
+  return c === undefined ? {} : { chaos: c };
 }
 
 /** The scenario's actions for the machine: domains by id (1.. in scenario order), times in ns. */

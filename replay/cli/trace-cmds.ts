@@ -10,7 +10,7 @@ import { CHECKPOINT_INSNS } from '../record-defaults.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbolize.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
 import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
-import { addKernelOptions, DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
+import { addKernelOptions, CHAOS_HELP, chaosOf, DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 /** How checkpoints were spaced, for `info`: " (every N events or M instructions)", or nothing. */
@@ -43,10 +43,12 @@ export function registerTraceCommands(program: Command): void {
       .option('--checkpoint-insns <n>', 'guest instructions between machine checkpoints, all vCPUs together (0: none); with --checkpoint-every, whichever comes first', String(CHECKPOINT_INSNS))
       .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
       .option('--seed <n>', 'seed (overrides the scenario)')
+      .option('--chaos <seed>', CHAOS_HELP)
       .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:KEY]: a toolstack action (shutdown, reboot, sysrq, pause, unpause, destroy) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest; recorded with the scenario, so replay re-applies it'),
   )
-    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string; action?: string[] }) => {
+    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; chaos?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string; action?: string[] }) => {
       kernelOptions([input], o);
+      const chaos = chaosOf(o);
       const [{ ScenarioError }, { record }, { checkExpect }, { actionOptions }] = await Promise.all([
         import('../../sim/scenario.js'), import('../record.js'), import('../scenario-run.js'), import('./actions.js'),
       ]);
@@ -73,6 +75,7 @@ export function registerTraceCommands(program: Command): void {
           checkpointInsns: insns,
           ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
           ...(seed !== undefined ? { seed } : {}),
+          ...(chaos !== undefined ? { chaos } : {}),
           actions,
           progress: (events, insns) => {
             if (!tty || events - last < 20000) return;
