@@ -223,6 +223,8 @@ unsigned int io_complete(struct blkdev *d, unsigned int q, int want_status, int 
             if (rsp.operation != op || rsp.status != want_status) {
                 printk("blkfront: request 0x%lx: operation %u status %d, expected operation %d status %d\n", rsp.id,
                        rsp.operation, rsp.status, op, want_status);
+                if (rsp.status == BLKIF_RSP_ERROR && want_status == BLKIF_RSP_OKAY)
+                    d->io_errors++;
                 bad++;
             }
             inflight[q][k] = inflight[q][--nr_inflight[q]];

@@ -117,7 +117,7 @@ export class BlkRing {
     }
     const c = this.dev.chaos;
     if (c !== null && c.roll('spurious')) {
-      c.note(`blkback ${this.where}: spurious notification (rsp_prod ${s.rspProdPvt}, nothing new since the last notify)`);
+      c.note(`blkback ${this.where}: spurious: a notification with nothing new behind it (rsp_prod ${s.rspProdPvt})`);
       this.env.ringCheck(this.dev.fe, s.fePort, true);
       this.env.notify(s.port, true);
     }
