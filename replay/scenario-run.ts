@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
 import { Machine, type DomainSpec, type MachineOptions, type RunSummary } from '../sim/machine.js';
-import { chaosOption, diskPath, kernelPath, machineActions, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
+import { chaosOption } from '../sim/services/chaos.js';
+import { diskPath, kernelPath, machineActions, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';

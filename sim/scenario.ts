@@ -25,7 +25,6 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 // The namespace, not `{ z }`: a bundle then leaves out the parts of zod not used here (its 47 locales).
 import * as z from 'zod';
 import { ROOT } from './package-info.js';
-import { DEFAULT_MAX_DELAY, DEFAULT_RATES, type ChaosConfig } from './services/chaos.js';
 import { vdevNumber } from './services/vdev.js';
 // Types only: the trace commands load this schema without the machine.
 import type { MachineAction } from './toolstack-actions.js';
@@ -178,19 +177,6 @@ export function withChaos(s: Scenario, seed: number | undefined): Scenario {
   if (seed === undefined) return s;
   const { file, ...rest } = s;
   return parseScenario({ ...rest, chaos: { ...(s.chaos ?? {}), seed } }, file);
-}
-
-/** The scenario's chaos for the machine (defaults filled in), or undefined without. */
-export function machineChaos(s: Pick<Scenario, 'chaos'>): ChaosConfig | undefined {
-  const c = s.chaos;
-  if (c === undefined) return undefined;
-  return { seed: c.seed, rates: { ...DEFAULT_RATES, ...Object.fromEntries(Object.entries(c.rates ?? {}).filter(([, v]) => v !== undefined)) }, maxDelay: c.maxDelay === undefined ? DEFAULT_MAX_DELAY : parseTime(c.maxDelay)! };
-}
-
-/** MachineOptions' `chaos` for the scenario: none without. */
-export function chaosOption(s: Pick<Scenario, 'chaos'>): { chaos?: ChaosConfig } {
-  const c = machineChaos(s);
-  return c === undefined ? {} : { chaos: c };
 }
 
 /** The scenario's actions for the machine: domains by id (1.. in scenario order), times in ns. */

@@ -5,8 +5,8 @@
  * settings, one-line errors.
  */
 import { describe, expect, it } from 'vitest';
-import { chaosOption, machineChaos, parseScenario, ScenarioError, withChaos } from '../scenario.js';
-import { Chaos, CHAOS_KINDS, DEFAULT_MAX_DELAY, DEFAULT_RATES, type ChaosConfig, type ChaosKind } from './chaos.js';
+import { parseScenario, ScenarioError, withChaos } from '../scenario.js';
+import { Chaos, CHAOS_KINDS, chaosOption, DEFAULT_MAX_DELAY, DEFAULT_RATES, machineChaos, type ChaosConfig, type ChaosKind } from './chaos.js';
 
 const rates = (r: Partial<Record<ChaosKind, number>>): Record<ChaosKind, number> => ({ ...Object.fromEntries(CHAOS_KINDS.map((k) => [k, 0])), ...r }) as Record<ChaosKind, number>;
 const make = (cfg: Partial<ChaosConfig>, notes: string[] = []): Chaos => new Chaos({ seed: 1, rates: rates({}), maxDelay: 10_000, ...cfg }, (t) => notes.push(t));

@@ -27,6 +27,7 @@
  *   the devices going Closed and through the xenbus handshake again.
  * drop and restart are off unless their rate is given.
  */
+import { parseTime, type ScenarioChaos } from '../scenario.js';
 
 export const CHAOS_KINDS = ['delay', 'reorder', 'spurious', 'error', 'drop', 'restart'] as const;
 export type ChaosKind = (typeof CHAOS_KINDS)[number];
@@ -80,4 +81,18 @@ export class Chaos {
   set state(s: number) {
     this.s = s >>> 0;
   }
+}
+
+/** A scenario's chaos for the machine (defaults filled in), or undefined without. */
+export function machineChaos(s: { chaos?: ScenarioChaos }): ChaosConfig | undefined {
+  const c = s.chaos;
+  if (c === undefined) return undefined;
+  const given = Object.entries(c.rates ?? {}).filter(([, v]) => v !== undefined);
+  return { seed: c.seed, rates: { ...DEFAULT_RATES, ...Object.fromEntries(given) }, maxDelay: c.maxDelay === undefined ? DEFAULT_MAX_DELAY : parseTime(c.maxDelay)! };
+}
+
+/** MachineOptions' `chaos` for a scenario: none without. */
+export function chaosOption(s: { chaos?: ScenarioChaos }): { chaos?: ChaosConfig } {
+  const c = machineChaos(s);
+  return c === undefined ? {} : { chaos: c };
 }
