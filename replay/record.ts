@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunSummary } from '../sim/machine.js';
 import { VERSION } from '../sim/package-info.js';
-import { withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
+import { withActions, withChaos, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import { snapshotMachine } from '../sim/snapshot.js';
 import { PV_CPUID } from '../sim/xen/cpuid.js';
 import { FORMAT_VERSION, type HeaderData } from '../trace/schema.js';
@@ -21,9 +21,13 @@ import { buildMachine, domainFiles } from './scenario-run.js';
 export const XENRR_VERSION = VERSION;
 export { CHECKPOINT_INSNS } from './record-defaults.js';
 
-/** `actions`: toolstack actions after the scenario's own (`--action`); the header's scenario holds them all, its identity only the scenario's. */
+/**
+ * `actions`: toolstack actions after the scenario's own (`--action`);
+ * `chaos`: a chaos seed (`--chaos`). The header's scenario holds them all
+ * (so replay re-applies them), its identity only the scenario's.
+ */
 export type RecordOptions = {
-  checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; actions?: readonly ScenarioAction[];
+  checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; actions?: readonly ScenarioAction[]; chaos?: number;
   progress?: (events: number, instructions: number) => void;
 };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
@@ -59,9 +63,9 @@ export function traceImages(s: Scenario): Image[] {
  * scenario or the images are (images.ts): the same run recorded from any
  * directory gives the same bytes.
  */
-export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, maxInsns = s.maxInsns, actions: readonly ScenarioAction[] = []): HeaderData {
+export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, maxInsns = s.maxInsns, actions: readonly ScenarioAction[] = [], chaos?: number): HeaderData {
   const id = scenarioIdentity(s);
-  const { file: _file, ...rest } = withActions(s, actions);
+  const { file: _file, ...rest } = withChaos(withActions(s, actions), chaos);
   return {
     magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: XENRR_VERSION,
     scenarioJson: JSON.stringify({ ...rest, seed, maxInsns }), scenarioFile: '', scenarioName: id.name, scenarioSha256: id.sha256,
@@ -79,8 +83,8 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   const insns = opts.checkpointInsns ?? 0;
   // The machine first: a scenario that cannot be built leaves no trace file behind (building emits no event).
   let writer: TraceWriter | null = null;
-  const machine = buildMachine(withActions(s, opts.actions ?? []), { seed, sink: (e, pos) => writer!.append(e, pos) });
-  writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, opts.actions), checkpointInsns: insns });
+  const machine = buildMachine(withChaos(withActions(s, opts.actions ?? []), opts.chaos), { seed, sink: (e, pos) => writer!.append(e, pos) });
+  writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, opts.actions, opts.chaos), checkpointInsns: insns });
   let lastCheckpoint = 0;
   let lastInsns = 0;
   let checkpoints = 0;

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
 import { Machine, type DomainSpec, type MachineOptions, type RunSummary } from '../sim/machine.js';
+import { chaosOption } from '../sim/services/chaos.js';
 import { diskPath, domainVifs, kernelPath, machineActions, scenarioBridges, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import { BuildError } from '../sim/xen/builder.js';
@@ -37,7 +38,7 @@ export function domainSpec(s: Scenario, k: number, seed: number, kernel: KernelI
 
 /** The machine-wide options a scenario sets: the scheduler's quantum, the boot wallclock, the virtual switch's bridges. */
 export function machineOptions(s: Scenario): MachineOptions {
-  return { quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s), bridges: scenarioBridges(s) };
+  return { quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s), bridges: scenarioBridges(s), ...chaosOption(s) };
 }
 
 /** Read domain `k`'s kernel, ramdisk and disk images; a missing or unloadable file is a UsageError naming the scenario field. */

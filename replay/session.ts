@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import type { SimEvent } from '../sim/events.js';
 import { Machine, type DomainSpec } from '../sim/machine.js';
 import { snapshotMachine } from '../sim/snapshot.js';
+import { chaosOption } from '../sim/services/chaos.js';
 import { machineActions, parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';

@@ -16,6 +16,7 @@ import { bpKeyOf } from './cpu/regs.js';
 import { HOT_RUNS } from './cpu/jit.js';
 import type { EventSink } from './events.js';
 import { Blkback } from './services/blkback/index.js';
+import { Chaos, type ChaosConfig } from './services/chaos.js';
 import { Netback } from './services/netback/index.js';
 import { VSwitch, type BridgeSpec } from './services/netback/switch.js';
 import { ConsoleDriver } from './services/console-driver.js';
@@ -60,6 +61,8 @@ export type MachineOptions = {
   /** console text as written and domain crashes, heard with or without a sink (Xen.onConsole, Xen.onCrash) */
   console?: NonNullable<Xen['onConsole']>;
   crash?: Xen['onCrash'];
+  /** seeded fault injection in dom0's backends (sim/services/chaos.ts); none when absent */
+  chaos?: ChaosConfig;
 };
 
 /**
@@ -147,7 +150,8 @@ export class Machine {
     const consoled = new ConsoleDriver(dom0);
     const sw = new VSwitch(dom0, opts.bridges ?? []);
     const toolstack = (this.toolstack = new Toolstack(dom0, sw));
-    const blkback = (this.blkback = new Blkback(dom0, (major, minor) => toolstack.loopDevice(major, minor)));
+    const chaos = opts.chaos === undefined ? null : new Chaos(opts.chaos, (text) => dom0.emit({ kind: 'input', source: 'chaos', text }));
+    const blkback = (this.blkback = new Blkback(dom0, (major, minor) => toolstack.loopDevice(major, minor), chaos));
     const netback = (this.netback = new Netback(dom0, sw));
     dom0.register(xenstored);
     dom0.register(consoled);
@@ -494,9 +498,11 @@ export class Machine {
     return null;
   }
 
-  /** Earliest armed timer or poll timeout of a live vCPU (periodic timers of paused domains are stopped), or toolstack deadline, or -1. */
+  /** Earliest armed timer or poll timeout of a live vCPU (periodic timers of paused domains are stopped), toolstack or dom0 driver deadline, or -1. */
   private nextDeadline(): number {
     let t = this.actions.nextDeadline();
+    const b = this.dom0.nextDeadline();
+    if (b >= 0 && (t < 0 || b < t)) t = b;
     for (const v of this.order) {
       const d = this.xen.domain(v.domId)!;
       if (!d.alive) continue;
@@ -505,7 +511,7 @@ export class Machine {
     return t;
   }
 
-  /** Expired singleshot and periodic timers raise VIRQ_TIMER; expired polls wake. */
+  /** Expired singleshot and periodic timers raise VIRQ_TIMER; expired polls wake; then dom0's drivers do the work due (backend.ts `timer`). */
   private fireTimers(): void {
     const xen = this.xen;
     const now = xen.now();
@@ -521,6 +527,7 @@ export class Machine {
       if (v.periodicDeadline >= 0 && v.periodicDeadline <= now && d.pauseCount === 0) xen.periodicWork(v);
       if (v.state === VcpuState.POLLING && v.pollDeadline >= 0 && v.pollDeadline <= now) xen.wake(v, 'poll timeout');
     }
+    this.dom0.fireTimers(now);
   }
 
   private summary(stop: StopReason): RunSummary {

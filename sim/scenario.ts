@@ -120,6 +120,20 @@ const ActionSchema = z
   .refine((a) => (a.do === 'sysrq') === (a.key !== undefined), { error: 'a sysrq action needs a `key` (one character); no other action takes one' });
 export type ScenarioAction = z.infer<typeof ActionSchema>;
 
+const RATE = 'must be a probability from 0 to 1';
+const Rate = z.number({ error: RATE }).min(0, RATE).max(1, RATE).optional();
+/**
+ * Seeded fault injection in dom0's backends (sim/services/chaos.ts):
+ * `seed`, per-kind `rates` (probability per opportunity; kinds not named
+ * keep their defaults, drop and restart 0), `maxDelay` (a virtual time).
+ */
+const ChaosSchema = z.strictObject({
+  seed: z.number({ error: U32 }).int(U32).min(0, U32).max(0xffffffff, U32),
+  rates: z.strictObject({ delay: Rate, reorder: Rate, spurious: Rate, error: Rate, drop: Rate, restart: Rate }).optional(),
+  maxDelay: z.union([z.string(), z.number()]).refine((t) => (parseTime(t) ?? 0) >= 1000, { error: 'must be a virtual time of at least 1us, such as "500us" or "2ms" (or a number of ns)' }).optional(),
+});
+export type ScenarioChaos = z.infer<typeof ChaosSchema>;
+
 export const ScenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().default(''),
@@ -137,6 +151,8 @@ export const ScenarioSchema = z.strictObject({
     }),
   /** absent unless given: a scenario without actions keeps the identity it had before they existed */
   actions: z.array(ActionSchema).max(1000).optional(),
+  /** absent unless given, as `actions` */
+  chaos: ChaosSchema.optional(),
   expect: z
     .strictObject({
       console: z.record(z.string(), z.array(z.string())).default({}),
@@ -189,6 +205,13 @@ export function withActions(s: Scenario, extra: readonly ScenarioAction[]): Scen
   if (extra.length === 0) return s;
   const { file, ...rest } = s;
   return parseScenario({ ...rest, actions: [...(s.actions ?? []), ...extra] }, file);
+}
+
+/** `s` with chaos seeded by `seed` (`--chaos`; the scenario's own rates kept), or `s` itself for undefined. */
+export function withChaos(s: Scenario, seed: number | undefined): Scenario {
+  if (seed === undefined) return s;
+  const { file, ...rest } = s;
+  return parseScenario({ ...rest, chaos: { ...(s.chaos ?? {}), seed } }, file);
 }
 
 /** The scenario's actions for the machine: domains by id (1.. in scenario order), times in ns. */

@@ -13,9 +13,10 @@ static char indirect_page[MAX_QUEUES][BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST][PAGE
 static grant_ref_t indirect_ref[MAX_QUEUES][BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 
 /* Requests published and not answered, per queue: the response's expected
- * operation, and a copy of the slot to issue again after a reconnection. */
+ * operation, a copy of the slot to issue again after a reconnection or an
+ * I/O error, and how often it was issued again for an I/O error. */
 #define MAX_INFLIGHT 128
-static struct { uint64_t id; uint8_t op; unsigned long bytes; struct blkif_request req; } inflight[MAX_QUEUES][MAX_INFLIGHT];
+static struct { uint64_t id; uint8_t op; uint8_t retries; unsigned long bytes; struct blkif_request req; } inflight[MAX_QUEUES][MAX_INFLIGHT];
 static unsigned int nr_inflight[MAX_QUEUES];
 
 void io_init(struct blkdev *d)
@@ -63,6 +64,7 @@ static struct blkif_request *next_slot(struct blkdev *d, unsigned int q, uint8_t
     inflight[q][nr_inflight[q]].id = req->id;
     inflight[q][nr_inflight[q]].op = op;
     inflight[q][nr_inflight[q]].bytes = 0;
+    inflight[q][nr_inflight[q]].retries = 0;
     nr_inflight[q]++;
     bq->ring.req_prod_pvt++;
     d->requests++;
@@ -204,6 +206,16 @@ unsigned int io_complete(struct blkdev *d, unsigned int q, int want_status, int 
             if (k == nr_inflight[q])
                 panic("blkfront: queue %u: response id 0x%lx matches no request in flight", q, rsp.id);
             int op = want_op >= 0 ? want_op : inflight[q][k].op;
+            /* An I/O error on a request that should succeed: issue it again, as a block layer retries (a few times). */
+            if (rsp.status == BLKIF_RSP_ERROR && want_status == BLKIF_RSP_OKAY && inflight[q][k].retries < BLK_MAX_RETRIES) {
+                inflight[q][k].retries++;
+                d->io_errors++;
+                printk("blkfront: request 0x%lx: I/O error (operation %u), retry %u of %u\n", rsp.id, rsp.operation,
+                       inflight[q][k].retries, BLK_MAX_RETRIES);
+                *RING_GET_REQUEST(&bq->ring, bq->ring.req_prod_pvt++) = inflight[q][k].req;
+                push(bq);
+                continue;
+            }
             if (rsp.status == BLKIF_RSP_OKAY && op == BLKIF_OP_READ)
                 d->bytes_read += inflight[q][k].bytes;
             else if (rsp.status == BLKIF_RSP_OKAY)
@@ -211,11 +223,19 @@ unsigned int io_complete(struct blkdev *d, unsigned int q, int want_status, int 
             if (rsp.operation != op || rsp.status != want_status) {
                 printk("blkfront: request 0x%lx: operation %u status %d, expected operation %d status %d\n", rsp.id,
                        rsp.operation, rsp.status, op, want_status);
+                if (rsp.status == BLKIF_RSP_ERROR && want_status == BLKIF_RSP_OKAY)
+                    d->io_errors++;
                 bad++;
             }
             inflight[q][k] = inflight[q][--nr_inflight[q]];
         }
     }
+    /* Every response consumed: arm rsp_event = rsp_cons + 1, as blkif_interrupt's
+     * RING_FINAL_CHECK_FOR_RESPONSES does, so a later wait on another queue sleeps
+     * with no stale event index here (nothing is in flight: nothing can come). */
+    int more;
+    RING_FINAL_CHECK_FOR_RESPONSES(&bq->ring, more);
+    (void)more;
     evtchn_mask(store);
     return bad;
 }

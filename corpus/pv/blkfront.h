@@ -14,6 +14,7 @@
 #define MAX_RING_PAGES (1u << MAX_RING_ORDER)
 #define MAX_QUEUES 2
 #define DATA_PAGES 64               /* granted data buffers, 256 KiB */
+#define BLK_MAX_RETRIES 3           /* a request failing with an I/O error is issued again up to this often */
 
 struct blk_queue {
     struct blkif_front_ring ring;
@@ -35,7 +36,7 @@ struct blkdev {
     unsigned long sectors, sector_size, info, max_indirect;
     int flush, barrier, discard;
     /* counters */
-    unsigned long requests, bytes_read, bytes_written;
+    unsigned long requests, bytes_read, bytes_written, io_errors;
 };
 
 /* The data buffers, each granted (read-write) to the backend once. */
@@ -66,8 +67,9 @@ void io_queue_discard(struct blkdev *d, unsigned int q, uint64_t sector, uint64_
 /* A hand-made request slot (for the error cases). */
 void io_queue_raw(struct blkdev *d, unsigned int q, const struct blkif_request *req);
 /* Publishes the queued requests, notifies if the backend asked, waits for
- * every response; returns how many had a status other than `want` (and
- * prints them). */
+ * every response, in whatever order they come; a request expected to
+ * succeed that fails with an I/O error is issued again (BLK_MAX_RETRIES);
+ * returns how many had a status other than `want` (and prints them). */
 unsigned int io_complete(struct blkdev *d, unsigned int q, int want_status, int want_op);
 
 /* The disk image's pattern, as corpus/disks.mjs writes it. */

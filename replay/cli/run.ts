@@ -20,7 +20,7 @@ import { inputFile, rangeOption, seedOption } from './inputs.js';
 
 export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
 
-type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; cmdline?: string; ramdisk?: string; symbols?: string; json?: boolean; bare?: boolean; action?: string[] };
+type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; chaos?: string; cmdline?: string; ramdisk?: string; symbols?: string; json?: boolean; bare?: boolean; action?: string[] };
 
 /** Options a kernel run alone takes (run and record share them). */
 export function addKernelOptions(c: Command): Command {
@@ -39,7 +39,8 @@ export function registerRun(program: Command): void {
       .description('run a scenario or guest kernel images to completion and print consoles and a summary')
       .argument('[inputs...]', `scenario .json, PV kernel (ELF or bzImage) or compute guest ELF (default: ${DEFAULT_SCENARIO.slice(ROOT.length)})`)
       .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
-      .option('--seed <n>', 'seed (overrides the scenario): permutes the machine frames backing each domain'),
+      .option('--seed <n>', 'seed (overrides the scenario): permutes the machine frames backing each domain')
+      .option('--chaos <seed>', CHAOS_HELP),
   )
     .option('--json', 'print the summary as JSON')
     .option('--bare', 'run freestanding ELF programs on the bare x86-64 core (port 0xE9 console, hlt to stop)')
@@ -52,6 +53,9 @@ function readFile(path: string): Uint8Array {
   return readFileSync(path);
 }
 
+export const CHAOS_HELP = 'inject faults in dom0\'s backends from this seed (delayed, reordered and failed completions, spurious notifications; the scenario\'s `chaos` sets rates); recorded in the trace, replayed exactly';
+/** `--chaos`, when given. */
+export const chaosOf = (o: { chaos?: string }): number | undefined => (o.chaos === undefined ? undefined : seedOption(o.chaos, '--chaos'));
 /** `--seed`, when given. */
 export const seedOf = (o: { seed?: string }): number | undefined => (o.seed === undefined ? undefined : seedOption(o.seed));
 /** The bare core addresses physical memory below 4 GiB (no paging). */
@@ -120,7 +124,9 @@ export async function runCommand(inputs: string[], opts: RunOpts): Promise<void>
   const { ScenarioError } = await import('../../sim/scenario.js');
   const paths = inputs.length > 0 ? inputs : [DEFAULT_SCENARIO];
   seedOf(opts);
+  chaosOf(opts);
   if (opts.bare && opts.action !== undefined) throw new UsageError('--action applies to Xen PV guests, not to --bare programs');
+  if (opts.bare && opts.chaos !== undefined) throw new UsageError('--chaos applies to Xen PV guests (their backends), not to --bare programs');
   kernelOptions(paths, opts);
   let failed = false;
   for (const path of paths) {
@@ -138,7 +144,9 @@ export async function runCommand(inputs: string[], opts: RunOpts): Promise<void>
 }
 
 async function runPv(s: Scenario, opts: RunOpts): Promise<boolean> {
-  const [{ checkExpect, runScenario }, { ConsoleLines, consoleLineText }, { actionOptions }] = await Promise.all([import('../scenario-run.js'), import('../console-text.js'), import('./actions.js')]);
+  const [{ checkExpect, runScenario }, { ConsoleLines, consoleLineText }, { actionOptions }, { withChaos }] = await Promise.all([
+    import('../scenario-run.js'), import('../console-text.js'), import('./actions.js'), import('../../sim/scenario.js'),
+  ]);
   const maxInsns = opts.maxInsns === undefined ? undefined : positiveInt('--max-insns', opts.maxInsns);
   const seed = seedOf(opts);
   const actions = actionOptions(opts.action, s);
@@ -150,7 +158,7 @@ async function runPv(s: Scenario, opts: RunOpts): Promise<boolean> {
   const onConsole = (dom: number, source: 'ring' | 'console_io', text: string): void => void (opts.json ? 0 : lines.add(dom, source, text));
   const onCrash = (dom: number, text: string, rip: bigint): void => void crashes.set(dom, { text, rip });
   const t0 = process.hrtime.bigint();
-  const { summary } = runScenario(s, { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}), console: onConsole, crash: onCrash, actions });
+  const { summary } = runScenario(withChaos(s, chaosOf(opts)), { ...(maxInsns ? { maxInsns } : {}), ...(seed !== undefined ? { seed } : {}), console: onConsole, crash: onCrash, actions });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   lines.flush();
   const problems = checkExpect(s, summary);

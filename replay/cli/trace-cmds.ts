@@ -10,7 +10,7 @@ import { CHECKPOINT_INSNS } from '../record-defaults.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbolize.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
 import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
-import { addKernelOptions, DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
+import { addKernelOptions, CHAOS_HELP, chaosOf, DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 /** How checkpoints were spaced, for `info`: " (every N events or M instructions)", or nothing. */
@@ -43,10 +43,12 @@ export function registerTraceCommands(program: Command): void {
       .option('--checkpoint-insns <n>', 'guest instructions between machine checkpoints, all vCPUs together (0: none); with --checkpoint-every, whichever comes first', String(CHECKPOINT_INSNS))
       .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
       .option('--seed <n>', 'seed (overrides the scenario)')
+      .option('--chaos <seed>', CHAOS_HELP)
       .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:KEY]: a toolstack action (shutdown, reboot, sysrq, pause, unpause, destroy) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest; recorded with the scenario, so replay re-applies it'),
   )
-    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string; action?: string[] }) => {
+    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; chaos?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string; action?: string[] }) => {
       kernelOptions([input], o);
+      const chaos = chaosOf(o);
       const [{ ScenarioError }, { record }, { checkExpect }, { actionOptions }] = await Promise.all([
         import('../../sim/scenario.js'), import('../record.js'), import('../scenario-run.js'), import('./actions.js'),
       ]);
@@ -73,6 +75,7 @@ export function registerTraceCommands(program: Command): void {
           checkpointInsns: insns,
           ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
           ...(seed !== undefined ? { seed } : {}),
+          ...(chaos !== undefined ? { chaos } : {}),
           actions,
           progress: (events, insns) => {
             if (!tty || events - last < 20000) return;
@@ -156,11 +159,13 @@ export function registerTraceCommands(program: Command): void {
       if (damage.length > 5) process.stderr.write(`xenrr: warning: ${path}: ... and ${damage.length - 5} more problems\n`);
       if (damage.length > 0) process.exitCode = 1;
       const id = headerIdentity(r.header);
+      // The run's chaos settings, as the header's scenario holds them (absent: none).
+      const chaos = (JSON.parse(r.header.scenarioJson) as { chaos?: { seed: number; rates?: Record<string, number>; maxDelay?: string | number } }).chaos;
       const raw = r.index.chunks.reduce((n, c) => n + c.rawSize, 0);
       const compressed = r.index.chunks.reduce((n, c) => n + c.compressedSize, 0);
       const info = {
         file: path, complete: r.complete, damage, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
-        scenario: id.name, scenarioSha256: id.sha256, seed: r.header.seed,
+        scenario: id.name, scenarioSha256: id.sha256, seed: r.header.seed, ...(chaos !== undefined ? { chaos } : {}),
         images: r.header.images.map((i, k) => ({ role: i.role || 'kernel', domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
         chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery, checkpointInsns: r.header.checkpointInsns ?? 0,
@@ -176,6 +181,7 @@ export function registerTraceCommands(program: Command): void {
         `trace      ${path}${damage.length > 0 ? '  (DAMAGED: see the warnings)' : r.complete ? '' : '  (INCOMPLETE: no footer index)'}`,
         `format     v${info.formatVersion}, recorded by xenrr ${info.xenrrVersion}`,
         `scenario   ${info.scenario}${id.sha256 ? ` (sha256 ${id.sha256.slice(0, 16)}...)` : ''}, seed ${info.seed}, stop: ${info.stopReason}, virtual time ${(info.endTime / 1e6).toFixed(3)} ms`,
+        ...(chaos !== undefined ? [`chaos      seed ${chaos.seed}${Object.entries(chaos.rates ?? {}).map(([k, v]) => `, ${k} ${v}`).join('')}${chaos.maxDelay !== undefined ? `, maxDelay ${chaos.maxDelay}` : ''} (faults injected in dom0's backends; replay re-applies them)`] : []),
         ...info.images.map((i) => `${(i.role === 'kernel' ? 'image' : i.role).padEnd(10)} ${i.domain}: ${i.name}${i.path && i.path !== i.name ? ` (${i.path})` : ''} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
         ...(r.index.vcpus.length > 0 ? [`vcpus      ${r.index.vcpus.map((v) => `d${v.dom}v${v.vcpu} ${v.icount}`).join(', ')} instructions retired`] : []),
         `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${spacing(info.checkpointEvery, info.checkpointInsns)}`,

@@ -22,7 +22,11 @@
  * - `descheduled`: when a vCPU of a domain ends its slice;
  * - `domainDown`: when a domain shut down or crashed;
  * - `pump`: whenever anything may have changed the store (a driver that
- *   moves xenstore traffic between guests and the store).
+ *   moves xenstore traffic between guests and the store);
+ * - `timer`: at the machine's timer point between slices, once virtual
+ *   time reached the driver's `deadline` (work it scheduled for later: a
+ *   completion chaos delays); slices end at the earliest deadline, and an
+ *   idle machine jumps to it, as for a guest's timer.
  * A driver's whole state between those calls is what `snapshot` returns:
  * plain data for sim/snapshot-codec.ts (numbers, strings, byte arrays,
  * arrays, Maps, plain objects), which `restore` takes back on a machine
@@ -46,6 +50,10 @@ export interface BackendDriver {
   domainDown?(dom: number): void;
   /** The guest closed its end of dom0 port `port`, which this driver bound (it is unbound now). */
   peerClosed?(port: number): void;
+  /** The earliest virtual time (ns) the driver has work due, or -1 for none. */
+  deadline?(): number;
+  /** Virtual time reached `now`, at or past the driver's deadline: do the work due. */
+  timer?(now: number): void;
   /** The store may have changed: move pending traffic; true if anything moved. */
   pump?(): boolean;
   /** The driver's state as plain data, and back (restore: on a freshly built machine of the same scenario). */
@@ -82,6 +90,8 @@ export type GrantMap = { handle: number; mfn: number };
 export interface Dom0Env {
   readonly xs: Dom0Xs;
   domain(id: number): Domain | undefined;
+  /** Virtual time now, ns. */
+  now(): number;
   /** EVTCHNOP_bind_interdomain from dom0 to `dom`'s unbound port `remotePort`: dom0's new port, or -errno. */
   bindInterdomain(driver: BackendDriver, dom: number, remotePort: number): number;
   /** EVTCHNOP_close of a dom0 port (the guest's end falls back to unbound). */
@@ -101,8 +111,6 @@ export interface Dom0Env {
    * A GNTST_* code (hypercall/gnttab-copy.ts).
    */
   copyGrant(dom: number, ref: number, off: number, buf: Uint8Array, at: number, len: number, toGrant: boolean): number;
-  /** Simulated time, ns. */
-  now(): number;
   /** A machine frame (a mapped grant's, or a ring page the toolstack set up). */
   frame(mfn: number): DataView;
   /**

@@ -84,6 +84,10 @@ export class Dom0 implements Dom0Env {
     return this.xen.domain(id);
   }
 
+  now(): number {
+    return this.xen.now();
+  }
+
   // ---- event channels ----------------------------------------------------
 
   bindInterdomain(driver: BackendDriver, dom: number, remotePort: number): number {
@@ -129,10 +133,6 @@ export class Dom0 implements Dom0Env {
 
   copyGrant(dom: number, ref: number, off: number, buf: Uint8Array, at: number, len: number, toGrant: boolean): number {
     return copyGrant(this.xen, 0, dom, ref, off, buf, at, len, toGrant);
-  }
-
-  now(): number {
-    return this.xen.now();
   }
 
   frame(mfn: number): DataView {
@@ -217,6 +217,28 @@ export class Dom0 implements Dom0Env {
     mine.bound = false;
     this.driverNamed(mine.driver)?.peerClosed?.(p.remotePort);
     this.pump();
+  }
+
+  /** The earliest deadline of any driver (backend.ts `deadline`), or -1. */
+  nextDeadline(): number {
+    let t = -1;
+    for (const d of this.drivers) {
+      const x = d.deadline?.() ?? -1;
+      if (x >= 0 && (t < 0 || x < t)) t = x;
+    }
+    return t;
+  }
+
+  /** The machine's timer point: drivers whose deadline passed do their work, in registration order; then the store pump. */
+  fireTimers(now: number): void {
+    let fired = false;
+    for (const d of this.drivers) {
+      const x = d.deadline?.() ?? -1;
+      if (x < 0 || x > now) continue;
+      d.timer?.(now);
+      fired = true;
+    }
+    if (fired) this.pump();
   }
 
   descheduled(dom: number): void {

@@ -15,13 +15,21 @@
  * rsp_prod_pvt, then pushed on its own (RING_PUSH_RESPONSES_AND_CHECK_NOTIFY:
  * store rsp_prod, then notify iff rsp_event lies in (old, new]); before
  * notifying, the trace gets the ring traffic so far, then dom0's send.
+ *
+ * Under chaos (../chaos.ts) a response may fail, be held back (pushed by
+ * `release` at its due time, the machine's timer point for dom0) or pushed
+ * after the next one (legal: the frontend matches responses by id); a push
+ * may skip its notify (drop), and a kick may end with a notify that
+ * carries nothing (spurious). Requests are still executed as they are
+ * read, in ring order: only their completions move.
  */
-import { blkif_response as RSP, blkif_sring_entry, BLK_RING_SIZE } from '../../xen/public/io/blkif.js';
+import { blkif_response as RSP, blkif_sring_entry, BLK_RING_SIZE, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY } from '../../xen/public/io/blkif.js';
 import { sring } from '../../xen/public/io/ring.js';
 import type { Dom0Env, GrantMap } from '../backend.js';
 import type { DiskStore } from './disk.js';
 import { freePersistent, type GrantCtx } from './grants.js';
-import { execute, type BlkStats, type IoCtx } from './request.js';
+import type { Chaos } from '../chaos.js';
+import { execute, type BlkStats, type IoCtx, type Response } from './request.js';
 
 const PAGE = 4096;
 
@@ -42,7 +50,12 @@ export type BlkRingState = {
   pgrants: Map<number, GrantMap>;
   halted: boolean;
   stats: BlkStats;
+  /** responses chaos holds back, in the order they were made (present only under chaos: a plain run's snapshots are unchanged) */
+  held?: HeldResponse[];
 };
+
+/** A response chaos (../chaos.ts) holds back: pushed at `due` (virtual ns), or, `behind` (reordered), right after the next response pushed. */
+export type HeldResponse = Response & { due: number; behind: boolean };
 
 /** __CONST_RING_SIZE(blkif, nr_pages * 4096): entries rounded down to a power of two. */
 export function ringEntries(nrPages: number): number {
@@ -62,7 +75,7 @@ export function newRingState(queue: number, port: number, fePort: number, refs: 
 }
 
 /** The device a ring serves requests for (its owner updates it: the disk opens after the rings may have connected). */
-export type RingDevice = { fe: number; disk: DiskStore | null; readonly: boolean; persistent: boolean; name: string };
+export type RingDevice = { fe: number; disk: DiskStore | null; readonly: boolean; persistent: boolean; name: string; chaos: Chaos | null };
 
 export class BlkRing {
   private readonly bytes: Uint8Array[];
@@ -95,14 +108,73 @@ export class BlkRing {
       while (s.reqCons !== rp && ((s.reqCons - s.rspProdPvt) >>> 0) < s.entries) {
         this.copySlot(s.reqCons);
         s.reqCons = (s.reqCons + 1) >>> 0;
-        this.respond(execute(io, this.slotView));
+        this.complete(execute(io, this.slotView));
       }
       // RING_FINAL_CHECK_FOR_REQUESTS
       if (this.unconsumed() > 0) continue;
       this.head.setUint32(sring.req_event, (s.reqCons + 1) >>> 0, true);
       if (this.unconsumed() === 0) break;
     }
+    const c = this.dev.chaos;
+    if (c !== null && c.roll('spurious')) {
+      c.note(`blkback ${this.where}: spurious: a notification with nothing new behind it (rsp_prod ${s.rspProdPvt})`);
+      this.env.ringCheck(this.dev.fe, s.fePort, true);
+      this.env.notify(s.port, true);
+    }
     this.env.ringCheck(this.dev.fe, s.fePort, false);
+  }
+
+  private get where(): string {
+    return `vbd ${this.dev.name} queue ${this.s.queue}`;
+  }
+
+  /**
+   * A request's response, as chaos (if on) has it (decision points, in this
+   * order, each one draw: error, for a request that succeeded; delay;
+   * reorder): failed, held back for a while, or held back until the next
+   * response; otherwise pushed now, and the responses held back behind it
+   * right after it.
+   */
+  private complete(r: Response): void {
+    const c = this.dev.chaos;
+    if (c === null) return this.respond(r);
+    const s = this.s;
+    const what = `response to request 0x${r.id.toString(16)} (operation ${r.op})`;
+    if (r.status === BLKIF_RSP_OKAY && c.roll('error')) {
+      r = { ...r, status: BLKIF_RSP_ERROR };
+      c.note(`blkback ${this.where}: error: request 0x${r.id.toString(16)} (operation ${r.op}) fails with BLKIF_RSP_ERROR`);
+    }
+    const held = (s.held ??= []);
+    if (c.roll('delay')) {
+      const d = c.delay();
+      held.push({ ...r, due: this.env.now() + d, behind: false });
+      return c.note(`blkback ${this.where}: delay: ${what} made ${d} ns later`);
+    }
+    if (c.roll('reorder')) {
+      held.push({ ...r, due: this.env.now() + c.config.maxDelay, behind: true });
+      return c.note(`blkback ${this.where}: reorder: ${what} held back until the next response is pushed`);
+    }
+    this.respond(r);
+    if (!held.some((h) => h.behind)) return;
+    s.held = held.filter((h) => !h.behind);
+    for (const h of held) if (h.behind) this.respond(h);
+  }
+
+  /** The earliest time a held-back response is due, or -1. */
+  deadline(): number {
+    let t = -1;
+    for (const h of this.s.held ?? []) if (t < 0 || h.due < t) t = h.due;
+    return t;
+  }
+
+  /** Push the held-back responses due by `now` (earliest first; ties in the order they were made), as a completion handler would. */
+  release(now: number): void {
+    const held = this.s.held;
+    if (held === undefined || !held.some((h) => h.due <= now)) return;
+    const due = held.filter((h) => h.due <= now).sort((a, b) => a.due - b.due);
+    this.s.held = held.filter((h) => h.due > now);
+    for (const h of due) this.respond(h);
+    this.env.ringCheck(this.dev.fe, this.s.fePort, false);
   }
 
   /** RING_HAS_UNCONSUMED_REQUESTS. */
@@ -124,7 +196,7 @@ export class BlkRing {
   }
 
   /** make_response: the response into its slot, pushed, and the frontend notified if it asked. */
-  private respond(r: { id: bigint; op: number; status: number }): void {
+  private respond(r: Response): void {
     const s = this.s;
     const rsp = new DataView(new ArrayBuffer(RSP.size));
     rsp.setBigUint64(RSP.id, r.id, true);
@@ -138,6 +210,8 @@ export class BlkRing {
     this.head.setUint32(sring.rsp_prod, now, true);
     const event = this.head.getUint32(sring.rsp_event, true);
     if (((now - event) >>> 0) < ((now - old) >>> 0)) {
+      const c = this.dev.chaos;
+      if (c !== null && c.roll('drop')) return c.note(`blkback ${this.where}: drop: responses ${old} -> ${now} pushed with rsp_event ${event} in (${old}, ${now}], and no notification`);
       this.env.ringCheck(this.dev.fe, s.fePort, true);
       this.env.notify(s.port, true);
     }

@@ -37,6 +37,7 @@ import { XEN_IO_PROTO_ABI_X86_32, XEN_IO_PROTO_ABI_X86_64 } from '../../xen/publ
 import * as XB from '../../xen/public/io/xenbus.js';
 import { Errno } from '../../xen/public/xen.js';
 import type { BackendDriver, Dom0Env, GrantMap } from '../backend.js';
+import type { Chaos } from '../chaos.js';
 import { SECTOR, type DiskStore } from './disk.js';
 import { MAX_INDIRECT_SEGMENTS } from './request.js';
 import { BLK_RING_SIZE, VDISK_READONLY } from '../../xen/public/io/blkif.js';
@@ -72,10 +73,10 @@ export class VbdDevice {
   /** what the rings serve: updated as the disk opens and features are negotiated */
   private readonly dev: RingDevice;
 
-  constructor(private readonly env: Dom0Env, private readonly drv: BackendDriver, private readonly disks: DiskLookup, readonly s: VbdState) {
+  constructor(private readonly env: Dom0Env, private readonly drv: BackendDriver, private readonly disks: DiskLookup, readonly s: VbdState, chaos: Chaos | null = null) {
     this.be = `/local/domain/0/backend/vbd/${s.fe}/${s.devid}`;
     const disk = s.major !== 0 || s.minor !== 0 ? (disks(s.major, s.minor)?.store ?? null) : null;
-    this.dev = { fe: s.fe, disk, readonly: s.readonly, persistent: s.persistent, name: this.name };
+    this.dev = { fe: s.fe, disk, readonly: s.readonly, persistent: s.persistent, name: this.name, chaos };
     this.rings = s.rings.map((r) => new BlkRing(env, r, this.dev));
   }
 
@@ -106,6 +107,21 @@ export class VbdDevice {
     const r = this.rings.find((x) => x.s.port === port);
     if (r !== undefined && this.s.state === XB.XenbusStateConnected) r.process();
     return r !== undefined;
+  }
+
+  /** The earliest time a ring has a held-back response due (chaos), or -1. */
+  deadline(): number {
+    let t = -1;
+    for (const r of this.rings) {
+      const d = r.deadline();
+      if (d >= 0 && (t < 0 || d < t)) t = d;
+    }
+    return t;
+  }
+
+  /** Push what the rings held back until `now` (chaos). */
+  release(now: number): void {
+    for (const r of this.rings) r.release(now);
   }
 
   /** backend_changed: the hotplug script wrote physical-device. */
