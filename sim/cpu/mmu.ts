@@ -10,13 +10,21 @@
  * A TLB entry caches the rights the walk granted; write rights are cached
  * only once the dirty bit is set and never for frames holding decoded code,
  * so those stores take the slow path, which updates D and invalidates code.
+ *
+ * The hit tests are plain tag compares, so that translated code (jit-mem.ts)
+ * can inline them: an entry whose tag is in `tlbR` may be read, one whose tag
+ * is also in `tlbW` may be written, both in the current mode (a change of
+ * user/supervisor mode flushes the TLB). Those two tests, with the page
+ * offset leaving room for the access, are the whole fast path: anything
+ * else (a miss, a page-straddling access) goes through the methods here.
  */
 import { FAULT, PfErr, Vector } from './fault.js';
 import { PAGE_SIZE, type PhysMem } from './phys-mem.js';
 
 const TLB_BITS = 10;
 const TLB_SIZE = 1 << TLB_BITS;
-const TLB_MASK = TLB_SIZE - 1;
+/** Index mask of the direct-mapped TLB (entry = linear page number & TLB_MASK). */
+export const TLB_MASK = TLB_SIZE - 1;
 
 /** Access kinds, also the TLB permission bits that must be present. */
 export const Acc = { R: 1, W: 2, X: 4 } as const;
@@ -41,15 +49,18 @@ export class Mmu {
    */
   xenSlots: DataView | null = null;
   private user = false;
-  private needR: number = Acc.R;
-  private needW: number = Acc.W;
-  private needX: number = Acc.X;
 
-  private readonly tagLo = new Int32Array(TLB_SIZE).fill(-1);
-  private readonly tagHi = new Int32Array(TLB_SIZE);
+  /** Tag (linear page number, lo >>> 12) of each valid entry, else -1: the entry may be read. */
+  readonly tlbR = new Int32Array(TLB_SIZE).fill(-1);
+  /** The same tag where write rights are cached too, else -1. */
+  readonly tlbW = new Int32Array(TLB_SIZE).fill(-1);
+  /** High half of each entry's linear address (hi | 0). */
+  readonly tlbHi = new Int32Array(TLB_SIZE);
+  /** The frame behind each entry. */
+  readonly tlbView: DataView[];
+  /** Rights the walk granted (Acc bits; X is checked on fetch) and the frame number. */
   private readonly perm = new Uint8Array(TLB_SIZE);
   private readonly pfn = new Float64Array(TLB_SIZE);
-  private readonly view: DataView[];
   /** Bumped whenever cached translations or rights may change (see Cpu.lookup). */
   epoch = 0;
   /** Frame of the last successful translation (for code fetch). */
@@ -57,33 +68,38 @@ export class Mmu {
 
   constructor(readonly mem: PhysMem, private readonly raise: RaiseFn) {
     const dummy = new DataView(new ArrayBuffer(8));
-    this.view = new Array<DataView>(TLB_SIZE).fill(dummy);
+    this.tlbView = new Array<DataView>(TLB_SIZE).fill(dummy);
   }
 
-  /** Accesses are checked as user-mode (CPL 3) or supervisor. */
+  /** Accesses are checked as user-mode (CPL 3) or supervisor; a change flushes the TLB (its entries hold one mode's rights). */
   setUser(user: boolean): void {
-    if (user !== this.user) this.epoch++;
+    if (user === this.user) return;
     this.user = user;
-    const u = user ? P_USER : 0;
-    this.needR = Acc.R | u;
-    this.needW = Acc.W | u;
-    this.needX = Acc.X | u;
+    this.flush();
   }
 
   flush(): void {
-    this.tagLo.fill(-1);
+    this.tlbR.fill(-1);
+    this.tlbW.fill(-1);
     this.epoch++;
   }
 
   /** invlpg: drop the entry for one linear page. */
   flushPage(lo: number, _hi: number): void {
-    this.tagLo[(lo >>> 12) & TLB_MASK] = -1;
+    const i = (lo >>> 12) & TLB_MASK;
+    this.tlbR[i] = -1;
+    this.tlbW[i] = -1;
     this.epoch++;
   }
 
   /** Remove write permission from every cached entry of a frame (it now holds code). */
   protectFrame(pfn: number): void {
-    for (let i = 0; i < TLB_SIZE; i++) if (this.pfn[i] === pfn) this.perm[i] = this.perm[i]! & ~Acc.W;
+    for (let i = 0; i < TLB_SIZE; i++) {
+      if (this.pfn[i] === pfn) {
+        this.perm[i] = this.perm[i]! & ~Acc.W;
+        this.tlbW[i] = -1;
+      }
+    }
   }
 
   // ---- data accessors ---------------------------------------------------
@@ -165,9 +181,9 @@ export class Mmu {
   /** The frame view for an instruction fetch at (lo, hi); sets lastPfn. */
   fetchView(lo: number, hi: number): DataView {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0) && (this.perm[i]! & this.needX) === this.needX) {
+    if (this.tlbR[i] === lo >>> 12 && this.tlbHi[i] === (hi | 0) && (this.perm[i]! & Acc.X) !== 0) {
       this.lastPfn = this.pfn[i]!;
-      return this.view[i]!;
+      return this.tlbView[i]!;
     }
     return this.fill(lo, hi, Acc.X);
   }
@@ -194,13 +210,13 @@ export class Mmu {
 
   private rview(lo: number, hi: number): DataView {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0) && (this.perm[i]! & this.needR) === this.needR) return this.view[i]!;
+    if (this.tlbR[i] === lo >>> 12 && this.tlbHi[i] === (hi | 0)) return this.tlbView[i]!;
     return this.fill(lo, hi, Acc.R);
   }
 
   private wview(lo: number, hi: number): DataView {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0) && (this.perm[i]! & this.needW) === this.needW) return this.view[i]!;
+    if (this.tlbW[i] === lo >>> 12 && this.tlbHi[i] === (hi | 0)) return this.tlbView[i]!;
     const v = this.fill(lo, hi, Acc.W);
     if (this.mem.codeMark[this.lastPfn]) this.mem.codeWritten(this.lastPfn);
     return v;
@@ -252,11 +268,12 @@ export class Mmu {
     if (view === null) this.raise(Vector.GP, 0, 0, 0);
     if (this.mem.codeMark[pfn]) perm &= ~Acc.W;
     const i = (lo >>> 12) & TLB_MASK;
-    this.tagLo[i] = lo >>> 12;
-    this.tagHi[i] = hi | 0;
+    this.tlbR[i] = lo >>> 12;
+    this.tlbW[i] = (perm & Acc.W) !== 0 ? lo >>> 12 : -1;
+    this.tlbHi[i] = hi | 0;
     this.perm[i] = perm;
     this.pfn[i] = pfn;
-    this.view[i] = view;
+    this.tlbView[i] = view;
     this.lastPfn = pfn;
     return view;
   }
