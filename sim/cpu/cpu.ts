@@ -357,6 +357,13 @@ export class Cpu implements CodeWatcher {
     return this.blocks.size;
   }
 
+  /** Number of cached blocks that run translated (jit.ts; for tests and stats). */
+  get translatedBlocks(): number {
+    let n = 0;
+    for (const b of this.blocks.values()) if (b.region !== null) n++;
+    return n;
+  }
+
   // ---- convenience accessors (BigInt; not for the hot path) --------------
 
   getReg(i: number): bigint {

@@ -47,7 +47,8 @@ export function aluCode(g: Gen, op: number, sz: number): string {
         s += w ? 'v = a - b - cf; x = v >>> 0; xH = (aH - bH - (v < 0 ? 1 : 0)) >>> 0;' : `x = (a - b - cf) ${trunc};`;
       }
       s += ` lop = ${lop}; lsz = ${sz}; la = a; lb = b; lres = x;`;
-      if (w) s += ' laH = aH; lbH = bH; lresH = xH;';
+      // the high halves are zero below 64 bits (setLazy): adc/sbb readers compare them
+      s += w ? ' laH = aH; lbH = bH; lresH = xH;' : ' laH = 0; lbH = 0; lresH = 0;';
       if (carry) s += ' lcf = cf;';
       g.known = { op: lop, sz, logic: false };
       return s;

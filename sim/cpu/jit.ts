@@ -56,6 +56,8 @@ export const HOT_RUNS = 16384;
 
 /** Instructions per region at most (V8 does not optimize very large functions). */
 const MAX_INSNS = 400;
+/** A block joins a region only if it ran at least 1/COLD times as often as the region's root. */
+const COLD = 16;
 
 /**
  * Generated functions by source. The source depends only on the guest code
@@ -124,7 +126,8 @@ export function compileRegion(root: Block, find: (pa: number) => Block | undefin
       if (h !== hi || lo >>> 12 !== page) continue;
       const b = find(pfn * 4096 + (lo & 0xfff));
       if (b === undefined || b.startLo !== lo || b.startHi !== hi || b.pfns.length !== 1 || b.pfn !== pfn || seen.has(b)) continue;
-      if (count + b.insns.length > MAX_INSNS) continue;
+      // paths that ran rarely stay out: translating them costs more than interpreting them
+      if (b.runs * COLD < root.runs || count + b.insns.length > MAX_INSNS) continue;
       seen.add(b);
       members.push(b);
       count += b.insns.length;
