@@ -17,7 +17,7 @@ import { buildMachine, domainFiles } from './scenario-run.js';
 
 export const XENRR_VERSION = '0.1.0';
 
-export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
+export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?: number; jitThreshold?: number; progress?: (events: number, instructions: number) => void };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
 
 type Image = HeaderData['images'][number];
@@ -67,7 +67,7 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   const every = opts.checkpointEvery ?? 0;
   // The machine first: a scenario that cannot be built leaves no trace file behind (building emits no event).
   let writer: TraceWriter | null = null;
-  const machine = buildMachine(s, { seed, sink: (e, pos) => writer!.append(e, pos) });
+  const machine = buildMachine(s, { seed, jitThreshold: opts.jitThreshold, sink: (e, pos) => writer!.append(e, pos) });
   writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns));
   let lastCheckpoint = 0;
   let checkpoints = 0;

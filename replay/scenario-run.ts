@@ -45,8 +45,12 @@ export function loadDomain(s: Scenario, k: number, seed: number): DomainSpec {
   return domainSpec(s, k, seed, kernel, f.ramdisk === undefined ? undefined : new Uint8Array(readFileSync(f.ramdisk)));
 }
 
-/** Build (but do not run) a scenario's machine. */
-export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSink } = {}): Machine {
+/**
+ * Build (but do not run) a scenario's machine. `jitThreshold` sets every
+ * vCPU's translation threshold (Cpu.jitThreshold; 0: interpret only): runs
+ * are identical whatever it is, only their speed differs.
+ */
+export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSink; jitThreshold?: number } = {}): Machine {
   const seed = opts.seed ?? s.seed;
   const specs = s.domains.map((_, k) => loadDomain(s, k, seed));
   let machine: Machine;
@@ -56,6 +60,8 @@ export function buildMachine(s: Scenario, opts: { seed?: number; sink?: EventSin
     if (e instanceof BuildError || e instanceof RangeError) throw new UsageError(`${s.file}: ${e.message}`);
     throw e;
   }
+  const jit = opts.jitThreshold;
+  if (jit !== undefined) for (const d of machine.domains) for (const v of d.vcpus) v.cpu.jitThreshold = jit;
   return machine;
 }
 

@@ -27,7 +27,7 @@
  * and a change of mapping ends it at the next block boundary (epoch).
  */
 import type { Cpu } from './cpu.js';
-import type { Block, Insn } from './decode.js';
+import { ENTRIES, type Block, type Insn } from './decode.js';
 import { ALU_EMITTERS, type Emitter } from './jit-alu.js';
 import { emitEnd, endByHandler, relTarget } from './jit-branch.js';
 import { cfL, condL, FLAGS_OUT, matL, PAR, sync } from './jit-flags.js';
@@ -39,7 +39,6 @@ import { SSE_INT_OPS } from './exec/sse-int.js';
 import { SSE_MOV_OPS } from './exec/sse-mov.js';
 import { SSE_SHUF_OPS } from './exec/sse-shuf.js';
 import { SSE_STATE_OPS } from './exec/sse-state.js';
-import { OPCODES } from './opcodes.js';
 import type { Handler } from './optable.js';
 
 export type RegionFn = (c: Cpu, K: unknown[], pc: number, left: number) => number;
@@ -86,12 +85,14 @@ const EMITTERS: Record<string, Emitter> = { ...ALU_EMITTERS, ...MOV_EMITTERS, ..
  * forms): translated code calls them without writing its flags back.
  */
 const NEUTRAL_MN = new Set(['mov', 'movzx', 'movsx', 'movsxd', 'lea', 'xchg', 'nop', 'push', 'pop', 'enter', 'leave', 'cbw', 'cwd', 'movs', 'stos', 'lods', 'bswap']);
-const NEUTRAL = new Set<Handler>([
-  ...OPCODES.filter((e) => NEUTRAL_MN.has(e.mn) && !e.end).map((e) => e.fn),
-  ...[...SSE_INT_OPS, ...SSE_MOV_OPS, ...SSE_SHUF_OPS, ...SSE_STATE_OPS, ...FENCE_OPS].map((e) => e.fn),
-]);
+let NEUTRAL: Set<Handler> | null = null;
 
 function handlerUse(i: Insn): number {
+  // built on first use: the opcode table's modules import this one's importers
+  NEUTRAL ??= new Set<Handler>([
+    ...ENTRIES.filter((e) => NEUTRAL_MN.has(e.mn) && !e.end).map((e) => e.fn),
+    ...[...SSE_INT_OPS, ...SSE_MOV_OPS, ...SSE_SHUF_OPS, ...SSE_STATE_OPS, ...FENCE_OPS].map((e) => e.fn),
+  ]);
   return i.e !== null && !i.e.end && NEUTRAL.has(i.e.fn) ? HandlerUse.NEUTRAL : HandlerUse.FULL;
 }
 
