@@ -77,8 +77,12 @@ const insn = fc.oneof(
   fc.tuple(imm32, fc.nat({ max: 9 })).map(([v, b]) => `push ${v}\npop ${R64[b]}`),
   mem(8).map((m) => `push ${m}\npop rax`),
   fc.tuple(fc.nat({ max: 9 }), fc.nat({ max: 9 })).map(([a, b]) => `push rbp\nmov rbp, rsp\npush ${R64[a]}\nleave\nmov ${R64[b]}, rbp`),
+  fc.tuple(fc.constantFrom(2, 4, 8), fc.nat({ max: 9 }), fc.nat({ max: 9 }), fc.boolean(), imm32, fc.boolean()).chain(([sz, a, b, m, v, three]) =>
+    (m ? mem(sz) : fc.constant(reg(sz, b))).map((o) => (three ? `imul ${reg(sz, a)}, ${o}, ${immOf(sz, v)}` : `imul ${reg(sz, a)}, ${o}`))),
+  fc.tuple(fc.constantFrom('mul', 'imul', 'div', 'idiv'), size, fc.nat({ max: 9 }), fc.boolean()).chain(([op, sz, b, m]) =>
+    (m ? mem(sz) : fc.constant(reg(sz, b))).map((o) => `${op} ${o}`)),
+  fc.tuple(fc.constantFrom(4, 8), fc.nat({ max: 9 })).map(([sz, a]) => `bswap ${reg(sz, a)}`),
   // forms left to their handlers
-  fc.tuple(fc.constantFrom(4, 8), fc.nat({ max: 9 }), fc.nat({ max: 9 })).map(([sz, a, b]) => `imul ${reg(sz, a)}, ${reg(sz, b)}`),
   fc.tuple(fc.nat({ max: 9 }), fc.nat({ max: 9 })).map(([a, b]) => `bt ${R64[a]}, ${R64[b]}\nrcl ${R32[b]}, 3`),
   fc.tuple(fc.constantFrom('pxor', 'paddb', 'psubw', 'pcmpeqb', 'punpcklbw', 'pmaxub', 'pand'), fc.nat({ max: 7 }), fc.nat({ max: 7 })).map(([op, a, b]) => `${op} xmm${a}, xmm${b}`),
   fc.tuple(fc.nat({ max: 7 }), fc.nat({ max: 127 }), fc.boolean()).map(([a, k, st]) => (st ? `movdqa xmmword ptr [rsi + ${k * 16}], xmm${a}` : `paddd xmm${a}, xmmword ptr [rsi + ${k * 16}]`)),

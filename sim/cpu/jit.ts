@@ -33,8 +33,10 @@ import { emitEnd, endByHandler, relTarget } from './jit-branch.js';
 import { cfL, condL, FLAGS_OUT, matL, PAR, sync } from './jit-flags.js';
 import { Gen, HandlerUse } from './jit-gen.js';
 import { MOV_EMITTERS } from './jit-mov.js';
+import { MUL_EMITTERS } from './jit-mul.js';
 import { SHIFT_EMITTERS } from './jit-shift.js';
 import { FENCE_OPS } from './exec/fence.js';
+import { imul32, imul64, mul32, mul64, W } from './exec/wide.js';
 import { SSE_INT_OPS } from './exec/sse-int.js';
 import { SSE_MOV_OPS } from './exec/sse-mov.js';
 import { SSE_SHUF_OPS } from './exec/sse-shuf.js';
@@ -70,21 +72,22 @@ const CACHE_MAX = 8192;
 function compiled(body: string): RegionFn {
   let fn = CACHE.get(body);
   if (fn === undefined) {
-    fn = new Function('PAR', 'condL', 'cfL', 'matL', 'S', `return ${body};`)(PAR, condL, cfL, matL, sync) as RegionFn;
+    fn = new Function('PAR', 'condL', 'cfL', 'matL', 'S', 'W', 'M32', 'I32', 'M64', 'I64', `return ${body};`)(PAR, condL, cfL, matL, sync, W, mul32, imul32, mul64, imul64) as RegionFn;
     if (CACHE.size >= CACHE_MAX) CACHE.delete(CACHE.keys().next().value as string);
     CACHE.set(body, fn);
   }
   return fn;
 }
 
-const EMITTERS: Record<string, Emitter> = { ...ALU_EMITTERS, ...MOV_EMITTERS, ...SHIFT_EMITTERS };
+const EMITTERS: Record<string, Emitter> = { ...ALU_EMITTERS, ...MOV_EMITTERS, ...SHIFT_EMITTERS, ...MUL_EMITTERS };
 
 /**
  * Handlers that neither read nor write the arithmetic flags nor call the
  * host (data movement, the stack, string moves, SSE integer and move
- * forms): translated code calls them without writing its flags back.
+ * forms, division, which leaves the flags alone): translated code calls
+ * them without reloading its flags after.
  */
-const NEUTRAL_MN = new Set(['mov', 'movzx', 'movsx', 'movsxd', 'lea', 'xchg', 'nop', 'push', 'pop', 'enter', 'leave', 'cbw', 'cwd', 'movs', 'stos', 'lods', 'bswap']);
+const NEUTRAL_MN = new Set(['mov', 'movzx', 'movsx', 'movsxd', 'lea', 'xchg', 'nop', 'push', 'pop', 'enter', 'leave', 'cbw', 'cwd', 'movs', 'stos', 'lods', 'bswap', 'div', 'idiv']);
 let NEUTRAL: Set<Handler> | null = null;
 
 function handlerUse(i: Insn): number {
