@@ -27,8 +27,12 @@ function nativeMs(name: string, n = 15): number {
 
 export type Row = Record<string, string | number>;
 
-/** Guests measured after the 'all' row (so it stays comparable with earlier runs): SSE2 integer SIMD. */
-const EXTRA = ['simd'];
+/**
+ * Guests measured after the 'all' row (so it stays comparable with earlier
+ * runs): SSE2 integer SIMD, then SSE/SSE2 floating point (matrix products,
+ * conversions and corner cases).
+ */
+const EXTRA = ['simd', 'matmul', 'fpconv'];
 
 export function benchCompute(): Row[] {
   const rows: Row[] = [];

@@ -1,13 +1,20 @@
 /**
- * Trace benchmarks: record overhead against an untraced run of the same
- * scenario, bytes per event and compression on pingpong, and write/read
- * throughput on a synthetic stream of 10 million events.
+ * Trace benchmarks: what recording costs over a lean run (a run nobody
+ * listens to: no event objects, no guest stack walks; what `xenrr run`
+ * does) of the same scenario, per event, on pingpong, a 10x longer pingpong,
+ * a long compute-bound run with few events and every corpus scenario; bytes
+ * per event and compression on pingpong; write/read throughput on a
+ * synthetic stream of 10 million events.
+ *
+ * Times are medians of interleaved runs after a warm-up, wall clock and CPU
+ * time of this process (the host may be shared: CPU time is what the work
+ * costs, so the overhead and the cost per event are computed from it).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SimEvent } from '../sim/events.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
-import { record } from '../replay/record.js';
+import { CHECKPOINT_INSNS, record } from '../replay/record.js';
 import { runScenario } from '../replay/scenario-run.js';
 import { TraceReader } from '../trace/reader.js';
 import { testHeader } from '../trace/test-events.js';
@@ -22,34 +29,69 @@ const REPEAT = Number(process.env.XENRR_BENCH_REPEAT ?? 10);
 const WARMUP = 3;
 
 const secs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
+const cpuSecs = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6;
+};
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-/** Best-of-`repeat` times of an untraced run and a recording of `s` (interleaved, after a warm-up). */
-async function overhead(s: Scenario, out: string, repeat: number): Promise<{ plain: number; traced: number; events: number }> {
-  let plain = Infinity;
-  let traced = Infinity;
+type Overhead = { lean: number; traced: number; leanCpu: number; tracedCpu: number; events: number; instructions: number };
+
+/**
+ * Median times of a lean run and a recording of `s` with `record`'s default
+ * checkpoint spacing (interleaved, after a warm-up), wall and CPU.
+ */
+async function overhead(s: Scenario, out: string, repeat: number, warmup = WARMUP): Promise<Overhead> {
+  const t = { lean: [] as number[], traced: [] as number[], leanCpu: [] as number[], tracedCpu: [] as number[] };
   let events = 0;
-  // Interleave the two so both see the same machine conditions; after a
-  // warm-up (both paths JIT-compiled), best of `repeat` each.
-  for (let k = 0; k < WARMUP + repeat; k++) {
+  let instructions = 0;
+  // Interleave the two so both see the same machine conditions; the warm-up JIT-compiles both paths.
+  for (let k = 0; k < warmup + repeat; k++) {
     let t0 = process.hrtime.bigint();
+    let c0 = process.cpuUsage();
     runScenario(s);
-    if (k >= WARMUP) plain = Math.min(plain, secs(t0));
+    const [lean, leanCpu] = [secs(t0), cpuSecs(c0)];
     t0 = process.hrtime.bigint();
-    const r = await record(s, out, { checkpointEvery: 50_000 });
-    if (k >= WARMUP) traced = Math.min(traced, secs(t0));
+    c0 = process.cpuUsage();
+    const r = await record(s, out, { checkpointEvery: 50_000, checkpointInsns: CHECKPOINT_INSNS });
+    const [traced, tracedCpu] = [secs(t0), cpuSecs(c0)];
     events = r.events;
+    instructions = r.summary.instructions;
+    if (k < warmup) continue;
+    t.lean.push(lean);
+    t.traced.push(traced);
+    t.leanCpu.push(leanCpu);
+    t.tracedCpu.push(tracedCpu);
   }
-  return { plain, traced, events };
+  return { lean: median(t.lean), traced: median(t.traced), leanCpu: median(t.leanCpu), tracedCpu: median(t.tracedCpu), events, instructions };
 }
 
-const pct = (plain: number, traced: number): string => `${(((traced - plain) / plain) * 100).toFixed(1)}%`;
+/** The overhead columns of a row: wall medians, CPU medians, and the recording cost from CPU time. */
+const overheadCols = (o: Overhead): Row => ({
+  'lean ms': (o.lean * 1e3).toFixed(1), 'recorded ms': (o.traced * 1e3).toFixed(1),
+  'lean cpu ms': (o.leanCpu * 1e3).toFixed(1), 'recorded cpu ms': (o.tracedCpu * 1e3).toFixed(1),
+  'overhead cpu ms': ((o.tracedCpu - o.leanCpu) * 1e3).toFixed(1), overhead: `${(((o.tracedCpu - o.leanCpu) / o.leanCpu) * 100).toFixed(1)}%`,
+  'cost/event': `${(((o.tracedCpu - o.leanCpu) / Math.max(1, o.events)) * 1e6).toFixed(2)} us`,
+});
+
+const load = (name: string): Scenario => {
+  const file = `${ROOT}corpus/scenarios/${name}.json`;
+  return parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
+};
+const withCmdline = (s: Scenario, edit: (c: string) => string): Scenario => ({ ...s, domains: s.domains.map((d) => ({ ...d, cmdline: edit(d.cmdline) })) });
+
+/**
+ * A long compute-bound run with few events, as a kernel boot is (Linux to
+ * the VFS panic: 1.75e9 instructions, 59,208 events): the sha256 guest run
+ * `repeat` times, about 12.5M instructions and 61 events each.
+ */
+export const computeLong = (repeat: number): Scenario => ({ ...withCmdline(load('compute-sha256'), () => `repeat=${repeat}`), name: `compute-sha256 repeat=${repeat}`, maxInsns: 1e11 });
 
 export async function benchRecord(): Promise<Row[]> {
   await initZstd();
   mkdirSync(DIR, { recursive: true });
-  const file = `${ROOT}corpus/scenarios/pingpong.json`;
-  const s = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
-  const { plain, traced, events } = await overhead(s, `${DIR}/pingpong.xrr`, REPEAT);
+  const s = load('pingpong');
+  const o = await overhead(s, `${DIR}/pingpong.xrr`, REPEAT);
   const size = statSync(`${DIR}/pingpong.xrr`).size;
   const reader = TraceReader.open(`${DIR}/pingpong.xrr`);
   const raw = reader.index.chunks.reduce((n, c) => n + c.rawSize, 0);
@@ -68,9 +110,8 @@ export async function benchRecord(): Promise<Row[]> {
   w.close('all-stopped', 0);
   const writeSec = secs(t0);
   return [{
-    trace: 'pingpong', events, 'bytes/event': (size / events).toFixed(2), compression: `${(raw / compressed).toFixed(1)}x`,
-    'untraced s': plain.toFixed(3), 'recorded s': traced.toFixed(3), overhead: pct(plain, traced),
-    'write ev/s': Math.round(evs.length / writeSec), 'read ev/s': Math.round(n / readSec),
+    trace: 'pingpong', events: o.events, 'bytes/event': (size / o.events).toFixed(2), compression: `${(raw / compressed).toFixed(1)}x`,
+    ...overheadCols(o), 'write ev/s': Math.round(evs.length / writeSec), 'read ev/s': Math.round(n / readSec),
   }];
 }
 
@@ -85,27 +126,27 @@ export async function benchRecordCorpus(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
     const s = parseScenario(JSON.parse(readFileSync(dir + f, 'utf8')), dir + f);
-    const instructions = runScenario(s).summary.instructions;
-    const { plain, traced, events } = await overhead(s, `${DIR}/corpus.xrr`, 5);
-    rows.push({
-      scenario: f.replace(/\.json$/, ''), events, instructions, 'events/1k insns': ((events / instructions) * 1000).toFixed(2),
-      'untraced ms': (plain * 1e3).toFixed(1), 'recorded ms': (traced * 1e3).toFixed(1), 'overhead ms': ((traced - plain) * 1e3).toFixed(1), overhead: pct(plain, traced),
-    });
+    const o = await overhead(s, `${DIR}/corpus.xrr`, 5);
+    rows.push({ scenario: f.replace(/\.json$/, ''), events: o.events, instructions: o.instructions, 'events/1k insns': ((o.events / o.instructions) * 1000).toFixed(2), ...overheadCols(o) });
   }
   return rows;
 }
 
-/** Record overhead on a 10x longer pingpong: per-event cost, with the per-recording fixed costs amortized. */
+/**
+ * Record overhead on long runs, the per-recording fixed costs amortized:
+ * a 10x longer pingpong (an event every ~30 instructions), and a
+ * compute-bound run with few events (the sparse case, as a kernel boot).
+ */
 export async function benchRecordLong(): Promise<Row[]> {
   await initZstd();
-  const file = `${ROOT}corpus/scenarios/pingpong.json`;
-  const base = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
-  const s: Scenario = { ...base, domains: base.domains.map((d) => ({ ...d, cmdline: d.cmdline.replace(/rounds=\d+/, 'rounds=10000') })) };
-  const { plain, traced, events } = await overhead(s, `${DIR}/pingpong-long.xrr`, 3);
-  return [{
-    trace: 'pingpong rounds=10000', events, 'untraced s': plain.toFixed(3), 'recorded s': traced.toFixed(3), overhead: pct(plain, traced),
-    'recording cost per event': `${(((traced - plain) / events) * 1e6).toFixed(2)} us`,
-  }];
+  const pp = withCmdline(load('pingpong'), (c) => c.replace(/rounds=\d+/, 'rounds=10000'));
+  const compute = computeLong(Number(process.env.XENRR_BENCH_COMPUTE_REPEAT ?? 40));
+  const rows: Row[] = [];
+  for (const [trace, s, repeat] of [['pingpong rounds=10000', pp, 5], [compute.name, compute, 3]] as const) {
+    const o = await overhead(s, `${DIR}/long.xrr`, repeat, 1);
+    rows.push({ trace, events: o.events, 'insns/event': Math.round(o.instructions / o.events), ...overheadCols(o) });
+  }
+  return rows;
 }
 
 /** A realistic, cheap synthetic stream: hypercalls, sends, deliveries, blocks across 4 domains. */

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../replay/cli/errors.js';
+import { VERSION } from '../sim/package-info.js';
 
 type Register = (program: Command) => void;
 /**
@@ -14,9 +15,11 @@ type Register = (program: Command) => void;
  */
 const INPUT_ERRORS = new Set(['ScenarioError', 'BuildError', 'ElfError', 'TraceError']);
 /**
- * Each command's module, loaded only when that command runs (or for help):
- * the simulator, zod, protobufjs and Ink are hundreds of modules under tsx,
- * and `xenrr tui` should not wait for the ones it does not use.
+ * Each command's module, loaded only when that command runs (all of them
+ * for the command list of `--help`). A module's top level holds the
+ * command's definition only; what its action needs (the simulator, zod,
+ * protobufjs, Ink) is imported when the action runs, so `--help` loads none
+ * of it and `xenrr info` no simulator.
  */
 const MODULES: Record<string, () => Promise<Register>> = {
   run: async () => (await import('../replay/cli/run.js')).registerRun,
@@ -24,18 +27,19 @@ const MODULES: Record<string, () => Promise<Register>> = {
   diff: async () => (await import('../replay/cli/diff.js')).registerDiff,
   export: async () => (await import('../replay/cli/export.js')).registerExport,
   replay: async () => (await import('../replay/cli/replay-cmd.js')).registerReplay,
+  gdbserver: async () => (await import('../replay/cli/gdbserver.js')).registerGdbserver,
   check: async () => (await import('../replay/cli/check.js')).registerCheck,
   tui: async () => (await import('../tui/cli.js')).registerTui,
 };
 /** command name -> its module (record, dump and info share one; so do check and bisect, tui and start) */
 const COMMANDS: Record<string, string> = {
   run: 'run', record: 'trace', dump: 'trace', info: 'trace', diff: 'diff', export: 'export',
-  replay: 'replay', check: 'check', bisect: 'check', tui: 'tui', start: 'tui',
+  replay: 'replay', gdbserver: 'gdbserver', check: 'check', bisect: 'check', tui: 'tui', start: 'tui',
 };
 
 const program = new Command('xenrr')
   .description('rr for Xen kernel work: deterministic record/replay of x86-64 Xen PV guests on a simulated Xen')
-  .version('0.1.0')
+  .version(VERSION)
   .exitOverride()
   .configureOutput({ outputError: (s, write) => write(s) });
 

@@ -17,8 +17,11 @@
 //   build/corpus/linux/init                 our static /init (corpus/linux/init.c)
 //   build/corpus/linux/initramfs.cpio.gz    it, with /dev/console, as an initramfs
 //
+// Disk images for the block-device scenarios (corpus/disks.mjs):
+//   build/corpus/disks/<name>.img          a pattern every reader can check
+//
 // And each compute guest <name> again as a Xen PV kernel:
-//   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c
+//   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c, rt-float.c
 //                                 built with -DXENRR_PV + the adapter
 //                                 corpus/pv/compute-main.c + the PV runtime;
 //                                 its console output equals <name>.expected
@@ -33,6 +36,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } fr
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeDiskImage } from './disks.mjs';
 import { INIT_CFLAGS, writeInitramfs } from './linux/initramfs.mjs';
 
 // ---- configuration ----------------------------------------------------------
@@ -41,7 +45,8 @@ import { INIT_CFLAGS, writeInitramfs } from './linux/initramfs.mjs';
 // plus any extra sources listed in `extra`. Add new guests here. `simd`: the
 // guest's own sources are compiled with SSE allowed (everything else, the
 // runtimes included, keeps -mgeneral-regs-only: event and trap handlers must
-// not touch the XMM registers of the code they interrupt).
+// not touch the XMM registers of the code they interrupt). `cflags`: extra
+// flags for the guest's own sources, in every build (flat, native, PV).
 const COMPUTE_GUESTS = [
   { name: 'sort' },
   { name: 'crc32' },
@@ -49,10 +54,14 @@ const COMPUTE_GUESTS = [
   { name: 'bignum' },
   { name: 'format' },
   { name: 'simd', simd: true },
+  { name: 'matmul', simd: true },
+  // -fno-math-errno: sqrt and lrint are the instructions (no libm to call)
+  { name: 'fpconv', simd: true, extra: ['fpspecial.c'], cflags: ['-fno-math-errno'] },
 ];
 
 // Xen PV guest kernels: each is <name>.c in corpus/pv/ defining kmain(),
-// linked with the PV runtime below. Add new kernels here.
+// plus any `extra` sources, linked with the PV runtime below. Add new
+// kernels here.
 const PV_GUESTS = [
   { name: 'hello' },
   { name: 'timer' },
@@ -61,7 +70,11 @@ const PV_GUESTS = [
   { name: 'fault' },
   { name: 'crash' },
   { name: 'ringpair', deps: ['include/ring.h'] },
+  { name: 'blkfront', extra: ['blkfront-io.c'], deps: ['include/ring.h', 'include/blkif.h', 'blkfront.h'] },
 ];
+
+// Disk images (build/corpus/disks/<name>), sizes in MiB.
+const DISK_IMAGES = [{ name: 'blkfront.img', mib: 8 }];
 
 // Planted bugs: each is built twice from corpus/pv/<source>.c, good (as is)
 // and bad (-D<define>), into build/corpus/pv/bugs/<name>-{good,bad}.elf. The
@@ -116,13 +129,17 @@ const PV_CFLAGS = [
   // every function on the way to a hypercall, as a kernel built with
   // CONFIG_FRAME_POINTER gives gdb and perf.
   '-fno-omit-frame-pointer',
+  // DWARF for gdb (xenrr gdbserver): line numbers, variables and the call
+  // frame information its backtrace needs; -O2 schedules prologues, which
+  // defeats gdb's guess without it. Not loaded: the guest's bytes are the same.
+  '-g',
   ...FREESTANDING,
   '-mcmodel=small',
 ];
 
 // Runtime shared by every compute guest, and the files every build depends on.
-const COMMON_FLAT_SOURCES = ['entry.S', 'rt.c'];
-const COMMON_NATIVE_SOURCES = ['native-main.c', 'rt.c'];
+const COMMON_FLAT_SOURCES = ['entry.S', 'rt.c', 'rt-float.c'];
+const COMMON_NATIVE_SOURCES = ['native-main.c', 'rt.c', 'rt-float.c'];
 const COMMON_DEPS = ['rt.h', 'flat.ld'];
 
 // PV runtime linked into every PV kernel, and the files every PV build depends on.
@@ -284,15 +301,16 @@ async function buildCompute(guest) {
     ? Promise.resolve()
     : (async () => {
         // A simd guest's own sources become SSE-enabled objects linked with the general-registers runtime.
-        const objs = guest.simd ? await sseObjects(guestSources, [...FLAT_CFLAGS, ...WARN], join(OUT, 'obj', `${guest.name}.flat`)) : guestSources;
+        const own = guest.cflags ?? [];
+        const objs = guest.simd ? await sseObjects(guestSources, [...FLAT_CFLAGS, ...own, ...WARN], join(OUT, 'obj', `${guest.name}.flat`)) : guestSources;
         const common = COMMON_FLAT_SOURCES.map(src);
-        await compile([...FLAT_CFLAGS, ...WARN, '-T', src('flat.ld'), ...common, ...objs], elf);
+        await compile([...FLAT_CFLAGS, ...(guest.simd ? [] : own), ...WARN, '-T', src('flat.ld'), ...common, ...objs], elf);
         note(`built ${rel(elf)}`);
       })();
 
   const nativeStep = (async () => {
     if (!upToDate([native], [...nativeSources, ...deps])) {
-      await compile([...NATIVE_CFLAGS, ...WARN, ...nativeSources], native);
+      await compile([...NATIVE_CFLAGS, ...(guest.cflags ?? []), ...WARN, ...nativeSources], native);
       note(`built ${rel(native)}`);
     }
     if (upToDate([expected], [native])) return;
@@ -335,7 +353,7 @@ async function sseObjects(sources, flags, dir) {
 function pvKernel(guest) {
   return {
     name: guest.name,
-    sources: [join(PV, `${guest.name}.c`)],
+    sources: [join(PV, `${guest.name}.c`), ...(guest.extra ?? []).map((f) => join(PV, f))],
     deps: (guest.deps ?? []).map((f) => join(PV, f)),
     cflags: [],
   };
@@ -364,10 +382,10 @@ function pvComputeKernel(guest) {
   const own = [`${guest.name}.c`, ...(guest.extra ?? [])].map(src);
   return {
     name: `compute-${guest.name}`,
-    sources: [join(PV, PV_COMPUTE_ADAPTER), src('rt.c'), ...(guest.simd ? [] : own)],
+    sources: [join(PV, PV_COMPUTE_ADAPTER), src('rt.c'), src('rt-float.c'), ...(guest.simd ? [] : own)],
     sseSources: guest.simd ? own : [],
     deps: [src('rt.h')],
-    cflags: PV_COMPUTE_CFLAGS,
+    cflags: [...PV_COMPUTE_CFLAGS, ...(guest.cflags ?? [])],
   };
 }
 
@@ -383,6 +401,14 @@ async function buildPv(kernel) {
   const objs = sse.length > 0 ? await sseObjects(sse, flags, join(OUT, 'obj', `${kernel.name}.pv`)) : [];
   await compile([...flags, '-T', src('kernel.ld'), ...sources, ...objs], elf);
   note(`built ${rel(elf)}`);
+}
+
+async function buildDisk(disk) {
+  const out = join(OUT, 'disks', disk.name);
+  if (upToDate([out], [join(ROOT, 'corpus', 'disks.mjs')])) return;
+  mkdirSync(dirname(out), { recursive: true });
+  writeDiskImage(out, disk.mib);
+  note(`built ${rel(out)}`);
 }
 
 async function buildInitramfs() {
@@ -425,6 +451,7 @@ async function main() {
     ...PV_GUESTS.map((g) => () => buildPv(pvKernel(g))),
     ...pvVariantKernels().map((k) => () => buildPv(k)),
     ...COMPUTE_GUESTS.map((g) => () => buildPv(pvComputeKernel(g))),
+    ...DISK_IMAGES.map((d) => () => buildDisk(d)),
     buildInitramfs,
   ];
   await runLimited(tasks, Math.min(availableParallelism(), 8));

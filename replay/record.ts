@@ -1,11 +1,14 @@
 /**
  * Recording: run a scenario with the event stream going to a trace file,
  * taking a checkpoint between scheduler slices whenever `checkpointEvery`
- * events have passed since the last one.
+ * events or `checkpointInsns` guest instructions (all vCPUs) have passed
+ * since the last one: events bound a seek's re-execution in event-dense
+ * runs, instructions in compute-bound ones (a kernel booting).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunSummary } from '../sim/machine.js';
+import { VERSION } from '../sim/package-info.js';
 import type { Scenario } from '../sim/scenario.js';
 import { snapshotMachine } from '../sim/snapshot.js';
 import { PV_CPUID } from '../sim/xen/cpuid.js';
@@ -15,9 +18,10 @@ import { initZstd } from '../trace/zstd.js';
 import { scenarioIdentity } from './images.js';
 import { buildMachine, domainFiles } from './scenario-run.js';
 
-export const XENRR_VERSION = '0.1.0';
+export const XENRR_VERSION = VERSION;
+export { CHECKPOINT_INSNS } from './record-defaults.js';
 
-export type RecordOptions = { checkpointEvery?: number; maxInsns?: number; seed?: number; jitThreshold?: number; progress?: (events: number, instructions: number) => void };
+export type RecordOptions = { checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; jitThreshold?: number; progress?: (events: number, instructions: number) => void };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
 
 type Image = HeaderData['images'][number];
@@ -31,8 +35,10 @@ function image(role: string, domain: string, name: string, file: string): Image 
 /**
  * The files a scenario's run reads, by role: every domain's kernel (the
  * file as named, an ELF or a bzImage) in domain order, then ramdisks, then
- * symbol files. Replay checks kernels and ramdisks against these hashes;
- * symbols are used while theirs still matches.
+ * symbol files, then disk images (each domain's in the scenario's order; a
+ * disk's name is its `target`). Replay checks kernels, ramdisks and disks
+ * against these hashes (a disk as the run started: mode "w!" changes the
+ * file); symbols are used while theirs still matches.
  */
 export function traceImages(s: Scenario): Image[] {
   const files = s.domains.map((d, k) => ({ d, ...domainFiles(s, k) }));
@@ -40,6 +46,7 @@ export function traceImages(s: Scenario): Image[] {
     ...files.map((f) => image('kernel', f.d.name, f.d.kernel, f.kernel)),
     ...files.flatMap((f) => (f.ramdisk === undefined ? [] : [image('ramdisk', f.d.name, f.d.ramdisk!, f.ramdisk)])),
     ...files.flatMap((f) => (f.symbols === undefined ? [] : [image('symbols', f.d.name, f.d.symbols!, f.symbols)])),
+    ...files.flatMap((f) => f.disks.map((d) => image('disk', f.d.name, d.target, d.file))),
   ];
 }
 
@@ -65,21 +72,24 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   await initZstd();
   const seed = opts.seed ?? s.seed;
   const every = opts.checkpointEvery ?? 0;
+  const insns = opts.checkpointInsns ?? 0;
   // The machine first: a scenario that cannot be built leaves no trace file behind (building emits no event).
   let writer: TraceWriter | null = null;
   const machine = buildMachine(s, { seed, jitThreshold: opts.jitThreshold, sink: (e, pos) => writer!.append(e, pos) });
-  writer = new TraceWriter(out, traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns));
+  writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns), checkpointInsns: insns });
   let lastCheckpoint = 0;
+  let lastInsns = 0;
   let checkpoints = 0;
   const checkpoint = (): void => {
     const snap = snapshotMachine(machine);
     writer.checkpoint(snap);
     lastCheckpoint = writer.eventCount;
+    lastInsns = machine.instructions;
     checkpoints++;
   };
   // No checkpoint at seq 0: the header (scenario, images, seed) rebuilds that state.
   const summary = machine.run(opts.maxInsns ?? s.maxInsns, () => {
-    if (every > 0 && writer.eventCount - lastCheckpoint >= every) checkpoint();
+    if ((every > 0 && writer.eventCount - lastCheckpoint >= every) || (insns > 0 && machine.instructions - lastInsns >= insns)) checkpoint();
     opts.progress?.(writer.eventCount, machine.instructions);
   });
   writer.close(summary.stop, summary.time, machine.domains.flatMap((d) => d.vcpus.map((v) => ({ dom: d.id, vcpu: v.id, icount: v.cpu.retired() }))));

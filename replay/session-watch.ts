@@ -42,6 +42,8 @@ export type WatchHit = {
   how: WatchHow;
   /** the vCPU that ran, its count once the instruction retired, and the instruction's address (null: between slices) */
   at: { dom: number; vcpu: number; icount: number; rip: bigint } | null;
+  /** instructions retired by all vCPUs together once the change happened: orders hits of different vCPUs */
+  insns: number;
 };
 
 /** A clean point to scan from: `open` makes a fresh machine there; its next seq, total instructions, and a vCPU's count. */
@@ -51,17 +53,20 @@ export type CleanStart = { open: () => Machine; seq: number; insns: number; icou
  * What the watch needs of a replay session: machines it may run on, at
  * instruction points and at the trace's checkpoints (-1: the start).
  */
-export type MachineSource = { machineAt(p: IcountPoint): Machine; checkpoints: number; checkpointAt(i: number): CleanStart; maxInsns: number };
+export type MachineSource = { machineAt(p: IcountPoint): Machine; checkpoints: number; checkpointAt(i: number): CleanStart; maxInsns: number; interrupted?: () => boolean };
+
+/** Thrown (by reference) from a scan when `interrupted` says so (a debugger's Ctrl-C); the machines it ran are thrown away. */
+export const INTERRUPTED: { readonly interrupted: true } = Object.freeze({ interrupted: true });
 
 /** The largest watch (bytes): a struct, a ring's indices. */
 export const MAX_WATCH = 64;
 const PAGE = 4096;
 
-type Range = { pfn: number; off: number; n: number };
+export type Range = { pfn: number; off: number; n: number };
 
 
 /** The physical pieces of the watched bytes, through the watch's vCPU's page tables in `m`. */
-function physRanges(m: Machine, w: WatchSpec): Range[] {
+export function physRanges(m: Machine, w: WatchSpec): Range[] {
   if (!Number.isInteger(w.len) || w.len < 1 || w.len > MAX_WATCH) throw new UsageError(`watch length must be 1..${MAX_WATCH} bytes, got ${w.len}`);
   const v = vcpuOf(m, w.dom, w.vcpu);
   if (v === undefined) throw new UsageError(`no vCPU ${w.dom}.${w.vcpu} in this trace`);
@@ -79,7 +84,7 @@ function physRanges(m: Machine, w: WatchSpec): Range[] {
 }
 
 /** The watched bytes in `m` (a frame never touched reads as zeros, and stays untouched). */
-function read(m: Machine, rs: Range[]): Uint8Array {
+export function read(m: Machine, rs: Range[]): Uint8Array {
   const mem = m.xen.frames.mem;
   const out = new Uint8Array(rs.reduce((s, r) => s + r.n, 0));
   let o = 0;
@@ -90,7 +95,7 @@ function read(m: Machine, rs: Range[]): Uint8Array {
   return out;
 }
 
-const same = (a: Uint8Array, b: Uint8Array): boolean => a.every((x, i) => x === b[i]);
+export const same = (a: Uint8Array, b: Uint8Array): boolean => a.every((x, i) => x === b[i]);
 
 /** The vCPU that ran between two sets of counts (null: none did). */
 function runner(m: Machine, from: Map<number, number>, to: Map<number, number>): Vcpu | null {
@@ -111,7 +116,7 @@ function toClean(m: Machine, k: number, maxInsns: number): void {
  * (up to `limit` retired instructions), calling `seen` with the bytes after
  * each; false from `seen` stops.
  */
-function stepSlice(m: Machine, v: Vcpu, rs: Range[], seen: (bytes: Uint8Array, at: NonNullable<WatchHit['at']>, how: WatchHow) => boolean, limit = Infinity): void {
+function stepSlice(m: Machine, v: Vcpu, rs: Range[], seen: (bytes: Uint8Array, at: NonNullable<WatchHit['at']>, how: WatchHow, insns: number) => boolean, limit = Infinity): void {
   let first = m.pausedIn !== v;
   while (v.cpu.icount < limit) {
     const before = v.cpu.icount;
@@ -121,7 +126,7 @@ function stepSlice(m: Machine, v: Vcpu, rs: Range[], seen: (bytes: Uint8Array, a
     const ended = m.pausedIn !== v;
     if (v.cpu.icount === before) return;
     const how: WatchHow = ended ? 'slice-end' : first ? 'slice-start' : 'instruction';
-    if (!seen(read(m, rs), { dom: v.domId, vcpu: v.id, icount: v.cpu.icount, rip }, how) || ended) return;
+    if (!seen(read(m, rs), { dom: v.domId, vcpu: v.id, icount: v.cpu.icount, rip }, how, m.instructions) || ended) return;
     first = false;
   }
 }
@@ -137,6 +142,7 @@ export function watchForward(src: MachineSource, w: WatchSpec, from: IcountPoint
   let prev = icountsOf(m);
   m.haltAt(...NO_STOP);
   m.run(src.maxInsns, () => {
+    if (src.interrupted?.() === true) throw INTERRUPTED;
     k++;
     if (!same(read(m, rs), b0)) {
       found = k;
@@ -147,18 +153,29 @@ export function watchForward(src: MachineSource, w: WatchSpec, from: IcountPoint
   });
   if (found < 0) return null;
   const who = runner(m, prev, icountsOf(m));
-  const after = read(m, rs);
-  if (who === null) return { before: b0, after, how: 'between-slices', at: null };
+  const between: WatchHit = { before: b0, after: read(m, rs), how: 'between-slices', at: null, insns: m.instructions };
   // Fine: again to the clean point before, then one instruction at a time.
+  return (who === null ? null : firstChangeIn(src, w, from, found - 1, { dom: who.domId, vcpu: who.id }, Infinity)) ?? between;
+}
+
+/**
+ * The first change of the watched bytes (as they are at `from`) inside one
+ * slice of the run from `from`: a machine from `from` runs to its `k`-th
+ * clean point (0: stays), then vCPU `who` is single-stepped through its
+ * slice there, up to `limit` retired instructions. Null: no change there.
+ */
+export function firstChangeIn(src: MachineSource, w: WatchSpec, from: IcountPoint, k: number, who: { dom: number; vcpu: number }, limit: number): WatchHit | null {
   const f = src.machineAt(from);
-  toClean(f, found - 1, src.maxInsns);
+  const rs = physRanges(f, w);
+  const b0 = read(f, rs);
+  toClean(f, k, src.maxInsns);
   let hit: WatchHit | null = null;
-  stepSlice(f, vcpuOf(f, who.domId, who.id)!, rs, (bytes, at, how) => {
+  stepSlice(f, vcpuOf(f, who.dom, who.vcpu)!, rs, (bytes, at, how, insns) => {
     if (same(bytes, b0)) return true;
-    hit = { before: b0, after: bytes, how, at };
+    hit = { before: b0, after: bytes, how, at, insns };
     return false;
-  });
-  return hit ?? { before: b0, after, how: 'between-slices', at: null };
+  }, limit);
+  return hit;
 }
 
 /** The last change in a scan: the clean-point interval (`k` - 1, `k`] and the counts at both ends. */
@@ -170,7 +187,7 @@ type LastChange = { k: number; prev: Map<number, number>; now: Map<number, numbe
  * interval it ends is only partly wanted). Returns the last change seen and
  * the index of the clean point before the stop.
  */
-function scanLast(m: Machine, rs: Range[], maxInsns: number, stop: (now: Map<number, number>) => boolean, stopFirst: boolean): { last: LastChange | null; end: number } {
+function scanLast(m: Machine, rs: Range[], maxInsns: number, stop: (now: Map<number, number>) => boolean, stopFirst: boolean, interrupted?: () => boolean): { last: LastChange | null; end: number } {
   let k = 0;
   let end = -1;
   let last: LastChange | null = null;
@@ -178,6 +195,7 @@ function scanLast(m: Machine, rs: Range[], maxInsns: number, stop: (now: Map<num
   let prev = icountsOf(m);
   m.haltAt(...NO_STOP);
   m.run(maxInsns, () => {
+    if (interrupted?.() === true) throw INTERRUPTED;
     k++;
     const now = icountsOf(m);
     if (stopFirst && stop(now)) {
@@ -203,8 +221,8 @@ function scanLast(m: Machine, rs: Range[], maxInsns: number, stop: (now: Map<num
 function lastIn(x: Machine, v: Vcpu, rs: Range[], limit: number): WatchHit | null {
   let hit: WatchHit | null = null;
   let b = read(x, rs);
-  stepSlice(x, v, rs, (now, at, how) => {
-    if (!same(now, b)) hit = { before: b, after: now, how, at };
+  stepSlice(x, v, rs, (now, at, how, insns) => {
+    if (!same(now, b)) hit = { before: b, after: now, how, at, insns };
     b = now;
     return true;
   }, limit);
@@ -233,10 +251,10 @@ export function watchBackward(src: MachineSource, w: WatchSpec, to: IcountPoint)
     const x = at(c, l.k - 1);
     const before = read(x, rs);
     const who = runner(x, l.prev, l.now);
-    return (who === null ? null : lastIn(x, vcpuOf(x, who.domId, who.id)!, rs, Infinity)) ?? { before, after: l.after, how: 'between-slices', at: null };
+    return (who === null ? null : lastIn(x, vcpuOf(x, who.domId, who.id)!, rs, Infinity)) ?? { before, after: l.after, how: 'between-slices', at: null, insns: x.instructions };
   };
   // The stretch from checkpoint i to `to`: first the slice that holds `to`, up to it, then the clean points before it.
-  const tail = scanLast(src.checkpointAt(i).open(), rs, src.maxInsns, (now) => now.get(key)! >= to.icount, true);
+  const tail = scanLast(src.checkpointAt(i).open(), rs, src.maxInsns, (now) => now.get(key)! >= to.icount, true, src.interrupted);
   const x = at(i, tail.end);
   const v = vcpuOf(x, to.dom, to.vcpu);
   const inTail = v === undefined ? null : lastIn(x, v, rs, to.icount);
@@ -246,7 +264,7 @@ export function watchBackward(src: MachineSource, w: WatchSpec, to: IcountPoint)
   for (let c = i - 1; c >= -1; c--) {
     const next = src.checkpointAt(c + 1);
     const m = src.checkpointAt(c).open();
-    const scan = scanLast(m, rs, src.maxInsns, () => m.nextSeq >= next.seq && m.instructions >= next.insns, false);
+    const scan = scanLast(m, rs, src.maxInsns, () => m.nextSeq >= next.seq && m.instructions >= next.insns, false, src.interrupted);
     if (scan.last !== null) return refine(c, scan.last);
   }
   return null;

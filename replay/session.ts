@@ -14,13 +14,16 @@
 import { createHash } from 'node:crypto';
 import type { SimEvent } from '../sim/events.js';
 import { Machine, type DomainSpec } from '../sim/machine.js';
+import { snapshotMachine } from '../sim/snapshot.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';
+import { replayDisks } from './disks.js';
 import { findImage, imageIndex } from './images.js';
 import { TraceEvents, type EventPredicate } from './session-events.js';
-import { Seeker, type Stop, type Target } from './session-seek.js';
+import { runBackward, runForward, type RunFrom, type RunHost, type RunRequest, type RunStop } from './session-break.js';
+import { icountsOf, Seeker, type MoveOrigin, type Stop, type Target } from './session-seek.js';
 import { verifyRun, type VerifyResult } from './session-verify.js';
 import { viewRegister, type MachineView } from './session-view.js';
 import { watchBackward, watchForward, type IcountPoint, type MachineSource, type WatchHit, type WatchSpec } from './session-watch.js';
@@ -32,6 +35,8 @@ import { loadSymbolTables, type Symbols } from './symbols.js';
 export { fieldDiff, type Divergence, type VerifyResult } from './session-verify.js';
 export type { EventPredicate } from './session-events.js';
 export type { IcountPoint, WatchHit, WatchHow, WatchSpec } from './session-watch.js';
+export type { RunRequest, RunStop } from './session-break.js';
+export type { Breakpoint } from './session-seek.js';
 export { REG_NAMES, type MachineView, type VcpuView } from './session-view.js';
 
 /** Where the cursor is. */
@@ -44,6 +49,9 @@ export type Position = {
   /** instructions retired by each vCPU */
   vcpus: Array<{ dom: number; vcpu: number; icount: number }>;
 };
+
+/** A cursor position to come back to (ReplaySession.mark / goTo). */
+export type CursorMark = RunFrom | { kind: 'event'; seq: number };
 
 /** Where a continue stopped: the event it stopped at (null: none matched, so at the end or the start) and the machine there. */
 export type StopInfo = { event: TraceEvent | null; view: MachineView };
@@ -62,10 +70,14 @@ export class ReplaySession {
   readonly symbols: Symbols;
   readonly warnings: string[] = [];
   private readonly specs: DomainSpec[];
+  /** where each domain's kernel image was found (by domain id - 1) */
+  private readonly paths: string[] = [];
   private readonly seeker: Seeker;
   private readonly events: TraceEvents;
   /** the cursor; null until the first move (then: the start) */
   private cur: Stop | null = null;
+  /** the cursor as runs see it (an event cursor: the event's seq) */
+  private from: CursorMark = { kind: 'start' };
 
   private readonly tables: Map<number, SymbolTable>;
 
@@ -86,7 +98,8 @@ export class ReplaySession {
         if (e instanceof ImageError) throw new UsageError(`image for domain '${dom.name}': ${found.path}: ${e.message}`);
         throw e;
       }
-      return domainSpec(this.scenario, k, h.seed, kernel, recordedRamdisk(h, dom.name, reader.path));
+      this.paths.push(found.path);
+      return domainSpec(this.scenario, k, h.seed, kernel, recordedRamdisk(h, dom.name, reader.path), replayDisks(h, this.scenario, k, reader.path));
     });
     this.tables = loadSymbolTables(h, overrides, symbolFiles, reader.path);
     this.symbols = new Map([...this.tables].map(([dom, t]) => [dom, t.symbolize]));
@@ -103,16 +116,18 @@ export class ReplaySession {
   }
 
   /**
-   * A machine at the start of the recorded run. For a trace whose recording
-   * did not finish, the machine halts as it emits the first event past the
-   * recorded ones: nothing replays beyond what the trace can check.
+   * A machine at the start of the recorded run (null sink: nobody needs its
+   * events). For a trace whose recording did not finish, the machine halts as
+   * it emits the first event past the recorded ones: nothing replays beyond
+   * what the trace can check.
    */
-  private fresh(sink: (e: SimEvent) => void): Machine {
+  private fresh(sink: ((e: SimEvent) => void) | null): Machine {
     const opts = { quantum: this.scenario.quantum, wallclock: this.scenario.wallclock };
     if (this.reader.complete) return new Machine(this.specs, sink, opts);
     const end = this.reader.index.eventCount;
+    const inner = sink ?? ((): void => {});
     const m: Machine = new Machine(this.specs, (e) => {
-      if (e.seq < end) return sink(e);
+      if (e.seq < end) return inner(e);
       m.halt();
     }, opts);
     return m;
@@ -133,8 +148,12 @@ export class ReplaySession {
   // ---- moving the cursor ---------------------------------------------------
 
   private move(t: Target): MachineView {
-    this.cur = this.seeker.runTo(t);
-    return this.cur.view;
+    const c = (this.cur = this.seeker.runTo(t));
+    if (t.kind === 'start') this.from = { kind: 'start' };
+    else if (!c.reached) this.from = { kind: 'end' };
+    else if (t.kind === 'seq') this.from = { kind: 'event', seq: c.view.seq };
+    else this.from = { kind: 'point', p: { dom: t.dom, vcpu: t.vcpu, icount: t.icount }, late: t.late === true };
+    return c.view;
   }
 
   private get at(): Stop {
@@ -153,6 +172,11 @@ export class ReplaySession {
     return m;
   }
 
+  /** The machine at the cursor, to look at only (running it on is `machine`'s use). */
+  get inspect(): Machine {
+    return this.at.machine;
+  }
+
   /** Back to the start of the run, before any event. */
   seekStart(): MachineView {
     return this.move({ kind: 'start' });
@@ -169,9 +193,9 @@ export class ReplaySession {
    * slice closed there (pending console output drained). Reads no chunk,
    * only the checkpoints a binary search over their vCPU counts visits.
    */
-  seekIcount(dom: number, vcpu: number, icount: number): MachineView {
+  seekIcount(dom: number, vcpu: number, icount: number, opts: { late?: boolean } = {}): MachineView {
     this.vcpuAt(dom, vcpu);
-    return this.move({ kind: 'icount', dom, vcpu, icount });
+    return this.move({ kind: 'icount', dom, vcpu, icount, late: opts.late === true });
   }
 
   /**
@@ -231,6 +255,89 @@ export class ReplaySession {
     return hit;
   }
 
+  /**
+   * Run forward to the next, or back to the last, point where a vCPU
+   * reaches one of the code breakpoints or watched memory changes, or
+   * (`step`) one instruction of a vCPU, whichever comes first; see
+   * session-break.ts. The cursor moves there: a late instruction point (the
+   * vCPU about to execute its next instruction), or the end or start.
+   *
+   * From an event, a run starts just before the instruction that raised it
+   * (forward: executing it even if it is at a breakpoint; backward: reaching
+   * it counts); from an event of Xen's own, before the next vCPU event.
+   */
+  run(r: RunRequest): { stop: RunStop; view: MachineView } {
+    void this.at;
+    for (const w of [...r.watches, ...(r.accesses ?? [])]) this.vcpuAt(w.dom, w.vcpu);
+    if (r.step !== null) this.vcpuAt(r.step.dom, r.step.vcpu);
+    let from: RunFrom;
+    let skip = r.skip;
+    if (this.from.kind === 'event') {
+      const seq = this.from.seq;
+      const ev = this.events.at(seq);
+      const e = ev !== null && ev.dom >= 0 && ev.vcpu >= 0 ? ev : this.events.next((x) => x.dom >= 0 && x.vcpu >= 0, seq + 1);
+      if (e === null) from = { kind: 'end' };
+      else {
+        from = { kind: 'point', p: { dom: e.dom, vcpu: e.vcpu, icount: e.icount }, late: true, inclusive: e.seq === seq };
+        skip ||= e.seq === seq;
+        this.toFrom(from);
+      }
+    } else {
+      from = this.from;
+      // The cursor's machine was handed out: rebuild it where it was.
+      if (from.kind !== 'end' && r.direction === 'forward' && !this.seeker.resumable) this.toFrom(from);
+    }
+    // Going back near the cursor: a snapshot just before it, so a step back re-executes only from there.
+    if (r.direction === 'backward' && from.kind === 'point' && this.seeker.resumable) this.seeker.prepareLocal();
+    const f = from;
+    const host: RunHost = {
+      seeker: this.seeker,
+      moveTo: (t) => void this.move(t),
+      toCursor: () => this.toFrom(f),
+      maxInsns: this.scenario.maxInsns,
+      watchSource: {
+        machineAt: () => {
+          this.toFrom(f);
+          return this.machine;
+        },
+        checkpoints: this.seeker.checkpointCount,
+        checkpointAt: (i) => this.seeker.checkpointAt(i),
+        maxInsns: this.scenario.maxInsns,
+        ...(r.interrupted ? { interrupted: r.interrupted } : {}),
+      },
+    };
+    const stop = r.direction === 'forward' ? runForward(host, from, { ...r, skip }) : runBackward(host, from, { ...r, skip });
+    const c = (this.cur = this.seeker.current!);
+    const m = c.machine;
+    if (stop.why === 'interrupted' && r.direction === 'backward') return { stop, view: c.view };
+    if (stop.why === 'end') this.from = { kind: 'end' };
+    else if (stop.why === 'start') this.from = { kind: 'start' };
+    else if (stop.at !== null) this.from = { kind: 'point', p: stop.at, late: true };
+    else this.from = { kind: 'clean', seq: m.nextSeq, insns: m.instructions, icounts: icountsOf(m), snap: snapshotMachine(m) };
+    return { stop, view: c.view };
+  }
+
+  /** Where the cursor is, to come back to with `goTo` (a debugger's checkpoint). */
+  get mark(): CursorMark {
+    return this.from;
+  }
+
+  /** Back to a point `mark` gave. */
+  goTo(mark: CursorMark): MachineView {
+    if (mark.kind === 'event') this.move({ kind: 'seq', seq: mark.seq });
+    else this.toFrom(mark);
+    return this.view();
+  }
+
+  /** Put the cursor (a machine that can run on) back at `f`. */
+  private toFrom(f: RunFrom): void {
+    if (f.kind === 'point') this.move({ kind: 'icount', ...f.p, late: f.late });
+    else if (f.kind === 'clean') {
+      this.cur = this.seeker.resumeFrom(f.snap);
+      this.from = f;
+    } else this.move(f.kind === 'start' ? { kind: 'start' } : { kind: 'seq', seq: Number.MAX_SAFE_INTEGER });
+  }
+
   // ---- looking at the cursor -------------------------------------------------
 
   get position(): Position {
@@ -274,6 +381,11 @@ export class ReplaySession {
     return v.guest.read(va, len);
   }
 
+  /** The path of the kernel image domain `dom` replays (null: no such domain). */
+  imagePath(dom: number): string | null {
+    return this.paths[dom - 1] ?? null;
+  }
+
   /** A symbol of domain `dom` by name (its first definition): address and size; null if none (or no symbols). */
   symbolAddress(dom: number, name: string): { addr: bigint; size: number } | null {
     const s = this.tables.get(dom)?.lookup(name) ?? null;
@@ -286,8 +398,13 @@ export class ReplaySession {
     return x;
   }
 
-  /** Trace checkpoints decoded by cursor moves so far, and moves that ran the cursor's machine on instead of re-executing: for tests and benches. */
-  get stats(): { readonly checkpointReads: number; readonly resumed: number } {
+  /**
+   * Trace checkpoints decoded by cursor moves so far, moves that ran the
+   * cursor's machine on instead of re-executing, and where the last move
+   * re-executed from (a checkpoint's index, -1 the start, 'anchor' an
+   * in-memory snapshot near the cursor, 'resumed' none): for tests and benches.
+   */
+  get stats(): { readonly checkpointReads: number; readonly resumed: number; readonly lastOrigin: MoveOrigin } {
     return this.seeker.stats;
   }
 }

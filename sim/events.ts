@@ -62,3 +62,10 @@ export type SimEvent = EventBase & SimEventBody;
 export type EventPos = { seq: number; time: number; dom: number; vcpu: number; icount: number; ripLo: number; ripHi: number; stack: bigint[] | undefined };
 
 export type EventSink = (e: SimEvent, pos: EventPos) => void;
+
+/**
+ * An event body built only when someone listens (Xen.emit calls it at once,
+ * or never): for bodies that cost a scan or a decode. Never a hypercall,
+ * which is counted by name from its body whether or not anyone listens.
+ */
+export type LazyBody = () => Exclude<SimEventBody, { kind: 'hypercall' }>;

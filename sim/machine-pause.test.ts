@@ -44,4 +44,18 @@ describe.skipIf(!corpusBuilt)('pausing inside a slice', () => {
     expect(stopped.map(eventJson)).toEqual(plain.map(eventJson));
     expect(regs(b)).toBe(regs(a));
   });
+
+  it('a stop before a vCPU\'s slice starts (its count already reached) resumes with that vCPU', () => {
+    const plain: SimEvent[] = [];
+    buildMachine(scenario, { sink: (e) => plain.push(e) }).run(scenario.maxInsns);
+    for (const [dom, n] of [[1, 0], [2, 0]] as const) {
+      const evs: SimEvent[] = [];
+      const m = buildMachine(scenario, { sink: (e) => evs.push(e) });
+      m.haltAt(dom, 0, n);
+      expect(m.run(scenario.maxInsns).stop).toBe('paused');
+      m.haltAt(0, 0, Number.MAX_SAFE_INTEGER);
+      m.run(scenario.maxInsns);
+      expect(evs.map(eventJson)).toEqual(plain.map(eventJson));
+    }
+  });
 });

@@ -1,7 +1,7 @@
 /**
- * The machine: the simulated Xen with its domains, the dom0 services
- * (xenstored, console backend), virtual time and the single-threaded
- * deterministic scheduler.
+ * The machine: the simulated Xen with its domains, dom0's services
+ * (backend.ts: xenstored, xenconsoled, the toolstack, blkback), virtual
+ * time and the single-threaded deterministic scheduler.
  *
  * Scheduling: vCPUs in a fixed order (domain id, then vCPU id), round-robin,
  * a fixed instruction quantum, a slice also ending at the next timer
@@ -12,24 +12,38 @@
  */
 import { unimplementedText } from './cpu/disasm.js';
 import { ExitKind, Vector } from './cpu/fault.js';
-import type { EventPos, EventSink, SimEvent } from './events.js';
-import { ConsoleBackend } from './services/console.js';
+import { bpKeyOf } from './cpu/regs.js';
+import { HOT_RUNS } from './cpu/jit.js';
+import type { EventSink } from './events.js';
+import { Blkback } from './services/blkback/index.js';
+import { ConsoleDriver } from './services/console-driver.js';
+import { Dom0 } from './services/dom0.js';
 import { XenStore } from './services/xenstored.js';
-import { XsRingServer } from './services/xs-ring.js';
+import { Toolstack, type DiskSpec } from './services/toolstack/index.js';
+import { XenstoreDriver } from './services/xenstore-driver.js';
 import { injectException, maybeUpcall } from './xen/bounce.js';
-import { buildPvDomain, type BuildSpec } from './xen/builder.js';
+import type { PvHost } from './xen/pv-host.js';
+import { buildPvDomain, LIBXL_MAXMEM_CONSTANT_KIB, type BuildSpec } from './xen/builder.js';
 import type { Domain } from './xen/domain.js';
 import { Frames, withXenFrames } from './xen/frames.js';
+import { ptwrFault } from './xen/ptwr.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { RingTracker } from './xen/rings.js';
+import { VIRQ_TIMER } from './xen/public/xen.js';
 import { Xen } from './xen/xen.js';
 
-export const VIRQ_TIMER = 0;
 /** Forced-emulation prefix followed by cpuid: ud2; .ascii "xen"; cpuid */
 const FEP_CPUID = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
+/** The prefix alone (ud2; .ascii "xen"): a cpuid that faults after it is reported there. */
+const FEP_PREFIX_LEN = 5;
 
-export type DomainSpec = BuildSpec & { image: Uint8Array };
+/**
+ * A domain to build: its kernel image, `kernel` the scenario's name for it
+ * (xl's kernel=, in /vm/<uuid>/image/kernel), and the virtual disks the
+ * toolstack gives it.
+ */
+export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string; disks?: DiskSpec[] };
 export type MachineOptions = {
   /** instructions per slice */
   quantum?: number;
@@ -44,8 +58,10 @@ export type MachineOptions = {
  */
 export type StopReason = 'all-stopped' | 'budget' | 'deadlock' | 'paused' | 'unimplemented';
 
-/** The scheduler's own state, for snapshots (sim/snapshot.ts). */
-/** Scheduler and observer state for snapshots (ring tracking included). */
+/**
+ * Scheduler and observer state for snapshots (ring tracking included).
+ * `events` equals Xen's next seq, which is restored from its own field.
+ */
 export type SchedState = { next: number; hypercalls: [string, number][]; events: number; rings: ReturnType<RingTracker['snapshot']> };
 
 export type RunSummary = {
@@ -65,25 +81,33 @@ export type RingState = { kind: string; dom: number; backDom: number; gref: numb
 export class Machine {
   readonly xen: Xen;
   readonly store = new XenStore();
-  private readonly rings = new Map<number, XsRingServer>();
-  private readonly consoles = new Map<number, ConsoleBackend>();
+  /** dom0's services: xenstored's transport, the console backend, the device backends */
+  readonly dom0: Dom0;
+  /** the toolstack's devices (disks and their contents) and the block backend */
+  readonly toolstack: Toolstack;
+  readonly blkback: Blkback;
   private readonly order: Vcpu[] = [];
   private next = 0;
   readonly quantum: number;
   private readonly hypercalls = new Map<string, number>();
   private readonly tracker: RingTracker;
-  private eventCount = 0;
   /** set when a vCPU stopped at an unimplemented instruction: the report; the machine runs no further */
   private unimplemented: string | null = null;
 
-  constructor(domains: DomainSpec[], sink: EventSink = () => {}, opts: MachineOptions = {}) {
+  /**
+   * `sink` hears every event; without one (null) the machine builds no event
+   * objects and walks no guest stacks, yet counts events and hypercalls
+   * alike and ends in exactly the same state (Xen.listening).
+   */
+  constructor(domains: DomainSpec[], sink: EventSink | null = null, opts: MachineOptions = {}) {
     this.quantum = opts.quantum ?? 100_000;
     const pages = domains.reduce((n, s) => n + s.memoryMiB * 256, 0);
-    // Guest RAM, 1024 frames for Xen plus 64 per domain (shared_info, grant frames...), and the M2P on top.
-    const frames = new Frames(withXenFrames(pages + 1024 + 64 * domains.length));
-    this.xen = new Xen(frames, (e, pos) => this.observe(e, pos, sink));
+    // Guest RAM; per domain beyond its RAM, libxl's max_pages slack and Xen's own frames
+    // (shared_info, up to 64 grant frames and their 16 v2 status frames); 1024 frames for Xen; the M2P on top.
+    const frames = new Frames(withXenFrames(pages + 1024 + (128 + LIBXL_MAXMEM_CONSTANT_KIB / 4) * domains.length));
+    this.xen = new Xen(frames, sink);
+    this.xen.onHypercall = (name) => this.hypercalls.set(name, (this.hypercalls.get(name) ?? 0) + 1);
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
-    this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());
     this.tracker = new RingTracker(
       frames.mem,
       (dom, body) => this.xen.emit(this.xen.running?.domId === dom ? this.xen.running : null, dom, body),
@@ -95,23 +119,40 @@ export class Machine {
       (path) => this.store.read(path),
     );
     this.xen.onNotify = (d, port) => this.tracker.check(d.id, port);
+    const dom0 = (this.dom0 = new Dom0(this.xen, this.store, this.tracker));
+    const xenstored = new XenstoreDriver(dom0, this.store);
+    const consoled = new ConsoleDriver(dom0);
+    const toolstack = (this.toolstack = new Toolstack(dom0));
+    const blkback = (this.blkback = new Blkback(dom0, (major, minor) => toolstack.loopDevice(major, minor)));
+    dom0.register(xenstored);
+    dom0.register(consoled);
+    dom0.register(toolstack);
+    dom0.register(blkback);
+    blkback.start();
+    this.xen.onBackendKick = (d, port, p) => dom0.kick(d, port, p);
+    this.xen.onBackendClosed = (d, port, p) => dom0.peerClosed(d, port, p);
+    this.xen.onDomainDown = (d) => dom0.domainDown(d.id);
     for (const spec of domains) {
       const d = buildPvDomain(this.xen, spec.image, spec);
       this.xen.domains.set(d.id, d);
       this.order.push(...d.vcpus);
-      const mem = frames.mem;
-      this.consoles.set(d.id, new ConsoleBackend(mem.frame(d.consoleMfn)!));
-      this.store.introduceDomain(d.id, d.name);
-      this.rings.set(d.id, new XsRingServer(this.store, d.id, d.privileged, mem.frame(d.storeMfn)!));
+      // xl create: the toolstack's xenstore entries (XS_INTRODUCE among them,
+      // which has xenstored attach to the store page and bind its channel), the
+      // disks with their hotplug, console 0, which xenconsoled then serves.
+      toolstack.createDomain({
+        id: d.id, name: d.name, uuid: d.uuid, targetKiB: spec.memoryMiB * 1024, maxKiB: spec.memoryMiB * 1024, vcpus: spec.vcpus,
+        storePort: d.storePort, storeMfn: d.storeMfn, consolePort: d.consolePort, consoleMfn: d.consoleMfn,
+        kernel: spec.kernel ?? '', cmdline: spec.cmdline, startTime: this.xen.bootWallclock,
+      }, spec.disks ?? []);
+      xenstored.attach(d);
+      consoled.attach(d);
       this.tracker.add({ kind: 'console', frontDom: d.id, backDom: 0, port: d.consolePort, gref: 0, mfn: d.consoleMfn });
       this.tracker.add({ kind: 'xenstore', frontDom: d.id, backDom: 0, port: d.storePort, gref: 0, mfn: d.storeMfn });
     }
-  }
-
-  private observe(e: SimEvent, pos: EventPos, sink: EventSink): void {
-    this.eventCount++;
-    if (e.kind === 'hypercall') this.hypercalls.set(e.name, (this.hypercalls.get(e.name) ?? 0) + 1);
-    sink(e, pos);
+    dom0.pump();
+    toolstack.checkCreated();
+    // The domains are built: from here on dom0's actions are part of the run.
+    dom0.quiet = false;
   }
 
   get domains(): Domain[] {
@@ -125,21 +166,13 @@ export class Machine {
 
   /** Scheduler state (only meaningful between slices). */
   get schedState(): SchedState {
-    return { next: this.next, hypercalls: [...this.hypercalls], events: this.eventCount, rings: this.tracker.snapshot() };
+    return { next: this.next, hypercalls: [...this.hypercalls], events: this.xen.nextSeq, rings: this.tracker.snapshot() };
   }
   set schedState(s: SchedState) {
     this.tracker.restore(s.rings);
     this.next = s.next;
     this.hypercalls.clear();
     for (const [name, n] of s.hypercalls) this.hypercalls.set(name, n);
-    this.eventCount = s.events;
-  }
-
-  /** The dom0 service ends of domain `id`: its xenstore ring server and console backend. */
-  backends(id: number): { ring: XsRingServer; console: ConsoleBackend } | undefined {
-    const ring = this.rings.get(id);
-    const console = this.consoles.get(id);
-    return ring && console ? { ring, console } : undefined;
   }
 
   /**
@@ -162,10 +195,75 @@ export class Machine {
    * then run, over and over). A paused machine is not at a clean point: no
    * snapshot until it has run on.
    */
-  haltAt(dom: number, vcpu: number, icount: number): void {
-    this.stopAt = { v: this.xen.domain(dom)?.vcpus[vcpu] ?? null, icount };
+  haltAt(dom: number, vcpu: number, icount: number, late = false): void {
+    this.stopAt = { v: this.xen.domain(dom)?.vcpus[vcpu] ?? null, icount, late };
   }
-  private stopAt: { v: Vcpu | null; icount: number } | null = null;
+  /**
+   * `late`: the last instant that vCPU has retired `icount` instructions
+   * rather than the first, i.e. just before it executes the next one (as a
+   * debugger shows a stopped thread). The two differ when the count is
+   * reached at the end of a slice: the late stop is then inside the vCPU's
+   * next slice, after other vCPUs ran and after Xen started the slice (an
+   * upcall frame, say); if it never runs again, the run goes to its end.
+   */
+  private stopAt: { v: Vcpu | null; icount: number; late: boolean } | null = null;
+
+  /**
+   * Code breakpoints: every vCPU (of domain `dom`, or that one vCPU when
+   * `vcpu` is given too) stops before executing an instruction at `addr`,
+   * pausing inside its slice as haltAt does (`breakIn` tells which); run
+   * again to go on, with that vCPU's `cpu.bpSkip` set to execute the
+   * instruction instead of stopping again. Replaces the previous set.
+   */
+  setBreakpoints(bps: ReadonlyArray<{ addr: bigint; dom?: number; vcpu?: number }>): void {
+    for (const v of this.order) {
+      const keys = new Set<number>();
+      for (const b of bps) if ((b.dom === undefined || b.dom === v.domId) && (b.vcpu === undefined || b.vcpu === v.id)) keys.add(bpKeyOf(b.addr));
+      v.cpu.setBreakpoints(keys);
+    }
+  }
+  /** The vCPU whose breakpoint stopped the last `run` (null: something else did). */
+  breakIn: Vcpu | null = null;
+
+  /**
+   * Read/access watches (a debugger's rwatch/awatch): a vCPU whose
+   * instruction reads (or, with `write`, writes) any of those bytes of
+   * machine memory, through any mapping, pauses once it retires, inside its
+   * slice as haltAt does (`watchIn` says which, `watchHit` which watch);
+   * run again to go on. Accesses Xen makes for a hypercall are not seen.
+   * Translation to JS is off while any is set. Replaces the previous set.
+   */
+  setDataWatches(ws: ReadonlyArray<{ pfn: number; off: number; len: number; write: boolean }>): void {
+    if (ws.length === 0 && this.jitBeforeWatch === null) return;
+    // each vCPU's translation threshold goes back to what it was before the first watch
+    this.jitBeforeWatch ??= this.order.map((v) => v.cpu.jitThreshold);
+    const frames = new Set(ws.map((w) => w.pfn));
+    for (const [k, v] of this.order.entries()) {
+      const cpu = v.cpu;
+      if (ws.length === 0) {
+        cpu.mmu.setDataWatch(null);
+        cpu.jitThreshold = this.jitBeforeWatch[k] ?? HOT_RUNS;
+        continue;
+      }
+      cpu.jitThreshold = 0;
+      cpu.flushCode();
+      cpu.mmu.setDataWatch({
+        frames,
+        access: (pfn, off, n, write) => {
+          const k = ws.findIndex((w) => w.pfn === pfn && off < w.off + w.len && off + n > w.off && (w.write || !write));
+          if (k < 0) return;
+          if (this.watchHit < 0) this.watchHit = k;
+          cpu.watchAccess();
+        },
+      });
+    }
+    if (ws.length === 0) this.jitBeforeWatch = null;
+  }
+  /** while watches are set: every vCPU's jitThreshold from before (by `order`) */
+  private jitBeforeWatch: number[] | null = null;
+  /** The vCPU whose watched access stopped the last `run`, and the index of that watch (-1: none). */
+  watchIn: Vcpu | null = null;
+  watchHit = -1;
   /** a slice cut short by `stopAt`: its vCPU, domain and remaining budget */
   private paused: { v: Vcpu; d: Domain; left: number } | null = null;
 
@@ -196,6 +294,9 @@ export class Machine {
     const xen = this.xen;
     let stop: StopReason = 'all-stopped';
     this.halted = false;
+    this.breakIn = null;
+    this.watchIn = null;
+    this.watchHit = -1;
     for (;;) {
       // A slice paused by haltAt resumes before anything else: that is not a clean point.
       const p = this.paused;
@@ -242,11 +343,19 @@ export class Machine {
     const deadline = this.nextDeadline();
     if (deadline >= 0) budget = Math.max(1, Math.min(budget, deadline - xen.clock));
     const at = this.stopAt;
-    if (at !== null && at.v === v && v.cpu.icount >= at.icount) {
+    if (at !== null && at.v === v && (v.cpu.icount > at.icount || (v.cpu.icount === at.icount && !at.late))) {
+      // Not started: the next run picks `v` again, as this one did.
+      this.next = this.order.indexOf(v);
       this.halted = true;
       return;
     }
-    this.updateTime(v);
+    // Context switch: the vCPU last on the CPU leaves it unless it is this one again.
+    const prev = this.order.find((o) => o.onCpu);
+    if (prev !== v) {
+      if (prev !== undefined) xen.scheduleOut(prev);
+      xen.scheduleIn(v);
+    }
+    xen.updateTime(v);
     xen.beginSlice(v);
     maybeUpcall(xen, d, v);
     this.runSlice(v, d, budget);
@@ -257,6 +366,26 @@ export class Machine {
     const at = this.stopAt;
     const cut = at !== null && at.v === v && at.icount - v.cpu.icount < budget ? at.icount - v.cpu.icount : -1;
     const exit = v.cpu.run(cut >= 0 ? cut : budget);
+    if (exit.kind === ExitKind.BREAKPOINT) {
+      // Before a breakpoint instruction, mid-slice: pause as for a count.
+      this.paused = { v, d, left: budget - exit.retired };
+      this.halted = true;
+      this.breakIn = v;
+      return;
+    }
+    if (exit.kind === ExitKind.WATCH) {
+      // After an instruction that touched watched memory, mid-slice: pause as for a count.
+      this.paused = { v, d, left: budget - exit.retired };
+      this.halted = true;
+      this.watchIn = v;
+      return;
+    }
+    // A faulting instruction accessed nothing; one that also ended the slice (a hypercall) stops the run once it is closed.
+    if (exit.kind === ExitKind.EXCEPTION) this.watchHit = -1;
+    else if (this.watchHit >= 0 && this.watchIn === null) {
+      this.watchIn = v;
+      this.halted = true;
+    }
     if (exit.kind === ExitKind.EXCEPTION && d.alive) this.deliver(d, v, exit.vector, exit.errorCode, exit.cr2);
     if (exit.kind === ExitKind.UNIMPLEMENTED) this.stopUnimplemented(d, v);
     if (cut >= 0 && exit.kind === ExitKind.BUDGET && d.alive && v.state === VcpuState.RUNNABLE) {
@@ -265,11 +394,13 @@ export class Machine {
       this.halted = true;
       return;
     }
-    if (at !== null && at.v === v && v.cpu.icount >= at.icount) this.halted = true;
+    if (at !== null && at.v === v && (v.cpu.icount > at.icount || (v.cpu.icount === at.icount && !at.late))) this.halted = true;
     // Descheduled: report ring traffic not yet seen at a notify.
     this.tracker.check(d.id);
     this.xen.endSlice();
-    this.drainConsole(d);
+    // A vCPU that blocked, polls or went down leaves the CPU at once (the schedule softirq on its way out).
+    if (v.onCpu && (v.state !== VcpuState.RUNNABLE || !d.alive)) this.xen.scheduleOut(v);
+    this.dom0.descheduled(d.id);
   }
 
   /** The vCPU is at an instruction the core does not implement: say which, as the run's last event, and stop. */
@@ -283,21 +414,29 @@ export class Machine {
   }
 
   /**
-   * An exception left the core: FEP+cpuid is emulated, everything else goes
-   * to the guest's trap table. #NM also clears the virtual CR0.TS, as Xen's
-   * do_device_not_available does for PV guests.
+   * An exception left the core: FEP+cpuid and writes to read-only L1 tables
+   * are emulated, everything else goes to the guest's trap table. #NM also
+   * clears the virtual CR0.TS, as Xen's do_device_not_available does for PV
+   * guests.
    */
   private deliver(d: Domain, v: Vcpu, vector: number, err: number, cr2: bigint): void {
     if (vector === Vector.NM) v.setCr0Ts(false);
     if (vector === Vector.UD) {
       const bytes = v.guest.read(v.cpu.rip, FEP_CPUID.length);
       if (bytes !== null && FEP_CPUID.every((b, k) => bytes[k] === b)) {
+        // pv/emul-inv-op.c: with CPUID faulting on, user mode gets #GP at the cpuid itself.
         const c = v.cpu;
-        c.host.cpuid(c, c.r[0]!, c.r[2]!);
-        c.rip = c.rip + 7n;
+        if ((v.msrs.miscFeaturesEnables & 1n) !== 0n && !v.kernelMode) {
+          c.rip = c.rip + BigInt(FEP_PREFIX_LEN);
+          injectException(this.xen, d, v, Vector.GP, 0, 0n);
+          return;
+        }
+        (c.host as PvHost).cpuidValues(c, c.r[0]!);
+        c.rip = c.rip + BigInt(FEP_CPUID.length);
         return;
       }
     }
+    if (vector === Vector.PF && ptwrFault(this.xen, d, v, err, cr2)) return;
     injectException(this.xen, d, v, vector, err, cr2);
   }
 
@@ -343,56 +482,6 @@ export class Machine {
     }
   }
 
-  /** vcpu_time_info: system time and TSC stamp at slice start; 1 ns per TSC tick (mul 2^31, shift 1). */
-  private updateTime(v: Vcpu): void {
-    const mem = this.xen.frames.mem;
-    const ma = v.timeInfoMa;
-    const f = mem.frame(Math.floor(ma / 4096))!;
-    const o = ma % 4096;
-    const now = BigInt(this.xen.now());
-    const version = f.getUint32(o, true);
-    f.setUint32(o, (version + 1) | 1, true);
-    f.setBigUint64(o + 8, now, true);
-    f.setBigUint64(o + 16, now, true);
-    f.setUint32(o + 24, 0x80000000, true);
-    f.setInt8(o + 28, 1);
-    f.setUint8(o + 29, 0);
-    f.setUint32(o + 0, ((version + 1) | 1) + 1, true);
-  }
-
-  private drainConsole(d: Domain): void {
-    const bytes = this.consoles.get(d.id)?.drain();
-    if (bytes === undefined || bytes.length === 0) return;
-    // Like xenconsoled: out_cons moved, so kick the guest's console channel.
-    this.xen.serviceNotify(d, d.consolePort);
-    for (const b of bytes) d.console.push(b);
-    this.xen.emit(this.xen.running, d.id, { kind: 'console', text: Buffer.from(bytes).toString('latin1'), source: 'ring' });
-  }
-
-  /**
-   * Service every store connection until none moves: a request from one
-   * domain can fire watches for any other, in any order of domain ids.
-   */
-  private serviceStore(): void {
-    for (let busy = true, rounds = 0; busy && rounds < 64; rounds++) {
-      busy = false;
-      for (const [id, ring] of this.rings) {
-        const d = this.xen.domain(id)!;
-        if (!d.alive) continue;
-        const r = ring.service();
-        for (const rec of r.records) {
-          this.xen.emit(this.xen.running?.domId === id ? this.xen.running : null, id, { kind: 'xenstore', ...rec });
-          if (rec.op === 'WRITE' && rec.result === 'OK') this.tracker.learn(id, rec.path.startsWith('/') ? rec.path : `/local/domain/${id}/${rec.path}`, rec.value);
-        }
-        // xenstored kicks the guest whenever it moved either index.
-        if (r.produced || r.consumed) {
-          this.xen.serviceNotify(d, d.storePort);
-          busy = true;
-        }
-      }
-    }
-  }
-
   private summary(stop: StopReason): RunSummary {
     const text = (b: number[]): string => Buffer.from(b).toString('latin1');
     return {
@@ -404,7 +493,7 @@ export class Machine {
         instructions: d.vcpus.reduce((n, v) => n + v.cpu.icount, 0),
       })),
       hypercalls: Object.fromEntries([...this.hypercalls].sort(([a], [b]) => (a < b ? -1 : 1))),
-      events: this.eventCount,
+      events: this.xen.nextSeq,
       ...(this.unimplemented !== null ? { unimplemented: this.unimplemented } : {}),
     };
   }

@@ -15,14 +15,15 @@ import { fromHex, hex64, parseBig, SnapshotError, toHex } from './snapshot-codec
 /**
  * Every own field of Cpu and Mmu, state or not. Not state: decoded-block
  * caches and JIT bookkeeping, the TLB and its epoch, scratch values of the
- * executing instruction, exit bookkeeping reset by each `run`, the derived
- * user/supervisor access masks (setCpl recomputes them), references, the
- * XMM views (`xv`, the same memory as `xmm`) and the model's MXCSR mask.
+ * executing instruction, exit bookkeeping reset by each `run`, a debugger's
+ * code breakpoints and data watch, the derived user/supervisor access masks
+ * (setCpl recomputes them), references, the XMM views (`xv`, the same memory
+ * as `xmm`) and the model's MXCSR mask.
  */
 const CPU_FIELDS = ['r', 'ripLo', 'ripHi', 'flags', 'lop', 'lsz', 'lres', 'lresH', 'la', 'laH', 'lb', 'lbH', 'lcf', 'sreg', 'fsLo', 'fsHi', 'gsLo', 'gsHi',
-  'kgsLo', 'kgsHi', 'cpl', 'fsgsbase', 'xmm', 'xv', 'mxcsr', 'x87', 'ts', 'em', 'mp', 'osfxsr', 'osxmmexcpt', 'mxcsrMask', 'exUnimpl', 'hi', 'eaLo', 'eaHi', 'cur', 'icount', 'mmu', 'stop', 'bi', 'xb', 'nb', 'nbAt', 'jitThreshold', 'exitReq', 'exTrap', 'exVector', 'exErr',
+  'kgsLo', 'kgsHi', 'cpl', 'fsgsbase', 'xmm', 'xv', 'mxcsr', 'x87', 'ts', 'em', 'mp', 'osfxsr', 'osxmmexcpt', 'mxcsrMask', 'exUnimpl', 'hi', 'eaLo', 'eaHi', 'cur', 'icount', 'mmu', 'stop', 'bi', 'xb', 'nb', 'nbAt', 'jitThreshold', 'breakpoints', 'bpSkip', 'exitReq', 'hostExit', 'exTrap', 'exVector', 'exErr',
   'exCr2Lo', 'exCr2Hi', 'blocks', 'pageBlocks', 'curBlockPfn', 'userPagesAtCpl3', 'mem', 'host'] as const;
-const MMU_FIELDS = ['paging', 'cr3Pfn', 'wp', 'nxe', 'xenSlots', 'user', 'tlbR', 'tlbW', 'tlbHi', 'tlbView', 'perm', 'pfn', 'epoch', 'lastPfn',
+const MMU_FIELDS = ['paging', 'cr3Pfn', 'wp', 'nxe', 'xenSlots', 'user', 'tlbR', 'tlbW', 'tlbHi', 'tlbView', 'perm', 'pfn', 'tag', 'dwatch', 'epoch', 'lastPfn',
   'hi32', 'walkErr', 'walkPerm', 'mem', 'raise'] as const;
 
 /** Throw unless every own field of `obj` is in `known`: a new field must be classified as state or not. */
@@ -33,7 +34,7 @@ export function checkFields(name: string, obj: object, known: readonly string[])
 }
 
 /** RFLAGS with the lazy status flags folded in, without touching the lazy record. */
-function rflagsOf(c: Cpu): number {
+export function rflagsOf(c: Cpu): number {
   if (c.lop === LOP.NONE) return c.flags;
   let f = c.flags & ~STATUS_FLAGS;
   if (getCF(c)) f |= F.CF;

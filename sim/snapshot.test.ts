@@ -15,6 +15,7 @@ import type { Machine, RunSummary } from './machine.js';
 import { parseScenario, type Scenario } from './scenario.js';
 import { LOP, setLazy } from './cpu/flags.js';
 import { bytes, XenStore, XS } from './services/xenstored.js';
+import { xlTest } from './services/test-xl.js';
 import { encodeXsMsg, XsRingServer } from './services/xs-ring.js';
 import { decodeValue, encodeValue, type Json } from './snapshot-codec.js';
 import { restoreMachine, snapshotMachine, SnapshotError, type MachineSnapshot } from './snapshot.js';
@@ -192,7 +193,7 @@ const roundTrip = <T>(v: T): T => decodeValue(JSON.parse(JSON.stringify(encodeVa
 describe('service snapshots', () => {
   it('xenstored and its ring continue identically from a snapshot (open transaction, queued output, half a request)', () => {
     const store = new XenStore();
-    store.introduceDomain(1, 'one');
+    xlTest(store, 1, 'one');
     const page = new DataView(new ArrayBuffer(4096));
     const ring = new XsRingServer(store, 1, false, page);
     const msg = (type: number, p: string, reqId: number, txId = 0): Uint8Array => encodeXsMsg({ type, reqId, txId, payload: bytes(p) });

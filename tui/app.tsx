@@ -14,7 +14,7 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { symbolize } from '../replay/symbols.js';
 import { fixTop, followPoint, initialState, lowerHeight, MACHINE_PANES, PROMPT_CHAR, reduce, timelineRows, type UiState } from './keys.js';
-import type { Point, PointSource, PointTarget, WatchResult } from './replay-point.js';
+import type { Point, PointSource, PointTarget, RunResult, WatchResult } from './replay-point.js';
 import { ringsBefore } from './rings.js';
 import { hits, type TimelineSource } from './source.js';
 import { clip, codeLines, colourEnabled, consoleLines, eventFields, fit, KIND_COLOUR, pack, ringLines, stateLines, TIMELINE_HEADER, timelineRow, whereOf } from './text.js';
@@ -56,7 +56,7 @@ export const HELP = [
   '/        search summaries          n/N  next/previous match',
   'f        filter: dom=N vcpu=N kind=K name=HYPERCALL (empty clears)',
   ':        go to sequence number, or t<ns> for virtual time',
-  'b        breakpoint on this event\'s hypercall/port/kind  c/C  next/previous hit',
+  'b/B      breakpoint: this event\'s kind / code ADDRESS|SYMBOL  c/C  next/prev hit',
   's/S      step / reverse-step one instruction of this vCPU (state pane)',
   'v/V      next/previous event of this vCPU',
   'w/W      watch memory D.V:ADDRESS|SYMBOL[:LEN]: go to its next / last change',
@@ -65,7 +65,7 @@ export const HELP = [
 
 type Seek = { key: string; point: Point | null; error: string } | null;
 
-const targetKey = (t: PointTarget): string => ('seq' in t ? `seq ${t.seq}` : `icount ${vcpuKey(t.dom, t.vcpu)}:${t.icount}`);
+const targetKey = (t: PointTarget): string => ('seq' in t ? `seq ${t.seq}` : `icount ${vcpuKey(t.dom, t.vcpu)}:${t.icount}${t.late === true ? ' late' : ''}`);
 
 export function App(props: AppProps): React.JSX.Element {
   const { source: src } = props;
@@ -96,7 +96,7 @@ export function App(props: AppProps): React.JSX.Element {
     }
   };
   const [seek, setSeek] = useState<Seek>(null);
-  const machinePane = MACHINE_PANES.has(s.pane) && !s.help && cur !== null && !(s.pane === 'state' && s.point === null && cur.dom < 0);
+  const machinePane = MACHINE_PANES.has(s.pane) && !s.help && cur !== null && !(s.pane === 'state' && s.point === null && (cur.dom < 0 || cur.vcpu < 0));
   const target: PointTarget | null = !machinePane ? null : s.point ?? { seq: s.sel };
   const want = target === null ? '' : targetKey(target);
   /** the last point a seek was started for: a re-render while it runs must not start it again */
@@ -120,6 +120,49 @@ export function App(props: AppProps): React.JSX.Element {
     return () => clearTimeout(t);
   }, [want, seek?.key]);
   const ready = seek !== null && seek.key === want ? seek : null;
+
+  // A code breakpoint typed at the B prompt: kept once the replay says it names something.
+  useEffect(() => {
+    const text = s.breakReq;
+    if (text === null) return;
+    const t = setTimeout(() => {
+      void (async () => {
+        const ps = (points.current ??= await openSource());
+        const err = typeof ps === 'string' ? `breakpoints need the replay: ${ps}` : ps.checkBreak === undefined ? 'code breakpoints unavailable here' : ps.checkBreak(text);
+        setS((prev) => (prev.breakReq !== text ? prev : { ...prev, breakReq: null, codeBps: err === null ? [...prev.codeBps, text] : prev.codeBps, message: err ?? `breakpoint at ${text} (c/C run to it)` }));
+      })();
+    }, 0);
+    return () => clearTimeout(t);
+  }, [s.breakReq]);
+
+  // c/C with code breakpoints: run the replay there; an event breakpoint hit first (when set too) wins.
+  useEffect(() => {
+    const req = s.run;
+    if (req === null) return;
+    const t = setTimeout(() => {
+      void (async () => {
+        const ps = (points.current ??= await openSource());
+        let r: RunResult;
+        if (typeof ps === 'string') r = { at: null, message: `run unavailable: ${ps}`, happened: -1 };
+        else if (ps.run === undefined) r = { at: null, message: 'run unavailable here', happened: -1 };
+        else {
+          try {
+            r = ps.run(s.codeBps, req.from, req.backward);
+          } catch (e) {
+            r = { at: null, message: (e as Error).message, happened: -1 };
+          }
+        }
+        setS((prev) => {
+          if (prev.run !== req) return prev;
+          const dir = req.backward ? -1 : 1;
+          const e = prev.bps.size === 0 || r.happened < 0 ? null : src.find(prev.sel + dir, dir, (x) => (prev.filter?.pred ?? (() => true))(x) && hits(prev.bps, x));
+          if (e !== null && (req.backward ? e.seq >= r.happened : e.seq < r.happened)) return { ...prev, run: null, sel: e.seq, point: null, message: `event breakpoint at event ${e.seq}` };
+          return { ...prev, run: null, point: r.at ?? prev.point, message: r.message };
+        });
+      })();
+    }, 0);
+    return () => clearTimeout(t);
+  }, [s.run]);
 
   // A watch typed at the w/W prompt: run it on the replay, then show the point after the change.
   useEffect(() => {
@@ -188,7 +231,7 @@ export function App(props: AppProps): React.JSX.Element {
     const dom = s.point?.dom ?? cur.dom;
     const vcpu = s.point?.vcpu ?? cur.vcpu;
     const where = dom < 0 ? 'xen' : `d${dom}v${vcpu}`;
-    if (dom < 0) return [title(`state at event ${cur.seq}`), ...clip([fit('event of the hypervisor: no vCPU to show', w)], body, w)];
+    if (dom < 0 || vcpu < 0) return [title(`state at event ${cur.seq}`), ...clip([fit(dom < 0 ? 'event of the hypervisor: no vCPU to show' : `event of d${dom} without a vCPU (a dom0 service's): no vCPU to show`, w)], body, w)];
     if (ready === null) return [title(`state of ${where} at ${at}`), ...clip([fit('seeking...', w)], body, w)];
     if (ready.point === null) return [title(`state of ${where} at ${at}`), ...clip([fit(`state unavailable: ${ready.error}`, w)], body, w)];
     const p = ready.point;
@@ -200,7 +243,8 @@ export function App(props: AppProps): React.JSX.Element {
     if (s.prompt !== null) return fit(`${PROMPT_CHAR[s.prompt.kind]}${s.prompt.text}█`, w);
     const pos = s.point !== null ? `icount ${vcpuKey(s.point.dom, s.point.vcpu)}:${s.point.icount}` : `${cur === null ? '-' : cur.seq}/${src.count}`;
     const f = s.filter ? ` [${s.filter.text}]` : '';
-    const bp = s.bps.size > 0 ? ` bp:${s.bps.size}` : '';
+    const nbp = s.bps.size + s.codeBps.length;
+    const bp = nbp > 0 ? ` bp:${nbp}` : '';
     const tail = s.message !== '' ? s.message : '? help  / search  f filter  : goto  b c s w  Tab pane  q quit';
     return fit(`${pos}${f}${bp}  ${tail}`, w);
   };

@@ -36,13 +36,29 @@ function nextFrame(stdout: NodeJS.EventEmitter & { frames: string[] }, ms = 150)
   });
 }
 
+/**
+ * Write `data` to a rendered app's stdin and wait for the frames it causes:
+ * the first (or none within 150 ms), then any that follow 20 ms or less
+ * apart (keys arriving in one read apply one by one).
+ */
+export async function writeKeys(r: { stdin: { write(s: string): void }; stdout: unknown }, data: string): Promise<void> {
+  const out = r.stdout as NodeJS.EventEmitter & { frames: string[] };
+  const wait = nextFrame(out);
+  r.stdin.write(data);
+  await wait;
+  for (let n = -1; n !== out.frames.length; ) {
+    n = out.frames.length;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
 export type Harness = {
   source: TimelineSource;
   frame(): string;
   lines(): string[];
   status(): string;
   press(...keys: string[]): Promise<void>;
-  /** wait until no line says `seeking...` (the replay behind the state panes loads and runs asynchronously) */
+  /** wait until no line says `seeking...` and the status bar no longer ends in `...` (the replay behind the state panes loads and runs asynchronously) */
   settled(): Promise<void>;
   /** type text then Enter (for the / f : prompts) */
   type(text: string): Promise<void>;
@@ -70,7 +86,8 @@ export async function openApp(path: string, props: Partial<AppProps> = {}): Prom
     },
     type: async (text) => h.press(...text, KEY.enter),
     settled: async () => {
-      for (let i = 0; i < 1000 && frame().split('\n').some((l) => l.startsWith('seeking...')); i++) await tick();
+      // Until no pane is seeking and the status bar no longer says something is under way ("...").
+      for (let i = 0; i < 1000 && frame().split('\n').some((l, k, all) => l.startsWith('seeking...') || (k === all.length - 1 && l.trimEnd().endsWith('...'))); i++) await tick();
       await tick();
     },
     rerender: async (p) => {

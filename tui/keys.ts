@@ -17,12 +17,21 @@ export const PANES: readonly Pane[] = ['none', 'detail', 'state', 'rings', 'cons
 /** Panes that show the replayed machine (and so need a seek). */
 export const MACHINE_PANES: ReadonlySet<Pane> = new Set(['state', 'rings']);
 
-/** A position between events: vCPU `dom`.`vcpu` has retired exactly `icount` instructions. */
-export type InsnPoint = { dom: number; vcpu: number; icount: number };
-export type PromptKind = 'search' | 'filter' | 'goto' | 'watch' | 'watch-back';
-export const PROMPT_CHAR: Record<PromptKind, string> = { search: '/', filter: 'filter: ', goto: ':', watch: 'watch DOM.VCPU:ADDRESS|SYMBOL[:LEN] (next change): ', 'watch-back': 'watch DOM.VCPU:ADDRESS|SYMBOL[:LEN] (last change): ' };
+/**
+ * A position between events: vCPU `dom`.`vcpu` has retired exactly `icount`
+ * instructions (`late`: and is about to execute the next, where a
+ * breakpoint stopped it; else the first instant it has retired them).
+ */
+export type InsnPoint = { dom: number; vcpu: number; icount: number; late?: boolean };
+export type PromptKind = 'search' | 'filter' | 'goto' | 'watch' | 'watch-back' | 'break';
+export const PROMPT_CHAR: Record<PromptKind, string> = {
+  search: '/', filter: 'filter: ', goto: ':', watch: 'watch DOM.VCPU:ADDRESS|SYMBOL[:LEN] (next change): ', 'watch-back': 'watch DOM.VCPU:ADDRESS|SYMBOL[:LEN] (last change): ',
+  break: 'break at [DOM[.VCPU]:]ADDRESS|SYMBOL[+OFF] (one set: removes it): ',
+};
 /** A watch asked for at the prompt, run by the app on the replay: `text` as typed, from `from`. */
 export type WatchRequest = { text: string; from: InsnPoint; backward: boolean };
+/** A run to the code breakpoints (c/C), by the app on the replay, from an instruction point or the selected event. */
+export type RunRequest = { from: InsnPoint | { seq: number }; backward: boolean };
 
 export type UiState = {
   sel: number;
@@ -33,6 +42,11 @@ export type UiState = {
   filter: Filter | null;
   search: string | null;
   bps: ReadonlySet<string>;
+  /** code breakpoints as typed at the B prompt (the app checks them first: `breakReq`) */
+  codeBps: readonly string[];
+  breakReq: string | null;
+  /** a c/C run to the code breakpoints the app has yet to do; its result sets `point` */
+  run: RunRequest | null;
   /**
    * Set by instruction stepping (s/S): the state panes show this point
    * instead of the selected event, and `sel` follows it (the last event of
@@ -66,7 +80,7 @@ const pred = (s: UiState): Pred => s.filter?.pred ?? ANY;
 
 export function initialState(src: TimelineSource): UiState {
   const first = src.find(src.first, 1, ANY)?.seq ?? 0;
-  return { sel: first, top: first, pane: 'none', help: false, prompt: null, filter: null, search: null, bps: new Set(), point: null, watch: null, lastWatch: '', message: '', quit: false };
+  return { sel: first, top: first, pane: 'none', help: false, prompt: null, filter: null, search: null, bps: new Set(), codeBps: [], breakReq: null, run: null, point: null, watch: null, lastWatch: '', message: '', quit: false };
 }
 
 /** Keep `sel` inside the window of `rows` matching events starting at `top`. */
@@ -116,6 +130,11 @@ function stepPoint(s: UiState, cur: SimEvent, dir: 1 | -1): InsnPoint | string {
 
 function submit(src: TimelineSource, s: UiState, kind: PromptKind, text: string): UiState {
   const t = text.trim();
+  if (kind === 'break') {
+    if (t === '') return s;
+    if (s.codeBps.includes(t)) return { ...s, codeBps: s.codeBps.filter((b) => b !== t), message: `removed breakpoint at ${t}` };
+    return { ...s, breakReq: t, message: `breakpoint at ${t}...` };
+  }
   if (kind === 'watch' || kind === 'watch-back') {
     const cur = src.get(s.sel);
     if (t === '') return s;
@@ -202,6 +221,7 @@ export function reduce(src: TimelineSource, s0: UiState, input: string, key: Key
   if (input === 'f') return { ...s, prompt: { kind: 'filter', text: s.filter?.text ?? '' } };
   if (input === ':') return { ...s, prompt: { kind: 'goto', text: '' } };
   if (input === 'w' || input === 'W') return { ...s, prompt: { kind: input === 'w' ? 'watch' : 'watch-back', text: s.lastWatch } };
+  if (input === 'B') return { ...s, prompt: { kind: 'break', text: '' } };
   if (input === 'n' || input === 'N') {
     if (s.search === null) return { ...s, message: 'no search: press / first' };
     const sp = searchPred(s.search);
@@ -216,8 +236,13 @@ export function reduce(src: TimelineSource, s0: UiState, input: string, key: Key
     if (!had) bps.add(k);
     return { ...s, bps, message: `${had ? 'removed' : 'breakpoint on'} ${k}` };
   }
+  if ((input === 'c' || input === 'C') && s.codeBps.length > 0) {
+    // Code breakpoints: the app runs the replay (event breakpoints, when set too, are weighed against its stop).
+    const from = s.point ?? { seq: cur.seq };
+    return { ...s, run: { from, backward: input === 'C' }, message: `running ${input === 'c' ? 'forward' : 'back'} to a breakpoint...`, pane: MACHINE_PANES.has(s.pane) ? s.pane : 'state' };
+  }
   if (input === 'c' || input === 'C') {
-    if (s.bps.size === 0) return { ...s, message: 'no breakpoints: press b on an event' };
+    if (s.bps.size === 0) return { ...s, message: 'no breakpoints: press b on an event, or B for a code address' };
     const dir = input === 'c' ? 1 : -1;
     return go(src, s, src.find(s.sel + dir, dir, (e) => p(e) && hits(s.bps, e)), `no breakpoint hit ${dir > 0 ? 'after' : 'before'} this event`);
   }

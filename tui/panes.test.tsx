@@ -19,7 +19,7 @@ import { parseScenario } from '../sim/scenario.js';
 import { TraceReader } from '../trace/reader.js';
 import { initZstd } from '../trace/zstd.js';
 import { DiffApp } from './diff-app.js';
-import { KEY, openApp, tick, type Harness } from './harness.js';
+import { KEY, openApp, tick, writeKeys, type Harness } from './harness.js';
 import { openPoints, type CodeBytes, type Point, type PointSource, type PointTarget } from './replay-point.js';
 import { TimelineSource } from './source.js';
 import { writeSynthetic } from './test-trace.js';
@@ -198,7 +198,7 @@ describe('lower panes', () => {
       '/        search summaries          n/N  next/previous match',
       'f        filter: dom=N vcpu=N kind=K name=HYPERCALL (empty clears)',
       ':        go to sequence number, or t<ns> for virtual time',
-      "b        breakpoint on this event's hypercall/port/kind  c/C  next/previous hit",
+      "b/B      breakpoint: this event's kind / code ADDRESS|SYMBOL  c/C  next/prev hit",
       's/S      step / reverse-step one instruction of this vCPU (state pane)',
       'v/V      next/previous event of this vCPU',
       'w/W      watch memory D.V:ADDRESS|SYMBOL[:LEN]: go to its next / last change',
@@ -327,6 +327,43 @@ describe('disassembly, instruction stepping and rings', () => {
     expect(x.status()).toBe('icount d2v0:250  x 00 -> 01 by d2v0 (last)');
   });
 
+  it('B sets a code breakpoint once the replay accepts it; c/C run the replay to it, from the selected event or point', async () => {
+    const asked: Array<[readonly string[], PointTarget, boolean]> = [];
+    const base = fakePoints([]);
+    const open = (): PointSource => ({
+      ...base(),
+      checkBreak: (text) => (text === 'nosuch' ? "break nosuch: no symbol 'nosuch' in any domain's image" : null),
+      run: (breaks, from, backward) => {
+        asked.push([breaks, from, backward]);
+        return { at: { dom: 2, vcpu: 0, icount: backward ? 200 : 400, late: true }, message: `breakpoint at f+0x0: d2v0 about to execute it (${backward ? 'back' : 'on'})`, happened: 5 };
+      },
+    });
+    const x = (h = await openApp(TRACE, { openPoints: open, rows: 24 }));
+    await x.press(KEY.down, KEY.down, KEY.down, 'B');
+    expect(x.status()).toBe('break at [DOM[.VCPU]:]ADDRESS|SYMBOL[+OFF] (one set: removes it): █');
+    await x.type('nosuch');
+    await x.settled();
+    expect(x.status()).toBe("3/40  break nosuch: no symbol 'nosuch' in any domain's image");
+    await x.press('B');
+    await x.type('2:f');
+    await x.settled();
+    expect(x.status()).toBe('3/40 bp:1  breakpoint at 2:f (c/C run to it)');
+    await x.press('c');
+    await x.settled();
+    expect(asked).toEqual([[['2:f'], { seq: 3 }, false]]);
+    expect(x.status()).toBe('icount d2v0:400 bp:1  breakpoint at f+0x0: d2v0 about to execute it (on)');
+    expect(trimmed(x)[12]).toBe('── state of d2v0 at icount 400 ─────────────────────────────────────────────────');
+    await x.press('C');
+    await x.settled();
+    expect(asked[1]).toEqual([['2:f'], { dom: 2, vcpu: 0, icount: 400, late: true }, true]);
+    expect(x.status()).toBe('icount d2v0:200 bp:1  breakpoint at f+0x0: d2v0 about to execute it (back)');
+    // Typing it again removes it; c then looks for event breakpoints only.
+    await x.press('B');
+    await x.type('2:f');
+    await x.press('c');
+    expect(x.status()).toBe('icount d2v0:200  no breakpoints: press b on an event, or B for a code address');
+  });
+
   it('S from an event goes to just before the instruction that caused it; v/V step between the vCPU\'s events', async () => {
     const targets: PointTarget[] = [];
     const x = (h = await openApp(TRACE, { openPoints: fakePoints(targets), rows: 12 }));
@@ -432,19 +469,15 @@ describe('diff mode', () => {
       '    13 timer   timer deadline=18000          12 timer   timer deadline=18000',
       'row 11/40  region 1/2 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~',
     ]);
-    r.stdin.write('n');
-    await tick();
+    await writeKeys(r, 'n');
     expect(lines()[9]).toBe('row 26/40  region 2/2  ? help  n/N region  ↑↓ PgUp PgDn Home End  q quit');
     expect(lines().slice(1).filter((l) => / ~ /.test(l))).toEqual(['    25 console console "line 25 of d2~ ~     24 console console "other\\n"']);
-    r.stdin.write('n');
-    await tick();
+    await writeKeys(r, 'n');
     expect(lines()[9]).toBe('row 26/40  region 2/2  no later differing region');
-    r.stdin.write('N');
-    await tick();
+    await writeKeys(r, 'N');
     expect(lines()[9]).toBe('row 11/40  region 1/2 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~');
     // Keys arriving in one read apply one by one.
-    r.stdin.write('nn');
-    await tick();
+    await writeKeys(r, 'nn');
     expect(lines()[9]).toBe('row 26/40  region 2/2  no later differing region');
     r.unmount();
   });
@@ -457,8 +490,7 @@ describe('diff mode', () => {
     await tick();
     const lines = (): string[] => (r.lastFrame() ?? '').split('\n').map((l) => l.trimEnd());
     const timelines = lines();
-    r.stdin.write('?');
-    await tick();
+    await writeKeys(r, '?');
     expect(lines()).toEqual([
       `── help: diff mode ${'─'.repeat(61)}`,
       '↑/↓ k/j  move        PgUp/PgDn  page       Home/End g/G  first/last',
@@ -468,14 +500,11 @@ describe('diff mode', () => {
       '', '', '', '',
       'row 11/40  region 1/1 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~',
     ]);
-    r.stdin.write('?');
-    await tick();
+    await writeKeys(r, '?');
     expect(lines()).toEqual(timelines);
-    r.stdin.write('?');
-    await tick();
+    await writeKeys(r, '?');
     expect(lines()[0]).toMatch(/^── help: diff mode/);
-    r.stdin.write('\x1b');
-    await tick();
+    await writeKeys(r, '\x1b');
     expect(lines()).toEqual(timelines);
     r.unmount();
   });

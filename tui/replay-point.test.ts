@@ -102,4 +102,20 @@ describe.skipIf(!built)('replay points', () => {
     expect(points.watch('1.0:front:4', back.at!, true).message).toBe('front: no change before this point');
     expect(() => points.watch('1.0:no_such_symbol', { dom: 1, vcpu: 0, icount: 0 }, false)).toThrow(/no symbol/);
   });
+
+  it('run to code breakpoints typed as the prompt takes them, both ways; the point shows the vCPU about to execute it', () => {
+    const points = open();
+    expect(points.checkBreak('evtchn_send')).toBeNull();
+    expect(points.checkBreak('1:no_such_symbol')).toMatch(/^break 1:no_such_symbol: no symbol 'no_such_symbol'/);
+    const first = points.run(['evtchn_send'], { seq: 0 }, false);
+    expect(first.message).toMatch(/^breakpoint at evtchn_send\+0x0: d\dv0 about to execute it$/);
+    const a = first.at!;
+    const p = points.at(a);
+    expect(p.view.vcpus.find((v) => v.dom === a.dom)!.rip).toBe(points.session.symbolAddress(a.dom, 'evtchn_send')!.addr);
+    expect(p.happened).toBe(first.happened);
+    const second = points.run(['evtchn_send'], a, false);
+    expect(second.happened).toBeGreaterThan(first.happened);
+    expect(points.run(['evtchn_send'], second.at!, true).at).toEqual(a);
+    expect(points.run(['evtchn_send'], a, true)).toMatchObject({ at: null, message: 'no breakpoint before this point' });
+  });
 });

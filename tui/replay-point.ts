@@ -12,6 +12,7 @@
 import type { MachineView, ReplaySession } from '../replay/session.js';
 import type { Symbols } from '../replay/symbols.js';
 import { le, parseWatch } from '../replay/cli/watch.js';
+import { parseBreak } from '../replay/cli/break.js';
 import { symbolize } from '../replay/symbols.js';
 import { whereOf } from './text.js';
 
@@ -22,17 +23,23 @@ export type CodeBytes = { addr: bigint; bytes: Uint8Array };
  * point (an event point includes its own event).
  */
 export type Point = { view: MachineView; code: Map<string, CodeBytes>; happened: number };
-/** An event (the machine as it was when event `seq` was emitted), or an instruction count of one vCPU. */
-export type PointTarget = { seq: number } | { dom: number; vcpu: number; icount: number };
+/** An event (the machine as it was when event `seq` was emitted), or an instruction count of one vCPU (`late`: about to execute the next). */
+export type PointTarget = { seq: number } | { dom: number; vcpu: number; icount: number; late?: boolean };
 
 /** Where a watch stopped: the instruction point after the change (null: none, or between slices) and a line saying what changed. */
 export type WatchResult = { at: { dom: number; vcpu: number; icount: number } | null; message: string };
+/** Where a run to code breakpoints stopped (null: an end of the recording), a line saying so, and how many events happened before it. */
+export type RunResult = { at: { dom: number; vcpu: number; icount: number; late: true } | null; message: string; happened: number };
 
 /** What the panes ask for; tests give a fake. Throws with a one-line reason. */
 export interface PointSource {
   at(t: PointTarget): Point;
   /** Run a watch typed as `replay --watch` takes it (DOM.VCPU:WHERE[:LEN]) from an instruction point. */
   watch?(text: string, from: { dom: number; vcpu: number; icount: number }, backward: boolean): WatchResult;
+  /** Why a code breakpoint typed as `replay --break` takes it cannot be (null: it can). */
+  checkBreak?(text: string): string | null;
+  /** Run forward or back from a point to the next / last stop at those code breakpoints. */
+  run?(breaks: readonly string[], from: PointTarget, backward: boolean): RunResult;
 }
 
 /** Keys of Point.code: `d1v0`. */
@@ -58,6 +65,7 @@ export class SessionPoints implements PointSource {
     const s = this.session;
     let view: MachineView;
     if ('seq' in t) view = s.seek(t.seq);
+    else if (t.late === true) view = s.seekIcount(t.dom, t.vcpu, t.icount, { late: true });
     else {
       const now = s.position.vcpus.find((v) => v.dom === t.dom && v.vcpu === t.vcpu)?.icount;
       const d = now === undefined ? Infinity : t.icount - now;
@@ -84,6 +92,29 @@ export class SessionPoints implements PointSource {
     const when = hit.how === 'instruction' ? '' : hit.how === 'slice-start' ? ' (or Xen at its slice start)' : ' (or dom0 at its slice end)';
     // As gdb: forward stops after the instruction, backward just before it.
     return { at: { dom: a.dom, vcpu: a.vcpu, icount: backward ? a.icount - 1 : a.icount }, message: `${change} by ${where}${when}` };
+  }
+
+  checkBreak(text: string): string | null {
+    try {
+      parseBreak(this.session, text);
+      return null;
+    } catch (e) {
+      return (e as Error).message.replace(/^--break /, 'break ');
+    }
+  }
+
+  run(breaks: readonly string[], from: PointTarget, backward: boolean): RunResult {
+    const s = this.session;
+    const bps = breaks.flatMap((b) => parseBreak(s, b));
+    if ('seq' in from) s.seek(from.seq);
+    else s.seekIcount(from.dom, from.vcpu, from.icount, { late: from.late === true });
+    const { stop } = s.run({ direction: backward ? 'backward' : 'forward', breakpoints: bps, watches: [], step: null, skip: true });
+    const happened = s.position.seq;
+    if (stop.why === 'end' || stop.why === 'start') return { at: null, message: `no breakpoint ${backward ? 'before' : 'after'} this point`, happened };
+    if (stop.at === null) return { at: null, message: 'stopped between slices', happened };
+    const a = stop.at;
+    const rip = s.register(a.dom, a.vcpu, 'rip');
+    return { at: { ...a, late: true }, message: `breakpoint at ${symbolize(s.symbols, a.dom, rip)}: ${whereOf({ dom: a.dom, vcpu: a.vcpu })} about to execute it`, happened };
   }
 
   /** Guest memory from the code start (when shortly before RIP) to RIP + AFTER; from RIP alone when that range is not all mapped. */

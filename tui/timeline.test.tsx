@@ -198,7 +198,7 @@ describe('timeline', () => {
     await x.press('b');
     expect(x.status()).toBe('20/40  removed port d1:3');
     await x.press('c');
-    expect(x.status()).toBe('20/40  no breakpoints: press b on an event');
+    expect(x.status()).toBe('20/40  no breakpoints: press b on an event, or B for a code address');
   });
 
   it('v/V go to the next/previous event of the selected vCPU', async () => {

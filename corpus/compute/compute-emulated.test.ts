@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runFlat } from '../../sim/cpu/flat.js';
 
 const ROOT = new URL('../../', import.meta.url);
-const GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd'] as const;
+const GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd', 'matmul', 'fpconv'] as const;
 
 describe('compute guests on the core', () => {
   for (const name of GUESTS) {

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = join(ROOT, 'build', 'corpus');
-const GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd'] as const;
+const GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd', 'matmul', 'fpconv'] as const;
 const OK_LINE: Record<(typeof GUESTS)[number], string> = {
   sort: 'sort: ok',
   crc32: 'crc: ok',
@@ -22,6 +22,8 @@ const OK_LINE: Record<(typeof GUESTS)[number], string> = {
   bignum: 'bignum: ok',
   format: 'format: ok',
   simd: 'simd: ok',
+  matmul: 'matmul: ok',
+  fpconv: 'fpconv: ok',
 };
 
 const expected = new Map<string, string>();

@@ -44,6 +44,18 @@ void print_hex8(u8 v);              /* always 2 digits, no prefix */
 void print_label_u64(const char *label, u64 v);  /* "label=123\n" */
 void print_label_hex64(const char *label, u64 v); /* "label=0x...\n" */
 
+/*
+ * Floating-point values by their encodings (the runtime uses no SSE), in
+ * exact decimal, correctly rounded (ties to even) to 17 significant digits
+ * for binary64 and 9 for binary32, which is enough to tell any two values
+ * apart: the text of printf("%.16e") / printf("%.8e"), "inf", "nan", signs
+ * included (rt-float.c; the native build checks each against glibc).
+ */
+void print_f64(u64 bits);
+void print_f32(u32 bits);
+void print_label_f64(const char *label, u64 bits); /* "label=1.2345678901234567e+00 0x3ff3c0ca428c59fb\n" */
+void print_label_f32(const char *label, u32 bits); /* "label=1.23456788e+00 0x3f9e0652\n" */
+
 /* Deterministic pseudo-random numbers (xorshift64*). */
 typedef struct rng {
     u64 s;

@@ -24,7 +24,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = join(ROOT, 'build', 'corpus');
 
 /** Must match COMPUTE_GUESTS in corpus/build.mjs. */
-const GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd'] as const;
+const GUESTS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd', 'matmul', 'fpconv'] as const;
 
 /** Largest PV/bare instruction ratio minus 1 accepted (measured: at most 0.6%). */
 const MAX_OVERHEAD = 0.02;
@@ -34,10 +34,10 @@ beforeAll(() => {
 });
 
 /** One 16 MiB domain running the PV flavour of compute guest `name`. */
-function runPv(name: string) {
+function runPv(name: string, cmdline = '') {
   const kernel = join(OUT, 'pv', `compute-${name}.elf`);
   const s = parseScenario(
-    { name: `compute-${name}`, seed: 1, maxInsns: 200_000_000, domains: [{ name, kernel, memoryMiB: 16 }] },
+    { name: `compute-${name}`, seed: 1, maxInsns: 200_000_000, domains: [{ name, kernel, memoryMiB: 16, cmdline }] },
     kernel,
   );
   return runScenario(s).summary;
@@ -72,4 +72,15 @@ describe('compute guests as PV kernels', () => {
       expect(dom.instructions / bare.instructions - 1).toBeLessThan(MAX_OVERHEAD);
     }, 120_000);
   }
+
+  it('repeat=N runs the guest N times (a long compute-bound run for benches)', () => {
+    const expected = readFileSync(join(OUT, 'crc32.expected'), 'latin1');
+    const once = runPv('crc32');
+    const thrice = runPv('crc32', 'repeat=3');
+    expect(thrice.domains[0]!.console).toBe(expected.repeat(3));
+    expect([thrice.domains[0]!.state, thrice.domains[0]!.reason]).toEqual(['shutdown', 'poweroff']);
+    const work = once.domains[0]!.instructions;
+    expect(thrice.domains[0]!.instructions / work).toBeGreaterThan(2.9);
+    expect(thrice.domains[0]!.instructions / work).toBeLessThan(3);
+  }, 120_000);
 });

@@ -7,14 +7,14 @@
  * trap paths save no XMM state). Every scenario names kernels that exist.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { ElfType, parseElf, SegmentType, SymbolType, type ElfFile } from '../../sim/elf.js';
-import { kernelPath, parseScenario } from '../../sim/scenario.js';
+import { diskPath, kernelPath, parseScenario } from '../../sim/scenario.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PV_SRC = join(ROOT, 'corpus', 'pv');
@@ -22,13 +22,17 @@ const PV_OUT = join(ROOT, 'build', 'corpus', 'pv');
 const SCENARIOS = join(ROOT, 'corpus', 'scenarios');
 
 /** Must match PV_GUESTS in corpus/build.mjs. */
-const KERNELS = ['hello', 'timer', 'pingpong', 'gntcopy', 'fault', 'crash', 'ringpair'] as const;
+const KERNELS = ['hello', 'timer', 'pingpong', 'gntcopy', 'fault', 'crash', 'ringpair', 'blkfront'] as const;
 /** The compute guests' PV flavour (COMPUTE_GUESTS in corpus/build.mjs), all
  * with the kmain of this adapter; compute-pv.test.ts runs them. */
 const COMPUTE_ADAPTER = 'compute-main';
-const COMPUTE_KERNELS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd'].map((n) => `compute-${n}`);
+const COMPUTE_KERNELS = ['sort', 'crc32', 'sha256', 'bignum', 'format', 'simd', 'matmul', 'fpconv'].map((n) => `compute-${n}`);
 /** Kernels whose guest code may use SSE (COMPUTE_GUESTS with `simd`): only in functions of that code. */
-const SSE_FUNCTIONS: Record<string, RegExp> = { 'compute-simd': /^(guest_main|simd_\w+|ref_\w+|fill)(\.\w+)*$/ };
+const SSE_FUNCTIONS: Record<string, RegExp> = {
+  'compute-simd': /^(guest_main|simd_\w+|ref_\w+|fill)(\.\w+)*$/,
+  'compute-matmul': /^(guest_main|fill|rnd_f(32|64)|mm_f(32|64)|ref_mm_\w+|dot_f(32|64)|axpy_f(32|64)|horner_f(32|64)|digest(32|64))(\.\w+)*$/,
+  'compute-fpconv': /^(guest_main|fill|cvt_\w+|ref_\w+|k_\w+|r_\w+|argmax_abs|histogram|rint_sum|i64_round_trip|bits_of_array\d+|fp_special_values|op_\w+|landmark|show)(\.\w+)*$/,
+};
 const ALL_KERNELS: readonly string[] = [...KERNELS, ...COMPUTE_KERNELS];
 
 /** Xen ELF note types (public/elfnote.h). */
@@ -217,6 +221,11 @@ describe('scenarios', () => {
 
     it('passes the scenario loader', () => {
       expect(() => parseScenario(sc, join(SCENARIOS, file))).not.toThrow();
+    });
+
+    it('references disk images that are built', () => {
+      const loaded = parseScenario(sc, join(SCENARIOS, file));
+      for (const d of loaded.domains) for (const disk of d.disks) expect(existsSync(diskPath(loaded, disk.target)), disk.target).toBe(true);
     });
 
     it('references kernels that are built', () => {

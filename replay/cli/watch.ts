@@ -98,5 +98,5 @@ export function le(b: Uint8Array): bigint {
 
 /** JSON form: hex strings for bytes and addresses. */
 export function watchJson(w: WatchSpec, from: IcountPoint, reverse: boolean, hit: WatchHit | null): string {
-  return `${JSON.stringify({ watch: { ...w, va: hex(w.va) }, from, direction: reverse ? 'backward' : 'forward', hit: hit === null ? null : { ...hit, before: bytesHex(hit.before), after: bytesHex(hit.after), at: hit.at === null ? null : { ...hit.at, rip: hex(hit.at.rip) } } }, null, 2)}\n`;
+  return `${JSON.stringify({ watch: { ...w, va: hex(w.va) }, from, direction: reverse ? 'backward' : 'forward', hit: hit === null ? null : { before: bytesHex(hit.before), after: bytesHex(hit.after), how: hit.how, at: hit.at === null ? null : { ...hit.at, rip: hex(hit.at.rip) } } }, null, 2)}\n`;
 }

@@ -40,9 +40,10 @@ describe.skipIf(!built)('a stripped bzImage with a ramdisk and a System.map', ()
     const rec = xenrr('record', f('vmlinuz'), '--ramdisk', f('initrd'), '--symbols', f('System.map'), '-o', f('t.xrr'));
     expect(rec.status).toBe(0);
     const info = xenrr('info', f('t.xrr'));
-    expect(info.stdout).toMatch(new RegExp(`^image {6}guest: ${f('vmlinuz')} \\(\\d+ bytes`, 'm'));
-    expect(info.stdout).toMatch(new RegExp(`^ramdisk {4}guest: ${f('initrd')} \\(34 bytes`, 'm'));
-    expect(info.stdout).toMatch(new RegExp(`^symbols {4}guest: ${f('System.map')} `, 'm'));
+    // files named as the one-kernel scenario names them: relative to the kernel, so the trace is the same from anywhere
+    expect(info.stdout).toMatch(/^image {6}guest: \.\/vmlinuz \(\d+ bytes/m);
+    expect(info.stdout).toMatch(/^ramdisk {4}guest: \.\/initrd \(34 bytes/m);
+    expect(info.stdout).toMatch(/^symbols {4}guest: \.\/System\.map /m);
     const dump = xenrr('dump', f('t.xrr'), '--kind', 'hypercall');
     expect(dump.status).toBe(0);
     expect(dump.stdout).toMatch(/ kmain\+0x[0-9a-f]+ +XENVER_version/);

@@ -55,6 +55,10 @@ export class BareHost implements CpuHost {
     return [n >>> 0, Math.floor(n / 2 ** 32) >>> 0];
   }
 
+  tscAux(): number {
+    return Number((this.msrs.get(Msr.TSC_AUX) ?? 0n) & 0xffffffffn);
+  }
+
   portIn(c: Cpu): number {
     this.checkIopl(c);
     return 0xffffffff;

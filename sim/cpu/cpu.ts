@@ -99,7 +99,20 @@ export class Cpu implements CodeWatcher {
   nbAt = 0;
   /** entries after which a block's region is translated to JS (jit.ts); 0 disables translation */
   jitThreshold = HOT_RUNS;
+  /**
+   * Code breakpoints (linear addresses as `bpKey` numbers), null for none;
+   * set with setBreakpoints. Decoded blocks end before a breakpoint address,
+   * so one can only be a block's first instruction, and `run` returns
+   * ExitKind.BREAKPOINT before entering a block flagged `bp`: translated
+   * blocks never run past one, and without breakpoints the run loop pays one
+   * flag test per block.
+   */
+  breakpoints: ReadonlySet<number> | null = null;
+  /** Let the next `run` execute a breakpoint instruction it starts at (resuming from a stop there); cleared by `run`. */
+  bpSkip = false;
   private exitReq = false;
+  /** the exit was asked for by the host (requestExit), not only by a data watch */
+  private hostExit = false;
   private exTrap = false;
   private exUnimpl = false;
   private exVector = 0;
@@ -144,6 +157,18 @@ export class Cpu implements CodeWatcher {
   /** Make `run` return ExitKind.HOST once the current instruction retires. */
   requestExit(): void {
     this.exitReq = true;
+    this.hostExit = true;
+    this.stop = true;
+  }
+
+  /**
+   * A debugger's data watch saw the current instruction access watched
+   * memory: `run` returns ExitKind.WATCH once it retires (or HOST if the
+   * host asked too). Translated blocks do not check for this after every
+   * access: whoever watches sets `jitThreshold` to 0 and flushes the code.
+   */
+  watchAccess(): void {
+    this.exitReq = true;
     this.stop = true;
   }
 
@@ -175,12 +200,16 @@ export class Cpu implements CodeWatcher {
   run(budget: number): CpuExit {
     const start = this.icount;
     this.exitReq = false;
+    this.hostExit = false;
     this.nb = null;
     let left = budget;
     let prev: Block | null = null;
     let block: Block | null = null;
     let region: Region | null = null;
     let k = 0;
+    let brk = false;
+    const skip = this.bpSkip;
+    this.bpSkip = false;
     try {
       while (left > 0) {
         block = null;
@@ -194,6 +223,11 @@ export class Cpu implements CodeWatcher {
           block = nb;
           at = this.nbAt;
         } else block = this.lookup(prev);
+        // (regions hold no block that starts at a breakpoint, so they stop before one too)
+        if (block.bp && at <= 0 && (left !== budget || !skip)) {
+          brk = true;
+          break;
+        }
         const insns = block.insns;
         const n = insns.length;
         this.stop = false;
@@ -267,7 +301,7 @@ export class Cpu implements CodeWatcher {
     this.curBlockPfn = -1;
     this.cur = null;
     this.nb = null;
-    return this.exit(this.exitReq ? ExitKind.HOST : ExitKind.BUDGET, start);
+    return this.exit(this.exitReq ? (this.hostExit ? ExitKind.HOST : ExitKind.WATCH) : brk ? ExitKind.BREAKPOINT : ExitKind.BUDGET, start);
   }
 
   /** One instruction. */
@@ -343,6 +377,19 @@ export class Cpu implements CodeWatcher {
     }
     this.mmu.epoch++;
     if (pfn === this.curBlockPfn) this.stop = true;
+  }
+
+  /**
+   * Replace the code breakpoints (`bpKey` of each address; empty or null:
+   * none). Decoded blocks are dropped when the set changes, since their
+   * boundaries depend on it.
+   */
+  setBreakpoints(keys: ReadonlySet<number> | null): void {
+    const next = keys === null || keys.size === 0 ? null : new Set(keys);
+    const cur = this.breakpoints;
+    if (next === null ? cur === null : cur !== null && cur.size === next.size && [...next].every((k) => cur.has(k))) return;
+    this.breakpoints = next;
+    this.flushCode();
   }
 
   /** Drop every decoded block (e.g. after restoring a snapshot). */

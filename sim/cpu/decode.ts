@@ -16,6 +16,7 @@ import { FAULT, Vector } from './fault.js';
 import type { Region } from './jit.js';
 import { OPCODES } from './opcodes.js';
 import { hasModrm, OSZ, type Handler, type OpEntry } from './optable.js';
+import { bpKey } from './regs.js';
 
 /** Register id used as `base` meaning "no register". */
 export const NO_REG = -1;
@@ -73,6 +74,8 @@ export type Block = {
   chain0: Block | null;
   chain1: Block | null;
   epoch: number;
+  /** it starts at a code breakpoint (Cpu.breakpoints): the run loop stops before entering it */
+  bp: boolean;
   /** frame of the first byte; `pfns` lists every frame the block's bytes touch */
   pfn: number;
   pfns: number[];
@@ -402,8 +405,14 @@ const MAX_BLOCK = 64;
 export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
   const f = new Fetcher(c, lo, hi);
   const insns: Insn[] = [];
+  const bps = c.breakpoints;
   let off = 0;
   for (;;) {
+    // A breakpoint address is always a block's first instruction.
+    if (bps !== null && insns.length > 0) {
+      const [a, b] = add64(lo, hi, off, 0);
+      if (bps.has(bpKey(a, b))) break;
+    }
     const ins = new Insn();
     let len: number;
     try {
@@ -426,7 +435,8 @@ export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
     if (((lo & 0xfff) + off) >> 12 !== 0) break;
   }
   const last = insns[insns.length - 1]!;
-  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, runs: 0, region: null, rpc: 0, chain0: null, chain1: null, epoch: -1, pfn: f.pfns[0]!, pfns: f.pfns, insns };
+  const bp = bps !== null && bps.has(bpKey(lo, hi));
+  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, runs: 0, region: null, rpc: 0, chain0: null, chain1: null, epoch: -1, bp, pfn: f.pfns[0]!, pfns: f.pfns, insns };
 }
 
 /** Fold RIP-relative displacements and choose the effective-address function. */

@@ -86,7 +86,7 @@ describe('disassembler', () => {
   it('names an instruction the core does not implement, or its class when the decoder only measured it', () => {
     const text = (b: number[]): string => unimplementedText(Uint8Array.from(b), 0x1000n);
     expect(text([0xd8, 0xc1, 0x90])).toBe('unimplemented instruction `fadd` (d8 c1)');
-    expect(text([0x0f, 0x58, 0x04, 0x24])).toBe('unimplemented instruction `addps` (0f 58 04 24)');
+    expect(text([0x0f, 0x53, 0x04, 0x24])).toBe('unimplemented instruction `rcpps` (0f 53 04 24)');
     expect(text([0xc5, 0xf8, 0x77])).toBe('unimplemented AVX (VEX-encoded) instruction (c5 f8 77)');
     expect(text([0x66, 0x0f, 0x38, 0x00, 0xc1])).toBe('unimplemented 0f 38 map (SSSE3/SSE4/...) instruction (66 0f 38 00 c1)');
   });

@@ -45,6 +45,8 @@ const reg = (id: number, size: number): string => `%${(size === 1 ? R8 : size ==
 
 /** Immediates shifted or counted: printed as the unsigned byte they are. */
 const COUNT_IMM = new Set(['rol', 'ror', 'rcl', 'rcr', 'shl', 'sal', 'shr', 'sar', 'shld', 'shrd', 'bt', 'bts', 'btr', 'btc', 'int', 'in', 'out', 'enter']);
+/** cmpps/cmppd/cmpss/cmpsd predicates by imm8, as objdump spells the pseudo-ops. */
+const CMP_PREDICATES = ['eq', 'lt', 'le', 'unord', 'neq', 'nlt', 'nle', 'ord'];
 /** Never suffixed, even with only a memory operand (objdump's choice). */
 const NO_SUFFIX = new Set(['push', 'pop', 'call', 'jmp', 'lcall', 'ljmp', 'cmpxchg8b', 'sgdt', 'sidt', 'lgdt', 'lidt', 'invlpg', 'prefetchw', 'lea', 'smsw', 'lmsw', 'sldt', 'str', 'lldt', 'ltr']);
 
@@ -258,6 +260,20 @@ export function formatInsn(ins: Insn, bytes: Uint8Array, sym: SymbolName = () =>
     case 'movd':
       if (w && e.pfx === 0x66) mn = 'movq';
       break;
+    case 'cmpps':
+    case 'cmppd':
+    case 'cmpss':
+    case 'cmpsd':
+      // predicates 0-7 as pseudo-ops (cmpltps); reserved bits set: the plain form with its immediate
+      if ((imm & 0xffn) < 8n) {
+        mn = `cmp${CMP_PREDICATES[Number(imm & 7n)]}${mn.slice(3)}`;
+        list = list.slice(1);
+      }
+      break;
+    case 'cvtsi2ss':
+    case 'cvtsi2sd':
+      if (ins.rm === -1) mn += w ? 'q' : 'l';
+      break;
     case 'fxsave':
     case 'fxrstor':
       if (w) mn += '64';
@@ -317,7 +333,7 @@ function bufferCpu(bytes: Uint8Array, base: bigint): Cpu {
       return new DataView(out.buffer);
     },
   };
-  return { mmu } as unknown as Cpu;
+  return { mmu, breakpoints: null } as unknown as Cpu;
 }
 
 /**

@@ -33,5 +33,9 @@ export const ExitKind = {
    * says so, since no guest-visible outcome would be the hardware's.
    */
   UNIMPLEMENTED: 3,
+  /** RIP reached a code breakpoint (Cpu.breakpoints): stopped before executing it */
+  BREAKPOINT: 4,
+  /** the instruction just retired accessed memory a debugger watches (Mmu.setDataWatch, Cpu.watchAccess) */
+  WATCH: 5,
 } as const;
 export type ExitKind = (typeof ExitKind)[keyof typeof ExitKind];

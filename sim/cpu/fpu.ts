@@ -20,6 +20,7 @@
  */
 import type { Cpu } from './cpu.js';
 import { Vector } from './fault.js';
+import { FLAGS, XM } from './sse/mxcsr.js';
 
 export const X87 = {
   FCW: 0, FSW: 1, FTW: 2, FOP: 3, FIP: 4, FDP: 8, FCS: 12, FDS: 13,
@@ -91,6 +92,20 @@ export function x87Gate(c: Cpu): void {
 export function sseGate(c: Cpu): void {
   if (c.em || !c.osfxsr) c.raise(Vector.UD);
   if (c.ts) c.raise(Vector.NM);
+}
+
+/**
+ * The outcome `r` of an SSE floating-point library call (sse/index.ts): its
+ * exception flags go into MXCSR (also when it faults: a #XM handler reads
+ * the cause there), then an unmasked exception faults: #XM, or #UD while
+ * CR4.OSXMMEXCPT is clear (SDM vol. 1 11.5.2). The library wrote nothing in
+ * that case; the caller must not write its GPR or EFLAGS results either,
+ * so it calls this before them.
+ */
+export function simdResult(c: Cpu, r: number): void {
+  if (r === 0) return;
+  c.mxcsr = (c.mxcsr | (r & FLAGS)) >>> 0;
+  if ((r & XM) !== 0) c.raise(c.osxmmexcpt ? Vector.XM : Vector.UD);
 }
 
 /** MMX instructions: #UD when CR0.EM, #NM when CR0.TS. */

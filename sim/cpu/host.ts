@@ -28,6 +28,8 @@ export interface CpuHost {
   cpuid(cpu: Cpu, leaf: number, subleaf: number): void;
   /** RDTSC/RDTSCP: return the 64-bit TSC as [lo, hi]. */
   rdtsc(cpu: Cpu): readonly [number, number];
+  /** RDTSCP: the IA32_TSC_AUX value it returns in ECX (at any CPL). */
+  tscAux(cpu: Cpu): number;
   /** IN: return the value read (size 1, 2 or 4). */
   portIn(cpu: Cpu, port: number, size: number): number;
   /** OUT. */

@@ -118,7 +118,7 @@ function successors(b: Block): [number, number][] {
  * at a physical address.
  */
 export function compileRegion(root: Block, find: (pa: number) => Block | undefined): Region | null {
-  if (root.pfns.length !== 1) return null;
+  if (root.pfns.length !== 1 || root.bp) return null;
   const hi = root.startHi;
   const page = root.startLo >>> 12;
   const pfn = root.pfn;
@@ -129,7 +129,8 @@ export function compileRegion(root: Block, find: (pa: number) => Block | undefin
     for (const [lo, h] of successors(members[q]!)) {
       if (h !== hi || lo >>> 12 !== page) continue;
       const b = find(pfn * 4096 + (lo & 0xfff));
-      if (b === undefined || b.startLo !== lo || b.startHi !== hi || b.pfns.length !== 1 || b.pfn !== pfn || seen.has(b)) continue;
+      // (a block at a code breakpoint stays out, so the run loop stops before it: Cpu.breakpoints)
+      if (b === undefined || b.bp || b.startLo !== lo || b.startHi !== hi || b.pfns.length !== 1 || b.pfn !== pfn || seen.has(b)) continue;
       // paths that ran rarely stay out: translating them costs more than interpreting them
       if (b.runs * COLD < root.runs || count + b.insns.length > MAX_INSNS) continue;
       seen.add(b);

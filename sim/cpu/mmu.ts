@@ -17,6 +17,10 @@
  * user/supervisor mode flushes the TLB). Those two tests, with the page
  * offset leaving room for the access, are the whole fast path: anything
  * else (a miss, a page-straddling access) goes through the methods here.
+ *
+ * A debugger's data watch (setDataWatch) takes the entries of watched frames
+ * out of `tlbR`/`tlbW` (their tags stay in `tag`), so every access to them
+ * misses and `fill` reports it.
  */
 import { FAULT, PfErr, Vector } from './fault.js';
 import { PAGE_SIZE, type PhysMem } from './phys-mem.js';
@@ -32,6 +36,13 @@ const P_USER = 8;
 
 /** Called with the vector, error code and (for #PF) the faulting address; must throw FAULT. */
 export type RaiseFn = (vector: number, err: number, cr2Lo: number, cr2Hi: number) => never;
+
+/**
+ * A debugger's read/access watch (Mmu.setDataWatch): every data access to
+ * one of `frames` is reported with its offset in the frame and its length,
+ * before it is made. Instruction fetches are not.
+ */
+export type DataWatch = { frames: ReadonlySet<number>; access(pfn: number, off: number, n: number, write: boolean): void };
 
 export class Mmu {
   paging = false;
@@ -61,6 +72,16 @@ export class Mmu {
   /** Rights the walk granted (Acc bits; X is checked on fetch) and the frame number. */
   private readonly perm = new Uint8Array(TLB_SIZE);
   private readonly pfn = new Float64Array(TLB_SIZE);
+  /** Tag of each valid entry (else -1), watched or not: `tlbR` without the data watch's exclusions. */
+  private readonly tag = new Int32Array(TLB_SIZE).fill(-1);
+  /**
+   * With a data watch, entries of watched frames are valid in `tag` but
+   * absent from `tlbR`/`tlbW`, so every access to them misses the fast path
+   * and `fill` reports it, then goes on exactly as the cached entry would
+   * have let it (no new walk: a stale translation stays stale, as in the run
+   * without the watch).
+   */
+  private dwatch: DataWatch | null = null;
   /** Bumped whenever cached translations or rights may change (see Cpu.lookup). */
   epoch = 0;
   /** Frame of the last successful translation (for code fetch). */
@@ -79,6 +100,7 @@ export class Mmu {
   }
 
   flush(): void {
+    this.tag.fill(-1);
     this.tlbR.fill(-1);
     this.tlbW.fill(-1);
     this.epoch++;
@@ -87,6 +109,7 @@ export class Mmu {
   /** invlpg: drop the entry for one linear page. */
   flushPage(lo: number, _hi: number): void {
     const i = (lo >>> 12) & TLB_MASK;
+    this.tag[i] = -1;
     this.tlbR[i] = -1;
     this.tlbW[i] = -1;
     this.epoch++;
@@ -102,46 +125,59 @@ export class Mmu {
     }
   }
 
+  /** Report data accesses to some frames (null: stop). Cached entries of those frames leave the fast path. */
+  setDataWatch(w: DataWatch | null): void {
+    for (let i = 0; i < TLB_SIZE; i++) {
+      const t = this.tag[i]!;
+      if (t === -1) continue;
+      const watched = w !== null && w.frames.has(this.pfn[i]!);
+      this.tlbR[i] = watched ? -1 : t;
+      this.tlbW[i] = watched || (this.perm[i]! & Acc.W) === 0 ? -1 : t;
+    }
+    this.dwatch = w;
+    this.epoch++;
+  }
+
   // ---- data accessors ---------------------------------------------------
 
   read8(lo: number, hi: number): number {
-    return this.rview(lo, hi).getUint8(lo & 0xfff);
+    return this.rview(lo, hi, 1).getUint8(lo & 0xfff);
   }
   read16(lo: number, hi: number): number {
     if ((lo & 0xfff) > 0xffe) return this.readSlow(lo, hi, 2);
-    return this.rview(lo, hi).getUint16(lo & 0xfff, true);
+    return this.rview(lo, hi, 2).getUint16(lo & 0xfff, true);
   }
   read32(lo: number, hi: number): number {
     if ((lo & 0xfff) > 0xffc) return this.readSlow(lo, hi, 4);
-    return this.rview(lo, hi).getUint32(lo & 0xfff, true);
+    return this.rview(lo, hi, 4).getUint32(lo & 0xfff, true);
   }
   /** Returns the low half; the high half is left in `hi32`. */
   read64(lo: number, hi: number): number {
     const off = lo & 0xfff;
     if (off > 0xff8) {
-      this.rview(lo, hi);
-      this.rview((((lo + 7) & ~0xfff) >>> 0), ((lo + 7) >>> 0) < lo ? (hi + 1) >>> 0 : hi);
+      this.rview(lo, hi, 0x1000 - off);
+      this.rview((((lo + 7) & ~0xfff) >>> 0), ((lo + 7) >>> 0) < lo ? (hi + 1) >>> 0 : hi, off - 0xff8);
       const l = this.readSlow(lo, hi, 4);
       const a = (lo + 4) >>> 0;
       this.hi32 = this.readSlow(a, a < 4 ? (hi + 1) >>> 0 : hi, 4);
       return l;
     }
-    const v = this.rview(lo, hi);
+    const v = this.rview(lo, hi, 8);
     this.hi32 = v.getUint32(off + 4, true);
     return v.getUint32(off, true);
   }
   hi32 = 0;
 
   write8(lo: number, hi: number, v: number): void {
-    this.wview(lo, hi).setUint8(lo & 0xfff, v);
+    this.wview(lo, hi, 1).setUint8(lo & 0xfff, v);
   }
   write16(lo: number, hi: number, v: number): void {
     if ((lo & 0xfff) > 0xffe) return this.writeSlow(lo, hi, 2, v);
-    this.wview(lo, hi).setUint16(lo & 0xfff, v, true);
+    this.wview(lo, hi, 2).setUint16(lo & 0xfff, v, true);
   }
   write32(lo: number, hi: number, v: number): void {
     if ((lo & 0xfff) > 0xffc) return this.writeSlow(lo, hi, 4, v);
-    this.wview(lo, hi).setUint32(lo & 0xfff, v, true);
+    this.wview(lo, hi, 4).setUint32(lo & 0xfff, v, true);
   }
   write64(lo: number, hi: number, vlo: number, vhi: number): void {
     const off = lo & 0xfff;
@@ -154,17 +190,18 @@ export class Mmu {
       this.writeSlow(a, ah, 4, vhi);
       return;
     }
-    const v = this.wview(lo, hi);
+    const v = this.wview(lo, hi, 8);
     v.setUint32(off, vlo, true);
     v.setUint32(off + 4, vhi, true);
   }
 
   /** Check that an n-byte write would succeed without performing it (read-modify-write forms). */
   probeWrite(lo: number, hi: number, n: number): void {
-    this.wview(lo, hi);
-    if ((lo & 0xfff) > 0x1000 - n) {
+    const off = lo & 0xfff;
+    this.wview(lo, hi, Math.min(n, 0x1000 - off));
+    if (off > 0x1000 - n) {
       const end = lo + n - 1;
-      this.wview((end & ~0xfff) >>> 0, end > 0xffffffff ? (hi + 1) >>> 0 : hi);
+      this.wview((end & ~0xfff) >>> 0, end > 0xffffffff ? (hi + 1) >>> 0 : hi, off + n - 0x1000);
     }
   }
 
@@ -175,7 +212,7 @@ export class Mmu {
    */
   rmwView(lo: number, hi: number, n: number): DataView | null {
     if ((lo & 0xfff) > 0x1000 - n) return null;
-    return this.wview(lo, hi);
+    return this.wview(lo, hi, n);
   }
 
   /** The frame view for an instruction fetch at (lo, hi); sets lastPfn. */
@@ -185,7 +222,7 @@ export class Mmu {
       this.lastPfn = this.pfn[i]!;
       return this.tlbView[i]!;
     }
-    return this.fill(lo, hi, Acc.X);
+    return this.fill(lo, hi, Acc.X, 0);
   }
 
   /**
@@ -208,16 +245,17 @@ export class Mmu {
     return r < 0 ? -1 : r * PAGE_SIZE + (lo & 0xfff);
   }
 
-  private rview(lo: number, hi: number): DataView {
+  /** The frame view for an `n`-byte read within one page (`n` matters to a data watch only). */
+  private rview(lo: number, hi: number, n: number): DataView {
     const i = (lo >>> 12) & TLB_MASK;
     if (this.tlbR[i] === lo >>> 12 && this.tlbHi[i] === (hi | 0)) return this.tlbView[i]!;
-    return this.fill(lo, hi, Acc.R);
+    return this.fill(lo, hi, Acc.R, n);
   }
 
-  private wview(lo: number, hi: number): DataView {
+  private wview(lo: number, hi: number, n: number): DataView {
     const i = (lo >>> 12) & TLB_MASK;
     if (this.tlbW[i] === lo >>> 12 && this.tlbHi[i] === (hi | 0)) return this.tlbView[i]!;
-    const v = this.fill(lo, hi, Acc.W);
+    const v = this.fill(lo, hi, Acc.W, n);
     if (this.mem.codeMark[this.lastPfn]) this.mem.codeWritten(this.lastPfn);
     return v;
   }
@@ -228,9 +266,9 @@ export class Mmu {
    * the first page faults, the second page's first byte when the second does.
    */
   private readSlow(lo: number, hi: number, n: number): number {
-    this.rview(lo, hi);
+    this.rview(lo, hi, 0x1000 - (lo & 0xfff));
     const end = lo + n - 1;
-    this.rview((end & ~0xfff) >>> 0, end > 0xffffffff ? (hi + 1) >>> 0 : hi);
+    this.rview((end & ~0xfff) >>> 0, end > 0xffffffff ? (hi + 1) >>> 0 : hi, (end & 0xfff) + 1);
     let v = 0;
     for (let k = n - 1; k >= 0; k--) {
       const a = (lo + k) >>> 0;
@@ -247,8 +285,17 @@ export class Mmu {
     }
   }
 
-  /** TLB miss: translate, check rights, refill, or raise #PF / #GP. */
-  private fill(lo: number, hi: number, acc: number): DataView {
+  /** TLB miss: translate, check rights, refill, or raise #PF / #GP. `n`: bytes accessed in this page (data watches). */
+  private fill(lo: number, hi: number, acc: number, n: number): DataView {
+    const i = (lo >>> 12) & TLB_MASK;
+    const dw = this.dwatch;
+    if (dw !== null && this.tag[i] === lo >>> 12 && this.tlbHi[i] === (hi | 0) && (this.perm[i]! & acc) === acc) {
+      // A cached entry, watched or not (a watched one misses every fast path): allowed as it allows, and reported.
+      const pfn = this.pfn[i]!;
+      this.lastPfn = pfn;
+      if (acc !== Acc.X && dw.frames.has(pfn)) dw.access(pfn, lo & 0xfff, n, acc === Acc.W);
+      return this.tlbView[i]!;
+    }
     let pfn: number;
     let perm: number;
     if (!this.paging) {
@@ -267,14 +314,16 @@ export class Mmu {
     const view = this.mem.frame(pfn);
     if (view === null) this.raise(Vector.GP, 0, 0, 0);
     if (this.mem.codeMark[pfn]) perm &= ~Acc.W;
-    const i = (lo >>> 12) & TLB_MASK;
-    this.tlbR[i] = lo >>> 12;
-    this.tlbW[i] = (perm & Acc.W) !== 0 ? lo >>> 12 : -1;
+    const watched = dw !== null && dw.frames.has(pfn);
+    this.tag[i] = lo >>> 12;
+    this.tlbR[i] = watched ? -1 : lo >>> 12;
+    this.tlbW[i] = !watched && (perm & Acc.W) !== 0 ? lo >>> 12 : -1;
     this.tlbHi[i] = hi | 0;
     this.perm[i] = perm;
     this.pfn[i] = pfn;
     this.tlbView[i] = view;
     this.lastPfn = pfn;
+    if (watched && acc !== Acc.X) dw.access(pfn, lo & 0xfff, n, acc === Acc.W);
     return view;
   }
 

@@ -4,7 +4,7 @@
  * Each instruction family contributes its entries from its own file.
  *
  * Valid but not implemented (listed with `unimpl`: executing one stops the
- * run): x87 arithmetic, MMX, SSE floating point, SSE3, rdrand/rdseed/rdpid; the 0F 38 / 0F 3A
+ * run): x87 arithmetic, MMX, the SSE reciprocal approximations, SSE3, rdrand/rdseed/rdpid; the 0F 38 / 0F 3A
  * maps and VEX/EVEX are recognized by the decoder itself (decode-ext.ts).
  * Absent (#UD): far calls/jumps/returns other than iretq, BCD arithmetic
  * and other opcodes invalid in 64-bit mode.
@@ -20,6 +20,9 @@ import { STRING_OPS } from './exec/string.js';
 import { SYSTEM_OPS } from './exec/system.js';
 import { FENCE_OPS } from './exec/fence.js';
 import { MISC_UNIMPL_OPS } from './exec/misc-unimpl.js';
+import { SSE_CMP_OPS } from './exec/sse-cmp.js';
+import { SSE_CVT_OPS } from './exec/sse-cvt.js';
+import { SSE_FP_OPS } from './exec/sse-fp.js';
 import { SSE_INT_OPS } from './exec/sse-int.js';
 import { SSE_MOV_OPS } from './exec/sse-mov.js';
 import { SSE_SHUF_OPS } from './exec/sse-shuf.js';
@@ -44,6 +47,9 @@ export const OPCODES: readonly OpEntry[] = [
   ...SSE_MOV_OPS,
   ...SSE_INT_OPS,
   ...SSE_SHUF_OPS,
+  ...SSE_FP_OPS,
+  ...SSE_CMP_OPS,
+  ...SSE_CVT_OPS,
   ...SSE_UNIMPL_OPS,
   ...X87_CTL_OPS,
   ...X87_UNIMPL_OPS,

@@ -37,3 +37,10 @@ export const Msr = {
 export const toBig = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 export const loOf = (v: bigint): number => Number(v & 0xffffffffn);
 export const hiOf = (v: bigint): number => Number((v >> 32n) & 0xffffffffn);
+
+/**
+ * A canonical linear address as one exact number, its signed 64-bit value
+ * (canonical addresses fit a double's 53 bits): the keys of Cpu.breakpoints.
+ */
+export const bpKey = (lo: number, hi: number): number => (hi | 0) * 4294967296 + (lo >>> 0);
+export const bpKeyOf = (a: bigint): number => Number(BigInt.asIntN(64, a));

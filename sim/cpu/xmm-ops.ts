@@ -68,6 +68,14 @@ export function srcQ(c: Cpu, i: Insn): number {
   return XS_SRC;
 }
 
+/** The W operand's low 32 bits (a register's low dword, or a 4-byte memory read into XS_SRC dword 0); returns its slot. */
+export function srcD(c: Cpu, i: Insn): number {
+  if (i.rm >= 0) return i.rm;
+  i.ea(c, i);
+  c.xv.d[4 * XS_SRC] = c.mmu.read32(c.eaLo, c.eaHi);
+  return XS_SRC;
+}
+
 /** Copy slot `from` to slot `to` (16 bytes). */
 export function copy128(c: Cpu, to: number, from: number): void {
   const d = c.xv.d;

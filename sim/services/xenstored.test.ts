@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { XenStore, XS, bytes, latin1, show } from './xenstored.js';
+import { xlTest } from './test-xl.js';
 
 /** One request; the reply as [type, payload text], plus the record. */
 function q(s: XenStore, domid: number, type: number, payload: string | Uint8Array, txId = 0, reqId = 42) {
@@ -24,7 +25,7 @@ const ev = (s: XenStore, d: number): string[] => s.takeWatchEvents(d).map((e) =>
 });
 function store(...doms: number[]): XenStore {
   const s = new XenStore();
-  for (const d of doms) s.introduceDomain(d, `dom${d}`);
+  for (const d of doms) xlTest(s, d, `dom${d}`);
   return s;
 }
 
@@ -33,8 +34,8 @@ describe('XenStore basics', () => {
     const s = new XenStore();
     expect(t(s, 0, XS.DIRECTORY, '/\0')).toBe('tool\0');
     expect(t(s, 0, XS.GET_PERMS, '@releaseDomain\0')).toBe('n0\0r32757\0');
-    s.introduceDomain(3, 'guest');
-    expect(t(s, 0, XS.DIRECTORY, '/\0')).toBe('local\0tool\0');
+    xlTest(s, 3, 'guest');
+    expect(t(s, 0, XS.DIRECTORY, '/\0')).toBe('libxl\0local\0tool\0vm\0');
     expect(t(s, 3, XS.READ, 'domid\0')).toBe('3');
     expect(t(s, 3, XS.READ, 'name\0')).toBe('guest');
     expect(t(s, 3, XS.GET_PERMS, '/local/domain/3\0')).toBe('n0\0r3\0');
@@ -234,18 +235,18 @@ describe('XenStore tree operations', () => {
 
 describe('XenStore quotas', () => {
   it('caps nodes per owner (>= limit is exceeded), deterministically, not for dom0', () => {
-    const s = new XenStore({ nodes: 10 });
-    s.introduceDomain(1, 'q'); // owns 10 writable dirs already: over quota
+    const s = new XenStore({ nodes: 12 });
+    xlTest(s, 1, 'q'); // owns xl's 11 writable nodes and console/backend-id already: over quota
     expect(t(s, 1, XS.WRITE, 'data/a\0v')).toBe('!ENOSPC');
-    const s2 = new XenStore({ nodes: 16 });
-    s2.introduceDomain(1, 'q');
-    expect(t(s2, 1, XS.WRITE, 'data/a\0v')).toBe('OK\0'); // 11
-    expect(t(s2, 1, XS.WRITE, 'data/b/c/d\0v')).toBe('OK\0'); // 14
-    expect(t(s2, 1, XS.WRITE, 'data/e/f\0v')).toBe('!ENOSPC'); // 16 >= 16
+    const s2 = new XenStore({ nodes: 18 });
+    xlTest(s2, 1, 'q');
+    expect(t(s2, 1, XS.WRITE, 'data/a\0v')).toBe('OK\0'); // 13
+    expect(t(s2, 1, XS.WRITE, 'data/b/c/d\0v')).toBe('OK\0'); // 16
+    expect(t(s2, 1, XS.WRITE, 'data/e/f\0v')).toBe('!ENOSPC'); // 18 >= 18
     expect(t(s2, 1, XS.READ, 'data/e\0')).toBe('!ENOENT'); // nothing half-created
-    expect(t(s2, 1, XS.WRITE, 'data/e\0v')).toBe('OK\0'); // 15
+    expect(t(s2, 1, XS.WRITE, 'data/e\0v')).toBe('OK\0'); // 17
     expect(t(s2, 1, XS.WRITE, 'data/a\0overwrite')).toBe('OK\0');
-    expect(t(s2, 1, XS.RM, 'data/b\0')).toBe('OK\0'); // 12
+    expect(t(s2, 1, XS.RM, 'data/b\0')).toBe('OK\0'); // 14
     expect(t(s2, 1, XS.WRITE, 'data/g/h/i\0v')).toBe('OK\0');
     expect(t(s2, 0, XS.WRITE, '/local/domain/0/lots/of/nodes/here\0v')).toBe('OK\0');
   });
@@ -343,16 +344,16 @@ describe('XenStore watches', () => {
     expect(t(s, 0, XS.WATCH, '@releaseDomain/7\0r7\0')).toBe('OK\0');
     expect(t(s, 0, XS.WATCH, '/\0all\0')).toBe('OK\0');
     ev(s, 0);
-    s.introduceDomain(7, 'seven');
+    s.introduceDomain(7);
     expect(ev(s, 0).filter((e) => e.startsWith('@'))).toEqual(['@introduceDomain|i|']);
     expect(ev(s, 1)).toEqual([]);
     s.releaseDomain(7);
     expect(ev(s, 0)).toEqual(['@releaseDomain|r|', '@releaseDomain/7|r7|']);
     expect(ev(s, 1)).toEqual(['@releaseDomain|r|']);
     s.setPerms('@introduceDomain', ['n0', 'r1']); // fires too; special events are never merged
-    s.introduceDomain(8, 'eight');
+    s.introduceDomain(8);
     expect(ev(s, 1)).toEqual(['@introduceDomain|i|', '@introduceDomain|i|']);
-    s.introduceDomain(0, 'Domain-0');
+    s.introduceDomain(0);
     expect(ev(s, 1)).toEqual([]);
   });
 });
@@ -417,7 +418,7 @@ describe('XenStore transactions', () => {
 
   it('transaction errors: unknown id, nesting, bad END, quotas', () => {
     const s = new XenStore({ transactions: 3, transactionNodes: 8 });
-    s.introduceDomain(1, 'x');
+    xlTest(s, 1, 'x');
     expect(t(s, 1, XS.READ, 'domid\0', 5)).toBe('!ENOENT');
     expect(t(s, 1, XS.TRANSACTION_START, '\0', 5)).toBe('!ENOENT');
     expect(t(s, 1, XS.TRANSACTION_END, 'T\0')).toBe('!ENOENT');
@@ -474,7 +475,7 @@ describe('XenStore domain management', () => {
     expect(ev(s, 1)).toEqual([]);
     expect(t(s, 1, XS.READ, 'data/x\0', tx)).toBe('!ENOENT');
     t(s, 1, XS.WATCH, 'data\0t\0');
-    s.introduceDomain(1, 'again');
+    xlTest(s, 1, 'again');
     expect(s.takeWatchEvents(1)).toEqual([]);
     t(s, 1, XS.WRITE, 'data/x\0v');
     expect(ev(s, 1)).toEqual([]);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { XsRingServer, encodeXsMsg } from './xs-ring.js';
 import { XenStore, XS, bytes, latin1, type XsMsg } from './xenstored.js';
+import { xlTest } from './test-xl.js';
 
 const REQ_CONS = 2048, REQ_PROD = 2052, RSP_CONS = 2056, RSP_PROD = 2060, FEATURES = 2064, ERROR = 2072;
 
@@ -46,7 +47,7 @@ function parse(stream: Uint8Array): XsMsg[] {
 const text = (ms: XsMsg[]): string[] => ms.map((x) => `${x.type}:${x.reqId}:${latin1(x.payload).replace(/\0/g, '|')}`);
 function setup(domid = 1, reqStart = 0, rspStart = 0) {
   const store = new XenStore();
-  store.introduceDomain(1, 'one');
+  xlTest(store, 1, 'one');
   const g = new Guest(reqStart, rspStart);
   return { store, g, ring: new XsRingServer(store, domid, domid === 0, g.page) };
 }
@@ -218,7 +219,7 @@ describe('XsRingServer property', () => {
         (reqs, wChunks, rChunks, reqStart, rspStart, dom0) => {
           const domid = dom0 ? 0 : 1;
           const direct = new XenStore(), viaRing = new XenStore();
-          direct.introduceDomain(1, 'one'), viaRing.introduceDomain(1, 'one');
+          xlTest(direct, 1, 'one'), xlTest(viaRing, 1, 'one');
           const expected: number[] = [], expRecords = [];
           for (const [msg, reqId] of reqs) {
             const r = direct.request(domid, dom0, { ...msg, reqId });

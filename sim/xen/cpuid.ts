@@ -5,7 +5,7 @@
  * Xen's leaves at 0x40000000. Fixed, so traces do not depend on the host.
  * Also the CR4 bits that policy lets a guest set.
  */
-import { XEN_MAJOR, XEN_MINOR } from './hypercall/misc.js';
+import { XEN_MAJOR, XEN_MINOR } from './hypercall/version.js';
 
 const str4 = (s: string): number => (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
 

@@ -3,16 +3,20 @@
  * table and run state. Behaviour lives in the hypercall modules; this is the
  * state they share.
  */
+import { createHash } from 'node:crypto';
+import {
+  EVTCHN_2L_NR_CHANNELS, EVTCHN_FIFO_PRIORITY_DEFAULT, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_pirq, EVTCHNSTAT_unbound, EVTCHNSTAT_virq,
+} from './public/event_channel.js';
 import type { Vcpu } from './vcpu.js';
 
 export const DomState = { RUNNING: 'running', SHUTDOWN: 'shutdown', CRASHED: 'crashed' } as const;
 export type DomState = (typeof DomState)[keyof typeof DomState];
 
 /** EVTCHNSTAT_* (event_channel.h). */
-export const EvtState = { CLOSED: 0, UNBOUND: 1, INTERDOMAIN: 2, PIRQ: 3, VIRQ: 4, IPI: 5 } as const;
-
-/** Backends in "dom0 userspace" a channel can lead to instead of a guest. */
-export type Service = 'xenstore' | 'console';
+export const EvtState = {
+  CLOSED: EVTCHNSTAT_closed, UNBOUND: EVTCHNSTAT_unbound, INTERDOMAIN: EVTCHNSTAT_interdomain,
+  PIRQ: EVTCHNSTAT_pirq, VIRQ: EVTCHNSTAT_virq, IPI: EVTCHNSTAT_ipi,
+} as const;
 
 export type Port = {
   state: number;
@@ -22,8 +26,17 @@ export type Port = {
   remoteDom: number;
   remotePort: number;
   virq: number;
-  /** INTERDOMAIN with dom0: the service behind it */
-  service: Service | null;
+  /**
+   * INTERDOMAIN with dom0 (remoteDom 0): the name of the dom0 backend
+   * driver that bound it (sim/services/backend.ts); dom0 is not a guest,
+   * its port table lives with its services
+   */
+  service: string | null;
+  /** FIFO ABI: queue priority; raised while its event-array page was missing; the queue it was last linked on */
+  priority: number;
+  fifoPending: boolean;
+  lastVcpu: number;
+  lastPriority: number;
 };
 
 /**
@@ -36,7 +49,7 @@ export type GrantMapping = { dom: number; ref: number; flags: number };
 export type ActiveGrant = { domid: number; mfn: number; hostR: number; hostW: number; devR: number; devW: number };
 
 /** 2-level ABI: 64 words of 64 bits. */
-export const NR_EVTCHN_PORTS = 4096;
+export const NR_EVTCHN_PORTS = EVTCHN_2L_NR_CHANNELS;
 
 export class Domain {
   state: DomState = DomState.RUNNING;
@@ -59,13 +72,19 @@ export class Domain {
   grantVersion = 1;
   grantFrames: number[] = [];
   statusFrames: number[] = [];
-  readonly maxGrantFrames = 4;
+  /** max_grant_frames: Xen 4.17's default (opt_max_grant_frames, 64; xl passes -1 for "default") */
+  readonly maxGrantFrames = 64;
   /** active grant entries of this domain's table, by ref (pins held by the grantee's maptrack) */
   readonly active = new Map<number, ActiveGrant>();
   readonly maptrack: (GrantMapping | null)[] = [];
   /** VMASST_TYPE_* bits enabled with vm_assist (types below 32), and m2p_strict */
   vmAssist = 0;
   m2pStrict = false;
+  /** event-channel ABI: FIFO once EVTCHNOP_init_control succeeded (evtchn-fifo.ts), with its event-array pages (MFNs, referenced) */
+  fifo = false;
+  fifoPages: number[] = [];
+  /** MFN registered with PHYSDEVOP_pirq_eoi_gmfn (a writable reference held), 0 = none */
+  pirqEoiMfn = 0;
   /** bytes the guest wrote with console_io (the "hypervisor log") */
   readonly log: number[] = [];
   /** bytes drained from the PV console ring */
@@ -75,7 +94,26 @@ export class Domain {
   /** frames typed as page tables (count > 0), kept by PageTypes in order of first use */
   readonly ptFrames = new Set<number>();
 
-  constructor(readonly id: number, readonly name: string, readonly privileged: boolean) {}
+  /**
+   * xen_domain_handle_t: the UUID the toolstack gives the domain (libxl's
+   * /vm/<uuid>, XENVER_guest_handle). libxl draws a random one; here it is
+   * derived from the domain's id and name (an RFC 4122 version-4 layout), so
+   * runs stay reproducible.
+   */
+  readonly handle: Uint8Array;
+
+  constructor(readonly id: number, readonly name: string, readonly privileged: boolean) {
+    const h = createHash('sha256').update(`xenrr domain ${id} ${name}`).digest();
+    this.handle = new Uint8Array(h.subarray(0, 16));
+    this.handle[6] = (this.handle[6]! & 0x0f) | 0x40;
+    this.handle[8] = (this.handle[8]! & 0x3f) | 0x80;
+  }
+
+  /** The handle as libxl prints it: 8-4-4-4-12 lowercase hex. */
+  get uuid(): string {
+    const x = Buffer.from(this.handle).toString('hex');
+    return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  }
 
   get alive(): boolean {
     return this.state === DomState.RUNNING;
@@ -86,7 +124,7 @@ export class Domain {
     for (let p = 1; p < NR_EVTCHN_PORTS; p++) {
       const cur = this.ports[p];
       if (cur === undefined || cur === null) {
-        this.ports[p] = { state: EvtState.UNBOUND, vcpu: 0, remoteDom: 0, remotePort: 0, virq: -1, service: null };
+        this.ports[p] = { state: EvtState.UNBOUND, vcpu: 0, remoteDom: 0, remotePort: 0, virq: -1, service: null, priority: EVTCHN_FIFO_PRIORITY_DEFAULT, fifoPending: false, lastVcpu: 0, lastPriority: 0 };
         return p;
       }
     }

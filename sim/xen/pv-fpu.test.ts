@@ -4,7 +4,8 @@
  * trap table and Xen clears TS on the way (do_device_not_available); mov to
  * CR0 and clts change it too. VCPUOP_initialise loads the FXSAVE image of
  * VGCF_I387_VALID (clearing one FXRSTOR would refuse). An instruction the
- * core does not implement stops the whole run with its name.
+ * core does not implement stops the whole run with its name. An unmasked
+ * SSE exception is #XM (vector 19) bounced through the trap table.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -15,8 +16,8 @@ import * as X from './public/xen.js';
 import { corpusBuilt, corpusKernel, struct, testDomains } from './test-domain.js';
 import { hypercall } from './hypercall/index.js';
 
-/** One domain whose entry point is replaced by `code`; `handler` bytes at scratch + 0x2000 are the #NM handler. */
-function patched(code: number[], handler: number[] = [0xeb, 0xfe]) {
+/** One domain whose entry point is replaced by `code`; `handler` bytes at scratch + 0x2000 are the handler of `vector` (#NM). */
+function patched(code: number[], handler: number[] = [0xeb, 0xfe], vector = 7) {
   const events: SimEvent[] = [];
   const image = readFileSync(corpusKernel('hello'));
   const m = new Machine([{ id: 1, name: 'd1', memoryMiB: 8, vcpus: 1, cmdline: '', privileged: false, seed: 0, image }], (e) => events.push(e));
@@ -28,8 +29,8 @@ function patched(code: number[], handler: number[] = [0xeb, 0xfe]) {
   v.guest.write(scratch + 0x2000n, new Uint8Array(handler));
   v.cpu.setReg(4, scratch + 0x1f00n);
   const call = (nr: number, ...args: Array<bigint | number>): number | null => hypercall(m.xen, d, v, nr, [0, 1, 2, 3, 4].map((k) => BigInt(args[k] ?? 0))).result;
-  // trap table: vector 7 -> the handler
-  v.guest.write(scratch, struct(32, [[0, 1, 7], [1, 1, 0], [2, 2, 0xe033], [8, 8, scratch + 0x2000n]]));
+  // trap table: `vector` -> the handler
+  v.guest.write(scratch, struct(32, [[0, 1, vector], [1, 1, 0], [2, 2, 0xe033], [8, 8, scratch + 0x2000n]]));
   expect(call(X.__HYPERVISOR_set_trap_table, scratch)).toBe(0);
   return { m, d, v, events, scratch, entry, call };
 }
@@ -92,6 +93,30 @@ describe.skipIf(!corpusBuilt)('x87/SSE in a PV guest', () => {
     expect([without.x87[0], without.mxcsr, without.xmm[12]]).toEqual([0x37f, 0x1f80, 0]);
     const bad = init(A.VGCF_I387_VALID, 0x10000);
     expect([bad.x87[0], bad.mxcsr, bad.xmm[12]]).toEqual([0x40, 0, 0]);
+  });
+
+  it('an unmasked SSE exception is #XM (vector 19) through the trap table: no error code, RIP at the instruction, MXCSR says why', () => {
+    // divps xmm1, xmm2 (1/0, ZE unmasked); jmp $
+    const p = patched([0x0f, 0x5e, 0xca, 0xeb, 0xfe], [0xeb, 0xfe], 19);
+    const c = p.v.cpu;
+    c.xmm.fill(0x3f800000, 4, 8);
+    c.xmm.fill(0, 8, 12);
+    c.mxcsr = 0x1f80 & ~0x200;
+    const sp = c.getReg(4);
+    p.m.run(1000);
+    const exc = p.events.filter((e) => e.kind === 'exception');
+    expect(exc.map((e) => e.kind === 'exception' && [e.vector, e.errorCode, e.bounced])).toEqual([[19, 0, true]]);
+    expect([c.rip, c.mxcsr, [...c.xmm.subarray(4, 8)]]).toEqual([p.scratch + 0x2000n, 0x1d84, [0x3f800000, 0x3f800000, 0x3f800000, 0x3f800000]]);
+    // the frame: RCX, R11, then RIP (no error code) = the divps, CS, RFLAGS, RSP, SS
+    const frame = p.v.guest.read(c.getReg(4), 7 * 8)!;
+    const q = new DataView(frame.buffer);
+    expect([q.getBigUint64(16, true), q.getBigUint64(40, true)]).toEqual([p.entry, sp]);
+    // masked again (as a handler would after looking at MXCSR): the instruction runs to the infinity
+    c.mxcsr = 0x1f80;
+    c.rip = p.entry;
+    p.m.run(2000);
+    expect(p.events.filter((e) => e.kind === 'exception')).toHaveLength(1);
+    expect([c.mxcsr, c.xmm[4]]).toEqual([0x1f84, 0x7f800000]);
   });
 
   it('an instruction the core does not implement stops the run, named, as its last event', () => {

@@ -17,25 +17,25 @@ import type { Cpu } from '../cpu/cpu.js';
 import { Vector } from '../cpu/fault.js';
 import { materialize } from '../cpu/flags.js';
 import { PrivOp, type CpuHost } from '../cpu/host.js';
-import { bounce, injectException, maybeUpcall, VMASST_TYPE_architectural_iopl } from './bounce.js';
+import { bounce, injectException, maybeUpcall } from './bounce.js';
 import { CR4_FSGSBASE, CR4_TSD, cpuidLeaf, fixupGuestCr4 } from './cpuid.js';
 import { descriptorOf, rightsOf } from './descriptors.js';
 import type { Domain } from './domain.js';
+import { readMsr, writeMsr } from './msr.js';
 import { hypercall, hypercallName } from './hypercall/index.js';
 import { setBaseptr } from './hypercall/mm.js';
 import { hypercallStack } from './guest-stack.js';
-import { isCanonical } from './hypercall/traps.js';
+import { CALLBACKF_mask_events, CALLBACKTYPE_syscall } from './public/callback.js';
+import { FLAT_KERNEL_CS64, FLAT_KERNEL_SS, FLAT_RING3_CS32, FLAT_RING3_CS64, FLAT_RING3_DS32 } from './public/arch-x86/xen-x86_64.js';
+import { __HYPERVISOR_iret, VMASST_TYPE_architectural_iopl } from './public/xen.js';
 import type { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
 
-const MSR_FS_BASE = 0xc0000100;
-const MSR_GS_BASE = 0xc0000101;
-const MSR_SHADOW_GS_BASE = 0xc0000102;
-const MSR_EFER = 0xc0000080;
-const MSR_TSC_AUX = 0xc0000103;
-const FLAT_SELECTORS = new Set([0xe023, 0xe02b, 0xe033]);
-const FLAT_CS64 = 0xe033;
-const FLAT_SS = 0xe02b;
+const FLAT_SELECTORS = new Set<number>([FLAT_RING3_CS32, FLAT_RING3_DS32, FLAT_RING3_CS64]);
+const FLAT_CS64 = FLAT_KERNEL_CS64;
+const FLAT_SS = FLAT_KERNEL_SS;
+/** The hypercall page's stub pushed rcx and r11 (two words) above its caller's return address. */
+const STUB_PUSHES = 2 * 8;
 const CR0 = 0x80050033;
 const DF = 0x400;
 /** Xen's GDT and IDT as sgdt/sidt show them to a PV guest. */
@@ -46,7 +46,18 @@ export class PvHost implements CpuHost {
 
   constructor(private readonly xen: Xen, private readonly d: Domain) {}
 
+  /**
+   * CPUID (native: Xen makes it fault and emulates it from the policy). Once
+   * the guest turned on CPUID faulting (MISC_FEATURES_ENABLES bit 0) it is
+   * #GP at any guest CPL: x86_emulate sees the PV kernel at RPL 3.
+   */
   cpuid(c: Cpu, leaf: number): void {
+    if ((this.vcpu.msrs.miscFeaturesEnables & 1n) !== 0n) c.raise(Vector.GP, 0);
+    this.cpuidValues(c, leaf);
+  }
+
+  /** The policy's answer for `leaf` into EAX/EBX/ECX/EDX (also the forced-emulation path). */
+  cpuidValues(c: Cpu, leaf: number): void {
     const v = cpuidLeaf(leaf);
     const regs = [0, 3, 1, 2];
     for (let k = 0; k < 4; k++) {
@@ -61,6 +72,11 @@ export class PvHost implements CpuHost {
     return [t >>> 0, Math.floor(t / 2 ** 32) >>> 0];
   }
 
+  /** RDTSCP reads the vCPU's TSC_AUX (Xen loads it on every context switch). */
+  tscAux(): number {
+    return Number(this.vcpu.msrs.tscAux);
+  }
+
   /**
    * iopl_ok: the virtual IOPL against the guest's assumed CPL: 1 for the
    * kernel (0 with VMASST_TYPE_architectural_iopl), 3 for user space.
@@ -71,52 +87,45 @@ export class PvHost implements CpuHost {
     return cpl <= v.iopl;
   }
 
-  portIn(c: Cpu): number {
-    if (!this.ioAllowed()) c.raise(Vector.GP, 0);
+  /**
+   * guest_io_okay: the virtual IOPL, else the I/O bitmap of
+   * PHYSDEVOP_set_iobitmap (read through the kernel's page tables; bytes it
+   * cannot read deny). A domU is granted no real ports (admin_io_okay), so
+   * what passes reads all ones and writes nothing.
+   */
+  private ioOkay(port: number, bytes: number): boolean {
+    if (this.ioAllowed()) return true;
+    const v = this.vcpu;
+    if (port + bytes > v.iobmpLimit) return false;
+    const user = !v.kernelMode;
+    if (user) v.setKernelMode(true);
+    const at = v.iobmp + BigInt(port >> 3);
+    const lo = v.guest.u8(at) ?? 0xff;
+    const hi = v.guest.u8(at + 1n) ?? 0xff;
+    if (user) v.setKernelMode(false);
+    return (((lo | (hi << 8)) >> (port & 7)) & ((1 << bytes) - 1)) === 0;
+  }
+
+  portIn(c: Cpu, port: number, size: number): number {
+    if (!this.ioOkay(port, size)) c.raise(Vector.GP, 0);
     return 0xffffffff;
   }
 
-  portOut(c: Cpu): void {
-    if (!this.ioAllowed()) c.raise(Vector.GP, 0);
+  portOut(c: Cpu, port: number, size: number): void {
+    if (!this.ioOkay(port, size)) c.raise(Vector.GP, 0);
   }
 
+  /** rd/wrmsr: guest kernel mode only, then the PV MSR policy (msr.ts). */
   rdmsr(c: Cpu, msr: number): readonly [number, number] {
     if (!this.vcpu.kernelMode) c.raise(Vector.GP, 0);
-    switch (msr >>> 0) {
-      case MSR_FS_BASE:
-        return [c.fsLo, c.fsHi];
-      case MSR_GS_BASE:
-        return [c.gsLo, c.gsHi];
-      case MSR_SHADOW_GS_BASE:
-        return [c.kgsLo, c.kgsHi];
-      case MSR_EFER:
-        return [0xd01, 0];
-      case MSR_TSC_AUX:
-        return [0, 0];
-      default:
-        return c.raise(Vector.GP, 0);
-    }
+    const val = readMsr(this.xen, this.d, this.vcpu, msr);
+    if (val === null) c.raise(Vector.GP, 0);
+    return [Number(val & 0xffffffffn), Number(val >> 32n)];
   }
 
   wrmsr(c: Cpu, msr: number, lo: number, hi: number): void {
     if (!this.vcpu.kernelMode) c.raise(Vector.GP, 0);
-    const canonical = isCanonical((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
-    switch (msr >>> 0) {
-      case MSR_FS_BASE:
-        if (!canonical) c.raise(Vector.GP, 0);
-        [c.fsLo, c.fsHi] = [lo, hi];
-        return;
-      case MSR_GS_BASE:
-        if (!canonical) c.raise(Vector.GP, 0);
-        [c.gsLo, c.gsHi] = [lo, hi];
-        return;
-      case MSR_SHADOW_GS_BASE:
-        if (!canonical) c.raise(Vector.GP, 0);
-        [c.kgsLo, c.kgsHi] = [lo, hi];
-        return;
-      default:
-        c.raise(Vector.GP, 0);
-    }
+    if (!writeMsr(this.xen, this.d, this.vcpu, msr, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0))) c.raise(Vector.GP, 0);
   }
 
   /** SYSCALL: RCX/R11 as hardware sets them, then a hypercall or a bounce to the syscall callback. */
@@ -132,25 +141,28 @@ export class PvHost implements CpuHost {
     c.sreg[1] = FLAT_CS64;
     c.sreg[2] = FLAT_SS;
     if (!v.kernelMode) {
-      const cb = v.callbacks.get(2);
+      const cb = v.callbacks.get(CALLBACKTYPE_syscall);
       if (cb === undefined || cb.address === 0n) {
         c.rip = ret - 2n;
         c.raise(Vector.UD);
       }
       c.flags &= ~DF;
-      bounce(this.xen, d, v, cb.address, null, (cb.flags & 1) !== 0);
+      bounce(this.xen, d, v, cb.address, null, (cb.flags & CALLBACKF_mask_events) !== 0);
       return;
     }
     const nr = c.r[0]!;
     const args = [7, 6, 2, 10, 8].map((r) => c.getReg(r));
-    // The stub pushed rcx and r11 above its caller's return address.
-    const caller = nr === 23 ? 0n : (v.guest.u64(c.getReg(4) + 16n) ?? 0n);
-    // Everything Xen does for this call is stamped with the guest's stack;
+    // Who called, and the guest's stack, only describe the call's events: for
+    // a listener only. The stub pushed rcx and r11 above its caller's return
+    // address. Everything Xen does for this call is stamped with the stack;
     // iret is jumped to from anywhere (entry code), so it has none.
-    this.xen.hcStack = nr === 23 ? undefined : { v, stack: hypercallStack(v, caller, c.r[10]!, c.r[11]!) };
+    const iret = nr === __HYPERVISOR_iret;
+    const described = !iret && this.xen.listening;
+    const caller = described ? (v.guest.u64(c.getReg(4) + BigInt(STUB_PUSHES)) ?? 0n) : 0n;
+    this.xen.hcStack = described ? { v, stack: hypercallStack(v, caller, c.r[10]!, c.r[11]!) } : undefined;
     const { result, ctx } = hypercall(this.xen, d, v, nr, args);
     if (result !== null) c.setReg(0, BigInt.asUintN(64, BigInt(result)));
-    if (nr !== 23 || result !== null) {
+    if (!iret || result !== null) {
       this.xen.emit(v, d.id, {
         kind: 'hypercall', op: nr, name: hypercallName(nr), sub: ctx.sub, subName: ctx.subName,
         args, decoded: ctx.decoded, result: result ?? 0, caller,

@@ -29,9 +29,12 @@ export type TestDomain = {
   u64: (va: bigint) => bigint;
 };
 
-export function testDomains(count = 1, kernel = 'hello'): TestDomain[] {
+/** Options for the built domains: privileged (dom0-like), vCPUs (2 by default). */
+export type TestDomainOpts = { privileged?: boolean; vcpus?: number };
+
+export function testDomains(count = 1, kernel = 'hello', opts: TestDomainOpts = {}): TestDomain[] {
   const image = readFileSync(corpusKernel(kernel));
-  const specs = Array.from({ length: count }, (_, k) => ({ id: k + 1, name: `dom${k + 1}`, memoryMiB: 8, vcpus: 2, cmdline: '', privileged: false, seed: 0, image }));
+  const specs = Array.from({ length: count }, (_, k) => ({ id: k + 1, name: `dom${k + 1}`, memoryMiB: 8, vcpus: opts.vcpus ?? 2, cmdline: '', privileged: opts.privileged ?? false, seed: 0, image }));
   const machine = new Machine(specs);
   return machine.domains.map((d) => {
     const v = d.vcpus[0]!;

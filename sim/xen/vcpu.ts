@@ -9,7 +9,13 @@
 import { Cpu } from '../cpu/cpu.js';
 import type { CpuHost } from '../cpu/host.js';
 import type { PhysMem } from '../cpu/phys-mem.js';
+import { noFifo, type FifoVcpu } from './evtchn-fifo.js';
 import { GuestMem } from './guest-mem.js';
+import { initialMsrs, type VcpuMsrs } from './msr.js';
+import { FLAT_KERNEL_SS } from './public/arch-x86/xen-x86_64.js';
+import { RUNSTATE_offline } from './public/vcpu.js';
+import { vcpu_info } from './public/xen.js';
+import { initialRunstate, type Runstate } from './runstate.js';
 
 export type TrapEntry = { flags: number; cs: number; address: bigint };
 export type Callback = { address: bigint; flags: number };
@@ -17,11 +23,10 @@ export type Callback = { address: bigint; flags: number };
 export const VcpuState = { RUNNABLE: 'runnable', BLOCKED: 'blocked', POLLING: 'polling', DOWN: 'down' } as const;
 export type VcpuState = (typeof VcpuState)[keyof typeof VcpuState];
 
-/** vcpu_info offsets (public/xen.h). */
-const VI_PENDING = 0;
-const VI_MASK = 1;
-const VI_SEL = 8;
-const VI_CR2 = 16;
+const VI_PENDING = vcpu_info.evtchn_upcall_pending;
+const VI_MASK = vcpu_info.evtchn_upcall_mask;
+const VI_SEL = vcpu_info.evtchn_pending_sel;
+const VI_CR2 = vcpu_info.arch_cr2;
 
 export class Vcpu {
   readonly cpu: Cpu;
@@ -34,10 +39,17 @@ export class Vcpu {
   readonly traps: (TrapEntry | null)[] = new Array<TrapEntry | null>(256).fill(null);
   /** CALLBACKTYPE_* -> handler */
   readonly callbacks = new Map<number, Callback>();
-  kernelSs = 0xe02b;
+  kernelSs: number = FLAT_KERNEL_SS;
   kernelSp = 0n;
   /** virtual IOPL (physdev_op set_iopl), 0..3 */
   iopl = 0;
+  /** FIFO event channels: control block and queue tails (evtchn-fifo.ts) */
+  fifo: FifoVcpu = noFifo();
+  /** MSRs Xen keeps per vCPU (msr.ts) */
+  readonly msrs: VcpuMsrs = initialMsrs();
+  /** I/O permission bitmap (PHYSDEVOP_set_iobitmap): guest VA and the ports it covers */
+  iobmp = 0n;
+  iobmpLimit = 0;
   cr2 = 0n;
   /** the virtual CR0.TS (fpu_taskswitch, mov to CR0, clts); change it with setCr0Ts so the core follows */
   cr0Ts = false;
@@ -64,12 +76,19 @@ export class Vcpu {
   periodicPeriod = 10_000_000;
   periodicLast = 0;
   periodicDeadline = -1;
-  /** machine address of this vCPU's vcpu_info */
+  /** machine address of this vCPU's vcpu_info; whether VCPUOP_register_vcpu_info moved it (once only) */
   vcpuInfoMa = 0;
-  /** runstate accounting (ns) */
-  runningNs = 0;
-  blockedNs = 0;
-  stateSince = 0;
+  vcpuInfoRegistered = false;
+  /** guest VA of a secondary vcpu_time_info (VCPUOP_register_vcpu_time_memory_area), 0 = none */
+  timeInfoVa = 0n;
+  /** VCPUOP_send_nmi raised an NMI not yet delivered; one is being handled (until the iret) */
+  nmiPending = false;
+  nmiMasked = false;
+  /** holds the (simulated, single) physical CPU: set and cleared by the machine at context switches */
+  onCpu = false;
+  /** runstate accounting (runstate.ts) and the guest's registered copy (a guest VA, 0 = none) */
+  runstate: Runstate = initialRunstate(RUNSTATE_offline);
+  runstateVa = 0n;
   gdtFrames: number[] = [];
   gdtEntries = 0;
   ldtBase = 0n;
@@ -117,7 +136,7 @@ export class Vcpu {
   }
   /** The vcpu_time_info inside vcpu_info. */
   get timeInfoMa(): number {
-    return this.vcpuInfoMa + 32;
+    return this.vcpuInfoMa + vcpu_info.time;
   }
 
   /** Set the virtual CR0.TS: x87/SSE instructions raise #NM while it is set (Xen sets the real TS for it). */

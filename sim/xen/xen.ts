@@ -7,16 +7,18 @@
  * retired guest instruction (a 1 GHz virtual CPU; the TSC runs at the same
  * rate, so tsc == system time) and jumps forward when every vCPU is idle.
  */
-import type { EventPos, EventSink, SimEventBody } from '../events.js';
-import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
+import type { EventPos, EventSink, LazyBody, SimEventBody } from '../events.js';
+import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Port } from './domain.js';
+import { fifoClearPending, fifoIsMasked, fifoIsPending, fifoSetPending, fifoUnmask } from './evtchn-fifo.js';
 import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
-import { VIRQ_TIMER } from './public/xen.js';
+import { RUNSTATE_running } from './public/vcpu.js';
+import { Errno, shared_info, vcpu_time_info as VTI, VIRQ_TIMER } from './public/xen.js';
+import { runstateChange, runstateOf, updateRunstateArea, writeViaKernelTables } from './runstate.js';
 import { VcpuState, type Vcpu } from './vcpu.js';
 
-/** shared_info offsets (public/xen.h): pending and mask bitmaps. */
-const SI_PENDING = 2048;
-const SI_MASK = 2560;
+const SI_PENDING = shared_info.evtchn_pending;
+const SI_MASK = shared_info.evtchn_mask;
 
 export class Xen {
   readonly domains = new Map<number, Domain>();
@@ -30,16 +32,33 @@ export class Xen {
   private seq = 0;
   /** wallclock at boot (seconds since the epoch), from the scenario */
   bootWallclock = 1767225600;
-  /** Set by the machine: guest notified a service's channel. */
-  onServiceKick: (dom: Domain, service: Service) => void = () => {};
+  /** Set by the machine: `dom` notified its port `port` (`p`), whose other end is a dom0 backend. */
+  onBackendKick: (dom: Domain, port: number, p: Port) => void = () => {};
+  /** Set by the machine: `dom` closed its port `port` (`p`), whose other end was a dom0 backend. */
+  onBackendClosed: (dom: Domain, port: number, p: Port) => void = () => {};
+  /** Set by the machine: `dom` shut down or crashed. */
+  onDomainDown: (dom: Domain) => void = () => {};
   /** Set by the machine: `dom` notified through `port` (rings are inspected here, before the peer runs). */
   onNotify: (dom: Domain, port: number) => void = () => {};
+  /** Set by the machine: a hypercall event named `name` was emitted (listened to or not). */
+  onHypercall: (name: string) => void = () => {};
 
   /** page types and references of every machine frame */
   readonly pages: PageTypes;
 
-  constructor(readonly frames: Frames, private readonly sink: EventSink) {
+  /** `sink`: who consumes the events; null: nobody (see `listening`). */
+  constructor(readonly frames: Frames, private readonly sink: EventSink | null) {
     this.pages = new PageTypes(frames);
+  }
+
+  /**
+   * Whether anyone consumes events. When not, `emit` numbers and counts
+   * them but builds nothing, and what exists only to describe an event (a
+   * hypercall's caller and guest stack) need not be computed. Nothing the
+   * guests can see depends on it: a run ends in the same state either way.
+   */
+  get listening(): boolean {
+    return this.sink !== null;
   }
 
   /** The seq the next event gets; snapshots read it and restore it. */
@@ -62,6 +81,44 @@ export class Xen {
     this.sliceStartIcount = v.cpu.icount;
   }
 
+  /** Context switch in: `v` takes the CPU (runstate running; its runstate area is rewritten). */
+  scheduleIn(v: Vcpu): void {
+    v.onCpu = true;
+    runstateChange(v, RUNSTATE_running, this.now());
+    updateRunstateArea(v);
+  }
+
+  /** Context switch out: `v` leaves the CPU, runnable, blocked or offline as its state says. */
+  scheduleOut(v: Vcpu): void {
+    v.onCpu = false;
+    runstateChange(v, runstateOf(v), this.now());
+    updateRunstateArea(v);
+  }
+
+  /**
+   * update_vcpu_system_time: the vcpu_time_info in `v`'s vcpu_info (and in
+   * the area of VCPUOP_register_vcpu_time_memory_area) with the current
+   * system time and TSC (the secondary copy written as `via`'s kernel sees
+   * memory, as updateRunstateArea does). The TSC runs at 1 GHz, so tsc_to_system_mul is
+   * 2^31 with shift 1. The version is odd while the record is rewritten.
+   */
+  updateTime(v: Vcpu, via: Vcpu = v): void {
+    const mem = this.frames.mem;
+    const ma = v.timeInfoMa;
+    const f = mem.frame(Math.floor(ma / 4096))!;
+    const o = ma % 4096;
+    const now = BigInt(this.now());
+    const version = f.getUint32(o + VTI.version, true);
+    f.setUint32(o + VTI.version, (version + 1) | 1, true);
+    f.setBigUint64(o + VTI.tsc_timestamp, now, true);
+    f.setBigUint64(o + VTI.system_time, now, true);
+    f.setUint32(o + VTI.tsc_to_system_mul, 0x80000000, true);
+    f.setInt8(o + VTI.tsc_shift, 1);
+    f.setUint8(o + VTI.flags, 0);
+    f.setUint32(o + VTI.version, ((version + 1) | 1) + 1, true);
+    if (v.timeInfoVa !== 0n && via.kernelCr3 !== 0) writeViaKernelTables(via, v.timeInfoVa, mem.read(ma, VTI.size));
+  }
+
   /** The slice ended: fold the instructions it retired into the clock. */
   endSlice(): void {
     const r = this.running;
@@ -69,11 +126,19 @@ export class Xen {
     this.running = null;
   }
 
-  /** Append an event to the stream, stamped with the vCPU's position (and the hypercall's stack, inside one). */
-  emit(v: Vcpu | null, dom: number, body: SimEventBody): void {
+  /**
+   * Append an event to the stream, stamped with the vCPU's position (and the
+   * hypercall's stack, inside one). Unheard (no sink), it only takes its seq
+   * and, for a hypercall, is counted by name; a lazy `body` is then never built.
+   */
+  emit(v: Vcpu | null, dom: number, body: SimEventBody | LazyBody): void {
+    const seq = this.seq++;
+    if (typeof body !== 'function' && body.kind === 'hypercall') this.onHypercall(body.name);
+    if (this.sink === null) return;
+    const b = typeof body === 'function' ? body() : body;
     const cpu = v?.cpu;
     const p = this.pos;
-    p.seq = this.seq++;
+    p.seq = seq;
     p.time = this.now();
     p.dom = dom;
     p.vcpu = v?.id ?? -1;
@@ -82,7 +147,7 @@ export class Xen {
     p.ripHi = cpu ? cpu.ripHi : 0;
     // Only that vCPU's own events carry it (a wake-up it causes is the other vCPU's).
     p.stack = v !== null && v === this.hcStack?.v ? this.hcStack.stack : undefined;
-    this.sink({ seq: p.seq, time: p.time, dom, vcpu: p.vcpu, icount: p.icount, rip: cpu ? cpu.rip : 0n, stack: p.stack, ...body }, p);
+    this.sink({ seq, time: p.time, dom, vcpu: p.vcpu, icount: p.icount, rip: cpu ? cpu.rip : 0n, stack: p.stack, ...b }, p);
   }
 
   /** The position handed to the sink with each event (one object, rewritten per event). */
@@ -112,11 +177,16 @@ export class Xen {
     return (this.siView(d).getUint8(base + (port >> 3)) & (1 << (port & 7))) !== 0;
   }
 
+  /** evtchn_port_is_pending / is_masked, in the domain's ABI. */
   isPending(d: Domain, port: number): boolean {
-    return this.testBit(d, SI_PENDING, port);
+    return d.fifo ? fifoIsPending(this, d, port) : this.testBit(d, SI_PENDING, port);
   }
   isMasked(d: Domain, port: number): boolean {
-    return this.testBit(d, SI_MASK, port);
+    return d.fifo ? fifoIsMasked(this, d, port) : this.testBit(d, SI_MASK, port);
+  }
+  /** The 2-level pending bit in shared_info (what a switch to FIFO carries over). */
+  isPending2l(d: Domain, port: number): boolean {
+    return this.testBit(d, SI_PENDING, port);
   }
   clearMask(d: Domain, port: number): void {
     const v = this.siView(d);
@@ -129,13 +199,23 @@ export class Xen {
    * (unbound port numbers notify vCPU 0), ascending: what an upcall delivers.
    */
   pendingPorts(d: Domain, vcpu: number): number[] {
+    if (d.fifo) {
+      const out: number[] = [];
+      for (let port = 1; port < d.ports.length; port++) {
+        const p = d.ports[port];
+        if (p && p.vcpu === vcpu && this.isPending(d, port) && !this.isMasked(d, port)) out.push(port);
+      }
+      return out;
+    }
     const si = this.siView(d);
     const out: number[] = [];
-    for (let byte = 0; byte < NR_EVTCHN_PORTS / 8; byte++) {
-      const bits = si.getUint8(SI_PENDING + byte) & ~si.getUint8(SI_MASK + byte);
+    // 32 ports at a time (little-endian words: bit b of word w is port 32w + b).
+    const WORD = Uint32Array.BYTES_PER_ELEMENT;
+    for (let w = 0; w < NR_EVTCHN_PORTS / 32; w++) {
+      const bits = si.getUint32(SI_PENDING + WORD * w, true) & ~si.getUint32(SI_MASK + WORD * w, true);
       if (bits === 0) continue;
-      for (let b = 0; b < 8; b++) {
-        const port = byte * 8 + b;
+      for (let b = 0; b < 32; b++) {
+        const port = w * 32 + b;
         if ((bits & (1 << b)) !== 0 && (d.port(port)?.vcpu ?? 0) === vcpu) out.push(port);
       }
     }
@@ -152,6 +232,10 @@ export class Xen {
     const p = d.port(port);
     const v = d.vcpus[p?.vcpu ?? 0] ?? d.vcpus[0];
     if (v === undefined) return;
+    if (d.fifo) {
+      if (p !== null && fifoSetPending(this, d, v, p, port)) this.checkPollers(d, port);
+      return;
+    }
     if (this.testAndSet(d, SI_PENDING, port)) return;
     if (!this.isMasked(d, port) && !v.setPendingSel(port >> 6)) this.markEventsPending(v);
     this.checkPollers(d, port);
@@ -159,8 +243,13 @@ export class Xen {
 
   /** EVTCHNOP_unmask: clear the mask and re-raise the port if it is pending. */
   unmask(d: Domain, port: number): void {
-    this.clearMask(d, port);
     const p = d.port(port);
+    if (d.fifo) {
+      const w = d.vcpus[p?.vcpu ?? 0] ?? d.vcpus[0];
+      if (p !== null && w !== undefined) fifoUnmask(this, d, w, p, port);
+      return;
+    }
+    this.clearMask(d, port);
     const v = d.vcpus[p?.vcpu ?? 0] ?? d.vcpus[0];
     if (v !== undefined && this.isPending(d, port) && !v.setPendingSel(port >> 6)) this.markEventsPending(v);
   }
@@ -172,9 +261,13 @@ export class Xen {
     }
   }
 
-  /** A blocked vCPU wakes on any event; a polling one only for its ports (checkPollers). */
+  /**
+   * vcpu_kick -> vcpu_unblock: a vCPU blocked in SCHEDOP_block or
+   * SCHEDOP_poll wakes when an event is marked pending for it (a poller also
+   * when one of its ports becomes pending, checkPollers).
+   */
   kick(v: Vcpu): void {
-    if (v.state === VcpuState.BLOCKED) this.wake(v, 'event');
+    if (v.state === VcpuState.BLOCKED || v.state === VcpuState.POLLING) this.wake(v, 'event');
   }
 
   private checkPollers(d: Domain, port: number): void {
@@ -191,17 +284,16 @@ export class Xen {
   }
 
   /**
-   * Runstate bookkeeping on every state change. A vCPU leaving RUNNABLE is
+   * Scheduler state change (and its runstate, runstate.ts). A vCPU leaving RUNNABLE is
    * descheduled, which stops its periodic timer; one becoming RUNNABLE is
    * scheduled again, which re-arms it (firing at once if a period passed).
    */
   account(v: Vcpu, next: VcpuState): void {
     const now = this.now();
     const was = v.state;
-    if (was === VcpuState.RUNNABLE) v.runningNs += now - v.stateSince;
-    else v.blockedNs += now - v.stateSince;
     v.state = next;
-    v.stateSince = now;
+    // The vCPU on the CPU stays "running" until the scheduler switches away from it.
+    if (!v.onCpu) runstateChange(v, runstateOf(v), now);
     if (was === VcpuState.RUNNABLE && next !== VcpuState.RUNNABLE) v.periodicDeadline = -1;
     else if (was !== VcpuState.RUNNABLE && next === VcpuState.RUNNABLE) this.periodicWork(v);
   }
@@ -239,7 +331,7 @@ export class Xen {
    */
   send(from: Domain, port: number, v: Vcpu | null): number {
     const p = from.port(port);
-    if (p === null) return -22; // EINVAL
+    if (p === null) return -Errno.EINVAL;
     let toDom = from.id;
     let toPort = port;
     switch (p.state) {
@@ -253,12 +345,12 @@ export class Xen {
         this.emit(v, from.id, { kind: 'evtchn_send', port, toDom: -1, toPort: -1, virq: -1 });
         return 0; // no peer yet: silently dropped, as Xen does
       default:
-        return -22;
+        return -Errno.EINVAL;
     }
     this.emit(v, from.id, { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
     this.onNotify(from, port);
     if (p.service !== null) {
-      this.onServiceKick(from, p.service);
+      this.onBackendKick(from, port, p);
       return 0;
     }
     const peer = this.domains.get(toDom);
@@ -283,17 +375,24 @@ export class Xen {
     this.setPending(d, port);
   }
 
-  /** Close a port; an interdomain peer becomes unbound again (EVTCHNOP_close). */
+  /** Close a port (its pending bit cleared); an interdomain peer becomes unbound again (EVTCHNOP_close). */
   closePort(d: Domain, port: number): void {
     const p = d.port(port);
     if (p === null) return;
-    if (p.state === EvtState.INTERDOMAIN && p.service === null) {
+    if (p.state === EvtState.INTERDOMAIN && p.service !== null) this.onBackendClosed(d, port, p);
+    else if (p.state === EvtState.INTERDOMAIN) {
       const peer = this.domains.get(p.remoteDom);
       const q = peer?.port(p.remotePort);
       if (q && q.state === EvtState.INTERDOMAIN && q.remoteDom === d.id && q.remotePort === port) {
         q.state = EvtState.UNBOUND;
         q.remotePort = 0;
       }
+    }
+    // evtchn_free: "clear pending event to avoid unexpected behavior on re-bind".
+    if (d.fifo) fifoClearPending(this, d, port);
+    else {
+      const v = this.siView(d);
+      v.setUint8(SI_PENDING + (port >> 3), v.getUint8(SI_PENDING + (port >> 3)) & ~(1 << (port & 7)));
     }
     d.ports[port] = null;
   }
@@ -309,6 +408,7 @@ export class Xen {
       v.cpu.requestExit();
     }
     this.emit(this.running?.domId === d.id ? this.running : null, d.id, { kind: 'domain_state', state: d.state, reason });
+    this.onDomainDown(d);
   }
 
   /** domain_crash: what Xen does to a guest that broke the rules. */

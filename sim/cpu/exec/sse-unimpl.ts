@@ -1,25 +1,23 @@
 /**
  * Valid 0F-map instructions the core does not implement, so a guest that
  * uses them stops the run with their name instead of taking a #UD no real
- * CPU would raise: SSE/SSE2 floating-point arithmetic, compares and
- * conversions (to be supplied by the FP library: give an entry a handler
- * and drop its `unimpl`), MMX (mm registers), and SSE3. Each first makes
+ * CPU would raise: the SSE reciprocal approximations, MMX (mm registers,
+ * and the MMX-operand conversions cvtpi2ps...), and SSE3. Each first makes
  * its class's CR0/CR4 checks (#UD, #NM), which are architectural.
+ *
+ * rcpps/rcpss/rsqrtps/rsqrtss: the manuals only bound their relative error
+ * (|error| <= 1.5 * 2^-12), and Intel and AMD parts return different
+ * values for the same input; no model can match both hosts, and a guest
+ * that relies on the exact bits of one vendor could not be replayed on the
+ * other's results. gcc emits them only with -ffast-math (-mrecip).
  */
 import { opUnimplMmx, opUnimplSse } from '../decode-ext.js';
 import { NP, type OpEntry, type Pfx } from '../optable.js';
 
-const FP = 'SSE floating point';
-const fp = (code: number, pfx: Pfx, mn: string, ops: string): OpEntry => ({ code, map: 1, pfx, mn, ops, fn: opUnimplSse, unimpl: FP });
+const APPROX = 'SSE reciprocal approximation (Intel and AMD results differ)';
+const approx = (code: number, pfx: Pfx, mn: string, ops: string): OpEntry => ({ code, map: 1, pfx, mn, ops, fn: opUnimplSse, unimpl: APPROX });
 const sse3 = (code: number, pfx: Pfx, mn: string, ops: string, more: Partial<OpEntry> = {}): OpEntry => ({ code, map: 1, pfx, mn, ops, fn: opUnimplSse, unimpl: 'SSE3', ...more });
 const mmx = (code: number, mn: string, ops: string, more: Partial<OpEntry> = {}): OpEntry => ({ code, map: 1, pfx: NP, mn, ops, fn: opUnimplMmx, unimpl: 'MMX', ...more });
-
-/** ps/pd/ss/sd quadruples of the arithmetic rows. */
-function arith(code: number, name: string, packedOnly = false): OpEntry[] {
-  const out = [fp(code, NP, `${name}ps`, 'Vx,Wx'), fp(code, 0xf3, `${name}ss`, 'Vss,Wss')];
-  if (!packedOnly) out.push(fp(code, 0x66, `${name}pd`, 'Vx,Wx'), fp(code, 0xf2, `${name}sd`, 'Vsd,Wsd'));
-  return out;
-}
 
 /** The MMX forms (no prefix, mm registers) of the 0F 60-7F and D0-FF integer rows. */
 const MMX_ROWS: Array<[number, string]> = [
@@ -34,17 +32,8 @@ const MMX_ROWS: Array<[number, string]> = [
 ];
 
 export const SSE_UNIMPL_OPS: OpEntry[] = [
-  fp(0x2a, 0xf3, 'cvtsi2ss', 'Vss,Ey'), fp(0x2a, 0xf2, 'cvtsi2sd', 'Vsd,Ey'),
-  fp(0x2c, 0xf3, 'cvttss2si', 'Gy,Wss'), fp(0x2c, 0xf2, 'cvttsd2si', 'Gy,Wsd'),
-  fp(0x2d, 0xf3, 'cvtss2si', 'Gy,Wss'), fp(0x2d, 0xf2, 'cvtsd2si', 'Gy,Wsd'),
-  fp(0x2e, NP, 'ucomiss', 'Vss,Wss'), fp(0x2e, 0x66, 'ucomisd', 'Vsd,Wsd'),
-  fp(0x2f, NP, 'comiss', 'Vss,Wss'), fp(0x2f, 0x66, 'comisd', 'Vsd,Wsd'),
-  ...arith(0x51, 'sqrt'), ...arith(0x52, 'rsqrt', true), ...arith(0x53, 'rcp', true),
-  ...arith(0x58, 'add'), ...arith(0x59, 'mul'), ...arith(0x5c, 'sub'), ...arith(0x5d, 'min'), ...arith(0x5e, 'div'), ...arith(0x5f, 'max'),
-  fp(0x5a, NP, 'cvtps2pd', 'Vx,Wq'), fp(0x5a, 0x66, 'cvtpd2ps', 'Vx,Wx'), fp(0x5a, 0xf3, 'cvtss2sd', 'Vsd,Wss'), fp(0x5a, 0xf2, 'cvtsd2ss', 'Vss,Wsd'),
-  fp(0x5b, NP, 'cvtdq2ps', 'Vx,Wx'), fp(0x5b, 0x66, 'cvtps2dq', 'Vx,Wx'), fp(0x5b, 0xf3, 'cvttps2dq', 'Vx,Wx'),
-  fp(0xc2, NP, 'cmpps', 'Vx,Wx,Ib'), fp(0xc2, 0x66, 'cmppd', 'Vx,Wx,Ib'), fp(0xc2, 0xf3, 'cmpss', 'Vss,Wss,Ib'), fp(0xc2, 0xf2, 'cmpsd', 'Vsd,Wsd,Ib'),
-  fp(0xe6, 0x66, 'cvttpd2dq', 'Vx,Wx'), fp(0xe6, 0xf3, 'cvtdq2pd', 'Vx,Wq'), fp(0xe6, 0xf2, 'cvtpd2dq', 'Vx,Wx'),
+  approx(0x52, NP, 'rsqrtps', 'Vx,Wx'), approx(0x52, 0xf3, 'rsqrtss', 'Vss,Wss'),
+  approx(0x53, NP, 'rcpps', 'Vx,Wx'), approx(0x53, 0xf3, 'rcpss', 'Vss,Wss'),
   // SSE3
   sse3(0x12, 0xf2, 'movddup', 'Vx,Wq'), sse3(0x12, 0xf3, 'movsldup', 'Vx,Wx'), sse3(0x16, 0xf3, 'movshdup', 'Vx,Wx'),
   sse3(0x7c, 0x66, 'haddpd', 'Vx,Wx'), sse3(0x7c, 0xf2, 'haddps', 'Vx,Wx'), sse3(0x7d, 0x66, 'hsubpd', 'Vx,Wx'), sse3(0x7d, 0xf2, 'hsubps', 'Vx,Wx'),

@@ -1,5 +1,5 @@
 /**
- * SSE/SSE2 moves, integer SIMD and shuffles against the host CPU: every
+ * SSE/SSE2 moves, integer SIMD, shuffles and floating point against the host CPU: every
  * form from random states (all sixteen XMM registers, MXCSR with random
  * rounding modes, masks, DAZ/FTZ), memory operands aligned, misaligned
  * (#GP(0) for the aligned forms), unmapped and straddling into unmapped
@@ -142,13 +142,13 @@ describe('SSE gates (CR0.EM, CR0.TS, CR4.OSFXSR)', () => {
   const OK = { kind: ExitKind.BUDGET, vector: -1 };
 
   it('SSE instructions: #UD without OSFXSR or with EM, else #NM with TS', () => {
-    for (const b of [[0x66, 0x0f, 0xef, 0xc0], [0x0f, 0x28, 0x00], [0x66, 0x0f, 0x6e, 0xc0], [0x0f, 0xae, 0x10], [0x66, 0x0f, 0xf7, 0xc1], [0x0f, 0x58, 0xc1]]) {
+    for (const b of [[0x66, 0x0f, 0xef, 0xc0], [0x0f, 0x28, 0x00], [0x66, 0x0f, 0x6e, 0xc0], [0x0f, 0xae, 0x10], [0x66, 0x0f, 0xf7, 0xc1], [0x0f, 0x58, 0xc1], [0x0f, 0x53, 0xc1]]) {
       expect(gated(b, { ts: true }), b.toString()).toEqual(NM);
       expect(gated(b, { osfxsr: false, ts: true }), b.toString()).toEqual(UD);
       expect(gated(b, { em: true, ts: true }), b.toString()).toEqual(UD);
     }
-    // addps past its gates: unimplemented, not a fault
-    expect(gated([0x0f, 0x58, 0xc1], {}).kind).toBe(ExitKind.UNIMPLEMENTED);
+    // rcpps past its gates: unimplemented, not a fault
+    expect(gated([0x0f, 0x53, 0xc1], {}).kind).toBe(ExitKind.UNIMPLEMENTED);
   });
 
   it('x87 and fxsave/fxrstor: #NM with TS or EM; fwait only with TS and MP; fences, prefetch, clflush, movnti never', () => {

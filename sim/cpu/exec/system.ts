@@ -39,8 +39,7 @@ function opRdtsc(c: Cpu, i: Insn): void {
 }
 function opRdtscp(c: Cpu, i: Insn): void {
   opRdtsc(c, i);
-  const [aux] = c.host.rdmsr(c, 0xc0000103);
-  wrReg(c, 1, 4, aux, 0);
+  wrReg(c, 1, 4, c.host.tscAux(c), 0);
 }
 function opRdmsr(c: Cpu, i: Insn): void {
   c.cur = i;

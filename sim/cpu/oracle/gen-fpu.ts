@@ -1,6 +1,6 @@
 /**
  * Random x87/SSE starting states for oracle cases (gen.ts and the family
- * tests): XMM lanes full of boundary values, MXCSR with random rounding
+ * tests): XMM lanes full of integer and floating-point boundary values, MXCSR with random rounding
  * modes, masks, DAZ/FTZ and sticky flags, x87 control words with random
  * masks, precision and rounding, status words with random TOP and flags,
  * tags, and register contents of every class (zero, normal, unnormal,
@@ -11,7 +11,9 @@
  * (instruction pointers; the control instructions never set them).
  */
 import type { OpEntry } from '../optable.js';
+import { f32Val, f64Val } from '../sse/case-values.js';
 import type { OracleFpu } from './fpu-image.js';
+import { Rng } from './rng.js';
 
 type Next = () => number;
 
@@ -23,9 +25,26 @@ function big(next: Next, words: number): bigint {
   return v;
 }
 
-/** A 128-bit value: random, or lanes of boundary bytes/words, or a mix. */
+/**
+ * A 128-bit value: random, or lanes of boundary bytes/words, or a mix, or
+ * floating-point lanes (the SSE FP library's boundary values: signed
+ * zeros, denormals, infinities, NaNs with payloads, ties, near-limits).
+ */
 export function randomXmm(next: Next): bigint {
-  switch (next() % 4) {
+  switch (next() % 6) {
+    case 4: {
+      const r = new Rng(next() || 1);
+      let v = 0n;
+      for (let k = 0; k < 4; k++) v = (v << 32n) | BigInt(f32Val(r));
+      return v;
+    }
+    case 5: {
+      const r = new Rng(next() || 1);
+      const w = new Uint32Array(4);
+      f64Val(r, w, 0);
+      f64Val(r, w, 2);
+      return (BigInt(w[3]!) << 96n) | (BigInt(w[2]!) << 64n) | (BigInt(w[1]!) << 32n) | BigInt(w[0]!);
+    }
     case 0: {
       let v = 0n;
       for (let k = 0; k < 16; k++) v = (v << 8n) | BigInt(BYTES[next() % BYTES.length]!);

@@ -46,7 +46,7 @@ describe.skipIf(!corpusBuilt)('hypercall errors', () => {
     put(scratch, struct(16, [[0, 4, 1], [4, 4, 0x12]]));
     expect(call(X.__HYPERVISOR_sysctl, scratch)).toBe(-Errno.EACCES);
     expect(call(X.__HYPERVISOR_platform_op, scratch)).toBe(-Errno.EPERM);
-    expect(call(X.__HYPERVISOR_xen_version, 9, scratch)).toBe(-Errno.EPERM);
+    expect(call(X.__HYPERVISOR_xen_version, 10, scratch)).toBe(-Errno.EPERM);
     expect(call(X.__HYPERVISOR_physdev_op, 20, scratch)).toBe(-Errno.EPERM);
     expect(call(X.__HYPERVISOR_sched_op, 4, scratch)).toBe(-Errno.EPERM);
     put(scratch, struct(8, [[0, 2, 2], [2, 2, 0]]));
@@ -65,6 +65,7 @@ describe.skipIf(!corpusBuilt)('hypercall errors', () => {
     expect(call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_close, scratch)).toBe(-Errno.EINVAL);
     put(scratch, struct(12, [[0, 4, 99], [4, 4, 0]]));
     expect(call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_bind_virq, scratch)).toBe(-Errno.EINVAL);
+    put(scratch, struct(24, [[0, 8, [...t!.d.ptFrames][0]!], [8, 4, 0], [12, 4, 0]])); // a page table, not a writable page
     expect(call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_init_control, scratch)).toBe(-Errno.EINVAL);
     put(scratch, struct(24, [[0, 4, 19]]));
     expect(call(X.__HYPERVISOR_mmuext_op, scratch, 1, 0, X.DOMID_SELF)).toBe(-Errno.EOPNOTSUPP); // MARK_SUPER: Xen 4.17 mm.c
@@ -72,6 +73,20 @@ describe.skipIf(!corpusBuilt)('hypercall errors', () => {
     expect(call(X.__HYPERVISOR_sched_op, 2, scratch)).toBe(-Errno.EINVAL); // shutdown reason
     expect(call(X.__HYPERVISOR_vm_assist, 0, 17)).toBe(-Errno.EINVAL);
     expect(call(X.__HYPERVISOR_vcpu_op, 3, 7, 0)).toBe(-Errno.ENOENT);
+  });
+
+  it('per-vCPU VIRQs bind on any vCPU, global ones only on vCPU 0 (virq_is_global)', () => {
+    const [t] = testDomains();
+    const { call, put, scratch } = t!;
+    const bind = (virq: number, vcpu: number): number | null => {
+      put(scratch, struct(12, [[0, 4, virq], [4, 4, vcpu]]));
+      return call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_bind_virq, scratch);
+    };
+    for (const virq of [X.VIRQ_TIMER, X.VIRQ_DEBUG, X.VIRQ_XENOPROF, X.VIRQ_XENPMU]) expect(bind(virq, 1), `virq ${virq}`).toBe(0);
+    for (const virq of [X.VIRQ_CONSOLE, X.VIRQ_DOM_EXC, X.VIRQ_DEBUGGER, X.VIRQ_CON_RING]) {
+      expect(bind(virq, 1), `virq ${virq}`).toBe(-Errno.EINVAL);
+      expect(bind(virq, 0), `virq ${virq}`).toBe(0);
+    }
   });
 
   it('a domain cannot map frames it does not own', () => {
@@ -175,7 +190,7 @@ describe.skipIf(!corpusBuilt)('hypercall effects', () => {
     const { call, put, scratch } = t!;
     put(scratch, struct(2, [[0, 2, X.DOMID_SELF]]));
     expect(call(X.__HYPERVISOR_memory_op, 3, scratch)).toBe(8 * 256);
-    expect(call(X.__HYPERVISOR_memory_op, 4, scratch)).toBe(8 * 256);
+    expect(call(X.__HYPERVISOR_memory_op, 4, scratch)).toBe(8 * 256 + 256); // + LIBXL_MAXMEM_CONSTANT
     put(scratch + 64n, struct(128, [[0, 8, X.__HYPERVISOR_xen_version], [64, 8, 99]]));
     expect(call(X.__HYPERVISOR_multicall, scratch + 64n, 2)).toBe(0);
     expect(t!.u64(scratch + 64n + 8n)).toBe(BigInt((4 << 16) | 17));

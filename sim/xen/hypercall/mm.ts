@@ -1,6 +1,5 @@
 /**
- * Page tables and memory: mmu_update, update_va_mapping, mmuext_op,
- * memory_op, vm_assist.
+ * Page tables: mmu_update, update_va_mapping, mmuext_op; and vm_assist.
  *
  * The guest's page tables hold machine addresses and are read-only to it;
  * it changes them only through these hypercalls. Every change goes through
@@ -13,13 +12,28 @@ import { PGT, PTE_P, type Pgt } from '../page-types.js';
 import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
 import { isCanonical } from './traps.js';
-import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
+import { HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_START } from '../public/arch-x86/xen-x86_64.js';
+import * as X from '../public/xen.js';
+import {
+  MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_NO_TRANSLATE, MMU_PT_UPDATE_PRESERVE_AD, mmu_update, mmuext_op,
+  MMUEXT_CLEAR_PAGE, MMUEXT_COPY_PAGE, MMUEXT_FLUSH_CACHE, MMUEXT_FLUSH_CACHE_GLOBAL, MMUEXT_INVLPG_ALL, MMUEXT_INVLPG_LOCAL,
+  MMUEXT_INVLPG_MULTI, MMUEXT_MARK_SUPER, MMUEXT_NEW_BASEPTR, MMUEXT_NEW_USER_BASEPTR, MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L2_TABLE,
+  MMUEXT_PIN_L3_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_SET_LDT, MMUEXT_TLB_FLUSH_ALL, MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_MULTI,
+  MMUEXT_UNMARK_SUPER, MMUEXT_UNPIN_TABLE, VMASST_CMD_disable, VMASST_CMD_enable, VMASST_TYPE_4gb_segments, VMASST_TYPE_4gb_segments_notify,
+  VMASST_TYPE_architectural_iopl, VMASST_TYPE_m2p_strict, VMASST_TYPE_pae_extended_cr3, VMASST_TYPE_runstate_update_flag,
+  VMASST_TYPE_writable_pagetables,
+} from '../public/xen.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
 const M64 = (1n << 64n) - 1n;
 const PTE_PS = 0x80n;
+/** A page-table entry's Accessed and Dirty bits. */
+const PTE_AD = 0x60n;
 const ADDR_MASK = 0x000ffffffffff000n;
-const XEN_HOLE_START = 0xffff800000000000n;
-const XEN_HOLE_END = 0xffff880000000000n;
+const XEN_HOLE_START = HYPERVISOR_VIRT_START;
+const XEN_HOLE_END = HYPERVISOR_VIRT_END;
+/** The low bits of mmu_update.ptr that carry the MMU_* command (Xen masks 3 bits). */
+const MMU_CMD_MASK = 7n;
 
 /** May `d` reference `mfn` as a data page (copies, COPY_PAGE sources): its own RAM or a frame Xen shares with it. */
 export function mayMap(h: HcCtx, d: Domain, mfn: number): boolean {
@@ -98,30 +112,32 @@ export function mmuUpdate(h: HcCtx): number {
   let k = 0;
   let rc = 0;
   for (; k < n; k++) {
-    const raw = h.v.guest.read(reqs + BigInt(16 * k), 16);
+    const raw = h.v.guest.read(fld(reqs, mmu_update.size * k), mmu_update.size);
     if (raw === null) {
       rc = -E.EFAULT;
       break;
     }
     const dv = new DataView(raw.buffer);
-    const ptr = dv.getBigUint64(0, true);
-    const val = dv.getBigUint64(8, true);
-    const cmd = Number(ptr & 7n);
-    const ma = Number(ptr & ~7n & 0xffffffffffffn);
+    const ptr = dv.getBigUint64(mmu_update.ptr, true);
+    const val = dv.getBigUint64(mmu_update.val, true);
+    const cmd = Number(ptr & MMU_CMD_MASK);
+    const ma = Number(ptr & ~MMU_CMD_MASK & 0xffffffffffffn);
     const mfn = Math.floor(ma / 4096);
     if (k < 4) updates.push(ma, Number(val & 0xffffffffn));
     rc = -E.EINVAL;
-    if (cmd === 0 || cmd === 2 || cmd === 3) {
+    if (cmd === MMU_NORMAL_PT_UPDATE || cmd === MMU_PT_UPDATE_PRESERVE_AD || cmd === MMU_PT_UPDATE_NO_TRANSLATE) {
       if (!mayMap(h, h.d, mfn)) break;
       const level = pages.tableLevel(mfn);
-      if (level === PGT.L1) rc = pages.modL1e(h.d, ma, val);
-      else if (level !== 0) rc = pages.modPde(h.d, ma, val, level);
+      // MMU_PT_UPDATE_PRESERVE_AD (update_intpte): Accessed/Dirty the hardware set meanwhile survive.
+      const nv = cmd === MMU_PT_UPDATE_PRESERVE_AD && level !== 0 ? val | (h.xen.frames.mem.frame(mfn)!.getBigUint64(ma % 4096, true) & PTE_AD) : val;
+      if (level === PGT.L1) rc = pages.modL1e(h.d, ma, nv);
+      else if (level !== 0) rc = pages.modPde(h.d, ma, nv, level);
       else if (pages.count[mfn] === 0 || pages.type[mfn] === PGT.WRITABLE) {
         pages.store(ma, val);
         rc = 0;
       }
       if (rc === 0) flushAll(h);
-    } else if (cmd === 1) {
+    } else if (cmd === MMU_MACHPHYS_UPDATE) {
       if (!pages.owned(h.d, mfn)) break;
       h.xen.frames.setM2p(mfn, val);
       rc = 0;
@@ -133,8 +149,10 @@ export function mmuUpdate(h: HcCtx): number {
   return rc;
 }
 
-const MMUEXT_NAMES = ['PIN_L1_TABLE', 'PIN_L2_TABLE', 'PIN_L3_TABLE', 'PIN_L4_TABLE', 'UNPIN_TABLE', 'NEW_BASEPTR', 'TLB_FLUSH_LOCAL', 'INVLPG_LOCAL', 'TLB_FLUSH_MULTI', 'INVLPG_MULTI', 'TLB_FLUSH_ALL', 'INVLPG_ALL', 'FLUSH_CACHE', 'SET_LDT', '', 'NEW_USER_BASEPTR', 'CLEAR_PAGE', 'COPY_PAGE', 'FLUSH_CACHE_GLOBAL', 'MARK_SUPER', 'UNMARK_SUPER'];
+const MMUEXT_NAMES = namesFrom(X, 'MMUEXT');
 const MMUEXT_SUB = subOpNames('MMUEXT', MMUEXT_NAMES);
+/** MMUEXT_PIN_Ln_TABLE -> the page type (level) it pins. */
+const PIN_LEVEL: Record<number, Pgt> = { [MMUEXT_PIN_L1_TABLE]: PGT.L1, [MMUEXT_PIN_L2_TABLE]: PGT.L2, [MMUEXT_PIN_L3_TABLE]: PGT.L3, [MMUEXT_PIN_L4_TABLE]: PGT.L4 };
 
 /** One mmuext_op; 0 or -errno. */
 function mmuextOne(h: HcCtx, cmd: number, arg1: bigint, arg2: bigint): number {
@@ -142,55 +160,56 @@ function mmuextOne(h: HcCtx, cmd: number, arg1: bigint, arg2: bigint): number {
   const pages = xen.pages;
   const mfn = Number(arg1 & 0xfffffffffn);
   switch (cmd) {
-    case 0: case 1: case 2: case 3: {
+    case MMUEXT_PIN_L1_TABLE: case MMUEXT_PIN_L2_TABLE: case MMUEXT_PIN_L3_TABLE: case MMUEXT_PIN_L4_TABLE: {
       if (!pages.owned(d, mfn)) return -E.EINVAL;
-      const rc = pages.getType(d, mfn, (cmd + 1) as Pgt);
+      const level = PIN_LEVEL[cmd]!;
+      const rc = pages.getType(d, mfn, level);
       if (rc !== 0) return rc;
       if (d.pinned.has(mfn)) {
         pages.putType(d, mfn);
         return -E.EINVAL;
       }
-      d.pinned.set(mfn, cmd + 1);
+      d.pinned.set(mfn, level);
       return 0;
     }
-    case 4:
+    case MMUEXT_UNPIN_TABLE:
       if (!pages.owned(d, mfn) || !d.pinned.delete(mfn)) return -E.EINVAL;
       pages.putType(d, mfn);
       flushAll(h);
       return 0;
-    case 5:
+    case MMUEXT_NEW_BASEPTR:
       return setBaseptr(xen, d, v, mfn, false);
-    case 15:
+    case MMUEXT_NEW_USER_BASEPTR:
       return setBaseptr(xen, d, v, mfn, true);
-    case 6: case 8: case 10:
-      for (const x of cmd === 6 ? [v] : d.vcpus) x.cpu.mmu.flush();
+    case MMUEXT_TLB_FLUSH_LOCAL: case MMUEXT_TLB_FLUSH_MULTI: case MMUEXT_TLB_FLUSH_ALL:
+      for (const x of cmd === MMUEXT_TLB_FLUSH_LOCAL ? [v] : d.vcpus) x.cpu.mmu.flush();
       return 0;
-    case 7: case 9: case 11:
-      for (const x of cmd === 7 ? [v] : d.vcpus) x.cpu.mmu.flushPage(Number(arg1 & 0xffffffffn), Number((arg1 >> 32n) & 0xffffffffn));
+    case MMUEXT_INVLPG_LOCAL: case MMUEXT_INVLPG_MULTI: case MMUEXT_INVLPG_ALL:
+      for (const x of cmd === MMUEXT_INVLPG_LOCAL ? [v] : d.vcpus) x.cpu.mmu.flushPage(Number(arg1 & 0xffffffffn), Number((arg1 >> 32n) & 0xffffffffn));
       return 0;
-    case 12:
+    case MMUEXT_FLUSH_CACHE:
       return d.privileged ? 0 : -E.EACCES;
-    case 18:
+    case MMUEXT_FLUSH_CACHE_GLOBAL:
       return d.privileged ? 0 : -E.EINVAL;
-    case 13: {
+    case MMUEXT_SET_LDT: {
       const ents = Number(arg2 & 0xffffffffn);
       if (ents > 8192 || (ents !== 0 && ((arg1 & 0xfffn) !== 0n || !isCanonical(arg1) || (arg1 & M64) >= XEN_HOLE_START))) return -E.EINVAL;
       v.ldtBase = ents === 0 ? 0n : arg1;
       v.ldtEntries = ents;
       return 0;
     }
-    case 16:
-    case 17: {
+    case MMUEXT_CLEAR_PAGE:
+    case MMUEXT_COPY_PAGE: {
       const src = Number(arg2 & 0xfffffffffn);
-      if (cmd === 17 && !pages.owned(d, src)) return -E.EINVAL;
+      if (cmd === MMUEXT_COPY_PAGE && !pages.owned(d, src)) return -E.EINVAL;
       if (!pages.owned(d, mfn) || pages.getType(d, mfn, PGT.WRITABLE) !== 0) return -E.EINVAL;
-      if (cmd === 16) xen.frames.mem.fill(mfn * 4096, 4096);
+      if (cmd === MMUEXT_CLEAR_PAGE) xen.frames.mem.fill(mfn * 4096, 4096);
       else xen.frames.mem.write(mfn * 4096, xen.frames.mem.read(src * 4096, 4096));
       pages.putType(d, mfn);
       return 0;
     }
-    case 19:
-    case 20:
+    case MMUEXT_MARK_SUPER:
+    case MMUEXT_UNMARK_SUPER:
       return -E.EOPNOTSUPP;
     default:
       return -E.ENOSYS;
@@ -205,15 +224,15 @@ export function mmuextOp(h: HcCtx): number {
   let k = 0;
   let rc = 0;
   for (; k < n; k++) {
-    const raw = h.v.guest.read(ops + BigInt(24 * k), 24);
+    const raw = h.v.guest.read(fld(ops, mmuext_op.size * k), mmuext_op.size);
     if (raw === null) {
       rc = -E.EFAULT;
       break;
     }
     const dv = new DataView(raw.buffer);
-    const cmd = dv.getUint32(0, true);
-    const arg1 = dv.getBigUint64(8, true);
-    const arg2 = dv.getBigUint64(16, true);
+    const cmd = dv.getUint32(mmuext_op.cmd, true);
+    const arg1 = dv.getBigUint64(mmuext_op.arg1, true);
+    const arg2 = dv.getBigUint64(mmuext_op.arg2, true);
     names.push(MMUEXT_NAMES[cmd] ?? String(cmd));
     if (k === 0) {
       h.sub = cmd;
@@ -229,121 +248,32 @@ export function mmuextOp(h: HcCtx): number {
   return rc;
 }
 
-const XENMEM_NAMES: Record<number, string> = { 0: 'increase_reservation', 1: 'decrease_reservation', 2: 'maximum_ram_page', 3: 'current_reservation', 4: 'maximum_reservation', 6: 'populate_physmap', 7: 'add_to_physmap', 9: 'memory_map', 11: 'exchange' };
-const XENMEM_SUB = subOpNames('XENMEM', XENMEM_NAMES);
+/**
+ * VMASST types a 64-bit PV guest may use (asm/domain.h PV64_VM_ASSIST_MASK):
+ * the 32-bit ones too, "but we can't make such requests fail all of the
+ * sudden", plus m2p_strict.
+ */
+export const PV64_VM_ASSIST_MASK =
+  (1n << BigInt(VMASST_TYPE_4gb_segments)) | (1n << BigInt(VMASST_TYPE_4gb_segments_notify)) | (1n << BigInt(VMASST_TYPE_writable_pagetables)) |
+  (1n << BigInt(VMASST_TYPE_pae_extended_cr3)) | (1n << BigInt(VMASST_TYPE_architectural_iopl)) | (1n << BigInt(VMASST_TYPE_runstate_update_flag)) |
+  (1n << BigInt(VMASST_TYPE_m2p_strict));
 
-/** memory_op(cmd, arg) */
-export function memoryOp(h: HcCtx): number {
-  const cmd = u32(h.args[0]!) & 0x3f;
-  const arg = h.args[1]!;
-  h.sub = cmd;
-  h.subName = XENMEM_SUB(cmd);
-  const g = h.v.guest;
-  const frames = h.xen.frames;
-  switch (cmd) {
-    case 2:
-      return frames.frameCount - 1;
-    case 3:
-    case 4: {
-      const dom = g.u16(arg);
-      if (dom === null) return -E.EFAULT;
-      h.decoded.domid = dom;
-      if (dom !== DOMID_SELF && dom !== h.d.id) return h.d.privileged ? -E.ESRCH : -E.EPERM;
-      return cmd === 3 ? frames.count(h.d.id) : h.d.maxPages;
-    }
-    case 0:
-    case 1:
-    case 6: {
-      const raw = g.read(arg, 32);
-      if (raw === null) return -E.EFAULT;
-      const dv = new DataView(raw.buffer);
-      const list = dv.getBigUint64(0, true);
-      const nr = Number(dv.getBigUint64(8, true) & 0xffffffffn);
-      const order = dv.getUint32(16, true);
-      const dom = dv.getUint16(24, true);
-      Object.assign(h.decoded, { nr_extents: nr, extent_order: order, domid: dom });
-      if (dom !== DOMID_SELF && dom !== h.d.id) return -E.EPERM;
-      if (order !== 0) return -E.EINVAL;
-      let k = 0;
-      for (; k < nr; k++) {
-        const at = list + BigInt(8 * k);
-        if (cmd === 1) {
-          const mfn = g.u64(at);
-          if (mfn === null) return k > 0 ? k : -E.EFAULT;
-          const m = Number(mfn & 0xfffffffffn);
-          // guest_remove_page: a pinned table is unpinned; the frame is
-          // freed once nothing references it any more (page-types.ts).
-          if (m >= frames.frameCount || frames.owner[m] !== h.d.id || h.xen.pages.isReleasing(m)) break;
-          if (h.d.pinned.delete(m)) h.xen.pages.putType(h.d, m);
-          const pfn = h.d.p2m.indexOf(m);
-          if (pfn >= 0) h.d.p2m[pfn] = -1;
-          h.xen.pages.release(m);
-          for (const v of h.d.vcpus) v.cpu.mmu.flush();
-          continue;
-        }
-        if (frames.count(h.d.id) >= h.d.maxPages) break;
-        const gpfn = cmd === 6 ? g.u64(at) : 0n;
-        if (gpfn === null) return k > 0 ? k : -E.EFAULT;
-        const mfn = frames.tryAlloc(h.d.id);
-        if (mfn === null) break;
-        if (cmd === 6) {
-          const pfn = Number(gpfn & 0xfffffffffn);
-          h.d.p2m[pfn] = mfn;
-          frames.setM2p(mfn, BigInt(pfn));
-        }
-        if (!g.putU64(at, BigInt(mfn))) return k > 0 ? k : -E.EFAULT;
-      }
-      return k;
-    }
-    case 7: {
-      const raw = g.read(arg, 24);
-      if (raw === null) return -E.EFAULT;
-      const dv = new DataView(raw.buffer);
-      const space = dv.getUint32(4, true);
-      const idx = Number(dv.getBigUint64(8, true) & 0xffffffffn);
-      const gpfn = Number(dv.getBigUint64(16, true) & 0xfffffffffn);
-      Object.assign(h.decoded, { space, idx, gpfn });
-      let mfn: number;
-      if (space === 0) mfn = h.d.sharedInfoMfn;
-      else if (space === 1) {
-        if (idx >= h.d.maxGrantFrames) return -E.EINVAL;
-        while (h.d.grantFrames.length <= idx) h.d.grantFrames.push(frames.allocXen());
-        mfn = h.d.grantFrames[idx]!;
-      } else return -E.EINVAL;
-      h.d.p2m[gpfn] = mfn;
-      return 0;
-    }
-    case 9: {
-      const nr = g.u32(arg);
-      const buf = g.u64(arg + 8n);
-      if (nr === null || buf === null) return -E.EFAULT;
-      if (nr < 1) return -E.EINVAL;
-      const e820 = new Uint8Array(20);
-      const dv = new DataView(e820.buffer);
-      dv.setBigUint64(8, BigInt(h.d.maxPages) * 4096n, true);
-      dv.setUint32(16, 1, true); // E820_RAM
-      if (!g.write(buf, e820) || !g.putU32(arg, 1)) return -E.EFAULT;
-      return 0;
-    }
-    default:
-      return -E.ENOSYS;
-  }
-}
+/** d->vm_assist is an unsigned long: types past its width are invalid. */
+const VMASST_TYPE_BITS = 64;
 
-/** vm_assist(cmd, type): enable (0) / disable (1) an assist Xen offers 64-bit PV guests. */
+/** vm_assist(cmd, type): common/domain.c do_vm_assist -- the type is checked (-EINVAL) before the command (-ENOSYS). */
 export function vmAssist(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
   const type = u32(h.args[1]!);
   h.decoded.cmd = cmd;
   h.decoded.type = type;
-  const valid = [1, 2, 3, 4, 5, 32].includes(type);
-  if (cmd > 1) return -E.ENOSYS;
-  if (!valid) return -E.EINVAL;
-  if (type === 32) {
-    h.d.m2pStrict = cmd === 0;
+  if (type >= VMASST_TYPE_BITS || ((PV64_VM_ASSIST_MASK >> BigInt(type)) & 1n) === 0n) return -E.EINVAL;
+  if (cmd !== VMASST_CMD_enable && cmd !== VMASST_CMD_disable) return -E.ENOSYS;
+  if (type === VMASST_TYPE_m2p_strict) {
+    h.d.m2pStrict = cmd === VMASST_CMD_enable;
     return 0;
   }
   const bit = 1 << type;
-  h.d.vmAssist = cmd === 0 ? h.d.vmAssist | bit : h.d.vmAssist & ~bit;
+  h.d.vmAssist = cmd === VMASST_CMD_enable ? h.d.vmAssist | bit : h.d.vmAssist & ~bit;
   return 0;
 }

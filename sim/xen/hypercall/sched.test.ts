@@ -138,4 +138,19 @@ describe.skipIf(!corpusBuilt)('vcpu_op', () => {
     expect(deliveries.length).toBe(1);
     expect(deliveries[0]!.kind === 'evtchn_deliver' && deliveries[0]!.ports).toEqual([port]);
   });
+
+  it('SCHEDOP_poll also ends when any event is marked pending for the vCPU (vcpu_kick -> vcpu_unblock)', () => {
+    const p = patched(SPIN);
+    p.put(p.scratch + 256n, struct(8, [[0, 2, X.DOMID_SELF], [2, 2, 0]]));
+    expect(p.call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_alloc_unbound, p.scratch + 256n)).toBe(0);
+    const polled = p.v.guest.u32(p.scratch + 260n)!;
+    expect(p.call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_alloc_unbound, p.scratch + 256n)).toBe(0);
+    const other = p.v.guest.u32(p.scratch + 260n)!;
+    p.put(p.scratch, struct(4, [[0, 4, polled]]));
+    p.put(p.scratch + 8n, struct(24, [[0, 8, p.scratch], [8, 4, 1], [16, 8, 0]]));
+    expect(p.call(X.__HYPERVISOR_sched_op, 3, p.scratch + 8n)).toBe(0);
+    expect(p.v.state).toBe('polling');
+    p.m.xen.setPending(p.d, other);
+    expect(p.v.state).toBe('runnable');
+  });
 });

@@ -1,16 +1,25 @@
 /**
- * Scheduling and time: sched_op, set_timer_op, vcpu_op. Blocking calls mark
+ * Scheduling and time: sched_op, set_timer_op (vcpu_op is vcpu.ts). Blocking calls mark
  * the vCPU and end its slice (`yieldSlice`); the machine's scheduler then
  * runs someone else, jumps time to the next timer when all are idle, and
  * wakes the vCPU on an event or timeout.
  */
+import { evtchn_port_t } from '../public/event_channel.js';
+import * as S from '../public/sched.js';
+import {
+  sched_poll, sched_shutdown, SCHEDOP_block, SCHEDOP_pin_override, SCHEDOP_poll, SCHEDOP_remote_shutdown, SCHEDOP_shutdown,
+  SCHEDOP_shutdown_code, SCHEDOP_watchdog, SCHEDOP_yield,
+} from '../public/sched.js';
 import { VcpuState } from '../vcpu.js';
-import { E, u32, type HcCtx, subOpNames } from './types.js';
-import { initialiseVcpu } from './vcpu-context.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
-const SHUTDOWN_REASONS = ['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'];
-const SCHEDOP_NAMES = ['yield', 'block', 'shutdown', 'poll', 'remote_shutdown', 'shutdown_code', 'watchdog', 'pin_override'];
-const SCHEDOP_SUB = subOpNames('SCHEDOP', SCHEDOP_NAMES);
+/** SHUTDOWN_* reason -> name. */
+const SHUTDOWN_REASONS: Record<number, string> = {
+  [S.SHUTDOWN_poweroff]: 'poweroff', [S.SHUTDOWN_reboot]: 'reboot', [S.SHUTDOWN_suspend]: 'suspend',
+  [S.SHUTDOWN_crash]: 'crash', [S.SHUTDOWN_watchdog]: 'watchdog', [S.SHUTDOWN_soft_reset]: 'soft_reset',
+};
+const SCHEDOP_SUB = subOpNames('SCHEDOP', namesFrom(S, 'SCHEDOP'));
+/** Xen's limit on sched_poll.nr_ports (do_poll: 128, not ABI). */
 const MAX_POLL_PORTS = 128;
 
 export function schedOp(h: HcCtx): number {
@@ -20,11 +29,11 @@ export function schedOp(h: HcCtx): number {
   h.sub = cmd;
   h.subName = SCHEDOP_SUB(cmd);
   switch (cmd) {
-    case 0:
+    case SCHEDOP_yield:
       h.yieldSlice = true;
       xen.emit(v, d.id, { kind: 'sched', what: 'yield', until: 0 });
       return 0;
-    case 1:
+    case SCHEDOP_block:
       // Blocking enables event delivery; an already pending event means no sleep.
       v.upcallMask = false;
       if (v.upcallPending) return 0;
@@ -32,26 +41,26 @@ export function schedOp(h: HcCtx): number {
       xen.emit(v, d.id, { kind: 'sched', what: 'block', until: v.timerDeadline });
       h.yieldSlice = true;
       return 0;
-    case 2: {
-      const reason = v.guest.u32(arg);
+    case SCHEDOP_shutdown: {
+      const reason = v.guest.u32(fld(arg, sched_shutdown.reason));
       if (reason === null) return -E.EFAULT;
       h.decoded.reason = SHUTDOWN_REASONS[reason] ?? String(reason);
-      if (reason >= SHUTDOWN_REASONS.length) return -E.EINVAL;
+      if (reason > S.SHUTDOWN_MAX) return -E.EINVAL;
       xen.shutdown(d, SHUTDOWN_REASONS[reason]!);
       h.yieldSlice = true;
       return 0;
     }
-    case 3: {
-      const raw = v.guest.read(arg, 24);
+    case SCHEDOP_poll: {
+      const raw = v.guest.read(arg, sched_poll.size);
       if (raw === null) return -E.EFAULT;
       const dv = new DataView(raw.buffer);
-      const list = dv.getBigUint64(0, true);
-      const nr = dv.getUint32(8, true);
-      const timeout = dv.getBigUint64(16, true);
+      const list = dv.getBigUint64(sched_poll.ports, true);
+      const nr = dv.getUint32(sched_poll.nr_ports, true);
+      const timeout = dv.getBigUint64(sched_poll.timeout, true);
       if (nr > MAX_POLL_PORTS) return -E.EINVAL;
       const ports: number[] = [];
       for (let k = 0; k < nr; k++) {
-        const p = v.guest.u32(list + BigInt(4 * k));
+        const p = v.guest.u32(fld(list, evtchn_port_t.size * k));
         if (p === null) return -E.EFAULT;
         if (d.port(p) === null) return -E.EINVAL;
         ports.push(p);
@@ -67,107 +76,29 @@ export function schedOp(h: HcCtx): number {
       h.yieldSlice = true;
       return 0;
     }
-    case 4:
-    case 5:
-    case 6:
-    case 7:
+    case SCHEDOP_remote_shutdown:
+    case SCHEDOP_shutdown_code:
+    case SCHEDOP_watchdog:
+    case SCHEDOP_pin_override:
       return d.privileged ? -E.ENOSYS : -E.EPERM;
     default:
       return -E.ENOSYS;
   }
 }
 
-/** set_timer_op(timeout): absolute system time in ns; 0 cancels. */
+/**
+ * set_timer_op(timeout): the singleshot timer at an absolute system time in
+ * ns; 0 cancels. A timeout negative as s64 or more than 2^50 ns ahead is
+ * Linux's jiffies wrap: Xen fires it in 100 ms instead (sched/core.c
+ * do_set_timer_op). One already past fires at the next opportunity.
+ */
 export function setTimerOp(h: HcCtx): number {
   const t = h.args[0]!;
   h.decoded.timeout = t;
-  h.v.timerDeadline = t === 0n ? -1 : Number(t);
+  const now = h.xen.now();
+  const offset = BigInt.asIntN(64, t) - BigInt(now);
+  if (t === 0n) h.v.timerDeadline = -1;
+  else if (BigInt.asIntN(64, t) < 0n || (offset > 0n && offset >> 50n !== 0n)) h.v.timerDeadline = now + 100_000_000;
+  else h.v.timerDeadline = Number(t);
   return 0;
-}
-
-const VCPUOP_NAMES = ['initialise', 'up', 'down', 'is_up', 'get_runstate_info', 'register_runstate_memory_area', 'set_periodic_timer', 'stop_periodic_timer', 'set_singleshot_timer', 'stop_singleshot_timer', 'register_vcpu_info', 'send_nmi', 'get_physid'];
-const VCPUOP_SUB = subOpNames('VCPUOP', VCPUOP_NAMES);
-const ETIME = 62;
-/** Longest timer delta Xen accepts (STIME_DELTA_MAX). */
-const STIME_DELTA_MAX = (1n << 62n) - 1n;
-
-export function vcpuOp(h: HcCtx): number {
-  const cmd = u32(h.args[0]!);
-  const id = u32(h.args[1]!);
-  const arg = h.args[2]!;
-  h.sub = cmd;
-  h.subName = VCPUOP_SUB(cmd);
-  h.decoded.vcpu = id;
-  const t = h.d.vcpus[id];
-  if (t === undefined) return -E.ENOENT;
-  const g = h.v.guest;
-  switch (cmd) {
-    case 0:
-      return initialiseVcpu(h, t, arg);
-    case 1:
-      if (!t.initialised) return -E.EINVAL;
-      if (t.state === VcpuState.DOWN) h.xen.account(t, VcpuState.RUNNABLE);
-      t.up = true;
-      return 0;
-    case 2:
-      t.up = false;
-      if (t.state !== VcpuState.DOWN) h.xen.account(t, VcpuState.DOWN);
-      if (t === h.v) h.yieldSlice = true;
-      return 0;
-    case 3:
-      return t.up ? 1 : 0;
-    case 4: {
-      const info = new Uint8Array(48);
-      const dv = new DataView(info.buffer);
-      const state = t.state === VcpuState.DOWN ? 3 : t.state === VcpuState.RUNNABLE ? (t === h.v ? 0 : 1) : 2;
-      dv.setUint32(0, state, true);
-      dv.setBigUint64(8, BigInt(t.stateSince), true);
-      dv.setBigUint64(16, BigInt(t.runningNs), true);
-      dv.setBigUint64(32, BigInt(t.blockedNs), true);
-      return g.write(arg, info) ? 0 : -E.EFAULT;
-    }
-    case 5:
-      return 0;
-    case 6: {
-      const period = g.u64(arg);
-      if (period === null) return -E.EFAULT;
-      h.decoded.period_ns = period;
-      if (period < 1_000_000n || period > STIME_DELTA_MAX) return -E.EINVAL;
-      h.xen.setPeriodic(t, Number(period));
-      return 0;
-    }
-    case 7:
-      h.xen.setPeriodic(t, 0);
-      return 0;
-    case 8: {
-      if (t !== h.v) return -E.EINVAL;
-      const timeout = g.u64(arg);
-      const flags = g.u32(arg + 8n);
-      if (timeout === null || flags === null) return -E.EFAULT;
-      h.decoded.timeout = timeout;
-      h.decoded.flags = flags;
-      if ((flags & 1) !== 0 && Number(timeout) < h.xen.now()) return -ETIME;
-      t.timerDeadline = Number(timeout);
-      h.xen.emit(h.v, h.d.id, { kind: 'timer', deadline: t.timerDeadline });
-      return 0;
-    }
-    case 9:
-      t.timerDeadline = -1;
-      return 0;
-    case 10: {
-      const mfn = g.u64(arg);
-      const off = g.u32(arg + 8n);
-      if (mfn === null || off === null) return -E.EFAULT;
-      const m = Number(mfn & 0xfffffffffn);
-      h.decoded.mfn = m;
-      h.decoded.offset = off;
-      if (off + 64 > 4096 || m >= h.xen.frames.frameCount || h.xen.frames.owner[m] !== h.d.id) return -E.EINVAL;
-      const mem = h.xen.frames.mem;
-      mem.write(m * 4096 + off, mem.read(t.vcpuInfoMa, 64));
-      t.vcpuInfoMa = m * 4096 + off;
-      return 0;
-    }
-    default:
-      return -E.ENOSYS;
-  }
 }
