@@ -13,7 +13,7 @@
 import { unimplementedText } from './cpu/disasm.js';
 import { ExitKind, Vector } from './cpu/fault.js';
 import { bpKeyOf } from './cpu/regs.js';
-import { HOT_RUNS } from './cpu/jit.js';
+import { jitDefault } from './cpu/jit.js';
 import type { EventSink } from './events.js';
 import { Blkback } from './services/blkback/index.js';
 import { ConsoleDriver } from './services/console-driver.js';
@@ -242,7 +242,7 @@ export class Machine {
       const cpu = v.cpu;
       if (ws.length === 0) {
         cpu.mmu.setDataWatch(null);
-        cpu.jitThreshold = this.jitBeforeWatch[k] ?? HOT_RUNS;
+        cpu.jitThreshold = this.jitBeforeWatch[k] ?? jitDefault();
         continue;
       }
       cpu.jitThreshold = 0;

@@ -8,7 +8,7 @@
  * convenience accessors at the bottom, for tests and tools.
  */
 import { decodeBlock, type Block, type Insn } from './decode.js';
-import { compileRegion, HOT_RUNS, type Region } from './jit.js';
+import { compileRegion, jitDefault, type Region } from './jit.js';
 import { ExitKind, FAULT, Vector } from './fault.js';
 import { materialize, setFlagsWord } from './flags.js';
 import { fpuReset, MXCSR_DEFAULT, MXCSR_MASK, newXmmFile, X87, type XmmViews } from './fpu.js';
@@ -97,8 +97,8 @@ export class Cpu implements CodeWatcher {
   xb: Block | null = null;
   nb: Block | null = null;
   nbAt = 0;
-  /** entries after which a block's region is translated to JS (jit.ts); 0 disables translation */
-  jitThreshold = HOT_RUNS;
+  /** entries after which a block's region is translated to JS (jit.ts); 0 disables translation; default from XENRR_JIT */
+  jitThreshold = jitDefault();
   /**
    * Code breakpoints (linear addresses as `bpKey` numbers), null for none;
    * set with setBreakpoints. Decoded blocks end before a breakpoint address,

@@ -22,6 +22,7 @@ import { describe, expect, it } from 'vitest';
 import { BareHost } from './bare-host.js';
 import { Cpu } from './cpu.js';
 import { ExitKind, Vector } from './fault.js';
+import { HOT_RUNS, jitDefault, JitSettingError } from './jit.js';
 import { PhysMem } from './phys-mem.js';
 
 const CASES = 1000;
@@ -334,6 +335,31 @@ hlt
       runPaged(am, budget);
       expect(Buffer.from(bm.mem.read(0x80000, 0x4000)).equals(Buffer.from(am.mem.read(0x80000, 0x4000)))).toBe(true);
       expect(Buffer.from(bm.mem.read(0x50000, 0x4000)).equals(Buffer.from(am.mem.read(0x50000, 0x4000)))).toBe(true);
+    }
+  });
+});
+
+describe('XENRR_JIT', () => {
+  it('sets the default threshold: on, off, 0, a count; anything else is an error naming it', () => {
+    const was = process.env.XENRR_JIT;
+    try {
+      const at = (v: string | undefined): number => {
+        if (v === undefined) delete process.env.XENRR_JIT;
+        else process.env.XENRR_JIT = v;
+        return jitDefault();
+      };
+      expect(at(undefined)).toBe(HOT_RUNS);
+      expect(at('on')).toBe(HOT_RUNS);
+      expect(at('off')).toBe(0);
+      expect(at('0')).toBe(0);
+      expect(at('300')).toBe(300);
+      process.env.XENRR_JIT = 'off';
+      expect(new Cpu(new PhysMem(1 << 16), new BareHost()).jitThreshold).toBe(0);
+      expect(() => at('fast')).toThrow(/^XENRR_JIT=fast: expected on, off, 0 or a number/);
+      expect(() => at('-1')).toThrow(JitSettingError);
+    } finally {
+      if (was === undefined) delete process.env.XENRR_JIT;
+      else process.env.XENRR_JIT = was;
     }
   });
 });

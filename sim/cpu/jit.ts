@@ -55,6 +55,26 @@ export type Region = {
 /** Entries into a block before its region is translated (Cpu.jitThreshold; 0 disables translation). */
 export const HOT_RUNS = 16384;
 
+/** A bad XENRR_JIT value (the CLI prints the message as one line). */
+export class JitSettingError extends Error {
+  override name = 'JitSettingError';
+}
+
+/**
+ * Every Cpu's default translation threshold, from the environment variable
+ * XENRR_JIT: unset, empty or `on`: HOT_RUNS; `0` or `off`: interpret only;
+ * a positive integer N: translate a block's region after N entries.
+ * Translation never changes what a run does (replay/jit-determinism.test.ts
+ * records byte-identical traces either way), only how fast it goes.
+ */
+export function jitDefault(): number {
+  const v = (globalThis.process?.env.XENRR_JIT ?? '').trim().toLowerCase();
+  if (v === '' || v === 'on') return HOT_RUNS;
+  if (v === 'off') return 0;
+  if (/^\d{1,9}$/.test(v)) return Number(v);
+  throw new JitSettingError(`XENRR_JIT=${v}: expected on, off, 0 or a number of block entries`);
+}
+
 /** Instructions per region at most (V8 does not optimize very large functions). */
 const MAX_INSNS = 400;
 /** A block joins a region only if it ran at least 1/COLD times as often as the region's root. */
