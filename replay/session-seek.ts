@@ -249,16 +249,7 @@ export class Seeker {
   *cleanPointsBefore(t: Target): Generator<CleanPoint> {
     const at = (c: Clean): CleanPoint => ({ open: () => this.startAt(c).m, seq: c.seq, insns: c.insns, clean: c });
     let a = this.anchor !== null && this.before(this.anchor, t) ? this.anchor : null;
-    const cps = this.reader.index.checkpoints;
-    let lo = 0;
-    let hi = cps.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const before = t.kind === 'seq' ? cps[mid]!.seq <= t.seq : t.kind === 'icount' && cleanBefore(this.icountsAt(mid).get(vkey(t.dom, t.vcpu)), t);
-      if (before) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo - 1; i >= 0; i--) {
+    for (let i = this.checkpointsBefore(t) - 1; i >= 0; i--) {
       const c = this.checkpointClean(i);
       if (a !== null && (a.seq > c.seq || (a.seq === c.seq && a.insns > c.insns))) {
         yield at(a);
@@ -350,9 +341,9 @@ export class Seeker {
     return cleanBefore(c.icounts.get(vkey(t.dom, t.vcpu)), t);
   }
 
-  private bestStart(t: Target): Clean {
+  /** How many checkpoints lie before `t`. Checkpoints are in seq order and every vCPU's count only grows, so a binary search. */
+  private checkpointsBefore(t: Target): number {
     const cps = this.reader.index.checkpoints;
-    // Checkpoints are in seq order, and every vCPU's count only grows: binary search for the last one before t.
     let lo = 0;
     let hi = cps.length;
     while (lo < hi) {
@@ -361,7 +352,12 @@ export class Seeker {
       if (before) lo = mid + 1;
       else hi = mid;
     }
-    const cp = lo - 1;
+    return lo;
+  }
+
+  private bestStart(t: Target): Clean {
+    const cps = this.reader.index.checkpoints;
+    const cp = this.checkpointsBefore(t) - 1;
     const a = this.anchor;
     if (a !== null && this.before(a, t) && (cp < 0 || a.seq >= cps[cp]!.seq)) return a;
     return cp < 0 ? this.start : this.checkpointClean(cp);

@@ -44,13 +44,18 @@ export function runstateChange(v: Vcpu, next: number, now: number): void {
 
 /** vcpu_runstate_get: the times including the current state's span so far (entry time unchanged). */
 export function runstateInfo(v: Vcpu, now: number): Uint8Array {
+  return encodeRunstate(v, Math.max(0, now - v.runstate.entry));
+}
+
+/** struct vcpu_runstate_info with `current` ns added to the current state's time. */
+function encodeRunstate(v: Vcpu, current: number): Uint8Array {
   const r = v.runstate;
   const I = VP.vcpu_runstate_info;
   const b = new Uint8Array(I.size);
   const dv = new DataView(b.buffer);
   dv.setInt32(I.state, r.state, true);
   dv.setBigUint64(I.state_entry_time, BigInt(r.entry), true);
-  r.time.forEach((t, k) => dv.setBigUint64(I.time + k * I.time_stride, BigInt(t + (k === r.state ? Math.max(0, now - r.entry) : 0)), true));
+  r.time.forEach((t, k) => dv.setBigUint64(I.time + k * I.time_stride, BigInt(t + (k === r.state ? current : 0)), true));
   return b;
 }
 
@@ -66,14 +71,7 @@ export function runstateInfo(v: Vcpu, now: number): Uint8Array {
  */
 export function updateRunstateArea(v: Vcpu, via: Vcpu = v): void {
   if (v.runstateVa === 0n || via.kernelCr3 === 0) return;
-  const r = v.runstate;
-  const I = VP.vcpu_runstate_info;
-  const b = new Uint8Array(I.size);
-  const dv = new DataView(b.buffer);
-  dv.setInt32(I.state, r.state, true);
-  dv.setBigUint64(I.state_entry_time, BigInt(r.entry), true);
-  r.time.forEach((t, k) => dv.setBigUint64(I.time + k * I.time_stride, BigInt(t), true));
-  writeViaKernelTables(via, v.runstateVa, b); // a failed copy is ignored, as Xen does
+  writeViaKernelTables(via, v.runstateVa, encodeRunstate(v, 0)); // a failed copy is ignored, as Xen does
 }
 
 /** Write guest virtual memory as `w`'s kernel sees it, even while `w` is in user mode. */

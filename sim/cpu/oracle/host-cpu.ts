@@ -13,9 +13,9 @@
  * 14 #PF with the page-fault error code in err and the address in cr2,
  * 17 #AC), plus the runner's own codes below.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { buildNative } from './build-native.js';
 import { fpuHex, parseFpuHex, type OracleFpu } from './fpu-image.js';
 
 export type { OracleFpu } from './fpu-image.js';
@@ -71,29 +71,12 @@ export function gccAvailable(): boolean {
   return r.status === 0;
 }
 
-function mtime(path: string): number | null {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return null;
-  }
-}
-
 /** Builds the runner if it is missing or older than its source; returns its path. */
 export function ensureRunner(): string {
-  if (built !== null) return built;
-  const bin = mtime(BINARY);
-  const src = mtime(SOURCE);
-  if (src === null) throw new Error(`host-cpu oracle: missing ${SOURCE}`);
-  if (bin === null || bin < src) {
-    mkdirSync(`${ROOT}build/oracle`, { recursive: true });
-    // Build under a private name and rename, so parallel test workers never
-    // execute a half-written binary.
-    const tmp = `${BINARY}.${process.pid}.tmp`;
-    execFileSync('gcc', ['-O2', '-Wall', '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
-    renameSync(tmp, BINARY);
+  if (built === null) {
+    buildNative(SOURCE, BINARY, 'host-cpu oracle');
+    built = BINARY;
   }
-  built = BINARY;
   return built;
 }
 

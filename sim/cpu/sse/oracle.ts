@@ -9,8 +9,8 @@
  * (see the header of fp-oracle.c for what each means).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { buildNative } from '../oracle/build-native.js';
 
 export const CASE_WORDS = 12;
 /** Result word offsets. */
@@ -23,28 +23,12 @@ const BINARY = `${ROOT}build/oracle/fp-oracle`;
 let built: string | null = null;
 let names: string[] | null = null;
 
-function mtime(path: string): number | null {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return null;
-  }
-}
-
 /** Builds fp-oracle if it is missing or older than its source; returns its path. */
 export function ensureFpOracle(): string {
-  if (built !== null) return built;
-  const bin = mtime(BINARY);
-  const src = mtime(SOURCE);
-  if (src === null) throw new Error(`fp oracle: missing ${SOURCE}`);
-  if (bin === null || bin < src) {
-    mkdirSync(`${ROOT}build/oracle`, { recursive: true });
-    // Private name + rename: parallel test workers never run a half-written binary.
-    const tmp = `${BINARY}.${process.pid}.tmp`;
-    execFileSync('gcc', ['-O2', '-Wall', '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
-    renameSync(tmp, BINARY);
+  if (built === null) {
+    buildNative(SOURCE, BINARY, 'fp oracle');
+    built = BINARY;
   }
-  built = BINARY;
   return built;
 }
 
