@@ -9,11 +9,11 @@ import { VERSION } from '../sim/package-info.js';
 type Register = (program: Command) => void;
 /**
  * Errors about what the user gave us (a scenario, a kernel image, an ELF, a
- * trace), by name so that this entry point need not load their modules:
- * commands turn them into UsageErrors with more context where they can; any
- * that get here are still one line, never a stack trace.
+ * trace, the XENRR_JIT setting), by name so that this entry point need not
+ * load their modules: commands turn them into UsageErrors with more context
+ * where they can; any that get here are still one line, never a stack trace.
  */
-const INPUT_ERRORS = new Set(['ScenarioError', 'BuildError', 'ElfError', 'TraceError']);
+const INPUT_ERRORS = new Set(['ScenarioError', 'BuildError', 'ElfError', 'TraceError', 'JitSettingError']);
 /**
  * Each command's module, loaded only when that command runs (all of them
  * for the command list of `--help`). A module's top level holds the

@@ -25,10 +25,11 @@ export { CHECKPOINT_INSNS } from './record-defaults.js';
  * `actions`: toolstack actions after the scenario's own (`--action`);
  * `chaos`: a chaos seed (`--chaos`). The header's scenario holds them all
  * (so replay re-applies them), its identity only the scenario's.
+ * `jitThreshold`: the vCPUs' translation threshold (the trace is the same whatever it is).
  */
 export type RecordOptions = {
   checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; actions?: readonly ScenarioAction[]; chaos?: number;
-  progress?: (events: number, instructions: number) => void;
+  jitThreshold?: number; progress?: (events: number, instructions: number) => void;
 };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
 
@@ -83,7 +84,7 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   const insns = opts.checkpointInsns ?? 0;
   // The machine first: a scenario that cannot be built leaves no trace file behind (building emits no event).
   let writer: TraceWriter | null = null;
-  const machine = buildMachine(withChaos(withActions(s, opts.actions ?? []), opts.chaos), { seed, sink: (e, pos) => writer!.append(e, pos) });
+  const machine = buildMachine(withChaos(withActions(s, opts.actions ?? []), opts.chaos), { seed, jitThreshold: opts.jitThreshold, sink: (e, pos) => writer!.append(e, pos) });
   writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, opts.actions, opts.chaos), checkpointInsns: insns });
   let lastCheckpoint = 0;
   let lastInsns = 0;

@@ -58,8 +58,13 @@ export function loadDomain(s: Scenario, k: number, seed: number): DomainSpec {
   return domainSpec(s, k, seed, kernel, f.ramdisk === undefined ? undefined : new Uint8Array(readFileSync(f.ramdisk)), scenarioDisks(s, k));
 }
 
-/** What a scenario's machine is built with: `sink` hears every event; `console`/`crash` only those, even without a sink (MachineOptions). */
-export type BuildOptions = { seed?: number; sink?: EventSink; console?: MachineOptions['console']; crash?: MachineOptions['crash'] };
+/**
+ * What a scenario's machine is built with: `sink` hears every event;
+ * `console`/`crash` only those, even without a sink (MachineOptions);
+ * `jitThreshold` sets every vCPU's translation threshold (Cpu.jitThreshold;
+ * 0: interpret only): runs are identical whatever it is, only their speed differs.
+ */
+export type BuildOptions = { seed?: number; sink?: EventSink; console?: MachineOptions['console']; crash?: MachineOptions['crash']; jitThreshold?: number };
 
 /** Build (but do not run) a scenario's machine. */
 export function buildMachine(s: Scenario, opts: BuildOptions = {}): Machine {
@@ -75,6 +80,8 @@ export function buildMachine(s: Scenario, opts: BuildOptions = {}): Machine {
     if (e instanceof BuildError || e instanceof RangeError) throw new UsageError(`${s.file}: ${e.message}`);
     throw e;
   }
+  const jit = opts.jitThreshold;
+  if (jit !== undefined) for (const d of machine.domains) for (const v of d.vcpus) v.cpu.jitThreshold = jit;
   return machine;
 }
 

@@ -13,7 +13,7 @@
 import { unimplementedText } from './cpu/disasm.js';
 import { ExitKind, Vector } from './cpu/fault.js';
 import { bpKeyOf } from './cpu/regs.js';
-import { HOT_RUNS } from './cpu/jit.js';
+import { jitDefault } from './cpu/jit.js';
 import type { EventSink } from './events.js';
 import { Blkback } from './services/blkback/index.js';
 import { Chaos, type ChaosConfig } from './services/chaos.js';
@@ -279,14 +279,15 @@ export class Machine {
    * Translation to JS is off while any is set. Replaces the previous set.
    */
   setDataWatches(ws: ReadonlyArray<{ pfn: number; off: number; len: number; write: boolean }>): void {
-    if (ws.length === 0 && !this.dataWatched) return;
-    this.dataWatched = ws.length > 0;
+    if (ws.length === 0 && this.jitBeforeWatch === null) return;
+    // each vCPU's translation threshold goes back to what it was before the first watch
+    this.jitBeforeWatch ??= this.order.map((v) => v.cpu.jitThreshold);
     const frames = new Set(ws.map((w) => w.pfn));
-    for (const v of this.order) {
+    for (const [k, v] of this.order.entries()) {
       const cpu = v.cpu;
       if (ws.length === 0) {
         cpu.mmu.setDataWatch(null);
-        cpu.jitThreshold = HOT_RUNS;
+        cpu.jitThreshold = this.jitBeforeWatch[k] ?? jitDefault();
         continue;
       }
       cpu.jitThreshold = 0;
@@ -301,8 +302,10 @@ export class Machine {
         },
       });
     }
+    if (ws.length === 0) this.jitBeforeWatch = null;
   }
-  private dataWatched = false;
+  /** while watches are set: every vCPU's jitThreshold from before (by `order`) */
+  private jitBeforeWatch: number[] | null = null;
   /** The vCPU whose watched access stopped the last `run`, and the index of that watch (-1: none). */
   watchIn: Vcpu | null = null;
   watchHit = -1;

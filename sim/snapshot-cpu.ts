@@ -21,9 +21,9 @@ import { fromHex, hex64, parseBig, SnapshotError, toHex } from './snapshot-codec
  * as `xmm`) and the model's MXCSR mask.
  */
 const CPU_FIELDS = ['r', 'ripLo', 'ripHi', 'flags', 'lop', 'lsz', 'lres', 'lresH', 'la', 'laH', 'lb', 'lbH', 'lcf', 'sreg', 'fsLo', 'fsHi', 'gsLo', 'gsHi',
-  'kgsLo', 'kgsHi', 'cpl', 'fsgsbase', 'xmm', 'xv', 'mxcsr', 'x87', 'ts', 'em', 'mp', 'osfxsr', 'osxmmexcpt', 'mxcsrMask', 'exUnimpl', 'hi', 'eaLo', 'eaHi', 'cur', 'icount', 'mmu', 'stop', 'bi', 'jitThreshold', 'breakpoints', 'bpSkip', 'exitReq', 'hostExit', 'exTrap', 'exVector', 'exErr',
+  'kgsLo', 'kgsHi', 'cpl', 'fsgsbase', 'xmm', 'xv', 'mxcsr', 'x87', 'ts', 'em', 'mp', 'osfxsr', 'osxmmexcpt', 'mxcsrMask', 'exUnimpl', 'hi', 'eaLo', 'eaHi', 'cur', 'icount', 'mmu', 'stop', 'bi', 'xb', 'nb', 'nbAt', 'jitThreshold', 'breakpoints', 'bpSkip', 'exitReq', 'hostExit', 'exTrap', 'exVector', 'exErr',
   'exCr2Lo', 'exCr2Hi', 'blocks', 'pageBlocks', 'curBlockPfn', 'userPagesAtCpl3', 'mem', 'host'] as const;
-const MMU_FIELDS = ['paging', 'cr3Pfn', 'wp', 'nxe', 'xenSlots', 'user', 'needR', 'needW', 'needX', 'tagLo', 'tagHi', 'perm', 'pfn', 'view', 'held', 'dwatch', 'epoch', 'lastPfn',
+const MMU_FIELDS = ['paging', 'cr3Pfn', 'wp', 'nxe', 'xenSlots', 'user', 'tlbR', 'tlbW', 'tlbHi', 'tlbView', 'perm', 'pfn', 'tag', 'dwatch', 'epoch', 'lastPfn',
   'hi32', 'walkErr', 'walkPerm', 'mem', 'raise'] as const;
 
 /** Throw unless every own field of `obj` is in `known`: a new field must be classified as state or not. */

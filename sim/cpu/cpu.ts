@@ -7,8 +7,8 @@
  * BigInt and no allocation per instruction. BigInt appears only in the
  * convenience accessors at the bottom, for tests and tools.
  */
-import { decodeBlock, eaFull, type Block, type Insn } from './decode.js';
-import { compileBlock, HOT_RUNS } from './jit.js';
+import { decodeBlock, type Block, type Insn } from './decode.js';
+import { compileRegion, jitDefault, type Region } from './jit.js';
 import { ExitKind, FAULT, Vector } from './fault.js';
 import { materialize, setFlagsWord } from './flags.js';
 import { fpuReset, MXCSR_DEFAULT, MXCSR_MASK, newXmmFile, X87, type XmmViews } from './fpu.js';
@@ -92,10 +92,13 @@ export class Cpu implements CodeWatcher {
 
   /** set by a handler or hook to end the current block after this instruction */
   stop = false;
-  /** index of the executing instruction inside a translated block (jit.ts) */
+  /** Set by translated code (jit.ts): the faulting instruction's index in its region; the block it left from; the block to run next. */
   bi = 0;
-  /** entries after which a block is translated to JS (jit.ts); 0 disables translation */
-  jitThreshold = HOT_RUNS;
+  xb: Block | null = null;
+  nb: Block | null = null;
+  nbAt = 0;
+  /** entries after which a block's region is translated to JS (jit.ts); 0 disables translation; default from XENRR_JIT */
+  jitThreshold = jitDefault();
   /**
    * Code breakpoints (linear addresses as `bpKey` numbers), null for none;
    * set with setBreakpoints. Decoded blocks end before a breakpoint address,
@@ -189,51 +192,72 @@ export class Cpu implements CodeWatcher {
   /**
    * Execute up to `budget` instructions. Returns early on an exception (RIP
    * at the faulting instruction, which did not retire) or a host exit.
+   *
+   * A block runs in its translated region (jit.ts) when it has one and the
+   * budget covers it; the region keeps `icount` itself and may run many
+   * blocks. Otherwise the interpreter runs it, up to the budget.
    */
   run(budget: number): CpuExit {
     const start = this.icount;
     this.exitReq = false;
     this.hostExit = false;
+    this.nb = null;
     let left = budget;
     let prev: Block | null = null;
     let block: Block | null = null;
+    let region: Region | null = null;
     let k = 0;
-    let viaJit = false;
     let brk = false;
     const skip = this.bpSkip;
     this.bpSkip = false;
     try {
       while (left > 0) {
         block = null;
-        block = this.lookup(prev);
-        if (block.bp && (left !== budget || !skip)) {
+        // The block to run: the one at RIP, or the one a region left off in:
+        // from its start (nbAt -1: the budget does not cover it) or to be
+        // interpreted from instruction nbAt (an access the region does not inline).
+        const nb = this.nb;
+        let at = -1;
+        if (nb !== null) {
+          this.nb = null;
+          block = nb;
+          at = this.nbAt;
+        } else block = this.lookup(prev);
+        // (regions hold no block that starts at a breakpoint, so they stop before one too)
+        if (block.bp && at <= 0 && (left !== budget || !skip)) {
           brk = true;
           break;
         }
         const insns = block.insns;
         const n = insns.length;
-        const lim = n <= left ? n : left;
         this.stop = false;
         this.curBlockPfn = block.pfn;
+        const rg = block.region;
+        if (rg !== null && at < 0 && n <= left) {
+          this.xb = null;
+          region = rg;
+          const done = rg.fn(this, rg.K, block.rpc, left);
+          region = null;
+          left -= done;
+          if (this.exitReq) break;
+          prev = this.xb;
+          continue;
+        }
+        if (at < 0) at = 0;
+        // (a region leaving at instruction `at` has retired the ones before it but left them to count here)
+        const lim = n <= left ? n : left;
         // RIP is stored once per block: only the last instruction of a block
         // (a branch or a system instruction) reads or writes it; every
         // instruction keeps its own next-RIP for the early exits below.
         this.ripLo = block.nextLo;
         this.ripHi = block.nextHi;
-        const compiled = lim === n ? block.compiled : null;
-        if (compiled !== null) {
-          viaJit = true;
-          k = compiled(this);
-          viaJit = false;
-        } else {
-          if (++block.runs === this.jitThreshold && n > 1) block.compiled = compileBlock(block, eaFull);
-          for (k = 0; k < lim; k++) {
-            const ins = insns[k]!;
-            ins.fn(this, ins);
-            if (this.stop) {
-              k++;
-              break;
-            }
+        if (at === 0 && ++block.runs === this.jitThreshold) compileRegion(block, (pa) => this.blocks.get(pa));
+        for (k = at; k < lim; k++) {
+          const ins = insns[k]!;
+          ins.fn(this, ins);
+          if (this.stop) {
+            k++;
+            break;
           }
         }
         if (k < n) {
@@ -250,22 +274,24 @@ export class Cpu implements CodeWatcher {
       if (e !== FAULT) throw e;
       // A fault while fetching the block leaves RIP as it was; inside it,
       // RIP goes back to the faulting instruction (or past it for traps).
+      // icount is at the start of the faulting instruction's block.
       if (block !== null) {
-        if (viaJit) k = this.bi;
-        const ins = block.insns[k]!;
+        const ins = region !== null ? region.insns[this.bi]! : block.insns[k]!;
+        let done = ins.idx;
         if (this.exTrap) {
           this.exTrap = false;
-          k++;
+          done++;
           this.ripLo = ins.nextLo;
           this.ripHi = ins.nextHi;
         } else {
           this.ripLo = ins.startLo;
           this.ripHi = ins.startHi;
         }
-        this.icount += k;
+        this.icount += done;
       }
       this.curBlockPfn = -1;
       this.cur = null;
+      this.nb = null;
       if (this.exUnimpl) {
         this.exUnimpl = false;
         return this.exit(ExitKind.UNIMPLEMENTED, start);
@@ -274,6 +300,7 @@ export class Cpu implements CodeWatcher {
     }
     this.curBlockPfn = -1;
     this.cur = null;
+    this.nb = null;
     return this.exit(this.exitReq ? (this.hostExit ? ExitKind.HOST : ExitKind.WATCH) : brk ? ExitKind.BREAKPOINT : ExitKind.BUDGET, start);
   }
 
@@ -375,6 +402,13 @@ export class Cpu implements CodeWatcher {
   /** Number of cached blocks (for tests and stats). */
   get cachedBlocks(): number {
     return this.blocks.size;
+  }
+
+  /** Number of cached blocks that run translated (jit.ts; for tests and stats). */
+  get translatedBlocks(): number {
+    let n = 0;
+    for (const b of this.blocks.values()) if (b.region !== null) n++;
+    return n;
   }
 
   // ---- convenience accessors (BigInt; not for the hot path) --------------

@@ -13,6 +13,7 @@
 import type { Cpu } from './cpu.js';
 import { BAD_VEX, EVEX, MAP38, MAP3A, modrmTail, VEX, vexLength } from './decode-ext.js';
 import { FAULT, Vector } from './fault.js';
+import type { Region } from './jit.js';
 import { OPCODES } from './opcodes.js';
 import { hasModrm, OSZ, type Handler, type OpEntry } from './optable.js';
 import { bpKey } from './regs.js';
@@ -65,9 +66,10 @@ export type Block = {
   /** RIP after the last instruction */
   nextLo: number;
   nextHi: number;
-  /** times entered, and the translated form once hot (jit.ts) */
+  /** times the interpreter entered it; once hot, the translated region holding it and its index there (jit.ts) */
   runs: number;
-  compiled: ((c: Cpu) => number) | null;
+  region: Region | null;
+  rpc: number;
   /** the last two successors, valid while `epoch` equals the MMU's (Cpu.lookup) */
   chain0: Block | null;
   chain1: Block | null;
@@ -434,7 +436,7 @@ export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
   }
   const last = insns[insns.length - 1]!;
   const bp = bps !== null && bps.has(bpKey(lo, hi));
-  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, runs: 0, compiled: null, chain0: null, chain1: null, epoch: -1, bp, pfn: f.pfns[0]!, pfns: f.pfns, insns };
+  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, runs: 0, region: null, rpc: 0, chain0: null, chain1: null, epoch: -1, bp, pfn: f.pfns[0]!, pfns: f.pfns, insns };
 }
 
 /** Fold RIP-relative displacements and choose the effective-address function. */

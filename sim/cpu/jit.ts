@@ -1,197 +1,233 @@
 /**
- * Hot-block translation to JavaScript. A block that has run HOT_RUNS times
- * becomes one generated function: the commonest 32/64-bit forms (mov, the
- * basic ALU ops, lea, jmp/jcc) are emitted inline with their operands as
- * constants, and every other instruction calls its interpreter handler.
- * A compare or logic op followed by a jcc in the same block is fused: the
- * branch tests the operands directly instead of the lazy flags.
+ * Hot code translated to JavaScript. When a block has been entered
+ * `Cpu.jitThreshold` times, it and the blocks reachable from it by direct
+ * jumps within the same page (already decoded: paths that ran) become one
+ * generated function, a *region*: a `switch` over its blocks inside a loop,
+ * so a loop in the guest is a loop in JS and V8 optimizes it as one. Every
+ * instruction is translated: the common forms inline (jit-alu.ts,
+ * jit-mov.ts, jit-shift.ts, jit-branch.ts), the others as a call to their
+ * interpreter handler; memory accesses inline the TLB hit (jit-gen.ts); the
+ * flags stay lazy in locals (jit-flags.ts).
  *
- * Contract (the interpreter's, exactly; jit.test.ts compares the two):
- * - registers, memory, flags (lazy record included) and RIP end up as the
- *   interpreter leaves them;
- * - before any instruction that can fault, `c.bi` holds its index, so the run
- *   loop can restart at it; emitted register-only code cannot fault;
- * - after any instruction that may set `c.stop` (a store, which may hit
- *   decoded code, or a handler call) the function returns early;
- * - the return value is the number of instructions retired.
+ * Contract with the run loop (cpu.ts), the interpreter's exactly (jit.test.ts
+ * compares the two):
+ * - `fn(pc, left)` runs from block `pc` of the region while the budget
+ *   `left` covers whole blocks; it returns the instructions retired and
+ *   leaves c.icount, RIP and the flags as the interpreter would;
+ * - it leaves at a block the region does not hold (c.xb: the block it
+ *   left from, for chaining), at a block the budget does not cover (c.nb:
+ *   that block, which the run loop interprets partially), after any
+ *   instruction that sets c.stop, and at the first block boundary after the
+ *   MMU epoch changed (TLB flush, mode change, code invalidation);
+ * - an instruction that faults unwinds with c.icount at its block's start
+ *   and c.bi = its index in `insns`, so the run loop can restart at it.
+ *
+ * Regions hold blocks of one page only (one physical frame, one linear
+ * page), so a store into that frame stops it (c.stop, from invalidateCode)
+ * and a change of mapping ends it at the next block boundary (epoch).
  */
 import type { Cpu } from './cpu.js';
-import type { Block, Insn } from './decode.js';
-import { cond, getCF, LOP } from './flags.js';
-import { STATUS_FLAGS } from './regs.js';
+import { ENTRIES, type Block, type Insn } from './decode.js';
+import { ALU_EMITTERS, type Emitter } from './jit-alu.js';
+import { emitEnd, endByHandler, relTarget } from './jit-branch.js';
+import { cfL, condL, FLAGS_OUT, matL, PAR, sync } from './jit-flags.js';
+import { Gen, HandlerUse } from './jit-gen.js';
+import { MOV_EMITTERS } from './jit-mov.js';
+import { MUL_EMITTERS } from './jit-mul.js';
+import { SHIFT_EMITTERS } from './jit-shift.js';
+import { FENCE_OPS } from './exec/fence.js';
+import { imul32, imul64, mul32, mul64, W } from './exec/wide.js';
+import { SSE_INT_OPS } from './exec/sse-int.js';
+import { SSE_MOV_OPS } from './exec/sse-mov.js';
+import { SSE_SHUF_OPS } from './exec/sse-shuf.js';
+import { SSE_STATE_OPS } from './exec/sse-state.js';
+import type { Handler } from './optable.js';
 
-export type CompiledBlock = (c: Cpu) => number;
+export type RegionFn = (c: Cpu, K: unknown[], pc: number, left: number) => number;
+export type Region = {
+  fn: RegionFn;
+  /** its constants (jit-gen.ts) */
+  K: unknown[];
+  /** every instruction of the region, in the order the generated code numbers them (c.bi) */
+  insns: Insn[];
+};
+
+/** Entries into a block before its region is translated (Cpu.jitThreshold; 0 disables translation). */
+export const HOT_RUNS = 16384;
+
+/** A bad XENRR_JIT value (the CLI prints the message as one line). */
+export class JitSettingError extends Error {
+  override name = 'JitSettingError';
+}
 
 /**
- * Entries into a block before it is translated. Generated functions start in
- * V8's own interpreter and only pay off once V8 optimizes them, so only
- * really hot blocks are worth it (measured on the compute guests: 50 runs
- * made branchy code slower, 2,000-10,000 did not).
+ * Every Cpu's default translation threshold, from the environment variable
+ * XENRR_JIT: unset, empty or `on`: HOT_RUNS; `0` or `off`: interpret only;
+ * a positive integer N: translate a block's region after N entries.
+ * Translation never changes what a run does (replay/jit-determinism.test.ts
+ * records byte-identical traces either way), only how fast it goes.
  */
-export const HOT_RUNS = 4096;
+export function jitDefault(): number {
+  const v = (globalThis.process?.env.XENRR_JIT ?? '').trim().toLowerCase();
+  if (v === '' || v === 'on') return HOT_RUNS;
+  if (v === 'off') return 0;
+  if (/^\d{1,9}$/.test(v)) return Number(v);
+  throw new JitSettingError(`XENRR_JIT=${v}: expected on, off, 0 or a number of block entries`);
+}
 
-/** Blocks with fewer inline-emitted instructions stay interpreted (the call-per-instruction form gains nothing). */
-const MIN_EMITTED = 3;
+/** Instructions per region at most (V8 does not optimize very large functions). */
+const MAX_INSNS = 400;
+/** A block joins a region only if it ran at least 1/COLD times as often as the region's root. */
+const COLD = 16;
 
-/** ALU ops by ModRM.reg / row (alu-core.ts AluOp), and TEST = 8. */
-const ADD = 0, OR = 1, AND = 4, SUB = 5, XOR = 6, CMP = 7, TEST = 8;
+/**
+ * Generated functions by source. The source depends only on the guest code
+ * (per-cpu objects are in K), so a cpu running code another has run, in
+ * this run or an earlier one in the process (replays, seeks, bisection,
+ * repeated runs), reuses the function V8 has already optimized.
+ */
+const CACHE = new Map<string, RegionFn>();
+const CACHE_MAX = 8192;
 
-/** Flags of the last emitted flag-setting instruction, for jcc fusion. */
-type FlagSrc = { kind: 'sub' | 'logic'; sz: 4 | 8 } | null;
+function compiled(body: string): RegionFn {
+  let fn = CACHE.get(body);
+  if (fn === undefined) {
+    fn = new Function('PAR', 'condL', 'cfL', 'matL', 'S', 'W', 'M32', 'I32', 'M64', 'I64', `return ${body};`)(PAR, condL, cfL, matL, sync, W, mul32, imul32, mul64, imul64) as RegionFn;
+    if (CACHE.size >= CACHE_MAX) CACHE.delete(CACHE.keys().next().value as string);
+    CACHE.set(body, fn);
+  }
+  return fn;
+}
 
-/** Emits one instruction as JS, or returns null to call its handler. `fl` is the fusion state in/out. */
-function emit(i: Insn, k: number, st: { fl: FlagSrc }): string | null {
-  const e = i.e;
-  if (e === null || i.lock || i.rep !== 0) return null;
-  const sz = i.osz;
-  if (sz !== 4 && sz !== 8) return jcc(i, k, st) ?? jmp(i);
-  const fn = e.fn.name;
-  const d = 2 * i.rm;
-  const g = 2 * i.reg;
-  // mov
-  if (fn === 'opMovEvGv' || fn === 'opMovGvEv') {
-    const toE = fn === 'opMovEvGv';
-    if (i.rm >= 0) {
-      const [dst, src] = toE ? [d, g] : [g, d];
-      return `r[${dst}] = r[${src}]; r[${dst + 1}] = ${sz === 8 ? `r[${src + 1}]` : '0'};`;
+const EMITTERS: Record<string, Emitter> = { ...ALU_EMITTERS, ...MOV_EMITTERS, ...SHIFT_EMITTERS, ...MUL_EMITTERS };
+
+/**
+ * Handlers that neither read nor write the arithmetic flags nor call the
+ * host (data movement, the stack, string moves, SSE integer and move
+ * forms, division, which leaves the flags alone): translated code calls
+ * them without reloading its flags after.
+ */
+const NEUTRAL_MN = new Set(['mov', 'movzx', 'movsx', 'movsxd', 'lea', 'xchg', 'nop', 'push', 'pop', 'enter', 'leave', 'cbw', 'cwd', 'movs', 'stos', 'lods', 'bswap', 'div', 'idiv']);
+let NEUTRAL: Set<Handler> | null = null;
+
+function handlerUse(i: Insn): number {
+  // built on first use: the opcode table's modules import this one's importers
+  NEUTRAL ??= new Set<Handler>([
+    ...ENTRIES.filter((e) => NEUTRAL_MN.has(e.mn) && !e.end).map((e) => e.fn),
+    ...[...SSE_INT_OPS, ...SSE_MOV_OPS, ...SSE_SHUF_OPS, ...SSE_STATE_OPS, ...FENCE_OPS].map((e) => e.fn),
+  ]);
+  return i.e !== null && !i.e.end && NEUTRAL.has(i.e.fn) ? HandlerUse.NEUTRAL : HandlerUse.FULL;
+}
+
+/** Linear addresses control can reach from the block's end without a computed target. */
+function successors(b: Block): [number, number][] {
+  const i = b.insns[b.insns.length - 1]!;
+  const name = i.e?.fn.name;
+  const out: [number, number][] = [];
+  if (name === 'opJcc' || name === 'opJmpJz' || name === 'opCallJz' || name === 'opLoop') {
+    const t = relTarget(i);
+    if (t !== null) out.push(t);
+  }
+  if (name !== 'opJmpJz' && name !== 'opJmpEv' && name !== 'opRet') out.push([i.nextLo, i.nextHi]);
+  return out;
+}
+
+/**
+ * Translate the region rooted at `root`; null when the root cannot head one
+ * (its first instruction straddles a page). `find` gives the decoded block
+ * at a physical address.
+ */
+export function compileRegion(root: Block, find: (pa: number) => Block | undefined): Region | null {
+  if (root.pfns.length !== 1 || root.bp) return null;
+  const hi = root.startHi;
+  const page = root.startLo >>> 12;
+  const pfn = root.pfn;
+  const members: Block[] = [root];
+  const seen = new Set<Block>(members);
+  let count = root.insns.length;
+  for (let q = 0; q < members.length; q++) {
+    for (const [lo, h] of successors(members[q]!)) {
+      if (h !== hi || lo >>> 12 !== page) continue;
+      const b = find(pfn * 4096 + (lo & 0xfff));
+      // (a block at a code breakpoint stays out, so the run loop stops before it: Cpu.breakpoints)
+      if (b === undefined || b.bp || b.startLo !== lo || b.startHi !== hi || b.pfns.length !== 1 || b.pfn !== pfn || seen.has(b)) continue;
+      // paths that ran rarely stay out: translating them costs more than interpreting them
+      if (b.runs * COLD < root.runs || count + b.insns.length > MAX_INSNS) continue;
+      seen.add(b);
+      members.push(b);
+      count += b.insns.length;
     }
-    const ea = `c.bi = ${k}; i${k}.ea(c, i${k});`;
-    if (toE) {
-      const w = sz === 8 ? `m.write64(c.eaLo, c.eaHi, r[${g}], r[${g + 1}]);` : `m.write32(c.eaLo, c.eaHi, r[${g}]);`;
-      return `${ea} ${w} if (c.stop) return ${k + 1};`;
-    }
-    return sz === 8
-      ? `${ea} r[${g}] = m.read64(c.eaLo, c.eaHi); r[${g + 1}] = m.hi32;`
-      : `${ea} r[${g}] = m.read32(c.eaLo, c.eaHi); r[${g + 1}] = 0;`;
   }
-  if (fn === 'opMovZvIv' || (fn === 'opMovEvIz' && i.rm >= 0)) {
-    const dst = fn === 'opMovZvIv' ? g : d;
-    return `r[${dst}] = ${i.immLo >>> 0}; r[${dst + 1}] = ${sz === 8 ? i.immHi >>> 0 : 0};`;
+  members.sort((a, b) => a.startLo - b.startLo);
+  const index = new Map<number, number>(members.map((b, k) => [b.startLo, k]));
+  // Call sites' return addresses inside the region: a ret may come back to them without leaving.
+  const returns: [number, number][] = [];
+  for (const b of members) {
+    const last = b.insns[b.insns.length - 1]!;
+    const n = last.e?.fn.name;
+    if ((n === 'opCallJz' || n === 'opCallEv') && index.has(last.nextLo) && last.nextHi === hi) returns.push([last.nextLo, last.nextHi]);
   }
-  if (fn === 'opLea' && i.asz === 8 && i.seg < 0) {
-    return `eaFull(c, i${k}); r[${g}] = c.eaLo; r[${g + 1}] = ${sz === 8 ? 'c.eaHi' : '0'};`;
-  }
-  // add/sub/cmp/and/or/xor/test with register operands
-  const alu = fn === 'opAluEvGv' || fn === 'opAluGvEv' || fn === 'opAluEvIz' || fn === 'opTestEvGv' || fn === 'opTestEvIz';
-  if (alu && i.rm >= 0) {
-    const op = fn.startsWith('opTest') ? TEST : i.sub;
-    if (![ADD, OR, AND, SUB, XOR, CMP, TEST].includes(op)) return null;
-    const imm = fn.endsWith('Iz');
-    const [dst, src] = fn === 'opAluGvEv' ? [g, d] : [d, g];
-    const bLo = imm ? `${i.immLo >>> 0}` : `r[${src}]`;
-    const bHi = imm ? `${i.immHi >>> 0}` : `r[${src + 1}]`;
-    const write = op !== CMP && op !== TEST;
-    st.fl = op === ADD ? null : { kind: op === SUB || op === CMP ? 'sub' : 'logic', sz };
-    return sz === 4 ? alu32(op, dst, bLo, write) : alu64(op, dst, bLo, bHi, write);
-  }
-  return jcc(i, k, st) ?? jmp(i);
-}
 
-function alu32(op: number, dst: number, b: string, write: boolean): string {
-  const w = write ? `r[${dst}] = x; r[${dst + 1}] = 0; ` : '';
-  if (op === ADD || op === SUB || op === CMP) {
-    const x = op === ADD ? 'a + b' : 'a - b';
-    return `{ const a = r[${dst}], b = ${b}; const x = (${x}) >>> 0; ${w}c.lop = ${op === ADD ? LOP.ADD : LOP.SUB}; c.lsz = 4; c.la = a; c.lb = b; c.lres = x; fa = a; fb = b; fx = x; }`;
-  }
-  const x = op === OR ? 'a | b' : op === XOR ? 'a ^ b' : 'a & b';
-  return `{ const a = r[${dst}], b = ${b}; const x = (${x}) >>> 0; ${w}c.flags &= ${~STATUS_FLAGS}; c.lop = ${LOP.RES}; c.lsz = 4; c.lres = x; fx = x; }`;
-}
-
-function alu64(op: number, dst: number, b: string, bH: string, write: boolean): string {
-  const w = write ? `r[${dst}] = x; r[${dst + 1}] = xH; ` : '';
-  const head = `const a = r[${dst}], aH = r[${dst + 1}], b = ${b}, bH = ${bH};`;
-  if (op === ADD || op === SUB || op === CMP) {
-    const calc =
-      op === ADD
-        ? 'const s = a + b; const x = s >>> 0; const xH = (aH + bH + (s > 0xffffffff ? 1 : 0)) >>> 0;'
-        : 'const s = a - b; const x = s >>> 0; const xH = (aH - bH - (s < 0 ? 1 : 0)) >>> 0;';
-    return `{ ${head} ${calc} ${w}c.lop = ${op === ADD ? LOP.ADD : LOP.SUB}; c.lsz = 8; c.la = a; c.laH = aH; c.lb = b; c.lbH = bH; c.lres = x; c.lresH = xH; fa = a; faH = aH; fb = b; fbH = bH; fx = x; fxH = xH; }`;
-  }
-  const o = op === OR ? '|' : op === XOR ? '^' : '&';
-  return `{ ${head} const x = (a ${o} b) >>> 0, xH = (aH ${o} bH) >>> 0; ${w}c.flags &= ${~STATUS_FLAGS}; c.lop = ${LOP.RES}; c.lsz = 8; c.lres = x; c.lresH = xH; fx = x; fxH = xH; }`;
-}
-
-/** Target of a relative branch, or null if it is not canonical (the handler raises #GP). */
-function target(i: Insn): [number, number] | null {
-  const s = i.nextLo + i.immLo;
-  const lo = s >>> 0;
-  const hi = (i.nextHi + i.immHi + (s > 0xffffffff ? 1 : 0)) >>> 0;
-  const t = hi >> 15;
-  return t === 0 || t === -1 ? [lo, hi] : null;
-}
-
-function jmp(i: Insn): string | null {
-  if (i.e?.fn.name !== 'opJmpJz') return null;
-  const t = target(i);
-  return t === null ? null : `c.ripLo = ${t[0]}; c.ripHi = ${t[1]};`;
-}
-
-/** Condition `cc` computed from the fused compare's operands, or null when not fusable. */
-function fused(cc: number, fl: NonNullable<FlagSrc>): string | null {
-  const neg = (cc & 1) !== 0;
-  let t: string | null = null;
-  const base = cc >> 1;
-  if (fl.sz === 4) {
-    if (base === 2) t = 'fx === 0';
-    else if (fl.kind === 'sub') {
-      if (base === 1) t = 'fa < fb';
-      else if (base === 3) t = 'fa <= fb';
-      else if (base === 6) t = '(fa | 0) < (fb | 0)';
-      else if (base === 7) t = '(fa | 0) <= (fb | 0)';
-    } else if (base === 4) t = '(fx | 0) < 0';
-  } else {
-    if (base === 2) t = 'fx === 0 && fxH === 0';
-    else if (fl.kind === 'sub') {
-      const ltU = '(faH < fbH || (faH === fbH && fa < fb))';
-      const ltS = '((faH | 0) < (fbH | 0) || (faH === fbH && fa < fb))';
-      if (base === 1) t = ltU;
-      else if (base === 3) t = `(${ltU} || (fa === fb && faH === fbH))`;
-      else if (base === 6) t = ltS;
-      else if (base === 7) t = `(${ltS} || (fa === fb && faH === fbH))`;
-    } else if (base === 4) t = '(fxH | 0) < 0';
-  }
-  return t === null ? null : neg ? `!(${t})` : t;
-}
-
-function jcc(i: Insn, _k: number, st: { fl: FlagSrc }): string | null {
-  if (i.e?.fn.name !== 'opJcc') return null;
-  const t = target(i);
-  if (t === null) return null;
-  const cc = i.sub;
-  const test = (st.fl !== null ? fused(cc, st.fl) : null) ?? `cond(c, ${cc})`;
-  return `if (${test}) { c.ripLo = ${t[0]}; c.ripHi = ${t[1]}; }`;
-}
-
-/** Instructions that leave the flags alone, so a pending fusion survives them. */
-function keepsFlags(i: Insn): boolean {
-  const n = i.e?.fn.name ?? '';
-  return /^op(Mov|Lea|Nop|Push|Pop)/.test(n);
-}
-
-/** Translate a block; the result runs all its instructions (the caller checks the budget). */
-export function compileBlock(b: Block, eaFull: (c: Cpu, i: Insn) => void): CompiledBlock | null {
-  const params = ['cond', 'getCF', 'eaFull'];
-  const args: unknown[] = [cond, getCF, eaFull];
-  const st: { fl: FlagSrc } = { fl: null };
-  let body = '';
-  let emitted = 0;
-  b.insns.forEach((i, k) => {
-    params.push(`f${k}`, `i${k}`);
-    args.push(i.fn, i);
-    const before = st.fl;
-    const code = emit(i, k, st);
-    if (code !== null) {
-      body += `${code}\n`;
-      emitted++;
-    }
-    else {
-      body += `c.bi = ${k}; f${k}(c, i${k}); if (c.stop) return ${k + 1};\n`;
-      st.fl = null;
-    }
-    if (code !== null && st.fl === before && !keepsFlags(i)) st.fl = null;
+  const g = new Gen(handlerUse);
+  const insns: Insn[] = [];
+  members.forEach((b, bIdx) => {
+    g.blk = b;
+    g.known = null;
+    const n = b.insns.length;
+    const jump = (lo: number, h: number): string => {
+      const k = h === hi ? index.get(lo) : undefined;
+      if (k === undefined) return g.exitTo(lo, h);
+      return k === bIdx + 1 ? '{}' : `{ pc = ${k}; continue L; }`;
+    };
+    g.emit(`case ${bIdx}: if (bud < ${n} || m.epoch !== ep) ${g.exit({ lo: b.startLo, hi: b.startHi, nb: b })}`);
+    let ended = false;
+    b.insns.forEach((ins, j) => {
+      g.ins = ins;
+      g.j = j;
+      g.k = insns.length;
+      insns.push(ins);
+      if (j === n - 1 && (ins.e === null || ins.e.end === true)) {
+        g.emit(emitEnd(g, ins, jump, returns) ?? endByHandler(g, ins, jump));
+        ended = true;
+        return;
+      }
+      const e = ins.e === null || ins.fn.name === 'opUD' ? undefined : EMITTERS[ins.e.fn.name];
+      const code = e?.(g, ins) ?? null;
+      if (code !== null) g.emit(code);
+      else {
+        g.emit(g.handler());
+        if (handlerUse(ins) === HandlerUse.FULL) g.known = null;
+      }
+    });
+    if (!ended) g.emit(`${g.retire()} ${jump(b.nextLo, b.nextHi)}`);
   });
-  if (emitted < MIN_EMITTED) return null;
-  const src = `return function block(c) {\nconst r = c.r, m = c.mmu;\nlet fa = 0, faH = 0, fb = 0, fbH = 0, fx = 0, fxH = 0;\n${body}return ${b.insns.length};\n};`;
-  const factory = new Function(...params, src) as (...a: unknown[]) => CompiledBlock;
-  return factory(...args);
+
+  const body = `function region_${root.startLo.toString(16)}(c, K, pc, left) {
+  const r = c.r, m = c.mmu, tR = m.tlbR, tW = m.tlbW, tH = m.tlbHi, tV = m.tlbView, ic0 = c.icount, ep = m.epoch;
+  let bud = left, xq = 0, t = 0, ea = 0, eaH = 0, ix = 0, ixH = 0, a = 0, aH = 0, b = 0, bH = 0, x = 0, xH = 0, v = 0, vH = 0, cf = 0, of = 0;
+  let lop = c.lop, lsz = c.lsz, la = c.la, laH = c.laH, lb = c.lb, lbH = c.lbH, lres = c.lres, lresH = c.lresH, lcf = c.lcf, fl = c.flags;
+  L: for (;;) {
+    switch (pc) {
+${g.lines.join('\n')}
+    default: throw new Error('region: no block ' + pc);
+    }
+  }
+  const X = K[0][xq];
+  bud -= X.n;
+  if (X.rip === 0) { c.ripLo = X.lo; c.ripHi = X.hi; } else if (X.rip === 1) { c.ripLo = v; c.ripHi = vH; }
+  c.xb = X.xb;
+  if (X.nb !== null && (X.at >= 0 || m.epoch === ep)) { c.nb = X.nb; c.nbAt = X.at; }
+  c.icount = ic0 + left - bud;
+  ${FLAGS_OUT}
+  return left - bud;
+}`;
+  const fn = compiled(body);
+  const region: Region = { fn, K: g.vals, insns };
+  for (const b of members) {
+    if (b.region === null) {
+      b.region = region;
+      b.rpc = index.get(b.startLo)!;
+    }
+  }
+  return region;
 }

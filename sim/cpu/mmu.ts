@@ -10,13 +10,25 @@
  * A TLB entry caches the rights the walk granted; write rights are cached
  * only once the dirty bit is set and never for frames holding decoded code,
  * so those stores take the slow path, which updates D and invalidates code.
+ *
+ * The hit tests are plain tag compares, so that translated code (jit-mem.ts)
+ * can inline them: an entry whose tag is in `tlbR` may be read, one whose tag
+ * is also in `tlbW` may be written, both in the current mode (a change of
+ * user/supervisor mode flushes the TLB). Those two tests, with the page
+ * offset leaving room for the access, are the whole fast path: anything
+ * else (a miss, a page-straddling access) goes through the methods here.
+ *
+ * A debugger's data watch (setDataWatch) takes the entries of watched frames
+ * out of `tlbR`/`tlbW` (their tags stay in `tag`), so every access to them
+ * misses and `fill` reports it.
  */
 import { FAULT, PfErr, Vector } from './fault.js';
 import { PAGE_SIZE, type PhysMem } from './phys-mem.js';
 
 const TLB_BITS = 10;
 const TLB_SIZE = 1 << TLB_BITS;
-const TLB_MASK = TLB_SIZE - 1;
+/** Index mask of the direct-mapped TLB (entry = linear page number & TLB_MASK). */
+export const TLB_MASK = TLB_SIZE - 1;
 
 /** Access kinds, also the TLB permission bits that must be present. */
 export const Acc = { R: 1, W: 2, X: 4 } as const;
@@ -48,23 +60,27 @@ export class Mmu {
    */
   xenSlots: DataView | null = null;
   private user = false;
-  private needR: number = Acc.R;
-  private needW: number = Acc.W;
-  private needX: number = Acc.X;
 
-  private readonly tagLo = new Int32Array(TLB_SIZE).fill(-1);
-  private readonly tagHi = new Int32Array(TLB_SIZE);
+  /** Tag (linear page number, lo >>> 12) of each valid entry, else -1: the entry may be read. */
+  readonly tlbR = new Int32Array(TLB_SIZE).fill(-1);
+  /** The same tag where write rights are cached too, else -1. */
+  readonly tlbW = new Int32Array(TLB_SIZE).fill(-1);
+  /** High half of each entry's linear address (hi | 0). */
+  readonly tlbHi = new Int32Array(TLB_SIZE);
+  /** The frame behind each entry. */
+  readonly tlbView: DataView[];
+  /** Rights the walk granted (Acc bits; X is checked on fetch) and the frame number. */
   private readonly perm = new Uint8Array(TLB_SIZE);
   private readonly pfn = new Float64Array(TLB_SIZE);
-  private readonly view: DataView[];
+  /** Tag of each valid entry (else -1), watched or not: `tlbR` without the data watch's exclusions. */
+  private readonly tag = new Int32Array(TLB_SIZE).fill(-1);
   /**
-   * With a data watch, the TLB entries of watched frames keep their rights
-   * here and none in `perm`, so every access to them misses the fast path
+   * With a data watch, entries of watched frames are valid in `tag` but
+   * absent from `tlbR`/`tlbW`, so every access to them misses the fast path
    * and `fill` reports it, then goes on exactly as the cached entry would
    * have let it (no new walk: a stale translation stays stale, as in the run
    * without the watch).
    */
-  private readonly held = new Uint8Array(TLB_SIZE);
   private dwatch: DataWatch | null = null;
   /** Bumped whenever cached translations or rights may change (see Cpu.lookup). */
   epoch = 0;
@@ -73,50 +89,50 @@ export class Mmu {
 
   constructor(readonly mem: PhysMem, private readonly raise: RaiseFn) {
     const dummy = new DataView(new ArrayBuffer(8));
-    this.view = new Array<DataView>(TLB_SIZE).fill(dummy);
+    this.tlbView = new Array<DataView>(TLB_SIZE).fill(dummy);
   }
 
-  /** Accesses are checked as user-mode (CPL 3) or supervisor. */
+  /** Accesses are checked as user-mode (CPL 3) or supervisor; a change flushes the TLB (its entries hold one mode's rights). */
   setUser(user: boolean): void {
-    if (user !== this.user) this.epoch++;
+    if (user === this.user) return;
     this.user = user;
-    const u = user ? P_USER : 0;
-    this.needR = Acc.R | u;
-    this.needW = Acc.W | u;
-    this.needX = Acc.X | u;
+    this.flush();
   }
 
   flush(): void {
-    this.tagLo.fill(-1);
+    this.tag.fill(-1);
+    this.tlbR.fill(-1);
+    this.tlbW.fill(-1);
     this.epoch++;
   }
 
   /** invlpg: drop the entry for one linear page. */
   flushPage(lo: number, _hi: number): void {
-    this.tagLo[(lo >>> 12) & TLB_MASK] = -1;
+    const i = (lo >>> 12) & TLB_MASK;
+    this.tag[i] = -1;
+    this.tlbR[i] = -1;
+    this.tlbW[i] = -1;
     this.epoch++;
   }
 
   /** Remove write permission from every cached entry of a frame (it now holds code). */
   protectFrame(pfn: number): void {
     for (let i = 0; i < TLB_SIZE; i++) {
-      if (this.pfn[i] !== pfn) continue;
-      this.perm[i] = this.perm[i]! & ~Acc.W;
-      this.held[i] = this.held[i]! & ~Acc.W;
+      if (this.pfn[i] === pfn) {
+        this.perm[i] = this.perm[i]! & ~Acc.W;
+        this.tlbW[i] = -1;
+      }
     }
   }
 
-  /** Report data accesses to some frames (null: stop). Cached entries of those frames move their rights aside. */
+  /** Report data accesses to some frames (null: stop). Cached entries of those frames leave the fast path. */
   setDataWatch(w: DataWatch | null): void {
     for (let i = 0; i < TLB_SIZE; i++) {
-      if (this.held[i] !== 0) {
-        this.perm[i] = this.held[i]!;
-        this.held[i] = 0;
-      }
-      if (w !== null && this.tagLo[i] !== -1 && w.frames.has(this.pfn[i]!)) {
-        this.held[i] = this.perm[i]!;
-        this.perm[i] = 0;
-      }
+      const t = this.tag[i]!;
+      if (t === -1) continue;
+      const watched = w !== null && w.frames.has(this.pfn[i]!);
+      this.tlbR[i] = watched ? -1 : t;
+      this.tlbW[i] = watched || (this.perm[i]! & Acc.W) === 0 ? -1 : t;
     }
     this.dwatch = w;
     this.epoch++;
@@ -202,9 +218,9 @@ export class Mmu {
   /** The frame view for an instruction fetch at (lo, hi); sets lastPfn. */
   fetchView(lo: number, hi: number): DataView {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0) && (this.perm[i]! & this.needX) === this.needX) {
+    if (this.tlbR[i] === lo >>> 12 && this.tlbHi[i] === (hi | 0) && (this.perm[i]! & Acc.X) !== 0) {
       this.lastPfn = this.pfn[i]!;
-      return this.view[i]!;
+      return this.tlbView[i]!;
     }
     return this.fill(lo, hi, Acc.X, 0);
   }
@@ -232,13 +248,13 @@ export class Mmu {
   /** The frame view for an `n`-byte read within one page (`n` matters to a data watch only). */
   private rview(lo: number, hi: number, n: number): DataView {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0) && (this.perm[i]! & this.needR) === this.needR) return this.view[i]!;
+    if (this.tlbR[i] === lo >>> 12 && this.tlbHi[i] === (hi | 0)) return this.tlbView[i]!;
     return this.fill(lo, hi, Acc.R, n);
   }
 
   private wview(lo: number, hi: number, n: number): DataView {
     const i = (lo >>> 12) & TLB_MASK;
-    if (this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0) && (this.perm[i]! & this.needW) === this.needW) return this.view[i]!;
+    if (this.tlbW[i] === lo >>> 12 && this.tlbHi[i] === (hi | 0)) return this.tlbView[i]!;
     const v = this.fill(lo, hi, Acc.W, n);
     if (this.mem.codeMark[this.lastPfn]) this.mem.codeWritten(this.lastPfn);
     return v;
@@ -273,15 +289,12 @@ export class Mmu {
   private fill(lo: number, hi: number, acc: number, n: number): DataView {
     const i = (lo >>> 12) & TLB_MASK;
     const dw = this.dwatch;
-    if (dw !== null && this.tagLo[i] === lo >>> 12 && this.tagHi[i] === (hi | 0)) {
-      // A watched frame's entry: allowed as the cached entry allows it, and reported.
-      const need = acc === Acc.R ? this.needR : acc === Acc.W ? this.needW : this.needX;
-      if ((this.held[i]! & need) === need) {
-        const pfn = this.pfn[i]!;
-        this.lastPfn = pfn;
-        if (acc !== Acc.X) dw.access(pfn, lo & 0xfff, n, acc === Acc.W);
-        return this.view[i]!;
-      }
+    if (dw !== null && this.tag[i] === lo >>> 12 && this.tlbHi[i] === (hi | 0) && (this.perm[i]! & acc) === acc) {
+      // A cached entry, watched or not (a watched one misses every fast path): allowed as it allows, and reported.
+      const pfn = this.pfn[i]!;
+      this.lastPfn = pfn;
+      if (acc !== Acc.X && dw.frames.has(pfn)) dw.access(pfn, lo & 0xfff, n, acc === Acc.W);
+      return this.tlbView[i]!;
     }
     let pfn: number;
     let perm: number;
@@ -301,19 +314,16 @@ export class Mmu {
     const view = this.mem.frame(pfn);
     if (view === null) this.raise(Vector.GP, 0, 0, 0);
     if (this.mem.codeMark[pfn]) perm &= ~Acc.W;
-    this.tagLo[i] = lo >>> 12;
-    this.tagHi[i] = hi | 0;
+    const watched = dw !== null && dw.frames.has(pfn);
+    this.tag[i] = lo >>> 12;
+    this.tlbR[i] = watched ? -1 : lo >>> 12;
+    this.tlbW[i] = !watched && (perm & Acc.W) !== 0 ? lo >>> 12 : -1;
+    this.tlbHi[i] = hi | 0;
+    this.perm[i] = perm;
     this.pfn[i] = pfn;
-    this.view[i] = view;
+    this.tlbView[i] = view;
     this.lastPfn = pfn;
-    if (dw !== null && dw.frames.has(pfn)) {
-      this.perm[i] = 0;
-      this.held[i] = perm;
-      if (acc !== Acc.X) dw.access(pfn, lo & 0xfff, n, acc === Acc.W);
-    } else {
-      this.perm[i] = perm;
-      this.held[i] = 0;
-    }
+    if (watched && acc !== Acc.X) dw.access(pfn, lo & 0xfff, n, acc === Acc.W);
     return view;
   }
 

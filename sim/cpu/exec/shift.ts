@@ -23,7 +23,7 @@
  */
 import type { Cpu } from '../cpu.js';
 import type { Insn } from '../decode.js';
-import { materialize, setResult, SIZE_MASK } from '../flags.js';
+import { getAF, getCF, getOF, LOP, setResult, SIZE_MASK } from '../flags.js';
 import { OSZ, type OpEntry } from '../optable.js';
 import { rdEw, rdReg, wrE } from '../operands.js';
 import { F } from '../regs.js';
@@ -188,8 +188,15 @@ function rotate(c: Cpu, i: Insn, op: number, n: number, ib: boolean): void {
   const aH = sz === 8 ? c.hi : 0;
   const bits = sz * 8;
   const mask = SIZE_MASK[sz]!;
-  materialize(c);
-  const cin = c.flags & F.CF;
+  // Rotates change CF and OF only. Rather than folding the lazy record into
+  // the flags word, a record that gives ZF/SF/PF from its result becomes
+  // LOP.RES (AF moved into the word), which reads back the same flags.
+  const cin = getCF(c) ? F.CF : 0;
+  const oldOf = getOF(c) ? F.OF : 0;
+  if (c.lop !== LOP.NONE && c.lop !== LOP.RES) {
+    c.flags = (c.flags & ~F.AF) | (getAF(c) ? F.AF : 0);
+    c.lop = LOP.RES;
+  }
   let lo = a;
   let hi = aH;
   let cf: number;
@@ -216,7 +223,7 @@ function rotate(c: Cpu, i: Insn, op: number, n: number, ib: boolean): void {
     }
     cf = op === ROL ? lo & 1 : msb(sz, lo, hi);
     // host quirk: the Ib form with a register operand keeps OF unless the count is 1
-    of = ib && n !== 1 && i.rm >= 0 ? c.flags & F.OF : msb(sz, a, aH) ^ (op === ROL ? msb2(sz, a, aH) : a & 1);
+    of = ib && n !== 1 && i.rm >= 0 ? oldOf : msb(sz, a, aH) ^ (op === ROL ? msb2(sz, a, aH) : a & 1);
   } else {
     // through CF: a (bits + 1)-bit rotate, so 8/16-bit counts wrap mod 9/17
     const r = sz === 1 ? n % 9 : sz === 2 ? n % 17 : n;
