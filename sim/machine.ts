@@ -114,6 +114,9 @@ export class Machine {
       this.xen.domains.set(d.id, d);
       this.order.push(...d.vcpus);
       const mem = frames.mem;
+      // The backends keep their ring pages' views and write through them whenever they run: pinned dirty.
+      mem.pin(d.consoleMfn);
+      mem.pin(d.storeMfn);
       this.consoles.set(d.id, new ConsoleBackend(mem.frame(d.consoleMfn)!));
       xlCreateDomain(this.store, {
         id: d.id, name: d.name, uuid: d.uuid, targetKiB: spec.memoryMiB * 1024, maxKiB: spec.memoryMiB * 1024, vcpus: spec.vcpus,
