@@ -112,11 +112,22 @@ export class Seeker {
   /** Where the last runTo, runOn or adopt left the cursor. */
   current: Stop | null = null;
 
+  /**
+   * `useCheckpoints` false: never start from the trace's checkpoints (a
+   * replay of other images than the recorded ones: the checkpoints hold
+   * the recorded run's machine, and store pages against its memory as built).
+   */
   constructor(
     private readonly reader: TraceReader,
     private readonly fresh: (sink: ((e: SimEvent) => void) | null) => Machine,
     private readonly maxInsns: number,
+    private readonly useCheckpoints = true,
   ) {}
+
+  /** The trace checkpoints this seeker may start from. */
+  private get cps(): TraceReader['index']['checkpoints'] {
+    return this.useCheckpoints ? this.reader.index.checkpoints : [];
+  }
 
   /**
    * Move to `target`: resume the live machine when it can run on and is at
@@ -249,7 +260,7 @@ export class Seeker {
   *cleanPointsBefore(t: Target): Generator<CleanPoint> {
     const at = (c: Clean): CleanPoint => ({ open: () => this.startAt(c).m, seq: c.seq, insns: c.insns, clean: c });
     let a = this.anchor !== null && this.before(this.anchor, t) ? this.anchor : null;
-    const cps = this.reader.index.checkpoints;
+    const cps = this.cps;
     let lo = 0;
     let hi = cps.length;
     while (lo < hi) {
@@ -306,7 +317,7 @@ export class Seeker {
 
   /** The trace's checkpoints (clean points a caller may scan from). */
   get checkpointCount(): number {
-    return this.reader.index.checkpoints.length;
+    return this.cps.length;
   }
 
   /**
@@ -351,7 +362,7 @@ export class Seeker {
   }
 
   private bestStart(t: Target): Clean {
-    const cps = this.reader.index.checkpoints;
+    const cps = this.cps;
     // Checkpoints are in seq order, and every vCPU's count only grows: binary search for the last one before t.
     let lo = 0;
     let hi = cps.length;
@@ -370,7 +381,8 @@ export class Seeker {
   private icountsAt(i: number): Map<number, number> {
     let ic = this.cpIcounts.get(i);
     if (ic === undefined) {
-      ic = this.checkpointClean(i).icounts;
+      // From the checkpoint's state alone: a search over checkpoints reads no memory.
+      ic = snapIcounts(this.reader.checkpointHead(i).stateJson) ?? this.checkpointClean(i).icounts;
       this.cpIcounts.set(i, ic);
     }
     return ic;

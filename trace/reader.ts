@@ -19,14 +19,27 @@ import { crc32 } from 'node:zlib';
 import { decodeBatch, type TraceEvent } from './columns.js';
 import { unpackCompressed } from './container.js';
 import { batchHead, checkFrames, chunkHash } from './integrity.js';
-import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FORMAT_VERSION, FRAME_HEADER, FrameKind, HeaderMsg, IndexMsg, TRAILER, TRAILER_MAGIC, type HeaderData, type IndexData } from './schema.js';
-import type { CheckpointData } from './writer.js';
+import { decodePageBlock, PAGE, unrunFrames, type PageBlockData } from './page-store.js';
+import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FORMAT_VERSION, FRAME_HEADER, FrameKind, HeaderMsg, IndexMsg, LAST_FRAME_KIND, TRAILER, TRAILER_MAGIC, type HeaderData, type IndexData } from './schema.js';
 
 export class TraceError extends Error {
   override name = 'TraceError';
 }
 
 export type Frame = { kind: number; offset: number; payload: Uint8Array };
+
+/**
+ * A checkpoint's frame as read: its bytes (`data`), or with `base`, its
+ * XOR with that frame of the machine as built (restore resolves it);
+ * `crc`, the crc32 of its bytes, in traces with a page store.
+ */
+export type StoredPage = { mfn: number; data: Uint8Array; base?: number; crc?: number };
+export type CheckpointRead = { seq: number; time: number; stateJson: Uint8Array; pages: StoredPage[] };
+/** A checkpoint without its memory (what a search over checkpoints needs). */
+export type CheckpointHead = Omit<CheckpointRead, 'pages'>;
+/** Decoded page blocks kept by a reader (a restore reads most of the store; seeks nearby restore again). */
+const BLOCK_CACHE = 512;
+const ZERO_PAGE = new Uint8Array(PAGE);
 export const hex = (n: number): string => `0x${n.toString(16)}`;
 const toObj = (m: unknown): Record<string, unknown> => m as Record<string, unknown>;
 const OPTS = { longs: Number, bytes: Uint8Array, defaults: true, arrays: true, objects: true } as const;
@@ -45,6 +58,7 @@ export class TraceReader {
   indexOffset = -1;
   trailerCut = false;
   private checked: { deep: boolean; problems: string[] } | null = null;
+  private readonly blockCache = new Map<number, PageBlockData>();
 
   private constructor(private readonly fd: number, readonly path: string) {
     this.size = fstatSync(fd).size;
@@ -110,7 +124,7 @@ export class TraceReader {
     const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
     const kind = dv.getUint8(0);
     const len = dv.getUint32(1, true);
-    if (kind < FrameKind.HEADER || kind > FrameKind.INDEX) return `bad frame kind ${kind}`;
+    if (kind < FrameKind.HEADER || kind > LAST_FRAME_KIND) return `bad frame kind ${kind}`;
     if (offset + FRAME_HEADER + len > this.size) return 'cut';
     const payload = this.read(offset + FRAME_HEADER, len);
     if (payload.length !== len) return 'cut';
@@ -156,14 +170,14 @@ export class TraceReader {
    * only the trailer is missing or damaged.
    */
   private scan(from: number): { index: IndexData; complete: boolean } {
-    const idx: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: 'incomplete', vcpus: [] };
+    const idx: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: 'incomplete', vcpus: [], pageBlocks: [] };
     let at = from;
     let prevHash: Uint8Array = new Uint8Array(0);
     for (;;) {
       const f = this.frameAt(at);
       if (typeof f === 'string') {
         const kind = this.read(at, 1)[0];
-        const what = kind === FrameKind.CHUNK ? `chunk ${idx.chunks.length}` : kind === FrameKind.CHECKPOINT ? `checkpoint ${idx.checkpoints.length}` : 'frame';
+        const what = kind === FrameKind.CHUNK ? `chunk ${idx.chunks.length}` : kind === FrameKind.CHECKPOINT ? `checkpoint ${idx.checkpoints.length}` : kind === FrameKind.PAGES ? `page block ${idx.pageBlocks.length}` : 'frame';
         if (f !== 'cut') this.damage.push(`${what} at ${hex(at)} is damaged (${f})`);
         break;
       }
@@ -186,6 +200,17 @@ export class TraceReader {
           break;
         }
         idx.checkpoints.push({ offset: at, seq: c.seq, time: c.time });
+      } else if (f.kind === FrameKind.PAGES) {
+        const raw = unpackCompressed(f.payload);
+        const b = raw === null ? 'does not decompress' : decodePageBlock(raw);
+        const next = 1 + idx.pageBlocks.reduce((n, e) => n + e.count, 0);
+        const why = typeof b === 'string' ? b : b.firstId !== next ? `its first page is ${b.firstId}, not ${next}` : null;
+        if (why !== null) {
+          this.damage.push(`page block ${idx.pageBlocks.length} at ${hex(at)} is damaged (${why})`);
+          break;
+        }
+        const blk = b as PageBlockData;
+        idx.pageBlocks.push({ offset: at, firstId: blk.firstId, count: blk.count, hash: chunkHash(raw!), compressedSize: f.payload.length, rawSize: raw!.length });
       } else if (f.kind === FrameKind.INDEX) {
         return this.lostTrailer(f, idx);
       } else {
@@ -250,17 +275,78 @@ export class TraceReader {
     }
   }
 
-  private decodeCheckpoint(f: Frame): CheckpointData | null {
+  /**
+   * A checkpoint frame's message: its head, and its memory as inline pages
+   * (older traces) or as (mfn, page id) references into the page store;
+   * null if it does not decode.
+   */
+  private decodeCheckpoint(f: Frame): (CheckpointHead & { inline: StoredPage[] | null; refs: { mfns: number[]; ids: number[] } | null }) | null {
     const raw = unpackCompressed(f.payload);
     if (raw === null) return null;
     try {
       const c = toObj(CheckpointMsg.toObject(CheckpointMsg.decode(raw), OPTS));
-      const blobs = c.blobs as Array<{ data: Uint8Array }>;
-      const pages = (c.pages as Array<{ mfn: number; blob: number }>).map((p) => ({ mfn: p.mfn, data: blobs[p.blob]?.data ?? new Uint8Array(4096) }));
-      return { seq: c.seq as number, time: c.time as number, stateJson: c.stateJson as Uint8Array, pages };
+      const head = { seq: c.seq as number, time: c.time as number, stateJson: c.stateJson as Uint8Array };
+      const runs = c.frameRuns as number[];
+      if (runs.length === 0) {
+        const blobs = c.blobs as Array<{ data: Uint8Array }>;
+        const inline = (c.pages as Array<{ mfn: number; blob: number }>).map((p) => ({ mfn: p.mfn, data: blobs[p.blob]?.data ?? ZERO_PAGE }));
+        return { ...head, inline, refs: null };
+      }
+      const mfns = unrunFrames(runs);
+      const deltas = c.pageDelta as number[];
+      if (mfns === null || deltas.length !== mfns.length) return null;
+      let id = 0;
+      const ids = deltas.map((d) => (id += d));
+      return { ...head, inline: null, refs: { mfns, ids } };
     } catch {
       return null;
     }
+  }
+
+  /** Page block `i` of the index, decoded and checked against its index entry (kept in a small cache). */
+  private pageBlock(i: number): PageBlockData {
+    const cached = this.blockCache.get(i);
+    if (cached !== undefined) {
+      this.blockCache.delete(i);
+      this.blockCache.set(i, cached);
+      return cached;
+    }
+    const e = this.index.pageBlocks[i]!;
+    const where = `page block ${i} at ${hex(e.offset)}`;
+    const f = this.frameAt(e.offset);
+    if (typeof f === 'string' || f.kind !== FrameKind.PAGES) throw new TraceError(`${this.path}: ${where} is damaged (${typeof f === 'string' ? (f === 'cut' ? 'truncated' : f) : `frame kind ${f.kind}`})`);
+    const raw = unpackCompressed(f.payload);
+    if (raw === null) throw new TraceError(`${this.path}: ${where} is damaged (does not decompress)`);
+    if (e.hash.length > 0 && !sameBytes(chunkHash(raw), e.hash)) throw new TraceError(`${this.path}: ${where} is damaged (hash mismatch)`);
+    const b = decodePageBlock(raw);
+    if (typeof b === 'string') throw new TraceError(`${this.path}: ${where} is damaged (${b})`);
+    if (b.firstId !== e.firstId || b.count !== e.count) throw new TraceError(`${this.path}: ${where} is damaged (holds pages ${b.firstId}..${b.firstId + b.count - 1}, the index says ${e.firstId}..${e.firstId + e.count - 1})`);
+    if (this.blockCache.size >= BLOCK_CACHE) this.blockCache.delete(this.blockCache.keys().next().value!);
+    this.blockCache.set(i, b);
+    return b;
+  }
+
+  /** The page store's page `id` (> 0), as frame `mfn` of checkpoint `cp`. */
+  private storedPage(cp: number, mfn: number, id: number): StoredPage {
+    const bs = this.index.pageBlocks;
+    let lo = 0;
+    let hi = bs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const e = bs[mid]!;
+      if (id < e.firstId) hi = mid - 1;
+      else if (id >= e.firstId + e.count) lo = mid + 1;
+      else {
+        const b = this.pageBlock(mid);
+        const k = id - b.firstId;
+        const data = b.data.subarray(k * PAGE, (k + 1) * PAGE);
+        const base = b.base[k]!;
+        return base < 0 ? { mfn, data, crc: b.crc[k]! } : { mfn, data, base, crc: b.crc[k]! };
+      }
+    }
+    const c = this.index.checkpoints[cp]!;
+    const stored = bs.reduce((n, e) => n + e.count, 0);
+    throw new TraceError(`${this.path}: checkpoint ${cp} at ${hex(c.offset)} is damaged (frame ${mfn} is page ${id}; the page store holds ${stored})`);
   }
 
   /**
@@ -322,7 +408,29 @@ export class TraceReader {
     }
   }
 
-  checkpoint(i: number): CheckpointData {
+  /**
+   * Checkpoint `i` with its memory: every allocated frame's page, read from
+   * the page store (only the PAGES frames it uses, each checked against its
+   * index hash) or inline in older traces.
+   */
+  checkpoint(i: number): CheckpointRead {
+    const c = this.rawCheckpoint(i);
+    const { inline, refs, ...head } = c;
+    if (inline !== null) return { ...head, pages: inline };
+    const pages = refs!.mfns.map((mfn, k) => {
+      const id = refs!.ids[k]!;
+      return id === 0 ? { mfn, data: ZERO_PAGE } : this.storedPage(i, mfn, id);
+    });
+    return { ...head, pages };
+  }
+
+  /** Checkpoint `i` without its memory: seq, time and the state (cheap with a page store). */
+  checkpointHead(i: number): CheckpointHead {
+    const { seq, time, stateJson } = this.rawCheckpoint(i);
+    return { seq, time, stateJson };
+  }
+
+  private rawCheckpoint(i: number): NonNullable<ReturnType<TraceReader['decodeCheckpoint']>> {
     const c = this.index.checkpoints[i];
     if (c === undefined) throw new TraceError(`${this.path}: no checkpoint ${i}`);
     const f = this.frameAt(c.offset);
