@@ -132,15 +132,18 @@ function checkCheckpoint(f: Frame, blocks: PageBlockEntry[], offset: number): st
   if (raw === null) return 'does not decompress';
   let ids: number[];
   try {
-    const c = CheckpointMsg.toObject(CheckpointMsg.decode(raw), { longs: Number, arrays: true }) as { pageDelta: number[] };
-    let id = 0;
-    ids = c.pageDelta.map((d) => (id += d));
+    const c = CheckpointMsg.toObject(CheckpointMsg.decode(raw), { longs: Number, arrays: true }) as { pageDelta: number[]; stateDelta: number[] };
+    const undelta = (ds: number[]): number[] => {
+      let id = 0;
+      return ds.map((d) => (id += d));
+    };
+    ids = [...undelta(c.pageDelta), ...undelta(c.stateDelta)];
   } catch {
     return 'does not decode';
   }
   const before = blocks.filter((b) => b.offset < offset).reduce((n, b) => Math.max(n, b.firstId + b.count - 1), 0);
   const bad = ids.find((id) => id < 0 || id > before);
-  return bad === undefined ? null : `names page ${bad}, the page store holds ${before} before it`;
+  return bad === undefined ? null : `names entry ${bad} of the page store, which holds ${before} before it`;
 }
 
 /** What is wrong with an intact chunk frame against its index entry (null: nothing). */

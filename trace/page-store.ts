@@ -1,8 +1,9 @@
 /**
- * The writing side of a trace's page store (see xenrr.proto): every
- * distinct page a checkpoint holds is stored once per trace, under the next
- * id, in PageBlock messages of up to BLOCK_PAGES pages; a checkpoint refers
- * to pages by id.
+ * A trace's page store (see xenrr.proto): every distinct page a checkpoint
+ * holds, and every distinct piece of a checkpoint's state JSON (cdc.ts), is
+ * stored once per trace, under the next id, in PageBlock messages of about
+ * BLOCK_BYTES; a checkpoint refers to them by id. The writing side, and the
+ * decoding of a block for readers.
  *
  * Pages are identified by the sha256 of their bytes. Given the machine's
  * memory as built (`base`, the recorder's first snapshot), a page is
@@ -17,11 +18,12 @@
  */
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { chunkBytes } from './cdc.js';
 import { PageBlockMsg } from './schema.js';
 
 export const PAGE = 4096;
-/** Pages per PAGES frame: 512 KiB of data, one zstd part (container.ts) with its lists. */
-export const BLOCK_PAGES = 128;
+/** Data per PAGES frame: 512 KiB, one zstd part (container.ts) with its lists. */
+export const BLOCK_BYTES = 512 << 10;
 const ZERO = Buffer.alloc(PAGE);
 
 /** A frame's bytes as a checkpoint gives them to the writer: null, unchanged since the last checkpoint; with `base`, already stored as an XOR (a page read back from a trace). */
@@ -58,6 +60,7 @@ export class PageStore {
   private readonly baseAt = new Map<number, Uint8Array>();
   private readonly baseByHash = new Map<string, number>();
   private pending: Array<{ base: number; crc: number; data: Uint8Array }> = [];
+  private pendingBytes = 0;
   private pendingFirst = 1;
 
   /** `base`: every allocated frame of the machine as built, ascending MFN. */
@@ -71,7 +74,7 @@ export class PageStore {
     }
   }
 
-  /** Pages stored so far (the next id minus one). */
+  /** Entries stored so far (the next id minus one). */
   get count(): number {
     return this.nextId - 1;
   }
@@ -117,6 +120,14 @@ export class PageStore {
     return this.add(key, base, crc32(data), stored);
   }
 
+  /** The ids of the pieces of a checkpoint's state JSON, storing the new ones. */
+  refState(json: Uint8Array): number[] {
+    return chunkBytes(json).map((piece) => {
+      const key = `s${this.key(piece)}`;
+      return this.ids.get(key) ?? this.add(key, -1, crc32(piece), piece.slice());
+    });
+  }
+
   /** A page already stored as an XOR against base frame `base` (copied from another trace): kept as it is. */
   private putStored(base: number, data: Uint8Array, crc: number | undefined): number {
     if (crc === undefined) throw new RangeError(`a page given against base frame ${base} has no crc`);
@@ -128,20 +139,28 @@ export class PageStore {
     const id = this.nextId++;
     this.ids.set(key, id);
     this.pending.push({ base: base + 1, crc, data });
+    this.pendingBytes += data.length;
     return id;
   }
 
-  /** Full blocks to write (all pending pages with `all`), each an encoded PageBlock. */
-  blocks(all: boolean): Array<{ firstId: number; count: number; raw: Uint8Array }> {
-    const out: Array<{ firstId: number; count: number; raw: Uint8Array }> = [];
-    while (this.pending.length >= BLOCK_PAGES || (all && this.pending.length > 0)) {
-      const part = this.pending.splice(0, BLOCK_PAGES);
-      const data = new Uint8Array(part.length * PAGE);
-      part.forEach((p, k) => data.set(p.data, k * PAGE));
-      const msg = { firstId: this.pendingFirst, count: part.length, base: part.map((p) => p.base), crc: part.map((p) => p.crc), data };
-      out.push({ firstId: this.pendingFirst, count: part.length, raw: PageBlockMsg.encode(PageBlockMsg.fromObject(msg)).finish() });
-      this.pendingFirst += part.length;
+  /** The next BLOCK_BYTES of pending entries as an encoded PageBlock once there are that many (with `all`: up to that many), else null. */
+  block(all: boolean): { firstId: number; count: number; raw: Uint8Array } | null {
+    if (this.pending.length === 0 || (!all && this.pendingBytes < BLOCK_BYTES)) return null;
+    let n = 0;
+    let bytes = 0;
+    while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.data.length <= BLOCK_BYTES)) bytes += this.pending[n++]!.data.length;
+    const part = this.pending.splice(0, n);
+    this.pendingBytes -= bytes;
+    const data = new Uint8Array(bytes);
+    let at = 0;
+    for (const p of part) {
+      data.set(p.data, at);
+      at += p.data.length;
     }
+    const size = part.every((p) => p.data.length === PAGE) ? [] : part.map((p) => p.data.length);
+    const msg = { firstId: this.pendingFirst, count: part.length, base: part.map((p) => p.base), crc: part.map((p) => p.crc), data, size };
+    const out = { firstId: this.pendingFirst, count: part.length, raw: PageBlockMsg.encode(PageBlockMsg.fromObject(msg)).finish() };
+    this.pendingFirst += part.length;
     return out;
   }
 }
@@ -175,18 +194,22 @@ export function unrunFrames(runs: readonly number[]): number[] | null {
   return out;
 }
 
-/** A decoded PageBlock: `base[k]` is -1 or the base frame page k is an XOR against. */
-export type PageBlockData = { firstId: number; count: number; base: number[]; crc: number[]; data: Uint8Array };
+/** A decoded PageBlock: entry k is `data[at[k] .. at[k + 1]]`; `base[k]` is -1 or the base frame it is an XOR against. */
+export type PageBlockData = { firstId: number; count: number; base: number[]; crc: number[]; data: Uint8Array; at: number[] };
 
 /** A PAGES frame's uncompressed payload, or what is wrong with it. */
 export function decodePageBlock(raw: Uint8Array): PageBlockData | string {
-  let m: { firstId?: number; count?: number; base?: number[]; crc?: number[]; data?: Uint8Array };
+  let m: { firstId?: number; count?: number; base?: number[]; crc?: number[]; data?: Uint8Array; size?: number[] };
   try {
     m = PageBlockMsg.toObject(PageBlockMsg.decode(raw), { defaults: true, arrays: true, bytes: Uint8Array }) as typeof m;
   } catch {
     return 'does not decode';
   }
-  const { firstId = 0, count = 0, base = [], crc = [], data = new Uint8Array(0) } = m;
-  if (firstId < 1 || count < 1 || base.length !== count || crc.length !== count || data.length !== count * PAGE) return 'malformed page block';
-  return { firstId, count, base: base.map((b) => b - 1), crc, data };
+  const { firstId = 0, count = 0, base = [], crc = [], data = new Uint8Array(0), size = [] } = m;
+  const sizes = size.length === 0 ? new Array<number>(count).fill(PAGE) : size;
+  const at = [0];
+  for (const n of sizes) at.push(at.at(-1)! + n);
+  if (firstId < 1 || count < 1 || base.length !== count || crc.length !== count || sizes.length !== count || at[count] !== data.length) return 'malformed page block';
+  if (base.some((b, k) => b > 0 && sizes[k] !== PAGE)) return 'malformed page block';
+  return { firstId, count, base: base.map((b) => b - 1), crc, data, at };
 }

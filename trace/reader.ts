@@ -280,24 +280,27 @@ export class TraceReader {
    * (older traces) or as (mfn, page id) references into the page store;
    * null if it does not decode.
    */
-  private decodeCheckpoint(f: Frame): (CheckpointHead & { inline: StoredPage[] | null; refs: { mfns: number[]; ids: number[] } | null }) | null {
+  private decodeCheckpoint(f: Frame): (CheckpointHead & { inline: StoredPage[] | null; refs: { mfns: number[]; ids: number[] } | null; stateIds: number[] }) | null {
     const raw = unpackCompressed(f.payload);
     if (raw === null) return null;
     try {
       const c = toObj(CheckpointMsg.toObject(CheckpointMsg.decode(raw), OPTS));
       const head = { seq: c.seq as number, time: c.time as number, stateJson: c.stateJson as Uint8Array };
+      const undelta = (ds: number[]): number[] => {
+        let id = 0;
+        return ds.map((d) => (id += d));
+      };
+      const stateIds = undelta(c.stateDelta as number[]);
       const runs = c.frameRuns as number[];
       if (runs.length === 0) {
         const blobs = c.blobs as Array<{ data: Uint8Array }>;
         const inline = (c.pages as Array<{ mfn: number; blob: number }>).map((p) => ({ mfn: p.mfn, data: blobs[p.blob]?.data ?? ZERO_PAGE }));
-        return { ...head, inline, refs: null };
+        return { ...head, inline, refs: null, stateIds };
       }
       const mfns = unrunFrames(runs);
       const deltas = c.pageDelta as number[];
       if (mfns === null || deltas.length !== mfns.length) return null;
-      let id = 0;
-      const ids = deltas.map((d) => (id += d));
-      return { ...head, inline: null, refs: { mfns, ids } };
+      return { ...head, inline: null, refs: { mfns, ids: undelta(deltas) }, stateIds };
     } catch {
       return null;
     }
@@ -328,6 +331,27 @@ export class TraceReader {
 
   /** The page store's page `id` (> 0), as frame `mfn` of checkpoint `cp`. */
   private storedPage(cp: number, mfn: number, id: number): StoredPage {
+    const e = this.entry(cp, id, `frame ${mfn} is`);
+    if (e.data.length !== PAGE) this.badCheckpoint(cp, `frame ${mfn} is entry ${id}, of ${e.data.length} bytes`);
+    return e.base < 0 ? { mfn, data: e.data, crc: e.crc } : { mfn, data: e.data, base: e.base, crc: e.crc };
+  }
+
+  /** Checkpoint `cp`'s state JSON from its pieces in the page store, each checked against its crc32. */
+  private statePieces(cp: number, ids: number[]): Uint8Array {
+    const parts = ids.map((id, k) => {
+      const e = this.entry(cp, id, `state piece ${k} is`);
+      if (e.base >= 0 || crc32(e.data) !== e.crc) this.badCheckpoint(cp, `state piece ${k} (entry ${id}) does not match its checksum`);
+      return e.data;
+    });
+    return Buffer.concat(parts);
+  }
+
+  private badCheckpoint(cp: number, why: string): never {
+    throw new TraceError(`${this.path}: checkpoint ${cp} at ${hex(this.index.checkpoints[cp]!.offset)} is damaged (${why})`);
+  }
+
+  /** Entry `id` of the page store, for checkpoint `cp` (`what` names its use in an error). */
+  private entry(cp: number, id: number, what: string): { data: Uint8Array; base: number; crc: number } {
     const bs = this.index.pageBlocks;
     let lo = 0;
     let hi = bs.length - 1;
@@ -339,14 +363,10 @@ export class TraceReader {
       else {
         const b = this.pageBlock(mid);
         const k = id - b.firstId;
-        const data = b.data.subarray(k * PAGE, (k + 1) * PAGE);
-        const base = b.base[k]!;
-        return base < 0 ? { mfn, data, crc: b.crc[k]! } : { mfn, data, base, crc: b.crc[k]! };
+        return { data: b.data.subarray(b.at[k]!, b.at[k + 1]!), base: b.base[k]!, crc: b.crc[k]! };
       }
     }
-    const c = this.index.checkpoints[cp]!;
-    const stored = bs.reduce((n, e) => n + e.count, 0);
-    throw new TraceError(`${this.path}: checkpoint ${cp} at ${hex(c.offset)} is damaged (frame ${mfn} is page ${id}; the page store holds ${stored})`);
+    return this.badCheckpoint(cp, `${what} entry ${id}; the page store holds ${bs.reduce((n, e) => n + e.count, 0)}`);
   }
 
   /**
@@ -415,7 +435,8 @@ export class TraceReader {
    */
   checkpoint(i: number): CheckpointRead {
     const c = this.rawCheckpoint(i);
-    const { inline, refs, ...head } = c;
+    const head = this.headOf(i, c);
+    const { inline, refs } = c;
     if (inline !== null) return { ...head, pages: inline };
     const pages = refs!.mfns.map((mfn, k) => {
       const id = refs!.ids[k]!;
@@ -426,8 +447,11 @@ export class TraceReader {
 
   /** Checkpoint `i` without its memory: seq, time and the state (cheap with a page store). */
   checkpointHead(i: number): CheckpointHead {
-    const { seq, time, stateJson } = this.rawCheckpoint(i);
-    return { seq, time, stateJson };
+    return this.headOf(i, this.rawCheckpoint(i));
+  }
+
+  private headOf(i: number, c: NonNullable<ReturnType<TraceReader['decodeCheckpoint']>>): CheckpointHead {
+    return { seq: c.seq, time: c.time, stateJson: c.stateIds.length > 0 ? this.statePieces(i, c.stateIds) : c.stateJson };
   }
 
   private rawCheckpoint(i: number): NonNullable<ReturnType<TraceReader['decodeCheckpoint']>> {

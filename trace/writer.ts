@@ -2,8 +2,9 @@
  * Streaming trace writer: events are appended to a column batch and written
  * as a CHUNK frame every CHUNK_EVENTS events (or sooner when the batch grows
  * large), so memory stays bounded and a killed recorder loses at most the
- * current batch. A checkpoint writes the pages new to the trace's page
- * store (PAGES frames, page-store.ts), then itself (its frames' page ids).
+ * current batch. A checkpoint writes the pages and state pieces new to
+ * the trace's page store (PAGES frames, page-store.ts), then itself (its
+ * frames' page ids and its state's piece ids).
  * `close()` writes the INDEX frame and the trailer.
  */
 import { createHash } from 'node:crypto';
@@ -83,7 +84,7 @@ export class TraceWriter {
     this.prevHash = hash;
   }
 
-  /** A checkpoint between events: its new pages into the page store, then its frames' page ids. */
+  /** A checkpoint between events: its new pages and state pieces into the page store, then their ids. */
   checkpoint(c: CheckpointData): void {
     this.flush();
     if (this.opts.inlinePages === true) return this.inlineCheckpoint(c);
@@ -97,15 +98,21 @@ export class TraceWriter {
       prev = id;
       this.writeBlocks(false);
     }
+    prev = 0;
+    const stateDelta = this.store.refState(c.stateJson).map((id) => {
+      const d = id - prev;
+      prev = id;
+      return d;
+    });
     this.writeBlocks(true);
-    const raw = CheckpointMsg.encode(CheckpointMsg.fromObject({ seq: c.seq, time: c.time, stateJson: c.stateJson, frameRuns: frameRuns(mfns), pageDelta: deltas })).finish();
+    const raw = CheckpointMsg.encode(CheckpointMsg.fromObject({ seq: c.seq, time: c.time, frameRuns: frameRuns(mfns), pageDelta: deltas, stateDelta })).finish();
     this.index.checkpoints.push({ offset: this.offset, seq: c.seq, time: c.time });
     this.write(frame(FrameKind.CHECKPOINT, packCompressed(raw)));
   }
 
   /** The page store's pending pages as PAGES frames (only full blocks unless `all`). */
   private writeBlocks(all: boolean): void {
-    for (const b of this.store.blocks(all)) {
+    for (let b = this.store.block(all); b !== null; b = this.store.block(all)) {
       const payload = packCompressed(b.raw);
       const hash = createHash('sha256').update(b.raw).digest().subarray(0, 16);
       this.index.pageBlocks.push({ offset: this.offset, firstId: b.firstId, count: b.count, hash, compressedSize: payload.length, rawSize: b.raw.length });
