@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunSummary } from '../sim/machine.js';
 import type { Scenario } from '../sim/scenario.js';
-import { snapshotChanged, snapshotMachine } from '../sim/snapshot.js';
+import { machineMemory, snapshotChanged, snapshotMachine } from '../sim/snapshot.js';
 import { PV_CPUID } from '../sim/xen/cpuid.js';
 import { FORMAT_VERSION, type HeaderData } from '../trace/schema.js';
 import { CHUNK_EVENTS, TraceWriter } from '../trace/writer.js';
@@ -88,7 +88,7 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   const machine = buildMachine(s, { seed, sink: (e, pos) => writer!.append(e, pos) });
   const inline = opts.inlinePages === true;
   // The base: memory as built, which a reader rebuilds from the header before restoring any checkpoint.
-  const base = (every > 0 || insns > 0) && !inline ? snapshotMachine(machine, { resetDirty: true }).pages : undefined;
+  const base = (every > 0 || insns > 0) && !inline ? machineMemory(machine, { resetDirty: true }) : undefined;
   writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns), checkpointInsns: insns }, CHUNK_EVENTS, { base, inlinePages: inline });
   let lastCheckpoint = 0;
   let lastInsns = 0;

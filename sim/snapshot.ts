@@ -162,7 +162,7 @@ const xenPages = (m: Machine): object | null => ((m.xen as unknown as { pages?: 
 /**
  * Snapshot the machine. Only between scheduler slices (Machine.run's
  * `between`, or outside `run`). `resetDirty`: then start a new dirty epoch
- * of its memory (a recorder's base snapshot, before snapshotChanged).
+ * of its memory.
  */
 export function snapshotMachine(m: Machine, opts: { resetDirty?: boolean } = {}): MachineSnapshot {
   return snapshot(m, false, opts.resetDirty === true) as MachineSnapshot;
@@ -170,8 +170,8 @@ export function snapshotMachine(m: Machine, opts: { resetDirty?: boolean } = {})
 
 /**
  * The next snapshot of a recorder's series: the bytes of the frames PhysMem
- * marked dirty since the previous one (snapshotMachine with resetDirty, or
- * snapshotChanged), null for the others; then a new dirty epoch.
+ * marked dirty since the previous one (or since machineMemory or
+ * snapshotMachine with resetDirty), null for the others; then a new dirty epoch.
  */
 export function snapshotChanged(m: Machine): ChangedSnapshot {
   return snapshot(m, true, true);
@@ -201,7 +201,19 @@ function snapshot(m: Machine, changed: boolean, resetDirty: boolean): ChangedSna
     }),
   };
   const stateJson = new TextEncoder().encode(JSON.stringify(encodeValue(state, 'state')));
-  const mem = xen.frames.mem;
+  return { seq: xen.nextSeq, time: xen.clock, stateJson, pages: memoryPages(m, changed, resetDirty) };
+}
+
+/**
+ * The machine's memory alone, every allocated frame's bytes (a recorder's
+ * base: memory as built), then with `resetDirty` a new dirty epoch.
+ */
+export function machineMemory(m: Machine, opts: { resetDirty?: boolean } = {}): SnapshotPage[] {
+  return memoryPages(m, false, opts.resetDirty === true) as SnapshotPage[];
+}
+
+function memoryPages(m: Machine, changed: boolean, resetDirty: boolean): ChangedSnapshot['pages'] {
+  const mem = m.xen.frames.mem;
   const out: ChangedSnapshot['pages'] = [];
   for (let mfn = 0; mfn < mem.frameCount; mfn++) {
     if (!mem.has(mfn)) continue;
@@ -213,7 +225,7 @@ function snapshot(m: Machine, changed: boolean, resetDirty: boolean): ChangedSna
     out.push({ mfn, data: new Uint8Array(f.buffer, f.byteOffset, PAGE).slice() });
   }
   if (resetDirty) mem.resetDirty();
-  return { seq: xen.nextSeq, time: xen.clock, stateJson, pages: out };
+  return out;
 }
 
 /**

@@ -58,7 +58,8 @@ export class PageStore {
   /** per MFN: the id its page had at the last checkpoint, or (before it is first used) its bytes in the base */
   private readonly last = new Map<number, { id: number } | { bytes: Uint8Array }>();
   private readonly baseAt = new Map<number, Uint8Array>();
-  private readonly baseByHash = new Map<string, number>();
+  /** the base frame holding each content, by hash: computed when the first page is stored (a run with no checkpoint never hashes its base) */
+  private baseHashes: Map<string, number> | null = null;
   private pending: Array<{ base: number; crc: number; data: Uint8Array }> = [];
   private pendingBytes = 0;
   private pendingFirst = 1;
@@ -69,9 +70,18 @@ export class PageStore {
       if (p.data.length !== PAGE) throw new RangeError(`base frame ${p.mfn} has ${p.data.length} bytes`);
       this.baseAt.set(p.mfn, p.data);
       this.last.set(p.mfn, { bytes: p.data });
-      const key = this.key(p.data);
-      if (!this.baseByHash.has(key)) this.baseByHash.set(key, p.mfn);
     }
+  }
+
+  private get baseByHash(): Map<string, number> {
+    if (this.baseHashes === null) {
+      this.baseHashes = new Map();
+      for (const [mfn, data] of this.baseAt) {
+        const key = this.key(data);
+        if (!this.baseHashes.has(key)) this.baseHashes.set(key, mfn);
+      }
+    }
+    return this.baseHashes;
   }
 
   /** Entries stored so far (the next id minus one). */
