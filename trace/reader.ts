@@ -19,12 +19,12 @@ import { crc32 } from 'node:zlib';
 import { decodeBatch, type TraceEvent } from './columns.js';
 import { unpackCompressed } from './container.js';
 import { batchHead, checkFrames, chunkHash } from './integrity.js';
+import { PageStoreReader } from './page-read.js';
 import { decodePageBlock, PAGE, unrunFrames, type PageBlockData } from './page-store.js';
+import { hex, TraceError } from './trace-error.js';
 import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FORMAT_VERSION, FRAME_HEADER, FrameKind, HeaderMsg, IndexMsg, LAST_FRAME_KIND, TRAILER, TRAILER_MAGIC, type HeaderData, type IndexData } from './schema.js';
 
-export class TraceError extends Error {
-  override name = 'TraceError';
-}
+export { TraceError };
 
 export type Frame = { kind: number; offset: number; payload: Uint8Array };
 
@@ -37,10 +37,8 @@ export type StoredPage = { mfn: number; data: Uint8Array; base?: number; crc?: n
 export type CheckpointRead = { seq: number; time: number; stateJson: Uint8Array; pages: StoredPage[] };
 /** A checkpoint without its memory (what a search over checkpoints needs). */
 export type CheckpointHead = Omit<CheckpointRead, 'pages'>;
-/** Decoded page blocks kept by a reader (a restore reads most of the store; seeks nearby restore again). */
-const BLOCK_CACHE = 512;
 const ZERO_PAGE = new Uint8Array(PAGE);
-export const hex = (n: number): string => `0x${n.toString(16)}`;
+export { hex };
 const toObj = (m: unknown): Record<string, unknown> => m as Record<string, unknown>;
 const OPTS = { longs: Number, bytes: Uint8Array, defaults: true, arrays: true, objects: true } as const;
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -58,7 +56,7 @@ export class TraceReader {
   indexOffset = -1;
   trailerCut = false;
   private checked: { deep: boolean; problems: string[] } | null = null;
-  private readonly blockCache = new Map<number, PageBlockData>();
+  private pageStore: PageStoreReader | null = null;
 
   private constructor(private readonly fd: number, readonly path: string) {
     this.size = fstatSync(fd).size;
@@ -306,69 +304,6 @@ export class TraceReader {
     }
   }
 
-  /** Page block `i` of the index, decoded and checked against its index entry (kept in a small cache). */
-  private pageBlock(i: number): PageBlockData {
-    const cached = this.blockCache.get(i);
-    if (cached !== undefined) {
-      this.blockCache.delete(i);
-      this.blockCache.set(i, cached);
-      return cached;
-    }
-    const e = this.index.pageBlocks[i]!;
-    const where = `page block ${i} at ${hex(e.offset)}`;
-    const f = this.frameAt(e.offset);
-    if (typeof f === 'string' || f.kind !== FrameKind.PAGES) throw new TraceError(`${this.path}: ${where} is damaged (${typeof f === 'string' ? (f === 'cut' ? 'truncated' : f) : `frame kind ${f.kind}`})`);
-    const raw = unpackCompressed(f.payload);
-    if (raw === null) throw new TraceError(`${this.path}: ${where} is damaged (does not decompress)`);
-    if (e.hash.length > 0 && !sameBytes(chunkHash(raw), e.hash)) throw new TraceError(`${this.path}: ${where} is damaged (hash mismatch)`);
-    const b = decodePageBlock(raw);
-    if (typeof b === 'string') throw new TraceError(`${this.path}: ${where} is damaged (${b})`);
-    if (b.firstId !== e.firstId || b.count !== e.count) throw new TraceError(`${this.path}: ${where} is damaged (holds pages ${b.firstId}..${b.firstId + b.count - 1}, the index says ${e.firstId}..${e.firstId + e.count - 1})`);
-    if (this.blockCache.size >= BLOCK_CACHE) this.blockCache.delete(this.blockCache.keys().next().value!);
-    this.blockCache.set(i, b);
-    return b;
-  }
-
-  /** The page store's page `id` (> 0), as frame `mfn` of checkpoint `cp`. */
-  private storedPage(cp: number, mfn: number, id: number): StoredPage {
-    const e = this.entry(cp, id, `frame ${mfn} is`);
-    if (e.data.length !== PAGE) this.badCheckpoint(cp, `frame ${mfn} is entry ${id}, of ${e.data.length} bytes`);
-    return e.base < 0 ? { mfn, data: e.data, crc: e.crc } : { mfn, data: e.data, base: e.base, crc: e.crc };
-  }
-
-  /** Checkpoint `cp`'s state JSON from its pieces in the page store, each checked against its crc32. */
-  private statePieces(cp: number, ids: number[]): Uint8Array {
-    const parts = ids.map((id, k) => {
-      const e = this.entry(cp, id, `state piece ${k} is`);
-      if (e.base >= 0 || crc32(e.data) !== e.crc) this.badCheckpoint(cp, `state piece ${k} (entry ${id}) does not match its checksum`);
-      return e.data;
-    });
-    return Buffer.concat(parts);
-  }
-
-  private badCheckpoint(cp: number, why: string): never {
-    throw new TraceError(`${this.path}: checkpoint ${cp} at ${hex(this.index.checkpoints[cp]!.offset)} is damaged (${why})`);
-  }
-
-  /** Entry `id` of the page store, for checkpoint `cp` (`what` names its use in an error). */
-  private entry(cp: number, id: number, what: string): { data: Uint8Array; base: number; crc: number } {
-    const bs = this.index.pageBlocks;
-    let lo = 0;
-    let hi = bs.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const e = bs[mid]!;
-      if (id < e.firstId) hi = mid - 1;
-      else if (id >= e.firstId + e.count) lo = mid + 1;
-      else {
-        const b = this.pageBlock(mid);
-        const k = id - b.firstId;
-        return { data: b.data.subarray(b.at[k]!, b.at[k + 1]!), base: b.base[k]!, crc: b.crc[k]! };
-      }
-    }
-    return this.badCheckpoint(cp, `${what} entry ${id}; the page store holds ${bs.reduce((n, e) => n + e.count, 0)}`);
-  }
-
   /**
    * Problems with the file's integrity, one line each, empty when intact:
    * every frame's checksum, the frames tiling the file as the index says,
@@ -440,7 +375,10 @@ export class TraceReader {
     if (inline !== null) return { ...head, pages: inline };
     const pages = refs!.mfns.map((mfn, k) => {
       const id = refs!.ids[k]!;
-      return id === 0 ? { mfn, data: ZERO_PAGE } : this.storedPage(i, mfn, id);
+      if (id === 0) return { mfn, data: ZERO_PAGE };
+      const e = this.pages.entry(id, (why) => this.badCheckpoint(i, `frame ${mfn} is ${why}`));
+      if (e.data.length !== PAGE) this.badCheckpoint(i, `frame ${mfn} is entry ${id}, of ${e.data.length} bytes`);
+      return e.base < 0 ? { mfn, data: e.data, crc: e.crc } : { mfn, data: e.data, base: e.base, crc: e.crc };
     });
     return { ...head, pages };
   }
@@ -452,6 +390,24 @@ export class TraceReader {
 
   private headOf(i: number, c: NonNullable<ReturnType<TraceReader['decodeCheckpoint']>>): CheckpointHead {
     return { seq: c.seq, time: c.time, stateJson: c.stateIds.length > 0 ? this.statePieces(i, c.stateIds) : c.stateJson };
+  }
+
+  /** The page store's reader (over the index's blocks). */
+  private get pages(): PageStoreReader {
+    return (this.pageStore ??= new PageStoreReader(this.path, this.index.pageBlocks, (offset) => this.frameAt(offset)));
+  }
+
+  /** Checkpoint `cp`'s state JSON from its pieces in the page store, each checked against its crc32. */
+  private statePieces(cp: number, ids: number[]): Uint8Array {
+    return Buffer.concat(ids.map((id, k) => {
+      const e = this.pages.entry(id, (why) => this.badCheckpoint(cp, `state piece ${k} is ${why}`));
+      if (e.base >= 0 || crc32(e.data) !== e.crc) this.badCheckpoint(cp, `state piece ${k} (entry ${id}) does not match its checksum`);
+      return e.data;
+    }));
+  }
+
+  private badCheckpoint(cp: number, why: string): never {
+    throw new TraceError(`${this.path}: checkpoint ${cp} at ${hex(this.index.checkpoints[cp]!.offset)} is damaged (${why})`);
   }
 
   private rawCheckpoint(i: number): NonNullable<ReturnType<TraceReader['decodeCheckpoint']>> {
