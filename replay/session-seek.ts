@@ -26,9 +26,9 @@ import type { Machine } from '../sim/machine.js';
 export type Breakpoint = { addr: bigint; dom?: number; vcpu?: number };
 /** Bytes of machine memory a read (or, `write`, access) watch covers within one frame (Machine.setDataWatches). */
 export type DataWatchPiece = { pfn: number; off: number; len: number; write: boolean };
-import { restoreMachine, snapshotMachine, type MachineSnapshot } from '../sim/snapshot.js';
+import { restoreMachine, snapshotMachine, SnapshotError, type MachineSnapshot } from '../sim/snapshot.js';
 import type { Vcpu } from '../sim/xen/vcpu.js';
-import type { TraceReader } from '../trace/reader.js';
+import { hex, TraceError, type TraceReader } from '../trace/reader.js';
 import { machineView, type MachineView } from './session-view.js';
 
 /**
@@ -293,10 +293,10 @@ export class Seeker {
     const c = this.bestStart({ kind: 'seq', seq: last.seq });
     const m = this.fresh(null);
     if (c.insns > p.from.insns && c.insns <= last.insns) {
-      if (c.snap !== null) restoreMachine(m, c.snap);
+      this.restore(m, c);
       m.run(this.maxInsns, () => m.nextSeq >= last.seq && m.instructions >= last.insns);
     } else {
-      if (p.from.snap !== null) restoreMachine(m, p.from.snap);
+      this.restore(m, p.from);
       let n = 0;
       m.run(this.maxInsns, () => ++n >= p.k);
     }
@@ -330,6 +330,22 @@ export class Seeker {
     return { open: () => this.startAt(c).m, seq: c.seq, insns: c.insns, icount: (dom, vcpu) => c.icounts.get(vkey(dom, vcpu)) ?? 0 };
   }
 
+  /**
+   * Make fresh machine `m` the clean point's. A trace checkpoint that does
+   * not restore (a damaged page, or a machine built from other files than
+   * the recorded ones) is a TraceError naming it.
+   */
+  private restore(m: Machine, c: Pick<Clean, 'snap' | 'origin'>): void {
+    if (c.snap === null) return;
+    try {
+      restoreMachine(m, c.snap);
+    } catch (e) {
+      if (!(e instanceof SnapshotError) || typeof c.origin !== 'number') throw e;
+      const at = this.reader.index.checkpoints[c.origin]!.offset;
+      throw new TraceError(`${this.reader.path}: checkpoint ${c.origin} at ${hex(at)} does not restore (${e.message.replace(/^machine snapshot: /, '')})`);
+    }
+  }
+
   /** The live machine is at a clean point (inside `between`): snapshot it as the anchor. */
   private anchorAt(live: Live): void {
     const m = live.m;
@@ -341,7 +357,7 @@ export class Seeker {
   private startAt(c: Clean): Live {
     const sink = { fn: (_e: SimEvent): void => {} };
     const m = this.fresh((e) => sink.fn(e));
-    if (c.snap !== null) restoreMachine(m, c.snap);
+    this.restore(m, c);
     return { m, sink, from: c, k: 0, resumable: true, last: { seq: c.seq, insns: c.insns } };
   }
 
@@ -399,7 +415,7 @@ export class Seeker {
     let insns = 0;
     if (icounts === null) {
       const m = this.fresh(null);
-      restoreMachine(m, snap);
+      this.restore(m, { snap, origin: i });
       icounts = icountsOf(m);
     }
     for (const n of icounts.values()) insns += n;
