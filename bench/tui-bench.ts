@@ -1,10 +1,8 @@
 /**
- * TUI benchmarks. Time to first frame on a 10-million-event synthetic trace,
- * two ways: spawning `xenrr tui` in a pseudo-terminal (script(1), 80x24)
- * until the status line is on the screen, next to what the process pays
- * before the TUI's own code runs (node alone; `xenrr --version`: tsx and
- * every command's modules, where `xenrr tui` loads only its own); and in-process (open the trace, render the App with
- * ink-testing-library until the first frame). Then keypress-to-frame
+ * TUI benchmarks. Time to first frame on a 10-million-event synthetic trace
+ * in process (open the trace, render the App with ink-testing-library until
+ * the first frame); as a process, spawning `xenrr tui` in a pseudo-terminal,
+ * it is in the start-up table (startup-bench.ts). Then keypress-to-frame
  * latency, in-process: scrolling and paging and going to an event on the
  * 10M trace, and instruction steps (s/S) with the state pane open on a
  * pingpong recording (a real replay: the frame counted is the one showing
@@ -13,7 +11,7 @@
  * `XENRR_BENCH_TUI_EVENTS` changes the trace size (the trace is kept in
  * build/bench/ and rewritten when it has another size).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createElement } from 'react';
@@ -30,18 +28,18 @@ import type { Row } from './cpu-bench.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}build/bench`;
-const EVENTS = Number(process.env.XENRR_BENCH_TUI_EVENTS ?? 10_000_000);
-const BIN = `${ROOT}bin/xenrr`;
-const SPAWNS = 7;
+export const EVENTS = Number(process.env.XENRR_BENCH_TUI_EVENTS ?? 10_000_000);
 
 const ms = (t0: number): number => performance.now() - t0;
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
-const median = (xs: number[]): number => sorted(xs)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+export const median = (xs: number[]): number => sorted(xs)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 const p90 = (xs: number[]): number => sorted(xs)[Math.floor(0.9 * (xs.length - 1))] ?? NaN;
 const row = (measure: string, trace: string, xs: number[], target: string): Row => ({ measure, trace, samples: xs.length, 'median ms': median(xs).toFixed(1), 'p90 ms': p90(xs).toFixed(1), target });
 
 /** The 10M-event trace (kept between runs). */
-function bigTrace(): string {
+export async function bigTrace(): Promise<string> {
+  await initZstd();
+  mkdirSync(DIR, { recursive: true });
   const path = `${DIR}/tui-${EVENTS}.xrr`;
   try {
     const r = TraceReader.open(path);
@@ -55,8 +53,8 @@ function bigTrace(): string {
   return path;
 }
 
-/** Run `cmd` in a pseudo-terminal of 80x24; ms until `want` appears in its output (then it gets `q`), or NaN. */
-function ptyUntil(cmd: string, want: string): Promise<number> {
+/** Run `cmd` in a pseudo-terminal (script(1)) of 80x24; ms until `want` appears in its output (then it gets `q`), or NaN. */
+export function ptyUntil(cmd: string, want: string): Promise<number> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
@@ -74,12 +72,6 @@ function ptyUntil(cmd: string, want: string): Promise<number> {
     });
     p.on('close', () => resolve(t));
   });
-}
-
-function timeExit(cmd: string, args: string[]): number {
-  const t0 = performance.now();
-  spawnSync(cmd, args, { stdio: 'ignore' });
-  return ms(t0);
 }
 
 type Ink = { stdin: { write(s: string): void }; stdout: { frames: string[] }; lastFrame(): string | undefined; unmount(): void };
@@ -112,20 +104,9 @@ async function keys(r: Ink, n: number, key: () => string, ok: (f: string, k: num
 const status = (f: string): string => f.split('\n').at(-1) ?? '';
 
 export async function benchTui(): Promise<Row[]> {
-  await initZstd();
-  mkdirSync(DIR, { recursive: true });
-  const big = bigTrace();
+  const big = await bigTrace();
   const bigName = `synthetic ${(EVENTS / 1e6).toFixed(0)}M events`;
   const rows: Row[] = [];
-
-  // ---- first frame, as a process -------------------------------------------------
-  if (spawnSync('script', ['--version']).status === 0) {
-    const spawns: number[] = [];
-    for (let i = 0; i < SPAWNS; i++) spawns.push(await ptyUntil(`${BIN} tui ${big}`, `/${EVENTS}`));
-    rows.push(row('first frame: spawn `xenrr tui` in a pty', bigName, spawns.filter((x) => !Number.isNaN(x)), '<= 1000'));
-  }
-  rows.push(row('  node alone (`node -e ""`)', '-', Array.from({ length: SPAWNS }, () => timeExit('node', ['-e', ''])), '-'));
-  rows.push(row('  tsx + every command module (`xenrr --version`)', '-', Array.from({ length: SPAWNS }, () => timeExit(BIN, ['--version'])), '-'));
 
   // ---- in process ------------------------------------------------------------------
   // Ink renders every frame only outside CI.

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../replay/cli/errors.js';
+import { VERSION } from '../sim/package-info.js';
 
 type Register = (program: Command) => void;
 /**
@@ -14,9 +15,11 @@ type Register = (program: Command) => void;
  */
 const INPUT_ERRORS = new Set(['ScenarioError', 'BuildError', 'ElfError', 'TraceError']);
 /**
- * Each command's module, loaded only when that command runs (or for help):
- * the simulator, zod, protobufjs and Ink are hundreds of modules under tsx,
- * and `xenrr tui` should not wait for the ones it does not use.
+ * Each command's module, loaded only when that command runs (all of them
+ * for the command list of `--help`). A module's top level holds the
+ * command's definition only; what its action needs (the simulator, zod,
+ * protobufjs, Ink) is imported when the action runs, so `--help` loads none
+ * of it and `xenrr info` no simulator.
  */
 const MODULES: Record<string, () => Promise<Register>> = {
   run: async () => (await import('../replay/cli/run.js')).registerRun,
@@ -36,7 +39,7 @@ const COMMANDS: Record<string, string> = {
 
 const program = new Command('xenrr')
   .description('rr for Xen kernel work: deterministic record/replay of x86-64 Xen PV guests on a simulated Xen')
-  .version('0.1.0')
+  .version(VERSION)
   .exitOverride()
   .configureOutput({ outputError: (s, write) => write(s) });
 

@@ -17,6 +17,9 @@
 //   build/corpus/linux/init                 our static /init (corpus/linux/init.c)
 //   build/corpus/linux/initramfs.cpio.gz    it, with /dev/console, as an initramfs
 //
+// Disk images for the block-device scenarios (corpus/disks.mjs):
+//   build/corpus/disks/<name>.img          a pattern every reader can check
+//
 // And each compute guest <name> again as a Xen PV kernel:
 //   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c, rt-float.c
 //                                 built with -DXENRR_PV + the adapter
@@ -33,6 +36,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } fr
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeDiskImage } from './disks.mjs';
 import { INIT_CFLAGS, writeInitramfs } from './linux/initramfs.mjs';
 
 // ---- configuration ----------------------------------------------------------
@@ -56,7 +60,8 @@ const COMPUTE_GUESTS = [
 ];
 
 // Xen PV guest kernels: each is <name>.c in corpus/pv/ defining kmain(),
-// linked with the PV runtime below. Add new kernels here.
+// plus any `extra` sources, linked with the PV runtime below. Add new
+// kernels here.
 const PV_GUESTS = [
   { name: 'hello' },
   { name: 'timer' },
@@ -65,7 +70,11 @@ const PV_GUESTS = [
   { name: 'fault' },
   { name: 'crash' },
   { name: 'ringpair', deps: ['include/ring.h'] },
+  { name: 'blkfront', extra: ['blkfront-io.c'], deps: ['include/ring.h', 'include/blkif.h', 'blkfront.h'] },
 ];
+
+// Disk images (build/corpus/disks/<name>), sizes in MiB.
+const DISK_IMAGES = [{ name: 'blkfront.img', mib: 8 }];
 
 // Planted bugs: each is built twice from corpus/pv/<source>.c, good (as is)
 // and bad (-D<define>), into build/corpus/pv/bugs/<name>-{good,bad}.elf. The
@@ -344,7 +353,7 @@ async function sseObjects(sources, flags, dir) {
 function pvKernel(guest) {
   return {
     name: guest.name,
-    sources: [join(PV, `${guest.name}.c`)],
+    sources: [join(PV, `${guest.name}.c`), ...(guest.extra ?? []).map((f) => join(PV, f))],
     deps: (guest.deps ?? []).map((f) => join(PV, f)),
     cflags: [],
   };
@@ -394,6 +403,14 @@ async function buildPv(kernel) {
   note(`built ${rel(elf)}`);
 }
 
+async function buildDisk(disk) {
+  const out = join(OUT, 'disks', disk.name);
+  if (upToDate([out], [join(ROOT, 'corpus', 'disks.mjs')])) return;
+  mkdirSync(dirname(out), { recursive: true });
+  writeDiskImage(out, disk.mib);
+  note(`built ${rel(out)}`);
+}
+
 async function buildInitramfs() {
   const dir = join(ROOT, 'corpus', 'linux');
   const init = join(OUT, 'linux', 'init');
@@ -434,6 +451,7 @@ async function main() {
     ...PV_GUESTS.map((g) => () => buildPv(pvKernel(g))),
     ...pvVariantKernels().map((k) => () => buildPv(k)),
     ...COMPUTE_GUESTS.map((g) => () => buildPv(pvComputeKernel(g))),
+    ...DISK_IMAGES.map((d) => () => buildDisk(d)),
     buildInitramfs,
   ];
   await runLimited(tasks, Math.min(availableParallelism(), 8));

@@ -146,8 +146,8 @@ export function diffTraces(ra: TraceReader, rb: TraceReader, opts: DiffOptions =
   const B = new Side(rb.events(from)[Symbol.iterator](), normB, from);
   const view = (it: Item, s: Symbols): EventView => {
     const e = it.e;
-    const at = e.dom < 0 ? '' : symbolize(s, e.dom, eventLocation(e));
-    const stack = e.dom < 0 ? [] : stackText(s, e.dom, e.stack ?? []);
+    const at = e.dom < 0 || e.vcpu < 0 ? '' : symbolize(s, e.dom, eventLocation(e));
+    const stack = e.dom < 0 || e.vcpu < 0 ? [] : stackText(s, e.dom, e.stack ?? []);
     return { seq: e.seq, time: e.time, dom: e.dom, vcpu: e.vcpu, at, summary: summary(e), key: it.n.key, stack };
   };
 

@@ -1,25 +1,26 @@
 /**
- * A trace's scenario and kernel images, named so that the same run recorded
- * from any directory gives the same bytes: the scenario by its identity
- * (name and sha256 of its canonical JSON), each image as the scenario names
- * it (a corpus kernel name, or a path relative to the scenario file) with
- * its sha256, never by where the files were on the recording machine.
+ * A trace's scenario and images (each domain's kernel, ramdisk, symbol file
+ * and disks, by role), named so that the same run recorded from any
+ * directory gives the same bytes: the scenario by its identity (name and
+ * sha256 of its canonical JSON), each image as the scenario names it (a
+ * corpus kernel or disk image name, or a path relative to the scenario file)
+ * with its sha256, never by where the files were on the recording machine.
  *
  * Replay looks for an image, in order: `--image` (taken as given), the
  * resolved path older traces recorded, the corpus build for a corpus name,
  * the name relative to the working directory, to the trace's directory, and
  * to every corpus scenario file with the trace's identity, and last a file
- * of that name in the corpus build. The first file whose sha256 is the
+ * of that name in the corpus build or among the Debian kernels `npm run
+ * kernels` fetched (build/kernels). The first file whose sha256 is the
  * recorded one is the image.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { kernelPath, parseScenario, type Scenario } from '../sim/scenario.js';
+import { ROOT } from '../sim/package-info.js';
+import { diskPath, kernelPath, parseScenario, type Scenario } from '../sim/scenario.js';
 import type { HeaderData } from '../trace/schema.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 const short = (h: Uint8Array): string => `${Buffer.from(h).toString('hex').slice(0, 16)}...`;
 
@@ -73,7 +74,7 @@ function corpusScenarios(sha: string): string[] {
   return corpusIds.filter((c) => c.sha === sha).map((c) => c.file);
 }
 
-/** Files named `base` in the corpus build (build/corpus and below). */
+/** Files named `base` in the corpus build (build/corpus and below) and the fetched kernels (build/kernels). */
 function corpusImages(base: string): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
@@ -84,6 +85,7 @@ function corpusImages(base: string): string[] {
     }
   };
   walk(join(ROOT, 'build', 'corpus'));
+  walk(join(ROOT, 'build', 'kernels'));
   return out;
 }
 
@@ -94,6 +96,11 @@ export function imageIndex(h: HeaderData, role: string, domain: string): number 
   return h.images.findIndex((i) => (i.role || 'kernel') === role && i.domain === domain);
 }
 
+/** The indices in the header of domain `domain`'s images of `role`, in header order (a domain's disks, in the scenario's order). */
+export function imageIndices(h: HeaderData, role: string, domain: string): number[] {
+  return h.images.flatMap((i, k) => ((i.role || 'kernel') === role && i.domain === domain ? [k] : []));
+}
+
 /**
  * The file of image `k` of a trace (`trace`: the trace's path, a place to
  * look), or a one-line reason it was not found. `--image` overrides are
@@ -102,13 +109,16 @@ export function imageIndex(h: HeaderData, role: string, domain: string): number 
 export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<string, string>; trace?: string } = {}): FoundImage | string {
   const img = h.images[k];
   if (img === undefined) return `the trace names no image ${k}`;
-  const kernel = (img.role || 'kernel') === 'kernel';
-  const what = kernel ? 'image' : img.role;
+  const role = img.role || 'kernel';
+  const kernel = role === 'kernel';
+  const disk = role === 'disk';
+  const name = imageName(h, k);
+  const what = disk ? `disk image ${name} of domain '${img.domain}'` : `${kernel ? 'image' : role} for domain '${img.domain}'`;
   const given = kernel ? opts.overrides?.get(img.domain) : undefined;
   if (given !== undefined) return existsSync(given) && statSync(given).isFile() ? { path: given, bytes: readFileSync(given), given: true } : `image for domain '${img.domain}' not found: ${given}`;
-  const name = imageName(h, k);
-  // A kernel may be a corpus name; a ramdisk or symbol file is a path relative to the scenario.
-  const at = (dir: string): string => (kernel ? kernelPath({ file: join(dir, 'scenario.json') } as Scenario, name) : resolve(dir, name));
+  // A kernel may be a corpus name, a disk a corpus disk image; a ramdisk or symbol file is a path relative to the scenario.
+  const scenarioAt = (dir: string): Scenario => ({ file: join(dir, 'scenario.json') }) as Scenario;
+  const at = (dir: string): string => (kernel ? kernelPath(scenarioAt(dir), name) : disk ? diskPath(scenarioAt(dir), name) : resolve(dir, name));
   const tried: string[] = [];
   const candidates = function* (): Generator<string> {
     if (img.path) yield img.path;
@@ -128,8 +138,10 @@ export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<stri
     if (sha256(bytes).equals(Buffer.from(img.sha256))) return { path: p, bytes, given: false };
     differs ??= p;
   }
-  const flag = kernel ? '--image' : img.role === 'symbols' ? '--symbols' : null;
+  const flag = kernel ? '--image' : role === 'symbols' ? '--symbols' : null;
   const hint = (verb: string): string => (flag === null ? '' : `; ${verb} with ${flag} ${img.domain}=PATH`);
-  if (differs !== null) return `${what} for domain '${img.domain}' differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}${hint('give the right one')})`;
-  return `${what} for domain '${img.domain}' not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}${hint('give it')})`;
+  // A disk's bytes are the run's input: only the image it started with replays it.
+  const differsHint = disk ? '; replay needs the image the run started with' : hint('give the right one');
+  if (differs !== null) return `${what} differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}${differsHint})`;
+  return `${what} not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}${hint('give it')})`;
 }

@@ -35,7 +35,7 @@
  * symbols; `arg.port` only that field.
  */
 import type { Decoded, SimEvent } from '../sim/events.js';
-import { eventLocation } from './symbols.js';
+import { eventLocation } from './symbolize.js';
 
 export type FieldValue = number | string | boolean;
 export type Field = [name: string, value: FieldValue];

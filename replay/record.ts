@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunSummary } from '../sim/machine.js';
+import { VERSION } from '../sim/package-info.js';
 import type { Scenario } from '../sim/scenario.js';
 import { machineMemory, snapshotChanged, snapshotMachine } from '../sim/snapshot.js';
 import { PV_CPUID } from '../sim/xen/cpuid.js';
@@ -21,19 +22,8 @@ import { initZstd } from '../trace/zstd.js';
 import { scenarioIdentity } from './images.js';
 import { buildMachine, domainFiles } from './scenario-run.js';
 
-export const XENRR_VERSION = '0.1.0';
-/**
- * `xenrr record`'s default guest instructions between checkpoints. A
- * checkpoint costs what changed since the last one (bench/checkpoint-bench.ts:
- * with 1% of 64 MiB of touched memory rewritten, 10 ms and 0.2 MB; the
- * first checkpoint stores what the guest wrote since it was loaded); a seek
- * re-executes at most this many instructions (2 s at the core's 120 MIPS on
- * compute code, 6 s at a Linux boot's 40) after restoring the checkpoint
- * before it (0.1 to 1 s). The Linux boot to power-off takes 8 at this
- * spacing, in a 5 MB trace, for no recording time measurable over the
- * host's noise.
- */
-export const CHECKPOINT_INSNS = 250_000_000;
+export const XENRR_VERSION = VERSION;
+export { CHECKPOINT_INSNS } from './record-defaults.js';
 
 /** `inlinePages`: checkpoints as traces older than the page store have them (full snapshots, each with its own pages: tests of old traces). */
 export type RecordOptions = { checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void; inlinePages?: boolean };
@@ -50,8 +40,10 @@ function image(role: string, domain: string, name: string, file: string): Image 
 /**
  * The files a scenario's run reads, by role: every domain's kernel (the
  * file as named, an ELF or a bzImage) in domain order, then ramdisks, then
- * symbol files. Replay checks kernels and ramdisks against these hashes;
- * symbols are used while theirs still matches.
+ * symbol files, then disk images (each domain's in the scenario's order; a
+ * disk's name is its `target`). Replay checks kernels, ramdisks and disks
+ * against these hashes (a disk as the run started: mode "w!" changes the
+ * file); symbols are used while theirs still matches.
  */
 export function traceImages(s: Scenario): Image[] {
   const files = s.domains.map((d, k) => ({ d, ...domainFiles(s, k) }));
@@ -59,6 +51,7 @@ export function traceImages(s: Scenario): Image[] {
     ...files.map((f) => image('kernel', f.d.name, f.d.kernel, f.kernel)),
     ...files.flatMap((f) => (f.ramdisk === undefined ? [] : [image('ramdisk', f.d.name, f.d.ramdisk!, f.ramdisk)])),
     ...files.flatMap((f) => (f.symbols === undefined ? [] : [image('symbols', f.d.name, f.d.symbols!, f.symbols)])),
+    ...files.flatMap((f) => f.disks.map((d) => image('disk', f.d.name, d.target, d.file))),
   ];
 }
 

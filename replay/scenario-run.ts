@@ -1,34 +1,41 @@
 /**
- * Running a scenario: load its kernel images (ELF or bzImage) and ramdisks,
- * build the machine, run it, and check the scenario's expectations. Shared
+ * Running a scenario: load its kernel images (ELF or bzImage), ramdisks and
+ * disk images, build the machine, run it, and check the scenario's expectations. Shared
  * by `xenrr run`, record and the tests.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
 import { Machine, type DomainSpec, type RunSummary } from '../sim/machine.js';
-import { kernelPath, scenarioPath, type Scenario } from '../sim/scenario.js';
+import { diskPath, kernelPath, scenarioPath, type Scenario } from '../sim/scenario.js';
+import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
 import { checkSymbolFile } from './cli/symbol-args.js';
+import { scenarioDisks } from './disks.js';
 import { ImageError, readKernel, type KernelImage } from './image/kernel-image.js';
 
-/** The files domain `k` of `s` is built from, as absolute paths. */
-export function domainFiles(s: Scenario, k: number): { kernel: string; ramdisk?: string; symbols?: string } {
+/** The files domain `k` of `s` is built from, as absolute paths (disks: each `target` and its file). */
+export function domainFiles(s: Scenario, k: number): { kernel: string; ramdisk?: string; symbols?: string; disks: Array<{ target: string; file: string }> } {
   const d = s.domains[k]!;
   return {
     kernel: kernelPath(s, d.kernel),
     ...(d.ramdisk !== undefined ? { ramdisk: scenarioPath(s, d.ramdisk) } : {}),
     ...(d.symbols !== undefined ? { symbols: scenarioPath(s, d.symbols) } : {}),
+    disks: d.disks.map((x) => ({ target: x.target, file: diskPath(s, x.target) })),
   };
 }
 
-/** What the machine builds domain `k` from: the kernel's ELF and the ramdisk's bytes. */
-export function domainSpec(s: Scenario, k: number, seed: number, kernel: KernelImage, ramdisk?: Uint8Array): DomainSpec {
-  const { name, memoryMiB, vcpus, cmdline, privileged } = s.domains[k]!;
-  return { name, memoryMiB, vcpus, cmdline, privileged, id: k + 1, seed, image: kernel.elf, ...(ramdisk !== undefined ? { ramdisk } : {}) };
+/**
+ * What the machine builds domain `k` from: the kernel's ELF (and the
+ * scenario's name for it, which xl writes in /vm/<uuid>/image/kernel), the
+ * ramdisk's bytes, and its disks.
+ */
+export function domainSpec(s: Scenario, k: number, seed: number, kernel: KernelImage, ramdisk: Uint8Array | undefined, disks: DiskSpec[]): DomainSpec {
+  const { name, memoryMiB, vcpus, cmdline, privileged, kernel: kernelName } = s.domains[k]!;
+  return { name, memoryMiB, vcpus, cmdline, privileged, id: k + 1, seed, image: kernel.elf, kernel: kernelName, disks, ...(ramdisk !== undefined ? { ramdisk } : {}) };
 }
 
-/** Read domain `k`'s kernel and ramdisk; a missing or unloadable file is a UsageError naming the scenario field. */
+/** Read domain `k`'s kernel, ramdisk and disk images; a missing or unloadable file is a UsageError naming the scenario field. */
 export function loadDomain(s: Scenario, k: number, seed: number): DomainSpec {
   const f = domainFiles(s, k);
   const where = `${s.file}: domains.${k}`;
@@ -42,7 +49,7 @@ export function loadDomain(s: Scenario, k: number, seed: number): DomainSpec {
   }
   if (f.ramdisk !== undefined && !existsSync(f.ramdisk)) throw new UsageError(`${where}.ramdisk: ${f.ramdisk}: no such file`);
   if (f.symbols !== undefined) checkSymbolFile(`${where}.symbols:`, f.symbols);
-  return domainSpec(s, k, seed, kernel, f.ramdisk === undefined ? undefined : new Uint8Array(readFileSync(f.ramdisk)));
+  return domainSpec(s, k, seed, kernel, f.ramdisk === undefined ? undefined : new Uint8Array(readFileSync(f.ramdisk)), scenarioDisks(s, k));
 }
 
 /** Build (but do not run) a scenario's machine. */

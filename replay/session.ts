@@ -19,6 +19,7 @@ import { parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';
+import { replayDisks } from './disks.js';
 import { findImage, imageIndex } from './images.js';
 import { TraceEvents, type EventPredicate } from './session-events.js';
 import { runBackward, runForward, type RunFrom, type RunHost, type RunRequest, type RunStop } from './session-break.js';
@@ -102,7 +103,7 @@ export class ReplaySession {
         throw e;
       }
       this.paths.push(found.path);
-      return domainSpec(this.scenario, k, h.seed, kernel, recordedRamdisk(h, dom.name, reader.path));
+      return domainSpec(this.scenario, k, h.seed, kernel, recordedRamdisk(h, dom.name, reader.path), replayDisks(h, this.scenario, k, reader.path));
     });
     this.tables = loadSymbolTables(h, overrides, symbolFiles, reader.path);
     this.symbols = new Map([...this.tables].map(([dom, t]) => [dom, t.symbolize]));

@@ -1,7 +1,7 @@
 /**
- * The machine: the simulated Xen with its domains, the dom0 services
- * (xenstored, console backend), virtual time and the single-threaded
- * deterministic scheduler.
+ * The machine: the simulated Xen with its domains, dom0's services
+ * (backend.ts: xenstored, xenconsoled, the toolstack, blkback), virtual
+ * time and the single-threaded deterministic scheduler.
  *
  * Scheduling: vCPUs in a fixed order (domain id, then vCPU id), round-robin,
  * a fixed instruction quantum, a slice also ending at the next timer
@@ -14,11 +14,13 @@ import { unimplementedText } from './cpu/disasm.js';
 import { ExitKind, Vector } from './cpu/fault.js';
 import { bpKeyOf } from './cpu/regs.js';
 import { HOT_RUNS } from './cpu/jit.js';
-import type { EventPos, EventSink, SimEvent } from './events.js';
-import { ConsoleBackend } from './services/console.js';
+import type { EventSink } from './events.js';
+import { Blkback } from './services/blkback/index.js';
+import { ConsoleDriver } from './services/console-driver.js';
+import { Dom0 } from './services/dom0.js';
 import { XenStore } from './services/xenstored.js';
-import { xlCreateDomain } from './services/toolstack.js';
-import { XsRingServer } from './services/xs-ring.js';
+import { Toolstack, type DiskSpec } from './services/toolstack/index.js';
+import { XenstoreDriver } from './services/xenstore-driver.js';
 import { injectException, maybeUpcall } from './xen/bounce.js';
 import type { PvHost } from './xen/pv-host.js';
 import { buildPvDomain, LIBXL_MAXMEM_CONSTANT_KIB, type BuildSpec } from './xen/builder.js';
@@ -28,14 +30,20 @@ import { ptwrFault } from './xen/ptwr.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { RingTracker } from './xen/rings.js';
+import { VIRQ_TIMER } from './xen/public/xen.js';
 import { Xen } from './xen/xen.js';
 
-export const VIRQ_TIMER = 0;
 /** Forced-emulation prefix followed by cpuid: ud2; .ascii "xen"; cpuid */
 const FEP_CPUID = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
+/** The prefix alone (ud2; .ascii "xen"): a cpuid that faults after it is reported there. */
+const FEP_PREFIX_LEN = 5;
 
-/** A domain to build: `kernel` is the scenario's name for its image (xl's kernel=, in /vm/<uuid>/image/kernel). */
-export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string };
+/**
+ * A domain to build: its kernel image, `kernel` the scenario's name for it
+ * (xl's kernel=, in /vm/<uuid>/image/kernel), and the virtual disks the
+ * toolstack gives it.
+ */
+export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string; disks?: DiskSpec[] };
 export type MachineOptions = {
   /** instructions per slice */
   quantum?: number;
@@ -73,8 +81,11 @@ export type RingState = { kind: string; dom: number; backDom: number; gref: numb
 export class Machine {
   readonly xen: Xen;
   readonly store = new XenStore();
-  private readonly rings = new Map<number, XsRingServer>();
-  private readonly consoles = new Map<number, ConsoleBackend>();
+  /** dom0's services: xenstored's transport, the console backend, the device backends */
+  readonly dom0: Dom0;
+  /** the toolstack's devices (disks and their contents) and the block backend */
+  readonly toolstack: Toolstack;
+  readonly blkback: Blkback;
   private readonly order: Vcpu[] = [];
   private next = 0;
   readonly quantum: number;
@@ -97,7 +108,6 @@ export class Machine {
     this.xen = new Xen(frames, sink);
     this.xen.onHypercall = (name) => this.hypercalls.set(name, (this.hypercalls.get(name) ?? 0) + 1);
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
-    this.xen.onServiceKick = (d, service) => (service === 'console' ? this.drainConsole(d) : this.serviceStore());
     this.tracker = new RingTracker(
       frames.mem,
       (dom, body) => this.xen.emit(this.xen.running?.domId === dom ? this.xen.running : null, dom, body),
@@ -109,24 +119,40 @@ export class Machine {
       (path) => this.store.read(path),
     );
     this.xen.onNotify = (d, port) => this.tracker.check(d.id, port);
+    const dom0 = (this.dom0 = new Dom0(this.xen, this.store, this.tracker));
+    const xenstored = new XenstoreDriver(dom0, this.store);
+    const consoled = new ConsoleDriver(dom0);
+    const toolstack = (this.toolstack = new Toolstack(dom0));
+    const blkback = (this.blkback = new Blkback(dom0, (major, minor) => toolstack.loopDevice(major, minor)));
+    dom0.register(xenstored);
+    dom0.register(consoled);
+    dom0.register(toolstack);
+    dom0.register(blkback);
+    blkback.start();
+    this.xen.onBackendKick = (d, port, p) => dom0.kick(d, port, p);
+    this.xen.onBackendClosed = (d, port, p) => dom0.peerClosed(d, port, p);
+    this.xen.onDomainDown = (d) => dom0.domainDown(d.id);
     for (const spec of domains) {
       const d = buildPvDomain(this.xen, spec.image, spec);
       this.xen.domains.set(d.id, d);
       this.order.push(...d.vcpus);
-      const mem = frames.mem;
-      // The backends keep their ring pages' views and write through them whenever they run: pinned dirty.
-      mem.pin(d.consoleMfn);
-      mem.pin(d.storeMfn);
-      this.consoles.set(d.id, new ConsoleBackend(mem.frame(d.consoleMfn)!));
-      xlCreateDomain(this.store, {
+      // xl create: the toolstack's xenstore entries (XS_INTRODUCE among them,
+      // which has xenstored attach to the store page and bind its channel), the
+      // disks with their hotplug, console 0, which xenconsoled then serves.
+      toolstack.createDomain({
         id: d.id, name: d.name, uuid: d.uuid, targetKiB: spec.memoryMiB * 1024, maxKiB: spec.memoryMiB * 1024, vcpus: spec.vcpus,
         storePort: d.storePort, storeMfn: d.storeMfn, consolePort: d.consolePort, consoleMfn: d.consoleMfn,
         kernel: spec.kernel ?? '', cmdline: spec.cmdline, startTime: this.xen.bootWallclock,
-      });
-      this.rings.set(d.id, new XsRingServer(this.store, d.id, d.privileged, mem.frame(d.storeMfn)!));
+      }, spec.disks ?? []);
+      xenstored.attach(d);
+      consoled.attach(d);
       this.tracker.add({ kind: 'console', frontDom: d.id, backDom: 0, port: d.consolePort, gref: 0, mfn: d.consoleMfn });
       this.tracker.add({ kind: 'xenstore', frontDom: d.id, backDom: 0, port: d.storePort, gref: 0, mfn: d.storeMfn });
     }
+    dom0.pump();
+    toolstack.checkCreated();
+    // The domains are built: from here on dom0's actions are part of the run.
+    dom0.quiet = false;
   }
 
   get domains(): Domain[] {
@@ -147,13 +173,6 @@ export class Machine {
     this.next = s.next;
     this.hypercalls.clear();
     for (const [name, n] of s.hypercalls) this.hypercalls.set(name, n);
-  }
-
-  /** The dom0 service ends of domain `id`: its xenstore ring server and console backend. */
-  backends(id: number): { ring: XsRingServer; console: ConsoleBackend } | undefined {
-    const ring = this.rings.get(id);
-    const console = this.consoles.get(id);
-    return ring && console ? { ring, console } : undefined;
   }
 
   /**
@@ -378,7 +397,7 @@ export class Machine {
     this.xen.endSlice();
     // A vCPU that blocked, polls or went down leaves the CPU at once (the schedule softirq on its way out).
     if (v.onCpu && (v.state !== VcpuState.RUNNABLE || !d.alive)) this.xen.scheduleOut(v);
-    this.drainConsole(d);
+    this.dom0.descheduled(d.id);
   }
 
   /** The vCPU is at an instruction the core does not implement: say which, as the run's last event, and stop. */
@@ -405,12 +424,12 @@ export class Machine {
         // pv/emul-inv-op.c: with CPUID faulting on, user mode gets #GP at the cpuid itself.
         const c = v.cpu;
         if ((v.msrs.miscFeaturesEnables & 1n) !== 0n && !v.kernelMode) {
-          c.rip = c.rip + 5n;
+          c.rip = c.rip + BigInt(FEP_PREFIX_LEN);
           injectException(this.xen, d, v, Vector.GP, 0, 0n);
           return;
         }
         (c.host as PvHost).cpuidValues(c, c.r[0]!);
-        c.rip = c.rip + 7n;
+        c.rip = c.rip + BigInt(FEP_CPUID.length);
         return;
       }
     }
@@ -457,39 +476,6 @@ export class Machine {
       }
       if (v.periodicDeadline >= 0 && v.periodicDeadline <= now) xen.periodicWork(v);
       if (v.state === VcpuState.POLLING && v.pollDeadline >= 0 && v.pollDeadline <= now) xen.wake(v, 'poll timeout');
-    }
-  }
-
-  private drainConsole(d: Domain): void {
-    const bytes = this.consoles.get(d.id)?.drain();
-    if (bytes === undefined || bytes.length === 0) return;
-    // Like xenconsoled: out_cons moved, so kick the guest's console channel.
-    this.xen.serviceNotify(d, d.consolePort);
-    for (const b of bytes) d.console.push(b);
-    this.xen.emit(this.xen.running, d.id, { kind: 'console', text: Buffer.from(bytes).toString('latin1'), source: 'ring' });
-  }
-
-  /**
-   * Service every store connection until none moves: a request from one
-   * domain can fire watches for any other, in any order of domain ids.
-   */
-  private serviceStore(): void {
-    for (let busy = true, rounds = 0; busy && rounds < 64; rounds++) {
-      busy = false;
-      for (const [id, ring] of this.rings) {
-        const d = this.xen.domain(id)!;
-        if (!d.alive) continue;
-        const r = ring.service();
-        for (const rec of r.records) {
-          this.xen.emit(this.xen.running?.domId === id ? this.xen.running : null, id, { kind: 'xenstore', ...rec });
-          if (rec.op === 'WRITE' && rec.result === 'OK') this.tracker.learn(id, rec.path.startsWith('/') ? rec.path : `/local/domain/${id}/${rec.path}`, rec.value);
-        }
-        // xenstored kicks the guest whenever it moved either index.
-        if (r.produced || r.consumed) {
-          this.xen.serviceNotify(d, d.storePort);
-          busy = true;
-        }
-      }
     }
   }
 

@@ -9,12 +9,33 @@
  * initramfs) and `symbols` (a System.map or an unstripped vmlinux, for
  * naming addresses in a stripped kernel) are paths relative to the
  * scenario file too.
+ *
+ * A domain's `disks` are virtual block devices as xl's disk configuration
+ * names them: `vdev` (xvda, xvdb1, hda, sda, d0p1, ...), `target` (the
+ * image file: a name without a slash is a corpus disk image,
+ * build/corpus/disks/<target>; anything else a path relative to the
+ * scenario file), `format` (raw only), and `mode`: "w" (the default) lets
+ * the guest write into a copy-on-write overlay kept by the simulation (the
+ * image file is never changed, and replays see the same disk), "r" is a
+ * read-only disk, and "w!" also writes every change through to the image
+ * file (a run that changed its image replays only with a copy of the image
+ * as it was: the trace holds the sha256 of the image the run started with).
  */
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { z } from 'zod';
+// The namespace, not `{ z }`: a bundle then leaves out the parts of zod not used here (its 47 locales).
+import * as z from 'zod';
+import { ROOT } from './package-info.js';
+import { vdevNumber } from './services/vdev.js';
 import { MAX_MACHINE_MIB } from './xen/frames.js';
 
 const U32 = 'must be an unsigned 32-bit integer (0 to 4294967295)';
+
+const DiskSchema = z.strictObject({
+  vdev: z.string().refine((v) => vdevNumber(v) >= 0, 'must be a virtual disk name xl accepts (xvda, xvdb1, hda, sda, d0p1, ...)'),
+  target: z.string().min(1, 'must name an image file'),
+  mode: z.enum(['r', 'w', 'w!'], { error: 'must be "r", "w" or "w!"' }).default('w'),
+  format: z.literal('raw', { error: 'must be "raw" (the only image format)' }).default('raw'),
+});
 
 const DomainSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, - or _'),
@@ -25,6 +46,7 @@ const DomainSchema = z.strictObject({
   privileged: z.boolean().default(false),
   ramdisk: z.string().min(1).optional(),
   symbols: z.string().min(1).optional(),
+  disks: z.array(DiskSchema).max(16, 'at most 16 disks per domain').default([]),
 });
 
 export const ScenarioSchema = z.strictObject({
@@ -55,8 +77,6 @@ export class ScenarioError extends Error {
   override name = 'ScenarioError';
 }
 
-const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
-
 /** Validate parsed JSON; `file` is used in messages and to resolve kernel paths. */
 export function parseScenario(json: unknown, file: string): Scenario {
   const r = ScenarioSchema.safeParse(json);
@@ -70,6 +90,14 @@ export function parseScenario(json: unknown, file: string): Scenario {
     if (names.has(d.name)) throw new ScenarioError(`${file}: domains: duplicate domain name '${d.name}'`);
     names.add(d.name);
   }
+  r.data.domains.forEach((d, k) => {
+    const seen = new Map<number, string>();
+    d.disks.forEach((disk, j) => {
+      const other = seen.get(vdevNumber(disk.vdev));
+      if (other !== undefined) throw new ScenarioError(`${file}: domains.${k}.disks.${j}.vdev: ${disk.vdev} is the same device as ${other}`);
+      seen.set(vdevNumber(disk.vdev), disk.vdev);
+    });
+  });
   for (const key of [...Object.keys(r.data.expect.console), ...Object.keys(r.data.expect.shutdown)]) {
     if (!names.has(key)) throw new ScenarioError(`${file}: expect: no domain named '${key}'`);
   }
@@ -85,6 +113,12 @@ export function kernelPath(s: Scenario, kernel: string): string {
 /** The path a domain's `ramdisk` or `symbols` names (relative to the scenario file). */
 export function scenarioPath(s: Scenario, path: string): string {
   return isAbsolute(path) ? path : resolve(dirname(s.file), path);
+}
+
+/** The image file a disk's `target` names. */
+export function diskPath(s: Scenario, target: string): string {
+  if (!target.includes('/')) return join(ROOT, 'build', 'corpus', 'disks', target);
+  return scenarioPath(s, target);
 }
 
 /**

@@ -24,8 +24,9 @@
  *   is included, or the codec refuses it loudly); Xen's clock, event seq,
  *   boot wallclock and page-type tables; Frames' owner table and allocation
  *   cursor; the scheduler's position and counters; the whole xenstore
- *   (XenStore.snapshot) and each domain's xenstore transport and console
- *   backend state.
+ *   (XenStore.snapshot) and dom0's (Dom0.snapshot: its event channels and
+ *   grant maptrack, and every backend driver's own state: xenstore
+ *   transports, consoles, block devices with their disks' written blocks).
  * Not state, and rebuilt empty on restore: decoded-block caches, JIT code,
  * TLBs, PhysMem code marks (caches are coherent with memory: every store
  * to a code page invalidates, every page-table update through Xen flushes).
@@ -36,7 +37,7 @@
  */
 import { crc32 } from 'node:zlib';
 import type { Machine, SchedState } from './machine.js';
-import type { XsRingState } from './services/xs-ring.js';
+import type { Dom0State } from './services/dom0.js';
 import type { XsStoreState } from './services/xenstored.js';
 import { decodeValue, encodeValue, refill, SnapshotError, type Json } from './snapshot-codec.js';
 import { checkFields, cpuState, restoreCpu, type CpuState } from './snapshot-cpu.js';
@@ -71,7 +72,14 @@ export type MachineSnapshot = {
  */
 export type ChangedSnapshot = Omit<MachineSnapshot, 'pages'> & { pages: Array<{ mfn: number; data: Uint8Array | null }> };
 
-const FORMAT = 1;
+/**
+ * 2: dom0's services as one backend model (their state under `dom0`: ports,
+ * grant maps, xenstore transports, consoles, the toolstack's disks and xl
+ * creations, blkback). The vCPU and domain fields of Xen 4.17's PV model
+ * (FIFO event channels, MSRs, runstates, NMIs...) are generic fields, and a
+ * core's x87/SSE state is optional (cpu.fpu), so neither needed a number.
+ */
+const FORMAT = 2;
 const PAGE = 4096;
 
 /** Own fields of Vcpu / Domain that are not taken generically: references to other objects. */
@@ -88,7 +96,7 @@ const DOMAIN_IDENTITY = new Set(['id', 'name', 'privileged', 'maxGrantFrames']);
  * M2P frame list and frame count (fixed by construction), references.
  */
 const KNOWN = {
-  Xen: ['domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'onServiceKick', 'onNotify', 'onHypercall', 'frames', 'sink', 'pages'],
+  Xen: ['domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'onBackendKick', 'onBackendClosed', 'onDomainDown', 'onNotify', 'onHypercall', 'frames', 'sink', 'pages'],
   Frames: ['mem', 'owner', 'xenSlots', 'next', 'm2pFrames', 'frameCount'],
 } as const;
 
@@ -129,7 +137,7 @@ type State = {
   sched: SchedState;
   domains: DomainJ[];
   store: XsStoreState;
-  backends: Array<{ dom: number; ring: XsRingState; consoleCorrupt: boolean }>;
+  dom0: Dom0State;
 };
 
 /** The owner table as runs: [owner, count, owner, count, ...]. */
@@ -194,11 +202,7 @@ function snapshot(m: Machine, changed: boolean, resetDirty: boolean): ChangedSna
       vcpus: d.vcpus.map((v) => ({ fields: fieldsOf(v, VCPU_SKIP), cpu: cpuState(v.cpu) })),
     })),
     store: m.store.snapshot(),
-    backends: m.domains.map((d) => {
-      const b = m.backends(d.id);
-      if (b === undefined) throw new SnapshotError(`domain ${d.id} has no service backends`);
-      return { dom: d.id, ring: b.ring.snapshot(), consoleCorrupt: b.console.corrupt };
-    }),
+    dom0: m.dom0.snapshot(),
   };
   const stateJson = new TextEncoder().encode(JSON.stringify(encodeValue(state, 'state')));
   return { seq: xen.nextSeq, time: xen.clock, stateJson, pages: memoryPages(m, changed, resetDirty) };
@@ -292,12 +296,11 @@ function restoreState(m: Machine, st: State, s: MachineSnapshot): void {
   });
 
   m.store.restore(st.store);
-  if (st.backends.length !== doms.length) throw new SnapshotError('machine snapshot: service backends do not match the domains');
-  for (const b of st.backends) {
-    const mine = m.backends(b.dom);
-    if (mine === undefined) throw new SnapshotError(`machine snapshot: no backends for domain ${b.dom}`);
-    mine.ring.restore(b.ring);
-    mine.console.corrupt = b.consoleCorrupt;
+  try {
+    m.dom0.restore(st.dom0);
+  } catch (e) {
+    if (e instanceof RangeError) throw new SnapshotError(`machine snapshot: ${e.message}`);
+    throw e;
   }
 
   // Caches start empty: no decoded blocks, so no frame is marked as code.

@@ -1,8 +1,8 @@
 /**
  * The protobuf messages of trace/xenrr.proto, loaded by reflection.
  */
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { ROOT } from '../sim/package-info.js';
 
 // 64-bit fields as JS numbers, not Long objects: every value the writer
 // puts in a 64-bit number column (times, instruction counts, RIP deltas,
@@ -13,7 +13,7 @@ import protobuf from 'protobufjs';
 protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
 protobuf.configure();
 
-const root = protobuf.loadSync(fileURLToPath(new URL('./xenrr.proto', import.meta.url)));
+const root = protobuf.loadSync(`${ROOT}trace/xenrr.proto`);
 const type = (name: string): protobuf.Type => root.lookupType(`xenrr.trace.v1.${name}`);
 
 export const HeaderMsg = type('Header');

@@ -96,7 +96,7 @@ export function App(props: AppProps): React.JSX.Element {
     }
   };
   const [seek, setSeek] = useState<Seek>(null);
-  const machinePane = MACHINE_PANES.has(s.pane) && !s.help && cur !== null && !(s.pane === 'state' && s.point === null && cur.dom < 0);
+  const machinePane = MACHINE_PANES.has(s.pane) && !s.help && cur !== null && !(s.pane === 'state' && s.point === null && (cur.dom < 0 || cur.vcpu < 0));
   const target: PointTarget | null = !machinePane ? null : s.point ?? { seq: s.sel };
   const want = target === null ? '' : targetKey(target);
   /** the last point a seek was started for: a re-render while it runs must not start it again */
@@ -231,7 +231,7 @@ export function App(props: AppProps): React.JSX.Element {
     const dom = s.point?.dom ?? cur.dom;
     const vcpu = s.point?.vcpu ?? cur.vcpu;
     const where = dom < 0 ? 'xen' : `d${dom}v${vcpu}`;
-    if (dom < 0) return [title(`state at event ${cur.seq}`), ...clip([fit('event of the hypervisor: no vCPU to show', w)], body, w)];
+    if (dom < 0 || vcpu < 0) return [title(`state at event ${cur.seq}`), ...clip([fit(dom < 0 ? 'event of the hypervisor: no vCPU to show' : `event of d${dom} without a vCPU (a dom0 service's): no vCPU to show`, w)], body, w)];
     if (ready === null) return [title(`state of ${where} at ${at}`), ...clip([fit('seeking...', w)], body, w)];
     if (ready.point === null) return [title(`state of ${where} at ${at}`), ...clip([fit(`state unavailable: ${ready.error}`, w)], body, w)];
     const p = ready.point;

@@ -7,10 +7,10 @@
  * Everything the commands need is imported when they run, not when the CLI
  * starts: other commands do not pay for Ink and React, and the first frame
  * of the debugger does not wait for the simulator (loaded with the first
- * seek of the state or rings pane) or the diff.
+ * seek of the state or rings pane) or the diff. Hence no JSX in this file:
+ * its runtime import would load React with the module, for every `--help`.
  */
 import type { Command } from 'commander';
-import { register } from 'node:module';
 import { imageOverrides, UsageError } from '../replay/cli/errors.js';
 import type { TraceReader } from '../trace/reader.js';
 
@@ -36,7 +36,7 @@ export function registerTui(program: Command): void {
     .action(async () => {
       const { DEFAULT_SCENARIO, loadInput, runCommand } = await import('../replay/cli/run.js');
       if (process.stdout.isTTY !== true) return runCommand([], {});
-      const s = loadInput(DEFAULT_SCENARIO, {});
+      const s = await loadInput(DEFAULT_SCENARIO, {});
       if (s === null) throw new UsageError(`${DEFAULT_SCENARIO}: not a scenario`);
       const [{ mkdtempSync }, { tmpdir }, { join }, { record }] = await Promise.all([import('node:fs'), import('node:os'), import('node:path'), import('../replay/record.js')]);
       const out = join(mkdtempSync(join(tmpdir(), 'xenrr-')), `${s.name}.xrr`);
@@ -48,12 +48,20 @@ export function registerTui(program: Command): void {
 
 async function openTui(path: string, o: TuiOpts): Promise<void> {
   const overrides = imageOverrides(o.image);
-  const symbolFiles = (await import('../replay/cli/symbol-args.js')).symbolOverrides(o.symbols);
-  // Ink without the 400 modules of its one utility import (see the hook).
-  register('./ink-resolve.mjs', import.meta.url);
-  // zstd's wasm compiles while Ink loads.
+  // Yoga (Ink's layout engine) fetch()es its inlined wasm when there is a global fetch, which loads Node's
+  // HTTP client for it (a quarter of Ink's start); without one it decodes the bytes itself. xenrr makes no requests.
+  delete (globalThis as { fetch?: unknown }).fetch;
+  // DEV=true makes Ink look for React's devtools, which xenrr does not install, and (bundled) for its
+  // package.json beside its module, which is not there: a crash, not a debugger.
+  delete process.env.DEV;
+  // zstd's wasm compiles while Ink and the App load.
   const zstd = import('../trace/zstd.js').then((z) => z.initZstd());
-  const [{ render }, reading, { loadSymbols }, { TimelineSource }, { checkImages, headerDomains, imageProblem }] = await Promise.all([import('ink'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), import('../replay/cli/inputs.js'), zstd]);
+  const appModule = o.against === undefined ? import('./app.js') : null;
+  // React is CommonJS: in the bundle a dynamic import of it has a default export only.
+  const [{ render }, { default: React }, reading, { loadSymbols }, { TimelineSource }, { checkImages, headerDomains, imageProblem }, { symbolOverrides }] = await Promise.all([
+    import('ink'), import('react'), import('../trace/reader.js'), import('../replay/symbols.js'), import('./source.js'), import('../replay/cli/inputs.js'), import('../replay/cli/symbol-args.js'), zstd,
+  ]);
+  const symbolFiles = symbolOverrides(o.symbols);
   // A damaged trace is one line and exit 2 here, before Ink starts (frames checked now; chunk hashes as chunks are read).
   const open = (p: string): TraceReader => {
     try {
@@ -76,14 +84,14 @@ async function openTui(path: string, o: TuiOpts): Promise<void> {
     const [{ diffTraces }, { DiffApp }] = await Promise.all([import('../replay/diff.js'), import('./diff-app.js')]);
     process.stderr.write(`aligning ${path} and ${o.against}...\n`);
     const report = diffTraces(reader, other, { symbols: [source.symbols, otherSource.symbols], maxRegions: 1_000_000 });
-    app = render(<DiffApp a={source} b={otherSource} report={report} />, { exitOnCtrlC: true });
+    app = render(React.createElement(DiffApp, { a: source, b: otherSource, report }), { exitOnCtrlC: true });
   } else {
-    const { App } = await import('./app.js');
+    const { App } = await appModule!;
     const openPoints = async (): Promise<import('./replay-point.js').PointSource> => {
       const [{ ReplaySession }, points] = await Promise.all([import('../replay/session.js'), import('./replay-point.js')]);
       return points.openPoints(ReplaySession.open(reader, overrides, symbolFiles), source.symbols);
     };
-    app = render(<App source={source} openPoints={openPoints} />, { exitOnCtrlC: true });
+    app = render(React.createElement(App, { source, openPoints }), { exitOnCtrlC: true });
   }
   await app.waitUntilExit();
 }

@@ -90,6 +90,15 @@ describe.skipIf(!hasTmux)('xenrr tui in tmux at 80x24', () => {
     expect(s.some((l) => l === 'exit status 0')).toBe(true);
   });
 
+  it('starts with DEV=true in the environment (Ink would look for React devtools, not installed)', async () => {
+    tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', `env -u CI DEV=true ${BIN} tui ${DIR}e2e-a.xrr; echo "exit status $?"; sleep 60`);
+    let s = await until((x) => last(x).startsWith('0/200') || x.some((l) => l.startsWith('exit status')));
+    expect(last(s)).toMatch(/^0\/200 {2}\? help/);
+    tmux('send-keys', '-t', SESSION, 'q');
+    s = await until((x) => x.some((l) => l === 'exit status 0'));
+    expect(s.some((l) => l === 'exit status 0')).toBe(true);
+  });
+
   it('diff mode: both timelines side by side, opened on the first divergence', async () => {
     tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', `env -u CI ${BIN} tui ${DIR}e2e-a.xrr --against ${DIR}e2e-b.xrr; echo "exit status $?"; sleep 60`);
     const s = await until((x) => last(x).startsWith('row '));

@@ -36,6 +36,22 @@ function nextFrame(stdout: NodeJS.EventEmitter & { frames: string[] }, ms = 150)
   });
 }
 
+/**
+ * Write `data` to a rendered app's stdin and wait for the frames it causes:
+ * the first (or none within 150 ms), then any that follow 20 ms or less
+ * apart (keys arriving in one read apply one by one).
+ */
+export async function writeKeys(r: { stdin: { write(s: string): void }; stdout: unknown }, data: string): Promise<void> {
+  const out = r.stdout as NodeJS.EventEmitter & { frames: string[] };
+  const wait = nextFrame(out);
+  r.stdin.write(data);
+  await wait;
+  for (let n = -1; n !== out.frames.length; ) {
+    n = out.frames.length;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
 export type Harness = {
   source: TimelineSource;
   frame(): string;

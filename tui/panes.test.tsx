@@ -19,7 +19,7 @@ import { parseScenario } from '../sim/scenario.js';
 import { TraceReader } from '../trace/reader.js';
 import { initZstd } from '../trace/zstd.js';
 import { DiffApp } from './diff-app.js';
-import { KEY, openApp, tick, type Harness } from './harness.js';
+import { KEY, openApp, tick, writeKeys, type Harness } from './harness.js';
 import { openPoints, type CodeBytes, type Point, type PointSource, type PointTarget } from './replay-point.js';
 import { TimelineSource } from './source.js';
 import { writeSynthetic } from './test-trace.js';
@@ -469,19 +469,15 @@ describe('diff mode', () => {
       '    13 timer   timer deadline=18000          12 timer   timer deadline=18000',
       'row 11/40  region 1/2 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~',
     ]);
-    r.stdin.write('n');
-    await tick();
+    await writeKeys(r, 'n');
     expect(lines()[9]).toBe('row 26/40  region 2/2  ? help  n/N region  ↑↓ PgUp PgDn Home End  q quit');
     expect(lines().slice(1).filter((l) => / ~ /.test(l))).toEqual(['    25 console console "line 25 of d2~ ~     24 console console "other\\n"']);
-    r.stdin.write('n');
-    await tick();
+    await writeKeys(r, 'n');
     expect(lines()[9]).toBe('row 26/40  region 2/2  no later differing region');
-    r.stdin.write('N');
-    await tick();
+    await writeKeys(r, 'N');
     expect(lines()[9]).toBe('row 11/40  region 1/2 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~');
     // Keys arriving in one read apply one by one.
-    r.stdin.write('nn');
-    await tick();
+    await writeKeys(r, 'nn');
     expect(lines()[9]).toBe('row 26/40  region 2/2  no later differing region');
     r.unmount();
   });
@@ -494,8 +490,7 @@ describe('diff mode', () => {
     await tick();
     const lines = (): string[] => (r.lastFrame() ?? '').split('\n').map((l) => l.trimEnd());
     const timelines = lines();
-    r.stdin.write('?');
-    await tick();
+    await writeKeys(r, '?');
     expect(lines()).toEqual([
       `── help: diff mode ${'─'.repeat(61)}`,
       '↑/↓ k/j  move        PgUp/PgDn  page       Home/End g/G  first/last',
@@ -505,14 +500,11 @@ describe('diff mode', () => {
       '', '', '', '',
       'row 11/40  region 1/1 (first divergence)  ? help  n/N region  ↑↓ PgUp PgDn Home~',
     ]);
-    r.stdin.write('?');
-    await tick();
+    await writeKeys(r, '?');
     expect(lines()).toEqual(timelines);
-    r.stdin.write('?');
-    await tick();
+    await writeKeys(r, '?');
     expect(lines()[0]).toMatch(/^── help: diff mode/);
-    r.stdin.write('\x1b');
-    await tick();
+    await writeKeys(r, '\x1b');
     expect(lines()).toEqual(timelines);
     r.unmount();
   });

@@ -139,7 +139,7 @@ export class TimelineSource {
 
   /** The symbol of an event's location: inside a hypercall, its caller (replay/symbols.ts eventLocation). */
   where(e: SimEvent): string {
-    if (e.dom < 0) return '';
+    if (e.dom < 0 || e.vcpu < 0) return '';
     return symbolize(this.symbols, e.dom, eventLocation(e));
   }
 

@@ -214,6 +214,12 @@ long evtchn_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port)
     return rc ? rc : (long)op.local_port;
 }
 
+long evtchn_close(evtchn_port_t port)
+{
+    struct evtchn_close op = { .port = port };
+    return HYPERVISOR_event_channel_op(EVTCHNOP_close, &op);
+}
+
 long evtchn_send(evtchn_port_t port)
 {
     struct evtchn_send op = { .port = port };

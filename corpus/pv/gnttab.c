@@ -69,6 +69,11 @@ int gnttab_end_access(grant_ref_t ref)
     }
 }
 
+int gnttab_in_use(grant_ref_t ref)
+{
+    return (READ_ONCE(gnttab[ref].flags) & (GTF_reading | GTF_writing)) != 0;
+}
+
 int gnttab_map(void *va, domid_t domid, grant_ref_t ref, int readonly, grant_handle_t *handle)
 {
     struct gnttab_map_grant_ref op = {

@@ -7,14 +7,14 @@
  * trap paths save no XMM state). Every scenario names kernels that exist.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { ElfType, parseElf, SegmentType, SymbolType, type ElfFile } from '../../sim/elf.js';
-import { kernelPath, parseScenario } from '../../sim/scenario.js';
+import { diskPath, kernelPath, parseScenario } from '../../sim/scenario.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PV_SRC = join(ROOT, 'corpus', 'pv');
@@ -22,7 +22,7 @@ const PV_OUT = join(ROOT, 'build', 'corpus', 'pv');
 const SCENARIOS = join(ROOT, 'corpus', 'scenarios');
 
 /** Must match PV_GUESTS in corpus/build.mjs. */
-const KERNELS = ['hello', 'timer', 'pingpong', 'gntcopy', 'fault', 'crash', 'ringpair'] as const;
+const KERNELS = ['hello', 'timer', 'pingpong', 'gntcopy', 'fault', 'crash', 'ringpair', 'blkfront'] as const;
 /** The compute guests' PV flavour (COMPUTE_GUESTS in corpus/build.mjs), all
  * with the kmain of this adapter; compute-pv.test.ts runs them. */
 const COMPUTE_ADAPTER = 'compute-main';
@@ -221,6 +221,11 @@ describe('scenarios', () => {
 
     it('passes the scenario loader', () => {
       expect(() => parseScenario(sc, join(SCENARIOS, file))).not.toThrow();
+    });
+
+    it('references disk images that are built', () => {
+      const loaded = parseScenario(sc, join(SCENARIOS, file));
+      for (const d of loaded.domains) for (const disk of d.disks) expect(existsSync(diskPath(loaded, disk.target)), disk.target).toBe(true);
     });
 
     it('references kernels that are built', () => {

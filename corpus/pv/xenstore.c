@@ -195,6 +195,12 @@ int xs_write(const char *path, const char *value)
     return n < 0 ? n : 0;
 }
 
+int xs_rm(const char *path)
+{
+    int n = xs_talk_path(XS_RM, path);
+    return n < 0 ? n : 0;
+}
+
 int xs_directory(const char *path, char *buf, size_t len)
 {
     int n = xs_talk_path(XS_DIRECTORY, path);
@@ -258,6 +264,31 @@ void xs_wait_watch(const char *token, char *path, size_t len)
         xs_recv(&msg);
         if (msg.type == XS_WATCH_EVENT)
             queue_watch_event(&msg);
+    }
+}
+
+int xs_watch_fired(const char *token)
+{
+    struct xenstore_domain_interface *intf = xs_intf;
+
+    for (;;) {
+        for (unsigned int i = 0; i < WATCH_QUEUE_LEN; i++)
+            if (watch_queue[i].used && strcmp(watch_queue[i].token, token) == 0)
+                return 1;
+        /* Take a message off the ring only when all of it is there (no waiting). */
+        uint32_t cons = intf->rsp_cons;
+        uint32_t avail = READ_ONCE(intf->rsp_prod) - cons;
+        rmb();   /* rsp_prod before the bytes it covers */
+        struct xsd_sockmsg hdr;
+        if (avail < sizeof(hdr) || avail > XENSTORE_RING_SIZE)
+            return 0;
+        for (unsigned int k = 0; k < sizeof(hdr); k++)
+            ((char *)&hdr)[k] = intf->rsp[MASK_XENSTORE_IDX(cons + k)];
+        if (avail - sizeof(hdr) < hdr.len)
+            return 0;
+        xs_recv(&hdr);
+        if (hdr.type == XS_WATCH_EVENT)
+            queue_watch_event(&hdr);
     }
 }
 

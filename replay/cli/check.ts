@@ -4,21 +4,22 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ScenarioError, type Scenario } from '../../sim/scenario.js';
-import { initZstd } from '../../trace/zstd.js';
-import { bisect, checkScenario, withImage } from '../bisect.js';
-import { renderDiff } from '../diff-render.js';
+import type { Scenario } from '../../sim/scenario.js';
 import { positiveInt, UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
 import { checkImageNames, inputFile, seedOption } from './inputs.js';
 import { loadInput } from './run.js';
 
+/** What both commands run on: the simulator, the recorder and the diff, loaded when one of them runs. */
+const load = () => Promise.all([import('../../sim/scenario.js'), import('../../trace/zstd.js'), import('../bisect.js'), import('../diff-render.js')]);
+
 type CheckOpts = { against?: string; expect?: string[]; maxInsns?: string; image?: string[]; seed?: string };
 
-function scenarioOf(input: string, o: CheckOpts): Scenario {
+async function scenarioOf(input: string, o: CheckOpts): Promise<Scenario> {
+  const [{ ScenarioError }, , { withImage }] = await load();
   let s: Scenario | null;
   try {
-    s = loadInput(input, {});
+    s = await loadInput(input, {});
   } catch (e) {
     if (e instanceof ScenarioError) throw new UsageError(e.message);
     throw e;
@@ -49,8 +50,9 @@ export function registerCheck(program: Command): void {
     .option('--image <name=path...>', 'kernel image for a domain')
     .option('--seed <n>', 'seed (overrides the scenario)')
     .action(async (input: string, o: CheckOpts) => {
+      const [, { initZstd }, { checkScenario }, { renderDiff }] = await load();
       await initZstd();
-      const s = scenarioOf(input, o);
+      const s = await scenarioOf(input, o);
       const opts = common(o);
       if (o.against !== undefined) inputFile(o.against, 'a trace file');
       const r = await checkScenario(s, opts);
@@ -70,8 +72,9 @@ export function registerCheck(program: Command): void {
     .option('--max-insns <n>', 'instruction budget')
     .option('--seed <n>', 'seed (overrides the scenario)')
     .action(async (input: string, o: CheckOpts & { images: string[]; domain?: string }) => {
+      const [, { initZstd }, { bisect }, { renderDiff }] = await load();
       await initZstd();
-      const s = scenarioOf(input, o);
+      const s = await scenarioOf(input, o);
       const opts = common(o);
       if (o.against !== undefined) inputFile(o.against, 'a trace file');
       const domain = o.domain ?? s.domains[0]!.name;

@@ -3,18 +3,10 @@
  * equivalent, 1 different, 2 bad input).
  */
 import type { Command } from 'commander';
-import { TraceError, type TraceReader } from '../../trace/reader.js';
-import { initZstd } from '../../trace/zstd.js';
-import { diffTraces } from '../diff.js';
-import { renderDiff } from '../diff-render.js';
-import { partingOfTraces } from '../parting.js';
-import { FIELD_NAMES } from '../normalize.js';
-import { loadSymbols } from '../symbols.js';
+import type { TraceReader } from '../../trace/reader.js';
 import { positiveInt, UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
 import { checkImages, headerDomains, imageProblem } from './inputs.js';
-import { symbolOverrides } from './symbol-args.js';
-import { openTrace } from './trace-cmds.js';
 
 type DiffOpts = { ignore?: string; json?: boolean; replay: boolean; maxSteps: string; context: string; regions: string; window: string; image?: string[]; imageA?: string[]; imageB?: string[]; symbols?: string[] };
 
@@ -63,7 +55,8 @@ function decodedNames(v: unknown, out: Set<string>): void {
  * of the fixed fields or a decoded field that occurs in one of the traces
  * (read until all are found: a misspelt name costs a read of both).
  */
-function checkIgnore(ignore: string[], readers: TraceReader[], paths: string[]): void {
+async function checkIgnore(ignore: string[], readers: TraceReader[], paths: string[]): Promise<void> {
+  const [{ TraceError }, { FIELD_NAMES }] = await Promise.all([import('../../trace/reader.js'), import('../normalize.js')]);
   const fixed = new Set(FIELD_NAMES);
   const wanted = new Set(ignore.flatMap(parts).filter((p) => !fixed.has(p)));
   if (wanted.size === 0) return;
@@ -104,7 +97,9 @@ export function registerDiff(program: Command): void {
     .option('--json', 'print the report as JSON')
     .addHelpText('after', FIELD_HELP)
     .action(async (pa: string, pb: string, o: DiffOpts) => {
-      await initZstd();
+      const [{ TraceError }, { diffTraces }, { renderDiff }, { FIELD_NAMES }, { loadSymbols }, { symbolOverrides }, { openTrace }] = await Promise.all([
+        import('../../trace/reader.js'), import('../diff.js'), import('../diff-render.js'), import('../normalize.js'), import('../symbols.js'), import('./symbol-args.js'), import('./trace-cmds.js'),
+      ]);
       const ignore = (o.ignore ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
       for (const f of ignore) {
         if (f === 'kind') throw new UsageError(`--ignore: 'kind' cannot be ignored (events of different kinds never match)`);
@@ -114,9 +109,9 @@ export function registerDiff(program: Command): void {
       const regions = nonNegative('--regions', o.regions);
       const window = positiveInt('--window', o.window);
       const maxSteps = positiveInt('--max-steps', o.maxSteps);
-      const ra = openTrace(pa);
-      const rb = openTrace(pb);
-      checkIgnore(ignore, [ra, rb], [pa, pb]);
+      const ra = await openTrace(pa);
+      const rb = await openTrace(pb);
+      await checkIgnore(ignore, [ra, rb], [pa, pb]);
       const both = imageOverrides(o.image);
       const [da, db] = [headerDomains(ra.header), headerDomains(rb.header)];
       checkImages(both, [...da, ...db.filter((d) => !da.some((x) => x.name === d.name))], `${pa} or ${pb}`, (p) => imageProblem(p, false));
@@ -133,6 +128,7 @@ export function registerDiff(program: Command): void {
         report = diffTraces(ra, rb, { ignore, context, window, symbols: [sa, sb] });
         // Where execution parts: replay both runs to the divergent vCPU's last common event and step them together.
         if (!report.equal && o.replay) {
+          const { partingOfTraces } = await import('../parting.js');
           const { parting, note } = partingOfTraces(report, { path: pa, reader: ra, symbols: sa, overrides: oa }, { path: pb, reader: rb, symbols: sb, overrides: ob }, maxSteps);
           report.parting = parting;
           if (note !== null) report.notes.push(note);

@@ -6,15 +6,9 @@
  */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { TraceError } from '../../trace/reader.js';
-import { initZstd } from '../../trace/zstd.js';
-import { PerfettoExporter, perfettoText, scenarioDomains } from '../export-perfetto.js';
-import { loadSymbols } from '../symbols.js';
 import { UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
 import { checkImages, domainOption, imageProblem, outputFile, seqRange } from './inputs.js';
-import { symbolOverrides } from './symbol-args.js';
-import { openTrace } from './trace-cmds.js';
 
 type ExportOpts = { perfetto: string; from?: string; to?: string; dom?: string; image?: string[]; symbols?: string[] };
 
@@ -52,8 +46,10 @@ export function registerExport(program: Command): void {
     .option('--image <name=path...>', 'kernel image for a domain, to symbolize RIPs')
     .option('--symbols <name=path...>', 'symbol file for a domain: System.map, unstripped vmlinux, or a kernel with kallsyms (default: the recorded one, else the image\'s own)')
     .action(async (path: string, o: ExportOpts) => {
-      await initZstd();
-      const r = openTrace(path);
+      const [{ TraceError }, { PerfettoExporter, perfettoText, scenarioDomains }, { loadSymbols }, { symbolOverrides }, { openTrace }] = await Promise.all([
+        import('../../trace/reader.js'), import('../export-perfetto.js'), import('../symbols.js'), import('./symbol-args.js'), import('./trace-cmds.js'),
+      ]);
+      const r = await openTrace(path);
       const { from, end } = seqRange(o.from, o.to);
       const to = end - 1;
       const domains = scenarioDomains(r.header);

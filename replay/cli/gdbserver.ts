@@ -8,8 +8,6 @@
  * reaches a long continue (replay/gdb/threaded.ts).
  */
 import type { Command } from 'commander';
-import { EarlyInput, serve, serveTcp } from '../gdb/server.js';
-import { startReplayWorker } from '../gdb/threaded.js';
 import { UsageError } from './errors.js';
 
 export type GdbOptions = { port?: string; stdio?: boolean; at?: string; image?: string[]; debugProtocol?: boolean };
@@ -30,6 +28,7 @@ export function registerGdbserver(program: Command): void {
 /** Open the trace and serve one gdb connection. */
 export async function gdbserverCommand(path: string, o: GdbOptions): Promise<void> {
   if (o.stdio === true && o.port !== undefined) throw new UsageError('give --port or --stdio, not both');
+  const [{ EarlyInput, serve, serveTcp }, { startReplayWorker }] = await Promise.all([import('../gdb/server.js'), import('../gdb/threaded.js')]);
   const early = o.stdio === true ? new EarlyInput(process.stdin, process.stdout) : undefined;
   const port = o.port === undefined ? 1234 : Number(o.port);
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got '${o.port}'`);

@@ -101,14 +101,14 @@ export function seqRange(from: string | undefined, to: string | undefined): { fr
 export type DomainInfo = { id: number; name: string };
 
 /** The domains a trace header names, numbered 1.. in order. */
-export function headerDomains(h: { scenarioJson: string; images: Array<{ domain: string }> }): DomainInfo[] {
+export function headerDomains(h: { scenarioJson: string; images: Array<{ domain: string; role: string }> }): DomainInfo[] {
   try {
     const s = JSON.parse(h.scenarioJson) as { domains?: Array<{ name?: unknown }> };
     if (Array.isArray(s.domains)) return s.domains.map((d, k) => ({ id: k + 1, name: typeof d?.name === 'string' ? d.name : `dom${k + 1}` }));
   } catch {
     // fall back to the image list
   }
-  return h.images.map((img, k) => ({ id: k + 1, name: img.domain }));
+  return h.images.filter((img) => (img.role || 'kernel') === 'kernel').map((img, k) => ({ id: k + 1, name: img.domain }));
 }
 
 const listDomains = (ds: DomainInfo[]): string => ds.map((d) => (d.id < 0 ? d.name : `${d.id} ${d.name}`)).join(', ') || 'none';

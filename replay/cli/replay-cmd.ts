@@ -10,19 +10,12 @@
 import type { Command } from 'commander';
 import type { SimEvent } from '../../sim/events.js';
 import type { TraceEvent } from '../../trace/columns.js';
-import { TraceError } from '../../trace/reader.js';
-import { initZstd } from '../../trace/zstd.js';
-import { ScenarioError } from '../../sim/scenario.js';
-import { ReplaySession, type Divergence, type MachineView } from '../session.js';
-import { fpuItems } from '../session-view.js';
-import { eventLocation, stackText, symbolize, type Symbols } from '../symbols.js';
+import { consoleLinesOf, consoleLineText } from '../console-text.js';
+import type { Divergence, MachineView, ReplaySession } from '../session.js';
+import { eventLocation, stackText, symbolize, type Symbols } from '../symbolize.js';
 import { imageOverrides, UsageError } from './errors.js';
 import { checkImages, headerDomains, imageProblem } from './inputs.js';
 import { line, openTrace } from './trace-cmds.js';
-import { symbolOverrides } from './symbol-args.js';
-import { consoleLinesOf, consoleLineText } from '../console-text.js';
-import { checkVcpu, parseWatch, watchJson, watchPoint, watchReport } from './watch.js';
-import { parseBreak, stopReport } from './break.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 /** Exit code of a replay whose trace is incomplete and whose recorded prefix matched. */
@@ -47,8 +40,12 @@ export function registerReplay(program: Command): void {
         const { gdbserverCommand } = await import('./gdbserver.js');
         return gdbserverCommand(path, { ...(typeof o.gdb === 'string' ? { port: o.gdb } : {}), ...(o.image ? { image: o.image } : {}) });
       }
-      await initZstd();
-      const reader = openTrace(path);
+      // The simulator loads while the trace is opened.
+      const loading = Promise.all([
+        import('../../trace/reader.js'), import('../../sim/scenario.js'), import('../session.js'), import('./symbol-args.js'), import('./watch.js'), import('./break.js'),
+      ]);
+      const reader = await openTrace(path);
+      const [{ TraceError }, { ScenarioError }, { ReplaySession }, { symbolOverrides }, { checkVcpu, parseWatch, watchJson, watchPoint, watchReport }, { parseBreak, stopReport }] = await loading;
       const images = imageOverrides(o.image);
       checkImages(images, headerDomains(reader.header), path, (p) => imageProblem(p, true));
       let session;
@@ -64,10 +61,10 @@ export function registerReplay(program: Command): void {
       if (o.watch !== undefined && o.break !== undefined) throw new UsageError('give --watch or --break, not both');
       if (o.break !== undefined) {
         const bps = o.break.flatMap((b) => parseBreak(session, b));
-        breakFrom(session, o.to, o.reverse === true);
+        await breakFrom(session, o.to, o.reverse === true);
         const { stop, view } = session.run({ direction: o.reverse ? 'backward' : 'forward', breakpoints: bps, watches: [], step: null, skip: true });
         const text = stopReport(session, stop);
-        process.stdout.write(o.json ? `${JSON.stringify({ stop, view }, (_, v) => (typeof v === 'bigint' ? hex(v) : v), 2)}\n` : `${text}${stop.why === 'end' || stop.why === 'start' ? '' : printView(view, session.symbols)}`);
+        process.stdout.write(o.json ? `${JSON.stringify({ stop, view }, (_, v) => (typeof v === 'bigint' ? hex(v) : v), 2)}\n` : `${text}${stop.why === 'end' || stop.why === 'start' ? '' : await printView(view, session.symbols)}`);
         return;
       }
       if (o.watch !== undefined) {
@@ -95,7 +92,7 @@ export function registerReplay(program: Command): void {
           if (seq >= n) throw new UsageError(`${past}: ${n === 0 ? 'it holds no event' : `its last ${r.complete ? '' : 'recorded '}event is ${n - 1}`}`);
           view = session.seek(seq);
         } else throw new UsageError(`--to expects SEQ or icount:DOM.VCPU:N, got '${o.to}'`);
-        process.stdout.write(o.json ? `${JSON.stringify(view, (_, v) => (typeof v === 'bigint' ? hex(v) : v), 2)}\n` : printView(view, session.symbols));
+        process.stdout.write(o.json ? `${JSON.stringify(view, (_, v) => (typeof v === 'bigint' ? hex(v) : v), 2)}\n` : await printView(view, session.symbols));
         return;
       }
       const t0 = process.hrtime.bigint();
@@ -112,7 +109,8 @@ export function registerReplay(program: Command): void {
 }
 
 /** Put the cursor where a --break run starts: --to (an event or an instruction point), else the start (the end going back). */
-function breakFrom(session: ReplaySession, to: string | undefined, reverse: boolean): void {
+async function breakFrom(session: ReplaySession, to: string | undefined, reverse: boolean): Promise<void> {
+  const { checkVcpu } = await import('./watch.js');
   if (to === undefined) {
     if (reverse) session.seek(Number.MAX_SAFE_INTEGER);
     return;
@@ -131,7 +129,7 @@ function breakFrom(session: ReplaySession, to: string | undefined, reverse: bool
 export function report(d: Divergence, syms: Symbols): string {
   const ev = d.actual ?? d.expected!;
   const at = eventLocation(ev);
-  const out = [`divergence at event ${d.seq} (dom ${ev.dom} vcpu ${ev.vcpu}, icount ${ev.icount}, ${ev.dom < 0 ? 'xen' : symbolize(syms, ev.dom, at)})`];
+  const out = [`divergence at event ${d.seq} (dom ${ev.dom} vcpu ${ev.vcpu}, icount ${ev.icount}, ${ev.dom < 0 ? 'xen' : ev.vcpu < 0 ? `dom${ev.dom}` : symbolize(syms, ev.dom, at)})`];
   out.push(`  expected  ${d.expected ? line(d.expected as SimEvent, syms).trim() : '(the recorded run had ended)'}`);
   out.push(`  actual    ${d.actual ? line(d.actual as SimEvent, syms).trim() : '(the replay ended here)'}`);
   if (d.fields.length > 0) {
@@ -149,7 +147,8 @@ export function report(d: Divergence, syms: Symbols): string {
   return `${out.join('\n')}\n`;
 }
 
-export function printView(v: MachineView, syms: Symbols): string {
+export async function printView(v: MachineView, syms: Symbols): Promise<string> {
+  const { fpuItems } = await import('../session-view.js');
   const out = [`machine at event ${v.seq}, virtual time ${(v.time / 1000).toFixed(3)} us`];
   for (const c of v.vcpus) {
     out.push(`d${c.dom}v${c.vcpu} ${c.state} ${c.kernelMode ? 'kernel' : 'user'} icount ${c.icount} rip ${hex(c.rip)} ${symbolize(syms, c.dom, c.rip)} rflags ${hex(c.rflags)}`);

@@ -9,23 +9,16 @@
  * bare core instead. With no argument it runs the built-in default scenario.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { runFlat, type FlatResult } from '../../sim/cpu/flat.js';
-import { ElfError, parseElf } from '../../sim/elf.js';
+import type { FlatResult } from '../../sim/cpu/flat.js';
+import type { SimEvent } from '../../sim/events.js';
 import type { RunSummary } from '../../sim/machine.js';
-import { parseScenario, ScenarioError, singleKernel, type Scenario } from '../../sim/scenario.js';
-import { MAX_MACHINE_MIB } from '../../sim/xen/frames.js';
+import { ROOT } from '../../sim/package-info.js';
+import type { Scenario } from '../../sim/scenario.js';
+import type { KernelImage } from '../image/kernel-image.js';
 import { positiveInt, UsageError } from './errors.js';
 import { inputFile, rangeOption, seedOption } from './inputs.js';
-import { ImageError, kernelImage, type KernelImage } from '../image/kernel-image.js';
-import type { SimEvent } from '../../sim/events.js';
-import { ConsoleLines, consoleLineText } from '../console-text.js';
-import { kernelTable, symbolFileTable } from '../image/symbol-table.js';
-import { checkExpect, domainFiles, runScenario } from '../scenario-run.js';
-import { checkSymbolFile } from './symbol-args.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULT_SCENARIO = `${ROOT}corpus/scenarios/pingpong.json`;
 
 type RunOpts = { maxInsns?: string; mem?: string; vcpus?: string; seed?: string; cmdline?: string; ramdisk?: string; symbols?: string; json?: boolean; bare?: boolean };
@@ -65,7 +58,7 @@ export const seedOf = (o: { seed?: string }): number | undefined => (o.seed === 
 const MAX_BARE_MIB = 4096;
 
 /** Load a scenario file, or wrap a PV kernel as one; null for a non-PV ELF (flat harness). */
-export function loadInput(path: string, opts: RunOpts): Scenario | null {
+export async function loadInput(path: string, opts: RunOpts): Promise<Scenario | null> {
   const bytes = readFile(path);
   if (path.endsWith('.json')) {
     for (const [flag, v] of [['--ramdisk', opts.ramdisk], ['--symbols', opts.symbols]] as const) {
@@ -77,8 +70,11 @@ export function loadInput(path: string, opts: RunOpts): Scenario | null {
     } catch (e) {
       throw new UsageError(`${path}: not valid JSON: ${(e as Error).message}`);
     }
-    return parseScenario(json, path);
+    return (await import('../../sim/scenario.js')).parseScenario(json, path);
   }
+  const [{ ElfError, parseElf }, { singleKernel }, { MAX_MACHINE_MIB }, { ImageError, kernelImage }, { checkSymbolFile }] = await Promise.all([
+    import('../../sim/elf.js'), import('../../sim/scenario.js'), import('../../sim/xen/frames.js'), import('../image/kernel-image.js'), import('./symbol-args.js'),
+  ]);
   let k: KernelImage;
   try {
     k = kernelImage(bytes);
@@ -120,7 +116,8 @@ export function kernelOptions(paths: string[], opts: RunOpts): void {
   }
 }
 
-export function runCommand(inputs: string[], opts: RunOpts): void {
+export async function runCommand(inputs: string[], opts: RunOpts): Promise<void> {
+  const { ScenarioError } = await import('../../sim/scenario.js');
   const paths = inputs.length > 0 ? inputs : [DEFAULT_SCENARIO];
   seedOf(opts);
   kernelOptions(paths, opts);
@@ -128,18 +125,19 @@ export function runCommand(inputs: string[], opts: RunOpts): void {
   for (const path of paths) {
     let scenario: Scenario | null;
     try {
-      scenario = opts.bare ? (readFile(path), null) : loadInput(path, opts);
+      scenario = opts.bare ? (readFile(path), null) : await loadInput(path, opts);
     } catch (e) {
       if (e instanceof ScenarioError) throw new UsageError(e.message);
       throw e;
     }
-    if (scenario === null) failed = runFlatImage(path, opts) || failed;
-    else failed = runPv(scenario, opts) || failed;
+    if (scenario === null) failed = (await runFlatImage(path, opts)) || failed;
+    else failed = (await runPv(scenario, opts)) || failed;
   }
   if (failed) process.exitCode = 1;
 }
 
-function runPv(s: Scenario, opts: RunOpts): boolean {
+async function runPv(s: Scenario, opts: RunOpts): Promise<boolean> {
+  const [{ checkExpect, runScenario }, { ConsoleLines, consoleLineText }] = await Promise.all([import('../scenario-run.js'), import('../console-text.js')]);
   const maxInsns = opts.maxInsns === undefined ? undefined : positiveInt('--max-insns', opts.maxInsns);
   const seed = seedOf(opts);
   // Consoles as they are written: each domain's PV console and its console_io lines, in order.
@@ -158,7 +156,7 @@ function runPv(s: Scenario, opts: RunOpts): boolean {
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ scenario: s.name, ...summary, problems }, null, 2)}\n`);
   } else {
-    for (const [dom, e] of crashes) process.stdout.write(`[${names.get(dom)}] ${e.text} (${crashSymbol(s, dom - 1, e.rip)})\n`);
+    for (const [dom, e] of crashes) process.stdout.write(`[${names.get(dom)}] ${e.text} (${await crashSymbol(s, dom - 1, e.rip)})\n`);
     process.stdout.write(`\n${s.name}: ${summary.stop}, ${summary.instructions} instructions, virtual time ${(summary.time / 1e6).toFixed(3)} ms, ${(summary.instructions / seconds / 1e6).toFixed(1)} MIPS, ${summary.events} events\n`);
     process.stdout.write('domain        id  state     reason     instructions\n');
     for (const d of summary.domains) {
@@ -181,7 +179,8 @@ export function pvFailed(s: Scenario, summary: RunSummary, problems: string[]): 
 }
 
 /** Where a domain crashed, by the names its symbol file or kernel gives (the address if none). */
-function crashSymbol(s: Scenario, k: number, rip: bigint): string {
+async function crashSymbol(s: Scenario, k: number, rip: bigint): Promise<string> {
+  const [{ domainFiles }, { kernelImage }, { kernelTable, symbolFileTable }] = await Promise.all([import('../scenario-run.js'), import('../image/kernel-image.js'), import('../image/symbol-table.js')]);
   const f = domainFiles(s, k);
   try {
     const t = f.symbols !== undefined ? symbolFileTable(new Uint8Array(readFileSync(f.symbols))) : kernelTable(kernelImage(new Uint8Array(readFileSync(f.kernel))).elf);
@@ -193,7 +192,8 @@ function crashSymbol(s: Scenario, k: number, rip: bigint): string {
   return `0x${rip.toString(16)}`;
 }
 
-function runFlatImage(path: string, opts: RunOpts): boolean {
+async function runFlatImage(path: string, opts: RunOpts): Promise<boolean> {
+  const [{ runFlat }, { ElfError }] = await Promise.all([import('../../sim/cpu/flat.js'), import('../../sim/elf.js')]);
   const maxInsns = positiveInt('--max-insns', opts.maxInsns ?? '2000000000');
   const memory = rangeOption('--mem', opts.mem ?? '16', 1, MAX_BARE_MIB, 'MiB for --bare') * 2 ** 20;
   const t0 = process.hrtime.bigint();

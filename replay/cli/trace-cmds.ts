@@ -1,21 +1,16 @@
 /**
- * `xenrr record`, `xenrr dump`, `xenrr info`.
+ * `xenrr record`, `xenrr dump`, `xenrr info`. The trace reader and the
+ * simulator are imported by the commands that use them, when they run.
  */
 import type { Command } from 'commander';
 import type { SimEvent } from '../../sim/events.js';
-import { ScenarioError } from '../../sim/scenario.js';
-import { TraceError, TraceReader } from '../../trace/reader.js';
-import { initZstd } from '../../trace/zstd.js';
-import { FRAME_HEADER } from '../../trace/schema.js';
+import type { TraceReader } from '../../trace/reader.js';
 import { KIND_ALIASES, summary } from '../format.js';
-import { headerIdentity, imageName } from '../images.js';
-import { CHECKPOINT_INSNS, record } from '../record.js';
-import { eventLocation, loadSymbols, stackText, symbolize, type Symbols } from '../symbols.js';
+import { CHECKPOINT_INSNS } from '../record-defaults.js';
+import { eventLocation, stackText, symbolize, type Symbols } from '../symbolize.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
-import { checkExpect } from '../scenario-run.js';
 import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
 import { addKernelOptions, DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
-import { symbolOverrides } from './symbol-args.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 /** How checkpoints were spaced, for `info`: " (every N events or M instructions)", or nothing. */
@@ -24,9 +19,11 @@ const spacing = (events: number, insns: number): string => {
   return by.length > 0 ? ` (every ${by.join(' or ')})` : '';
 };
 
-/** Open a trace file, or a one-line error (missing, a directory, damaged). */
-export function openTrace(path: string): TraceReader {
+/** Open a trace file (zstd ready), or a one-line error (missing, a directory, damaged). */
+export async function openTrace(path: string): Promise<TraceReader> {
   inputFile(path, 'a trace file');
+  const [{ TraceError, TraceReader }, { initZstd }] = await Promise.all([import('../../trace/reader.js'), import('../../trace/zstd.js')]);
+  await initZstd();
   try {
     return TraceReader.open(path);
   } catch (e) {
@@ -49,9 +46,10 @@ export function registerTraceCommands(program: Command): void {
   )
     .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string }) => {
       kernelOptions([input], o);
+      const [{ ScenarioError }, { record }, { checkExpect }] = await Promise.all([import('../../sim/scenario.js'), import('../record.js'), import('../scenario-run.js')]);
       let s;
       try {
-        s = loadInput(input, o);
+        s = await loadInput(input, o);
       } catch (e) {
         if (e instanceof ScenarioError) throw new UsageError(e.message);
         throw e;
@@ -98,7 +96,7 @@ export function registerTraceCommands(program: Command): void {
     .command('dump')
     .description('print a trace, one line per event')
     .argument('<trace>', 'trace file')
-    .option('--dom <n>', 'only this domain (id or name; xen: the hypervisor\'s own events)')
+    .option('--dom <n>', 'only this domain (id or name; xen: the hypervisor\'s own events; 0 or dom0: dom0\'s services)')
     .option('--kind <list>', `only these kinds (${Object.keys(KIND_ALIASES).join(',')})`)
     .option('--from <seq>', 'first sequence number')
     .option('--to <seq>', 'last sequence number (inclusive)')
@@ -107,11 +105,11 @@ export function registerTraceCommands(program: Command): void {
     .option('--stacks', 'under each event raised in a hypercall, the guest call stack (frame pointers)')
     .option('--json', 'one JSON object per line')
     .action(async (path: string, o: { dom?: string; kind?: string; from?: string; to?: string; json?: boolean; stacks?: boolean; image?: string[]; symbols?: string[] }) => {
-      await initZstd();
-      const r = openTrace(path);
+      const r = await openTrace(path);
+      const [{ TraceError }, { loadSymbols }, { symbolOverrides }] = await Promise.all([import('../../trace/reader.js'), import('../symbols.js'), import('./symbol-args.js')]);
       const domains = headerDomains(r.header);
-      // Xen's own events (timers between slices...) are shown as `xen`, and filtered so.
-      const dom = o.dom === undefined ? null : domainOption(o.dom === '-1' ? 'xen' : o.dom, [...domains, { id: -1, name: 'xen' }], path).id;
+      // Xen's own events (timers between slices...) are shown as `xen`, and filtered so; dom0's services' (its backends' xenstore requests, notifications) as d0.
+      const dom = o.dom === undefined ? null : domainOption(o.dom === '-1' ? 'xen' : o.dom, [{ id: 0, name: 'dom0' }, ...domains, { id: -1, name: 'xen' }], path).id;
       let kinds: Set<string> | null = null;
       if (o.kind) {
         kinds = new Set();
@@ -145,8 +143,8 @@ export function registerTraceCommands(program: Command): void {
     .argument('<trace>', 'trace file')
     .option('--json', 'print as JSON')
     .action(async (path: string, o: { json?: boolean }) => {
-      await initZstd();
-      const r = openTrace(path);
+      const r = await openTrace(path);
+      const [{ headerIdentity, imageName }, { FRAME_HEADER }] = await Promise.all([import('../images.js'), import('../../trace/schema.js')]);
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       const damage = r.integrity();
       for (const w of damage.slice(0, 5)) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
@@ -162,7 +160,7 @@ export function registerTraceCommands(program: Command): void {
       const info = {
         file: path, complete: r.complete, damage, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
         scenario: id.name, scenarioSha256: id.sha256, seed: r.header.seed,
-        images: r.header.images.map((i, k) => ({ role: i.role, domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
+        images: r.header.images.map((i, k) => ({ role: i.role || 'kernel', domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
         chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery, checkpointInsns: r.header.checkpointInsns ?? 0,
         checkpointBytes, pageStore,
@@ -196,7 +194,8 @@ export function line(e: SimEvent, syms: Symbols, stacks = false): string {
   const where = e.dom < 0 ? 'xen' : `d${e.dom}v${e.vcpu < 0 ? '-' : e.vcpu}`;
   const t = (e.time / 1000).toFixed(3).padStart(12);
   // Inside a hypercall an event is shown at the hypercall's caller: the RIP itself is in the hypercall page.
-  const sym = e.dom < 0 ? '' : symbolize(syms, e.dom, eventLocation(e));
+  // Events without a vCPU (Xen's own, dom0's services) have no guest location.
+  const sym = e.dom < 0 || e.vcpu < 0 ? '' : symbolize(syms, e.dom, eventLocation(e));
   const text = `${String(e.seq).padStart(8)} ${t}us ${where.padEnd(6)} ${sym.padEnd(28)} ${summary(e)}`;
   return stacks && e.stack !== undefined && e.dom >= 0 ? `${text}\n${' '.repeat(34)}stack ${stackText(syms, e.dom, e.stack).join(' <- ')}` : text;
 }

@@ -102,9 +102,15 @@ const BAD: Array<[string[], string | RegExp]> = [
   [['run', HELLO, '--mem', '64'], 'xenrr: --mem applies to a kernel run alone; a scenario sets memoryMiB for each of its domains'],
   [['record', HELLO, '--cmdline', 'quiet', '-o', `${D}/c.xrr`], 'xenrr: --cmdline applies to a kernel run alone; a scenario sets cmdline for each of its domains'],
   [['record', HELLO, '--checkpoint-insns', 'many', '-o', `${D}/ci.xrr`], "xenrr: --checkpoint-insns must be a positive integer, got 'many'"],
+  // Disks: names xl takes, images that exist, one device per number.
+  [['run', `${D}/disk-vdev.json`], `xenrr: ${D}/disk-vdev.json: domains.0.disks.0.vdev: must be a virtual disk name xl accepts (xvda, xvdb1, hda, sda, d0p1, ...)`],
+  [['run', `${D}/disk-mode.json`], `xenrr: ${D}/disk-mode.json: domains.0.disks.0.mode: must be "r", "w" or "w!"`],
+  [['run', `${D}/disk-format.json`], `xenrr: ${D}/disk-format.json: domains.0.disks.0.format: must be "raw" (the only image format)`],
+  [['run', `${D}/disk-twice.json`], `xenrr: ${D}/disk-twice.json: domains.0.disks.1.vdev: d0p0 is the same device as xvda`],
+  [['record', `${D}/disk-missing.json`, '-o', `${D}/d.xrr`], `xenrr: ${D}/disk-missing.json: domains.0.disks.0.target: ${D}/nowhere.img: no such file`],
   // Filters that would silently print nothing.
-  [['dump', PP, '--dom', '99'], `xenrr: --dom: no domain '99' in ${PP} (domains: 1 ping, 2 pong, xen)`],
-  [['dump', PP, '--dom', 'nobody'], `xenrr: --dom: no domain 'nobody' in ${PP} (domains: 1 ping, 2 pong, xen)`],
+  [['dump', PP, '--dom', '99'], `xenrr: --dom: no domain '99' in ${PP} (domains: 0 dom0, 1 ping, 2 pong, xen)`],
+  [['dump', PP, '--dom', 'nobody'], `xenrr: --dom: no domain 'nobody' in ${PP} (domains: 0 dom0, 1 ping, 2 pong, xen)`],
   [['dump', PP, '--from', '20', '--to', '10'], 'xenrr: --to 10 is before --from 20'],
   [['export', PP, '--perfetto', `${D}/e.json`, '--from', '20', '--to', '10'], 'xenrr: --to 10 is before --from 20'],
   [['dump', PP, '--to', 'ten'], "xenrr: --to must be a sequence number, got 'ten'"],
@@ -117,6 +123,12 @@ describe.skipIf(!built)('bad input: one line, exit 2', () => {
     await initZstd();
     await record(parseScenario({ name: 'pingpong', seed: 1, domains: [{ name: 'ping', kernel: 'pingpong', cmdline: 'role=ping peer=2' }, { name: 'pong', kernel: 'pingpong', cmdline: 'role=pong peer=1 rounds=20' }] }, `${D}/pp.json`), PP);
     writeFileSync(TXT, 'not an ELF image\n');
+    const disk = (d: object): object => ({ domains: [{ name: 'a', kernel: 'hello', disks: [{ vdev: 'xvda', target: './nowhere.img', ...d }] }] });
+    scenario('disk-vdev', disk({ vdev: 'vda' }));
+    scenario('disk-mode', disk({ mode: 'rw' }));
+    scenario('disk-format', disk({ format: 'qcow2' }));
+    scenario('disk-twice', { domains: [{ name: 'a', kernel: 'hello', disks: [{ vdev: 'xvda', target: 'x' }, { vdev: 'd0p0', target: 'y' }] }] });
+    scenario('disk-missing', disk({}));
     scenario('seed-neg', { seed: -1 });
     scenario('seed-frac', { seed: 1.5 });
     scenario('mem-big', { domains: [{ name: 'a', kernel: 'hello', memoryMiB: 70000 }] });

@@ -46,8 +46,11 @@ describe.skipIf(!built)('replay', () => {
     const d = s.verify().divergence!;
     expect(d).not.toBe(null);
     expect(d.expected?.dom).toBe(2);
-    // Where both images run the same runtime code the RIPs may agree; the call stacks cannot.
+    // Field by field: every field that differs, and only those. Where both images run the same runtime
+    // code the RIPs may agree (their hypercall pages may lie at the same address); the call stacks cannot.
     expect(d.fields.map((f) => f.field)).toEqual(expect.arrayContaining(['icount', 'stack']));
+    for (const f of d.fields) expect(f.actual, f.field).not.toBe(f.expected);
+    expect(d.fields.some((f) => f.field === 'rip')).toBe(d.expected!.rip !== d.actual!.rip);
     expect(d.context).toHaveLength(10);
     expect(d.context.at(-1)!.seq).toBe(d.seq - 1);
   });

@@ -1,4 +1,5 @@
-// Entry of the gdbserver's worker thread (worker.ts): TypeScript through tsx, as bin/xenrr loads it.
+// Entry of the gdbserver's worker thread (worker.ts) when the code runs from its sources (tests, bench): TypeScript
+// through tsx. bin/xenrr runs the compiled worker, dist/gdb-worker.js.
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 

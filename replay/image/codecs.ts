@@ -77,7 +77,24 @@ function unxz(data: Uint8Array, alone: boolean): Uint8Array {
 }
 
 const zstd = new ZSTDDecoder();
-await zstd.init();
+await withoutFetch(() => zstd.init());
+
+/**
+ * Run `f` with no global fetch: zstddec fetch()es its inlined WASM when
+ * there is one, and merely looking at Node's fetch loads its HTTP client
+ * (tens of milliseconds, on every command that reads a kernel); without it
+ * zstddec decodes the bytes itself.
+ */
+function withoutFetch<T>(f: () => T): T {
+  const fetch = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+  if (fetch === undefined) return f();
+  delete (globalThis as { fetch?: unknown }).fetch;
+  try {
+    return f();
+  } finally {
+    Object.defineProperty(globalThis, 'fetch', fetch);
+  }
+}
 
 function unzstd(data: Uint8Array, size: number): Uint8Array {
   const out = zstd.decode(data, size);

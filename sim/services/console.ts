@@ -16,28 +16,17 @@
  * is written, `corrupt` becomes true. The guest is left as stuck as it would
  * be on real Xen; the caller may report it.
  *
- * Construction marks the page connected (connection = XENCONSOLE_CONNECTED),
- * which xenconsoled does once it has attached to the ring (the domain
- * builder leaves it XENCONSOLE_DISCONNECTED).
+ * Xen 4.17's console page has no `connection` flag (later Xens add one
+ * after out_prod); nothing beyond xencons_interface is written.
  */
 
-// TODO(lead): import from sim/xen/public once it lands (io/console.h)
-const xencons_interface = {
-  in: 0, in_sizeof: 1024, out: 1024, out_sizeof: 2048,
-  in_cons: 3072, in_prod: 3076, out_cons: 3080, out_prod: 3084, connection: 3088,
-} as const;
-const XENCONSOLE_CONNECTED = 0;
-// end TODO(lead)
-
-const C = xencons_interface;
+import { xencons_interface as C } from '../xen/public/io/console.js';
 
 export class ConsoleBackend {
   /** The last drain or input found an impossible index pair and did nothing. */
   corrupt = false;
 
-  constructor(private readonly page: DataView) {
-    page.setUint8(C.connection, XENCONSOLE_CONNECTED);
-  }
+  constructor(private readonly page: DataView) {}
 
   /** Copy out[out_cons .. out_prod) and set out_cons = out_prod. Returns the bytes (empty when corrupt). */
   drain(): Uint8Array {

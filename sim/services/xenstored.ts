@@ -64,20 +64,24 @@
  * all domids count as existing for permission entries.
  */
 
-// TODO(lead): import from sim/xen/public once it lands (io/xs_wire.h, xenstore_lib.h, xen.h)
+import * as W from '../xen/public/io/xs_wire.js';
+import { XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX } from '../xen/public/io/xs_wire.js';
+import { DOMID_SELF } from '../xen/public/xen.js';
+
+/** Message types (io/xs_wire.h XS_*), by name without the prefix. */
 export const XS = {
-  CONTROL: 0, DIRECTORY: 1, READ: 2, GET_PERMS: 3, WATCH: 4, UNWATCH: 5,
-  TRANSACTION_START: 6, TRANSACTION_END: 7, INTRODUCE: 8, RELEASE: 9,
-  GET_DOMAIN_PATH: 10, WRITE: 11, MKDIR: 12, RM: 13, SET_PERMS: 14,
-  WATCH_EVENT: 15, ERROR: 16, IS_DOMAIN_INTRODUCED: 17, RESUME: 18,
-  SET_TARGET: 19, RESET_WATCHES: 21, DIRECTORY_PART: 22, GET_FEATURE: 23,
-  SET_FEATURE: 24, GET_QUOTA: 25, SET_QUOTA: 26,
+  CONTROL: W.XS_CONTROL, DIRECTORY: W.XS_DIRECTORY, READ: W.XS_READ, GET_PERMS: W.XS_GET_PERMS, WATCH: W.XS_WATCH,
+  UNWATCH: W.XS_UNWATCH, TRANSACTION_START: W.XS_TRANSACTION_START, TRANSACTION_END: W.XS_TRANSACTION_END,
+  INTRODUCE: W.XS_INTRODUCE, RELEASE: W.XS_RELEASE, GET_DOMAIN_PATH: W.XS_GET_DOMAIN_PATH, WRITE: W.XS_WRITE,
+  MKDIR: W.XS_MKDIR, RM: W.XS_RM, SET_PERMS: W.XS_SET_PERMS, WATCH_EVENT: W.XS_WATCH_EVENT, ERROR: W.XS_ERROR,
+  IS_DOMAIN_INTRODUCED: W.XS_IS_DOMAIN_INTRODUCED, RESUME: W.XS_RESUME, SET_TARGET: W.XS_SET_TARGET,
+  RESET_WATCHES: W.XS_RESET_WATCHES, DIRECTORY_PART: W.XS_DIRECTORY_PART,
+  // Types of later Xens (not in 4.17's xs_wire.h, whose XS_TYPE_COUNT is 23): this store answers them ENOSYS.
+  GET_FEATURE: W.XS_TYPE_COUNT, SET_FEATURE: W.XS_TYPE_COUNT + 1, GET_QUOTA: W.XS_TYPE_COUNT + 2, SET_QUOTA: W.XS_TYPE_COUNT + 3,
 } as const;
-export const XENSTORE_PAYLOAD_MAX = 4096;
-export const XENSTORE_REL_PATH_MAX = 2048;
+// xenstore_lib.h (a tools header, not Xen's public ABI): permission bits, and xenstored's wildcard domid.
 const PERM_READ = 1, PERM_WRITE = 2, PERM_OWNER = 8;
-const DOMID_SELF = 0x7ff0, DOMID_ANY = 0x7ff5;
-// end TODO(lead)
+const DOMID_ANY = 0x7ff5;
 
 export type XsMsg = { type: number; reqId: number; txId: number; payload: Uint8Array };
 /** A decoded record of what happened, for the trace: op name, tx, path
@@ -95,14 +99,12 @@ export const XS_DEFAULT_QUOTA: XsQuota = {
   perms: 5, nodeSize: 2048, pathLen: XENSTORE_REL_PATH_MAX,
 };
 
-const OP_NAMES = [
-  'CONTROL', 'DIRECTORY', 'READ', 'GET_PERMS', 'WATCH', 'UNWATCH', 'TRANSACTION_START',
-  'TRANSACTION_END', 'INTRODUCE', 'RELEASE', 'GET_DOMAIN_PATH', 'WRITE', 'MKDIR', 'RM',
-  'SET_PERMS', 'WATCH_EVENT', 'ERROR', 'IS_DOMAIN_INTRODUCED', 'RESUME', 'SET_TARGET',
-  'RESTRICT', 'RESET_WATCHES', 'DIRECTORY_PART', 'GET_FEATURE', 'SET_FEATURE', 'GET_QUOTA', 'SET_QUOTA',
-];
+/** Type number -> name; 20 is the retired XS_RESTRICT, kept for the trace's sake. */
+const OP_NAMES: string[] = [];
+for (const [name, type] of Object.entries(XS)) OP_NAMES[type] = name;
+OP_NAMES[XS.SET_TARGET + 1] = 'RESTRICT';
 /** Request types this store implements (the rest are ENOSYS). */
-const SUPPORTED = new Set<number>([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 19, 21, 22]);
+const SUPPORTED = new Set<number>(Object.values(XS).filter((t) => t !== XS.WATCH_EVENT && t !== XS.ERROR && t < W.XS_TYPE_COUNT));
 const PRIV_ONLY = new Set<number>([XS.CONTROL, XS.INTRODUCE, XS.RELEASE, XS.IS_DOMAIN_INTRODUCED, XS.RESUME, XS.SET_TARGET]);
 
 type Perm = { readonly id: number; readonly bits: number };
@@ -233,8 +235,8 @@ export class XenStore {
 
   // ---- toolstack side (no permission checks, never inside a transaction) ----
 
-  /** XS_INTRODUCE from the toolstack (the nodes are xl's: toolstack.ts): resets any
-   * connection state of `domid` and fires @introduceDomain (not for dom0). */
+  /** XS_INTRODUCE without a connection (the machine's toolstack sends it over dom0's:
+   * toolstack/domain.ts): resets any connection state of `domid` and fires @introduceDomain (not for dom0). */
   introduceDomain(domid: number): void {
     this.introduce(domid);
   }

@@ -38,21 +38,13 @@
  * rsp_prod moved, `consumed` that req_cons moved (a guest blocked on a full
  * req ring waits for that); notify when either is true.
  */
-import { type XenStore, type XsMsg, type XsRecord, XENSTORE_PAYLOAD_MAX } from './xenstored.js';
+import {
+  XENSTORE_ERROR_PROTO, XENSTORE_ERROR_RINGIDX, XENSTORE_PAYLOAD_MAX, XENSTORE_RING_SIZE as RING_SIZE, XENSTORE_SERVER_FEATURE_ERROR,
+  xenstore_domain_interface as I, xsd_sockmsg as M,
+} from '../xen/public/io/xs_wire.js';
+import type { XenStore, XsMsg, XsRecord } from './xenstored.js';
 
-// TODO(lead): import from sim/xen/public once it lands (io/xs_wire.h)
-const RING_SIZE = 1024;
-const xenstore_domain_interface = {
-  req: 0, rsp: 1024, req_cons: 2048, req_prod: 2052, rsp_cons: 2056, rsp_prod: 2060,
-  server_features: 2064, connection: 2068, error: 2072,
-} as const;
-const XENSTORE_SERVER_FEATURE_ERROR = 2;
-const XENSTORE_ERROR_RINGIDX = 2;
-const XENSTORE_ERROR_PROTO = 3;
-// end TODO(lead)
-
-const I = xenstore_domain_interface;
-const HDR = 16;
+const HDR = M.size;
 /** xenstored's default ACC_OUTST quota: replies pending before reading stops. */
 const MAX_OUTSTANDING = 20;
 
@@ -62,7 +54,7 @@ export type XsServiceResult = { records: XsRecord[]; produced: boolean; consumed
 export function encodeXsMsg(m: XsMsg): Uint8Array {
   const b = new Uint8Array(HDR + m.payload.length);
   const v = new DataView(b.buffer);
-  v.setUint32(0, m.type, true), v.setUint32(4, m.reqId, true), v.setUint32(8, m.txId, true), v.setUint32(12, m.payload.length, true);
+  v.setUint32(M.type, m.type, true), v.setUint32(M.req_id, m.reqId, true), v.setUint32(M.tx_id, m.txId, true), v.setUint32(M.len, m.payload.length, true);
   b.set(m.payload, HDR);
   return b;
 }
@@ -149,7 +141,7 @@ export class XsRingServer {
       if (n < 0) return null;
       this.hdrUsed += n;
       if (this.hdrUsed < HDR) return null;
-      const len = this.hdrView().getUint32(12, true);
+      const len = this.hdrView().getUint32(M.len, true);
       if (len > XENSTORE_PAYLOAD_MAX) return this.fail(XENSTORE_ERROR_PROTO, `request payload length ${len} > ${XENSTORE_PAYLOAD_MAX}`);
       (this.body = new Uint8Array(len)), (this.bodyUsed = 0);
     }
@@ -162,7 +154,7 @@ export class XsRingServer {
     }
     const h = this.hdrView();
     (this.hdrUsed = 0), (this.body = null);
-    return { type: h.getUint32(0, true), reqId: h.getUint32(4, true), txId: h.getUint32(8, true), payload: body };
+    return { type: h.getUint32(M.type, true), reqId: h.getUint32(M.req_id, true), txId: h.getUint32(M.tx_id, true), payload: body };
   }
   private hdrView(): DataView {
     return new DataView(this.hdr.buffer);

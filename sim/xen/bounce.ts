@@ -14,19 +14,18 @@ import type { Cpu } from '../cpu/cpu.js';
 import { materialize } from '../cpu/flags.js';
 import { descriptorOf, rightsOf } from './descriptors.js';
 import type { Domain } from './domain.js';
+import { CALLBACKTYPE_event } from './public/callback.js';
+import { FLAT_KERNEL_CS, FLAT_KERNEL_SS, HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_START, iret_context as IC, VGCF_in_syscall } from './public/arch-x86/xen-x86_64.js';
+import { VMASST_TYPE_architectural_iopl } from './public/xen.js';
 import type { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
 
-const FLAT_KERNEL_CS = 0xe033;
-const FLAT_KERNEL_SS = 0xe02b;
-const VGCF_in_syscall = 0x100;
 const IF = 0x200;
 const IOPL = 0x3000;
 /** TF NT RF VM AC are cleared on handler entry. */
 const ENTRY_CLEAR = 0x100 | 0x4000 | 0x10000 | 0x20000 | 0x40000;
 /** Vectors that push an error code. */
 const HAS_ERR = new Set([8, 10, 11, 12, 13, 14, 17]);
-export const VMASST_TYPE_architectural_iopl = 4;
 
 function reg(c: Cpu, i: number): bigint {
   return c.getReg(i);
@@ -62,7 +61,7 @@ export function bounce(xen: Xen, d: Domain, v: Vcpu, handler: bigint, err: numbe
   const frame = new Uint8Array(words.length * 8);
   const dv = new DataView(frame.buffer);
   words.forEach((w, k) => dv.setBigUint64(k * 8, w & 0xffffffffffffffffn, true));
-  const inHole = sp >= 0xffff800000000000n && sp < 0xffff880000000000n;
+  const inHole = sp >= HYPERVISOR_VIRT_START && sp < HYPERVISOR_VIRT_END;
   if (inHole || !v.guest.write(sp & 0xffffffffffffffffn, frame)) {
     xen.crash(d, `cannot write a bounce frame at 0x${(sp & 0xffffffffffffffffn).toString(16)}`);
     return false;
@@ -91,7 +90,7 @@ export function maybeUpcall(xen: Xen, d: Domain, v: Vcpu): boolean {
     }
   }
   if (!v.upcallPending || v.upcallMask) return false;
-  const cb = v.callbacks.get(0); // CALLBACKTYPE_event
+  const cb = v.callbacks.get(CALLBACKTYPE_event);
   if (cb === undefined || cb.address === 0n) return false;
   xen.emit(v, d.id, () => ({ kind: 'evtchn_deliver', ports: xen.pendingPorts(d, v.id) }));
   return bounce(xen, d, v, cb.address, null, true);
@@ -121,14 +120,13 @@ export function injectException(xen: Xen, d: Domain, v: Vcpu, vector: number, er
 export function doIret(xen: Xen, d: Domain, v: Vcpu): boolean {
   const c = v.cpu;
   const sp = c.getReg(4);
-  const raw = v.guest.read(sp, 9 * 8);
+  const raw = v.guest.read(sp, IC.size);
   if (raw === null) {
     xen.crash(d, 'iret: context not readable');
     return false;
   }
   const q = new DataView(raw.buffer);
-  const at = (k: number): bigint => q.getBigUint64(k * 8, true);
-  const [rax, r11, rcx, flags, rip, cs, rflags, rsp, ss] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(at) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+  const [rax, r11, rcx, flags, rip, cs, rflags, rsp, ss] = [IC.rax, IC.r11, IC.rcx, IC.flags, IC.rip, IC.cs, IC.rflags, IC.rsp, IC.ss].map((o) => q.getBigUint64(o, true)) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
   const desc = descriptorOf(xen, v, Number(cs & 0xffffn) | 3);
   if (desc !== null && rightsOf(desc).code && !rightsOf(desc).long) {
     xen.crash(d, `iret to compatibility-mode segment 0x${(cs & 0xffffn).toString(16)}: 32-bit code is not simulated`);

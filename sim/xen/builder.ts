@@ -15,23 +15,20 @@
  * SIF_MOD_START_PFN set (Linux declares it).
  */
 import { ElfError, parseElf, type ElfFile } from '../elf.js';
-import { Domain, EvtState } from './domain.js';
+import { Domain } from './domain.js';
 import type { Frames } from './frames.js';
 import { PGT } from './page-types.js';
-import { VMASST_TYPE_pae_extended_cr3 } from './public/xen.js';
+import { FLAT_KERNEL_CS, FLAT_KERNEL_SS } from './public/arch-x86/xen-x86_64.js';
+import {
+  XEN_ELFNOTE_ENTRY, XEN_ELFNOTE_FEATURES, XEN_ELFNOTE_GUEST_OS, XEN_ELFNOTE_HYPERCALL_PAGE, XEN_ELFNOTE_LOADER, XEN_ELFNOTE_MOD_START_PFN,
+  XEN_ELFNOTE_PADDR_OFFSET, XEN_ELFNOTE_PAE_MODE, XEN_ELFNOTE_VIRT_BASE,
+} from './public/elfnote.js';
+import { MAX_GUEST_CMDLINE, shared_info as SI, SIF_INITDOMAIN, SIF_MOD_START_PFN, SIF_PRIVILEGED, start_info as SIN, vcpu_info, VMASST_TYPE_pae_extended_cr3, XEN_LEGACY_MAX_VCPUS } from './public/index.js';
 import { PvHost } from './pv-host.js';
-import { SIF_MOD_START_PFN, start_info } from './public/xen.js';
 import { RUNSTATE_runnable } from './public/vcpu.js';
 import { initialRunstate } from './runstate.js';
 import { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
-
-/** XEN_ELFNOTE_* (public/elfnote.h). */
-export const XEN_ELFNOTE = {
-  ENTRY: 1, HYPERCALL_PAGE: 2, VIRT_BASE: 3, PADDR_OFFSET: 4, XEN_VERSION: 5, GUEST_OS: 6, GUEST_VERSION: 7,
-  LOADER: 8, PAE_MODE: 9, FEATURES: 10, BSD_SYMTAB: 11, HV_START_LOW: 12, L1_MFN_VALID: 13, SUSPEND_CANCEL: 14,
-  INIT_P2M: 15, MOD_START_PFN: 16, SUPPORTED_FEATURES: 17, PHYS32_ENTRY: 18,
-} as const;
 
 /**
  * libxl's slack over a domain's memory (LIBXL_MAXMEM_CONSTANT, KiB): xl sets
@@ -70,17 +67,17 @@ export function xenNotes(elf: ElfFile): XenNotes {
     const n = notes.find((x) => x.type === type);
     return n === undefined ? '' : Buffer.from(n.desc).toString('latin1').replace(/\0+$/, '');
   };
-  const virtBase = num(XEN_ELFNOTE.VIRT_BASE) ?? 0n;
+  const virtBase = num(XEN_ELFNOTE_VIRT_BASE) ?? 0n;
   return {
-    entry: num(XEN_ELFNOTE.ENTRY),
-    hypercallPage: num(XEN_ELFNOTE.HYPERCALL_PAGE),
+    entry: num(XEN_ELFNOTE_ENTRY),
+    hypercallPage: num(XEN_ELFNOTE_HYPERCALL_PAGE),
     virtBase,
-    paddrOffset: num(XEN_ELFNOTE.PADDR_OFFSET) ?? (notes.some((n) => n.type === XEN_ELFNOTE.VIRT_BASE) ? virtBase : 0n),
-    guestOs: str(XEN_ELFNOTE.GUEST_OS),
-    loader: str(XEN_ELFNOTE.LOADER),
-    features: str(XEN_ELFNOTE.FEATURES),
-    modStartPfn: (num(XEN_ELFNOTE.MOD_START_PFN) ?? 0n) !== 0n,
-    paeMode: str(XEN_ELFNOTE.PAE_MODE),
+    paddrOffset: num(XEN_ELFNOTE_PADDR_OFFSET) ?? (notes.some((n) => n.type === XEN_ELFNOTE_VIRT_BASE) ? virtBase : 0n),
+    guestOs: str(XEN_ELFNOTE_GUEST_OS),
+    loader: str(XEN_ELFNOTE_LOADER),
+    features: str(XEN_ELFNOTE_FEATURES),
+    modStartPfn: (num(XEN_ELFNOTE_MOD_START_PFN) ?? 0n) !== 0n,
+    paeMode: str(XEN_ELFNOTE_PAE_MODE),
   };
 }
 
@@ -231,39 +228,39 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   // The grant table starts with INITIAL_NR_GRANT_FRAMES (1) v1 frame.
   d.grantFrames.push(frames.allocXen());
   const si = mem.frame(d.sharedInfoMfn)!;
-  for (let i = 0; i < 32; i++) si.setUint8(i * 64 + 1, 1);
-  si.setUint32(3072, 2, true); // wc_version (even: stable)
-  si.setUint32(3076, xen.bootWallclock >>> 0, true);
-  si.setBigUint64(3088, BigInt(nrPages), true); // arch.max_pfn
+  for (let i = 0; i < XEN_LEGACY_MAX_VCPUS; i++) si.setUint8(SI.vcpu_info + SI.vcpu_info_stride * i + vcpu_info.evtchn_upcall_mask, 1);
+  si.setUint32(SI.wc_version, 2, true); // even: stable
+  si.setUint32(SI.wc_sec, xen.bootWallclock >>> 0, true);
+  si.setBigUint64(SI.arch_max_pfn, BigInt(nrPages), true);
 
-  // Console and xenstore channels lead to the dom0 services.
+  // Console and xenstore channels: left unbound for dom0 (libxl's
+  // xc_evtchn_alloc_unbound(domid, 0)); xenstored and the console backend
+  // bind them when the machine introduces the domain to them.
   d.storeMfn = d.p2m[pfnOf(storeVa)]!;
   d.consoleMfn = d.p2m[pfnOf(consoleVa)]!;
   d.storePort = d.allocPort();
-  Object.assign(d.ports[d.storePort]!, { state: EvtState.INTERDOMAIN, remoteDom: 0, remotePort: 100 + 2 * d.id, service: 'xenstore' });
   d.consolePort = d.allocPort();
-  Object.assign(d.ports[d.consolePort]!, { state: EvtState.INTERDOMAIN, remoteDom: 0, remotePort: 101 + 2 * d.id, service: 'console' });
 
   // start_info.
   const sinfo = new Uint8Array(4096);
   const sv = new DataView(sinfo.buffer);
-  sinfo.set(new TextEncoder().encode('xen-3.0-x86_64'));
-  sv.setBigUint64(32, BigInt(nrPages), true);
-  sv.setBigUint64(40, BigInt(d.sharedInfoMfn) << 12n, true);
-  sv.setUint32(start_info.flags, (spec.privileged ? 3 : 0) | (modPfn >= 0 ? SIF_MOD_START_PFN : 0), true);
-  sv.setBigUint64(56, BigInt(d.storeMfn), true);
-  sv.setUint32(64, d.storePort, true);
-  sv.setBigUint64(72, BigInt(d.consoleMfn), true);
-  sv.setUint32(80, d.consolePort, true);
-  sv.setBigUint64(88, tablesVa & M64, true);
-  sv.setBigUint64(96, BigInt(nTables), true);
-  sv.setBigUint64(104, p2mVa & M64, true);
+  sinfo.set(new TextEncoder().encode('xen-3.0-x86_64'), SIN.magic);
+  sv.setBigUint64(SIN.nr_pages, BigInt(nrPages), true);
+  sv.setBigUint64(SIN.shared_info, BigInt(d.sharedInfoMfn) << 12n, true);
+  sv.setUint32(SIN.flags, (spec.privileged ? SIF_PRIVILEGED | SIF_INITDOMAIN : 0) | (modPfn >= 0 ? SIF_MOD_START_PFN : 0), true);
+  sv.setBigUint64(SIN.store_mfn, BigInt(d.storeMfn), true);
+  sv.setUint32(SIN.store_evtchn, d.storePort, true);
+  sv.setBigUint64(SIN.console_domU_mfn, BigInt(d.consoleMfn), true);
+  sv.setUint32(SIN.console_domU_evtchn, d.consolePort, true);
+  sv.setBigUint64(SIN.pt_base, tablesVa & M64, true);
+  sv.setBigUint64(SIN.nr_pt_frames, BigInt(nTables), true);
+  sv.setBigUint64(SIN.mfn_list, p2mVa & M64, true);
   if (ramdisk !== undefined) {
     // As xc_dom_build_image: an unmapped module's length is whole pages.
-    sv.setBigUint64(start_info.mod_start, modPfn >= 0 ? BigInt(modPfn) : modVa & M64, true);
-    sv.setBigUint64(start_info.mod_len, BigInt(modPfn >= 0 ? Math.ceil(ramdisk.length / 4096) * 4096 : ramdisk.length), true);
+    sv.setBigUint64(SIN.mod_start, modPfn >= 0 ? BigInt(modPfn) : modVa & M64, true);
+    sv.setBigUint64(SIN.mod_len, BigInt(modPfn >= 0 ? Math.ceil(ramdisk.length / 4096) * 4096 : ramdisk.length), true);
   }
-  sinfo.set(new TextEncoder().encode(spec.cmdline).subarray(0, 1023), 128);
+  sinfo.set(new TextEncoder().encode(spec.cmdline).subarray(0, MAX_GUEST_CMDLINE - 1), SIN.cmd_line);
   writeVa(startInfoVa, sinfo);
   d.startInfoVa = startInfoVa;
 
@@ -280,11 +277,11 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
     const host = new PvHost(xen, d);
     const v = new Vcpu(id, d.id, mem, host);
     host.vcpu = v;
-    v.vcpuInfoMa = d.sharedInfoMfn * 4096 + id * 64;
+    v.vcpuInfoMa = d.sharedInfoMfn * 4096 + SI.vcpu_info + SI.vcpu_info_stride * id;
     v.cpu.mmu.xenSlots = frames.xenSlots;
     const c = v.cpu;
-    c.sreg[1] = 0xe033;
-    c.sreg[2] = 0xe02b;
+    c.sreg[1] = FLAT_KERNEL_CS;
+    c.sreg[2] = FLAT_KERNEL_SS;
     c.rflags = 0x202;
     if (id === 0) {
       v.initialised = true;

@@ -4,17 +4,19 @@
  * state they share.
  */
 import { createHash } from 'node:crypto';
-import { EVTCHN_FIFO_PRIORITY_DEFAULT } from './public/event_channel.js';
+import {
+  EVTCHN_2L_NR_CHANNELS, EVTCHN_FIFO_PRIORITY_DEFAULT, EVTCHNSTAT_closed, EVTCHNSTAT_interdomain, EVTCHNSTAT_ipi, EVTCHNSTAT_pirq, EVTCHNSTAT_unbound, EVTCHNSTAT_virq,
+} from './public/event_channel.js';
 import type { Vcpu } from './vcpu.js';
 
 export const DomState = { RUNNING: 'running', SHUTDOWN: 'shutdown', CRASHED: 'crashed' } as const;
 export type DomState = (typeof DomState)[keyof typeof DomState];
 
 /** EVTCHNSTAT_* (event_channel.h). */
-export const EvtState = { CLOSED: 0, UNBOUND: 1, INTERDOMAIN: 2, PIRQ: 3, VIRQ: 4, IPI: 5 } as const;
-
-/** Backends in "dom0 userspace" a channel can lead to instead of a guest. */
-export type Service = 'xenstore' | 'console';
+export const EvtState = {
+  CLOSED: EVTCHNSTAT_closed, UNBOUND: EVTCHNSTAT_unbound, INTERDOMAIN: EVTCHNSTAT_interdomain,
+  PIRQ: EVTCHNSTAT_pirq, VIRQ: EVTCHNSTAT_virq, IPI: EVTCHNSTAT_ipi,
+} as const;
 
 export type Port = {
   state: number;
@@ -24,8 +26,12 @@ export type Port = {
   remoteDom: number;
   remotePort: number;
   virq: number;
-  /** INTERDOMAIN with dom0: the service behind it */
-  service: Service | null;
+  /**
+   * INTERDOMAIN with dom0 (remoteDom 0): the name of the dom0 backend
+   * driver that bound it (sim/services/backend.ts); dom0 is not a guest,
+   * its port table lives with its services
+   */
+  service: string | null;
   /** FIFO ABI: queue priority; raised while its event-array page was missing; the queue it was last linked on */
   priority: number;
   fifoPending: boolean;
@@ -43,7 +49,7 @@ export type GrantMapping = { dom: number; ref: number; flags: number };
 export type ActiveGrant = { domid: number; mfn: number; hostR: number; hostW: number; devR: number; devW: number };
 
 /** 2-level ABI: 64 words of 64 bits. */
-export const NR_EVTCHN_PORTS = 4096;
+export const NR_EVTCHN_PORTS = EVTCHN_2L_NR_CHANNELS;
 
 export class Domain {
   state: DomState = DomState.RUNNING;

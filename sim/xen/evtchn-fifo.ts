@@ -16,18 +16,18 @@
 import type { Domain, Port } from './domain.js';
 import { PGT } from './page-types.js';
 import * as EC from './public/event_channel.js';
+import { Errno } from './public/xen.js';
 import type { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
 
-const WORDS_PER_PAGE = 1024;
+const PAGE = 4096;
+/** EVTCHN_FIFO_EVENT_WORDS_PER_PAGE (Xen's event_fifo.h). */
+const WORDS_PER_PAGE = PAGE / EC.event_word_t.size;
 const P = 1 << EC.EVTCHN_FIFO_PENDING;
 const M = 1 << EC.EVTCHN_FIFO_MASKED;
 const L = 1 << EC.EVTCHN_FIFO_LINKED;
 const B = 1 << EC.EVTCHN_FIFO_BUSY;
-const EINVAL = 22;
-const ENOENT = 2;
-const ENOSPC = 28;
-const EOPNOTSUPP = 95;
+const { EINVAL, ENOENT, ENOSPC, EOPNOTSUPP } = Errno;
 
 /** Per-vCPU FIFO state: the control block's machine address (0 = none) and each queue's tail port. */
 export type FifoVcpu = { cb: number; tail: number[] };
@@ -36,13 +36,13 @@ export const noFifo = (): FifoVcpu => ({ cb: 0, tail: new Array<number>(EC.EVTCH
 /** Machine address of `port`'s event word, or -1 when its array page is not there yet. */
 function wordAt(xen: Xen, d: Domain, port: number): number {
   const mfn = d.fifoPages[Math.floor(port / WORDS_PER_PAGE)];
-  return mfn === undefined ? -1 : mfn * 4096 + (port % WORDS_PER_PAGE) * 4;
+  return mfn === undefined ? -1 : mfn * PAGE + (port % WORDS_PER_PAGE) * EC.event_word_t.size;
 }
 function rd(xen: Xen, ma: number): number {
-  return xen.frames.mem.frame(Math.floor(ma / 4096))!.getUint32(ma % 4096, true);
+  return xen.frames.mem.frame(Math.floor(ma / PAGE))!.getUint32(ma % PAGE, true);
 }
 function wr(xen: Xen, ma: number, v: number): void {
-  xen.frames.mem.frame(Math.floor(ma / 4096))!.setUint32(ma % 4096, v >>> 0, true);
+  xen.frames.mem.frame(Math.floor(ma / PAGE))!.setUint32(ma % PAGE, v >>> 0, true);
 }
 
 export function fifoIsPending(xen: Xen, d: Domain, port: number): boolean {
@@ -90,7 +90,7 @@ export function fifoSetPending(xen: Xen, d: Domain, v: Vcpu, p: Port, port: numb
         linked = true;
       }
     }
-    if (!linked) wr(xen, v.fifo.cb + EC.evtchn_fifo_control_block.head + 4 * p.priority, port);
+    if (!linked) wr(xen, v.fifo.cb + EC.evtchn_fifo_control_block.head + EC.evtchn_fifo_control_block.head_stride * p.priority, port);
     v.fifo.tail[p.priority] = port;
   }
   if (!linked) {
@@ -127,11 +127,11 @@ function mapGuestPage(xen: Xen, d: Domain, gfn: bigint): number {
 export function fifoInitControl(xen: Xen, d: Domain, vcpu: number, gfn: bigint, offset: number): number {
   const v = d.vcpus[vcpu];
   if (v === undefined) return -ENOENT;
-  if (offset > 4096 - EC.evtchn_fifo_control_block.size || (offset & 7) !== 0) return -EINVAL;
+  if (offset > PAGE - EC.evtchn_fifo_control_block.size || (offset & 7) !== 0) return -EINVAL;
   if (v.fifo.cb !== 0) return -EINVAL;
   const mfn = mapGuestPage(xen, d, gfn);
   if (mfn < 0) return mfn;
-  v.fifo.cb = mfn * 4096 + offset;
+  v.fifo.cb = mfn * PAGE + offset;
   if (!d.fifo) {
     d.fifo = true;
     for (let port = 1; port < d.ports.length; port++) {
@@ -162,7 +162,7 @@ export function fifoExpandArray(xen: Xen, d: Domain, gfn: bigint): number {
 /** EVTCHNOP_reset of a FIFO domain: back to 2-level, Xen's page references dropped (evtchn_fifo_destroy). */
 export function fifoDestroy(xen: Xen, d: Domain): void {
   for (const v of d.vcpus) {
-    if (v.fifo.cb !== 0) xen.pages.putType(d, Math.floor(v.fifo.cb / 4096));
+    if (v.fifo.cb !== 0) xen.pages.putType(d, Math.floor(v.fifo.cb / PAGE));
     v.fifo = noFifo();
   }
   for (const mfn of d.fifoPages) xen.pages.putType(d, mfn);

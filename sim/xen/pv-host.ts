@@ -17,7 +17,7 @@ import type { Cpu } from '../cpu/cpu.js';
 import { Vector } from '../cpu/fault.js';
 import { materialize } from '../cpu/flags.js';
 import { PrivOp, type CpuHost } from '../cpu/host.js';
-import { bounce, injectException, maybeUpcall, VMASST_TYPE_architectural_iopl } from './bounce.js';
+import { bounce, injectException, maybeUpcall } from './bounce.js';
 import { CR4_FSGSBASE, CR4_TSD, cpuidLeaf, fixupGuestCr4 } from './cpuid.js';
 import { descriptorOf, rightsOf } from './descriptors.js';
 import type { Domain } from './domain.js';
@@ -25,13 +25,17 @@ import { readMsr, writeMsr } from './msr.js';
 import { hypercall, hypercallName } from './hypercall/index.js';
 import { setBaseptr } from './hypercall/mm.js';
 import { hypercallStack } from './guest-stack.js';
-import { isCanonical } from './hypercall/traps.js';
+import { CALLBACKF_mask_events, CALLBACKTYPE_syscall } from './public/callback.js';
+import { FLAT_KERNEL_CS64, FLAT_KERNEL_SS, FLAT_RING3_CS32, FLAT_RING3_CS64, FLAT_RING3_DS32 } from './public/arch-x86/xen-x86_64.js';
+import { __HYPERVISOR_iret, VMASST_TYPE_architectural_iopl } from './public/xen.js';
 import type { Vcpu } from './vcpu.js';
 import type { Xen } from './xen.js';
 
-const FLAT_SELECTORS = new Set([0xe023, 0xe02b, 0xe033]);
-const FLAT_CS64 = 0xe033;
-const FLAT_SS = 0xe02b;
+const FLAT_SELECTORS = new Set<number>([FLAT_RING3_CS32, FLAT_RING3_DS32, FLAT_RING3_CS64]);
+const FLAT_CS64 = FLAT_KERNEL_CS64;
+const FLAT_SS = FLAT_KERNEL_SS;
+/** The hypercall page's stub pushed rcx and r11 (two words) above its caller's return address. */
+const STUB_PUSHES = 2 * 8;
 const CR0 = 0x80050033;
 const DF = 0x400;
 /** Xen's GDT and IDT as sgdt/sidt show them to a PV guest. */
@@ -137,13 +141,13 @@ export class PvHost implements CpuHost {
     c.sreg[1] = FLAT_CS64;
     c.sreg[2] = FLAT_SS;
     if (!v.kernelMode) {
-      const cb = v.callbacks.get(2);
+      const cb = v.callbacks.get(CALLBACKTYPE_syscall);
       if (cb === undefined || cb.address === 0n) {
         c.rip = ret - 2n;
         c.raise(Vector.UD);
       }
       c.flags &= ~DF;
-      bounce(this.xen, d, v, cb.address, null, (cb.flags & 1) !== 0);
+      bounce(this.xen, d, v, cb.address, null, (cb.flags & CALLBACKF_mask_events) !== 0);
       return;
     }
     const nr = c.r[0]!;
@@ -152,12 +156,13 @@ export class PvHost implements CpuHost {
     // a listener only. The stub pushed rcx and r11 above its caller's return
     // address. Everything Xen does for this call is stamped with the stack;
     // iret is jumped to from anywhere (entry code), so it has none.
-    const described = nr !== 23 && this.xen.listening;
-    const caller = described ? (v.guest.u64(c.getReg(4) + 16n) ?? 0n) : 0n;
+    const iret = nr === __HYPERVISOR_iret;
+    const described = !iret && this.xen.listening;
+    const caller = described ? (v.guest.u64(c.getReg(4) + BigInt(STUB_PUSHES)) ?? 0n) : 0n;
     this.xen.hcStack = described ? { v, stack: hypercallStack(v, caller, c.r[10]!, c.r[11]!) } : undefined;
     const { result, ctx } = hypercall(this.xen, d, v, nr, args);
     if (result !== null) c.setReg(0, BigInt.asUintN(64, BigInt(result)));
-    if (nr !== 23 || result !== null) {
+    if (!iret || result !== null) {
       this.xen.emit(v, d.id, {
         kind: 'hypercall', op: nr, name: hypercallName(nr), sub: ctx.sub, subName: ctx.subName,
         args, decoded: ctx.decoded, result: result ?? 0, caller,

@@ -88,13 +88,43 @@ describe('ring tracker', () => {
     expect(e.slots).toEqual([{ dir: 'req', bytes: 6, text: 'hello\n' }]);
   });
 
-  it('learns a vbd ring from the frontend handshake in xenstore', () => {
-    const { t } = setup({ 77: 20 }, { '/local/domain/3/device/vbd/51712/backend-id': '0' });
+  it('learns a vbd ring between guests from the frontend handshake in xenstore', () => {
+    const { t } = setup({ 77: 20 }, { '/local/domain/3/device/vbd/51712/backend-id': '2' });
     t.learn(3, '/local/domain/3/device/vbd/51712/ring-ref', '77');
     expect(t.rings).toHaveLength(0);
     t.learn(3, '/local/domain/3/device/vbd/51712/event-channel', '9');
-    expect(t.rings.map((r) => [r.kind, r.frontDom, r.backDom, r.gref, r.port, r.mfn])).toEqual([['blkif', 3, 0, 77, 9, 20]]);
+    expect(t.rings.map((r) => [r.kind, r.frontDom, r.backDom, r.gref, r.port, r.mfn])).toEqual([['blkif', 3, 2, 77, 9, 20]]);
     t.learn(4, '/local/domain/3/device/vif/0/tx-ring-ref', '1'); // another domain's path: ignored
     expect(t.rings).toHaveLength(1);
+    t.remove(3, 9);
+    expect(t.rings).toHaveLength(0);
+  });
+
+  it('leaves a ring served by dom0 to its backend (which registers it when it connects)', () => {
+    const { t } = setup({ 77: 20 }, { '/local/domain/3/device/vbd/51712/backend-id': '0' });
+    t.learn(3, '/local/domain/3/device/vbd/51712/ring-ref', '77');
+    t.learn(3, '/local/domain/3/device/vbd/51712/event-channel', '9');
+    expect(t.rings).toHaveLength(0);
+  });
+
+  it('decodes indirect and discard requests, across the pages of a multi-page ring', () => {
+    const { t, events, mem } = setup();
+    // Four pages (ring-page-order 2): 128 entries; entry 72 (bytes 8128..8239) straddles the second page boundary.
+    mem.frame(10)!.setUint32(sring.req_prod, 70, true);
+    t.add({ kind: 'blkif', frontDom: 1, backDom: 0, port: 5, gref: 8, mfn: 10, mfns: [10, 11, 12, 13], entries: 128 });
+    const put = (off: number, bytes: number[]): void => bytes.forEach((b, i) => mem.frame(10 + Math.floor((off + i) / 4096))!.setUint8((off + i) % 4096, b));
+    const le = (v: bigint, n: number): number[] => Array.from({ length: n }, (_, i) => Number((v >> BigInt(8 * i)) & 0xffn));
+    const at = (idx: number): number => sring.ring + idx * 112;
+    for (let k = 70; k < 72; k++) put(at(k), [2]); // WRITE_BARRIER, no segments
+    // 72: an indirect WRITE of 300 segments in 1 page, gref 0x99.
+    put(at(72), [6, 1, ...le(300n, 2), 0, 0, 0, 0, ...le(0x1234n, 8), ...le(0x10n, 8), ...le(51712n, 2), 0, 0, ...le(0x99n, 4)]);
+    put(at(73), [5, 1, ...le(51712n, 2), 0, 0, 0, 0, ...le(7n, 8), ...le(64n, 8), ...le(8n, 8)]);
+    mem.frame(10)!.setUint32(sring.req_prod, 74, true);
+    t.check(1, 5);
+    const e = events[0]!;
+    if (e.kind !== 'ring') throw new Error('not a ring event');
+    expect(e.slots[0]).toMatchObject({ idx: 70, operation: 2, nr_segments: 0 });
+    expect(e.slots[2]).toEqual({ dir: 'req', idx: 72, operation: 6, indirect_op: 1, nr_segments: 300, id: 0x1234n, sector_number: 0x10n, handle: 51712, indirect_grefs: [0x99] });
+    expect(e.slots[3]).toEqual({ dir: 'req', idx: 73, operation: 5, flag: 1, handle: 51712, id: 7n, sector_number: 64n, nr_sectors: 8n });
   });
 });

@@ -15,7 +15,10 @@
  */
 import type { PhysMem } from '../cpu/phys-mem.js';
 import type { Decoded, LazyBody, RingKind } from '../events.js';
-import { blkif_request, blkif_response, blkif_sring_entry, BLK_RING_SIZE } from './public/io/blkif.js';
+import {
+  blkif_request, blkif_request_discard, blkif_request_indirect, blkif_request_segment as SEG, blkif_response, blkif_sring_entry, BLK_RING_SIZE,
+  BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT,
+} from './public/io/blkif.js';
 import { xencons_interface as CONS } from './public/io/console.js';
 import { netif_rx_request, netif_rx_response, netif_rx_sring_entry, netif_tx_request, netif_tx_response, netif_tx_sring_entry, NET_RX_RING_SIZE, NET_TX_RING_SIZE } from './public/io/netif.js';
 import { sring } from './public/io/ring.js';
@@ -28,8 +31,12 @@ export type Ring = {
   /** frontend port notifying the ring */
   port: number;
   gref: number;
-  /** machine frame of the shared page */
+  /** machine frame of the shared page (the first, for a multi-page ring) */
   mfn: number;
+  /** a multi-page sring (blkif ring-page-order > 0): every page, in ring order */
+  mfns?: number[];
+  /** entries of an sring when it is not the one-page count (__CONST_RING_SIZE of all its pages) */
+  entries?: number;
   reqSeen: number;
   rspSeen: number;
 };
@@ -41,19 +48,7 @@ const XS_NAMES = ['CONTROL', 'DIRECTORY', 'READ', 'GET_PERMS', 'WATCH', 'UNWATCH
 type Layout = { entry: number; size: number; req: (v: DataView, o: number) => Decoded; rsp: (v: DataView, o: number) => Decoded };
 
 const LAYOUTS: Partial<Record<RingKind, Layout>> = {
-  blkif: {
-    entry: blkif_sring_entry.size, size: BLK_RING_SIZE,
-    req: (v, o) => {
-      const n = v.getUint8(o + blkif_request.nr_segments);
-      const segs: Decoded[] = [];
-      for (let k = 0; k < Math.min(n, 11); k++) {
-        const s = o + blkif_request.seg + k * blkif_request.seg_stride;
-        segs.push({ gref: v.getUint32(s, true), first_sect: v.getUint8(s + 4), last_sect: v.getUint8(s + 5) });
-      }
-      return { operation: v.getUint8(o), nr_segments: n, handle: v.getUint16(o + blkif_request.handle, true), id: v.getBigUint64(o + blkif_request.id, true), sector_number: v.getBigUint64(o + blkif_request.sector_number, true), seg: segs };
-    },
-    rsp: (v, o) => ({ id: v.getBigUint64(o + blkif_response.id, true), operation: v.getUint8(o + blkif_response.operation), status: v.getInt16(o + blkif_response.status, true) }),
-  },
+  blkif: { entry: blkif_sring_entry.size, size: BLK_RING_SIZE, req: blkifRequest, rsp: (v, o) => ({ id: v.getBigUint64(o + blkif_response.id, true), operation: v.getUint8(o + blkif_response.operation), status: v.getInt16(o + blkif_response.status, true) }) },
   'netif-tx': {
     entry: netif_tx_sring_entry.size, size: NET_TX_RING_SIZE,
     req: (v, o) => ({ gref: v.getUint32(o + netif_tx_request.gref, true), offset: v.getUint16(o + netif_tx_request.offset, true), flags: v.getUint16(o + netif_tx_request.flags, true), id: v.getUint16(o + netif_tx_request.id, true), size: v.getUint16(o + netif_tx_request.size_, true) }),
@@ -65,6 +60,32 @@ const LAYOUTS: Partial<Record<RingKind, Layout>> = {
     rsp: (v, o) => ({ id: v.getUint16(o + netif_rx_response.id, true), offset: v.getUint16(o + netif_rx_response.offset, true), flags: v.getUint16(o + netif_rx_response.flags, true), status: v.getInt16(o + netif_rx_response.status, true) }),
   },
 };
+
+/** A blkif request slot, decoded by its operation (the indirect and discard layouts share the slot). */
+function blkifRequest(v: DataView, o: number): Decoded {
+  const op = v.getUint8(o + blkif_request.operation);
+  if (op === BLKIF_OP_INDIRECT) {
+    const I = blkif_request_indirect;
+    const n = v.getUint16(o + I.nr_segments, true);
+    const pages = Math.min(Math.ceil(n / SEGS_PER_INDIRECT_FRAME), BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
+    const grefs = Array.from({ length: pages }, (_, k) => v.getUint32(o + I.indirect_grefs + k * I.indirect_grefs_stride, true));
+    return { operation: op, indirect_op: v.getUint8(o + I.indirect_op), nr_segments: n, id: v.getBigUint64(o + I.id, true), sector_number: v.getBigUint64(o + I.sector_number, true), handle: v.getUint16(o + I.handle, true), indirect_grefs: grefs };
+  }
+  if (op === BLKIF_OP_DISCARD) {
+    const D = blkif_request_discard;
+    return { operation: op, flag: v.getUint8(o + D.flag), handle: v.getUint16(o + D.handle, true), id: v.getBigUint64(o + D.id, true), sector_number: v.getBigUint64(o + D.sector_number, true), nr_sectors: v.getBigUint64(o + D.nr_sectors, true) };
+  }
+  const n = v.getUint8(o + blkif_request.nr_segments);
+  const segs: Decoded[] = [];
+  for (let k = 0; k < Math.min(n, BLKIF_MAX_SEGMENTS_PER_REQUEST); k++) {
+    const s = o + blkif_request.seg + k * blkif_request.seg_stride;
+    segs.push({ gref: v.getUint32(s + SEG.gref, true), first_sect: v.getUint8(s + SEG.first_sect), last_sect: v.getUint8(s + SEG.last_sect) });
+  }
+  return { operation: op, nr_segments: n, handle: v.getUint16(o + blkif_request.handle, true), id: v.getBigUint64(o + blkif_request.id, true), sector_number: v.getBigUint64(o + blkif_request.sector_number, true), seg: segs };
+}
+
+/** Segments in one indirect page (blkif_request_segment entries of a 4 KiB frame). */
+const SEGS_PER_INDIRECT_FRAME = 4096 / SEG.size;
 
 export class RingTracker {
   readonly rings: Ring[] = [];
@@ -90,6 +111,12 @@ export class RingTracker {
     this.rings.push(...s.rings.map((r) => ({ ...r })));
     this.pending.clear();
     for (const [k, m] of s.pending) this.pending.set(k, new Map(m));
+  }
+
+  /** Forget the ring of `frontDom` notified through `port` (its backend disconnected). */
+  remove(frontDom: number, port: number): void {
+    const k = this.rings.findIndex((r) => r.frontDom === frontDom && r.port === port);
+    if (k >= 0) this.rings.splice(k, 1);
   }
 
   add(r: Omit<Ring, 'reqSeen' | 'rspSeen'>): Ring {
@@ -141,7 +168,7 @@ export class RingTracker {
       else if (len >= xsd_sockmsg.size) {
         // The first message header in the new bytes, when they start at a message boundary.
         const h = new DataView(bytes.buffer);
-        slot.type = XS_NAMES[h.getUint32(xsd_sockmsg.type, true)] ?? String(h.getUint32(0, true));
+        slot.type = XS_NAMES[h.getUint32(xsd_sockmsg.type, true)] ?? String(h.getUint32(xsd_sockmsg.type, true));
         slot.req_id = h.getUint32(xsd_sockmsg.req_id, true);
         slot.tx_id = h.getUint32(xsd_sockmsg.tx_id, true);
         slot.len = h.getUint32(xsd_sockmsg.len, true);
@@ -150,14 +177,24 @@ export class RingTracker {
       return [slot];
     }
     const layout = LAYOUTS[r.kind]!;
+    const entries = r.entries ?? layout.size;
     const out: Decoded[] = [];
-    for (let k = 0; k < Math.min(n, MAX_SLOTS, layout.size); k++) {
+    for (let k = 0; k < Math.min(n, MAX_SLOTS, entries); k++) {
       const idx = (from + k) >>> 0;
-      const o = sring.ring + (idx & (layout.size - 1)) * layout.entry;
-      out.push({ dir, idx, ...(dir === 'req' ? layout.req(v, o) : layout.rsp(v, o)) });
+      const o = sring.ring + (idx & (entries - 1)) * layout.entry;
+      const [sv, so] = this.slotView(r, v, o, layout.entry);
+      out.push({ dir, idx, ...(dir === 'req' ? layout.req(sv, so) : layout.rsp(sv, so)) });
     }
     if (n > out.length) out.push({ dir, skipped: n - out.length });
     return out;
+  }
+
+  /** The bytes of a slot at ring offset `o`: in the first page, or copied from the pages of a multi-page ring. */
+  private slotView(r: Ring, first: DataView, o: number, len: number): [DataView, number] {
+    if (r.mfns === undefined || o + len <= 4096) return [first, o];
+    const b = new Uint8Array(len);
+    for (let i = 0; i < len; i++) b[i] = this.mem.frame(r.mfns[Math.floor((o + i) / 4096)]!)!.getUint8((o + i) % 4096);
+    return [new DataView(b.buffer), 0];
   }
 
   /**
@@ -177,6 +214,11 @@ export class RingTracker {
     const port = Number(seen.get('event-channel'));
     if (!Number.isInteger(port)) return;
     const backDom = Number(this.xsRead(`/local/domain/${dom}/${m[2]}/backend-id`) ?? 0) || 0;
+    // dom0's backends register the rings they serve when they connect (Dom0Env.ringAdd).
+    if (backDom === 0) {
+      this.pending.delete(key);
+      return;
+    }
     const want: Array<[string, RingKind]> = m[3] === 'vbd' ? [['ring-ref', 'blkif']] : [['tx-ring-ref', 'netif-tx'], ['rx-ring-ref', 'netif-rx']];
     if (!want.every(([k]) => seen.has(k))) return;
     for (const [k, kind] of want) {

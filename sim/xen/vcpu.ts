@@ -12,7 +12,9 @@ import type { PhysMem } from '../cpu/phys-mem.js';
 import { noFifo, type FifoVcpu } from './evtchn-fifo.js';
 import { GuestMem } from './guest-mem.js';
 import { initialMsrs, type VcpuMsrs } from './msr.js';
+import { FLAT_KERNEL_SS } from './public/arch-x86/xen-x86_64.js';
 import { RUNSTATE_offline } from './public/vcpu.js';
+import { vcpu_info } from './public/xen.js';
 import { initialRunstate, type Runstate } from './runstate.js';
 
 export type TrapEntry = { flags: number; cs: number; address: bigint };
@@ -21,11 +23,10 @@ export type Callback = { address: bigint; flags: number };
 export const VcpuState = { RUNNABLE: 'runnable', BLOCKED: 'blocked', POLLING: 'polling', DOWN: 'down' } as const;
 export type VcpuState = (typeof VcpuState)[keyof typeof VcpuState];
 
-/** vcpu_info offsets (public/xen.h). */
-const VI_PENDING = 0;
-const VI_MASK = 1;
-const VI_SEL = 8;
-const VI_CR2 = 16;
+const VI_PENDING = vcpu_info.evtchn_upcall_pending;
+const VI_MASK = vcpu_info.evtchn_upcall_mask;
+const VI_SEL = vcpu_info.evtchn_pending_sel;
+const VI_CR2 = vcpu_info.arch_cr2;
 
 export class Vcpu {
   readonly cpu: Cpu;
@@ -38,7 +39,7 @@ export class Vcpu {
   readonly traps: (TrapEntry | null)[] = new Array<TrapEntry | null>(256).fill(null);
   /** CALLBACKTYPE_* -> handler */
   readonly callbacks = new Map<number, Callback>();
-  kernelSs = 0xe02b;
+  kernelSs: number = FLAT_KERNEL_SS;
   kernelSp = 0n;
   /** virtual IOPL (physdev_op set_iopl), 0..3 */
   iopl = 0;
@@ -135,7 +136,7 @@ export class Vcpu {
   }
   /** The vcpu_time_info inside vcpu_info. */
   get timeInfoMa(): number {
-    return this.vcpuInfoMa + 32;
+    return this.vcpuInfoMa + vcpu_info.time;
   }
 
   /** Set the virtual CR0.TS: x87/SSE instructions raise #NM while it is set (Xen sets the real TS for it). */

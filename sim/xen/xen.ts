@@ -8,18 +8,17 @@
  * rate, so tsc == system time) and jumps forward when every vCPU is idle.
  */
 import type { EventPos, EventSink, LazyBody, SimEventBody } from '../events.js';
-import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Service } from './domain.js';
+import { Domain, DomState, EvtState, NR_EVTCHN_PORTS, type Port } from './domain.js';
 import { fifoClearPending, fifoIsMasked, fifoIsPending, fifoSetPending, fifoUnmask } from './evtchn-fifo.js';
 import type { Frames } from './frames.js';
 import { PageTypes } from './page-types.js';
-import { VIRQ_TIMER } from './public/xen.js';
 import { RUNSTATE_running } from './public/vcpu.js';
+import { Errno, shared_info, vcpu_time_info as VTI, VIRQ_TIMER } from './public/xen.js';
 import { runstateChange, runstateOf, updateRunstateArea, writeViaKernelTables } from './runstate.js';
 import { VcpuState, type Vcpu } from './vcpu.js';
 
-/** shared_info offsets (public/xen.h): pending and mask bitmaps. */
-const SI_PENDING = 2048;
-const SI_MASK = 2560;
+const SI_PENDING = shared_info.evtchn_pending;
+const SI_MASK = shared_info.evtchn_mask;
 
 export class Xen {
   readonly domains = new Map<number, Domain>();
@@ -33,8 +32,12 @@ export class Xen {
   private seq = 0;
   /** wallclock at boot (seconds since the epoch), from the scenario */
   bootWallclock = 1767225600;
-  /** Set by the machine: guest notified a service's channel. */
-  onServiceKick: (dom: Domain, service: Service) => void = () => {};
+  /** Set by the machine: `dom` notified its port `port` (`p`), whose other end is a dom0 backend. */
+  onBackendKick: (dom: Domain, port: number, p: Port) => void = () => {};
+  /** Set by the machine: `dom` closed its port `port` (`p`), whose other end was a dom0 backend. */
+  onBackendClosed: (dom: Domain, port: number, p: Port) => void = () => {};
+  /** Set by the machine: `dom` shut down or crashed. */
+  onDomainDown: (dom: Domain) => void = () => {};
   /** Set by the machine: `dom` notified through `port` (rings are inspected here, before the peer runs). */
   onNotify: (dom: Domain, port: number) => void = () => {};
   /** Set by the machine: a hypercall event named `name` was emitted (listened to or not). */
@@ -105,15 +108,15 @@ export class Xen {
     const f = mem.frame(Math.floor(ma / 4096))!;
     const o = ma % 4096;
     const now = BigInt(this.now());
-    const version = f.getUint32(o, true);
-    f.setUint32(o, (version + 1) | 1, true);
-    f.setBigUint64(o + 8, now, true);
-    f.setBigUint64(o + 16, now, true);
-    f.setUint32(o + 24, 0x80000000, true);
-    f.setInt8(o + 28, 1);
-    f.setUint8(o + 29, 0);
-    f.setUint32(o + 0, ((version + 1) | 1) + 1, true);
-    if (v.timeInfoVa !== 0n && via.kernelCr3 !== 0) writeViaKernelTables(via, v.timeInfoVa, mem.read(ma, 32));
+    const version = f.getUint32(o + VTI.version, true);
+    f.setUint32(o + VTI.version, (version + 1) | 1, true);
+    f.setBigUint64(o + VTI.tsc_timestamp, now, true);
+    f.setBigUint64(o + VTI.system_time, now, true);
+    f.setUint32(o + VTI.tsc_to_system_mul, 0x80000000, true);
+    f.setInt8(o + VTI.tsc_shift, 1);
+    f.setUint8(o + VTI.flags, 0);
+    f.setUint32(o + VTI.version, ((version + 1) | 1) + 1, true);
+    if (v.timeInfoVa !== 0n && via.kernelCr3 !== 0) writeViaKernelTables(via, v.timeInfoVa, mem.read(ma, VTI.size));
   }
 
   /** The slice ended: fold the instructions it retired into the clock. */
@@ -207,8 +210,9 @@ export class Xen {
     const si = this.siView(d);
     const out: number[] = [];
     // 32 ports at a time (little-endian words: bit b of word w is port 32w + b).
+    const WORD = Uint32Array.BYTES_PER_ELEMENT;
     for (let w = 0; w < NR_EVTCHN_PORTS / 32; w++) {
-      const bits = si.getUint32(SI_PENDING + 4 * w, true) & ~si.getUint32(SI_MASK + 4 * w, true);
+      const bits = si.getUint32(SI_PENDING + WORD * w, true) & ~si.getUint32(SI_MASK + WORD * w, true);
       if (bits === 0) continue;
       for (let b = 0; b < 32; b++) {
         const port = w * 32 + b;
@@ -327,7 +331,7 @@ export class Xen {
    */
   send(from: Domain, port: number, v: Vcpu | null): number {
     const p = from.port(port);
-    if (p === null) return -22; // EINVAL
+    if (p === null) return -Errno.EINVAL;
     let toDom = from.id;
     let toPort = port;
     switch (p.state) {
@@ -341,12 +345,12 @@ export class Xen {
         this.emit(v, from.id, { kind: 'evtchn_send', port, toDom: -1, toPort: -1, virq: -1 });
         return 0; // no peer yet: silently dropped, as Xen does
       default:
-        return -22;
+        return -Errno.EINVAL;
     }
     this.emit(v, from.id, { kind: 'evtchn_send', port, toDom, toPort, virq: -1 });
     this.onNotify(from, port);
     if (p.service !== null) {
-      this.onServiceKick(from, p.service);
+      this.onBackendKick(from, port, p);
       return 0;
     }
     const peer = this.domains.get(toDom);
@@ -375,7 +379,8 @@ export class Xen {
   closePort(d: Domain, port: number): void {
     const p = d.port(port);
     if (p === null) return;
-    if (p.state === EvtState.INTERDOMAIN && p.service === null) {
+    if (p.state === EvtState.INTERDOMAIN && p.service !== null) this.onBackendClosed(d, port, p);
+    else if (p.state === EvtState.INTERDOMAIN) {
       const peer = this.domains.get(p.remoteDom);
       const q = peer?.port(p.remotePort);
       if (q && q.state === EvtState.INTERDOMAIN && q.remoteDom === d.id && q.remotePort === port) {
@@ -403,6 +408,7 @@ export class Xen {
       v.cpu.requestExit();
     }
     this.emit(this.running?.domId === d.id ? this.running : null, d.id, { kind: 'domain_state', state: d.state, reason });
+    this.onDomainDown(d);
   }
 
   /** domain_crash: what Xen does to a guest that broke the rules. */

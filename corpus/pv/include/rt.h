@@ -129,6 +129,7 @@ long evtchn_bind_virq(uint32_t virq);
 long evtchn_alloc_unbound(domid_t remote_dom);
 long evtchn_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port);
 long evtchn_send(evtchn_port_t port);
+long evtchn_close(evtchn_port_t port);
 
 /* ---- time.c ------------------------------------------------------------------------------ */
 /* Xen system time in ns (vcpu_time_info scaled with the TSC). */
@@ -166,6 +167,8 @@ void xenstore_init(void);
  * to XEN_E*). Paths are absolute or relative to /local/domain/<self>/. */
 int xs_read(const char *path, char *buf, size_t len);   /* length, NUL-terminated */
 int xs_write(const char *path, const char *value);
+/* Removes a node and everything below it. */
+int xs_rm(const char *path);
 /* Entries NUL-separated into buf; returns their count. */
 int xs_directory(const char *path, char *buf, size_t len);
 /* perms: e.g. {"n1", "r2"}: owner 1 with no access for others, 2 may read. */
@@ -174,6 +177,9 @@ int xs_watch(const char *path, const char *token);
 int xs_unwatch(const char *path, const char *token);
 /* Blocks until a watch event with this token arrives; copies its path. */
 void xs_wait_watch(const char *token, char *path, size_t len);
+/* Whether a watch event with this token has arrived (not taken: xs_wait_watch
+ * takes it). Never blocks: callable with events disabled. */
+int xs_watch_fired(const char *token);
 /* Our domid, from the relative path "domid". */
 int xs_self_domid(void);
 
@@ -184,6 +190,8 @@ void gnttab_init(void);
 grant_ref_t gnttab_grant_access(domid_t domid, uint64_t mfn, int readonly);
 /* Revokes a grant unless the grantee still has it mapped: 1 done, 0 busy. */
 int gnttab_end_access(grant_ref_t ref);
+/* Whether Xen marks the grant mapped (GTF_reading/GTF_writing) right now. */
+int gnttab_in_use(grant_ref_t ref);
 /* Maps (domid, ref) at `va` (GNTMAP_host_map); status GNTST_* , *handle out. */
 int gnttab_map(void *va, domid_t domid, grant_ref_t ref, int readonly, grant_handle_t *handle);
 int gnttab_unmap(void *va, grant_handle_t handle);

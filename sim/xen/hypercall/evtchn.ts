@@ -7,14 +7,22 @@
  */
 import { EvtState, NR_EVTCHN_PORTS } from '../domain.js';
 import { fifoDestroy, fifoExpandArray, fifoInitControl } from '../evtchn-fifo.js';
-import * as EC from '../public/event_channel.js';
-import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
+import * as P from '../public/event_channel.js';
+import {
+  EVTCHN_FIFO_LINK_BITS, EVTCHN_FIFO_PRIORITY_MIN, EVTCHNOP_alloc_unbound, EVTCHNOP_bind_interdomain, EVTCHNOP_bind_ipi, EVTCHNOP_bind_pirq,
+  EVTCHNOP_bind_vcpu, EVTCHNOP_bind_virq, EVTCHNOP_close, EVTCHNOP_expand_array, EVTCHNOP_init_control, EVTCHNOP_reset, EVTCHNOP_send,
+  EVTCHNOP_set_priority, EVTCHNOP_status, EVTCHNOP_unmask, evtchn_alloc_unbound, evtchn_bind_interdomain, evtchn_bind_ipi, evtchn_bind_vcpu,
+  evtchn_bind_virq, evtchn_close, evtchn_expand_array, evtchn_init_control, evtchn_reset, evtchn_set_priority, evtchn_status,
+} from '../public/event_channel.js';
+import { NR_VIRQS, VIRQ_DEBUG, VIRQ_TIMER, VIRQ_XENOPROF, VIRQ_XENPMU } from '../public/xen.js';
+import { DOMID_SELF, E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
-const NAMES: Record<number, string> = { 0: 'bind_interdomain', 1: 'bind_virq', 2: 'bind_pirq', 3: 'close', 4: 'send', 5: 'status', 6: 'alloc_unbound', 7: 'bind_ipi', 8: 'bind_vcpu', 9: 'unmask', 10: 'reset', 11: 'init_control', 12: 'expand_array', 13: 'set_priority' };
-const SUB_NAME = subOpNames('EVTCHNOP', NAMES);
-const NR_VIRQS = 24;
-/** VIRQs bound per vCPU; the others are global (bound to vCPU 0, movable with bind_vcpu). */
-const PER_VCPU_VIRQS = new Set([0, 1, 2, 6]);
+const SUB_NAME = subOpNames('EVTCHNOP', namesFrom(P, 'EVTCHNOP'));
+/**
+ * VIRQs bound per vCPU (virq_is_global in common/event_channel.c); the
+ * others are global (bound to vCPU 0, movable with bind_vcpu).
+ */
+const PER_VCPU_VIRQS = new Set<number>([VIRQ_TIMER, VIRQ_DEBUG, VIRQ_XENOPROF, VIRQ_XENPMU]);
 
 export function eventChannelOp(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
@@ -25,9 +33,9 @@ export function eventChannelOp(h: HcCtx): number {
   h.subName = SUB_NAME(cmd);
   const self = (dom: number): number => (dom === DOMID_SELF ? d.id : dom);
   switch (cmd) {
-    case 6: {
-      const dom = g.u16(a);
-      const remote = g.u16(a + 2n);
+    case EVTCHNOP_alloc_unbound: {
+      const dom = g.u16(fld(a, evtchn_alloc_unbound.dom));
+      const remote = g.u16(fld(a, evtchn_alloc_unbound.remote_dom));
       if (dom === null || remote === null) return -E.EFAULT;
       h.decoded.dom = dom;
       h.decoded.remote_dom = remote;
@@ -38,11 +46,11 @@ export function eventChannelOp(h: HcCtx): number {
       if (port < 0) return -E.ENOSPC;
       target.ports[port]!.remoteDom = remote === DOMID_SELF ? target.id : remote;
       h.decoded.port = port;
-      return g.putU32(a + 4n, port) ? 0 : -E.EFAULT;
+      return g.putU32(fld(a, evtchn_alloc_unbound.port), port) ? 0 : -E.EFAULT;
     }
-    case 0: {
-      const rdom = g.u16(a);
-      const rport = g.u32(a + 4n);
+    case EVTCHNOP_bind_interdomain: {
+      const rdom = g.u16(fld(a, evtchn_bind_interdomain.remote_dom));
+      const rport = g.u32(fld(a, evtchn_bind_interdomain.remote_port));
       if (rdom === null || rport === null) return -E.EFAULT;
       h.decoded.remote_dom = rdom;
       h.decoded.remote_port = rport;
@@ -55,14 +63,14 @@ export function eventChannelOp(h: HcCtx): number {
       Object.assign(d.ports[port]!, { state: EvtState.INTERDOMAIN, remoteDom: peer.id, remotePort: rport });
       Object.assign(rp, { state: EvtState.INTERDOMAIN, remoteDom: d.id, remotePort: port });
       h.decoded.local_port = port;
-      if (!g.putU32(a + 8n, port)) return -E.EFAULT;
+      if (!g.putU32(fld(a, evtchn_bind_interdomain.local_port), port)) return -E.EFAULT;
       // Binding raises the local port, as Xen does, so neither side misses a notification.
       xen.setPending(d, port);
       return 0;
     }
-    case 1: {
-      const virq = g.u32(a);
-      const vcpu = g.u32(a + 4n);
+    case EVTCHNOP_bind_virq: {
+      const virq = g.u32(fld(a, evtchn_bind_virq.virq));
+      const vcpu = g.u32(fld(a, evtchn_bind_virq.vcpu));
       if (virq === null || vcpu === null) return -E.EFAULT;
       h.decoded.virq = virq;
       h.decoded.vcpu = vcpu;
@@ -74,10 +82,10 @@ export function eventChannelOp(h: HcCtx): number {
       if (port < 0) return -E.ENOSPC;
       Object.assign(d.ports[port]!, { state: EvtState.VIRQ, virq, vcpu });
       h.decoded.port = port;
-      return g.putU32(a + 8n, port) ? 0 : -E.EFAULT;
+      return g.putU32(fld(a, evtchn_bind_virq.port), port) ? 0 : -E.EFAULT;
     }
-    case 7: {
-      const vcpu = g.u32(a);
+    case EVTCHNOP_bind_ipi: {
+      const vcpu = g.u32(fld(a, evtchn_bind_ipi.vcpu));
       if (vcpu === null) return -E.EFAULT;
       h.decoded.vcpu = vcpu;
       if (d.vcpus[vcpu] === undefined) return -E.ENOENT;
@@ -85,17 +93,18 @@ export function eventChannelOp(h: HcCtx): number {
       if (port < 0) return -E.ENOSPC;
       Object.assign(d.ports[port]!, { state: EvtState.IPI, vcpu });
       h.decoded.port = port;
-      return g.putU32(a + 4n, port) ? 0 : -E.EFAULT;
+      return g.putU32(fld(a, evtchn_bind_ipi.port), port) ? 0 : -E.EFAULT;
     }
-    case 3:
-    case 4:
-    case 9: {
-      const port = g.u32(a);
+    case EVTCHNOP_close:
+    case EVTCHNOP_send:
+    case EVTCHNOP_unmask: {
+      // evtchn_close, evtchn_send and evtchn_unmask are all { port }.
+      const port = g.u32(fld(a, evtchn_close.port));
       if (port === null) return -E.EFAULT;
       h.decoded.port = port;
-      if (cmd === 4) return xen.send(d, port, v);
+      if (cmd === EVTCHNOP_send) return xen.send(d, port, v);
       if (port >= NR_EVTCHN_PORTS) return -E.EINVAL;
-      if (cmd === 9) {
+      if (cmd === EVTCHNOP_unmask) {
         xen.unmask(d, port);
         return 0;
       }
@@ -103,9 +112,9 @@ export function eventChannelOp(h: HcCtx): number {
       xen.closePort(d, port);
       return 0;
     }
-    case 5: {
-      const dom = g.u16(a);
-      const port = g.u32(a + 4n);
+    case EVTCHNOP_status: {
+      const dom = g.u16(fld(a, evtchn_status.dom));
+      const port = g.u32(fld(a, evtchn_status.port));
       if (dom === null || port === null) return -E.EFAULT;
       h.decoded.dom = dom;
       h.decoded.port = port;
@@ -114,23 +123,26 @@ export function eventChannelOp(h: HcCtx): number {
       if (t === undefined) return -E.ESRCH;
       if (port >= NR_EVTCHN_PORTS) return -E.EINVAL;
       const p = t.port(port);
-      const out = new Uint8Array(16);
+      // The OUT part: status .. the end of the union.
+      const S = evtchn_status;
+      const out = new Uint8Array(S.size - S.status);
       const dv = new DataView(out.buffer);
+      const put = (off: number): number => off - S.status;
       const state = p?.state ?? EvtState.CLOSED;
-      dv.setUint32(0, state, true);
-      dv.setUint32(4, p?.vcpu ?? 0, true);
-      if (p && state === EvtState.UNBOUND) dv.setUint16(8, p.remoteDom, true);
+      dv.setUint32(put(S.status), state, true);
+      dv.setUint32(put(S.vcpu), p?.vcpu ?? 0, true);
+      if (p && state === EvtState.UNBOUND) dv.setUint16(put(S.u_unbound_dom), p.remoteDom, true);
       if (p && state === EvtState.INTERDOMAIN) {
-        dv.setUint16(8, p.remoteDom, true);
-        dv.setUint32(12, p.remotePort, true);
+        dv.setUint16(put(S.u_interdomain_dom), p.remoteDom, true);
+        dv.setUint32(put(S.u_interdomain_port), p.remotePort, true);
       }
-      if (p && state === EvtState.VIRQ) dv.setUint32(8, p.virq, true);
+      if (p && state === EvtState.VIRQ) dv.setUint32(put(S.u_virq), p.virq, true);
       h.decoded.status = state;
-      return g.write(a + 8n, out) ? 0 : -E.EFAULT;
+      return g.write(fld(a, S.status), out) ? 0 : -E.EFAULT;
     }
-    case 8: {
-      const port = g.u32(a);
-      const vcpu = g.u32(a + 4n);
+    case EVTCHNOP_bind_vcpu: {
+      const port = g.u32(fld(a, evtchn_bind_vcpu.port));
+      const vcpu = g.u32(fld(a, evtchn_bind_vcpu.vcpu));
       if (port === null || vcpu === null) return -E.EFAULT;
       h.decoded.port = port;
       h.decoded.vcpu = vcpu;
@@ -142,42 +154,42 @@ export function eventChannelOp(h: HcCtx): number {
       p.vcpu = vcpu;
       return 0;
     }
-    case 10: {
-      const dom = g.u16(a);
+    case EVTCHNOP_reset: {
+      const dom = g.u16(fld(a, evtchn_reset.dom));
       if (dom === null) return -E.EFAULT;
       if (self(dom) !== d.id && !d.privileged) return -E.EPERM;
       for (let port = 1; port < d.ports.length; port++) if (d.ports[port] && d.ports[port]!.service === null) xen.closePort(d, port);
       if (d.fifo) fifoDestroy(xen, d); // back to 2-level
       return 0;
     }
-    case 2:
+    case EVTCHNOP_bind_pirq:
       return -E.EPERM;
-    case EC.EVTCHNOP_init_control: {
-      const I = EC.evtchn_init_control;
-      const gfn = g.u64(a + BigInt(I.control_gfn));
-      const offset = g.u32(a + BigInt(I.offset));
-      const vcpu = g.u32(a + BigInt(I.vcpu));
+    case EVTCHNOP_init_control: {
+      const I = evtchn_init_control;
+      const gfn = g.u64(fld(a, I.control_gfn));
+      const offset = g.u32(fld(a, I.offset));
+      const vcpu = g.u32(fld(a, I.vcpu));
       if (gfn === null || offset === null || vcpu === null) return -E.EFAULT;
       Object.assign(h.decoded, { control_gfn: gfn, offset, vcpu });
       const rc = fifoInitControl(xen, d, vcpu, gfn, offset);
-      if (rc === 0 && !g.putU32(a + BigInt(I.link_bits), EC.EVTCHN_FIFO_LINK_BITS)) return -E.EFAULT;
+      if (rc === 0 && !g.putU32(fld(a, I.link_bits), EVTCHN_FIFO_LINK_BITS)) return -E.EFAULT;
       return rc;
     }
-    case EC.EVTCHNOP_expand_array: {
-      const gfn = g.u64(a);
+    case EVTCHNOP_expand_array: {
+      const gfn = g.u64(fld(a, evtchn_expand_array.array_gfn));
       if (gfn === null) return -E.EFAULT;
       h.decoded.array_gfn = gfn;
       return fifoExpandArray(xen, d, gfn);
     }
-    case EC.EVTCHNOP_set_priority: {
-      const port = g.u32(a);
-      const priority = g.u32(a + BigInt(EC.evtchn_set_priority.priority));
+    case EVTCHNOP_set_priority: {
+      const port = g.u32(fld(a, evtchn_set_priority.port));
+      const priority = g.u32(fld(a, evtchn_set_priority.priority));
       if (port === null || priority === null) return -E.EFAULT;
       Object.assign(h.decoded, { port, priority });
       const p = d.port(port);
       if (p === null) return -E.EINVAL;
       if (!d.fifo) return -E.ENOSYS; // the 2-level ABI has no priorities
-      if (priority > EC.EVTCHN_FIFO_PRIORITY_MIN) return -E.EINVAL;
+      if (priority > EVTCHN_FIFO_PRIORITY_MIN) return -E.EINVAL;
       p.priority = priority;
       return 0;
     }

@@ -10,56 +10,53 @@
  * only when the first pin (or the first writable pin) is taken.
  */
 import type { ActiveGrant, Domain } from '../domain.js';
+import {
+  GNTST_general_error, GNTST_okay, GNTTAB_NR_RESERVED_ENTRIES, grant_entry_v1, grant_entry_v2, grant_status_t, GTF_permit_access, GTF_readonly,
+  GTF_reading, GTF_sub_page, GTF_type_mask, GTF_writing,
+} from '../public/grant_table.js';
 import type { Xen } from '../xen.js';
 
-export const GTF_permit_access = 1;
-export const GTF_type_mask = 3;
-export const GTF_readonly = 4;
-export const GTF_reading = 8;
-export const GTF_writing = 16;
-export const GTF_sub_page = 1 << 8;
-export const GNTMAP_device_map = 1;
-export const GNTMAP_host_map = 2;
-export const GNTMAP_readonly = 4;
-export const GNTMAP_application_map = 8;
-export const GNTMAP_contains_pte = 16;
-export const GNTST = { okay: 0, general_error: -1, bad_domain: -2, bad_gntref: -3, bad_handle: -4, bad_virt_addr: -5, bad_dev_addr: -6, no_device_space: -7, permission_denied: -8, bad_page: -9, bad_copy_arg: -10, address_too_big: -11, eagain: -12, no_space: -13 } as const;
 /** Refs 0..7 are the toolstack's and survive a version change. */
-export const NR_RESERVED = 8;
-/** INITIAL_NR_GRANT_FRAMES: every domain's table starts with one frame. */
+export const NR_RESERVED = GNTTAB_NR_RESERVED_ENTRIES;
+/** INITIAL_NR_GRANT_FRAMES (Xen's configuration, not ABI): every domain's table starts with one frame. */
 export const INITIAL_FRAMES = 1;
+const PAGE = 4096;
 
-export const entriesPerFrame = (d: Domain): number => (d.grantVersion === 1 ? 512 : 256);
+/** Size of one shared entry of `d`'s table version. */
+export const entrySize = (d: Domain): number => (d.grantVersion === 1 ? grant_entry_v1.size : grant_entry_v2.size);
+export const entriesPerFrame = (d: Domain): number => PAGE / entrySize(d);
 export const nrEntries = (d: Domain): number => d.grantFrames.length * entriesPerFrame(d);
 /** grant_to_status_frames: status frames needed for `frames` v2 grant frames. */
-export const statusFramesFor = (frames: number): number => Math.ceil((frames * 256 * 2) / 4096);
+export const statusFramesFor = (frames: number): number => Math.ceil((frames * (PAGE / grant_entry_v2.size) * grant_status_t.size) / PAGE);
 
 export type Entry = { flags: number; domid: number; frame: number };
 
 function entryMa(d: Domain, ref: number): number {
   const per = entriesPerFrame(d);
   const f = d.grantFrames[Math.floor(ref / per)];
-  return f === undefined ? -1 : f * 4096 + (ref % per) * (d.grantVersion === 1 ? 8 : 16);
+  return f === undefined ? -1 : f * PAGE + (ref % per) * entrySize(d);
 }
 
 /** The shared entry `ref` of `d`, or null beyond the table. Frames above 2^36 read as invalid. */
 export function readEntry(xen: Xen, d: Domain, ref: number): Entry | null {
   const ma = entryMa(d, ref);
   if (ma < 0) return null;
-  const f = xen.frames.mem.frame(Math.floor(ma / 4096))!;
-  const o = ma % 4096;
-  const frame = d.grantVersion === 1 ? f.getUint32(o + 4, true) : f.getBigUint64(o + 8, true);
-  return { flags: f.getUint16(o, true), domid: f.getUint16(o + 2, true), frame: typeof frame === 'number' ? frame : frame < 1n << 36n ? Number(frame) : -1 };
+  const f = xen.frames.mem.frame(Math.floor(ma / PAGE))!;
+  const o = ma % PAGE;
+  const frame = d.grantVersion === 1 ? f.getUint32(o + grant_entry_v1.frame, true) : f.getBigUint64(o + grant_entry_v2.full_page_frame, true);
+  // grant_entry_header: flags and domid at the same place in v1 and v2.
+  return { flags: f.getUint16(o + grant_entry_v1.flags, true), domid: f.getUint16(o + grant_entry_v1.domid, true), frame: typeof frame === 'number' ? frame : frame < 1n << 36n ? Number(frame) : -1 };
 }
 
 /** The status word of `ref`: the entry's flags (v1) or its status entry (v2), as [frame view, offset]. */
 function statusAt(xen: Xen, d: Domain, ref: number): [DataView, number] | null {
   if (d.grantVersion === 1) {
     const ma = entryMa(d, ref);
-    return ma < 0 ? null : [xen.frames.mem.frame(Math.floor(ma / 4096))!, ma % 4096];
+    return ma < 0 ? null : [xen.frames.mem.frame(Math.floor(ma / PAGE))!, ma % PAGE + grant_entry_v1.flags];
   }
-  const f = d.statusFrames[Math.floor(ref / 2048)];
-  return f === undefined ? null : [xen.frames.mem.frame(f)!, (ref % 2048) * 2];
+  const per = PAGE / grant_status_t.size;
+  const f = d.statusFrames[Math.floor(ref / per)];
+  return f === undefined ? null : [xen.frames.mem.frame(f)!, (ref % per) * grant_status_t.size];
 }
 
 export function setStatusBits(xen: Xen, d: Domain, ref: number, bits: number, on: boolean): void {
@@ -90,10 +87,10 @@ export function activeEntry(rd: Domain, ref: number): ActiveGrant {
 export function setStatus(xen: Xen, rd: Domain, ref: number, act: ActiveGrant, readonly: boolean, mapflag: boolean, ldomid: number): number {
   const e = readEntry(xen, rd, ref)!;
   const mask = GTF_type_mask | (mapflag ? GTF_sub_page : 0);
-  if (!pinned(act) && ((e.flags & mask) !== GTF_permit_access || e.domid !== ldomid)) return GNTST.general_error;
-  if (!readonly && (e.flags & GTF_readonly) !== 0) return GNTST.general_error;
+  if (!pinned(act) && ((e.flags & mask) !== GTF_permit_access || e.domid !== ldomid)) return GNTST_general_error;
+  if (!readonly && (e.flags & GTF_readonly) !== 0) return GNTST_general_error;
   setStatusBits(xen, rd, ref, GTF_reading | (readonly ? 0 : GTF_writing), true);
-  return GNTST.okay;
+  return GNTST_okay;
 }
 
 /** reduce_status_for_pin: drop GTF_reading/GTF_writing the remaining pins no longer justify. */

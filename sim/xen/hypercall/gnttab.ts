@@ -13,19 +13,24 @@
  * which fails with -EBUSY while the guest still maps one. The first eight
  * entries are carried over, everything else is cleared.
  */
+import { xen_pfn_t } from '../public/arch-x86/xen.js';
 import type { Domain } from '../domain.js';
 import { PGT } from '../page-types.js';
+import * as P from '../public/grant_table.js';
 import {
-  GNTST, GTF_permit_access, GTF_readonly, GTF_reading, GTF_type_mask, GTF_writing, INITIAL_FRAMES, NR_RESERVED, nrEntries,
-  pinned, readEntry, statusFramesFor, writePinned,
-} from './gnttab-entry.js';
+  GNTCOPY_dest_gref, GNTCOPY_source_gref, gnttab_copy as CP, gnttab_copy_ptr as CPP, gnttab_get_status_frames as GSF, gnttab_get_version as GV,
+  gnttab_map_grant_ref, gnttab_query_size as QS, gnttab_set_version as SV, gnttab_setup_table as ST, gnttab_unmap_and_replace as UR,
+  gnttab_unmap_grant_ref as UM, GNTST_bad_copy_arg, GNTST_bad_domain, GNTST_bad_gntref, GNTST_bad_page, GNTST_bad_virt_addr,
+  GNTST_general_error, GNTST_okay, GNTST_permission_denied, GNTTABOP_cache_flush, GNTTABOP_copy, GNTTABOP_get_status_frames,
+  GNTTABOP_get_version, GNTTABOP_map_grant_ref, GNTTABOP_query_size, GNTTABOP_set_version, GNTTABOP_setup_table, GNTTABOP_unmap_and_replace,
+  GNTTABOP_unmap_grant_ref, grant_entry_v1, grant_entry_v2, grant_status_t, GTF_permit_access, GTF_readonly, GTF_reading, GTF_transitive,
+  GTF_type_mask, GTF_writing,
+} from '../public/grant_table.js';
+import { entrySize, INITIAL_FRAMES, NR_RESERVED, nrEntries, pinned, readEntry, statusFramesFor, writePinned } from './gnttab-entry.js';
 import { granterOf, mapOne, unmapCommon } from './gnttab-map.js';
-import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
+import { DOMID_SELF, E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
-const GNTCOPY_source_gref = 1;
-const GNTCOPY_dest_gref = 2;
-const NAMES: Record<number, string> = { 0: 'map_grant_ref', 1: 'unmap_grant_ref', 2: 'setup_table', 3: 'dump_table', 4: 'transfer', 5: 'copy', 6: 'query_size', 7: 'unmap_and_replace', 8: 'set_version', 9: 'get_status_frames', 10: 'get_version', 11: 'swap_grant_ref', 12: 'cache_flush' };
-const SUB_NAME = subOpNames('GNTTABOP', NAMES);
+const SUB_NAME = subOpNames('GNTTABOP', namesFrom(P, 'GNTTABOP'));
 
 export function grantTableOp(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
@@ -47,47 +52,49 @@ export function grantTableOp(h: HcCtx): number {
     return 0;
   };
   switch (cmd) {
-    case 0:
-      return forEach(32, (dv, at) => mapOne(h, dv, at));
-    case 1:
-    case 7:
-      return forEach(24, (dv, at) => {
-        const handle = dv.getUint32(16, true);
-        const a = dv.getBigUint64(0, true);
-        const b = dv.getBigUint64(8, true);
-        const status = cmd === 1 ? unmapCommon(h, a, b, 0n, handle) : unmapCommon(h, a, 0n, b, handle);
+    case GNTTABOP_map_grant_ref:
+      return forEach(gnttab_map_grant_ref.size, (dv, at) => mapOne(h, dv, at));
+    case GNTTABOP_unmap_grant_ref:
+    case GNTTABOP_unmap_and_replace:
+      // gnttab_unmap_grant_ref { host_addr, dev_bus_addr, handle, status }; unmap_and_replace has new_addr in dev_bus_addr's place.
+      return forEach(UM.size, (dv, at) => {
+        const handle = dv.getUint32(UM.handle, true);
+        const a = dv.getBigUint64(UM.host_addr, true);
+        const b = dv.getBigUint64(cmd === GNTTABOP_unmap_grant_ref ? UM.dev_bus_addr : UR.new_addr, true);
+        const status = cmd === GNTTABOP_unmap_grant_ref ? unmapCommon(h, a, b, 0n, handle) : unmapCommon(h, a, 0n, b, handle);
         Object.assign(h.decoded, { handle, status });
-        return g.putU16(at + 20n, status);
+        return g.putU16(fld(at, UM.status), status);
       });
-    case 2:
+    case GNTTABOP_setup_table:
       return setupTable(h, uop, domOf);
-    case 5:
-      return forEach(40, (dv, at) => copyOne(h, dv, at));
-    case 6: {
-      const dom = g.u16(uop);
+    case GNTTABOP_copy:
+      return forEach(CP.size, (dv, at) => copyOne(h, dv, at));
+    case GNTTABOP_query_size: {
+      const dom = g.u16(fld(uop, QS.dom));
       if (dom === null) return -E.EFAULT;
       const t = domOf(dom);
       const ok = t === d || (t !== undefined && d.privileged);
-      const out = new Uint8Array(10);
+      // The OUT fields, nr_frames .. status, in one write.
+      const out = new Uint8Array(QS.size - QS.nr_frames);
       const dv = new DataView(out.buffer);
-      dv.setUint32(0, ok ? t!.grantFrames.length : 0, true);
-      dv.setUint32(4, ok ? t!.maxGrantFrames : 0, true);
-      dv.setInt16(8, t === undefined ? GNTST.bad_domain : ok ? GNTST.okay : GNTST.permission_denied, true);
-      return g.write(uop + 4n, out) ? 0 : -E.EFAULT;
+      dv.setUint32(QS.nr_frames - QS.nr_frames, ok ? t!.grantFrames.length : 0, true);
+      dv.setUint32(QS.max_nr_frames - QS.nr_frames, ok ? t!.maxGrantFrames : 0, true);
+      dv.setInt16(QS.status - QS.nr_frames, t === undefined ? GNTST_bad_domain : ok ? GNTST_okay : GNTST_permission_denied, true);
+      return g.write(fld(uop, QS.nr_frames), out) ? 0 : -E.EFAULT;
     }
-    case 8:
+    case GNTTABOP_set_version:
       return setVersion(h, uop);
-    case 9:
+    case GNTTABOP_get_status_frames:
       return getStatusFrames(h, uop, count, domOf);
-    case 10: {
-      const dom = g.u16(uop);
+    case GNTTABOP_get_version: {
+      const dom = g.u16(fld(uop, GV.dom));
       if (dom === null) return -E.EFAULT;
       const t = domOf(dom);
       if (t === undefined) return -E.ESRCH;
       if (t !== d && !d.privileged) return -E.EPERM;
-      return g.putU32(uop + 4n, t.grantVersion) ? 0 : -E.EFAULT;
+      return g.putU32(fld(uop, GV.version), t.grantVersion) ? 0 : -E.EFAULT;
     }
-    case 12:
+    case GNTTABOP_cache_flush:
       return 0;
     default:
       return -E.ENOSYS;
@@ -103,37 +110,37 @@ function grow(h: HcCtx, d: Domain, nr: number): void {
 /** setup_table { dom, nr_frames, status, frame_list }: grow and report the frames. */
 function setupTable(h: HcCtx, uop: bigint, domOf: (dom: number) => Domain | undefined): number {
   const g = h.v.guest;
-  const raw = g.read(uop, 24);
+  const raw = g.read(uop, ST.size);
   if (raw === null) return -E.EFAULT;
   const dv = new DataView(raw.buffer);
-  const dom = dv.getUint16(0, true);
-  const nr = dv.getUint32(4, true);
-  const list = dv.getBigUint64(16, true);
+  const dom = dv.getUint16(ST.dom, true);
+  const nr = dv.getUint32(ST.nr_frames, true);
+  const list = dv.getBigUint64(ST.frame_list, true);
   h.decoded.nr_frames = nr;
   const t = domOf(dom);
-  let status: number = GNTST.okay;
-  if (nr > h.d.maxGrantFrames) status = GNTST.general_error;
-  else if (t === undefined) status = GNTST.bad_domain;
-  else if (t !== h.d && !h.d.privileged) status = GNTST.permission_denied;
+  let status: number = GNTST_okay;
+  if (nr > h.d.maxGrantFrames) status = GNTST_general_error;
+  else if (t === undefined) status = GNTST_bad_domain;
+  else if (t !== h.d && !h.d.privileged) status = GNTST_permission_denied;
   else {
     grow(h, t, nr);
-    for (let k = 0; k < nr; k++) if (!g.putU64(list + BigInt(8 * k), BigInt(t.grantFrames[k]!))) status = GNTST.bad_virt_addr;
+    for (let k = 0; k < nr; k++) if (!g.putU64(fld(list, xen_pfn_t.size * k), BigInt(t.grantFrames[k]!))) status = GNTST_bad_virt_addr;
   }
   h.decoded.status = status;
-  return g.putU16(uop + 8n, status) ? 0 : -E.EFAULT;
+  return g.putU16(fld(uop, ST.status), status) ? 0 : -E.EFAULT;
 }
 
 /** set_version { version }: 1 or 2 (gnttab_set_version); writes back the version in force. */
 function setVersion(h: HcCtx, uop: bigint): number {
   const { xen, d } = h;
   const g = h.v.guest;
-  const ver = g.u32(uop);
+  const ver = g.u32(fld(uop, SV.version));
   if (ver === null) return -E.EFAULT;
   h.decoded.version = ver;
   let rc = 0;
   if (ver !== 1 && ver !== 2) rc = -E.EINVAL;
   else if (ver !== d.grantVersion) rc = switchVersion(h, d, ver);
-  return g.putU32(uop, d.grantVersion) ? rc : -E.EFAULT;
+  return g.putU32(fld(uop, SV.version), d.grantVersion) ? rc : -E.EFAULT;
 }
 
 function switchVersion(h: HcCtx, d: Domain, ver: number): number {
@@ -143,7 +150,7 @@ function switchVersion(h: HcCtx, d: Domain, ver: number): number {
     for (let ref = 0; ref < NR_RESERVED; ref++) {
       const e = readEntry(xen, d, ref)!;
       if ((e.flags & GTF_type_mask) === GTF_permit_access && e.frame < 0) return -E.ERANGE;
-      if ((e.flags & GTF_type_mask) === 3) return -E.ERANGE; // transitive
+      if ((e.flags & GTF_type_mask) === GTF_transitive) return -E.ERANGE;
     }
   }
   // The reserved entries, with their status bits, in v1 form.
@@ -152,7 +159,7 @@ function switchVersion(h: HcCtx, d: Domain, ver: number): number {
     if (d.grantVersion === 1) return e;
     if ((e.flags & GTF_type_mask) !== GTF_permit_access) return { flags: 0, domid: 0, frame: 0 };
     const sf = xen.frames.mem.frame(d.statusFrames[0]!)!;
-    return { ...e, flags: e.flags | sf.getUint16(ref * 2, true) };
+    return { ...e, flags: e.flags | sf.getUint16(ref * grant_status_t.size, true) };
   });
   if (d.grantVersion === 2) {
     if (d.statusFrames.some((f) => xen.pages.maps[f]! > 0)) return -E.EBUSY;
@@ -165,15 +172,16 @@ function switchVersion(h: HcCtx, d: Domain, ver: number): number {
   const mem = xen.frames.mem;
   const gf = mem.frame(d.grantFrames[0]!)!;
   keep.forEach((e, ref) => {
+    const o = ref * entrySize(d);
     if (ver === 1) {
-      gf.setUint16(ref * 8, e.flags, true);
-      gf.setUint16(ref * 8 + 2, e.domid, true);
-      gf.setUint32(ref * 8 + 4, e.frame >>> 0, true);
+      gf.setUint16(o + grant_entry_v1.flags, e.flags, true);
+      gf.setUint16(o + grant_entry_v1.domid, e.domid, true);
+      gf.setUint32(o + grant_entry_v1.frame, e.frame >>> 0, true);
     } else {
-      mem.frame(d.statusFrames[0]!)!.setUint16(ref * 2, e.flags & (GTF_reading | GTF_writing), true);
-      gf.setUint16(ref * 16, e.flags & ~(GTF_reading | GTF_writing), true);
-      gf.setUint16(ref * 16 + 2, e.domid, true);
-      gf.setBigUint64(ref * 16 + 8, BigInt(e.frame >>> 0), true);
+      mem.frame(d.statusFrames[0]!)!.setUint16(ref * grant_status_t.size, e.flags & (GTF_reading | GTF_writing), true);
+      gf.setUint16(o + grant_entry_v2.hdr_flags, e.flags & ~(GTF_reading | GTF_writing), true);
+      gf.setUint16(o + grant_entry_v2.hdr_domid, e.domid, true);
+      gf.setBigUint64(o + grant_entry_v2.full_page_frame, BigInt(e.frame >>> 0), true);
     }
   });
   return 0;
@@ -183,20 +191,20 @@ function switchVersion(h: HcCtx, d: Domain, ver: number): number {
 function getStatusFrames(h: HcCtx, uop: bigint, count: number, domOf: (dom: number) => Domain | undefined): number {
   const g = h.v.guest;
   if (count !== 1) return -E.EINVAL;
-  const raw = g.read(uop, 16);
+  const raw = g.read(uop, GSF.size);
   if (raw === null) return -E.EFAULT;
   const dv = new DataView(raw.buffer);
-  const nr = dv.getUint32(0, true);
-  const dom = dv.getUint16(4, true);
-  const list = dv.getBigUint64(8, true);
+  const nr = dv.getUint32(GSF.nr_frames, true);
+  const dom = dv.getUint16(GSF.dom, true);
+  const list = dv.getBigUint64(GSF.frame_list, true);
   const t = domOf(dom);
-  let status: number = GNTST.okay;
-  if (t === undefined) status = GNTST.bad_domain;
-  else if (t !== h.d && !h.d.privileged) status = GNTST.permission_denied;
-  else if (nr > t.statusFrames.length) status = GNTST.general_error;
-  else for (let k = 0; k < nr; k++) if (!g.putU64(list + BigInt(8 * k), BigInt(t.statusFrames[k]!))) status = GNTST.bad_virt_addr;
+  let status: number = GNTST_okay;
+  if (t === undefined) status = GNTST_bad_domain;
+  else if (t !== h.d && !h.d.privileged) status = GNTST_permission_denied;
+  else if (nr > t.statusFrames.length) status = GNTST_general_error;
+  else for (let k = 0; k < nr; k++) if (!g.putU64(fld(list, xen_pfn_t.size * k), BigInt(t.statusFrames[k]!))) status = GNTST_bad_virt_addr;
   Object.assign(h.decoded, { nr_frames: nr, status });
-  return g.putU16(uop + 6n, status) ? 0 : -E.EFAULT;
+  return g.putU16(fld(uop, GSF.status), status) ? 0 : -E.EFAULT;
 }
 
 /**
@@ -206,44 +214,45 @@ function getStatusFrames(h: HcCtx, uop: bigint, count: number, domOf: (dom: numb
  */
 function copyOne(h: HcCtx, dv: DataView, at: bigint): boolean {
   const { xen, d } = h;
-  const flags = dv.getUint16(34, true);
-  const len = dv.getUint16(32, true);
+  const flags = dv.getUint16(CP.flags, true);
+  const len = dv.getUint16(CP.len, true);
+  // `base`: the gnttab_copy_ptr, CP.source or CP.dest.
   const side = (base: number, isGref: boolean, write: boolean): { mfn: number; off: number; dom: Domain } | number => {
-    const dom = dv.getUint16(base + 8, true);
-    const off = dv.getUint16(base + 10, true);
-    if (!isGref && dom !== DOMID_SELF) return GNTST.permission_denied;
-    const g = dom === DOMID_SELF ? d : granterOf(h, dom);
-    if (g === undefined) return GNTST.bad_domain;
-    const ref = dv.getUint32(base, true);
-    if (g === 'dom0') return ref < INITIAL_FRAMES * 512 ? GNTST.general_error : GNTST.bad_gntref;
+    const dom = dv.getUint16(base + CPP.domid, true);
+    const off = dv.getUint16(base + CPP.offset, true);
+    if (!isGref && dom !== DOMID_SELF) return GNTST_permission_denied;
+    const g = dom === DOMID_SELF ? d : granterOf(h.xen, dom);
+    if (g === undefined) return GNTST_bad_domain;
+    const ref = dv.getUint32(base + CPP.u_ref, true);
+    if (g === 'dom0') return ref < INITIAL_FRAMES * 512 ? GNTST_general_error : GNTST_bad_gntref;
     let mfn: number;
     if (isGref) {
-      if (ref >= nrEntries(g)) return GNTST.bad_gntref;
+      if (ref >= nrEntries(g)) return GNTST_bad_gntref;
       const act = g.active.get(ref);
       const e = readEntry(xen, g, ref)!;
       if (act !== undefined && pinned(act)) {
-        if (act.domid !== d.id) return GNTST.general_error;
+        if (act.domid !== d.id) return GNTST_general_error;
         mfn = act.mfn;
       } else {
-        if ((e.flags & GTF_type_mask) !== GTF_permit_access || e.domid !== d.id) return GNTST.general_error;
+        if ((e.flags & GTF_type_mask) !== GTF_permit_access || e.domid !== d.id) return GNTST_general_error;
         mfn = e.frame;
       }
-      if (write && (e.flags & GTF_readonly) !== 0 && !(act !== undefined && writePinned(act))) return GNTST.general_error;
-    } else mfn = Number(dv.getBigUint64(base, true) & 0xfffffffffn);
-    if (!xen.pages.owned(g, mfn)) return GNTST.bad_page;
+      if (write && (e.flags & GTF_readonly) !== 0 && !(act !== undefined && writePinned(act))) return GNTST_general_error;
+    } else mfn = Number(dv.getBigUint64(base + CPP.u_gmfn, true) & 0xfffffffffn);
+    if (!xen.pages.owned(g, mfn)) return GNTST_bad_page;
     return { mfn, off, dom: g };
   };
-  const src = side(0, (flags & GNTCOPY_source_gref) !== 0, false);
-  const dst = typeof src === 'number' ? src : side(16, (flags & GNTCOPY_dest_gref) !== 0, true);
-  let status: number = GNTST.okay;
+  const src = side(CP.source, (flags & GNTCOPY_source_gref) !== 0, false);
+  const dst = typeof src === 'number' ? src : side(CP.dest, (flags & GNTCOPY_dest_gref) !== 0, true);
+  let status: number = GNTST_okay;
   if (typeof src === 'number') status = src;
   else if (typeof dst === 'number') status = dst;
-  else if (xen.pages.getType(dst.dom, dst.mfn, PGT.WRITABLE) !== 0) status = GNTST.general_error;
+  else if (xen.pages.getType(dst.dom, dst.mfn, PGT.WRITABLE) !== 0) status = GNTST_general_error;
   else {
-    if (src.off + len > 4096 || dst.off + len > 4096) status = GNTST.bad_copy_arg;
+    if (src.off + len > 4096 || dst.off + len > 4096) status = GNTST_bad_copy_arg;
     else xen.frames.mem.write(dst.mfn * 4096 + dst.off, xen.frames.mem.read(src.mfn * 4096 + src.off, len));
     xen.pages.putType(dst.dom, dst.mfn);
   }
   Object.assign(h.decoded, { len, flags, status });
-  return h.v.guest.putU16(at + 36n, status);
+  return h.v.guest.putU16(fld(at, CP.status), status);
 }

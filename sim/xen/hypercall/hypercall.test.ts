@@ -75,6 +75,20 @@ describe.skipIf(!corpusBuilt)('hypercall errors', () => {
     expect(call(X.__HYPERVISOR_vcpu_op, 3, 7, 0)).toBe(-Errno.ENOENT);
   });
 
+  it('per-vCPU VIRQs bind on any vCPU, global ones only on vCPU 0 (virq_is_global)', () => {
+    const [t] = testDomains();
+    const { call, put, scratch } = t!;
+    const bind = (virq: number, vcpu: number): number | null => {
+      put(scratch, struct(12, [[0, 4, virq], [4, 4, vcpu]]));
+      return call(X.__HYPERVISOR_event_channel_op, EC.EVTCHNOP_bind_virq, scratch);
+    };
+    for (const virq of [X.VIRQ_TIMER, X.VIRQ_DEBUG, X.VIRQ_XENOPROF, X.VIRQ_XENPMU]) expect(bind(virq, 1), `virq ${virq}`).toBe(0);
+    for (const virq of [X.VIRQ_CONSOLE, X.VIRQ_DOM_EXC, X.VIRQ_DEBUGGER, X.VIRQ_CON_RING]) {
+      expect(bind(virq, 1), `virq ${virq}`).toBe(-Errno.EINVAL);
+      expect(bind(virq, 0), `virq ${virq}`).toBe(0);
+    }
+  });
+
   it('a domain cannot map frames it does not own', () => {
     const [a, b] = testDomains(2);
     const foreign = BigInt(b!.d.p2m[300]!) << 12n;

@@ -18,7 +18,11 @@ import { schedOp, setTimerOp } from './sched.js';
 import { vcpuOp } from './vcpu.js';
 import { callbackOp, fpuTaskswitch, getDebugreg, setCallbacks, setDebugreg, setGdt, setSegmentBase, setTrapTable, stackSwitch, updateDescriptor } from './traps.js';
 import * as X from '../public/xen.js';
-import { E, type HcCtx, type HcHandler } from './types.js';
+import { E, fld, type HcCtx, type HcHandler } from './types.js';
+
+const MC = X.multicall_entry;
+/** Arguments a hypercall takes in registers (rdi, rsi, rdx, r10, r8). */
+const NR_ARGS = 5;
 
 const TABLE: Record<number, [string, HcHandler]> = {
   [X.__HYPERVISOR_set_trap_table]: ['set_trap_table', setTrapTable],
@@ -79,18 +83,18 @@ function multicall(h: HcCtx): number | null {
   h.decoded.nr_calls = nr;
   const ops: string[] = [];
   for (let k = 0; k < nr; k++) {
-    const at = list + BigInt(64 * k);
-    const raw = h.v.guest.read(at, 64);
+    const at = fld(list, MC.size * k);
+    const raw = h.v.guest.read(at, MC.size);
     if (raw === null) return -E.EFAULT;
     const dv = new DataView(raw.buffer);
-    const op = Number(dv.getBigUint64(0, true) & 0xffffffffn);
-    const args = [0, 1, 2, 3, 4].map((i) => dv.getBigUint64(16 + 8 * i, true));
+    const op = Number(dv.getBigUint64(MC.op, true) & 0xffffffffn);
+    const args = Array.from({ length: NR_ARGS }, (_, i) => dv.getBigUint64(MC.args + MC.args_stride * i, true));
     ops.push(hypercallName(op));
     let result: number;
     if (op === X.__HYPERVISOR_iret) {
       if (!doIret(h.xen, h.d, h.v)) return 0;
       h.decoded.ops = ops.join(',');
-      h.v.guest.putU64(at + 8n, h.v.cpu.getReg(0)); // best effort, in the context iret restored
+      h.v.guest.putU64(fld(at, MC.result), h.v.cpu.getReg(0)); // best effort, in the context iret restored
       return null;
     }
     if (op === X.__HYPERVISOR_multicall) result = -E.EINVAL;
@@ -99,7 +103,7 @@ function multicall(h: HcCtx): number | null {
       result = r.result ?? 0;
       if (r.ctx.yieldSlice) h.yieldSlice = true;
     }
-    if (!h.v.guest.putU64(at + 8n, BigInt.asUintN(64, BigInt(result)))) return -E.EFAULT;
+    if (!h.v.guest.putU64(fld(at, MC.result), BigInt.asUintN(64, BigInt(result)))) return -E.EFAULT;
     if (!h.d.alive) break;
   }
   h.decoded.ops = ops.join(',');

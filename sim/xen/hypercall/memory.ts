@@ -12,21 +12,15 @@
  * start_info.nr_pages.
  */
 import type { Domain } from '../domain.js';
+import { xen_pfn_t } from '../public/arch-x86/xen.js';
 import { MACH2PHYS_NR_ENTRIES, MACH2PHYS_VIRT_END, MACH2PHYS_VIRT_START } from '../public/arch-x86/xen-x86_64.js';
 import * as M from '../public/memory.js';
-import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
+import { shared_info } from '../public/xen.js';
+import { DOMID_SELF, E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
-const XENMEM_NAMES: Record<number, string> = {
-  0: 'increase_reservation', 1: 'decrease_reservation', 2: 'maximum_ram_page', 3: 'current_reservation', 4: 'maximum_reservation',
-  5: 'machphys_mfn_list', 6: 'populate_physmap', 7: 'add_to_physmap', 9: 'memory_map', 10: 'machine_memory_map', 11: 'exchange',
-  12: 'machphys_mapping', 13: 'set_memory_map', 14: 'maximum_gpfn', 15: 'remove_from_physmap', 23: 'add_to_physmap_batch',
-  24: 'claim_pages', 26: 'get_vnumainfo', 28: 'acquire_resource',
-};
-const XENMEM_SUB = subOpNames('XENMEM', XENMEM_NAMES);
-/** MEMOP_EXTENT_SHIFT: the command's upper bits are a continuation's start extent. */
+const XENMEM_SUB = subOpNames('XENMEM', namesFrom(M, 'XENMEM'));
+/** MEMOP_EXTENT_SHIFT (Xen's hypercall.h): the command's upper bits are a continuation's start extent. */
 const MEMOP_EXTENT_SHIFT = 6;
-/** shared_info.arch.max_pfn: the guest writes its P2M size here (arch_get_max_pfn). */
-const SI_ARCH_MAX_PFN = 3088;
 
 /** rcu_lock_domain_by_any_id + xsm_memory_stat_reservation (XSM_TARGET): self, or anyone for a privileged caller. */
 function targetDomain(h: HcCtx, domid: number): Domain | number {
@@ -56,20 +50,20 @@ export function memoryOp(h: HcCtx): number {
     case M.XENMEM_maximum_reservation:
     case M.XENMEM_maximum_gpfn: {
       if (startExtent !== 0) return -E.EINVAL;
-      const dom = g.u16(arg);
+      const dom = g.u16(fld(arg, M.xen_memory_domain.domid));
       if (dom === null) return -E.EFAULT;
       h.decoded.domid = dom;
       const d = targetDomain(h, dom);
       if (typeof d === 'number') return d;
       if (cmd === M.XENMEM_current_reservation) return frames.count(d.id);
       if (cmd === M.XENMEM_maximum_reservation) return d.maxPages;
-      // domain_get_maximum_gpfn: PV guests publish nr_pfns, so one less (at least 0).
-      const maxPfn = Number(frames.mem.frame(d.sharedInfoMfn)!.getBigUint64(SI_ARCH_MAX_PFN, true) & 0xffffffffffffn);
+      // domain_get_maximum_gpfn: PV guests publish nr_pfns (arch_get_max_pfn), so one less (at least 0).
+      const maxPfn = Number(frames.mem.frame(d.sharedInfoMfn)!.getBigUint64(shared_info.arch_max_pfn, true) & 0xffffffffffffn);
       return (maxPfn || 1) - 1;
     }
     case M.XENMEM_add_to_physmap: {
-      const space = g.u32(arg + BigInt(M.xen_add_to_physmap.space));
-      const dom = g.u16(arg);
+      const space = g.u32(fld(arg, M.xen_add_to_physmap.space));
+      const dom = g.u16(fld(arg, M.xen_add_to_physmap.domid));
       if (space === null || dom === null) return -E.EFAULT;
       h.decoded.space = space;
       if (space === M.XENMAPSPACE_gmfn_foreign) return -E.ENOSYS;
@@ -77,7 +71,7 @@ export function memoryOp(h: HcCtx): number {
       return -E.EACCES; // xatp_permission_check: !paging_mode_translate
     }
     case M.XENMEM_add_to_physmap_batch: {
-      const dom = g.u16(arg);
+      const dom = g.u16(fld(arg, M.xen_add_to_physmap_batch.domid));
       if (dom === null) return -E.EFAULT;
       if (h.xen.domain(dom === DOMID_SELF ? h.d.id : dom) === undefined) return -E.ESRCH;
       return -E.EACCES;
@@ -126,7 +120,7 @@ function reservation(h: HcCtx, cmd: number, arg: bigint): number {
   if (order !== 0) return -E.EINVAL;
   let k = 0;
   for (; k < nr; k++) {
-    const at = list + BigInt(8 * k);
+    const at = fld(list, xen_pfn_t.size * k);
     if (cmd === M.XENMEM_decrease_reservation) {
       const mfn = g.u64(at);
       if (mfn === null) return k > 0 ? k : -E.EFAULT;
@@ -164,8 +158,8 @@ function reservation(h: HcCtx, cmd: number, arg: bigint): number {
 function machineMemoryMap(h: HcCtx, arg: bigint): number {
   if (!h.d.privileged) return -E.EPERM;
   const g = h.v.guest;
-  const nr = g.u32(arg + BigInt(M.xen_memory_map.nr_entries));
-  const buf = g.u64(arg + BigInt(M.xen_memory_map.buffer));
+  const nr = g.u32(fld(arg, M.xen_memory_map.nr_entries));
+  const buf = g.u64(fld(arg, M.xen_memory_map.buffer));
   if (nr === null || buf === null) return -E.EFAULT;
   const top = BigInt(h.xen.frames.frameCount) * 4096n;
   const map: Array<[bigint, bigint, number]> = [[0n, 0xa0000n, M.E820_RAM], [0xa0000n, 0x60000n, M.E820_RESERVED], [0x100000n, top - 0x100000n, M.E820_RAM]];
@@ -180,5 +174,5 @@ function machineMemoryMap(h: HcCtx, arg: bigint): number {
     });
     if (!g.write(buf, b)) return -E.EFAULT;
   }
-  return g.putU32(arg + BigInt(M.xen_memory_map.nr_entries), map.length) ? 0 : -E.EFAULT;
+  return g.putU32(fld(arg, M.xen_memory_map.nr_entries), map.length) ? 0 : -E.EFAULT;
 }

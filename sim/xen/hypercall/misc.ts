@@ -2,7 +2,10 @@
  * console_io, and the privileged families a domU may only probe (sysctl,
  * domctl, platform_op), and xenpmu_op.
  */
-import { E, u32, type HcCtx, subOpNames } from './types.js';
+import * as PMU from '../public/pmu.js';
+import { xen_sysctl } from '../public/sysctl.js';
+import { CONSOLEIO_read, CONSOLEIO_write } from '../public/xen.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
 export { XEN_DOMCTL_INTERFACE_VERSION } from '../public/domctl.js';
 export { XEN_SYSCTL_INTERFACE_VERSION } from '../public/sysctl.js';
@@ -12,8 +15,8 @@ export function consoleIo(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
   const count = u32(h.args[1]!);
   h.sub = cmd;
-  h.subName = cmd === 0 ? 'CONSOLEIO_write' : cmd === 1 ? 'CONSOLEIO_read' : String(cmd);
-  if (cmd === 0) {
+  h.subName = cmd === CONSOLEIO_write ? 'CONSOLEIO_write' : cmd === CONSOLEIO_read ? 'CONSOLEIO_read' : String(cmd);
+  if (cmd === CONSOLEIO_write) {
     const n = Math.min(count, 1 << 16);
     const bytes = h.v.guest.read(h.args[2]!, n);
     if (bytes === null) return -E.EFAULT;
@@ -24,15 +27,16 @@ export function consoleIo(h: HcCtx): number {
     h.xen.emit(h.v, h.d.id, { kind: 'console', text, source: 'console_io' });
     return 0;
   }
-  if (cmd === 1) return h.d.privileged ? 0 : -E.EPERM;
+  if (cmd === CONSOLEIO_read) return h.d.privileged ? 0 : -E.EPERM;
   return -E.ENOSYS;
 }
 
 /** sysctl / domctl: interface version first (-EACCES), then privilege (-EPERM); the privileged subset comes with the drivers work. */
 export function sysctlOrDomctl(version: number) {
   return (h: HcCtx): number => {
-    const cmd = h.v.guest.u32(h.args[0]!);
-    const ver = h.v.guest.u32(h.args[0]! + 4n);
+    // xen_sysctl and xen_domctl both start { u32 cmd; u32 interface_version; }.
+    const cmd = h.v.guest.u32(fld(h.args[0]!, xen_sysctl.cmd));
+    const ver = h.v.guest.u32(fld(h.args[0]!, xen_sysctl.interface_version));
     if (cmd === null || ver === null) return -E.EFAULT;
     h.sub = cmd;
     h.subName = String(cmd);
@@ -57,4 +61,4 @@ export function xenpmuOp(h: HcCtx): number {
   h.subName = XENPMU_SUB(cmd);
   return -E.EOPNOTSUPP;
 }
-const XENPMU_SUB = subOpNames('XENPMU', { 0: 'mode_get', 1: 'mode_set', 2: 'feature_get', 3: 'feature_set', 4: 'init', 5: 'finish', 6: 'lvtpc_set', 7: 'flush' });
+const XENPMU_SUB = subOpNames('XENPMU', namesFrom(PMU, 'XENPMU'));

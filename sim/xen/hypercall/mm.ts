@@ -12,17 +12,28 @@ import { PGT, PTE_P, type Pgt } from '../page-types.js';
 import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
 import { isCanonical } from './traps.js';
+import { HYPERVISOR_VIRT_END, HYPERVISOR_VIRT_START } from '../public/arch-x86/xen-x86_64.js';
+import * as X from '../public/xen.js';
 import {
-  VMASST_CMD_disable, VMASST_CMD_enable, VMASST_TYPE_4gb_segments, VMASST_TYPE_4gb_segments_notify, VMASST_TYPE_architectural_iopl,
-  VMASST_TYPE_m2p_strict, VMASST_TYPE_pae_extended_cr3, VMASST_TYPE_runstate_update_flag, VMASST_TYPE_writable_pagetables,
+  MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MMU_PT_UPDATE_NO_TRANSLATE, MMU_PT_UPDATE_PRESERVE_AD, mmu_update, mmuext_op,
+  MMUEXT_CLEAR_PAGE, MMUEXT_COPY_PAGE, MMUEXT_FLUSH_CACHE, MMUEXT_FLUSH_CACHE_GLOBAL, MMUEXT_INVLPG_ALL, MMUEXT_INVLPG_LOCAL,
+  MMUEXT_INVLPG_MULTI, MMUEXT_MARK_SUPER, MMUEXT_NEW_BASEPTR, MMUEXT_NEW_USER_BASEPTR, MMUEXT_PIN_L1_TABLE, MMUEXT_PIN_L2_TABLE,
+  MMUEXT_PIN_L3_TABLE, MMUEXT_PIN_L4_TABLE, MMUEXT_SET_LDT, MMUEXT_TLB_FLUSH_ALL, MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_TLB_FLUSH_MULTI,
+  MMUEXT_UNMARK_SUPER, MMUEXT_UNPIN_TABLE, VMASST_CMD_disable, VMASST_CMD_enable, VMASST_TYPE_4gb_segments, VMASST_TYPE_4gb_segments_notify,
+  VMASST_TYPE_architectural_iopl, VMASST_TYPE_m2p_strict, VMASST_TYPE_pae_extended_cr3, VMASST_TYPE_runstate_update_flag,
+  VMASST_TYPE_writable_pagetables,
 } from '../public/xen.js';
-import { DOMID_SELF, E, u32, type HcCtx, subOpNames } from './types.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
 const M64 = (1n << 64n) - 1n;
 const PTE_PS = 0x80n;
+/** A page-table entry's Accessed and Dirty bits. */
+const PTE_AD = 0x60n;
 const ADDR_MASK = 0x000ffffffffff000n;
-const XEN_HOLE_START = 0xffff800000000000n;
-const XEN_HOLE_END = 0xffff880000000000n;
+const XEN_HOLE_START = HYPERVISOR_VIRT_START;
+const XEN_HOLE_END = HYPERVISOR_VIRT_END;
+/** The low bits of mmu_update.ptr that carry the MMU_* command (Xen masks 3 bits). */
+const MMU_CMD_MASK = 7n;
 
 /** May `d` reference `mfn` as a data page (copies, COPY_PAGE sources): its own RAM or a frame Xen shares with it. */
 export function mayMap(h: HcCtx, d: Domain, mfn: number): boolean {
@@ -101,24 +112,24 @@ export function mmuUpdate(h: HcCtx): number {
   let k = 0;
   let rc = 0;
   for (; k < n; k++) {
-    const raw = h.v.guest.read(reqs + BigInt(16 * k), 16);
+    const raw = h.v.guest.read(fld(reqs, mmu_update.size * k), mmu_update.size);
     if (raw === null) {
       rc = -E.EFAULT;
       break;
     }
     const dv = new DataView(raw.buffer);
-    const ptr = dv.getBigUint64(0, true);
-    const val = dv.getBigUint64(8, true);
-    const cmd = Number(ptr & 7n);
-    const ma = Number(ptr & ~7n & 0xffffffffffffn);
+    const ptr = dv.getBigUint64(mmu_update.ptr, true);
+    const val = dv.getBigUint64(mmu_update.val, true);
+    const cmd = Number(ptr & MMU_CMD_MASK);
+    const ma = Number(ptr & ~MMU_CMD_MASK & 0xffffffffffffn);
     const mfn = Math.floor(ma / 4096);
     if (k < 4) updates.push(ma, Number(val & 0xffffffffn));
     rc = -E.EINVAL;
-    if (cmd === 0 || cmd === 2 || cmd === 3) {
+    if (cmd === MMU_NORMAL_PT_UPDATE || cmd === MMU_PT_UPDATE_PRESERVE_AD || cmd === MMU_PT_UPDATE_NO_TRANSLATE) {
       if (!mayMap(h, h.d, mfn)) break;
       const level = pages.tableLevel(mfn);
       // MMU_PT_UPDATE_PRESERVE_AD (update_intpte): Accessed/Dirty the hardware set meanwhile survive.
-      const nv = cmd === 2 && level !== 0 ? val | (h.xen.frames.mem.frame(mfn)!.getBigUint64(ma % 4096, true) & 0x60n) : val;
+      const nv = cmd === MMU_PT_UPDATE_PRESERVE_AD && level !== 0 ? val | (h.xen.frames.mem.frame(mfn)!.getBigUint64(ma % 4096, true) & PTE_AD) : val;
       if (level === PGT.L1) rc = pages.modL1e(h.d, ma, nv);
       else if (level !== 0) rc = pages.modPde(h.d, ma, nv, level);
       else if (pages.count[mfn] === 0 || pages.type[mfn] === PGT.WRITABLE) {
@@ -126,7 +137,7 @@ export function mmuUpdate(h: HcCtx): number {
         rc = 0;
       }
       if (rc === 0) flushAll(h);
-    } else if (cmd === 1) {
+    } else if (cmd === MMU_MACHPHYS_UPDATE) {
       if (!pages.owned(h.d, mfn)) break;
       h.xen.frames.setM2p(mfn, val);
       rc = 0;
@@ -138,8 +149,10 @@ export function mmuUpdate(h: HcCtx): number {
   return rc;
 }
 
-const MMUEXT_NAMES = ['PIN_L1_TABLE', 'PIN_L2_TABLE', 'PIN_L3_TABLE', 'PIN_L4_TABLE', 'UNPIN_TABLE', 'NEW_BASEPTR', 'TLB_FLUSH_LOCAL', 'INVLPG_LOCAL', 'TLB_FLUSH_MULTI', 'INVLPG_MULTI', 'TLB_FLUSH_ALL', 'INVLPG_ALL', 'FLUSH_CACHE', 'SET_LDT', '', 'NEW_USER_BASEPTR', 'CLEAR_PAGE', 'COPY_PAGE', 'FLUSH_CACHE_GLOBAL', 'MARK_SUPER', 'UNMARK_SUPER'];
+const MMUEXT_NAMES = namesFrom(X, 'MMUEXT');
 const MMUEXT_SUB = subOpNames('MMUEXT', MMUEXT_NAMES);
+/** MMUEXT_PIN_Ln_TABLE -> the page type (level) it pins. */
+const PIN_LEVEL: Record<number, Pgt> = { [MMUEXT_PIN_L1_TABLE]: PGT.L1, [MMUEXT_PIN_L2_TABLE]: PGT.L2, [MMUEXT_PIN_L3_TABLE]: PGT.L3, [MMUEXT_PIN_L4_TABLE]: PGT.L4 };
 
 /** One mmuext_op; 0 or -errno. */
 function mmuextOne(h: HcCtx, cmd: number, arg1: bigint, arg2: bigint): number {
@@ -147,55 +160,56 @@ function mmuextOne(h: HcCtx, cmd: number, arg1: bigint, arg2: bigint): number {
   const pages = xen.pages;
   const mfn = Number(arg1 & 0xfffffffffn);
   switch (cmd) {
-    case 0: case 1: case 2: case 3: {
+    case MMUEXT_PIN_L1_TABLE: case MMUEXT_PIN_L2_TABLE: case MMUEXT_PIN_L3_TABLE: case MMUEXT_PIN_L4_TABLE: {
       if (!pages.owned(d, mfn)) return -E.EINVAL;
-      const rc = pages.getType(d, mfn, (cmd + 1) as Pgt);
+      const level = PIN_LEVEL[cmd]!;
+      const rc = pages.getType(d, mfn, level);
       if (rc !== 0) return rc;
       if (d.pinned.has(mfn)) {
         pages.putType(d, mfn);
         return -E.EINVAL;
       }
-      d.pinned.set(mfn, cmd + 1);
+      d.pinned.set(mfn, level);
       return 0;
     }
-    case 4:
+    case MMUEXT_UNPIN_TABLE:
       if (!pages.owned(d, mfn) || !d.pinned.delete(mfn)) return -E.EINVAL;
       pages.putType(d, mfn);
       flushAll(h);
       return 0;
-    case 5:
+    case MMUEXT_NEW_BASEPTR:
       return setBaseptr(xen, d, v, mfn, false);
-    case 15:
+    case MMUEXT_NEW_USER_BASEPTR:
       return setBaseptr(xen, d, v, mfn, true);
-    case 6: case 8: case 10:
-      for (const x of cmd === 6 ? [v] : d.vcpus) x.cpu.mmu.flush();
+    case MMUEXT_TLB_FLUSH_LOCAL: case MMUEXT_TLB_FLUSH_MULTI: case MMUEXT_TLB_FLUSH_ALL:
+      for (const x of cmd === MMUEXT_TLB_FLUSH_LOCAL ? [v] : d.vcpus) x.cpu.mmu.flush();
       return 0;
-    case 7: case 9: case 11:
-      for (const x of cmd === 7 ? [v] : d.vcpus) x.cpu.mmu.flushPage(Number(arg1 & 0xffffffffn), Number((arg1 >> 32n) & 0xffffffffn));
+    case MMUEXT_INVLPG_LOCAL: case MMUEXT_INVLPG_MULTI: case MMUEXT_INVLPG_ALL:
+      for (const x of cmd === MMUEXT_INVLPG_LOCAL ? [v] : d.vcpus) x.cpu.mmu.flushPage(Number(arg1 & 0xffffffffn), Number((arg1 >> 32n) & 0xffffffffn));
       return 0;
-    case 12:
+    case MMUEXT_FLUSH_CACHE:
       return d.privileged ? 0 : -E.EACCES;
-    case 18:
+    case MMUEXT_FLUSH_CACHE_GLOBAL:
       return d.privileged ? 0 : -E.EINVAL;
-    case 13: {
+    case MMUEXT_SET_LDT: {
       const ents = Number(arg2 & 0xffffffffn);
       if (ents > 8192 || (ents !== 0 && ((arg1 & 0xfffn) !== 0n || !isCanonical(arg1) || (arg1 & M64) >= XEN_HOLE_START))) return -E.EINVAL;
       v.ldtBase = ents === 0 ? 0n : arg1;
       v.ldtEntries = ents;
       return 0;
     }
-    case 16:
-    case 17: {
+    case MMUEXT_CLEAR_PAGE:
+    case MMUEXT_COPY_PAGE: {
       const src = Number(arg2 & 0xfffffffffn);
-      if (cmd === 17 && !pages.owned(d, src)) return -E.EINVAL;
+      if (cmd === MMUEXT_COPY_PAGE && !pages.owned(d, src)) return -E.EINVAL;
       if (!pages.owned(d, mfn) || pages.getType(d, mfn, PGT.WRITABLE) !== 0) return -E.EINVAL;
-      if (cmd === 16) xen.frames.mem.fill(mfn * 4096, 4096);
+      if (cmd === MMUEXT_CLEAR_PAGE) xen.frames.mem.fill(mfn * 4096, 4096);
       else xen.frames.mem.write(mfn * 4096, xen.frames.mem.read(src * 4096, 4096));
       pages.putType(d, mfn);
       return 0;
     }
-    case 19:
-    case 20:
+    case MMUEXT_MARK_SUPER:
+    case MMUEXT_UNMARK_SUPER:
       return -E.EOPNOTSUPP;
     default:
       return -E.ENOSYS;
@@ -210,15 +224,15 @@ export function mmuextOp(h: HcCtx): number {
   let k = 0;
   let rc = 0;
   for (; k < n; k++) {
-    const raw = h.v.guest.read(ops + BigInt(24 * k), 24);
+    const raw = h.v.guest.read(fld(ops, mmuext_op.size * k), mmuext_op.size);
     if (raw === null) {
       rc = -E.EFAULT;
       break;
     }
     const dv = new DataView(raw.buffer);
-    const cmd = dv.getUint32(0, true);
-    const arg1 = dv.getBigUint64(8, true);
-    const arg2 = dv.getBigUint64(16, true);
+    const cmd = dv.getUint32(mmuext_op.cmd, true);
+    const arg1 = dv.getBigUint64(mmuext_op.arg1, true);
+    const arg2 = dv.getBigUint64(mmuext_op.arg2, true);
     names.push(MMUEXT_NAMES[cmd] ?? String(cmd));
     if (k === 0) {
       h.sub = cmd;
@@ -244,13 +258,16 @@ export const PV64_VM_ASSIST_MASK =
   (1n << BigInt(VMASST_TYPE_pae_extended_cr3)) | (1n << BigInt(VMASST_TYPE_architectural_iopl)) | (1n << BigInt(VMASST_TYPE_runstate_update_flag)) |
   (1n << BigInt(VMASST_TYPE_m2p_strict));
 
+/** d->vm_assist is an unsigned long: types past its width are invalid. */
+const VMASST_TYPE_BITS = 64;
+
 /** vm_assist(cmd, type): common/domain.c do_vm_assist -- the type is checked (-EINVAL) before the command (-ENOSYS). */
 export function vmAssist(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
   const type = u32(h.args[1]!);
   h.decoded.cmd = cmd;
   h.decoded.type = type;
-  if (type >= 64 || ((PV64_VM_ASSIST_MASK >> BigInt(type)) & 1n) === 0n) return -E.EINVAL;
+  if (type >= VMASST_TYPE_BITS || ((PV64_VM_ASSIST_MASK >> BigInt(type)) & 1n) === 0n) return -E.EINVAL;
   if (cmd !== VMASST_CMD_enable && cmd !== VMASST_CMD_disable) return -E.ENOSYS;
   if (type === VMASST_TYPE_m2p_strict) {
     h.d.m2pStrict = cmd === VMASST_CMD_enable;

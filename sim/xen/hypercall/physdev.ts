@@ -6,19 +6,13 @@
  * publish which PIRQs need an EOI (pirq_eoi_gmfn, which Linux registers
  * on every boot).
  */
+import { HYPERVISOR_VIRT_START } from '../public/arch-x86/xen-x86_64.js';
 import * as P from '../public/physdev.js';
 import { PGT } from '../page-types.js';
 import { HOST_NR_IRQS_GSI } from '../platform.js';
-import { E, u32, type HcCtx, subOpNames } from './types.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
-const NAMES: Record<number, string> = {
-  4: 'IRQ_UNMASK_NOTIFY', 5: 'irq_status_query', 6: 'set_iopl', 7: 'set_iobitmap', 8: 'apic_read', 9: 'apic_write',
-  10: 'alloc_irq_vector', 11: 'free_irq_vector', 12: 'eoi', 13: 'map_pirq', 14: 'unmap_pirq', 15: 'manage_pci_add',
-  16: 'manage_pci_remove', 17: 'pirq_eoi_gmfn_v1', 19: 'restore_msi', 20: 'manage_pci_add_ext', 21: 'setup_gsi',
-  23: 'get_free_pirq', 24: 'pci_mmcfg_reserved', 25: 'pci_device_add', 26: 'pci_device_remove', 27: 'restore_msi_ext',
-  28: 'pirq_eoi_gmfn_v2', 29: 'dbgp_op', 30: 'prepare_msix', 31: 'release_msix',
-};
-const SUB = subOpNames('PHYSDEVOP', NAMES);
+const SUB = subOpNames('PHYSDEVOP', namesFrom(P, 'PHYSDEVOP'));
 /**
  * d->nr_pirqs of a domU: nr_static_irqs (the simulated host's GSIs: one
  * 24-pin IO-APIC) + extra_domU_irqs (DEFAULT_EXTRA_DOMU_IRQS, 32).
@@ -26,6 +20,10 @@ const SUB = subOpNames('PHYSDEVOP', NAMES);
 export const DOMU_NR_PIRQS = HOST_NR_IRQS_GSI + 32;
 /** IOBMP_BYTES: a whole 64 Ki-port bitmap must be readable. */
 const IOBMP_BYTES = 8192;
+/** x86's I/O port space: the most ports a bitmap may cover. */
+const IO_PORTS = 65536;
+/** Where the lower canonical half of a 48-bit address space ends (guest handles lie below it or above Xen's hole). */
+const LOWER_HALF_END = 1n << 47n;
 
 export function physdevOp(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
@@ -36,7 +34,7 @@ export function physdevOp(h: HcCtx): number {
   h.subName = SUB(cmd);
   switch (cmd) {
     case P.PHYSDEVOP_set_iopl: {
-      const iopl = g.u32(arg);
+      const iopl = g.u32(fld(arg, P.physdev_set_iopl.iopl));
       if (iopl === null) return -E.EFAULT;
       h.decoded.iopl = iopl;
       if (iopl > 3) return -E.EINVAL;
@@ -44,21 +42,21 @@ export function physdevOp(h: HcCtx): number {
       return 0;
     }
     case P.PHYSDEVOP_set_iobitmap: {
-      const bitmap = g.u64(arg);
-      const nr = g.u32(arg + BigInt(P.physdev_set_iobitmap.nr_ports));
+      const bitmap = g.u64(fld(arg, P.physdev_set_iobitmap.bitmap));
+      const nr = g.u32(fld(arg, P.physdev_set_iobitmap.nr_ports));
       if (bitmap === null || nr === null) return -E.EFAULT;
       h.decoded.bitmap = bitmap;
       h.decoded.nr_ports = nr;
       // guest_handle_okay: the range must be guest address space, not Xen's.
       const end = bitmap + BigInt(IOBMP_BYTES);
-      if (nr > 65536 || end > 0xffff800000000000n || (bitmap >= 0x800000000000n && bitmap < 0xffff800000000000n)) return -E.EINVAL;
+      if (nr > IO_PORTS || end > HYPERVISOR_VIRT_START || (bitmap >= LOWER_HALF_END && bitmap < HYPERVISOR_VIRT_START)) return -E.EINVAL;
       v.iobmp = bitmap;
       v.iobmpLimit = nr;
       return 0;
     }
     case P.PHYSDEVOP_pirq_eoi_gmfn_v1:
     case P.PHYSDEVOP_pirq_eoi_gmfn_v2: {
-      const gmfn = g.u64(arg);
+      const gmfn = g.u64(fld(arg, P.physdev_pirq_eoi_gmfn.gmfn));
       if (gmfn === null) return -E.EFAULT;
       const mfn = Number(gmfn & 0xfffffffffn);
       h.decoded.gmfn = mfn;
@@ -73,18 +71,21 @@ export function physdevOp(h: HcCtx): number {
     }
     case P.PHYSDEVOP_eoi:
     case P.PHYSDEVOP_irq_status_query: {
-      const irq = g.u32(arg);
+      // physdev_eoi and physdev_irq_status_query both start with the IRQ.
+      const irq = g.u32(fld(arg, cmd === P.PHYSDEVOP_eoi ? P.physdev_eoi.irq : P.physdev_irq_status_query.irq));
       if (irq === null) return -E.EFAULT;
       h.decoded.irq = irq;
       // No PIRQ is bound in a domU: eoi finds no pirq_info; a status query of a valid number reports "needs EOI".
       if (cmd === P.PHYSDEVOP_eoi || (irq | 0) < 0 || irq >= DOMU_NR_PIRQS) return -E.EINVAL;
-      return g.putU32(arg + BigInt(P.physdev_irq_status_query.flags), P.XENIRQSTAT_needs_eoi) ? 0 : -E.EFAULT;
+      return g.putU32(fld(arg, P.physdev_irq_status_query.flags), P.XENIRQSTAT_needs_eoi) ? 0 : -E.EFAULT;
     }
     case P.PHYSDEVOP_IRQ_UNMASK_NOTIFY:
       return 0; // pirq_guest_unmask over no PIRQs
     case P.PHYSDEVOP_restore_msi:
-    case P.PHYSDEVOP_restore_msi_ext:
-      return g.read(arg, 4) === null ? -E.EFAULT : -E.ENODEV; // no such PCI device
+    case P.PHYSDEVOP_restore_msi_ext: {
+      const size = cmd === P.PHYSDEVOP_restore_msi ? P.physdev_restore_msi.size : P.physdev_pci_device.size;
+      return g.read(arg, size) === null ? -E.EFAULT : -E.ENODEV; // no such PCI device
+    }
     case P.PHYSDEVOP_map_pirq:
     case P.PHYSDEVOP_unmap_pirq:
     case P.PHYSDEVOP_apic_read:

@@ -4,12 +4,22 @@
  * runs someone else, jumps time to the next timer when all are idle, and
  * wakes the vCPU on an event or timeout.
  */
+import { evtchn_port_t } from '../public/event_channel.js';
+import * as S from '../public/sched.js';
+import {
+  sched_poll, sched_shutdown, SCHEDOP_block, SCHEDOP_pin_override, SCHEDOP_poll, SCHEDOP_remote_shutdown, SCHEDOP_shutdown,
+  SCHEDOP_shutdown_code, SCHEDOP_watchdog, SCHEDOP_yield,
+} from '../public/sched.js';
 import { VcpuState } from '../vcpu.js';
-import { E, u32, type HcCtx, subOpNames } from './types.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
-const SHUTDOWN_REASONS = ['poweroff', 'reboot', 'suspend', 'crash', 'watchdog', 'soft_reset'];
-const SCHEDOP_NAMES = ['yield', 'block', 'shutdown', 'poll', 'remote_shutdown', 'shutdown_code', 'watchdog', 'pin_override'];
-const SCHEDOP_SUB = subOpNames('SCHEDOP', SCHEDOP_NAMES);
+/** SHUTDOWN_* reason -> name. */
+const SHUTDOWN_REASONS: Record<number, string> = {
+  [S.SHUTDOWN_poweroff]: 'poweroff', [S.SHUTDOWN_reboot]: 'reboot', [S.SHUTDOWN_suspend]: 'suspend',
+  [S.SHUTDOWN_crash]: 'crash', [S.SHUTDOWN_watchdog]: 'watchdog', [S.SHUTDOWN_soft_reset]: 'soft_reset',
+};
+const SCHEDOP_SUB = subOpNames('SCHEDOP', namesFrom(S, 'SCHEDOP'));
+/** Xen's limit on sched_poll.nr_ports (do_poll: 128, not ABI). */
 const MAX_POLL_PORTS = 128;
 
 export function schedOp(h: HcCtx): number {
@@ -19,11 +29,11 @@ export function schedOp(h: HcCtx): number {
   h.sub = cmd;
   h.subName = SCHEDOP_SUB(cmd);
   switch (cmd) {
-    case 0:
+    case SCHEDOP_yield:
       h.yieldSlice = true;
       xen.emit(v, d.id, { kind: 'sched', what: 'yield', until: 0 });
       return 0;
-    case 1:
+    case SCHEDOP_block:
       // Blocking enables event delivery; an already pending event means no sleep.
       v.upcallMask = false;
       if (v.upcallPending) return 0;
@@ -31,26 +41,26 @@ export function schedOp(h: HcCtx): number {
       xen.emit(v, d.id, { kind: 'sched', what: 'block', until: v.timerDeadline });
       h.yieldSlice = true;
       return 0;
-    case 2: {
-      const reason = v.guest.u32(arg);
+    case SCHEDOP_shutdown: {
+      const reason = v.guest.u32(fld(arg, sched_shutdown.reason));
       if (reason === null) return -E.EFAULT;
       h.decoded.reason = SHUTDOWN_REASONS[reason] ?? String(reason);
-      if (reason >= SHUTDOWN_REASONS.length) return -E.EINVAL;
+      if (reason > S.SHUTDOWN_MAX) return -E.EINVAL;
       xen.shutdown(d, SHUTDOWN_REASONS[reason]!);
       h.yieldSlice = true;
       return 0;
     }
-    case 3: {
-      const raw = v.guest.read(arg, 24);
+    case SCHEDOP_poll: {
+      const raw = v.guest.read(arg, sched_poll.size);
       if (raw === null) return -E.EFAULT;
       const dv = new DataView(raw.buffer);
-      const list = dv.getBigUint64(0, true);
-      const nr = dv.getUint32(8, true);
-      const timeout = dv.getBigUint64(16, true);
+      const list = dv.getBigUint64(sched_poll.ports, true);
+      const nr = dv.getUint32(sched_poll.nr_ports, true);
+      const timeout = dv.getBigUint64(sched_poll.timeout, true);
       if (nr > MAX_POLL_PORTS) return -E.EINVAL;
       const ports: number[] = [];
       for (let k = 0; k < nr; k++) {
-        const p = v.guest.u32(list + BigInt(4 * k));
+        const p = v.guest.u32(fld(list, evtchn_port_t.size * k));
         if (p === null) return -E.EFAULT;
         if (d.port(p) === null) return -E.EINVAL;
         ports.push(p);
@@ -66,10 +76,10 @@ export function schedOp(h: HcCtx): number {
       h.yieldSlice = true;
       return 0;
     }
-    case 4:
-    case 5:
-    case 6:
-    case 7:
+    case SCHEDOP_remote_shutdown:
+    case SCHEDOP_shutdown_code:
+    case SCHEDOP_watchdog:
+    case SCHEDOP_pin_override:
       return d.privileged ? -E.ENOSYS : -E.EPERM;
     default:
       return -E.ENOSYS;

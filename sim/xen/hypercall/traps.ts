@@ -4,12 +4,18 @@
  * fpu_taskswitch, set_segment_base, set_debugreg, get_debugreg,
  * update_descriptor.
  */
+import { xen_pfn_t } from '../public/arch-x86/xen.js';
 import { checkDescriptor, FIRST_RESERVED_GDT_ENTRY } from '../descriptors.js';
 import type { Domain } from '../domain.js';
 import { PGT } from '../page-types.js';
 import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
-import { E, u32, type HcCtx } from './types.js';
+import * as CB from '../public/callback.js';
+import { callback_register as CR, callback_unregister, CALLBACKF_mask_events, CALLBACKOP_register, CALLBACKOP_unregister, CALLBACKTYPE_event, CALLBACKTYPE_failsafe, CALLBACKTYPE_nmi, CALLBACKTYPE_syscall, CALLBACKTYPE_syscall32, CALLBACKTYPE_sysenter } from '../public/callback.js';
+import { trap_info } from '../public/arch-x86/xen.js';
+import * as X64 from '../public/arch-x86/xen-x86_64.js';
+import { SEGBASE_FS, SEGBASE_GS_KERNEL, SEGBASE_GS_USER, SEGBASE_GS_USER_SEL } from '../public/arch-x86/xen-x86_64.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
 const M64 = (1n << 64n) - 1n;
 export const isCanonical = (a: bigint): boolean => {
@@ -27,14 +33,14 @@ export function setTrapTable(h: HcCtx): number {
   }
   const vectors: number[] = [];
   for (let k = 0; k < 256; k++) {
-    const raw = h.v.guest.read(list + BigInt(16 * k), 16);
+    const raw = h.v.guest.read(fld(list, trap_info.size * k), trap_info.size);
     if (raw === null) return -E.EFAULT;
     const dv = new DataView(raw.buffer);
-    const address = dv.getBigUint64(8, true);
+    const address = dv.getBigUint64(trap_info.address, true);
     if (address === 0n) break;
     if (!isCanonical(address)) return -E.EINVAL;
-    const vector = dv.getUint8(0);
-    h.v.traps[vector] = { flags: dv.getUint8(1), cs: dv.getUint16(2, true) | 3, address };
+    const vector = dv.getUint8(trap_info.vector);
+    h.v.traps[vector] = { flags: dv.getUint8(trap_info.flags), cs: dv.getUint16(trap_info.cs, true) | 3, address };
     vectors.push(vector);
   }
   h.decoded.vectors = vectors;
@@ -42,21 +48,21 @@ export function setTrapTable(h: HcCtx): number {
 }
 
 /** CALLBACKTYPE_* that can be registered on 64-bit PV. */
-const CALLBACK_TYPES = new Set([0, 1, 2, 4, 5, 7]);
-const CALLBACK_NAMES = ['event', 'failsafe', 'syscall', '', 'nmi', 'sysenter', '', 'syscall32'];
+const CALLBACK_TYPES = new Set<number>([CALLBACKTYPE_event, CALLBACKTYPE_failsafe, CALLBACKTYPE_syscall, CALLBACKTYPE_nmi, CALLBACKTYPE_sysenter, CALLBACKTYPE_syscall32]);
+const CALLBACK_NAMES: Record<number, string> = Object.fromEntries([...CALLBACK_TYPES].map((t) => [t, namesFrom(CB, 'CALLBACKTYPE')[t]!]));
 
 /** callback_op(CALLBACKOP_register | CALLBACKOP_unregister, arg) */
 export function callbackOp(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
   h.sub = cmd;
-  if (cmd === 0) {
+  if (cmd === CALLBACKOP_register) {
     h.subName = 'CALLBACKOP_register';
-    const raw = h.v.guest.read(h.args[1]!, 16);
+    const raw = h.v.guest.read(h.args[1]!, CR.size);
     if (raw === null) return -E.EFAULT;
     const dv = new DataView(raw.buffer);
-    const type = dv.getUint16(0, true);
-    const flags = dv.getUint16(2, true);
-    const address = dv.getBigUint64(8, true);
+    const type = dv.getUint16(CR.type, true);
+    const flags = dv.getUint16(CR.flags, true);
+    const address = dv.getBigUint64(CR.address, true);
     h.decoded.type = CALLBACK_NAMES[type] ?? String(type);
     h.decoded.address = address;
     h.decoded.flags = flags;
@@ -64,12 +70,12 @@ export function callbackOp(h: HcCtx): number {
     h.v.callbacks.set(type, { address, flags });
     return 0;
   }
-  if (cmd === 1) {
+  if (cmd === CALLBACKOP_unregister) {
     h.subName = 'CALLBACKOP_unregister';
-    const type = h.v.guest.u16(h.args[1]!);
+    const type = h.v.guest.u16(fld(h.args[1]!, callback_unregister.type));
     if (type === null) return -E.EFAULT;
     h.decoded.type = CALLBACK_NAMES[type] ?? String(type);
-    if (type !== 4) return -E.EINVAL; // only the NMI callback can be unregistered
+    if (type !== CALLBACKTYPE_nmi) return -E.EINVAL; // only the NMI callback can be unregistered
     h.v.callbacks.delete(type);
     return 0;
   }
@@ -80,9 +86,9 @@ export function callbackOp(h: HcCtx): number {
 export function setCallbacks(h: HcCtx): number {
   const [event, failsafe, syscall] = h.args as [bigint, bigint, bigint];
   if (![event, failsafe, syscall].every(isCanonical)) return -E.EINVAL;
-  h.v.callbacks.set(0, { address: event, flags: 0 });
-  h.v.callbacks.set(1, { address: failsafe, flags: 0 });
-  h.v.callbacks.set(2, { address: syscall, flags: 1 });
+  h.v.callbacks.set(CALLBACKTYPE_event, { address: event, flags: 0 });
+  h.v.callbacks.set(CALLBACKTYPE_failsafe, { address: failsafe, flags: 0 });
+  h.v.callbacks.set(CALLBACKTYPE_syscall, { address: syscall, flags: CALLBACKF_mask_events });
   h.decoded.event = event;
   h.decoded.failsafe = failsafe;
   h.decoded.syscall = syscall;
@@ -124,7 +130,7 @@ export function setGdt(h: HcCtx): number {
   if (entries > FIRST_RESERVED_GDT_ENTRY) return -E.EINVAL;
   const frames: number[] = [];
   for (let k = 0; k < Math.ceil(entries / 512); k++) {
-    const f = h.v.guest.u64(h.args[0]! + BigInt(8 * k));
+    const f = h.v.guest.u64(fld(h.args[0]!, xen_pfn_t.size * k));
     if (f === null) return -E.EFAULT;
     frames.push(f < BigInt(h.xen.frames.frameCount) ? Number(f) : -1);
   }
@@ -140,30 +146,30 @@ export function fpuTaskswitch(h: HcCtx): number {
   return 0;
 }
 
-const SEGBASE_NAMES = ['SEGBASE_FS', 'SEGBASE_GS_USER', 'SEGBASE_GS_KERNEL', 'SEGBASE_GS_USER_SEL'];
+const SEGBASE_NAMES = subOpNames('SEGBASE', namesFrom(X64, 'SEGBASE'));
 
 /** set_segment_base(which, base) */
 export function setSegmentBase(h: HcCtx): number {
   const which = u32(h.args[0]!);
   const base = h.args[1]! & M64;
   h.sub = which;
-  h.subName = SEGBASE_NAMES[which] ?? String(which);
+  h.subName = SEGBASE_NAMES(which);
   h.decoded.base = base;
   const c = h.v.cpu;
   const lo = Number(base & 0xffffffffn);
   const hi = Number(base >> 32n);
-  if (which <= 2 && !isCanonical(base)) return -E.EINVAL;
+  if (which !== SEGBASE_GS_USER_SEL && !isCanonical(base)) return -E.EINVAL;
   switch (which) {
-    case 0:
+    case SEGBASE_FS:
       [c.fsLo, c.fsHi] = [lo, hi];
       return 0;
-    case 1: // the user GS base is the inactive one while in kernel mode
+    case SEGBASE_GS_USER: // the user GS base is the inactive one while in kernel mode
       [c.kgsLo, c.kgsHi] = [lo, hi];
       return 0;
-    case 2:
+    case SEGBASE_GS_KERNEL:
       [c.gsLo, c.gsHi] = [lo, hi];
       return 0;
-    case 3:
+    case SEGBASE_GS_USER_SEL:
       c.sreg[5] = Number(base & 0xffffn);
       [c.kgsLo, c.kgsHi] = [0, 0];
       return 0;

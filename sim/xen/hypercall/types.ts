@@ -30,6 +30,8 @@ export { Errno as E } from '../public/xen.js';
 export { DOMID_SELF } from '../public/xen.js';
 
 export const u32 = (v: bigint): number => Number(v & 0xffffffffn);
+/** Guest address of a struct field: `base` plus its offset from a sim/xen/public descriptor. */
+export const fld = (base: bigint, offset: number): bigint => base + BigInt(offset);
 export const s32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
 
 /**
@@ -38,6 +40,18 @@ export const s32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
  * once; an unknown sub-op is `PREFIX_<number>`, built each time (a guest
  * passing garbage must not grow a cache).
  */
+/**
+ * The sub-op names of a sim/xen/public module: every numeric export
+ * `PREFIX_name` as number -> name (where upstream has aliases, the
+ * alphabetically first: module namespaces list their exports sorted), for
+ * subOpNames.
+ */
+export function namesFrom(mod: Readonly<Record<string, unknown>>, prefix: string): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const [k, v] of Object.entries(mod)) if (k.startsWith(`${prefix}_`) && typeof v === 'number' && out[v] === undefined) out[v] = k.slice(prefix.length + 1);
+  return out;
+}
+
 export function subOpNames(prefix: string, names: Readonly<Record<number, string>>): (cmd: number) => string {
   const known = new Map<number, string>();
   for (const [k, n] of Object.entries(names)) if (n !== '') known.set(Number(k), `${prefix}_${n}`);

@@ -10,18 +10,22 @@
  */
 import { VcpuState, type Vcpu } from '../vcpu.js';
 import { PGT } from '../page-types.js';
+import { HYPERVISOR_VIRT_END } from '../public/arch-x86/xen-x86_64.js';
 import * as VP from '../public/vcpu.js';
-import { VIRQ_TIMER } from '../public/xen.js';
+import { vcpu_info, vcpu_time_info, VIRQ_TIMER } from '../public/xen.js';
 import { runstateInfo, updateRunstateArea } from '../runstate.js';
-import { E, u32, type HcCtx, subOpNames } from './types.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 import { initialiseVcpu } from './vcpu-context.js';
 
-const VCPUOP_NAMES = ['initialise', 'up', 'down', 'is_up', 'get_runstate_info', 'register_runstate_memory_area', 'set_periodic_timer', 'stop_periodic_timer', 'set_singleshot_timer', 'stop_singleshot_timer', 'register_vcpu_info', 'send_nmi', 'get_physid', 'register_vcpu_time_memory_area'];
-const VCPUOP_SUB = subOpNames('VCPUOP', VCPUOP_NAMES);
+const VCPUOP_SUB = subOpNames('VCPUOP', namesFrom(VP, 'VCPUOP'));
 /** Longest timer delta Xen accepts (STIME_DELTA_MAX). */
 const STIME_DELTA_MAX = (1n << 62n) - 1n;
-/** guest_handle_okay for a 64-bit PV guest: the range lies below the hypervisor hole's canonical half. */
-const handleOk = (va: bigint, len: number): boolean => va + BigInt(len) <= 0x800000000000n || va >= 0xffff880000000000n;
+/** Where the lower canonical half of a 48-bit address space ends. */
+const LOWER_HALF_END = 1n << 47n;
+/** guest_handle_okay for a 64-bit PV guest: the range lies in the lower canonical half, or above Xen's hole. */
+const handleOk = (va: bigint, len: number): boolean => va + BigInt(len) <= LOWER_HALF_END || va >= HYPERVISOR_VIRT_END;
+/** Every bit of a vcpu_info's evtchn_pending_sel. */
+const ALL_SELECTORS = (1n << 64n) - 1n;
 
 export function vcpuOp(h: HcCtx): number {
   const cmd = u32(h.args[0]!);
@@ -63,7 +67,7 @@ export function vcpuOp(h: HcCtx): number {
     case VP.VCPUOP_get_runstate_info:
       return g.write(arg, runstateInfo(t, xen.now())) ? 0 : -E.EFAULT;
     case VP.VCPUOP_register_runstate_memory_area: {
-      const va = g.u64(arg);
+      const va = g.u64(fld(arg, VP.vcpu_register_runstate_memory_area.addr));
       if (va === null) return -E.EFAULT;
       h.decoded.addr = va;
       if (!handleOk(va, VP.vcpu_runstate_info.size)) return -E.EFAULT;
@@ -72,7 +76,7 @@ export function vcpuOp(h: HcCtx): number {
       return 0;
     }
     case VP.VCPUOP_set_periodic_timer: {
-      const period = g.u64(arg);
+      const period = g.u64(fld(arg, VP.vcpu_set_periodic_timer.period_ns));
       if (period === null) return -E.EFAULT;
       h.decoded.period_ns = period;
       if (period < 1_000_000n || period > STIME_DELTA_MAX) return -E.EINVAL;
@@ -84,8 +88,8 @@ export function vcpuOp(h: HcCtx): number {
       return 0;
     case VP.VCPUOP_set_singleshot_timer: {
       if (t !== h.v) return -E.EINVAL;
-      const timeout = g.u64(arg);
-      const flags = g.u32(arg + BigInt(VP.vcpu_set_singleshot_timer.flags));
+      const timeout = g.u64(fld(arg, VP.vcpu_set_singleshot_timer.timeout_abs_ns));
+      const flags = g.u32(fld(arg, VP.vcpu_set_singleshot_timer.flags));
       if (timeout === null || flags === null) return -E.EFAULT;
       h.decoded.timeout = timeout;
       h.decoded.flags = flags;
@@ -116,10 +120,10 @@ export function vcpuOp(h: HcCtx): number {
     case VP.VCPUOP_get_physid:
       return -E.EINVAL; // only for a hardware domain's pinned vCPUs
     case VP.VCPUOP_register_vcpu_time_memory_area: {
-      const va = g.u64(arg);
+      const va = g.u64(fld(arg, VP.vcpu_register_time_memory_area.addr));
       if (va === null) return -E.EFAULT;
       h.decoded.addr = va;
-      if (!handleOk(va, 32)) return -E.EFAULT;
+      if (!handleOk(va, vcpu_time_info.size)) return -E.EFAULT;
       t.timeInfoVa = va;
       xen.updateTime(t, h.v);
       return 0;
@@ -138,21 +142,21 @@ export function vcpuOp(h: HcCtx): number {
 function registerVcpuInfo(h: HcCtx, t: Vcpu, arg: bigint): number {
   const { xen, d } = h;
   const g = h.v.guest;
-  const mfnArg = g.u64(arg);
-  const off = g.u32(arg + BigInt(VP.vcpu_register_vcpu_info.offset));
+  const mfnArg = g.u64(fld(arg, VP.vcpu_register_vcpu_info.mfn));
+  const off = g.u32(fld(arg, VP.vcpu_register_vcpu_info.offset));
   if (mfnArg === null || off === null) return -E.EFAULT;
   const mfn = Number(mfnArg & 0xfffffffffn);
   h.decoded.mfn = mfn;
   h.decoded.offset = off;
-  if (off > 4096 - 64 || (off & 7) !== 0) return -E.ENXIO;
+  if (off > 4096 - vcpu_info.size || (off & 7) !== 0) return -E.ENXIO;
   if (t.vcpuInfoRegistered) return -E.EINVAL;
   if (t !== h.v && t.up) return -E.EINVAL;
   if (!xen.pages.owned(d, mfn) || xen.pages.getType(d, mfn, PGT.WRITABLE) !== 0) return -E.EINVAL;
   const mem = xen.frames.mem;
-  mem.write(mfn * 4096 + off, mem.read(t.vcpuInfoMa, 64));
+  mem.write(mfn * 4096 + off, mem.read(t.vcpuInfoMa, vcpu_info.size));
   t.vcpuInfoMa = mfn * 4096 + off;
   t.vcpuInfoRegistered = true;
-  mem.frame(mfn)!.setBigUint64(off + 8, 0xffffffffffffffffn, true); // evtchn_pending_sel
+  mem.frame(mfn)!.setBigUint64(off + vcpu_info.evtchn_pending_sel, ALL_SELECTORS, true);
   t.upcallPending = false;
   xen.markEventsPending(t);
   xen.updateTime(t, h.v); // force_update_vcpu_system_time

@@ -13,7 +13,7 @@ import { HYPERVISOR_VIRT_START } from '../public/arch-x86/xen-x86_64.js';
 import * as F from '../public/features.js';
 import * as V from '../public/version.js';
 import { VMASST_TYPE_pae_extended_cr3 } from '../public/xen.js';
-import { E, u32, type HcCtx, subOpNames } from './types.js';
+import { E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
 export const XEN_MAJOR = 4;
 export const XEN_MINOR = 17;
@@ -21,8 +21,7 @@ export const XEN_EXTRAVERSION = '-xenrr';
 /** xen_deny(): what a denied string sub-op copies out. */
 const DENIED = '<denied>';
 
-const XENVER_NAMES = ['version', 'extraversion', 'compile_info', 'capabilities', 'changeset', 'platform_parameters', 'get_features', 'pagesize', 'guest_handle', 'commandline', 'build_id'];
-const XENVER_SUB = subOpNames('XENVER', XENVER_NAMES);
+const XENVER_SUB = subOpNames('XENVER', namesFrom(V, 'XENVER'));
 
 /**
  * XENVER_get_features submap 0 for a PV domain (kernel.c): vnode-aware
@@ -71,15 +70,15 @@ export function xenVersion(h: HcCtx): number {
     case V.XENVER_changeset:
       return str('xenrr', V.XEN_CHANGESET_INFO_LEN);
     case V.XENVER_platform_parameters:
-      return g.putU64(arg, HYPERVISOR_VIRT_START) ? 0 : -E.EFAULT;
+      return g.putU64(fld(arg, V.xen_platform_parameters.virt_start), HYPERVISOR_VIRT_START) ? 0 : -E.EFAULT;
     case V.XENVER_get_features: {
-      const idx = g.u32(arg + BigInt(V.xen_feature_info.submap_idx));
+      const idx = g.u32(fld(arg, V.xen_feature_info.submap_idx));
       if (idx === null) return -E.EFAULT;
       h.decoded.submap_idx = idx;
       if (idx >= F.XENFEAT_NR_SUBMAPS) return -E.EINVAL;
       const bits = featureSubmap0(h.d);
       h.decoded.submap = bits;
-      return g.putU32(arg + BigInt(V.xen_feature_info.submap), bits) ? 0 : -E.EFAULT;
+      return g.putU32(fld(arg, V.xen_feature_info.submap), bits) ? 0 : -E.EFAULT;
     }
     case V.XENVER_pagesize:
       return arg === 0n ? 4096 : -E.EINVAL;

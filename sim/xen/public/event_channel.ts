@@ -11,6 +11,9 @@
  * fields by Xen.
  */
 
+/** evtchn_port_t (u32), the element of sched_poll's port list. */
+export const evtchn_port_t = { size: 4 } as const;
+
 export const EVTCHNOP_bind_interdomain = 0;
 export const EVTCHNOP_bind_virq = 1;
 export const EVTCHNOP_bind_pirq = 2;
@@ -107,6 +110,8 @@ export const EVTCHN_FIFO_PRIORITY_MAX = 0;
 export const EVTCHN_FIFO_PRIORITY_DEFAULT = 7;
 export const EVTCHN_FIFO_PRIORITY_MIN = 15;
 export const EVTCHN_FIFO_MAX_QUEUES = 16;
+/** The FIFO ABI's per-port word (event array pages hold them; guest and Xen both write). */
+export const event_word_t = { size: 4 } as const;
 /** Bit numbers in an event_word_t. */
 export const EVTCHN_FIFO_PENDING = 31;
 export const EVTCHN_FIFO_MASKED = 30;

@@ -40,6 +40,7 @@ export * from './vcpu.js';
 export * from './memory.js';
 export * from './callback.js';
 export * from './physdev.js';
+export * from './pmu.js';
 export * from './version.js';
 export * from './features.js';
 export * from './domctl.js';

@@ -32,6 +32,7 @@ import * as xenbus from './io/xenbus.js';
 import * as xsWire from './io/xs_wire.js';
 import * as memory from './memory.js';
 import * as physdev from './physdev.js';
+import * as pmu from './pmu.js';
 import * as sched from './sched.js';
 import * as sysctl from './sysctl.js';
 import * as vcpu from './vcpu.js';
@@ -51,6 +52,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
   'memory.ts': memory,
   'callback.ts': callback,
   'physdev.ts': physdev,
+  'pmu.ts': pmu,
   'version.ts': version,
   'features.ts': features,
   'domctl.ts': domctl,
@@ -66,7 +68,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
 
 const HEADERS = [
   'xen/xen.h', 'xen/errno.h', 'xen/elfnote.h', 'xen/event_channel.h', 'xen/grant_table.h', 'xen/sched.h',
-  'xen/vcpu.h', 'xen/memory.h', 'xen/callback.h', 'xen/physdev.h', 'xen/version.h', 'xen/features.h',
+  'xen/vcpu.h', 'xen/memory.h', 'xen/callback.h', 'xen/physdev.h', 'xen/pmu.h', 'xen/version.h', 'xen/features.h',
   'xen/domctl.h', 'xen/sysctl.h', 'xen/arch-x86/hvm/start_info.h', 'xen/io/ring.h', 'xen/io/console.h',
   'xen/io/xs_wire.h', 'xen/io/blkif.h', 'xen/io/netif.h', 'xen/io/xenbus.h', 'xen/io/protocols.h',
 ];

@@ -48,3 +48,9 @@ export const _XENIRQSTAT_shared = 1;
 export const XENIRQSTAT_shared = 2;
 
 export const physdev_pirq_eoi_gmfn = { size: 8, gmfn: 0 } as const;
+
+/** restore_msi: IN the PCI device (segment 0) whose MSI state to restore. */
+export const physdev_restore_msi = { size: 2, bus: 0, devfn: 1 } as const;
+
+/** A PCI device (restore_msi_ext, pci_device_add/remove's first fields, ...). */
+export const physdev_pci_device = { size: 4, seg: 0, bus: 2, devfn: 3 } as const;

@@ -14,6 +14,9 @@ export const FIRST_RESERVED_GDT_PAGE = 14;
 export const FIRST_RESERVED_GDT_BYTE = 14 * 4096;
 export const FIRST_RESERVED_GDT_ENTRY = (14 * 4096) / 8;
 
+/** xen_pfn_t (unsigned long): a frame number, the element of every frame_list / extent list. */
+export const xen_pfn_t = { size: 8 } as const;
+
 /** vcpu_info slots in shared_info; vCPUs above need VCPUOP_register_vcpu_info. */
 export const XEN_LEGACY_MAX_VCPUS = 32;
 

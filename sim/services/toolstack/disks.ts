@@ -1,0 +1,109 @@
+/**
+ * The toolstack's part in a guest's virtual disks: what `xl create` (libxl)
+ * and the `block` hotplug script write in dom0's xenstore.
+ *
+ * Creating a disk (libxl device_disk_add + libxl__device_generic_add, one
+ * transaction), for frontend domain F, device id D (vdev.ts), backend dom0:
+ *   /libxl/F/device/vbd/D/{frontend,backend}                       perms n0
+ *   /local/domain/F/device/vbd/D                          perms nF r0 (rm, mkdir)
+ *     backend, then backend-id=0 state=1 virtual-device=D device-type=disk
+ *     trusted=1 protocol=x86_64-abi (libxl writes it for PV guests)
+ *   /local/domain/0/backend/vbd/F/D                       perms n0 rF (rm, mkdir)
+ *     frontend, then params=<target> script=/etc/xen/scripts/block
+ *     frontend-id=F online=1 removable=0 bootable=1 state=1 dev=<vdev>
+ *     type=phy mode=w|r device-type=disk discard-enable=1|0 specification=xen
+ *   /libxl/F/device/vbd/D: a copy of the backend's keys ("we don't need to
+ *     trust the backend"; nothing reads them back)
+ * (libxl picks the "phy" backend for a raw image file; the block script
+ * attaches the file to a loop device.) Keys are written in that order.
+ *
+ * Hotplug (libxl runs the script once the backend reached InitWait): the
+ * block script's "add" for a file writes node=/dev/loopN,
+ * physical-device=7:N (major:minor in hex, `stat -c %t:%T`),
+ * physical-device-path=/dev/loopN, hotplug-status=connected.
+ *
+ * Destroying a domain (libxl__device_destroy for each disk): the frontend,
+ * backend and libxl directories go, in one transaction.
+ */
+import type { Dom0Xs } from '../backend.js';
+import type { DiskMedium } from '../blkback/disk.js';
+import { XEN_IO_PROTO_ABI_X86_64 } from '../../xen/public/io/protocols.js';
+import { XenbusStateInitialising } from '../../xen/public/io/xenbus.js';
+
+/** A disk as the scenario describes it (xl's disk spec: vdev, target, access mode, format raw). */
+export type DiskSpec = {
+  vdev: string;
+  /** the image as the scenario names it (the backend's "params") */
+  target: string;
+  /** "r" read-only, "w" read-write into the overlay, "w!" read-write written through to the image */
+  mode: 'r' | 'w' | 'w!';
+  medium: DiskMedium;
+};
+
+/** LOOP_MAJOR: the block script attaches image files to loop devices. */
+export const LOOP_MAJOR = 7;
+const BLOCK_SCRIPT = '/etc/xen/scripts/block';
+/** Commits of one device's transaction before giving up on EAGAIN. */
+const MAX_TX_TRIES = 16;
+
+/** The device's directories: backend, frontend, and libxl's own. */
+export function vbdPaths(fe: number, devid: number): { be: string; fePath: string; lib: string } {
+  return { be: `/local/domain/0/backend/vbd/${fe}/${devid}`, fePath: `/local/domain/${fe}/device/vbd/${devid}`, lib: `/libxl/${fe}/device/vbd/${devid}` };
+}
+
+/** device_disk_add: the disk's libxl, frontend and backend directories in one transaction (retried on EAGAIN). */
+export function diskAdd(xs: Dom0Xs, fe: number, devid: number, spec: DiskSpec): void {
+  const { be, fePath, lib } = vbdPaths(fe, devid);
+  const readonly = spec.mode === 'r';
+  for (let tries = 0; ; tries++) {
+    const t = xs.transactionStart();
+    xs.rm(lib, t);
+    xs.write(`${lib}/frontend`, fePath, t);
+    xs.write(`${lib}/backend`, be, t);
+    const fperms = [`n${fe}`, 'r0'];
+    xs.rm(fePath, t);
+    xs.mkdir(fePath, t);
+    xs.setPerms(fePath, fperms, t);
+    xs.write(`${fePath}/backend`, be, t);
+    const fents: Array<[string, string]> = [
+      ['backend-id', '0'], ['state', `${XenbusStateInitialising}`], ['virtual-device', `${devid}`], ['device-type', 'disk'], ['trusted', '1'],
+      ['protocol', XEN_IO_PROTO_ABI_X86_64],
+    ];
+    for (const [k, v] of fents) {
+      xs.write(`${fePath}/${k}`, v, t);
+      xs.setPerms(`${fePath}/${k}`, fperms, t);
+    }
+    xs.rm(be, t);
+    xs.mkdir(be, t);
+    xs.setPerms(be, ['n0', `r${fe}`], t);
+    xs.write(`${be}/frontend`, fePath, t);
+    const bents: Array<[string, string]> = [
+      ['params', spec.target], ['script', BLOCK_SCRIPT], ['frontend-id', `${fe}`], ['online', '1'], ['removable', '0'], ['bootable', '1'],
+      ['state', `${XenbusStateInitialising}`], ['dev', spec.vdev], ['type', 'phy'], ['mode', readonly ? 'r' : 'w'], ['device-type', 'disk'],
+      ['discard-enable', readonly ? '0' : '1'], ['specification', 'xen'],
+    ];
+    for (const [k, v] of bents) xs.write(`${be}/${k}`, v, t);
+    for (const [k, v] of bents) xs.write(`${lib}/${k}`, v, t);
+    const end = xs.transactionEnd(t, true);
+    if (end.ok || end.error !== 'EAGAIN' || tries > MAX_TX_TRIES) break;
+  }
+}
+
+/** The block script's "add" for an image file: attach it to /dev/loop<minor>. */
+export function blockHotplugAdd(xs: Dom0Xs, be: string, minor: number): void {
+  const loop = `/dev/loop${minor}`;
+  xs.write(`${be}/node`, loop);
+  xs.write(`${be}/physical-device`, `${LOOP_MAJOR.toString(16)}:${minor.toString(16)}`);
+  xs.write(`${be}/physical-device-path`, loop);
+  xs.write(`${be}/hotplug-status`, 'connected');
+}
+
+/** libxl__device_destroy: the device's directories, in one transaction. */
+export function diskDestroy(xs: Dom0Xs, fe: number, devid: number): void {
+  const { be, fePath, lib } = vbdPaths(fe, devid);
+  const t = xs.transactionStart();
+  xs.rm(fePath, t);
+  xs.rm(be, t);
+  xs.rm(lib, t);
+  xs.transactionEnd(t, true);
+}
