@@ -37,6 +37,8 @@ const CORPUS: Array<[string, { checkpointEvery: number; checkpointInsns: number 
   ['ringpair', { checkpointEvery: 100, checkpointInsns: 0 }],
   ['timer', { checkpointEvery: 20, checkpointInsns: 0 }],
   ['compute-sha256', { checkpointEvery: 0, checkpointInsns: 2_000_000 }],
+  // dom0's blkback: ring pages written through kept views, and the disk overlay in the state.
+  ['blkfront', { checkpointEvery: 60, checkpointInsns: 0 }],
 ];
 
 /** The straight run's full snapshots where the recorder's rule takes checkpoints. */

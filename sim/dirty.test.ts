@@ -85,6 +85,20 @@ describe.skipIf(!built)('dirty tracking over the corpus', () => {
     });
   }
 
+  it("the frames dom0's backends write through views they keep (console, store, blkback's rings) stay dirty after every reset", () => {
+    const s = load('blkfront');
+    const m = buildMachine(s);
+    const mem = m.xen.frames.mem;
+    const ringMfns = (): number[] => m.blkback.snapshot().devices.flatMap((d) => d.rings.flatMap((r) => r.pages.map((p) => p.mfn)));
+    // Run to the first connected ring (a 2-page ring: both pages are written through views).
+    m.run(s.maxInsns, () => ringMfns().length >= 2);
+    const d = m.domains[0]!;
+    const held = [d.consoleMfn, d.storeMfn, ...ringMfns()];
+    expect(held.length).toBeGreaterThanOrEqual(4);
+    mem.resetDirty();
+    expect(held.map((p) => mem.dirty[p])).toEqual(held.map(() => 1));
+  });
+
   it('a changed snapshot gives the bytes of exactly the dirty frames, null for the rest', () => {
     const s = load('pingpong');
     const m = buildMachine(s);
