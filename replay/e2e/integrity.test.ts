@@ -197,6 +197,8 @@ describe.skipIf(!built)('an incomplete recording', () => {
       { name: 'ping', kernel: 'pingpong', memoryMiB: 16, cmdline: 'role=ping peer=2' },
       { name: 'pong', kernel: 'pingpong', memoryMiB: 16, cmdline: 'role=pong peer=1 rounds=2000000' },
     ] }));
+    // A trace left by an earlier run would be over the size at once: the recorder killed before it started, the stale file read.
+    rmSync(out, { force: true });
     const child = spawn(BIN, ['record', `${DIR}/long.json`, '-o', out, '--checkpoint-every', '20000'], { cwd: ROOT, stdio: 'ignore' });
     for (let k = 0; k < 600 && !(existsSync(out) && statSync(out).size > 40_000); k++) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGKILL');
