@@ -9,9 +9,13 @@
  *   random seeks by instruction count and `replay --to` the last event, each
  *   from a fresh session as the CLI makes one, so each re-executes from the
  *   nearest checkpoint before its target.
- * - One checkpoint of a machine by how much guest memory it has touched
- *   (a checkpoint holds every allocated frame, deduplicated by content
- *   within the checkpoint): snapshot, write (hash, encode, compress), read.
+ * - Checkpoints of a machine by how much guest memory it has touched since
+ *   it was built: the first (every touched page new to the trace's page
+ *   store), the next after 1% of those pages changed (dirty tracking: only
+ *   they are copied, hashed and stored), and a restore of that one (read
+ *   and restore into a fresh machine); against one checkpoint in the format
+ *   before the page store (every allocated frame, deduplicated within the
+ *   checkpoint only).
  *
  * Seek points come from a fixed-seed xorshift stream. Times are medians,
  * wall clock and CPU time of this process (the host may be shared).
@@ -23,7 +27,7 @@ import { buildMachine } from '../replay/scenario-run.js';
 import { ReplaySession } from '../replay/session.js';
 import { Rng } from '../sim/cpu/oracle/rng.js';
 import { parseScenario } from '../sim/scenario.js';
-import { snapshotMachine } from '../sim/snapshot.js';
+import { machineMemory, restoreMachine, snapshotChanged, snapshotMachine } from '../sim/snapshot.js';
 import { TraceReader } from '../trace/reader.js';
 import { testHeader } from '../trace/test-events.js';
 import { TraceWriter } from '../trace/writer.js';
@@ -88,19 +92,22 @@ export async function benchComputeSeek(): Promise<Row[]> {
 }
 
 /**
- * Guest pages as a booted kernel leaves them, roughly: 30% left zero
- * (deduplicated to one blob), the rest distinct pages of random bytes with
- * two bits of entropy each (they compress about 4x, as the memory of a
- * Linux guest does).
+ * Guest pages as a booted kernel leaves them, roughly: 30% left zero, the
+ * rest distinct pages of random bytes with two bits of entropy each (they
+ * compress about 4x, as the memory of a Linux guest does). `salt` varies
+ * the bytes; `every` > 1 rewrites only one page in that many of those.
  */
-function touch(mem: ReturnType<typeof buildMachine>['xen']['frames']['mem'], mfns: number[]): void {
-  const rng = new Rng(0x70c4ed);
+function touch(mem: ReturnType<typeof buildMachine>['xen']['frames']['mem'], mfns: number[], salt: number, every = 1): void {
+  const rng = new Rng(0x70c4ed + salt);
   mfns.forEach((mfn, k) => {
+    if (k % 10 < 3 || (every > 1 && k % every !== 5)) return;
     const f = mem.frame(mfn)!;
-    if (k % 10 < 3) return;
     for (let o = 0; o < 4096; o += 4) f.setUint32(o, rng.next() & 0x03030303);
   });
 }
+
+const ms = (xs: number[]): string => (median(xs) * 1e3).toFixed(0);
+const mb = (n: number): string => (n / 1e6).toFixed(2);
 
 export async function benchCheckpointCost(): Promise<Row[]> {
   await initZstd();
@@ -110,28 +117,45 @@ export async function benchCheckpointCost(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const mib of [16, 64, 256]) {
     const s = parseScenario({ name: 'touched', maxInsns: 1e9, domains: [{ name: 'd', kernel, memoryMiB: mib }] }, kernel);
-    const m = buildMachine(s);
-    touch(m.xen.frames.mem, m.domains[0]!.p2m);
-    const t = { snap: [] as number[], write: [] as number[], read: [] as number[] };
-    let pages = 0;
-    let bytes = 0;
+    const t = { snap: [] as number[], write: [] as number[], snap2: [] as number[], write2: [] as number[], restore: [] as number[], old: [] as number[] };
+    let [pages, first, next, old] = [0, 0, 0, 0];
     for (let k = 0; k < 3; k++) {
-      const snap = timed(() => snapshotMachine(m));
-      const w = new TraceWriter(path, testHeader());
+      const m = buildMachine(s);
+      const w = new TraceWriter(path, testHeader(), undefined, { base: machineMemory(m, { resetDirty: true }) });
+      const h0 = w.size;
+      touch(m.xen.frames.mem, m.domains[0]!.p2m, 0);
+      const snap = timed(() => snapshotChanged(m));
       const write = timed(() => w.checkpoint(snap.value));
+      first = w.size - h0;
+      touch(m.xen.frames.mem, m.domains[0]!.p2m, 1 + k, 100);
+      const snap2 = timed(() => snapshotChanged(m));
+      const write2 = timed(() => w.checkpoint(snap2.value));
+      next = w.size - first - h0;
       w.close('all-stopped', 0);
+      pages = snap.value.pages.length;
       const r = TraceReader.open(path);
-      const read = timed(() => r.checkpoint(0));
+      const fresh = buildMachine(s);
+      const restore = timed(() => restoreMachine(fresh, r.checkpoint(1)));
       r.close();
+      // The format before the page store: the whole machine, every checkpoint.
+      const full = snapshotMachine(m);
+      const ow = new TraceWriter(path, testHeader(), undefined, { inlinePages: true });
+      const before = ow.size;
+      const oldWrite = timed(() => ow.checkpoint(full));
+      old = ow.size - before;
+      ow.close('all-stopped', 0);
       t.snap.push(snap.cpu);
       t.write.push(write.cpu);
-      t.read.push(read.cpu);
-      pages = snap.value.pages.length;
-      bytes = r.index.checkpoints.length > 0 ? statSync(path).size : 0;
+      t.snap2.push(snap2.cpu);
+      t.write2.push(write2.cpu);
+      t.restore.push(restore.cpu);
+      t.old.push(oldWrite.cpu);
     }
     rows.push({
-      'guest memory touched': `${mib} MiB`, 'pages (all frames)': pages, 'checkpoint MB': (bytes / 1e6).toFixed(1),
-      'snapshot cpu ms': (median(t.snap) * 1e3).toFixed(0), 'write cpu ms': (median(t.write) * 1e3).toFixed(0), 'read cpu ms': (median(t.read) * 1e3).toFixed(0),
+      'guest memory touched': `${mib} MiB`, 'frames': pages,
+      'first: snapshot cpu ms': ms(t.snap), 'write cpu ms': ms(t.write), MB: mb(first),
+      'next (1% changed): snapshot cpu ms': ms(t.snap2), 'write cpu ms ': ms(t.write2), 'MB ': mb(next),
+      'read+restore cpu ms': ms(t.restore), 'old format: MB each': mb(old), 'write cpu ms  ': ms(t.old),
     });
   }
   rmSync(path);

@@ -3,8 +3,16 @@
  * xenrr's /init and powering off (corpus/scenarios/linux/boot.json and
  * smp.json), the workload the project exists for. For each: instructions to
  * power-off, a lean run's wall and CPU seconds and MIPS, then recorded
- * (events, bytes/event, recording overhead over the lean run, from CPU time)
- * and replayed (verify by re-execution: its speed against recording).
+ * (events, trace size and bytes/event, what the checkpoints take of it,
+ * recording overhead over the lean run, from CPU time), seeks from a fresh
+ * session as the CLI makes them (restoring the last checkpoint alone;
+ * random instruction counts, re-executing from the nearest checkpoint
+ * before each; `replay --to` the last event), and replayed (verify by
+ * re-execution: its speed against recording).
+ *
+ * The 1-vCPU boot is also recorded with checkpoints in the format before
+ * the trace's page store (each checkpoint the whole machine): the before
+ * of that change.
  *
  * One run each (a boot is ~2.1e9 instructions): figures move with the
  * host's load; CPU time is the steadier figure. Skipped, with a row saying
@@ -12,17 +20,21 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseScenario } from '../sim/scenario.js';
+import { Rng } from '../sim/cpu/oracle/rng.js';
+import { parseScenario, type Scenario } from '../sim/scenario.js';
+import { restoreMachine } from '../sim/snapshot.js';
 import { record } from '../replay/record.js';
-import { runScenario } from '../replay/scenario-run.js';
+import { buildMachine, runScenario } from '../replay/scenario-run.js';
 import { ReplaySession } from '../replay/session.js';
 import { TraceReader } from '../trace/reader.js';
+import { FRAME_HEADER } from '../trace/schema.js';
 import { initZstd } from '../trace/zstd.js';
 import type { Row } from './cpu-bench.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}build/bench`;
 const NEEDS = [`${ROOT}build/kernels/vmlinuz-6.1.0-57-amd64`, `${ROOT}build/corpus/linux/initramfs.cpio.gz`];
+const SEEKS = Number(process.env.XENRR_BENCH_LINUX_SEEKS ?? 3);
 
 /** Wall and CPU seconds of `f`. */
 async function timed<T>(f: () => T | Promise<T>): Promise<{ value: T; wall: number; cpu: number }> {
@@ -32,6 +44,32 @@ async function timed<T>(f: () => T | Promise<T>): Promise<{ value: T; wall: numb
   const c = process.cpuUsage(c0);
   return { value, wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6 };
 }
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const s1 = (x: number): string => x.toFixed(1);
+
+/** What a recorded trace's checkpoints cost and how fast it seeks (see the file comment). */
+async function seeks(s: Scenario, out: string): Promise<Row> {
+  const r = TraceReader.open(out);
+  const cps = r.index.checkpoints;
+  const cpBytes = cps.reduce((n, c) => n + FRAME_HEADER + Buffer.from(r.read(c.offset + 1, 4)).readUInt32LE(0), 0) + r.index.pageBlocks.reduce((n, b) => n + FRAME_HEADER + b.compressedSize, 0);
+  const restore = await timed(() => {
+    const m = buildMachine(s);
+    const t = process.cpuUsage();
+    restoreMachine(m, r.checkpoint(cps.length - 1));
+    const c = process.cpuUsage(t);
+    return (c.user + c.system) / 1e6;
+  });
+  const total = r.index.vcpus.find((v) => v.dom === 1 && v.vcpu === 0)!.icount;
+  const rng = new Rng(0x11b007);
+  const at: number[] = [];
+  for (let k = 0; k < SEEKS; k++) at.push((await timed(() => ReplaySession.open(r).seekIcount(1, 0, 1 + rng.below(total - 1)))).cpu);
+  const last = await timed(() => ReplaySession.open(r).seek(r.index.eventCount - 1));
+  r.close();
+  return {
+    'trace MB': (statSync(out).size / 1e6).toFixed(2), 'checkpoints MB': (cpBytes / 1e6).toFixed(2), 'restore last cpu s': restore.value.toFixed(2),
+    [`${SEEKS} icount seeks cpu s (median/max)`]: `${s1(median(at))}/${s1(Math.max(...at))}`, '--to last event cpu s': s1(last.cpu),
+  };
+}
 
 export async function benchLinux(): Promise<Row[]> {
   const absent = NEEDS.find((f) => !existsSync(f));
@@ -39,22 +77,24 @@ export async function benchLinux(): Promise<Row[]> {
   await initZstd();
   mkdirSync(DIR, { recursive: true });
   const rows: Row[] = [];
-  for (const name of ['boot', 'smp']) {
-    const file = `${ROOT}corpus/scenarios/linux/${name}.json`;
+  for (const name of ['boot', 'smp', 'boot-inline']) {
+    const inline = name === 'boot-inline';
+    const file = `${ROOT}corpus/scenarios/linux/${inline ? 'boot' : name}.json`;
     const s = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
-    const lean = await timed(() => runScenario(s).summary);
+    const lean = inline ? null : await timed(() => runScenario(s).summary);
     const out = `${DIR}/linux-${name}.xrr`;
-    const rec = await timed(() => record(s, out));
+    const rec = await timed(() => record(s, out, { checkpointEvery: 50_000, checkpointInsns: 250_000_000, inlinePages: inline }));
     const bytes = statSync(out).size;
-    const rep = await timed(() => ReplaySession.open(TraceReader.open(out)).verify());
-    const insns = lean.value.instructions;
-    const ok = lean.value.domains.every((d) => d.reason === 'poweroff') && rep.value.divergence === null;
+    const seek = await seeks(s, out);
+    const rep = inline ? null : await timed(() => ReplaySession.open(TraceReader.open(out)).verify());
+    const insns = rec.value.summary.instructions;
+    const ok = rec.value.summary.domains.every((d) => d.reason === 'poweroff') && (rep === null || rep.value.divergence === null);
     rows.push({
-      scenario: `linux/${name} (${s.domains[0]!.vcpus} vCPU)`, 'to power-off': ok ? 'yes' : 'NO',
-      instructions: insns, 'lean wall s': lean.wall.toFixed(1), 'lean cpu s': lean.cpu.toFixed(1), MIPS: (insns / lean.wall / 1e6).toFixed(1),
-      events: rec.value.events, 'bytes/event': (bytes / rec.value.events).toFixed(2), checkpoints: rec.value.checkpoints,
-      'recorded cpu s': rec.cpu.toFixed(1), overhead: `${(((rec.cpu - lean.cpu) / lean.cpu) * 100).toFixed(1)}%`,
-      'replay cpu s': rep.cpu.toFixed(1), 'replay/record': `${(rec.cpu / rep.cpu).toFixed(2)}x`,
+      scenario: `linux/${inline ? 'boot' : name} (${s.domains[0]!.vcpus} vCPU)${inline ? ', checkpoints before the page store' : ''}`, 'to power-off': ok ? 'yes' : 'NO',
+      instructions: insns, 'lean wall s': lean === null ? '-' : s1(lean.wall), 'lean cpu s': lean === null ? '-' : s1(lean.cpu), MIPS: lean === null ? '-' : (insns / lean.wall / 1e6).toFixed(1),
+      events: rec.value.events, 'bytes/event': (bytes / rec.value.events).toFixed(2), checkpoints: rec.value.checkpoints, ...seek,
+      'recorded cpu s': s1(rec.cpu), overhead: lean === null ? '-' : `${(((rec.cpu - lean.cpu) / lean.cpu) * 100).toFixed(1)}%`,
+      'replay cpu s': rep === null ? '-' : s1(rep.cpu), 'replay/record': rep === null ? '-' : `${(rec.cpu / rep.cpu).toFixed(2)}x`,
     });
   }
   return rows;

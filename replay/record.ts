@@ -4,16 +4,20 @@
  * events or `checkpointInsns` guest instructions (all vCPUs) have passed
  * since the last one: events bound a seek's re-execution in event-dense
  * runs, instructions in compute-bound ones (a kernel booting).
+ *
+ * Checkpoints cost what changed: the machine's memory as built is the
+ * writer's base (pages are stored against it), and each checkpoint is a
+ * snapshotChanged, the bytes of the frames written since the one before.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { RunSummary } from '../sim/machine.js';
 import { VERSION } from '../sim/package-info.js';
 import { withActions, withChaos, type Scenario, type ScenarioAction } from '../sim/scenario.js';
-import { snapshotMachine } from '../sim/snapshot.js';
+import { machineMemory, snapshotChanged, snapshotMachine } from '../sim/snapshot.js';
 import { PV_CPUID } from '../sim/xen/cpuid.js';
 import { FORMAT_VERSION, type HeaderData } from '../trace/schema.js';
-import { TraceWriter } from '../trace/writer.js';
+import { CHUNK_EVENTS, TraceWriter } from '../trace/writer.js';
 import { initZstd } from '../trace/zstd.js';
 import { scenarioIdentity } from './images.js';
 import { buildMachine, domainFiles } from './scenario-run.js';
@@ -26,10 +30,11 @@ export { CHECKPOINT_INSNS } from './record-defaults.js';
  * `chaos`: a chaos seed (`--chaos`). The header's scenario holds them all
  * (so replay re-applies them), its identity only the scenario's.
  * `jitThreshold`: the vCPUs' translation threshold (the trace is the same whatever it is).
+ * `inlinePages`: checkpoints as traces older than the page store have them (full snapshots, each with its own pages: tests of old traces).
  */
 export type RecordOptions = {
   checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; actions?: readonly ScenarioAction[]; chaos?: number;
-  jitThreshold?: number; progress?: (events: number, instructions: number) => void;
+  jitThreshold?: number; progress?: (events: number, instructions: number) => void; inlinePages?: boolean;
 };
 export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
 
@@ -85,13 +90,15 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   // The machine first: a scenario that cannot be built leaves no trace file behind (building emits no event).
   let writer: TraceWriter | null = null;
   const machine = buildMachine(withChaos(withActions(s, opts.actions ?? []), opts.chaos), { seed, jitThreshold: opts.jitThreshold, sink: (e, pos) => writer!.append(e, pos) });
-  writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, opts.actions, opts.chaos), checkpointInsns: insns });
+  const inline = opts.inlinePages === true;
+  // The base: memory as built, which a reader rebuilds from the header before restoring any checkpoint.
+  const base = (every > 0 || insns > 0) && !inline ? machineMemory(machine, { resetDirty: true }) : undefined;
+  writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, opts.actions, opts.chaos), checkpointInsns: insns }, CHUNK_EVENTS, { base, inlinePages: inline });
   let lastCheckpoint = 0;
   let lastInsns = 0;
   let checkpoints = 0;
   const checkpoint = (): void => {
-    const snap = snapshotMachine(machine);
-    writer.checkpoint(snap);
+    writer.checkpoint(inline ? snapshotMachine(machine) : snapshotChanged(machine));
     lastCheckpoint = writer.eventCount;
     lastInsns = machine.instructions;
     checkpoints++;

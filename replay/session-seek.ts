@@ -26,9 +26,9 @@ import type { Machine } from '../sim/machine.js';
 export type Breakpoint = { addr: bigint; dom?: number; vcpu?: number };
 /** Bytes of machine memory a read (or, `write`, access) watch covers within one frame (Machine.setDataWatches). */
 export type DataWatchPiece = { pfn: number; off: number; len: number; write: boolean };
-import { restoreMachine, snapshotMachine, type MachineSnapshot } from '../sim/snapshot.js';
+import { restoreMachine, snapshotMachine, SnapshotError, type MachineSnapshot } from '../sim/snapshot.js';
 import type { Vcpu } from '../sim/xen/vcpu.js';
-import type { TraceReader } from '../trace/reader.js';
+import { hex, TraceError, type TraceReader } from '../trace/reader.js';
 import { machineView, type MachineView } from './session-view.js';
 
 /**
@@ -112,11 +112,22 @@ export class Seeker {
   /** Where the last runTo, runOn or adopt left the cursor. */
   current: Stop | null = null;
 
+  /**
+   * `useCheckpoints` false: never start from the trace's checkpoints (a
+   * replay of other images than the recorded ones: the checkpoints hold
+   * the recorded run's machine, and store pages against its memory as built).
+   */
   constructor(
     private readonly reader: TraceReader,
     private readonly fresh: (sink: ((e: SimEvent) => void) | null) => Machine,
     private readonly maxInsns: number,
+    private readonly useCheckpoints = true,
   ) {}
+
+  /** The trace checkpoints this seeker may start from. */
+  private get cps(): TraceReader['index']['checkpoints'] {
+    return this.useCheckpoints ? this.reader.index.checkpoints : [];
+  }
 
   /**
    * Move to `target`: resume the live machine when it can run on and is at
@@ -273,10 +284,10 @@ export class Seeker {
     const c = this.bestStart({ kind: 'seq', seq: last.seq });
     const m = this.fresh(null);
     if (c.insns > p.from.insns && c.insns <= last.insns) {
-      if (c.snap !== null) restoreMachine(m, c.snap);
+      this.restore(m, c);
       m.run(this.maxInsns, () => m.nextSeq >= last.seq && m.instructions >= last.insns);
     } else {
-      if (p.from.snap !== null) restoreMachine(m, p.from.snap);
+      this.restore(m, p.from);
       let n = 0;
       m.run(this.maxInsns, () => ++n >= p.k);
     }
@@ -297,7 +308,7 @@ export class Seeker {
 
   /** The trace's checkpoints (clean points a caller may scan from). */
   get checkpointCount(): number {
-    return this.reader.index.checkpoints.length;
+    return this.cps.length;
   }
 
   /**
@@ -308,6 +319,22 @@ export class Seeker {
   checkpointAt(i: number): { open: () => Machine; seq: number; insns: number; icount: (dom: number, vcpu: number) => number } {
     const c = i < 0 ? this.start : this.checkpointClean(i);
     return { open: () => this.startAt(c).m, seq: c.seq, insns: c.insns, icount: (dom, vcpu) => c.icounts.get(vkey(dom, vcpu)) ?? 0 };
+  }
+
+  /**
+   * Make fresh machine `m` the clean point's. A trace checkpoint that does
+   * not restore (a damaged page, or a machine built from other files than
+   * the recorded ones) is a TraceError naming it.
+   */
+  private restore(m: Machine, c: Pick<Clean, 'snap' | 'origin'>): void {
+    if (c.snap === null) return;
+    try {
+      restoreMachine(m, c.snap);
+    } catch (e) {
+      if (!(e instanceof SnapshotError) || typeof c.origin !== 'number') throw e;
+      const at = this.reader.index.checkpoints[c.origin]!.offset;
+      throw new TraceError(`${this.reader.path}: checkpoint ${c.origin} at ${hex(at)} does not restore (${e.message.replace(/^machine snapshot: /, '')})`);
+    }
   }
 
   /** The live machine is at a clean point (inside `between`): snapshot it as the anchor. */
@@ -321,7 +348,7 @@ export class Seeker {
   private startAt(c: Clean): Live {
     const sink = { fn: (_e: SimEvent): void => {} };
     const m = this.fresh((e) => sink.fn(e));
-    if (c.snap !== null) restoreMachine(m, c.snap);
+    this.restore(m, c);
     return { m, sink, from: c, k: 0, resumable: true, last: { seq: c.seq, insns: c.insns } };
   }
 
@@ -343,7 +370,7 @@ export class Seeker {
 
   /** How many checkpoints lie before `t`. Checkpoints are in seq order and every vCPU's count only grows, so a binary search. */
   private checkpointsBefore(t: Target): number {
-    const cps = this.reader.index.checkpoints;
+    const cps = this.cps;
     let lo = 0;
     let hi = cps.length;
     while (lo < hi) {
@@ -356,7 +383,7 @@ export class Seeker {
   }
 
   private bestStart(t: Target): Clean {
-    const cps = this.reader.index.checkpoints;
+    const cps = this.cps;
     const cp = this.checkpointsBefore(t) - 1;
     const a = this.anchor;
     if (a !== null && this.before(a, t) && (cp < 0 || a.seq >= cps[cp]!.seq)) return a;
@@ -366,7 +393,8 @@ export class Seeker {
   private icountsAt(i: number): Map<number, number> {
     let ic = this.cpIcounts.get(i);
     if (ic === undefined) {
-      ic = this.checkpointClean(i).icounts;
+      // From the checkpoint's state alone: a search over checkpoints reads no memory.
+      ic = snapIcounts(this.reader.checkpointHead(i).stateJson) ?? this.checkpointClean(i).icounts;
       this.cpIcounts.set(i, ic);
     }
     return ic;
@@ -383,7 +411,7 @@ export class Seeker {
     let insns = 0;
     if (icounts === null) {
       const m = this.fresh(null);
-      restoreMachine(m, snap);
+      this.restore(m, { snap, origin: i });
       icounts = icountsOf(m);
     }
     for (const n of icounts.values()) insns += n;

@@ -88,10 +88,14 @@ export class ReplaySession {
     const h = reader.header;
     const json = JSON.parse(h.scenarioJson) as Record<string, unknown>;
     this.scenario = parseScenario(json, h.scenarioFile || `${reader.path} (its scenario)`);
+    let otherImages = false;
     this.specs = this.scenario.domains.map((dom, k) => {
       const found = findImage(h, k, { overrides, trace: reader.path });
       if (typeof found === 'string') throw new UsageError(found);
-      if (found.given && !createHash('sha256').update(found.bytes).digest().equals(Buffer.from(h.images[k]?.sha256 ?? []))) this.warnings.push(`domain '${dom.name}' runs ${found.path}, not the recorded image: expect a divergence`);
+      if (found.given && !createHash('sha256').update(found.bytes).digest().equals(Buffer.from(h.images[k]?.sha256 ?? []))) {
+        this.warnings.push(`domain '${dom.name}' runs ${found.path}, not the recorded image: expect a divergence`);
+        otherImages = true;
+      }
       let kernel: KernelImage;
       try {
         kernel = kernelImage(found.bytes);
@@ -104,7 +108,8 @@ export class ReplaySession {
     });
     this.tables = loadSymbolTables(h, overrides, symbolFiles, reader.path);
     this.symbols = new Map([...this.tables].map(([dom, t]) => [dom, t.symbolize]));
-    this.seeker = new Seeker(reader, (sink) => this.fresh(sink), this.scenario.maxInsns);
+    // Another build's run is re-executed from its start: the checkpoints are of the recorded build's.
+    this.seeker = new Seeker(reader, (sink) => this.fresh(sink), this.scenario.maxInsns, !otherImages);
     this.events = new TraceEvents(reader);
   }
 

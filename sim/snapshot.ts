@@ -10,9 +10,12 @@
  *
  * What it holds:
  * - memory: every machine frame PhysMem has allocated, with its bytes,
- *   ascending MFN (the trace writer dedups them by hash). Guest RAM, page
- *   tables, shared_info/vcpu_info, rings, grant frames and the M2P are all
- *   in there, so they need nothing else.
+ *   ascending MFN (the trace writer stores each distinct page once per
+ *   trace). Guest RAM, page tables, shared_info/vcpu_info, rings, grant
+ *   frames and the M2P are all in there, so they need nothing else. A
+ *   recorder's series of snapshots (`changed`) gives only the bytes of
+ *   frames PhysMem marked dirty since the previous one; a trace reader may
+ *   give a page as a difference from the machine's memory as built (`base`).
  * - `stateJson`, canonical JSON (snapshot-codec.ts: sorted keys, the same
  *   state gives the same bytes) of everything else: per vCPU the core's
  *   architectural state (GPRs, RIP, materialized RFLAGS, selectors, FS/GS/
@@ -32,6 +35,7 @@
  * are checked against a list of known fields: a new field there throws a
  * SnapshotError until someone decides whether it is state.
  */
+import { crc32 } from 'node:zlib';
 import type { Machine, SchedState } from './machine.js';
 import type { Dom0State } from './services/dom0.js';
 import type { XsStoreState } from './services/xenstored.js';
@@ -42,6 +46,15 @@ import type { Vcpu } from './xen/vcpu.js';
 
 export { SnapshotError } from './snapshot-codec.js';
 
+/**
+ * One allocated machine frame of a snapshot. `data`: its 4096 bytes; with
+ * `base`, the page XOR frame `base` of the machine as built from the same
+ * scenario before it ran (restore resolves it against the fresh machine it
+ * restores into). `crc`, when given, is the crc32 of the page's real
+ * bytes, checked on restore.
+ */
+export type SnapshotPage = { mfn: number; data: Uint8Array; base?: number; crc?: number };
+
 export type MachineSnapshot = {
   /** the seq the next event gets */
   seq: number;
@@ -49,9 +62,15 @@ export type MachineSnapshot = {
   time: number;
   /** UTF-8 canonical JSON of everything but memory */
   stateJson: Uint8Array;
-  /** every allocated machine frame, ascending MFN, 4096 bytes each */
-  pages: Array<{ mfn: number; data: Uint8Array }>;
+  /** every allocated machine frame, ascending MFN */
+  pages: SnapshotPage[];
 };
+
+/**
+ * A recorder's snapshot (snapshotChanged): a frame not written since the
+ * previous snapshot of its series has data null (it holds what it held then).
+ */
+export type ChangedSnapshot = Omit<MachineSnapshot, 'pages'> & { pages: Array<{ mfn: number; data: Uint8Array | null }> };
 
 /**
  * 2: dom0's services as one backend model (their state under `dom0`: ports,
@@ -151,8 +170,25 @@ function unruns(r: number[], into: Int32Array): void {
 const PAGES_SKIP = new Set(['frames']);
 const xenPages = (m: Machine): object | null => ((m.xen as unknown as { pages?: object }).pages ?? null);
 
-/** Snapshot the machine. Only between scheduler slices (Machine.run's `between`, or outside `run`). */
-export function snapshotMachine(m: Machine): MachineSnapshot {
+/**
+ * Snapshot the machine. Only between scheduler slices (Machine.run's
+ * `between`, or outside `run`). `resetDirty`: then start a new dirty epoch
+ * of its memory.
+ */
+export function snapshotMachine(m: Machine, opts: { resetDirty?: boolean } = {}): MachineSnapshot {
+  return snapshot(m, false, opts.resetDirty === true) as MachineSnapshot;
+}
+
+/**
+ * The next snapshot of a recorder's series: the bytes of the frames PhysMem
+ * marked dirty since the previous one (or since machineMemory or
+ * snapshotMachine with resetDirty), null for the others; then a new dirty epoch.
+ */
+export function snapshotChanged(m: Machine): ChangedSnapshot {
+  return snapshot(m, true, true);
+}
+
+function snapshot(m: Machine, changed: boolean, resetDirty: boolean): ChangedSnapshot {
   const xen = m.xen;
   if (xen.running !== null) throw new SnapshotError('snapshotMachine: a vCPU is running; snapshots are taken between slices');
   checkKnown('Xen', xen);
@@ -172,14 +208,31 @@ export function snapshotMachine(m: Machine): MachineSnapshot {
     dom0: m.dom0.snapshot(),
   };
   const stateJson = new TextEncoder().encode(JSON.stringify(encodeValue(state, 'state')));
-  const mem = xen.frames.mem;
-  const out: MachineSnapshot['pages'] = [];
+  return { seq: xen.nextSeq, time: xen.clock, stateJson, pages: memoryPages(m, changed, resetDirty) };
+}
+
+/**
+ * The machine's memory alone, every allocated frame's bytes (a recorder's
+ * base: memory as built), then with `resetDirty` a new dirty epoch.
+ */
+export function machineMemory(m: Machine, opts: { resetDirty?: boolean } = {}): SnapshotPage[] {
+  return memoryPages(m, false, opts.resetDirty === true) as SnapshotPage[];
+}
+
+function memoryPages(m: Machine, changed: boolean, resetDirty: boolean): ChangedSnapshot['pages'] {
+  const mem = m.xen.frames.mem;
+  const out: ChangedSnapshot['pages'] = [];
   for (let mfn = 0; mfn < mem.frameCount; mfn++) {
     if (!mem.has(mfn)) continue;
-    const f = mem.frame(mfn)!;
+    if (changed && !mem.dirty[mfn]) {
+      out.push({ mfn, data: null });
+      continue;
+    }
+    const f = mem.view(mfn)!;
     out.push({ mfn, data: new Uint8Array(f.buffer, f.byteOffset, PAGE).slice() });
   }
-  return { seq: xen.nextSeq, time: xen.clock, stateJson, pages: out };
+  if (resetDirty) mem.resetDirty();
+  return out;
 }
 
 /**
@@ -261,16 +314,42 @@ function restoreState(m: Machine, st: State, s: MachineSnapshot): void {
   frames.mem.codeMark.fill(0);
 }
 
+/**
+ * A page's real bytes: `data`, or for a page given against the machine as
+ * built, `data` XOR that frame of `m` (which must still be as built), its
+ * crc32 checked when the snapshot has one.
+ */
+function pageBytes(m: Machine, p: SnapshotPage): Uint8Array {
+  if (p.data.length !== PAGE) throw new SnapshotError(`machine snapshot: frame ${p.mfn} has ${p.data.length} bytes`);
+  let bytes = p.data;
+  if (p.base !== undefined) {
+    const mem = m.xen.frames.mem;
+    if (!Number.isInteger(p.base) || p.base < 0 || p.base >= mem.frameCount || !mem.has(p.base)) {
+      throw new SnapshotError(`machine snapshot: frame ${p.mfn} is given against frame ${p.base}, which the machine as built does not have`);
+    }
+    const b = mem.view(p.base)!;
+    bytes = p.data.slice();
+    const x = new Int32Array(bytes.buffer);
+    const y = new Int32Array(b.buffer, b.byteOffset, PAGE / 4);
+    for (let i = 0; i < x.length; i++) x[i] = x[i]! ^ y[i]!;
+  }
+  if (p.crc !== undefined && crc32(bytes) !== p.crc) {
+    throw new SnapshotError(`machine snapshot: frame ${p.mfn} does not match its checksum${p.base !== undefined ? ' (a damaged page, or a machine built from other images than the recorded ones)' : ' (a damaged page)'}`);
+  }
+  return bytes;
+}
+
 /** Memory: the snapshot's frames get its bytes (in place: services hold views of ring pages); any other touched frame is released. */
 function restorePages(m: Machine, pages: MachineSnapshot['pages']): void {
   const mem = m.xen.frames.mem;
+  // Pages given against the memory as built are resolved before any frame is overwritten.
+  const bytes = pages.map((p) => pageBytes(m, p));
   let k = 0;
   for (let mfn = 0; mfn < mem.frameCount; mfn++) {
     const p = pages[k];
     if (p !== undefined && p.mfn === mfn) {
-      if (p.data.length !== PAGE) throw new SnapshotError(`machine snapshot: frame ${mfn} has ${p.data.length} bytes`);
       const f = mem.frame(mfn)!;
-      new Uint8Array(f.buffer, f.byteOffset, PAGE).set(p.data);
+      new Uint8Array(f.buffer, f.byteOffset, PAGE).set(bytes[k]!);
       k++;
     } else if (mem.has(mfn)) {
       const f = mem.frame(mfn)!;

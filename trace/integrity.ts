@@ -3,17 +3,21 @@
  * every frame listed by the index is intact and of its kind, the frames
  * tile the file from the header to the trailer with nothing between them,
  * the index agrees with itself (chunks in sequence, counts adding up,
- * checkpoints inside the run), and, when `deep`, every chunk decompresses
- * to a payload whose hash is the index's, whose first sequence number and
- * count are the index's, and which names the previous chunk's hash.
+ * checkpoints inside the run, page blocks numbering the store's pages in
+ * order), and, when `deep`, every chunk and page block decompresses to a
+ * payload whose hash is the index's, a chunk's first sequence number and
+ * count and a block's first page and count are the index's, a chunk names
+ * the previous chunk's hash, and every checkpoint decodes and names only
+ * pages stored before it.
  *
  * Each problem is one line naming the frame and its offset.
  */
 import { createHash } from 'node:crypto';
 import protobuf from 'protobufjs';
 import { unpackCompressed } from './container.js';
+import { decodePageBlock } from './page-store.js';
 import type { Frame, TraceReader } from './reader.js';
-import { FRAME_HEADER, FrameKind, TRAILER } from './schema.js';
+import { CheckpointMsg, FRAME_HEADER, FrameKind, TRAILER, type PageBlockEntry } from './schema.js';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -56,7 +60,7 @@ export function batchHead(raw: Uint8Array): { firstSeq: number; count: number; p
   return { firstSeq, count, prevHash, firstTime };
 }
 
-type Listed = { what: string; kind: number; offset: number; chunk?: number };
+type Listed = { what: string; kind: number; offset: number; chunk?: number; block?: number; checkpoint?: number };
 
 export function checkFrames(r: TraceReader, deep: boolean): string[] {
   const problems: string[] = [];
@@ -64,7 +68,8 @@ export function checkFrames(r: TraceReader, deep: boolean): string[] {
   const listed: Listed[] = [
     { what: 'header', kind: FrameKind.HEADER, offset: 8 },
     ...idx.chunks.map((c, i) => ({ what: `chunk ${i}`, kind: FrameKind.CHUNK, offset: c.offset, chunk: i })),
-    ...idx.checkpoints.map((c, i) => ({ what: `checkpoint ${i}`, kind: FrameKind.CHECKPOINT, offset: c.offset })),
+    ...idx.checkpoints.map((c, i) => ({ what: `checkpoint ${i}`, kind: FrameKind.CHECKPOINT, offset: c.offset, checkpoint: i })),
+    ...idx.pageBlocks.map((b, i) => ({ what: `page block ${i}`, kind: FrameKind.PAGES, offset: b.offset, block: i })),
     ...(r.indexOffset >= 0 ? [{ what: 'footer index', kind: FrameKind.INDEX, offset: r.indexOffset }] : []),
   ].sort((a, b) => a.offset - b.offset);
 
@@ -83,8 +88,8 @@ export function checkFrames(r: TraceReader, deep: boolean): string[] {
       continue;
     }
     at = l.offset + FRAME_HEADER + f.payload.length;
-    if (deep && l.chunk !== undefined) {
-      const p = checkChunk(f, l.chunk, idx.chunks[l.chunk]!, prevHash);
+    if (deep) {
+      const p = l.chunk !== undefined ? checkChunk(f, l.chunk, idx.chunks[l.chunk]!, prevHash) : l.block !== undefined ? checkBlock(f, idx.pageBlocks[l.block]!) : l.checkpoint !== undefined && idx.pageBlocks.length > 0 ? checkCheckpoint(f, idx.pageBlocks, l.offset) : null;
       if (p !== null) problems.push(`${l.what} at ${hex(l.offset)} is damaged (${p})`);
     }
     if (l.chunk !== undefined) prevHash = idx.chunks[l.chunk]!.hash;
@@ -102,7 +107,43 @@ export function checkFrames(r: TraceReader, deep: boolean): string[] {
   idx.checkpoints.forEach((c, i) => {
     if (c.seq > seq || (i > 0 && c.seq < idx.checkpoints[i - 1]!.seq)) problems.push(`checkpoint ${i} at ${hex(c.offset)} is damaged (at event ${c.seq}, out of order or past the last event)`);
   });
+  let page = 1;
+  idx.pageBlocks.forEach((b, i) => {
+    if (b.firstId !== page || b.count < 1 || (i > 0 && b.offset < idx.pageBlocks[i - 1]!.offset)) problems.push(`page block ${i} at ${hex(b.offset)} is damaged (pages ${b.firstId}..${b.firstId + b.count - 1}, the block before ends at ${page - 1})`);
+    page = b.firstId + b.count;
+  });
   return problems;
+}
+
+/** What is wrong with an intact page block frame against its index entry (null: nothing). */
+function checkBlock(f: Frame, entry: PageBlockEntry): string | null {
+  const raw = unpackCompressed(f.payload);
+  if (raw === null) return 'does not decompress';
+  if (entry.hash.length > 0 && !sameBytes(chunkHash(raw), entry.hash)) return 'hash mismatch';
+  const b = decodePageBlock(raw);
+  if (typeof b === 'string') return b;
+  if (b.firstId !== entry.firstId || b.count !== entry.count) return `holds pages ${b.firstId}..${b.firstId + b.count - 1}, the index says ${entry.firstId}..${entry.firstId + entry.count - 1}`;
+  return null;
+}
+
+/** What is wrong with an intact checkpoint frame of a trace with a page store (null: nothing): it decodes, and names only pages stored before it. */
+function checkCheckpoint(f: Frame, blocks: PageBlockEntry[], offset: number): string | null {
+  const raw = unpackCompressed(f.payload);
+  if (raw === null) return 'does not decompress';
+  let ids: number[];
+  try {
+    const c = CheckpointMsg.toObject(CheckpointMsg.decode(raw), { longs: Number, arrays: true }) as { pageDelta: number[]; stateDelta: number[] };
+    const undelta = (ds: number[]): number[] => {
+      let id = 0;
+      return ds.map((d) => (id += d));
+    };
+    ids = [...undelta(c.pageDelta), ...undelta(c.stateDelta)];
+  } catch {
+    return 'does not decode';
+  }
+  const before = blocks.filter((b) => b.offset < offset).reduce((n, b) => Math.max(n, b.firstId + b.count - 1), 0);
+  const bad = ids.find((id) => id < 0 || id > before);
+  return bad === undefined ? null : `names entry ${bad} of the page store, which holds ${before} before it`;
 }
 
 /** What is wrong with an intact chunk frame against its index entry (null: nothing). */

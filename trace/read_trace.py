@@ -3,8 +3,11 @@
 
 This is the openness check: it shares no code with the TypeScript reader.
 Usage: read_trace.py TRACE GENERATED_DIR  (GENERATED_DIR holds xenrr_pb2.py,
-made by `protoc --python_out`). Prints JSON: event counts overall and by kind.
+made by `protoc --python_out`). Prints JSON: event counts overall and by kind,
+and per checkpoint its seq, frame count and the sha256 of its state JSON
+(reassembled from the page store's pieces, each checked against its crc32).
 """
+import hashlib
 import json
 import struct
 import sys
@@ -42,11 +45,37 @@ def unpack(payload):
     return out
 
 
+def undelta(deltas):
+    """Ids from their differences (the first from 0)."""
+    out, v = [], 0
+    for d in deltas:
+        v += d
+        out.append(v)
+    return out
+
+
+def checkpoint(cp, store):
+    """seq, frame count and the sha256 of the state JSON of a Checkpoint."""
+    if cp.state_delta:
+        pieces = []
+        for i in undelta(cp.state_delta):
+            base, crc, piece = store[i]
+            assert base == 0 and zlib.crc32(piece) == crc, f'state piece {i} damaged'
+            pieces.append(piece)
+        state = b''.join(pieces)
+        nframes = sum(cp.frame_runs[1::2])
+    else:
+        state = cp.state_json
+        nframes = len(cp.pages)
+    return {'seq': cp.seq, 'frames': nframes, 'state_sha256': hashlib.sha256(state).hexdigest()}
+
+
 def main():
     data = open(sys.argv[1], 'rb').read()
     assert data[:8] == b'XENRRTRC', 'not a xenrr trace'
     header = None
     events, by_kind, hypercalls = 0, {}, {}
+    store, checkpoints = {}, []
     for kind, payload in frames(data):
         if kind == 1:
             header = xenrr_pb2.Header.FromString(payload)
@@ -59,7 +88,16 @@ def main():
             for s in batch.hypercall.name_str:
                 name = batch.strings[s]
                 hypercalls[name] = hypercalls.get(name, 0) + 1
-    print(json.dumps({'magic': header.magic, 'events': events, 'by_kind': by_kind, 'hypercalls': hypercalls}))
+        elif kind == 5:
+            block = xenrr_pb2.PageBlock.FromString(unpack(payload))
+            sizes = list(block.size) or [4096] * block.count
+            at = 0
+            for k in range(block.count):
+                store[block.first_id + k] = (block.base[k], block.crc[k], block.data[at: at + sizes[k]])
+                at += sizes[k]
+        elif kind == 3:
+            checkpoints.append(checkpoint(xenrr_pb2.Checkpoint.FromString(unpack(payload)), store))
+    print(json.dumps({'magic': header.magic, 'events': events, 'by_kind': by_kind, 'hypercalls': hypercalls, 'checkpoints': checkpoints}))
 
 
 main()

@@ -19,15 +19,26 @@ import { crc32 } from 'node:zlib';
 import { decodeBatch, type TraceEvent } from './columns.js';
 import { unpackCompressed } from './container.js';
 import { batchHead, checkFrames, chunkHash } from './integrity.js';
-import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FORMAT_VERSION, FRAME_HEADER, FrameKind, HeaderMsg, IndexMsg, TRAILER, TRAILER_MAGIC, type HeaderData, type IndexData } from './schema.js';
-import type { CheckpointData } from './writer.js';
+import { PageStoreReader } from './page-read.js';
+import { decodePageBlock, PAGE, unrunFrames, type PageBlockData } from './page-store.js';
+import { hex, TraceError } from './trace-error.js';
+import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FORMAT_VERSION, FRAME_HEADER, FrameKind, HeaderMsg, IndexMsg, LAST_FRAME_KIND, TRAILER, TRAILER_MAGIC, type HeaderData, type IndexData } from './schema.js';
 
-export class TraceError extends Error {
-  override name = 'TraceError';
-}
+export { TraceError };
 
 export type Frame = { kind: number; offset: number; payload: Uint8Array };
-export const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/**
+ * A checkpoint's frame as read: its bytes (`data`), or with `base`, its
+ * XOR with that frame of the machine as built (restore resolves it);
+ * `crc`, the crc32 of its bytes, in traces with a page store.
+ */
+export type StoredPage = { mfn: number; data: Uint8Array; base?: number; crc?: number };
+export type CheckpointRead = { seq: number; time: number; stateJson: Uint8Array; pages: StoredPage[] };
+/** A checkpoint without its memory (what a search over checkpoints needs). */
+export type CheckpointHead = Omit<CheckpointRead, 'pages'>;
+const ZERO_PAGE = new Uint8Array(PAGE);
+export { hex };
 const toObj = (m: unknown): Record<string, unknown> => m as Record<string, unknown>;
 const OPTS = { longs: Number, bytes: Uint8Array, defaults: true, arrays: true, objects: true } as const;
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -45,6 +56,7 @@ export class TraceReader {
   indexOffset = -1;
   trailerCut = false;
   private checked: { deep: boolean; problems: string[] } | null = null;
+  private pageStore: PageStoreReader | null = null;
 
   private constructor(private readonly fd: number, readonly path: string) {
     this.size = fstatSync(fd).size;
@@ -110,7 +122,7 @@ export class TraceReader {
     const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
     const kind = dv.getUint8(0);
     const len = dv.getUint32(1, true);
-    if (kind < FrameKind.HEADER || kind > FrameKind.INDEX) return `bad frame kind ${kind}`;
+    if (kind < FrameKind.HEADER || kind > LAST_FRAME_KIND) return `bad frame kind ${kind}`;
     if (offset + FRAME_HEADER + len > this.size) return 'cut';
     const payload = this.read(offset + FRAME_HEADER, len);
     if (payload.length !== len) return 'cut';
@@ -156,14 +168,14 @@ export class TraceReader {
    * only the trailer is missing or damaged.
    */
   private scan(from: number): { index: IndexData; complete: boolean } {
-    const idx: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: 'incomplete', vcpus: [] };
+    const idx: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: 'incomplete', vcpus: [], pageBlocks: [] };
     let at = from;
     let prevHash: Uint8Array = new Uint8Array(0);
     for (;;) {
       const f = this.frameAt(at);
       if (typeof f === 'string') {
         const kind = this.read(at, 1)[0];
-        const what = kind === FrameKind.CHUNK ? `chunk ${idx.chunks.length}` : kind === FrameKind.CHECKPOINT ? `checkpoint ${idx.checkpoints.length}` : 'frame';
+        const what = kind === FrameKind.CHUNK ? `chunk ${idx.chunks.length}` : kind === FrameKind.CHECKPOINT ? `checkpoint ${idx.checkpoints.length}` : kind === FrameKind.PAGES ? `page block ${idx.pageBlocks.length}` : 'frame';
         if (f !== 'cut') this.damage.push(`${what} at ${hex(at)} is damaged (${f})`);
         break;
       }
@@ -186,6 +198,17 @@ export class TraceReader {
           break;
         }
         idx.checkpoints.push({ offset: at, seq: c.seq, time: c.time });
+      } else if (f.kind === FrameKind.PAGES) {
+        const raw = unpackCompressed(f.payload);
+        const b = raw === null ? 'does not decompress' : decodePageBlock(raw);
+        const next = 1 + idx.pageBlocks.reduce((n, e) => n + e.count, 0);
+        const why = typeof b === 'string' ? b : b.firstId !== next ? `its first page is ${b.firstId}, not ${next}` : null;
+        if (why !== null) {
+          this.damage.push(`page block ${idx.pageBlocks.length} at ${hex(at)} is damaged (${why})`);
+          break;
+        }
+        const blk = b as PageBlockData;
+        idx.pageBlocks.push({ offset: at, firstId: blk.firstId, count: blk.count, hash: chunkHash(raw!), compressedSize: f.payload.length, rawSize: raw!.length });
       } else if (f.kind === FrameKind.INDEX) {
         return this.lostTrailer(f, idx);
       } else {
@@ -250,14 +273,32 @@ export class TraceReader {
     }
   }
 
-  private decodeCheckpoint(f: Frame): CheckpointData | null {
+  /**
+   * A checkpoint frame's message: its head, and its memory as inline pages
+   * (older traces) or as (mfn, page id) references into the page store;
+   * null if it does not decode.
+   */
+  private decodeCheckpoint(f: Frame): (CheckpointHead & { inline: StoredPage[] | null; refs: { mfns: number[]; ids: number[] } | null; stateIds: number[] }) | null {
     const raw = unpackCompressed(f.payload);
     if (raw === null) return null;
     try {
       const c = toObj(CheckpointMsg.toObject(CheckpointMsg.decode(raw), OPTS));
-      const blobs = c.blobs as Array<{ data: Uint8Array }>;
-      const pages = (c.pages as Array<{ mfn: number; blob: number }>).map((p) => ({ mfn: p.mfn, data: blobs[p.blob]?.data ?? new Uint8Array(4096) }));
-      return { seq: c.seq as number, time: c.time as number, stateJson: c.stateJson as Uint8Array, pages };
+      const head = { seq: c.seq as number, time: c.time as number, stateJson: c.stateJson as Uint8Array };
+      const undelta = (ds: number[]): number[] => {
+        let id = 0;
+        return ds.map((d) => (id += d));
+      };
+      const stateIds = undelta(c.stateDelta as number[]);
+      const runs = c.frameRuns as number[];
+      if (runs.length === 0) {
+        const blobs = c.blobs as Array<{ data: Uint8Array }>;
+        const inline = (c.pages as Array<{ mfn: number; blob: number }>).map((p) => ({ mfn: p.mfn, data: blobs[p.blob]?.data ?? ZERO_PAGE }));
+        return { ...head, inline, refs: null, stateIds };
+      }
+      const mfns = unrunFrames(runs);
+      const deltas = c.pageDelta as number[];
+      if (mfns === null || deltas.length !== mfns.length) return null;
+      return { ...head, inline: null, refs: { mfns, ids: undelta(deltas) }, stateIds };
     } catch {
       return null;
     }
@@ -322,7 +363,54 @@ export class TraceReader {
     }
   }
 
-  checkpoint(i: number): CheckpointData {
+  /**
+   * Checkpoint `i` with its memory: every allocated frame's page, read from
+   * the page store (only the PAGES frames it uses, each checked against its
+   * index hash) or inline in older traces.
+   */
+  checkpoint(i: number): CheckpointRead {
+    const c = this.rawCheckpoint(i);
+    const head = this.headOf(i, c);
+    const { inline, refs } = c;
+    if (inline !== null) return { ...head, pages: inline };
+    const pages = refs!.mfns.map((mfn, k) => {
+      const id = refs!.ids[k]!;
+      if (id === 0) return { mfn, data: ZERO_PAGE };
+      const e = this.pages.entry(id, (why) => this.badCheckpoint(i, `frame ${mfn} is ${why}`));
+      if (e.data.length !== PAGE) this.badCheckpoint(i, `frame ${mfn} is entry ${id}, of ${e.data.length} bytes`);
+      return e.base < 0 ? { mfn, data: e.data, crc: e.crc } : { mfn, data: e.data, base: e.base, crc: e.crc };
+    });
+    return { ...head, pages };
+  }
+
+  /** Checkpoint `i` without its memory: seq, time and the state (cheap with a page store). */
+  checkpointHead(i: number): CheckpointHead {
+    return this.headOf(i, this.rawCheckpoint(i));
+  }
+
+  private headOf(i: number, c: NonNullable<ReturnType<TraceReader['decodeCheckpoint']>>): CheckpointHead {
+    return { seq: c.seq, time: c.time, stateJson: c.stateIds.length > 0 ? this.statePieces(i, c.stateIds) : c.stateJson };
+  }
+
+  /** The page store's reader (over the index's blocks). */
+  private get pages(): PageStoreReader {
+    return (this.pageStore ??= new PageStoreReader(this.path, this.index.pageBlocks, (offset) => this.frameAt(offset)));
+  }
+
+  /** Checkpoint `cp`'s state JSON from its pieces in the page store, each checked against its crc32. */
+  private statePieces(cp: number, ids: number[]): Uint8Array {
+    return Buffer.concat(ids.map((id, k) => {
+      const e = this.pages.entry(id, (why) => this.badCheckpoint(cp, `state piece ${k} is ${why}`));
+      if (e.base >= 0 || crc32(e.data) !== e.crc) this.badCheckpoint(cp, `state piece ${k} (entry ${id}) does not match its checksum`);
+      return e.data;
+    }));
+  }
+
+  private badCheckpoint(cp: number, why: string): never {
+    throw new TraceError(`${this.path}: checkpoint ${cp} at ${hex(this.index.checkpoints[cp]!.offset)} is damaged (${why})`);
+  }
+
+  private rawCheckpoint(i: number): NonNullable<ReturnType<TraceReader['decodeCheckpoint']>> {
     const c = this.index.checkpoints[i];
     if (c === undefined) throw new TraceError(`${this.path}: no checkpoint ${i}`);
     const f = this.frameAt(c.offset);

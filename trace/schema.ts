@@ -20,12 +20,15 @@ export const HeaderMsg = type('Header');
 export const EventBatchMsg = type('EventBatch');
 export const CheckpointMsg = type('Checkpoint');
 export const IndexMsg = type('Index');
+export const PageBlockMsg = type('PageBlock');
 export const EventKindEnum = root.lookupEnum('xenrr.trace.v1.EventKind');
 
 export const FILE_MAGIC = 'XENRRTRC';
 export const TRAILER_MAGIC = 'XRRTRAIL';
 export const FORMAT_VERSION = 1;
-export const FrameKind = { HEADER: 1, CHUNK: 2, CHECKPOINT: 3, INDEX: 4 } as const;
+export const FrameKind = { HEADER: 1, CHUNK: 2, CHECKPOINT: 3, INDEX: 4, PAGES: 5 } as const;
+/** The largest frame kind this build knows. */
+export const LAST_FRAME_KIND = FrameKind.PAGES;
 /** kind u8 + length u32 + crc32 u32 */
 export const FRAME_HEADER = 9;
 export const TRAILER = 16;
@@ -69,4 +72,8 @@ export type IndexData = {
   stopReason: string;
   /** every vCPU's instruction count at the end (empty in older traces and in a scanned prefix) */
   vcpus: Array<{ dom: number; vcpu: number; icount: number; rip: number }>;
+  /** the page store's PAGES frames (empty in traces older than it) */
+  pageBlocks: PageBlockEntry[];
 };
+
+export type PageBlockEntry = { offset: number; firstId: number; count: number; hash: Uint8Array; compressedSize: number; rawSize: number };

@@ -2,20 +2,32 @@
  * Streaming trace writer: events are appended to a column batch and written
  * as a CHUNK frame every CHUNK_EVENTS events (or sooner when the batch grows
  * large), so memory stays bounded and a killed recorder loses at most the
- * current batch. `close()` writes the INDEX frame and the trailer.
+ * current batch. A checkpoint writes the pages and state pieces new to
+ * the trace's page store (PAGES frames, page-store.ts), then itself (its
+ * frames' page ids and its state's piece ids).
+ * `close()` writes the INDEX frame and the trailer.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { EventPos, SimEvent } from '../sim/events.js';
 import { BatchBuilder } from './columns.js';
 import { frame, packCompressed } from './container.js';
+import { frameRuns, PageStore, type PageIn } from './page-store.js';
 import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FrameKind, HeaderMsg, IndexMsg, TRAILER_MAGIC, type HeaderData, type IndexData } from './schema.js';
 
 export const CHUNK_EVENTS = 8192;
 const CHUNK_BYTES = 512 << 10;
 
-export type CheckpointData = { seq: number; time: number; stateJson: Uint8Array; pages: Array<{ mfn: number; data: Uint8Array }> };
+/** A checkpoint to write: every allocated frame, ascending MFN (see PageIn for what a page may be). */
+export type CheckpointData = { seq: number; time: number; stateJson: Uint8Array; pages: PageIn[] };
 
+/**
+ * `base`: the machine's memory as built (every allocated frame), which
+ * pages may be stored against (page-store.ts). `inlinePages`: write
+ * checkpoints as traces older than the page store have them, each with its
+ * own pages (tests of old traces; every frame's bytes must be given).
+ */
+export type WriterOptions = { base?: ReadonlyArray<{ mfn: number; data: Uint8Array }>; inlinePages?: boolean };
 export class TraceWriter {
   private readonly fd: number;
   private offset = 0;
@@ -25,14 +37,16 @@ export class TraceWriter {
   /** per-kind and per-hypercall counts of flushed batches (deterministic order) */
   private readonly kindCounts = new Map<string, number>();
   private readonly hcCounts = new Map<string, number>();
-  readonly index: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: '', vcpus: [] };
+  readonly index: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: '', vcpus: [], pageBlocks: [] };
+  private readonly store: PageStore;
   /** bytes written so far */
   get size(): number {
     return this.offset;
   }
 
   /** `chunkEvents` bounds a batch (tests use small ones to get many chunks). */
-  constructor(path: string, header: HeaderData, private readonly chunkEvents = CHUNK_EVENTS) {
+  constructor(path: string, header: HeaderData, private readonly chunkEvents = CHUNK_EVENTS, private readonly opts: WriterOptions = {}) {
+    this.store = new PageStore(opts.base);
     this.fd = openSync(path, 'w');
     this.write(Buffer.from(FILE_MAGIC, 'latin1'));
     this.write(frame(FrameKind.HEADER, HeaderMsg.encode(HeaderMsg.fromObject(header)).finish()));
@@ -70,12 +84,48 @@ export class TraceWriter {
     this.prevHash = hash;
   }
 
-  /** A checkpoint between events: pages deduplicated by content hash. */
+  /** A checkpoint between events: its new pages and state pieces into the page store, then their ids. */
   checkpoint(c: CheckpointData): void {
     this.flush();
+    if (this.opts.inlinePages === true) return this.inlineCheckpoint(c);
+    const mfns: number[] = [];
+    const deltas: number[] = [];
+    let prev = 0;
+    for (const p of c.pages) {
+      const id = this.store.ref(p);
+      mfns.push(p.mfn);
+      deltas.push(id - prev);
+      prev = id;
+      this.writeBlocks(false);
+    }
+    prev = 0;
+    const stateDelta = this.store.refState(c.stateJson).map((id) => {
+      const d = id - prev;
+      prev = id;
+      return d;
+    });
+    this.writeBlocks(true);
+    const raw = CheckpointMsg.encode(CheckpointMsg.fromObject({ seq: c.seq, time: c.time, frameRuns: frameRuns(mfns), pageDelta: deltas, stateDelta })).finish();
+    this.index.checkpoints.push({ offset: this.offset, seq: c.seq, time: c.time });
+    this.write(frame(FrameKind.CHECKPOINT, packCompressed(raw)));
+  }
+
+  /** The page store's pending pages as PAGES frames (only full blocks unless `all`). */
+  private writeBlocks(all: boolean): void {
+    for (let b = this.store.block(all); b !== null; b = this.store.block(all)) {
+      const payload = packCompressed(b.raw);
+      const hash = createHash('sha256').update(b.raw).digest().subarray(0, 16);
+      this.index.pageBlocks.push({ offset: this.offset, firstId: b.firstId, count: b.count, hash, compressedSize: payload.length, rawSize: b.raw.length });
+      this.write(frame(FrameKind.PAGES, payload));
+    }
+  }
+
+  /** A checkpoint as traces before the page store have it: its pages inline, deduplicated within it by content hash. */
+  private inlineCheckpoint(c: CheckpointData): void {
     const blobs: Array<{ hash: Uint8Array; data: Uint8Array }> = [];
     const ids = new Map<string, number>();
-    const pages = c.pages.map(({ mfn, data }) => {
+    const pages = c.pages.map(({ mfn, data, base }) => {
+      if (data === null || base !== undefined) throw new RangeError(`an inline checkpoint needs every frame's bytes (frame ${mfn})`);
       const h = createHash('sha256').update(data).digest();
       const key = h.toString('hex');
       let id = ids.get(key);

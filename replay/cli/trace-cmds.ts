@@ -152,7 +152,7 @@ export function registerTraceCommands(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (path: string, o: { json?: boolean }) => {
       const r = await openTrace(path);
-      const { headerIdentity, imageName } = await import('../images.js');
+      const [{ headerIdentity, imageName }, { FRAME_HEADER }] = await Promise.all([import('../images.js'), import('../../trace/schema.js')]);
       for (const w of r.warnings) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
       const damage = r.integrity();
       for (const w of damage.slice(0, 5)) process.stderr.write(`xenrr: warning: ${path}: ${w}\n`);
@@ -163,12 +163,17 @@ export function registerTraceCommands(program: Command): void {
       const chaos = (JSON.parse(r.header.scenarioJson) as { chaos?: { seed: number; rates?: Record<string, number>; maxDelay?: string | number } }).chaos;
       const raw = r.index.chunks.reduce((n, c) => n + c.rawSize, 0);
       const compressed = r.index.chunks.reduce((n, c) => n + c.compressedSize, 0);
+      // Checkpoint frames (their lengths from the frame headers) and the page store they share.
+      const frameLen = (offset: number): number => (offset + FRAME_HEADER <= r.size ? FRAME_HEADER + Buffer.from(r.read(offset + 1, 4)).readUInt32LE(0) : 0);
+      const pageStore = { entries: r.index.pageBlocks.reduce((n, b) => n + b.count, 0), frames: r.index.pageBlocks.length, bytes: r.index.pageBlocks.reduce((n, b) => n + FRAME_HEADER + b.compressedSize, 0) };
+      const checkpointBytes = r.index.checkpoints.reduce((n, c) => n + frameLen(c.offset), 0) + pageStore.bytes;
       const info = {
         file: path, complete: r.complete, damage, bytes: r.size, formatVersion: r.header.formatVersion, xenrrVersion: r.header.xenrrVersion,
         scenario: id.name, scenarioSha256: id.sha256, seed: r.header.seed, ...(chaos !== undefined ? { chaos } : {}),
         images: r.header.images.map((i, k) => ({ role: i.role || 'kernel', domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
         chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery, checkpointInsns: r.header.checkpointInsns ?? 0,
+        checkpointBytes, pageStore,
         bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
         eventBytesPerEvent: r.index.eventCount ? compressed / r.index.eventCount : 0,
         compressionRatio: compressed ? raw / compressed : 0, endTime: r.index.endTime, stopReason: r.index.stopReason,
@@ -185,6 +190,7 @@ export function registerTraceCommands(program: Command): void {
         ...info.images.map((i) => `${(i.role === 'kernel' ? 'image' : i.role).padEnd(10)} ${i.domain}: ${i.name}${i.path && i.path !== i.name ? ` (${i.path})` : ''} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
         ...(r.index.vcpus.length > 0 ? [`vcpus      ${r.index.vcpus.map((v) => `d${v.dom}v${v.vcpu} ${v.icount}`).join(', ')} instructions retired`] : []),
         `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${spacing(info.checkpointEvery, info.checkpointInsns)}`,
+        ...(info.checkpoints > 0 ? [`checkpoint ${checkpointBytes} bytes for all${pageStore.frames > 0 ? `, of which the page store ${pageStore.bytes} (${pageStore.entries} pages and state pieces in ${pageStore.frames} frames)` : ' (each with its own pages: a trace older than the page store)'}`] : []),
         `size       ${info.bytes} bytes, ${info.bytesPerEvent.toFixed(2)} bytes/event overall, ${info.eventBytesPerEvent.toFixed(2)} bytes/event in event chunks, compression ${info.compressionRatio.toFixed(1)}x`,
         `by kind    ${Object.entries(info.countsByKind).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ')}`,
         `hypercalls ${Object.entries(info.countsByHypercall).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,

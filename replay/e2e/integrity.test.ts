@@ -3,7 +3,7 @@
  * - a damaged chunk is one line naming it and its offset, exit 2, from
  *   replay, diff, check and the TUI; info warns and exits 1;
  * - flipping any single byte of a recorded trace (header, chunks,
- *   checkpoint, footer, trailer) never replays as a match;
+ *   checkpoints, page store, footer, trailer) never replays as a match;
  * - an incomplete recording (cut at a chunk boundary, or a recorder killed
  *   with SIGKILL) replays its recorded prefix, stops there and exits 3; a
  *   divergence inside the prefix is still 1;
@@ -120,24 +120,27 @@ describe.skipIf(!built)('a damaged trace', () => {
     expect(tui.stdout).not.toMatch(/ERROR|at .*\.tsx?:\d+/);
   });
 
-  it(`flipping any single byte (${FLIPS} positions over header, chunks, checkpoint, footer, trailer) never replays as a match`, () => {
+  it(`flipping any single byte (${FLIPS} positions over header, chunks, checkpoints, page store, footer, trailer) never replays as a match`, () => {
     const good = readFileSync(SMALL);
     const r = TraceReader.open(SMALL);
-    const { chunks, checkpoints } = r.index;
-    const frames = checkpoints.map((c) => [c.offset, c.offset + FRAME_HEADER + good.readUInt32LE(c.offset + 1)] as const);
+    const { chunks, checkpoints, pageBlocks } = r.index;
+    const span = (offset: number): readonly [number, number] => [offset, offset + FRAME_HEADER + good.readUInt32LE(offset + 1)] as const;
+    const frames = checkpoints.map((c) => span(c.offset));
+    const blocks = pageBlocks.map((b) => span(b.offset));
     const footerAt = good.readUInt32LE(good.length - TRAILER);
     r.close();
     expect(chunks.length).toBeGreaterThan(4);
     expect(checkpoints.length).toBeGreaterThan(0);
+    expect(pageBlocks.length).toBeGreaterThan(0);
     expect(checkpoints[0]!.offset).toBeLessThan(chunks.at(-1)!.offset);
-    // Every byte but the checkpoints' page data, over which the rest of the positions are spread evenly.
-    const inPages = (i: number): boolean => frames.some(([a, b]) => i >= a + 40 && i < b);
+    // Every byte but the page store's page data, over which the rest of the positions are spread evenly.
+    const inPages = (i: number): boolean => blocks.some(([a, b]) => i >= a + 40 && i < b);
     const all = [...Array(good.length).keys()];
     const outside = all.filter((i) => !inPages(i));
     const pages = all.filter(inPages);
     const stride = Math.max(1, Math.floor(pages.length / Math.max(1, FLIPS - outside.length)));
     const positions = [...outside, ...pages.filter((_, k) => k % stride === 0)];
-    const region = (i: number): string => (i < chunks[0]!.offset ? 'header' : i >= good.length - TRAILER ? 'trailer' : i >= footerAt ? 'footer' : frames.some(([a, b]) => i >= a && i < b) ? 'checkpoint' : 'chunks');
+    const region = (i: number): string => (i < chunks[0]!.offset ? 'header' : i >= good.length - TRAILER ? 'trailer' : i >= footerAt ? 'footer' : frames.some(([a, b]) => i >= a && i < b) ? 'checkpoint' : blocks.some(([a, b]) => i >= a && i < b) ? 'pages' : 'chunks');
     const seen: Record<string, Record<number, number>> = {};
     const file = `${DIR}/flip1.xrr`;
     for (const i of positions) {
@@ -149,7 +152,7 @@ describe.skipIf(!built)('a damaged trace', () => {
       const byRegion = (seen[region(i)] ??= {});
       byRegion[code] = (byRegion[code] ?? 0) + 1;
     }
-    expect(Object.keys(seen).sort()).toEqual(['checkpoint', 'chunks', 'footer', 'header', 'trailer']);
+    expect(Object.keys(seen).sort()).toEqual(['checkpoint', 'chunks', 'footer', 'header', 'pages', 'trailer']);
     // The unflipped trace replays, so the 2s above are the flips'.
     expect(replayCode(SMALL)).toBe(0);
     // And a few as a user runs them.
@@ -195,6 +198,8 @@ describe.skipIf(!built)('an incomplete recording', () => {
       { name: 'ping', kernel: 'pingpong', memoryMiB: 16, cmdline: 'role=ping peer=2' },
       { name: 'pong', kernel: 'pingpong', memoryMiB: 16, cmdline: 'role=pong peer=1 rounds=2000000' },
     ] }));
+    // A trace left by an earlier run would be over the size at once: the recorder killed before it started, the stale file read.
+    rmSync(out, { force: true });
     const child = spawn(BIN, ['record', `${DIR}/long.json`, '-o', out, '--checkpoint-every', '20000'], { cwd: ROOT, stdio: 'ignore' });
     for (let k = 0; k < 600 && !(existsSync(out) && statSync(out).size > 40_000); k++) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGKILL');

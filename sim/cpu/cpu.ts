@@ -368,6 +368,11 @@ export class Cpu implements CodeWatcher {
     this.mmu.protectFrame(pfn);
   }
 
+  /** CodeWatcher: stop caching write rights to any frame (a new dirty epoch). */
+  protectAll(): void {
+    this.mmu.protectAll();
+  }
+
   /** CodeWatcher: a store is about to modify a frame holding decoded code: forget its blocks. */
   invalidateCode(pfn: number): void {
     const list = this.pageBlocks.get(pfn);

@@ -8,8 +8,9 @@
  * CR3 loads, invlpg and explicit flushes (`flush`, `flushPage`).
  *
  * A TLB entry caches the rights the walk granted; write rights are cached
- * only once the dirty bit is set and never for frames holding decoded code,
- * so those stores take the slow path, which updates D and invalidates code.
+ * only once the dirty bit is set, never for frames holding decoded code, and
+ * only for frames PhysMem counts as dirty, so those stores take the slow
+ * path, which updates D, invalidates code and marks the frame dirty.
  *
  * The hit tests are plain tag compares, so that translated code (jit-mem.ts)
  * can inline them: an entry whose tag is in `tlbR` may be read, one whose tag
@@ -122,6 +123,14 @@ export class Mmu {
         this.perm[i] = this.perm[i]! & ~Acc.W;
         this.tlbW[i] = -1;
       }
+    }
+  }
+
+  /** Remove write permission from every cached entry (PhysMem.resetDirty: no frame is dirty any more). */
+  protectAll(): void {
+    for (let i = 0; i < TLB_SIZE; i++) {
+      this.perm[i] = this.perm[i]! & ~Acc.W;
+      this.tlbW[i] = -1;
     }
   }
 
@@ -311,9 +320,11 @@ export class Mmu {
       }
       perm = this.walkPerm;
     }
-    const view = this.mem.frame(pfn);
+    const mem = this.mem;
+    const view = mem.view(pfn);
     if (view === null) this.raise(Vector.GP, 0, 0, 0);
-    if (this.mem.codeMark[pfn]) perm &= ~Acc.W;
+    if (acc === Acc.W) mem.dirty[pfn] = 1;
+    if (mem.codeMark[pfn] || !mem.dirty[pfn]) perm &= ~Acc.W;
     const watched = dw !== null && dw.frames.has(pfn);
     this.tag[i] = lo >>> 12;
     this.tlbR[i] = watched ? -1 : lo >>> 12;
@@ -345,7 +356,8 @@ export class Mmu {
     const errBase = (acc === Acc.W ? PfErr.W : 0) | (user ? PfErr.U : 0) | (acc === Acc.X && this.nxe ? PfErr.I : 0);
     for (let level = 0; level < 4; level++) {
       const slot = idx[level]!;
-      const t = level === 0 && this.xenSlots !== null && slot >= 256 && slot < 272 ? this.xenSlots : this.mem.frame(tablePfn);
+      // (Xen's own slots never need an A-bit update: the entries are built with A set.)
+      const t = level === 0 && this.xenSlots !== null && slot >= 256 && slot < 272 ? this.xenSlots : this.mem.view(tablePfn);
       if (t === null) return this.walkFail(errBase | PfErr.RSVD);
       const off = slot * 8;
       const eLo = t.getUint32(off, true);
@@ -367,7 +379,10 @@ export class Mmu {
         if (update && acc !== 0) {
           let n = eLo | 0x20;
           if (acc === Acc.W) n |= 0x40;
-          if (n !== eLo) t.setUint32(off, n >>> 0, true);
+          if (n !== eLo) {
+            t.setUint32(off, n >>> 0, true);
+            this.mem.dirty[tablePfn] = 1;
+          }
         }
         const dirty = acc === Acc.W || (eLo & 0x40) !== 0;
         this.walkPerm = Acc.R | (rw && dirty ? Acc.W : 0) | (nx ? 0 : Acc.X) | (us ? P_USER : 0);
@@ -378,7 +393,10 @@ export class Mmu {
         const mask = level === 2 ? ~511 : ~0x3ffff;
         return (basePfn & mask) + sub;
       }
-      if (update && acc !== 0 && (eLo & 0x20) === 0) t.setUint32(off, (eLo | 0x20) >>> 0, true);
+      if (update && acc !== 0 && (eLo & 0x20) === 0) {
+        t.setUint32(off, (eLo | 0x20) >>> 0, true);
+        this.mem.dirty[tablePfn] = 1;
+      }
       tablePfn = (eHi & 0xfffff) * 0x100000 + (eLo >>> 12);
     }
     return this.walkFail(errBase);

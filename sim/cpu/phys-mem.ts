@@ -6,6 +6,22 @@
  * sharing this memory; no MMU caches write permission for such frames, so
  * every store to them reaches `codeWritten`, which makes every CPU drop its
  * stale translations.
+ *
+ * `dirty[pfn]` is set when the frame may have changed since the last
+ * `resetDirty()` (the recorder's checkpoints use it to copy and hash only
+ * those frames). Every way to change a frame sets it:
+ * - `frame()`, which hands out the view to write through: callers that get
+ *   a view to read only use `view()`, which does not mark;
+ * - allocating a frame (its bytes, zero, appear in the allocated set);
+ * - bulk `write`/`fill`;
+ * - CPU stores: an MMU caches write rights only to dirty frames (as it
+ *   caches none to frames with decoded code), so the first store to a clean
+ *   frame takes its slow path, which marks the frame (Mmu.fill); the MMU's
+ *   own accessed/dirty-bit updates mark the table they write;
+ * - frames `pin`ned by a holder that keeps their view and writes through it
+ *   later (service rings): always dirty.
+ * `resetDirty` clears the marks (but the pinned) and makes every attached
+ * CPU drop its cached write rights.
  */
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
@@ -16,6 +32,8 @@ export interface CodeWatcher {
   invalidateCode(pfn: number): void;
   /** stop caching write rights to the frame */
   protectFrame(pfn: number): void;
+  /** stop caching write rights to every frame (dirty tracking starts over) */
+  protectAll(): void;
 }
 
 export class PhysMem {
@@ -23,6 +41,9 @@ export class PhysMem {
   /** one slot per frame, allocated up front: a sparse array grown by random MFNs turns into a slow dictionary */
   private readonly frames: (DataView | undefined)[];
   readonly codeMark: Uint8Array;
+  /** 1: the frame may have changed since the last resetDirty (see above) */
+  readonly dirty: Uint8Array;
+  private readonly pinned: number[] = [];
   private readonly watchers: CodeWatcher[] = [];
   private allocated = 0;
 
@@ -31,17 +52,39 @@ export class PhysMem {
     this.frameCount = size / PAGE_SIZE;
     this.frames = new Array<DataView | undefined>(this.frameCount).fill(undefined);
     this.codeMark = new Uint8Array(this.frameCount);
+    this.dirty = new Uint8Array(this.frameCount);
   }
 
-  /** The frame's view, allocating it; null when pfn is outside physical memory. */
+  /** The frame's view to write through (marked dirty), allocating it; null when pfn is outside physical memory. */
   frame(pfn: number): DataView | null {
+    const f = this.view(pfn);
+    if (f !== null) this.dirty[pfn] = 1;
+    return f;
+  }
+
+  /** The frame's view for a caller that only reads through it, or that marks its writes itself (the MMU); allocates. */
+  view(pfn: number): DataView | null {
     const f = this.frames[pfn];
     if (f !== undefined) return f;
     if (pfn < 0 || pfn >= this.frameCount) return null;
     const nf = new DataView(new ArrayBuffer(PAGE_SIZE));
     this.frames[pfn] = nf;
     this.allocated++;
+    this.dirty[pfn] = 1;
     return nf;
+  }
+
+  /** The frame is written through a view its holder keeps: report it dirty at every reset. */
+  pin(pfn: number): void {
+    if (!this.pinned.includes(pfn)) this.pinned.push(pfn);
+    this.dirty[pfn] = 1;
+  }
+
+  /** Start a new dirty epoch: only pinned frames stay marked, and no CPU keeps write rights cached. */
+  resetDirty(): void {
+    this.dirty.fill(0);
+    for (const p of this.pinned) this.dirty[p] = 1;
+    for (const w of this.watchers) w.protectAll();
   }
 
   /** Register a CPU that caches decoded code from this memory. */
@@ -102,7 +145,7 @@ export class PhysMem {
       const a = pa + done;
       const off = a % PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - off, len - done);
-      out.set(new Uint8Array(this.mustFrame(a).buffer, off, n), done);
+      out.set(new Uint8Array(this.mustFrame(a, false).buffer, off, n), done);
       done += n;
     }
     return out;
@@ -113,8 +156,9 @@ export class PhysMem {
     this.write(pa, new Uint8Array(len).fill(value));
   }
 
-  private mustFrame(pa: number): DataView {
-    const f = this.frame(Math.floor(pa / PAGE_SIZE));
+  private mustFrame(pa: number, write = true): DataView {
+    const pfn = Math.floor(pa / PAGE_SIZE);
+    const f = write ? this.frame(pfn) : this.view(pfn);
     if (f === null) throw new RangeError(`physical address 0x${pa.toString(16)} is outside ${this.size / 2 ** 20} MiB of memory`);
     return f;
   }

@@ -111,7 +111,11 @@ export interface Dom0Env {
    * A GNTST_* code (hypercall/gnttab-copy.ts).
    */
   copyGrant(dom: number, ref: number, off: number, buf: Uint8Array, at: number, len: number, toGrant: boolean): number;
-  /** A machine frame (a mapped grant's, or a ring page the toolstack set up). */
+  /**
+   * A machine frame (a mapped grant's, or a ring page the toolstack set up)
+   * whose view the caller keeps and writes through later (rings): pinned
+   * dirty for the recorder's checkpoints (PhysMem.pin).
+   */
   frame(mfn: number): DataView;
   /**
    * The bytes of machine frame `mfn`, for a device's DMA; `write`: the

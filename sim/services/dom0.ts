@@ -136,7 +136,10 @@ export class Dom0 implements Dom0Env {
   }
 
   frame(mfn: number): DataView {
-    return this.xen.frames.mem.frame(mfn)!;
+    // Its holder writes through the view whenever it runs, unseen by dirty tracking: report the frame dirty at every checkpoint.
+    const mem = this.xen.frames.mem;
+    mem.pin(mfn);
+    return mem.frame(mfn)!;
   }
 
   frameBytes(mfn: number, write: boolean): Uint8Array {

@@ -60,6 +60,8 @@ export class Frames {
     // Xen's own structures first: the L4-slot page, the M2P and its page tables.
     const slots = this.allocXen();
     this.xenSlots = this.mem.frame(slots)!;
+    // Kept as a view (every MMU reads Xen's slots through it): never counted clean.
+    this.mem.pin(slots);
     const m2pPages = Math.ceil((frameCount * 8) / PAGE);
     for (let k = 0; k < m2pPages; k++) this.m2pFrames.push(this.allocXen());
     this.mapM2p();

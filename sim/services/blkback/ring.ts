@@ -84,7 +84,11 @@ export class BlkRing {
   private readonly slotView = new DataView(this.slot.buffer);
 
   constructor(private readonly env: Dom0Env, readonly s: BlkRingState, private readonly dev: RingDevice) {
-    this.bytes = s.pages.map((p) => env.frameBytes(p.mfn, false));
+    // Views kept for the ring's life (responses are written through them): env.frame, which pins them dirty.
+    this.bytes = s.pages.map((p) => {
+      const v = env.frame(p.mfn);
+      return new Uint8Array(v.buffer, v.byteOffset, PAGE);
+    });
     this.head = env.frame(s.pages[0]!.mfn);
   }
 

@@ -1,0 +1,225 @@
+/**
+ * A trace's page store (see xenrr.proto): every distinct page a checkpoint
+ * holds, and every distinct piece of a checkpoint's state JSON (cdc.ts), is
+ * stored once per trace, under the next id, in PageBlock messages of about
+ * BLOCK_BYTES; a checkpoint refers to them by id. The writing side, and the
+ * decoding of a block for readers.
+ *
+ * Pages are identified by the sha256 of their bytes. Given the machine's
+ * memory as built (`base`, the recorder's first snapshot), a page is
+ * stored as its XOR with a base frame when that leaves more zero words
+ * than the page has: the base frame holding the same bytes (the XOR is all
+ * zero), else the base frame at the same MFN (a kernel page patched since
+ * it was loaded differs in a few bytes). Zero pages are id 0, never stored.
+ *
+ * A checkpoint may give a frame's bytes as null, "unchanged since the
+ * previous checkpoint" (a recorder's dirty tracking): it keeps the id it
+ * had then, or, unchanged since the base, gets the base bytes' id.
+ */
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { chunkBytes } from './cdc.js';
+import { PageBlockMsg } from './schema.js';
+
+export const PAGE = 4096;
+/** Data per PAGES frame: 512 KiB, one zstd part (container.ts) with its lists. */
+export const BLOCK_BYTES = 512 << 10;
+const ZERO = Buffer.alloc(PAGE);
+
+/** A frame's bytes as a checkpoint gives them to the writer: null, unchanged since the last checkpoint; with `base`, already stored as an XOR (a page read back from a trace). */
+export type PageIn = { mfn: number; data: Uint8Array | null; base?: number; crc?: number };
+
+const buf = (d: Uint8Array): Buffer => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+
+/** Zero 32-bit words of `a` XOR `b` (b null: of a). */
+function zeroWords(a: Uint8Array, b: Uint8Array | null): number {
+  const x = new Int32Array(a.slice().buffer);
+  let n = 0;
+  if (b === null) {
+    for (let i = 0; i < x.length; i++) if (x[i] === 0) n++;
+    return n;
+  }
+  const y = new Int32Array(b.slice().buffer);
+  for (let i = 0; i < x.length; i++) if (x[i] === y[i]) n++;
+  return n;
+}
+
+function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = a.slice();
+  const x = new Int32Array(out.buffer);
+  const y = new Int32Array(b.slice().buffer);
+  for (let i = 0; i < x.length; i++) x[i] = x[i]! ^ y[i]!;
+  return out;
+}
+
+export class PageStore {
+  private nextId = 1;
+  private readonly ids = new Map<string, number>();
+  /** per MFN: the id its page had at the last checkpoint, or (before it is first used) its bytes in the base */
+  private readonly last = new Map<number, { id: number } | { bytes: Uint8Array }>();
+  private readonly baseAt = new Map<number, Uint8Array>();
+  /** the base frame holding each content, by hash: computed when the first page is stored (a run with no checkpoint never hashes its base) */
+  private baseHashes: Map<string, number> | null = null;
+  private pending: Array<{ base: number; crc: number; data: Uint8Array }> = [];
+  private pendingBytes = 0;
+  private pendingFirst = 1;
+
+  /** `base`: every allocated frame of the machine as built, ascending MFN. */
+  constructor(base: ReadonlyArray<{ mfn: number; data: Uint8Array }> = []) {
+    for (const p of base) {
+      if (p.data.length !== PAGE) throw new RangeError(`base frame ${p.mfn} has ${p.data.length} bytes`);
+      this.baseAt.set(p.mfn, p.data);
+      this.last.set(p.mfn, { bytes: p.data });
+    }
+  }
+
+  private get baseByHash(): Map<string, number> {
+    if (this.baseHashes === null) {
+      this.baseHashes = new Map();
+      for (const [mfn, data] of this.baseAt) {
+        const key = this.key(data);
+        if (!this.baseHashes.has(key)) this.baseHashes.set(key, mfn);
+      }
+    }
+    return this.baseHashes;
+  }
+
+  /** Entries stored so far (the next id minus one). */
+  get count(): number {
+    return this.nextId - 1;
+  }
+
+  private key(data: Uint8Array): string {
+    return createHash('sha256').update(data).digest('base64');
+  }
+
+  /** The page id of frame `p` at this checkpoint, storing its page if it is new. */
+  ref(p: PageIn): number {
+    if (p.data === null) {
+      const l = this.last.get(p.mfn);
+      if (l === undefined) throw new RangeError(`frame ${p.mfn} is given as unchanged, but no earlier checkpoint or base has it`);
+      if ('id' in l) return l.id;
+      const id = this.put(p.mfn, l.bytes);
+      this.last.set(p.mfn, { id });
+      return id;
+    }
+    if (p.data.length !== PAGE) throw new RangeError(`frame ${p.mfn} has ${p.data.length} bytes`);
+    const id = p.base === undefined ? this.put(p.mfn, p.data) : this.putStored(p.base, p.data, p.crc);
+    this.last.set(p.mfn, { id });
+    return id;
+  }
+
+  private put(mfn: number, data: Uint8Array): number {
+    if (buf(data).equals(ZERO)) return 0;
+    const key = this.key(data);
+    const known = this.ids.get(key);
+    if (known !== undefined) return known;
+    const same = this.baseByHash.get(key);
+    let base = -1;
+    let stored = data;
+    if (same !== undefined) {
+      base = same;
+      stored = ZERO;
+    } else {
+      const b = this.baseAt.get(mfn);
+      if (b !== undefined && zeroWords(data, b) > zeroWords(data, null)) {
+        base = mfn;
+        stored = xor(data, b);
+      }
+    }
+    return this.add(key, base, crc32(data), stored);
+  }
+
+  /** The ids of the pieces of a checkpoint's state JSON, storing the new ones. */
+  refState(json: Uint8Array): number[] {
+    return chunkBytes(json).map((piece) => {
+      const key = `s${this.key(piece)}`;
+      return this.ids.get(key) ?? this.add(key, -1, crc32(piece), piece.slice());
+    });
+  }
+
+  /** A page already stored as an XOR against base frame `base` (copied from another trace): kept as it is. */
+  private putStored(base: number, data: Uint8Array, crc: number | undefined): number {
+    if (crc === undefined) throw new RangeError(`a page given against base frame ${base} has no crc`);
+    const key = `x${base}:${crc}:${this.key(data)}`;
+    return this.ids.get(key) ?? this.add(key, base, crc, data);
+  }
+
+  private add(key: string, base: number, crc: number, data: Uint8Array): number {
+    const id = this.nextId++;
+    this.ids.set(key, id);
+    this.pending.push({ base: base + 1, crc, data });
+    this.pendingBytes += data.length;
+    return id;
+  }
+
+  /** The next BLOCK_BYTES of pending entries as an encoded PageBlock once there are that many (with `all`: up to that many), else null. */
+  block(all: boolean): { firstId: number; count: number; raw: Uint8Array } | null {
+    if (this.pending.length === 0 || (!all && this.pendingBytes < BLOCK_BYTES)) return null;
+    let n = 0;
+    let bytes = 0;
+    while (n < this.pending.length && (n === 0 || bytes + this.pending[n]!.data.length <= BLOCK_BYTES)) bytes += this.pending[n++]!.data.length;
+    const part = this.pending.splice(0, n);
+    this.pendingBytes -= bytes;
+    const data = new Uint8Array(bytes);
+    let at = 0;
+    for (const p of part) {
+      data.set(p.data, at);
+      at += p.data.length;
+    }
+    const size = part.every((p) => p.data.length === PAGE) ? [] : part.map((p) => p.data.length);
+    const msg = { firstId: this.pendingFirst, count: part.length, base: part.map((p) => p.base), crc: part.map((p) => p.crc), data, size };
+    const out = { firstId: this.pendingFirst, count: part.length, raw: PageBlockMsg.encode(PageBlockMsg.fromObject(msg)).finish() };
+    this.pendingFirst += part.length;
+    return out;
+  }
+}
+
+/** Ascending frame numbers as (gap, count) runs (Checkpoint.frame_runs). */
+export function frameRuns(mfns: readonly number[]): number[] {
+  const out: number[] = [];
+  let end = 0;
+  for (let i = 0; i < mfns.length; ) {
+    let j = i + 1;
+    while (j < mfns.length && mfns[j] === mfns[j - 1]! + 1) j++;
+    out.push(mfns[i]! - end, j - i);
+    end = mfns[j - 1]! + 1;
+    i = j;
+  }
+  return out;
+}
+
+/** Inverse of frameRuns; null when malformed (odd length, an empty run). */
+export function unrunFrames(runs: readonly number[]): number[] | null {
+  if (runs.length % 2 !== 0) return null;
+  const out: number[] = [];
+  let end = 0;
+  for (let k = 0; k < runs.length; k += 2) {
+    const start = end + runs[k]!;
+    const n = runs[k + 1]!;
+    if (n < 1) return null;
+    for (let i = 0; i < n; i++) out.push(start + i);
+    end = start + n;
+  }
+  return out;
+}
+
+/** A decoded PageBlock: entry k is `data[at[k] .. at[k + 1]]`; `base[k]` is -1 or the base frame it is an XOR against. */
+export type PageBlockData = { firstId: number; count: number; base: number[]; crc: number[]; data: Uint8Array; at: number[] };
+
+/** A PAGES frame's uncompressed payload, or what is wrong with it. */
+export function decodePageBlock(raw: Uint8Array): PageBlockData | string {
+  let m: { firstId?: number; count?: number; base?: number[]; crc?: number[]; data?: Uint8Array; size?: number[] };
+  try {
+    m = PageBlockMsg.toObject(PageBlockMsg.decode(raw), { defaults: true, arrays: true, bytes: Uint8Array }) as typeof m;
+  } catch {
+    return 'does not decode';
+  }
+  const { firstId = 0, count = 0, base = [], crc = [], data = new Uint8Array(0), size = [] } = m;
+  const sizes = size.length === 0 ? new Array<number>(count).fill(PAGE) : size;
+  const at = [0];
+  for (const n of sizes) at.push(at.at(-1)! + n);
+  if (firstId < 1 || count < 1 || base.length !== count || crc.length !== count || sizes.length !== count || at[count] !== data.length) return 'malformed page block';
+  if (base.some((b, k) => b > 0 && sizes[k] !== PAGE)) return 'malformed page block';
+  return { firstId, count, base: base.map((b) => b - 1), crc, data, at };
+}
