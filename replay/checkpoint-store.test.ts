@@ -39,6 +39,9 @@ const CORPUS: Array<[string, { checkpointEvery: number; checkpointInsns: number 
   ['compute-sha256', { checkpointEvery: 0, checkpointInsns: 2_000_000 }],
   // dom0's blkback: ring pages written through kept views, and the disk overlay in the state.
   ['blkfront', { checkpointEvery: 60, checkpointInsns: 0 }],
+  // dom0's netback and the switch: netif rings through kept views, frames in flight in the state.
+  ['netfront', { checkpointEvery: 100, checkpointInsns: 0 }],
+  ['netfront-pair', { checkpointEvery: 100, checkpointInsns: 0 }],
 ];
 
 /** The straight run's full snapshots where the recorder's rule takes checkpoints. */
