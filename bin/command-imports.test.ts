@@ -52,7 +52,7 @@ describe('what each command loads', () => {
 
   it('info and dump: the trace reader, of the simulator only the scenario schema, no React', () => {
     // What a trace command may load from sim/: the scenario schema (with the memory limit and disk names it checks) and plain data.
-    const allowed = ['sim/package-info.ts', 'sim/elf.ts', 'sim/scenario.ts', 'sim/xen/frames.ts', 'sim/cpu/phys-mem.ts', 'sim/services/vdev.ts'];
+    const allowed = ['sim/package-info.ts', 'sim/elf.ts', 'sim/scenario.ts', 'sim/domain-ids.ts', 'sim/xen/frames.ts', 'sim/cpu/phys-mem.ts', 'sim/services/vdev.ts'];
     for (const cmd of ['info', 'dump']) {
       const s = sourcesLoaded(cmd, `${DIR}small.xrr`);
       expect(ours(s, 'trace/reader.ts')).toHaveLength(1);

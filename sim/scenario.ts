@@ -20,10 +20,15 @@
  * read-only disk, and "w!" also writes every change through to the image
  * file (a run that changed its image replays only with a copy of the image
  * as it was: the trace holds the sha256 of the image the run started with).
+ *
+ * At most one domain may be `dom0`: the initial domain, domid 0, built as
+ * Xen builds its hardware domain (sim/xen/dom0.ts). The others are numbered
+ * 1, 2, ... in their order (`domainIds`).
  */
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 // The namespace, not `{ z }`: a bundle then leaves out the parts of zod not used here (its 47 locales).
 import * as z from 'zod';
+export { domainIds } from './domain-ids.js';
 import { ROOT } from './package-info.js';
 import { vdevNumber } from './services/vdev.js';
 import { MAX_MACHINE_MIB } from './xen/frames.js';
@@ -44,6 +49,8 @@ const DomainSchema = z.strictObject({
   vcpus: z.number().int().min(1).max(32).default(1),
   cmdline: z.string().max(1023).default(''),
   privileged: z.boolean().default(false),
+  /** the initial domain (domid 0), built as Xen builds dom0; implies privileged */
+  dom0: z.boolean().default(false),
   ramdisk: z.string().min(1).optional(),
   symbols: z.string().min(1).optional(),
   disks: z.array(DiskSchema).max(16, 'at most 16 disks per domain').default([]),
@@ -98,6 +105,11 @@ export function parseScenario(json: unknown, file: string): Scenario {
       seen.set(vdevNumber(disk.vdev), disk.vdev);
     });
   });
+  const dom0s = r.data.domains.flatMap((d, k) => (d.dom0 ? [k] : []));
+  if (dom0s.length > 1) throw new ScenarioError(`${file}: domains.${dom0s[1]}.dom0: only one domain can be dom0 (domains.${dom0s[0]} is)`);
+  const d0 = dom0s.length === 1 ? r.data.domains[dom0s[0]!]! : undefined;
+  if (d0 !== undefined && d0.disks.length > 0) throw new ScenarioError(`${file}: domains.${dom0s[0]}.disks: dom0 has no toolstack disks (its storage would be real hardware)`);
+  if (d0 !== undefined) d0.privileged = true;
   for (const key of [...Object.keys(r.data.expect.console), ...Object.keys(r.data.expect.shutdown)]) {
     if (!names.has(key)) throw new ScenarioError(`${file}: expect: no domain named '${key}'`);
   }

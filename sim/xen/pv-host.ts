@@ -41,6 +41,9 @@ const DF = 0x400;
 /** Xen's GDT and IDT as sgdt/sidt show them to a PV guest. */
 const XEN_GDT = [0xffff, 0xfffe0000, 0xffffffff] as const;
 
+/** The PCI configuration mechanism #1 address port. */
+const PCI_CONFIG_ADDRESS = 0xcf8;
+
 export class PvHost implements CpuHost {
   vcpu!: Vcpu;
 
@@ -106,13 +109,22 @@ export class PvHost implements CpuHost {
     return (((lo | (hi << 8)) >> (port & 7)) & ((1 << bytes) - 1)) === 0;
   }
 
+  /**
+   * guest_io_read / guest_io_write once allowed: a dword at 0xcf8 (PCI
+   * CONFIG_ADDRESS) is Xen's per-domain latch (d->arch.pci_cf8), never the
+   * real register. Everything else reaches the machine, an empty PC: no
+   * device decodes any port, so reads return all ones (PCI config data at
+   * 0xcfc included: no device at any address) and writes are lost.
+   */
   portIn(c: Cpu, port: number, size: number): number {
     if (!this.ioOkay(port, size)) c.raise(Vector.GP, 0);
+    if (port === PCI_CONFIG_ADDRESS && size === 4) return this.d.pciCf8;
     return 0xffffffff;
   }
 
-  portOut(c: Cpu, port: number, size: number): void {
+  portOut(c: Cpu, port: number, size: number, value: number): void {
     if (!this.ioOkay(port, size)) c.raise(Vector.GP, 0);
+    if (port === PCI_CONFIG_ADDRESS && size === 4) this.d.pciCf8 = value >>> 0;
   }
 
   /** rd/wrmsr: guest kernel mode only, then the PV MSR policy (msr.ts). */

@@ -45,6 +45,7 @@ export * from './version.js';
 export * from './features.js';
 export * from './domctl.js';
 export * from './sysctl.js';
+export * from './platform.js';
 export * from './io/ring.js';
 export * from './io/console.js';
 export * from './io/xs_wire.js';

@@ -32,6 +32,7 @@ import * as xenbus from './io/xenbus.js';
 import * as xsWire from './io/xs_wire.js';
 import * as memory from './memory.js';
 import * as physdev from './physdev.js';
+import * as platform from './platform.js';
 import * as pmu from './pmu.js';
 import * as sched from './sched.js';
 import * as sysctl from './sysctl.js';
@@ -52,6 +53,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
   'memory.ts': memory,
   'callback.ts': callback,
   'physdev.ts': physdev,
+  'platform.ts': platform,
   'pmu.ts': pmu,
   'version.ts': version,
   'features.ts': features,
@@ -69,7 +71,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
 const HEADERS = [
   'xen/xen.h', 'xen/errno.h', 'xen/elfnote.h', 'xen/event_channel.h', 'xen/grant_table.h', 'xen/sched.h',
   'xen/vcpu.h', 'xen/memory.h', 'xen/callback.h', 'xen/physdev.h', 'xen/pmu.h', 'xen/version.h', 'xen/features.h',
-  'xen/domctl.h', 'xen/sysctl.h', 'xen/arch-x86/hvm/start_info.h', 'xen/io/ring.h', 'xen/io/console.h',
+  'xen/domctl.h', 'xen/sysctl.h', 'xen/platform.h', 'xen/arch-x86/hvm/start_info.h', 'xen/io/ring.h', 'xen/io/console.h',
   'xen/io/xs_wire.h', 'xen/io/blkif.h', 'xen/io/netif.h', 'xen/io/xenbus.h', 'xen/io/protocols.h',
 ];
 
@@ -78,6 +80,7 @@ const CONST_EXPR: Record<string, string> = {
   BLK_RING_SIZE: '__CONST_RING_SIZE(blkif, 4096)',
   NET_TX_RING_SIZE: '__CONST_RING_SIZE(netif_tx, 4096)',
   NET_RX_RING_SIZE: '__CONST_RING_SIZE(netif_rx, 4096)',
+  XENMEMF_address_bits_mask: 'XENMEMF_get_address_bits(~0U)',
   E820_RAM: 'XEN_HVM_MEMMAP_TYPE_RAM',
   E820_RESERVED: 'XEN_HVM_MEMMAP_TYPE_RESERVED',
   E820_ACPI: 'XEN_HVM_MEMMAP_TYPE_ACPI',
