@@ -53,3 +53,13 @@ export const HOST_CPU_STEPPING = 1;
  * VBE/DDC monitor, not booted through EFI; the BIOS keyboard shift flags 0.
  */
 export const HOST_KBD_SHIFT_FLAGS = 0;
+/**
+ * The machine-check capabilities of the CPU (MSR_IA32_MCG_CAP, 0x179):
+ * MCG_SER_P (24), MCG_TES_P (11), MCG_CMCI_P (10), 10 banks; what Xen
+ * reports to dom0 with XEN_MC_physcpuinfo (guests see GUEST_MCG_CAP).
+ */
+export const HOST_MCG_CAP = (1n << 24n) | (1n << 11n) | (1n << 10n) | 10n;
+/** x86_vendor as Xen numbers it (X86_VENDOR_INTEL), and the CPU's L2 size (KiB) and cache line. */
+export const HOST_X86_VENDOR = 1;
+export const HOST_CACHE_KIB = 1280;
+export const HOST_CACHE_ALIGNMENT = 64;

@@ -9,6 +9,7 @@ import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
 import { eventChannelOp } from './evtchn.js';
 import { grantTableOp } from './gnttab.js';
+import { mcaOp } from './mca.js';
 import { platformOp } from './platform.js';
 import { consoleIo, sysctlOrDomctl, xenpmuOp, XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION } from './misc.js';
 import { physdevOp } from './physdev.js';
@@ -55,6 +56,7 @@ const TABLE: Record<number, [string, HcHandler]> = {
   [X.__HYPERVISOR_sysctl]: ['sysctl', sysctlOrDomctl(XEN_SYSCTL_INTERFACE_VERSION)],
   [X.__HYPERVISOR_domctl]: ['domctl', sysctlOrDomctl(XEN_DOMCTL_INTERFACE_VERSION)],
   [X.__HYPERVISOR_xenpmu_op]: ['xenpmu_op', xenpmuOp],
+  [X.__HYPERVISOR_arch_0]: ['mca', mcaOp],
 };
 
 export function hypercallName(nr: number): string {

@@ -32,6 +32,7 @@ export type { StructLayout } from './types.js';
 export * from './xen.js';
 export * from './arch-x86/xen.js';
 export * from './arch-x86/xen-x86_64.js';
+export * from './arch-x86/xen-mca.js';
 export * from './elfnote.js';
 export * from './event_channel.js';
 export * from './grant_table.js';

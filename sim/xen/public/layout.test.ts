@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as archXen from './arch-x86/xen.js';
 import * as archX64 from './arch-x86/xen-x86_64.js';
+import * as archMca from './arch-x86/xen-mca.js';
 import * as callback from './callback.js';
 import * as domctl from './domctl.js';
 import * as elfnote from './elfnote.js';
@@ -45,6 +46,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
   'xen.ts': xen,
   'arch-x86/xen.ts': archXen,
   'arch-x86/xen-x86_64.ts': archX64,
+  'arch-x86/xen-mca.ts': archMca,
   'elfnote.ts': elfnote,
   'event_channel.ts': eventChannel,
   'grant_table.ts': grantTable,
@@ -71,7 +73,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
 const HEADERS = [
   'xen/xen.h', 'xen/errno.h', 'xen/elfnote.h', 'xen/event_channel.h', 'xen/grant_table.h', 'xen/sched.h',
   'xen/vcpu.h', 'xen/memory.h', 'xen/callback.h', 'xen/physdev.h', 'xen/pmu.h', 'xen/version.h', 'xen/features.h',
-  'xen/domctl.h', 'xen/sysctl.h', 'xen/platform.h', 'xen/arch-x86/hvm/start_info.h', 'xen/io/ring.h', 'xen/io/console.h',
+  'xen/domctl.h', 'xen/sysctl.h', 'xen/platform.h', 'xen/arch-x86/xen-mca.h', 'xen/arch-x86/hvm/start_info.h', 'xen/io/ring.h', 'xen/io/console.h',
   'xen/io/xs_wire.h', 'xen/io/blkif.h', 'xen/io/netif.h', 'xen/io/xenbus.h', 'xen/io/protocols.h',
 ];
 
