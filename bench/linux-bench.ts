@@ -1,12 +1,13 @@
 /**
  * Linux boot benchmark: Debian's stock 6.1 kernel booting as a PV domU to
  * xenrr's /init and powering off (corpus/scenarios/linux/boot.json and
- * smp.json), the workload the project exists for. For each: instructions to
+ * smp.json), the workload the project exists for, and as dom0 (dom0.json:
+ * the initial domain, alone). For each: instructions to
  * power-off, a lean run's wall and CPU seconds and MIPS, then recorded
  * (events, bytes/event, recording overhead over the lean run, from CPU time)
  * and replayed (verify by re-execution: its speed against recording).
  *
- * One run each (a boot is ~2.1e9 instructions): figures move with the
+ * One run each (a domU boot is ~2.1e9 instructions, dom0's ~3.1e9): figures move with the
  * host's load; CPU time is the steadier figure. Skipped, with a row saying
  * so, when the kernel or the initramfs is absent.
  */
@@ -33,13 +34,14 @@ async function timed<T>(f: () => T | Promise<T>): Promise<{ value: T; wall: numb
   return { value, wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6 };
 }
 
-export async function benchLinux(): Promise<Row[]> {
+/** `names`: which of corpus/scenarios/linux/*.json (all three by default). */
+export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom0']): Promise<Row[]> {
   const absent = NEEDS.find((f) => !existsSync(f));
   if (absent !== undefined) return [{ scenario: 'linux', note: `skipped: ${absent} is absent (npm run kernels; npm run build)` }];
   await initZstd();
   mkdirSync(DIR, { recursive: true });
   const rows: Row[] = [];
-  for (const name of ['boot', 'smp']) {
+  for (const name of names) {
     const file = `${ROOT}corpus/scenarios/linux/${name}.json`;
     const s = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
     const lean = await timed(() => runScenario(s).summary);
@@ -50,7 +52,7 @@ export async function benchLinux(): Promise<Row[]> {
     const insns = lean.value.instructions;
     const ok = lean.value.domains.every((d) => d.reason === 'poweroff') && rep.value.divergence === null;
     rows.push({
-      scenario: `linux/${name} (${s.domains[0]!.vcpus} vCPU)`, 'to power-off': ok ? 'yes' : 'NO',
+      scenario: `linux/${name} (${s.domains[0]!.dom0 ? 'dom0, ' : ''}${s.domains[0]!.vcpus} vCPU)`, 'to power-off': ok ? 'yes' : 'NO',
       instructions: insns, 'lean wall s': lean.wall.toFixed(1), 'lean cpu s': lean.cpu.toFixed(1), MIPS: (insns / lean.wall / 1e6).toFixed(1),
       events: rec.value.events, 'bytes/event': (bytes / rec.value.events).toFixed(2), checkpoints: rec.value.checkpoints,
       'recorded cpu s': rec.cpu.toFixed(1), overhead: `${(((rec.cpu - lean.cpu) / lean.cpu) * 100).toFixed(1)}%`,

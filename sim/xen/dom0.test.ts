@@ -60,7 +60,7 @@ describe.skipIf(!corpusBuilt)('dom0 built as Xen builds it', () => {
     expect(t1!.xen.pages.getL1e(t1!.d, pte)).toBe(-Errno.EPERM);
   });
 
-  it('port I/O: the dword at 0xcf8 is Xen\'s latch; config data and every other port read all ones', () => {
+  it('port I/O: the dword at 0xcf8 and the byte at 0x70 are Xen\'s latches; CMOS and config data and every other port read all ones', () => {
     const [t0] = testDomains(1, 'hello', { dom0: true });
     const { v, d } = t0!;
     v.iopl = 1;
@@ -69,7 +69,12 @@ describe.skipIf(!corpusBuilt)('dom0 built as Xen builds it', () => {
     expect(d.pciCf8).toBe(0x80000000);
     expect(host.portIn(v.cpu, 0xcf8, 4)).toBe(0x80000000);
     expect(host.portIn(v.cpu, 0xcfc, 4)).toBe(0xffffffff);
-    expect(host.portIn(v.cpu, 0x60, 1)).toBe(0xffffffff);
+    expect(host.portIn(v.cpu, 0x60, 1)).toBe(0xff);
+    // The CMOS index is latched by Xen too; there is no RTC behind 0x71.
+    host.portOut(v.cpu, 0x70, 1, 0x8d);
+    expect(host.portIn(v.cpu, 0x70, 1)).toBe(0x8d);
+    expect(host.portIn(v.cpu, 0x70, 2)).toBe(0xff8d);
+    expect(host.portIn(v.cpu, 0x71, 1)).toBe(0xff);
   });
 });
 
