@@ -110,7 +110,10 @@ export function platformOp(h: HcCtx): number {
     }
     case P.XENPF_change_freq:
     case P.XENPF_getidletime:
+      return -E.ENOSYS; // cpufreq_controller is Xen's own (FREQCTL_xen), not dom0's
     default:
+      // Memory types, microcode, EFI runtime, ACPI sleep, CPU/memory hotplug,
+      // core parking, resource_op, get_symbol: not modelled (Xen 4.17 has them).
       return -E.ENOSYS;
   }
 }
