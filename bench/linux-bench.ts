@@ -7,7 +7,7 @@
  * (events, bytes/event, recording overhead over the lean run, from CPU time)
  * and replayed (verify by re-execution: its speed against recording).
  *
- * One run each (a domU boot is ~2.1e9 instructions, dom0's ~3.1e9): figures move with the
+ * One run each (a boot is ~2.1e9 instructions, dom0's too): figures move with the
  * host's load; CPU time is the steadier figure. Skipped, with a row saying
  * so, when the kernel or the initramfs is absent.
  */

@@ -7,7 +7,7 @@
  * success are asserted, and no failure happens that a real Xen would not
  * give too.
  *
- * A boot is ~3.1e9 guest instructions (minutes here): one recording,
+ * A boot is ~2.1e9 guest instructions (minutes here): one recording,
  * shared by the assertions, and one replay.
  */
 import { spawnSync } from 'node:child_process';
