@@ -1,7 +1,8 @@
 /**
  * Linux boot benchmark: Debian's stock 6.1 kernel booting as a PV domU to
  * xenrr's /init and powering off (corpus/scenarios/linux/boot.json and
- * smp.json), the workload the project exists for. For each: instructions to
+ * smp.json), the workload the project exists for, and as dom0 (dom0.json:
+ * the initial domain, alone). For each: instructions to
  * power-off, a lean run's wall and CPU seconds and MIPS, then recorded
  * (events, trace size and bytes/event, what the checkpoints take of it,
  * recording overhead over the lean run, from CPU time), seeks from a fresh
@@ -14,7 +15,7 @@
  * the trace's page store (each checkpoint the whole machine): the before
  * of that change.
  *
- * One run each (a boot is ~2.1e9 instructions): figures move with the
+ * One run each (a boot is ~2.1e9 instructions, dom0's too): figures move with the
  * host's load; CPU time is the steadier figure. Skipped, with a row saying
  * so, when the kernel or the initramfs is absent.
  */
@@ -71,13 +72,14 @@ async function seeks(s: Scenario, out: string): Promise<Row> {
   };
 }
 
-export async function benchLinux(): Promise<Row[]> {
+/** `names`: which of corpus/scenarios/linux/*.json (boot-inline: boot.json with checkpoints as before the page store). */
+export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom0', 'boot-inline']): Promise<Row[]> {
   const absent = NEEDS.find((f) => !existsSync(f));
   if (absent !== undefined) return [{ scenario: 'linux', note: `skipped: ${absent} is absent (npm run kernels; npm run build)` }];
   await initZstd();
   mkdirSync(DIR, { recursive: true });
   const rows: Row[] = [];
-  for (const name of ['boot', 'smp', 'boot-inline']) {
+  for (const name of names) {
     const inline = name === 'boot-inline';
     const file = `${ROOT}corpus/scenarios/linux/${inline ? 'boot' : name}.json`;
     const s = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
@@ -90,7 +92,7 @@ export async function benchLinux(): Promise<Row[]> {
     const insns = rec.value.summary.instructions;
     const ok = rec.value.summary.domains.every((d) => d.reason === 'poweroff') && (rep === null || rep.value.divergence === null);
     rows.push({
-      scenario: `linux/${inline ? 'boot' : name} (${s.domains[0]!.vcpus} vCPU)${inline ? ', checkpoints before the page store' : ''}`, 'to power-off': ok ? 'yes' : 'NO',
+      scenario: `linux/${inline ? 'boot' : name} (${s.domains[0]!.dom0 ? 'dom0, ' : ''}${s.domains[0]!.vcpus} vCPU)${inline ? ', checkpoints before the page store' : ''}`, 'to power-off': ok ? 'yes' : 'NO',
       instructions: insns, 'lean wall s': lean === null ? '-' : s1(lean.wall), 'lean cpu s': lean === null ? '-' : s1(lean.cpu), MIPS: lean === null ? '-' : (insns / lean.wall / 1e6).toFixed(1),
       events: rec.value.events, 'bytes/event': (bytes / rec.value.events).toFixed(2), checkpoints: rec.value.checkpoints, ...seek,
       'recorded cpu s': s1(rec.cpu), overhead: lean === null ? '-' : `${(((rec.cpu - lean.cpu) / lean.cpu) * 100).toFixed(1)}%`,

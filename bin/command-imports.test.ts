@@ -52,8 +52,8 @@ describe('what each command loads', () => {
   });
 
   it('info, dump and check --protocol on a trace: the trace reader, of the simulator only the scenario schema, no React', () => {
-    // What a trace command may load from sim/: the scenario schema (with the memory limit, disk names and addresses it checks) and plain data.
-    const allowed = ['sim/package-info.ts', 'sim/elf.ts', 'sim/scenario.ts', 'sim/xen/frames.ts', 'sim/cpu/phys-mem.ts', 'sim/services/vdev.ts', 'sim/services/netback/proto.ts'];
+    // What a trace command may load from sim/: the scenario schema (with the memory limit, disk names, domain ids and addresses it checks) and plain data.
+    const allowed = ['sim/package-info.ts', 'sim/elf.ts', 'sim/scenario.ts', 'sim/domain-ids.ts', 'sim/xen/frames.ts', 'sim/cpu/phys-mem.ts', 'sim/services/vdev.ts', 'sim/services/netback/proto.ts'];
     for (const cmd of [['info'], ['dump'], ['check', '--protocol']]) {
       const s = sourcesLoaded(...cmd, `${DIR}small.xrr`);
       expect(ours(s, 'trace/reader.ts')).toHaveLength(1);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
 import { Machine, type DomainSpec, type MachineOptions, type RunSummary } from '../sim/machine.js';
 import { chaosOption } from '../sim/services/chaos.js';
-import { diskPath, domainVifs, kernelPath, machineActions, scenarioBridges, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
+import { diskPath, domainIds, domainVifs, kernelPath, machineActions, scenarioBridges, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
@@ -32,11 +32,11 @@ export function domainFiles(s: Scenario, k: number): { kernel: string; ramdisk?:
  * ramdisk's bytes, and its disks.
  */
 export function domainSpec(s: Scenario, k: number, seed: number, kernel: KernelImage, ramdisk: Uint8Array | undefined, disks: DiskSpec[]): DomainSpec {
-  const { name, memoryMiB, vcpus, cmdline, privileged, kernel: kernelName } = s.domains[k]!;
-  return { name, memoryMiB, vcpus, cmdline, privileged, id: k + 1, seed, image: kernel.elf, kernel: kernelName, disks, vifs: domainVifs(s, k), ...(ramdisk !== undefined ? { ramdisk } : {}) };
+  const { name, memoryMiB, vcpus, cmdline, privileged, dom0, kernel: kernelName } = s.domains[k]!;
+  return { name, memoryMiB, vcpus, cmdline, privileged, dom0, id: domainIds(s.domains)[k]!, seed, image: kernel.elf, kernel: kernelName, disks, vifs: domainVifs(s, k), ...(ramdisk !== undefined ? { ramdisk } : {}) };
 }
 
-/** The machine-wide options a scenario sets: the scheduler's quantum, the boot wallclock, the virtual switch's bridges. */
+/** The machine-wide options a scenario sets: the scheduler's quantum, the boot wallclock, the toolstack's actions, the virtual switch's bridges, chaos. */
 export function machineOptions(s: Scenario): MachineOptions {
   return { quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s), bridges: scenarioBridges(s), ...chaosOption(s) };
 }
@@ -96,7 +96,9 @@ export function checkExpect(s: Scenario, r: RunSummary): string[] {
   const problems: string[] = [];
   for (const [name, subs] of Object.entries(s.expect.console)) {
     const dom = r.domains.find((d) => d.name === name);
-    for (const sub of subs) if (!dom?.console.includes(sub)) problems.push(`${name}: console lacks '${sub}'`);
+    // dom0 has no console ring: its console is what it writes with console_io (Xen's own console).
+    const text = dom === undefined ? '' : dom.id === 0 ? dom.log : dom.console;
+    for (const sub of subs) if (!text.includes(sub)) problems.push(`${name}: console lacks '${sub}'`);
   }
   for (const [name, want] of Object.entries(s.expect.shutdown)) {
     const dom = r.domains.find((d) => d.name === name);

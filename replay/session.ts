@@ -15,8 +15,7 @@ import { createHash } from 'node:crypto';
 import type { SimEvent } from '../sim/events.js';
 import { Machine, type DomainSpec } from '../sim/machine.js';
 import { snapshotMachine } from '../sim/snapshot.js';
-import { chaosOption } from '../sim/services/chaos.js';
-import { machineActions, parseScenario, type Scenario } from '../sim/scenario.js';
+import { domainIds, parseScenario, type Scenario } from '../sim/scenario.js';
 import type { TraceEvent } from '../trace/columns.js';
 import { TraceReader } from '../trace/reader.js';
 import { UsageError } from './cli/errors.js';
@@ -71,7 +70,7 @@ export class ReplaySession {
   readonly symbols: Symbols;
   readonly warnings: string[] = [];
   private readonly specs: DomainSpec[];
-  /** where each domain's kernel image was found (by domain id - 1) */
+  /** where each domain's kernel image was found (in scenario order) */
   private readonly paths: string[] = [];
   private readonly seeker: Seeker;
   private readonly events: TraceEvents;
@@ -389,7 +388,8 @@ export class ReplaySession {
 
   /** The path of the kernel image domain `dom` replays (null: no such domain). */
   imagePath(dom: number): string | null {
-    return this.paths[dom - 1] ?? null;
+    const k = domainIds(this.scenario.domains).indexOf(dom);
+    return k < 0 ? null : (this.paths[k] ?? null);
   }
 
   /** Domain `dom`'s kernel as the domain builder loads it (a bzImage's ELF payload); null if no such domain. */

@@ -14,6 +14,7 @@ import { kernelImage, sha256 } from './image/kernel-image.js';
 import { kernelTable, symbolFileTable, type SymbolTable } from './image/symbol-table.js';
 import { findImage, imageIndex } from './images.js';
 import type { Symbols } from './symbolize.js';
+import { headerDomains } from './cli/inputs.js';
 
 export { eventLocation, stackText, symbolize, symbolizeReturn, type Symbols } from './symbolize.js';
 
@@ -37,6 +38,7 @@ function tableOf(read: () => SymbolTable | null): SymbolTable | null {
 export function loadSymbolTables(h: HeaderData, overrides: Map<string, string> = new Map(), symbolFiles: Map<string, string> = new Map(), trace?: string): Map<number, SymbolTable> {
   const out = new Map<number, SymbolTable>();
   const where = { overrides, ...(trace === undefined ? {} : { trace }) };
+  const ids = new Map(headerDomains(h).map((d) => [d.name, d.id]));
   h.images.forEach((img, k) => {
     if ((img.role || 'kernel') !== 'kernel') return;
     const dom = img.domain;
@@ -58,7 +60,7 @@ export function loadSymbolTables(h: HeaderData, overrides: Map<string, string> =
         t = kernelTables.get(key)!;
       }
     }
-    if (t !== null) out.set(k + 1, t);
+    if (t !== null) out.set(ids.get(dom) ?? k + 1, t);
   });
   return out;
 }

@@ -28,7 +28,7 @@ import { injectException, maybeUpcall } from './xen/bounce.js';
 import type { PvHost } from './xen/pv-host.js';
 import { buildPvDomain, LIBXL_MAXMEM_CONSTANT_KIB, type BuildSpec } from './xen/builder.js';
 import type { Domain } from './xen/domain.js';
-import { Frames, withXenFrames } from './xen/frames.js';
+import { Frames, LEGACY_HOLE_END, LEGACY_HOLE_START, withXenFrames } from './xen/frames.js';
 import { ptwrFault } from './xen/ptwr.js';
 import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
@@ -37,6 +37,13 @@ import { RingTracker } from './xen/rings.js';
 import { ToolstackActions, type MachineAction, type ToolstackState } from './toolstack-actions.js';
 import { VIRQ_TIMER } from './xen/public/xen.js';
 import { Xen } from './xen/xen.js';
+
+/**
+ * Free host memory beyond the domains' when a guest dom0 runs (64 MiB):
+ * dom0's swiotlb (32 MiB once its default 64 MiB is refused) is exchanged
+ * for machine-contiguous memory below 4 GiB, which must exist free.
+ */
+const DOM0_HOST_SLACK_PAGES = 16384;
 
 /** Forced-emulation prefix followed by cpuid: ud2; .ascii "xen"; cpuid */
 const FEP_CPUID = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2];
@@ -123,7 +130,11 @@ export class Machine {
     const pages = domains.reduce((n, s) => n + s.memoryMiB * 256, 0);
     // Guest RAM; per domain beyond its RAM, libxl's max_pages slack and Xen's own frames
     // (shared_info, up to 64 grant frames and their 16 v2 status frames); 1024 frames for Xen; the M2P on top.
-    const frames = new Frames(withXenFrames(pages + 1024 + (128 + LIBXL_MAXMEM_CONSTANT_KIB / 4) * domains.length));
+    // With a guest dom0 the machine is a PC as dom0 sees it: the legacy hole
+    // below 1 MiB, and RAM beyond what the domains have, the free heap Xen
+    // exchanges dom0's DMA buffers from (XENMEM_exchange).
+    const hasDom0 = domains.some((s) => s.dom0 === true);
+    const frames = new Frames(withXenFrames(pages + 1024 + (128 + LIBXL_MAXMEM_CONSTANT_KIB / 4) * domains.length + (hasDom0 ? DOM0_HOST_SLACK_PAGES + LEGACY_HOLE_END - LEGACY_HOLE_START : 0)), hasDom0);
     this.xen = new Xen(frames, sink);
     this.xen.onHypercall = (name) => this.hypercalls.set(name, (this.hypercalls.get(name) ?? 0) + 1);
     if (opts.wallclock !== undefined) this.xen.bootWallclock = opts.wallclock;
@@ -175,10 +186,21 @@ export class Machine {
         for (const v of d.vcpus) if (v.state === VcpuState.RUNNABLE) this.xen.periodicWork(v);
       },
     });
+    // A guest dom0 is built first, as Xen builds it before any other domain.
+    domains = [...domains].sort((a, b) => Number(b.dom0 === true) - Number(a.dom0 === true));
     for (const spec of domains) {
       const d = buildPvDomain(this.xen, spec.image, spec);
       this.xen.domains.set(d.id, d);
       this.order.push(...d.vcpus);
+      if (spec.dom0 === true) {
+        // Xen builds dom0 itself (no xl create); xen-init-dom0 names it in the
+        // store, and the xenstore stub domain serves its ring (builder.ts).
+        dom0.xs.write('/local/domain/0/domid', '0');
+        dom0.xs.write('/local/domain/0/name', 'Domain-0');
+        xenstored.attach(d);
+        this.tracker.add({ kind: 'xenstore', frontDom: d.id, backDom: 0, port: d.storePort, gref: 0, mfn: d.storeMfn });
+        continue;
+      }
       // xl create: the toolstack's xenstore entries (XS_INTRODUCE among them,
       // which has xenstored attach to the store page and bind its channel), the
       // disks with their hotplug, console 0, which xenconsoled then serves.

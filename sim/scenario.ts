@@ -28,10 +28,16 @@
  * IPv4 addresses). The scenario's `bridges` are the virtual switch's
  * bridges (default: one, xenbr0); each has a built-in `peer` host (default
  * 10.0.0.1/24, MAC 02:78:72:00:00:01, UDP echo on port 7; false: none).
+ *
+ * At most one domain may be `dom0`: the initial domain, domid 0, built as
+ * Xen builds its hardware domain (sim/xen/dom0.ts). The others are numbered
+ * 1, 2, ... in their order (`domainIds`).
  */
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 // The namespace, not `{ z }`: a bundle then leaves out the parts of zod not used here (its 47 locales).
 import * as z from 'zod';
+import { domainIds } from './domain-ids.js';
+export { domainIds };
 import { ROOT } from './package-info.js';
 import { formatMac, parseIPv4, parseMac } from './services/netback/proto.js';
 import { vdevNumber } from './services/vdev.js';
@@ -78,6 +84,8 @@ const DomainSchema = z.strictObject({
   vcpus: z.number().int().min(1).max(32).default(1),
   cmdline: z.string().max(1023).default(''),
   privileged: z.boolean().default(false),
+  /** the initial domain (domid 0), built as Xen builds dom0; implies privileged */
+  dom0: z.boolean().default(false),
   ramdisk: z.string().min(1).optional(),
   symbols: z.string().min(1).optional(),
   disks: z.array(DiskSchema).max(16, 'at most 16 disks per domain').default([]),
@@ -189,6 +197,11 @@ export function parseScenario(json: unknown, file: string): Scenario {
     });
   });
   checkNetwork(r.data, file);
+  const dom0s = r.data.domains.flatMap((d, k) => (d.dom0 ? [k] : []));
+  if (dom0s.length > 1) throw new ScenarioError(`${file}: domains.${dom0s[1]}.dom0: only one domain can be dom0 (domains.${dom0s[0]} is)`);
+  const d0 = dom0s.length === 1 ? r.data.domains[dom0s[0]!]! : undefined;
+  if (d0 !== undefined && d0.disks.length > 0) throw new ScenarioError(`${file}: domains.${dom0s[0]}.disks: dom0 has no toolstack disks (its storage would be real hardware)`);
+  if (d0 !== undefined) d0.privileged = true;
   for (const key of [...Object.keys(r.data.expect.console), ...Object.keys(r.data.expect.shutdown)]) {
     if (!names.has(key)) throw new ScenarioError(`${file}: expect: no domain named '${key}'`);
   }
@@ -214,9 +227,10 @@ export function withChaos(s: Scenario, seed: number | undefined): Scenario {
   return parseScenario({ ...rest, chaos: { ...(s.chaos ?? {}), seed } }, file);
 }
 
-/** The scenario's actions for the machine: domains by id (1.. in scenario order), times in ns. */
+/** The scenario's actions for the machine: domains by id (domainIds: dom0 0, the others 1.. in scenario order), times in ns. */
 export function machineActions(s: Pick<Scenario, 'domains' | 'actions'>): MachineAction[] {
-  const id = (name: string): number => s.domains.findIndex((d) => d.name === name) + 1;
+  const ids = domainIds(s.domains);
+  const id = (name: string): number => ids[s.domains.findIndex((d) => d.name === name)]!;
   return (s.actions ?? []).map((a) => ({
     when: typeof a.at === 'object' ? ('event' in a.at ? { event: a.at.event } : { console: a.at.console, dom: id(a.at.domain ?? a.domain) }) : { time: parseTime(a.at)! },
     do: a.do, dom: id(a.domain), ...(a.key !== undefined ? { key: a.key } : {}),

@@ -97,10 +97,10 @@ const DOMAIN_IDENTITY = new Set(['id', 'name', 'privileged', 'maxGrantFrames']);
  */
 const KNOWN = {
   Xen: [
-    'domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'onBackendKick', 'onBackendClosed', 'onDomainDown',
+    'domains', 'clock', 'running', 'sliceStartIcount', 'hcStack', 'pos', 'seq', 'bootWallclock', 'wallclock', 'onBackendKick', 'onBackendClosed', 'onDomainDown',
     'onNotify', 'onSleep', 'onStop', 'onHypercall', 'onConsole', 'onCrash', 'frames', 'sink', 'pages',
   ],
-  Frames: ['mem', 'owner', 'xenSlots', 'next', 'm2pFrames', 'frameCount'],
+  Frames: ['mem', 'owner', 'xenSlots', 'next', 'm2pFrames', 'frameCount', 'legacyHole'],
 } as const;
 
 const checkKnown = (name: keyof typeof KNOWN, obj: object): void => checkFields(name, obj, KNOWN[name]);
@@ -136,7 +136,7 @@ type State = {
   format: number;
   quantum: number;
   frames: { count: number; cursor: number; owner: number[] };
-  xen: { clock: number; seq: number; bootWallclock: number; pages: Record<string, unknown> | null };
+  xen: { clock: number; seq: number; bootWallclock: number; wallclock?: { sec: number; nsec: number } | null; pages: Record<string, unknown> | null };
   sched: SchedState;
   domains: DomainJ[];
   store: XsStoreState;
@@ -198,7 +198,7 @@ function snapshot(m: Machine, changed: boolean, resetDirty: boolean): ChangedSna
     format: FORMAT,
     quantum: m.quantum,
     frames: { count: xen.frames.frameCount, cursor: xen.frames.cursor, owner: runs(xen.frames.owner) },
-    xen: { clock: xen.clock, seq: xen.nextSeq, bootWallclock: xen.bootWallclock, pages: pages && fieldsOf(pages, PAGES_SKIP) },
+    xen: { clock: xen.clock, seq: xen.nextSeq, bootWallclock: xen.bootWallclock, wallclock: xen.wallclock && { ...xen.wallclock }, pages: pages && fieldsOf(pages, PAGES_SKIP) },
     sched: m.schedState,
     domains: m.domains.map((d) => ({
       fields: fieldsOf(d, DOMAIN_SKIP),
@@ -279,6 +279,7 @@ function restoreState(m: Machine, st: State, s: MachineSnapshot): void {
   xen.clock = st.xen.clock;
   xen.nextSeq = st.xen.seq;
   xen.bootWallclock = st.xen.bootWallclock;
+  xen.wallclock = st.xen.wallclock ? { ...st.xen.wallclock } : null;
   const pages = xenPages(m);
   if ((pages === null) !== (st.xen.pages === null)) throw new SnapshotError('machine snapshot: page-type tables present in only one of snapshot and build');
   if (pages !== null) restoreFields(pages, st.xen.pages!, PAGES_SKIP, new Set(), 'xen.pages');

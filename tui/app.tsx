@@ -10,6 +10,7 @@
  * event `seekDelay` ms after the selection stopped moving, and at once for
  * an instruction step (s/S).
  */
+import { headerDomains } from '../replay/cli/inputs.js';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { symbolize } from '../replay/symbols.js';
@@ -98,7 +99,7 @@ export function App(props: AppProps): React.JSX.Element {
 
   const events = useMemo(() => src.window(s.top, rows, s.filter?.pred ?? (() => true)), [src, s.top, rows, s.filter, s.sel]);
   const cur = src.get(s.sel);
-  const names = useMemo(() => new Map(src.reader.header.images.filter((img) => img.role === 'kernel').map((img, k) => [k + 1, img.domain])), [src]);
+  const names = useMemo(() => new Map(headerDomains(src.reader.header).map((d) => [d.id, d.name])), [src]);
 
   // The seek behind the state and rings panes: the instruction point, or the selected event.
   const points = useRef<PointSource | string | null>(null);

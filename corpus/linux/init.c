@@ -1,5 +1,5 @@
 /*
- * xenrr's own /init for a Linux PV domU: proves the kernel reached its
+ * xenrr's own /init for a Linux PV domain (a domU or dom0): proves the kernel reached its
  * userspace and that PV user/kernel transitions work, then powers off.
  *
  * Each check prints one "xenrr-init: <check> ok" or "xenrr-init: FAIL ..."
@@ -75,6 +75,20 @@ static void under_xen(void) {
     if (strncmp(buf, "flags", 5) == 0 && strstr(buf, " hypervisor")) flag = 1;
   if (f) fclose(f);
   check(flag, "cpuinfo hypervisor flag", "");
+}
+
+/*
+ * Which domain it is: the Xen features it was given
+ * (/sys/hypervisor/properties/features, XENVER_get_features submap 0, hex)
+ * have XENFEAT_dom0 (bit 11) only in the initial domain.
+ */
+static void xen_role(void) {
+  char buf[64];
+  read_line("/sys/hypervisor/properties/features", buf, sizeof buf);
+  char *end = buf;
+  unsigned long f = strtoul(buf, &end, 16);
+  int ok = buf[0] != 0 && *end == 0;
+  check(ok, "xen role", !ok ? buf : (f & (1UL << 11)) ? "dom0" : "domU");
 }
 
 static void fork_wait(void) {
@@ -170,6 +184,7 @@ int main(int argc, char **argv) {
   check(1, "PID 1", "");
   mounts();
   under_xen();
+  xen_role();
   fork_wait();
   pipe_transfer();
   fault_storm();

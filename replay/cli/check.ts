@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { domainIds } from '../../sim/domain-ids.js';
 import type { Scenario } from '../../sim/scenario.js';
 import { positiveInt, UsageError } from './errors.js';
 import { imageOverrides } from './errors.js';
@@ -28,7 +29,7 @@ async function scenarioOf(input: string, o: CheckOpts): Promise<Scenario> {
   if (s === null) throw new UsageError(`${input}: not a Xen PV kernel or scenario`);
   // A missing image is not an error here: it means "skip" (the build failed).
   const images = imageOverrides(o.image);
-  checkImageNames(images, s.domains.map((d, k) => ({ id: k + 1, name: d.name })), input);
+  checkImageNames(images, s.domains.map((d, k) => ({ id: domainIds(s!.domains)[k]!, name: d.name })), input);
   for (const [name, path] of images) s = withImage(s, name, resolve(path));
   return s;
 }

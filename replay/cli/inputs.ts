@@ -7,6 +7,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ElfError, parseElf } from '../../sim/elf.js';
+import { domainIds } from '../../sim/domain-ids.js';
 import { UsageError } from './errors.js';
 
 /** Why a file system call failed, as a person reads it (null: not a file system error). */
@@ -100,11 +101,14 @@ export function seqRange(from: string | undefined, to: string | undefined): { fr
 
 export type DomainInfo = { id: number; name: string };
 
-/** The domains a trace header names, numbered 1.. in order. */
+/** The domains a trace header names, numbered as the machine numbered them (domainIds). */
 export function headerDomains(h: { scenarioJson: string; images: Array<{ domain: string; role: string }> }): DomainInfo[] {
   try {
-    const s = JSON.parse(h.scenarioJson) as { domains?: Array<{ name?: unknown }> };
-    if (Array.isArray(s.domains)) return s.domains.map((d, k) => ({ id: k + 1, name: typeof d?.name === 'string' ? d.name : `dom${k + 1}` }));
+    const s = JSON.parse(h.scenarioJson) as { domains?: Array<{ name?: unknown; dom0?: unknown }> };
+    if (Array.isArray(s.domains)) {
+      const ids = domainIds(s.domains.map((d) => ({ dom0: d?.dom0 === true })));
+      return s.domains.map((d, k) => ({ id: ids[k]!, name: typeof d?.name === 'string' ? d.name : `dom${ids[k]}` }));
+    }
   } catch {
     // fall back to the image list
   }

@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import type { FlatResult } from '../../sim/cpu/flat.js';
 import type { RunSummary } from '../../sim/machine.js';
 import { ROOT } from '../../sim/package-info.js';
+import { domainIds } from '../../sim/domain-ids.js';
 import type { Scenario } from '../../sim/scenario.js';
 import type { KernelImage } from '../image/kernel-image.js';
 import { positiveInt, UsageError } from './errors.js';
@@ -151,7 +152,8 @@ async function runPv(s: Scenario, opts: RunOpts): Promise<boolean> {
   const seed = seedOf(opts);
   const actions = actionOptions(opts.action, s);
   // Consoles as they are written: each domain's PV console and its console_io lines, in order.
-  const names = new Map(s.domains.map((d, k) => [k + 1, d.name]));
+  const ids = domainIds(s.domains);
+  const names = new Map(s.domains.map((d, k) => [ids[k]!, d.name]));
   const lines = new ConsoleLines((l) => process.stdout.write(`${consoleLineText(l, names)}\n`));
   const crashes = new Map<number, { text: string; rip: bigint }>();
   // Heard without an event sink: the run stays lean (builds no events).
@@ -165,7 +167,7 @@ async function runPv(s: Scenario, opts: RunOpts): Promise<boolean> {
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ scenario: s.name, ...summary, problems }, null, 2)}\n`);
   } else {
-    for (const [dom, e] of crashes) process.stdout.write(`[${names.get(dom)}] ${e.text} (${await crashSymbol(s, dom - 1, e.rip)})\n`);
+    for (const [dom, e] of crashes) process.stdout.write(`[${names.get(dom)}] ${e.text} (${await crashSymbol(s, ids.indexOf(dom), e.rip)})\n`);
     process.stdout.write(`\n${s.name}: ${summary.stop}, ${summary.instructions} instructions, virtual time ${(summary.time / 1e6).toFixed(3)} ms, ${(summary.instructions / seconds / 1e6).toFixed(1)} MIPS, ${summary.events} events\n`);
     process.stdout.write('domain        id  state     reason     instructions\n');
     for (const d of summary.domains) {

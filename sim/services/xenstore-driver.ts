@@ -11,10 +11,12 @@
  */
 import type { Domain } from '../xen/domain.js';
 import type { BackendDriver, Dom0Env } from './backend.js';
-import type { XenStore } from './xenstored.js';
+import { XS_DOM0_RING_CONN, type XenStore } from './xenstored.js';
 import { XsRingServer, type XsRingState } from './xs-ring.js';
 
 type Conn = { dom: number; port: number; ring: XsRingServer };
+/** The store connection of domain `dom`'s ring: its domid, or for a guest dom0 a key apart from dom0's services. */
+const connKey = (dom: number): number => (dom === 0 ? XS_DOM0_RING_CONN : dom);
 /** Passes over every connection per kick before giving up on a ring that keeps moving. */
 const MAX_ROUNDS = 64;
 
@@ -28,7 +30,7 @@ export class XenstoreDriver implements BackendDriver {
   attach(d: Domain): void {
     const port = this.env.bindInterdomain(this, d.id, d.storePort);
     if (port < 0) throw new Error(`xenstore: cannot bind domain ${d.id}'s store port ${d.storePort}: ${port}`);
-    this.conns.set(d.id, { dom: d.id, port, ring: new XsRingServer(this.store, d.id, d.privileged, this.env.frame(d.storeMfn)) });
+    this.conns.set(connKey(d.id), { dom: d.id, port, ring: new XsRingServer(this.store, d.id, d.privileged, this.env.frame(d.storeMfn), connKey(d.id)) });
   }
 
   notify(): void {
@@ -41,9 +43,9 @@ export class XenstoreDriver implements BackendDriver {
   pump(): boolean {
     let moved = false;
     for (let rounds = 0; rounds < MAX_ROUNDS; rounds++) {
-      const pending = this.store.eventsPending().filter((dom) => this.conns.has(dom));
+      const pending = this.store.eventsPending().filter((key) => this.conns.has(key));
       let busy = false;
-      for (const dom of pending) if (this.service(this.conns.get(dom)!)) busy = true;
+      for (const key of pending) if (this.service(this.conns.get(key)!)) busy = true;
       if (!busy) break;
       moved = true;
     }
@@ -66,7 +68,7 @@ export class XenstoreDriver implements BackendDriver {
 
   restore(state: unknown): void {
     for (const [dom, ring] of state as Array<[number, XsRingState]>) {
-      const c = this.conns.get(dom);
+      const c = this.conns.get(connKey(dom));
       if (c === undefined) throw new RangeError(`xenstore snapshot: no connection for domain ${dom}`);
       c.ring.restore(ring);
     }

@@ -117,7 +117,8 @@ type Access = { node: XsNode | undefined; gen: number; modified: boolean; fire: 
 type Tx = { id: number; acc: Map<string, Access>; fail: boolean };
 type Watch = { path: string; token: string; prefix: number };
 type Conn = {
-  domid: number; priv: boolean; watches: Watch[]; txs: Map<number, Tx>; nextTx: number;
+  /** the connection's key (its domid, or XS_DOM0_RING_CONN) and the domain it speaks for */
+  key: number; domid: number; priv: boolean; watches: Watch[]; txs: Map<number, Tx>; nextTx: number;
   events: { key: string; msg: XsMsg }[]; target: number | null;
 };
 /** Who is asking: a domain connection, or the toolstack (conn null, privileged, id 0). */
@@ -135,6 +136,14 @@ const fail = (code: string): never => {
 const VALID_CHARS = /^[A-Za-z0-9\-/_@]*$/;
 const EMPTY = new Uint8Array(0);
 const home = (domid: number): string => `/local/domain/${domid}`;
+
+/**
+ * The connection key of a guest dom0's ring (a Linux dom0's xenbus client),
+ * apart from connection 0, which the simulated dom0 services (toolstack,
+ * backends) use. Both speak for domain 0; each has its own watches,
+ * transactions and watch events. Beyond any domid (16 bits).
+ */
+export const XS_DOM0_RING_CONN = 0x10000;
 const owner = (n: XsNode): number => n.perms[0]!.id;
 /** xenstored's get_parent: "/a/b" -> "/a", "/a" -> "/", "@x" -> "/". */
 const parentOf = (p: string): string => {
@@ -245,7 +254,7 @@ export class XenStore {
    * queued events are dropped, then @releaseDomain fires. Its nodes stay (libxl removes them). */
   releaseDomain(domid: number): void {
     this.introduced.delete(domid);
-    this.conns.delete(domid);
+    for (const [k, c] of this.conns) if (c.domid === domid) this.conns.delete(k);
     this.fireSpecial('@releaseDomain', domid);
   }
 
@@ -272,27 +281,28 @@ export class XenStore {
     this.toolDo(() => this.setPermsAt(this.tool, this.toolPath(path, true), ps as Perm[]));
   }
 
-  /** Watch events queued for `domid` (XS_WATCH_EVENT, payload "path\0token\0", req/tx id 0), oldest first; removes them. */
-  takeWatchEvents(domid: number): XsMsg[] {
-    const c = this.conns.get(domid);
+  /** Watch events queued for connection `key` (XS_WATCH_EVENT, payload "path\0token\0", req/tx id 0), oldest first; removes them. */
+  takeWatchEvents(key: number): XsMsg[] {
+    const c = this.conns.get(key);
     return c ? c.events.splice(0).map((e) => e.msg) : [];
   }
-  /** Domains with queued watch events, ascending: the transports to service (and notify). */
+  /** Connections (keys) with queued watch events, ascending: the transports to service (and notify). */
   eventsPending(): number[] {
-    return [...this.conns.values()].filter((c) => c.events.length > 0).map((c) => c.domid).sort((a, b) => a - b);
+    return [...this.conns.values()].filter((c) => c.events.length > 0).map((c) => c.key).sort((a, b) => a - b);
   }
   /** Drop a connection's watches, transactions and queued events (xenstored's ignore_connection / conn reset). */
-  resetConnection(domid: number): void {
-    const c = this.conns.get(domid);
+  resetConnection(key: number): void {
+    const c = this.conns.get(key);
     if (c) (c.watches.length = 0), c.txs.clear(), (c.events.length = 0);
   }
 
   // ---- the wire protocol ----
 
   /** A request from `domid`; privileged = dom0 semantics. Exactly one reply: the type echoed
-   * with req_id/tx_id copied, or XS_ERROR with "E...\0". Watch events go to the queues. */
-  request(domid: number, privileged: boolean, msg: XsMsg): { replies: XsMsg[]; record: XsRecord } {
-    const conn = this.conn(domid);
+   * with req_id/tx_id copied, or XS_ERROR with "E...\0". Watch events go to the queues.
+   * `key`: the connection (XS_DOM0_RING_CONN for a guest dom0's ring). */
+  request(domid: number, privileged: boolean, msg: XsMsg, key = domid): { replies: XsMsg[]; record: XsRecord } {
+    const conn = this.conn(key, domid);
     conn.priv = privileged;
     const op = OP_NAMES[msg.type] ?? `UNKNOWN(${msg.type})`;
     const record: XsRecord = { op, txId: msg.txId, path: '', value: '', result: 'OK' };
@@ -511,9 +521,9 @@ export class XenStore {
   private mk(value: Uint8Array, perms: readonly Perm[], children: readonly string[]): XsNode {
     return { value, perms, children, gen: ++this.gen };
   }
-  private conn(domid: number): Conn {
-    let c = this.conns.get(domid);
-    if (!c) this.conns.set(domid, (c = { domid, priv: domid === 0, watches: [], txs: new Map(), nextTx: 1, events: [], target: null }));
+  private conn(key: number, domid = key): Conn {
+    let c = this.conns.get(key);
+    if (!c) this.conns.set(key, (c = { key, domid, priv: domid === 0, watches: [], txs: new Map(), nextTx: 1, events: [], target: null }));
     return c;
   }
   private introduce(domid: number): void {
@@ -711,7 +721,7 @@ export class XenStore {
       gen: this.gen, quota: { ...this.quota }, introduced: [...this.introduced], owned: [...this.owned],
       nodes: [...this.nodes].map(([p, n]) => [p, node(n)!]),
       conns: [...this.conns.values()].map((c) => ({
-        domid: c.domid, priv: c.priv, target: c.target, nextTx: c.nextTx, watches: c.watches.map((w) => ({ ...w })), events: c.events.map((e) => e.key),
+        key: c.key, domid: c.domid, priv: c.priv, target: c.target, nextTx: c.nextTx, watches: c.watches.map((w) => ({ ...w })), events: c.events.map((e) => e.key),
         txs: [...c.txs.values()].map((t) => ({
           id: t.id, fail: t.fail,
           acc: [...t.acc].map(([p, a]) => [p, { node: node(a.node), gen: a.gen, modified: a.modified, fire: a.fire, oldPerms: a.oldPerms ? perms(a.oldPerms) : null }]),
@@ -737,7 +747,7 @@ export class XenStore {
         node: node(a.node), gen: a.gen, modified: a.modified, fire: a.fire as 0 | Match, oldPerms: a.oldPerms ? perms(a.oldPerms) : undefined,
       }])) }]));
       const events = c.events.map((key) => ({ key, msg: { type: XS.WATCH_EVENT, reqId: 0, txId: 0, payload: bytes(key) } }));
-      this.conns.set(c.domid, { domid: c.domid, priv: c.priv, target: c.target, nextTx: c.nextTx, watches: c.watches.map((w) => ({ ...w })), txs, events });
+      this.conns.set(c.key ?? c.domid, { key: c.key ?? c.domid, domid: c.domid, priv: c.priv, target: c.target, nextTx: c.nextTx, watches: c.watches.map((w) => ({ ...w })), txs, events });
     }
   }
 
@@ -754,7 +764,7 @@ export type XsNodeState = { value: Uint8Array; perms: [number, number][]; childr
 export type XsStoreState = {
   gen: number; quota: XsQuota; introduced: number[]; owned: [number, number][]; nodes: [string, XsNodeState][];
   conns: Array<{
-    domid: number; priv: boolean; target: number | null; nextTx: number; watches: Watch[]; events: string[];
+    key?: number; domid: number; priv: boolean; target: number | null; nextTx: number; watches: Watch[]; events: string[];
     txs: Array<{ id: number; fail: boolean; acc: [string, { node: XsNodeState | null; gen: number; modified: boolean; fire: number; oldPerms: [number, number][] | null }][] }>;
   }>;
 };

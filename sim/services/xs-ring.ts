@@ -81,6 +81,8 @@ export class XsRingServer {
     private readonly domid: number,
     private readonly privileged: boolean,
     private readonly page: DataView,
+    /** the store connection it feeds (the domid, or XS_DOM0_RING_CONN for a guest dom0) */
+    private readonly connKey = domid,
   ) {
     page.setUint32(I.server_features, page.getUint32(I.server_features, true) | XENSTORE_SERVER_FEATURE_ERROR, true);
   }
@@ -100,7 +102,7 @@ export class XsRingServer {
       while (!this.broken && (this.privileged || this.replies < MAX_OUTSTANDING)) {
         const msg = this.readMessage();
         if (!msg) break;
-        const { replies, record } = this.store.request(this.domid, this.privileged, msg);
+        const { replies, record } = this.store.request(this.domid, this.privileged, msg, this.connKey);
         records.push(record);
         for (const r of replies) this.queue(r, true);
         this.takeEvents();
@@ -126,7 +128,7 @@ export class XsRingServer {
   }
 
   private takeEvents(): void {
-    for (const e of this.store.takeWatchEvents(this.domid)) this.queue(e, false);
+    for (const e of this.store.takeWatchEvents(this.connKey)) this.queue(e, false);
     this.flush();
   }
   private queue(m: XsMsg, reply: boolean): void {

@@ -13,6 +13,16 @@
  * a kernel whose MOD_START_PFN note says it takes one, after the padding
  * that ends the initial mapping, unmapped, with mod_start its PFN and
  * SIF_MOD_START_PFN set (Linux declares it).
+ *
+ * The initial domain (dom0) differs where Xen's own builder
+ * (pv/dom0_build.c) differs from the toolstack's: start_info.flags has
+ * SIF_PRIVILEGED | SIF_INITDOMAIN and xen_processor_pmbits (PX | CX) in
+ * SIF_PM_MASK; there is no console page (console.domU.mfn/evtchn, which
+ * share their bytes with console.dom0.info_off/info_size, are 0: the
+ * machine has no VGA for Xen to describe, and dom0 writes its console with
+ * console_io). Its xenstore page and channel are set as a xenstore stub
+ * domain gives them to dom0 under dom0less/hyperlaunch: start_info.store_mfn
+ * and store_evtchn, served by the simulated xenstored.
  */
 import { ElfError, parseElf, type ElfFile } from '../elf.js';
 import { Domain } from './domain.js';
@@ -23,7 +33,7 @@ import {
   XEN_ELFNOTE_ENTRY, XEN_ELFNOTE_FEATURES, XEN_ELFNOTE_GUEST_OS, XEN_ELFNOTE_HYPERCALL_PAGE, XEN_ELFNOTE_LOADER, XEN_ELFNOTE_MOD_START_PFN,
   XEN_ELFNOTE_PADDR_OFFSET, XEN_ELFNOTE_PAE_MODE, XEN_ELFNOTE_VIRT_BASE,
 } from './public/elfnote.js';
-import { MAX_GUEST_CMDLINE, shared_info as SI, SIF_INITDOMAIN, SIF_MOD_START_PFN, SIF_PRIVILEGED, start_info as SIN, vcpu_info, VMASST_TYPE_pae_extended_cr3, XEN_LEGACY_MAX_VCPUS } from './public/index.js';
+import { MAX_GUEST_CMDLINE, shared_info as SI, SIF_INITDOMAIN, SIF_MOD_START_PFN, SIF_PM_MASK, SIF_PRIVILEGED, XEN_PROCESSOR_PM_CX, XEN_PROCESSOR_PM_PX, start_info as SIN, vcpu_info, VMASST_TYPE_pae_extended_cr3, XEN_LEGACY_MAX_VCPUS } from './public/index.js';
 import { PvHost } from './pv-host.js';
 import { RUNSTATE_runnable } from './public/vcpu.js';
 import { initialRunstate } from './runstate.js';
@@ -41,8 +51,12 @@ export class BuildError extends Error {
   override name = 'BuildError';
 }
 
-/** `seed` permutes which machine frame backs which PFN (0: in order, still MFN != PFN). `ramdisk`: module 0, loaded as is. */
-export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number; ramdisk?: Uint8Array };
+/**
+ * `seed` permutes which machine frame backs which PFN (0: in order, still
+ * MFN != PFN). `ramdisk`: module 0, loaded as is. `dom0`: the initial domain
+ * (id 0, privileged), built as Xen builds it (see buildPvDomain).
+ */
+export type BuildSpec = { id: number; name: string; memoryMiB: number; vcpus: number; cmdline: string; privileged: boolean; seed: number; ramdisk?: Uint8Array; dom0?: boolean };
 
 /** `modStartPfn`: the MOD_START_PFN note is present and nonzero (libelf's unmapped_initrd). */
 export type XenNotes = { entry?: bigint; hypercallPage?: bigint; virtBase: bigint; paddrOffset: bigint; guestOs: string; loader: string; features: string; modStartPfn: boolean; paeMode: string };
@@ -110,6 +124,7 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   }
   const notes = xenNotes(elf);
   const frames: Frames = xen.frames;
+  if (spec.dom0 === true && (spec.id !== 0 || !spec.privileged)) throw new BuildError('dom0 must be domain 0 and privileged');
   const d = new Domain(spec.id, spec.name, spec.privileged);
   d.cmdline = spec.cmdline;
   const nrPages = spec.memoryMiB * 256;
@@ -151,7 +166,7 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   const p2mVa = take(BigInt(nrPages) * 8n);
   const startInfoVa = take(PAGE);
   const storeVa = take(PAGE);
-  const consoleVa = take(PAGE);
+  const consoleVa = spec.dom0 === true ? 0n : take(PAGE);
   const tablesVa = va;
   let nTables = 0;
   let mapEnd = 0n;
@@ -237,9 +252,11 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   // xc_evtchn_alloc_unbound(domid, 0)); xenstored and the console backend
   // bind them when the machine introduces the domain to them.
   d.storeMfn = d.p2m[pfnOf(storeVa)]!;
-  d.consoleMfn = d.p2m[pfnOf(consoleVa)]!;
   d.storePort = d.allocPort();
-  d.consolePort = d.allocPort();
+  if (spec.dom0 !== true) {
+    d.consoleMfn = d.p2m[pfnOf(consoleVa)]!;
+    d.consolePort = d.allocPort();
+  }
 
   // start_info.
   const sinfo = new Uint8Array(4096);
@@ -247,7 +264,8 @@ export function buildPvDomain(xen: Xen, image: Uint8Array, spec: BuildSpec): Dom
   sinfo.set(new TextEncoder().encode('xen-3.0-x86_64'), SIN.magic);
   sv.setBigUint64(SIN.nr_pages, BigInt(nrPages), true);
   sv.setBigUint64(SIN.shared_info, BigInt(d.sharedInfoMfn) << 12n, true);
-  sv.setUint32(SIN.flags, (spec.privileged ? SIF_PRIVILEGED | SIF_INITDOMAIN : 0) | (modPfn >= 0 ? SIF_MOD_START_PFN : 0), true);
+  const pm = spec.dom0 === true ? ((XEN_PROCESSOR_PM_PX | XEN_PROCESSOR_PM_CX) << 8) & SIF_PM_MASK : 0;
+  sv.setUint32(SIN.flags, (spec.privileged ? SIF_PRIVILEGED | SIF_INITDOMAIN : 0) | (modPfn >= 0 ? SIF_MOD_START_PFN : 0) | pm, true);
   sv.setBigUint64(SIN.store_mfn, BigInt(d.storeMfn), true);
   sv.setUint32(SIN.store_evtchn, d.storePort, true);
   sv.setBigUint64(SIN.console_domU_mfn, BigInt(d.consoleMfn), true);

@@ -88,6 +88,10 @@ export class Domain {
   fifoPages: number[] = [];
   /** MFN registered with PHYSDEVOP_pirq_eoi_gmfn (a writable reference held), 0 = none */
   pirqEoiMfn = 0;
+  /** the PCI CONFIG_ADDRESS latch (d->arch.pci_cf8): what the domain last wrote as a dword to port 0xcf8 */
+  pciCf8 = 0;
+  /** the CMOS index latch (d->arch.cmos_idx): the last byte written to port 0x70 */
+  cmosIdx = 0;
   /** bytes the guest wrote with console_io (the "hypervisor log") */
   readonly log: number[] = [];
   /** bytes drained from the PV console ring */

@@ -10,6 +10,15 @@ import { PhysMem } from '../cpu/phys-mem.js';
 
 export const OWNER_FREE = -1;
 export const OWNER_XEN = -2;
+/**
+ * DOMID_IO's frames: machine addresses that are not RAM (the legacy
+ * 0xa0000-0xfffff window of a PC). Never allocated; the hardware domain
+ * may map them (iomem), nobody else.
+ */
+export const OWNER_IO = -3;
+/** The PC's legacy window (VGA memory, option ROMs, BIOS): MFNs 0xa0..0xff, reserved in the host e820. */
+export const LEGACY_HOLE_START = 0xa0;
+export const LEGACY_HOLE_END = 0x100;
 /** The M2P entry of a frame that belongs to no guest PFN. */
 export const INVALID_P2M_ENTRY = 0xffffffffffffffffn;
 
@@ -53,10 +62,22 @@ export class Frames {
   private next = 0;
   private readonly m2pFrames: number[] = [];
 
-  constructor(readonly frameCount: number) {
+  /**
+   * `legacyHole`: machine frames 0xa0..0xff are I/O (OWNER_IO), not RAM, as
+   * on a PC; a machine with a guest dom0 has it (dom0 sees the host's e820
+   * and maps that window 1:1). Their bytes start as all ones (no device
+   * decodes them) and keep what is written.
+   */
+  constructor(readonly frameCount: number, readonly legacyHole = false) {
     if (xenBootFrames(frameCount) > 1 + 3 + 512 * 512 + 512) throw new RangeError(`${frameCount} machine frames: the M2P would need more than one L2 table (512 GiB)`);
     this.mem = new PhysMem(frameCount * PAGE);
     this.owner = new Int32Array(frameCount).fill(OWNER_FREE);
+    if (legacyHole) {
+      for (let mfn = LEGACY_HOLE_START; mfn < Math.min(LEGACY_HOLE_END, frameCount); mfn++) {
+        this.owner[mfn] = OWNER_IO;
+        new Uint8Array(this.mem.frame(mfn)!.buffer).fill(0xff);
+      }
+    }
     // Xen's own structures first: the L4-slot page, the M2P and its page tables.
     const slots = this.allocXen();
     this.xenSlots = this.mem.frame(slots)!;
@@ -85,6 +106,28 @@ export class Frames {
     // A frame never touched reads as zero already; a reused one is cleared.
     if (this.mem.has(mfn)) new Uint8Array(this.mem.frame(mfn)!.buffer).fill(0);
     return mfn;
+  }
+
+  /**
+   * 2^order free frames in a row, the first a multiple of 2^order (as Xen's
+   * buddy allocator hands them out), all below `limit`, zeroed and owned by
+   * `owner`: the lowest such run, or null when there is none.
+   */
+  allocContiguous(owner: number, order: number, limit: number): number | null {
+    const n = 1 << order;
+    const end = Math.min(limit, this.frameCount);
+    for (let base = 0; base + n <= end; base += n) {
+      let k = 0;
+      while (k < n && this.owner[base + k] === OWNER_FREE) k++;
+      if (k < n) continue;
+      for (let j = 0; j < n; j++) {
+        this.owner[base + j] = owner;
+        if (this.mem.has(base + j)) new Uint8Array(this.mem.frame(base + j)!.buffer).fill(0);
+      }
+      while (this.next < this.frameCount && this.owner[this.next] !== OWNER_FREE) this.next++;
+      return base;
+    }
+    return null;
   }
 
   /** Allocate, or null when memory is exhausted (guest-requested allocations). */

@@ -28,7 +28,7 @@
  */
 import { checkDescriptor } from './descriptors.js';
 import type { Domain } from './domain.js';
-import type { Frames } from './frames.js';
+import { OWNER_IO, type Frames } from './frames.js';
 
 export const PGT = { NONE: 0, L1: 1, L2: 2, L3: 3, L4: 4, SEG_DESC: 5, WRITABLE: 6 } as const;
 export type Pgt = (typeof PGT)[keyof typeof PGT];
@@ -209,6 +209,8 @@ export class PageTypes {
     if ((e & ~(L1_ALLOWED | ADDR) & M64) !== 0n) return -EINVAL;
     const mfn = pteMfn(e);
     if (mfn >= this.frames.frameCount) return -EPERM; // not RAM: an MMIO attempt without I/O rights
+    // DOMID_IO's frames: the hardware domain has iomem access (no references are taken); others do not.
+    if (this.frames.owner[mfn] === OWNER_IO) return d.id === 0 && d.privileged ? 0 : -EPERM;
     if (!this.owned(d, mfn) && !this.shared(d, mfn)) return -EBUSY;
     if ((e & PTE_RW) !== 0n && this.getType(d, mfn, PGT.WRITABLE) !== 0) return -EBUSY;
     this.maps[mfn]!++;
@@ -219,7 +221,7 @@ export class PageTypes {
   putL1e(d: Domain, e: bigint): void {
     if ((e & PTE_P) === 0n) return;
     const mfn = pteMfn(e);
-    if (mfn >= this.frames.frameCount) return;
+    if (mfn >= this.frames.frameCount || this.frames.owner[mfn] === OWNER_IO) return;
     if ((e & PTE_RW) !== 0n) this.putType(d, mfn);
     this.dropMap(mfn);
   }

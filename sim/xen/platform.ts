@@ -36,3 +36,30 @@ export const HOST_MSRS: ReadonlySet<number> = new Set([
   0x309, 0x30a, 0x30b, 0x345, 0x38d, 0x38e, 0x38f, 0x390, 0x3f1, 0x4d0, 0x606, 0x610, 0x611, 0x614, 0x619, 0x639, 0x641,
   0x64e, 0x6e0, 0xc0000080, 0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000100, 0xc0000101, 0xc0000102, 0xc0000103,
 ]);
+
+/**
+ * Physical CPUs: one (the scheduler time-shares every vCPU on it), present
+ * and online, APIC id 0 and ACPI processor id 0, what XENPF_get_cpuinfo
+ * and XENPF_get_cpu_version report.
+ */
+export const HOST_NR_CPUS = 1;
+export const HOST_CPU_VENDOR = 'GenuineIntel';
+export const HOST_CPU_FAMILY = 6;
+export const HOST_CPU_MODEL = 0x8c;
+export const HOST_CPU_STEPPING = 1;
+/**
+ * What Xen found at boot on this BIOS machine and hands the hardware
+ * domain through XENPF_firmware_info: no EDD disks, no MBR signatures, no
+ * VBE/DDC monitor, not booted through EFI; the BIOS keyboard shift flags 0.
+ */
+export const HOST_KBD_SHIFT_FLAGS = 0;
+/**
+ * The machine-check capabilities of the CPU (MSR_IA32_MCG_CAP, 0x179):
+ * MCG_SER_P (24), MCG_TES_P (11), MCG_CMCI_P (10), 10 banks; what Xen
+ * reports to dom0 with XEN_MC_physcpuinfo (guests see GUEST_MCG_CAP).
+ */
+export const HOST_MCG_CAP = (1n << 24n) | (1n << 11n) | (1n << 10n) | 10n;
+/** x86_vendor as Xen numbers it (X86_VENDOR_INTEL), and the CPU's L2 size (KiB) and cache line. */
+export const HOST_X86_VENDOR = 1;
+export const HOST_CACHE_KIB = 1280;
+export const HOST_CACHE_ALIGNMENT = 64;

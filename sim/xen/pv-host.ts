@@ -41,6 +41,10 @@ const DF = 0x400;
 /** Xen's GDT and IDT as sgdt/sidt show them to a PV guest. */
 const XEN_GDT = [0xffff, 0xfffe0000, 0xffffffff] as const;
 
+/** The PCI configuration mechanism #1 address port, and the CMOS/RTC index port (RTC_PORT(0)). */
+const PCI_CONFIG_ADDRESS = 0xcf8;
+const RTC_INDEX = 0x70;
+
 export class PvHost implements CpuHost {
   vcpu!: Vcpu;
 
@@ -106,13 +110,27 @@ export class PvHost implements CpuHost {
     return (((lo | (hi << 8)) >> (port & 7)) & ((1 << bytes) - 1)) === 0;
   }
 
+  /**
+   * guest_io_read / guest_io_write once allowed. Two registers are Xen's
+   * own, per domain, never the hardware's: a dword at 0xcf8 (PCI
+   * CONFIG_ADDRESS, d->arch.pci_cf8) and the CMOS index at 0x70
+   * (d->arch.cmos_idx, rtc_guest_read/write). Everything else reaches the
+   * machine, an empty PC: no device decodes any port, so reads return all
+   * ones (CMOS data at 0x71 and PCI config data at 0xcfc included: no RTC,
+   * no device at any config address) and writes are lost.
+   */
   portIn(c: Cpu, port: number, size: number): number {
     if (!this.ioOkay(port, size)) c.raise(Vector.GP, 0);
-    return 0xffffffff;
+    if (port === PCI_CONFIG_ADDRESS && size === 4) return this.d.pciCf8;
+    let data = 0;
+    for (let k = 0; k < size; k++) data |= (((port + k) & 0xffff) === RTC_INDEX ? this.d.cmosIdx : 0xff) << (8 * k);
+    return data >>> 0;
   }
 
-  portOut(c: Cpu, port: number, size: number): void {
+  portOut(c: Cpu, port: number, size: number, value: number): void {
     if (!this.ioOkay(port, size)) c.raise(Vector.GP, 0);
+    if (port === PCI_CONFIG_ADDRESS && size === 4) this.d.pciCf8 = value >>> 0;
+    else for (let k = 0; k < size; k++) if (((port + k) & 0xffff) === RTC_INDEX) this.d.cmosIdx = (value >>> (8 * k)) & 0xff;
   }
 
   /** rd/wrmsr: guest kernel mode only, then the PV MSR policy (msr.ts). */

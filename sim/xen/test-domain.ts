@@ -30,12 +30,16 @@ export type TestDomain = {
   u64: (va: bigint) => bigint;
 };
 
-/** Options for the built domains: privileged (dom0-like), vCPUs (2 by default), who hears the events (nobody by default). */
-export type TestDomainOpts = { privileged?: boolean; vcpus?: number; sink?: EventSink };
+/** Options for the built domains: privileged (dom0-like), vCPUs (2 by default), who hears the events (nobody by default), dom0 (the first is the initial domain, id 0). */
+export type TestDomainOpts = { privileged?: boolean; vcpus?: number; sink?: EventSink; dom0?: boolean };
 
 export function testDomains(count = 1, kernel = 'hello', opts: TestDomainOpts = {}): TestDomain[] {
   const image = readFileSync(corpusKernel(kernel));
-  const specs = Array.from({ length: count }, (_, k) => ({ id: k + 1, name: `dom${k + 1}`, memoryMiB: 8, vcpus: opts.vcpus ?? 2, cmdline: '', privileged: opts.privileged ?? false, seed: 0, image }));
+  const specs = Array.from({ length: count }, (_, k) => {
+    const dom0 = opts.dom0 === true && k === 0;
+    const id = opts.dom0 === true ? k : k + 1;
+    return { id, name: `dom${id}`, memoryMiB: 8, vcpus: opts.vcpus ?? 2, cmdline: '', privileged: dom0 || (opts.privileged ?? false), dom0, seed: 0, image };
+  });
   const machine = new Machine(specs, opts.sink ?? null);
   return machine.domains.map((d) => {
     const v = d.vcpus[0]!;

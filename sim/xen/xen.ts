@@ -32,6 +32,11 @@ export class Xen {
   private seq = 0;
   /** wallclock at boot (seconds since the epoch), from the scenario */
   bootWallclock = 1767225600;
+  /**
+   * Xen's wallclock at system time 0 once dom0 set it (XENPF_settime):
+   * seconds and ns; null until then (shared_info holds bootWallclock).
+   */
+  wallclock: { sec: number; nsec: number } | null = null;
   /** Set by the machine: `dom` notified its port `port` (`p`), whose other end is a dom0 backend. */
   onBackendKick: (dom: Domain, port: number, p: Port) => void = () => {};
   /** Set by the machine: `dom` closed its port `port` (`p`), whose other end was a dom0 backend. */
@@ -442,6 +447,28 @@ export class Xen {
       v.setUint8(SI_PENDING + (port >> 3), v.getUint8(SI_PENDING + (port >> 3)) & ~(1 << (port & 7)));
     }
     d.ports[port] = null;
+  }
+
+  /**
+   * do_settime: the wallclock at system time 0 becomes sec.nsec, and every
+   * domain's shared_info says so (update_domain_wallclock_time: wc_version
+   * odd while the fields change).
+   */
+  setWallclock(sec: number, nsec: number): void {
+    this.wallclock = { sec, nsec };
+    for (const d of this.domains.values()) this.writeWallclock(d);
+  }
+
+  /** update_domain_wallclock_time for `d` (no per-domain time offset here). */
+  writeWallclock(d: Domain): void {
+    const si = this.siView(d);
+    const w = this.wallclock ?? { sec: this.bootWallclock, nsec: 0 };
+    const ver = si.getUint32(shared_info.wc_version, true);
+    si.setUint32(shared_info.wc_version, (ver + 1) | 1, true);
+    si.setUint32(shared_info.wc_sec, w.sec >>> 0, true);
+    si.setUint32(shared_info.wc_nsec, w.nsec, true);
+    si.setUint32(shared_info.wc_sec_hi, Math.floor(w.sec / 2 ** 32) >>> 0, true);
+    si.setUint32(shared_info.wc_version, ((ver + 1) | 1) + 1, true);
   }
 
   // ---- domain life ---------------------------------------------------------

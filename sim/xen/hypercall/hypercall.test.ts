@@ -37,7 +37,7 @@ describe.skipIf(!corpusBuilt)('hypercall errors', () => {
     expect(c(X.__HYPERVISOR_callback_op, 0, BAD)).toBe(-Errno.EFAULT);
   });
 
-  it('privileged operations from a domU give -EPERM (sysctl/domctl check the interface version first)', () => {
+  it('privileged operations from a domU give -EPERM (sysctl/domctl/platform_op check the interface version first)', () => {
     const [t] = testDomains();
     const { call, put, scratch } = t!;
     put(scratch, struct(16, [[0, 4, 1], [4, 4, 0x15]]));
@@ -45,6 +45,8 @@ describe.skipIf(!corpusBuilt)('hypercall errors', () => {
     expect(call(X.__HYPERVISOR_domctl, scratch)).toBe(-Errno.EPERM);
     put(scratch, struct(16, [[0, 4, 1], [4, 4, 0x12]]));
     expect(call(X.__HYPERVISOR_sysctl, scratch)).toBe(-Errno.EACCES);
+    expect(call(X.__HYPERVISOR_platform_op, scratch)).toBe(-Errno.EACCES); // platform_op too checks its version first
+    put(scratch, struct(16, [[0, 4, 1], [4, 4, 0x03000001]]));
     expect(call(X.__HYPERVISOR_platform_op, scratch)).toBe(-Errno.EPERM);
     expect(call(X.__HYPERVISOR_xen_version, 10, scratch)).toBe(-Errno.EPERM);
     expect(call(X.__HYPERVISOR_physdev_op, 20, scratch)).toBe(-Errno.EPERM);

@@ -9,7 +9,9 @@ import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
 import { eventChannelOp } from './evtchn.js';
 import { grantTableOp } from './gnttab.js';
-import { consoleIo, privilegedOnly, sysctlOrDomctl, xenpmuOp, XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION } from './misc.js';
+import { mcaOp } from './mca.js';
+import { platformOp } from './platform.js';
+import { consoleIo, sysctlOrDomctl, xenpmuOp, XEN_DOMCTL_INTERFACE_VERSION, XEN_SYSCTL_INTERFACE_VERSION } from './misc.js';
 import { physdevOp } from './physdev.js';
 import { xenVersion } from './version.js';
 import { memoryOp } from './memory.js';
@@ -31,7 +33,7 @@ const TABLE: Record<number, [string, HcHandler]> = {
   [X.__HYPERVISOR_stack_switch]: ['stack_switch', stackSwitch],
   [X.__HYPERVISOR_set_callbacks]: ['set_callbacks', setCallbacks],
   [X.__HYPERVISOR_fpu_taskswitch]: ['fpu_taskswitch', fpuTaskswitch],
-  [X.__HYPERVISOR_platform_op]: ['platform_op', privilegedOnly],
+  [X.__HYPERVISOR_platform_op]: ['platform_op', platformOp],
   [X.__HYPERVISOR_set_debugreg]: ['set_debugreg', setDebugreg],
   [X.__HYPERVISOR_get_debugreg]: ['get_debugreg', getDebugreg],
   [X.__HYPERVISOR_update_descriptor]: ['update_descriptor', updateDescriptor],
@@ -54,6 +56,7 @@ const TABLE: Record<number, [string, HcHandler]> = {
   [X.__HYPERVISOR_sysctl]: ['sysctl', sysctlOrDomctl(XEN_SYSCTL_INTERFACE_VERSION)],
   [X.__HYPERVISOR_domctl]: ['domctl', sysctlOrDomctl(XEN_DOMCTL_INTERFACE_VERSION)],
   [X.__HYPERVISOR_xenpmu_op]: ['xenpmu_op', xenpmuOp],
+  [X.__HYPERVISOR_arch_0]: ['mca', mcaOp],
 };
 
 export function hypercallName(nr: number): string {

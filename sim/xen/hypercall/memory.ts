@@ -16,6 +16,7 @@ import { xen_pfn_t } from '../public/arch-x86/xen.js';
 import { MACH2PHYS_NR_ENTRIES, MACH2PHYS_VIRT_END, MACH2PHYS_VIRT_START } from '../public/arch-x86/xen-x86_64.js';
 import * as M from '../public/memory.js';
 import { shared_info } from '../public/xen.js';
+import { memoryExchange } from './memory-exchange.js';
 import { DOMID_SELF, E, fld, namesFrom, u32, type HcCtx, subOpNames } from './types.js';
 
 const XENMEM_SUB = subOpNames('XENMEM', namesFrom(M, 'XENMEM'));
@@ -83,6 +84,8 @@ export function memoryOp(h: HcCtx): number {
     }
     case M.XENMEM_machine_memory_map:
       return machineMemoryMap(h, arg);
+    case M.XENMEM_exchange:
+      return startExtent !== 0 ? -E.EINVAL : memoryExchange(h, arg);
     case M.XENMEM_machphys_mapping: {
       // arch_memory_op: the read-only M2P's range; a domU may see MFNs up to
       // the whole table's reach, the hardware domain (no memory hotplug) up to max_page.

@@ -1,6 +1,6 @@
 /**
- * console_io, and the privileged families a domU may only probe (sysctl,
- * domctl, platform_op), and xenpmu_op.
+ * console_io, the privileged families a domU may only probe (sysctl,
+ * domctl; platform_op has its own file), and xenpmu_op.
  */
 import * as PMU from '../public/pmu.js';
 import { xen_sysctl } from '../public/sysctl.js';
@@ -45,10 +45,6 @@ export function sysctlOrDomctl(version: number) {
     if (ver !== version) return -E.EACCES;
     return h.d.privileged ? -E.ENOSYS : -E.EPERM;
   };
-}
-
-export function privilegedOnly(h: HcCtx): number {
-  return h.d.privileged ? -E.ENOSYS : -E.EPERM;
 }
 
 /**

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as archXen from './arch-x86/xen.js';
 import * as archX64 from './arch-x86/xen-x86_64.js';
+import * as archMca from './arch-x86/xen-mca.js';
 import * as callback from './callback.js';
 import * as domctl from './domctl.js';
 import * as elfnote from './elfnote.js';
@@ -32,6 +33,7 @@ import * as xenbus from './io/xenbus.js';
 import * as xsWire from './io/xs_wire.js';
 import * as memory from './memory.js';
 import * as physdev from './physdev.js';
+import * as platform from './platform.js';
 import * as pmu from './pmu.js';
 import * as sched from './sched.js';
 import * as sysctl from './sysctl.js';
@@ -44,6 +46,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
   'xen.ts': xen,
   'arch-x86/xen.ts': archXen,
   'arch-x86/xen-x86_64.ts': archX64,
+  'arch-x86/xen-mca.ts': archMca,
   'elfnote.ts': elfnote,
   'event_channel.ts': eventChannel,
   'grant_table.ts': grantTable,
@@ -52,6 +55,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
   'memory.ts': memory,
   'callback.ts': callback,
   'physdev.ts': physdev,
+  'platform.ts': platform,
   'pmu.ts': pmu,
   'version.ts': version,
   'features.ts': features,
@@ -69,7 +73,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
 const HEADERS = [
   'xen/xen.h', 'xen/errno.h', 'xen/elfnote.h', 'xen/event_channel.h', 'xen/grant_table.h', 'xen/sched.h',
   'xen/vcpu.h', 'xen/memory.h', 'xen/callback.h', 'xen/physdev.h', 'xen/pmu.h', 'xen/version.h', 'xen/features.h',
-  'xen/domctl.h', 'xen/sysctl.h', 'xen/arch-x86/hvm/start_info.h', 'xen/io/ring.h', 'xen/io/console.h',
+  'xen/domctl.h', 'xen/sysctl.h', 'xen/platform.h', 'xen/arch-x86/xen-mca.h', 'xen/arch-x86/hvm/start_info.h', 'xen/io/ring.h', 'xen/io/console.h',
   'xen/io/xs_wire.h', 'xen/io/blkif.h', 'xen/io/netif.h', 'xen/io/xenbus.h', 'xen/io/protocols.h',
 ];
 
@@ -78,6 +82,7 @@ const CONST_EXPR: Record<string, string> = {
   BLK_RING_SIZE: '__CONST_RING_SIZE(blkif, 4096)',
   NET_TX_RING_SIZE: '__CONST_RING_SIZE(netif_tx, 4096)',
   NET_RX_RING_SIZE: '__CONST_RING_SIZE(netif_rx, 4096)',
+  XENMEMF_address_bits_mask: 'XENMEMF_get_address_bits(~0U)',
   E820_RAM: 'XEN_HVM_MEMMAP_TYPE_RAM',
   E820_RESERVED: 'XEN_HVM_MEMMAP_TYPE_RESERVED',
   E820_ACPI: 'XEN_HVM_MEMMAP_TYPE_ACPI',

@@ -45,6 +45,8 @@ export const XENMEM_reserved_device_memory_map = 27;
 export const XENMEM_acquire_resource = 28;
 
 /** xen_memory_reservation.mem_flags: bits 0-7 = address bits, 8-15 = node + 1. */
+/** XENMEMF_get_address_bits(flags) = flags & this: the highest machine address bit an allocation may use (0: any). */
+export const XENMEMF_address_bits_mask = 0xff;
 export const XENMEMF_populate_on_demand = 1 << 16;
 export const XENMEMF_exact_node_request = 1 << 17;
 export const XENMEMF_vnode = 1 << 18;
