@@ -6,6 +6,10 @@
  * line on the console; the last line before power-off is
  * "xenrr-init: all checks passed" or "xenrr-init: N checks failed".
  * Static (glibc), built by corpus/build.mjs into the initramfs.
+ *
+ * The kernel command line picks what is checked: without xenrr.test=, the
+ * basics below; xenrr.test=disk loads the initramfs's kernel modules and
+ * checks an ext4 disk through Linux's own xen-blkfront (disk.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,10 +24,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "init.h"
 
 static int failures;
 
-static void say(const char *fmt, ...) {
+void say(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   printf("xenrr-init: ");
@@ -33,7 +38,7 @@ static void say(const char *fmt, ...) {
   va_end(ap);
 }
 
-static void check(int ok, const char *what, const char *detail) {
+void check(int ok, const char *what, const char *detail) {
   if (ok) say("%s ok%s%s", what, detail[0] ? ": " : "", detail);
   else {
     failures++;
@@ -42,7 +47,7 @@ static void check(int ok, const char *what, const char *detail) {
 }
 
 /* The first line of `path` (without its newline) into buf; empty on error. */
-static void read_line(const char *path, char *buf, size_t len) {
+void read_line(const char *path, char *buf, size_t len) {
   buf[0] = 0;
   int fd = open(path, O_RDONLY);
   if (fd < 0) return;
@@ -143,6 +148,15 @@ static void clocks(void) {
   check(ok && forward, "clock_gettime", d);
 }
 
+/* The value of xenrr.test= on the kernel command line, or "" (/proc must be mounted). */
+static void test_mode(char *buf, size_t len) {
+  char line[4096];
+  read_line("/proc/cmdline", line, sizeof line);
+  buf[0] = 0;
+  for (char *tok = strtok(line, " "); tok; tok = strtok(NULL, " "))
+    if (strncmp(tok, "xenrr.test=", 11) == 0) snprintf(buf, len, "%s", tok + 11);
+}
+
 int main(void) {
   say("hello from PID %d", (int)getpid());
   if (getpid() != 1) {
@@ -152,10 +166,16 @@ int main(void) {
   check(1, "PID 1", "");
   mounts();
   under_xen();
-  fork_wait();
-  pipe_transfer();
-  fault_storm();
-  clocks();
+  char mode[64];
+  test_mode(mode, sizeof mode);
+  if (strcmp(mode, "disk") == 0) disk_checks();
+  else if (mode[0]) check(0, "xenrr.test", "unknown mode (known: disk)");
+  else {
+    fork_wait();
+    pipe_transfer();
+    fault_storm();
+    clocks();
+  }
   if (failures == 0) say("all checks passed");
   else say("%d checks failed", failures);
   sync();
