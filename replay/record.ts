@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { RunSummary } from '../sim/machine.js';
+import type { Machine, RunSummary } from '../sim/machine.js';
 import { VERSION } from '../sim/package-info.js';
 import type { Scenario } from '../sim/scenario.js';
 import { snapshotMachine } from '../sim/snapshot.js';
@@ -22,7 +22,8 @@ export const XENRR_VERSION = VERSION;
 export { CHECKPOINT_INSNS } from './record-defaults.js';
 
 export type RecordOptions = { checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; progress?: (events: number, instructions: number) => void };
-export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
+/** `machine`: as the run left it (its disks' overlays, for tests). */
+export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number; machine: Machine };
 
 type Image = HeaderData['images'][number];
 
@@ -93,5 +94,5 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
     opts.progress?.(writer.eventCount, machine.instructions);
   });
   writer.close(summary.stop, summary.time, machine.domains.flatMap((d) => d.vcpus.map((v) => ({ dom: d.id, vcpu: v.id, icount: v.cpu.retired() }))));
-  return { summary, events: writer.eventCount, bytes: writer.size, checkpoints };
+  return { summary, events: writer.eventCount, bytes: writer.size, checkpoints, machine };
 }
