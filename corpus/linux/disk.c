@@ -2,7 +2,9 @@
  * xenrr.test=disk: Linux's own xen-blkfront and ext4 on dom0's blkback.
  *
  * Loads the initramfs's modules (/lib/modules/modules.load names them in
- * dependency order) with finit_module, waits for xvda, mounts it as ext4
+ * dependency order) with finit_module and the parameters the kernel
+ * command line gives them (xen_blkfront.max_ring_page_order=4, as
+ * modprobe would pass them), waits for xvda, mounts it as ext4
  * and checks the files corpus/disks.mjs (ext4Files) put there, writes
  * /written.txt, fsyncs it, reads it back from the disk (page cache
  * dropped), unmounts, mounts again, reads it once more, trims the free
@@ -11,6 +13,7 @@
  * line (or FAIL); "disk queue" shows what blkfront negotiated, as the
  * block layer sees it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,20 +32,43 @@
 #define MNT "/mnt"
 #define WRITTEN_LINES 4096 /* "xenrr line %04d\n", 16 bytes each: 64 KiB */
 
-/* finit_module(2) for every module modules.load lists, in its order. */
+/*
+ * A module's parameters from the kernel command line, as modprobe takes
+ * them: every "<module>.<param>=<value>" (module names read '-' as '_'),
+ * without the "<module>." prefix, space-separated, into buf.
+ */
+static void module_params(const char *file, char *buf, size_t len) {
+  char mod[256], line[4096];
+  snprintf(mod, sizeof mod, "%s", file);
+  mod[strcspn(mod, ".")] = 0;
+  for (char *c = mod; *c; c++)
+    if (*c == '-') *c = '_';
+  size_t n = strlen(mod);
+  read_line("/proc/cmdline", line, sizeof line);
+  buf[0] = 0;
+  for (char *tok = strtok(line, " "); tok; tok = strtok(NULL, " ")) {
+    for (char *c = tok; *c && *c != '.' && *c != '='; c++)
+      if (*c == '-') *c = '_';
+    if (strncmp(tok, mod, n) == 0 && tok[n] == '.' && strchr(tok + n + 1, '='))
+      snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? " " : "", tok + n + 1);
+  }
+}
+
+/* finit_module(2) for every module modules.load lists, in its order, with its command-line parameters. */
 static int load_modules(void) {
   FILE *list = fopen(MOD_DIR "/modules.load", "r");
   if (!list) return check(0, "disk modules", MOD_DIR "/modules.load missing"), 0;
-  char name[256], path[512], d[320];
+  char name[256], path[512], params[1024], d[1600];
   int n = 0, ok = 1;
   while (ok && fgets(name, sizeof name, list)) {
     name[strcspn(name, "\n")] = 0;
     if (!name[0]) continue;
     snprintf(path, sizeof path, MOD_DIR "/%s", name);
+    module_params(name, params, sizeof params);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    long r = fd < 0 ? -1 : syscall(SYS_finit_module, fd, "", 0);
+    long r = fd < 0 ? -1 : syscall(SYS_finit_module, fd, params, 0);
     ok = r == 0 || errno == EEXIST;
-    snprintf(d, sizeof d, "%s%s%s", name, ok ? "" : ": ", ok ? "" : strerror(errno));
+    snprintf(d, sizeof d, "%s%s%s%s%s", name, params[0] ? " " : "", params, ok ? "" : ": ", ok ? "" : strerror(errno));
     check(ok, "disk module", d);
     if (fd >= 0) close(fd);
     n++;
@@ -77,6 +103,11 @@ static void queue_info(void) {
     read_line(path, v, sizeof v);
     snprintf(d + strlen(d), sizeof d - strlen(d), "%s%s %s", i ? ", " : "", keys[i], v[0] ? v : "?");
   }
+  int queues = 0;
+  DIR *mq = opendir("/sys/block/xvda/mq");
+  for (struct dirent *e; mq && (e = readdir(mq));) queues += e->d_name[0] != '.';
+  if (mq) closedir(mq);
+  snprintf(d + strlen(d), sizeof d - strlen(d), ", hardware queues %d", queues);
   check(1, "disk queue", d);
 }
 

@@ -40,7 +40,7 @@ const DISK_LINES = [
   'xenrr-init: disk module ok: mbcache.ko', 'xenrr-init: disk module ok: crc16.ko', 'xenrr-init: disk module ok: ext4.ko',
   'xenrr-init: disk xvda ok: block 202:0, 65536 sectors, /dev from devtmpfs',
   // blkfront's queue from blkback's features: flush (no FUA), 32 indirect segments (blkfront's default cap), discard
-  'xenrr-init: disk queue ok: write_cache write back, fua 0, max_segments 32, max_sectors_kb 128, discard_granularity 4096, discard_max_bytes 33554432',
+  'xenrr-init: disk queue ok: write_cache write back, fua 0, max_segments 32, max_sectors_kb 128, discard_granularity 4096, discard_max_bytes 33554432, hardware queues 1',
   'xenrr-init: disk mount ok: ext4 /dev/xvda on /mnt',
   'xenrr-init: disk read ok: /mnt/hello.txt, 29 bytes', 'xenrr-init: disk read ok: /mnt/data/deep/nested.txt, 18 bytes',
   'xenrr-init: disk read ok: /mnt/data/pattern.bin, 1048576 bytes',
