@@ -1,8 +1,10 @@
 /**
  * Linux boot benchmark: Debian's stock 6.1 kernel booting as a PV domU to
  * xenrr's /init and powering off (corpus/scenarios/linux/boot.json and
- * smp.json), the workload the project exists for, and as dom0 (dom0.json:
- * the initial domain, alone). For each: instructions to
+ * smp.json; drivers.json: its own xen-blkfront and ext4 modules loaded and
+ * an ext4 disk on blkback mounted, read, written and trimmed, with the
+ * blkif requests and data blkback served), the workload the project exists
+ * for, and as dom0 (dom0.json: the initial domain, alone). For each: instructions to
  * power-off, a lean run's wall and CPU seconds and MIPS, then recorded
  * (events, trace size and bytes/event, what the checkpoints take of it,
  * recording overhead over the lean run, from CPU time), seeks from a fresh
@@ -17,15 +19,17 @@
  *
  * One run each (a boot is ~2.1e9 instructions, dom0's too): figures move with the
  * host's load; CPU time is the steadier figure. Skipped, with a row saying
- * so, when the kernel or the initramfs is absent.
+ * so, when the kernel or the initramfs is absent. XENRR_BENCH_LINUX=drivers
+ * (a comma-separated list of boot, smp, dom0, drivers, boot-inline) runs only those.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../sim/cpu/oracle/rng.js';
+import type { Machine, RunSummary } from '../sim/machine.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
 import { restoreMachine } from '../sim/snapshot.js';
 import { record } from '../replay/record.js';
-import { buildMachine, runScenario } from '../replay/scenario-run.js';
+import { buildMachine } from '../replay/scenario-run.js';
 import { ReplaySession } from '../replay/session.js';
 import { TraceReader } from '../trace/reader.js';
 import { FRAME_HEADER } from '../trace/schema.js';
@@ -36,6 +40,31 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}build/bench`;
 const NEEDS = [`${ROOT}build/kernels/vmlinuz-6.1.0-57-amd64`, `${ROOT}build/corpus/linux/initramfs.cpio.gz`];
 const SEEKS = Number(process.env.XENRR_BENCH_LINUX_SEEKS ?? 3);
+/** What the drivers scenario needs on top. */
+const DRIVERS_NEEDS = [`${ROOT}build/corpus/linux/initramfs-drivers-6.1.0-57-amd64.cpio.gz`, `${ROOT}build/corpus/disks/ext4.img`];
+
+type Served = { rdReq: number; wrReq: number; fReq: number; dsReq: number; rdSect: number; wrSect: number };
+
+/** Requests and sectors blkback's rings have served so far (every ring of every device), or null when it has none. */
+function blkifServed(m: Machine): Served | null {
+  const t: Served = { rdReq: 0, wrReq: 0, fReq: 0, dsReq: 0, rdSect: 0, wrSect: 0 };
+  let rings = 0;
+  for (const d of m.blkback.list) {
+    for (const r of d.rings) {
+      rings++;
+      for (const k of Object.keys(t) as Array<keyof Served>) t[k] += r.stats[k];
+    }
+  }
+  return rings === 0 ? null : t;
+}
+
+/** A lean run; with disks also what blkback served, as its rings stood last (a power-off takes the device down). */
+function leanRun(s: Scenario): { summary: RunSummary; served: Served | null } {
+  const m = buildMachine(s);
+  let served: Served | null = null;
+  const summary = m.run(s.maxInsns, s.domains[0]!.disks.length === 0 ? undefined : () => void (served = blkifServed(m) ?? served));
+  return { summary, served };
+}
 
 /** Wall and CPU seconds of `f`. */
 async function timed<T>(f: () => T | Promise<T>): Promise<{ value: T; wall: number; cpu: number }> {
@@ -45,6 +74,7 @@ async function timed<T>(f: () => T | Promise<T>): Promise<{ value: T; wall: numb
   const c = process.cpuUsage(c0);
   return { value, wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6 };
 }
+const served = (io: Served): string => `${io.rdReq} rd ${io.rdSect / 2} KiB, ${io.wrReq} wr ${io.wrSect / 2} KiB, ${io.fReq} flush, ${io.dsReq} discard`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const s1 = (x: number): string => x.toFixed(1);
 
@@ -73,17 +103,23 @@ async function seeks(s: Scenario, out: string): Promise<Row> {
 }
 
 /** `names`: which of corpus/scenarios/linux/*.json (boot-inline: boot.json with checkpoints as before the page store). */
-export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom0', 'boot-inline']): Promise<Row[]> {
+export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom0', 'drivers', 'boot-inline']): Promise<Row[]> {
   const absent = NEEDS.find((f) => !existsSync(f));
   if (absent !== undefined) return [{ scenario: 'linux', note: `skipped: ${absent} is absent (npm run kernels; npm run build)` }];
   await initZstd();
   mkdirSync(DIR, { recursive: true });
   const rows: Row[] = [];
-  for (const name of names) {
+  const only = process.env.XENRR_BENCH_LINUX?.split(',');
+  for (const name of names.filter((n) => only === undefined || only.includes(n))) {
+    const missing = name === 'drivers' ? DRIVERS_NEEDS.find((f) => !existsSync(f)) : undefined;
+    if (missing !== undefined) {
+      rows.push({ scenario: `linux/${name}`, note: `skipped: ${missing} is absent (npm run kernels; npm run build)` });
+      continue;
+    }
     const inline = name === 'boot-inline';
     const file = `${ROOT}corpus/scenarios/linux/${inline ? 'boot' : name}.json`;
     const s = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
-    const lean = inline ? null : await timed(() => runScenario(s).summary);
+    const lean = inline ? null : await timed(() => leanRun(s));
     const out = `${DIR}/linux-${name}.xrr`;
     const rec = await timed(() => record(s, out, { checkpointEvery: 50_000, checkpointInsns: 250_000_000, inlinePages: inline }));
     const bytes = statSync(out).size;
@@ -97,6 +133,7 @@ export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom
       events: rec.value.events, 'bytes/event': (bytes / rec.value.events).toFixed(2), checkpoints: rec.value.checkpoints, ...seek,
       'recorded cpu s': s1(rec.cpu), overhead: lean === null ? '-' : `${(((rec.cpu - lean.cpu) / lean.cpu) * 100).toFixed(1)}%`,
       'replay cpu s': rep === null ? '-' : s1(rep.cpu), 'replay/record': rep === null ? '-' : `${(rec.cpu / rep.cpu).toFixed(2)}x`,
+      ...(lean?.value.served == null ? {} : { 'blkif served': served(lean.value.served) }),
     });
   }
   return rows;

@@ -24,11 +24,13 @@ import { benchGdbLinux } from './gdb-linux-bench.js';
 import { benchLinux } from './linux-bench.js';
 
 function table(title: string, rows: Row[]): void {
-  const cols = Object.keys(rows[0] ?? {});
-  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  // Every row's columns, in first-seen order: a row may add some (linux/drivers' blkif figures).
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (r: Row, c: string): string => String(r[c] ?? '');
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)));
   const line = (cells: string[]): string => cells.map((s, i) => (i === 0 ? s.padEnd(width[i]!) : s.padStart(width[i]!))).join('  ');
   process.stdout.write(`\n## ${title}\n${line(cols)}\n${line(width.map((w) => '-'.repeat(w)))}\n`);
-  for (const r of rows) process.stdout.write(`${line(cols.map((c) => String(r[c])))}\n`);
+  for (const r of rows) process.stdout.write(`${line(cols.map((c) => cell(r, c)))}\n`);
 }
 
 const GROUPS = ['cpu', 'linux', 'xen', 'net', 'trace', 'replay', 'tui', 'images', 'gdb', 'gdb-linux', 'startup'];

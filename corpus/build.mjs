@@ -16,9 +16,15 @@
 // For Linux PV guests (kernels themselves come from Debian: npm run kernels):
 //   build/corpus/linux/init                 our static /init (corpus/linux/init.c)
 //   build/corpus/linux/initramfs.cpio.gz    it, with /dev/console, as an initramfs
+//   build/corpus/linux/initramfs-drivers-<version>.cpio.gz
+//                                           the same plus the kernel modules
+//                                           `npm run kernels` kept in
+//                                           build/kernels/modules-<version>/
+//                                           (skipped, saying so, until they are there)
 //
 // Disk images for the block-device scenarios (corpus/disks.mjs):
-//   build/corpus/disks/<name>.img          a pattern every reader can check
+//   build/corpus/disks/<name>.img          a pattern every reader can check,
+//                                          or an ext4 filesystem (mke2fs)
 //
 // And each compute guest <name> again as a Xen PV kernel:
 //   build/corpus/pv/compute-<name>.elf  the guest's sources + corpus/compute/rt.c, rt-float.c
@@ -36,8 +42,8 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } fr
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeDiskImage } from './disks.mjs';
-import { INIT_CFLAGS, writeInitramfs } from './linux/initramfs.mjs';
+import { writeDiskImage, writeExt4Image } from './disks.mjs';
+import { INIT_CFLAGS, INIT_DEPS, INIT_SOURCES, moduleList, writeInitramfs } from './linux/initramfs.mjs';
 
 // ---- configuration ----------------------------------------------------------
 
@@ -75,8 +81,15 @@ const PV_GUESTS = [
   { name: 'netfront', extra: ['netfront-dev.c', 'netfront-ip.c'], deps: ['include/ring.h', 'include/netif.h', 'include/xenbus.h', 'netfront.h'] },
 ];
 
-// Disk images (build/corpus/disks/<name>), sizes in MiB.
-const DISK_IMAGES = [{ name: 'blkfront.img', mib: 8 }];
+// Disk images (build/corpus/disks/<name>), sizes in MiB: the pattern, or
+// `ext4` (corpus/disks.mjs ext4Files, for Linux's xvda in linux/drivers.json).
+const DISK_IMAGES = [
+  { name: 'blkfront.img', mib: 8 },
+  { name: 'ext4.img', mib: 32, ext4: true },
+];
+
+// Kernel versions whose modules go into a drivers initramfs.
+const DRIVER_KERNELS = ['6.1.0-57-amd64'];
 
 // Planted bugs: each is built twice from corpus/pv/<source>.c, good (as is)
 // and bad (-D<define>), into build/corpus/pv/bugs/<name>-{good,bad}.elf. The
@@ -413,22 +426,47 @@ async function buildDisk(disk) {
   const out = join(OUT, 'disks', disk.name);
   if (upToDate([out], [join(ROOT, 'corpus', 'disks.mjs')])) return;
   mkdirSync(dirname(out), { recursive: true });
-  writeDiskImage(out, disk.mib);
+  try {
+    (disk.ext4 ? writeExt4Image : writeDiskImage)(out, disk.mib);
+  } catch (e) {
+    throw new BuildError(`${rel(out)}: ${e.message}`);
+  }
   note(`built ${rel(out)}`);
 }
 
+const LINUX = join(ROOT, 'corpus', 'linux');
+const INIT = join(OUT, 'linux', 'init');
+const INITRAMFS_INPUTS = [join(LINUX, 'initramfs.mjs'), join(LINUX, 'cpio.mjs'), join(LINUX, 'modules.mjs'), SELF];
+
+/** Our /init, then the plain initramfs, then the drivers ones (each needs init). */
 async function buildInitramfs() {
-  const dir = join(ROOT, 'corpus', 'linux');
-  const init = join(OUT, 'linux', 'init');
-  const cpio = join(OUT, 'linux', 'initramfs.cpio.gz');
-  const sources = [join(dir, 'init.c'), join(dir, 'initramfs.mjs'), join(dir, 'cpio.mjs'), SELF];
-  if (!upToDate([init], sources)) {
-    mkdirSync(dirname(init), { recursive: true });
-    await compile([...INIT_CFLAGS, join(dir, 'init.c')], init);
-    note(`built ${rel(init)}`);
+  const sources = INIT_SOURCES.map((f) => join(LINUX, f));
+  if (!upToDate([INIT], [...sources, ...INIT_DEPS.map((f) => join(LINUX, f)), SELF])) {
+    mkdirSync(dirname(INIT), { recursive: true });
+    await compile([...INIT_CFLAGS, ...sources], INIT);
+    note(`built ${rel(INIT)}`);
   }
-  if (upToDate([cpio], [init, ...sources])) return;
-  writeInitramfs(init, cpio);
+  const cpio = join(OUT, 'linux', 'initramfs.cpio.gz');
+  if (!upToDate([cpio], [INIT, ...INITRAMFS_INPUTS])) {
+    writeInitramfs(INIT, cpio);
+    note(`built ${rel(cpio)}`);
+  }
+  for (const v of DRIVER_KERNELS) buildDriversInitramfs(v);
+}
+
+/** initramfs-drivers-<version>.cpio.gz, once `npm run kernels` has kept the modules; until then it says what is missing. */
+function buildDriversInitramfs(version) {
+  const modules = join(ROOT, 'build', 'kernels', `modules-${version}`);
+  const cpio = join(OUT, 'linux', `initramfs-drivers-${version}.cpio.gz`);
+  let files;
+  try {
+    files = [join(modules, 'modules.load'), ...moduleList(modules).map((m) => join(modules, m))];
+  } catch {
+    console.log(`build.mjs: skipping ${rel(cpio)}: no kernel modules in ${rel(modules)}/ (run \`npm run kernels\`)`);
+    return;
+  }
+  if (upToDate([cpio], [INIT, ...INITRAMFS_INPUTS, ...files])) return;
+  writeInitramfs(INIT, cpio, modules);
   note(`built ${rel(cpio)}`);
 }
 

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { RunSummary } from '../sim/machine.js';
+import type { Machine, RunSummary } from '../sim/machine.js';
 import { VERSION } from '../sim/package-info.js';
 import { withActions, withChaos, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import { machineMemory, snapshotChanged, snapshotMachine } from '../sim/snapshot.js';
@@ -36,7 +36,8 @@ export type RecordOptions = {
   checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; actions?: readonly ScenarioAction[]; chaos?: number;
   jitThreshold?: number; progress?: (events: number, instructions: number) => void; inlinePages?: boolean;
 };
-export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number };
+/** `machine`: as the run left it (its disks' overlays, for tests). */
+export type RecordResult = { summary: RunSummary; events: number; bytes: number; checkpoints: number; machine: Machine };
 
 type Image = HeaderData['images'][number];
 
@@ -109,5 +110,5 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
     opts.progress?.(writer.eventCount, machine.instructions);
   });
   writer.close(summary.stop, summary.time, machine.domains.flatMap((d) => d.vcpus.map((v) => ({ dom: d.id, vcpu: v.id, icount: v.cpu.retired() }))));
-  return { summary, events: writer.eventCount, bytes: writer.size, checkpoints };
+  return { summary, events: writer.eventCount, bytes: writer.size, checkpoints, machine };
 }

@@ -2,4 +2,8 @@
 import type { CpioEntry } from './cpio.mjs';
 export const INIT_CFLAGS: string[];
 export function initramfsEntries(init: Buffer): CpioEntry[];
-export function writeInitramfs(initPath: string, out: string): void;
+export const INIT_SOURCES: string[];
+export const INIT_DEPS: string[];
+export function moduleList(modulesDir: string): string[];
+export function driversInitramfsEntries(init: Buffer, modulesDir: string): CpioEntry[];
+export function writeInitramfs(initPath: string, out: string, modulesDir?: string): void;

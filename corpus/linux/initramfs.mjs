@@ -3,12 +3,20 @@
 // nodes Linux needs before userspace runs (/dev/console), the mount points
 // init uses, and /sbin/poweroff (a link to /init). Byte-reproducible: same
 // compiler, same bytes.
+//
+// The drivers initramfs is the same plus kernel modules: /lib/modules/ holds
+// the .ko files of build/kernels/modules-<version>/ and modules.load, their
+// load order, for init's xenrr.test=disk (corpus/linux/disk.c).
 import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { cpioNewc } from './cpio.mjs';
+import { LOAD_LIST } from './modules.mjs';
 
 export const INIT_CFLAGS = ['-static', '-O2', '-Wall', '-Wextra'];
+/** init's sources in corpus/linux/, and the header they share. */
+export const INIT_SOURCES = ['init.c', 'disk.c'];
+export const INIT_DEPS = ['init.h'];
 
 /** The archive's entries around the compiled init. */
 export function initramfsEntries(init) {
@@ -25,10 +33,30 @@ export function initramfsEntries(init) {
   ];
 }
 
-/** Writes `out` (.cpio.gz) from the compiled init at `initPath`, via a temporary file. */
-export function writeInitramfs(initPath, out) {
+/** The module files a modules directory's modules.load names, in its order. */
+export function moduleList(modulesDir) {
+  return readFileSync(join(modulesDir, LOAD_LIST), 'utf8').split('\n').filter(Boolean);
+}
+
+/** The drivers archive's entries: initramfsEntries, /mnt, and /lib/modules from `modulesDir`. */
+export function driversInitramfsEntries(init, modulesDir) {
+  const mods = moduleList(modulesDir);
+  return [
+    ...initramfsEntries(init),
+    { name: 'mnt', mode: 0o040755 },
+    { name: 'lib', mode: 0o040755 },
+    { name: 'lib/modules', mode: 0o040755 },
+    { name: `lib/modules/${LOAD_LIST}`, mode: 0o100644, data: Buffer.from(`${mods.join('\n')}\n`) },
+    ...mods.map((m) => ({ name: `lib/modules/${m}`, mode: 0o100644, data: readFileSync(join(modulesDir, m)) })),
+  ];
+}
+
+/** Writes `out` (.cpio.gz) from the compiled init at `initPath` (with modules from `modulesDir`, if given), via a temporary file. */
+export function writeInitramfs(initPath, out, modulesDir) {
   mkdirSync(join(out, '..'), { recursive: true });
-  const gz = gzipSync(cpioNewc(initramfsEntries(readFileSync(initPath))), { level: 9 });
+  const init = readFileSync(initPath);
+  const entries = modulesDir === undefined ? initramfsEntries(init) : driversInitramfsEntries(init, modulesDir);
+  const gz = gzipSync(cpioNewc(entries), { level: 9 });
   const tmp = `${out}.tmp-${process.pid}`;
   writeFileSync(tmp, gz);
   renameSync(tmp, out);

@@ -1,14 +1,15 @@
 /**
  * The initramfs corpus/build.mjs makes for Linux guests: a gzip'd newc cpio
  * that Linux can unpack (checked by reading it back field by field), holding
- * /dev/console and our static /init, and byte-reproducible.
+ * /dev/console and our static /init, and byte-reproducible; the drivers
+ * one (once `npm run kernels` kept the modules) adds them in load order.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cpioNewc } from './cpio.mjs';
-import { initramfsEntries } from './initramfs.mjs';
+import { driversInitramfsEntries, initramfsEntries, moduleList } from './initramfs.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ARCHIVE = `${ROOT}build/corpus/linux/initramfs.cpio.gz`;
@@ -57,5 +58,26 @@ describe('initramfs for Linux guests', () => {
     const a = cpioNewc(initramfsEntries(init));
     expect(cpioNewc(initramfsEntries(Buffer.from(init))).equals(a)).toBe(true);
     expect(gunzipSync(readFileSync(ARCHIVE)).equals(a)).toBe(true);
+  });
+});
+
+const VERSION = '6.1.0-57-amd64';
+const MODULES = `${ROOT}build/kernels/modules-${VERSION}`;
+const DRIVERS = `${ROOT}build/corpus/linux/initramfs-drivers-${VERSION}.cpio.gz`;
+const haveDrivers = existsSync(`${MODULES}/modules.load`) && existsSync(DRIVERS);
+
+describe.skipIf(!haveDrivers)('drivers initramfs', () => {
+  it('is the plain one plus /mnt and /lib/modules: the kept modules, byte for byte, and their load order', () => {
+    const entries = readNewc(gunzipSync(readFileSync(DRIVERS)));
+    const order = moduleList(MODULES);
+    expect(order).toEqual(['crc32c_generic.ko', 'xen-blkfront.ko', 'jbd2.ko', 'mbcache.ko', 'crc16.ko', 'ext4.ko']);
+    const by = new Map(entries.map((e) => [e.name, e]));
+    const plainNames = initramfsEntries(by.get('init')!.data).map((e) => e.name);
+    expect(entries.map((e) => e.name)).toEqual([...plainNames, 'mnt', 'lib', 'lib/modules', 'lib/modules/modules.load', ...order.map((m) => `lib/modules/${m}`)]);
+    expect(by.get('lib/modules/modules.load')!.data.toString()).toBe(`${order.join('\n')}\n`);
+    for (const m of order) expect(by.get(`lib/modules/${m}`)!.data.equals(readFileSync(`${MODULES}/${m}`)), m).toBe(true);
+    const plain = readNewc(gunzipSync(readFileSync(ARCHIVE)));
+    expect(by.get('init')!.data.equals(plain.find((e) => e.name === 'init')!.data)).toBe(true);
+    expect(cpioNewc(driversInitramfsEntries(by.get('init')!.data, MODULES)).equals(gunzipSync(readFileSync(DRIVERS)))).toBe(true);
   });
 });
