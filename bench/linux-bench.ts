@@ -28,7 +28,7 @@ import { Rng } from '../sim/cpu/oracle/rng.js';
 import type { Machine, RunSummary } from '../sim/machine.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
 import { restoreMachine } from '../sim/snapshot.js';
-import { record } from '../replay/record.js';
+import { CHECKPOINT_INSNS, record } from '../replay/record.js';
 import { buildMachine } from '../replay/scenario-run.js';
 import { ReplaySession } from '../replay/session.js';
 import { TraceReader } from '../trace/reader.js';
@@ -121,7 +121,7 @@ export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom
     const s = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
     const lean = inline ? null : await timed(() => leanRun(s));
     const out = `${DIR}/linux-${name}.xrr`;
-    const rec = await timed(() => record(s, out, { checkpointEvery: 50_000, checkpointInsns: 250_000_000, inlinePages: inline }));
+    const rec = await timed(() => record(s, out, { checkpointEvery: 50_000, checkpointInsns: CHECKPOINT_INSNS, inlinePages: inline }));
     const bytes = statSync(out).size;
     const seek = await seeks(s, out);
     const rep = inline ? null : await timed(() => ReplaySession.open(TraceReader.open(out)).verify());
