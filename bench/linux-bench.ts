@@ -1,9 +1,10 @@
 /**
  * Linux boot benchmark: Debian's stock 6.1 kernel booting as a PV domU to
  * xenrr's /init and powering off (corpus/scenarios/linux/boot.json and
- * smp.json; drivers.json: its own xen-blkfront and ext4 modules loaded and
- * an ext4 disk on blkback mounted, read, written and trimmed, with the
- * blkif requests and data blkback served), the workload the project exists
+ * smp.json; drivers.json: its own xen-blkfront, ext4 and xen-netfront
+ * modules loaded, an ext4 disk on blkback mounted, read, written and
+ * trimmed, with the blkif requests and data blkback served, then ICMP and
+ * UDP echo with netback's peer), the workload the project exists
  * for, and as dom0 (dom0.json: the initial domain, alone). For each: instructions to
  * power-off, a lean run's wall and CPU seconds and MIPS, then recorded
  * (events, trace size and bytes/event, what the checkpoints take of it,

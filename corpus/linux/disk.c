@@ -1,10 +1,11 @@
 /*
  * xenrr.test=disk: Linux's own xen-blkfront and ext4 on dom0's blkback.
  *
- * Loads the initramfs's modules (/lib/modules/modules.load names them in
- * dependency order) with finit_module and the parameters the kernel
- * command line gives them (xen_blkfront.max_ring_page_order=4, as
- * modprobe would pass them), waits for xvda, mounts it as ext4
+ * load_modules loads the initramfs's modules (/lib/modules/modules.load
+ * names them in dependency order) with finit_module and the parameters the
+ * kernel command line gives them (xen_blkfront.max_ring_page_order=4, as
+ * modprobe would pass them), one "xenrr-init: module ok" line each;
+ * disk_checks then waits for xvda, mounts it as ext4
  * and checks the files corpus/disks.mjs (ext4Files) put there, writes
  * /written.txt, fsyncs it, reads it back from the disk (page cache
  * dropped), unmounts, mounts again, reads it once more, trims the free
@@ -55,9 +56,9 @@ static void module_params(const char *file, char *buf, size_t len) {
 }
 
 /* finit_module(2) for every module modules.load lists, in its order, with its command-line parameters. */
-static int load_modules(void) {
+int load_modules(void) {
   FILE *list = fopen(MOD_DIR "/modules.load", "r");
-  if (!list) return check(0, "disk modules", MOD_DIR "/modules.load missing"), 0;
+  if (!list) return check(0, "modules", MOD_DIR "/modules.load missing"), 0;
   char name[256], path[512], params[1024], d[1600];
   int n = 0, ok = 1;
   while (ok && fgets(name, sizeof name, list)) {
@@ -69,7 +70,7 @@ static int load_modules(void) {
     long r = fd < 0 ? -1 : syscall(SYS_finit_module, fd, params, 0);
     ok = r == 0 || errno == EEXIST;
     snprintf(d, sizeof d, "%s%s%s%s%s", name, params[0] ? " " : "", params, ok ? "" : ": ", ok ? "" : strerror(errno));
-    check(ok, "disk module", d);
+    check(ok, "module", d);
     if (fd >= 0) close(fd);
     n++;
   }
@@ -193,7 +194,7 @@ static int unmount(void) {
 }
 
 void disk_checks(void) {
-  if (!load_modules() || !wait_xvda()) return;
+  if (!wait_xvda()) return;
   queue_info();
   mkdir(MNT, 0755);
   if (!mount_ext4("disk mount")) return;

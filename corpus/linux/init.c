@@ -13,7 +13,10 @@
  *
  * The kernel command line picks what is checked: without xenrr.test=, the
  * basics below; xenrr.test=disk loads the initramfs's kernel modules and
- * checks an ext4 disk through Linux's own xen-blkfront (disk.c).
+ * checks an ext4 disk through Linux's own xen-blkfront (disk.c);
+ * xenrr.test=net loads them and checks ICMP and UDP echo with netback's
+ * peer through Linux's own xen-netfront (net.c); xenrr.test=drivers does
+ * both, disk first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -200,8 +203,13 @@ int main(int argc, char **argv) {
   under_xen();
   char mode[64];
   test_mode(mode, sizeof mode);
-  if (strcmp(mode, "disk") == 0) disk_checks();
-  else if (mode[0]) check(0, "xenrr.test", "unknown mode (known: disk)");
+  int disk = strcmp(mode, "disk") == 0, net = strcmp(mode, "net") == 0, drivers = strcmp(mode, "drivers") == 0;
+  if (disk || net || drivers) {
+    if (load_modules()) {
+      if (disk || drivers) disk_checks();
+      if (net || drivers) net_checks();
+    }
+  } else if (mode[0]) check(0, "xenrr.test", "unknown mode (known: disk, net, drivers)");
   else {
     xen_role();
     fork_wait();

@@ -1,4 +1,4 @@
-/* What xenrr's /init (init.c) shares with its test modes (disk.c). */
+/* What xenrr's /init (init.c) shares with its test modes (disk.c, net.c). */
 #ifndef XENRR_INIT_H
 #define XENRR_INIT_H
 #include <stddef.h>
@@ -10,6 +10,10 @@ void check(int ok, const char *what, const char *detail);
 /* The first line of `path` without its newline; empty on error. */
 void read_line(const char *path, char *buf, size_t len);
 
-/* xenrr.test=disk: modules, /dev/xvda, ext4 read, write, fsync, remount. */
+/* finit_module for every module /lib/modules/modules.load lists; 1 if all loaded. */
+int load_modules(void);
+/* xenrr.test=disk: /dev/xvda, ext4 read, write, fsync, remount, trim. */
 void disk_checks(void);
+/* xenrr.test=net: eth0 up as 10.0.0.2/24, ICMP and UDP echo with 10.0.0.1. */
+void net_checks(void);
 #endif

@@ -6,7 +6,7 @@
 //
 // The drivers initramfs is the same plus kernel modules: /lib/modules/ holds
 // the .ko files of build/kernels/modules-<version>/ and modules.load, their
-// load order, for init's xenrr.test=disk (corpus/linux/disk.c).
+// load order, for init's xenrr.test=disk, net and drivers (corpus/linux/disk.c, net.c).
 import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { LOAD_LIST } from './modules.mjs';
 
 export const INIT_CFLAGS = ['-static', '-O2', '-Wall', '-Wextra'];
 /** init's sources in corpus/linux/, and the header they share. */
-export const INIT_SOURCES = ['init.c', 'disk.c'];
+export const INIT_SOURCES = ['init.c', 'disk.c', 'net.c'];
 export const INIT_DEPS = ['init.h'];
 
 /** The archive's entries around the compiled init. */

@@ -70,7 +70,7 @@ describe.skipIf(!haveDrivers)('drivers initramfs', () => {
   it('is the plain one plus /mnt and /lib/modules: the kept modules, byte for byte, and their load order', () => {
     const entries = readNewc(gunzipSync(readFileSync(DRIVERS)));
     const order = moduleList(MODULES);
-    expect(order).toEqual(['crc32c_generic.ko', 'xen-blkfront.ko', 'jbd2.ko', 'mbcache.ko', 'crc16.ko', 'ext4.ko']);
+    expect(order).toEqual(['crc32c_generic.ko', 'xen-blkfront.ko', 'jbd2.ko', 'mbcache.ko', 'crc16.ko', 'ext4.ko', 'xen-netfront.ko']);
     const by = new Map(entries.map((e) => [e.name, e]));
     const plainNames = initramfsEntries(by.get('init')!.data).map((e) => e.name);
     expect(entries.map((e) => e.name)).toEqual([...plainNames, 'mnt', 'lib', 'lib/modules', 'lib/modules/modules.load', ...order.map((m) => `lib/modules/${m}`)]);

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
  * the crypto API would request_module() it through a /sbin/modprobe the
  * initramfs does not have, so it is loaded first.
  */
-export const WANTED_MODULES = ['crc32c_generic', 'xen-blkfront', 'ext4'];
+export const WANTED_MODULES = ['crc32c_generic', 'xen-blkfront', 'ext4', 'xen-netfront'];
 
 /** The name of the file listing load order. */
 export const LOAD_LIST = 'modules.load';

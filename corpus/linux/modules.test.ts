@@ -33,6 +33,7 @@ describe.skipIf(!existsSync(`${MODULES}/ext4.ko`))("Debian's modules", () => {
   it('ext4 declares jbd2, mbcache and crc16; each is built for the kernel it came with', () => {
     expect(dependsOf(`${MODULES}/ext4.ko`).sort()).toEqual(['crc16', 'jbd2', 'mbcache']);
     expect(dependsOf(`${MODULES}/xen-blkfront.ko`)).toEqual([]);
+    expect(dependsOf(`${MODULES}/xen-netfront.ko`)).toEqual([]);
     const info = modinfo(`${MODULES}/xen-blkfront.ko`);
     expect(info.get('name')).toBe('xen_blkfront');
     expect(info.get('vermagic')).toMatch(/^6\.1\.0-57-amd64 SMP /);
