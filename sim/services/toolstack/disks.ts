@@ -29,6 +29,7 @@ import type { Dom0Xs } from '../backend.js';
 import type { DiskMedium } from '../blkback/disk.js';
 import { XEN_IO_PROTO_ABI_X86_64 } from '../../xen/public/io/protocols.js';
 import { XenbusStateInitialising } from '../../xen/public/io/xenbus.js';
+import { deviceAdd, deviceDestroy } from './device.js';
 
 /** A disk as the scenario describes it (xl's disk spec: vdev, target, access mode, format raw). */
 export type DiskSpec = {
@@ -44,49 +45,23 @@ export type DiskSpec = {
 export const LOOP_MAJOR = 7;
 const BLOCK_SCRIPT = '/etc/xen/scripts/block';
 /** Commits of one device's transaction before giving up on EAGAIN. */
-const MAX_TX_TRIES = 16;
 
 /** The device's directories: backend, frontend, and libxl's own. */
 export function vbdPaths(fe: number, devid: number): { be: string; fePath: string; lib: string } {
   return { be: `/local/domain/0/backend/vbd/${fe}/${devid}`, fePath: `/local/domain/${fe}/device/vbd/${devid}`, lib: `/libxl/${fe}/device/vbd/${devid}` };
 }
 
-/** device_disk_add: the disk's libxl, frontend and backend directories in one transaction (retried on EAGAIN). */
+/** device_disk_add: the disk's libxl, frontend and backend directories in one transaction (deviceAdd). */
 export function diskAdd(xs: Dom0Xs, fe: number, devid: number, spec: DiskSpec): void {
-  const { be, fePath, lib } = vbdPaths(fe, devid);
   const readonly = spec.mode === 'r';
-  for (let tries = 0; ; tries++) {
-    const t = xs.transactionStart();
-    xs.rm(lib, t);
-    xs.write(`${lib}/frontend`, fePath, t);
-    xs.write(`${lib}/backend`, be, t);
-    const fperms = [`n${fe}`, 'r0'];
-    xs.rm(fePath, t);
-    xs.mkdir(fePath, t);
-    xs.setPerms(fePath, fperms, t);
-    xs.write(`${fePath}/backend`, be, t);
-    const fents: Array<[string, string]> = [
-      ['backend-id', '0'], ['state', `${XenbusStateInitialising}`], ['virtual-device', `${devid}`], ['device-type', 'disk'], ['trusted', '1'],
-      ['protocol', XEN_IO_PROTO_ABI_X86_64],
-    ];
-    for (const [k, v] of fents) {
-      xs.write(`${fePath}/${k}`, v, t);
-      xs.setPerms(`${fePath}/${k}`, fperms, t);
-    }
-    xs.rm(be, t);
-    xs.mkdir(be, t);
-    xs.setPerms(be, ['n0', `r${fe}`], t);
-    xs.write(`${be}/frontend`, fePath, t);
-    const bents: Array<[string, string]> = [
-      ['params', spec.target], ['script', BLOCK_SCRIPT], ['frontend-id', `${fe}`], ['online', '1'], ['removable', '0'], ['bootable', '1'],
-      ['state', `${XenbusStateInitialising}`], ['dev', spec.vdev], ['type', 'phy'], ['mode', readonly ? 'r' : 'w'], ['device-type', 'disk'],
-      ['discard-enable', readonly ? '0' : '1'], ['specification', 'xen'],
-    ];
-    for (const [k, v] of bents) xs.write(`${be}/${k}`, v, t);
-    for (const [k, v] of bents) xs.write(`${lib}/${k}`, v, t);
-    const end = xs.transactionEnd(t, true);
-    if (end.ok || end.error !== 'EAGAIN' || tries > MAX_TX_TRIES) break;
-  }
+  deviceAdd(xs, fe, vbdPaths(fe, devid), [
+    ['backend-id', '0'], ['state', `${XenbusStateInitialising}`], ['virtual-device', `${devid}`], ['device-type', 'disk'], ['trusted', '1'],
+    ['protocol', XEN_IO_PROTO_ABI_X86_64],
+  ], [
+    ['params', spec.target], ['script', BLOCK_SCRIPT], ['frontend-id', `${fe}`], ['online', '1'], ['removable', '0'], ['bootable', '1'],
+    ['state', `${XenbusStateInitialising}`], ['dev', spec.vdev], ['type', 'phy'], ['mode', readonly ? 'r' : 'w'], ['device-type', 'disk'],
+    ['discard-enable', readonly ? '0' : '1'], ['specification', 'xen'],
+  ]);
 }
 
 /** The block script's "add" for an image file: attach it to /dev/loop<minor>. */
@@ -98,12 +73,7 @@ export function blockHotplugAdd(xs: Dom0Xs, be: string, minor: number): void {
   xs.write(`${be}/hotplug-status`, 'connected');
 }
 
-/** libxl__device_destroy: the device's directories, in one transaction. */
+/** libxl__device_destroy for a disk. */
 export function diskDestroy(xs: Dom0Xs, fe: number, devid: number): void {
-  const { be, fePath, lib } = vbdPaths(fe, devid);
-  const t = xs.transactionStart();
-  xs.rm(fePath, t);
-  xs.rm(be, t);
-  xs.rm(lib, t);
-  xs.transactionEnd(t, true);
+  deviceDestroy(xs, vbdPaths(fe, devid));
 }

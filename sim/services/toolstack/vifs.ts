@@ -26,6 +26,7 @@
  */
 import type { Dom0Xs } from '../backend.js';
 import { XenbusStateInitialising } from '../../xen/public/io/xenbus.js';
+import { deviceAdd, deviceDestroy } from './device.js';
 
 /** A vif as the scenario describes it (xl's vif spec: mac, bridge, ip), with its device id. */
 export type VifSpec = { devid: number; mac: string; bridge: string; ip?: string };
@@ -33,46 +34,20 @@ export type VifSpec = { devid: number; mac: string; bridge: string; ip?: string 
 const VIF_SCRIPT = '/etc/xen/scripts/vif-bridge';
 /** LIBXL_DEVICE_NIC_MTU_DEFAULT. */
 const MTU = 1500;
-const MAX_TX_TRIES = 16;
 
 export function vifPaths(fe: number, devid: number): { be: string; fePath: string; lib: string } {
   return { be: `/local/domain/0/backend/vif/${fe}/${devid}`, fePath: `/local/domain/${fe}/device/vif/${devid}`, lib: `/libxl/${fe}/device/vif/${devid}` };
 }
 
-/** libxl__device_nic_add: the vif's libxl, frontend and backend directories in one transaction (retried on EAGAIN). */
+/** libxl__device_nic_add: the vif's libxl, frontend and backend directories in one transaction (deviceAdd); the frontend's mtu is dom0's. */
 export function nicAdd(xs: Dom0Xs, fe: number, spec: VifSpec): void {
-  const { be, fePath, lib } = vifPaths(fe, spec.devid);
-  for (let tries = 0; ; tries++) {
-    const t = xs.transactionStart();
-    xs.rm(lib, t);
-    xs.write(`${lib}/frontend`, fePath, t);
-    xs.write(`${lib}/backend`, be, t);
-    const fperms = [`n${fe}`, 'r0'];
-    xs.rm(fePath, t);
-    xs.mkdir(fePath, t);
-    xs.setPerms(fePath, fperms, t);
-    xs.write(`${fePath}/backend`, be, t);
-    const fents: Array<[string, string]> = [['backend-id', '0'], ['state', `${XenbusStateInitialising}`], ['handle', `${spec.devid}`], ['mac', spec.mac], ['trusted', '1']];
-    for (const [k, v] of fents) {
-      xs.write(`${fePath}/${k}`, v, t);
-      xs.setPerms(`${fePath}/${k}`, fperms, t);
-    }
-    xs.write(`${fePath}/mtu`, `${MTU}`, t);
-    xs.setPerms(`${fePath}/mtu`, ['n0', `r${fe}`], t);
-    xs.rm(be, t);
-    xs.mkdir(be, t);
-    xs.setPerms(be, ['n0', `r${fe}`], t);
-    xs.write(`${be}/frontend`, fePath, t);
-    const bents: Array<[string, string]> = [
-      ['frontend-id', `${fe}`], ['online', '1'], ['state', `${XenbusStateInitialising}`], ['script', VIF_SCRIPT], ['mac', spec.mac],
-      ...(spec.ip !== undefined ? [['ip', spec.ip] as [string, string]] : []), ['bridge', spec.bridge], ['handle', `${spec.devid}`], ['type', 'vif'],
-      ['hotplug-status', ''],
-    ];
-    for (const [k, v] of bents) xs.write(`${be}/${k}`, v, t);
-    for (const [k, v] of bents) xs.write(`${lib}/${k}`, v, t);
-    const end = xs.transactionEnd(t, true);
-    if (end.ok || end.error !== 'EAGAIN' || tries > MAX_TX_TRIES) break;
-  }
+  deviceAdd(xs, fe, vifPaths(fe, spec.devid), [
+    ['backend-id', '0'], ['state', `${XenbusStateInitialising}`], ['handle', `${spec.devid}`], ['mac', spec.mac], ['trusted', '1'],
+  ], [
+    ['frontend-id', `${fe}`], ['online', '1'], ['state', `${XenbusStateInitialising}`], ['script', VIF_SCRIPT], ['mac', spec.mac],
+    ...(spec.ip !== undefined ? [['ip', spec.ip] as [string, string]] : []), ['bridge', spec.bridge], ['handle', `${spec.devid}`], ['type', 'vif'],
+    ['hotplug-status', ''],
+  ], [{ key: 'mtu', value: `${MTU}`, perms: ['n0', `r${fe}`] }]);
 }
 
 /** vif-bridge "online": `plug` adds vif<F>.<D> to the bridge (false: no such bridge). */
@@ -87,12 +62,7 @@ export function vifHotplugAdd(xs: Dom0Xs, fe: number, spec: VifSpec, plug: (brid
   return true;
 }
 
-/** libxl__device_destroy for a vif: its directories, in one transaction. */
+/** libxl__device_destroy for a vif. */
 export function nicDestroy(xs: Dom0Xs, fe: number, devid: number): void {
-  const { be, fePath, lib } = vifPaths(fe, devid);
-  const t = xs.transactionStart();
-  xs.rm(fePath, t);
-  xs.rm(be, t);
-  xs.rm(lib, t);
-  xs.transactionEnd(t, true);
+  deviceDestroy(xs, vifPaths(fe, devid));
 }
