@@ -14,13 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
-import { record } from '../replay/record.js';
-import { runScenario } from '../replay/scenario-run.js';
 import type { Row } from './cpu-bench.js';
+import { best, guestModes } from './guest-modes.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const FILE = `${ROOT}corpus/scenarios/blkfront.json`;
-const REPEAT = Number(process.env.XENRR_BENCH_REPEAT ?? 3);
 const MIB = 8;
 
 /** The scenario with a bench of `mib` MiB (0: none). */
@@ -38,26 +36,11 @@ function ioBytes(text: string): number {
   return (Number(m[1]) + Number(m[2])) * 1024;
 }
 
-function best(f: () => Promise<string> | string): Promise<{ text: string; seconds: number }> {
-  return (async () => {
-    let seconds = Infinity;
-    let text = '';
-    for (let k = 0; k < REPEAT; k++) {
-      const t0 = process.hrtime.bigint();
-      text = await f();
-      seconds = Math.min(seconds, Number(process.hrtime.bigint() - t0) / 1e9);
-    }
-    return { text, seconds };
-  })();
-}
 
 export async function benchDisk(): Promise<Row[]> {
   const rows: Row[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'xenrr-bench-disk-'));
-  const modes = {
-    run: (s: Scenario) => runScenario(s).summary.domains[0]!.console,
-    record: async (s: Scenario) => (await record(s, join(dir, 't.xrr'))).summary.domains[0]!.console,
-  } as const;
+  const modes = guestModes(dir);
   try {
     for (const [how, f] of Object.entries(modes)) {
       const base = await best(() => f(scenario(0, false)));

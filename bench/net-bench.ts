@@ -13,13 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
-import { record } from '../replay/record.js';
-import { runScenario } from '../replay/scenario-run.js';
 import type { Row } from './cpu-bench.js';
+import { best, guestModes } from './guest-modes.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const FILE = `${ROOT}corpus/scenarios/netfront.json`;
-const REPEAT = Number(process.env.XENRR_BENCH_REPEAT ?? 3);
 const PKTS = 5000;
 
 function scenario(n: number): Scenario {
@@ -36,24 +34,11 @@ function packets(text: string): number {
   return Number(m[1]) + Number(m[2]);
 }
 
-async function best(f: () => Promise<string> | string): Promise<{ text: string; seconds: number }> {
-  let seconds = Infinity;
-  let text = '';
-  for (let k = 0; k < REPEAT; k++) {
-    const t0 = process.hrtime.bigint();
-    text = await f();
-    seconds = Math.min(seconds, Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return { text, seconds };
-}
 
 export async function benchNet(): Promise<Row[]> {
   const rows: Row[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'xenrr-bench-net-'));
-  const modes = {
-    run: (s: Scenario) => runScenario(s).summary.domains[0]!.console,
-    record: async (s: Scenario) => (await record(s, join(dir, 't.xrr'))).summary.domains[0]!.console,
-  } as const;
+  const modes = guestModes(dir);
   try {
     modes.run(scenario(PKTS / 10)); // warm-up: the first run pays for compiling the interpreter's hot paths
     for (const [how, f] of Object.entries(modes)) {
