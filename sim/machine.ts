@@ -163,7 +163,7 @@ export class Machine {
     const toolstack = (this.toolstack = new Toolstack(dom0, sw));
     const chaos = opts.chaos === undefined ? null : new Chaos(opts.chaos, (text) => dom0.emit({ kind: 'input', source: 'chaos', text }));
     const blkback = (this.blkback = new Blkback(dom0, (major, minor) => toolstack.loopDevice(major, minor), chaos));
-    const netback = (this.netback = new Netback(dom0, sw));
+    const netback = (this.netback = new Netback(dom0, sw, chaos));
     dom0.register(xenstored);
     dom0.register(consoled);
     dom0.register(toolstack);

@@ -23,7 +23,8 @@
  *   post again: rx flow control), all back in order. Then, unless
  *   reconnect=0, a full close and a second session with the other choice
  *   of event channels and two queues (queue-N/ keys): three echoes and a
- *   UDP echo over it. Throughout, ARP requests and echo
+ *   UDP echo over it. A frame the backend fails or drops is sent again
+ *   (send_frame). Throughout, ARP requests and echo
  *   requests for our own address are answered, as a host's stack would.
  */
 #include "netfront.h"
@@ -79,11 +80,22 @@ static unsigned int ip_header(uint8_t *f, uint32_t dst, uint8_t proto, unsigned 
 }
 
 
+/* Sends a frame; one the backend fails (NETIF_RSP_ERROR) or drops
+ * (NETIF_RSP_DROPPED) -- a backend under fault injection does -- is said
+ * and sent again, as a stack's retransmission would, up to TX_TRIES times. */
+#define TX_TRIES 8
 static void send_frame(const uint8_t *f, unsigned int len, unsigned int frags, uint16_t flags, const char *what)
 {
-    int st = net_send(&dev, f, len, frags, flags);
-    if (st != NETIF_RSP_OKAY)
-        panic("netfront: %s: tx status %d", what, st);
+    int st = NETIF_RSP_OKAY;
+    for (unsigned int t = 0; t < TX_TRIES; t++) {
+        st = net_send(&dev, f, len, frags, flags);
+        if (st == NETIF_RSP_OKAY)
+            return;
+        if (st != NETIF_RSP_ERROR && st != NETIF_RSP_DROPPED)
+            break;
+        printk("netfront: %s: tx status %d (%s), sending it again\n", what, st, st == NETIF_RSP_ERROR ? "NETIF_RSP_ERROR" : "NETIF_RSP_DROPPED");
+    }
+    panic("netfront: %s: tx status %d", what, st);
 }
 
 /* Answers ARP and echo requests for our address; returns 1 if `f` was one. */

@@ -39,6 +39,21 @@ describe('Chaos', () => {
     expect(new Set(ds).size).toBeGreaterThan(1000);
   });
 
+  it('pick: one draw, every variant 0 .. n-1 about as often', () => {
+    const c = make({ seed: 5 });
+    const before = c.state;
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 3000; i++) counts[c.pick(3)]!++;
+    expect(c.state).not.toBe(before);
+    for (const k of counts) expect(k).toBeGreaterThan(850);
+    expect(counts.reduce((x, y) => x + y)).toBe(3000);
+    const d = make({ seed: 5 });
+    d.pick(2);
+    const e = make({ seed: 5 });
+    e.delay();
+    expect(d.state).toBe(e.state);
+  });
+
   it('a restored state continues the same stream', () => {
     const a = make({ seed: 11, rates: rates({ spurious: 0.3 }) });
     rolls(a, 'spurious', 37);

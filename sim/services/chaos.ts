@@ -1,7 +1,7 @@
 /**
  * Seeded fault injection for dom0's backends (`--chaos SEED`, a scenario's
  * `chaos`): one injector per machine, shared by every backend that adopts
- * it (blkback now; netback can call the same `roll`/`delay`/`note`).
+ * it (blkback and netback call the same `roll`/`delay`/`pick`/`note`).
  *
  * The injector is a PRNG (mulberry32, 32-bit state) seeded from the chaos
  * seed and drawn from only at the backends' decision points, each of which
@@ -16,7 +16,8 @@
  * and to what (request id...), so dump shows it and diff against a run
  * without chaos finds it at (or next to) the first divergence.
  *
- * Kinds (how a backend applies them is its own business; blkback's ring.ts):
+ * Kinds (how a backend applies them is its own business: blkback's ring.ts,
+ * netback's queue.ts; netback draws only delay, spurious, error and drop):
  * - delay: a completion is made some virtual time later (1 µs .. maxDelay);
  * - reorder: a completion is held back until the next one is pushed;
  * - spurious: a notification with nothing new behind it;
@@ -68,6 +69,11 @@ export class Chaos {
   /** How long an injected delay is, ns (one draw). */
   delay(): number {
     return MIN_DELAY + Math.floor((this.next() / 2 ** 32) * Math.max(1, this.config.maxDelay - MIN_DELAY));
+  }
+
+  /** Which of `n` variants an injected fault takes, 0 .. n-1 (one draw). */
+  pick(n: number): number {
+    return Math.floor((this.next() / 2 ** 32) * n);
   }
 
   /** Put an injected fault in the trace: `what` names it. */

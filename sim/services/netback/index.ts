@@ -6,9 +6,15 @@
  * vanished is removed), the devices it found (xenbus.ts), and the virtual
  * switch their ports are on (switch.ts), whose state it snapshots with its
  * own.
+ *
+ * Chaos (../chaos.ts), when the machine has it: the queues inject their
+ * faults (queue.ts); rx frames it delays are held until their time, which
+ * is the driver's deadline. Its state (the PRNG's, beside the held frames
+ * in the queues' state) is in the snapshot only when chaos is on.
  */
 import { XenbusStateInitialising } from '../../xen/public/io/xenbus.js';
 import type { BackendDriver, Dom0Env } from '../backend.js';
+import type { Chaos } from '../chaos.js';
 import type { NetQueueState } from './queue.js';
 import type { SwitchState, VSwitch } from './switch.js';
 import { VifDevice, type VifState } from './xenbus.js';
@@ -22,7 +28,7 @@ export class Netback implements BackendDriver {
   readonly name = 'vif';
   private readonly devices = new Map<string, VifDevice>();
 
-  constructor(private readonly env: Dom0Env, readonly sw: VSwitch) {}
+  constructor(private readonly env: Dom0Env, readonly sw: VSwitch, private readonly chaos: Chaos | null = null) {}
 
   start(): void {
     this.env.xs.watch(this, ROOT, 'backend');
@@ -47,6 +53,21 @@ export class Netback implements BackendDriver {
     for (const d of this.devices.values()) if (d.notify(port)) return;
   }
 
+  /** The earliest chaos-delayed rx frame's time, or -1 for none. */
+  deadline(): number {
+    let t = -1;
+    for (const d of this.devices.values()) {
+      const x = d.deadline();
+      if (x >= 0 && (t < 0 || x < t)) t = x;
+    }
+    return t;
+  }
+
+  /** Chaos-delayed rx frames due by `now` reach their rings (devices in probe order). */
+  timer(now: number): void {
+    for (const d of this.devices.values()) d.release(now);
+  }
+
   /** xenbus_dev_changed for a path under the vif backend directory. */
   private changed(path: string): void {
     const m = /^\/local\/domain\/0\/backend\/vif\/(\d+)\/(\d+)(\/|$)/.exec(path);
@@ -66,7 +87,7 @@ export class Netback implements BackendDriver {
       fe, devid: Number(m[2]), otherend, state: XenbusStateInitialising, written: XenbusStateInitialising, handle: Number(m[2]), hotplugWatch: false,
       mcastWatch: false, mac: '', canSg: false, gsoMask: 0, multicastControl: false, mcast: [], queues: [],
     };
-    const d = new VifDevice(this.env, this, this.sw, s);
+    const d = new VifDevice(this.env, this, this.sw, s, this.chaos);
     this.devices.set(d.name, d);
     if (!d.probe()) this.unregister(d);
   }
@@ -76,16 +97,21 @@ export class Netback implements BackendDriver {
     dev.remove();
   }
 
-  snapshot(): { devices: VifState[]; sw: SwitchState } {
-    return { devices: [...this.devices.values()].map((d) => d.s), sw: this.sw.snapshot() };
+  snapshot(): { devices: VifState[]; sw: SwitchState; chaos?: { prng: number } } {
+    const c = this.chaos;
+    return { devices: [...this.devices.values()].map((d) => d.s), sw: this.sw.snapshot(), ...(c === null ? {} : { chaos: { prng: c.state } }) };
   }
 
   restore(state: unknown): void {
-    const st = state as { devices: VifState[]; sw: SwitchState };
+    const st = state as { devices: VifState[]; sw: SwitchState; chaos?: { prng: number } };
+    if (this.chaos !== null) {
+      if (st.chaos === undefined) throw new RangeError('netback snapshot has no chaos state, this machine injects faults');
+      this.chaos.state = st.chaos.prng;
+    }
     this.sw.restore(st.sw);
     this.devices.clear();
     for (const s of st.devices) {
-      const d = new VifDevice(this.env, this, this.sw, s);
+      const d = new VifDevice(this.env, this, this.sw, s, this.chaos);
       this.devices.set(d.name, d);
     }
   }

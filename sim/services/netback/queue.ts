@@ -12,12 +12,22 @@
  * (old, new]): tx after each packet, rx after each drain. Going idle on tx
  * is RING_FINAL_CHECK_FOR_REQUESTS (req_event = req_cons + 1, look again).
  * Before each notification the trace gets the rings' traffic so far.
+ *
+ * Chaos (../chaos.ts), when the machine has it, draws at these decision
+ * points only: a tx packet about to be sent (error: answered
+ * NETIF_RSP_ERROR or NETIF_RSP_DROPPED, one more draw picking which, and not
+ * sent); a frame from the switch (delay: it reaches the rx ring 1 µs ..
+ * maxDelay later, through the driver's deadline; frames behind a delayed
+ * one wait behind it, so order is kept); a frontend's kick (spurious: a
+ * notification with nothing new behind it); a push that needs a
+ * notification (drop: none is sent, a lost wake-up).
  */
 import {
-  netif_rx_sring_entry as RX_ENTRY, netif_tx_response as TX_RSP, netif_tx_sring_entry as TX_ENTRY, NET_RX_RING_SIZE, NET_TX_RING_SIZE,
+  NETIF_RSP_DROPPED, NETIF_RSP_ERROR, NETIF_RSP_OKAY, netif_rx_sring_entry as RX_ENTRY, netif_tx_response as TX_RSP, netif_tx_sring_entry as TX_ENTRY, NET_RX_RING_SIZE, NET_TX_RING_SIZE,
 } from '../../xen/public/io/netif.js';
 import { sring } from '../../xen/public/io/ring.js';
 import type { Dom0Env, GrantMap } from '../backend.js';
+import type { Chaos } from '../chaos.js';
 import { RX_BACKLOG, rxDrain, type RxIo, type RxStats } from './rx.js';
 import type { Frame } from './switch.js';
 import { txPacket, type TxIo, type TxStats } from './tx.js';
@@ -41,6 +51,8 @@ export type NetQueueState = {
   /** frames waiting for rx requests */
   backlog: Frame[];
   halted: boolean;
+  /** frames chaos delays, in arrival order, each due at `due` (virtual ns); present only under chaos: a plain run's snapshots are unchanged */
+  held?: Array<{ frame: Frame; due: number }>;
   tx: TxStats;
   rx: RxStats;
 };
@@ -51,6 +63,7 @@ export type QueueDevice = {
   name: string;
   send(f: Frame): void;
   mcast(add: boolean, mac: Uint8Array): boolean;
+  chaos: Chaos | null;
 };
 
 export class NetQueue {
@@ -69,6 +82,16 @@ export class NetQueue {
     // xenvif_interrupt: tx first, then rx.
     if (port === this.s.txPort) this.processTx();
     if (port === this.s.rxPort) this.drainRx();
+    const c = this.dev.chaos;
+    if (c === null || this.s.halted || !c.roll('spurious')) return;
+    const rx = port === this.s.rxPort && port !== this.s.txPort;
+    c.note(`netback ${this.where}: spurious: a ${rx ? 'rx' : 'tx'} notification with nothing new behind it`);
+    this.env.ringCheck(this.dev.fe, rx ? this.s.feRxPort : this.s.feTxPort, true);
+    this.env.notify(rx ? this.s.rxPort : this.s.txPort, true);
+  }
+
+  private get where(): string {
+    return `${this.dev.name} queue ${this.s.queue}`;
   }
 
   // ---- tx ------------------------------------------------------------------
@@ -80,7 +103,17 @@ export class NetQueue {
     send: (f) => this.dev.send(f),
     mcast: (add, mac) => this.dev.mcast(add, mac),
     fatal: (why) => this.fatal(why),
+    fault: (id) => this.txFault(id),
   };
+
+  /** Chaos's decision on a tx packet about to be sent (first slot `id`): NETIF_RSP_OKAY, or the status it fails with. */
+  private txFault(id: number): number {
+    const c = this.dev.chaos;
+    if (c === null || !c.roll('error')) return NETIF_RSP_OKAY;
+    const dropped = c.pick(2) === 1;
+    c.note(`netback ${this.where}: error: tx packet (request id ${id}) answered ${dropped ? 'NETIF_RSP_DROPPED' : 'NETIF_RSP_ERROR'}, not sent`);
+    return dropped ? NETIF_RSP_DROPPED : NETIF_RSP_ERROR;
+  }
 
   /** xenvif_tx_action until the ring is empty (RING_FINAL_CHECK_FOR_REQUESTS). */
   processTx(): void {
@@ -110,7 +143,7 @@ export class NetQueue {
   }
 
   private pushTx(): void {
-    if (this.push(this.tx, this.s.txRspProdPvt)) this.notify(this.s.txPort, this.s.feTxPort);
+    if (this.push(this.tx, this.s.txRspProdPvt)) this.notify(this.s.txPort, this.s.feTxPort, 'tx');
   }
 
   // ---- rx ------------------------------------------------------------------
@@ -150,18 +183,52 @@ export class NetQueue {
   /** A frame from the switch: into the ring now if requests allow, else the backlog (or dropped when full). */
   deliver(f: Frame): boolean {
     const s = this.s;
-    if (s.halted || s.backlog.length >= RX_BACKLOG) {
+    if (s.halted || s.backlog.length + (s.held?.length ?? 0) >= RX_BACKLOG) {
       s.rx.dropped++;
       return false;
+    }
+    const c = this.dev.chaos;
+    if (c !== null) {
+      const held = (s.held ??= []);
+      const last = held.length > 0 ? held[held.length - 1]!.due : -1;
+      if (c.roll('delay')) {
+        const d = c.delay();
+        const due = Math.max(last, this.env.now() + d);
+        held.push({ frame: f, due });
+        c.note(`netback ${this.where}: delay: an rx frame of ${f.bytes.length} bytes reaches the ring ${due - this.env.now()} ns later`);
+        return true;
+      }
+      // Behind a delayed frame: wait with it (order is kept).
+      if (last >= 0) {
+        held.push({ frame: f, due: last });
+        return true;
+      }
     }
     s.backlog.push(f);
     this.drainRx();
     return true;
   }
 
+  /** The earliest time a delayed rx frame is due, or -1. */
+  deadline(): number {
+    const h = this.s.held;
+    return h === undefined || h.length === 0 ? -1 : h[0]!.due;
+  }
+
+  /** Delayed rx frames due by `now` into the backlog (in order), then into the ring as requests allow. */
+  release(now: number): void {
+    const s = this.s;
+    const h = s.held;
+    if (h === undefined || h.length === 0 || h[0]!.due > now) return;
+    let n = 0;
+    while (n < h.length && h[n]!.due <= now) s.backlog.push(h[n++]!.frame);
+    h.splice(0, n);
+    this.drainRx();
+  }
+
   private drainRx(): void {
     if (this.s.halted || !rxDrain(this.rxIo, this.s.backlog, this.s.rx)) return;
-    if (this.push(this.rx, this.s.rxRspProdPvt)) this.notify(this.s.rxPort, this.s.feRxPort);
+    if (this.push(this.rx, this.s.rxRspProdPvt)) this.notify(this.s.rxPort, this.s.feRxPort, 'rx');
     else this.env.ringCheck(this.dev.fe, this.s.feRxPort, false);
   }
 
@@ -183,7 +250,12 @@ export class NetQueue {
     return ((now - event) >>> 0) < ((now - old) >>> 0);
   }
 
-  private notify(port: number, fePort: number): void {
+  private notify(port: number, fePort: number, ring: 'tx' | 'rx'): void {
+    const c = this.dev.chaos;
+    if (c !== null && c.roll('drop')) {
+      c.note(`netback ${this.where}: drop: ${ring} responses pushed with rsp_event passed, and no notification`);
+      return this.env.ringCheck(this.dev.fe, fePort, false);
+    }
     this.env.ringCheck(this.dev.fe, fePort, true);
     this.env.notify(port, true);
   }
@@ -206,5 +278,6 @@ export class NetQueue {
     this.env.ringRemove(this.dev.fe, s.feTxPort);
     this.env.ringRemove(this.dev.fe, s.feRxPort);
     s.backlog.length = 0;
+    if (s.held !== undefined) s.held.length = 0;
   }
 }

@@ -25,7 +25,9 @@
  *   set up (not TCP/UDP over IPv4, or truncated) is answered
  *   NETIF_RSP_DROPPED and not sent.
  * A multicast-control extra (MCAST_ADD/DEL) is answered on its own and sends
- * nothing. Responses come in request order: the first slot's, NETIF_RSP_NULL
+ * nothing. Under chaos (queue.ts) a packet that would be sent may instead
+ * be answered NETIF_RSP_ERROR (counted an error) or NETIF_RSP_DROPPED
+ * (counted dropped), and not sent. Responses come in request order: the first slot's, NETIF_RSP_NULL
  * for each extra slot, then one per fragment.
  */
 import {
@@ -54,6 +56,8 @@ export type TxIo = {
   send(f: Frame): void;
   mcast(add: boolean, mac: Uint8Array): boolean;
   fatal(why: string): void;
+  /** chaos's say on a packet about to be sent, first slot's id `id`: NETIF_RSP_OKAY, or the status it fails with instead (absent: none) */
+  fault?(id: number): number;
 };
 
 export type TxStats = { packets: number; bytes: number; errors: number; dropped: number };
@@ -129,6 +133,12 @@ export function txPacket(io: TxIo, cons: number, avail: number, st: TxStats): nu
   if (ok && (first.flags & NETTXF_csum_blank) !== 0) {
     if (completeChecksum(bytes)) validated = true;
     else status[0] = NETIF_RSP_DROPPED;
+  }
+  if (ok && status[0] === NETIF_RSP_OKAY && io.fault !== undefined) {
+    // The one decision point of a tx packet: one that would be sent.
+    const f = io.fault(first.id);
+    if (f === NETIF_RSP_ERROR) ok = false;
+    status[0] = f;
   }
   slots.forEach((s, k) => respond(io, s.id, status[k]!, k === 0 ? extras : 0));
   if (!ok) st.errors++;

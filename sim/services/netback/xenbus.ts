@@ -37,6 +37,7 @@ import type { BackendDriver, Dom0Env, GrantMap } from '../backend.js';
 import { readUnsigned } from '../blkback/xenbus.js';
 import { segmentTcp } from './gso.js';
 import * as P from './proto.js';
+import type { Chaos } from '../chaos.js';
 import { NetQueue, type NetQueueState, type QueueDevice } from './queue.js';
 import type { Frame, VSwitch } from './switch.js';
 
@@ -73,9 +74,9 @@ export class VifDevice {
   private readonly qdev: QueueDevice;
   gone = false;
 
-  constructor(private readonly env: Dom0Env, private readonly drv: BackendDriver, private readonly sw: VSwitch, readonly s: VifState) {
+  constructor(private readonly env: Dom0Env, private readonly drv: BackendDriver, private readonly sw: VSwitch, readonly s: VifState, chaos: Chaos | null = null) {
     this.be = `/local/domain/0/backend/vif/${s.fe}/${s.devid}`;
-    this.qdev = { fe: s.fe, name: this.port, send: (f) => this.sw.send(this.port, f), mcast: (add, mac) => this.mcastUpdate(add, mac) };
+    this.qdev = { fe: s.fe, name: this.port, send: (f) => this.sw.send(this.port, f), mcast: (add, mac) => this.mcastUpdate(add, mac), chaos };
     this.queues = s.queues.map((q) => new NetQueue(env, q, this.qdev));
     if (this.queues.length > 0) this.sw.bind(this.port, (f) => this.deliver(f));
   }
@@ -119,6 +120,21 @@ export class VifDevice {
     this.unwatchHotplug();
     xs.rm(`${this.be}/hotplug-status`);
     this.disconnect();
+  }
+
+  /** The earliest time a queue's chaos-delayed rx frame is due, or -1. */
+  deadline(): number {
+    let t = -1;
+    for (const q of this.queues) {
+      const x = q.deadline();
+      if (x >= 0 && (t < 0 || x < t)) t = x;
+    }
+    return t;
+  }
+
+  /** Chaos-delayed rx frames due by `now` go to their rings. */
+  release(now: number): void {
+    for (const q of this.queues) q.release(now);
   }
 
   /** The frontend notified dom0 port `port`: the queue bound to it works. */
