@@ -34,6 +34,7 @@ import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { releaseMappings } from './xen/hypercall/gnttab-map.js';
 import { RingTracker } from './xen/rings.js';
+import { defaultMac } from './services/toolstack/vifs.js';
 import { ToolstackActions, type MachineAction, type ToolstackState } from './toolstack-actions.js';
 import { VIRQ_TIMER } from './xen/public/xen.js';
 import { Xen } from './xen/xen.js';
@@ -185,6 +186,8 @@ export class Machine {
       unpaused: (d) => {
         for (const v of d.vcpus) if (v.state === VcpuState.RUNNABLE) this.xen.periodicWork(v);
       },
+      devices: toolstack,
+      defaultMac,
     });
     // A guest dom0 is built first, as Xen builds it before any other domain.
     domains = [...domains].sort((a, b) => Number(b.dom0 === true) - Number(a.dom0 === true));

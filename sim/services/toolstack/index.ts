@@ -41,10 +41,13 @@ export { xlCreateDomain, type XlDomain } from './domain.js';
 
 type Disk = { fe: number; devid: number; vdev: string; target: string; readonly: boolean; minor: number; store: DiskStore; hotplugged: boolean; gone: boolean };
 type DiskState = { hotplugged: boolean; gone: boolean; overlay: Map<number, Uint8Array> };
-type Vif = { fe: number; spec: VifSpec; hotplugged: boolean; gone: boolean };
+/** `attached`: added by `xl network-attach` (an action), not at create. */
+type Vif = { fe: number; spec: VifSpec; hotplugged: boolean; gone: boolean; attached?: boolean };
 /** An xl create under way: the domain, its vifs (added once console 0 is), whether console 0 is there. */
 type Creating = { d: XlDomain; vifs: VifSpec[]; console: boolean };
-type ToolstackState = { disks: DiskState[]; vifs: Array<{ hotplugged: boolean; gone: boolean }>; creating: Creating[] };
+/** A vif attached by an action carries its frontend and spec (a restore to before it drops it). */
+type VifState = { hotplugged: boolean; gone: boolean; attached?: { fe: number; spec: VifSpec } };
+type ToolstackState = { disks: DiskState[]; vifs: VifState[]; creating: Creating[] };
 
 export class Toolstack implements BackendDriver {
   readonly name = 'toolstack';
@@ -137,6 +140,50 @@ export class Toolstack implements BackendDriver {
     this.launch(v.fe);
   }
 
+  /**
+   * `xl network-attach`: libxl__device_nic_add on a running domain, its
+   * vif-bridge hotplug once the backend reaches InitWait (vifWatch). The
+   * device id is libxl__device_nextid's: one past the highest vif the
+   * frontend's device/vif directory lists (0 when none).
+   */
+  attachVif(fe: number, spec: Omit<VifSpec, 'devid'> & { mac: (devid: number) => string }): VifSpec {
+    const listed = (this.env.xs.directory(`/local/domain/${fe}/device/vif`) ?? []).map(Number).filter((n) => Number.isInteger(n));
+    const devid = listed.length === 0 ? 0 : Math.max(...listed) + 1;
+    const v: VifSpec = { devid, mac: spec.mac(devid), bridge: spec.bridge, ...(spec.ip !== undefined ? { ip: spec.ip } : {}) };
+    this.vifs.push({ fe, spec: v, hotplugged: false, gone: false, attached: true });
+    nicAdd(this.env.xs, fe, v);
+    this.env.xs.watch(this, `${vifPaths(fe, devid).be}/state`, `vif:${fe}/${devid}`);
+    return v;
+  }
+
+  /** A live device of domain `fe`: a disk by vdev (or device id), a vif by device id or MAC; null when none. */
+  findDevice(fe: number, kind: 'vbd' | 'vif', by: { vdev?: string; devid?: number; mac?: string }): { devid: number; be: string; name: string } | null {
+    if (kind === 'vbd') {
+      const devid = by.vdev !== undefined ? vdevNumber(by.vdev) : by.devid ?? -1;
+      const d = this.disks.find((x) => x.fe === fe && !x.gone && x.devid === devid);
+      return d === undefined ? null : { devid, be: vbdPaths(fe, devid).be, name: d.vdev };
+    }
+    const v = this.vifs.find((x) => x.fe === fe && !x.gone && (by.mac !== undefined ? x.spec.mac.toLowerCase() === by.mac.toLowerCase() : x.spec.devid === by.devid));
+    return v === undefined ? null : { devid: v.spec.devid, be: vifPaths(fe, v.spec.devid).be, name: `vif${fe}.${v.spec.devid}` };
+  }
+
+  /** libxl__device_destroy of one device (after the detach handshake, or forced): the vif leaves its bridge, the directories go. */
+  removeDevice(fe: number, kind: 'vbd' | 'vif', devid: number): void {
+    if (kind === 'vbd') {
+      const d = this.disks.find((x) => x.fe === fe && !x.gone && x.devid === devid);
+      if (d === undefined) return;
+      if (!d.hotplugged) this.env.xs.unwatch(this, `${vbdPaths(fe, devid).be}/state`, `hotplug:${fe}/${devid}`);
+      d.gone = true;
+      return diskDestroy(this.env.xs, fe, devid);
+    }
+    const v = this.vifs.find((x) => x.fe === fe && !x.gone && x.spec.devid === devid);
+    if (v === undefined) return;
+    if (!v.hotplugged) this.env.xs.unwatch(this, `${vifPaths(fe, devid).be}/state`, `vif:${fe}/${devid}`);
+    v.gone = true;
+    this.sw.unplug(`vif${fe}.${devid}`);
+    nicDestroy(this.env.xs, fe, devid);
+  }
+
   /** The domain is gone: libxl destroys its devices. */
   domainDown(dom: number): void {
     for (const d of this.disks) {
@@ -164,7 +211,7 @@ export class Toolstack implements BackendDriver {
   snapshot(): ToolstackState {
     return {
       disks: this.disks.map((d) => ({ hotplugged: d.hotplugged, gone: d.gone, overlay: d.store.snapshot() })),
-      vifs: this.vifs.map((v) => ({ hotplugged: v.hotplugged, gone: v.gone })),
+      vifs: this.vifs.map((v): VifState => ({ hotplugged: v.hotplugged, gone: v.gone, ...(v.attached === true ? { attached: { fe: v.fe, spec: { ...v.spec } } } : {}) })),
       creating: [...this.creating.values()].map((c) => ({ d: { ...c.d }, vifs: c.vifs.map((v) => ({ ...v })), console: c.console })),
     };
   }
@@ -178,8 +225,15 @@ export class Toolstack implements BackendDriver {
       d.gone = x.gone;
       d.store.restore(x.overlay);
     });
-    if (s.vifs.length !== this.vifs.length) throw new RangeError(`toolstack snapshot has ${s.vifs.length} vifs, this machine ${this.vifs.length}`);
-    s.vifs.forEach((x, i) => Object.assign(this.vifs[i]!, x));
+    // The vifs xl create made come first, in the same order on every run; attached ones follow, as the snapshot lists them.
+    const created = this.vifs.filter((v) => v.attached !== true);
+    const snapCreated = s.vifs.filter((v) => v.attached === undefined);
+    if (snapCreated.length !== created.length) throw new RangeError(`toolstack snapshot has ${snapCreated.length} vifs, this machine ${created.length}`);
+    this.vifs.length = 0;
+    s.vifs.forEach((x, i) => {
+      const base = x.attached === undefined ? created[i]! : { fe: x.attached.fe, spec: { ...x.attached.spec }, attached: true };
+      this.vifs.push({ ...base, hotplugged: x.hotplugged, gone: x.gone });
+    });
     this.creating.clear();
     for (const c of s.creating) this.creating.set(c.d.id, { d: { ...c.d }, vifs: c.vifs.map((v) => ({ ...v })), console: c.console });
   }
