@@ -56,7 +56,8 @@ const FEP_PREFIX_LEN = 5;
  * (xl's kernel=, in /vm/<uuid>/image/kernel), and the virtual disks and
  * network interfaces the toolstack gives it.
  */
-export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string; disks?: DiskSpec[]; vifs?: VifSpec[] };
+/** `attachDisks`: the images of the domain's block-attach actions, in action order. */
+export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string; disks?: DiskSpec[]; vifs?: VifSpec[]; attachDisks?: DiskSpec[] };
 export type MachineOptions = {
   /** the virtual switch's bridges and their peers (default: none) */
   bridges?: BridgeSpec[];
@@ -212,6 +213,7 @@ export class Machine {
         storePort: d.storePort, storeMfn: d.storeMfn, consolePort: d.consolePort, consoleMfn: d.consoleMfn,
         kernel: spec.kernel ?? '', cmdline: spec.cmdline, startTime: this.xen.bootWallclock,
       }, spec.disks ?? [], spec.vifs ?? []);
+      toolstack.setAttachable(d.id, spec.attachDisks ?? []);
       xenstored.attach(d);
       consoled.attach(d);
       this.tracker.add({ kind: 'console', frontDom: d.id, backDom: 0, port: d.consolePort, gref: 0, mfn: d.consoleMfn });

@@ -35,8 +35,10 @@
  * - network-attach: libxl__device_nic_add on the running domain (the next
  *   free device id, the MAC xl would pick made deterministic), the
  *   vif-bridge hotplug at the backend's InitWait (sim/services/toolstack).
- *   block-attach is not an action yet: its image would have to be named in
- *   the trace header as create-time disks are.
+ * - block-attach: libxl's device_disk_add on the running domain (the image
+ *   opened as the run started, named in the trace header after the
+ *   domain's own disks), the block hotplug script at the backend's InitWait.
+ *   A vdev the domain has already is EEXIST.
  * A time is exact: slices end at it, and an idle machine jumps to it.
  * "After event N" and "console shows" are judged at the first clean point
  * after the event was emitted or the text drained from the console ring.
@@ -55,6 +57,8 @@ export type ActionWhen = { time: number } | { event: number } | { console: strin
 /** An action with its domain resolved to an id. */
 export type MachineAction = {
   when: ActionWhen; do: ActionKind; dom: number; key?: string;
+  /** block-attach's disk (its image: the domain's DomainSpec.attachDisks, in action order) */
+  disk?: { vdev: string; target: string; mode: 'r' | 'w' | 'w!' };
   /** block-detach's disk */
   vdev?: string;
   /** network-attach's vif (no device id: the toolstack picks it) */
@@ -85,6 +89,8 @@ type Detach = { dom: number; kind: 'vbd' | 'vif'; devid: number; name: string; d
 
 /** What the actions need of the toolstack's device code (sim/services/toolstack). */
 export type ToolstackDevices = {
+  /** the `n`-th block-attach of domain `fe` (its image given at build) */
+  attachDisk(fe: number, n: number, vdev: string): void;
   attachVif(fe: number, spec: { bridge: string; ip?: string; mac: (devid: number) => string }): { devid: number; mac: string; bridge: string };
   findDevice(fe: number, kind: 'vbd' | 'vif', by: { vdev?: string; devid?: number; mac?: string }): { devid: number; be: string; name: string } | null;
   removeDevice(fe: number, kind: 'vbd' | 'vif', devid: number): void;
@@ -245,6 +251,13 @@ export class ToolstackActions {
       case 'block-detach':
       case 'network-detach':
         return this.detach(a, d);
+      case 'block-attach': {
+        const disk = a.disk!;
+        if (this.host.devices.findDevice(d.id, 'vbd', { vdev: disk.vdev }) !== null) return input(`block-attach: ${disk.vdev}: the domain has that device already (EEXIST)`);
+        const n = this.actions.filter((x, j) => j < this.actions.indexOf(a) && x.do === 'block-attach' && x.dom === a.dom).length;
+        input(`block-attach: ${disk.vdev} target=${disk.target} mode=${disk.mode}`);
+        return this.host.devices.attachDisk(d.id, n, disk.vdev);
+      }
       case 'network-attach': {
         const spec = a.vif!;
         const v = this.host.devices.attachVif(d.id, { bridge: spec.bridge, ...(spec.ip !== undefined ? { ip: spec.ip } : {}), mac: (devid) => spec.mac ?? this.host.defaultMac(d.name, devid) });

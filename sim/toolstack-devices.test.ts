@@ -108,6 +108,24 @@ describe.skipIf(!built)('device actions', () => {
     expect(r.machine.toolstack.loopDevice(7, 0)).toBe(null);
   });
 
+  it('block-attach on a running guest: the vbd directories, blkback at InitWait, the block script on a loop device; detach, attach again, EEXIST', () => {
+    const attach = { at: '1ms', do: 'block-attach', domain: 'idle', disk: { vdev: 'xvdb', target: 'blkfront.img', mode: 'r' } };
+    const r = run(load('idle', [attach]));
+    expect(r.inputs).toEqual(['block-attach: xvdb target=blkfront.img mode=r']);
+    const be = '/local/domain/0/backend/vbd/1/51728';
+    expect([['state', '2'], ['params', 'blkfront.img'], ['mode', 'r'], ['online', '1'], ['physical-device', '7:0'], ['hotplug-status', 'connected']].map(([k]) => [k, r.machine.store.read(`${be}/${k}`)]))
+      .toEqual([['state', '2'], ['params', 'blkfront.img'], ['mode', 'r'], ['online', '1'], ['physical-device', '7:0'], ['hotplug-status', 'connected']]);
+    expect(r.machine.store.read('/local/domain/1/device/vbd/51728/virtual-device')).toBe('51728');
+    expect(r.machine.blkback.list.map((d) => [d.fe, d.devid, d.state])).toEqual([[1, 51728, 2]]);
+    expect(r.machine.toolstack.loopDevice(7, 0)?.readonly).toBe(true);
+    const d = run(load('idle', [attach, { at: '2ms', do: 'block-detach', domain: 'idle', vdev: 'xvdb' }, { ...attach, at: '3ms' }, { ...attach, at: '4ms' }]));
+    expect(d.inputs).toEqual(['block-attach: xvdb target=blkfront.img mode=r', 'block-detach: xvdb: backend not connected, removed', 'block-attach: xvdb target=blkfront.img mode=r', 'block-attach: xvdb: the domain has that device already (EEXIST)']);
+    // The second attach is a new loop device; the first is gone.
+    expect(d.machine.toolstack.loopDevice(7, 0)).toBe(null);
+    expect(d.machine.store.read(`${be}/physical-device`)).toBe('7:1');
+    expect(d.machine.blkback.list.map((x) => [x.devid, x.state])).toEqual([[51728, 2]]);
+  });
+
   it('the schema refuses malformed device actions, one line each', () => {
     const bad: Array<[unknown, RegExp]> = [
       [{ at: '1ms', do: 'block-detach', domain: 'idle' }, /actions\.0: a block-detach action needs a `vdev`/],
@@ -118,7 +136,9 @@ describe.skipIf(!built)('device actions', () => {
       [{ at: '1ms', do: 'network-attach', domain: 'idle', vif: { bridge: 'xenbr9' } }, /actions\.0\.vif\.bridge: no bridge named 'xenbr9'/],
       [{ at: '1ms', do: 'network-attach', domain: 'idle', vif: { mac: '01:00:00:00:00:00' } }, /actions\.0\.vif\.mac: must be a unicast MAC/],
       [{ at: '1ms', do: 'pause', domain: 'idle', vdev: 'xvdb' }, /actions\.0\.vdev: pause takes no `vdev`/],
-      [{ at: '1ms', do: 'block-attach', domain: 'idle' }, /actions\.0\.do: /],
+      [{ at: '1ms', do: 'block-attach', domain: 'idle' }, /actions\.0: a block-attach action needs a `disk`/],
+      [{ at: '1ms', do: 'block-attach', domain: 'idle', disk: { vdev: 'xvdb', target: 'x.img', mode: 'rw' } }, /actions\.0\.disk\.mode: must be "r", "w" or "w!"/],
+      [{ at: '1ms', do: 'block-attach', domain: 'idle', disk: { vdev: 'xvdb' } }, /actions\.0\.disk\.target: /],
     ];
     for (const [a, msg] of bad) expect(() => load('idle', [a]), JSON.stringify(a)).toThrow(msg);
   });

@@ -6,7 +6,8 @@
  *   DO      shutdown, reboot, sysrq, pause, unpause, destroy, block-detach,
  *           network-attach, network-detach
  *   DOMAIN  a domain of the scenario, by name
- *   ARG     sysrq: the key (one character); block-detach: the vdev (xvdb);
+ *   ARG     sysrq: the key (one character); block-attach: VDEV=TARGET[,MODE]
+ *           (xvdb=disk.img,r; TARGET as a scenario disk's); block-detach: the vdev (xvdb);
  *           network-detach: the device id or the MAC; network-attach
  *           (optional): xl's vif spec, bridge=B,mac=M,ip=A
  * DO is the last action name followed by a domain, so ARG may hold ':' (a MAC).
@@ -57,6 +58,12 @@ function actionArg(text: string, what: ActionKind, arg: string | undefined): Par
       vif[k] = kv.slice(eq + 1);
     }
     return { vif: vif as ScenarioAction['vif'] };
+  }
+  if (what === 'block-attach') {
+    // VDEV=TARGET[,MODE], e.g. xvdb=disk.img,r
+    const m = /^([^=,]+)=([^,]+)(?:,(.*))?$/.exec(arg ?? '');
+    if (m === null) throw new UsageError(`--action '${text}': block-attach takes VDEV=TARGET[,MODE] (xvdb=disk.img,r), got '${arg ?? ''}'`);
+    return { disk: { vdev: m[1]!, target: m[2]!, ...(m[3] !== undefined ? { mode: m[3] } : {}) } as ScenarioAction['disk'] };
   }
   if (arg === undefined) return {};
   if (what === 'block-detach') return { vdev: arg };
