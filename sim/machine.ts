@@ -34,7 +34,7 @@ import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { releaseMappings } from './xen/hypercall/gnttab-map.js';
 import { RingTracker } from './xen/rings.js';
-import { defaultMac } from './services/toolstack/vifs.js';
+import { defaultMac } from './services/netback/proto.js';
 import { ToolstackActions, type MachineAction, type ToolstackState } from './toolstack-actions.js';
 import { VIRQ_TIMER } from './xen/public/xen.js';
 import { Xen } from './xen/xen.js';

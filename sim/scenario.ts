@@ -39,8 +39,7 @@ import * as z from 'zod';
 import { domainIds } from './domain-ids.js';
 export { domainIds };
 import { ROOT } from './package-info.js';
-import { formatMac, parseIPv4, parseMac } from './services/netback/proto.js';
-import { defaultMac } from './services/toolstack/vifs.js';
+import { defaultMac, formatMac, parseIPv4, parseMac } from './services/netback/proto.js';
 import { vdevNumber } from './services/vdev.js';
 // Types only: the trace commands load this schema without the machine.
 import type { MachineAction } from './toolstack-actions.js';
