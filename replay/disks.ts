@@ -7,7 +7,7 @@
  * through (the overlay gives the guest exactly what the recorded run saw).
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { diskPath, type Scenario } from '../sim/scenario.js';
+import { diskPath, domainDisks, type Scenario } from '../sim/scenario.js';
 import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import type { HeaderData } from '../trace/schema.js';
 import { UsageError } from './cli/errors.js';
@@ -19,17 +19,16 @@ process.on('exit', () => {
   for (const fd of open.values()) closeSync(fd);
 });
 
-function readDisk(s: Scenario, k: number, j: number): { path: string; bytes: Buffer } {
-  const disk = s.domains[k]!.disks[j]!;
+function readDisk(s: Scenario, disk: { target: string }, where: string): { path: string; bytes: Buffer } {
   const path = diskPath(s, disk.target);
-  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`${s.file}: domains.${k}.disks.${j}.target: ${path}: no such file${disk.target.includes('/') ? '' : ' (run `npm run build` for corpus disk images)'}`);
+  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`${s.file}: ${where}.target: ${path}: no such file${disk.target.includes('/') ? '' : ' (run `npm run build` for corpus disk images)'}`);
   return { path, bytes: readFileSync(path) };
 }
 
-/** Domain `k`'s disks, opened for a run of the scenario (write-through for mode "w!"). */
+/** Domain `k`'s disks, opened for a run of the scenario (write-through for mode "w!"): its own, then its block-attach actions' (domainDisks). */
 export function scenarioDisks(s: Scenario, k: number): DiskSpec[] {
-  return s.domains[k]!.disks.map((d, j) => {
-    const { path, bytes } = readDisk(s, k, j);
+  return domainDisks(s, k).map(({ disk: d, where }) => {
+    const { path, bytes } = readDisk(s, d, where);
     if (d.mode !== 'w!') return { vdev: d.vdev, target: d.target, mode: d.mode, medium: { bytes } };
     let fd = open.get(path);
     if (fd === undefined) open.set(path, (fd = openSync(path, 'r+')));
@@ -42,7 +41,7 @@ export function scenarioDisks(s: Scenario, k: number): DiskSpec[] {
 export function replayDisks(h: HeaderData, s: Scenario, k: number, trace: string): DiskSpec[] {
   const dom = s.domains[k]!;
   const recorded = imageIndices(h, 'disk', dom.name);
-  return dom.disks.map((d, j) => {
+  return domainDisks(s, k).map(({ disk: d }, j) => {
     const at = recorded[j];
     if (at === undefined) throw new UsageError(`${trace}: the trace names no image for disk ${d.vdev} of domain '${dom.name}'`);
     const found = findImage(h, at, { trace });

@@ -50,7 +50,7 @@ function image(role: string, domain: string, name: string, file: string): Image 
 /**
  * The files a scenario's run reads, by role: every domain's kernel (the
  * file as named, an ELF or a bzImage) in domain order, then ramdisks, then
- * symbol files, then disk images (each domain's in the scenario's order; a
+ * symbol files, then disk images (each domain's in the scenario's order, then its block-attach actions'; a
  * disk's name is its `target`). Replay checks kernels, ramdisks and disks
  * against these hashes (a disk as the run started: mode "w!" changes the
  * file); symbols are used while theirs still matches.
@@ -72,11 +72,13 @@ export function traceImages(s: Scenario): Image[] {
  */
 export function traceHeader(s: Scenario, seed: number, checkpointEvery: number, maxInsns = s.maxInsns, actions: readonly ScenarioAction[] = [], chaos?: number): HeaderData {
   const id = scenarioIdentity(s);
-  const { file: _file, ...rest } = withChaos(withActions(s, actions), chaos);
+  const full = withChaos(withActions(s, actions), chaos);
+  const { file: _file, ...rest } = full;
   return {
     magic: 'xenrr-trace', formatVersion: FORMAT_VERSION, xenrrVersion: XENRR_VERSION,
     scenarioJson: JSON.stringify({ ...rest, seed, maxInsns }), scenarioFile: '', scenarioName: id.name, scenarioSha256: id.sha256,
-    images: traceImages(s),
+    // with the --action disks (block-attach images) after each domain's own
+    images: traceImages(full),
     seed,
     cpuid: Object.entries(PV_CPUID).map(([leaf, [eax, ebx, ecx, edx]]) => ({ leaf: Number(leaf), eax, ebx, ecx, edx })),
     nsPerInsn: 1, tscKhz: 1_000_000, checkpointEvery, wallclock: s.wallclock,

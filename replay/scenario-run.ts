@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
 import { Machine, type DomainSpec, type MachineOptions, type RunSummary } from '../sim/machine.js';
 import { chaosOption } from '../sim/services/chaos.js';
-import { diskPath, domainIds, domainVifs, kernelPath, machineActions, scenarioBridges, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
+import { diskPath, domainDisks, domainIds, domainVifs, kernelPath, machineActions, scenarioBridges, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
@@ -22,7 +22,7 @@ export function domainFiles(s: Scenario, k: number): { kernel: string; ramdisk?:
     kernel: kernelPath(s, d.kernel),
     ...(d.ramdisk !== undefined ? { ramdisk: scenarioPath(s, d.ramdisk) } : {}),
     ...(d.symbols !== undefined ? { symbols: scenarioPath(s, d.symbols) } : {}),
-    disks: d.disks.map((x) => ({ target: x.target, file: diskPath(s, x.target) })),
+    disks: domainDisks(s, k).map(({ disk: x }) => ({ target: x.target, file: diskPath(s, x.target) })),
   };
 }
 
@@ -33,7 +33,10 @@ export function domainFiles(s: Scenario, k: number): { kernel: string; ramdisk?:
  */
 export function domainSpec(s: Scenario, k: number, seed: number, kernel: KernelImage, ramdisk: Uint8Array | undefined, disks: DiskSpec[]): DomainSpec {
   const { name, memoryMiB, vcpus, cmdline, privileged, dom0, kernel: kernelName } = s.domains[k]!;
-  return { name, memoryMiB, vcpus, cmdline, privileged, dom0, id: domainIds(s.domains)[k]!, seed, image: kernel.elf, kernel: kernelName, disks, vifs: domainVifs(s, k), ...(ramdisk !== undefined ? { ramdisk } : {}) };
+  // `disks`: the domain's own, then its block-attach actions' (domainDisks).
+  const own = s.domains[k]!.disks.length;
+  const attach = disks.slice(own);
+  return { name, memoryMiB, vcpus, cmdline, privileged, dom0, id: domainIds(s.domains)[k]!, seed, image: kernel.elf, kernel: kernelName, disks: disks.slice(0, own), vifs: domainVifs(s, k), ...(ramdisk !== undefined ? { ramdisk } : {}), ...(attach.length > 0 ? { attachDisks: attach } : {}) };
 }
 
 /** The machine-wide options a scenario sets: the scheduler's quantum, the boot wallclock, the toolstack's actions, the virtual switch's bridges, chaos. */

@@ -34,6 +34,7 @@ import { VcpuState, type Vcpu } from './xen/vcpu.js';
 import { readEntry } from './xen/hypercall/gnttab-entry.js';
 import { releaseMappings } from './xen/hypercall/gnttab-map.js';
 import { RingTracker } from './xen/rings.js';
+import { defaultMac } from './services/netback/proto.js';
 import { ToolstackActions, type MachineAction, type ToolstackState } from './toolstack-actions.js';
 import { VIRQ_TIMER } from './xen/public/xen.js';
 import { Xen } from './xen/xen.js';
@@ -55,7 +56,8 @@ const FEP_PREFIX_LEN = 5;
  * (xl's kernel=, in /vm/<uuid>/image/kernel), and the virtual disks and
  * network interfaces the toolstack gives it.
  */
-export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string; disks?: DiskSpec[]; vifs?: VifSpec[] };
+/** `attachDisks`: the images of the domain's block-attach actions, in action order. */
+export type DomainSpec = BuildSpec & { image: Uint8Array; kernel?: string; disks?: DiskSpec[]; vifs?: VifSpec[]; attachDisks?: DiskSpec[] };
 export type MachineOptions = {
   /** the virtual switch's bridges and their peers (default: none) */
   bridges?: BridgeSpec[];
@@ -185,6 +187,8 @@ export class Machine {
       unpaused: (d) => {
         for (const v of d.vcpus) if (v.state === VcpuState.RUNNABLE) this.xen.periodicWork(v);
       },
+      devices: toolstack,
+      defaultMac,
     });
     // A guest dom0 is built first, as Xen builds it before any other domain.
     domains = [...domains].sort((a, b) => Number(b.dom0 === true) - Number(a.dom0 === true));
@@ -209,6 +213,7 @@ export class Machine {
         storePort: d.storePort, storeMfn: d.storeMfn, consolePort: d.consolePort, consoleMfn: d.consoleMfn,
         kernel: spec.kernel ?? '', cmdline: spec.cmdline, startTime: this.xen.bootWallclock,
       }, spec.disks ?? [], spec.vifs ?? []);
+      toolstack.setAttachable(d.id, spec.attachDisks ?? []);
       xenstored.attach(d);
       consoled.attach(d);
       this.tracker.add({ kind: 'console', frontDom: d.id, backDom: 0, port: d.consolePort, gref: 0, mfn: d.consoleMfn });

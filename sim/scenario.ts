@@ -39,7 +39,7 @@ import * as z from 'zod';
 import { domainIds } from './domain-ids.js';
 export { domainIds };
 import { ROOT } from './package-info.js';
-import { formatMac, parseIPv4, parseMac } from './services/netback/proto.js';
+import { defaultMac, formatMac, parseIPv4, parseMac } from './services/netback/proto.js';
 import { vdevNumber } from './services/vdev.js';
 // Types only: the trace commands load this schema without the machine.
 import type { MachineAction } from './toolstack-actions.js';
@@ -93,7 +93,7 @@ const DomainSchema = z.strictObject({
 });
 
 /** What a toolstack action does (sim/toolstack-actions.ts says how). */
-export const ACTION_KINDS = ['shutdown', 'reboot', 'sysrq', 'pause', 'unpause', 'destroy'] as const;
+export const ACTION_KINDS = ['shutdown', 'reboot', 'sysrq', 'pause', 'unpause', 'destroy', 'block-attach', 'block-detach', 'network-attach', 'network-detach'] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
 const TIME_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9 };
@@ -112,7 +112,10 @@ const TIME_ERROR = 'must be a virtual time such as "5ms", "2s", "250us" or "100n
 /**
  * A toolstack action (sim/toolstack-actions.ts): `at` a virtual time, after event
  * `{ event: N }`, or when a console shows `{ console: "text" }` (the
- * action's domain's console, or `domain`'s); `key` is sysrq's key.
+ * action's domain's console, or `domain`'s); `key` is sysrq's key, `disk`
+ * block-attach's disk (as a domain's disks entry), `vdev`
+ * block-detach's disk, `vif` network-attach's interface (as a domain's vifs
+ * entry), `devid` or `mac` network-detach's interface.
  */
 const ActionSchema = z
   .strictObject({
@@ -124,8 +127,28 @@ const ActionSchema = z
     do: z.enum(ACTION_KINDS),
     domain: z.string(),
     key: z.string().length(1, 'must be one character').optional(),
+    vdev: z.string().refine((v) => vdevNumber(v) >= 0, 'must be a virtual disk name xl accepts (xvda, xvdb1, hda, sda, d0p1, ...)').optional(),
+    disk: DiskSchema.optional(),
+    vif: VifSchema.optional(),
+    devid: z.number().int('must be a device id (0, 1, ...)').min(0, 'must be a device id (0, 1, ...)').max(0xffff, 'must be a device id (0, 1, ...)').optional(),
+    mac: z.string().refine((m) => parseMac(m) !== null, MAC).optional(),
   })
-  .refine((a) => (a.do === 'sysrq') === (a.key !== undefined), { error: 'a sysrq action needs a `key` (one character); no other action takes one' });
+  .superRefine((a, ctx) => {
+    const wants = ACTION_FIELDS[a.do];
+    for (const f of ['key', 'disk', 'vdev', 'vif', 'devid', 'mac'] as const) {
+      if (a[f] !== undefined && !wants.some((w) => w.split('|').includes(f))) ctx.addIssue({ code: 'custom', path: [f], message: `${a.do} takes no \`${f}\`${wants.length > 0 ? ` (it takes ${wants.map((w) => `\`${w}\``).join(', ')})` : ''}` });
+    }
+    for (const w of wants) {
+      const n = w.split('|').filter((f) => a[f as 'key'] !== undefined).length;
+      if (n !== 1) ctx.addIssue({ code: 'custom', path: [], message: `a ${a.do} action needs ${w.includes('|') ? `one of ${w.split('|').map((f) => `\`${f}\``).join(' or ')}` : `a \`${w}\``}` });
+    }
+  });
+
+/** The fields each action kind takes ("a|b": exactly one of them). */
+const ACTION_FIELDS: Record<ActionKind, string[]> = {
+  shutdown: [], reboot: [], sysrq: ['key'], pause: [], unpause: [], destroy: [],
+  'block-attach': ['disk'], 'block-detach': ['vdev'], 'network-attach': ['vif'], 'network-detach': ['devid|mac'],
+};
 export type ScenarioAction = z.infer<typeof ActionSchema>;
 
 const RATE = 'must be a probability from 0 to 1';
@@ -234,6 +257,9 @@ export function machineActions(s: Pick<Scenario, 'domains' | 'actions'>): Machin
   return (s.actions ?? []).map((a) => ({
     when: typeof a.at === 'object' ? ('event' in a.at ? { event: a.at.event } : { console: a.at.console, dom: id(a.at.domain ?? a.domain) }) : { time: parseTime(a.at)! },
     do: a.do, dom: id(a.domain), ...(a.key !== undefined ? { key: a.key } : {}),
+    ...(a.disk !== undefined ? { disk: { vdev: a.disk.vdev, target: a.disk.target, mode: a.disk.mode } } : {}),
+    ...(a.vdev !== undefined ? { vdev: a.vdev } : {}), ...(a.vif !== undefined ? { vif: a.vif } : {}),
+    ...(a.devid !== undefined ? { devid: a.devid } : {}), ...(a.mac !== undefined ? { mac: a.mac } : {}),
   }));
 }
 
@@ -259,13 +285,6 @@ export function domainVifs(s: Pick<Parsed, 'domains'>, k: number): Array<{ devid
   return (d.vifs ?? []).map((v, devid) => ({ devid, mac: v.mac ?? defaultMac(d.name, devid), bridge: v.bridge, ...(v.ip !== undefined ? { ip: v.ip } : {}) }));
 }
 
-/** libxl's default MAC, 00:16:3e:(r0 & 0x7f):r1:r2, with r from an FNV-1a hash of "<domain>/<devid>" instead of a random UUID. */
-function defaultMac(name: string, devid: number): string {
-  let h = 0x811c9dc5;
-  for (const c of Buffer.from(`${name}/${devid}`, 'utf8')) h = Math.imul(h ^ c, 0x01000193) >>> 0;
-  return [0x00, 0x16, 0x3e, (h >>> 24) & 0x7f, (h >>> 16) & 0xff, (h >>> 8) & 0xff].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
 /** Bridges named once, every vif on a bridge of the scenario, no MAC twice on one bridge. */
 function checkNetwork(s: Parsed, file: string): void {
   const bridges = scenarioBridges(s);
@@ -284,6 +303,22 @@ function checkNetwork(s: Parsed, file: string): void {
       macs.set(key, where);
     }
   });
+  (s.actions ?? []).forEach((a, k) => {
+    if (a.vif !== undefined && !names.includes(a.vif.bridge)) throw new ScenarioError(`${file}: actions.${k}.vif.bridge: no bridge named '${a.vif.bridge}' (the scenario's bridges: ${names.join(', ')})`);
+  });
+}
+
+/**
+ * Domain `k`'s disks with where each is declared: its own `disks`, then the
+ * disks its block-attach actions attach, in action order (the images a run
+ * reads, and a trace header names, in that order).
+ */
+export function domainDisks(s: Pick<Parsed, 'domains' | 'actions'>, k: number): Array<{ disk: z.infer<typeof DiskSchema>; where: string; attach: boolean }> {
+  const d = s.domains[k]!;
+  return [
+    ...d.disks.map((disk, j) => ({ disk, where: `domains.${k}.disks.${j}`, attach: false })),
+    ...(s.actions ?? []).flatMap((a, i) => (a.do === 'block-attach' && a.domain === d.name && a.disk !== undefined ? [{ disk: a.disk, where: `actions.${i}.disk`, attach: true }] : [])),
+  ];
 }
 
 /** The image path a domain's `kernel` names. */

@@ -45,7 +45,7 @@ export function registerRun(program: Command): void {
   )
     .option('--json', 'print the summary as JSON')
     .option('--bare', 'run freestanding ELF programs on the bare x86-64 core (port 0xE9 console, hlt to stop)')
-    .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:KEY]: a toolstack action (shutdown, reboot, sysrq, pause, unpause, destroy) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest (repeatable)')
+    .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:ARG]: a toolstack action (shutdown, reboot, sysrq:KEY, pause, unpause, destroy, block-attach:VDEV=TARGET[,MODE], block-detach:VDEV, network-attach[:bridge=B,mac=M,ip=A], network-detach:DEVID|MAC) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest (repeatable)')
     .action((inputs: string[], opts: RunOpts) => runCommand(inputs, opts));
 }
 

@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 
 describe('--action values', () => {
-  it('WHEN:DO:DOMAIN[:KEY], console text may hold colons', () => {
+  it('WHEN:DO:DOMAIN[:ARG], console text may hold colons', () => {
     expect(parseAction('2s:shutdown:linux')).toEqual({ at: '2s', do: 'shutdown', domain: 'linux' });
     expect(parseAction('event=5000:sysrq:linux:s')).toEqual({ at: { event: 5000 }, do: 'sysrq', domain: 'linux', key: 's' });
     expect(parseAction('console=login: :pause:guest')).toEqual({ at: { console: 'login: ' }, do: 'pause', domain: 'guest' });
@@ -76,7 +76,7 @@ describe.skipIf(!built)('toolstack actions end to end', () => {
 
   it('bad --action values: one line, exit 2', () => {
     for (const [v, msg] of [
-      ['2s:shutdwn:guest', /expected WHEN:DO:DOMAIN\[:KEY\]/],
+      ['2s:shutdwn:guest', /expected WHEN:DO:DOMAIN\[:ARG\]/],
       ['2 min:shutdown:guest', /must be a virtual time/],
       ['2s:shutdown:nobody', /no domain named 'nobody' \(domains: guest\)/],
       ['2s:sysrq:guest', /a sysrq action needs a `key`/],

@@ -129,3 +129,10 @@ export function formatIPv4(v: number): string {
 
 /** Group bit of the destination: broadcast and multicast frames. */
 export const isMulticast = (f: Uint8Array): boolean => (f[ETH_DST]! & 1) !== 0;
+
+/** libxl's default MAC, 00:16:3e:(r0 & 0x7f):r1:r2, with r from an FNV-1a hash of "<domain>/<devid>" instead of a random UUID. */
+export function defaultMac(name: string, devid: number): string {
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(`${name}/${devid}`, 'utf8')) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return [0x00, 0x16, 0x3e, (h >>> 24) & 0x7f, (h >>> 16) & 0xff, (h >>> 8) & 0xff].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}

@@ -23,8 +23,11 @@
  * A domain that goes down has its disks destroyed (libxl__device_destroy).
  *
  * This is xl creating domains; what xl later does to a running one
- * (shutdown, sysrq, pause, destroy: the scenario's `actions`) is
- * sim/toolstack-actions.ts, through the same dom0 xenstore connection.
+ * (shutdown, sysrq, pause, destroy, device attach/detach: the scenario's
+ * `actions`) is sim/toolstack-actions.ts, through the same dom0 xenstore
+ * connection, using attachDisk/attachVif/findDevice/removeDevice here for
+ * the devices. A snapshot lists xl create's devices first, then attached
+ * ones with what re-creates them (a block-attach's image: setAttachable).
  */
 import type { BackendDriver, Dom0Env } from '../backend.js';
 import { DiskStore } from '../blkback/disk.js';
@@ -39,12 +42,16 @@ export { LOOP_MAJOR, type DiskSpec } from './disks.js';
 export { type VifSpec } from './vifs.js';
 export { xlCreateDomain, type XlDomain } from './domain.js';
 
-type Disk = { fe: number; devid: number; vdev: string; target: string; readonly: boolean; minor: number; store: DiskStore; hotplugged: boolean; gone: boolean };
-type DiskState = { hotplugged: boolean; gone: boolean; overlay: Map<number, Uint8Array> };
-type Vif = { fe: number; spec: VifSpec; hotplugged: boolean; gone: boolean };
+/** `attach`: which of its domain's block-attach images this is (absent: xl create's). */
+type Disk = { fe: number; devid: number; vdev: string; target: string; readonly: boolean; minor: number; store: DiskStore; hotplugged: boolean; gone: boolean; attach?: number };
+type DiskState = { hotplugged: boolean; gone: boolean; overlay: Map<number, Uint8Array>; attach?: { fe: number; n: number } };
+/** `attached`: added by `xl network-attach` (an action), not at create. */
+type Vif = { fe: number; spec: VifSpec; hotplugged: boolean; gone: boolean; attached?: boolean };
 /** An xl create under way: the domain, its vifs (added once console 0 is), whether console 0 is there. */
 type Creating = { d: XlDomain; vifs: VifSpec[]; console: boolean };
-type ToolstackState = { disks: DiskState[]; vifs: Array<{ hotplugged: boolean; gone: boolean }>; creating: Creating[] };
+/** A vif attached by an action carries its frontend and spec (a restore to before it drops it). */
+type VifState = { hotplugged: boolean; gone: boolean; attached?: { fe: number; spec: VifSpec } };
+type ToolstackState = { disks: DiskState[]; vifs: VifState[]; creating: Creating[] };
 
 export class Toolstack implements BackendDriver {
   readonly name = 'toolstack';
@@ -52,6 +59,8 @@ export class Toolstack implements BackendDriver {
   /** xl create under way: domains waiting for their disks' hotplug before console 0 (step 3) */
   private readonly creating = new Map<number, Creating>();
   private readonly vifs: Vif[] = [];
+  /** the images of each domain's block-attach actions, in action order (opened at build) */
+  private readonly attachable = new Map<number, DiskSpec[]>();
 
   /** `sw`: the switch vif-bridge plugs vifs into (none: every vif's hotplug fails). */
   constructor(private readonly env: Dom0Env, private readonly sw: Pick<VSwitch, 'plug' | 'unplug'> = { plug: () => false, unplug: () => {} }) {}
@@ -87,12 +96,24 @@ export class Toolstack implements BackendDriver {
     return this.disks.filter((d) => d.fe === fe).map((d) => ({ vdev: d.vdev, devid: d.devid, store: d.store }));
   }
 
+  /** The images domain `fe`'s block-attach actions will attach (before it runs). */
+  setAttachable(fe: number, specs: DiskSpec[]): void {
+    if (specs.length > 0) this.attachable.set(fe, specs);
+  }
+
+  /** `xl block-attach`: the `n`-th attachable image of domain `fe`, added as at create (addDisk). */
+  attachDisk(fe: number, n: number, vdev: string): void {
+    const spec = this.attachable.get(fe)?.[n];
+    if (spec === undefined || spec.vdev !== vdev) throw new RangeError(`block-attach ${vdev}: domain ${fe} has no image for its block-attach ${n}`);
+    this.addDisk(fe, spec, n);
+  }
+
   /** device_disk_add: the disk's xenstore directories, and a watch for the backend reaching InitWait. */
-  addDisk(fe: number, spec: DiskSpec): void {
+  addDisk(fe: number, spec: DiskSpec, attach?: number): void {
     const devid = vdevNumber(spec.vdev);
     if (devid < 0) throw new RangeError(`disk ${spec.vdev}: not a virtual disk name xl accepts`);
-    if (this.disks.some((d) => d.fe === fe && d.devid === devid)) throw new RangeError(`disk ${spec.vdev}: domain ${fe} has a disk with device id ${devid} already`);
-    const disk: Disk = { fe, devid, vdev: spec.vdev, target: spec.target, readonly: spec.mode === 'r', minor: this.disks.length, store: new DiskStore(spec.medium), hotplugged: false, gone: false };
+    if (this.disks.some((d) => d.fe === fe && d.devid === devid && !d.gone)) throw new RangeError(`disk ${spec.vdev}: domain ${fe} has a disk with device id ${devid} already`);
+    const disk: Disk = { fe, devid, vdev: spec.vdev, target: spec.target, readonly: spec.mode === 'r', minor: this.disks.length, store: new DiskStore(spec.medium), hotplugged: false, gone: false, ...(attach !== undefined ? { attach } : {}) };
     this.disks.push(disk);
     diskAdd(this.env.xs, fe, devid, spec);
     this.env.xs.watch(this, `${vbdPaths(fe, devid).be}/state`, `hotplug:${fe}/${devid}`);
@@ -129,12 +150,56 @@ export class Toolstack implements BackendDriver {
   /** A vif's backend state changed: at InitWait, the vif-bridge hotplug script. */
   private vifWatch(path: string, token: string): void {
     const m = /^vif:(\d+)\/(\d+)$/.exec(token);
-    const v = m === null ? undefined : this.vifs.find((x) => x.fe === Number(m[1]) && x.spec.devid === Number(m[2]));
+    const v = m === null ? undefined : this.vifs.find((x) => x.fe === Number(m[1]) && x.spec.devid === Number(m[2]) && !x.gone);
     if (v === undefined || v.hotplugged || v.gone || this.env.xs.read(path) !== `${XenbusStateInitWait}`) return;
     this.env.xs.unwatch(this, path, token);
     if (!vifHotplugAdd(this.env.xs, v.fe, v.spec, (bridge, port) => this.sw.plug(bridge, port))) return;
     v.hotplugged = true;
     this.launch(v.fe);
+  }
+
+  /**
+   * `xl network-attach`: libxl__device_nic_add on a running domain, its
+   * vif-bridge hotplug once the backend reaches InitWait (vifWatch). The
+   * device id is libxl__device_nextid's: one past the highest vif the
+   * frontend's device/vif directory lists (0 when none).
+   */
+  attachVif(fe: number, spec: Omit<VifSpec, 'devid'> & { mac: (devid: number) => string }): VifSpec {
+    const listed = (this.env.xs.directory(`/local/domain/${fe}/device/vif`) ?? []).map(Number).filter((n) => Number.isInteger(n));
+    const devid = listed.length === 0 ? 0 : Math.max(...listed) + 1;
+    const v: VifSpec = { devid, mac: spec.mac(devid), bridge: spec.bridge, ...(spec.ip !== undefined ? { ip: spec.ip } : {}) };
+    this.vifs.push({ fe, spec: v, hotplugged: false, gone: false, attached: true });
+    nicAdd(this.env.xs, fe, v);
+    this.env.xs.watch(this, `${vifPaths(fe, devid).be}/state`, `vif:${fe}/${devid}`);
+    return v;
+  }
+
+  /** A live device of domain `fe`: a disk by vdev (or device id), a vif by device id or MAC; null when none. */
+  findDevice(fe: number, kind: 'vbd' | 'vif', by: { vdev?: string; devid?: number; mac?: string }): { devid: number; be: string; name: string } | null {
+    if (kind === 'vbd') {
+      const devid = by.vdev !== undefined ? vdevNumber(by.vdev) : by.devid ?? -1;
+      const d = this.disks.find((x) => x.fe === fe && !x.gone && x.devid === devid);
+      return d === undefined ? null : { devid, be: vbdPaths(fe, devid).be, name: d.vdev };
+    }
+    const v = this.vifs.find((x) => x.fe === fe && !x.gone && (by.mac !== undefined ? x.spec.mac.toLowerCase() === by.mac.toLowerCase() : x.spec.devid === by.devid));
+    return v === undefined ? null : { devid: v.spec.devid, be: vifPaths(fe, v.spec.devid).be, name: `vif${fe}.${v.spec.devid}` };
+  }
+
+  /** libxl__device_destroy of one device (after the detach handshake, or forced): the vif leaves its bridge, the directories go. */
+  removeDevice(fe: number, kind: 'vbd' | 'vif', devid: number): void {
+    if (kind === 'vbd') {
+      const d = this.disks.find((x) => x.fe === fe && !x.gone && x.devid === devid);
+      if (d === undefined) return;
+      if (!d.hotplugged) this.env.xs.unwatch(this, `${vbdPaths(fe, devid).be}/state`, `hotplug:${fe}/${devid}`);
+      d.gone = true;
+      return diskDestroy(this.env.xs, fe, devid);
+    }
+    const v = this.vifs.find((x) => x.fe === fe && !x.gone && x.spec.devid === devid);
+    if (v === undefined) return;
+    if (!v.hotplugged) this.env.xs.unwatch(this, `${vifPaths(fe, devid).be}/state`, `vif:${fe}/${devid}`);
+    v.gone = true;
+    this.sw.unplug(`vif${fe}.${devid}`);
+    nicDestroy(this.env.xs, fe, devid);
   }
 
   /** The domain is gone: libxl destroys its devices. */
@@ -158,28 +223,46 @@ export class Toolstack implements BackendDriver {
 
   private byToken(token: string): Disk | undefined {
     const m = /^hotplug:(\d+)\/(\d+)$/.exec(token);
-    return m === null ? undefined : this.disks.find((d) => d.fe === Number(m[1]) && d.devid === Number(m[2]));
+    return m === null ? undefined : this.disks.find((d) => d.fe === Number(m[1]) && d.devid === Number(m[2]) && !d.gone);
   }
 
   snapshot(): ToolstackState {
     return {
-      disks: this.disks.map((d) => ({ hotplugged: d.hotplugged, gone: d.gone, overlay: d.store.snapshot() })),
-      vifs: this.vifs.map((v) => ({ hotplugged: v.hotplugged, gone: v.gone })),
+      disks: this.disks.map((d): DiskState => ({ hotplugged: d.hotplugged, gone: d.gone, overlay: d.store.snapshot(), ...(d.attach !== undefined ? { attach: { fe: d.fe, n: d.attach } } : {}) })),
+      vifs: this.vifs.map((v): VifState => ({ hotplugged: v.hotplugged, gone: v.gone, ...(v.attached === true ? { attached: { fe: v.fe, spec: { ...v.spec } } } : {}) })),
       creating: [...this.creating.values()].map((c) => ({ d: { ...c.d }, vifs: c.vifs.map((v) => ({ ...v })), console: c.console })),
     };
   }
 
   restore(state: unknown): void {
     const s = state as ToolstackState;
-    if (s.disks.length !== this.disks.length) throw new RangeError(`toolstack snapshot has ${s.disks.length} disks, this machine ${this.disks.length}`);
+    // xl create's disks come first, in the same order on every run; attached ones follow, as the snapshot lists them.
+    const createdDisks = this.disks.filter((d) => d.attach === undefined);
+    const snapDisks = s.disks.filter((d) => d.attach === undefined).length;
+    if (snapDisks !== createdDisks.length) throw new RangeError(`toolstack snapshot has ${snapDisks} disks, this machine ${createdDisks.length}`);
+    const reuse = new Map(this.disks.filter((d) => d.attach !== undefined).map((d) => [`${d.fe}/${d.attach}`, d]));
+    this.disks.length = 0;
     s.disks.forEach((x, i) => {
-      const d = this.disks[i]!;
+      let d = x.attach === undefined ? createdDisks[i]! : reuse.get(`${x.attach.fe}/${x.attach.n}`);
+      if (d === undefined) {
+        const spec = this.attachable.get(x.attach!.fe)?.[x.attach!.n];
+        if (spec === undefined) throw new RangeError(`toolstack snapshot has an attached disk this machine has no image for`);
+        d = { fe: x.attach!.fe, devid: vdevNumber(spec.vdev), vdev: spec.vdev, target: spec.target, readonly: spec.mode === 'r', minor: i, store: new DiskStore(spec.medium), hotplugged: false, gone: false, attach: x.attach!.n };
+      }
+      this.disks.push(d);
       d.hotplugged = x.hotplugged;
       d.gone = x.gone;
       d.store.restore(x.overlay);
     });
-    if (s.vifs.length !== this.vifs.length) throw new RangeError(`toolstack snapshot has ${s.vifs.length} vifs, this machine ${this.vifs.length}`);
-    s.vifs.forEach((x, i) => Object.assign(this.vifs[i]!, x));
+    // The vifs xl create made come first, in the same order on every run; attached ones follow, as the snapshot lists them.
+    const created = this.vifs.filter((v) => v.attached !== true);
+    const snapCreated = s.vifs.filter((v) => v.attached === undefined);
+    if (snapCreated.length !== created.length) throw new RangeError(`toolstack snapshot has ${snapCreated.length} vifs, this machine ${created.length}`);
+    this.vifs.length = 0;
+    s.vifs.forEach((x, i) => {
+      const base = x.attached === undefined ? created[i]! : { fe: x.attached.fe, spec: { ...x.attached.spec }, attached: true };
+      this.vifs.push({ ...base, hotplugged: x.hotplugged, gone: x.gone });
+    });
     this.creating.clear();
     for (const c of s.creating) this.creating.set(c.d.id, { d: { ...c.d }, vifs: c.vifs.map((v) => ({ ...v })), console: c.console });
   }
