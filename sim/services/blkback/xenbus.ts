@@ -43,6 +43,7 @@ import { MAX_INDIRECT_SEGMENTS } from './request.js';
 import { BLK_RING_SIZE, VDISK_READONLY } from '../../xen/public/io/blkif.js';
 import { sring } from '../../xen/public/io/ring.js';
 import { BlkRing, newRingState, ringEntries, type BlkRingState, type RingDevice } from './ring.js';
+import { xenbusSwitchState } from '../xenbus-switch.js';
 
 /** XENBUS_MAX_RING_GRANT_ORDER: max-ring-page-order blkback offers. */
 export const MAX_RING_PAGE_ORDER = 4;
@@ -284,17 +285,7 @@ export class VbdDevice {
   /** xenbus_switch_state: read the old state and write the new one in a transaction. */
   private switchState(state: number): true {
     if (state === this.s.state) return true;
-    const xs = this.env.xs;
-    for (let tries = 0; tries < 16; tries++) {
-      const t = xs.transactionStart();
-      if (xs.read(`${this.be}/state`, t) === null) {
-        xs.transactionEnd(t, false);
-        break;
-      }
-      xs.write(`${this.be}/state`, `${state}`, t);
-      const end = xs.transactionEnd(t, true);
-      if (end.ok || end.error !== 'EAGAIN') break;
-    }
+    xenbusSwitchState(this.env.xs, this.be, state);
     this.s.state = state;
     return true;
   }

@@ -40,6 +40,7 @@ import * as P from './proto.js';
 import type { Chaos } from '../chaos.js';
 import { NetQueue, type NetQueueState, type QueueDevice } from './queue.js';
 import type { Frame, VSwitch } from './switch.js';
+import { xenbusSwitchState } from '../xenbus-switch.js';
 
 /** xenvif_max_queues: dom0's online CPUs, as blkback counts them. */
 export const NETBACK_MAX_QUEUES = 4;
@@ -349,17 +350,7 @@ export class VifDevice {
   /** xenbus_switch_state: read the old state and write the new one in a transaction. */
   private writeState(state: number): void {
     if (state === this.s.written) return;
-    const xs = this.env.xs;
-    for (let tries = 0; tries < 16; tries++) {
-      const t = xs.transactionStart();
-      if (xs.read(`${this.be}/state`, t) === null) {
-        xs.transactionEnd(t, false);
-        break;
-      }
-      xs.write(`${this.be}/state`, `${state}`, t);
-      const end = xs.transactionEnd(t, true);
-      if (end.ok || end.error !== 'EAGAIN') break;
-    }
+    xenbusSwitchState(this.env.xs, this.be, state);
     this.s.written = state;
   }
 
