@@ -25,6 +25,7 @@ import { XenbusStateClosed, XenbusStateInitialising } from '../../xen/public/io/
 import type { BackendDriver, Dom0Env } from '../backend.js';
 import type { Chaos } from '../chaos.js';
 import { VbdDevice, type DiskLookup, type VbdState } from './xenbus.js';
+import { devChanged } from '../xenbus-switch.js';
 
 const ROOT = '/local/domain/0/backend/vbd';
 /** A chaos restart: from the kick that decided it to the unload, and from the unload to the load (ns). */
@@ -102,16 +103,10 @@ export class Blkback implements BackendDriver {
 
   /** xenbus_dev_changed for a path under the vbd backend directory. */
   private changed(path: string): void {
-    const m = /^\/local\/domain\/0\/backend\/vbd\/(\d+)\/(\d+)(\/|$)/.exec(path);
-    if (m === null) return;
-    const name = `${m[1]}/${m[2]}`;
-    const be = `${ROOT}/${name}`;
-    const xs = this.env.xs;
-    const exists = xs.directory(be) !== null;
-    const dev = this.devices.get(name);
-    if (!exists && dev !== undefined) return this.unregister(dev);
-    if (!exists || dev !== undefined || xs.read(`${be}/state`) !== `${XenbusStateInitialising}`) return;
-    this.probe(Number(m[1]), Number(m[2]));
+    const c = devChanged(this.env.xs, ROOT, path, this.devices);
+    if (c === null) return;
+    if ('gone' in c) return this.unregister(c.gone);
+    this.probe(c.probe.fe, c.probe.devid);
   }
 
   private probe(fe: number, devid: number): void {

@@ -18,6 +18,7 @@ import type { Chaos } from '../chaos.js';
 import type { NetQueueState } from './queue.js';
 import type { SwitchState, VSwitch } from './switch.js';
 import { VifDevice, type VifState } from './xenbus.js';
+import { devChanged } from '../xenbus-switch.js';
 
 const ROOT = '/local/domain/0/backend/vif';
 
@@ -70,21 +71,16 @@ export class Netback implements BackendDriver {
 
   /** xenbus_dev_changed for a path under the vif backend directory. */
   private changed(path: string): void {
-    const m = /^\/local\/domain\/0\/backend\/vif\/(\d+)\/(\d+)(\/|$)/.exec(path);
-    if (m === null) return;
-    const name = `${m[1]}/${m[2]}`;
-    const be = `${ROOT}/${name}`;
     const xs = this.env.xs;
-    const exists = xs.directory(be) !== null;
-    const dev = this.devices.get(name);
-    if (!exists && dev !== undefined) return this.unregister(dev);
-    if (!exists || dev !== undefined || xs.read(`${be}/state`) !== `${XenbusStateInitialising}`) return;
-    const fe = Number(m[1]);
+    const c = devChanged(xs, ROOT, path, this.devices);
+    if (c === null) return;
+    if ('gone' in c) return this.unregister(c.gone);
+    const { fe, devid, be } = c.probe;
     const feId = xs.read(`${be}/frontend-id`);
     const otherend = xs.read(`${be}/frontend`);
     if (feId === null || otherend === null || Number(feId) !== fe) return;
     const s: VifState = {
-      fe, devid: Number(m[2]), otherend, state: XenbusStateInitialising, written: XenbusStateInitialising, handle: Number(m[2]), hotplugWatch: false,
+      fe, devid, otherend, state: XenbusStateInitialising, written: XenbusStateInitialising, handle: devid, hotplugWatch: false,
       mcastWatch: false, mac: '', canSg: false, gsoMask: 0, multicastControl: false, mcast: [], queues: [],
     };
     const d = new VifDevice(this.env, this, this.sw, s, this.chaos);
