@@ -5,7 +5,7 @@
  * modules loaded, an ext4 disk on blkback mounted, read, written and
  * trimmed, with the blkif requests and data blkback served, then ICMP and
  * UDP echo with netback's peer), the workload the project exists
- * for, and as dom0 (dom0.json: the initial domain, alone). For each: instructions to
+ * for, and as dom0 (dom0-alone.json: the initial domain, alone). For each: instructions to
  * power-off, a lean run's wall and CPU seconds and MIPS, then recorded
  * (events, trace size and bytes/event, what the checkpoints take of it,
  * recording overhead over the lean run, from CPU time), seeks from a fresh

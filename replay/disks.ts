@@ -7,7 +7,7 @@
  * through (the overlay gives the guest exactly what the recorded run saw).
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { diskPath, domainDisks, type Scenario } from '../sim/scenario.js';
+import { diskPath, dom0BlockDevice, domainDisks, type Scenario } from '../sim/scenario.js';
 import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import type { HeaderData } from '../trace/schema.js';
 import { UsageError } from './cli/errors.js';
@@ -25,9 +25,10 @@ function readDisk(s: Scenario, disk: { target: string }, where: string): { path:
   return { path, bytes: readFileSync(path) };
 }
 
-/** Domain `k`'s disks, opened for a run of the scenario (write-through for mode "w!"): its own, then its block-attach actions' (domainDisks). */
+/** Domain `k`'s disks, opened for a run (a dom0 block device has no image: medium null) of the scenario (write-through for mode "w!"): its own, then its block-attach actions' (domainDisks). */
 export function scenarioDisks(s: Scenario, k: number): DiskSpec[] {
   return domainDisks(s, k).map(({ disk: d, where }) => {
+    if (dom0BlockDevice(d.target) !== null) return { vdev: d.vdev, target: d.target, mode: d.mode, medium: null };
     const { path, bytes } = readDisk(s, d, where);
     if (d.mode !== 'w!') return { vdev: d.vdev, target: d.target, mode: d.mode, medium: { bytes } };
     let fd = open.get(path);
@@ -41,8 +42,10 @@ export function scenarioDisks(s: Scenario, k: number): DiskSpec[] {
 export function replayDisks(h: HeaderData, s: Scenario, k: number, trace: string): DiskSpec[] {
   const dom = s.domains[k]!;
   const recorded = imageIndices(h, 'disk', dom.name);
-  return domainDisks(s, k).map(({ disk: d }, j) => {
-    const at = recorded[j];
+  let j = 0;
+  return domainDisks(s, k).map(({ disk: d }) => {
+    if (dom0BlockDevice(d.target) !== null) return { vdev: d.vdev, target: d.target, mode: d.mode, medium: null };
+    const at = recorded[j++];
     if (at === undefined) throw new UsageError(`${trace}: the trace names no image for disk ${d.vdev} of domain '${dom.name}'`);
     const found = findImage(h, at, { trace });
     if (typeof found === 'string') throw new UsageError(found);

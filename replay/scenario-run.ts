@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { EventSink } from '../sim/events.js';
 import { Machine, type DomainSpec, type MachineOptions, type RunSummary } from '../sim/machine.js';
 import { chaosOption } from '../sim/services/chaos.js';
-import { diskPath, domainDisks, domainIds, domainVifs, kernelPath, machineActions, scenarioBridges, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
+import { diskPath, dom0BlockDevice, domainDisks, domainIds, domainVifs, kernelPath, machineActions, scenarioBridges, scenarioPath, withActions, type Scenario, type ScenarioAction } from '../sim/scenario.js';
 import type { DiskSpec } from '../sim/services/toolstack/index.js';
 import { BuildError } from '../sim/xen/builder.js';
 import { UsageError } from './cli/errors.js';
@@ -22,7 +22,7 @@ export function domainFiles(s: Scenario, k: number): { kernel: string; ramdisk?:
     kernel: kernelPath(s, d.kernel),
     ...(d.ramdisk !== undefined ? { ramdisk: scenarioPath(s, d.ramdisk) } : {}),
     ...(d.symbols !== undefined ? { symbols: scenarioPath(s, d.symbols) } : {}),
-    disks: domainDisks(s, k).map(({ disk: x }) => ({ target: x.target, file: diskPath(s, x.target) })),
+    disks: domainDisks(s, k).flatMap(({ disk: x }) => (dom0BlockDevice(x.target) === null ? [{ target: x.target, file: diskPath(s, x.target) }] : [])),
   };
 }
 

@@ -162,7 +162,9 @@ export class Machine {
     const xenstored = new XenstoreDriver(dom0, this.store);
     const consoled = new ConsoleDriver(dom0);
     const sw = new VSwitch(dom0, opts.bridges ?? []);
-    const toolstack = (this.toolstack = new Toolstack(dom0, sw));
+    // With a guest dom0 its kernel's netback has the vifs: vif-bridge runs in
+    // dom0 (which configures the interface itself) and reports success.
+    const toolstack = (this.toolstack = new Toolstack(dom0, hasDom0 ? { plug: () => true, unplug: () => {} } : sw));
     const chaos = opts.chaos === undefined ? null : new Chaos(opts.chaos, (text) => dom0.emit({ kind: 'input', source: 'chaos', text }));
     const blkback = (this.blkback = new Blkback(dom0, (major, minor) => toolstack.loopDevice(major, minor), chaos));
     const netback = (this.netback = new Netback(dom0, sw, chaos));
@@ -171,8 +173,11 @@ export class Machine {
     dom0.register(toolstack);
     dom0.register(blkback);
     dom0.register(netback);
-    blkback.start();
-    netback.start();
+    // A guest dom0's kernel is the backend of every device: xenrr's own stay unloaded.
+    if (!hasDom0) {
+      blkback.start();
+      netback.start();
+    }
     this.xen.onBackendKick = (d, port, p) => dom0.kick(d, port, p);
     this.xen.onBackendClosed = (d, port, p) => dom0.peerClosed(d, port, p);
     this.xen.onDomainDown = (d) => dom0.domainDown(d.id);
@@ -220,9 +225,32 @@ export class Machine {
       this.tracker.add({ kind: 'xenstore', frontDom: d.id, backDom: 0, port: d.storePort, gref: 0, mfn: d.storeMfn });
     }
     dom0.pump();
-    toolstack.checkCreated();
+    if (hasDom0) {
+      // libxl builds a domain paused and unpauses it once its devices are
+      // connected: with a guest dom0 that happens while dom0 runs.
+      for (const id of toolstack.waiting()) {
+        const d = this.xen.domain(id)!;
+        if (d.pauseCount++ === 0) this.xen.pauseChanged(d);
+      }
+      toolstack.onCreated = (id) => this.createdLate(id);
+    }
+    toolstack.checkCreated(hasDom0);
     // The domains are built: from here on dom0's actions are part of the run.
     dom0.quiet = false;
+  }
+
+  /** A guest dom0 shut down: Xen halts (or reboots) the machine with it (hwdom_shutdown), whatever else runs. */
+  private hwdomDown(): boolean {
+    const d = this.xen.domain(0);
+    return d !== undefined && !d.alive;
+  }
+
+  /** xl create of domain `id` finished while the guests ran: libxl's unpause (the domain runs from now on). */
+  private createdLate(id: number): void {
+    const d = this.xen.domain(id);
+    if (d === undefined || d.pauseCount === 0) return;
+    this.xen.emit(null, id, { kind: 'input', source: 'toolstack', text: 'xl create: devices connected, unpause' });
+    if (--d.pauseCount === 0) this.xen.pauseChanged(d);
   }
 
   get domains(): Domain[] {
@@ -385,14 +413,14 @@ export class Machine {
         stop = 'paused';
         break;
       }
-      if (!this.domains.some((d) => d.alive)) break;
+      if (!this.domains.some((d) => d.alive) || this.hwdomDown()) break;
       const left = maxInsns - this.instructions;
       if (left <= 0) {
         stop = 'budget';
         break;
       }
       this.actions.step();
-      if (!this.domains.some((d) => d.alive)) break;
+      if (!this.domains.some((d) => d.alive) || this.hwdomDown()) break;
       this.fireTimers();
       const v = this.pick();
       if (v === null) {

@@ -40,7 +40,8 @@ import { domainIds } from './domain-ids.js';
 export { domainIds };
 import { ROOT } from './package-info.js';
 import { defaultMac, formatMac, parseIPv4, parseMac } from './services/netback/proto.js';
-import { vdevNumber } from './services/vdev.js';
+import { dom0BlockDevice, vdevNumber } from './services/vdev.js';
+export { dom0BlockDevice };
 // Types only: the trace commands load this schema without the machine.
 import type { MachineAction } from './toolstack-actions.js';
 import { MAX_MACHINE_MIB } from './xen/frames.js';
@@ -225,6 +226,7 @@ export function parseScenario(json: unknown, file: string): Scenario {
   const d0 = dom0s.length === 1 ? r.data.domains[dom0s[0]!]! : undefined;
   if (d0 !== undefined && d0.disks.length > 0) throw new ScenarioError(`${file}: domains.${dom0s[0]}.disks: dom0 has no toolstack disks (its storage would be real hardware)`);
   if (d0 !== undefined) d0.privileged = true;
+  checkDom0Devices(r.data, file, d0 !== undefined);
   for (const key of [...Object.keys(r.data.expect.console), ...Object.keys(r.data.expect.shutdown)]) {
     if (!names.has(key)) throw new ScenarioError(`${file}: expect: no domain named '${key}'`);
   }
@@ -319,6 +321,24 @@ export function domainDisks(s: Pick<Parsed, 'domains' | 'actions'>, k: number): 
     ...d.disks.map((disk, j) => ({ disk, where: `domains.${k}.disks.${j}`, attach: false })),
     ...(s.actions ?? []).flatMap((a, i) => (a.do === 'block-attach' && a.domain === d.name && a.disk !== undefined ? [{ disk: a.disk, where: `actions.${i}.disk`, attach: true }] : [])),
   ];
+}
+
+/**
+ * With a guest dom0 its kernel is every device's backend (xenrr runs no
+ * blkback, netback or switch of its own): disks name dom0 block devices,
+ * and xenrr's switch (`bridges`) and fault injection (`chaos`) do not
+ * exist. Without one, a disk is an image file served by xenrr's blkback.
+ */
+function checkDom0Devices(s: Parsed, file: string, guestDom0: boolean): void {
+  if (guestDom0 && s.bridges !== undefined) throw new ScenarioError(`${file}: bridges: xenrr's virtual switch serves xenrr's own netback; with a guest dom0 its kernel's netback serves the vifs`);
+  if (guestDom0 && s.chaos !== undefined) throw new ScenarioError(`${file}: chaos: fault injection is in xenrr's own backends; with a guest dom0 its kernel's backends serve the devices`);
+  s.domains.forEach((_, k) => {
+    for (const { disk, where } of domainDisks(s, k)) {
+      const dev = dom0BlockDevice(disk.target) !== null;
+      if (guestDom0 && !dev) throw new ScenarioError(`${file}: ${where}.target: with a guest dom0 a disk is one of dom0's block devices, /dev/loopN or /dev/ramN (dom0's kernel blkback serves it)`);
+      if (!guestDom0 && disk.target.startsWith('/dev/')) throw new ScenarioError(`${file}: ${where}.target: ${disk.target} is a dom0 block device: the scenario needs a Linux dom0 ("dom0": true) to serve it`);
+    }
+  });
 }
 
 /** The image path a domain's `kernel` names. */

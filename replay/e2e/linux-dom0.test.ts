@@ -1,6 +1,6 @@
 /**
  * Debian's stock Linux 6.1 (linux-image-6.1.0-57-amd64, `npm run kernels`)
- * as the initial domain: dom0 alone (corpus/scenarios/linux/dom0.json)
+ * as the initial domain: dom0 alone (corpus/scenarios/linux/dom0-alone.json)
  * boots to xenrr's /init, which finds itself dom0, and powers off. Recorded
  * once and replayed exactly. Every privileged hypercall it makes is listed
  * with its answer (printed for the log), the ones Xen 4.17 answers with
@@ -21,7 +21,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/xenrr`;
 const KERNEL = `${ROOT}build/kernels/vmlinuz-6.1.0-57-amd64`;
 const INITRAMFS = `${ROOT}build/corpus/linux/initramfs.cpio.gz`;
-const DOM0 = `${ROOT}corpus/scenarios/linux/dom0.json`;
+const DOM0 = `${ROOT}corpus/scenarios/linux/dom0-alone.json`;
 const have = existsSync(KERNEL) && existsSync(INITRAMFS);
 if (!have) console.warn(`skipping the Linux dom0 test: ${existsSync(KERNEL) ? INITRAMFS : KERNEL} is absent (run \`npm run kernels\` and \`npm run build\`)`);
 const xenrr = (...args: string[]) => spawnSync(BIN, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 30 });

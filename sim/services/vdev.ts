@@ -51,3 +51,13 @@ export function vdevNumber(vdev: string): number {
   if (sd !== null) return (SCSI_DISK0_MAJOR << 8) | (sd[0] << 4) | sd[1];
   return -1;
 }
+
+/**
+ * A disk `target` naming a block device of a Linux dom0 (`/dev/loopN`,
+ * `/dev/ramN`), which dom0's own init sets up: its major and minor (what
+ * the block hotplug script writes as physical-device), or null for an image file.
+ */
+export function dom0BlockDevice(target: string): { major: number; minor: number } | null {
+  const m = /^\/dev\/(loop|ram)(\d{1,3})$/.exec(target);
+  return m === null ? null : { major: m[1] === 'loop' ? 7 : 1, minor: Number(m[2]) };
+}

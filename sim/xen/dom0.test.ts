@@ -29,6 +29,15 @@ describe('scenario: dom0', () => {
     const two = { ...base, domains: [...base.domains, { name: 'c', kernel: 'hello', dom0: true }] };
     expect(() => parseScenario(two, 'x.json')).toThrow(new ScenarioError('x.json: domains.2.dom0: only one domain can be dom0 (domains.1 is)'));
   });
+  it('with a guest dom0 its kernel serves the devices: disks are its /dev/loopN or /dev/ramN, no xenrr switch or chaos', () => {
+    const withDisk = (target: string, d0 = true): unknown => ({ ...base, domains: [{ name: 'a', kernel: 'hello', disks: [{ vdev: 'xvda', target }] }, { name: 'b', kernel: 'hello', dom0: d0 }] });
+    expect(parseScenario(withDisk('/dev/loop0'), 'x.json').domains[0]!.disks[0]!.target).toBe('/dev/loop0');
+    expect(() => parseScenario(withDisk('/dev/ram1'), 'x.json')).not.toThrow();
+    expect(() => parseScenario(withDisk('ext4.img'), 'x.json')).toThrow(new ScenarioError('x.json: domains.0.disks.0.target: with a guest dom0 a disk is one of dom0\'s block devices, /dev/loopN or /dev/ramN (dom0\'s kernel blkback serves it)'));
+    expect(() => parseScenario(withDisk('/dev/loop0', false), 'x.json')).toThrow(new ScenarioError('x.json: domains.0.disks.0.target: /dev/loop0 is a dom0 block device: the scenario needs a Linux dom0 ("dom0": true) to serve it'));
+    expect(() => parseScenario({ ...base, bridges: [{ name: 'xenbr0' }] }, 'x.json')).toThrow(/^x.json: bridges: xenrr's virtual switch serves xenrr's own netback/);
+    expect(() => parseScenario({ ...base, chaos: { seed: 1 } }, 'x.json')).toThrow(/^x.json: chaos: fault injection is in xenrr's own backends/);
+  });
 });
 
 describe.skipIf(!corpusBuilt)('dom0 built as Xen builds it', () => {

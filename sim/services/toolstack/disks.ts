@@ -38,7 +38,8 @@ export type DiskSpec = {
   target: string;
   /** "r" read-only, "w" read-write into the overlay, "w!" read-write written through to the image */
   mode: 'r' | 'w' | 'w!';
-  medium: DiskMedium;
+  /** the image's bytes; null for a block device of a guest dom0 (`/dev/loopN`: dom0's kernel serves it) */
+  medium: DiskMedium | null;
 };
 
 /** LOOP_MAJOR: the block script attaches image files to loop devices. */
@@ -64,12 +65,16 @@ export function diskAdd(xs: Dom0Xs, fe: number, devid: number, spec: DiskSpec): 
   ]);
 }
 
-/** The block script's "add" for an image file: attach it to /dev/loop<minor>. */
-export function blockHotplugAdd(xs: Dom0Xs, be: string, minor: number): void {
-  const loop = `/dev/loop${minor}`;
-  xs.write(`${be}/node`, loop);
-  xs.write(`${be}/physical-device`, `${LOOP_MAJOR.toString(16)}:${minor.toString(16)}`);
-  xs.write(`${be}/physical-device-path`, loop);
+/**
+ * The block script's "add": an image file attached to loop device `node`
+ * (xenrr's blkback), or a block device of a guest dom0 named by the
+ * scenario (`/dev/loop0` its init set up; the script writes no `node` for
+ * a device it did not attach itself).
+ */
+export function blockHotplugAdd(xs: Dom0Xs, be: string, node: { path: string; major: number; minor: number; attached: boolean }): void {
+  if (node.attached) xs.write(`${be}/node`, node.path);
+  xs.write(`${be}/physical-device`, `${node.major.toString(16)}:${node.minor.toString(16)}`);
+  xs.write(`${be}/physical-device-path`, node.path);
   xs.write(`${be}/hotplug-status`, 'connected');
 }
 

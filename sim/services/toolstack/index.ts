@@ -32,7 +32,7 @@
 import type { BackendDriver, Dom0Env } from '../backend.js';
 import { DiskStore } from '../blkback/disk.js';
 import type { VSwitch } from '../netback/switch.js';
-import { vdevNumber } from '../vdev.js';
+import { dom0BlockDevice, vdevNumber } from '../vdev.js';
 import { XenbusStateInitWait } from '../../xen/public/io/xenbus.js';
 import { blockHotplugAdd, diskAdd, diskDestroy, LOOP_MAJOR, vbdPaths, type DiskSpec } from './disks.js';
 import { buildPost, consoleAdd, domainMake, storeLibxlEntry, type XlDomain } from './domain.js';
@@ -43,7 +43,7 @@ export { type VifSpec } from './vifs.js';
 export { xlCreateDomain, type XlDomain } from './domain.js';
 
 /** `attach`: which of its domain's block-attach images this is (absent: xl create's). */
-type Disk = { fe: number; devid: number; vdev: string; target: string; readonly: boolean; minor: number; store: DiskStore; hotplugged: boolean; gone: boolean; attach?: number };
+type Disk = { fe: number; devid: number; vdev: string; target: string; readonly: boolean; minor: number; store: DiskStore | null; hotplugged: boolean; gone: boolean; attach?: number };
 type DiskState = { hotplugged: boolean; gone: boolean; overlay: Map<number, Uint8Array>; attach?: { fe: number; n: number } };
 /** `attached`: added by `xl network-attach` (an action), not at create. */
 type Vif = { fe: number; spec: VifSpec; hotplugged: boolean; gone: boolean; attached?: boolean };
@@ -62,6 +62,13 @@ export class Toolstack implements BackendDriver {
   /** the images of each domain's block-attach actions, in action order (opened at build) */
   private readonly attachable = new Map<number, DiskSpec[]>();
 
+  /**
+   * Called when an xl create that could not finish before the guests ran
+   * (its backends are a guest dom0's kernel) has every device connected:
+   * libxl unpauses the domain it built paused.
+   */
+  onCreated: ((dom: number) => void) | null = null;
+
   /** `sw`: the switch vif-bridge plugs vifs into (none: every vif's hotplug fails). */
   constructor(private readonly env: Dom0Env, private readonly sw: Pick<VSwitch, 'plug' | 'unplug'> = { plug: () => false, unplug: () => {} }) {}
 
@@ -75,9 +82,20 @@ export class Toolstack implements BackendDriver {
     this.launch(d.id);
   }
 
-  /** Every xl create finished; otherwise one line naming a device whose backend never came (libxl would time out) or whose hotplug failed. */
-  checkCreated(): void {
+  /** The domains whose xl create waits for their backends (a guest dom0's kernel, which has not run yet). */
+  waiting(): number[] {
+    return [...this.creating.keys()];
+  }
+
+  /**
+   * Every xl create finished; otherwise one line naming a device whose
+   * backend never came (libxl would time out) or whose hotplug failed.
+   * `guestDom0`: the backends are a guest dom0's kernel, which has not run
+   * yet: the domains wait paused (Machine.createdLate), nothing to check.
+   */
+  checkCreated(guestDom0 = false): void {
     for (const id of this.creating.keys()) {
+      if (guestDom0) continue;
       const d = this.disks.find((x) => x.fe === id && !x.hotplugged);
       const v = this.vifs.find((x) => x.fe === id && !x.hotplugged);
       const failed = v === undefined ? null : this.env.xs.read(`${vifPaths(id, v.spec.devid).be}/hotplug-error`);
@@ -88,12 +106,12 @@ export class Toolstack implements BackendDriver {
   /** The disk behind loop device 7:minor, if any. */
   loopDevice(major: number, minor: number): { store: DiskStore; readonly: boolean } | null {
     const d = major === LOOP_MAJOR ? this.disks[minor] : undefined;
-    return d === undefined || d.gone ? null : { store: d.store, readonly: d.readonly };
+    return d === undefined || d.gone || d.store === null ? null : { store: d.store, readonly: d.readonly };
   }
 
   /** The disks of domain `fe`, with their device ids and contents (for tests and benchmarks). */
   disksOf(fe: number): Array<{ vdev: string; devid: number; store: DiskStore }> {
-    return this.disks.filter((d) => d.fe === fe).map((d) => ({ vdev: d.vdev, devid: d.devid, store: d.store }));
+    return this.disks.flatMap((d) => (d.fe === fe && d.store !== null ? [{ vdev: d.vdev, devid: d.devid, store: d.store }] : []));
   }
 
   /** The images domain `fe`'s block-attach actions will attach (before it runs). */
@@ -113,7 +131,7 @@ export class Toolstack implements BackendDriver {
     const devid = vdevNumber(spec.vdev);
     if (devid < 0) throw new RangeError(`disk ${spec.vdev}: not a virtual disk name xl accepts`);
     if (this.disks.some((d) => d.fe === fe && d.devid === devid && !d.gone)) throw new RangeError(`disk ${spec.vdev}: domain ${fe} has a disk with device id ${devid} already`);
-    const disk: Disk = { fe, devid, vdev: spec.vdev, target: spec.target, readonly: spec.mode === 'r', minor: this.disks.length, store: new DiskStore(spec.medium), hotplugged: false, gone: false, ...(attach !== undefined ? { attach } : {}) };
+    const disk: Disk = { fe, devid, vdev: spec.vdev, target: spec.target, readonly: spec.mode === 'r', minor: this.disks.length, store: spec.medium === null ? null : new DiskStore(spec.medium), hotplugged: false, gone: false, ...(attach !== undefined ? { attach } : {}) };
     this.disks.push(disk);
     diskAdd(this.env.xs, fe, devid, spec);
     this.env.xs.watch(this, `${vbdPaths(fe, devid).be}/state`, `hotplug:${fe}/${devid}`);
@@ -126,7 +144,8 @@ export class Toolstack implements BackendDriver {
     if (this.env.xs.read(path) !== `${XenbusStateInitWait}`) return;
     d.hotplugged = true;
     this.env.xs.unwatch(this, path, token);
-    blockHotplugAdd(this.env.xs, vbdPaths(d.fe, d.devid).be, d.minor);
+    const dev = dom0BlockDevice(d.target);
+    blockHotplugAdd(this.env.xs, vbdPaths(d.fe, d.devid).be, d.store === null && dev !== null ? { path: d.target, ...dev, attached: false } : { path: `/dev/loop${d.minor}`, major: LOOP_MAJOR, minor: d.minor, attached: true });
     this.launch(d.fe);
   }
 
@@ -145,6 +164,7 @@ export class Toolstack implements BackendDriver {
     }
     if (this.vifs.some((x) => x.fe === dom && !x.hotplugged && !x.gone)) return;
     this.creating.delete(dom);
+    this.onCreated?.(dom);
   }
 
   /** A vif's backend state changed: at InitWait, the vif-bridge hotplug script. */
@@ -228,7 +248,7 @@ export class Toolstack implements BackendDriver {
 
   snapshot(): ToolstackState {
     return {
-      disks: this.disks.map((d): DiskState => ({ hotplugged: d.hotplugged, gone: d.gone, overlay: d.store.snapshot(), ...(d.attach !== undefined ? { attach: { fe: d.fe, n: d.attach } } : {}) })),
+      disks: this.disks.map((d): DiskState => ({ hotplugged: d.hotplugged, gone: d.gone, overlay: d.store?.snapshot() ?? new Map(), ...(d.attach !== undefined ? { attach: { fe: d.fe, n: d.attach } } : {}) })),
       vifs: this.vifs.map((v): VifState => ({ hotplugged: v.hotplugged, gone: v.gone, ...(v.attached === true ? { attached: { fe: v.fe, spec: { ...v.spec } } } : {}) })),
       creating: [...this.creating.values()].map((c) => ({ d: { ...c.d }, vifs: c.vifs.map((v) => ({ ...v })), console: c.console })),
     };
@@ -247,12 +267,12 @@ export class Toolstack implements BackendDriver {
       if (d === undefined) {
         const spec = this.attachable.get(x.attach!.fe)?.[x.attach!.n];
         if (spec === undefined) throw new RangeError(`toolstack snapshot has an attached disk this machine has no image for`);
-        d = { fe: x.attach!.fe, devid: vdevNumber(spec.vdev), vdev: spec.vdev, target: spec.target, readonly: spec.mode === 'r', minor: i, store: new DiskStore(spec.medium), hotplugged: false, gone: false, attach: x.attach!.n };
+        d = { fe: x.attach!.fe, devid: vdevNumber(spec.vdev), vdev: spec.vdev, target: spec.target, readonly: spec.mode === 'r', minor: i, store: spec.medium === null ? null : new DiskStore(spec.medium), hotplugged: false, gone: false, attach: x.attach!.n };
       }
       this.disks.push(d);
       d.hotplugged = x.hotplugged;
       d.gone = x.gone;
-      d.store.restore(x.overlay);
+      d.store?.restore(x.overlay);
     });
     // The vifs xl create made come first, in the same order on every run; attached ones follow, as the snapshot lists them.
     const created = this.vifs.filter((v) => v.attached !== true);

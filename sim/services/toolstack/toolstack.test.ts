@@ -217,6 +217,30 @@ describe('toolstack: xl create in libxl__domain_create\'s order', () => {
     expect(() => ts.checkCreated()).not.toThrow();
   });
 
+  it('with a guest dom0 as backend: the disk is dom0\'s /dev/loop0 (no node written), and onCreated once every device is connected', () => {
+    const { env, log } = recordingEnv();
+    const ts = new Toolstack(env, { plug: () => true, unplug: () => {} });
+    const created: number[] = [];
+    ts.onCreated = (id) => created.push(id);
+    ts.createDomain(dom, [{ vdev: 'xvda', target: '/dev/loop0', mode: 'w', medium: null }], [{ devid: 0, mac: '00:16:3e:00:00:01', bridge: 'xenbr0' }]);
+    expect(ts.waiting()).toEqual([3]);
+    expect(() => ts.checkCreated(true)).not.toThrow();
+    const be = '/local/domain/0/backend/vbd/3/51712';
+    env.xs.write(`${be}/state`, '2');
+    log.length = 0;
+    ts.watch(`${be}/state`, 'hotplug:3/51712');
+    expect(log.filter((l) => l.startsWith(`write ${be}`))).toEqual([`write ${be}/physical-device=7:0`, `write ${be}/physical-device-path=/dev/loop0`, `write ${be}/hotplug-status=connected`]);
+    expect(ts.loopDevice(7, 0)).toBeNull();
+    expect(ts.disksOf(3)).toEqual([]);
+    expect(created).toEqual([]);
+    const vbe = '/local/domain/0/backend/vif/3/0';
+    env.xs.write(`${vbe}/state`, '2');
+    ts.watch(`${vbe}/state`, 'vif:3/0');
+    expect(env.xs.read(`${vbe}/hotplug-status`)).toBe('connected');
+    expect(created).toEqual([3]);
+    expect(ts.waiting()).toEqual([]);
+  });
+
   it('a domain without disks gets console 0 at once', () => {
     const { env, log } = recordingEnv();
     const ts = new Toolstack(env);
