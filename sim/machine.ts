@@ -152,6 +152,7 @@ export class Machine {
       },
       (path) => this.store.read(path),
     );
+    this.tracker.guestDom0 = hasDom0;
     this.xen.onNotify = (d, port, toDom, toPort) => this.tracker.check(d.id, 'notify', port, toDom, toPort);
     this.xen.onSleep = (d, _v, what) => {
       this.tracker.check(d.id, what);

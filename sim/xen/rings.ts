@@ -94,6 +94,8 @@ const SEGS_PER_INDIRECT_FRAME = 4096 / SEG.size;
 
 export class RingTracker {
   readonly rings: Ring[] = [];
+  /** Domain 0 is a guest (its kernel's backends serve the rings): rings with backend 0 are learned here too. */
+  guestDom0 = false;
   /** Partial split-driver handshakes: "<dom>/<dev path>" -> keys seen so far. */
   private readonly pending = new Map<string, Map<string, string>>();
 
@@ -242,8 +244,8 @@ export class RingTracker {
     const port = Number(seen.get('event-channel'));
     if (!Number.isInteger(port)) return;
     const backDom = Number(this.xsRead(`/local/domain/${dom}/${m[2]}/backend-id`) ?? 0) || 0;
-    // dom0's backends register the rings they serve when they connect (Dom0Env.ringAdd).
-    if (backDom === 0) {
+    // xenrr's own backends register the rings they serve when they connect (Dom0Env.ringAdd).
+    if (backDom === 0 && !this.guestDom0) {
       this.pending.delete(key);
       return;
     }
