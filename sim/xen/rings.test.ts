@@ -10,6 +10,7 @@ import { blkif_request, blkif_response } from './public/io/blkif.js';
 import { xencons_interface as CONS } from './public/io/console.js';
 import { netif_tx_request } from './public/io/netif.js';
 import { sring } from './public/io/ring.js';
+import { xenstore_domain_interface as XSI } from './public/io/xs_wire.js';
 import { RingTracker } from './rings.js';
 
 function setup(grants: Record<number, number> = {}, store: Record<string, string> = {}) {
@@ -57,6 +58,30 @@ describe('ring tracker', () => {
     t.check(1, 'deschedule');
     expect(events).toHaveLength(2);
     expect([e.seen, r.seen]).toEqual(['notify', 'deschedule']);
+  });
+
+  it('frames xenstore messages across notifies: a header and its payload sent apart, two messages in one', () => {
+    const { t, events, page } = setup();
+    t.add({ kind: 'xenstore', frontDom: 1, backDom: 0, port: 1, gref: 0, mfn: 14 });
+    const v = page(14);
+    let prod = 0;
+    const put = (bytes: number[]): void => {
+      for (const b of bytes) v.setUint8(XSI.req + (prod++ & (XSI.req_sizeof - 1)), b);
+      v.setUint32(XSI.req_prod, prod, true);
+      t.check(1, 'notify', 1);
+    };
+    const u32 = (n: number): number[] => [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24];
+    const header = (type: number, reqId: number, len: number): number[] => [...u32(type), ...u32(reqId), ...u32(0), ...u32(len)];
+    const text = (s: string): number[] => [...Buffer.from(`${s}\0`)];
+    put(header(4, 7, 9)); // WATCH, payload to follow
+    put(text('backend')); // 8 of its 9 bytes
+    put([0x41, ...header(2, 8, 5), ...text('name')]); // the last byte, then a READ whole
+    const slots = events.map((e) => (e.kind === 'ring' ? e.slots : []));
+    expect(slots).toEqual([
+      [{ dir: 'req', bytes: 25, type: 'WATCH', req_id: 7, tx_id: 0, len: 9, payload: '' }],
+      [{ dir: 'req', bytes: 8, continued: true }],
+      [{ dir: 'req', bytes: 21, type: 'READ', req_id: 8, tx_id: 0, len: 5, payload: 'name' }],
+    ]);
   });
 
   it('sees a backend\'s traffic at its notify on the port bound to the ring, and at its deschedule', () => {

@@ -27,7 +27,7 @@ import {
 import { xencons_interface as CONS } from './public/io/console.js';
 import { netif_rx_request, netif_rx_response, netif_rx_sring_entry, netif_tx_request, netif_tx_response, netif_tx_sring_entry, NET_RX_RING_SIZE, NET_TX_RING_SIZE } from './public/io/netif.js';
 import { sring } from './public/io/ring.js';
-import { xenstore_domain_interface as XSI, xsd_sockmsg } from './public/io/xs_wire.js';
+import { XENSTORE_PAYLOAD_MAX, xenstore_domain_interface as XSI, xsd_sockmsg } from './public/io/xs_wire.js';
 
 export type Ring = {
   kind: RingKind;
@@ -44,6 +44,9 @@ export type Ring = {
   entries?: number;
   reqSeen: number;
   rspSeen: number;
+  /** xenstore: where the next message header starts in each byte stream (absent: at reqSeen / rspSeen) */
+  reqMsg?: number;
+  rspMsg?: number;
 };
 
 /** Slots reported per event at most (a runaway index must not flood the trace). */
@@ -185,6 +188,40 @@ export class RingTracker {
     return out;
   }
 
+  /**
+   * The xenstore messages whose header arrived in bytes [from, to) of a
+   * direction's stream: a writer may send a header and its payload in
+   * separate notifies, or several messages in one, so the stream position of
+   * the next header is kept (Ring.reqMsg/rspMsg). Bytes that only continue a
+   * message give one slot with `bytes` and `continued`. A length beyond
+   * XENSTORE_PAYLOAD_MAX loses the framing: it is taken up again at `to`.
+   */
+  private xsMessages(r: Ring, v: DataView, dir: 'req' | 'rsp', from: number, to: number, base: number, size: number): Decoded[] {
+    const byte = (at: number): number => v.getUint8(base + (at & (size - 1)));
+    const u32at = (at: number): number => (byte(at) | (byte(at + 1) << 8) | (byte(at + 2) << 16) | (byte(at + 3) << 24)) >>> 0;
+    const out: Decoded[] = [];
+    let at = (dir === 'req' ? r.reqMsg : r.rspMsg) ?? from;
+    while (out.length < MAX_SLOTS && ((to - at) >>> 0) >= xsd_sockmsg.size && ((to - at) >>> 0) <= size) {
+      const len = u32at(at + xsd_sockmsg.len);
+      if (len > XENSTORE_PAYLOAD_MAX) {
+        at = to;
+        break;
+      }
+      const type = u32at(at + xsd_sockmsg.type);
+      const avail = Math.min(len, 48, ((to - at) >>> 0) - xsd_sockmsg.size);
+      let payload = '';
+      for (let k = 0; k < avail; k++) payload += String.fromCharCode(byte(at + xsd_sockmsg.size + k));
+      out.push({
+        dir, bytes: xsd_sockmsg.size + len, type: XS_NAMES[type] ?? String(type), req_id: u32at(at + xsd_sockmsg.req_id), tx_id: u32at(at + xsd_sockmsg.tx_id), len,
+        payload: payload.replace(/\0/g, ' ').trimEnd(),
+      });
+      at = (at + xsd_sockmsg.size + len) >>> 0;
+    }
+    if (dir === 'req') r.reqMsg = at;
+    else r.rspMsg = at;
+    return out.length > 0 ? out : [{ dir, bytes: (to - from) >>> 0, continued: true }];
+  }
+
   private decode(r: Ring, v: DataView, dir: 'req' | 'rsp', from: number, to: number): Decoded[] {
     const n = (to - from) >>> 0;
     if (n === 0) return [];
@@ -193,18 +230,8 @@ export class RingTracker {
       const len = Math.min(n, size);
       const bytes = new Uint8Array(len);
       for (let k = 0; k < len; k++) bytes[k] = v.getUint8(base + ((from + k) & (size - 1)));
-      const slot: Decoded = { dir, bytes: n };
-      if (r.kind === 'console') slot.text = Buffer.from(bytes).toString('latin1');
-      else if (len >= xsd_sockmsg.size) {
-        // The first message header in the new bytes, when they start at a message boundary.
-        const h = new DataView(bytes.buffer);
-        slot.type = XS_NAMES[h.getUint32(xsd_sockmsg.type, true)] ?? String(h.getUint32(xsd_sockmsg.type, true));
-        slot.req_id = h.getUint32(xsd_sockmsg.req_id, true);
-        slot.tx_id = h.getUint32(xsd_sockmsg.tx_id, true);
-        slot.len = h.getUint32(xsd_sockmsg.len, true);
-        slot.payload = Buffer.from(bytes.subarray(xsd_sockmsg.size, xsd_sockmsg.size + 48)).toString('latin1').replace(/\0/g, ' ').trimEnd();
-      }
-      return [slot];
+      if (r.kind === 'xenstore') return this.xsMessages(r, v, dir, from, to, base, size);
+      return [{ dir, bytes: n, text: Buffer.from(bytes).toString('latin1') }];
     }
     const layout = LAYOUTS[r.kind]!;
     const entries = r.entries ?? layout.size;
