@@ -146,11 +146,24 @@ describe('ring tracker', () => {
     expect(t.rings).toHaveLength(0);
   });
 
-  it('leaves a ring served by dom0 to its backend (which registers it when it connects)', () => {
+  it('leaves a ring served by dom0 to its backend (which registers it when it connects), unless dom0 is a guest', () => {
     const { t } = setup({ 77: 20 }, { '/local/domain/3/device/vbd/51712/backend-id': '0' });
     t.learn(3, '/local/domain/3/device/vbd/51712/ring-ref', '77');
     t.learn(3, '/local/domain/3/device/vbd/51712/event-channel', '9');
     expect(t.rings).toHaveLength(0);
+    t.guestDom0 = true;
+    t.learn(3, '/local/domain/3/device/vbd/51712/ring-ref', '77');
+    t.learn(3, '/local/domain/3/device/vbd/51712/event-channel', '9');
+    expect(t.rings.map((r) => [r.kind, r.backDom, r.port])).toEqual([['blkif', 0, 9]]);
+  });
+
+  it('learns a netfront\'s two rings with split event channels, each on its own port', () => {
+    const { t } = setup({ 5: 30, 6: 31 }, { '/local/domain/3/device/vif/0/backend-id': '2' });
+    const dir = '/local/domain/3/device/vif/0';
+    for (const [k, v] of [['tx-ring-ref', '5'], ['rx-ring-ref', '6'], ['event-channel-tx', '11']]) t.learn(3, `${dir}/${k}`, v);
+    expect(t.rings).toHaveLength(0);
+    t.learn(3, `${dir}/event-channel-rx`, '12');
+    expect(t.rings.map((r) => [r.kind, r.gref, r.port, r.mfn])).toEqual([['netif-tx', 5, 11, 30], ['netif-rx', 6, 12, 31]]);
   });
 
   it('decodes indirect and discard requests, across the pages of a multi-page ring', () => {

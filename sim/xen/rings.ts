@@ -262,14 +262,16 @@ export class RingTracker {
   learn(dom: number, path: string, value: string): void {
     // device/<type>/<n> is the toolstack's layout; a domU cannot create it,
     // so our corpus drivers use data/<type>/<n> with the same keys.
-    const m = /^\/local\/domain\/(\d+)\/((?:device|data)\/(vbd|vif)\/\d+)\/(ring-ref|tx-ring-ref|rx-ring-ref|event-channel)$/.exec(path);
+    const m = /^\/local\/domain\/(\d+)\/((?:device|data)\/(vbd|vif)\/\d+)\/(ring-ref|tx-ring-ref|rx-ring-ref|event-channel(?:-tx|-rx)?)$/.exec(path);
     if (m === null || Number(m[1]) !== dom) return;
     const key = `${dom}/${m[2]}`;
     const seen = this.pending.get(key) ?? new Map<string, string>();
     seen.set(m[4]!, value);
     this.pending.set(key, seen);
-    const port = Number(seen.get('event-channel'));
-    if (!Number.isInteger(port)) return;
+    // A netfront with split event channels (feature-split-event-channels) has one per ring.
+    const portOf = (kind: RingKind): number => Number(seen.get('event-channel') ?? seen.get(kind === 'netif-rx' ? 'event-channel-rx' : 'event-channel-tx'));
+    const port = portOf(m[3] === 'vbd' ? 'blkif' : 'netif-rx');
+    if (!Number.isInteger(port) || !Number.isInteger(portOf('netif-tx'))) return;
     const backDom = Number(this.xsRead(`/local/domain/${dom}/${m[2]}/backend-id`) ?? 0) || 0;
     // xenrr's own backends register the rings they serve when they connect (Dom0Env.ringAdd).
     if (backDom === 0 && !this.guestDom0) {
@@ -282,7 +284,7 @@ export class RingTracker {
       const gref = Number(seen.get(k));
       const mfn = this.grantFrame(dom, gref);
       if (mfn < 0) continue;
-      this.add({ kind, frontDom: dom, backDom, port, gref, mfn });
+      this.add({ kind, frontDom: dom, backDom, port: portOf(kind), gref, mfn });
     }
     this.pending.delete(key);
   }
