@@ -596,7 +596,8 @@ export class Machine {
       instructions: this.instructions,
       time: this.xen.clock,
       domains: this.domains.map((d) => ({
-        id: d.id, name: d.name, state: d.state, reason: d.shutdownReason, console: text(d.console), log: text(d.log),
+        id: d.id, name: d.name, state: d.alive && d.pauseCount > 0 ? 'paused' : d.state,
+        reason: d.alive && this.toolstack.waiting().includes(d.id) ? 'xl create: its backends never connected' : d.shutdownReason, console: text(d.console), log: text(d.log),
         instructions: d.vcpus.reduce((n, v) => n + v.cpu.icount, 0),
       })),
       hypercalls: Object.fromEntries([...this.hypercalls].sort(([a], [b]) => (a < b ? -1 : 1))),

@@ -160,7 +160,7 @@ describe('ring tracker', () => {
   it('learns a netfront\'s two rings with split event channels, each on its own port', () => {
     const { t } = setup({ 5: 30, 6: 31 }, { '/local/domain/3/device/vif/0/backend-id': '2' });
     const dir = '/local/domain/3/device/vif/0';
-    for (const [k, v] of [['tx-ring-ref', '5'], ['rx-ring-ref', '6'], ['event-channel-tx', '11']]) t.learn(3, `${dir}/${k}`, v);
+    for (const [k, v] of [['tx-ring-ref', '5'], ['rx-ring-ref', '6'], ['event-channel-tx', '11']] as const) t.learn(3, `${dir}/${k}`, v);
     expect(t.rings).toHaveLength(0);
     t.learn(3, `${dir}/event-channel-rx`, '12');
     expect(t.rings.map((r) => [r.kind, r.gref, r.port, r.mfn])).toEqual([['netif-tx', 5, 11, 30], ['netif-rx', 6, 12, 31]]);
