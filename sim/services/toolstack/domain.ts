@@ -34,6 +34,7 @@
  */
 import type { Dom0Xs } from '../backend.js';
 import { XenbusStateInitialising } from '../../xen/public/io/xenbus.js';
+import { deviceDestroy } from './device.js';
 
 export type XlDomain = {
   id: number;
@@ -133,6 +134,13 @@ export function consoleAdd(xs: Dom0Xs, d: XlDomain): void {
   xs.write(`${back}/frontend`, front);
   for (const [k, v] of bents) xs.write(`${back}/${k}`, v);
   for (const [k, v] of bents) xs.write(`${lx}/device/console/0/${k}`, v);
+}
+
+/** libxl__device_destroy of console 0 (libxl__devices_destroy when the domain dies), if xl create got as far as adding it. */
+export function consoleDestroy(xs: Dom0Xs, id: number): void {
+  const be = `/local/domain/0/backend/console/${id}/0`;
+  if (xs.read(`${be}/frontend`) === null) return;
+  deviceDestroy(xs, { be, fePath: `/local/domain/${id}/console`, lib: `/libxl/${id}/device/console/0` });
 }
 
 /** store_libxl_entry: the device model version libxl picked (LIBXL_DEVICE_MODEL_VERSION_QEMU_XEN, for every type). */

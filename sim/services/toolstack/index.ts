@@ -20,7 +20,8 @@
  * loop devices belong to dom0 rather than to one backend instance: the
  * backend opens them by physical device, and a restarted backend finds
  * every write that came before. Loop minors are given in creation order.
- * A domain that goes down has its disks destroyed (libxl__device_destroy).
+ * A domain that goes down has its disks, vifs and console 0 destroyed
+ * (libxl__devices_destroy).
  *
  * This is xl creating domains; what xl later does to a running one
  * (shutdown, sysrq, pause, destroy, device attach/detach: the scenario's
@@ -35,7 +36,7 @@ import type { VSwitch } from '../netback/switch.js';
 import { dom0BlockDevice, vdevNumber } from '../vdev.js';
 import { XenbusStateInitWait } from '../../xen/public/io/xenbus.js';
 import { blockHotplugAdd, diskAdd, diskDestroy, LOOP_MAJOR, vbdPaths, type DiskSpec } from './disks.js';
-import { buildPost, consoleAdd, domainMake, storeLibxlEntry, type XlDomain } from './domain.js';
+import { buildPost, consoleAdd, consoleDestroy, domainMake, storeLibxlEntry, type XlDomain } from './domain.js';
 import { nicAdd, nicDestroy, vifHotplugAdd, vifPaths, type VifSpec } from './vifs.js';
 
 export { LOOP_MAJOR, type DiskSpec } from './disks.js';
@@ -222,7 +223,7 @@ export class Toolstack implements BackendDriver {
     nicDestroy(this.env.xs, fe, devid);
   }
 
-  /** The domain is gone: libxl destroys its devices. */
+  /** The domain is gone: libxl destroys its devices, console 0 last. */
   domainDown(dom: number): void {
     for (const d of this.disks) {
       if (d.fe !== dom || d.gone) continue;
@@ -237,6 +238,7 @@ export class Toolstack implements BackendDriver {
       this.sw.unplug(`vif${v.fe}.${v.spec.devid}`);
       nicDestroy(this.env.xs, v.fe, v.spec.devid);
     }
+    consoleDestroy(this.env.xs, dom);
   }
 
   notify(): void {}
