@@ -22,7 +22,9 @@
  *   index at or behind the producer's index (req_event <= req_prod): the
  *   next push will not notify it, so it sleeps on work it was never told
  *   about (RING_FINAL_CHECK_FOR_*: arm event = cons + 1, then look again);
- *   not while the device is closing;
+ *   not while the device is closing, nor when the producer notified the
+ *   channel after its last push (the consumer was told; a Linux backend's
+ *   kthread may sleep on other things before it looks);
  * - a notification that found its port masked while the receiver slept to
  *   the end of a deadlocked run, the port never delivered, unmasked or
  *   polled since.
@@ -47,7 +49,12 @@ const u32 = (x: number): number => x >>> 0;
 /** a - b as a signed 32-bit distance */
 const dist = (a: number, b: number): number => (a - b) | 0;
 
-type State = { ref: RingRef; sring: boolean; size: [number, number]; reqCons: number; rspCons: number; first: boolean; owed: Partial<Record<Dir, Owed>>; reported: Set<string> };
+/**
+ * `prod`: the producer indices as last seen; `told`: req_prod / rsp_prod
+ * when the producer last notified the ring's channel (the consumer has been
+ * told of everything up to there, whatever its driver then defers).
+ */
+type State = { ref: RingRef; sring: boolean; size: [number, number]; reqCons: number; rspCons: number; first: boolean; owed: Partial<Record<Dir, Owed>>; reported: Set<string>; prod: [number, number]; told: [number, number] };
 
 export class RingChecks {
   private readonly rings = new Map<string, State>();
@@ -110,7 +117,7 @@ export class RingChecks {
       const sring = e.ring !== 'console' && e.ring !== 'xenstore';
       // A multi-page sring says how many slots it has; a one-page ring has its kind's.
       const size: [number, number] = e.entries !== undefined && sring ? [e.entries, e.entries] : SIZES[e.ring] ?? [2 ** 31, 2 ** 31];
-      s = { ref: { kind: e.ring, front: e.frontDom, back: e.backDom, gref: e.gref, port: e.port }, sring, size, reqCons: e.reqCons, rspCons: e.rspCons, first: true, owed: {}, reported: new Set() };
+      s = { ref: { kind: e.ring, front: e.frontDom, back: e.backDom, gref: e.gref, port: e.port }, sring, size, reqCons: e.reqCons, rspCons: e.rspCons, first: true, owed: {}, reported: new Set(), prod: [e.reqProdBefore, e.rspProdBefore], told: [-1, -1] };
       this.rings.set(key, s);
     }
     return s;
@@ -137,6 +144,7 @@ export class RingChecks {
     if (s.sring) this.srings(e, s, moved);
     else this.byteRing(e, s);
     s.first = false;
+    s.prod = [e.reqProdAfter, e.rspProdAfter];
   }
 
   /** blkif/netif: responses never pass requests, no slot reused early; notifies the pushes needed. */
@@ -193,8 +201,14 @@ export class RingChecks {
   private send(e: Extract<SimEvent, { kind: 'evtchn_send' }>): void {
     if (e.virq >= 0) return;
     for (const s of this.rings.values()) {
-      if (s.ref.front === e.dom && s.ref.port === e.port) delete s.owed.req;
-      if (s.ref.back === e.dom && s.ref.front === e.toDom && s.ref.port === e.toPort) delete s.owed.rsp;
+      if (s.ref.front === e.dom && s.ref.port === e.port) {
+        delete s.owed.req;
+        s.told[0] = s.prod[0];
+      }
+      if (s.ref.back === e.dom && s.ref.front === e.toDom && s.ref.port === e.toPort) {
+        delete s.owed.rsp;
+        s.told[1] = s.prod[1];
+      }
     }
     const key = `${e.toDom}:${e.toPort}`;
     if (e.masked && e.toDom >= 0 && e.toDom !== e.dom && !this.masked.has(key)) this.masked.set(key, e);
@@ -240,6 +254,8 @@ export class RingChecks {
       if (dist(prod, event) < 0) continue;
       const ref: RingRef = { kind: String(x.ring), front, back, gref: Number(x.gref), port: Number(x.port) };
       const s = this.rings.get(`${ref.kind}/${front}/${back}/${ref.gref}/${ref.port}`);
+      // Notified after the last push: the work was told, its driver deferred it (a Linux backend's kthread).
+      if (s !== undefined && s.told[consumer === 'req' ? 0 : 1] === prod) continue;
       const report = (): ReturnType<typeof at> => at(e, 'lost-wakeup',
         `${who(e)} ${e.what === 'poll' ? 'polled' : 'blocked'} with every vCPU of d${e.dom} asleep while ${consumer}_event ${event} <= ${consumer}_prod ${prod} on the ${ringName(ref)}: the ${consumer === 'req' ? 'frontend' : 'backend'}'s next push will not notify it, and any ${consumer === 'req' ? 'requests' : 'responses'} up to ${prod} it has not consumed wait unseen (${consumer === 'req' ? 'RING_FINAL_CHECK_FOR_REQUESTS' : 'RING_FINAL_CHECK_FOR_RESPONSES'} sets ${consumer}_event = ${consumer === 'req' ? 'req_cons' : 'rsp_cons'} + 1 and looks again before sleeping)`,
         { ring: ref });
