@@ -5,7 +5,9 @@
  * modules loaded, an ext4 disk on blkback mounted, read, written and
  * trimmed, with the blkif requests and data blkback served, then ICMP and
  * UDP echo with netback's peer), the workload the project exists
- * for, and as dom0 (dom0-alone.json: the initial domain, alone). For each: instructions to
+ * for, and as dom0 (dom0-alone.json: the initial domain, alone; dom0.json:
+ * dom0 whose own xen-blkback and xen-netback serve a Linux domU running the
+ * drivers checks, both booted, ~4.9e9 instructions). For each: instructions to
  * power-off, a lean run's wall and CPU seconds and MIPS, then recorded
  * (events, trace size and bytes/event, what the checkpoints take of it,
  * recording overhead over the lean run, from CPU time), seeks from a fresh
@@ -21,7 +23,7 @@
  * One run each (a boot is ~2.1e9 instructions, dom0's too): figures move with the
  * host's load; CPU time is the steadier figure. Skipped, with a row saying
  * so, when the kernel or the initramfs is absent. XENRR_BENCH_LINUX=drivers
- * (a comma-separated list of boot, smp, dom0, drivers, boot-inline) runs only those.
+ * (a comma-separated list of boot, smp, dom0-alone, dom0, drivers, boot-inline) runs only those.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +45,8 @@ const NEEDS = [`${ROOT}build/kernels/vmlinuz-6.1.0-57-amd64`, `${ROOT}build/corp
 const SEEKS = Number(process.env.XENRR_BENCH_LINUX_SEEKS ?? 3);
 /** What the drivers scenario needs on top. */
 const DRIVERS_NEEDS = [`${ROOT}build/corpus/linux/initramfs-drivers-6.1.0-57-amd64.cpio.gz`, `${ROOT}build/corpus/disks/ext4.img`];
+/** What dom0 serving the drivers domU needs on top of that. */
+const DOM0_NEEDS = [...DRIVERS_NEEDS, `${ROOT}build/corpus/linux/initramfs-dom0-6.1.0-57-amd64.cpio.gz`];
 
 type Served = { rdReq: number; wrReq: number; fReq: number; dsReq: number; rdSect: number; wrSect: number };
 
@@ -104,7 +108,7 @@ async function seeks(s: Scenario, out: string): Promise<Row> {
 }
 
 /** `names`: which of corpus/scenarios/linux/*.json (boot-inline: boot.json with checkpoints as before the page store). */
-export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom0', 'drivers', 'boot-inline']): Promise<Row[]> {
+export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom0-alone', 'dom0', 'drivers', 'boot-inline']): Promise<Row[]> {
   const absent = NEEDS.find((f) => !existsSync(f));
   if (absent !== undefined) return [{ scenario: 'linux', note: `skipped: ${absent} is absent (npm run kernels; npm run build)` }];
   await initZstd();
@@ -112,7 +116,7 @@ export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom
   const rows: Row[] = [];
   const only = process.env.XENRR_BENCH_LINUX?.split(',');
   for (const name of names.filter((n) => only === undefined || only.includes(n))) {
-    const missing = name === 'drivers' ? DRIVERS_NEEDS.find((f) => !existsSync(f)) : undefined;
+    const missing = name === 'drivers' ? DRIVERS_NEEDS.find((f) => !existsSync(f)) : name === 'dom0' ? DOM0_NEEDS.find((f) => !existsSync(f)) : undefined;
     if (missing !== undefined) {
       rows.push({ scenario: `linux/${name}`, note: `skipped: ${missing} is absent (npm run kernels; npm run build)` });
       continue;
@@ -129,7 +133,7 @@ export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom
     const insns = rec.value.summary.instructions;
     const ok = rec.value.summary.domains.every((d) => d.reason === 'poweroff') && (rep === null || rep.value.divergence === null);
     rows.push({
-      scenario: `linux/${inline ? 'boot' : name} (${s.domains[0]!.dom0 ? 'dom0, ' : ''}${s.domains[0]!.vcpus} vCPU)${inline ? ', checkpoints before the page store' : ''}`, 'to power-off': ok ? 'yes' : 'NO',
+      scenario: `linux/${inline ? 'boot' : name} (${s.domains[0]!.dom0 ? `dom0${s.domains.length > 1 ? ` + ${s.domains.length - 1} domU` : ''}, ` : ''}${s.domains[0]!.vcpus} vCPU)${inline ? ', checkpoints before the page store' : ''}`, 'to power-off': ok ? 'yes' : 'NO',
       instructions: insns, 'lean wall s': lean === null ? '-' : s1(lean.wall), 'lean cpu s': lean === null ? '-' : s1(lean.cpu), MIPS: lean === null ? '-' : (insns / lean.wall / 1e6).toFixed(1),
       events: rec.value.events, 'bytes/event': (bytes / rec.value.events).toFixed(2), checkpoints: rec.value.checkpoints, ...seek,
       'recorded cpu s': s1(rec.cpu), overhead: lean === null ? '-' : `${(((rec.cpu - lean.cpu) / lean.cpu) * 100).toFixed(1)}%`,
