@@ -125,7 +125,7 @@ static int vif_up(const char *ifname, const char *cidr) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   int ok = fd >= 0 && bits > 0 && bits <= 32 && inet_pton(AF_INET, addr, &sin->sin_addr) == 1;
   if (ok) ok = ioctl(fd, SIOCSIFADDR, &ifr) == 0 || (step = "SIOCSIFADDR", 0);
-  sin->sin_addr.s_addr = htonl(~0u << (32 - bits));
+  sin->sin_addr.s_addr = ok ? htonl(~0u << (32 - bits)) : 0;
   if (ok) ok = ioctl(fd, SIOCSIFNETMASK, &ifr) == 0 || (step = "SIOCSIFNETMASK", 0);
   if (ok) ok = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 || (step = "SIOCGIFFLAGS", 0);
   ifr.ifr_flags |= IFF_UP;
@@ -185,8 +185,10 @@ void backends(void) {
   if (xen_role() != 1) return check(0, "backends", "not dom0: xen-blkback and xen-netback serve other domains from dom0");
   check(mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) == 0, "mount /dev", "devtmpfs");
   if (!load_modules(after_module)) return;
-  char drivers[64] = "";
-  if (entries("/sys/bus/xen-backend/drivers", "", drivers, sizeof drivers) < 2) return check(0, "backends ready", "not both on the xen-backend bus");
+  /* Each registered its xenbus driver, named after the device type it serves. */
+  struct stat st;
+  if (stat("/sys/bus/xen-backend/drivers/vbd", &st) != 0 || stat("/sys/bus/xen-backend/drivers/vif", &st) != 0)
+    return check(0, "backends ready", "no vbd and vif drivers in /sys/bus/xen-backend/drivers");
   say("backends ready: xen-blkback xen-netback");
 
   char cidr[32] = "10.0.0.1/24", wait[16] = "300", vif[IFNAMSIZ];
@@ -196,8 +198,8 @@ void backends(void) {
   deadline_ms = now_ms() + waited_s * 1000LL;
   while (entries("/sys/class/net", "vif", vif, sizeof vif) == 0)
     if (!tick()) {
-      char d[128];
-      snprintf(d, sizeof d, "no vif* in /sys/class/net after %d s: netback probed no domU vif", waited_s);
+      char d[640];
+      snprintf(d, sizeof d, "no vif* in /sys/class/net after %d s: netback probed no domU vif (backend devices seen: %s)", waited_s, seen[0] ? seen : "none");
       return check(0, "vif", d);
     }
   if (!vif_up(vif, cidr)) return;

@@ -184,13 +184,12 @@ static int poweroff(void) {
   return 1;
 }
 
-/* The last `key`<value> on the kernel command line into buf ("" if none). */
+/* The last `key`<value> on the kernel command line into buf (left as it was if none: a default). */
 int cmdline_value(const char *key, char *buf, size_t len) {
   char line[4096];
   size_t n = strlen(key);
   int found = 0;
   read_line("/proc/cmdline", line, sizeof line);
-  buf[0] = 0;
   for (char *tok = strtok(line, " "); tok; tok = strtok(NULL, " "))
     if (strncmp(tok, key, n) == 0) found = 1, snprintf(buf, len, "%s", tok + n);
   return found;
@@ -207,7 +206,7 @@ int main(int argc, char **argv) {
   check(1, "PID 1", "");
   mounts();
   under_xen();
-  char mode[64];
+  char mode[64] = "";
   cmdline_value("xenrr.test=", mode, sizeof mode);
   int disk = strcmp(mode, "disk") == 0, net = strcmp(mode, "net") == 0, drivers = strcmp(mode, "drivers") == 0;
   if (disk || net || drivers) {

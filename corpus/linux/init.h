@@ -10,7 +10,7 @@ void check(int ok, const char *what, const char *detail);
 /* The first line of `path` without its newline; empty on error. */
 void read_line(const char *path, char *buf, size_t len);
 
-/* The value of `key` (e.g. "xenrr.test=") on the kernel command line into buf; 1 if there (/proc mounted). */
+/* The value of `key` (e.g. "xenrr.test=") on the kernel command line into buf, untouched if absent; 1 if there (/proc mounted). */
 int cmdline_value(const char *key, char *buf, size_t len);
 /* "xen role" check from the Xen features: 1 dom0, 0 domU, -1 unknown. */
 int xen_role(void);
