@@ -14,9 +14,9 @@
  *  - netback's vif<domid>.<handle> (made when it probes the domU's vif) gets
  *    xenrr.dom0ip=A/N (10.0.0.1/24) and is brought up; dom0's kernel answers
  *    ARP and ICMP echo on it, a child echoes UDP datagrams on port 7;
- *  - once /sys/bus/xen-backend/devices, having had entries, is empty again
- *    (the domU powered off, the toolstack removed its devices), the echo
- *    child is stopped and loop0 detached.
+ *  - once /sys/bus/xen-backend/devices, having had vbd and vif devices, has
+ *    none again (the domU powered off, the toolstack removed its devices),
+ *    the echo child is stopped and loop0 detached.
  * Waits poll every 100 ms for up to xenrr.wait=S simulated seconds (300),
  * counted from "backends ready".
  */
@@ -48,7 +48,7 @@
 #define DEVICES "/sys/bus/xen-backend/devices"
 
 static long long deadline_ms; /* CLOCK_MONOTONIC, ms */
-static char seen[512];        /* every backend device seen, space-separated, in order of first sight */
+static char seen[512];        /* every vbd and vif backend device seen, space-separated, in order of first sight */
 
 static long long now_ms(void) {
   struct timespec t;
@@ -82,9 +82,16 @@ static int entries(const char *dir, const char *prefix, char *first, size_t len)
   return n;
 }
 
+/*
+ * The backend devices blkback and netback serve, vbd-<domid>-<devid> and
+ * vif-<domid>-<devid>; others on the bus (console-<domid>-0: the toolstack
+ * writes a console backend, served by no dom0 driver here) do not count.
+ */
+static int served(void) { return entries(DEVICES, "vbd-", NULL, 0) + entries(DEVICES, "vif-", NULL, 0); }
+
 /* 100 ms of sleep, after a look at the backend devices; 0 once past the deadline. */
 static int tick(void) {
-  entries(DEVICES, "", NULL, 0);
+  served();
   if (now_ms() >= deadline_ms) return 0;
   nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
   return 1;
@@ -162,7 +169,7 @@ static pid_t echo_server(volatile unsigned long *count) {
 /* Until the backend devices, once there, are gone; then the echo child stops and loop0 is detached. */
 static void serve(pid_t echo, volatile unsigned long *count, int waited_s) {
   int had = 0, n;
-  while ((n = entries(DEVICES, "", NULL, 0)) > 0 || !had) {
+  while ((n = served()) > 0 || !had) {
     had |= n > 0;
     if (!tick()) break;
   }
