@@ -21,6 +21,9 @@
 //                                           `npm run kernels` kept in
 //                                           build/kernels/modules-<version>/
 //                                           (skipped, saying so, until they are there)
+//   build/corpus/linux/initramfs-dom0-<version>.cpio.gz
+//                                           the same init with the dom0 modules
+//                                           (modules-dom0.load) and disks/ext4.img
 //
 // Disk images for the block-device scenarios (corpus/disks.mjs):
 //   build/corpus/disks/<name>.img          a pattern every reader can check,
@@ -38,12 +41,13 @@
 // The C compiler is $CC, or gcc.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeDiskImage, writeExt4Image } from './disks.mjs';
-import { INIT_CFLAGS, INIT_DEPS, INIT_SOURCES, moduleList, writeInitramfs } from './linux/initramfs.mjs';
+import { INIT_CFLAGS, INIT_DEPS, INIT_SOURCES, dom0InitramfsEntries, driversInitramfsEntries, initramfsEntries, moduleList, writeInitramfs } from './linux/initramfs.mjs';
+import { DOM0_LOAD_LIST, LOAD_LIST } from './linux/modules.mjs';
 
 // ---- configuration ----------------------------------------------------------
 
@@ -88,8 +92,10 @@ const DISK_IMAGES = [
   { name: 'ext4.img', mib: 32, ext4: true },
 ];
 
-// Kernel versions whose modules go into a drivers initramfs.
+// Kernel versions whose modules go into a drivers initramfs and a dom0 one.
 const DRIVER_KERNELS = ['6.1.0-57-amd64'];
+// The disk image (in DISK_IMAGES) the dom0 initramfs carries for its loop device.
+const DOM0_DISK_IMAGE = 'ext4.img';
 
 // Planted bugs: each is built twice from corpus/pv/<source>.c, good (as is)
 // and bad (-D<define>), into build/corpus/pv/bugs/<name>-{good,bad}.elf. The
@@ -438,7 +444,7 @@ const LINUX = join(ROOT, 'corpus', 'linux');
 const INIT = join(OUT, 'linux', 'init');
 const INITRAMFS_INPUTS = [join(LINUX, 'initramfs.mjs'), join(LINUX, 'cpio.mjs'), join(LINUX, 'modules.mjs'), SELF];
 
-/** Our /init, then the plain initramfs, then the drivers ones (each needs init). */
+/** Our /init, then the plain initramfs, then the drivers and dom0 ones (each needs init; dom0's needs the disks built). */
 async function buildInitramfs() {
   const sources = INIT_SOURCES.map((f) => join(LINUX, f));
   if (!upToDate([INIT], [...sources, ...INIT_DEPS.map((f) => join(LINUX, f)), SELF])) {
@@ -448,25 +454,33 @@ async function buildInitramfs() {
   }
   const cpio = join(OUT, 'linux', 'initramfs.cpio.gz');
   if (!upToDate([cpio], [INIT, ...INITRAMFS_INPUTS])) {
-    writeInitramfs(INIT, cpio);
+    writeInitramfs(cpio, initramfsEntries(readFileSync(INIT)));
     note(`built ${rel(cpio)}`);
   }
-  for (const v of DRIVER_KERNELS) buildDriversInitramfs(v);
+  for (const v of DRIVER_KERNELS) {
+    buildModulesInitramfs(v, 'drivers', LOAD_LIST, [], (init, modules) => driversInitramfsEntries(init, modules));
+    const disk = join(OUT, 'disks', DOM0_DISK_IMAGE);
+    buildModulesInitramfs(v, 'dom0', DOM0_LOAD_LIST, [disk], (init, modules) => dom0InitramfsEntries(init, modules, disk));
+  }
 }
 
-/** initramfs-drivers-<version>.cpio.gz, once `npm run kernels` has kept the modules; until then it says what is missing. */
-function buildDriversInitramfs(version) {
+/**
+ * initramfs-<kind>-<version>.cpio.gz from `entries(init, modulesDir)`, once
+ * `npm run kernels` has kept the modules its load-order file `list` names;
+ * until then it says what is missing. `inputs`: other files it holds.
+ */
+function buildModulesInitramfs(version, kind, list, inputs, entries) {
   const modules = join(ROOT, 'build', 'kernels', `modules-${version}`);
-  const cpio = join(OUT, 'linux', `initramfs-drivers-${version}.cpio.gz`);
+  const cpio = join(OUT, 'linux', `initramfs-${kind}-${version}.cpio.gz`);
   let files;
   try {
-    files = [join(modules, 'modules.load'), ...moduleList(modules).map((m) => join(modules, m))];
+    files = [join(modules, list), ...moduleList(modules, list).map((m) => join(modules, m))];
   } catch {
     console.log(`build.mjs: skipping ${rel(cpio)}: no kernel modules in ${rel(modules)}/ (run \`npm run kernels\`)`);
     return;
   }
-  if (upToDate([cpio], [INIT, ...INITRAMFS_INPUTS, ...files])) return;
-  writeInitramfs(INIT, cpio, modules);
+  if (upToDate([cpio], [INIT, ...INITRAMFS_INPUTS, ...files, ...inputs])) return;
+  writeInitramfs(cpio, entries(readFileSync(INIT), modules));
   note(`built ${rel(cpio)}`);
 }
 
@@ -495,8 +509,11 @@ async function main() {
     ...PV_GUESTS.map((g) => () => buildPv(pvKernel(g))),
     ...pvVariantKernels().map((k) => () => buildPv(k)),
     ...COMPUTE_GUESTS.map((g) => () => buildPv(pvComputeKernel(g))),
-    ...DISK_IMAGES.map((d) => () => buildDisk(d)),
-    buildInitramfs,
+    // Disks first: the dom0 initramfs carries one.
+    async () => {
+      for (const d of DISK_IMAGES) await buildDisk(d);
+      await buildInitramfs();
+    },
   ];
   await runLimited(tasks, Math.min(availableParallelism(), 8));
 }

@@ -4,22 +4,23 @@
 // vmlinuz-<version>, comes from the package linux-image-<version>, which
 // `apt-get download` fetches and `dpkg-deb -x` unpacks; boot/vmlinuz-<version>
 // and boot/config-<version> are kept, and so are the modules the driver
-// scenarios load (corpus/linux/modules.mjs: WANTED_MODULES and their
-// dependencies) in modules-<version>/, with modules.load giving their load
-// order and modules.wanted the list they were kept for. The rest is thrown
-// away.
+// scenarios load (corpus/linux/modules.mjs: WANTED_MODULES for the domU,
+// DOM0_MODULES for a dom0 serving it, and their dependencies) in
+// modules-<version>/, with modules.load and modules-dom0.load giving each
+// list's load order and modules.wanted the lists they were kept for. The
+// rest is thrown away.
 //
-// Idempotent: a kernel whose modules-<version>/ holds what WANTED_MODULES
-// asks for is left alone; one without them (fetched before modules were
-// kept, or kept for another list) gets them from the package again. If apt
-// does not know a package yet, its lists are updated once (`apt-get update`).
+// Idempotent: a kernel whose modules-<version>/ holds what both lists ask
+// for is left alone; one without them (fetched before modules were kept, or
+// kept for other lists) gets them from the package again. If apt does not
+// know a package yet, its lists are updated once (`apt-get update`).
 // Usage: node corpus/kernels.mjs [--quiet]
 
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOAD_LIST, WANTED_MODULES, dependsOf, loadOrder, moduleName } from './linux/modules.mjs';
+import { DOM0_LOAD_LIST, DOM0_MODULES, LOAD_LIST, WANTED_MODULES, dependsOf, loadOrder, moduleName } from './linux/modules.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'build', 'kernels');
@@ -63,13 +64,19 @@ function download(pkg, dir) {
   }
 }
 
-const WANTED_TEXT = `${WANTED_MODULES.join('\n')}\n`;
+/** Each kept list: the modules asked for and the file giving their load order. */
+const LISTS = [
+  { wanted: WANTED_MODULES, file: LOAD_LIST },
+  { wanted: DOM0_MODULES, file: DOM0_LOAD_LIST },
+];
+/** modules.wanted: one line per list, `<load-order file>: <modules asked for>`; another text means other lists. */
+const WANTED_TEXT = LISTS.map((l) => `${l.file}: ${l.wanted.join(' ')}\n`).join('');
 
-/** True when modules-<version>/ holds every module its modules.load names, kept for WANTED_MODULES. */
+/** True when modules-<version>/ was kept for LISTS and holds every module their load-order files name. */
 function modulesPresent(dir) {
   try {
     if (readFileSync(join(dir, 'modules.wanted'), 'utf8') !== WANTED_TEXT) return false;
-    return readFileSync(join(dir, LOAD_LIST), 'utf8').split('\n').filter(Boolean).every((f) => existsSync(join(dir, f)));
+    return LISTS.every((l) => readFileSync(join(dir, l.file), 'utf8').split('\n').filter(Boolean).every((f) => existsSync(join(dir, f))));
   } catch {
     return false;
   }
@@ -88,16 +95,21 @@ function moduleFiles(dir) {
   return files;
 }
 
-/** The wanted modules from the unpacked package `root` into `dest` (a fresh directory), with modules.load. */
+/** Each list's modules from the unpacked package `root` into `dest` (a fresh directory), with its load-order file; what each kept, by file. */
 function keepModules(root, version, dest) {
   const lib = join(root, 'lib', 'modules', version);
   if (!existsSync(lib)) throw new Error(`the package has no lib/modules/${version}`);
-  const order = loadOrder(WANTED_MODULES, moduleFiles(lib), dependsOf);
+  const files = moduleFiles(lib);
   mkdirSync(dest);
-  for (const p of order) copyFileSync(p, join(dest, basename(p)));
-  writeFileSync(join(dest, LOAD_LIST), `${order.map((p) => basename(p)).join('\n')}\n`);
+  const kept = [];
+  for (const l of LISTS) {
+    const order = loadOrder(l.wanted, files, dependsOf);
+    for (const p of order) copyFileSync(p, join(dest, basename(p)));
+    writeFileSync(join(dest, l.file), `${order.map((p) => basename(p)).join('\n')}\n`);
+    kept.push(`${l.file}: ${order.map((p) => basename(p, '.ko')).join(' ')}`);
+  }
   writeFileSync(join(dest, 'modules.wanted'), WANTED_TEXT);
-  return order.map((p) => basename(p, '.ko'));
+  return kept;
 }
 
 mkdirSync(OUT, { recursive: true });
@@ -122,7 +134,7 @@ for (const version of wantedVersions()) {
     const kept = keepModules(join(tmp, 'x'), version, join(tmp, 'modules'));
     rmSync(modules, { recursive: true, force: true });
     renameSync(join(tmp, 'modules'), modules);
-    say(`${basename(modules)}/: ${kept.join(' ')} (in load order) from ${deb}`);
+    say(`${basename(modules)}/ from ${deb}, in load order: ${kept.join('; ')}`);
     if (!haveKernel) {
       renameSync(join(tmp, 'x', 'boot', `vmlinuz-${version}`), target);
       say(`${basename(target)}: from ${deb}`);

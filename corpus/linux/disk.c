@@ -55,8 +55,8 @@ static void module_params(const char *file, char *buf, size_t len) {
   }
 }
 
-/* finit_module(2) for every module modules.load lists, in its order, with its command-line parameters. */
-int load_modules(void) {
+/* finit_module(2) for every module modules.load lists, in its order, with its command-line parameters; `after` as init.h says. */
+int load_modules(int (*after)(const char *file)) {
   FILE *list = fopen(MOD_DIR "/modules.load", "r");
   if (!list) return check(0, "modules", MOD_DIR "/modules.load missing"), 0;
   char name[256], path[512], params[1024], d[1600];
@@ -72,6 +72,7 @@ int load_modules(void) {
     snprintf(d, sizeof d, "%s%s%s%s%s", name, params[0] ? " " : "", params, ok ? "" : ": ", ok ? "" : strerror(errno));
     check(ok, "module", d);
     if (fd >= 0) close(fd);
+    if (ok && after) ok = after(name);
     n++;
   }
   fclose(list);

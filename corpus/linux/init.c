@@ -16,7 +16,9 @@
  * checks an ext4 disk through Linux's own xen-blkfront (disk.c);
  * xenrr.test=net loads them and checks ICMP and UDP echo with netback's
  * peer through Linux's own xen-netfront (net.c); xenrr.test=drivers does
- * both, disk first.
+ * both, disk first. xenrr.test=backends, in a dom0, loads Linux's own
+ * xen-blkback and xen-netback and serves a domU's disk and network with them
+ * until the domU is gone (backends.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,13 +92,14 @@ static void under_xen(void) {
  * (/sys/hypervisor/properties/features, XENVER_get_features submap 0, hex)
  * have XENFEAT_dom0 (bit 11) only in the initial domain.
  */
-static void xen_role(void) {
+int xen_role(void) {
   char buf[64];
   read_line("/sys/hypervisor/properties/features", buf, sizeof buf);
   char *end = buf;
   unsigned long f = strtoul(buf, &end, 16);
   int ok = buf[0] != 0 && *end == 0;
   check(ok, "xen role", !ok ? buf : (f & (1UL << 11)) ? "dom0" : "domU");
+  return !ok ? -1 : (f & (1UL << 11)) != 0;
 }
 
 static void fork_wait(void) {
@@ -181,13 +184,15 @@ static int poweroff(void) {
   return 1;
 }
 
-/* The value of xenrr.test= on the kernel command line, or "" (/proc must be mounted). */
-static void test_mode(char *buf, size_t len) {
+/* The last `key`<value> on the kernel command line into buf (left as it was if none: a default). */
+int cmdline_value(const char *key, char *buf, size_t len) {
   char line[4096];
+  size_t n = strlen(key);
+  int found = 0;
   read_line("/proc/cmdline", line, sizeof line);
-  buf[0] = 0;
   for (char *tok = strtok(line, " "); tok; tok = strtok(NULL, " "))
-    if (strncmp(tok, "xenrr.test=", 11) == 0) snprintf(buf, len, "%s", tok + 11);
+    if (strncmp(tok, key, n) == 0) found = 1, snprintf(buf, len, "%s", tok + n);
+  return found;
 }
 
 int main(int argc, char **argv) {
@@ -201,15 +206,16 @@ int main(int argc, char **argv) {
   check(1, "PID 1", "");
   mounts();
   under_xen();
-  char mode[64];
-  test_mode(mode, sizeof mode);
+  char mode[64] = "";
+  cmdline_value("xenrr.test=", mode, sizeof mode);
   int disk = strcmp(mode, "disk") == 0, net = strcmp(mode, "net") == 0, drivers = strcmp(mode, "drivers") == 0;
   if (disk || net || drivers) {
-    if (load_modules()) {
+    if (load_modules(NULL)) {
       if (disk || drivers) disk_checks();
       if (net || drivers) net_checks();
     }
-  } else if (mode[0]) check(0, "xenrr.test", "unknown mode (known: disk, net, drivers)");
+  } else if (strcmp(mode, "backends") == 0) backends();
+  else if (mode[0]) check(0, "xenrr.test", "unknown mode (known: disk, net, drivers, backends)");
   else {
     xen_role();
     fork_wait();

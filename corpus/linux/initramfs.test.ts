@@ -2,14 +2,16 @@
  * The initramfs corpus/build.mjs makes for Linux guests: a gzip'd newc cpio
  * that Linux can unpack (checked by reading it back field by field), holding
  * /dev/console and our static /init, and byte-reproducible; the drivers
- * one (once `npm run kernels` kept the modules) adds them in load order.
+ * one (once `npm run kernels` kept the modules) adds them in load order, and
+ * the dom0 one the dom0 modules (loop before xen-blkback) and the ext4 disk.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cpioNewc } from './cpio.mjs';
-import { driversInitramfsEntries, initramfsEntries, moduleList } from './initramfs.mjs';
+import { DOM0_DISK, dom0InitramfsEntries, driversInitramfsEntries, initramfsEntries, moduleList } from './initramfs.mjs';
+import { DOM0_LOAD_LIST } from './modules.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ARCHIVE = `${ROOT}build/corpus/linux/initramfs.cpio.gz`;
@@ -79,5 +81,42 @@ describe.skipIf(!haveDrivers)('drivers initramfs', () => {
     const plain = readNewc(gunzipSync(readFileSync(ARCHIVE)));
     expect(by.get('init')!.data.equals(plain.find((e) => e.name === 'init')!.data)).toBe(true);
     expect(cpioNewc(driversInitramfsEntries(by.get('init')!.data, MODULES)).equals(gunzipSync(readFileSync(DRIVERS)))).toBe(true);
+  });
+});
+
+const DOM0 = `${ROOT}build/corpus/linux/initramfs-dom0-${VERSION}.cpio.gz`;
+const DISK = `${ROOT}build/corpus/disks/ext4.img`;
+const haveDom0 = existsSync(`${MODULES}/${DOM0_LOAD_LIST}`) && existsSync(DOM0) && existsSync(DISK);
+
+describe.skipIf(!haveDom0)('dom0 initramfs', () => {
+  const gz = haveDom0 ? readFileSync(DOM0) : Buffer.alloc(0);
+  const entries = haveDom0 ? readNewc(gunzipSync(gz)) : [];
+  const by = new Map(entries.map((e) => [e.name, e]));
+
+  it('is the plain one plus /lib/modules with the dom0 list (loop before xen-blkback) as modules.load, and /disks/ext4.img', () => {
+    const order = moduleList(MODULES, DOM0_LOAD_LIST);
+    expect(order).toEqual(['loop.ko', 'xen-blkback.ko', 'xen-netback.ko']);
+    const plainNames = initramfsEntries(by.get('init')!.data).map((e) => e.name);
+    expect(entries.map((e) => e.name)).toEqual([...plainNames, 'lib', 'lib/modules', 'lib/modules/modules.load', ...order.map((m) => `lib/modules/${m}`), 'disks', DOM0_DISK]);
+    // init's load_modules reads modules.load: here it is the dom0 order.
+    expect(by.get('lib/modules/modules.load')!.data.toString()).toBe('loop.ko\nxen-blkback.ko\nxen-netback.ko\n');
+    for (const m of order) expect(by.get(`lib/modules/${m}`)!.data.equals(readFileSync(`${MODULES}/${m}`)), m).toBe(true);
+    expect(by.has('lib/modules/ext4.ko')).toBe(false);
+  });
+
+  it('carries the 32 MiB ext4 image byte for byte, as a regular writable file', () => {
+    const disk = by.get(DOM0_DISK)!;
+    expect(disk.mode).toBe(0o100644);
+    expect(disk.data.length).toBe(32 << 20);
+    expect(disk.data.readUInt16LE(1024 + 0x38)).toBe(0xef53); // the ext4 superblock's magic
+    expect(disk.data.equals(readFileSync(DISK))).toBe(true);
+  });
+
+  it('has the same /init as the plain one, and is byte-reproducible', () => {
+    const init = by.get('init')!.data;
+    expect(init.equals(readNewc(gunzipSync(readFileSync(ARCHIVE))).find((e) => e.name === 'init')!.data)).toBe(true);
+    const again = cpioNewc(dom0InitramfsEntries(Buffer.from(init), MODULES, DISK));
+    expect(again.equals(gunzipSync(gz))).toBe(true);
+    expect(gzipSync(again, { level: 9 }).equals(gz)).toBe(true); // as writeInitramfs compresses: the .gz too
   });
 });

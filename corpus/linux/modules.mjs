@@ -6,9 +6,11 @@
 // section, `depends=a,b`. Debian's modules are uncompressed and signed
 // (CONFIG_MODULE_COMPRESS_NONE, CONFIG_MODULE_SIG); they are kept as they are.
 //
-// modules-<version>/modules.load lists the kept modules' file names in load
+// modules-<version>/modules.load lists the domU modules' file names in load
 // order (every module after its dependencies), one a line: what the drivers
-// initramfs's /init loads with finit_module, in that order.
+// initramfs's /init loads with finit_module, in that order;
+// modules-<version>/modules-dom0.load does the same for DOM0_MODULES, which
+// the dom0 initramfs loads (as its /lib/modules/modules.load).
 
 import { readFileSync } from 'node:fs';
 
@@ -21,8 +23,17 @@ import { readFileSync } from 'node:fs';
  */
 export const WANTED_MODULES = ['crc32c_generic', 'xen-blkfront', 'ext4', 'xen-netfront'];
 
-/** The name of the file listing load order. */
+/**
+ * What a dom0 loads to serve a domU's disk and network (xenrr.test=backends,
+ * corpus/linux/backends.c): loop first (the disk image becomes /dev/loop0,
+ * the physical-device blkback opens), then the two backends.
+ */
+export const DOM0_MODULES = ['loop', 'xen-blkback', 'xen-netback'];
+
+/** The name of the file listing load order (domU); the initramfs keeps this name for either list. */
 export const LOAD_LIST = 'modules.load';
+/** The name of the file listing the dom0 modules' load order, in modules-<version>/. */
+export const DOM0_LOAD_LIST = 'modules-dom0.load';
 
 /** The NUL-separated key=value strings of an ELF64 module's .modinfo section. */
 export function modinfo(ko) {

@@ -4,10 +4,10 @@
  * Checked on made-up graphs and, once `npm run kernels` kept them, on
  * Debian's own modules.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { dependsOf, loadOrder, modinfo, moduleName } from './modules.mjs';
+import { DOM0_LOAD_LIST, DOM0_MODULES, dependsOf, loadOrder, modinfo, moduleName } from './modules.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MODULES = `${ROOT}build/kernels/modules-6.1.0-57-amd64`;
@@ -37,5 +37,11 @@ describe.skipIf(!existsSync(`${MODULES}/ext4.ko`))("Debian's modules", () => {
     const info = modinfo(`${MODULES}/xen-blkfront.ko`);
     expect(info.get('name')).toBe('xen_blkfront');
     expect(info.get('vermagic')).toMatch(/^6\.1\.0-57-amd64 SMP /);
+  });
+  it('the dom0 list: loop, xen-blkback and xen-netback declare no dependencies, and load in the order asked', () => {
+    for (const m of DOM0_MODULES) expect(dependsOf(`${MODULES}/${m}.ko`), m).toEqual([]);
+    expect(modinfo(`${MODULES}/xen-blkback.ko`).get('alias')).toBe('xen-backend:vbd');
+    expect(modinfo(`${MODULES}/xen-netback.ko`).get('alias')).toBe('xen-backend:vif');
+    expect(readFileSync(`${MODULES}/${DOM0_LOAD_LIST}`, 'utf8')).toBe('loop.ko\nxen-blkback.ko\nxen-netback.ko\n');
   });
 });
