@@ -23,7 +23,8 @@
  *   next push will not notify it, so it sleeps on work it was never told
  *   about (RING_FINAL_CHECK_FOR_*: arm event = cons + 1, then look again);
  *   not while the device is closing, nor when the producer notified the
- *   channel after its last push (the consumer was told; a Linux backend's
+ *   channel after its last push and the work is not done (requests
+ *   without responses: the consumer was told, and a Linux backend's
  *   kthread may sleep on other things before it looks);
  * - a notification that found its port masked while the receiver slept to
  *   the end of a deadlocked run, the port never delivered, unmasked or
@@ -254,8 +255,10 @@ export class RingChecks {
       if (dist(prod, event) < 0) continue;
       const ref: RingRef = { kind: String(x.ring), front, back, gref: Number(x.gref), port: Number(x.port) };
       const s = this.rings.get(`${ref.kind}/${front}/${back}/${ref.gref}/${ref.port}`);
-      // Notified after the last push: the work was told, its driver deferred it (a Linux backend's kthread).
-      if (s !== undefined && s.told[consumer === 'req' ? 0 : 1] === prod) continue;
+      // Told of the work by a notify after the last push, and not done with it (a request without its
+      // response yet): its driver deferred it (a Linux backend's kthread) and will look again.
+      const pending = consumer === 'rsp' || Number(x.rsp_prod) !== Number(x.req_prod);
+      if (s !== undefined && s.told[consumer === 'req' ? 0 : 1] === prod && pending) continue;
       const report = (): ReturnType<typeof at> => at(e, 'lost-wakeup',
         `${who(e)} ${e.what === 'poll' ? 'polled' : 'blocked'} with every vCPU of d${e.dom} asleep while ${consumer}_event ${event} <= ${consumer}_prod ${prod} on the ${ringName(ref)}: the ${consumer === 'req' ? 'frontend' : 'backend'}'s next push will not notify it, and any ${consumer === 'req' ? 'requests' : 'responses'} up to ${prod} it has not consumed wait unseen (${consumer === 'req' ? 'RING_FINAL_CHECK_FOR_REQUESTS' : 'RING_FINAL_CHECK_FOR_RESPONSES'} sets ${consumer}_event = ${consumer === 'req' ? 'req_cons' : 'rsp_cons'} + 1 and looks again before sleeping)`,
         { ring: ref });
