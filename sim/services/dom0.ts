@@ -68,7 +68,7 @@ export class Dom0 implements Dom0Env {
     this.xs = new Dom0XsClient(store, (rec, changed) => {
       if (!this.quiet) {
         // A backend's xenbus state change: the mappings dom0 holds as it makes it (grant leak checks).
-        if (stateWrite(0, rec)) this.reportGrants(0);
+        if (stateWrite(0, rec)) this.reportGrants(0, true);
         this.xen.emit(null, 0, () => ({ kind: 'xenstore', ...rec }));
       }
       if (changed) this.pump();
@@ -95,11 +95,15 @@ export class Dom0 implements Dom0Env {
     if (peer === undefined || !peer.alive) return -Errno.ESRCH;
     const rp = peer.port(remotePort);
     if (rp === null || rp.state !== EvtState.UNBOUND || rp.remoteDom !== 0) return -Errno.EINVAL;
-    let local = this.ports.indexOf(null, 1);
-    if (local < 0) local = this.ports.length;
+    // With a guest dom0 these are its ports too (xenconsoled's are dom0's on a real host): a port
+    // number free in both tables, held in the guest's as a placeholder its kernel never allocates.
+    const host = dom === 0 ? undefined : this.xen.domain(0);
+    let local = 1;
+    while (local < NR_EVTCHN_PORTS && ((this.ports[local] ?? null) !== null || (host !== undefined && host.port(local) !== null))) local++;
     if (local >= NR_EVTCHN_PORTS) return -Errno.ENOSPC;
     this.ports[local] = { dom, port: remotePort, driver: driver.name, bound: true };
     Object.assign(rp, { state: EvtState.INTERDOMAIN, remoteDom: 0, remotePort: local, service: driver.name });
+    if (host !== undefined) host.ports[local] = { ...rp, remoteDom: dom, remotePort, virq: -1, fifoPending: false };
     return local;
   }
 
@@ -109,6 +113,8 @@ export class Dom0 implements Dom0Env {
     const rp = p.bound ? this.xen.domain(p.dom)?.port(p.port) : null;
     if (rp && rp.state === EvtState.INTERDOMAIN && rp.remoteDom === 0 && rp.remotePort === port) Object.assign(rp, { state: EvtState.UNBOUND, remotePort: 0, service: null });
     this.ports[port] = null;
+    const host = p.dom === 0 ? undefined : this.xen.domain(0);
+    if (host !== undefined && host.port(port)?.service === p.driver) host.ports[port] = null;
   }
 
   notify(port: number, record: boolean): void {
@@ -178,8 +184,9 @@ export class Dom0 implements Dom0Env {
    * guest's table, read only when someone listens); for dom0, which grants
    * nothing, the device mappings its backends hold.
    */
-  reportGrants(dom: number): void {
-    if (dom === 0) {
+  reportGrants(dom: number, services = false): void {
+    // Domain 0 is xenrr's services (their grant maps), or a guest dom0 (its own grant table and maptrack).
+    if (dom === 0 && (services || this.xen.domain(0) === undefined)) {
       return this.emit(() => {
         const mapped: Decoded[] = [];
         this.grantee.maptrack.forEach((m, handle) => void (m !== null && mapped.push({ handle, dom: m.dom, ref: m.ref, flags: m.flags })));

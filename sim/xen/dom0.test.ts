@@ -54,6 +54,13 @@ describe.skipIf(!corpusBuilt)('dom0 built as Xen builds it', () => {
     // A domU next to it keeps the toolstack's console and flags.
     expect(t1!.d.id).toBe(1);
     expect(t1!.d.consoleMfn).not.toBe(0);
+    // xenstored's and xenconsoled's ends of the domU's channels are dom0's ports, held in the guest's
+    // table as on a real host, so its kernel's own ports never take those numbers.
+    const u = t1!.d;
+    const held = [u.storePort, u.consolePort].map((p) => u.port(p)!.remotePort);
+    expect(held.map((p) => d.port(p))).toMatchObject([{ remoteDom: 1, remotePort: u.storePort, service: 'xenstore' }, { remoteDom: 1, remotePort: u.consolePort, service: 'console' }]);
+    expect(held).not.toContain(d.storePort);
+    expect(held).not.toContain(d.allocPort());
     expect(machine.store.read('/local/domain/0/name')).toBe('Domain-0');
     // The legacy window is DOMID_IO's, never RAM.
     expect(machine.xen.frames.owner[0xb8]).toBe(OWNER_IO);

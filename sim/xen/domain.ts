@@ -30,7 +30,9 @@ export type Port = {
   /**
    * INTERDOMAIN with dom0 (remoteDom 0): the name of the dom0 backend
    * driver that bound it (sim/services/backend.ts); dom0 is not a guest,
-   * its port table lives with its services
+   * its port table lives with its services. In a guest dom0's own table:
+   * the placeholder of such a port (remoteDom the guest it serves), so the
+   * guest's kernel never allocates that number
    */
   service: string | null;
   /** FIFO ABI: queue priority; raised while its event-array page was missing; the queue it was last linked on */
