@@ -4,6 +4,7 @@
  *
  * A run is good when every domain stopped (no deadlock, no budget), the
  * scenario's expectations hold, every `--expect` text appears on a console
+ * (a PV console, or a domain's console_io output: dom0's console)
  * and, with `--against`, its events equal the good trace's after
  * normalization (replay/diff.ts), and with `protocol` the protocol checks
  * (replay/protocol/) find nothing. A missing image means "skip" (git bisect's
@@ -43,7 +44,8 @@ export async function checkScenario(s: Scenario, opts: CheckOptions = {}): Promi
     const reasons: string[] = [];
     if (r.summary.stop !== 'all-stopped') reasons.push(`the run ended in ${r.summary.stop}`);
     reasons.push(...checkExpect(s, r.summary));
-    for (const text of opts.expect ?? []) if (!r.summary.domains.some((d) => d.console.includes(text))) reasons.push(`no console shows '${text}'`);
+    // A console: a domain's PV console, or what it wrote with console_io (dom0's only console, hvc0).
+    for (const text of opts.expect ?? []) if (!r.summary.domains.some((d) => d.console.includes(text) || d.log.includes(text))) reasons.push(`no console shows '${text}'`);
     if (opts.protocol) {
       const mine = TraceReader.open(trace);
       try {
