@@ -161,6 +161,16 @@ describe('diffTraces on synthetic traces', () => {
     const text = renderDiff(r);
     expect(text).toContain('  console line a: (d0) [    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)\n');
     expect(text).toContain('  console line b: (d0) [    0.000000] Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)\n');
+    // A domU's PV console: the ring event with the piece comes first, then xenconsoled's console event.
+    const domU = (version: string): SimEvent[] => boot(version, '    0.001234').flatMap((e): SimEvent[] => {
+      if (e.kind !== 'console') return [];
+      const ring: SimEvent = { ...e, dom: 1, kind: 'ring', ring: 'console', frontDom: 1, backDom: 0, gref: -1, port: 2, reqProdBefore: 0, reqProdAfter: 16, rspProdBefore: 0, rspProdAfter: 0, reqCons: 0, rspCons: 0, slots: [{ dir: 'req', text: e.text }] };
+      return [ring, { ...e, dom: 1, source: 'ring' }];
+    }).map((e, seq) => ({ ...e, seq }));
+    const u = diff(write(`${DIR}/conu-a.xrr`, domU('56'), 4), write(`${DIR}/conu-b.xrr`, domU('57'), 4));
+    expect(u.firstDivergence!.a[0]!.summary).toMatch(/^console dom1->dom0/);
+    expect(u.firstDivergence!.consoleLine.b).toEqual({ dom: 1, source: 'ring', text: '[    0.000000] Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)' });
+    expect(renderDiff(u)).toContain('  console line a: [d1] [    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)\n');
     // A divergence that is not console output has no console line.
     expect(diff(a, write(`${DIR}/con-c.xrr`, boot('56', '    0.001234').map((e) => (e.seq === 3 && e.kind === 'hypercall' ? { ...e, result: -5 } : e)), 4)).firstDivergence!.consoleLine).toEqual({ a: null, b: null });
   });

@@ -112,12 +112,20 @@ export function locators(syms: [Symbols, Symbols], notes: string[]): [Locator, L
 /** Events read on each side of a console event to rebuild its line (a 16-byte piece per event, with a hypercall each). */
 const LINE_WINDOW = 256;
 
-/** The console line the first console event of `shown` is part of, read from the trace around it. */
+/**
+ * The console line the first console output of `shown` is part of, read
+ * from the trace around it: a console event, or a PV console ring event
+ * (the console event with its text follows it: xenconsoled's read).
+ */
 function consoleLineOf(r: TraceReader, shown: Item[]): ConsoleLine | null {
-  const c = shown.find((x) => x.e.kind === 'console');
-  if (c === undefined || c.e.kind !== 'console') return null;
-  const text = lineAround(r.events(Math.max(0, c.e.seq - LINE_WINDOW), c.e.seq + LINE_WINDOW), c.e.seq);
-  return text === null ? null : { dom: c.e.dom, source: c.e.source, text };
+  const first = shown.find((x) => x.e.kind === 'console' || (x.e.kind === 'ring' && x.e.ring === 'console'))?.e;
+  if (first === undefined) return null;
+  const events = [...r.events(Math.max(0, first.seq - LINE_WINDOW), first.seq + LINE_WINDOW)];
+  const dom = first.kind === 'ring' ? first.frontDom : first.dom;
+  const c = first.kind === 'console' ? first : events.find((e) => e.seq > first.seq && e.kind === 'console' && e.source === 'ring' && e.dom === dom);
+  if (c === undefined || c.kind !== 'console') return null;
+  const text = lineAround(events, c.seq);
+  return text === null ? null : { dom: c.dom, source: c.source, text };
 }
 
 export function diffTraces(ra: TraceReader, rb: TraceReader, opts: DiffOptions = {}): DiffReport {
