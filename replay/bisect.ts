@@ -4,6 +4,7 @@
  *
  * A run is good when every domain stopped (no deadlock, no budget), the
  * scenario's expectations hold, every `--expect` text appears on a console
+ * (a PV console, or a domain's console_io output: dom0's console)
  * and, with `--against`, its events equal the good trace's after
  * normalization (replay/diff.ts), and with `protocol` the protocol checks
  * (replay/protocol/) find nothing. A missing image means "skip" (git bisect's
@@ -43,7 +44,8 @@ export async function checkScenario(s: Scenario, opts: CheckOptions = {}): Promi
     const reasons: string[] = [];
     if (r.summary.stop !== 'all-stopped') reasons.push(`the run ended in ${r.summary.stop}`);
     reasons.push(...checkExpect(s, r.summary));
-    for (const text of opts.expect ?? []) if (!r.summary.domains.some((d) => d.console.includes(text))) reasons.push(`no console shows '${text}'`);
+    // A console: a domain's PV console, or what it wrote with console_io (dom0's only console, hvc0).
+    for (const text of opts.expect ?? []) if (!r.summary.domains.some((d) => d.console.includes(text) || d.log.includes(text))) reasons.push(`no console shows '${text}'`);
     if (opts.protocol) {
       const mine = TraceReader.open(trace);
       try {
@@ -78,7 +80,9 @@ export type BisectResult = { firstBad: number | null; lastGood: number | null; s
  * varying domain `domain`. The last image is checked first (it must be bad),
  * the first is taken as good: at most ceil(log2 N) + 1 runs. Skipped images
  * are stepped over. Ends with the diff of the last good run against the
- * first bad one.
+ * first bad one; when the last good is the first image, its run for the diff
+ * judges it too: bad, it is the result (`lastGood` null: no good image);
+ * missing, there is no diff.
  */
 export async function bisect(s: Scenario, domain: string, images: string[], opts: CheckOptions = {}, onStep?: (st: BisectStep) => void): Promise<BisectResult> {
   const steps: BisectStep[] = [];
@@ -111,8 +115,13 @@ export async function bisect(s: Scenario, domain: string, images: string[], opts
       if (v === 'good') good = mid;
       else bad = mid;
     }
-    // The diff needs the last good run's trace: record it if the search never ran it.
-    if (!existsSync(traceOf(good))) await checkScenario(withImage(s, domain, images[good]!), { ...opts, keepTrace: traceOf(good) });
+    // The diff needs the last good run's trace. The search never runs the first image (taken as good):
+    // run it now, and judge it as any other, so that a first image that is bad too is said, not diffed.
+    if (!steps.some((x) => x.index === good)) {
+      const v = await judge(good);
+      if (v === 'bad') return { firstBad: good, lastGood: null, steps, diff: null };
+      if (v === 'skip') return { firstBad: bad, lastGood: good, steps, diff: null };
+    }
     const ra = TraceReader.open(traceOf(good));
     const rb = TraceReader.open(traceOf(bad));
     let diff: DiffReport;

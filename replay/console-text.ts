@@ -66,3 +66,40 @@ export function consoleLinesOf(outputs: Iterable<{ dom: number; source: ConsoleL
   c.flush();
   return out;
 }
+
+type ConsoleEventish = { seq: number; dom: number; kind: string; source?: string; text?: string };
+
+/**
+ * The whole console line (one domain, one channel) that the output of event
+ * `seq` is part of, from `events` (a window of a trace around `seq`, in
+ * order): a console event holds a piece of a line (Linux's hvc writes 16
+ * bytes at a time) and the diff shows the line. A piece ending in a newline
+ * belongs to the line it ends. Null when `seq` is not a console event of
+ * the window.
+ */
+export function lineAround(events: Iterable<ConsoleEventish>, seq: number): string | null {
+  const all = [...events];
+  const at = all.findIndex((e) => e.seq === seq);
+  const t = all[at];
+  if (t === undefined || t.kind !== 'console') return null;
+  const same = all.filter((e) => e.kind === 'console' && e.dom === t.dom && e.source === t.source);
+  const k = same.indexOf(t);
+  let head = '';
+  for (let i = k - 1; i >= 0; i--) {
+    const text = same[i]!.text!;
+    const nl = text.lastIndexOf('\n');
+    if (nl >= 0) {
+      head = text.slice(nl + 1) + head;
+      break;
+    }
+    head = text + head;
+  }
+  let line = head;
+  for (let i = k; i < same.length; i++) {
+    const text = same[i]!.text!;
+    const nl = text.indexOf('\n');
+    if (nl >= 0) return (line + text.slice(0, nl)).replace(/\r$/, '');
+    line += text;
+  }
+  return line.replace(/\r$/, '');
+}

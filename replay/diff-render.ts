@@ -78,6 +78,10 @@ export function renderDiff(r: DiffReport, opts: { regions?: number } = {}): stri
     for (const v of f.b) withStack('b', v);
     if (f.b.length === 0) out.push(none('b', 'a', r.b.events));
     if (f.changes.length > 0) out.push(`  differs in: ${f.changes.map((c) => `${c.field} ${value(c.a)} -> ${value(c.b)}`).join(', ')}`);
+    // A console event holds a piece of a line: the whole line, as each run printed it.
+    for (const [tag, l] of [['a', f.consoleLine.a], ['b', f.consoleLine.b]] as const) {
+      if (l !== null) out.push(`  console line ${tag}: ${l.source === 'console_io' ? `(d${l.dom})` : `[d${l.dom}]`} ${JSON.stringify(l.text).slice(1, -1)}`);
+    }
   }
   if (r.parting) out.push('', ...partingLines(r.parting));
   out.push('', 'by kind          only in a  only in b    changed');

@@ -132,6 +132,48 @@ describe('diffTraces on synthetic traces', () => {
     expect(one.equal).toBe(true);
     expect(one.notes).toEqual(['dom1: symbols only for a; its locations are not compared']);
   });
+
+  it('a console line printed 16 bytes at a time (hvc, console_io): the first divergence shows the whole line of each run; printk time stamps do not count', () => {
+    // dom0's boot banner as Linux's hvc writes it: 16-byte pieces, each a console event and its CONSOLEIO_write.
+    const boot = (version: string, stamp: string): SimEvent[] => {
+      // One printk record per write, cut in 16-byte pieces from its start.
+      const records = [`[    0.000000] Linux version 6.1.0-${version}-amd64 (debian-kernel@lists.debian.org)\r\n`, `[${stamp}] Command line: console=hvc0\r\n`];
+      const pieces = records.flatMap((t) => Array.from({ length: Math.ceil(t.length / 16) }, (_, k) => t.slice(k * 16, k * 16 + 16)));
+      const out: SimEvent[] = [];
+      for (const piece of pieces) {
+        const at = { seq: out.length, time: out.length * 10, dom: 0, vcpu: 0, icount: out.length, rip: 0x1000n };
+        out.push({ ...at, kind: 'console', source: 'console_io', text: piece });
+        out.push({ ...at, seq: out.length, kind: 'hypercall', op: 18, name: 'console_io', sub: 0, subName: 'CONSOLEIO_write', args: [0n, 16n, 0n, 0n, 0n], decoded: { count: piece.length, text: piece }, result: 0, caller: 0x1000n });
+      }
+      return out;
+    };
+    const a = write(`${DIR}/con-a.xrr`, boot('56', '    0.001234'), 4);
+    const b = write(`${DIR}/con-b.xrr`, boot('57', '    0.001299'), 4);
+    const r = diff(a, b);
+    // One region: the piece with the version (the later line differs only in its time stamp).
+    expect(r.regionCount).toBe(1);
+    const f = r.firstDivergence!;
+    expect(f.a[0]!.summary).toContain('.0-56-amd64 (deb');
+    expect(f.consoleLine).toEqual({
+      a: { dom: 0, source: 'console_io', text: '[    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)' },
+      b: { dom: 0, source: 'console_io', text: '[    0.000000] Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)' },
+    });
+    const text = renderDiff(r);
+    expect(text).toContain('  console line a: (d0) [    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)\n');
+    expect(text).toContain('  console line b: (d0) [    0.000000] Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)\n');
+    // A domU's PV console: the ring event with the piece comes first, then xenconsoled's console event.
+    const domU = (version: string): SimEvent[] => boot(version, '    0.001234').flatMap((e): SimEvent[] => {
+      if (e.kind !== 'console') return [];
+      const ring: SimEvent = { ...e, dom: 1, kind: 'ring', ring: 'console', frontDom: 1, backDom: 0, gref: -1, port: 2, reqProdBefore: 0, reqProdAfter: 16, rspProdBefore: 0, rspProdAfter: 0, reqCons: 0, rspCons: 0, slots: [{ dir: 'req', text: e.text }] };
+      return [ring, { ...e, dom: 1, source: 'ring' }];
+    }).map((e, seq) => ({ ...e, seq }));
+    const u = diff(write(`${DIR}/conu-a.xrr`, domU('56'), 4), write(`${DIR}/conu-b.xrr`, domU('57'), 4));
+    expect(u.firstDivergence!.a[0]!.summary).toMatch(/^console dom1->dom0/);
+    expect(u.firstDivergence!.consoleLine.b).toEqual({ dom: 1, source: 'ring', text: '[    0.000000] Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org)' });
+    expect(renderDiff(u)).toContain('  console line a: [d1] [    0.000000] Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org)\n');
+    // A divergence that is not console output has no console line.
+    expect(diff(a, write(`${DIR}/con-c.xrr`, boot('56', '    0.001234').map((e) => (e.seq === 3 && e.kind === 'hypercall' ? { ...e, result: -5 } : e)), 4)).firstDivergence!.consoleLine).toEqual({ a: null, b: null });
+  });
 });
 
 describe.skipIf(!built)('diffTraces on recorded scenarios', () => {

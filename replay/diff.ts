@@ -22,6 +22,7 @@
  */
 import type { TraceReader } from '../trace/reader.js';
 import type { Parting } from './parting.js';
+import { lineAround, type ConsoleLine } from './console-text.js';
 import { summary } from './format.js';
 import { align, Side, type Item } from './align.js';
 import { changedFields, FieldFilter, Normalizer, type FieldChange, type Locator } from './normalize.js';
@@ -73,6 +74,8 @@ export type DiffReport = {
     context: Array<{ a: EventView; b: EventView }>;
     /** fields that differ between the first event of each side, when both are of one kind */
     changes: FieldChange[];
+    /** the whole console line each side's first console event of the divergence is part of (console-text.ts lineAround) */
+    consoleLine: { a: ConsoleLine | null; b: ConsoleLine | null };
   };
   /** where execution parts at the instruction level (replay/parting.ts), when the CLI could replay both runs */
   parting?: Parting | null;
@@ -104,6 +107,25 @@ export function locators(syms: [Symbols, Symbols], notes: string[]): [Locator, L
     };
   };
   return [make(sa), make(sb)];
+}
+
+/** Events read on each side of a console event to rebuild its line (a 16-byte piece per event, with a hypercall each). */
+const LINE_WINDOW = 256;
+
+/**
+ * The console line the first console output of `shown` is part of, read
+ * from the trace around it: a console event, or a PV console ring event
+ * (the console event with its text follows it: xenconsoled's read).
+ */
+function consoleLineOf(r: TraceReader, shown: Item[]): ConsoleLine | null {
+  const first = shown.find((x) => x.e.kind === 'console' || (x.e.kind === 'ring' && x.e.ring === 'console'))?.e;
+  if (first === undefined) return null;
+  const events = [...r.events(Math.max(0, first.seq - LINE_WINDOW), first.seq + LINE_WINDOW)];
+  const dom = first.kind === 'ring' ? first.frontDom : first.dom;
+  const c = first.kind === 'console' ? first : events.find((e) => e.seq > first.seq && e.kind === 'console' && e.source === 'ring' && e.dom === dom);
+  if (c === undefined || c.kind !== 'console') return null;
+  const text = lineAround(events, c.seq);
+  return text === null ? null : { dom: c.dom, source: c.source, text };
 }
 
 export function diffTraces(ra: TraceReader, rb: TraceReader, opts: DiffOptions = {}): DiffReport {
@@ -222,6 +244,7 @@ export function diffTraces(ra: TraceReader, rb: TraceReader, opts: DiffOptions =
       a: f.a.map((x) => view(x, syms[0])), b: f.b.map((x) => view(x, syms[1])),
       context: f.context.map(([x, y]) => ({ a: view(x, syms[0]), b: view(y, syms[1]) })),
       changes: a0 !== undefined && b0 !== undefined && a0.n.kind === b0.n.kind ? changedFields(normA.fields(a0.e), normB.fields(b0.e)) : [],
+      consoleLine: { a: consoleLineOf(ra, f.a), b: consoleLineOf(rb, f.b) },
     };
   }
   return report;

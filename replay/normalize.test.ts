@@ -19,6 +19,12 @@ describe('normalize', () => {
     // Console text is masked: console_io text, console events, console ring slots.
     expect(norm().normalize({ ...e, name: 'console_io', decoded: { text: 'mfn 0x7c8' } }).key).toContain('arg.text="mfn 0x…"');
     expect(norm().normalize({ ...at, kind: 'console', source: 'ring', text: 'at 0xffff8000 ok' }).key).toBe('console dom=1 vcpu=0 at="f" source="ring" text="at 0x… ok"');
+    // printk's time stamp is a time: two boots print the same line at different times.
+    const line = (text: string) => norm().normalize({ ...at, kind: 'console', source: 'console_io', text }).key;
+    expect(line('[    1.603485] iommu')).toBe(line('[    1.603484] iommu'));
+    expect(line('[  123.000001] x')).toContain('text="[…] x"');
+    expect(line('[    1.603485] iommu')).not.toBe(line('[    1.603485] iommv'));
+    expect(norm().normalize({ ...e, name: 'console_io', decoded: { text: '[    0.000000] L' } }).key).toContain('arg.text="[…] L"');
   });
 
   it('exceptions keep vector and error code, not cr2 or the handler; times are dropped', () => {

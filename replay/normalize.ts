@@ -28,7 +28,8 @@
  * Dropped from decoded arguments and ring slots: every 64-bit (U64) value
  * except `sector_number`, and every field whose name (or a component of its
  * dotted name) is in ADDRESS_KEYS or TIME_KEYS, whatever its type. Hex
- * literals in console text (`mfn 0x7c8`) are masked to `0x…`.
+ * literals in console text (`mfn 0x7c8`) are masked to `0x…`, and printk
+ * time stamps (`[    1.603485]`, a time) to `[…]`.
  *
  * `--ignore` names: a name drops every field whose dotted name, or one of
  * whose components, equals it with list indices removed: `port` drops the
@@ -67,7 +68,9 @@ export const FIELD_NAMES: readonly string[] = [
 ];
 
 const HEX = /0x[0-9a-fA-F]+/g;
-const maskHex = (s: string): string => s.replace(HEX, '0x…');
+/** printk's time prefix (`[    1.603485] `, CONFIG_PRINTK_TIME): the guest's clock, a time like any other. */
+const PRINTK_TIME = /\[ *\d+\.\d{6}\]/g;
+const maskText = (s: string): string => s.replace(HEX, '0x…').replace(PRINTK_TIME, '[…]');
 const components = (name: string): string[] => name.replace(/\[\d+\]/g, '').split('.');
 
 /** Decides, once per field name, whether a field is compared. */
@@ -169,7 +172,7 @@ export class Normalizer {
         break;
       case 'console':
         this.put('source', e.source);
-        this.put('text', maskHex(e.text));
+        this.put('text', maskText(e.text));
         break;
       case 'xenstore':
         this.put('op', e.op);
@@ -225,7 +228,7 @@ export class Normalizer {
           else if (this.filter.keepDecoded(`${name}[${i}]`, item)) this.put(`${name}[${i}]`, item);
         }
       } else if (typeof v === 'object') this.decoded(name, v, text);
-      else if (this.filter.keepDecoded(name, v)) this.put(name, typeof v === 'bigint' ? `0x${v.toString(16)}` : typeof v === 'string' && text && k === 'text' ? maskHex(v) : v);
+      else if (this.filter.keepDecoded(name, v)) this.put(name, typeof v === 'bigint' ? `0x${v.toString(16)}` : typeof v === 'string' && text && k === 'text' ? maskText(v) : v);
     }
   }
 }

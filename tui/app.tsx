@@ -234,7 +234,7 @@ export function App(props: AppProps): React.JSX.Element {
       return [title(`detail: event ${cur.seq}${found.length > 0 ? ` (protocol violation${found.length > 1 ? 's' : ''})` : ''}`), ...clip([...report, ...pack(eventFields(cur, src.where(cur), src.stack(cur)), w)], body, w)];
     }
     if (s.pane === 'console') {
-      const c = src.consoleUpTo(cur.seq, 4000);
+      const c = src.consoleUpTo(cur.seq, 4000, 32, [...names.keys()]);
       return [title(`console up to event ${cur.seq}${c.cut ? ' (tail)' : ''}`), ...clip(consoleLines(c.byDom, names, body, w), body, w)];
     }
     const at = s.point === null ? `event ${cur.seq}` : `icount ${s.point.icount}`;

@@ -30,11 +30,18 @@ export type RingRow = {
   consName: 'cons' | 'event';
   /** the ring event these come from (null: known from the machine only) */
   seq: number | null;
+  /** known from the machine only, and the walk back stopped at this event: its last traffic, if any, is older */
+  before?: number;
   slots: Decoded[];
 };
 
-/** Chunks walked back from the point at most (a busy trace has every ring's last event close by). */
-const MAX_CHUNKS = 16;
+/**
+ * Chunks walked back from the point at most. A busy trace has every ring's
+ * last event close by; a domU that finished early next to a Linux dom0
+ * still booting has its rings' last events far back (a dom0 boot is ~30
+ * chunks). Each chunk's ring events are kept once decoded.
+ */
+const MAX_CHUNKS = 64;
 const ringKey = (kind: string, dom: number, gref: number, port: number): string => `${kind}/${dom}/${gref}/${port}`;
 
 /** Latest ring event per ring within each chunk, computed once per chunk. */
@@ -59,7 +66,8 @@ export function ringsBefore(src: TimelineSource, end: number, view: MachineView 
   const latest = new Map<string, RingEvent>();
   let ci = src.reader.chunkOf(Math.min(end - 1, src.end - 1));
   const wanted = view?.rings.length ?? Infinity;
-  for (let read = 0; ci >= 0 && read < MAX_CHUNKS && latest.size < wanted; ci--, read++) {
+  let read = 0;
+  for (; ci >= 0 && read < MAX_CHUNKS && latest.size < wanted; ci--, read++) {
     const evs = chunkRings(src, ci);
     for (let k = evs.length - 1; k >= 0; k--) {
       const e = evs[k]!;
@@ -74,10 +82,11 @@ export function ringsBefore(src: TimelineSource, end: number, view: MachineView 
       kind: e.ring, frontDom: e.frontDom, backDom: e.backDom, gref: e.gref, port: e.port, reqProd: e.reqProdAfter, rspProd: e.rspProdAfter,
       reqCons: e.reqCons, rspCons: e.rspCons, consName: e.ring === 'console' || e.ring === 'xenstore' ? 'cons' : 'event', seq: e.seq, slots: e.slots,
     }));
-  // Rings the machine knows that carried nothing (or nothing recently enough to be found).
+  // Rings the machine knows that carried nothing (or nothing recently enough to be found: then say so).
+  const cut = ci >= 0 && read >= MAX_CHUNKS ? src.reader.index.chunks[ci + 1]!.firstSeq : null;
   for (const r of view?.rings ?? []) {
     if (latest.has(ringKey(r.kind, r.dom, r.gref, r.port))) continue;
-    rows.push({ kind: r.kind, frontDom: r.dom, backDom: r.backDom, gref: r.gref, port: r.port, reqProd: r.reqProd, rspProd: r.rspProd, reqCons: null, rspCons: null, consName: 'cons', seq: null, slots: [] });
+    rows.push({ kind: r.kind, frontDom: r.dom, backDom: r.backDom, gref: r.gref, port: r.port, reqProd: r.reqProd, rspProd: r.rspProd, reqCons: null, rspCons: null, consName: 'cons', seq: null, slots: [], ...(cut !== null ? { before: cut } : {}) });
   }
   return rows;
 }

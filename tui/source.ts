@@ -23,6 +23,8 @@ const CACHE_CHUNKS = 8;
 
 export class TimelineSource {
   private readonly cache = new Map<number, SimEvent[]>();
+  /** each decoded chunk's console events (consoleUpTo) */
+  private readonly consoles = new Map<number, ConsoleEvent[]>();
   /** chunks decoded since opening (tests check that opening reads none) */
   decoded = 0;
 
@@ -54,6 +56,11 @@ export class TimelineSource {
     }
     evs = this.reader.chunk(i);
     this.decoded++;
+    if (!this.consoles.has(i)) {
+      const c: ConsoleEvent[] = [];
+      for (const e of evs) if (e.kind === 'console') c.push({ seq: e.seq, dom: e.dom, source: e.source, text: e.text });
+      this.consoles.set(i, c);
+    }
     this.cache.set(i, evs);
     if (this.cache.size > CACHE_CHUNKS) this.cache.delete(this.cache.keys().next().value!);
     return evs;
@@ -151,12 +158,15 @@ export class TimelineSource {
   /**
    * Each domain's console lines up to and including `seq` (its PV console
    * and its console_io output, replay/console-text.ts), from the trace's
-   * console events, walking back until `chars` per domain are collected or
-   * `maxChunks` chunks were read (then marked as cut).
+   * console events, walking back until `chars` are collected for every
+   * domain of `doms` and every domain seen, or `maxChunks` chunks were
+   * read (then marked as cut). A domain that printed long ago (a domU next
+   * to a chatty dom0) is found: the walk goes on for it, through chunks
+   * whose console events are kept once decoded.
    */
-  consoleUpTo(seq: number, chars = 2000, maxChunks = 32): { byDom: Map<number, ConsoleLine[]>; cut: boolean } {
-    const parts = new Map<number, Array<{ dom: number; source: ConsoleLine['source']; text: string }>>();
-    const lens = new Map<number, number>();
+  consoleUpTo(seq: number, chars = 2000, maxChunks = 32, doms: readonly number[] = []): { byDom: Map<number, ConsoleLine[]>; cut: boolean } {
+    const parts = new Map<number, ConsoleEvent[]>();
+    const lens = new Map<number, number>(doms.map((d) => [d, 0]));
     const cs = this.reader.index.chunks;
     let ci = this.reader.chunkOf(Math.min(seq, this.end - 1));
     let read = 0;
@@ -166,12 +176,11 @@ export class TimelineSource {
         cut = true;
         break;
       }
-      const evs = this.chunk(ci);
-      const base = cs[ci]!.firstSeq;
-      for (let k = Math.min(evs.length - 1, seq - base); k >= 0; k--) {
+      const evs = this.consoleOf(ci);
+      for (let k = evs.length - 1; k >= 0; k--) {
         const e = evs[k]!;
-        if (e.kind !== 'console' || (lens.get(e.dom) ?? 0) >= chars) continue;
-        (parts.get(e.dom) ?? parts.set(e.dom, []).get(e.dom)!).push({ dom: e.dom, source: e.source, text: e.text });
+        if (e.seq > seq || (lens.get(e.dom) ?? 0) >= chars) continue;
+        (parts.get(e.dom) ?? parts.set(e.dom, []).get(e.dom)!).push(e);
         lens.set(e.dom, (lens.get(e.dom) ?? 0) + e.text.length);
       }
       if (lens.size > 0 && [...lens.values()].every((n) => n >= chars)) break;
@@ -180,7 +189,19 @@ export class TimelineSource {
     for (const d of [...parts.keys()].sort((a, b) => a - b)) byDom.set(d, consoleLinesOf(parts.get(d)!.reverse()));
     return { byDom, cut };
   }
+
+  /** The console events of chunk `i`, kept for good once its events were decoded (they are a small part of it). */
+  private consoleOf(i: number): ConsoleEvent[] {
+    let c = this.consoles.get(i);
+    if (c === undefined) {
+      this.chunk(i);
+      c = this.consoles.get(i)!;
+    }
+    return c;
+  }
 }
+
+type ConsoleEvent = { seq: number; dom: number; source: ConsoleLine['source']; text: string };
 
 /** A filter as typed at the `f` prompt: `dom=2 kind=hypercall name=sched_op` (all must hold). */
 export type Filter = { text: string; pred: Pred };

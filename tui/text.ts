@@ -177,10 +177,12 @@ export function ringLines(rows: RingRow[], h: number, w: number): string[] {
   const per = Math.max(0, Math.min(4, Math.floor((h - rows.length) / rows.length)));
   const out: string[] = [];
   for (const r of rows) {
-    const ends = r.backDom < 0 ? `d${r.frontDom}` : `d${r.frontDom}->d${r.backDom}`;
+    // A ring served by xenrr's xenstored for the domain it runs in (a Linux dom0's own xenstore ring): name the daemon.
+    const back = r.kind === 'xenstore' && r.backDom === r.frontDom ? 'xenstored' : `d${r.backDom}`;
+    const ends = r.backDom < 0 ? `d${r.frontDom}` : `d${r.frontDom}->${back}`;
     const id = r.kind === 'console' || r.kind === 'xenstore' || r.gref < 0 ? (r.port >= 0 ? ` port ${r.port}` : '') : ` gref ${r.gref} port ${r.port}`;
     const cons = (n: number | null): string => (n === null ? '' : ` ${r.consName} ${n}`);
-    const tail = r.seq === null ? '  (no traffic yet)' : `  @${r.seq}`;
+    const tail = r.seq !== null ? `  @${r.seq}` : r.before !== undefined ? `  (no traffic since event ${r.before})` : '  (no traffic yet)';
     out.push(fit(`${r.kind} ${ends}${id}  req prod ${r.reqProd}${cons(r.reqCons)}  rsp prod ${r.rspProd}${cons(r.rspCons)}${tail}`, w));
     for (const d of r.slots.slice(-per)) out.push(fit(`  ${slotText(d)}`, w));
   }

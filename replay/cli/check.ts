@@ -116,8 +116,8 @@ export function registerCheck(program: Command): void {
     .command('bisect')
     .description('find the first bad image in an ordered list (good first, bad last) and show where it parts from the last good one')
     .argument('<scenario>', 'scenario .json')
-    .requiredOption('--images <elf...>', 'images in order, oldest (good) first')
-    .option('--domain <name>', 'domain whose kernel is varied (default: the first)')
+    .requiredOption('--images <image...>', 'kernel images (ELF or bzImage) in order, oldest (good) first')
+    .option('--domain <name|id>', 'domain whose kernel is varied, by name or id (default: the first); its ramdisk and command line stay')
     .option('--against <trace>', 'good run the events must match')
     .option('--protocol', 'protocol violations (check --protocol) make a build bad')
     .option('--expect <text...>', 'text that must appear on a console')
@@ -129,8 +129,11 @@ export function registerCheck(program: Command): void {
       const s = await scenarioOf(input, o);
       const opts = common(o);
       if (o.against !== undefined) inputFile(o.against, 'a trace file');
-      const domain = o.domain ?? s.domains[0]!.name;
-      if (!s.domains.some((d) => d.name === domain)) throw new UsageError(`--domain: scenario ${s.name} has no domain '${domain}'`);
+      // --domain: a name, or a domain id (0 is a `"dom0": true` domain, then 1, 2, ... in order).
+      const ids = domainIds(s.domains);
+      const byId = o.domain !== undefined && /^\d+$/.test(o.domain) ? s.domains[ids.indexOf(Number(o.domain))] : undefined;
+      const domain = byId?.name ?? o.domain ?? s.domains[0]!.name;
+      if (!s.domains.some((d) => d.name === domain)) throw new UsageError(`--domain: scenario ${s.name} has no domain '${domain}' (domains: ${s.domains.map((d, k) => `${ids[k]} ${d.name}`).join(', ')})`);
       if (o.images.length < 2) throw new UsageError('--images needs at least two images (good first, bad last)');
       const images = o.images.map((p) => resolve(p));
       const r = await bisect(s, domain, images, opts, (st) => process.stdout.write(`  ${o.images[st.index]}: ${st.verdict}${st.reasons.length ? ` (${st.reasons[0]})` : ''}\n`));
@@ -139,7 +142,12 @@ export function registerCheck(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      process.stdout.write(`\nfirst bad image: ${o.images[r.firstBad]} (last good: ${o.images[r.lastGood!]}), ${r.steps.length} runs\n`);
+      if (r.lastGood === null) {
+        process.stdout.write(`the first image is bad too (it must be good): nothing to bisect\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`\nfirst bad image: ${o.images[r.firstBad]} (last good: ${o.images[r.lastGood]}), ${r.steps.length} runs\n`);
       if (r.diff) process.stdout.write(renderDiff(r.diff, { regions: 5 }));
     });
 }

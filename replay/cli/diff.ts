@@ -27,7 +27,8 @@ runs), and the payload minus addresses, frame numbers and times. Fields
 A name drops every field it names at any depth (port: evtchn_send port, ring
 port, hypercall arg.port); a dotted name (arg.port) only that one.
 Never compared: seq, time, icount, RIPs, pointers, MFNs/PFNs/grant refs,
-timer deadlines and timeouts; hex numbers in console text are masked.
+timer deadlines and timeouts; hex numbers and printk time stamps
+("[    1.603485]") in console text are masked.
 `;
 
 function nonNegative(name: string, v: string): number {

@@ -2,7 +2,10 @@
  * `xenrr record`, `xenrr dump`, `xenrr info`. The trace reader and the
  * simulator are imported by the commands that use them, when they run.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { domainIds } from '../../sim/domain-ids.js';
+import type { Scenario } from '../../sim/scenario.js';
 import type { SimEvent } from '../../sim/events.js';
 import type { TraceReader } from '../../trace/reader.js';
 import { KIND_ALIASES, summary } from '../format.js';
@@ -44,15 +47,16 @@ export function registerTraceCommands(program: Command): void {
       .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
       .option('--seed <n>', 'seed (overrides the scenario)')
       .option('--chaos <seed>', CHAOS_HELP)
+      .option('--image <name=path...>', 'kernel image (ELF or bzImage) for a scenario domain, in place of the scenario\'s; its ramdisk and command line stay')
       .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:ARG]: a toolstack action (shutdown, reboot, sysrq:KEY, pause, unpause, destroy, block-attach:VDEV=TARGET[,MODE], block-detach:VDEV, network-attach[:bridge=B,mac=M,ip=A], network-detach:DEVID|MAC) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest; recorded with the scenario, so replay re-applies it'),
   )
-    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; chaos?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string; action?: string[] }) => {
+    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; chaos?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string; action?: string[]; image?: string[] }) => {
       kernelOptions([input], o);
       const chaos = chaosOf(o);
       const [{ ScenarioError }, { record }, { checkExpect }, { actionOptions }] = await Promise.all([
         import('../../sim/scenario.js'), import('../record.js'), import('../scenario-run.js'), import('./actions.js'),
       ]);
-      let s;
+      let s: Scenario | null;
       try {
         s = await loadInput(input, o);
       } catch (e) {
@@ -60,6 +64,11 @@ export function registerTraceCommands(program: Command): void {
         throw e;
       }
       if (s === null) throw new UsageError(`${input}: not a Xen PV kernel; only PV guests can be recorded`);
+      // --image: another build of a domain's kernel (the boot of dom0 with -56 to diff against -57's).
+      const images = imageOverrides(o.image);
+      const ids = domainIds(s.domains);
+      checkImages(images, s.domains.map((d, k) => ({ id: ids[k]!, name: d.name })), input);
+      for (const [name, path] of images) s = { ...s, domains: s.domains.map((d) => (d.name === name ? { ...d, kernel: resolve(path) } : d)) };
       const actions = actionOptions(o.action, s);
       const every = o.checkpointEvery === '0' ? 0 : positiveInt('--checkpoint-every', o.checkpointEvery);
       const insns = o.checkpointInsns === '0' ? 0 : positiveInt('--checkpoint-insns', o.checkpointInsns);

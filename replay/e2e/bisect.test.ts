@@ -58,6 +58,17 @@ describe.skipIf(!built)('check and bisect', () => {
     expect(r.diff!.byKind.domain_state?.deleted).toBe(2);
   });
 
+  it('bisect judges the first image when it runs it for the diff: bad too, it says so (exit 1) instead of diffing it as good', () => {
+    const r = spawnSync(BIN, ['bisect', TEMPLATE, '--domain', '1', '--images', V(6), V(7)], { encoding: 'utf8' });
+    expect(r.stdout).toContain(`  ${V(6)}: bad (the run ended in deadlock)`);
+    expect(r.stdout).toContain('the first image is bad too (it must be good): nothing to bisect');
+    expect(r.stdout).not.toContain('first bad image');
+    expect(r.status).toBe(1);
+    // --domain by id names the scenario's domains when it names none.
+    const u = spawnSync(BIN, ['bisect', TEMPLATE, '--domain', '9', '--images', V(6), V(7)], { encoding: 'utf8' });
+    expect([u.status, u.stderr.trim()]).toEqual([2, "xenrr: --domain: scenario ringpair has no domain '9' (domains: 1 front, 2 back)"]);
+  });
+
   it('git bisect run xenrr check finds the commit that introduced the bug', () => {
     const repo = testTempDir('xenrr-git-');
     const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });

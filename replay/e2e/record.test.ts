@@ -37,6 +37,19 @@ describe.skipIf(!built)('xenrr record, dump, info', () => {
     expect(text).toMatch(/hypercalls .*grant_table_op/);
   });
 
+  it('--image records another build of a domain\'s kernel: the trace names it, and the run is that build\'s', () => {
+    mkdirSync(DIR, { recursive: true });
+    const v6 = 'build/corpus/pv/bisect/ringpair-v6.elf';
+    const rec = xenrr('record', 'corpus/scenarios/bisect/ringpair.json', '--image', `front=${v6}`, '-o', `${DIR}/ringpair-v6.xrr`);
+    expect(rec.stdout).toMatch(/ringpair-v6\.xrr: \d+ events, .*deadlock/);
+    const info = JSON.parse(xenrr('info', '--json', `${DIR}/ringpair-v6.xrr`).stdout) as { images: Array<{ domain: string; name: string }> };
+    expect(info.images.find((i) => i.domain === 'front')?.name).toBe(`${ROOT}${v6}`);
+    const bad = xenrr('record', 'corpus/scenarios/bisect/ringpair.json', '--image', `frnt=${v6}`, '-o', `${DIR}/x.xrr`);
+    expect([bad.status, bad.stderr.trim()]).toEqual([2, `xenrr: --image frnt=${v6}: no domain 'frnt' in corpus/scenarios/bisect/ringpair.json (domains: front, back)`]);
+    const gone = xenrr('record', 'corpus/scenarios/bisect/ringpair.json', '--image', 'front=nope.elf', '-o', `${DIR}/x.xrr`);
+    expect([gone.status, gone.stderr.trim()]).toEqual([2, 'xenrr: --image front=nope.elf: no such file']);
+  });
+
   it('--checkpoint-insns: checkpoints by guest instructions, as info reports', () => {
     mkdirSync(DIR, { recursive: true });
     const out = `${DIR}/sha.xrr`;
