@@ -8,45 +8,25 @@
  * kernel printed.
  *
  * Two dom0 boots of ~2.1e9 instructions and a replay of each to the banner
- * (~100 s here). The scenario is dom0-alone.json (or, before it exists,
- * dom0.json's dom0 domain alone).
+ * (~100 s here), on corpus/scenarios/linux/dom0-alone.json.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fileTempDir } from './temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/xenrr`;
 const K56 = 'build/kernels/vmlinuz-6.1.0-56-amd64';
 const K57 = 'build/kernels/vmlinuz-6.1.0-57-amd64';
 const INITRAMFS = `${ROOT}build/corpus/linux/initramfs.cpio.gz`;
-const DOM0 = `${ROOT}corpus/scenarios/linux/dom0.json`;
-/** The scenario of dom0 booting alone; until it exists, dom0.json is that scenario. */
 const ALONE = `${ROOT}corpus/scenarios/linux/dom0-alone.json`;
 const missing = [`${ROOT}${K56}`, `${ROOT}${K57}`, INITRAMFS].find((p) => !existsSync(p));
 if (missing !== undefined) console.warn(`skipping the Linux dom0 bisect test: ${missing} is absent (run \`npm run kernels\` and \`npm run build\`)`);
 
-/** dom0-alone.json, or dom0.json's dom0 domain alone (its paths made absolute, written to `dir`). */
-function dom0Alone(dir: string): string {
-  if (existsSync(ALONE)) return ALONE;
-  const s = JSON.parse(readFileSync(DOM0, 'utf8')) as { domains: Array<Record<string, unknown>>; expect?: { console?: Record<string, string[]>; shutdown?: Record<string, string> } };
-  const d = s.domains.find((x) => x.dom0 === true)!;
-  for (const k of ['kernel', 'ramdisk'] as const) d[k] = resolve(ROOT, 'corpus/scenarios/linux', d[k] as string);
-  const name = d.name as string;
-  const only = <T>(m: Record<string, T> | undefined): Record<string, T> => (m?.[name] === undefined ? {} : { [name]: m[name] });
-  const file = join(dir, 'dom0-alone.json');
-  writeFileSync(file, JSON.stringify({ ...s, name: 'linux-dom0-alone', domains: [d], expect: { console: only(s.expect?.console), shutdown: only(s.expect?.shutdown) } }));
-  return file;
-}
-
 describe.skipIf(missing !== undefined)('dom0 boot regressions: bisect over Debian kernels with --expect, and the diff of two dom0 boots', () => {
-  const tmp = fileTempDir('xenrr-linux-dom0-bisect-');
-
   it('-57 is bad for "Debian 6.1.192-2", -56 good; the diff starts at the banner, shown as whole console lines', () => {
-    const r = spawnSync(BIN, ['bisect', dom0Alone(tmp), '--domain', 'dom0', '--expect', 'Debian 6.1.192-2', '--images', K56, K57], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
+    const r = spawnSync(BIN, ['bisect', ALONE, '--domain', 'dom0', '--expect', 'Debian 6.1.192-2', '--images', K56, K57], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = r.stdout;
