@@ -4,6 +4,8 @@
  * by `xenrr run`, record and the tests.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../sim/package-info.js';
 import type { EventSink } from '../sim/events.js';
 import { Machine, type DomainSpec, type MachineOptions, type RunSummary } from '../sim/machine.js';
 import { chaosOption } from '../sim/services/chaos.js';
@@ -44,11 +46,18 @@ export function machineOptions(s: Scenario): MachineOptions {
   return { quantum: s.quantum, wallclock: s.wallclock, actions: machineActions(s), bridges: scenarioBridges(s), ...chaosOption(s) };
 }
 
+/** What makes a missing file under build/: Debian's kernels come from `npm run kernels`, the corpus from `npm run build`. */
+function buildHint(path: string): string {
+  if (path.startsWith(join(ROOT, 'build', 'kernels'))) return ' (run `npm run kernels`)';
+  if (path.startsWith(join(ROOT, 'build', 'corpus'))) return ' (run `npm run build`; the Linux initramfs with modules needs `npm run kernels` first)';
+  return '';
+}
+
 /** Read domain `k`'s kernel, ramdisk and disk images; a missing or unloadable file is a UsageError naming the scenario field. */
 export function loadDomain(s: Scenario, k: number, seed: number): DomainSpec {
   const f = domainFiles(s, k);
   const where = `${s.file}: domains.${k}`;
-  if (!existsSync(f.kernel)) throw new UsageError(`${where}.kernel: ${f.kernel}: no such file (run \`npm run build\` for corpus kernels)`);
+  if (!existsSync(f.kernel)) throw new UsageError(`${where}.kernel: ${f.kernel}: no such file${buildHint(f.kernel)}`);
   let kernel: KernelImage;
   try {
     kernel = readKernel(f.kernel);
@@ -56,7 +65,7 @@ export function loadDomain(s: Scenario, k: number, seed: number): DomainSpec {
     if (e instanceof ImageError) throw new UsageError(`${where}.kernel: ${e.message}`);
     throw e;
   }
-  if (f.ramdisk !== undefined && !existsSync(f.ramdisk)) throw new UsageError(`${where}.ramdisk: ${f.ramdisk}: no such file`);
+  if (f.ramdisk !== undefined && !existsSync(f.ramdisk)) throw new UsageError(`${where}.ramdisk: ${f.ramdisk}: no such file${buildHint(f.ramdisk)}`);
   if (f.symbols !== undefined) checkSymbolFile(`${where}.symbols:`, f.symbols);
   return domainSpec(s, k, seed, kernel, f.ramdisk === undefined ? undefined : new Uint8Array(readFileSync(f.ramdisk)), scenarioDisks(s, k));
 }
