@@ -92,6 +92,13 @@ function blkifRequest(v: DataView, o: number): Decoded {
   return { operation: op, nr_segments: n, handle: v.getUint16(o + blkif_request.handle, true), id: v.getBigUint64(o + blkif_request.id, true), sector_number: v.getBigUint64(o + blkif_request.sector_number, true), seg: segs };
 }
 
+/** A little-endian u32 at stream position `at` of a byte ring of `size` bytes at `base` (it may wrap). */
+function ringU32(v: DataView, base: number, size: number, at: number): number {
+  let x = 0;
+  for (let k = 3; k >= 0; k--) x = x * 256 + v.getUint8(base + ((at + k) & (size - 1)));
+  return x;
+}
+
 /** Segments in one indirect page (blkif_request_segment entries of a 4 KiB frame). */
 const SEGS_PER_INDIRECT_FRAME = 4096 / SEG.size;
 
@@ -158,11 +165,13 @@ export class RingTracker {
       if (req === r.reqSeen && rsp === r.rspSeen) continue;
       const v = this.mem.frame(r.mfn)!;
       const cons = r.kind === 'console' ? [CONS.out_cons, CONS.in_cons] : r.kind === 'xenstore' ? [XSI.req_cons, XSI.rsp_cons] : [sring.req_event, sring.rsp_event];
+      // The xenstore framing is machine state: followed whether or not anyone listens.
+      const starts = r.kind === 'xenstore' ? { req: this.xsFrame(r, v, 'req', req), rsp: this.xsFrame(r, v, 'rsp', rsp) } : null;
       this.emit(dom, () => ({
         kind: 'ring', ring: r.kind, frontDom: r.frontDom, backDom: r.backDom, gref: r.gref, port: r.port,
         reqProdBefore: r.reqSeen, reqProdAfter: req, rspProdBefore: r.rspSeen, rspProdAfter: rsp,
         reqCons: v.getUint32(cons[0]!, true), rspCons: v.getUint32(cons[1]!, true),
-        slots: [...this.decode(r, v, 'req', r.reqSeen, req), ...this.decode(r, v, 'rsp', r.rspSeen, rsp)], seen,
+        slots: starts !== null ? [...this.xsSlots(v, 'req', r.reqSeen, req, starts.req), ...this.xsSlots(v, 'rsp', r.rspSeen, rsp, starts.rsp)] : [...this.decode(r, v, 'req', r.reqSeen, req), ...this.decode(r, v, 'rsp', r.rspSeen, rsp)], seen,
         ...(r.entries !== undefined && r.entries !== LAYOUTS[r.kind]?.size ? { entries: r.entries } : {}),
       }));
       r.reqSeen = req;
@@ -189,48 +198,57 @@ export class RingTracker {
   }
 
   /**
-   * The xenstore messages whose header arrived in bytes [from, to) of a
-   * direction's stream: a writer may send a header and its payload in
+   * Where the xenstore messages whose header arrived before `to` start in a
+   * direction's byte stream: a writer may send a header and its payload in
    * separate notifies, or several messages in one, so the stream position of
-   * the next header is kept (Ring.reqMsg/rspMsg). Bytes that only continue a
-   * message give one slot with `bytes` and `continued`. A length beyond
-   * XENSTORE_PAYLOAD_MAX loses the framing: it is taken up again at `to`.
+   * the next header is kept (Ring.reqMsg/rspMsg, from reqSeen/rspSeen when
+   * the ring was added). A length beyond XENSTORE_PAYLOAD_MAX loses the
+   * framing: it is taken up again at `to`.
    */
-  private xsMessages(r: Ring, v: DataView, dir: 'req' | 'rsp', from: number, to: number, base: number, size: number): Decoded[] {
-    const byte = (at: number): number => v.getUint8(base + (at & (size - 1)));
-    const u32at = (at: number): number => (byte(at) | (byte(at + 1) << 8) | (byte(at + 2) << 16) | (byte(at + 3) << 24)) >>> 0;
-    const out: Decoded[] = [];
-    let at = (dir === 'req' ? r.reqMsg : r.rspMsg) ?? from;
+  private xsFrame(r: Ring, v: DataView, dir: 'req' | 'rsp', to: number): number[] {
+    const [base, size] = dir === 'req' ? [XSI.req, XSI.req_sizeof] : [XSI.rsp, XSI.rsp_sizeof];
+    const out: number[] = [];
+    let at = (dir === 'req' ? r.reqMsg : r.rspMsg) ?? (dir === 'req' ? r.reqSeen : r.rspSeen);
     while (out.length < MAX_SLOTS && ((to - at) >>> 0) >= xsd_sockmsg.size && ((to - at) >>> 0) <= size) {
-      const len = u32at(at + xsd_sockmsg.len);
+      const len = ringU32(v, base, size, at + xsd_sockmsg.len);
       if (len > XENSTORE_PAYLOAD_MAX) {
         at = to;
         break;
       }
-      const type = u32at(at + xsd_sockmsg.type);
-      const avail = Math.min(len, 48, ((to - at) >>> 0) - xsd_sockmsg.size);
-      let payload = '';
-      for (let k = 0; k < avail; k++) payload += String.fromCharCode(byte(at + xsd_sockmsg.size + k));
-      out.push({
-        dir, bytes: xsd_sockmsg.size + len, type: XS_NAMES[type] ?? String(type), req_id: u32at(at + xsd_sockmsg.req_id), tx_id: u32at(at + xsd_sockmsg.tx_id), len,
-        payload: payload.replace(/\0/g, ' ').trimEnd(),
-      });
+      out.push(at);
       at = (at + xsd_sockmsg.size + len) >>> 0;
     }
     if (dir === 'req') r.reqMsg = at;
     else r.rspMsg = at;
-    return out.length > 0 ? out : [{ dir, bytes: (to - from) >>> 0, continued: true }];
+    return out;
+  }
+
+  /** The messages starting at `starts` (xsFrame), decoded; bytes that only continue a message give one slot with `continued`. */
+  private xsSlots(v: DataView, dir: 'req' | 'rsp', from: number, to: number, starts: number[]): Decoded[] {
+    if (((to - from) >>> 0) === 0) return [];
+    if (starts.length === 0) return [{ dir, bytes: (to - from) >>> 0, continued: true }];
+    const [base, size] = dir === 'req' ? [XSI.req, XSI.req_sizeof] : [XSI.rsp, XSI.rsp_sizeof];
+    return starts.map((at) => {
+      const len = ringU32(v, base, size, at + xsd_sockmsg.len);
+      const type = ringU32(v, base, size, at + xsd_sockmsg.type);
+      const avail = Math.min(len, 48, ((to - at) >>> 0) - xsd_sockmsg.size);
+      let payload = '';
+      for (let k = 0; k < avail; k++) payload += String.fromCharCode(v.getUint8(base + ((at + xsd_sockmsg.size + k) & (size - 1))));
+      return {
+        dir, bytes: xsd_sockmsg.size + len, type: XS_NAMES[type] ?? String(type), req_id: ringU32(v, base, size, at + xsd_sockmsg.req_id),
+        tx_id: ringU32(v, base, size, at + xsd_sockmsg.tx_id), len, payload: payload.replace(/\0/g, ' ').trimEnd(),
+      };
+    });
   }
 
   private decode(r: Ring, v: DataView, dir: 'req' | 'rsp', from: number, to: number): Decoded[] {
     const n = (to - from) >>> 0;
     if (n === 0) return [];
-    if (r.kind === 'console' || r.kind === 'xenstore') {
-      const [base, size] = r.kind === 'console' ? (dir === 'req' ? [CONS.out, CONS.out_sizeof] : [CONS.in, CONS.in_sizeof]) : dir === 'req' ? [XSI.req, XSI.req_sizeof] : [XSI.rsp, XSI.rsp_sizeof];
+    if (r.kind === 'console') {
+      const [base, size] = dir === 'req' ? [CONS.out, CONS.out_sizeof] : [CONS.in, CONS.in_sizeof];
       const len = Math.min(n, size);
       const bytes = new Uint8Array(len);
       for (let k = 0; k < len; k++) bytes[k] = v.getUint8(base + ((from + k) & (size - 1)));
-      if (r.kind === 'xenstore') return this.xsMessages(r, v, dir, from, to, base, size);
       return [{ dir, bytes: n, text: Buffer.from(bytes).toString('latin1') }];
     }
     const layout = LAYOUTS[r.kind]!;
