@@ -15,6 +15,18 @@ describe('event summaries', () => {
   });
 });
 
+describe('ring summaries', () => {
+  it('name the two ends; dom0\'s own xenstore ring goes to xenstored (the stub domain), not to dom0', () => {
+    const ring = (frontDom: number, backDom: number, r: 'xenstore' | 'blkif'): SimEvent => ({
+      seq: 0, time: 0, dom: frontDom, vcpu: 0, icount: 0, rip: 0n, kind: 'ring', ring: r, frontDom, backDom, gref: 0, port: 1,
+      reqProdBefore: 0, reqProdAfter: 16, rspProdBefore: 0, rspProdAfter: 0, reqCons: 0, rspCons: 0, slots: [], seen: 'notify',
+    });
+    expect(summary(ring(0, 0, 'xenstore'))).toBe('xenstore dom0->xenstored req 0->16 rsp 0->0 (0 slots)');
+    expect(summary(ring(1, 0, 'xenstore'))).toBe('xenstore dom1->dom0 req 0->16 rsp 0->0 (0 slots)');
+    expect(summary(ring(1, 0, 'blkif'))).toBe('blkif dom1->dom0 req 0->16 rsp 0->0 (0 slots)');
+  });
+});
+
 describe('kind filter words', () => {
   it('take every kind by the name info prints, meaning just that kind', () => {
     for (const k of Object.keys(KIND_CODES)) expect(KIND_ALIASES[k]).toEqual([k]);

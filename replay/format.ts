@@ -56,7 +56,8 @@ export function summary(e: SimEvent): string {
     case 'xenstore':
       return `XS_${e.op} ${e.path}${e.value ? ` = ${JSON.stringify(e.value.length > 40 ? `${e.value.slice(0, 37)}...` : e.value)}` : ''}${e.txId ? ` tx=${e.txId}` : ''} -> ${e.result}`;
     case 'ring':
-      return `${e.ring} dom${e.frontDom}->dom${e.backDom} req ${e.reqProdBefore}->${e.reqProdAfter} rsp ${e.rspProdBefore}->${e.rspProdAfter} (${e.slots.length} slots${e.seen && e.seen !== 'notify' ? `, seen at ${e.seen}` : ''})`;
+      // dom0's own xenstore ring is served by the xenstore stub domain, not by dom0.
+      return `${e.ring} dom${e.frontDom}->${e.ring === 'xenstore' && e.backDom === e.frontDom ? 'xenstored' : `dom${e.backDom}`} req ${e.reqProdBefore}->${e.reqProdAfter} rsp ${e.rspProdBefore}->${e.rspProdAfter} (${e.slots.length} slots${e.seen && e.seen !== 'notify' ? `, seen at ${e.seen}` : ''})`;
     case 'domain_state':
       return `domain ${e.state}${e.reason ? ` (${e.reason})` : ''}`;
     case 'input':
