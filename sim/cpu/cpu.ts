@@ -8,7 +8,7 @@
  * convenience accessors at the bottom, for tests and tools.
  */
 import { decodeBlock, type Block, type Insn } from './decode.js';
-import { compileRegion, jitDefault, type Region } from './jit.js';
+import { compileRegion, jitDefault, warmTranslate, WARM_SHIFT, type Region } from './jit.js';
 import { ExitKind, FAULT, Vector } from './fault.js';
 import { materialize, setFlagsWord } from './flags.js';
 import { fpuReset, MXCSR_DEFAULT, MXCSR_MASK, newXmmFile, X87, type XmmViews } from './fpu.js';
@@ -251,7 +251,11 @@ export class Cpu implements CodeWatcher {
         // instruction keeps its own next-RIP for the early exits below.
         this.ripLo = block.nextLo;
         this.ripHi = block.nextHi;
-        if (at === 0 && ++block.runs === this.jitThreshold) compileRegion(block, (pa) => this.blocks.get(pa));
+        if (at === 0) {
+          const runs = ++block.runs;
+          if (runs === this.jitThreshold) compileRegion(block, (pa) => this.blocks.get(pa));
+          else if (runs === this.jitThreshold >>> WARM_SHIFT) warmTranslate(block, (pa) => this.blocks.get(pa));
+        }
         for (k = at; k < lim; k++) {
           const ins = insns[k]!;
           ins.fn(this, ins);

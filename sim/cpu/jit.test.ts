@@ -22,7 +22,7 @@ import { describe, expect, it } from 'vitest';
 import { BareHost } from './bare-host.js';
 import { Cpu } from './cpu.js';
 import { ExitKind, Vector } from './fault.js';
-import { HOT_RUNS, jitDefault, JitSettingError } from './jit.js';
+import { HOT_RUNS, jitDefault, JitSettingError, WARM_SHIFT } from './jit.js';
 import { PhysMem } from './phys-mem.js';
 
 const CASES = 1000;
@@ -254,6 +254,30 @@ ret
     runAll(a, () => 1000);
     // sanity: the patched immediates took effect (200 iterations of a growing add)
     expect(a.cpu.getReg(0)).not.toBe(200n * 0x01010101n);
+  });
+});
+
+describe('regions translated before in the process', () => {
+  // A loop whose body runs 100 times: below a threshold of 1000, above 1000 >> WARM_SHIFT.
+  const loop = (k: number): Uint8Array =>
+    assemble(`warm${k}`, `mov ecx, 100\n1:\nadd eax, ${0x1234 + k}\nxor ebx, eax\nmov qword ptr [rsi + 8], rbx\ndec ecx\njnz 1b\nhlt\n`);
+  it('serve another cpu early when its code is the same, and the run is the interpreter\'s', () => {
+    expect(1000 >>> WARM_SHIFT).toBeLessThan(100);
+    const seen = loop(1);
+    const first = machine(seen, true);
+    runAll(first, () => 100_000);
+    expect(first.cpu.translatedBlocks).toBeGreaterThan(0);
+    const warm = machine(seen, true);
+    warm.cpu.jitThreshold = 1000;
+    const ref = machine(seen, false);
+    expect(runAll(warm, () => 100_000)).toBe(runAll(ref, () => 100_000));
+    expect(state(warm)).toBe(state(ref));
+    expect(warm.cpu.translatedBlocks).toBeGreaterThan(0);
+    // code no cpu has translated waits for the threshold
+    const cold = machine(loop(2), true);
+    cold.cpu.jitThreshold = 1000;
+    runAll(cold, () => 100_000);
+    expect(cold.cpu.translatedBlocks).toBe(0);
   });
 });
 

@@ -55,6 +55,15 @@ export type Region = {
 /** Entries into a block before its region is translated (Cpu.jitThreshold; 0 disables translation). */
 export const HOT_RUNS = 16384;
 
+/**
+ * A block whose address was in a region translated before in this process
+ * tries that region's root again after threshold >> WARM_SHIFT entries
+ * (warmTranslate): if the region has the same source as then, the function
+ * V8 has already compiled and optimized serves at once, at no compile cost
+ * (compileRegion, `cachedOnly`).
+ */
+export const WARM_SHIFT = 4;
+
 /** A bad XENRR_JIT value (the CLI prints the message as one line). */
 export class JitSettingError extends Error {
   override name = 'JitSettingError';
@@ -88,6 +97,21 @@ const COLD = 16;
  */
 const CACHE = new Map<string, RegionFn>();
 const CACHE_MAX = 8192;
+/** Physical address (frame * 4096 + offset) of every block of a region translated in this process -> its root's. */
+const WARM = new Map<number, number>();
+const pa = (b: Block): number => b.pfn * 4096 + (b.startLo & 0xfff);
+
+/**
+ * Called when `b` has been entered threshold >> WARM_SHIFT times: if a
+ * region holding its address was translated before, translate that
+ * region's root again, only if the result is already compiled.
+ */
+export function warmTranslate(b: Block, find: (pa: number) => Block | undefined): void {
+  const rp = WARM.get(pa(b));
+  if (rp === undefined) return;
+  const root = find(rp);
+  if (root !== undefined && root.region === null && (root === b || (root.startHi === b.startHi && root.startLo >>> 12 === b.startLo >>> 12))) compileRegion(root, find, true);
+}
 
 function compiled(body: string): RegionFn {
   let fn = CACHE.get(body);
@@ -134,10 +158,11 @@ function successors(b: Block): [number, number][] {
 
 /**
  * Translate the region rooted at `root`; null when the root cannot head one
- * (its first instruction straddles a page). `find` gives the decoded block
- * at a physical address.
+ * (its first instruction straddles a page), or with `cachedOnly` when the
+ * region's function is not already compiled (see WARM_SHIFT). `find` gives
+ * the decoded block at a physical address.
  */
-export function compileRegion(root: Block, find: (pa: number) => Block | undefined): Region | null {
+export function compileRegion(root: Block, find: (pa: number) => Block | undefined, cachedOnly = false): Region | null {
   if (root.pfns.length !== 1 || root.bp) return null;
   const hi = root.startHi;
   const page = root.startLo >>> 12;
@@ -221,7 +246,10 @@ ${g.lines.join('\n')}
   ${FLAGS_OUT}
   return left - bud;
 }`;
+  if (cachedOnly && !CACHE.has(body)) return null;
   const fn = compiled(body);
+  if (WARM.size >= 64 * CACHE_MAX) WARM.clear();
+  for (const b of members) WARM.set(pa(b), pa(root));
   const region: Region = { fn, K: g.vals, insns };
   for (const b of members) {
     if (b.region === null) {

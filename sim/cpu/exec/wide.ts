@@ -6,10 +6,12 @@
  * Products come from 16-bit partial products, each exact in a double.
  * Division uses doubles when dividend and divisor are below 2^52 (then the
  * floor of the rounded quotient is exact), 16-bit-digit long division for
- * 32-bit divisors, and Knuth's algorithm D in base 2^16 otherwise.
+ * 32-bit divisors, and otherwise long division in base 2^32 whose quotient
+ * words are estimated in doubles and corrected exactly.
  */
 
 const TWO32 = 4294967296;
+const TWO64 = 18446744073709551616;
 /** Below 2^53 a double holds an integer exactly. */
 const EXACT = 9007199254740992;
 
@@ -150,83 +152,76 @@ function divW(dL: number, dH: number): void {
     QR[1] = div32(W[2]!, W[1]!, dL);
     QR[0] = div32(QR[2]!, W[0]!, dL);
     QR[3] = 0;
-  } else knuthD(dL, dH);
+  } else divLong(dL, dH);
 }
 
-/** Normalized dividend (9 digits), divisor (4) and quotient (6) digits, base 2^16. */
-const U = new Int32Array(9);
-const V = new Int32Array(4);
-const QD = new Int32Array(6);
+/** The remainder of the last divStep, low word first. */
+const R = new Float64Array(2);
 
-/** Knuth's algorithm D (TAOCP 4.3.1) in base 2^16, for divisors of 3 or 4 digits. */
-function knuthD(dL: number, dH: number): void {
-  const nd = dH >>> 16 !== 0 ? 4 : 3;
-  V[0] = dL & 0xffff;
-  V[1] = dL >>> 16;
-  V[2] = dH & 0xffff;
-  V[3] = dH >>> 16;
-  U[0] = W[0]! & 0xffff;
-  U[1] = W[0]! >>> 16;
-  U[2] = W[1]! & 0xffff;
-  U[3] = W[1]! >>> 16;
-  U[4] = W[2]! & 0xffff;
-  U[5] = W[2]! >>> 16;
-  U[6] = W[3]! & 0xffff;
-  U[7] = W[3]! >>> 16;
-  U[8] = 0;
-  // normalize: the divisor's top digit gets its top bit set
-  const s = Math.clz32(V[nd - 1]!) - 16;
-  for (let k = nd - 1; k > 0; k--) V[k] = ((V[k]! << s) | (V[k - 1]! >>> (16 - s))) & 0xffff;
-  V[0] = (V[0]! << s) & 0xffff;
-  for (let k = 8; k > 0; k--) U[k] = ((U[k]! << s) | (U[k - 1]! >>> (16 - s))) & 0xffff;
-  U[0] = (U[0]! << s) & 0xffff;
-  const vTop = V[nd - 1]!;
-  const vNext = V[nd - 2]!;
-  for (let j = 8 - nd; j >= 0; j--) {
-    const num = U[j + nd]! * 65536 + U[j + nd - 1]!;
-    let qhat = Math.floor(num / vTop);
-    let rhat = num - qhat * vTop;
-    while (qhat >= 65536 || qhat * vNext > rhat * 65536 + U[j + nd - 2]!) {
-      qhat--;
-      rhat += vTop;
-      if (rhat >= 65536) break;
-    }
-    // U[j..j+nd] -= qhat * V
-    let borrow = 0;
-    for (let k = 0; k < nd; k++) {
-      const p = qhat * V[k]! + borrow;
-      borrow = p >>> 16;
-      let t = U[k + j]! - (p & 0xffff);
-      if (t < 0) {
-        t += 65536;
-        borrow++;
-      }
-      U[k + j] = t;
-    }
-    const t = U[j + nd]! - borrow;
-    if (t < 0) {
-      // qhat was one too large: add V back (the carry out cancels the borrow)
-      qhat--;
-      let carry = 0;
-      for (let k = 0; k < nd; k++) {
-        const sum = U[k + j]! + V[k]! + carry;
-        U[k + j] = sum & 0xffff;
-        carry = sum >>> 16;
-      }
-      U[j + nd] = (t + carry) & 0xffff;
-    } else U[j + nd] = t;
-    QD[j] = qhat;
+/**
+ * Unsigned (W[3]:W[2]:W[1]:W[0]) / (dH:dL) for dH != 0: long division in
+ * base 2^32, one quotient word per step (divStep).
+ */
+function divLong(dL: number, dH: number): void {
+  const w0 = W[0]!;
+  const qh = divStep(W[3]!, W[2]!, W[1]!, dL, dH);
+  const ql = divStep(R[1]!, R[0]!, w0, dL, dH);
+  QR[0] = ql;
+  QR[1] = qh;
+  QR[2] = R[0]!;
+  QR[3] = R[1]!;
+}
+
+/**
+ * (n2:n1:n0) / (dH:dL), given (n2:n1) < d and dH != 0, so the quotient
+ * fits in 32 bits; remainder into R. The quotient is estimated in doubles
+ * (relative error near 2^-51 on a quotient below 2^32, so within one of
+ * the true one), then corrected against the exact remainder N - q*d,
+ * computed in 32-bit words (clobbers W[0], W[1]).
+ */
+function divStep(n2: number, n1: number, n0: number, dL: number, dH: number): number {
+  let q = Math.floor((n2 * TWO64 + n1 * TWO32 + n0) / (dH * TWO32 + dL));
+  if (q > 0xffffffff) q = 0xffffffff;
+  mul32(q, dL);
+  const p0 = W[0]!;
+  const s = W[1]!;
+  mul32(q, dH);
+  const t = s + W[0]!;
+  const p1 = t % TWO32;
+  const p2 = W[1]! + (t >= TWO32 ? 1 : 0);
+  // r = N - q*d in words r2:r1:r0 (r2 signed and small)
+  let r0 = n0 - p0;
+  let bw = r0 < 0 ? 1 : 0;
+  r0 += bw * TWO32;
+  let r1 = n1 - p1 - bw;
+  bw = r1 < 0 ? 1 : 0;
+  r1 += bw * TWO32;
+  let r2 = n2 - p2 - bw;
+  while (r2 < 0) {
+    // q too large: r += d
+    q--;
+    r0 += dL;
+    let c = r0 >= TWO32 ? 1 : 0;
+    r0 -= c * TWO32;
+    r1 += dH + c;
+    c = r1 >= TWO32 ? 1 : 0;
+    r1 -= c * TWO32;
+    r2 += c;
   }
-  for (let j = 9 - nd; j < 6; j++) QD[j] = 0;
-  QR[0] = QD[1]! * 65536 + QD[0]!;
-  QR[1] = QD[3]! * 65536 + QD[2]!;
-  // remainder: the low nd digits of U, shifted back
-  const r0 = ((U[0]! >>> s) | (U[1]! << (16 - s))) & 0xffff;
-  const r1 = ((U[1]! >>> s) | (U[2]! << (16 - s))) & 0xffff;
-  const r2 = ((U[2]! >>> s) | (U[3]! << (16 - s))) & 0xffff;
-  const r3 = nd === 4 ? U[3]! >>> s : 0;
-  QR[2] = r1 * 65536 + r0;
-  QR[3] = r3 * 65536 + r2;
+  while (r2 > 0 || r1 > dH || (r1 === dH && r0 >= dL)) {
+    // q too small: r -= d
+    q++;
+    r0 -= dL;
+    let b = r0 < 0 ? 1 : 0;
+    r0 += b * TWO32;
+    r1 -= dH + b;
+    b = r1 < 0 ? 1 : 0;
+    r1 += b * TWO32;
+    r2 -= b;
+  }
+  R[0] = r0;
+  R[1] = r1;
+  return q;
 }
 
 /** Two's-complement negation of W[3]:W[2]:W[1]:W[0]. */

@@ -1,0 +1,63 @@
+/**
+ * 128/64 division on 32-bit words (wide.ts) against BigInt, on the cases
+ * that pick each of its paths: the double fast path, 32-bit divisors, and
+ * long division with 64-bit divisors, with quotients and remainders at
+ * their extremes (where an estimated quotient word is off by one).
+ */
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../oracle/rng.js';
+import { divS, divU, QR } from './wide.js';
+
+const M64 = (1n << 64n) - 1n;
+const lo = (v: bigint): number => Number(v & 0xffffffffn);
+const hi = (v: bigint): number => Number((v >> 32n) & 0xffffffffn);
+const q64 = (): bigint => (BigInt(QR[1]!) << 32n) | BigInt(QR[0]!);
+const r64 = (): bigint => (BigInt(QR[3]!) << 32n) | BigInt(QR[2]!);
+
+/** divU on n (128-bit) and d, checked against BigInt. */
+function checkU(n: bigint, d: bigint): void {
+  const ok = divU(lo(n), hi(n), lo(n >> 64n), hi(n >> 64n), lo(d), hi(d));
+  expect(ok, `${n} / ${d}`).toBe(d !== 0n && n / d <= M64);
+  if (ok) {
+    expect(q64(), `${n} / ${d}`).toBe(n / d);
+    expect(r64(), `${n} % ${d}`).toBe(n % d);
+  }
+}
+
+describe('wide division', () => {
+  it('divU: quotient and remainder at the extremes, 64-bit divisors', () => {
+    const rng = new Rng(0x5eed1);
+    const ds = [1n << 32n, (1n << 32n) + 1n, M64, M64 - 1n, 1n << 63n, (1n << 63n) - 1n, 10000000000000000000n, 0x100000001n, 0xffffffff00000000n];
+    for (let k = 0; k < 300; k++) ds.push(((rng.u64() >> BigInt(rng.below(32))) | (1n << 32n)) & M64);
+    for (const d of ds) {
+      const qs = [0n, 1n, M64, M64 - 1n, 0xffffffffn, 1n << 32n, 0xffffffff00000000n, 0xfffffffffffffffen, rng.u64(), rng.u64() >> 32n];
+      for (const q of qs) for (const r of [0n, 1n, d - 1n, d - 2n, d >> 1n, rng.u64() % d]) if (r >= 0n) checkU(q * d + r, d);
+    }
+  });
+
+  it('divU: random dividends over every divisor width, and overflow', () => {
+    const rng = new Rng(0xc0ffee);
+    for (let k = 0; k < 5000; k++) {
+      const d = rng.u64() >> BigInt(rng.below(64));
+      const n = ((rng.u64() >> BigInt(rng.below(64))) << 64n) | rng.u64();
+      checkU(n, d);
+      if (d !== 0n) checkU(n % (d << 64n), d);
+    }
+  });
+
+  it('divS: signed quotients of 64-bit divisors', () => {
+    const rng = new Rng(0xd1d);
+    for (let k = 0; k < 5000; k++) {
+      const ds = BigInt.asIntN(64, rng.u64() >> BigInt(rng.below(32)));
+      const ns = BigInt.asIntN(64, rng.u64()) * (k % 2 ? BigInt.asIntN(32, BigInt(rng.next())) : 1n);
+      const n = BigInt.asUintN(128, ns);
+      const ok = divS(lo(n), hi(n), lo(n >> 64n), hi(n >> 64n), lo(BigInt.asUintN(64, ds)), hi(BigInt.asUintN(64, ds)));
+      const q = ds === 0n ? 0n : ns / ds;
+      expect(ok).toBe(ds !== 0n && q >= -(1n << 63n) && q < 1n << 63n);
+      if (ok) {
+        expect(BigInt.asIntN(64, q64())).toBe(q);
+        expect(BigInt.asIntN(64, r64())).toBe(ns % ds);
+      }
+    }
+  });
+});
