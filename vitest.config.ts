@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +9,7 @@ export default defineConfig({
     pool: 'forks',
     // The end-to-end tests spawn bin/xenrr: compile the sources under test once, before any of them.
     globalSetup: ['bin/compile.mjs'],
+    // Decompressed kernels (replay/image/elf-cache.ts) go under build/, not the user's cache; spawned CLIs inherit it.
+    env: { XENRR_CACHE: fileURLToPath(new URL('build/cache', import.meta.url)) },
   },
 });

@@ -4,13 +4,14 @@
  * is always the ELF; what a trace records (path, sha256, size) is always
  * the file the user named, so a replay checks the same bytes it was given.
  *
- * Decompressed ELFs are kept per file content for the life of the process:
- * a replay rebuilds its machine many times and a kernel takes a second to
- * decompress.
+ * Decompressed ELFs are kept per file content for the life of the process
+ * (a replay rebuilds its machine many times and a kernel takes a second to
+ * decompress), and on disk between processes (elf-cache.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { bzImagePayload, ImageError, isBzImage } from './bzimage.js';
+import { cachedElf, storeElf } from './elf-cache.js';
 
 export { ImageError } from './bzimage.js';
 
@@ -38,8 +39,10 @@ export function kernelImage(file: Uint8Array): KernelImage {
   const key = sha.toString('hex');
   let hit = cache.get(key);
   if (hit === undefined) {
-    const { elf, codec } = bzImagePayload(file);
+    const kept = cachedElf(key);
+    const { elf, codec } = kept ?? bzImagePayload(file);
     if (!ELF_MAGIC.every((b, k) => elf[k] === b)) throw new ImageError(`bzImage ${codec} payload is not an ELF image (Xen's loader needs one: a PV-capable kernel)`);
+    if (kept === null) storeElf(key, codec, elf);
     hit = { elf, format: `bzImage (${codec})` };
     cache.set(key, hit);
   }
