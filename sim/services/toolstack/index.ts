@@ -51,7 +51,11 @@ type Vif = { fe: number; spec: VifSpec; hotplugged: boolean; gone: boolean; atta
 /** An xl create under way: the domain, its vifs (added once console 0 is), whether console 0 is there. */
 type Creating = { d: XlDomain; vifs: VifSpec[]; console: boolean };
 /** A vif attached by an action carries its frontend and spec (a restore to before it drops it). */
-type VifState = { hotplugged: boolean; gone: boolean; attached?: { fe: number; spec: VifSpec } };
+/**
+ * `made`: an xl create vif's frontend and spec (with a guest dom0 a domain's vifs are added while the
+ * guests run, once its disks' backends came, so a fresh machine cannot know them; absent in older snapshots).
+ */
+type VifState = { hotplugged: boolean; gone: boolean; attached?: { fe: number; spec: VifSpec }; made?: { fe: number; spec: VifSpec } };
 type ToolstackState = { disks: DiskState[]; vifs: VifState[]; creating: Creating[] };
 
 export class Toolstack implements BackendDriver {
@@ -251,7 +255,7 @@ export class Toolstack implements BackendDriver {
   snapshot(): ToolstackState {
     return {
       disks: this.disks.map((d): DiskState => ({ hotplugged: d.hotplugged, gone: d.gone, overlay: d.store?.snapshot() ?? new Map(), ...(d.attach !== undefined ? { attach: { fe: d.fe, n: d.attach } } : {}) })),
-      vifs: this.vifs.map((v): VifState => ({ hotplugged: v.hotplugged, gone: v.gone, ...(v.attached === true ? { attached: { fe: v.fe, spec: { ...v.spec } } } : {}) })),
+      vifs: this.vifs.map((v): VifState => ({ hotplugged: v.hotplugged, gone: v.gone, ...(v.attached === true ? { attached: { fe: v.fe, spec: { ...v.spec } } } : { made: { fe: v.fe, spec: { ...v.spec } } }) })),
       creating: [...this.creating.values()].map((c) => ({ d: { ...c.d }, vifs: c.vifs.map((v) => ({ ...v })), console: c.console })),
     };
   }
@@ -279,10 +283,10 @@ export class Toolstack implements BackendDriver {
     // The vifs xl create made come first, in the same order on every run; attached ones follow, as the snapshot lists them.
     const created = this.vifs.filter((v) => v.attached !== true);
     const snapCreated = s.vifs.filter((v) => v.attached === undefined);
-    if (snapCreated.length !== created.length) throw new RangeError(`toolstack snapshot has ${snapCreated.length} vifs, this machine ${created.length}`);
+    if (snapCreated.some((v) => v.made === undefined) && snapCreated.length !== created.length) throw new RangeError(`toolstack snapshot has ${snapCreated.length} vifs, this machine ${created.length}`);
     this.vifs.length = 0;
     s.vifs.forEach((x, i) => {
-      const base = x.attached === undefined ? created[i]! : { fe: x.attached.fe, spec: { ...x.attached.spec }, attached: true };
+      const base = x.attached !== undefined ? { fe: x.attached.fe, spec: { ...x.attached.spec }, attached: true } : x.made !== undefined ? { fe: x.made.fe, spec: { ...x.made.spec } } : created[i]!;
       this.vifs.push({ ...base, hotplugged: x.hotplugged, gone: x.gone });
     });
     this.creating.clear();
