@@ -16,8 +16,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseScenario, withChaos } from '../../sim/scenario.js';
-import { restoreMachine, snapshotMachine } from '../../sim/snapshot.js';
 import { buildMachine, checkExpect } from '../scenario-run.js';
+import { expectRestoreContinues } from './restore-check.js';
 import { fileTempDir } from './temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -108,26 +108,9 @@ describe.skipIf(!built)('chaos in blkback, with the corpus blkfront', () => {
 
   it('a machine under chaos restored mid-run goes on event for event', () => {
     const cs = withChaos(s, 2);
-    const text = (e: unknown): string => JSON.stringify(e, (_, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v));
-    const all: string[] = [];
-    const a = buildMachine(cs, { sink: (e) => all.push(text(e)) });
-    all.length = 0;
-    const end = a.run(cs.maxInsns);
     // A point with responses held back (a delay pending), so the snapshot must carry them.
     const held = (m: ReturnType<typeof buildMachine>): boolean => m.blkback.list.some((d) => d.rings.some((r) => (r.held?.length ?? 0) > 0));
-    const b = buildMachine(cs);
-    let n = 0;
-    b.run(cs.maxInsns, () => held(b) && ++n === 3);
-    expect(held(b)).toBe(true);
-    const snap = snapshotMachine(b);
-    const rest: string[] = [];
-    const c = buildMachine(cs, { sink: (e) => rest.push(text(e)) });
-    rest.length = 0;
-    restoreMachine(c, snap);
-    const cend = c.run(cs.maxInsns);
-    expect(rest).toEqual(all.slice(snap.seq));
-    expect(cend).toEqual(end);
-    expect(checkExpect(cs, cend)).toEqual([]);
+    expectRestoreContinues(cs, held, 3);
   });
 
   it('drop (opt-in): the dropped notification is reported as a lost wake-up at its push, and the run ends', () => {

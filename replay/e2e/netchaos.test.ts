@@ -14,8 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseScenario, withChaos } from '../../sim/scenario.js';
-import { restoreMachine, snapshotMachine } from '../../sim/snapshot.js';
 import { buildMachine, checkExpect } from '../scenario-run.js';
+import { expectRestoreContinues } from './restore-check.js';
 import { fileTempDir } from './temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -94,25 +94,8 @@ describe.skipIf(!built)('chaos in netback, with the corpus netfront', () => {
 
   it('a machine under chaos restored mid-run, with rx frames held back, goes on event for event', () => {
     const cs = withChaos(s, 1);
-    const text = (e: unknown): string => JSON.stringify(e, (_, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v));
-    const all: string[] = [];
-    const a = buildMachine(cs, { sink: (e) => all.push(text(e)) });
-    all.length = 0;
-    const end = a.run(cs.maxInsns);
     const held = (m: ReturnType<typeof buildMachine>): boolean => /"held":\[\{/.test(JSON.stringify(m.netback.snapshot()));
-    const b = buildMachine(cs);
-    let n = 0;
-    b.run(cs.maxInsns, () => held(b) && ++n === 2);
-    expect(held(b)).toBe(true);
-    const snap = snapshotMachine(b);
-    const rest: string[] = [];
-    const c = buildMachine(cs, { sink: (e) => rest.push(text(e)) });
-    rest.length = 0;
-    restoreMachine(c, snap);
-    const cend = c.run(cs.maxInsns);
-    expect(rest).toEqual(all.slice(snap.seq));
-    expect(cend).toEqual(end);
-    expect(checkExpect(cs, cend)).toEqual([]);
+    expectRestoreContinues(cs, held, 2);
   });
 
   it('drop (opt-in): each lost wake-up `check --protocol` reports comes right after a dropped notification', () => {

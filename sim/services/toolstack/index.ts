@@ -99,8 +99,8 @@ export class Toolstack implements BackendDriver {
    * yet: the domains wait paused (Machine.createdLate), nothing to check.
    */
   checkCreated(guestDom0 = false): void {
+    if (guestDom0) return;
     for (const id of this.creating.keys()) {
-      if (guestDom0) continue;
       const d = this.disks.find((x) => x.fe === id && !x.hotplugged);
       const v = this.vifs.find((x) => x.fe === id && !x.hotplugged);
       const failed = v === undefined ? null : this.env.xs.read(`${vifPaths(id, v.spec.devid).be}/hotplug-error`);
