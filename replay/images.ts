@@ -14,14 +14,30 @@
  * kernels` fetched (build/kernels). The first file whose sha256 is the
  * recorded one is the image.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ROOT } from '../sim/package-info.js';
 import { diskPath, kernelPath, parseScenario, type Scenario } from '../sim/scenario.js';
+import { sha256 } from './image/kernel-image.js';
 import type { HeaderData } from '../trace/schema.js';
 
-const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+
+/**
+ * A file's bytes and sha256, read once per process while its size and
+ * modification time stay the same: opening a replay session looks up each
+ * image several times (the machine, its symbols, its ramdisk), and a
+ * Debian kernel costs tens of milliseconds to read and hash each time.
+ */
+const files = new Map<string, { size: number; mtimeMs: number; bytes: Buffer; sha: Buffer }>();
+function readHashed(p: string): { bytes: Buffer; sha: Buffer } {
+  const st = statSync(p);
+  const hit = files.get(p);
+  if (hit !== undefined && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit;
+  const bytes = readFileSync(p);
+  const e = { size: st.size, mtimeMs: st.mtimeMs, bytes, sha: sha256(bytes) };
+  files.set(p, e);
+  return e;
+}
 const short = (h: Uint8Array): string => `${Buffer.from(h).toString('hex').slice(0, 16)}...`;
 
 /** JSON with every object's keys sorted, no whitespace. */
@@ -134,8 +150,8 @@ export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<stri
     if (tried.includes(p)) continue;
     tried.push(p);
     if (!existsSync(p) || !statSync(p).isFile()) continue;
-    const bytes = readFileSync(p);
-    if (sha256(bytes).equals(Buffer.from(img.sha256))) return { path: p, bytes, given: false };
+    const { bytes, sha } = readHashed(p);
+    if (sha.equals(Buffer.from(img.sha256))) return { path: p, bytes, given: false };
     differs ??= p;
   }
   const flag = kernel ? '--image' : role === 'symbols' ? '--symbols' : null;

@@ -11,7 +11,6 @@
  * anchor near the cursor) and re-executes. Reverse moves are seeks to an
  * earlier point. Searches for events read the trace, not the machine.
  */
-import { createHash } from 'node:crypto';
 import type { SimEvent } from '../sim/events.js';
 import { Machine, type DomainSpec } from '../sim/machine.js';
 import { snapshotMachine } from '../sim/snapshot.js';
@@ -27,7 +26,7 @@ import { icountsOf, Seeker, type MoveOrigin, type Stop, type Target } from './se
 import { verifyRun, type VerifyResult } from './session-verify.js';
 import { viewRegister, type MachineView } from './session-view.js';
 import { watchBackward, watchForward, type IcountPoint, type MachineSource, type WatchHit, type WatchSpec } from './session-watch.js';
-import { ImageError, kernelImage, type KernelImage } from './image/kernel-image.js';
+import { ImageError, kernelImage, sha256, type KernelImage } from './image/kernel-image.js';
 import { domainSpec, machineOptions } from './scenario-run.js';
 import type { SymbolTable } from './image/symbol-table.js';
 import { loadSymbolTables, type Symbols } from './symbols.js';
@@ -91,7 +90,7 @@ export class ReplaySession {
     this.specs = this.scenario.domains.map((dom, k) => {
       const found = findImage(h, k, { overrides, trace: reader.path });
       if (typeof found === 'string') throw new UsageError(found);
-      if (found.given && !createHash('sha256').update(found.bytes).digest().equals(Buffer.from(h.images[k]?.sha256 ?? []))) {
+      if (found.given && !sha256(found.bytes).equals(Buffer.from(h.images[k]?.sha256 ?? []))) {
         this.warnings.push(`domain '${dom.name}' runs ${found.path}, not the recorded image: expect a divergence`);
         otherImages = true;
       }

@@ -28,8 +28,17 @@ export type KernelImage = {
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 const cache = new Map<string, { elf: Uint8Array; format: string }>();
 
+/** Digests of byte arrays hashed before (file contents are never modified in place). */
+const digests = new WeakMap<Uint8Array, Buffer>();
+
+/** The sha256 of `b`, computed once per array. */
 export function sha256(b: Uint8Array): Buffer {
-  return createHash('sha256').update(b).digest();
+  let d = digests.get(b);
+  if (d === undefined) {
+    d = createHash('sha256').update(b).digest();
+    digests.set(b, d);
+  }
+  return d;
 }
 
 /** A kernel from the bytes of its file; throws ImageError for a bzImage that does not hold an ELF. */

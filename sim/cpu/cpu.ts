@@ -8,7 +8,7 @@
  * convenience accessors at the bottom, for tests and tools.
  */
 import { decodeBlock, type Block, type Insn } from './decode.js';
-import { compileRegion, jitDefault, warmTranslate, WARM_SHIFT, type Region } from './jit.js';
+import { compileRegion, HOT_GAP, jitDefault, warmTranslate, WARM_SHIFT, type Region } from './jit.js';
 import { ExitKind, FAULT, Vector } from './fault.js';
 import { materialize, setFlagsWord } from './flags.js';
 import { fpuReset, MXCSR_DEFAULT, MXCSR_MASK, newXmmFile, X87, type XmmViews } from './fpu.js';
@@ -253,7 +253,13 @@ export class Cpu implements CodeWatcher {
         this.ripHi = block.nextHi;
         if (at === 0) {
           const runs = ++block.runs;
-          if (runs === this.jitThreshold) compileRegion(block, (pa) => this.blocks.get(pa));
+          if (runs === this.jitThreshold) {
+            if (this.icount - block.born <= runs * HOT_GAP) compileRegion(block, (pa) => this.blocks.get(pa));
+            else {
+              block.runs = 0;
+              block.born = this.icount;
+            }
+          }
           else if (runs === this.jitThreshold >>> WARM_SHIFT) warmTranslate(block, (pa) => this.blocks.get(pa));
         }
         for (k = at; k < lim; k++) {

@@ -74,6 +74,8 @@ export type Block = {
   chain0: Block | null;
   chain1: Block | null;
   epoch: number;
+  /** Cpu.icount when `runs` started counting (Cpu.run: a block that took too long to get hot is not translated) */
+  born: number;
   /** it starts at a code breakpoint (Cpu.breakpoints): the run loop stops before entering it */
   bp: boolean;
   /** frame of the first byte; `pfns` lists every frame the block's bytes touch */
@@ -436,7 +438,7 @@ export function decodeBlock(c: Cpu, lo: number, hi: number): Block {
   }
   const last = insns[insns.length - 1]!;
   const bp = bps !== null && bps.has(bpKey(lo, hi));
-  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, runs: 0, region: null, rpc: 0, chain0: null, chain1: null, epoch: -1, bp, pfn: f.pfns[0]!, pfns: f.pfns, insns };
+  return { startLo: lo, startHi: hi, nextLo: last.nextLo, nextHi: last.nextHi, runs: 0, born: c.icount, region: null, rpc: 0, chain0: null, chain1: null, epoch: -1, bp, pfn: f.pfns[0]!, pfns: f.pfns, insns };
 }
 
 /** Fold RIP-relative displacements and choose the effective-address function. */

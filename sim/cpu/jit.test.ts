@@ -22,7 +22,7 @@ import { describe, expect, it } from 'vitest';
 import { BareHost } from './bare-host.js';
 import { Cpu } from './cpu.js';
 import { ExitKind, Vector } from './fault.js';
-import { HOT_RUNS, jitDefault, JitSettingError, WARM_SHIFT } from './jit.js';
+import { HOT_GAP, HOT_RUNS, jitDefault, JitSettingError, WARM_SHIFT } from './jit.js';
 import { PhysMem } from './phys-mem.js';
 
 const CASES = 1000;
@@ -278,6 +278,29 @@ describe('regions translated before in the process', () => {
     cold.cpu.jitThreshold = 1000;
     runAll(cold, () => 100_000);
     expect(cold.cpu.translatedBlocks).toBe(0);
+  });
+});
+
+describe('blocks that get hot slowly', () => {
+  // An outer loop of 20 whose body and tail are entered once per inner loop of n iterations.
+  const nested = (n: number): Uint8Array =>
+    assemble(`nested${n}`, `mov ecx, 20\n1:\nadd eax, ecx\nmov edx, ${n}\n2:\nadd ebx, edx\ndec edx\njnz 2b\ndec ecx\njnz 1b\nhlt\n`);
+  it('stay interpreted, and the run is the interpreter\'s', () => {
+    const run = (n: number, jit: boolean): Machine => {
+      const m = machine(nested(n), jit);
+      m.cpu.jitThreshold = jit ? 10 : 0;
+      runAll(m, () => 100_000);
+      return m;
+    };
+    // 10 entries of the outer blocks within 10 * HOT_GAP instructions: all three loops' blocks are translated
+    const fast = run(3, true);
+    expect(fast.cpu.translatedBlocks).toBe(3);
+    expect(state(fast)).toBe(state(run(3, false)));
+    // 3 * HOT_GAP instructions between entries: only the inner loop is, however often the outer ones reach the threshold
+    const n = 3 * HOT_GAP;
+    const slow = run(n, true);
+    expect(slow.cpu.translatedBlocks).toBe(1);
+    expect(state(slow)).toBe(state(run(n, false)));
   });
 });
 

@@ -56,6 +56,18 @@ export type Region = {
 export const HOT_RUNS = 16384;
 
 /**
+ * A block is translated only if it got hot quickly: its `jitThreshold`
+ * entries came within threshold * HOT_GAP instructions (once every 1024
+ * instructions or more often). One that took longer starts counting again
+ * (Cpu.run), so it is translated if it gets hotter later. A Linux boot
+ * reaches the threshold in ~170 blocks that then run well under a million
+ * instructions each: V8's optimizing compile of their regions (~30 ms
+ * each, on the one background thread every region waits for) costs more
+ * than interpreting them; the compute guests' loops are never held back.
+ */
+export const HOT_GAP = 1024;
+
+/**
  * A block whose address was in a region translated before in this process
  * tries that region's root again after threshold >> WARM_SHIFT entries
  * (warmTranslate): if the region has the same source as then, the function

@@ -260,6 +260,15 @@ export class PageTypes {
     mem.frame(pfn)!.setBigUint64(ma % 4096, v & M64, true);
   }
 
+  /**
+   * Whether the table entry at machine address `ma` is present: only then can
+   * a TLB hold a translation through it, so only then does replacing it
+   * need a flush (a walk through a non-present entry faults and caches nothing).
+   */
+  present(ma: number): boolean {
+    return (this.frames.mem.frame(Math.floor(ma / 4096))!.getUint8(ma % 4096) & 1) !== 0;
+  }
+
   /** mod_l1_entry: replace the L1 entry at machine address `ma` (in a validated L1) with `nv`. */
   modL1e(d: Domain, ma: number, nv: bigint): number {
     const f = this.frames.mem.frame(Math.floor(ma / 4096))!;

@@ -100,6 +100,7 @@ export function ptwrFault(xen: Xen, d: Domain, v: Vcpu, err: number, cr2: bigint
     }
     applied.push([off, ov]);
   }
-  for (const w of d.vcpus) w.cpu.mmu.flush();
+  // (only a replaced present entry can be cached: PageTypes.present)
+  if (applied.some(([, ov]) => (ov & 1n) !== 0n)) for (const w of d.vcpus) w.cpu.mmu.flush();
   return true;
 }

@@ -97,8 +97,9 @@ export function updateVaMapping(h: HcCtx): number {
   h.decoded.flags = Number(flags & 7n);
   const slot = guestL1e(h, va);
   if (slot < 0) return -E.EINVAL;
+  const stale = h.xen.pages.present(slot);
   const rc = h.xen.pages.modL1e(h.d, slot, val & M64);
-  if (rc === 0) flushAll(h);
+  if (rc === 0 && stale) flushAll(h);
   return rc;
 }
 
@@ -128,6 +129,8 @@ export function mmuUpdate(h: HcCtx): number {
     if (cmd === MMU_NORMAL_PT_UPDATE || cmd === MMU_PT_UPDATE_PRESERVE_AD || cmd === MMU_PT_UPDATE_NO_TRANSLATE) {
       if (!mayMap(h, h.d, mfn)) break;
       const level = pages.tableLevel(mfn);
+      // (a raw write to a page that is no table, or a new entry where none was, changes no cached translation)
+      const stale = level !== 0 && pages.present(ma);
       // MMU_PT_UPDATE_PRESERVE_AD (update_intpte): Accessed/Dirty the hardware set meanwhile survive.
       const nv = cmd === MMU_PT_UPDATE_PRESERVE_AD && level !== 0 ? val | (h.xen.frames.mem.frame(mfn)!.getBigUint64(ma % 4096, true) & PTE_AD) : val;
       if (level === PGT.L1) rc = pages.modL1e(h.d, ma, nv);
@@ -136,7 +139,7 @@ export function mmuUpdate(h: HcCtx): number {
         pages.store(ma, val);
         rc = 0;
       }
-      if (rc === 0) flushAll(h);
+      if (rc === 0 && stale) flushAll(h);
     } else if (cmd === MMU_MACHPHYS_UPDATE) {
       if (!pages.owned(h.d, mfn)) break;
       h.xen.frames.setM2p(mfn, val);
