@@ -18,7 +18,7 @@ import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FrameKind, HeaderMsg, IndexMs
 export const CHUNK_EVENTS = 8192;
 const CHUNK_BYTES = 512 << 10;
 
-/** A checkpoint to write: every allocated frame, ascending MFN (see PageIn for what a page may be). */
+/** A checkpoint to write: every allocated frame, ascending MFN (see PageIn for what a page may be; its bytes may be a view of live memory, read only during `checkpoint`). */
 export type CheckpointData = { seq: number; time: number; stateJson: Uint8Array; pages: PageIn[] };
 
 /**
@@ -96,7 +96,7 @@ export class TraceWriter {
       mfns.push(p.mfn);
       deltas.push(id - prev);
       prev = id;
-      this.writeBlocks(false);
+      if (this.store.blockReady) this.writeBlocks(false);
     }
     prev = 0;
     const stateDelta = this.store.refState(c.stateJson).map((id) => {
