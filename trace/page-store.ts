@@ -16,7 +16,7 @@
  * previous checkpoint" (a recorder's dirty tracking): it keeps the id it
  * had then, or, unchanged since the base, gets the base bytes' id.
  */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { chunkBytes } from './cdc.js';
 import { PageBlockMsg } from './schema.js';
@@ -28,6 +28,11 @@ const ZERO = Buffer.alloc(PAGE);
 
 /** A frame's bytes as a checkpoint gives them to the writer: null, unchanged since the last checkpoint; with `base`, already stored as an XOR (a page read back from a trace). */
 export type PageIn = { mfn: number; data: Uint8Array | null; base?: number; crc?: number };
+
+/** sha256 in base64; one-shot crypto.hash where this Node has it (20.12+), a Hash object where not. */
+const sha256: (d: Uint8Array) => string = typeof crypto.hash === 'function'
+  ? (d) => crypto.hash('sha256', d, 'base64')
+  : (d) => crypto.createHash('sha256').update(d).digest('base64');
 
 const buf = (d: Uint8Array): Buffer => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 
@@ -60,8 +65,8 @@ export class PageStore {
   /** per MFN: the id its page had at the last checkpoint (before that, its bytes are in baseAt) */
   private readonly last = new Map<number, number>();
   private readonly baseAt = new Map<number, Uint8Array>();
-  /** the base frame holding each content, by hash: computed when the first page is stored (a run with no checkpoint never hashes its base) */
-  private baseHashes: Map<string, number> | null = null;
+  /** the non-zero base frames by the crc32 of their bytes, in base order: computed when the first page is stored (a run with no checkpoint never reads its base) */
+  private baseCrcs: Map<number, number[]> | null = null;
   private pending: Array<{ base: number; crc: number; data: Uint8Array }> = [];
   private pendingBytes = 0;
   private pendingFirst = 1;
@@ -74,17 +79,21 @@ export class PageStore {
     }
   }
 
-  private get baseByHash(): Map<string, number> {
-    if (this.baseHashes === null) {
-      this.baseHashes = new Map();
+  /** The first base frame (in base order) holding the bytes `data` (crc32 `crc`), or undefined. */
+  private baseHolding(data: Uint8Array, crc: number): number | undefined {
+    if (this.baseCrcs === null) {
+      this.baseCrcs = new Map();
       // Zero frames are left out: a zero page is id 0 before anyone looks here.
-      for (const [mfn, data] of this.baseAt) {
-        if (buf(data).equals(ZERO)) continue;
-        const key = this.key(data);
-        if (!this.baseHashes.has(key)) this.baseHashes.set(key, mfn);
+      for (const [mfn, bytes] of this.baseAt) {
+        if (buf(bytes).equals(ZERO)) continue;
+        const c = crc32(bytes);
+        const list = this.baseCrcs.get(c);
+        if (list === undefined) this.baseCrcs.set(c, [mfn]);
+        else list.push(mfn);
       }
     }
-    return this.baseHashes;
+    const d = buf(data);
+    return this.baseCrcs.get(crc)?.find((mfn) => d.equals(this.baseAt.get(mfn)!));
   }
 
   /** Entries stored so far (the next id minus one). */
@@ -93,7 +102,7 @@ export class PageStore {
   }
 
   private key(data: Uint8Array): string {
-    return createHash('sha256').update(data).digest('base64');
+    return sha256(data);
   }
 
   /** Whether a full block of pages is pending (block(false) would give one). */
@@ -126,7 +135,8 @@ export class PageStore {
     const key = this.key(data);
     const known = this.ids.get(key);
     if (known !== undefined) return known;
-    const same = this.baseByHash.get(key);
+    const crc = crc32(data);
+    const same = this.baseHolding(data, crc);
     let base = -1;
     let stored: Uint8Array | null = null;
     if (same !== undefined) {
@@ -139,7 +149,7 @@ export class PageStore {
         stored = xor(data, b);
       }
     }
-    return this.add(key, base, crc32(data), stored ?? data.slice());
+    return this.add(key, base, crc, stored ?? data.slice());
   }
 
   /** The ids of the pieces of a checkpoint's state JSON, storing the new ones. */
