@@ -72,7 +72,8 @@ describe('the page store', () => {
   it('against a base: a base page costs a zero XOR, a patched one its differences, an unrelated one its bytes', () => {
     const k = page(3);
     const text = page(4);
-    const s = new PageStore([{ mfn: 10, data: k }, { mfn: 11, data: text }]);
+    // Frame 12 holds the same bytes as 11: a copy is stored against the first.
+    const s = new PageStore([{ mfn: 10, data: k }, { mfn: 11, data: text }, { mfn: 12, data: text.slice() }]);
     const stored = new Map<number, { data: Uint8Array; base: number; crc: number }>();
     // Unchanged since the base: stored on first use, as an all-zero XOR.
     expect(s.ref({ mfn: 10, data: null })).toBe(1);
