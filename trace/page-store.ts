@@ -62,8 +62,8 @@ function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
 export class PageStore {
   private nextId = 1;
   private readonly ids = new Map<string, number>();
-  /** per MFN: the id its page had at the last checkpoint (before that, its bytes are in baseAt) */
-  private readonly last = new Map<number, number>();
+  /** per MFN: 1 + the id its page had at the last checkpoint; 0 before that (its bytes are then in baseAt) */
+  private last = new Int32Array(1024);
   private readonly baseAt = new Map<number, Uint8Array>();
   /** the non-zero base frames by the crc32 of their bytes, in base order: computed when the first page is stored (a run with no checkpoint never reads its base) */
   private baseCrcs: Map<number, number[]> | null = null;
@@ -115,10 +115,10 @@ export class PageStore {
    * new. `p.data` may be a view of live memory: what the store keeps it copies.
    */
   ref(p: PageIn): number {
-    let id: number | undefined;
+    let id: number;
     if (p.data === null) {
-      id = this.last.get(p.mfn);
-      if (id !== undefined) return id;
+      const l = p.mfn < this.last.length ? this.last[p.mfn]! : 0;
+      if (l !== 0) return l - 1;
       const bytes = this.baseAt.get(p.mfn);
       if (bytes === undefined) throw new RangeError(`frame ${p.mfn} is given as unchanged, but no earlier checkpoint or base has it`);
       id = this.put(p.mfn, bytes);
@@ -126,7 +126,12 @@ export class PageStore {
       if (p.data.length !== PAGE) throw new RangeError(`frame ${p.mfn} has ${p.data.length} bytes`);
       id = p.base === undefined ? this.put(p.mfn, p.data) : this.putStored(p.base, p.data, p.crc);
     }
-    this.last.set(p.mfn, id);
+    if (p.mfn >= this.last.length) {
+      const grown = new Int32Array(Math.max(p.mfn + 1, 2 * this.last.length));
+      grown.set(this.last);
+      this.last = grown;
+    }
+    this.last[p.mfn] = id + 1;
     return id;
   }
 

@@ -88,13 +88,15 @@ export class TraceWriter {
   checkpoint(c: CheckpointData): void {
     this.flush();
     if (this.opts.inlinePages === true) return this.inlineCheckpoint(c);
-    const mfns: number[] = [];
-    const deltas: number[] = [];
+    const n = c.pages.length;
+    const mfns = new Array<number>(n);
+    const deltas = new Array<number>(n);
     let prev = 0;
-    for (const p of c.pages) {
+    for (let k = 0; k < n; k++) {
+      const p = c.pages[k]!;
       const id = this.store.ref(p);
-      mfns.push(p.mfn);
-      deltas.push(id - prev);
+      mfns[k] = p.mfn;
+      deltas[k] = id - prev;
       prev = id;
       if (this.store.blockReady) this.writeBlocks(false);
     }
