@@ -44,7 +44,7 @@ if (want('cpu')) {
   table('memory', benchRss());
   table('SSE floating point: scalar ops through the handler entry points (best of 150 x 100k)', benchSseFp());
 }
-if (want('linux')) table('Linux: Debian 6.1 as a PV domU, and as dom0, booting to our /init and powering off (one run each)', await benchLinux());
+if (want('linux')) table('Linux: Debian 6.1 as a PV domU, and as dom0, booting to our /init and powering off (lean and recorded runs alternate, XENRR_BENCH_LINUX_RUNS each: the fastest of each compared)', await benchLinux());
 if (want('xen')) {
   table('simulated Xen: pingpong (best of 3)', benchPingpong());
   table('disk: corpus blkfront on dom0 blkback (best of 3)', await benchDisk());

@@ -117,7 +117,11 @@ export function encodeValue(v: unknown, where: string): Json {
       if (ArrayBuffer.isView(v)) return encodeTyped(v, where);
       if (Array.isArray(v)) {
         const out: Json[] = [];
-        for (let i = 0; i < v.length; i++) out.push(encodeValue(v[i], `${where}[${i}]`));
+        for (let i = 0; i < v.length; i++) {
+          const x: unknown = v[i];
+          // A finite number is itself (no path string built for it: a p2m has one per page).
+          out.push(typeof x === 'number' && Number.isFinite(x) ? x : encodeValue(x, `${where}[${i}]`));
+        }
         return out;
       }
       if (v instanceof Map) return { $map: [...v].map(([k, x], i) => [encodeValue(k, `${where}.key${i}`), encodeValue(x, `${where}.get(${String(k)})`)]) };

@@ -68,7 +68,9 @@ export type MachineSnapshot = {
 
 /**
  * A recorder's snapshot (snapshotChanged): a frame not written since the
- * previous snapshot of its series has data null (it holds what it held then).
+ * previous snapshot of its series has data null (it holds what it held then);
+ * a written frame's data is a view of the live frame, valid until the
+ * machine runs again (the recorder writes it at once; copy it to keep it).
  */
 export type ChangedSnapshot = Omit<MachineSnapshot, 'pages'> & { pages: Array<{ mfn: number; data: Uint8Array | null }> };
 
@@ -182,7 +184,8 @@ export function snapshotMachine(m: Machine, opts: { resetDirty?: boolean } = {})
 /**
  * The next snapshot of a recorder's series: the bytes of the frames PhysMem
  * marked dirty since the previous one (or since machineMemory or
- * snapshotMachine with resetDirty), null for the others; then a new dirty epoch.
+ * snapshotMachine with resetDirty), as views of live memory, null for the
+ * others; then a new dirty epoch.
  */
 export function snapshotChanged(m: Machine): ChangedSnapshot {
   return snapshot(m, true, true);
@@ -229,7 +232,8 @@ function memoryPages(m: Machine, changed: boolean, resetDirty: boolean): Changed
       continue;
     }
     const f = mem.view(mfn)!;
-    out.push({ mfn, data: new Uint8Array(f.buffer, f.byteOffset, PAGE).slice() });
+    const view = new Uint8Array(f.buffer, f.byteOffset, PAGE);
+    out.push({ mfn, data: changed ? view : view.slice() });
   }
   if (resetDirty) mem.resetDirty();
   return out;

@@ -72,7 +72,8 @@ describe('the page store', () => {
   it('against a base: a base page costs a zero XOR, a patched one its differences, an unrelated one its bytes', () => {
     const k = page(3);
     const text = page(4);
-    const s = new PageStore([{ mfn: 10, data: k }, { mfn: 11, data: text }]);
+    // Frame 12 holds the same bytes as 11: a copy is stored against the first.
+    const s = new PageStore([{ mfn: 10, data: k }, { mfn: 11, data: text }, { mfn: 12, data: text.slice() }]);
     const stored = new Map<number, { data: Uint8Array; base: number; crc: number }>();
     // Unchanged since the base: stored on first use, as an all-zero XOR.
     expect(s.ref({ mfn: 10, data: null })).toBe(1);
@@ -101,10 +102,39 @@ describe('the page store', () => {
     expect(s.ref({ mfn: 31, data: x.data, base: 10, crc: x.crc })).toBe(5);
   });
 
+  it('pages given as views of live memory (unaligned too) are stored as they were when given', () => {
+    const base = page(6);
+    const s = new PageStore([{ mfn: 3, data: base }]);
+    // One buffer as memory: frame 3 at an unaligned offset, a new page after it.
+    const mem = new Uint8Array(1 + 2 * PAGE);
+    const f3 = mem.subarray(1, 1 + PAGE);
+    const f4 = mem.subarray(1 + PAGE);
+    f3.set(base);
+    f3[5]! ^= 0xff;
+    f4.set(page(7));
+    const want3 = f3.slice();
+    const want4 = f4.slice();
+    expect(s.ref({ mfn: 3, data: f3 })).toBe(1);
+    expect(s.ref({ mfn: 4, data: f4 })).toBe(2);
+    expect(s.blockReady).toBe(false);
+    // The machine runs on: memory changes before the block is written.
+    mem.fill(0x5a);
+    const stored = new Map<number, { data: Uint8Array; base: number; crc: number }>();
+    drain(s, stored);
+    const x = stored.get(1)!;
+    expect(x.base).toBe(3);
+    expect(Buffer.from(x.data.map((b, i) => b ^ base[i]!)).equals(Buffer.from(want3))).toBe(true);
+    expect(stored.get(2)!.base).toBe(-1);
+    expect(Buffer.from(stored.get(2)!.data).equals(Buffer.from(want4))).toBe(true);
+  });
+
   it('blocks hold about BLOCK_BYTES, numbered on from the last', () => {
     const s = new PageStore();
     const n = (2 * BLOCK_BYTES) / PAGE + 3;
-    for (let i = 0; i < n; i++) s.ref({ mfn: i, data: page(100 + i) });
+    for (let i = 0; i < n; i++) {
+      s.ref({ mfn: i, data: page(100 + i) });
+      expect(s.blockReady).toBe(i + 1 >= BLOCK_BYTES / PAGE);
+    }
     const first = s.block(false)!;
     const second = s.block(false)!;
     expect(s.block(false)).toBeNull();

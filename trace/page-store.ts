@@ -16,7 +16,7 @@
  * previous checkpoint" (a recorder's dirty tracking): it keeps the id it
  * had then, or, unchanged since the base, gets the base bytes' id.
  */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { chunkBytes } from './cdc.js';
 import { PageBlockMsg } from './schema.js';
@@ -29,25 +29,32 @@ const ZERO = Buffer.alloc(PAGE);
 /** A frame's bytes as a checkpoint gives them to the writer: null, unchanged since the last checkpoint; with `base`, already stored as an XOR (a page read back from a trace). */
 export type PageIn = { mfn: number; data: Uint8Array | null; base?: number; crc?: number };
 
+/** sha256 in base64; one-shot crypto.hash where this Node has it (20.12+), a Hash object where not. */
+const sha256: (d: Uint8Array) => string = typeof crypto.hash === 'function'
+  ? (d) => crypto.hash('sha256', d, 'base64')
+  : (d) => crypto.createHash('sha256').update(d).digest('base64');
+
 const buf = (d: Uint8Array): Buffer => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 
-/** Zero 32-bit words of `a` XOR `b` (b null: of a). */
-function zeroWords(a: Uint8Array, b: Uint8Array | null): number {
-  const x = new Int32Array(a.slice().buffer);
-  let n = 0;
-  if (b === null) {
-    for (let i = 0; i < x.length; i++) if (x[i] === 0) n++;
-    return n;
+/** `a` as 32-bit words: a view when aligned (frames and their copies are), else a copy. */
+const words = (a: Uint8Array): Int32Array => (a.byteOffset % 4 === 0 ? new Int32Array(a.buffer, a.byteOffset, PAGE / 4) : new Int32Array(a.slice().buffer));
+
+/** Whether `a` XOR `b` has more zero 32-bit words than `a` has (storing the XOR is then the smaller page). */
+function xorGains(a: Uint8Array, b: Uint8Array): boolean {
+  const x = words(a);
+  const y = words(b);
+  let d = 0;
+  for (let i = 0; i < x.length; i++) {
+    const w = x[i]!;
+    d += (w === y[i] ? 1 : 0) - (w === 0 ? 1 : 0);
   }
-  const y = new Int32Array(b.slice().buffer);
-  for (let i = 0; i < x.length; i++) if (x[i] === y[i]) n++;
-  return n;
+  return d > 0;
 }
 
 function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = a.slice();
   const x = new Int32Array(out.buffer);
-  const y = new Int32Array(b.slice().buffer);
+  const y = words(b);
   for (let i = 0; i < x.length; i++) x[i] = x[i]! ^ y[i]!;
   return out;
 }
@@ -55,11 +62,11 @@ function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
 export class PageStore {
   private nextId = 1;
   private readonly ids = new Map<string, number>();
-  /** per MFN: the id its page had at the last checkpoint, or (before it is first used) its bytes in the base */
-  private readonly last = new Map<number, { id: number } | { bytes: Uint8Array }>();
+  /** per MFN: 1 + the id its page had at the last checkpoint; 0 before that (its bytes are then in baseAt) */
+  private last = new Int32Array(1024);
   private readonly baseAt = new Map<number, Uint8Array>();
-  /** the base frame holding each content, by hash: computed when the first page is stored (a run with no checkpoint never hashes its base) */
-  private baseHashes: Map<string, number> | null = null;
+  /** the non-zero base frames by the crc32 of their bytes, in base order: computed when the first page is stored (a run with no checkpoint never reads its base) */
+  private baseCrcs: Map<number, number[]> | null = null;
   private pending: Array<{ base: number; crc: number; data: Uint8Array }> = [];
   private pendingBytes = 0;
   private pendingFirst = 1;
@@ -69,19 +76,24 @@ export class PageStore {
     for (const p of base) {
       if (p.data.length !== PAGE) throw new RangeError(`base frame ${p.mfn} has ${p.data.length} bytes`);
       this.baseAt.set(p.mfn, p.data);
-      this.last.set(p.mfn, { bytes: p.data });
     }
   }
 
-  private get baseByHash(): Map<string, number> {
-    if (this.baseHashes === null) {
-      this.baseHashes = new Map();
-      for (const [mfn, data] of this.baseAt) {
-        const key = this.key(data);
-        if (!this.baseHashes.has(key)) this.baseHashes.set(key, mfn);
+  /** The first base frame (in base order) holding the bytes `data` (crc32 `crc`), or undefined. */
+  private baseHolding(data: Uint8Array, crc: number): number | undefined {
+    if (this.baseCrcs === null) {
+      this.baseCrcs = new Map();
+      // Zero frames are left out: a zero page is id 0 before anyone looks here.
+      for (const [mfn, bytes] of this.baseAt) {
+        if (buf(bytes).equals(ZERO)) continue;
+        const c = crc32(bytes);
+        const list = this.baseCrcs.get(c);
+        if (list === undefined) this.baseCrcs.set(c, [mfn]);
+        else list.push(mfn);
       }
     }
-    return this.baseHashes;
+    const d = buf(data);
+    return this.baseCrcs.get(crc)?.find((mfn) => d.equals(this.baseAt.get(mfn)!));
   }
 
   /** Entries stored so far (the next id minus one). */
@@ -90,22 +102,36 @@ export class PageStore {
   }
 
   private key(data: Uint8Array): string {
-    return createHash('sha256').update(data).digest('base64');
+    return sha256(data);
   }
 
-  /** The page id of frame `p` at this checkpoint, storing its page if it is new. */
+  /** Whether a full block of pages is pending (block(false) would give one). */
+  get blockReady(): boolean {
+    return this.pendingBytes >= BLOCK_BYTES;
+  }
+
+  /**
+   * The page id of frame `p` at this checkpoint, storing its page if it is
+   * new. `p.data` may be a view of live memory: what the store keeps it copies.
+   */
   ref(p: PageIn): number {
+    let id: number;
     if (p.data === null) {
-      const l = this.last.get(p.mfn);
-      if (l === undefined) throw new RangeError(`frame ${p.mfn} is given as unchanged, but no earlier checkpoint or base has it`);
-      if ('id' in l) return l.id;
-      const id = this.put(p.mfn, l.bytes);
-      this.last.set(p.mfn, { id });
-      return id;
+      const l = p.mfn < this.last.length ? this.last[p.mfn]! : 0;
+      if (l !== 0) return l - 1;
+      const bytes = this.baseAt.get(p.mfn);
+      if (bytes === undefined) throw new RangeError(`frame ${p.mfn} is given as unchanged, but no earlier checkpoint or base has it`);
+      id = this.put(p.mfn, bytes);
+    } else {
+      if (p.data.length !== PAGE) throw new RangeError(`frame ${p.mfn} has ${p.data.length} bytes`);
+      id = p.base === undefined ? this.put(p.mfn, p.data) : this.putStored(p.base, p.data, p.crc);
     }
-    if (p.data.length !== PAGE) throw new RangeError(`frame ${p.mfn} has ${p.data.length} bytes`);
-    const id = p.base === undefined ? this.put(p.mfn, p.data) : this.putStored(p.base, p.data, p.crc);
-    this.last.set(p.mfn, { id });
+    if (p.mfn >= this.last.length) {
+      const grown = new Int32Array(Math.max(p.mfn + 1, 2 * this.last.length));
+      grown.set(this.last);
+      this.last = grown;
+    }
+    this.last[p.mfn] = id + 1;
     return id;
   }
 
@@ -114,20 +140,21 @@ export class PageStore {
     const key = this.key(data);
     const known = this.ids.get(key);
     if (known !== undefined) return known;
-    const same = this.baseByHash.get(key);
+    const crc = crc32(data);
+    const same = this.baseHolding(data, crc);
     let base = -1;
-    let stored = data;
+    let stored: Uint8Array | null = null;
     if (same !== undefined) {
       base = same;
       stored = ZERO;
     } else {
       const b = this.baseAt.get(mfn);
-      if (b !== undefined && zeroWords(data, b) > zeroWords(data, null)) {
+      if (b !== undefined && xorGains(data, b)) {
         base = mfn;
         stored = xor(data, b);
       }
     }
-    return this.add(key, base, crc32(data), stored);
+    return this.add(key, base, crc, stored ?? data.slice());
   }
 
   /** The ids of the pieces of a checkpoint's state JSON, storing the new ones. */

@@ -18,7 +18,7 @@ import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FrameKind, HeaderMsg, IndexMs
 export const CHUNK_EVENTS = 8192;
 const CHUNK_BYTES = 512 << 10;
 
-/** A checkpoint to write: every allocated frame, ascending MFN (see PageIn for what a page may be). */
+/** A checkpoint to write: every allocated frame, ascending MFN (see PageIn for what a page may be; its bytes may be a view of live memory, read only during `checkpoint`). */
 export type CheckpointData = { seq: number; time: number; stateJson: Uint8Array; pages: PageIn[] };
 
 /**
@@ -88,15 +88,17 @@ export class TraceWriter {
   checkpoint(c: CheckpointData): void {
     this.flush();
     if (this.opts.inlinePages === true) return this.inlineCheckpoint(c);
-    const mfns: number[] = [];
-    const deltas: number[] = [];
+    const n = c.pages.length;
+    const mfns = new Array<number>(n);
+    const deltas = new Array<number>(n);
     let prev = 0;
-    for (const p of c.pages) {
+    for (let k = 0; k < n; k++) {
+      const p = c.pages[k]!;
       const id = this.store.ref(p);
-      mfns.push(p.mfn);
-      deltas.push(id - prev);
+      mfns[k] = p.mfn;
+      deltas[k] = id - prev;
       prev = id;
-      this.writeBlocks(false);
+      if (this.store.blockReady) this.writeBlocks(false);
     }
     prev = 0;
     const stateDelta = this.store.refState(c.stateJson).map((id) => {
