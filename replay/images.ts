@@ -21,7 +21,6 @@ import { diskPath, kernelPath, parseScenario, type Scenario } from '../sim/scena
 import { sha256 } from './image/kernel-image.js';
 import type { HeaderData } from '../trace/schema.js';
 
-
 /**
  * A file's bytes and sha256, read once per process while its size and
  * modification time stay the same: opening a replay session looks up each
@@ -158,6 +157,6 @@ export function findImage(h: HeaderData, k: number, opts: { overrides?: Map<stri
   const hint = (verb: string): string => (flag === null ? '' : `; ${verb} with ${flag} ${img.domain}=PATH`);
   // A disk's bytes are the run's input: only the image it started with replays it.
   const differsHint = disk ? '; replay needs the image the run started with' : hint('give the right one');
-  if (differs !== null) return `${what} differs from the recorded one: ${differs} (sha256 ${short(sha256(readFileSync(differs)))}, recorded ${short(img.sha256)}${differsHint})`;
+  if (differs !== null) return `${what} differs from the recorded one: ${differs} (sha256 ${short(readHashed(differs).sha)}, recorded ${short(img.sha256)}${differsHint})`;
   return `${what} not found: ${tried.join(', ') || 'nowhere to look'} (the scenario names it '${name}', sha256 ${short(img.sha256)}${hint('give it')})`;
 }

@@ -54,9 +54,8 @@ export function loadSymbolTables(h: HeaderData, overrides: Map<string, string> =
     if (t === null) {
       const f = findImage(h, k, where);
       if (typeof f !== 'string') {
-        const bytes = f.bytes;
-        const key = sha256(bytes).toString('hex');
-        if (!kernelTables.has(key)) kernelTables.set(key, tableOf(() => kernelTable(kernelImage(bytes).elf)));
+        const key = sha256(f.bytes).toString('hex');
+        if (!kernelTables.has(key)) kernelTables.set(key, tableOf(() => kernelTable(kernelImage(f.bytes).elf)));
         t = kernelTables.get(key)!;
       }
     }
