@@ -1,5 +1,5 @@
 /**
- * Emitters for multiplication (muldiv.ts) and bswap (bits.ts): mul and
+ * Emitters for multiplication and 64-bit division (muldiv.ts) and bswap (bits.ts): mul and
  * one-operand imul (rDX:rAX), two- and three-operand imul, at 32 and 64
  * bits, register or memory source. Wide products come from wide.ts's
  * helpers (mul32 imul32 mul64 imul64 imul64lo, results in W), passed to the
@@ -64,6 +64,17 @@ function oneOperand(g: Gen, i: Insn, signed: boolean): string | null {
   });
 }
 
+/**
+ * div Ev / idiv Ev at 64 bits: rDX:rAX / E into rAX (quotient) and rDX
+ * (remainder) through wide.ts's divU/divS (DU DS, results in QR). A
+ * divide error leaves before the instruction, so the interpreter raises
+ * #DE. The flags are left alone, as the handler leaves them.
+ */
+function divide(g: Gen, i: Insn, signed: boolean): string | null {
+  if (i.osz !== 8) return null;
+  return withE(g, i, 8, () => `if (${signed ? 'DS' : 'DU'}(r[0], r[1], r[4], r[5], b, bH)) { r[0] = QR[0]; r[1] = QR[1]; r[4] = QR[2]; r[5] = QR[3]; } else ${g.exitBefore()}`);
+}
+
 /** bswap Zv (32/64; the 16-bit form, undefined, stays with its handler) */
 function opBswapZv(g: Gen, i: Insn): string | null {
   const sw = (v: string): string => `(((${v} >>> 24) | ((${v} >>> 8) & 0xff00) | ((${v} & 0xff00) << 8) | (${v} << 24)) >>> 0)`;
@@ -79,5 +90,7 @@ export const MUL_EMITTERS: Record<string, Emitter> = {
   opImulGvEvIz,
   opMulEv: (g, i) => oneOperand(g, i, false),
   opImulEv: (g, i) => oneOperand(g, i, true),
+  opDivEv: (g, i) => divide(g, i, false),
+  opIdivEv: (g, i) => divide(g, i, true),
   opBswapZv,
 };
