@@ -211,8 +211,9 @@ function divStep(n2: number, n1: number, n0: number, dL: number, dH: number): nu
   const s = W[1]!;
   mul32(q, dH);
   const t = s + W[0]!;
-  const p1 = t % TWO32;
-  const p2 = W[1]! + (t >= TWO32 ? 1 : 0);
+  const cy = t >= TWO32 ? 1 : 0;
+  const p1 = t - cy * TWO32;
+  const p2 = W[1]! + cy;
   // r = N - q*d in words r2:r1:r0 (r2 signed and small)
   let r0 = n0 - p0;
   let bw = r0 < 0 ? 1 : 0;
