@@ -1,9 +1,9 @@
 /**
- * Emitters for multiplication (muldiv.ts) and bswap (bits.ts): mul and
+ * Emitters for multiplication and 64-bit division (muldiv.ts) and bswap (bits.ts): mul and
  * one-operand imul (rDX:rAX), two- and three-operand imul, at 32 and 64
  * bits, register or memory source. Wide products come from wide.ts's
- * helpers (mul32 imul32 mul64 imul64, results in W), passed to the
- * generated code as M32 I32 M64 I64 and W. Flags as mulFlags sets them:
+ * helpers (mul32 imul32 mul64 imul64 imul64lo, results in W), passed to the
+ * generated code as M32 I32 M64 I64 T64 and W. Flags as mulFlags sets them:
  * CF = OF = overflow, SF and PF from the low half, the lazy record cleared.
  */
 import type { Insn } from './decode.js';
@@ -32,7 +32,7 @@ function withE(g: Gen, i: Insn, sz: number, then: () => string): string {
 function imulTrunc(g: Gen, sz: number): string {
   if (sz === 4) return `v = (a | 0) * (b | 0); x = Math.imul(a, b) >>> 0; ${mulFlags(g, 4, 'v !== (x | 0)')}`;
   // both factors fit in 32 bits: the product fits in 64 and cannot overflow
-  return `if (aH === ${sx('a')} && bH === ${sx('b')}) { I32(a, b); x = W[0]; xH = W[1]; v = 0; } else { I64(a, aH, b, bH); x = W[0]; xH = W[1]; v = W[2] !== ${sx('xH')} || W[3] !== ${sx('xH')} ? 1 : 0; } ${mulFlags(g, 8, 'v !== 0')}`;
+  return `if (aH === ${sx('a')} && bH === ${sx('b')}) { I32(a, b); x = W[0]; xH = W[1]; v = 0; } else { v = T64(a, aH, b, bH); x = W[0]; xH = W[1]; } ${mulFlags(g, 8, 'v !== 0')}`;
 }
 
 /** imul Gv, Ev */
@@ -64,6 +64,17 @@ function oneOperand(g: Gen, i: Insn, signed: boolean): string | null {
   });
 }
 
+/**
+ * div Ev / idiv Ev at 64 bits: rDX:rAX / E into rAX (quotient) and rDX
+ * (remainder) through wide.ts's divU/divS (DU DS, results in QR). A
+ * divide error leaves before the instruction, so the interpreter raises
+ * #DE. The flags are left alone, as the handler leaves them.
+ */
+function divide(g: Gen, i: Insn, signed: boolean): string | null {
+  if (i.osz !== 8) return null;
+  return withE(g, i, 8, () => `if (${signed ? 'DS' : 'DU'}(r[0], r[1], r[4], r[5], b, bH)) { r[0] = QR[0]; r[1] = QR[1]; r[4] = QR[2]; r[5] = QR[3]; } else ${g.exitBefore()}`);
+}
+
 /** bswap Zv (32/64; the 16-bit form, undefined, stays with its handler) */
 function opBswapZv(g: Gen, i: Insn): string | null {
   const sw = (v: string): string => `(((${v} >>> 24) | ((${v} >>> 8) & 0xff00) | ((${v} & 0xff00) << 8) | (${v} << 24)) >>> 0)`;
@@ -79,5 +90,7 @@ export const MUL_EMITTERS: Record<string, Emitter> = {
   opImulGvEvIz,
   opMulEv: (g, i) => oneOperand(g, i, false),
   opImulEv: (g, i) => oneOperand(g, i, true),
+  opDivEv: (g, i) => divide(g, i, false),
+  opIdivEv: (g, i) => divide(g, i, true),
   opBswapZv,
 };

@@ -36,7 +36,7 @@ import { MOV_EMITTERS } from './jit-mov.js';
 import { MUL_EMITTERS } from './jit-mul.js';
 import { SHIFT_EMITTERS } from './jit-shift.js';
 import { FENCE_OPS } from './exec/fence.js';
-import { imul32, imul64, mul32, mul64, W } from './exec/wide.js';
+import { divS, divU, imul32, imul64, imul64lo, mul32, mul64, QR, W } from './exec/wide.js';
 import { SSE_INT_OPS } from './exec/sse-int.js';
 import { SSE_MOV_OPS } from './exec/sse-mov.js';
 import { SSE_SHUF_OPS } from './exec/sse-shuf.js';
@@ -128,7 +128,7 @@ export function warmTranslate(b: Block, find: (pa: number) => Block | undefined)
 function compiled(body: string): RegionFn {
   let fn = CACHE.get(body);
   if (fn === undefined) {
-    fn = new Function('PAR', 'condL', 'cfL', 'matL', 'S', 'W', 'M32', 'I32', 'M64', 'I64', `return ${body};`)(PAR, condL, cfL, matL, sync, W, mul32, imul32, mul64, imul64) as RegionFn;
+    fn = new Function('PAR', 'condL', 'cfL', 'matL', 'S', 'W', 'M32', 'I32', 'M64', 'I64', 'T64', 'DU', 'DS', 'QR', `return ${body};`)(PAR, condL, cfL, matL, sync, W, mul32, imul32, mul64, imul64, imul64lo, divU, divS, QR) as RegionFn;
     if (CACHE.size >= CACHE_MAX) CACHE.delete(CACHE.keys().next().value as string);
     CACHE.set(body, fn);
   }

@@ -20,7 +20,7 @@ import { OSZ, type OpEntry } from '../optable.js';
 import { imm, rdE, rdEw, rdMem, rdReg, wrE, wrMem, wrReg } from '../operands.js';
 import { F, STATUS_FLAGS } from '../regs.js';
 import { alu, AluOp } from './alu-core.js';
-import { div32, divS, divU, imul32, imul64, mul32, mul64, QR, W } from './wide.js';
+import { div32, divS, divU, imul32, imul64, imul64lo, mul32, mul64, QR, W } from './wide.js';
 
 /** 1 if the byte has an even number of set bits (PF). */
 const parity = (b: number): number => (0x9669 >>> ((b ^ (b >>> 4)) & 0xf)) & 1;
@@ -114,10 +114,9 @@ function imulTrunc(c: Cpu, sz: number, a: number, aH: number, b: number, bH: num
     hi = W[1]!;
     ovf = false;
   } else {
-    imul64(a, aH, b, bH);
+    ovf = imul64lo(a, aH, b, bH) !== 0;
     lo = W[0]!;
     hi = W[1]!;
-    ovf = W[2]! !== sxHi(W[1]!) || W[3]! !== sxHi(W[1]!);
   }
   mulFlags(c, sz, lo, hi, ovf);
   c.hi = hi;

@@ -2,11 +2,13 @@
  * 128/64 division on 32-bit words (wide.ts) against BigInt, on the cases
  * that pick each of its paths: the double fast path, 32-bit divisors, and
  * long division with 64-bit divisors, with quotients and remainders at
- * their extremes (where an estimated quotient word is off by one).
+ * their extremes (where an estimated quotient word is off by one); the
+ * truncated signed product, whose overflow is judged in doubles away from
+ * the int64 limits.
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../oracle/rng.js';
-import { divS, divU, QR } from './wide.js';
+import { divS, divU, imul64lo, QR, W } from './wide.js';
 
 const M64 = (1n << 64n) - 1n;
 const lo = (v: bigint): number => Number(v & 0xffffffffn);
@@ -58,6 +60,36 @@ describe('wide division', () => {
         expect(BigInt.asIntN(64, q64())).toBe(q);
         expect(BigInt.asIntN(64, r64())).toBe(ns % ds);
       }
+    }
+  });
+});
+
+describe('imul64lo: the signed product truncated to 64 bits, and whether it overflowed', () => {
+  const check = (a: bigint, b: bigint): void => {
+    const p = BigInt.asIntN(64, a) * BigInt.asIntN(64, b);
+    const ua = BigInt.asUintN(64, a);
+    const ub = BigInt.asUintN(64, b);
+    const ovf = imul64lo(lo(ua), hi(ua), lo(ub), hi(ub));
+    const got = (BigInt(W[1]!) << 32n) | BigInt(W[0]!);
+    expect(got, `${a} * ${b}`).toBe(BigInt.asUintN(64, p));
+    expect(ovf, `${a} * ${b} overflows`).toBe(p >= 1n << 63n || p < -(1n << 63n) ? 1 : 0);
+  };
+
+  it('matches BigInt on random factors of every width and signs', () => {
+    const rng = new Rng(0x1a11);
+    for (let k = 0; k < 20000; k++) check(BigInt.asIntN(64, rng.u64() >> BigInt(rng.below(64))) * (k % 2 ? -1n : 1n), BigInt.asIntN(64, rng.u64() >> BigInt(rng.below(64))));
+  });
+
+  it('decides exactly at the int64 limits, where the doubles cannot', () => {
+    const rng = new Rng(0x7e57);
+    const edges: [bigint, bigint][] = [[1n << 62n, 2n], [(1n << 62n) - 1n, 2n], [-(1n << 62n), 2n], [1n << 31n, 1n << 32n], [-(1n << 31n), 1n << 32n], [3037000499n, 3037000499n], [3037000500n, 3037000500n], [-(1n << 63n), 1n], [-(1n << 63n), -1n], [(1n << 63n) - 1n, -1n], [(1n << 63n) - 1n, 1n]];
+    for (const [a, b] of edges) for (const [x, y] of [[a, b], [b, a], [-a, b], [a, -b], [-a, -b]] as const) check(x, y);
+    // products within a few units of +-2^63
+    for (let k = 0; k < 5000; k++) {
+      const b = BigInt(2 + rng.below(1 << 20));
+      const a = (1n << 63n) / b + BigInt(rng.below(5)) - 2n;
+      check(a, b);
+      check(-a, b);
     }
   });
 });

@@ -69,6 +69,30 @@ export function imul64(aL: number, aH: number, bL: number, bH: number): void {
   if (aH >>> 31) sub64hi(bL, bH);
   if (bH >>> 31) sub64hi(aL, aH);
 }
+/** 2^62 and 2^64: below the first a product fits in int64, from the second on it cannot. */
+const FITS = 4611686018427387904;
+const NEVER = 18446744073709551616;
+
+/**
+ * Signed 64x64 product truncated to 64 bits, into (W[0], W[1]) (imul with
+ * two or three operands); returns 1 when the whole product does not fit in
+ * 64 bits (CF = OF), else 0. The product's magnitude in doubles is within a
+ * factor 1 +- 2^-50 of the true one, which settles the overflow except
+ * between 2^62 and 2^64, where the exact product decides.
+ */
+export function imul64lo(aL: number, aH: number, bL: number, bH: number): number {
+  const p = Math.abs(((aH | 0) * TWO32 + aL) * ((bH | 0) * TWO32 + bL));
+  if (p >= FITS && p < NEVER) {
+    imul64(aL, aH, bL, bH);
+    const s = W[1]! >>> 31 ? 0xffffffff : 0;
+    return W[2] !== s || W[3] !== s ? 1 : 0;
+  }
+  mul32(aL, bL);
+  // the cross products' low words carry into the high word (the store wraps to 32 bits)
+  W[1] = W[1]! + Math.imul(aL, bH) + Math.imul(aH, bL);
+  return p < FITS ? 0 : 1;
+}
+
 function sub64hi(lo: number, hi: number): void {
   const d = W[2]! - lo;
   W[2] = d;
@@ -187,8 +211,9 @@ function divStep(n2: number, n1: number, n0: number, dL: number, dH: number): nu
   const s = W[1]!;
   mul32(q, dH);
   const t = s + W[0]!;
-  const p1 = t % TWO32;
-  const p2 = W[1]! + (t >= TWO32 ? 1 : 0);
+  const cy = t >= TWO32 ? 1 : 0;
+  const p1 = t - cy * TWO32;
+  const p2 = W[1]! + cy;
   // r = N - q*d in words r2:r1:r0 (r2 signed and small)
   let r0 = n0 - p0;
   let bw = r0 < 0 ? 1 : 0;
