@@ -56,14 +56,21 @@ export function seekCost(insns: number, entries: number, events: number): number
  * checkpoints costs nothing measurable: the extra is the checkpoints' own,
  * more of them in init code, which writes much memory).
  *
- * | rule | checkpoints | trace MB | all intervals max / mean cpu s | bench seeks median/max | --to last event | bench overhead |
- * |---|---|---|---|---|---|---|
- * | every 50M insns (before) | 41 | 7.72 | 1.97-2.15 / 0.59-0.65 | 1.5/2.2 | 3.0 | 2.4 % |
- * | every 25M insns | 83 | 11 | | up to 1.90 | | checkpoint CPU x2 |
- * | cost 100M, cold x2.5, 2,500/event | 32 | 8.11 | 2.34 / 0.65 | | | |
- * | cost 100M, cold x3, 2,500/event (default) | 35 | 8.61 | 1.72 / 0.55-0.57 | 2.0/2.1 | 1.2 | 10.3 % |
- * | cost 100M, cold x3, no event term | 32 | 8.25 | 2.29-2.93 / 0.63-0.71 | | | |
- * | cost 300M, 1,000/entry, no x3 ceiling | 46 | 10.4 | | | | |
+ * | rule | checkpoints | trace MB | all intervals max / mean cpu s | fresh process max (top 5) | bench seeks median/max | --to last event | bench overhead |
+ * |---|---|---|---|---|---|---|---|
+ * | every 50M insns (before) | 41 | 7.72 | 1.83-2.15 / 0.59-0.65 | 4.28 (3.4-4.3) | 1.5/2.2 | 3.0 | 2.4 % |
+ * | every 25M insns | 83 | 11 | | | up to 1.90 | | checkpoint CPU x2 |
+ * | cost 100M, cold x2.5, 2,500/event | 32 | 8.11 | 2.34 / 0.65 | | | | |
+ * | cost 100M, cold x3, 2,500/event (default) | 35 | 8.61 | 1.72-1.85 / 0.55-0.61 | 3.14 (2.8-3.1) | 2.0/2.1 | 1.2 | 10.3 % |
+ * | cost 100M, cold x3, no event term | 32 | 8.25 | 2.29-2.93 / 0.63-0.71 | | | | |
+ * | cost 300M, 1,000/entry, no x3 ceiling | 46 | 10.4 | | | | | |
+ *
+ * `fresh process`: each interval's seek alone in a new process (as
+ * `xenrr replay --to` makes it: no code translated before), the two
+ * traces' intervals alternating, load under 1. In one process the runs
+ * vary by a quarter from sweep to sweep (the two rules' max were 1.83 and
+ * 1.85 in the quietest one): there the gain is within noise, in fresh
+ * processes it is a quarter of the worst seek.
  *
  * Without the x3 ceiling, entries weighted linearly (fitted to the seek
  * times) put checkpoints no better than evenly at equal trace size: the
