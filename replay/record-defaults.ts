@@ -61,7 +61,7 @@ export function seekCost(insns: number, entries: number, events: number): number
  * | every 50M insns (before) | 41 | 7.72 | 1.83-2.15 / 0.59-0.65 | 4.28 (3.4-4.3) | 1.5/2.2 | 3.0 | 2.4 % |
  * | every 25M insns | 83 | 11 | | | up to 1.90 | | checkpoint CPU x2 |
  * | cost 100M, cold x2.5, 2,500/event | 32 | 8.11 | 2.34 / 0.65 | | | | |
- * | cost 100M, cold x3, 2,500/event (default) | 35 | 8.61 | 1.72-1.85 / 0.55-0.61 | 3.14 (2.8-3.1) | 2.0/2.1 | 1.2 | 10.3 % |
+ * | cost 100M, cold x3, 2,500/event (default) | 35 | 8.61 | 1.72-1.85 / 0.55-0.61 | 3.14 (2.8-3.1) | 1.7/1.9, 2.0/2.1 | 1.2-1.3 | 10.3-10.9 % |
  * | cost 100M, cold x3, no event term | 32 | 8.25 | 2.29-2.93 / 0.63-0.71 | | | | |
  * | cost 300M, 1,000/entry, no x3 ceiling | 46 | 10.4 | | | | | |
  *
