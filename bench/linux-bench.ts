@@ -44,7 +44,7 @@ import { Rng } from '../sim/cpu/oracle/rng.js';
 import type { Machine, RunSummary } from '../sim/machine.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
 import { restoreMachine } from '../sim/snapshot.js';
-import { CHECKPOINT_INSNS, record } from '../replay/record.js';
+import { CHECKPOINT_COST, CHECKPOINT_INSNS, record } from '../replay/record.js';
 import { buildMachine } from '../replay/scenario-run.js';
 import { ReplaySession } from '../replay/session.js';
 import { TraceReader } from '../trace/reader.js';
@@ -155,7 +155,7 @@ export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom
     const s = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
     const out = `${DIR}/linux-${name}.xrr`;
     const timedLean = () => timed(() => leanRun(s));
-    const timedRecord = () => timed(() => record(s, out, { checkpointEvery: 50_000, checkpointInsns: CHECKPOINT_INSNS, inlinePages: inline }));
+    const timedRecord = () => timed(() => record(s, out, { checkpointEvery: 50_000, checkpointInsns: CHECKPOINT_INSNS, checkpointCost: CHECKPOINT_COST, inlinePages: inline }));
     const leans: Array<Awaited<ReturnType<typeof timedLean>>> = [];
     const recs: Array<Awaited<ReturnType<typeof timedRecord>>> = [];
     const digests = new Set<string>();

@@ -81,6 +81,7 @@ const PV_GUESTS = [
   { name: 'crash' },
   { name: 'ringpair', deps: ['include/ring.h'] },
   { name: 'idle' },
+  { name: 'coldhot' },
   { name: 'blkfront', extra: ['blkfront-io.c'], deps: ['include/ring.h', 'include/blkif.h', 'include/xenbus.h', 'blkfront.h'] },
   { name: 'netfront', extra: ['netfront-dev.c', 'netfront-ip.c'], deps: ['include/ring.h', 'include/netif.h', 'include/xenbus.h', 'netfront.h'] },
 ];

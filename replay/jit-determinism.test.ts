@@ -2,8 +2,10 @@
  * Translation to JS (sim/cpu/jit.ts) changes speed, never a run: every
  * corpus scenario recorded with translation off, from the first entry, and
  * at other thresholds gives byte-identical traces (events, times, stacks,
- * checkpoints); and a machine paused at many instruction counts while its
- * code runs translated goes on exactly as an uninterrupted interpreted run.
+ * checkpoints, placed by events and by seek cost, whose code-frame entries
+ * the vCPUs count the same translated or not); and a machine paused at
+ * many instruction counts while its code runs translated goes on exactly
+ * as an uninterrupted interpreted run.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,13 +24,13 @@ const load = (file: string): Scenario => parseScenario(JSON.parse(readFileSync(f
 const SCENARIOS = readdirSync(`${ROOT}corpus/scenarios`).filter((f) => f.endsWith('.json')).map((f) => `${ROOT}corpus/scenarios/${f}`);
 
 describe.skipIf(!corpusBuilt)('translation never changes a run', () => {
-  it.each(SCENARIOS.map((f) => [f.slice(f.lastIndexOf('/') + 1), f]))('%s: identical traces at thresholds 0, 1, 7, 300 and the default', async (name, file) => {
+  it.each(SCENARIOS.map((f) => [f.slice(f.lastIndexOf('/') + 1), f]))('%s: identical traces at thresholds 0, 1, 7, 300 and the default, checkpoints by events and by seek cost', async (name, file) => {
     mkdirSync(DIR, { recursive: true });
     const s = load(file);
     const bytes: Buffer[] = [];
     for (const jitThreshold of [0, 1, 7, 300, HOT_RUNS]) {
       const out = `${DIR}/${name}-${jitThreshold}.xrr`;
-      await record(s, out, { jitThreshold, checkpointEvery: 300 });
+      await record(s, out, { jitThreshold, checkpointEvery: 300, checkpointCost: 1_000_000 });
       bytes.push(readFileSync(out));
     }
     expect(bytes[0]!.length).toBeGreaterThan(0);

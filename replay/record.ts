@@ -1,9 +1,18 @@
 /**
  * Recording: run a scenario with the event stream going to a trace file,
  * taking a checkpoint between scheduler slices whenever `checkpointEvery`
- * events or `checkpointInsns` guest instructions (all vCPUs) have passed
- * since the last one: events bound a seek's re-execution in event-dense
- * runs, instructions in compute-bound ones (a kernel booting).
+ * events, `checkpointInsns` guest instructions (all vCPUs) or
+ * `checkpointCost` of seek cost (below) have passed since the last
+ * one, whichever first: events bound a seek's re-execution in event-dense
+ * runs, instructions in compute-bound ones, and the cost puts checkpoints
+ * where re-executing is slow (a kernel's run-once init code) rather than
+ * evenly (record-defaults.ts has the rule and its measurements).
+ *
+ * Seek cost (record-defaults.ts `seekCost`) is deterministic and the same
+ * whether code runs translated or not: instructions, raised in cold code
+ * by the code-frame entries the vCPUs counted (Cpu.codeEntries, afresh
+ * after each checkpoint, as a seek's fresh machine starts afresh), plus
+ * events.
  *
  * Checkpoints cost what changed: the machine's memory as built is the
  * writer's base (pages are stored against it), and each checkpoint is a
@@ -11,6 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Cpu } from '../sim/cpu/cpu.js';
 import type { Machine, RunSummary } from '../sim/machine.js';
 import { VERSION } from '../sim/package-info.js';
 import { withActions, withChaos, type Scenario, type ScenarioAction } from '../sim/scenario.js';
@@ -20,10 +30,11 @@ import { FORMAT_VERSION, type HeaderData } from '../trace/schema.js';
 import { CHUNK_EVENTS, TraceWriter } from '../trace/writer.js';
 import { initZstd } from '../trace/zstd.js';
 import { scenarioIdentity } from './images.js';
+import { seekCost } from './record-defaults.js';
 import { buildMachine, domainFiles } from './scenario-run.js';
 
 export const XENRR_VERSION = VERSION;
-export { CHECKPOINT_INSNS } from './record-defaults.js';
+export { CHECKPOINT_COST, CHECKPOINT_INSNS } from './record-defaults.js';
 
 /**
  * `actions`: toolstack actions after the scenario's own (`--action`);
@@ -33,7 +44,7 @@ export { CHECKPOINT_INSNS } from './record-defaults.js';
  * `inlinePages`: checkpoints as traces older than the page store have them (full snapshots, each with its own pages: tests of old traces).
  */
 export type RecordOptions = {
-  checkpointEvery?: number; checkpointInsns?: number; maxInsns?: number; seed?: number; actions?: readonly ScenarioAction[]; chaos?: number;
+  checkpointEvery?: number; checkpointInsns?: number; checkpointCost?: number; maxInsns?: number; seed?: number; actions?: readonly ScenarioAction[]; chaos?: number;
   jitThreshold?: number; progress?: (events: number, instructions: number) => void; inlinePages?: boolean;
 };
 /**
@@ -94,17 +105,29 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   const seed = opts.seed ?? s.seed;
   const every = opts.checkpointEvery ?? 0;
   const insns = opts.checkpointInsns ?? 0;
+  const cost = opts.checkpointCost ?? 0;
   // The machine first: a scenario that cannot be built leaves no trace file behind (building emits no event).
   let writer: TraceWriter | null = null;
   const machine = buildMachine(withChaos(withActions(s, opts.actions ?? []), opts.chaos), { seed, jitThreshold: opts.jitThreshold, sink: (e, pos) => writer!.append(e, pos) });
   const inline = opts.inlinePages === true;
   // The base: memory as built, which a reader rebuilds from the header before restoring any checkpoint.
-  const base = (every > 0 || insns > 0) && !inline ? machineMemory(machine, { resetDirty: true }) : undefined;
-  writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, opts.actions, opts.chaos), checkpointInsns: insns }, CHUNK_EVENTS, { base, inlinePages: inline });
+  const base = (every > 0 || insns > 0 || cost > 0) && !inline ? machineMemory(machine, { resetDirty: true }) : undefined;
+  writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, opts.actions, opts.chaos), checkpointInsns: insns, checkpointCost: cost }, CHUNK_EVENTS, { base, inlinePages: inline });
   let lastCheckpoint = 0;
   let lastInsns = 0;
   let checkpoints = 0;
   let checkpointMicros = 0;
+  const cpus = (): Cpu[] => machine.domains.flatMap((d) => d.vcpus.map((v) => v.cpu));
+  if (cost > 0) for (const c of cpus()) c.startCodeSet();
+  /** Seek cost since the last checkpoint (record-defaults.ts; a vCPU created since counts from its first slice). */
+  const costNow = (): number => {
+    let entries = 0;
+    for (const c of cpus()) {
+      if (!c.countingCode) c.startCodeSet();
+      entries += c.codeEntries;
+    }
+    return seekCost(machine.instructions - lastInsns, entries, writer!.eventCount - lastCheckpoint);
+  };
   const checkpoint = (): void => {
     const c0 = process.cpuUsage();
     writer.checkpoint(inline ? snapshotMachine(machine) : snapshotChanged(machine));
@@ -113,10 +136,11 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
     lastCheckpoint = writer.eventCount;
     lastInsns = machine.instructions;
     checkpoints++;
+    if (cost > 0) for (const c of cpus()) c.startCodeSet();
   };
   // No checkpoint at seq 0: the header (scenario, images, seed) rebuilds that state.
   const summary = machine.run(opts.maxInsns ?? s.maxInsns, () => {
-    if ((every > 0 && writer.eventCount - lastCheckpoint >= every) || (insns > 0 && machine.instructions - lastInsns >= insns)) checkpoint();
+    if ((every > 0 && writer.eventCount - lastCheckpoint >= every) || (insns > 0 && machine.instructions - lastInsns >= insns) || (cost > 0 && costNow() >= cost)) checkpoint();
     opts.progress?.(writer.eventCount, machine.instructions);
   });
   writer.close(summary.stop, summary.time, machine.domains.flatMap((d) => d.vcpus.map((v) => ({ dom: d.id, vcpu: v.id, icount: v.cpu.retired() }))));

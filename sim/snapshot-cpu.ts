@@ -16,13 +16,13 @@ import { fromHex, hex64, parseBig, SnapshotError, toHex } from './snapshot-codec
  * Every own field of Cpu and Mmu, state or not. Not state: decoded-block
  * caches and JIT bookkeeping, the TLB and its epoch, scratch values of the
  * executing instruction, exit bookkeeping reset by each `run`, a debugger's
- * code breakpoints and data watch, the derived user/supervisor access masks
+ * code breakpoints and data watch, a recorder's code-entry counts, the derived user/supervisor access masks
  * (setCpl recomputes them), references, the XMM views (`xv`, the same memory
  * as `xmm`) and the model's MXCSR mask.
  */
 const CPU_FIELDS = ['r', 'ripLo', 'ripHi', 'flags', 'lop', 'lsz', 'lres', 'lresH', 'la', 'laH', 'lb', 'lbH', 'lcf', 'sreg', 'fsLo', 'fsHi', 'gsLo', 'gsHi',
   'kgsLo', 'kgsHi', 'cpl', 'fsgsbase', 'xmm', 'xv', 'mxcsr', 'x87', 'ts', 'em', 'mp', 'osfxsr', 'osxmmexcpt', 'mxcsrMask', 'exUnimpl', 'hi', 'eaLo', 'eaHi', 'cur', 'icount', 'mmu', 'stop', 'bi', 'xb', 'nb', 'nbAt', 'jitThreshold', 'breakpoints', 'bpSkip', 'exitReq', 'hostExit', 'exTrap', 'exVector', 'exErr',
-  'exCr2Lo', 'exCr2Hi', 'blocks', 'pageBlocks', 'curBlockPfn', 'userPagesAtCpl3', 'mem', 'host'] as const;
+  'exCr2Lo', 'exCr2Hi', 'codeEntries', 'lastFrame', 'frameSet', 'frameEntries', 'codeSet', 'blocks', 'pageBlocks', 'curBlockPfn', 'userPagesAtCpl3', 'mem', 'host'] as const;
 const MMU_FIELDS = ['paging', 'cr3Pfn', 'wp', 'nxe', 'xenSlots', 'user', 'tlbR', 'tlbW', 'tlbHi', 'tlbView', 'perm', 'pfn', 'tag', 'dwatch', 'epoch', 'lastPfn',
   'hi32', 'walkErr', 'walkPerm', 'mem', 'raise'] as const;
 

@@ -56,6 +56,8 @@ export type HeaderData = {
   checkpointEvery: number;
   /** instructions between checkpoints: the reader always sets it (0 in traces that predate it); a writer may leave it out (0) */
   checkpointInsns?: number;
+  /** seek cost between checkpoints (xenrr.proto): as checkpointInsns, 0 in traces that predate it */
+  checkpointCost?: number;
   wallclock: number;
   /** absent (empty) in traces that predate them */
   scenarioName: string;

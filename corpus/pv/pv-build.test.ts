@@ -22,7 +22,7 @@ const PV_OUT = join(ROOT, 'build', 'corpus', 'pv');
 const SCENARIOS = join(ROOT, 'corpus', 'scenarios');
 
 /** Must match PV_GUESTS in corpus/build.mjs. */
-const KERNELS = ['hello', 'timer', 'pingpong', 'gntcopy', 'fault', 'crash', 'ringpair', 'idle', 'blkfront', 'netfront'] as const;
+const KERNELS = ['hello', 'timer', 'pingpong', 'gntcopy', 'fault', 'crash', 'ringpair', 'idle', 'coldhot', 'blkfront', 'netfront'] as const;
 /** The compute guests' PV flavour (COMPUTE_GUESTS in corpus/build.mjs), all
  * with the kmain of this adapter; compute-pv.test.ts runs them. */
 const COMPUTE_ADAPTER = 'compute-main';

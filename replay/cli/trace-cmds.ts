@@ -9,16 +9,16 @@ import type { Scenario } from '../../sim/scenario.js';
 import type { SimEvent } from '../../sim/events.js';
 import type { TraceReader } from '../../trace/reader.js';
 import { KIND_ALIASES, summary } from '../format.js';
-import { CHECKPOINT_INSNS } from '../record-defaults.js';
+import { CHECKPOINT_COST, CHECKPOINT_INSNS, COLD_INSN_COST, COST_PER_EVENT } from '../record-defaults.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbolize.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
 import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
 import { addKernelOptions, CHAOS_HELP, chaosOf, DEFAULT_SCENARIO, kernelOptions, loadInput, pvFailed, seedOf } from './run.js';
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
-/** How checkpoints were spaced, for `info`: " (every N events or M instructions)", or nothing. */
-const spacing = (events: number, insns: number): string => {
-  const by = [events ? `${events} events` : '', insns ? `${insns} instructions` : ''].filter((x) => x !== '');
+/** How checkpoints were spaced, for `info`: " (every N events or M instructions or C of seek cost)", or nothing. */
+const spacing = (events: number, insns: number, cost: number): string => {
+  const by = [events ? `${events} events` : '', insns ? `${insns} instructions` : '', cost ? `${cost} of seek cost` : ''].filter((x) => x !== '');
   return by.length > 0 ? ` (every ${by.join(' or ')})` : '';
 };
 
@@ -43,14 +43,15 @@ export function registerTraceCommands(program: Command): void {
       .argument('[input]', 'scenario .json or PV kernel (ELF or bzImage)', DEFAULT_SCENARIO)
       .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
       .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
-      .option('--checkpoint-insns <n>', 'guest instructions between machine checkpoints, all vCPUs together (0: none); with --checkpoint-every, whichever comes first', String(CHECKPOINT_INSNS))
+      .option('--checkpoint-insns <n>', 'at most this many guest instructions between machine checkpoints, all vCPUs together (0: no bound)', String(CHECKPOINT_INSNS))
+      .option('--checkpoint-cost <n>', `at most this much seek cost between checkpoints: instructions, each counting up to ${COLD_INSN_COST} in cold code (many entries into other code frames), plus ${COST_PER_EVENT} per event, so checkpoints are denser where a seek re-executes slowly (0: no bound); with --checkpoint-every and --checkpoint-insns, whichever comes first`, String(CHECKPOINT_COST))
       .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
       .option('--seed <n>', 'seed (overrides the scenario)')
       .option('--chaos <seed>', CHAOS_HELP)
       .option('--image <name=path...>', 'kernel image (ELF or bzImage) for a scenario domain, in place of the scenario\'s; its ramdisk and command line stay')
       .option('--action <when:do:domain...>', 'WHEN:DO:DOMAIN[:ARG]: a toolstack action (shutdown, reboot, sysrq:KEY, pause, unpause, destroy, block-attach:VDEV=TARGET[,MODE], block-detach:VDEV, network-attach[:bridge=B,mac=M,ip=A], network-detach:DEVID|MAC) at a virtual time (2s), event=N or console=TEXT, e.g. 2s:shutdown:guest; recorded with the scenario, so replay re-applies it'),
   )
-    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; maxInsns?: string; seed?: string; chaos?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string; action?: string[]; image?: string[] }) => {
+    .action(async (input: string, o: { output: string; checkpointEvery: string; checkpointInsns: string; checkpointCost: string; maxInsns?: string; seed?: string; chaos?: string; mem?: string; vcpus?: string; cmdline?: string; ramdisk?: string; symbols?: string; action?: string[]; image?: string[] }) => {
       kernelOptions([input], o);
       const chaos = chaosOf(o);
       const [{ ScenarioError }, { record }, { checkExpect }, { actionOptions }] = await Promise.all([
@@ -72,6 +73,7 @@ export function registerTraceCommands(program: Command): void {
       const actions = actionOptions(o.action, s);
       const every = o.checkpointEvery === '0' ? 0 : positiveInt('--checkpoint-every', o.checkpointEvery);
       const insns = o.checkpointInsns === '0' ? 0 : positiveInt('--checkpoint-insns', o.checkpointInsns);
+      const cost = o.checkpointCost === '0' ? 0 : positiveInt('--checkpoint-cost', o.checkpointCost);
       const seed = seedOf(o);
       outputFile(o.output, 'a trace file', [input]);
       const tty = process.stderr.isTTY === true;
@@ -82,6 +84,7 @@ export function registerTraceCommands(program: Command): void {
         r = await record(s, o.output, {
           checkpointEvery: every,
           checkpointInsns: insns,
+          checkpointCost: cost,
           ...(o.maxInsns ? { maxInsns: positiveInt('--max-insns', o.maxInsns) } : {}),
           ...(seed !== undefined ? { seed } : {}),
           ...(chaos !== undefined ? { chaos } : {}),
@@ -182,6 +185,7 @@ export function registerTraceCommands(program: Command): void {
         images: r.header.images.map((i, k) => ({ role: i.role || 'kernel', domain: i.domain, name: imageName(r.header, k), ...(i.path ? { path: i.path } : {}), sha256: Buffer.from(i.sha256).toString('hex'), size: i.size })),
         events: r.index.eventCount, countsByKind: r.index.countsByKind, countsByHypercall: r.index.countsByHypercall,
         chunks: r.index.chunks.length, checkpoints: r.index.checkpoints.length, checkpointEvery: r.header.checkpointEvery, checkpointInsns: r.header.checkpointInsns ?? 0,
+        checkpointCost: r.header.checkpointCost ?? 0,
         checkpointBytes, pageStore,
         bytesPerEvent: r.index.eventCount ? r.size / r.index.eventCount : 0,
         eventBytesPerEvent: r.index.eventCount ? compressed / r.index.eventCount : 0,
@@ -198,7 +202,7 @@ export function registerTraceCommands(program: Command): void {
         ...(chaos !== undefined ? [`chaos      seed ${chaos.seed}${Object.entries(chaos.rates ?? {}).map(([k, v]) => `, ${k} ${v}`).join('')}${chaos.maxDelay !== undefined ? `, maxDelay ${chaos.maxDelay}` : ''} (faults injected in dom0's backends; replay re-applies them)`] : []),
         ...info.images.map((i) => `${(i.role === 'kernel' ? 'image' : i.role).padEnd(10)} ${i.domain}: ${i.name}${i.path && i.path !== i.name ? ` (${i.path})` : ''} (${i.size} bytes, sha256 ${i.sha256.slice(0, 16)}...)`),
         ...(r.index.vcpus.length > 0 ? [`vcpus      ${r.index.vcpus.map((v) => `d${v.dom}v${v.vcpu} ${v.icount}`).join(', ')} instructions retired`] : []),
-        `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${spacing(info.checkpointEvery, info.checkpointInsns)}`,
+        `events     ${info.events} in ${info.chunks} chunks; ${info.checkpoints} checkpoints${spacing(info.checkpointEvery, info.checkpointInsns, info.checkpointCost)}`,
         ...(info.checkpoints > 0 ? [`checkpoint ${checkpointBytes} bytes for all${pageStore.frames > 0 ? `, of which the page store ${pageStore.bytes} (${pageStore.entries} pages and state pieces in ${pageStore.frames} frames)` : ' (each with its own pages: a trace older than the page store)'}`] : []),
         `size       ${info.bytes} bytes, ${info.bytesPerEvent.toFixed(2)} bytes/event overall, ${info.eventBytesPerEvent.toFixed(2)} bytes/event in event chunks, compression ${info.compressionRatio.toFixed(1)}x`,
         `by kind    ${Object.entries(info.countsByKind).sort(([, a], [, b]) => b - a).map(([k, n]) => `${k} ${n}`).join(', ')}`,

@@ -57,12 +57,27 @@ describe.skipIf(!built)('xenrr record, dump, info', () => {
     const rec = xenrr('record', 'corpus/scenarios/compute-sha256.json', '-o', out, '--checkpoint-insns', '3000000');
     expect(rec.status).toBe(0);
     expect(rec.stdout).toMatch(/sha\.xrr: 73 events, 4 checkpoints, /);
-    expect(xenrr('info', out).stdout).toMatch(/^events +73 in \d+ chunks; 4 checkpoints \(every 50000 events or 3000000 instructions\)$/m);
-    const info = JSON.parse(xenrr('info', '--json', out).stdout) as { checkpointEvery: number; checkpointInsns: number };
-    expect([info.checkpointEvery, info.checkpointInsns]).toEqual([50000, 3000000]);
-    const none = xenrr('record', 'corpus/scenarios/compute-sha256.json', '-o', out, '--checkpoint-insns', '0', '--checkpoint-every', '0');
+    // (the default seek cost, 1e8, is not reached: the hot loop's instructions count 1 each)
+    expect(xenrr('info', out).stdout).toMatch(/^events +73 in \d+ chunks; 4 checkpoints \(every 50000 events or 3000000 instructions or 100000000 of seek cost\)$/m);
+    const info = JSON.parse(xenrr('info', '--json', out).stdout) as { checkpointEvery: number; checkpointInsns: number; checkpointCost: number };
+    expect([info.checkpointEvery, info.checkpointInsns, info.checkpointCost]).toEqual([50000, 3000000, 100_000_000]);
+    const none = xenrr('record', 'corpus/scenarios/compute-sha256.json', '-o', out, '--checkpoint-insns', '0', '--checkpoint-every', '0', '--checkpoint-cost', '0');
     expect(none.stdout).toMatch(/ 0 checkpoints, /);
     expect(xenrr('info', out).stdout).toMatch(/^events +73 in \d+ chunks; 0 checkpoints$/m);
+  });
+
+  it('--checkpoint-cost: checkpoints by seek cost, as info reports; a bad value is one line, exit 2', () => {
+    mkdirSync(DIR, { recursive: true });
+    const out = `${DIR}/sha-cost.xrr`;
+    // 12.5M instructions and 73 events: by instructions alone 3 checkpoints; its calls across code frames make 5.
+    const rec = xenrr('record', 'corpus/scenarios/compute-sha256.json', '-o', out, '--checkpoint-insns', '0', '--checkpoint-cost', '4000000');
+    expect(rec.status).toBe(0);
+    expect(rec.stdout).toMatch(/sha-cost\.xrr: 73 events, 5 checkpoints, /);
+    expect(xenrr('info', out).stdout).toMatch(/^events +73 in \d+ chunks; 5 checkpoints \(every 50000 events or 4000000 of seek cost\)$/m);
+    const bad = xenrr('record', 'corpus/scenarios/compute-sha256.json', '-o', out, '--checkpoint-cost', 'lots');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--checkpoint-cost/);
   });
 
   it('bad input: missing file, not a trace, bad --kind: one line, exit 2', () => {

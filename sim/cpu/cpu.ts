@@ -27,6 +27,12 @@ export type CpuExit = {
   cr2: bigint;
 };
 
+/**
+ * Entries into one frame that `Cpu.codeEntries` counts per code set: a frame
+ * entered more often holds hot code, which costs a seek little more.
+ */
+export const ENTRY_CAP = 16384;
+
 export class Cpu implements CodeWatcher {
   /** 16 GPRs: lo at 2*i, hi at 2*i+1. */
   readonly r = new Uint32Array(32);
@@ -119,6 +125,20 @@ export class Cpu implements CodeWatcher {
   private exErr = 0;
   private exCr2Lo = 0;
   private exCr2Hi = 0;
+  /**
+   * Code-frame entries since `startCodeSet` (a recorder's measure of the
+   * work a seek re-does, replay/record.ts): each entry into a block whose
+   * frame is not the previous block's, counted at most ENTRY_CAP times per
+   * frame. The same translated or not: a region holds blocks of one frame
+   * only, and every block entered from another frame goes through `lookup`.
+   */
+  codeEntries = 0;
+  /** frame of the last block entered (-1: none yet in this code set) */
+  private lastFrame = -1;
+  /** per frame: the code set (`codeSet`) its count belongs to, and the count */
+  private frameSet: Int32Array | null = null;
+  private frameEntries: Int32Array | null = null;
+  private codeSet = 0;
   private readonly blocks = new Map<number, Block>();
   private readonly pageBlocks = new Map<number, number[]>();
   private curBlockPfn = -1;
@@ -342,9 +362,15 @@ export class Cpu implements CodeWatcher {
     const epoch = this.mmu.epoch;
     if (prev !== null && prev.epoch === epoch) {
       const a = prev.chain0;
-      if (a !== null && a.startLo === lo && a.startHi === hi) return a;
+      if (a !== null && a.startLo === lo && a.startHi === hi) {
+        if (a.pfn !== this.lastFrame) this.enterFrame(a.pfn);
+        return a;
+      }
       const b = prev.chain1;
-      if (b !== null && b.startLo === lo && b.startHi === hi) return b;
+      if (b !== null && b.startLo === lo && b.startHi === hi) {
+        if (b.pfn !== this.lastFrame) this.enterFrame(b.pfn);
+        return b;
+      }
     }
     this.mmu.fetchView(lo, hi);
     const pa = this.mmu.lastPfn * PAGE_SIZE + (lo & 0xfff);
@@ -362,6 +388,7 @@ export class Cpu implements CodeWatcher {
         list.push(pa);
       }
     }
+    if (b.pfn !== this.lastFrame) this.enterFrame(b.pfn);
     if (prev !== null) {
       if (prev.epoch !== this.mmu.epoch) {
         prev.epoch = this.mmu.epoch;
@@ -371,6 +398,40 @@ export class Cpu implements CodeWatcher {
       else prev.chain1 = b;
     }
     return b;
+  }
+
+  /** Whether `startCodeSet` was called: `codeEntries` counts. */
+  get countingCode(): boolean {
+    return this.frameSet !== null;
+  }
+
+  /** Execution moves to a block in frame `f` from another frame (or starts a code set there): count it. */
+  private enterFrame(f: number): void {
+    this.lastFrame = f;
+    const set = this.frameSet;
+    if (set === null) return;
+    const n = this.frameEntries!;
+    if (set[f] !== this.codeSet) {
+      set[f] = this.codeSet;
+      n[f] = 0;
+    }
+    if (n[f]! < ENTRY_CAP) {
+      n[f]!++;
+      this.codeEntries++;
+    }
+  }
+
+  /**
+   * Start counting `codeEntries` from 0 afresh, every frame's count too (a
+   * recorder calls this at each checkpoint, where a seek's fresh machine
+   * starts with no code decoded). Costs nothing until first called.
+   */
+  startCodeSet(): void {
+    this.frameSet ??= new Int32Array(this.mem.frameCount);
+    this.frameEntries ??= new Int32Array(this.mem.frameCount);
+    this.codeSet++;
+    this.codeEntries = 0;
+    this.lastFrame = -1;
   }
 
   /** CodeWatcher: stop caching write rights to a frame that now holds decoded code. */
