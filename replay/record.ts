@@ -122,9 +122,12 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   /** Seek cost since the last checkpoint (record-defaults.ts; a vCPU created since counts from its first slice). */
   const costNow = (): number => {
     let entries = 0;
-    for (const c of cpus()) {
-      if (!c.countingCode) c.startCodeSet();
-      entries += c.codeEntries;
+    // (between every two slices: no arrays built here)
+    for (const d of machine.domains) {
+      for (const v of d.vcpus) {
+        if (!v.cpu.countingCode) v.cpu.startCodeSet();
+        entries += v.cpu.codeEntries;
+      }
     }
     return seekCost(machine.instructions - lastInsns, entries, writer!.eventCount - lastCheckpoint);
   };

@@ -242,7 +242,11 @@ export class Cpu implements CodeWatcher {
           this.nb = null;
           block = nb;
           at = this.nbAt;
-        } else block = this.lookup(prev);
+        } else {
+          block = this.lookup(prev);
+          // (every block entered from another frame comes through here: Cpu.codeEntries)
+          if (block.pfn !== this.lastFrame) this.enterFrame(block.pfn);
+        }
         // (regions hold no block that starts at a breakpoint, so they stop before one too)
         if (block.bp && at <= 0 && (left !== budget || !skip)) {
           brk = true;
@@ -362,15 +366,9 @@ export class Cpu implements CodeWatcher {
     const epoch = this.mmu.epoch;
     if (prev !== null && prev.epoch === epoch) {
       const a = prev.chain0;
-      if (a !== null && a.startLo === lo && a.startHi === hi) {
-        if (a.pfn !== this.lastFrame) this.enterFrame(a.pfn);
-        return a;
-      }
+      if (a !== null && a.startLo === lo && a.startHi === hi) return a;
       const b = prev.chain1;
-      if (b !== null && b.startLo === lo && b.startHi === hi) {
-        if (b.pfn !== this.lastFrame) this.enterFrame(b.pfn);
-        return b;
-      }
+      if (b !== null && b.startLo === lo && b.startHi === hi) return b;
     }
     this.mmu.fetchView(lo, hi);
     const pa = this.mmu.lastPfn * PAGE_SIZE + (lo & 0xfff);
@@ -388,7 +386,6 @@ export class Cpu implements CodeWatcher {
         list.push(pa);
       }
     }
-    if (b.pfn !== this.lastFrame) this.enterFrame(b.pfn);
     if (prev !== null) {
       if (prev.epoch !== this.mmu.epoch) {
         prev.epoch = this.mmu.epoch;
