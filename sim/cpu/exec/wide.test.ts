@@ -1,14 +1,14 @@
 /**
- * 128/64 division on 32-bit words (wide.ts) against BigInt, on the cases
- * that pick each of its paths: the double fast path, 32-bit divisors, and
- * long division with 64-bit divisors, with quotients and remainders at
- * their extremes (where an estimated quotient word is off by one); the
- * truncated signed product, whose overflow is judged in doubles away from
- * the int64 limits.
+ * The wide multiply and divide (wide.ts, wide-wasm.ts) against BigInt: the
+ * 128-bit products, signed and unsigned; 128/64 division on the cases that
+ * pick each of its paths (64-bit dividends, already normalized divisors,
+ * long division whose estimated quotient digits need correcting), with
+ * quotients and remainders at their extremes; the truncated signed
+ * product, whose overflow is judged in doubles away from the int64 limits.
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../oracle/rng.js';
-import { divS, divU, imul64lo, QR, W } from './wide.js';
+import { divS, divU, imul64, imul64lo, mul64, QR, W } from './wide.js';
 
 const M64 = (1n << 64n) - 1n;
 const lo = (v: bigint): number => Number(v & 0xffffffffn);
@@ -25,6 +25,22 @@ function checkU(n: bigint, d: bigint): void {
     expect(r64(), `${n} % ${d}`).toBe(n % d);
   }
 }
+
+describe('128-bit products', () => {
+  const w128 = (): bigint => (BigInt(W[3]!) << 96n) | (BigInt(W[2]!) << 64n) | (BigInt(W[1]!) << 32n) | BigInt(W[0]!);
+  it('mul64 and imul64 match BigInt on random factors of every width and at the limits', () => {
+    const rng = new Rng(0x3a17);
+    const edge = [0n, 1n, M64, 1n << 63n, (1n << 63n) - 1n, 0xffffffffn, 1n << 32n, 0xffffffff00000000n];
+    const rand = Array.from({ length: 3000 }, () => rng.u64() >> BigInt(rng.below(64)));
+    const pairs = [...edge.flatMap((a) => edge.map((b) => [a, b])), ...rand.map((a, k) => [a, rand[(k * 7919 + 1) % rand.length]!])];
+    for (const [x, y] of pairs as [bigint, bigint][]) {
+      mul64(lo(x), hi(x), lo(y), hi(y));
+      expect(w128(), `${x} * ${y}`).toBe(x * y);
+      imul64(lo(x), hi(x), lo(y), hi(y));
+      expect(BigInt.asIntN(128, w128()), `${x} * ${y} signed`).toBe(BigInt.asIntN(64, x) * BigInt.asIntN(64, y));
+    }
+  });
+});
 
 describe('wide division', () => {
   it('divU: quotient and remainder at the extremes, 64-bit divisors', () => {

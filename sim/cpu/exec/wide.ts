@@ -3,22 +3,21 @@
  * without allocation: results go to the scratch arrays W and QR (read them
  * right after the call).
  *
- * Products come from 16-bit partial products, each exact in a double.
- * Division uses doubles when dividend and divisor are below 2^52 (then the
- * floor of the rounded quotient is exact), 16-bit-digit long division for
- * 32-bit divisors, and otherwise long division in base 2^32 whose quotient
- * words are estimated in doubles and corrected exactly.
+ * The 128-bit product and quotient come from WebAssembly's i64 arithmetic
+ * (wide-wasm.ts). The 32-bit forms stay in JS: their products come from
+ * 16-bit partial products, each exact in a double, and 32-bit divisors
+ * divide by 16-bit digits.
  */
+import { WIDE } from './wide-wasm.js';
 
 const TWO32 = 4294967296;
-const TWO64 = 18446744073709551616;
 /** Below 2^53 a double holds an integer exactly. */
 const EXACT = 9007199254740992;
 
 // ---- wide multiply ---------------------------------------------------------------
 
-/** Product words, least significant first; also the dividend inside divU/divS. A typed array keeps the stores unboxed. */
-export const W = new Uint32Array(4);
+/** Product words, least significant first. A typed array keeps the stores unboxed. */
+export const W = new Uint32Array(WIDE.m.buffer, 0, 4);
 
 /** Unsigned 32x32 -> 64 into (W[0], W[1]). */
 export function mul32(a: number, b: number): void {
@@ -45,30 +44,11 @@ export function imul32(a: number, b: number): void {
 }
 
 /** Unsigned 64x64 -> 128 into W[0]..W[3]. */
-export function mul64(aL: number, aH: number, bL: number, bH: number): void {
-  mul32(aH, bL);
-  const x0 = W[0]!;
-  const x1 = W[1]!;
-  mul32(aL, bH);
-  const y0 = W[0]!;
-  const y1 = W[1]!;
-  mul32(aH, bH);
-  const z0 = W[0]!;
-  const z1 = W[1]!;
-  mul32(aL, bL);
-  const s1 = W[1]! + x0 + y0;
-  W[1] = s1;
-  const s2 = x1 + y1 + z0 + Math.floor(s1 / TWO32);
-  W[2] = s2;
-  W[3] = z1 + Math.floor(s2 / TWO32);
-}
+export const mul64: (aL: number, aH: number, bL: number, bH: number) => void = WIDE.mul64;
 
-/** Signed 64x64 -> 128 into W[0]..W[3]: the unsigned product with the high half corrected for negative factors. */
-export function imul64(aL: number, aH: number, bL: number, bH: number): void {
-  mul64(aL, aH, bL, bH);
-  if (aH >>> 31) sub64hi(bL, bH);
-  if (bH >>> 31) sub64hi(aL, aH);
-}
+/** Signed 64x64 -> 128 into W[0]..W[3]. */
+export const imul64: (aL: number, aH: number, bL: number, bH: number) => void = WIDE.imul64;
+
 /** 2^62 and 2^64: below the first a product fits in int64, from the second on it cannot. */
 const FITS = 4611686018427387904;
 const NEVER = 18446744073709551616;
@@ -93,16 +73,10 @@ export function imul64lo(aL: number, aH: number, bL: number, bH: number): number
   return p < FITS ? 0 : 1;
 }
 
-function sub64hi(lo: number, hi: number): void {
-  const d = W[2]! - lo;
-  W[2] = d;
-  W[3] = W[3]! - hi - (d < 0 ? 1 : 0);
-}
-
 // ---- wide divide -------------------------------------------------------------------
 
 /** Quotient (lo, hi) and remainder (lo, hi) of the last divU/divS; div32 leaves its remainder in QR[2]. */
-export const QR = new Uint32Array(4);
+export const QR = new Uint32Array(WIDE.m.buffer, 16, 4);
 
 /** (r * 2^32 + word) / d for r < d < 2^32, by 16-bit digits (every step exact in doubles); remainder in QR[2]. */
 export function div32(r: number, word: number, d: number): number {
@@ -119,13 +93,7 @@ export function div32(r: number, word: number, d: number): number {
  * d is 0 or the quotient does not fit in 64 bits.
  */
 export function divU(n0: number, n1: number, n2: number, n3: number, dL: number, dH: number): boolean {
-  if ((dL | dH) === 0 || !lt64(n2, n3, dL, dH)) return false;
-  W[0] = n0;
-  W[1] = n1;
-  W[2] = n2;
-  W[3] = n3;
-  divW(dL, dH);
-  return true;
+  return WIDE.divU(n0, n1, n2, n3, dL, dH) !== 0;
 }
 
 /**
@@ -136,17 +104,20 @@ export function divS(n0: number, n1: number, n2: number, n3: number, dL: number,
   if ((dL | dH) === 0) return false;
   const negN = n3 >>> 31;
   const negD = dH >>> 31;
-  W[0] = n0;
-  W[1] = n1;
-  W[2] = n2;
-  W[3] = n3;
-  if (negN) negW();
+  if (negN) {
+    n0 = (~n0 + 1) >>> 0;
+    let cy = n0 === 0 ? 1 : 0;
+    n1 = (~n1 + cy) >>> 0;
+    cy = cy && n1 === 0 ? 1 : 0;
+    n2 = (~n2 + cy) >>> 0;
+    cy = cy && n2 === 0 ? 1 : 0;
+    n3 = (~n3 + cy) >>> 0;
+  }
   if (negD) {
     dL = (~dL + 1) >>> 0;
     dH = (~dH + (dL === 0 ? 1 : 0)) >>> 0;
   }
-  if (!lt64(W[2]!, W[3]!, dL, dH)) return false;
-  divW(dL, dH);
+  if (WIDE.divU(n0, n1, n2, n3, dL, dH) === 0) return false;
   // |q| may be 2^63 only when the quotient is negative
   if (QR[1]! >>> 31 && !(negN !== negD && QR[1]! === 0x80000000 && QR[0]! === 0)) return false;
   if (negN !== negD) {
@@ -159,106 +130,3 @@ export function divS(n0: number, n1: number, n2: number, n3: number, dL: number,
   }
   return true;
 }
-
-/** Unsigned (W[3]:W[2]:W[1]:W[0]) / (dH:dL), given d != 0 and (W[3]:W[2]) < d. */
-function divW(dL: number, dH: number): void {
-  if ((W[3]! | W[2]!) === 0 && W[1]! < 0x100000 && dH < 0x100000) {
-    // both below 2^52: floor of the rounded double quotient is exact
-    const n = W[1]! * TWO32 + W[0]!;
-    const d = dH * TWO32 + dL;
-    const q = Math.floor(n / d);
-    const r = n - q * d;
-    QR[0] = q;
-    QR[1] = Math.floor(q / TWO32);
-    QR[2] = r;
-    QR[3] = Math.floor(r / TWO32);
-  } else if (dH === 0) {
-    QR[1] = div32(W[2]!, W[1]!, dL);
-    QR[0] = div32(QR[2]!, W[0]!, dL);
-    QR[3] = 0;
-  } else divLong(dL, dH);
-}
-
-/** The remainder of the last divStep, low word first. */
-const R = new Float64Array(2);
-
-/**
- * Unsigned (W[3]:W[2]:W[1]:W[0]) / (dH:dL) for dH != 0: long division in
- * base 2^32, one quotient word per step (divStep).
- */
-function divLong(dL: number, dH: number): void {
-  const w0 = W[0]!;
-  const qh = divStep(W[3]!, W[2]!, W[1]!, dL, dH);
-  const ql = divStep(R[1]!, R[0]!, w0, dL, dH);
-  QR[0] = ql;
-  QR[1] = qh;
-  QR[2] = R[0]!;
-  QR[3] = R[1]!;
-}
-
-/**
- * (n2:n1:n0) / (dH:dL), given (n2:n1) < d and dH != 0, so the quotient
- * fits in 32 bits; remainder into R. The quotient is estimated in doubles
- * (relative error near 2^-51 on a quotient below 2^32, so within one of
- * the true one), then corrected against the exact remainder N - q*d,
- * computed in 32-bit words (clobbers W[0], W[1]).
- */
-function divStep(n2: number, n1: number, n0: number, dL: number, dH: number): number {
-  let q = Math.floor((n2 * TWO64 + n1 * TWO32 + n0) / (dH * TWO32 + dL));
-  if (q > 0xffffffff) q = 0xffffffff;
-  mul32(q, dL);
-  const p0 = W[0]!;
-  const s = W[1]!;
-  mul32(q, dH);
-  const t = s + W[0]!;
-  const cy = t >= TWO32 ? 1 : 0;
-  const p1 = t - cy * TWO32;
-  const p2 = W[1]! + cy;
-  // r = N - q*d in words r2:r1:r0 (r2 signed and small)
-  let r0 = n0 - p0;
-  let bw = r0 < 0 ? 1 : 0;
-  r0 += bw * TWO32;
-  let r1 = n1 - p1 - bw;
-  bw = r1 < 0 ? 1 : 0;
-  r1 += bw * TWO32;
-  let r2 = n2 - p2 - bw;
-  while (r2 < 0) {
-    // q too large: r += d
-    q--;
-    r0 += dL;
-    let c = r0 >= TWO32 ? 1 : 0;
-    r0 -= c * TWO32;
-    r1 += dH + c;
-    c = r1 >= TWO32 ? 1 : 0;
-    r1 -= c * TWO32;
-    r2 += c;
-  }
-  while (r2 > 0 || r1 > dH || (r1 === dH && r0 >= dL)) {
-    // q too small: r -= d
-    q++;
-    r0 -= dL;
-    let b = r0 < 0 ? 1 : 0;
-    r0 += b * TWO32;
-    r1 -= dH + b;
-    b = r1 < 0 ? 1 : 0;
-    r1 += b * TWO32;
-    r2 -= b;
-  }
-  R[0] = r0;
-  R[1] = r1;
-  return q;
-}
-
-/** Two's-complement negation of W[3]:W[2]:W[1]:W[0]. */
-function negW(): void {
-  W[0] = ~W[0]! + 1;
-  let cy = W[0]! === 0 ? 1 : 0;
-  W[1] = ~W[1]! + cy;
-  cy = cy && W[1]! === 0 ? 1 : 0;
-  W[2] = ~W[2]! + cy;
-  cy = cy && W[2]! === 0 ? 1 : 0;
-  W[3] = ~W[3]! + cy;
-}
-
-/** Unsigned 64-bit a < b. */
-const lt64 = (aL: number, aH: number, bL: number, bH: number): boolean => aH < bH || (aH === bH && aL < bL);
