@@ -42,6 +42,20 @@ import { SSE_MOV_OPS } from './exec/sse-mov.js';
 import { SSE_SHUF_OPS } from './exec/sse-shuf.js';
 import { SSE_STATE_OPS } from './exec/sse-state.js';
 import type { Handler } from './optable.js';
+import { setFlagsFromString } from 'node:v8';
+
+/*
+ * No on-stack replacement in this process. A region is entered as many
+ * short calls; when one loop inside a call runs long, V8 compiles a second
+ * version entered only at that loop, and once the region's normal
+ * optimized code deopts (a path that had not run when it was compiled),
+ * every later call starts in V8's bytecode interpreter, far slower than
+ * ours, until it reaches the loop: the compute guests' best runs swung
+ * between two speeds (sort 80 or 200 MIPS, sha256 320 or 460, from one
+ * process to the next). Without it, V8 optimizes a region at a call, as it
+ * does every short function; a Linux boot is as fast or faster.
+ */
+setFlagsFromString('--no-use-osr');
 
 export type RegionFn = (c: Cpu, K: unknown[], pc: number, left: number) => number;
 export type Region = {
