@@ -78,7 +78,7 @@ export function benchCompute(): Row[] {
 /** Peak RSS of a child that runs a 128 MiB guest touching 8 MiB, against the same child running nothing. */
 export function benchRss(): Row[] {
   const child = `${ROOT}bench/rss-child.ts`;
-  const run = (mode: string): number => Number(execFileSync(process.execPath, ['--import', 'tsx', child, mode], { cwd: ROOT, encoding: 'utf8' }).trim());
+  const run = (mode: string): number => Number(execFileSync(process.execPath, ['--import', 'tsx/esm', child, mode], { cwd: ROOT, encoding: 'utf8' }).trim());
   const base = run('baseline');
   const touched = run('touch');
   return [

@@ -1,4 +1,4 @@
-// Profiling aid: run compute guests on the bare core a few times (node --cpu-prof --import tsx bench/prof-guest.ts NAME[,NAME...] [N]).
+// Profiling aid: run compute guests on the bare core a few times (node --cpu-prof --import tsx/esm bench/prof-guest.ts NAME[,NAME...] [N]).
 import { readFileSync } from 'node:fs';
 import { runFlat } from '../sim/cpu/flat.js';
 

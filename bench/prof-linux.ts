@@ -1,5 +1,5 @@
 // Profiling aid: boot Debian's kernel as a PV domU (corpus/scenarios/linux/NAME.json, default boot) for N
-// instructions (node --cpu-prof --import tsx bench/prof-linux.ts [N] [NAME]); prints wall and CPU time and
+// instructions (node --cpu-prof --import tsx/esm bench/prof-linux.ts [N] [NAME]); prints wall and CPU time and
 // the last console line. XENRR_JIT=off (or a threshold) compares against the interpreter.
 import { readFileSync } from 'node:fs';
 import { parseScenario } from '../sim/scenario.js';

@@ -1,4 +1,4 @@
-// Profiling aid: the pingpong scenario a few times (node --cpu-prof --import tsx bench/prof-pingpong.ts).
+// Profiling aid: the pingpong scenario a few times (node --cpu-prof --import tsx/esm bench/prof-pingpong.ts).
 import { readFileSync } from 'node:fs';
 import { parseScenario } from '../sim/scenario.js';
 import { runScenario } from '../replay/scenario-run.js';

@@ -1,4 +1,4 @@
-// Profiling aid: a Linux boot run lean or recorded, to compare the two (node --cpu-prof --import tsx
+// Profiling aid: a Linux boot run lean or recorded, to compare the two (node --cpu-prof --import tsx/esm
 // bench/prof-record-linux.ts lean|record [N|-] [NAME]: corpus/scenarios/linux/NAME.json, default boot,
 // for N instructions, default the scenario's). Prints CPU seconds (the process's, and the main
 // thread's apart from V8's compiler and GC threads, on Linux), events and what the checkpoints took.

@@ -1,4 +1,4 @@
-// Profiling aid: record pingpong repeatedly (node --cpu-prof --import tsx bench/prof-record.ts).
+// Profiling aid: record pingpong repeatedly (node --cpu-prof --import tsx/esm bench/prof-record.ts).
 import { readFileSync } from 'node:fs';
 import { parseScenario } from '../sim/scenario.js';
 import { record } from '../replay/record.js';

@@ -4,6 +4,16 @@
  *
  * `npm run bench -- startup tui` runs only those groups (cpu, linux, xen,
  * net, trace, replay, tui, images, gdb, gdb-linux, startup).
+ *
+ * It runs with tsx's ES-module hooks only (`--import tsx/esm`), as do the
+ * benches' child processes and the profiling aids. tsx's require hook
+ * transforms the CommonJS libraries (protobufjs, commander...) with
+ * esbuild, whose synchronous calls hand buffers to its worker thread:
+ * that detaches an ArrayBuffer in the main thread, and V8 then drops the
+ * optimized code of everything that reads a typed array or a DataView and
+ * compiles it again with a detach check on every access. The core ran
+ * 10-20 % slower for it (compute guests 221-236 against 256-270 MIPS over
+ * the five); the CLI's bundle (dist/, no tsx) never detaches one.
  */
 import { cpus } from 'node:os';
 import { benchCompute, benchRss, type Row } from './cpu-bench.js';
