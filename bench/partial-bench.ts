@@ -5,14 +5,15 @@
  *
  * Two prefixes of a long pingpong (XENRR_BENCH_ROUNDS rounds, as
  * replay-bench.ts): one left by a recorder run as a user runs it and killed
- * with SIGKILL after XENRR_BENCH_KILL_AFTER seconds (default 6), and one cut
- * at a chunk boundary halfway through a complete trace. For each: the time
+ * with SIGKILL once its trace is half as long as a complete one (or after
+ * XENRR_BENCH_KILL_AFTER seconds, default 60), and one cut at a chunk
+ * boundary halfway through a complete trace. For each: the time
  * an in-process recording takes to get that far (progress stops it there),
  * the in-process replay (verify) time, and `xenrr replay` as a command
  * (process start included).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { record } from '../replay/record.js';
 import { ReplaySession } from '../replay/session.js';
@@ -25,7 +26,7 @@ import type { Row } from './cpu-bench.js';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const DIR = `${ROOT}build/bench`;
 const ROUNDS = Number(process.env.XENRR_BENCH_ROUNDS ?? 72_000);
-const KILL_AFTER = Number(process.env.XENRR_BENCH_KILL_AFTER ?? 6);
+const KILL_AFTER = Number(process.env.XENRR_BENCH_KILL_AFTER ?? 60);
 const EVERY = 25_000;
 
 const now = (): bigint => process.hrtime.bigint();
@@ -82,17 +83,21 @@ export async function benchPartial(): Promise<Row[]> {
   await initZstd();
   mkdirSync(DIR, { recursive: true });
   const { s, file } = longPingpong();
-  // A recorder as a user runs it, SIGKILLed.
+  // A complete recording (cut at chunk boundaries below), and its size.
+  const full = `${DIR}/partial-full.xrr`;
+  await record(s, full, { checkpointEvery: EVERY });
+  const fullBytes = statSync(full).size;
+  // A recorder as a user runs it, SIGKILLed halfway: by trace size, not time, whatever the machine's speed.
   const killed = `${DIR}/partial-killed.xrr`;
   rmSync(killed, { force: true });
   const child = spawn(`${ROOT}bin/xenrr`, ['record', file, '-o', killed, '--checkpoint-every', String(EVERY)], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, KILL_AFTER * 1000));
+  const exited = new Promise((r) => child.on('exit', r));
+  const t0 = now();
+  const size = (): number => (existsSync(killed) ? statSync(killed).size : 0);
+  while (child.exitCode === null && size() < fullBytes / 2 && secs(t0) < KILL_AFTER) await new Promise((r) => setTimeout(r, 20));
   child.kill('SIGKILL');
-  await new Promise((r) => child.on('exit', r));
+  await exited;
   if (!existsSync(killed)) throw new Error('the killed recorder left no trace');
-  // A complete recording, cut at chunk boundaries.
-  const full = `${DIR}/partial-full.xrr`;
-  await record(s, full, { checkpointEvery: EVERY });
   const r = TraceReader.open(full);
   const cutAt = (k: number): string => {
     const c = r.index.chunks[Math.floor(r.index.chunks.length * k)]!;
@@ -102,7 +107,7 @@ export async function benchPartial(): Promise<Row[]> {
   };
   // Warm-up (record and replay paths JIT-compiled), then the measured rows.
   await row('warm-up', s, cutAt(0.125));
-  const rows = [await row(`SIGKILLed after ${KILL_AFTER} s`, s, killed), await row('complete trace cut after half its chunks', s, cutAt(0.5))];
+  const rows = [await row('SIGKILLed halfway', s, killed), await row('complete trace cut after half its chunks', s, cutAt(0.5))];
   r.close();
   return rows;
 }
