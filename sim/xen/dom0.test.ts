@@ -211,4 +211,27 @@ describe.skipIf(!corpusBuilt)('XENMEM_exchange', () => {
     put(scratch, exch(inList, 3, outList, 2, 0));
     expect(call(X.__HYPERVISOR_memory_op, M.XENMEM_exchange, scratch)).toBe(-Errno.EINVAL);
   });
+
+  it("XSA-212's arguments: lists that reach Xen's hole from the first extent not yet exchanged are -EFAULT, whatever a double would round them to", () => {
+    const [t0] = testDomains(1, 'hello', { dom0: true });
+    const { d, call, put, scratch, u64 } = t0!;
+    // As the XTF PoC builds them: nr_exchanged puts the input list's next entry on a real one, and the
+    // output list (NULL) at Xen's IDT; the counts differ by 1 beyond 2^53.
+    const idt = 0xffff82d080400000n;
+    const inList = scratch + 0x100n;
+    put(inList, struct(8, [[0, 8, d.p2m[d.p2m.length - 1]!]]));
+    const n = idt / 8n;
+    const args = (outList: bigint) => struct(X2.size, [
+      [X2.in + R.extent_start, 8, (inList - idt) & ((1n << 64n) - 1n)], [X2.in + R.nr_extents, 8, n + 1n], [X2.in + R.domid, 2, X.DOMID_SELF],
+      [X2.out + R.extent_start, 8, outList], [X2.out + R.nr_extents, 8, n + 1n], [X2.out + R.mem_flags, 4, 32], [X2.out + R.domid, 2, X.DOMID_SELF],
+      [X2.nr_exchanged, 8, n],
+    ]);
+    expect(Number(n)).toBe(Number(n + 1n));
+    put(scratch, args(0n));
+    expect(call(X.__HYPERVISOR_memory_op, M.XENMEM_exchange, scratch)).toBe(-Errno.EFAULT);
+    expect(u64(scratch + BigInt(X2.nr_exchanged))).toBe(n);
+    // The same input list with an output list the guest may point at gets past the check (and fails later, on the frame).
+    put(scratch, args((scratch + 0x200n - idt) & ((1n << 64n) - 1n)));
+    expect(call(X.__HYPERVISOR_memory_op, M.XENMEM_exchange, scratch)).not.toBe(-Errno.EFAULT);
+  });
 });

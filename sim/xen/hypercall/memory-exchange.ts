@@ -16,20 +16,24 @@
 import type { Domain } from '../domain.js';
 import { xen_pfn_t } from '../public/arch-x86/xen.js';
 import * as M from '../public/memory.js';
-import { DOMID_SELF, E, fld, type HcCtx } from './types.js';
+import { DOMID_SELF, E, fld, guestHandleSubrangeOkay, type HcCtx } from './types.js';
 
 /** max_order(): HWDOM_MAX_ORDER / CTLDOM_MAX_ORDER (12) for dom0, DOMU_MAX_ORDER (9) for a domU. */
 const maxOrder = (d: Domain): number => (d.privileged ? 12 : 9);
 /** PAGE_SHIFT: machine address bits below the frame number. */
 const PAGE_SHIFT = 12;
 
-type Res = { list: bigint; nr: number; order: number; flags: number; domid: number };
+/** A reservation as the guest gave it; `nr` exactly (a guest may pass any 64-bit count), `nrN` as a number once validated. */
+type Res = { list: bigint; nr: bigint; nrN: number; order: number; flags: number; domid: number };
+const U64 = (1n << 64n) - 1n;
 
 function readRes(dv: DataView, at: number): Res {
   const R = M.xen_memory_reservation;
+  const nr = dv.getBigUint64(at + R.nr_extents, true);
   return {
     list: dv.getBigUint64(at + R.extent_start, true),
-    nr: Number(dv.getBigUint64(at + R.nr_extents, true)),
+    nr,
+    nrN: Number(nr),
     order: dv.getUint32(at + R.extent_order, true),
     flags: dv.getUint32(at + R.mem_flags, true),
     domid: dv.getUint16(at + R.domid, true),
@@ -44,11 +48,19 @@ export function memoryExchange(h: HcCtx, arg: bigint): number {
   const dv = new DataView(raw.buffer);
   const inp = readRes(dv, X.in);
   const out = readRes(dv, X.out);
-  const done = Number(dv.getBigUint64(X.nr_exchanged, true));
-  Object.assign(h.decoded, { in_nr: inp.nr, in_order: inp.order, out_nr: out.nr, out_order: out.order, address_bits: out.flags & M.XENMEMF_address_bits_mask, nr_exchanged: done });
+  const doneB = dv.getBigUint64(X.nr_exchanged, true);
+  const done = Number(doneB);
+  Object.assign(h.decoded, { in_nr: inp.nrN, in_order: inp.order, out_nr: out.nrN, out_order: out.order, address_bits: out.flags & M.XENMEMF_address_bits_mask, nr_exchanged: done });
   if (Math.max(inp.order, out.order) > maxOrder(h.d)) return -E.EPERM;
-  if (done > inp.nr || inp.domid !== out.domid || inp.nr * 2 ** inp.order !== out.nr * 2 ** out.order) return -E.EINVAL;
-  if (done === inp.nr) return 0;
+  // (in 64-bit integers, as Xen: XSA-212's arguments differ only beyond a double's precision)
+  const inO = BigInt(inp.order);
+  const outO = BigInt(out.order);
+  if (doneB > inp.nr || inp.domid !== out.domid || U64 >> inO < inp.nr || U64 >> outO < out.nr || inp.nr << inO !== out.nr << outO) return -E.EINVAL;
+  if (doneB === inp.nr) return 0;
+  // Both lists from the first extent not yet exchanged lie where the guest may point (XSA-212).
+  if (!guestHandleSubrangeOkay(inp.list, doneB, inp.nr - 1n, xen_pfn_t.size)) return -E.EFAULT;
+  const outFirst = inp.order <= out.order ? doneB >> (outO - inO) : (doneB << (inO - outO)) & U64;
+  if (!guestHandleSubrangeOkay(out.list, outFirst, out.nr - 1n, xen_pfn_t.size)) return -E.EFAULT;
   const d = h.xen.domain(inp.domid === DOMID_SELF ? h.d.id : inp.domid);
   if (d === undefined) return -E.ESRCH;
   if (d !== h.d && !h.d.privileged) return -E.EPERM;
@@ -61,7 +73,7 @@ export function memoryExchange(h: HcCtx, arg: bigint): number {
     const ok = g.putU64(fld(arg, X.nr_exchanged), BigInt(i * 2 ** inChunk));
     return ok ? rc : -E.EFAULT;
   };
-  for (let i = Math.floor(done / 2 ** inChunk); i < Math.floor(inp.nr / 2 ** inChunk); i++) {
+  for (let i = Math.floor(done / 2 ** inChunk); i < Math.floor(inp.nrN / 2 ** inChunk); i++) {
     // Steal the chunk's input frames: the domain's own, with no mapping or type reference left.
     const stolen: number[] = [];
     for (let j = 0; j < 2 ** inChunk; j++) {
@@ -107,5 +119,5 @@ export function memoryExchange(h: HcCtx, arg: bigint): number {
     for (const v of d.vcpus) v.cpu.mmu.flush();
     if (rc !== 0) return ret(i + 1, rc);
   }
-  return ret(Math.floor(inp.nr / 2 ** inChunk), 0);
+  return ret(Math.floor(inp.nrN / 2 ** inChunk), 0);
 }

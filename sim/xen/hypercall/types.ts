@@ -8,6 +8,7 @@ import type { Decoded } from '../../events.js';
 import type { Domain } from '../domain.js';
 import type { Vcpu } from '../vcpu.js';
 import type { Xen } from '../xen.js';
+import { HYPERVISOR_VIRT_END } from '../public/arch-x86/xen-x86_64.js';
 
 export type HcCtx = {
   xen: Xen;
@@ -33,6 +34,21 @@ export const u32 = (v: bigint): number => Number(v & 0xffffffffn);
 /** Guest address of a struct field: `base` plus its offset from a sim/xen/public descriptor. */
 export const fld = (base: bigint, offset: number): bigint => base + BigInt(offset);
 export const s32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
+
+const U64 = (1n << 64n) - 1n;
+/**
+ * guest_handle_subrange_okay for a 64-bit PV guest (x86's array_access_ok
+ * and __addr_ok): elements first..last of `size` bytes at `p` are a range
+ * whose length does not overflow, starting in the lower canonical half or
+ * above Xen's hole (a range that runs on from there faults before reaching
+ * Xen, so only its start is checked). 64-bit unsigned arithmetic.
+ */
+export function guestHandleSubrangeOkay(p: bigint, first: bigint, last: bigint, size: number): boolean {
+  const count = (last - first + 1n) & U64;
+  if (count >= U64 / BigInt(size)) return false;
+  const at = (p + first * BigInt(size)) & U64;
+  return at < 1n << 47n || at >= HYPERVISOR_VIRT_END;
+}
 
 /**
  * `PREFIX_name` of a sub-op (`EVTCHNOP_send`), one string per known sub-op
