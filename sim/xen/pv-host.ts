@@ -38,8 +38,14 @@ const FLAT_SS = FLAT_KERNEL_SS;
 const STUB_PUSHES = 2 * 8;
 const CR0 = 0x80050033;
 const DF = 0x400;
-/** Xen's GDT and IDT as sgdt/sidt show them to a PV guest. */
+/** Xen's GDT as sgdt shows it to a PV guest. */
 const XEN_GDT = [0xffff, 0xfffe0000, 0xffffffff] as const;
+/**
+ * Xen's IDT as sidt shows it to a PV guest (no UMIP): 256 gates in Xen's
+ * own image, inside the hole a guest may not point hypercalls at (XTF's
+ * XSA-212 PoC aims XENMEM_exchange's output list at it).
+ */
+const XEN_IDT = [0xfff, 0x40a00000, 0xffff82d0] as const;
 
 /** The PCI configuration mechanism #1 address port, and the CMOS/RTC index port (RTC_PORT(0)). */
 const PCI_CONFIG_ADDRESS = 0xcf8;
@@ -247,8 +253,9 @@ export class PvHost implements CpuHost {
     const v = this.vcpu;
     switch (op) {
       case PrivOp.SGDT:
-      case PrivOp.SIDT:
         return XEN_GDT;
+      case PrivOp.SIDT:
+        return XEN_IDT;
       case PrivOp.SLDT:
       case PrivOp.STR:
         return [0, 0];
