@@ -44,8 +44,9 @@ const U64 = (1n << 64n) - 1n;
  * Xen, so only its start is checked). 64-bit unsigned arithmetic.
  */
 export function guestHandleSubrangeOkay(p: bigint, first: bigint, last: bigint, size: number): boolean {
-  const count = (last - first + 1n) & U64;
-  if (count >= U64 / BigInt(size)) return false;
+  // the element count, last - first + 1, is below ~0 / size (0 when it wraps, which passes as in Xen)
+  const span = (last - first) & U64;
+  if (span !== U64 && span >= U64 / BigInt(size) - 1n) return false;
   const at = (p + first * BigInt(size)) & U64;
   return at < 1n << 47n || at >= HYPERVISOR_VIRT_END;
 }
