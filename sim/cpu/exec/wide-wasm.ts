@@ -13,8 +13,12 @@ type Op = string | number;
 
 // ---- the functions --------------------------------------------------------------
 
-/** The four 32x32 partial products of a = (aH:aL) and b = (bH:bL), summed into 128 bits at W. Locals: 4 p0 5 p1 6 p2 7 mid. */
-const MUL_BODY: Op[] = [
+/**
+ * mul64(aL, aH, bL, bH): unsigned 64x64 -> 128 into W, the four 32x32
+ * partial products of a = (aH:aL) and b = (bH:bL) summed. Locals: 4 p0 5
+ * p1 6 p2 7 mid.
+ */
+const MUL64: Op[] = [
   ...['get', 0, 'u64', 'get', 2, 'u64', 'i64.mul', 'set', 4],
   ...['get', 1, 'u64', 'get', 2, 'u64', 'i64.mul', 'set', 5],
   ...['get', 0, 'u64', 'get', 3, 'u64', 'i64.mul', 'set', 6],
@@ -27,12 +31,9 @@ const MUL_BODY: Op[] = [
   ...['get', 5, 'c64', 32, 'i64.shr_u', 'i64.add', 'get', 6, 'c64', 32, 'i64.shr_u', 'i64.add', 'get', 7, 'c64', 32, 'i64.shr_u', 'i64.add', 'i64.store', 8],
 ];
 
-/** mul64(aL, aH, bL, bH): unsigned 64x64 -> 128 into W. */
-const MUL64: Op[] = MUL_BODY;
-
 /** imul64(aL, aH, bL, bH): signed, the unsigned product less b * 2^64 when a < 0 and a * 2^64 when b < 0. */
 const IMUL64: Op[] = [
-  ...MUL_BODY,
+  ...MUL64,
   ...['i32.const', 0, 'i32.const', 0, 'i64.load', 8],
   ...['get', 3, 'u64', 'c64', 32, 'i64.shl', 'get', 2, 'u64', 'i64.or', 'c64', 0, 'get', 1, 'i32.const', 0, 'i32.lt_s', 'select', 'i64.sub'],
   ...['get', 1, 'u64', 'c64', 32, 'i64.shl', 'get', 0, 'u64', 'i64.or', 'c64', 0, 'get', 3, 'i32.const', 0, 'i32.lt_s', 'select', 'i64.sub'],

@@ -16,7 +16,7 @@
 import type { Domain } from '../domain.js';
 import { xen_pfn_t } from '../public/arch-x86/xen.js';
 import * as M from '../public/memory.js';
-import { DOMID_SELF, E, fld, guestHandleSubrangeOkay, type HcCtx } from './types.js';
+import { DOMID_SELF, E, fld, guestHandleSubrangeOkay, U64, type HcCtx } from './types.js';
 
 /** max_order(): HWDOM_MAX_ORDER / CTLDOM_MAX_ORDER (12) for dom0, DOMU_MAX_ORDER (9) for a domU. */
 const maxOrder = (d: Domain): number => (d.privileged ? 12 : 9);
@@ -25,7 +25,6 @@ const PAGE_SHIFT = 12;
 
 /** A reservation as the guest gave it; `nr` exactly (a guest may pass any 64-bit count), `nrN` as a number once validated. */
 type Res = { list: bigint; nr: bigint; nrN: number; order: number; flags: number; domid: number };
-const U64 = (1n << 64n) - 1n;
 
 function readRes(dv: DataView, at: number): Res {
   const R = M.xen_memory_reservation;

@@ -35,7 +35,8 @@ export const u32 = (v: bigint): number => Number(v & 0xffffffffn);
 export const fld = (base: bigint, offset: number): bigint => base + BigInt(offset);
 export const s32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
 
-const U64 = (1n << 64n) - 1n;
+/** 2^64 - 1: Xen's `~0UL`, and the mask of its unsigned long arithmetic. */
+export const U64 = (1n << 64n) - 1n;
 /**
  * guest_handle_subrange_okay for a 64-bit PV guest (x86's array_access_ok
  * and __addr_ok): elements first..last of `size` bytes at `p` are a range
