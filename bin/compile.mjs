@@ -77,8 +77,8 @@ export async function compile({ pruneAll = false } = {}) {
   const started = Date.now();
   const result = await esbuild.build({
     absWorkingDir: ROOT,
-    // The gdbserver's replay runs in a worker thread (replay/gdb/threaded.ts), from a file of its own.
-    entryPoints: { main: 'bin/main.ts', 'gdb-worker': 'replay/gdb/worker.ts' },
+    // The gdbserver's replay (replay/gdb/threaded.ts) and the trace writer (trace/writer-thread.ts) run in worker threads, from files of their own.
+    entryPoints: { main: 'bin/main.ts', 'gdb-worker': 'replay/gdb/worker.ts', 'writer-worker': 'trace/writer-worker.ts' },
     outdir: 'dist',
     chunkNames: 'chunks/[name]-[hash]',
     bundle: true,

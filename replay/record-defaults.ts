@@ -80,4 +80,4 @@ export function seekCost(insns: number, entries: number, events: number): number
  * the spacing is CHECKPOINT_INSNS alone, now twice the 50M it was.
  */
 export const CHECKPOINT_INSNS = 100_000_000;
-export const CHECKPOINT_COST = 100_000_000;
+export const CHECKPOINT_COST = 50_000_000;

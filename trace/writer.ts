@@ -2,60 +2,87 @@
  * Streaming trace writer: events are appended to a column batch and written
  * as a CHUNK frame every CHUNK_EVENTS events (or sooner when the batch grows
  * large), so memory stays bounded and a killed recorder loses at most the
- * current batch. A checkpoint writes the pages and state pieces new to
- * the trace's page store (PAGES frames, page-store.ts), then itself (its
- * frames' page ids and its state's piece ids).
- * `close()` writes the INDEX frame and the trailer.
+ * current batch (and, with a writer thread, what that thread has not written
+ * yet: at most QUEUE_BYTES, writer-thread.ts). A checkpoint writes the pages
+ * and state pieces new to the trace's page store (PAGES frames,
+ * page-store.ts), then itself (its frames' page ids and its state's piece
+ * ids). `close()` writes the INDEX frame and the trailer.
+ *
+ * The batches are built and encoded here, in the caller's thread (each
+ * chunk names the hash of the one before); compressing, hashing pages and
+ * writing are TraceFile's (trace-file.ts), here or in a writer thread.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { EventPos, SimEvent } from '../sim/events.js';
 import { BatchBuilder } from './columns.js';
-import { frame, packCompressed } from './container.js';
-import { frameRuns, PageStore, type PageIn } from './page-store.js';
-import { CheckpointMsg, EventBatchMsg, FILE_MAGIC, FrameKind, HeaderMsg, IndexMsg, TRAILER_MAGIC, type HeaderData, type IndexData } from './schema.js';
+import { frame } from './container.js';
+import { chunkHash } from './integrity.js';
+import { TraceFile, type BaseFrames, type CheckpointData } from './trace-file.js';
+import { ThreadedFile } from './writer-thread.js';
+import { EventBatchMsg, FILE_MAGIC, FrameKind, HeaderMsg, type HeaderData, type IndexData } from './schema.js';
 
+export type { CheckpointData } from './trace-file.js';
 export const CHUNK_EVENTS = 8192;
 const CHUNK_BYTES = 512 << 10;
-
-/** A checkpoint to write: every allocated frame, ascending MFN (see PageIn for what a page may be; its bytes may be a view of live memory, read only during `checkpoint`). */
-export type CheckpointData = { seq: number; time: number; stateJson: Uint8Array; pages: PageIn[] };
 
 /**
  * `base`: the machine's memory as built (every allocated frame), which
  * pages may be stored against (page-store.ts). `inlinePages`: write
  * checkpoints as traces older than the page store have them, each with its
  * own pages (tests of old traces; every frame's bytes must be given).
+ * `thread`: compress, hash and write in a writer thread (writer-thread.ts),
+ * so that the caller's thread only builds batches and copies the pages a
+ * checkpoint gives; the bytes written are the same. Not with inlinePages.
  */
-export type WriterOptions = { base?: ReadonlyArray<{ mfn: number; data: Uint8Array }>; inlinePages?: boolean };
+export type WriterOptions = { base?: BaseFrames; inlinePages?: boolean; thread?: boolean };
+
+/** What TraceFile and its thread's proxy have in common. */
+type Sink = Pick<TraceFile, 'chunk' | 'checkpoint' | 'close' | 'size'>;
+
 export class TraceWriter {
-  private readonly fd: number;
-  private offset = 0;
   private batch: BatchBuilder | null = null;
-  private prevHash = new Uint8Array(0);
+  private prevHash: Uint8Array = new Uint8Array(0);
   private lastTime = 0;
+  private flushed = 0;
   /** per-kind and per-hypercall counts of flushed batches (deterministic order) */
   private readonly kindCounts = new Map<string, number>();
   private readonly hcCounts = new Map<string, number>();
-  readonly index: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: '', vcpus: [], pageBlocks: [] };
-  private readonly store: PageStore;
-  /** bytes written so far */
-  get size(): number {
-    return this.offset;
-  }
+  private readonly sink: Sink;
 
   /** `chunkEvents` bounds a batch (tests use small ones to get many chunks). */
-  constructor(path: string, header: HeaderData, private readonly chunkEvents = CHUNK_EVENTS, private readonly opts: WriterOptions = {}) {
-    this.store = new PageStore(opts.base);
-    this.fd = openSync(path, 'w');
-    this.write(Buffer.from(FILE_MAGIC, 'latin1'));
-    this.write(frame(FrameKind.HEADER, HeaderMsg.encode(HeaderMsg.fromObject(header)).finish()));
+  constructor(private readonly path: string, header: HeaderData, private readonly chunkEvents = CHUNK_EVENTS, opts: WriterOptions = {}) {
+    if (opts.thread === true && opts.inlinePages === true) throw new RangeError('a writer thread writes checkpoints to the page store only');
+    const fd = openSync(path, 'w');
+    try {
+      const head = [Buffer.from(FILE_MAGIC, 'latin1'), frame(FrameKind.HEADER, HeaderMsg.encode(HeaderMsg.fromObject(header)).finish())];
+      let offset = 0;
+      for (const b of head) {
+        this.named(() => {
+          for (let done = 0; done < b.length; ) done += writeSync(fd, b, done, b.length - done);
+        });
+        offset += b.length;
+      }
+      this.sink = opts.thread === true ? new ThreadedFile(fd, offset, opts.base) : new TraceFile(fd, offset, opts.base, opts.inlinePages);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
   }
 
-  private write(b: Uint8Array): void {
-    let done = 0;
-    while (done < b.length) done += writeSync(this.fd, b, done, b.length - done);
-    this.offset += b.length;
+  /** `f`, its system errors naming the trace file (a failed write names none; the CLI reports one that names the output as the user's). */
+  private named<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      const x = e as NodeJS.ErrnoException;
+      if (typeof x?.code === 'string' && x.path === undefined) x.path = this.path;
+      throw e;
+    }
+  }
+
+  /** Bytes written so far (with a writer thread: known at close, 0 before). */
+  get size(): number {
+    return this.sink.size;
   }
 
   /** Append an event (with the machine's `pos` for it when there is one). */
@@ -76,94 +103,41 @@ export class TraceWriter {
     for (const [k, n] of byHypercall) this.hcCounts.set(k, (this.hcCounts.get(k) ?? 0) + n);
     // The columns are already of the wire types: encode without a fromObject copy.
     const raw = EventBatchMsg.encode(b.message(this.prevHash)).finish();
-    const hash = createHash('sha256').update(raw).digest().subarray(0, 16);
-    const payload = packCompressed(raw);
-    this.index.chunks.push({ offset: this.offset, firstSeq: b.firstSeq, count: b.count, firstTime: b.firstTime, hash, compressedSize: payload.length, rawSize: raw.length });
-    this.index.eventCount += b.count;
-    this.write(frame(FrameKind.CHUNK, payload));
+    const hash = chunkHash(raw);
+    this.named(() => this.sink.chunk({ raw, firstSeq: b.firstSeq, count: b.count, firstTime: b.firstTime, hash }));
+    this.flushed += b.count;
     this.prevHash = hash;
   }
 
-  /** A checkpoint between events: its new pages and state pieces into the page store, then their ids. */
+  /** A checkpoint between events (after the events so far). */
   checkpoint(c: CheckpointData): void {
     this.flush();
-    if (this.opts.inlinePages === true) return this.inlineCheckpoint(c);
-    const n = c.pages.length;
-    const mfns = new Array<number>(n);
-    const deltas = new Array<number>(n);
-    let prev = 0;
-    for (let k = 0; k < n; k++) {
-      const p = c.pages[k]!;
-      const id = this.store.ref(p);
-      mfns[k] = p.mfn;
-      deltas[k] = id - prev;
-      prev = id;
-      if (this.store.blockReady) this.writeBlocks(false);
-    }
-    prev = 0;
-    const stateDelta = this.store.refState(c.stateJson).map((id) => {
-      const d = id - prev;
-      prev = id;
-      return d;
-    });
-    this.writeBlocks(true);
-    const raw = CheckpointMsg.encode(CheckpointMsg.fromObject({ seq: c.seq, time: c.time, frameRuns: frameRuns(mfns), pageDelta: deltas, stateDelta })).finish();
-    this.index.checkpoints.push({ offset: this.offset, seq: c.seq, time: c.time });
-    this.write(frame(FrameKind.CHECKPOINT, packCompressed(raw)));
+    this.named(() => this.sink.checkpoint(c));
   }
 
-  /** The page store's pending pages as PAGES frames (only full blocks unless `all`). */
-  private writeBlocks(all: boolean): void {
-    for (let b = this.store.block(all); b !== null; b = this.store.block(all)) {
-      const payload = packCompressed(b.raw);
-      const hash = createHash('sha256').update(b.raw).digest().subarray(0, 16);
-      this.index.pageBlocks.push({ offset: this.offset, firstId: b.firstId, count: b.count, hash, compressedSize: payload.length, rawSize: b.raw.length });
-      this.write(frame(FrameKind.PAGES, payload));
-    }
+  /** The footer index as it stands (tests; a writer thread's is its own until close). */
+  get index(): IndexData {
+    if (this.sink instanceof TraceFile) return this.sink.index;
+    throw new RangeError('a writer thread keeps the index until close');
   }
 
-  /** A checkpoint as traces before the page store have it: its pages inline, deduplicated within it by content hash. */
-  private inlineCheckpoint(c: CheckpointData): void {
-    const blobs: Array<{ hash: Uint8Array; data: Uint8Array }> = [];
-    const ids = new Map<string, number>();
-    const pages = c.pages.map(({ mfn, data, base }) => {
-      if (data === null || base !== undefined) throw new RangeError(`an inline checkpoint needs every frame's bytes (frame ${mfn})`);
-      const h = createHash('sha256').update(data).digest();
-      const key = h.toString('hex');
-      let id = ids.get(key);
-      if (id === undefined) {
-        id = blobs.length;
-        blobs.push({ hash: h, data });
-        ids.set(key, id);
-      }
-      return { mfn, blob: id };
-    });
-    const raw = CheckpointMsg.encode(CheckpointMsg.fromObject({ seq: c.seq, time: c.time, stateJson: c.stateJson, pages, blobs })).finish();
-    this.index.checkpoints.push({ offset: this.offset, seq: c.seq, time: c.time });
-    this.write(frame(FrameKind.CHECKPOINT, packCompressed(raw)));
+  /** CPU seconds a writer thread spent on checkpoints (known at close; 0 without one). */
+  get threadCheckpointCpu(): number {
+    return this.sink instanceof ThreadedFile ? this.sink.checkpointCpu : 0;
   }
 
   /** Events written so far (flushed or not). */
   get eventCount(): number {
-    return this.index.eventCount + (this.batch?.count ?? 0);
+    return this.flushed + (this.batch?.count ?? 0);
   }
 
-  /** Finish: the last chunk, the INDEX frame (with each vCPU's final instruction count, when given), the trailer. */
+  /** Finish: the last chunk, the INDEX frame (with each vCPU's final instruction count, when given), the trailer. With a writer thread, waits for it. */
   close(stopReason: string, endTime: number, vcpus: Array<{ dom: number; vcpu: number; icount: number }> = []): void {
     this.flush();
-    this.index.vcpus = vcpus.map((v) => ({ ...v, rip: 0 }));
-    this.index.countsByKind = Object.fromEntries(this.kindCounts);
-    this.index.countsByHypercall = Object.fromEntries(this.hcCounts);
-    this.index.stopReason = stopReason;
-    this.index.endTime = endTime;
-    const at = this.offset;
-    this.write(frame(FrameKind.INDEX, IndexMsg.encode(IndexMsg.fromObject(this.index)).finish()));
-    const t = new Uint8Array(16);
-    new DataView(t.buffer).setBigUint64(0, BigInt(at), true);
-    t.set(Buffer.from(TRAILER_MAGIC, 'latin1'), 8);
-    this.write(t);
-    // No fsync: a killed recorder loses nothing the kernel already has, and
-    // recording is not meant to survive a power cut (rr does not fsync either).
-    closeSync(this.fd);
+    const tail = {
+      eventCount: this.flushed, stopReason, endTime, vcpus: vcpus.map((v) => ({ ...v, rip: 0 })),
+      countsByKind: Object.fromEntries(this.kindCounts), countsByHypercall: Object.fromEntries(this.hcCounts),
+    };
+    this.named(() => this.sink.close(tail));
   }
 }

@@ -76,6 +76,8 @@ const BAD: Array<[string[], string | RegExp]> = [
   [['record', HELLO, '-o', D], `xenrr: ${D}: is a directory, expected a trace file to write`],
   [['record', HELLO, '-o', `${TXT}/x.xrr`], `xenrr: ${TXT}/x.xrr: cannot write: ${TXT} is not a directory`],
   [['record', HELLO, '-o', HELLO], `xenrr: ${HELLO}: is an input of this command; refusing to overwrite it with a trace file`],
+  // A full disk (a write fails, not the open).
+  [['record', HELLO, '-o', '/dev/full'], 'xenrr: /dev/full: cannot write: no space left on device'],
   [['export', PP, '--perfetto', D], `xenrr: ${D}: is a directory, expected a JSON file to write`],
   // --image: a domain the trace or scenario lacks, a missing file, not a PV kernel, not an ELF.
   [['replay', PP, '--image', `pong=${FLAT}`], `xenrr: --image pong=${FLAT}: not a Xen PV kernel (no Xen ELF notes)`],

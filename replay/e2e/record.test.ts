@@ -7,6 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CHECKPOINT_COST } from '../record-defaults.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}bin/xenrr`;
@@ -57,10 +58,10 @@ describe.skipIf(!built)('xenrr record, dump, info', () => {
     const rec = xenrr('record', 'corpus/scenarios/compute-sha256.json', '-o', out, '--checkpoint-insns', '3000000');
     expect(rec.status).toBe(0);
     expect(rec.stdout).toMatch(/sha\.xrr: 73 events, 4 checkpoints, /);
-    // (the default seek cost, 1e8, is not reached: the hot loop's instructions count 1 each)
-    expect(xenrr('info', out).stdout).toMatch(/^events +73 in \d+ chunks; 4 checkpoints \(every 50000 events or 3000000 instructions or 100000000 of seek cost\)$/m);
+    // (the default seek cost is not reached: 12.5M instructions count at most 3 each)
+    expect(xenrr('info', out).stdout).toMatch(new RegExp(`^events +73 in \\d+ chunks; 4 checkpoints \\(every 50000 events or 3000000 instructions or ${CHECKPOINT_COST} of seek cost\\)$`, 'm'));
     const info = JSON.parse(xenrr('info', '--json', out).stdout) as { checkpointEvery: number; checkpointInsns: number; checkpointCost: number };
-    expect([info.checkpointEvery, info.checkpointInsns, info.checkpointCost]).toEqual([50000, 3000000, 100_000_000]);
+    expect([info.checkpointEvery, info.checkpointInsns, info.checkpointCost]).toEqual([50000, 3000000, CHECKPOINT_COST]);
     const none = xenrr('record', 'corpus/scenarios/compute-sha256.json', '-o', out, '--checkpoint-insns', '0', '--checkpoint-every', '0', '--checkpoint-cost', '0');
     expect(none.stdout).toMatch(/ 0 checkpoints, /);
     expect(xenrr('info', out).stdout).toMatch(/^events +73 in \d+ chunks; 0 checkpoints$/m);
