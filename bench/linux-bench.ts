@@ -21,7 +21,7 @@
  * of that change.
  *
  * Overhead: lean and recorded runs alternate, XENRR_BENCH_LINUX_RUNS times
- * each (default 2: lean, record, lean, record), and the fastest of each is
+ * each (default 3: lean, record, lean, record, lean, record), and the fastest of each is
  * compared. The first run of a scenario in a process pays for translating
  * and compiling its code (a quarter to a half of its CPU time), the next
  * ones much less: one run of each would compare a cold run with a warm one.
@@ -48,7 +48,7 @@ import { Rng } from '../sim/cpu/oracle/rng.js';
 import type { Machine, RunSummary } from '../sim/machine.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
 import { restoreMachine } from '../sim/snapshot.js';
-import { CHECKPOINT_COST, CHECKPOINT_INSNS, record } from '../replay/record.js';
+import { record, RECORD_DEFAULTS } from '../replay/record.js';
 import { buildMachine } from '../replay/scenario-run.js';
 import { ReplaySession } from '../replay/session.js';
 import { TraceReader } from '../trace/reader.js';
@@ -61,7 +61,7 @@ const DIR = `${ROOT}build/bench`;
 const NEEDS = [`${ROOT}build/kernels/vmlinuz-6.1.0-57-amd64`, `${ROOT}build/corpus/linux/initramfs.cpio.gz`];
 const SEEKS = Number(process.env.XENRR_BENCH_LINUX_SEEKS ?? 3);
 /** Lean and recorded runs of each scenario (alternating; the fastest of each is compared). */
-const RUNS = Math.max(1, Number(process.env.XENRR_BENCH_LINUX_RUNS ?? 2));
+const RUNS = Math.max(1, Number(process.env.XENRR_BENCH_LINUX_RUNS ?? 3));
 /** What the drivers scenario needs on top. */
 const DRIVERS_NEEDS = [`${ROOT}build/corpus/linux/initramfs-drivers-6.1.0-57-amd64.cpio.gz`, `${ROOT}build/corpus/disks/ext4.img`];
 /** What dom0 serving the drivers domU needs on top of that. */
@@ -159,7 +159,7 @@ export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom
     const s = parseScenario(JSON.parse(readFileSync(file, 'utf8')), file);
     const out = `${DIR}/linux-${name}.xrr`;
     const timedLean = () => timed(() => leanRun(s));
-    const timedRecord = () => timed(() => record(s, out, { checkpointEvery: 50_000, checkpointInsns: CHECKPOINT_INSNS, checkpointCost: CHECKPOINT_COST, inlinePages: inline }));
+    const timedRecord = () => timed(() => record(s, out, { ...RECORD_DEFAULTS, inlinePages: inline }));
     const leans: Array<Awaited<ReturnType<typeof timedLean>>> = [];
     const recs: Array<Awaited<ReturnType<typeof timedRecord>>> = [];
     const digests = new Set<string>();

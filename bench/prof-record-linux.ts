@@ -4,7 +4,7 @@
 // thread's apart from V8's compiler and GC threads, on Linux), events and what the checkpoints took.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { parseScenario } from '../sim/scenario.js';
-import { CHECKPOINT_COST, CHECKPOINT_INSNS, record } from '../replay/record.js';
+import { record, RECORD_DEFAULTS } from '../replay/record.js';
 import { buildMachine } from '../replay/scenario-run.js';
 import { initZstd } from '../trace/zstd.js';
 
@@ -20,7 +20,7 @@ if (mode === 'lean') {
   line = `lean ${r.instructions} insns`;
 } else {
   const out = process.env.XENRR_PROF_OUT ?? '/tmp/prof-record-linux.xrr';
-  const r = await record(s, out, { checkpointEvery: 50_000, checkpointInsns: CHECKPOINT_INSNS, checkpointCost: CHECKPOINT_COST, maxInsns: n });
+  const r = await record(s, out, { ...RECORD_DEFAULTS, maxInsns: n });
   line = `recorded ${r.summary.instructions} insns, ${r.events} events, ${r.checkpoints} checkpoints (${r.checkpointCpu.toFixed(2)} s cpu), ${(statSync(out).size / 1e6).toFixed(2)} MB`;
 }
 const u = process.cpuUsage(u0);

@@ -14,7 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url';
 import type { SimEvent } from '../sim/events.js';
 import { parseScenario, type Scenario } from '../sim/scenario.js';
-import { CHECKPOINT_COST, CHECKPOINT_INSNS, record } from '../replay/record.js';
+import { record, RECORD_DEFAULTS } from '../replay/record.js';
 import { runScenario } from '../replay/scenario-run.js';
 import { TraceReader } from '../trace/reader.js';
 import { testHeader } from '../trace/test-events.js';
@@ -53,7 +53,7 @@ async function overhead(s: Scenario, out: string, repeat: number, warmup = WARMU
     const [lean, leanCpu] = [secs(t0), cpuSecs(c0)];
     t0 = process.hrtime.bigint();
     c0 = process.cpuUsage();
-    const r = await record(s, out, { checkpointEvery: 50_000, checkpointInsns: CHECKPOINT_INSNS, checkpointCost: CHECKPOINT_COST });
+    const r = await record(s, out, { ...RECORD_DEFAULTS });
     const [traced, tracedCpu] = [secs(t0), cpuSecs(c0)];
     events = r.events;
     instructions = r.summary.instructions;

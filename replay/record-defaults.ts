@@ -61,7 +61,7 @@ export function seekCost(insns: number, entries: number, events: number): number
  * | every 50M insns (before) | 41 | 7.72 | 1.83-2.15 / 0.59-0.65 | 4.28 (3.4-4.3) | 1.5/2.2 | 3.0 | 2.4 % |
  * | every 25M insns | 83 | 11 | | | up to 1.90 | | checkpoint CPU x2 |
  * | cost 100M, cold x2.5, 2,500/event | 32 | 8.11 | 2.34 / 0.65 | | | | |
- * | cost 100M, cold x3, 2,500/event (default) | 35 | 8.61 | 1.72-1.85 / 0.55-0.61 | 3.14 (2.8-3.1) | 1.7/1.9, 2.0/2.1 | 1.2-1.3 | 10.3-10.9 % |
+ * | cost 100M, cold x3, 2,500/event (default until the writer thread) | 35 | 8.61 | 1.72-1.85 / 0.55-0.61 | 3.14 (2.8-3.1) | 1.7/1.9, 2.0/2.1 | 1.2-1.3 | 10.3-10.9 % |
  * | cost 100M, cold x3, no event term | 32 | 8.25 | 2.29-2.93 / 0.63-0.71 | | | | |
  * | cost 300M, 1,000/entry, no x3 ceiling | 46 | 10.4 | | | | | |
  *
@@ -78,6 +78,33 @@ export function seekCost(insns: number, entries: number, events: number): number
  * instructions alone: 250M, 8 checkpoints, 5.1 MB, seeks up to 4.1 s;
  * 100M, 20, 5.91 MB, 1.1/2.8, --to last 3.8 s. With `--checkpoint-cost 0`
  * the spacing is CHECKPOINT_INSNS alone, now twice the 50M it was.
+ *
+ * Since a writer thread hashes, compresses and writes the checkpoints
+ * (trace/writer-thread.ts), the recorder's own thread spends ~4 ms on one
+ * (the machine state as JSON, ~0.45 MB on the boot, and a copy of the
+ * changed pages) instead of ~25; so the same rule runs at half the
+ * spacing. Measured on a quiet 2-core AMD EPYC, the runs of each spacing
+ * interleaved with lean runs in one process, 3-5 rounds, fastest against
+ * fastest after the first (cold) round; `every interval` as above, one
+ * sweep (the first seek of a process pays its warm-up, 1.6-2.2 s whatever
+ * the spacing, and is left out):
+ *
+ * | spacing | checkpoints | trace MB | every interval max cpu s | overhead: main thread / wall / process cpu |
+ * |---|---|---|---|---|
+ * | 100M, in the recorder's thread (before) | 35 | 8.61 | 2.07 | 12.3 % / 13.4 % / 17 % |
+ * | 60M, writer thread | 62 | 10.55 | 1.54 | 6.9 % / 7.6 % / |
+ * | 50M, writer thread (default) | 76 | 11.61 | 1.17 | 6.0-8.2 % / 8.3-10.7 % / 25 % |
+ * | 40M, writer thread | 95 | 12.83 | 1.22 | 4.4-10.7 % / 6.4-11.9 % / 27 % |
+ *
+ * At 50M the recorder's thread pays ~2.7 % for the events themselves
+ * (building and encoding 91,345 of them: a run with no checkpoints), ~2.7
+ * % for the checkpoints; the writer thread's ~1.2 s of CPU goes on the
+ * other core, where V8 compiles too (wall time suffers a little from
+ * sharing it; lowering the writer's priority changed nothing measurable).
  */
 export const CHECKPOINT_INSNS = 100_000_000;
 export const CHECKPOINT_COST = 50_000_000;
+/** Events between checkpoints at most (event-dense runs). */
+export const CHECKPOINT_EVERY = 50_000;
+/** `xenrr record`'s checkpoint spacing when no option changes it (the benchmarks record as users do). */
+export const RECORD_DEFAULTS = { checkpointEvery: CHECKPOINT_EVERY, checkpointInsns: CHECKPOINT_INSNS, checkpointCost: CHECKPOINT_COST } as const;

@@ -35,7 +35,7 @@ import { seekCost } from './record-defaults.js';
 import { buildMachine, domainFiles } from './scenario-run.js';
 
 export const XENRR_VERSION = VERSION;
-export { CHECKPOINT_COST, CHECKPOINT_INSNS } from './record-defaults.js';
+export { CHECKPOINT_COST, CHECKPOINT_INSNS, RECORD_DEFAULTS } from './record-defaults.js';
 
 /**
  * `actions`: toolstack actions after the scenario's own (`--action`);

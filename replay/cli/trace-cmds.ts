@@ -9,7 +9,7 @@ import type { Scenario } from '../../sim/scenario.js';
 import type { SimEvent } from '../../sim/events.js';
 import type { TraceReader } from '../../trace/reader.js';
 import { KIND_ALIASES, summary } from '../format.js';
-import { CHECKPOINT_COST, CHECKPOINT_INSNS, COLD_INSN_COST, COST_PER_EVENT } from '../record-defaults.js';
+import { CHECKPOINT_COST, CHECKPOINT_EVERY, CHECKPOINT_INSNS, COLD_INSN_COST, COST_PER_EVENT } from '../record-defaults.js';
 import { eventLocation, stackText, symbolize, type Symbols } from '../symbolize.js';
 import { imageOverrides, positiveInt, UsageError } from './errors.js';
 import { checkImages, domainOption, fsReason, headerDomains, imageProblem, inputFile, outputFile, seqRange } from './inputs.js';
@@ -42,7 +42,7 @@ export function registerTraceCommands(program: Command): void {
       .description('run a scenario (or PV kernel) and record its trace')
       .argument('[input]', 'scenario .json or PV kernel (ELF or bzImage)', DEFAULT_SCENARIO)
       .requiredOption('-o, --output <file>', 'trace file to write (.xrr)')
-      .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', '50000')
+      .option('--checkpoint-every <n>', 'events between machine checkpoints (0: none)', String(CHECKPOINT_EVERY))
       .option('--checkpoint-insns <n>', 'at most this many guest instructions between machine checkpoints, all vCPUs together (0: no bound)', String(CHECKPOINT_INSNS))
       .option('--checkpoint-cost <n>', `at most this much seek cost between checkpoints: instructions, each counting up to ${COLD_INSN_COST} in cold code (many entries into other code frames), plus ${COST_PER_EVENT} per event, so checkpoints are denser where a seek re-executes slowly (0: no bound); with --checkpoint-every and --checkpoint-insns, whichever comes first`, String(CHECKPOINT_COST))
       .option('--max-insns <n>', 'instruction budget (overrides the scenario)')
