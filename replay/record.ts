@@ -119,8 +119,10 @@ export async function record(s: Scenario, out: string, opts: RecordOptions = {})
   const machine = buildMachine(withChaos(withActions(s, opts.actions ?? []), opts.chaos), { seed, jitThreshold: opts.jitThreshold, sink: (e, pos) => writer!.append(e, pos) });
   const inline = opts.inlinePages === true;
   // The base: memory as built, which a reader rebuilds from the header before restoring any checkpoint.
-  const base = (every > 0 || insns > 0 || cost > 0) && !inline ? machineMemory(machine, { resetDirty: true }) : undefined;
+  let base = (every > 0 || insns > 0 || cost > 0) && !inline ? machineMemory(machine, { resetDirty: true }) : undefined;
   writer = new TraceWriter(out, { ...traceHeader(s, seed, every, opts.maxInsns ?? s.maxInsns, opts.actions, opts.chaos), checkpointInsns: insns, checkpointCost: cost }, CHUNK_EVENTS, { base, inlinePages: inline, thread: !inline && base !== undefined && (opts.writerThread ?? base.length >= THREAD_FRAMES) });
+  // (a writer thread has its own copy: this one need not live through the run)
+  base = undefined;
   let lastCheckpoint = 0;
   let lastInsns = 0;
   let checkpoints = 0;
