@@ -7,6 +7,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ElfError, parseElf } from '../../sim/elf.js';
+import { ImageError, kernelImage } from '../image/kernel-image.js';
 import { domainIds } from '../../sim/domain-ids.js';
 import { UsageError } from './errors.js';
 
@@ -149,13 +150,13 @@ export function checkImages(overrides: Map<string, string>, domains: DomainInfo[
   }
 }
 
-/** What is wrong with `path` as a kernel image: not an ELF, or (`pv`) not a Xen PV kernel; null when fine. */
+/** What is wrong with `path` as a kernel image (an ELF, or a bzImage holding one, as `record` takes them): not one, or (`pv`) not a Xen PV kernel; null when fine. */
 export function imageProblem(path: string, pv: boolean): string | null {
   let notes;
   try {
-    notes = parseElf(readFileSync(path)).notes;
+    notes = parseElf(kernelImage(readFileSync(path)).elf).notes;
   } catch (e) {
-    if (e instanceof ElfError) return e.message;
+    if (e instanceof ElfError || e instanceof ImageError) return e.message;
     throw e;
   }
   return pv && !notes.some((n) => n.name === 'Xen') ? 'not a Xen PV kernel (no Xen ELF notes)' : null;

@@ -94,6 +94,11 @@ describe.skipIf(!have)('Debian Linux 6.1 boots as a PV domU to our /init and pow
     const rep = xenrr('replay', a);
     expect(rep.stdout).toMatch(/^replay: all \d+ events match/);
     expect(rep.status).toBe(0);
+
+    // --image takes Debian's bzImage as record does (it once insisted on an ELF).
+    const img = xenrr('replay', a, '--image', `linux=${KERNEL}`, '--to', '10');
+    expect([img.status, img.stderr]).toEqual([0, '']);
+    expect(img.stdout).toMatch(/^machine at event 10, /);
   }, 3_600_000);
 
   it('1 vCPU: every checkpoint of the recording restores alone to the straight run\'s machine there; the trace stays small', async () => {
