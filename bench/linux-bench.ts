@@ -109,6 +109,8 @@ async function timed<T>(f: () => T | Promise<T>): Promise<{ value: T; wall: numb
   return { value, wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6, main: threadCpu() - m0 };
 }
 
+/** The least `what` (wall or main-thread seconds) over `runs`: each measure's fastest run. */
+const least = (runs: ReadonlyArray<{ wall: number; main: number }>, what: 'wall' | 'main'): number => Math.min(...runs.map((r) => r[what]));
 /** The run of `runs` with the least CPU time. */
 const fastest = <T extends { cpu: number }>(runs: T[]): T => runs.reduce((a, b) => (b.cpu < a.cpu ? b : a));
 const pct = (x: number, base: number): string => (Number.isNaN(x) || Number.isNaN(base) ? '-' : `${(((x - base) / base) * 100).toFixed(1)}%`);
@@ -180,9 +182,9 @@ export async function benchLinux(names: readonly string[] = ['boot', 'smp', 'dom
       scenario: `linux/${inline ? 'boot' : name} (${s.domains[0]!.dom0 ? `dom0${s.domains.length > 1 ? ` + ${s.domains.length - 1} domU` : ''}, ` : ''}${s.domains[0]!.vcpus} vCPU)${inline ? ', checkpoints before the page store' : ''}`, 'to power-off': ok ? 'yes' : 'NO',
       instructions: insns, 'lean wall s': lean === null ? '-' : s1(lean.wall), 'lean cpu s': lean === null ? '-' : s1(lean.cpu), MIPS: lean === null ? '-' : (insns / lean.wall / 1e6).toFixed(1),
       events, 'bytes/event': (bytes / events).toFixed(2), checkpoints: rec.value.checkpoints, ...seek,
-      'recorded wall s': s1(Math.min(...recs.map((r) => r.wall))), 'recorded cpu s': s1(rec.cpu),
-      'overhead wall': lean === null ? '-' : pct(Math.min(...recs.map((r) => r.wall)), Math.min(...leans.map((r) => r.wall))),
-      'overhead cpu': lean === null ? '-' : pct(rec.cpu, lean.cpu), 'overhead main thread': lean === null ? '-' : pct(Math.min(...recs.map((r) => r.main)), Math.min(...leans.map((r) => r.main))),
+      'recorded wall s': s1(least(recs, 'wall')), 'recorded cpu s': s1(rec.cpu),
+      'overhead wall': lean === null ? '-' : pct(least(recs, 'wall'), least(leans, 'wall')),
+      'overhead cpu': lean === null ? '-' : pct(rec.cpu, lean.cpu), 'overhead main thread': lean === null ? '-' : pct(least(recs, 'main'), least(leans, 'main')),
       'cost/event µs': lean === null ? '-' : (((rec.cpu - lean.cpu) / events) * 1e6).toFixed(1),
       'checkpoints cpu s (ms each)': `${rec.value.checkpointCpu.toFixed(2)} (${((rec.value.checkpointCpu / Math.max(1, rec.value.checkpoints)) * 1e3).toFixed(0)})`,
       runs: inline ? 1 : RUNS, 'same trace': digests.size === 1 ? 'yes' : 'NO',

@@ -25,6 +25,11 @@ export type ChunkData = { raw: Uint8Array; firstSeq: number; count: number; firs
 /** What only the end of a run knows, for the footer index. */
 export type TailData = Pick<IndexData, 'eventCount' | 'countsByKind' | 'countsByHypercall' | 'stopReason' | 'endTime' | 'vcpus'>;
 
+/** All of `b` to `fd` (a write may take less than it is given). */
+export function writeAll(fd: number, b: Uint8Array): void {
+  for (let done = 0; done < b.length; ) done += writeSync(fd, b, done, b.length - done);
+}
+
 export class TraceFile {
   readonly index: IndexData = { chunks: [], checkpoints: [], eventCount: 0, countsByKind: {}, countsByHypercall: {}, endTime: 0, stopReason: '', vcpus: [], pageBlocks: [] };
   private readonly store: PageStore;
@@ -44,8 +49,7 @@ export class TraceFile {
   }
 
   private write(b: Uint8Array): void {
-    let done = 0;
-    while (done < b.length) done += writeSync(this.fd, b, done, b.length - done);
+    writeAll(this.fd, b);
     this.offset += b.length;
   }
 

@@ -12,12 +12,12 @@
  * chunk names the hash of the one before); compressing, hashing pages and
  * writing are TraceFile's (trace-file.ts), here or in a writer thread.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import type { EventPos, SimEvent } from '../sim/events.js';
 import { BatchBuilder } from './columns.js';
 import { frame } from './container.js';
 import { chunkHash } from './integrity.js';
-import { TraceFile, type BaseFrames, type CheckpointData } from './trace-file.js';
+import { TraceFile, writeAll, type BaseFrames, type CheckpointData } from './trace-file.js';
 import { ThreadedFile } from './writer-thread.js';
 import { EventBatchMsg, FILE_MAGIC, FrameKind, HeaderMsg, type HeaderData, type IndexData } from './schema.js';
 
@@ -57,9 +57,7 @@ export class TraceWriter {
       const head = [Buffer.from(FILE_MAGIC, 'latin1'), frame(FrameKind.HEADER, HeaderMsg.encode(HeaderMsg.fromObject(header)).finish())];
       let offset = 0;
       for (const b of head) {
-        this.named(() => {
-          for (let done = 0; done < b.length; ) done += writeSync(fd, b, done, b.length - done);
-        });
+        this.named(() => writeAll(fd, b));
         offset += b.length;
       }
       this.sink = opts.thread === true ? new ThreadedFile(fd, offset, opts.base) : new TraceFile(fd, offset, opts.base, opts.inlinePages);
